@@ -1,0 +1,571 @@
+//! The authorizer: the single place that decides what a caller may do.
+//!
+//! A grant needs both the user's permission (global, or in the project through a role) AND the
+//! credential's scope. What it returns is a capability: a value proving the check passed,
+//! which the services demand as an argument. Capabilities can only be made here (their fields
+//! are private), so a handler that skipped the check does not compile. The one escape hatch,
+//! for the offline command line, is [`Administer::trusted_offline_cli`].
+//!
+//! Things the caller may not see answer "not found", exactly as if they did not exist: an
+//! issue in a project without BROWSE_PROJECTS, or in a project outside the credential's
+//! project restriction. Things the caller may see but not change answer "denied".
+
+use std::collections::HashMap;
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use crate::error::{Error, Missing};
+use crate::ids::{IssueId, ProjectId, UserId};
+use crate::model::{Issue, Project};
+use crate::permissions::{GlobalPermission, ProjectPermission, ProjectPermissions, ProjectRole};
+use crate::principal::Principal;
+use crate::scopes::{Scope, Scopes};
+use crate::store::Store;
+
+/// What the caller lacked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Needed {
+    Global(GlobalPermission),
+    Project(ProjectPermission),
+}
+
+/// Why an action on something the caller can see was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Denied {
+    /// The user lacks a permission.
+    Permission(Needed),
+    /// The user could, but the credential's scopes do not cover it.
+    Scope(Scope),
+}
+
+impl Denied {
+    /// Stable reason code, for the body and `X-Authentication-Denied-Reason`.
+    pub fn reason_code(self) -> &'static str {
+        match self {
+            Self::Permission(_) => "permission_missing",
+            Self::Scope(_) => "scope_missing",
+        }
+    }
+}
+
+impl fmt::Display for Denied {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Permission(Needed::Global(p)) => {
+                write!(f, "You do not have the '{}' permission.", p.info().name)
+            }
+            Self::Permission(Needed::Project(p)) => write!(
+                f,
+                "You do not have the '{}' permission in this project.",
+                p.info().name
+            ),
+            Self::Scope(scope) => write!(
+                f,
+                "The credential used does not have the scope '{}' needed for this request.",
+                scope.name()
+            ),
+        }
+    }
+}
+
+/// The user a capability acts for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Actor {
+    pub id: UserId,
+    pub name: String,
+}
+
+impl Actor {
+    fn of(principal: &Principal) -> Self {
+        Self {
+            id: principal.user_id,
+            name: principal.username.clone(),
+        }
+    }
+}
+
+/// An action within a project, named by the permission it needs.
+pub trait Action: private::Sealed {
+    const PERMISSION: ProjectPermission;
+}
+
+mod private {
+    pub trait Sealed {}
+}
+
+macro_rules! actions {
+    ($($(#[$doc:meta])* $name:ident => $permission:ident,)*) => {$(
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub enum $name {}
+        impl private::Sealed for $name {}
+        impl Action for $name {
+            const PERMISSION: ProjectPermission = ProjectPermission::$permission;
+        }
+    )*};
+}
+
+actions! {
+    /// See the project and its issues.
+    Browse => BrowseProjects,
+    /// Create issues in the project.
+    CreateIssues => CreateIssues,
+    /// Edit an issue's fields.
+    Edit => EditIssues,
+    Delete => DeleteIssues,
+    Assign => AssignIssues,
+    Transition => TransitionIssues,
+    AddComments => AddComments,
+    /// Manage the project: its roles and settings.
+    AdministerProject => AdministerProjects,
+}
+
+/// Permission to act as a tessera administrator (users, groups, projects).
+#[derive(Debug)]
+pub struct Administer {
+    actor: Option<Actor>,
+}
+
+impl Administer {
+    /// The administrator, or `None` for the offline command line.
+    pub fn actor(&self) -> Option<&Actor> {
+        self.actor.as_ref()
+    }
+
+    /// ESCAPE HATCH: administration from the offline command line, whose operator already has
+    /// the data directory or database credentials. Never call this from request handling.
+    pub fn trusted_offline_cli() -> Self {
+        Self { actor: None }
+    }
+}
+
+/// Permission to read the user directory (users, groups, members).
+#[derive(Debug)]
+pub struct ReadUsers {
+    actor: Actor,
+    sees_emails: bool,
+}
+
+impl ReadUsers {
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    /// E-mail addresses are shown to administrators; others see only their own.
+    pub fn may_see_email_of(&self, user: UserId) -> bool {
+        self.sees_emails || user == self.actor.id
+    }
+
+    pub fn sees_all_emails(&self) -> bool {
+        self.sees_emails
+    }
+}
+
+/// Permission to perform `A` in a project.
+pub struct OnProject<A> {
+    actor: Actor,
+    project: Project,
+    granted: ProjectPermissions,
+    scopes: Scopes,
+    action: PhantomData<A>,
+}
+
+impl<A> fmt::Debug for OnProject<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OnProject")
+            .field("actor", &self.actor)
+            .field("project", &self.project.key)
+            .field("granted", &self.granted)
+            .finish()
+    }
+}
+
+impl<A: Action> OnProject<A> {
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    pub fn project(&self) -> &Project {
+        &self.project
+    }
+
+    /// What the caller may do in this project: the user's permissions that the credential's
+    /// scopes also allow.
+    pub fn effective(&self) -> ProjectPermissions {
+        effective(self.granted, self.scopes)
+    }
+
+    /// A further permission in the same project, without asking the store again.
+    pub fn also<B: Action>(&self) -> Result<OnProject<B>, Error> {
+        require::<B>(self.granted, self.scopes)?;
+        Ok(OnProject {
+            actor: self.actor.clone(),
+            project: self.project.clone(),
+            granted: self.granted,
+            scopes: self.scopes,
+            action: PhantomData,
+        })
+    }
+}
+
+/// Permission to perform `A` on one issue.
+pub struct OnIssue<A> {
+    actor: Actor,
+    issue: Issue,
+    granted: ProjectPermissions,
+    scopes: Scopes,
+    action: PhantomData<A>,
+}
+
+impl<A> fmt::Debug for OnIssue<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OnIssue")
+            .field("actor", &self.actor)
+            .field("issue", &self.issue.key())
+            .field("granted", &self.granted)
+            .finish()
+    }
+}
+
+impl<A: Action> OnIssue<A> {
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    pub fn issue(&self) -> &Issue {
+        &self.issue
+    }
+
+    pub fn into_issue(self) -> Issue {
+        self.issue
+    }
+
+    pub fn effective(&self) -> ProjectPermissions {
+        effective(self.granted, self.scopes)
+    }
+
+    /// A further permission on the same issue, without asking the store again.
+    pub fn also<B: Action>(&self) -> Result<OnIssue<B>, Error> {
+        require::<B>(self.granted, self.scopes)?;
+        Ok(OnIssue {
+            actor: self.actor.clone(),
+            issue: self.issue.clone(),
+            granted: self.granted,
+            scopes: self.scopes,
+            action: PhantomData,
+        })
+    }
+
+    /// The same grant for the issue as it is after a change.
+    pub fn with_issue(self, issue: Issue) -> Self {
+        Self { issue, ..self }
+    }
+}
+
+/// A project named in a URL: by id or by key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProjectRef {
+    Id(ProjectId),
+    Key(String),
+}
+
+impl ProjectRef {
+    pub fn parse(text: &str) -> Self {
+        match ProjectId::parse(text) {
+            Some(id) => Self::Id(id),
+            None => Self::Key(text.to_ascii_uppercase()),
+        }
+    }
+
+    fn missing(&self) -> Error {
+        let shown = match self {
+            Self::Id(id) => id.to_string(),
+            Self::Key(key) => key.clone(),
+        };
+        Error::NotFound(Missing::Project(shown))
+    }
+}
+
+/// An issue named in a URL: by id or by key (`PROJ-42`, case-insensitive).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IssueRef {
+    Id(IssueId),
+    Key {
+        project: String,
+        number: i64,
+    },
+    /// Neither: no such issue can exist.
+    Invalid,
+}
+
+impl IssueRef {
+    pub fn parse(text: &str) -> Self {
+        if let Some(id) = IssueId::parse(text) {
+            return Self::Id(id);
+        }
+        let Some((project, number)) = text.rsplit_once('-') else {
+            return Self::Invalid;
+        };
+        let project_ok = project.starts_with(|c: char| c.is_ascii_alphabetic())
+            && project
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        match (project_ok, IssueId::parse(number)) {
+            (true, Some(IssueId(number))) => Self::Key {
+                project: project.to_ascii_uppercase(),
+                number,
+            },
+            _ => Self::Invalid,
+        }
+    }
+}
+
+fn effective(granted: ProjectPermissions, scopes: Scopes) -> ProjectPermissions {
+    granted
+        .iter()
+        .filter(|p| scopes.contains(Scope::for_project(*p)))
+        .collect()
+}
+
+fn require<A: Action>(granted: ProjectPermissions, scopes: Scopes) -> Result<(), Error> {
+    if !granted.contains(A::PERMISSION) {
+        return Err(Error::Denied(Denied::Permission(Needed::Project(
+            A::PERMISSION,
+        ))));
+    }
+    let scope = Scope::for_project(A::PERMISSION);
+    if !scopes.contains(scope) {
+        return Err(Error::Denied(Denied::Scope(scope)));
+    }
+    Ok(())
+}
+
+fn is_visible(granted: ProjectPermissions) -> bool {
+    granted.contains(ProjectPermission::BrowseProjects)
+        || granted.contains(ProjectPermission::AdministerProjects)
+}
+
+/// The authorizer. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Authorizer {
+    store: Arc<dyn Store>,
+}
+
+impl Authorizer {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self { store }
+    }
+
+    /// A global permission, with the scope it needs.
+    fn require_global(principal: &Principal, permission: GlobalPermission) -> Result<(), Error> {
+        if !principal.has_global(permission) {
+            return Err(Error::Denied(Denied::Permission(Needed::Global(
+                permission,
+            ))));
+        }
+        match Scope::for_global(permission) {
+            Some(scope) if !principal.scopes.contains(scope) => {
+                Err(Error::Denied(Denied::Scope(scope)))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether the caller may use tessera at all (Jira's application access).
+    pub fn admit(principal: &Principal) -> Result<(), Error> {
+        Self::require_global(principal, GlobalPermission::Use)
+    }
+
+    pub fn administer(&self, principal: &Principal) -> Result<Administer, Error> {
+        Self::require_global(principal, GlobalPermission::Administer)?;
+        Ok(Administer {
+            actor: Some(Actor::of(principal)),
+        })
+    }
+
+    pub fn read_users(&self, principal: &Principal) -> Result<ReadUsers, Error> {
+        if !principal.scopes.contains(Scope::ReadJiraUser) {
+            return Err(Error::Denied(Denied::Scope(Scope::ReadJiraUser)));
+        }
+        let sees_emails = principal.has_global(GlobalPermission::Administer)
+            && principal.scopes.contains(Scope::ManageJiraConfiguration);
+        Ok(ReadUsers {
+            actor: Actor::of(principal),
+            sees_emails,
+        })
+    }
+
+    /// The user's own permissions in a project (before scopes), or nothing if the credential
+    /// is restricted to other projects.
+    async fn granted(
+        &self,
+        principal: &Principal,
+        project: ProjectId,
+    ) -> Result<ProjectPermissions, Error> {
+        if let Some(allowed) = &principal.projects
+            && !allowed.contains(&project)
+        {
+            return Ok(ProjectPermissions::empty());
+        }
+        let roles = self.store.user_roles(project, principal.user_id).await?;
+        Ok(Self::from_roles(principal, roles))
+    }
+
+    fn from_roles(
+        principal: &Principal,
+        roles: impl IntoIterator<Item = ProjectRole>,
+    ) -> ProjectPermissions {
+        let mut granted = roles
+            .into_iter()
+            .fold(ProjectPermissions::empty(), |acc, role| {
+                acc.union(role.permissions())
+            });
+        // Jira administrators may administer every project (its roles and settings), though
+        // they see its issues only through a role, as in Jira.
+        if principal.has_global(GlobalPermission::Administer) {
+            granted.insert(ProjectPermission::AdministerProjects);
+        }
+        granted
+    }
+
+    /// Permission to perform `A` in a project the caller can see.
+    pub async fn project<A: Action>(
+        &self,
+        principal: &Principal,
+        project_ref: &ProjectRef,
+    ) -> Result<OnProject<A>, Error> {
+        let found = match project_ref {
+            ProjectRef::Id(id) => self.store.find_project(*id).await?,
+            ProjectRef::Key(key) => self.store.find_project_by_key(key).await?,
+        };
+        let project = found.ok_or_else(|| project_ref.missing())?;
+        let granted = self.granted(principal, project.id).await?;
+        if !is_visible(granted) {
+            return Err(project_ref.missing());
+        }
+        require::<A>(granted, principal.scopes)?;
+        Ok(OnProject {
+            actor: Actor::of(principal),
+            project,
+            granted,
+            scopes: principal.scopes,
+            action: PhantomData,
+        })
+    }
+
+    /// Permission to perform `A` on an issue the caller can see.
+    pub async fn issue<A: Action>(
+        &self,
+        principal: &Principal,
+        issue_ref: &IssueRef,
+    ) -> Result<OnIssue<A>, Error> {
+        let found = match issue_ref {
+            IssueRef::Id(id) => self.store.find_issue(*id).await?,
+            IssueRef::Key { project, number } => {
+                self.store.find_issue_by_key(project, *number).await?
+            }
+            IssueRef::Invalid => None,
+        };
+        let issue = found.ok_or(Error::NotFound(Missing::Issue))?;
+        let granted = self.granted(principal, issue.project_id).await?;
+        if !granted.contains(ProjectPermission::BrowseProjects) {
+            return Err(Error::NotFound(Missing::Issue));
+        }
+        require::<A>(granted, principal.scopes)?;
+        Ok(OnIssue {
+            actor: Actor::of(principal),
+            issue,
+            granted,
+            scopes: principal.scopes,
+            action: PhantomData,
+        })
+    }
+
+    /// Every project the caller can see, with what the caller may do in each (user
+    /// permissions narrowed by the credential's scopes).
+    pub async fn visible_projects(
+        &self,
+        principal: &Principal,
+    ) -> Result<Vec<(Project, ProjectPermissions)>, Error> {
+        let mut roles: HashMap<ProjectId, Vec<ProjectRole>> = HashMap::new();
+        for (project, role) in self.store.user_roles_everywhere(principal.user_id).await? {
+            roles.entry(project).or_default().push(role);
+        }
+        let projects = self.store.list_projects().await?;
+        Ok(projects
+            .into_iter()
+            .filter(|p| {
+                principal
+                    .projects
+                    .as_ref()
+                    .is_none_or(|allowed| allowed.contains(&p.id))
+            })
+            .filter_map(|project| {
+                let held = roles.remove(&project.id).unwrap_or_default();
+                let granted = Self::from_roles(principal, held);
+                is_visible(granted).then(|| (project, effective(granted, principal.scopes)))
+            })
+            .collect())
+    }
+
+    /// Whether the caller holds a global permission, scopes included (for `mypermissions`).
+    pub fn has_global(principal: &Principal, permission: GlobalPermission) -> bool {
+        Self::require_global(principal, permission).is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issue_refs() {
+        assert_eq!(IssueRef::parse("10001"), IssueRef::Id(IssueId(10001)));
+        assert_eq!(
+            IssueRef::parse("abc-12"),
+            IssueRef::Key {
+                project: "ABC".into(),
+                number: 12
+            }
+        );
+        assert_eq!(
+            IssueRef::parse("A_B1-3"),
+            IssueRef::Key {
+                project: "A_B1".into(),
+                number: 3
+            }
+        );
+        for bad in [
+            "", "-1", "ABC-", "ABC-x", "1AB-2", "AB C-1", "ABC--1", "ABC-1.5", "ABC",
+        ] {
+            assert_eq!(IssueRef::parse(bad), IssueRef::Invalid, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn project_refs() {
+        assert_eq!(ProjectRef::parse("10000"), ProjectRef::Id(ProjectId(10000)));
+        assert_eq!(ProjectRef::parse("abc"), ProjectRef::Key("ABC".into()));
+    }
+
+    #[test]
+    fn scopes_narrow_the_user_permissions() {
+        let all = ProjectRole::Administrators.permissions();
+        let read = crate::scopes::parse_scope("READ").unwrap();
+        let narrowed: Vec<_> = effective(all, read).iter().collect();
+        assert_eq!(narrowed, vec![ProjectPermission::BrowseProjects]);
+        assert!(matches!(
+            require::<Edit>(all, read),
+            Err(Error::Denied(Denied::Scope(Scope::WriteJiraWork)))
+        ));
+        let users = ProjectRole::Users.permissions();
+        assert!(matches!(
+            require::<Edit>(users, Scopes::all()),
+            Err(Error::Denied(Denied::Permission(Needed::Project(
+                ProjectPermission::EditIssues
+            ))))
+        ));
+        assert!(require::<AddComments>(users, Scopes::all()).is_ok());
+    }
+}

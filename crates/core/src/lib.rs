@@ -1,0 +1,25 @@
+//! tessera's domain, free of HTTP and SQL.
+//!
+//! It owns the vocabulary every other crate speaks: ids, users, projects and issues
+//! ([`model`]), Jira's fixed catalogues ([`catalog`]), permissions and credential scopes
+//! ([`permissions`], [`scopes`]), who is calling ([`principal`]), the single place that decides
+//! what a caller may do ([`authz`]), the services that act on the data ([`services`]) and the
+//! [`store::Store`] interface the storage crate implements.
+//!
+//! Invariant kept here: a service that changes or reveals protected data takes a capability
+//! that only [`authz::Authorizer`] can create, so a handler that forgot to ask cannot compile.
+
+pub mod authz;
+pub mod catalog;
+pub mod clock;
+pub mod error;
+pub mod ids;
+pub mod model;
+pub mod permissions;
+pub mod principal;
+pub mod scopes;
+pub mod services;
+pub mod store;
+pub mod validate;
+
+pub use error::{Error, FieldErrors};

@@ -1,0 +1,233 @@
+//! The records tessera keeps. Passwords never appear here: only the storage and
+//! authentication crates see password hashes, through [`crate::store::UserCredentials`].
+
+use crate::catalog::{IssueType, Priority, Resolution, Status};
+use crate::clock::Timestamp;
+use crate::ids::{CommentId, IssueId, ProjectId, UserId};
+use crate::permissions::ProjectRole;
+
+/// The groups every installation has.
+pub const USERS_GROUP: &str = "jira-users";
+pub const ADMINISTRATORS_GROUP: &str = "jira-administrators";
+
+/// A person (or, later, a service account).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    pub id: UserId,
+    /// The login name, unique without regard to case.
+    pub name: String,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub active: bool,
+    /// Whether the user has a local password (users from single sign-on have none).
+    pub has_password: bool,
+    pub created: Timestamp,
+}
+
+impl User {
+    /// Jira's stable user key.
+    pub fn key(&self) -> String {
+        user_key(self.id)
+    }
+}
+
+pub fn user_key(id: UserId) -> String {
+    format!("JIRAUSER{id}")
+}
+
+/// Parses a key made by [`user_key`].
+pub fn parse_user_key(key: &str) -> Option<UserId> {
+    key.strip_prefix("JIRAUSER").and_then(UserId::parse)
+}
+
+/// A new user to store.
+#[derive(Clone, Debug)]
+pub struct NewUser {
+    pub name: String,
+    pub display_name: String,
+    pub email: Option<String>,
+    /// An Argon2 PHC string, or `None` for a user who cannot log in with a password.
+    pub password_hash: Option<String>,
+    pub groups: Vec<String>,
+    pub created: Timestamp,
+}
+
+/// Changes to a user's profile; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default)]
+pub struct UserUpdate {
+    pub display_name: Option<String>,
+    pub email: Option<Option<String>>,
+    pub active: Option<bool>,
+}
+
+/// Login statistics, as `/rest/auth/1/session` reports them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LoginInfo {
+    pub login_count: i64,
+    pub failed_login_count: i64,
+    pub last_failed_login: Option<Timestamp>,
+    pub previous_login: Option<Timestamp>,
+    pub last_login: Option<Timestamp>,
+}
+
+/// A group.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Group {
+    pub name: String,
+}
+
+/// A project.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Project {
+    pub id: ProjectId,
+    pub key: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub lead: Option<User>,
+    pub project_type_key: String,
+    pub created: Timestamp,
+}
+
+/// A new project to store.
+#[derive(Clone, Debug)]
+pub struct NewProject {
+    pub key: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub lead: UserId,
+    pub project_type_key: String,
+    pub created: Timestamp,
+    /// Role members the project starts with.
+    pub actors: Vec<(ProjectRole, RoleMember)>,
+}
+
+/// A member of a project role.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RoleMember {
+    User(UserId),
+    Group(String),
+}
+
+/// A member of a project role, with the user's details for display.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RoleActor {
+    User(User),
+    Group(String),
+}
+
+/// An issue, with everything `GET issue` shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Issue {
+    pub id: IssueId,
+    pub project_id: ProjectId,
+    pub project_key: String,
+    pub project_name: String,
+    pub project_type_key: String,
+    /// The number after the dash in the key.
+    pub number: i64,
+    pub issue_type: IssueType,
+    pub summary: String,
+    pub description: Option<String>,
+    pub status: Status,
+    pub priority: Priority,
+    pub resolution: Option<Resolution>,
+    pub resolution_date: Option<Timestamp>,
+    pub assignee: Option<User>,
+    pub reporter: Option<User>,
+    pub creator: Option<User>,
+    pub labels: Vec<String>,
+    pub created: Timestamp,
+    pub updated: Timestamp,
+}
+
+impl Issue {
+    pub fn key(&self) -> String {
+        format!("{}-{}", self.project_key, self.number)
+    }
+}
+
+/// A new issue to store; the store assigns its number.
+#[derive(Clone, Debug)]
+pub struct NewIssue {
+    pub project_id: ProjectId,
+    pub issue_type: IssueType,
+    pub summary: String,
+    pub description: Option<String>,
+    pub priority: Priority,
+    pub assignee: Option<UserId>,
+    pub reporter: Option<UserId>,
+    pub creator: UserId,
+    pub labels: Vec<String>,
+    pub created: Timestamp,
+}
+
+/// Changes to an issue, applied in one transaction. `None` leaves a field as it is.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IssueChanges {
+    pub summary: Option<String>,
+    pub description: Option<Option<String>>,
+    pub issue_type: Option<IssueType>,
+    pub priority: Option<Priority>,
+    pub assignee: Option<Option<UserId>>,
+    pub reporter: Option<Option<UserId>>,
+    /// A workflow step; applied only if the issue is still in `from`.
+    pub status: Option<StatusChange>,
+    /// Replace all labels.
+    pub set_labels: Option<Vec<String>>,
+    pub add_labels: Vec<String>,
+    pub remove_labels: Vec<String>,
+    /// Comment bodies to add, written by [`IssueChanges::author`].
+    pub comments: Vec<String>,
+}
+
+/// A move from one status to another, with the resolution it brings (set on Done, cleared
+/// elsewhere).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StatusChange {
+    pub from: Status,
+    pub to: Status,
+    pub resolution: Option<Resolution>,
+}
+
+impl IssueChanges {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// A comment on an issue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Comment {
+    pub id: CommentId,
+    pub issue_id: IssueId,
+    pub author: Option<User>,
+    pub update_author: Option<User>,
+    pub body: String,
+    pub created: Timestamp,
+    pub updated: Timestamp,
+}
+
+/// A page of a longer list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub start_at: i64,
+    pub max_results: i64,
+    pub total: i64,
+}
+
+/// Which slice of a list to return. `limit` is already capped by the caller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageRequest {
+    pub start_at: i64,
+    pub limit: i64,
+}
+
+/// A login session. The store keeps only a digest of the session id the client holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Session {
+    pub id_digest: Vec<u8>,
+    pub user_id: UserId,
+    pub created: Timestamp,
+    pub last_seen: Timestamp,
+}

@@ -1,0 +1,385 @@
+//! Jira's permission model, kept small: three global permissions granted to groups, eight
+//! project permissions granted to three project roles whose members are users or groups.
+//!
+//! The role-to-permission table ([`ProjectRole::permissions`]) is tessera's one permission
+//! scheme; it is data here so it can be read, tested and printed, not scattered in handlers.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+/// A small set of flags of one kind, stored as bits.
+pub trait Flag: Copy + Eq + 'static {
+    /// Every flag of this kind, in display order.
+    const ALL: &'static [Self];
+    fn bit(self) -> u32;
+}
+
+/// A set of [`Flag`]s.
+pub struct FlagSet<F> {
+    bits: u32,
+    kind: PhantomData<F>,
+}
+
+impl<F: Flag> FlagSet<F> {
+    pub const fn empty() -> Self {
+        Self {
+            bits: 0,
+            kind: PhantomData,
+        }
+    }
+
+    pub fn all() -> Self {
+        F::ALL.iter().copied().collect()
+    }
+
+    pub fn contains(&self, flag: F) -> bool {
+        self.bits & (1 << flag.bit()) != 0
+    }
+
+    pub fn insert(&mut self, flag: F) {
+        self.bits |= 1 << flag.bit();
+    }
+
+    pub fn union(self, other: Self) -> Self {
+        Self {
+            bits: self.bits | other.bits,
+            kind: PhantomData,
+        }
+    }
+
+    pub fn intersection(self, other: Self) -> Self {
+        Self {
+            bits: self.bits & other.bits,
+            kind: PhantomData,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bits == 0
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = F> + '_ {
+        F::ALL.iter().copied().filter(|flag| self.contains(*flag))
+    }
+}
+
+impl<F: Flag> FromIterator<F> for FlagSet<F> {
+    fn from_iter<I: IntoIterator<Item = F>>(iter: I) -> Self {
+        let mut set = Self::empty();
+        for flag in iter {
+            set.insert(flag);
+        }
+        set
+    }
+}
+
+// Manual impls: derives would demand the bounds of `F` itself.
+impl<F> Clone for FlagSet<F> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<F> Copy for FlagSet<F> {}
+impl<F> PartialEq for FlagSet<F> {
+    fn eq(&self, other: &Self) -> bool {
+        self.bits == other.bits
+    }
+}
+impl<F> Eq for FlagSet<F> {}
+impl<F> Default for FlagSet<F> {
+    fn default() -> Self {
+        Self {
+            bits: 0,
+            kind: PhantomData,
+        }
+    }
+}
+impl<F: Flag + fmt::Debug> fmt::Debug for FlagSet<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.iter()).finish()
+    }
+}
+
+/// Permissions that hold everywhere, granted to groups.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum GlobalPermission {
+    /// May use tessera at all (Jira's application access).
+    Use,
+    /// Jira administrator: users, groups, projects.
+    Administer,
+    /// Jira system administrator.
+    SystemAdmin,
+}
+
+impl Flag for GlobalPermission {
+    const ALL: &'static [Self] = &[Self::Use, Self::Administer, Self::SystemAdmin];
+    fn bit(self) -> u32 {
+        self as u32
+    }
+}
+
+/// Permissions that hold within one project, granted to project roles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ProjectPermission {
+    BrowseProjects,
+    CreateIssues,
+    EditIssues,
+    DeleteIssues,
+    AssignIssues,
+    TransitionIssues,
+    AddComments,
+    AdministerProjects,
+}
+
+impl Flag for ProjectPermission {
+    const ALL: &'static [Self] = &[
+        Self::BrowseProjects,
+        Self::CreateIssues,
+        Self::EditIssues,
+        Self::DeleteIssues,
+        Self::AssignIssues,
+        Self::TransitionIssues,
+        Self::AddComments,
+        Self::AdministerProjects,
+    ];
+    fn bit(self) -> u32 {
+        self as u32
+    }
+}
+
+pub type GlobalPermissions = FlagSet<GlobalPermission>;
+pub type ProjectPermissions = FlagSet<ProjectPermission>;
+
+/// Jira's description of a permission, as `mypermissions` reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PermissionInfo {
+    /// Jira's numeric id (`"id"` in `mypermissions`).
+    pub id: u32,
+    pub key: &'static str,
+    pub name: &'static str,
+    pub description: &'static str,
+    /// `GLOBAL` or `PROJECT`.
+    pub kind: &'static str,
+}
+
+impl GlobalPermission {
+    pub fn info(self) -> PermissionInfo {
+        let (id, key, name, description) = match self {
+            Self::Use => (
+                1,
+                "USE",
+                "Jira Users",
+                "Ability to log in to tessera and use it.",
+            ),
+            Self::Administer => (
+                0,
+                "ADMINISTER",
+                "Jira Administrators",
+                "Ability to manage users, groups and projects.",
+            ),
+            Self::SystemAdmin => (
+                44,
+                "SYSTEM_ADMIN",
+                "Jira System Administrators",
+                "Ability to perform all administration functions.",
+            ),
+        };
+        PermissionInfo {
+            id,
+            key,
+            name,
+            description,
+            kind: "GLOBAL",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|p| p.info().key == key)
+    }
+}
+
+impl ProjectPermission {
+    pub fn info(self) -> PermissionInfo {
+        let (id, key, name, description) = match self {
+            Self::BrowseProjects => (
+                10,
+                "BROWSE_PROJECTS",
+                "Browse Projects",
+                "Ability to browse projects and the issues within them.",
+            ),
+            Self::CreateIssues => (
+                11,
+                "CREATE_ISSUES",
+                "Create Issues",
+                "Ability to create issues.",
+            ),
+            Self::EditIssues => (12, "EDIT_ISSUES", "Edit Issues", "Ability to edit issues."),
+            Self::AssignIssues => (
+                13,
+                "ASSIGN_ISSUES",
+                "Assign Issues",
+                "Ability to assign issues to other people.",
+            ),
+            Self::AddComments => (
+                15,
+                "ADD_COMMENTS",
+                "Add Comments",
+                "Ability to comment on issues.",
+            ),
+            Self::DeleteIssues => (
+                16,
+                "DELETE_ISSUES",
+                "Delete Issues",
+                "Ability to delete issues.",
+            ),
+            Self::AdministerProjects => (
+                23,
+                "ADMINISTER_PROJECTS",
+                "Administer Projects",
+                "Ability to administer a project: its roles and settings.",
+            ),
+            Self::TransitionIssues => (
+                46,
+                "TRANSITION_ISSUES",
+                "Transition Issues",
+                "Ability to transition issues.",
+            ),
+        };
+        PermissionInfo {
+            id,
+            key,
+            name,
+            description,
+            kind: "PROJECT",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|p| p.info().key == key)
+    }
+}
+
+/// The three project roles. Their ids are Jira's defaults, which clients sometimes hard-code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ProjectRole {
+    Users,
+    Developers,
+    Administrators,
+}
+
+impl ProjectRole {
+    pub const ALL: [Self; 3] = [Self::Administrators, Self::Developers, Self::Users];
+
+    pub fn id(self) -> i64 {
+        match self {
+            Self::Users => 10000,
+            Self::Developers => 10001,
+            Self::Administrators => 10002,
+        }
+    }
+
+    pub fn from_id(id: i64) -> Option<Self> {
+        Self::ALL.into_iter().find(|role| role.id() == id)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Users => "Users",
+            Self::Developers => "Developers",
+            Self::Administrators => "Administrators",
+        }
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::Users => "Can see the project's issues, create issues and comment.",
+            Self::Developers => "Users who also edit, assign and transition issues.",
+            Self::Administrators => "Developers who also delete issues and administer the project.",
+        }
+    }
+
+    /// tessera's permission scheme: what each role grants within its project.
+    pub fn permissions(self) -> ProjectPermissions {
+        use ProjectPermission::*;
+        let users = [BrowseProjects, CreateIssues, AddComments];
+        let developers = [EditIssues, AssignIssues, TransitionIssues];
+        let administrators = [DeleteIssues, AdministerProjects];
+        match self {
+            Self::Users => users.into_iter().collect(),
+            Self::Developers => users.into_iter().chain(developers).collect(),
+            Self::Administrators => users
+                .into_iter()
+                .chain(developers)
+                .chain(administrators)
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ProjectPermission::*;
+
+    #[test]
+    fn roles_nest_users_developers_administrators() {
+        let users = ProjectRole::Users.permissions();
+        let developers = ProjectRole::Developers.permissions();
+        let administrators = ProjectRole::Administrators.permissions();
+        assert_eq!(users.intersection(developers), users);
+        assert_eq!(developers.intersection(administrators), developers);
+        assert_eq!(administrators, ProjectPermissions::all());
+    }
+
+    #[test]
+    fn scheme_table() {
+        let table = [
+            (
+                ProjectRole::Users,
+                vec![BrowseProjects, CreateIssues, AddComments],
+            ),
+            (
+                ProjectRole::Developers,
+                vec![
+                    BrowseProjects,
+                    CreateIssues,
+                    EditIssues,
+                    AssignIssues,
+                    TransitionIssues,
+                    AddComments,
+                ],
+            ),
+        ];
+        for (role, expected) in table {
+            let granted: Vec<_> = role.permissions().iter().collect();
+            assert_eq!(granted, expected, "{role:?}");
+        }
+        assert!(!ProjectRole::Developers.permissions().contains(DeleteIssues));
+        assert!(
+            !ProjectRole::Developers
+                .permissions()
+                .contains(AdministerProjects)
+        );
+    }
+
+    #[test]
+    fn keys_round_trip() {
+        for permission in ProjectPermission::ALL {
+            assert_eq!(
+                ProjectPermission::from_key(permission.info().key),
+                Some(*permission)
+            );
+        }
+        for permission in GlobalPermission::ALL {
+            assert_eq!(
+                GlobalPermission::from_key(permission.info().key),
+                Some(*permission)
+            );
+        }
+        assert_eq!(ProjectPermission::from_key("browse_projects"), None);
+        for role in ProjectRole::ALL {
+            assert_eq!(ProjectRole::from_id(role.id()), Some(role));
+        }
+        assert_eq!(ProjectRole::from_id(1), None);
+    }
+}

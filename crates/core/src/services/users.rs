@@ -1,0 +1,216 @@
+//! Users: creation by administrators, lookup and search through the directory, profile and
+//! password changes. Deactivating a user or changing a password ends their sessions at once.
+
+use crate::authz::{Administer, ReadUsers};
+use crate::clock::Timestamp;
+use crate::error::{Error, FieldErrors, Missing};
+use crate::ids::UserId;
+use crate::model::{
+    ADMINISTRATORS_GROUP, NewUser, PageRequest, USERS_GROUP, User, UserUpdate, parse_user_key,
+};
+use crate::principal::Principal;
+use crate::store::{Store, UserQuery};
+use crate::validate;
+
+/// A user to create. The password arrives already hashed (hashing is the authentication
+/// crate's business); its rules were checked on the clear text by the caller.
+#[derive(Clone, Debug, Default)]
+pub struct UserInput {
+    pub name: String,
+    pub display_name: Option<String>,
+    pub email: Option<String>,
+    pub password_hash: Option<String>,
+    pub admin: bool,
+}
+
+pub async fn create_user(
+    store: &dyn Store,
+    _admin: &Administer,
+    input: UserInput,
+    now: Timestamp,
+) -> Result<User, Error> {
+    let mut errors = FieldErrors::default();
+    let name = validate::username(&input.name)
+        .map_err(|e| errors.add_field("username", e))
+        .ok();
+    let display_name = match &input.display_name {
+        Some(display) => validate::display_name(display)
+            .map_err(|e| errors.add_field("displayName", e))
+            .ok(),
+        None => name.clone(),
+    };
+    let email = match &input.email {
+        Some(email) => validate::email(email)
+            .map_err(|e| errors.add_field("emailAddress", e))
+            .ok(),
+        None => None,
+    };
+    errors.into_result()?;
+    let (Some(name), Some(display_name)) = (name, display_name) else {
+        return Err(Error::invalid("username", "You must specify a username."));
+    };
+    let mut groups = vec![USERS_GROUP.to_string()];
+    if input.admin {
+        groups.push(ADMINISTRATORS_GROUP.to_string());
+    }
+    let new = NewUser {
+        name,
+        display_name,
+        email,
+        password_hash: input.password_hash,
+        groups,
+        created: now,
+    };
+    store
+        .create_user(new)
+        .await
+        .map_err(|e| super::conflict_as(e, "username", "A user with that username already exists."))
+}
+
+/// Finds a user by name or by key (`JIRAUSER10001`), as `GET user` does.
+pub async fn find_user(
+    store: &dyn Store,
+    _reader: &ReadUsers,
+    name: Option<&str>,
+    key: Option<&str>,
+) -> Result<User, Error> {
+    let (found, shown) = match (name, key) {
+        (Some(name), _) => (
+            store.find_user_by_name(&name.trim().to_lowercase()).await?,
+            name,
+        ),
+        (None, Some(key)) => match parse_user_key(key) {
+            Some(id) => (store.find_user(id).await?, key),
+            None => (
+                store.find_user_by_name(&key.trim().to_lowercase()).await?,
+                key,
+            ),
+        },
+        (None, None) => {
+            return Err(Error::invalid_message(
+                "Either the 'username' or the 'key' query parameter must be given.",
+            ));
+        }
+    };
+    found.ok_or_else(|| Error::NotFound(Missing::User(shown.to_string())))
+}
+
+pub async fn search_users(
+    store: &dyn Store,
+    reader: &ReadUsers,
+    text: &str,
+    include_active: bool,
+    include_inactive: bool,
+    page: PageRequest,
+) -> Result<Vec<User>, Error> {
+    let query = UserQuery {
+        text: text.trim().to_lowercase(),
+        include_active,
+        include_inactive,
+        match_email: reader.sees_all_emails(),
+    };
+    if query.text.is_empty() {
+        return Err(Error::invalid_message(
+            "The username query parameter was not provided",
+        ));
+    }
+    Ok(store.search_users(&query, page).await?)
+}
+
+/// Looks a user up by name for an administrative change.
+async fn target(store: &dyn Store, name: &str) -> Result<User, Error> {
+    store
+        .find_user_by_name(&name.trim().to_lowercase())
+        .await?
+        .ok_or_else(|| Error::NotFound(Missing::User(name.to_string())))
+}
+
+pub async fn update_user(
+    store: &dyn Store,
+    admin: &Administer,
+    name: &str,
+    mut update: UserUpdate,
+) -> Result<User, Error> {
+    let user = target(store, name).await?;
+    let mut errors = FieldErrors::default();
+    if let Some(display) = &update.display_name {
+        update.display_name = validate::display_name(display)
+            .map_err(|e| errors.add_field("displayName", e))
+            .ok();
+    }
+    if let Some(Some(email)) = &update.email {
+        update.email = Some(
+            validate::email(email)
+                .map_err(|e| errors.add_field("emailAddress", e))
+                .ok(),
+        );
+    }
+    if update.active == Some(false) && admin.actor().is_some_and(|a| a.id == user.id) {
+        errors.add_field("active", "You cannot deactivate your own account.");
+    }
+    errors.into_result()?;
+    let updated = store
+        .update_user(user.id, &update)
+        .await?
+        .ok_or_else(|| Error::NotFound(Missing::User(name.to_string())))?;
+    if update.active == Some(false) {
+        store.delete_user_sessions(user.id, None).await?;
+    }
+    Ok(updated)
+}
+
+/// An administrator sets a user's password; every session of the user ends.
+pub async fn set_password(
+    store: &dyn Store,
+    _admin: &Administer,
+    name: &str,
+    password_hash: &str,
+) -> Result<User, Error> {
+    let user = target(store, name).await?;
+    store
+        .set_password_hash(user.id, Some(password_hash), None)
+        .await?;
+    Ok(user)
+}
+
+/// A user changes their own password (the caller has verified the current one); every other
+/// session of the user ends, the one in use (if any) is kept.
+pub async fn set_own_password(
+    store: &dyn Store,
+    principal: &Principal,
+    password_hash: &str,
+    keep_session: Option<&[u8]>,
+) -> Result<(), Error> {
+    let changed = store
+        .set_password_hash(principal.user_id, Some(password_hash), keep_session)
+        .await?;
+    if changed {
+        Ok(())
+    } else {
+        Err(Error::NotFound(Missing::User(principal.username.clone())))
+    }
+}
+
+/// The user a principal stands for.
+pub async fn myself(store: &dyn Store, principal: &Principal) -> Result<User, Error> {
+    store
+        .find_user(principal.user_id)
+        .await?
+        .ok_or_else(|| Error::NotFound(Missing::User(principal.username.clone())))
+}
+
+/// Resolves usernames to ids, reporting the first that does not exist.
+pub(crate) async fn resolve_names(
+    store: &dyn Store,
+    names: &[String],
+) -> Result<Vec<UserId>, Error> {
+    let mut ids = Vec::with_capacity(names.len());
+    for name in names {
+        let user = store
+            .find_user_by_name(&name.trim().to_lowercase())
+            .await?
+            .ok_or_else(|| Error::NotFound(Missing::User(name.clone())))?;
+        ids.push(user.id);
+    }
+    Ok(ids)
+}

@@ -1,0 +1,225 @@
+//! The storage interface. Two implementations live in the storage crate (SQLite and
+//! PostgreSQL) and pass the same test suite. Every method that changes several rows does so in
+//! one transaction: a failure leaves nothing half-written.
+
+use async_trait::async_trait;
+
+use crate::clock::Timestamp;
+use crate::ids::{CommentId, IssueId, ProjectId, UserId};
+use crate::model::{
+    Comment, Group, Issue, IssueChanges, LoginInfo, NewIssue, NewProject, NewUser, Page,
+    PageRequest, Project, RoleActor, RoleMember, Session, User, UserUpdate,
+};
+use crate::permissions::{GlobalPermissions, ProjectRole};
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Which uniqueness rule a write broke.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Conflict {
+    UserName,
+    GroupName,
+    ProjectKey,
+    ProjectName,
+    /// A status change whose starting status no longer holds (another change won the race).
+    StaleStatus,
+    /// A uniqueness rule the store could not name (a race lost inside the database).
+    Other,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("conflict: {0:?} already exists")]
+    Conflict(Conflict),
+    /// A row a write depends on is gone (deleted concurrently).
+    #[error("a referenced record does not exist")]
+    MissingReference,
+    #[error("database error: {0}")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// A user with the digest of their password, for the authenticators only.
+#[derive(Clone, Debug)]
+pub struct UserCredentials {
+    pub user: User,
+    /// Argon2 PHC string; `None` for users without a local password.
+    pub password_hash: Option<String>,
+}
+
+/// What a user's group memberships grant.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UserAccess {
+    pub groups: Vec<String>,
+    pub global: GlobalPermissions,
+}
+
+/// A user search. `text` is lower-case; `"."` alone matches everyone, as in Jira.
+#[derive(Clone, Debug)]
+pub struct UserQuery {
+    pub text: String,
+    pub include_active: bool,
+    pub include_inactive: bool,
+    /// Whether the text may match e-mail addresses (only for callers who may see them).
+    pub match_email: bool,
+}
+
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    async fn count_users(&self) -> StoreResult<i64>;
+    /// Creates the user and their group memberships; `Conflict(UserName)` if the name is taken.
+    async fn create_user(&self, user: NewUser) -> StoreResult<User>;
+    async fn find_user(&self, id: UserId) -> StoreResult<Option<User>>;
+    /// `name` must already be normalised (lower-case).
+    async fn find_user_by_name(&self, name: &str) -> StoreResult<Option<User>>;
+    async fn find_credentials(&self, name: &str) -> StoreResult<Option<UserCredentials>>;
+    async fn search_users(&self, query: &UserQuery, page: PageRequest) -> StoreResult<Vec<User>>;
+    /// `None` if the user does not exist.
+    async fn update_user(&self, id: UserId, update: &UserUpdate) -> StoreResult<Option<User>>;
+    /// Sets (or removes) the password and ends every session of the user except `keep_session`.
+    async fn set_password_hash(
+        &self,
+        id: UserId,
+        hash: Option<&str>,
+        keep_session: Option<&[u8]>,
+    ) -> StoreResult<bool>;
+    async fn login_info(&self, id: UserId) -> StoreResult<LoginInfo>;
+    async fn record_login(&self, id: UserId, at: Timestamp) -> StoreResult<()>;
+    async fn record_failed_login(&self, id: UserId, at: Timestamp) -> StoreResult<()>;
+    /// The user's groups and the global permissions they grant.
+    async fn user_access(&self, id: UserId) -> StoreResult<UserAccess>;
+}
+
+#[async_trait]
+pub trait GroupStore: Send + Sync {
+    /// `Conflict(GroupName)` if it exists.
+    async fn create_group(&self, name: &str) -> StoreResult<Group>;
+    async fn delete_group(&self, name: &str) -> StoreResult<bool>;
+    async fn find_group(&self, name: &str) -> StoreResult<Option<Group>>;
+    async fn group_members(
+        &self,
+        name: &str,
+        include_inactive: bool,
+        page: PageRequest,
+    ) -> StoreResult<Page<User>>;
+    /// `false` if the user already was a member.
+    async fn add_group_member(&self, group: &str, user: UserId) -> StoreResult<bool>;
+    /// `false` if the user was not a member.
+    async fn remove_group_member(&self, group: &str, user: UserId) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait ProjectStore: Send + Sync {
+    /// Creates the project with its initial role members.
+    async fn create_project(&self, project: NewProject) -> StoreResult<Project>;
+    async fn find_project(&self, id: ProjectId) -> StoreResult<Option<Project>>;
+    async fn find_project_by_key(&self, key: &str) -> StoreResult<Option<Project>>;
+    async fn list_projects(&self) -> StoreResult<Vec<Project>>;
+    async fn role_actors(&self, project: ProjectId) -> StoreResult<Vec<(ProjectRole, RoleActor)>>;
+    /// The roles the user holds in the project, directly or through a group.
+    async fn user_roles(&self, project: ProjectId, user: UserId) -> StoreResult<Vec<ProjectRole>>;
+    /// The roles the user holds in every project.
+    async fn user_roles_everywhere(
+        &self,
+        user: UserId,
+    ) -> StoreResult<Vec<(ProjectId, ProjectRole)>>;
+    /// Adds members, ignoring those already present.
+    async fn add_role_members(
+        &self,
+        project: ProjectId,
+        role: ProjectRole,
+        members: &[RoleMember],
+    ) -> StoreResult<()>;
+    async fn remove_role_member(
+        &self,
+        project: ProjectId,
+        role: ProjectRole,
+        member: &RoleMember,
+    ) -> StoreResult<bool>;
+    /// Replaces the role's members.
+    async fn set_role_members(
+        &self,
+        project: ProjectId,
+        role: ProjectRole,
+        members: &[RoleMember],
+    ) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait IssueStore: Send + Sync {
+    /// Allocates the next number in the project (gap-free under concurrency) and stores the
+    /// issue in the same transaction.
+    async fn create_issue(&self, issue: NewIssue) -> StoreResult<Issue>;
+    async fn find_issue(&self, id: IssueId) -> StoreResult<Option<Issue>>;
+    async fn find_issue_by_key(&self, project_key: &str, number: i64)
+    -> StoreResult<Option<Issue>>;
+    /// Applies all changes in one transaction; `None` if the issue is gone.
+    async fn update_issue(
+        &self,
+        id: IssueId,
+        changes: &IssueChanges,
+        author: UserId,
+        at: Timestamp,
+    ) -> StoreResult<Option<Issue>>;
+    async fn delete_issue(&self, id: IssueId) -> StoreResult<bool>;
+    async fn list_comments(
+        &self,
+        issue: IssueId,
+        page: PageRequest,
+        newest_first: bool,
+    ) -> StoreResult<Page<Comment>>;
+    async fn find_comment(&self, id: CommentId) -> StoreResult<Option<Comment>>;
+    async fn add_comment(
+        &self,
+        issue: IssueId,
+        author: UserId,
+        body: &str,
+        at: Timestamp,
+    ) -> StoreResult<Comment>;
+    async fn update_comment(
+        &self,
+        id: CommentId,
+        body: &str,
+        editor: UserId,
+        at: Timestamp,
+    ) -> StoreResult<Option<Comment>>;
+    async fn delete_comment(&self, id: CommentId) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    async fn create_session(&self, session: &Session) -> StoreResult<()>;
+    async fn find_session(&self, id_digest: &[u8]) -> StoreResult<Option<Session>>;
+    async fn touch_session(&self, id_digest: &[u8], at: Timestamp) -> StoreResult<()>;
+    async fn delete_session(&self, id_digest: &[u8]) -> StoreResult<bool>;
+    async fn delete_user_sessions(&self, user: UserId, keep: Option<&[u8]>) -> StoreResult<u64>;
+    /// Deletes sessions idle since before `idle_before` or created before `created_before`.
+    async fn delete_expired_sessions(
+        &self,
+        idle_before: Timestamp,
+        created_before: Timestamp,
+    ) -> StoreResult<u64>;
+}
+
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    /// The server-wide secret named `name`, created from `fresh` if there is none yet. Every
+    /// instance sharing the database gets the same value.
+    async fn server_key(&self, name: &str, fresh: &[u8]) -> StoreResult<Vec<u8>>;
+}
+
+/// Everything tessera stores.
+pub trait Store:
+    UserStore + GroupStore + ProjectStore + IssueStore + SessionStore + KeyStore + std::fmt::Debug
+{
+}
+
+impl<T> Store for T where
+    T: UserStore
+        + GroupStore
+        + ProjectStore
+        + IssueStore
+        + SessionStore
+        + KeyStore
+        + std::fmt::Debug
+{
+}

@@ -1,0 +1,411 @@
+//! Issues, their labels and comments.
+//!
+//! Issue numbers come from a per-project counter incremented in the same transaction as the
+//! insert: the counter row's lock (PostgreSQL) or the single writer (SQLite) serialises
+//! concurrent creations, and a failed insert rolls the counter back, so keys stay unique and
+//! gap-free.
+
+use async_trait::async_trait;
+use tessera_core::clock::Timestamp;
+use tessera_core::ids::{CommentId, IssueId, UserId};
+use tessera_core::model::{Comment, Issue, IssueChanges, NewIssue, Page, PageRequest};
+use tessera_core::store::{Conflict, IssueStore, StoreError, StoreResult};
+
+use crate::rows::{CommentRow, IssueRow, comment_select, issue_select};
+use crate::{SqlStore, any_conflict, backend, on_pool, write_error};
+
+impl SqlStore {
+    async fn issue_where_id(&self, id: i64) -> StoreResult<Option<Issue>> {
+        let (row, labels): (Option<IssueRow>, Vec<String>) = on_pool!(self, read, |pool| {
+            let row = sqlx::query_as(concat!(issue_select!(), " WHERE i.id = $1"))
+                .bind(id)
+                .fetch_optional(pool)
+                .await
+                .map_err(backend)?;
+            let labels = if row.is_some() {
+                sqlx::query_scalar(
+                    "SELECT label FROM issue_labels WHERE issue_id = $1 ORDER BY label",
+                )
+                .bind(id)
+                .fetch_all(pool)
+                .await
+                .map_err(backend)?
+            } else {
+                Vec::new()
+            };
+            (row, labels)
+        });
+        row.map(|row| row.into_issue(labels)).transpose()
+    }
+}
+
+#[async_trait]
+impl IssueStore for SqlStore {
+    async fn create_issue(&self, issue: NewIssue) -> StoreResult<Issue> {
+        let id: i64 = on_pool!(self, write, |pool| {
+            let mut tx = pool.begin().await.map_err(backend)?;
+            let number: i64 = sqlx::query_scalar(
+                "UPDATE projects SET issue_counter = issue_counter + 1 WHERE id = $1 \
+                 RETURNING issue_counter",
+            )
+            .bind(issue.project_id.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?
+            .ok_or(StoreError::MissingReference)?;
+            let created = issue.created.as_millis();
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO issues (project_id, number, issue_type_id, summary, description, \
+                 status_id, priority_id, assignee_id, reporter_id, creator_id, created_at, \
+                 updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) \
+                 RETURNING id",
+            )
+            .bind(issue.project_id.0)
+            .bind(number)
+            .bind(issue.issue_type.id())
+            .bind(&issue.summary)
+            .bind(&issue.description)
+            .bind(tessera_core::catalog::Status::INITIAL.id())
+            .bind(issue.priority.id())
+            .bind(issue.assignee.map(|u| u.0))
+            .bind(issue.reporter.map(|u| u.0))
+            .bind(issue.creator.0)
+            .bind(created)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| write_error(e, any_conflict))?;
+            for label in &issue.labels {
+                sqlx::query(
+                    "INSERT INTO issue_labels (issue_id, label) VALUES ($1, $2) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(id)
+                .bind(label)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            }
+            tx.commit().await.map_err(backend)?;
+            id
+        });
+        self.issue_where_id(id)
+            .await?
+            .ok_or(StoreError::MissingReference)
+    }
+
+    async fn find_issue(&self, id: IssueId) -> StoreResult<Option<Issue>> {
+        self.issue_where_id(id.0).await
+    }
+
+    async fn find_issue_by_key(
+        &self,
+        project_key: &str,
+        number: i64,
+    ) -> StoreResult<Option<Issue>> {
+        let id: Option<i64> = on_pool!(self, read, |pool| sqlx::query_scalar(
+            "SELECT i.id FROM issues i JOIN projects p ON p.id = i.project_id \
+             WHERE p.project_key = $1 AND i.number = $2"
+        )
+        .bind(project_key)
+        .bind(number)
+        .fetch_optional(pool)
+        .await
+        .map_err(backend))?;
+        match id {
+            Some(id) => self.issue_where_id(id).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn update_issue(
+        &self,
+        id: IssueId,
+        changes: &IssueChanges,
+        author: UserId,
+        at: Timestamp,
+    ) -> StoreResult<Option<Issue>> {
+        let now = at.as_millis();
+        let exists = on_pool!(self, write, |pool| {
+            let mut tx = pool.begin().await.map_err(backend)?;
+            // Touch the row first: it must exist, and the write locks it for the transaction.
+            let touched = sqlx::query("UPDATE issues SET updated_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?
+                .rows_affected();
+            if touched == 0 {
+                false
+            } else {
+                if let Some(step) = &changes.status {
+                    let moved = sqlx::query(
+                        "UPDATE issues SET status_id = $1, resolution_id = $2, resolved_at = $3 \
+                         WHERE id = $4 AND status_id = $5",
+                    )
+                    .bind(step.to.id())
+                    .bind(step.resolution.map(|r| r.id()))
+                    .bind(step.resolution.map(|_| now))
+                    .bind(id.0)
+                    .bind(step.from.id())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?
+                    .rows_affected();
+                    if moved == 0 {
+                        return Err(StoreError::Conflict(Conflict::StaleStatus));
+                    }
+                }
+                if let Some(summary) = &changes.summary {
+                    sqlx::query("UPDATE issues SET summary = $1 WHERE id = $2")
+                        .bind(summary)
+                        .bind(id.0)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(backend)?;
+                }
+                if let Some(description) = &changes.description {
+                    sqlx::query("UPDATE issues SET description = $1 WHERE id = $2")
+                        .bind(description)
+                        .bind(id.0)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(backend)?;
+                }
+                if let Some(issue_type) = changes.issue_type {
+                    sqlx::query("UPDATE issues SET issue_type_id = $1 WHERE id = $2")
+                        .bind(issue_type.id())
+                        .bind(id.0)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(backend)?;
+                }
+                if let Some(priority) = changes.priority {
+                    sqlx::query("UPDATE issues SET priority_id = $1 WHERE id = $2")
+                        .bind(priority.id())
+                        .bind(id.0)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(backend)?;
+                }
+                if let Some(assignee) = changes.assignee {
+                    sqlx::query("UPDATE issues SET assignee_id = $1 WHERE id = $2")
+                        .bind(assignee.map(|u| u.0))
+                        .bind(id.0)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| write_error(e, any_conflict))?;
+                }
+                if let Some(reporter) = changes.reporter {
+                    sqlx::query("UPDATE issues SET reporter_id = $1 WHERE id = $2")
+                        .bind(reporter.map(|u| u.0))
+                        .bind(id.0)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| write_error(e, any_conflict))?;
+                }
+                if changes.set_labels.is_some() {
+                    sqlx::query("DELETE FROM issue_labels WHERE issue_id = $1")
+                        .bind(id.0)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(backend)?;
+                }
+                let added = changes
+                    .set_labels
+                    .iter()
+                    .flatten()
+                    .chain(&changes.add_labels);
+                for label in added {
+                    sqlx::query(
+                        "INSERT INTO issue_labels (issue_id, label) VALUES ($1, $2) \
+                         ON CONFLICT DO NOTHING",
+                    )
+                    .bind(id.0)
+                    .bind(label)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+                }
+                for label in &changes.remove_labels {
+                    sqlx::query("DELETE FROM issue_labels WHERE issue_id = $1 AND label = $2")
+                        .bind(id.0)
+                        .bind(label)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(backend)?;
+                }
+                for body in &changes.comments {
+                    sqlx::query(
+                        "INSERT INTO comments (issue_id, author_id, update_author_id, body, \
+                         created_at, updated_at) VALUES ($1, $2, $2, $3, $4, $4)",
+                    )
+                    .bind(id.0)
+                    .bind(author.0)
+                    .bind(body)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| write_error(e, any_conflict))?;
+                }
+                tx.commit().await.map_err(backend)?;
+                true
+            }
+        });
+        if exists {
+            self.issue_where_id(id.0).await
+        } else {
+            Ok(None)
+        }
+    }
+
+    async fn delete_issue(&self, id: IssueId) -> StoreResult<bool> {
+        let deleted = on_pool!(self, write, |pool| {
+            let mut tx = pool.begin().await.map_err(backend)?;
+            for statement in [
+                "DELETE FROM comments WHERE issue_id = $1",
+                "DELETE FROM issue_labels WHERE issue_id = $1",
+            ] {
+                sqlx::query(statement)
+                    .bind(id.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+            }
+            let deleted = sqlx::query("DELETE FROM issues WHERE id = $1")
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?
+                .rows_affected();
+            tx.commit().await.map_err(backend)?;
+            deleted
+        });
+        Ok(deleted == 1)
+    }
+
+    async fn list_comments(
+        &self,
+        issue: IssueId,
+        page: PageRequest,
+        newest_first: bool,
+    ) -> StoreResult<Page<Comment>> {
+        let (total, rows): (i64, Vec<CommentRow>) = on_pool!(self, read, |pool| {
+            let total = sqlx::query_scalar("SELECT COUNT(*) FROM comments WHERE issue_id = $1")
+                .bind(issue.0)
+                .fetch_one(pool)
+                .await
+                .map_err(backend)?;
+            let query = if newest_first {
+                concat!(
+                    comment_select!(),
+                    " WHERE c.issue_id = $1 ORDER BY c.id DESC LIMIT $2 OFFSET $3"
+                )
+            } else {
+                concat!(
+                    comment_select!(),
+                    " WHERE c.issue_id = $1 ORDER BY c.id LIMIT $2 OFFSET $3"
+                )
+            };
+            let rows = sqlx::query_as(query)
+                .bind(issue.0)
+                .bind(page.limit)
+                .bind(page.start_at)
+                .fetch_all(pool)
+                .await
+                .map_err(backend)?;
+            (total, rows)
+        });
+        Ok(Page {
+            items: rows.into_iter().map(Comment::from).collect(),
+            start_at: page.start_at,
+            max_results: page.limit,
+            total,
+        })
+    }
+
+    async fn find_comment(&self, id: CommentId) -> StoreResult<Option<Comment>> {
+        let row: Option<CommentRow> = on_pool!(self, read, |pool| sqlx::query_as(concat!(
+            comment_select!(),
+            " WHERE c.id = $1"
+        ))
+        .bind(id.0)
+        .fetch_optional(pool)
+        .await
+        .map_err(backend))?;
+        Ok(row.map(Comment::from))
+    }
+
+    async fn add_comment(
+        &self,
+        issue: IssueId,
+        author: UserId,
+        body: &str,
+        at: Timestamp,
+    ) -> StoreResult<Comment> {
+        let id: i64 = on_pool!(self, write, |pool| {
+            let mut tx = pool.begin().await.map_err(backend)?;
+            let id = sqlx::query_scalar(
+                "INSERT INTO comments (issue_id, author_id, update_author_id, body, created_at, \
+                 updated_at) VALUES ($1, $2, $2, $3, $4, $4) RETURNING id",
+            )
+            .bind(issue.0)
+            .bind(author.0)
+            .bind(body)
+            .bind(at.as_millis())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| write_error(e, any_conflict))?;
+            sqlx::query("UPDATE issues SET updated_at = $1 WHERE id = $2")
+                .bind(at.as_millis())
+                .bind(issue.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            tx.commit().await.map_err(backend)?;
+            id
+        });
+        self.find_comment(CommentId(id))
+            .await?
+            .ok_or(StoreError::MissingReference)
+    }
+
+    async fn update_comment(
+        &self,
+        id: CommentId,
+        body: &str,
+        editor: UserId,
+        at: Timestamp,
+    ) -> StoreResult<Option<Comment>> {
+        let updated =
+            on_pool!(self, write, |pool| {
+                sqlx::query(
+            "UPDATE comments SET body = $1, update_author_id = $2, updated_at = $3 WHERE id = $4"
+        )
+        .bind(body)
+        .bind(editor.0)
+        .bind(at.as_millis())
+        .bind(id.0)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected())
+        .map_err(|e| write_error(e, any_conflict))
+            })?;
+        if updated == 0 {
+            return Ok(None);
+        }
+        self.find_comment(id).await
+    }
+
+    async fn delete_comment(&self, id: CommentId) -> StoreResult<bool> {
+        let deleted = on_pool!(self, write, |pool| sqlx::query(
+            "DELETE FROM comments WHERE id = $1"
+        )
+        .bind(id.0)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected())
+        .map_err(backend))?;
+        Ok(deleted == 1)
+    }
+}

@@ -1,0 +1,239 @@
+//! SQLite and PostgreSQL implementations of [`tessera_core::store::Store`].
+//!
+//! Both backends run the same query text: SQLite accepts PostgreSQL's `$1` placeholders, and
+//! the schema keeps to types both understand (BIGINT, TEXT, BOOLEAN, bytes). Each query is
+//! therefore written once; the [`on_pool!`] macro compiles it for both pool types. Backend-
+//! specific SQL lives only in the migrations (identity columns, byte types).
+//!
+//! SQLite runs in WAL mode with `synchronous=FULL`: an acknowledged write survives a crash of
+//! the process or of the machine. Writes go through a single-connection pool, so writers queue
+//! in tessera instead of failing with `SQLITE_BUSY`; reads use a separate read-only pool.
+//! PostgreSQL serialises what must be serial with row locks (e.g. the per-project issue counter),
+//! so several tessera instances can share one database.
+
+mod issues;
+mod projects;
+mod rows;
+mod sessions;
+mod users;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use tessera_core::store::{Conflict, StoreError};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// How to size the connection pools.
+#[derive(Clone, Copy, Debug)]
+pub struct PoolOptions {
+    /// Connections for PostgreSQL, and readers for SQLite (which always has one writer).
+    pub max_connections: u32,
+    /// How long a request may wait for a connection before failing.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 8,
+            acquire_timeout: Duration::from_secs(15),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("unsupported database URL '{0}': use sqlite://PATH or postgres://...")]
+    UnsupportedUrl(String),
+    #[error("cannot open the database: {0}")]
+    Connect(#[source] sqlx::Error),
+    #[error("cannot apply migrations: {0}")]
+    Migrate(#[source] sqlx::migrate::MigrateError),
+}
+
+#[derive(Debug)]
+enum Backend {
+    Sqlite {
+        reader: SqlitePool,
+        writer: SqlitePool,
+    },
+    Postgres(PgPool),
+}
+
+/// A tessera store on SQLite or PostgreSQL.
+#[derive(Debug)]
+pub struct SqlStore {
+    backend: Backend,
+}
+
+/// Runs `$body` with `$pool` bound to the backend's pool: the SQLite reader (`read`) or writer
+/// (`write`), or the PostgreSQL pool. The body is compiled once per backend.
+macro_rules! on_pool {
+    ($self:expr, read, |$pool:ident| $body:expr) => {
+        match &$self.backend {
+            $crate::Backend::Sqlite { reader: $pool, .. } => $body,
+            $crate::Backend::Postgres($pool) => $body,
+        }
+    };
+    ($self:expr, write, |$pool:ident| $body:expr) => {
+        match &$self.backend {
+            $crate::Backend::Sqlite { writer: $pool, .. } => $body,
+            $crate::Backend::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+impl SqlStore {
+    /// Opens (creating if needed) the database at `url` and brings its schema up to date.
+    pub async fn open(url: &str, options: PoolOptions) -> Result<Self, ConnectError> {
+        let store = Self::connect(url, options).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Opens the database without touching its schema.
+    pub async fn connect(url: &str, options: PoolOptions) -> Result<Self, ConnectError> {
+        if url.starts_with("sqlite:") {
+            let base = SqliteConnectOptions::from_str(url)
+                .map_err(ConnectError::Connect)?
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(30));
+            let writer = SqlitePoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(options.acquire_timeout)
+                .connect_with(base.clone().create_if_missing(true))
+                .await
+                .map_err(ConnectError::Connect)?;
+            // Readers connect lazily: the writer may still have to create the schema.
+            let reader = SqlitePoolOptions::new()
+                .max_connections(options.max_connections.max(1))
+                .acquire_timeout(options.acquire_timeout)
+                .connect_lazy_with(base.read_only(true));
+            Ok(Self {
+                backend: Backend::Sqlite { reader, writer },
+            })
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let pool = PgPoolOptions::new()
+                .max_connections(options.max_connections.max(1))
+                .acquire_timeout(options.acquire_timeout)
+                .connect(url)
+                .await
+                .map_err(ConnectError::Connect)?;
+            Ok(Self {
+                backend: Backend::Postgres(pool),
+            })
+        } else {
+            Err(ConnectError::UnsupportedUrl(redact_url(url)))
+        }
+    }
+
+    /// Applies pending migrations; returns the versions applied now. Safe to run from several
+    /// instances at once (PostgreSQL takes an advisory lock).
+    pub async fn migrate(&self) -> Result<Vec<i64>, ConnectError> {
+        let before = self.applied_migrations().await;
+        match &self.backend {
+            Backend::Sqlite { writer, .. } => SQLITE_MIGRATIONS.run(writer).await,
+            Backend::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await,
+        }
+        .map_err(ConnectError::Migrate)?;
+        let after = self.applied_migrations().await;
+        Ok(after.into_iter().filter(|v| !before.contains(v)).collect())
+    }
+
+    async fn applied_migrations(&self) -> Vec<i64> {
+        let query = "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version";
+        let result: Result<Vec<i64>, sqlx::Error> =
+            on_pool!(self, write, |pool| sqlx::query_scalar(query)
+                .fetch_all(pool)
+                .await);
+        // Before the first migration the table does not exist: nothing is applied.
+        result.unwrap_or_default()
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn backend_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite { .. } => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Closes every connection, waiting for those in use to be returned. SQLite checkpoints
+    /// its write-ahead log as the last connection closes.
+    pub async fn close(&self) {
+        match &self.backend {
+            Backend::Sqlite { reader, writer } => {
+                reader.close().await;
+                writer.close().await;
+            }
+            Backend::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+/// A database URL without its password, for messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+pub(crate) fn backend(error: sqlx::Error) -> StoreError {
+    StoreError::Backend(Box::new(error))
+}
+
+/// Maps an error from an insert or update: unique violations to `Conflict` (named by
+/// `name_conflict`, which reads the constraint or message), foreign-key violations to
+/// `MissingReference`, everything else to `Backend`.
+pub(crate) fn write_error(error: sqlx::Error, name_conflict: fn(&str) -> Conflict) -> StoreError {
+    if let sqlx::Error::Database(db) = &error {
+        match db.kind() {
+            sqlx::error::ErrorKind::UniqueViolation => {
+                let detail = db.constraint().unwrap_or_else(|| db.message());
+                return StoreError::Conflict(name_conflict(detail));
+            }
+            sqlx::error::ErrorKind::ForeignKeyViolation => return StoreError::MissingReference,
+            _ => {}
+        }
+    }
+    backend(error)
+}
+
+pub(crate) fn any_conflict(_: &str) -> Conflict {
+    Conflict::Other
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://bob:secret@db:5432/tessera"),
+            "postgres://bob:***@db:5432/tessera"
+        );
+        assert_eq!(redact_url("postgres://db/tessera"), "postgres://db/tessera");
+        assert_eq!(
+            redact_url("sqlite://data/tessera.db"),
+            "sqlite://data/tessera.db"
+        );
+    }
+}

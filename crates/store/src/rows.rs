@@ -1,0 +1,338 @@
+//! Row shapes shared by the queries of both backends, and their conversion to domain records.
+//! Column lists are macros so that queries stay `&'static str` literals built with `concat!`.
+
+use tessera_core::catalog::{IssueType, Priority, Resolution, Status};
+use tessera_core::clock::Timestamp;
+use tessera_core::ids::{CommentId, IssueId, ProjectId, UserId};
+use tessera_core::model::{Comment, Issue, Project, User};
+use tessera_core::store::StoreError;
+
+/// The user columns, aliased with a prefix (`a` gives `a_id`, `a_name`, ...).
+macro_rules! user_columns {
+    ($alias:literal) => {
+        concat!(
+            $alias,
+            ".id AS ",
+            $alias,
+            "_id, ",
+            $alias,
+            ".name AS ",
+            $alias,
+            "_name, ",
+            $alias,
+            ".display_name AS ",
+            $alias,
+            "_display_name, ",
+            $alias,
+            ".email AS ",
+            $alias,
+            "_email, ",
+            $alias,
+            ".active AS ",
+            $alias,
+            "_active, ",
+            "(",
+            $alias,
+            ".password_hash IS NOT NULL) AS ",
+            $alias,
+            "_has_password, ",
+            $alias,
+            ".created_at AS ",
+            $alias,
+            "_created_at"
+        )
+    };
+}
+pub(crate) use user_columns;
+
+/// A user selected with `user_columns!("u")`.
+#[derive(sqlx::FromRow)]
+pub(crate) struct UserRow {
+    u_id: i64,
+    u_name: String,
+    u_display_name: String,
+    u_email: Option<String>,
+    u_active: bool,
+    u_has_password: bool,
+    u_created_at: i64,
+}
+
+impl From<UserRow> for User {
+    fn from(row: UserRow) -> Self {
+        User {
+            id: UserId(row.u_id),
+            name: row.u_name,
+            display_name: row.u_display_name,
+            email: row.u_email,
+            active: row.u_active,
+            has_password: row.u_has_password,
+            created: Timestamp::from_millis(row.u_created_at),
+        }
+    }
+}
+
+/// A user reached through an outer join: every column may be NULL.
+#[allow(clippy::too_many_arguments)]
+fn joined_user(
+    id: Option<i64>,
+    name: Option<String>,
+    display_name: Option<String>,
+    email: Option<String>,
+    active: Option<bool>,
+    has_password: Option<bool>,
+    created_at: Option<i64>,
+) -> Option<User> {
+    Some(User {
+        id: UserId(id?),
+        name: name?,
+        display_name: display_name?,
+        email,
+        active: active?,
+        has_password: has_password.unwrap_or(false),
+        created: Timestamp::from_millis(created_at?),
+    })
+}
+
+// `sqlx::FromRow` needs plain fields, so each joined user is spelled out; the helpers keep the
+// conversions in one place.
+#[derive(sqlx::FromRow)]
+pub(crate) struct IssueRow {
+    id: i64,
+    project_id: i64,
+    project_key: String,
+    project_name: String,
+    project_type_key: String,
+    number: i64,
+    issue_type_id: i64,
+    summary: String,
+    description: Option<String>,
+    status_id: i64,
+    priority_id: i64,
+    resolution_id: Option<i64>,
+    resolved_at: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+    a_id: Option<i64>,
+    a_name: Option<String>,
+    a_display_name: Option<String>,
+    a_email: Option<String>,
+    a_active: Option<bool>,
+    a_has_password: Option<bool>,
+    a_created_at: Option<i64>,
+    r_id: Option<i64>,
+    r_name: Option<String>,
+    r_display_name: Option<String>,
+    r_email: Option<String>,
+    r_active: Option<bool>,
+    r_has_password: Option<bool>,
+    r_created_at: Option<i64>,
+    c_id: Option<i64>,
+    c_name: Option<String>,
+    c_display_name: Option<String>,
+    c_email: Option<String>,
+    c_active: Option<bool>,
+    c_has_password: Option<bool>,
+    c_created_at: Option<i64>,
+}
+
+/// `SELECT` of everything an [`Issue`] holds but its labels; append a `WHERE`.
+macro_rules! issue_select {
+    () => {
+        concat!(
+            "SELECT i.id, i.project_id, p.project_key, p.name AS project_name, ",
+            "p.project_type_key, i.number, i.issue_type_id, i.summary, i.description, ",
+            "i.status_id, i.priority_id, i.resolution_id, i.resolved_at, i.created_at, ",
+            "i.updated_at, ",
+            $crate::rows::user_columns!("a"),
+            ", ",
+            $crate::rows::user_columns!("r"),
+            ", ",
+            $crate::rows::user_columns!("c"),
+            " FROM issues i JOIN projects p ON p.id = i.project_id",
+            " LEFT JOIN users a ON a.id = i.assignee_id",
+            " LEFT JOIN users r ON r.id = i.reporter_id",
+            " LEFT JOIN users c ON c.id = i.creator_id"
+        )
+    };
+}
+pub(crate) use issue_select;
+
+fn corrupt(what: &str, value: i64) -> StoreError {
+    StoreError::Backend(format!("stored {what} {value} is not in the catalogue").into())
+}
+
+impl IssueRow {
+    pub(crate) fn into_issue(self, labels: Vec<String>) -> Result<Issue, StoreError> {
+        let resolution = match self.resolution_id {
+            Some(id) => Some(Resolution::from_id(id).ok_or_else(|| corrupt("resolution", id))?),
+            None => None,
+        };
+        Ok(Issue {
+            id: IssueId(self.id),
+            project_id: ProjectId(self.project_id),
+            project_key: self.project_key,
+            project_name: self.project_name,
+            project_type_key: self.project_type_key,
+            number: self.number,
+            issue_type: IssueType::from_id(self.issue_type_id)
+                .ok_or_else(|| corrupt("issue type", self.issue_type_id))?,
+            summary: self.summary,
+            description: self.description,
+            status: Status::from_id(self.status_id)
+                .ok_or_else(|| corrupt("status", self.status_id))?,
+            priority: Priority::from_id(self.priority_id)
+                .ok_or_else(|| corrupt("priority", self.priority_id))?,
+            resolution,
+            resolution_date: self.resolved_at.map(Timestamp::from_millis),
+            assignee: joined_user(
+                self.a_id,
+                self.a_name,
+                self.a_display_name,
+                self.a_email,
+                self.a_active,
+                self.a_has_password,
+                self.a_created_at,
+            ),
+            reporter: joined_user(
+                self.r_id,
+                self.r_name,
+                self.r_display_name,
+                self.r_email,
+                self.r_active,
+                self.r_has_password,
+                self.r_created_at,
+            ),
+            creator: joined_user(
+                self.c_id,
+                self.c_name,
+                self.c_display_name,
+                self.c_email,
+                self.c_active,
+                self.c_has_password,
+                self.c_created_at,
+            ),
+            labels,
+            created: Timestamp::from_millis(self.created_at),
+            updated: Timestamp::from_millis(self.updated_at),
+        })
+    }
+}
+
+/// `SELECT` of a project with its lead; append a `WHERE` or `ORDER BY`.
+macro_rules! project_select {
+    () => {
+        concat!(
+            "SELECT p.id, p.project_key, p.name, p.description, p.project_type_key, p.created_at, ",
+            $crate::rows::user_columns!("l"),
+            " FROM projects p LEFT JOIN users l ON l.id = p.lead_id"
+        )
+    };
+}
+pub(crate) use project_select;
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ProjectRow {
+    id: i64,
+    project_key: String,
+    name: String,
+    description: Option<String>,
+    project_type_key: String,
+    created_at: i64,
+    l_id: Option<i64>,
+    l_name: Option<String>,
+    l_display_name: Option<String>,
+    l_email: Option<String>,
+    l_active: Option<bool>,
+    l_has_password: Option<bool>,
+    l_created_at: Option<i64>,
+}
+
+impl From<ProjectRow> for Project {
+    fn from(row: ProjectRow) -> Self {
+        Project {
+            id: ProjectId(row.id),
+            key: row.project_key,
+            name: row.name,
+            description: row.description,
+            lead: joined_user(
+                row.l_id,
+                row.l_name,
+                row.l_display_name,
+                row.l_email,
+                row.l_active,
+                row.l_has_password,
+                row.l_created_at,
+            ),
+            project_type_key: row.project_type_key,
+            created: Timestamp::from_millis(row.created_at),
+        }
+    }
+}
+
+/// `SELECT` of a comment with its author and last editor; append a `WHERE`.
+macro_rules! comment_select {
+    () => {
+        concat!(
+            "SELECT c.id, c.issue_id, c.body, c.created_at, c.updated_at, ",
+            $crate::rows::user_columns!("a"),
+            ", ",
+            $crate::rows::user_columns!("e"),
+            " FROM comments c LEFT JOIN users a ON a.id = c.author_id",
+            " LEFT JOIN users e ON e.id = c.update_author_id"
+        )
+    };
+}
+pub(crate) use comment_select;
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct CommentRow {
+    id: i64,
+    issue_id: i64,
+    body: String,
+    created_at: i64,
+    updated_at: i64,
+    a_id: Option<i64>,
+    a_name: Option<String>,
+    a_display_name: Option<String>,
+    a_email: Option<String>,
+    a_active: Option<bool>,
+    a_has_password: Option<bool>,
+    a_created_at: Option<i64>,
+    e_id: Option<i64>,
+    e_name: Option<String>,
+    e_display_name: Option<String>,
+    e_email: Option<String>,
+    e_active: Option<bool>,
+    e_has_password: Option<bool>,
+    e_created_at: Option<i64>,
+}
+
+impl From<CommentRow> for Comment {
+    fn from(row: CommentRow) -> Self {
+        Comment {
+            id: CommentId(row.id),
+            issue_id: IssueId(row.issue_id),
+            author: joined_user(
+                row.a_id,
+                row.a_name,
+                row.a_display_name,
+                row.a_email,
+                row.a_active,
+                row.a_has_password,
+                row.a_created_at,
+            ),
+            update_author: joined_user(
+                row.e_id,
+                row.e_name,
+                row.e_display_name,
+                row.e_email,
+                row.e_active,
+                row.e_has_password,
+                row.e_created_at,
+            ),
+            body: row.body,
+            created: Timestamp::from_millis(row.created_at),
+            updated: Timestamp::from_millis(row.updated_at),
+        }
+    }
+}

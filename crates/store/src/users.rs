@@ -1,0 +1,459 @@
+//! Users, groups, group membership and the global permissions groups grant; server keys.
+
+use async_trait::async_trait;
+use tessera_core::clock::Timestamp;
+use tessera_core::ids::UserId;
+use tessera_core::model::{Group, LoginInfo, NewUser, Page, PageRequest, User, UserUpdate};
+use tessera_core::permissions::{GlobalPermission, GlobalPermissions};
+use tessera_core::store::{
+    Conflict, GroupStore, KeyStore, StoreError, StoreResult, UserAccess, UserCredentials,
+    UserQuery, UserStore,
+};
+
+use crate::rows::{UserRow, user_columns};
+use crate::{SqlStore, any_conflict, backend, on_pool, write_error};
+
+fn user_name_conflict(_: &str) -> Conflict {
+    Conflict::UserName
+}
+
+fn group_name_conflict(_: &str) -> Conflict {
+    Conflict::GroupName
+}
+
+/// Escapes `%`, `_` and `\` for a `LIKE ... ESCAPE '\'` pattern.
+fn like_prefix(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 1);
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+#[derive(sqlx::FromRow)]
+struct CredentialsRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    password_hash: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct LoginInfoRow {
+    login_count: i64,
+    failed_login_count: i64,
+    last_failed_login_at: Option<i64>,
+    previous_login_at: Option<i64>,
+    last_login_at: Option<i64>,
+}
+
+#[async_trait]
+impl UserStore for SqlStore {
+    async fn count_users(&self) -> StoreResult<i64> {
+        on_pool!(self, read, |pool| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM users"
+        )
+        .fetch_one(pool)
+        .await
+        .map_err(backend))
+    }
+
+    async fn create_user(&self, user: NewUser) -> StoreResult<User> {
+        let id: i64 = on_pool!(self, write, |pool| {
+            let mut tx = pool.begin().await.map_err(backend)?;
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO users (name, display_name, email, active, password_hash, created_at) \
+                 VALUES ($1, $2, $3, TRUE, $4, $5) RETURNING id",
+            )
+            .bind(&user.name)
+            .bind(&user.display_name)
+            .bind(&user.email)
+            .bind(&user.password_hash)
+            .bind(user.created.as_millis())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| write_error(e, user_name_conflict))?;
+            for group in &user.groups {
+                sqlx::query(
+                    "INSERT INTO group_members (group_name, user_id) VALUES ($1, $2) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(group)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| write_error(e, any_conflict))?;
+            }
+            tx.commit().await.map_err(backend)?;
+            id
+        });
+        self.find_user(UserId(id))
+            .await?
+            .ok_or(StoreError::MissingReference)
+    }
+
+    async fn find_user(&self, id: UserId) -> StoreResult<Option<User>> {
+        let row: Option<UserRow> = on_pool!(self, read, |pool| sqlx::query_as(concat!(
+            "SELECT ",
+            user_columns!("u"),
+            " FROM users u WHERE u.id = $1"
+        ))
+        .bind(id.0)
+        .fetch_optional(pool)
+        .await
+        .map_err(backend))?;
+        Ok(row.map(User::from))
+    }
+
+    async fn find_user_by_name(&self, name: &str) -> StoreResult<Option<User>> {
+        let row: Option<UserRow> = on_pool!(self, read, |pool| sqlx::query_as(concat!(
+            "SELECT ",
+            user_columns!("u"),
+            " FROM users u WHERE u.name = $1"
+        ))
+        .bind(name)
+        .fetch_optional(pool)
+        .await
+        .map_err(backend))?;
+        Ok(row.map(User::from))
+    }
+
+    async fn find_credentials(&self, name: &str) -> StoreResult<Option<UserCredentials>> {
+        let row: Option<CredentialsRow> = on_pool!(self, read, |pool| sqlx::query_as(concat!(
+            "SELECT ",
+            user_columns!("u"),
+            ", u.password_hash FROM users u WHERE u.name = $1"
+        ))
+        .bind(name)
+        .fetch_optional(pool)
+        .await
+        .map_err(backend))?;
+        Ok(row.map(|row| UserCredentials {
+            user: row.user.into(),
+            password_hash: row.password_hash,
+        }))
+    }
+
+    async fn search_users(&self, query: &UserQuery, page: PageRequest) -> StoreResult<Vec<User>> {
+        let prefix = like_prefix(&query.text);
+        let word = format!("% {prefix}");
+        let rows: Vec<UserRow> = on_pool!(self, read, |pool| sqlx::query_as(concat!(
+            "SELECT ",
+            user_columns!("u"),
+            " FROM users u",
+            " WHERE (($2 AND u.active) OR ($3 AND NOT u.active))",
+            " AND ($1 = '.' OR u.name LIKE $4 ESCAPE '\\'",
+            " OR lower(u.display_name) LIKE $4 ESCAPE '\\'",
+            " OR lower(u.display_name) LIKE $5 ESCAPE '\\'",
+            " OR ($6 AND lower(COALESCE(u.email, '')) LIKE $4 ESCAPE '\\'))",
+            " ORDER BY u.name LIMIT $7 OFFSET $8"
+        ))
+        .bind(&query.text)
+        .bind(query.include_active)
+        .bind(query.include_inactive)
+        .bind(&prefix)
+        .bind(&word)
+        .bind(query.match_email)
+        .bind(page.limit)
+        .bind(page.start_at)
+        .fetch_all(pool)
+        .await
+        .map_err(backend))?;
+        Ok(rows.into_iter().map(User::from).collect())
+    }
+
+    async fn update_user(&self, id: UserId, update: &UserUpdate) -> StoreResult<Option<User>> {
+        on_pool!(self, write, |pool| {
+            let mut tx = pool.begin().await.map_err(backend)?;
+            if let Some(display_name) = &update.display_name {
+                sqlx::query("UPDATE users SET display_name = $1 WHERE id = $2")
+                    .bind(display_name)
+                    .bind(id.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+            }
+            if let Some(email) = &update.email {
+                sqlx::query("UPDATE users SET email = $1 WHERE id = $2")
+                    .bind(email)
+                    .bind(id.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+            }
+            if let Some(active) = update.active {
+                sqlx::query("UPDATE users SET active = $1 WHERE id = $2")
+                    .bind(active)
+                    .bind(id.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+            }
+            tx.commit().await.map_err(backend)?;
+        });
+        self.find_user(id).await
+    }
+
+    async fn set_password_hash(
+        &self,
+        id: UserId,
+        hash: Option<&str>,
+        keep_session: Option<&[u8]>,
+    ) -> StoreResult<bool> {
+        on_pool!(self, write, |pool| {
+            let mut tx = pool.begin().await.map_err(backend)?;
+            let changed = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+                .bind(hash)
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?
+                .rows_affected();
+            sqlx::query(
+                "DELETE FROM sessions WHERE user_id = $1 AND ($2 IS NULL OR id_digest <> $2)",
+            )
+            .bind(id.0)
+            .bind(keep_session)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+            tx.commit().await.map_err(backend)?;
+            Ok(changed == 1)
+        })
+    }
+
+    async fn login_info(&self, id: UserId) -> StoreResult<LoginInfo> {
+        let row: Option<LoginInfoRow> = on_pool!(self, read, |pool| sqlx::query_as(
+            "SELECT login_count, failed_login_count, last_failed_login_at, previous_login_at, \
+             last_login_at FROM users WHERE id = $1"
+        )
+        .bind(id.0)
+        .fetch_optional(pool)
+        .await
+        .map_err(backend))?;
+        Ok(row
+            .map(|row| LoginInfo {
+                login_count: row.login_count,
+                failed_login_count: row.failed_login_count,
+                last_failed_login: row.last_failed_login_at.map(Timestamp::from_millis),
+                previous_login: row.previous_login_at.map(Timestamp::from_millis),
+                last_login: row.last_login_at.map(Timestamp::from_millis),
+            })
+            .unwrap_or_default())
+    }
+
+    async fn record_login(&self, id: UserId, at: Timestamp) -> StoreResult<()> {
+        on_pool!(self, write, |pool| sqlx::query(
+            "UPDATE users SET login_count = login_count + 1, failed_login_count = 0, \
+             previous_login_at = last_login_at, last_login_at = $1 WHERE id = $2"
+        )
+        .bind(at.as_millis())
+        .bind(id.0)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected())
+        .map_err(backend))?;
+        Ok(())
+    }
+
+    async fn record_failed_login(&self, id: UserId, at: Timestamp) -> StoreResult<()> {
+        on_pool!(self, write, |pool| sqlx::query(
+            "UPDATE users SET failed_login_count = failed_login_count + 1, \
+             last_failed_login_at = $1 WHERE id = $2"
+        )
+        .bind(at.as_millis())
+        .bind(id.0)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected())
+        .map_err(backend))?;
+        Ok(())
+    }
+
+    async fn user_access(&self, id: UserId) -> StoreResult<UserAccess> {
+        let rows: Vec<(String, String)> = on_pool!(self, read, |pool| sqlx::query_as(
+            "SELECT 'group' AS kind, group_name AS value FROM group_members WHERE user_id = $1 \
+             UNION ALL \
+             SELECT DISTINCT 'permission' AS kind, g.permission AS value \
+             FROM global_permission_grants g \
+             JOIN group_members m ON m.group_name = g.group_name WHERE m.user_id = $1"
+        )
+        .bind(id.0)
+        .fetch_all(pool)
+        .await
+        .map_err(backend))?;
+        let mut access = UserAccess {
+            groups: Vec::new(),
+            global: GlobalPermissions::empty(),
+        };
+        for (kind, value) in rows {
+            if kind == "group" {
+                access.groups.push(value);
+            } else if let Some(permission) = GlobalPermission::from_key(&value) {
+                access.global.insert(permission);
+            }
+        }
+        access.groups.sort();
+        Ok(access)
+    }
+}
+
+#[async_trait]
+impl GroupStore for SqlStore {
+    async fn create_group(&self, name: &str) -> StoreResult<Group> {
+        on_pool!(self, write, |pool| sqlx::query(
+            "INSERT INTO user_groups (name) VALUES ($1)"
+        )
+        .bind(name)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected())
+        .map_err(|e| write_error(e, group_name_conflict)))?;
+        Ok(Group {
+            name: name.to_string(),
+        })
+    }
+
+    async fn delete_group(&self, name: &str) -> StoreResult<bool> {
+        let deleted = on_pool!(self, write, |pool| {
+            let mut tx = pool.begin().await.map_err(backend)?;
+            // Explicit deletes, so the result does not depend on foreign-key cascades.
+            for statement in [
+                "DELETE FROM group_members WHERE group_name = $1",
+                "DELETE FROM project_role_groups WHERE group_name = $1",
+                "DELETE FROM global_permission_grants WHERE group_name = $1",
+            ] {
+                sqlx::query(statement)
+                    .bind(name)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+            }
+            let deleted = sqlx::query("DELETE FROM user_groups WHERE name = $1")
+                .bind(name)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?
+                .rows_affected();
+            tx.commit().await.map_err(backend)?;
+            deleted
+        });
+        Ok(deleted == 1)
+    }
+
+    async fn find_group(&self, name: &str) -> StoreResult<Option<Group>> {
+        let found: Option<String> = on_pool!(self, read, |pool| sqlx::query_scalar(
+            "SELECT name FROM user_groups WHERE name = $1"
+        )
+        .bind(name)
+        .fetch_optional(pool)
+        .await
+        .map_err(backend))?;
+        Ok(found.map(|name| Group { name }))
+    }
+
+    async fn group_members(
+        &self,
+        name: &str,
+        include_inactive: bool,
+        page: PageRequest,
+    ) -> StoreResult<Page<User>> {
+        let (total, rows): (i64, Vec<UserRow>) = on_pool!(self, read, |pool| {
+            let total = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM group_members m JOIN users u ON u.id = m.user_id \
+                 WHERE m.group_name = $1 AND ($2 OR u.active)",
+            )
+            .bind(name)
+            .bind(include_inactive)
+            .fetch_one(pool)
+            .await
+            .map_err(backend)?;
+            let rows = sqlx::query_as(concat!(
+                "SELECT ",
+                user_columns!("u"),
+                " FROM group_members m JOIN users u ON u.id = m.user_id",
+                " WHERE m.group_name = $1 AND ($2 OR u.active)",
+                " ORDER BY u.name LIMIT $3 OFFSET $4"
+            ))
+            .bind(name)
+            .bind(include_inactive)
+            .bind(page.limit)
+            .bind(page.start_at)
+            .fetch_all(pool)
+            .await
+            .map_err(backend)?;
+            (total, rows)
+        });
+        Ok(Page {
+            items: rows.into_iter().map(User::from).collect(),
+            start_at: page.start_at,
+            max_results: page.limit,
+            total,
+        })
+    }
+
+    async fn add_group_member(&self, group: &str, user: UserId) -> StoreResult<bool> {
+        let added =
+            on_pool!(self, write, |pool| {
+                sqlx::query(
+            "INSERT INTO group_members (group_name, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+        )
+        .bind(group)
+        .bind(user.0)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected())
+        .map_err(|e| write_error(e, any_conflict))
+            })?;
+        Ok(added == 1)
+    }
+
+    async fn remove_group_member(&self, group: &str, user: UserId) -> StoreResult<bool> {
+        let removed = on_pool!(self, write, |pool| sqlx::query(
+            "DELETE FROM group_members WHERE group_name = $1 AND user_id = $2"
+        )
+        .bind(group)
+        .bind(user.0)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected())
+        .map_err(backend))?;
+        Ok(removed == 1)
+    }
+}
+
+#[async_trait]
+impl KeyStore for SqlStore {
+    async fn server_key(&self, name: &str, fresh: &[u8]) -> StoreResult<Vec<u8>> {
+        on_pool!(self, write, |pool| {
+            sqlx::query(
+                "INSERT INTO server_keys (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+            )
+            .bind(name)
+            .bind(fresh)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected())
+            .map_err(backend)?;
+            sqlx::query_scalar("SELECT value FROM server_keys WHERE name = $1")
+                .bind(name)
+                .fetch_one(pool)
+                .await
+                .map_err(backend)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_prefix;
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(like_prefix("ab"), "ab%");
+        assert_eq!(like_prefix("a%b_c\\"), "a\\%b\\_c\\\\%");
+    }
+}
