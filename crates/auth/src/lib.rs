@@ -1,1 +1,20 @@
+//! Authentication: the only code that reads `Authorization`, session cookies and XSRF headers.
+//!
+//! A request carries at most one credential ([`credentials`]); the [`Authenticator`] checks it
+//! and returns a [`tessera_core::principal::Principal`] or an error. A bad credential is an
+//! error, never a fall-back to anonymous. Passwords are Argon2id, verified on a small fixed
+//! pool of threads with a bounded queue ([`password`]), and a successful verification may be
+//! remembered briefly under a keyed digest ([`cache`]). Sessions are random ids of which only
+//! a digest is stored ([`session`]). Cookie-authenticated state changes must pass the XSRF
+//! rule ([`xsrf`]).
 
+pub mod authenticator;
+pub mod cache;
+pub mod credentials;
+pub mod password;
+pub mod secret;
+pub mod session;
+pub mod xsrf;
+
+pub use authenticator::{AuthConfig, AuthError, Authenticator, Login};
+pub use credentials::Credential;

@@ -31,7 +31,7 @@ impl Timestamp {
 }
 
 /// Where the current time comes from.
-pub trait Clock: Send + Sync + 'static {
+pub trait Clock: Send + Sync + std::fmt::Debug + 'static {
     fn now(&self) -> Timestamp;
 }
 

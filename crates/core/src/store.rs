@@ -82,6 +82,9 @@ pub trait UserStore: Send + Sync {
         hash: Option<&str>,
         keep_session: Option<&[u8]>,
     ) -> StoreResult<bool>;
+    /// Replaces the password hash only if it is still `old`, keeping sessions: used to upgrade
+    /// a hash to stronger parameters after a successful login.
+    async fn upgrade_password_hash(&self, id: UserId, old: &str, new: &str) -> StoreResult<bool>;
     async fn login_info(&self, id: UserId) -> StoreResult<LoginInfo>;
     async fn record_login(&self, id: UserId, at: Timestamp) -> StoreResult<()>;
     async fn record_failed_login(&self, id: UserId, at: Timestamp) -> StoreResult<()>;

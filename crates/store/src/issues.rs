@@ -377,9 +377,8 @@ impl IssueStore for SqlStore {
         editor: UserId,
         at: Timestamp,
     ) -> StoreResult<Option<Comment>> {
-        let updated =
-            on_pool!(self, write, |pool| {
-                sqlx::query(
+        let updated = on_pool!(self, write, |pool| {
+            sqlx::query(
             "UPDATE comments SET body = $1, update_author_id = $2, updated_at = $3 WHERE id = $4"
         )
         .bind(body)
@@ -390,7 +389,7 @@ impl IssueStore for SqlStore {
         .await
         .map(|done| done.rows_affected())
         .map_err(|e| write_error(e, any_conflict))
-            })?;
+        })?;
         if updated == 0 {
             return Ok(None);
         }

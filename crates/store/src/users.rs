@@ -225,6 +225,20 @@ impl UserStore for SqlStore {
         })
     }
 
+    async fn upgrade_password_hash(&self, id: UserId, old: &str, new: &str) -> StoreResult<bool> {
+        let changed = on_pool!(self, write, |pool| sqlx::query(
+            "UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3"
+        )
+        .bind(new)
+        .bind(id.0)
+        .bind(old)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected())
+        .map_err(backend))?;
+        Ok(changed == 1)
+    }
+
     async fn login_info(&self, id: UserId) -> StoreResult<LoginInfo> {
         let row: Option<LoginInfoRow> = on_pool!(self, read, |pool| sqlx::query_as(
             "SELECT login_count, failed_login_count, last_failed_login_at, previous_login_at, \
@@ -396,9 +410,8 @@ impl GroupStore for SqlStore {
     }
 
     async fn add_group_member(&self, group: &str, user: UserId) -> StoreResult<bool> {
-        let added =
-            on_pool!(self, write, |pool| {
-                sqlx::query(
+        let added = on_pool!(self, write, |pool| {
+            sqlx::query(
             "INSERT INTO group_members (group_name, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING"
         )
         .bind(group)
@@ -407,7 +420,7 @@ impl GroupStore for SqlStore {
         .await
         .map(|done| done.rows_affected())
         .map_err(|e| write_error(e, any_conflict))
-            })?;
+        })?;
         Ok(added == 1)
     }
 

@@ -1,0 +1,386 @@
+//! The authenticator: turns the credential a request carries into a [`Principal`].
+//!
+//! Wrong password, unknown user, user without a password and deactivated user all get the same
+//! answer after the same amount of work (a real or dummy Argon2 verification), so the answer
+//! reveals nothing about which it was.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{HeaderMap, Method};
+use secrecy::{ExposeSecret, SecretString};
+use tessera_core::clock::Clock;
+use tessera_core::model::{LoginInfo, Session, User};
+use tessera_core::principal::{AuthMethod, Principal};
+use tessera_core::scopes::Scopes;
+use tessera_core::store::{Store, StoreError, UserCredentials};
+use tessera_core::validate::MAX_PASSWORD_BYTES;
+
+use crate::cache::VerifiedPasswords;
+use crate::credentials::{self, Credential, CredentialError};
+use crate::password::{HashError, HasherConfig, PasswordHasher};
+use crate::secret::{HmacKey, random_bytes};
+use crate::session::{SessionId, XsrfTokens};
+use crate::xsrf::{self, XsrfFailure, XsrfRequest};
+
+#[derive(Clone, Copy, Debug)]
+pub struct AuthConfig {
+    /// A session ends after this long without use.
+    pub session_idle: Duration,
+    /// A session ends this long after login, however much it is used.
+    pub session_absolute: Duration,
+    /// How stale a session's last-use time may get before it is written again.
+    pub session_touch_interval: Duration,
+    /// How long a successful password verification is remembered; zero to never.
+    pub verified_password_ttl: Duration,
+    pub verified_password_capacity: u64,
+    pub hasher: HasherConfig,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            session_idle: Duration::from_secs(60 * 60),
+            session_absolute: Duration::from_secs(12 * 60 * 60),
+            session_touch_interval: Duration::from_secs(60),
+            verified_password_ttl: Duration::from_secs(120),
+            verified_password_capacity: 10_000,
+            hasher: HasherConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("{0}")]
+    Credential(#[from] CredentialError),
+    /// Wrong username or password (or unknown, or deactivated: the same answer).
+    #[error("Login failed")]
+    BadCredentials,
+    /// The session cookie names no live session.
+    #[error("Your session is not valid or has expired. Please log in again.")]
+    SessionInvalid,
+    #[error("{0}")]
+    Xsrf(XsrfFailure),
+    #[error("The server is busy checking passwords; try again shortly.")]
+    Busy,
+    #[error("authentication failed internally: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for AuthError {
+    fn from(error: StoreError) -> Self {
+        Self::Internal(error.to_string())
+    }
+}
+
+impl From<HashError> for AuthError {
+    fn from(error: HashError) -> Self {
+        match error {
+            HashError::Busy => Self::Busy,
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+/// What the authenticator needs to know about a request.
+#[derive(Debug)]
+pub struct RequestInfo<'a> {
+    pub method: &'a Method,
+    pub headers: &'a HeaderMap,
+    /// The `atl_token` query parameter, if present.
+    pub form_token: Option<&'a str>,
+    pub client_ip: IpAddr,
+    /// Origins that count as tessera itself, for the XSRF rule.
+    pub own_origins: &'a [String],
+}
+
+/// An authenticated request: who, and the session it used (if any).
+#[derive(Debug)]
+pub struct Authenticated {
+    pub principal: Principal,
+    pub session: Option<SessionId>,
+}
+
+/// A new session, from a login.
+#[derive(Debug)]
+pub struct Login {
+    pub principal: Principal,
+    pub session: SessionId,
+    pub xsrf_token: String,
+    pub login_info: LoginInfo,
+}
+
+#[derive(Debug)]
+pub struct Authenticator {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    hasher: PasswordHasher,
+    verified: VerifiedPasswords,
+    xsrf: XsrfTokens,
+    config: AuthConfig,
+}
+
+impl Authenticator {
+    /// Starts the password workers and loads (or creates) the server-wide XSRF key.
+    pub async fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        config: AuthConfig,
+    ) -> Result<Self, AuthError> {
+        let key_bytes = store.server_key("xsrf-hmac", &random_bytes::<32>()).await?;
+        let key = HmacKey::from_bytes(&key_bytes)
+            .ok_or_else(|| AuthError::Internal("the stored XSRF key is not 32 bytes".into()))?;
+        Ok(Self {
+            store,
+            clock,
+            hasher: PasswordHasher::start(config.hasher)?,
+            verified: VerifiedPasswords::new(
+                config.verified_password_ttl,
+                config.verified_password_capacity,
+            ),
+            xsrf: XsrfTokens::new(key),
+            config,
+        })
+    }
+
+    pub fn config(&self) -> &AuthConfig {
+        &self.config
+    }
+
+    /// Authenticates a request: `None` for an anonymous one.
+    pub async fn authenticate(
+        &self,
+        request: &RequestInfo<'_>,
+    ) -> Result<Option<Authenticated>, AuthError> {
+        match credentials::from_headers(request.headers)? {
+            Credential::None => Ok(None),
+            Credential::Basic { username, password } => {
+                let user = self.verify_password(&username, &password).await?;
+                let principal = self
+                    .principal(&user, AuthMethod::BasicPassword, None, request.client_ip)
+                    .await?;
+                Ok(Some(Authenticated {
+                    principal,
+                    session: None,
+                }))
+            }
+            Credential::Session(None) => Err(AuthError::SessionInvalid),
+            Credential::Session(Some(session)) => {
+                let user = self.verify_session(&session).await?;
+                let xsrf_request = XsrfRequest {
+                    method: request.method,
+                    headers: request.headers,
+                    form_token: request.form_token,
+                    own_origins: request.own_origins,
+                };
+                xsrf::check(&xsrf_request, |token| self.xsrf.is_valid(&session, token))
+                    .map_err(AuthError::Xsrf)?;
+                let reference = Some(session.reference());
+                let principal = self
+                    .principal(&user, AuthMethod::Session, reference, request.client_ip)
+                    .await?;
+                Ok(Some(Authenticated {
+                    principal,
+                    session: Some(session),
+                }))
+            }
+        }
+    }
+
+    /// `POST /rest/auth/1/session`: checks the password and opens a new session. A session
+    /// the client already held is ended, so ids are never reused across a login.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &SecretString,
+        client_ip: IpAddr,
+        previous: &HeaderMap,
+    ) -> Result<Login, AuthError> {
+        let user = self.verify_password(username, password).await?;
+        for old in credentials::session_cookies(previous) {
+            if let Some(old) = SessionId::from_cookie(old) {
+                self.store.delete_session(&old.digest()).await?;
+            }
+        }
+        let now = self.clock.now();
+        let session = SessionId::generate();
+        self.store
+            .create_session(&Session {
+                id_digest: session.digest(),
+                user_id: user.id,
+                created: now,
+                last_seen: now,
+            })
+            .await?;
+        self.store.record_login(user.id, now).await?;
+        let login_info = self.store.login_info(user.id).await?;
+        let principal = self
+            .principal(
+                &user,
+                AuthMethod::Session,
+                Some(session.reference()),
+                client_ip,
+            )
+            .await?;
+        let xsrf_token = self.xsrf.token_for(&session);
+        tracing::info!(target: "tessera::security", user = %user.name, session = %session.reference(), %client_ip, "session opened");
+        Ok(Login {
+            principal,
+            session,
+            xsrf_token,
+            login_info,
+        })
+    }
+
+    /// Ends a session; `false` if it had already ended.
+    pub async fn logout(&self, session: &SessionId) -> Result<bool, AuthError> {
+        let ended = self.store.delete_session(&session.digest()).await?;
+        if ended {
+            tracing::info!(target: "tessera::security", session = %session.reference(), "session closed");
+        }
+        Ok(ended)
+    }
+
+    pub fn xsrf_token(&self, session: &SessionId) -> String {
+        self.xsrf.token_for(session)
+    }
+
+    /// Hashes a new password (its rules must already have been checked).
+    pub async fn hash_password(&self, password: &SecretString) -> Result<String, AuthError> {
+        Ok(self.hasher.hash(password).await?)
+    }
+
+    /// Whether `password` is the principal's current password (to confirm a change).
+    pub async fn check_own_password(
+        &self,
+        principal: &Principal,
+        password: &SecretString,
+    ) -> Result<bool, AuthError> {
+        match self.verify_password(&principal.username, password).await {
+            Ok(user) => Ok(user.id == principal.user_id),
+            Err(AuthError::BadCredentials) => Ok(false),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// Deletes sessions past their idle or absolute timeout.
+    pub async fn purge_expired_sessions(&self) -> Result<u64, AuthError> {
+        let now = self.clock.now();
+        Ok(self
+            .store
+            .delete_expired_sessions(
+                now.minus(self.config.session_idle),
+                now.minus(self.config.session_absolute),
+            )
+            .await?)
+    }
+
+    async fn principal(
+        &self,
+        user: &User,
+        method: AuthMethod,
+        credential_ref: Option<String>,
+        client_ip: IpAddr,
+    ) -> Result<Principal, AuthError> {
+        let access = self.store.user_access(user.id).await?;
+        Ok(Principal {
+            user_id: user.id,
+            username: user.name.clone(),
+            groups: access.groups,
+            global: access.global,
+            method,
+            credential_ref,
+            scopes: Scopes::all(),
+            projects: None,
+            client_ip,
+        })
+    }
+
+    async fn verify_password(
+        &self,
+        username: &str,
+        password: &SecretString,
+    ) -> Result<User, AuthError> {
+        let name = username.trim().to_lowercase();
+        let secret = password.expose_secret();
+        if name.is_empty() || secret.len() > MAX_PASSWORD_BYTES {
+            return Err(AuthError::BadCredentials);
+        }
+        let now = self.clock.now();
+        let Some(UserCredentials {
+            user,
+            password_hash: Some(hash),
+        }) = self.store.find_credentials(&name).await?
+        else {
+            self.hasher.verify_dummy(password).await?;
+            return Err(AuthError::BadCredentials);
+        };
+        if user.active
+            && self
+                .verified
+                .is_verified(&name, secret, user.id, &hash, now)
+        {
+            return Ok(user);
+        }
+        if !self.hasher.verify(&hash, password).await? {
+            // Counted off the request path, so a wrong password for a real user answers as fast
+            // as one for an unknown user.
+            let store = self.store.clone();
+            tokio::spawn(async move {
+                if let Err(error) = store.record_failed_login(user.id, now).await {
+                    tracing::warn!(%error, "could not record a failed login");
+                }
+            });
+            return Err(AuthError::BadCredentials);
+        }
+        if !user.active {
+            return Err(AuthError::BadCredentials);
+        }
+        self.verified.remember(&name, secret, user.id, &hash, now);
+        if self.hasher.needs_rehash(&hash) {
+            self.upgrade_hash(&user, &hash, password).await;
+        }
+        Ok(user)
+    }
+
+    /// Re-hashes a password stored with weaker parameters; failure is logged, not fatal.
+    async fn upgrade_hash(&self, user: &User, old: &str, password: &SecretString) {
+        let upgraded = match self.hasher.hash(password).await {
+            Ok(new) => self
+                .store
+                .upgrade_password_hash(user.id, old, &new)
+                .await
+                .map(|_| ()),
+            Err(error) => {
+                tracing::warn!(%error, "could not re-hash a password");
+                return;
+            }
+        };
+        if let Err(error) = upgraded {
+            tracing::warn!(%error, "could not store a re-hashed password");
+        }
+    }
+
+    async fn verify_session(&self, session: &SessionId) -> Result<User, AuthError> {
+        let digest = session.digest();
+        let Some(stored) = self.store.find_session(&digest).await? else {
+            return Err(AuthError::SessionInvalid);
+        };
+        let now = self.clock.now();
+        let expired = now >= stored.last_seen.plus(self.config.session_idle)
+            || now >= stored.created.plus(self.config.session_absolute);
+        let user = match self.store.find_user(stored.user_id).await? {
+            Some(user) if user.active && !expired => user,
+            _ => {
+                self.store.delete_session(&digest).await?;
+                return Err(AuthError::SessionInvalid);
+            }
+        };
+        if now >= stored.last_seen.plus(self.config.session_touch_interval) {
+            self.store.touch_session(&digest, now).await?;
+        }
+        Ok(user)
+    }
+}

@@ -1,0 +1,252 @@
+//! Reads the one credential a request carries: `Authorization: Basic`, or the `JSESSIONID`
+//! cookie. Two credentials at once, or a malformed one, is an error; so is any other scheme
+//! (Bearer tokens arrive with the personal-access-token issue).
+//!
+//! Basic credentials follow RFC 7617: base64 of `user-id ":" password`, UTF-8; the user id ends
+//! at the first colon (§2), so passwords may contain colons.
+
+use base64::Engine;
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use http::HeaderMap;
+use http::header::{AUTHORIZATION, COOKIE};
+use secrecy::SecretString;
+
+use crate::session::{SESSION_COOKIE, SessionId};
+
+/// Clients differ on padding; the alphabet is what matters.
+const BASIC: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// Longest `Authorization` value read; a longer one is malformed rather than hashed.
+const MAX_AUTHORIZATION_LEN: usize = 8 * 1024;
+
+/// A credential, as presented.
+#[derive(Debug)]
+pub enum Credential {
+    None,
+    Basic {
+        username: String,
+        password: SecretString,
+    },
+    /// A `JSESSIONID` cookie, or `None` if its value cannot be one tessera issued (it is then
+    /// simply not valid).
+    Session(Option<SessionId>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum CredentialError {
+    #[error("The request carries more than one credential.")]
+    Multiple,
+    #[error("The Authorization header is malformed.")]
+    Malformed,
+    #[error("The authentication scheme is not supported.")]
+    UnsupportedScheme,
+}
+
+/// Every `JSESSIONID` value in the request's `Cookie` headers (RFC 6265 §5.4 lets a client send
+/// several, most specific path first).
+pub fn session_cookies(headers: &HeaderMap) -> Vec<&str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .filter(|(name, value)| *name == SESSION_COOKIE && !value.is_empty())
+        .map(|(_, value)| value.trim_matches('"'))
+        .collect()
+}
+
+/// A query or form parameter from a cookie header, e.g. the XSRF token cookie.
+pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, value)| value)
+}
+
+fn parse_basic(encoded: &str) -> Result<Credential, CredentialError> {
+    let decoded = BASIC
+        .decode(encoded.trim())
+        .map_err(|_| CredentialError::Malformed)?;
+    let text = String::from_utf8(decoded).map_err(|_| CredentialError::Malformed)?;
+    let (username, password) = text.split_once(':').ok_or(CredentialError::Malformed)?;
+    Ok(Credential::Basic {
+        username: username.to_string(),
+        password: SecretString::from(password.to_string()),
+    })
+}
+
+/// Reads the request's credential.
+pub fn from_headers(headers: &HeaderMap) -> Result<Credential, CredentialError> {
+    let mut authorization = headers.get_all(AUTHORIZATION).iter();
+    let header = authorization.next();
+    if authorization.next().is_some() {
+        return Err(CredentialError::Multiple);
+    }
+    let sessions = session_cookies(headers);
+    match header {
+        Some(_) if !sessions.is_empty() => Err(CredentialError::Multiple),
+        Some(value) => {
+            if value.len() > MAX_AUTHORIZATION_LEN {
+                return Err(CredentialError::Malformed);
+            }
+            let value = value.to_str().map_err(|_| CredentialError::Malformed)?;
+            let (scheme, rest) = value.trim().split_once(' ').unwrap_or((value.trim(), ""));
+            if scheme.eq_ignore_ascii_case("basic") {
+                parse_basic(rest)
+            } else {
+                Err(CredentialError::UnsupportedScheme)
+            }
+        }
+        None => match sessions.first() {
+            Some(value) => Ok(Credential::Session(SessionId::from_cookie(value))),
+            None => Ok(Credential::None),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+    use secrecy::ExposeSecret;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(
+                http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_str(value).unwrap(),
+            );
+        }
+        map
+    }
+
+    fn basic(user_pass: &str) -> String {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(user_pass)
+        )
+    }
+
+    #[test]
+    fn basic_splits_at_the_first_colon() {
+        let parsed = from_headers(&headers(&[("authorization", &basic("alice:pa:ss"))])).unwrap();
+        let Credential::Basic { username, password } = parsed else {
+            panic!("{parsed:?}")
+        };
+        assert_eq!(username, "alice");
+        assert_eq!(password.expose_secret(), "pa:ss");
+    }
+
+    #[test]
+    fn scheme_is_case_insensitive_and_padding_optional() {
+        let unpadded = format!(
+            "bAsIc {}",
+            base64::engine::general_purpose::STANDARD_NO_PAD.encode("a:b")
+        );
+        assert!(matches!(
+            from_headers(&headers(&[("authorization", &unpadded)])),
+            Ok(Credential::Basic { .. })
+        ));
+    }
+
+    #[test]
+    fn malformed_basic_is_refused() {
+        for bad in [
+            "Basic",
+            "Basic !!!",
+            "Basic bm9jb2xvbg==", /* "nocolon" */
+        ] {
+            assert_eq!(
+                from_headers(&headers(&[("authorization", bad)])).unwrap_err(),
+                CredentialError::Malformed,
+                "{bad}"
+            );
+        }
+        let not_utf8 = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode([0xff, b':', b'x'])
+        );
+        assert_eq!(
+            from_headers(&headers(&[("authorization", &not_utf8)])).unwrap_err(),
+            CredentialError::Malformed
+        );
+        let huge = format!("Basic {}", "A".repeat(MAX_AUTHORIZATION_LEN));
+        assert_eq!(
+            from_headers(&headers(&[("authorization", &huge)])).unwrap_err(),
+            CredentialError::Malformed
+        );
+    }
+
+    #[test]
+    fn other_schemes_are_unsupported() {
+        for other in [
+            "Bearer abc",
+            "Negotiate xyz",
+            "OAuth oauth_token=\"x\"",
+            "garbage",
+        ] {
+            assert_eq!(
+                from_headers(&headers(&[("authorization", other)])).unwrap_err(),
+                CredentialError::UnsupportedScheme,
+                "{other}"
+            );
+        }
+    }
+
+    #[test]
+    fn two_credentials_are_refused() {
+        let b = basic("a:b");
+        let id = SessionId::generate();
+        let cookie = format!("JSESSIONID={}", id.expose());
+        assert_eq!(
+            from_headers(&headers(&[("authorization", &b), ("cookie", &cookie)])).unwrap_err(),
+            CredentialError::Multiple
+        );
+        assert_eq!(
+            from_headers(&headers(&[("authorization", &b), ("authorization", &b)])).unwrap_err(),
+            CredentialError::Multiple
+        );
+    }
+
+    #[test]
+    fn session_cookie_is_found_among_others() {
+        let id = SessionId::generate();
+        let cookie = format!(
+            "atlassian.xsrf.token=t; JSESSIONID={} ; other=1",
+            id.expose()
+        );
+        let parsed = from_headers(&headers(&[("cookie", &cookie)])).unwrap();
+        let Credential::Session(Some(found)) = parsed else {
+            panic!("{parsed:?}")
+        };
+        assert_eq!(found.expose(), id.expose());
+        assert!(matches!(
+            from_headers(&headers(&[("cookie", "JSESSIONID=forged")])),
+            Ok(Credential::Session(None))
+        ));
+        assert!(matches!(
+            from_headers(&headers(&[("cookie", "JSESSIONID=; a=b")])),
+            Ok(Credential::None)
+        ));
+        assert!(matches!(
+            from_headers(&HeaderMap::new()),
+            Ok(Credential::None)
+        ));
+        assert_eq!(cookie_value(&cookie), Some("t"));
+    }
+
+    fn cookie_value(header: &str) -> Option<&'static str> {
+        let map = Box::leak(Box::new(headers(&[("cookie", header)])));
+        cookie(map, "atlassian.xsrf.token")
+    }
+}

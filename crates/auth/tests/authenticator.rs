@@ -1,0 +1,214 @@
+//! The authenticator against a real store and a manual clock: password checks and their cache,
+//! session timeouts and rotation, the XSRF rule, and the sameness of failure answers.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use http::{HeaderMap, HeaderValue, Method};
+use secrecy::SecretString;
+use tessera_auth::authenticator::{AuthConfig, AuthError, Authenticator, RequestInfo};
+use tessera_auth::password::{HashParams, HasherConfig, hash_blocking};
+use tessera_core::clock::{Clock, ManualClock, Timestamp};
+use tessera_core::model::{NewUser, USERS_GROUP, UserUpdate};
+use tessera_core::principal::AuthMethod;
+use tessera_core::store::{SessionStore, Store, UserStore};
+use tessera_store::{PoolOptions, SqlStore};
+use tessera_testkit::{TestDatabase, backend_tests};
+
+const CHEAP: HashParams = HashParams {
+    memory_kib: 64,
+    iterations: 1,
+    parallelism: 1,
+};
+const IP: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+struct Fixture {
+    store: Arc<SqlStore>,
+    clock: Arc<ManualClock>,
+    auth: Authenticator,
+}
+
+async fn fixture(db: &TestDatabase) -> Fixture {
+    let store = Arc::new(
+        SqlStore::open(&db.url, PoolOptions::default())
+            .await
+            .unwrap(),
+    );
+    let clock = Arc::new(ManualClock::new(Timestamp::from_millis(1_700_000_000_000)));
+    let config = AuthConfig {
+        hasher: HasherConfig {
+            params: CHEAP,
+            workers: 1,
+            queue: 16,
+        },
+        ..AuthConfig::default()
+    };
+    let auth = Authenticator::new(store.clone() as Arc<dyn Store>, clock.clone(), config)
+        .await
+        .unwrap();
+    for (name, password) in [("alice", Some("alice-password")), ("sso", None)] {
+        store
+            .create_user(NewUser {
+                name: name.into(),
+                display_name: name.into(),
+                email: None,
+                password_hash: password.map(|p| hash_blocking(CHEAP, &secret(p)).unwrap()),
+                groups: vec![USERS_GROUP.into()],
+                created: clock.now(),
+            })
+            .await
+            .unwrap();
+    }
+    Fixture { store, clock, auth }
+}
+
+fn secret(s: &str) -> SecretString {
+    SecretString::from(s.to_string())
+}
+
+fn basic(user: &str, password: &str) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    let value = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    headers.insert(
+        "authorization",
+        HeaderValue::from_str(&format!("Basic {value}")).unwrap(),
+    );
+    headers
+}
+
+fn cookie(session: &str) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        "cookie",
+        HeaderValue::from_str(&format!("JSESSIONID={session}")).unwrap(),
+    );
+    headers
+}
+
+async fn authenticate(
+    auth: &Authenticator,
+    method: Method,
+    headers: &HeaderMap,
+) -> Result<Option<tessera_auth::authenticator::Authenticated>, AuthError> {
+    let own = ["http://127.0.0.1:8080".to_string()];
+    auth.authenticate(&RequestInfo {
+        method: &method,
+        headers,
+        form_token: None,
+        client_ip: IP,
+        own_origins: &own,
+    })
+    .await
+}
+
+backend_tests! {
+    async fn basic_accepts_the_password_and_refuses_everything_else_alike(db) {
+        let f = fixture(&db).await;
+        let ok = authenticate(&f.auth, Method::GET, &basic("Alice", "alice-password")).await.unwrap().unwrap();
+        assert_eq!(ok.principal.username, "alice", "user names are matched without case");
+        assert_eq!(ok.principal.method, AuthMethod::BasicPassword);
+        assert_eq!(ok.principal.groups, vec![USERS_GROUP.to_string()]);
+        let failures = [
+            basic("alice", "wrong"),
+            basic("nobody", "alice-password"),
+            basic("sso", ""),
+            basic("", "x"),
+            basic("alice", &"x".repeat(2000)),
+        ];
+        for headers in &failures {
+            let error = authenticate(&f.auth, Method::GET, headers).await.unwrap_err();
+            assert!(matches!(error, AuthError::BadCredentials), "{error:?}");
+        }
+        let alice = f.store.find_user_by_name("alice").await.unwrap().unwrap();
+        f.store.update_user(alice.id, &UserUpdate { active: Some(false), ..Default::default() }).await.unwrap();
+        let error = authenticate(&f.auth, Method::GET, &basic("alice", "alice-password")).await.unwrap_err();
+        assert!(matches!(error, AuthError::BadCredentials), "a deactivated user gets the same answer: {error:?}");
+        assert!(authenticate(&f.auth, Method::GET, &HeaderMap::new()).await.unwrap().is_none());
+    }
+
+    async fn a_remembered_password_is_forgotten_when_it_changes(db) {
+        let f = fixture(&db).await;
+        let headers = basic("alice", "alice-password");
+        authenticate(&f.auth, Method::GET, &headers).await.unwrap().unwrap();
+        // Cached now; change the password behind the authenticator's back (as another instance
+        // or the offline command line would).
+        let alice = f.store.find_user_by_name("alice").await.unwrap().unwrap();
+        let new_hash = hash_blocking(CHEAP, &secret("new-password")).unwrap();
+        f.store.set_password_hash(alice.id, Some(&new_hash), None).await.unwrap();
+        assert!(matches!(authenticate(&f.auth, Method::GET, &headers).await, Err(AuthError::BadCredentials)));
+        assert!(authenticate(&f.auth, Method::GET, &basic("alice", "new-password")).await.unwrap().is_some());
+        // Deactivation also ends a cached verification at once.
+        f.store.update_user(alice.id, &UserUpdate { active: Some(false), ..Default::default() }).await.unwrap();
+        assert!(matches!(authenticate(&f.auth, Method::GET, &basic("alice", "new-password")).await, Err(AuthError::BadCredentials)));
+    }
+
+    async fn sessions_expire_when_idle_and_at_their_absolute_end(db) {
+        let f = fixture(&db).await;
+        let login = f.auth.login("alice", &secret("alice-password"), IP, &HeaderMap::new()).await.unwrap();
+        assert_eq!(login.login_info.login_count, 1);
+        let headers = cookie(login.session.expose());
+        let found = authenticate(&f.auth, Method::GET, &headers).await.unwrap().unwrap();
+        assert_eq!(found.principal.method, AuthMethod::Session);
+        // Used every 50 minutes, a session with a 60-minute idle timeout lives on...
+        for _ in 0..10 {
+            f.clock.advance(Duration::from_secs(50 * 60));
+            authenticate(&f.auth, Method::GET, &headers).await.unwrap().unwrap();
+        }
+        // ...until its absolute end (12 hours).
+        f.clock.advance(Duration::from_secs(50 * 60 * 4));
+        assert!(matches!(authenticate(&f.auth, Method::GET, &headers).await, Err(AuthError::SessionInvalid)));
+
+        let login = f.auth.login("alice", &secret("alice-password"), IP, &HeaderMap::new()).await.unwrap();
+        let headers = cookie(login.session.expose());
+        f.clock.advance(Duration::from_secs(61 * 60));
+        assert!(matches!(authenticate(&f.auth, Method::GET, &headers).await, Err(AuthError::SessionInvalid)), "idle");
+        assert!(matches!(authenticate(&f.auth, Method::GET, &cookie("not-a-session")).await, Err(AuthError::SessionInvalid)));
+    }
+
+    async fn login_rotates_the_session_and_logout_ends_it(db) {
+        let f = fixture(&db).await;
+        let first = f.auth.login("alice", &secret("alice-password"), IP, &HeaderMap::new()).await.unwrap();
+        let old = cookie(first.session.expose());
+        let second = f.auth.login("alice", &secret("alice-password"), IP, &old).await.unwrap();
+        assert_ne!(first.session.expose(), second.session.expose());
+        assert!(matches!(authenticate(&f.auth, Method::GET, &old).await, Err(AuthError::SessionInvalid)), "the old id died at login");
+        let current = cookie(second.session.expose());
+        assert!(authenticate(&f.auth, Method::GET, &current).await.unwrap().is_some());
+        assert!(f.auth.logout(&second.session).await.unwrap());
+        assert!(!f.auth.logout(&second.session).await.unwrap());
+        assert!(matches!(authenticate(&f.auth, Method::GET, &current).await, Err(AuthError::SessionInvalid)));
+        assert!(matches!(f.auth.login("alice", &secret("nope"), IP, &HeaderMap::new()).await, Err(AuthError::BadCredentials)));
+    }
+
+    async fn session_requests_obey_the_xsrf_rule(db) {
+        let f = fixture(&db).await;
+        let login = f.auth.login("alice", &secret("alice-password"), IP, &HeaderMap::new()).await.unwrap();
+        let mut form = cookie(login.session.expose());
+        form.insert("content-type", HeaderValue::from_static("application/x-www-form-urlencoded"));
+        assert!(matches!(authenticate(&f.auth, Method::POST, &form).await, Err(AuthError::Xsrf(_))));
+        assert!(authenticate(&f.auth, Method::GET, &form).await.unwrap().is_some());
+        let own = ["http://127.0.0.1:8080".to_string()];
+        let with_token = f.auth.authenticate(&RequestInfo {
+            method: &Method::POST, headers: &form, form_token: Some(&login.xsrf_token), client_ip: IP, own_origins: &own,
+        }).await;
+        assert!(with_token.unwrap().is_some(), "the session's form token passes");
+        form.insert("x-atlassian-token", HeaderValue::from_static("no-check"));
+        assert!(authenticate(&f.auth, Method::POST, &form).await.unwrap().is_some());
+        // The same form request with Basic auth is not subject to the rule.
+        let mut basic_form = basic("alice", "alice-password");
+        basic_form.insert("content-type", HeaderValue::from_static("application/x-www-form-urlencoded"));
+        assert!(authenticate(&f.auth, Method::POST, &basic_form).await.unwrap().is_some());
+    }
+
+    async fn expired_sessions_are_purged(db) {
+        let f = fixture(&db).await;
+        let login = f.auth.login("alice", &secret("alice-password"), IP, &HeaderMap::new()).await.unwrap();
+        assert_eq!(f.auth.purge_expired_sessions().await.unwrap(), 0);
+        f.clock.advance(Duration::from_secs(2 * 60 * 60));
+        assert_eq!(f.auth.purge_expired_sessions().await.unwrap(), 1);
+        assert!(f.store.find_session(&login.session.digest()).await.unwrap().is_none());
+    }
+}
