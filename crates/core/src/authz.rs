@@ -162,6 +162,42 @@ impl ReadUsers {
     }
 }
 
+/// Permission to see a project: its details and role members, not necessarily its issues.
+#[derive(Debug)]
+pub struct VisibleProject {
+    actor: Actor,
+    project: Project,
+    granted: ProjectPermissions,
+    scopes: Scopes,
+}
+
+impl VisibleProject {
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    pub fn project(&self) -> &Project {
+        &self.project
+    }
+
+    /// What the caller may do in this project (user permissions narrowed by scopes).
+    pub fn effective(&self) -> ProjectPermissions {
+        effective(self.granted, self.scopes)
+    }
+
+    /// A permission in this project, without asking the store again.
+    pub fn also<A: Action>(&self) -> Result<OnProject<A>, Error> {
+        require::<A>(self.granted, self.scopes)?;
+        Ok(OnProject {
+            actor: self.actor.clone(),
+            project: self.project.clone(),
+            granted: self.granted,
+            scopes: self.scopes,
+            action: PhantomData,
+        })
+    }
+}
+
 /// Permission to perform `A` in a project.
 pub struct OnProject<A> {
     actor: Actor,
@@ -429,12 +465,12 @@ impl Authorizer {
         granted
     }
 
-    /// Permission to perform `A` in a project the caller can see.
-    pub async fn project<A: Action>(
+    /// A project the caller can see (with BROWSE_PROJECTS or ADMINISTER_PROJECTS).
+    pub async fn visible_project(
         &self,
         principal: &Principal,
         project_ref: &ProjectRef,
-    ) -> Result<OnProject<A>, Error> {
+    ) -> Result<VisibleProject, Error> {
         let found = match project_ref {
             ProjectRef::Id(id) => self.store.find_project(*id).await?,
             ProjectRef::Key(key) => self.store.find_project_by_key(key).await?,
@@ -444,14 +480,23 @@ impl Authorizer {
         if !is_visible(granted) {
             return Err(project_ref.missing());
         }
-        require::<A>(granted, principal.scopes)?;
-        Ok(OnProject {
+        Ok(VisibleProject {
             actor: Actor::of(principal),
             project,
             granted,
             scopes: principal.scopes,
-            action: PhantomData,
         })
+    }
+
+    /// Permission to perform `A` in a project the caller can see.
+    pub async fn project<A: Action>(
+        &self,
+        principal: &Principal,
+        project_ref: &ProjectRef,
+    ) -> Result<OnProject<A>, Error> {
+        self.visible_project(principal, project_ref)
+            .await?
+            .also::<A>()
     }
 
     /// Permission to perform `A` on an issue the caller can see.

@@ -1,1 +1,223 @@
+//! The tessera server: configuration, wiring and the offline administration commands.
+//!
+//! [`serve`] runs a server on a listener until a shutdown future resolves; tests call it on a
+//! listener bound to port 0, the binary on the configured address with SIGTERM/SIGINT as the
+//! shutdown signal. Shutdown lets requests in flight finish (for at most
+//! [`tessera_web::routes::SHUTDOWN_GRACE`]), then closes the database cleanly.
 
+pub mod config;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use tessera_auth::secret::random_token;
+use tessera_auth::{AuthError, Authenticator};
+use tessera_core::authz::Administer;
+use tessera_core::clock::{Clock, SystemClock};
+use tessera_core::services::users::{self, UserInput};
+use tessera_core::store::Store;
+use tessera_core::validate;
+use tessera_store::{ConnectError, PoolOptions, SqlStore};
+use tessera_web::{AppState, Urls, WebSettings};
+use tokio::net::TcpListener;
+
+pub use config::{Config, Overrides};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error("cannot create the data directory {0}: {1}")]
+    DataDir(String, std::io::Error),
+    #[error(transparent)]
+    Database(#[from] ConnectError),
+    #[error("invalid base URL '{0}': use http(s)://host[:port][/context]")]
+    BaseUrl(String),
+    #[error("TESSERA_ADMIN_PASSWORD: {0}")]
+    AdminPassword(String),
+    #[error("cannot start authentication: {0}")]
+    Auth(#[from] AuthError),
+    #[error("{0}")]
+    Domain(#[from] tessera_core::Error),
+    #[error("the server failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Opens the configured database, creating the data directory for SQLite, and applies
+/// migrations.
+pub async fn open_store(config: &Config) -> Result<SqlStore, ServerError> {
+    let url = config.database_url();
+    if url.starts_with("sqlite:") && config.database_url.is_none() {
+        create_private_dir(&config.data_dir)
+            .map_err(|e| ServerError::DataDir(config.data_dir.display().to_string(), e))?;
+    }
+    let options = PoolOptions {
+        max_connections: config.database.max_connections,
+        ..PoolOptions::default()
+    };
+    Ok(SqlStore::open(&url, options).await?)
+}
+
+/// Creates a directory readable only by its owner (it holds the database).
+fn create_private_dir(path: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// What happened at the first start.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Bootstrap {
+    /// Users exist: nothing done.
+    AlreadyDone,
+    /// `admin` was created with the password from the environment.
+    CreatedWithGivenPassword,
+    /// `admin` was created with this random password, to be shown once.
+    CreatedWithRandomPassword(String),
+}
+
+/// On the first start (no users at all), creates the administrator `admin` in
+/// `jira-administrators` and `jira-users`, with `password` or a random one.
+pub async fn bootstrap_admin(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    auth: &Authenticator,
+    password: Option<&SecretString>,
+) -> Result<Bootstrap, ServerError> {
+    if store
+        .count_users()
+        .await
+        .map_err(tessera_core::Error::from)?
+        > 0
+    {
+        return Ok(Bootstrap::AlreadyDone);
+    }
+    let (secret, generated) = match password {
+        Some(given) => {
+            validate::new_password(given.expose_secret()).map_err(ServerError::AdminPassword)?;
+            (given.clone(), None)
+        }
+        None => {
+            let random = random_token();
+            (SecretString::from(random.clone()), Some(random))
+        }
+    };
+    let input = UserInput {
+        name: "admin".into(),
+        display_name: Some("Administrator".into()),
+        email: None,
+        password_hash: Some(auth.hash_password(&secret).await?),
+        admin: true,
+    };
+    match users::create_user(
+        store,
+        &Administer::trusted_offline_cli(),
+        input,
+        clock.now(),
+    )
+    .await
+    {
+        Ok(_) => Ok(match generated {
+            Some(password) => Bootstrap::CreatedWithRandomPassword(password),
+            None => Bootstrap::CreatedWithGivenPassword,
+        }),
+        // Another instance sharing the database created it first.
+        Err(tessera_core::Error::Conflict(_)) => Ok(Bootstrap::AlreadyDone),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// The base URL: configured, or derived from the address actually bound.
+pub fn base_url(config: &Config, bound: SocketAddr) -> Result<Urls, ServerError> {
+    let text = match &config.base_url {
+        Some(url) => url.clone(),
+        None if bound.ip().is_unspecified() => format!("http://127.0.0.1:{}", bound.port()),
+        None => format!("http://{bound}"),
+    };
+    Urls::parse(&text).ok_or(ServerError::BaseUrl(text))
+}
+
+/// A running server's parts, made before it starts to accept connections.
+#[derive(Debug)]
+pub struct Prepared {
+    pub state: AppState,
+    pub store: Arc<SqlStore>,
+    pub bootstrap: Bootstrap,
+}
+
+/// Opens the store, bootstraps the administrator and builds the application state.
+pub async fn prepare(config: &Config, bound: SocketAddr) -> Result<Prepared, ServerError> {
+    let urls = base_url(config, bound)?;
+    let store = Arc::new(open_store(config).await?);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let dyn_store: Arc<dyn Store> = store.clone();
+    let auth = Arc::new(Authenticator::new(dyn_store.clone(), clock.clone(), config.auth()).await?);
+    let bootstrap =
+        bootstrap_admin(&*dyn_store, &*clock, &auth, config.admin_password.as_ref()).await?;
+    let settings = WebSettings {
+        trusted_proxies: config.trusted_proxies.clone(),
+        max_body_bytes: config.max_body_bytes,
+        ..WebSettings::default()
+    };
+    let state = AppState::new(dyn_store, auth, clock, urls, settings);
+    Ok(Prepared {
+        state,
+        store,
+        bootstrap,
+    })
+}
+
+/// Serves until `shutdown` resolves, then finishes requests in flight and closes the store.
+pub async fn serve(
+    listener: TcpListener,
+    prepared: Prepared,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let Prepared { state, store, .. } = prepared;
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let purge = tokio::spawn(purge_sessions(state.auth.clone(), stop_tx.subscribe()));
+    let app = tessera_web::app(state);
+    let server = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        tracing::info!("shutting down: finishing requests in flight");
+        let _ = stop_tx.send(true);
+    });
+    let forced = async move {
+        let _ = stop_rx.wait_for(|stopped| *stopped).await;
+        tokio::time::sleep(tessera_web::routes::SHUTDOWN_GRACE).await;
+    };
+    tokio::select! {
+        result = server => result?,
+        () = forced => tracing::warn!("requests still running after the grace period were cut off"),
+    }
+    purge.abort();
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Deletes expired sessions every ten minutes until told to stop.
+async fn purge_sessions(auth: Arc<Authenticator>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut interval = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        tokio::select! {
+            _ = interval.tick() => match auth.purge_expired_sessions().await {
+                Ok(0) => {}
+                Ok(purged) => tracing::debug!(purged, "expired sessions deleted"),
+                Err(error) => tracing::warn!(%error, "could not delete expired sessions"),
+            },
+            _ = stop.changed() => return,
+        }
+    }
+}

@@ -1,7 +1,7 @@
 //! Projects and their role membership. A new project starts with Jira's default role members:
 //! its lead and the administrators group in Administrators, the users group in Users.
 
-use crate::authz::{Administer, AdministerProject, Browse, OnProject};
+use crate::authz::{Administer, AdministerProject, OnProject, VisibleProject};
 use crate::clock::Timestamp;
 use crate::error::{Error, FieldErrors, Missing};
 use crate::model::{ADMINISTRATORS_GROUP, NewProject, Project, RoleActor, RoleMember, USERS_GROUP};
@@ -117,7 +117,7 @@ pub fn parse_role(id: &str) -> Result<ProjectRole, Error> {
 /// A role and its members.
 pub async fn role_actors(
     store: &dyn Store,
-    cap: &OnProject<Browse>,
+    cap: &VisibleProject,
     role: ProjectRole,
 ) -> Result<Vec<RoleActor>, Error> {
     Ok(store

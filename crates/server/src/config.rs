@@ -1,0 +1,310 @@
+//! Configuration: defaults, then a TOML file, then `TESSERA_*` environment variables, then
+//! command-line flags, each overriding the one before. Nested keys are spelled with `__` in
+//! the environment (`TESSERA_SESSION__IDLE_TIMEOUT_MINUTES=30`).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use ipnet::IpNet;
+use secrecy::SecretString;
+use serde::{Deserialize, Deserializer, Serialize};
+use tessera_auth::AuthConfig;
+use tessera_auth::password::{HashParams, HasherConfig};
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Where the embedded SQLite database lives.
+    pub data_dir: PathBuf,
+    /// `sqlite://PATH` or `postgres://...`; defaults to SQLite in `data_dir`.
+    pub database_url: Option<String>,
+    /// The public URL (may carry a context path), used in `self` links; defaults to
+    /// `http://` and the listening address.
+    pub base_url: Option<String>,
+    /// The first administrator's password; random (and printed once) if unset.
+    #[serde(skip_serializing)]
+    pub admin_password: Option<SecretString>,
+    /// Proxies whose `X-Forwarded-For`/`X-Forwarded-Proto` are believed (CIDR list).
+    #[serde(deserialize_with = "list_or_string")]
+    pub trusted_proxies: Vec<IpNet>,
+    pub max_body_bytes: usize,
+    /// Log filter (`info`, `tessera=debug,info`, ...); `RUST_LOG` overrides it.
+    pub log: String,
+    pub database: DatabaseConfig,
+    pub session: SessionConfig,
+    pub passwords: PasswordConfig,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    pub max_connections: u32,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionConfig {
+    pub idle_timeout_minutes: u64,
+    pub absolute_timeout_hours: u64,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PasswordConfig {
+    /// Argon2id memory cost in KiB.
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+    /// Threads verifying passwords at once; 0 for one per core.
+    pub workers: usize,
+    /// Verifications that may wait; beyond, requests get 503 with `Retry-After`.
+    pub queue: usize,
+    /// How long a successful verification is remembered; 0 to never.
+    pub remember_seconds: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("tessera-data"),
+            database_url: None,
+            base_url: None,
+            admin_password: None,
+            trusted_proxies: Vec::new(),
+            max_body_bytes: 1024 * 1024,
+            log: "info".into(),
+            database: DatabaseConfig::default(),
+            session: SessionConfig::default(),
+            passwords: PasswordConfig::default(),
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self { max_connections: 8 }
+    }
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            idle_timeout_minutes: 60,
+            absolute_timeout_hours: 12,
+        }
+    }
+}
+
+impl Default for PasswordConfig {
+    fn default() -> Self {
+        let params = HashParams::OWASP;
+        Self {
+            memory_kib: params.memory_kib,
+            iterations: params.iterations,
+            parallelism: params.parallelism,
+            workers: 0,
+            queue: 64,
+            remember_seconds: 120,
+        }
+    }
+}
+
+/// Accepts `["10.0.0.0/8", "::1/128"]` (TOML) or `"10.0.0.0/8, ::1/128"` (environment).
+fn list_or_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<IpNet>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Form {
+        List(Vec<String>),
+        Text(String),
+    }
+    let items = match Form::deserialize(deserializer)? {
+        Form::List(items) => items,
+        Form::Text(text) => text
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
+    };
+    items
+        .iter()
+        .map(|item| {
+            item.parse::<IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(IpNet::from))
+                .map_err(|_| {
+                    serde::de::Error::custom(format!("'{item}' is not an IP address or CIDR range"))
+                })
+        })
+        .collect()
+}
+
+/// Top-level keys read from the environment (others, like `TESSERA_TEST_DATABASE_URL`, are
+/// not configuration).
+const ENV_KEYS: &[&str] = &[
+    "listen",
+    "data_dir",
+    "database_url",
+    "base_url",
+    "admin_password",
+    "trusted_proxies",
+    "max_body_bytes",
+    "log",
+    "database",
+    "session",
+    "passwords",
+];
+
+/// Values given on the command line.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("the configuration file {0} does not exist")]
+    MissingFile(PathBuf),
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Loads the layers. `file` is `--config` (or `TESSERA_CONFIG`).
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            if !file.is_file() {
+                return Err(ConfigError::MissingFile(file.to_path_buf()));
+            }
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        let env = Env::prefixed("TESSERA_")
+            .filter(|key| {
+                let top = key.as_str().split("__").next().unwrap_or("");
+                ENV_KEYS.iter().any(|known| top.eq_ignore_ascii_case(known))
+            })
+            .split("__");
+        figment
+            .merge(env)
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))
+    }
+
+    /// The database URL, defaulting to SQLite in the data directory.
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("tessera.db").display()))
+    }
+
+    pub fn hash_params(&self) -> HashParams {
+        HashParams {
+            memory_kib: self.passwords.memory_kib,
+            iterations: self.passwords.iterations,
+            parallelism: self.passwords.parallelism,
+        }
+    }
+
+    pub fn auth(&self) -> AuthConfig {
+        AuthConfig {
+            session_idle: Duration::from_secs(self.session.idle_timeout_minutes.max(1) * 60),
+            session_absolute: Duration::from_secs(
+                self.session.absolute_timeout_hours.max(1) * 3600,
+            ),
+            verified_password_ttl: Duration::from_secs(self.passwords.remember_seconds),
+            hasher: HasherConfig {
+                params: self.hash_params(),
+                workers: self.passwords.workers,
+                queue: self.passwords.queue,
+            },
+            ..AuthConfig::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_override_in_order() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "tessera.toml",
+                r#"
+                listen = "127.0.0.1:9000"
+                base_url = "https://file.example/jira"
+                trusted_proxies = ["10.0.0.0/8"]
+                [session]
+                idle_timeout_minutes = 5
+                "#,
+            )?;
+            jail.set_env("TESSERA_BASE_URL", "https://env.example");
+            jail.set_env("TESSERA_SESSION__ABSOLUTE_TIMEOUT_HOURS", "2");
+            jail.set_env("TESSERA_TRUSTED_PROXIES", "192.168.0.0/16, ::1");
+            jail.set_env("TESSERA_TEST_DATABASE_URL", "postgres://ignored");
+            let overrides = Overrides {
+                listen: Some("127.0.0.1:7000".parse().unwrap()),
+                ..Default::default()
+            };
+            let config = Config::load(Some(Path::new("tessera.toml")), &overrides).unwrap();
+            assert_eq!(
+                config.listen,
+                "127.0.0.1:7000".parse().unwrap(),
+                "flags beat the file"
+            );
+            assert_eq!(
+                config.base_url.as_deref(),
+                Some("https://env.example"),
+                "env beats the file"
+            );
+            assert_eq!(config.session.idle_timeout_minutes, 5);
+            assert_eq!(config.session.absolute_timeout_hours, 2);
+            assert_eq!(config.trusted_proxies.len(), 2);
+            assert_eq!(
+                config.data_dir,
+                PathBuf::from("tessera-data"),
+                "default kept"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn mistakes_are_reported() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("bad.toml", "lisen = \"x\"")?;
+            assert!(matches!(
+                Config::load(Some(Path::new("bad.toml")), &Overrides::default()),
+                Err(ConfigError::Invalid(_))
+            ));
+            assert!(matches!(
+                Config::load(Some(Path::new("missing.toml")), &Overrides::default()),
+                Err(ConfigError::MissingFile(_))
+            ));
+            jail.set_env("TESSERA_TRUSTED_PROXIES", "not-an-ip");
+            assert!(Config::load(None, &Overrides::default()).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn defaults() {
+        let config = Config::default();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert!(config.database_url().starts_with("sqlite://tessera-data"));
+    }
+}

@@ -1,0 +1,329 @@
+//! The `tessera` command.
+#![allow(clippy::print_stdout)]
+
+use std::io::BufRead;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, anyhow, bail};
+use clap::{Args, Parser, Subcommand};
+use secrecy::SecretString;
+use serde_json::json;
+use tessera_auth::password::hash_blocking;
+use tessera_core::authz::Administer;
+use tessera_core::clock::{Clock, SystemClock};
+use tessera_core::services::users::{self, UserInput};
+use tessera_core::validate;
+use tessera_server::{Bootstrap, Config, Overrides, open_store, prepare, serve};
+use tracing_subscriber::EnvFilter;
+
+/// tessera: a work-tracking server that speaks Jira's REST API.
+#[derive(Debug, Parser)]
+#[command(name = "tessera", version)]
+struct Cli {
+    /// A TOML configuration file.
+    #[arg(long, global = true, env = "TESSERA_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Directory of the embedded SQLite database [default: ./tessera-data].
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// `sqlite://PATH` or `postgres://...` [default: SQLite in the data directory].
+    #[arg(long, global = true, value_name = "URL")]
+    database_url: Option<String>,
+    /// Machine-readable output: JSON lines on stdout, JSON logs on stderr.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Manage users offline (works on the same data as the server).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Bring the database schema up to date.
+    Migrate,
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+    /// Public URL, used in `self` links; may carry a context path.
+    #[arg(long, value_name = "URL")]
+    base_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create a user.
+    Create {
+        name: String,
+        /// Read the password from the first line of standard input (else: no password).
+        #[arg(long)]
+        password_stdin: bool,
+        /// Make the user an administrator (jira-administrators).
+        #[arg(long)]
+        admin: bool,
+        #[arg(long, value_name = "E")]
+        email: Option<String>,
+        #[arg(long, value_name = "D")]
+        display_name: Option<String>,
+    },
+    /// Set a user's password; their sessions end.
+    Passwd {
+        name: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+fn load_config(cli: &Cli, serve: Option<&ServeArgs>) -> anyhow::Result<Config> {
+    let overrides = Overrides {
+        listen: serve.and_then(|s| s.listen),
+        base_url: serve.and_then(|s| s.base_url.clone()),
+        data_dir: cli.data_dir.clone(),
+        database_url: cli.database_url.clone(),
+    };
+    Ok(Config::load(cli.config.as_deref(), &overrides)?)
+}
+
+fn init_logging(config: &Config, json: bool) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.log));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn read_password() -> anyhow::Result<SecretString> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
+    let password = line.trim_end_matches(['\n', '\r']).to_string();
+    validate::new_password(&password).map_err(|e| anyhow!(e))?;
+    Ok(SecretString::from(password))
+}
+
+/// Prints a result: a JSON line with `--json`, else the human text.
+fn report(json: bool, value: serde_json::Value, text: String) {
+    if json {
+        println!("{value}");
+    } else {
+        println!("{text}");
+    }
+}
+
+async fn run_serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
+    let config = load_config(cli, Some(args))?;
+    init_logging(&config, cli.json);
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let bound = listener.local_addr()?;
+    let prepared = prepare(&config, bound).await?;
+    if let Bootstrap::CreatedWithRandomPassword(password) = &prepared.bootstrap {
+        report(
+            cli.json,
+            json!({"event": "admin-created", "username": "admin", "password": password}),
+            format!(
+                "Created the administrator 'admin' with the password\n\n    {password}\n\n\
+                 It is shown only this once. Change it with PUT /rest/api/2/myself/password \
+                 or `tessera user passwd admin --password-stdin`."
+            ),
+        );
+    }
+    let base = prepared.state.urls.base().to_string();
+    report(
+        cli.json,
+        json!({"event": "listening", "address": bound.to_string(), "baseUrl": base, "database": prepared.store.backend_name()}),
+        format!(
+            "tessera listening on {bound} (base URL {base}, {} database)",
+            prepared.store.backend_name()
+        ),
+    );
+    serve(listener, prepared, shutdown_signal()).await?;
+    Ok(())
+}
+
+/// Resolves at SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(
+            tokio::signal::unix::SignalKind::terminate(),
+        ) {
+            Ok(signal) => signal,
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM; only SIGINT will stop the server");
+                let _ = interrupt.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}
+
+async fn run_user(cli: &Cli, command: &UserCommand) -> anyhow::Result<()> {
+    let config = load_config(cli, None)?;
+    init_logging(
+        &Config {
+            log: "warn".into(),
+            ..config.clone()
+        },
+        cli.json,
+    );
+    let store = open_store(&config).await?;
+    let admin = Administer::trusted_offline_cli();
+    let result = match command {
+        UserCommand::Create {
+            name,
+            password_stdin,
+            admin: is_admin,
+            email,
+            display_name,
+        } => {
+            let password_hash = if *password_stdin {
+                let password = read_password()?;
+                Some(hash_blocking(config.hash_params(), &password)?)
+            } else {
+                None
+            };
+            let input = UserInput {
+                name: name.clone(),
+                display_name: display_name.clone(),
+                email: email.clone(),
+                password_hash,
+                admin: *is_admin,
+            };
+            let user = users::create_user(&store, &admin, input, SystemClock.now())
+                .await
+                .map_err(|e| anyhow!("cannot create the user: {e}"))?;
+            report(
+                cli.json,
+                json!({
+                    "id": user.id.0, "key": user.key(), "name": user.name,
+                    "displayName": user.display_name, "emailAddress": user.email,
+                    "admin": is_admin, "hasPassword": user.has_password,
+                }),
+                format!(
+                    "created user '{}' (id {}){}",
+                    user.name,
+                    user.id,
+                    if *is_admin {
+                        " as an administrator"
+                    } else {
+                        ""
+                    }
+                ),
+            );
+            Ok(())
+        }
+        UserCommand::Passwd {
+            name,
+            password_stdin,
+        } => {
+            if !password_stdin {
+                bail!("--password-stdin is required");
+            }
+            let password = read_password()?;
+            let hash = hash_blocking(config.hash_params(), &password)?;
+            let user = users::set_password(&store, &admin, name, &hash)
+                .await
+                .map_err(|e| anyhow!("cannot set the password: {e}"))?;
+            report(
+                cli.json,
+                json!({"name": user.name, "passwordChanged": true}),
+                format!(
+                    "password of '{}' changed; their sessions have ended",
+                    user.name
+                ),
+            );
+            Ok(())
+        }
+    };
+    store.close().await;
+    result
+}
+
+async fn run_migrate(cli: &Cli) -> anyhow::Result<()> {
+    let config = load_config(cli, None)?;
+    init_logging(
+        &Config {
+            log: "warn".into(),
+            ..config.clone()
+        },
+        cli.json,
+    );
+    // Opening applies migrations; report which.
+    let url = config.database_url();
+    if url.starts_with("sqlite:") && config.database_url.is_none() {
+        std::fs::create_dir_all(&config.data_dir)?;
+    }
+    let store =
+        tessera_store::SqlStore::connect(&url, tessera_store::PoolOptions::default()).await?;
+    let applied = store.migrate().await?;
+    store.close().await;
+    report(
+        cli.json,
+        json!({"migrated": true, "applied": applied, "database": tessera_store::redact_url(&url)}),
+        if applied.is_empty() {
+            "the database schema is up to date".to_string()
+        } else {
+            format!("applied migrations {applied:?}")
+        },
+    );
+    Ok(())
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match &cli.command {
+        Command::Serve(args) => run_serve(&cli, args).await,
+        Command::User(command) => run_user(&cli, command).await,
+        Command::Migrate => run_migrate(&cli).await,
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let json_output = cli.json;
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("tessera: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            if json_output {
+                println!("{}", json!({"error": format!("{error:#}")}));
+            } else {
+                eprintln!("tessera: {error:#}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}

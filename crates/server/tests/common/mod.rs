@@ -1,0 +1,250 @@
+//! Test servers: the real application on a listener bound to 127.0.0.1:0, on a database of
+//! its own, with cheap password hashing so that tests stay fast (one test elsewhere runs the
+//! real parameters). Helpers speak HTTP with reqwest, like any client.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde_json::{Value, json};
+use tessera_server::{Config, prepare, serve};
+use tessera_store::SqlStore;
+use tessera_testkit::TestDatabase;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const ADMIN_PASSWORD: &str = "admin-password-1";
+pub const PASSWORD: &str = "user-password-1";
+
+pub struct TestServer {
+    pub base: String,
+    pub addr: SocketAddr,
+    pub store: Arc<SqlStore>,
+    pub db: TestDatabase,
+    pub http: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    handle: Option<JoinHandle<()>>,
+}
+
+/// Test configuration: cheap Argon2, the database given.
+pub fn test_config(db: &TestDatabase) -> Config {
+    let mut config = Config::default();
+    config.database_url = Some(db.url.clone());
+    config.admin_password = Some(ADMIN_PASSWORD.to_string().into());
+    config.passwords.memory_kib = 64;
+    config.passwords.iterations = 1;
+    config.passwords.workers = 2;
+    config.database.max_connections = 4;
+    config
+}
+
+impl TestServer {
+    pub async fn start(db: TestDatabase) -> Self {
+        let config = test_config(&db);
+        Self::start_with(db, config).await
+    }
+
+    pub async fn start_with(db: TestDatabase, config: Config) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let prepared = prepare(&config, addr).await.expect("prepare server");
+        let base = prepared.state.urls.base().to_string();
+        let store = prepared.store.clone();
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let handle = tokio::spawn(async move {
+            serve(listener, prepared, async move {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("server ran");
+        });
+        let http = reqwest::Client::builder().build().unwrap();
+        Self {
+            base,
+            addr,
+            store,
+            db,
+            http,
+            shutdown: Some(shutdown),
+            handle: Some(handle),
+        }
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(handle) = self.handle.take() {
+            handle.await.unwrap();
+        }
+    }
+
+    /// An absolute URL for a path on this server (the root, not the base URL's context).
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn api(&self, path: &str) -> String {
+        self.url(&format!("/rest/api/2/{path}"))
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.http.request(method, self.url(path))
+    }
+
+    pub fn anonymous(&self, method: Method, path: &str) -> RequestBuilder {
+        self.request(method, path)
+    }
+
+    pub fn basic(&self, method: Method, path: &str, user: &str, password: &str) -> RequestBuilder {
+        self.request(method, path).basic_auth(user, Some(password))
+    }
+
+    pub fn admin(&self, method: Method, path: &str) -> RequestBuilder {
+        self.basic(method, path, "admin", ADMIN_PASSWORD)
+    }
+
+    pub fn user(&self, method: Method, path: &str, user: &str) -> RequestBuilder {
+        self.basic(method, path, user, PASSWORD)
+    }
+
+    pub fn with_session(&self, method: Method, path: &str, session: &str) -> RequestBuilder {
+        self.request(method, path)
+            .header("cookie", format!("JSESSIONID={session}"))
+    }
+
+    /// Creates a user with [`PASSWORD`] through the REST API; adds them to `groups` too.
+    pub async fn create_user(&self, name: &str, groups: &[&str]) {
+        let response = self
+            .admin(Method::POST, "/rest/api/2/user")
+            .json(&json!({"name": name, "password": PASSWORD, "emailAddress": format!("{name}@example.com"), "displayName": format!("{name} Example")}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::CREATED,
+            "{}",
+            response.text().await.unwrap()
+        );
+        for group in groups {
+            let response = self
+                .admin(
+                    Method::POST,
+                    &format!("/rest/api/2/group/user?groupname={group}"),
+                )
+                .json(&json!({"name": name}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::CREATED);
+        }
+    }
+
+    /// Creates a project led by `admin`.
+    pub async fn create_project(&self, key: &str) -> Value {
+        let response = self
+            .admin(Method::POST, "/rest/api/2/project")
+            .json(&json!({"key": key, "name": format!("Project {key}"), "projectTypeKey": "software"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::CREATED,
+            "{}",
+            response.text().await.unwrap()
+        );
+        response.json().await.unwrap()
+    }
+
+    /// Puts `user` into a project role (10000 Users, 10001 Developers, 10002 Administrators).
+    pub async fn add_to_role(&self, key: &str, role: i64, user: &str) {
+        let response = self
+            .admin(
+                Method::POST,
+                &format!("/rest/api/2/project/{key}/role/{role}"),
+            )
+            .json(&json!({"user": [user]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "{}",
+            response.text().await.unwrap()
+        );
+    }
+
+    /// Creates an issue as `admin`; returns its key.
+    pub async fn create_issue(&self, project: &str, summary: &str) -> String {
+        let body = json!({"fields": {"project": {"key": project}, "issuetype": {"name": "Task"}, "summary": summary}});
+        let response = self
+            .admin(Method::POST, "/rest/api/2/issue")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::CREATED,
+            "{}",
+            response.text().await.unwrap()
+        );
+        let created: Value = response.json().await.unwrap();
+        created["key"].as_str().unwrap().to_string()
+    }
+
+    /// Logs in with the session endpoint; returns the session id.
+    pub async fn login(&self, user: &str, password: &str) -> String {
+        let response = self
+            .request(Method::POST, "/rest/auth/1/session")
+            .json(&json!({"username": user, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "{}",
+            response.text().await.unwrap()
+        );
+        let body: Value = response.json().await.unwrap();
+        body["session"]["value"].as_str().unwrap().to_string()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+/// Reads a response as JSON, asserting Jira's content type.
+pub async fn json_of(response: Response) -> Value {
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string());
+    assert_eq!(
+        content_type.as_deref(),
+        Some("application/json;charset=UTF-8")
+    );
+    response.json().await.unwrap()
+}
+
+/// Asserts a status and Jira's error shape; returns the body.
+pub async fn expect_error(response: Response, status: StatusCode) -> Value {
+    assert_eq!(response.status(), status, "{:?}", response.headers());
+    let body = json_of(response).await;
+    assert!(
+        body["errorMessages"].is_array() && body["errors"].is_object(),
+        "not Jira's error shape: {body}"
+    );
+    body
+}

@@ -1,0 +1,197 @@
+//! The one mapping from errors to HTTP responses, in Jira's shape:
+//! `{"errorMessages":[...],"errors":{field: message}}` with `application/json;charset=UTF-8`.
+//!
+//! Every variant names its status; 401 carries `WWW-Authenticate`, 403 a stable reason code
+//! in `X-Authentication-Denied-Reason`, 503 `Retry-After`. Server errors answer with a generic
+//! message and log their cause once; the cause never reaches the client.
+
+use axum::response::{IntoResponse, Response};
+use http::StatusCode;
+use http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER, SET_COOKIE, WWW_AUTHENTICATE};
+use serde_json::json;
+use tessera_auth::authenticator::AuthError;
+use tessera_auth::credentials::CredentialError;
+use tessera_core::error::{Error, FieldErrors};
+
+pub const JSON_UTF8: &str = "application/json;charset=UTF-8";
+pub const BASIC_CHALLENGE: &str = "Basic realm=\"tessera\"";
+/// Jira's header telling a client why a login failed; clients show it to users.
+pub const SERAPH_LOGIN_REASON: &str = "x-seraph-loginreason";
+pub const DENIED_REASON: &str = "x-authentication-denied-reason";
+
+pub const NOT_AUTHENTICATED: &str =
+    "You are not authenticated. Authentication required to perform this operation.";
+
+#[derive(Debug)]
+pub enum ApiError {
+    BadRequest(FieldErrors),
+    /// 401. `login_failed` adds `X-Seraph-LoginReason: AUTHENTICATED_FAILED`;
+    /// `clear_session` expires the client's session cookie.
+    Unauthenticated {
+        message: String,
+        login_failed: bool,
+        clear_session: Option<String>,
+    },
+    Forbidden {
+        message: String,
+        reason: &'static str,
+    },
+    NotFound(String),
+    MethodNotAllowed,
+    Conflict(FieldErrors),
+    PayloadTooLarge(usize),
+    UnsupportedMediaType,
+    Unavailable {
+        message: String,
+        retry_after_seconds: u32,
+    },
+    /// A fault of the server; the text is logged, never sent.
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::BadRequest(FieldErrors::message(message))
+    }
+
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        Self::BadRequest(FieldErrors::field(field, message))
+    }
+
+    pub fn unauthenticated() -> Self {
+        Self::Unauthenticated {
+            message: NOT_AUTHENTICATED.into(),
+            login_failed: false,
+            clear_session: None,
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
+            Self::Forbidden { .. } => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// Jira's error body.
+pub fn error_body(errors: &FieldErrors) -> serde_json::Value {
+    json!({ "errorMessages": errors.messages, "errors": errors.fields })
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let mut headers = http::HeaderMap::new();
+        let errors = match self {
+            Self::BadRequest(errors) | Self::Conflict(errors) => errors,
+            Self::Unauthenticated {
+                message,
+                login_failed,
+                clear_session,
+            } => {
+                headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static(BASIC_CHALLENGE));
+                if login_failed {
+                    headers.insert(
+                        SERAPH_LOGIN_REASON,
+                        HeaderValue::from_static("AUTHENTICATED_FAILED"),
+                    );
+                }
+                if let Some(cookie) = clear_session.and_then(|c| HeaderValue::from_str(&c).ok()) {
+                    headers.insert(SET_COOKIE, cookie);
+                }
+                FieldErrors::message(message)
+            }
+            Self::Forbidden { message, reason } => {
+                headers.insert(DENIED_REASON, HeaderValue::from_static(reason));
+                let mut errors = FieldErrors::message(message);
+                errors.add_field("reason", reason);
+                errors
+            }
+            Self::NotFound(message) => FieldErrors::message(message),
+            Self::MethodNotAllowed => {
+                FieldErrors::message("The method is not allowed for this resource.")
+            }
+            Self::PayloadTooLarge(limit) => FieldErrors::message(format!(
+                "The request body is larger than the {limit} bytes accepted."
+            )),
+            Self::UnsupportedMediaType => {
+                FieldErrors::message("Unsupported Media Type: send the body as application/json.")
+            }
+            Self::Unavailable {
+                message,
+                retry_after_seconds,
+            } => {
+                headers.insert(RETRY_AFTER, HeaderValue::from(retry_after_seconds));
+                FieldErrors::message(message)
+            }
+            Self::Internal(cause) => {
+                tracing::error!(%cause, "request failed");
+                FieldErrors::message("An internal error occurred. It has been logged.")
+            }
+        };
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(JSON_UTF8));
+        (status, headers, error_body(&errors).to_string()).into_response()
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::NotFound(missing) => Self::NotFound(missing.to_string()),
+            Error::Denied(denied) => Self::Forbidden {
+                message: denied.to_string(),
+                reason: denied.reason_code(),
+            },
+            Error::Invalid(errors) => Self::BadRequest(errors),
+            Error::Conflict(errors) => Self::Conflict(errors),
+            Error::Store(store) => Self::Internal(store.to_string()),
+        }
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(error: AuthError) -> Self {
+        match error {
+            AuthError::Credential(
+                problem @ (CredentialError::Multiple | CredentialError::Malformed),
+            ) => Self::bad_request(problem.to_string()),
+            AuthError::Credential(problem @ CredentialError::UnsupportedScheme) => {
+                Self::Unauthenticated {
+                    message: problem.to_string(),
+                    login_failed: true,
+                    clear_session: None,
+                }
+            }
+            AuthError::BadCredentials => Self::Unauthenticated {
+                message: "Login failed: the username or password is incorrect.".into(),
+                login_failed: true,
+                clear_session: None,
+            },
+            AuthError::SessionInvalid => Self::Unauthenticated {
+                message: error.to_string(),
+                login_failed: false,
+                clear_session: None,
+            },
+            AuthError::Xsrf(failure) => Self::Forbidden {
+                message: failure.to_string(),
+                reason: "xsrf_check_failed",
+            },
+            AuthError::Busy => Self::Unavailable {
+                message: error.to_string(),
+                retry_after_seconds: 1,
+            },
+            AuthError::Internal(cause) => Self::Internal(cause),
+        }
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

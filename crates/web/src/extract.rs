@@ -1,0 +1,278 @@
+//! Extractors and the JSON response type. Each extractor turns a malformed request into
+//! Jira's error shape with the right status (400, 413, 415) instead of axum's plain text.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::response::{IntoResponse, Response};
+use http::StatusCode;
+use http::header::{CONTENT_TYPE, HeaderValue};
+use http::request::Parts;
+use serde::de::DeserializeOwned;
+use tessera_auth::session::SessionId;
+use tessera_core::model::PageRequest;
+use tessera_core::principal::{Caller, Principal};
+
+use crate::error::{ApiError, JSON_UTF8};
+
+/// A JSON response with Jira's content type.
+#[derive(Debug)]
+pub struct Jira(pub StatusCode, pub serde_json::Value);
+
+impl Jira {
+    pub fn ok(body: serde_json::Value) -> Self {
+        Self(StatusCode::OK, body)
+    }
+
+    pub fn created(body: serde_json::Value) -> Self {
+        Self(StatusCode::CREATED, body)
+    }
+}
+
+impl IntoResponse for Jira {
+    fn into_response(self) -> Response {
+        (
+            self.0,
+            [(CONTENT_TYPE, HeaderValue::from_static(JSON_UTF8))],
+            self.1.to_string(),
+        )
+            .into_response()
+    }
+}
+
+/// `204 No Content`.
+pub fn no_content() -> Response {
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// A JSON request body. A body of another type is 415, an empty one 400 (never 415: clients
+/// send `Content-Type: application/json` on body-less requests), an oversized one 413.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+fn is_json(content_type: Option<&HeaderValue>) -> bool {
+    let Some(value) = content_type.and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+impl<S, T> FromRequest<S> for JsonBody<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let json_type = is_json(request.headers().get(CONTENT_TYPE));
+        let limit = request
+            .extensions()
+            .get::<BodyLimit>()
+            .map(|l| l.0)
+            .unwrap_or(0);
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge(limit)
+                } else {
+                    ApiError::bad_request("The request body could not be read.")
+                }
+            })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(ApiError::bad_request("A JSON request body is required."));
+        }
+        if !json_type {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        serde_json::from_slice(&bytes)
+            .map(JsonBody)
+            .map_err(|e| ApiError::bad_request(format!("The request body is not valid JSON: {e}")))
+    }
+}
+
+/// The configured body limit, made known to [`JsonBody`] for its message.
+#[derive(Clone, Copy, Debug)]
+pub struct BodyLimit(pub usize);
+
+/// Query parameters, form-decoded (`+` is a space), with Jira's conventions: lists arrive
+/// repeated or comma-joined, booleans as `true`/`True`, unparsable numbers fall back.
+#[derive(Debug, Default)]
+pub struct Params(HashMap<String, Vec<String>>);
+
+impl Params {
+    pub fn parse(query: Option<&str>) -> Self {
+        let mut map: HashMap<String, Vec<String>> = HashMap::new();
+        for (key, value) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+            map.entry(key.into_owned())
+                .or_default()
+                .push(value.into_owned());
+        }
+        Self(map)
+    }
+
+    /// The first value of a parameter.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .get(name)
+            .and_then(|values| values.first())
+            .map(String::as_str)
+    }
+
+    /// A non-empty value.
+    pub fn text(&self, name: &str) -> Option<&str> {
+        self.get(name).filter(|v| !v.trim().is_empty())
+    }
+
+    /// All values, repeated or comma-joined, trimmed, empty ones dropped.
+    pub fn list(&self, name: &str) -> Vec<String> {
+        self.0
+            .get(name)
+            .into_iter()
+            .flatten()
+            .flat_map(|value| value.split(','))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(String::from)
+            .collect()
+    }
+
+    pub fn flag(&self, name: &str, default: bool) -> bool {
+        match self.get(name).map(str::trim) {
+            Some(v) if v.eq_ignore_ascii_case("true") => true,
+            Some(v) if v.eq_ignore_ascii_case("false") => false,
+            _ => default,
+        }
+    }
+
+    pub fn number(&self, name: &str) -> Option<i64> {
+        self.get(name).and_then(|v| v.trim().parse().ok())
+    }
+
+    /// `startAt`/`maxResults` paging: negative or unparsable values fall back to defaults and
+    /// the page size is capped (the effective value is what responses echo).
+    pub fn page(&self, default_size: i64, max_size: i64) -> PageRequest {
+        let start_at = self.number("startAt").filter(|n| *n >= 0).unwrap_or(0);
+        let limit = self
+            .number("maxResults")
+            .filter(|n| *n >= 0)
+            .unwrap_or(default_size)
+            .min(max_size);
+        PageRequest { start_at, limit }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Params {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self::parse(parts.uri.query()))
+    }
+}
+
+/// The authenticated principal; anonymous callers get 401.
+#[derive(Debug)]
+pub struct Auth(pub Principal);
+
+impl<S: Send + Sync> FromRequestParts<S> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        match parts.extensions.get::<Caller>() {
+            Some(Caller::User(principal)) => Ok(Self(principal.clone())),
+            Some(Caller::Anonymous { .. }) => Err(ApiError::unauthenticated()),
+            None => Err(ApiError::Internal(
+                "the authentication layer did not run".into(),
+            )),
+        }
+    }
+}
+
+/// The session the request was authenticated with, if any.
+#[derive(Clone, Debug)]
+pub struct CurrentSession(pub Option<SessionId>);
+
+impl<S: Send + Sync> FromRequestParts<S> for CurrentSession {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<CurrentSession>()
+            .cloned()
+            .unwrap_or(CurrentSession(None)))
+    }
+}
+
+/// Path parameters, with Jira-shaped errors.
+#[derive(Debug)]
+pub struct PathArgs<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for PathArgs<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Send,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| Self(value))
+            .map_err(|_| ApiError::bad_request("The request path is malformed."))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_follow_jira_conventions() {
+        let p = Params::parse(Some(
+            "fields=a,b&fields=c&flag=True&n=x&q=a+b&startAt=-3&maxResults=5000&empty=",
+        ));
+        assert_eq!(p.list("fields"), ["a", "b", "c"]);
+        assert!(p.flag("flag", false));
+        assert!(!p.flag("missing", false));
+        assert_eq!(p.number("n"), None);
+        assert_eq!(p.get("q"), Some("a b"));
+        assert_eq!(p.text("empty"), None);
+        assert_eq!(
+            p.page(50, 1000),
+            PageRequest {
+                start_at: 0,
+                limit: 1000
+            }
+        );
+        assert_eq!(
+            Params::parse(None).page(50, 1000),
+            PageRequest {
+                start_at: 0,
+                limit: 50
+            }
+        );
+    }
+
+    #[test]
+    fn json_types() {
+        assert!(is_json(Some(&HeaderValue::from_static("application/json"))));
+        assert!(is_json(Some(&HeaderValue::from_static(
+            "Application/JSON; charset=utf-8"
+        ))));
+        assert!(is_json(Some(&HeaderValue::from_static(
+            "application/vnd.api+json"
+        ))));
+        assert!(!is_json(Some(&HeaderValue::from_static("text/plain"))));
+        assert!(!is_json(None));
+    }
+}

@@ -1,0 +1,217 @@
+//! The transport and authentication layers that run before any handler.
+//!
+//! [`resolve_client`] works out the real client address: the TCP peer, unless the peer is a
+//! configured trusted proxy, in which case `X-Forwarded-For` is walked from the right past
+//! trusted hops (the right-most untrusted address is the client; a client cannot forge hops
+//! to the right of its own). [`authenticate`] reads the one credential, admits the principal
+//! (the USE permission) and records the caller for the handlers; a bad credential ends the
+//! request there, never falling back to anonymous.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http::header::HOST;
+use ipnet::IpNet;
+use tessera_auth::authenticator::{AuthError, RequestInfo};
+use tessera_core::authz::Authorizer;
+use tessera_core::principal::Caller;
+
+use crate::error::ApiError;
+use crate::extract::{BodyLimit, CurrentSession, Params};
+use crate::rest::auth::session::expired_session_cookie;
+use crate::state::AppState;
+
+/// Where a request came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientAddr {
+    pub ip: IpAddr,
+    /// Whether the client's connection was TLS (directly, or to a trusted proxy).
+    pub is_tls: bool,
+}
+
+fn is_trusted(ip: IpAddr, trusted: &[IpNet]) -> bool {
+    trusted.iter().any(|net| net.contains(&ip))
+}
+
+/// The client address behind any trusted proxies.
+pub fn client_address(peer: IpAddr, headers: &http::HeaderMap, trusted: &[IpNet]) -> ClientAddr {
+    if !is_trusted(peer, trusted) {
+        return ClientAddr {
+            ip: peer,
+            is_tls: false,
+        };
+    }
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    let mut client = peer;
+    for hop in hops.iter().rev() {
+        if !is_trusted(client, trusted) {
+            break;
+        }
+        match hop.parse::<IpAddr>() {
+            Ok(ip) => client = ip,
+            Err(_) => break,
+        }
+    }
+    let is_tls = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"));
+    ClientAddr { ip: client, is_tls }
+}
+
+pub async fn resolve_client(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    let mut client = client_address(peer, request.headers(), &state.settings.trusted_proxies);
+    client.is_tls |= state.urls.is_https();
+    request.extensions_mut().insert(client);
+    request
+        .extensions_mut()
+        .insert(BodyLimit(state.settings.max_body_bytes));
+    next.run(request).await
+}
+
+/// Origins that count as tessera itself: the base URL's, and the one the request was sent to.
+fn own_origins(state: &AppState, request: &Request, client: ClientAddr) -> Vec<String> {
+    let mut origins = vec![state.urls.origin().to_string()];
+    if let Some(host) = request.headers().get(HOST).and_then(|h| h.to_str().ok()) {
+        let scheme = if client.is_tls { "https" } else { "http" };
+        origins.push(format!("{scheme}://{}", host.to_ascii_lowercase()));
+    }
+    origins
+}
+
+pub async fn authenticate(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let client = request
+        .extensions()
+        .get::<ClientAddr>()
+        .copied()
+        .unwrap_or(ClientAddr {
+            ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            is_tls: false,
+        });
+    let params = Params::parse(request.uri().query());
+    let origins = own_origins(&state, &request, client);
+    let info = RequestInfo {
+        method: request.method(),
+        headers: request.headers(),
+        form_token: params.get("atl_token"),
+        client_ip: client.ip,
+        own_origins: &origins,
+    };
+    let (caller, session) = match state.auth.authenticate(&info).await {
+        Ok(None) => (
+            Caller::Anonymous {
+                client_ip: client.ip,
+            },
+            None,
+        ),
+        Ok(Some(authenticated)) => {
+            if let Err(denied) = Authorizer::admit(&authenticated.principal) {
+                return ApiError::from(denied).into_response();
+            }
+            (Caller::User(authenticated.principal), authenticated.session)
+        }
+        Err(AuthError::SessionInvalid) => {
+            let cookie = expired_session_cookie(&state.urls, client.is_tls);
+            return ApiError::Unauthenticated {
+                message: AuthError::SessionInvalid.to_string(),
+                login_failed: false,
+                clear_session: Some(cookie),
+            }
+            .into_response();
+        }
+        Err(error) => {
+            if matches!(error, AuthError::BadCredentials) {
+                tracing::info!(target: "tessera::security", client_ip = %client.ip, "authentication failed");
+            }
+            return ApiError::from(error).into_response();
+        }
+    };
+    request.extensions_mut().insert(caller);
+    request.extensions_mut().insert(CurrentSession(session));
+    next.run(request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::{HeaderMap, HeaderValue};
+
+    fn forwarded(value: &str, proto: Option<&str>) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", HeaderValue::from_str(value).unwrap());
+        if let Some(proto) = proto {
+            headers.insert("x-forwarded-proto", HeaderValue::from_str(proto).unwrap());
+        }
+        headers
+    }
+
+    #[test]
+    fn forwarded_headers_count_only_from_trusted_proxies() {
+        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let stranger: IpAddr = "203.0.113.9".parse().unwrap();
+        let proxy: IpAddr = "10.0.0.2".parse().unwrap();
+        let headers = forwarded("198.51.100.7", Some("https"));
+        assert_eq!(
+            client_address(stranger, &headers, &trusted),
+            ClientAddr {
+                ip: stranger,
+                is_tls: false
+            }
+        );
+        assert_eq!(
+            client_address(proxy, &headers, &trusted),
+            ClientAddr {
+                ip: "198.51.100.7".parse().unwrap(),
+                is_tls: true
+            }
+        );
+    }
+
+    #[test]
+    fn the_rightmost_untrusted_hop_is_the_client() {
+        let trusted: Vec<IpNet> = vec![
+            "10.0.0.0/8".parse().unwrap(),
+            "2001:db8::/32".parse().unwrap(),
+        ];
+        let proxy: IpAddr = "10.0.0.2".parse().unwrap();
+        // A client forging a left-most entry does not get it believed.
+        let headers = forwarded("1.2.3.4, 198.51.100.7, 10.0.0.5", None);
+        assert_eq!(
+            client_address(proxy, &headers, &trusted).ip,
+            "198.51.100.7".parse::<IpAddr>().unwrap()
+        );
+        let headers = forwarded("garbage, 10.0.0.9", None);
+        assert_eq!(
+            client_address(proxy, &headers, &trusted).ip,
+            "10.0.0.9".parse::<IpAddr>().unwrap()
+        );
+        let headers = forwarded("2001:db8::1, 2001:db9::5", None);
+        assert_eq!(
+            client_address(proxy, &headers, &trusted).ip,
+            "2001:db9::5".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(client_address(proxy, &HeaderMap::new(), &trusted).ip, proxy);
+    }
+}

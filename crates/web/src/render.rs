@@ -1,0 +1,391 @@
+//! Jira's JSON representations of tessera's records. Ids are strings, times are
+//! `yyyy-MM-dd'T'HH:mm:ss.SSSZ` in UTC, every `self` is absolute.
+
+use serde_json::{Map, Value, json};
+use tessera_core::authz::Authorizer;
+use tessera_core::catalog::{FIELDS, Field, IssueType, Priority, Resolution, Status, Transition};
+use tessera_core::clock::Timestamp;
+use tessera_core::ids::UserId;
+use tessera_core::model::{Comment, Issue, Project, User};
+use tessera_core::permissions::{GlobalPermission, ProjectRole};
+use tessera_core::principal::Principal;
+use time::OffsetDateTime;
+use time::macros::format_description;
+
+use crate::urls::Urls;
+
+/// Jira's timestamp format, e.g. `2024-01-15T10:30:00.000+0000`.
+pub fn time(at: Timestamp) -> String {
+    let format = format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]+0000"
+    );
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(at.as_millis()) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_default()
+}
+
+/// Who is looking: decides whether e-mail addresses are shown.
+#[derive(Clone, Copy, Debug)]
+pub struct Viewer {
+    pub user: UserId,
+    pub sees_all_emails: bool,
+}
+
+impl Viewer {
+    pub fn of(principal: &Principal) -> Self {
+        Self {
+            user: principal.user_id,
+            sees_all_emails: Authorizer::has_global(principal, GlobalPermission::Administer),
+        }
+    }
+
+    fn sees_email_of(&self, user: UserId) -> bool {
+        self.sees_all_emails || self.user == user
+    }
+}
+
+fn avatar_urls(urls: &Urls, kind: &str, id: u32) -> Value {
+    let url =
+        |size: u32| urls.static_path(&format!("secure/{kind}avatar?size={size}&avatarId={id}"));
+    json!({ "48x48": url(48), "24x24": url(24), "16x16": url(16), "32x32": url(32) })
+}
+
+/// A user as embedded in other resources.
+pub fn user(urls: &Urls, viewer: Viewer, user: &User) -> Value {
+    let mut value = json!({
+        "self": urls.user(&user.name),
+        "key": user.key(),
+        "name": user.name,
+        "displayName": user.display_name,
+        "active": user.active,
+        "deleted": false,
+        "timeZone": "UTC",
+        "locale": "en_US",
+        "avatarUrls": avatar_urls(urls, "user", 10122),
+    });
+    if let (Some(email), true) = (&user.email, viewer.sees_email_of(user.id)) {
+        value["emailAddress"] = json!(email);
+    }
+    value
+}
+
+pub fn optional_user(urls: &Urls, viewer: Viewer, found: Option<&User>) -> Value {
+    found.map_or(Value::Null, |u| user(urls, viewer, u))
+}
+
+/// A user with their groups, as `GET user?expand=groups` and `GET myself` show it.
+pub fn user_with_groups(urls: &Urls, viewer: Viewer, found: &User, groups: &[String]) -> Value {
+    let mut value = user(urls, viewer, found);
+    let items: Vec<Value> = groups
+        .iter()
+        .map(|g| json!({ "name": g, "self": urls.group(g) }))
+        .collect();
+    value["groups"] = json!({ "size": items.len(), "items": items });
+    value["applicationRoles"] = json!({ "size": 1, "items": [] });
+    value["expand"] = json!("groups,applicationRoles");
+    value
+}
+
+pub fn group(urls: &Urls, name: &str) -> Value {
+    json!({ "name": name, "self": urls.group(name) })
+}
+
+pub fn issue_type(urls: &Urls, t: IssueType) -> Value {
+    json!({
+        "self": urls.api(&format!("issuetype/{}", t.id())),
+        "id": t.id().to_string(),
+        "description": t.description(),
+        "iconUrl": urls.static_path(&format!("images/icons/issuetypes/{}.svg", t.name().to_lowercase())),
+        "name": t.name(),
+        "subtask": false,
+    })
+}
+
+pub fn priority(urls: &Urls, p: Priority) -> Value {
+    json!({
+        "self": urls.api(&format!("priority/{}", p.id())),
+        "iconUrl": urls.static_path(&format!("images/icons/priorities/{}.svg", p.name().to_lowercase())),
+        "name": p.name(),
+        "id": p.id().to_string(),
+    })
+}
+
+/// A priority with the details of `GET priority`.
+pub fn priority_full(urls: &Urls, p: Priority) -> Value {
+    let mut value = priority(urls, p);
+    value["description"] = json!(p.description());
+    value["statusColor"] = json!(p.color());
+    value
+}
+
+pub fn status(urls: &Urls, s: Status) -> Value {
+    let category = s.category();
+    json!({
+        "self": urls.api(&format!("status/{}", s.id())),
+        "description": s.description(),
+        "iconUrl": urls.static_path("images/icons/statuses/generic.png"),
+        "name": s.name(),
+        "id": s.id().to_string(),
+        "statusCategory": {
+            "self": urls.api(&format!("statuscategory/{}", category.id())),
+            "id": category.id(),
+            "key": category.key(),
+            "colorName": category.color_name(),
+            "name": category.name(),
+        },
+    })
+}
+
+pub fn resolution(urls: &Urls, r: Resolution) -> Value {
+    json!({
+        "self": urls.api(&format!("resolution/{}", r.id())),
+        "id": r.id().to_string(),
+        "description": r.description(),
+        "name": r.name(),
+    })
+}
+
+/// A project as embedded in issues and listed by `GET project`.
+pub fn project_summary(urls: &Urls, id: i64, key: &str, name: &str, type_key: &str) -> Value {
+    json!({
+        "self": urls.api(&format!("project/{id}")),
+        "id": id.to_string(),
+        "key": key,
+        "name": name,
+        "projectTypeKey": type_key,
+        "avatarUrls": avatar_urls(urls, "project", 10324),
+    })
+}
+
+/// A project with the details of `GET project/{key}`.
+pub fn project(urls: &Urls, viewer: Viewer, p: &Project) -> Value {
+    let mut value = project_summary(urls, p.id.0, &p.key, &p.name, &p.project_type_key);
+    value["expand"] = json!("description,lead,issueTypes,url,projectKeys");
+    value["description"] = json!(p.description.clone().unwrap_or_default());
+    value["lead"] = optional_user(urls, viewer, p.lead.as_ref());
+    value["components"] = json!([]);
+    value["versions"] = json!([]);
+    value["issueTypes"] = json!(IssueType::ALL.map(|t| issue_type(urls, t)));
+    value["assigneeType"] = json!("UNASSIGNED");
+    value["archived"] = json!(false);
+    value["projectKeys"] = json!([p.key]);
+    let roles: Map<String, Value> = ProjectRole::ALL
+        .into_iter()
+        .map(|role| (role.name().to_string(), json!(role_url(urls, p.id.0, role))))
+        .collect();
+    value["roles"] = Value::Object(roles);
+    value
+}
+
+pub fn role_url(urls: &Urls, project: i64, role: ProjectRole) -> String {
+    urls.api(&format!("project/{project}/role/{}", role.id()))
+}
+
+pub fn comment(urls: &Urls, viewer: Viewer, c: &Comment) -> Value {
+    json!({
+        "self": urls.api(&format!("issue/{}/comment/{}", c.issue_id, c.id)),
+        "id": c.id.to_string(),
+        "author": optional_user(urls, viewer, c.author.as_ref()),
+        "body": c.body,
+        "updateAuthor": optional_user(urls, viewer, c.update_author.as_ref()),
+        "created": time(c.created),
+        "updated": time(c.updated),
+    })
+}
+
+pub fn transition(urls: &Urls, t: Transition, with_fields: bool) -> Value {
+    let mut value = json!({
+        "id": t.id().to_string(),
+        "name": t.name(),
+        "to": status(urls, t.to()),
+        "hasScreen": t.to() == Status::Done,
+        "isGlobal": false,
+        "isInitial": false,
+        "isAvailable": true,
+        "isConditional": false,
+        "isLooped": false,
+    });
+    if with_fields {
+        let fields = if t.to() == Status::Done {
+            json!({ "resolution": {
+                "required": false,
+                "schema": { "type": "resolution", "system": "resolution" },
+                "name": "Resolution",
+                "key": "resolution",
+                "operations": ["set"],
+                "allowedValues": Resolution::ALL.map(|r| resolution(urls, r)),
+            }})
+        } else {
+            json!({})
+        };
+        value["fields"] = fields;
+    }
+    value
+}
+
+pub fn field(f: &Field) -> Value {
+    let mut schema = json!({ "type": f.schema_type, "system": f.id });
+    if let Some(items) = f.schema_items {
+        schema["items"] = json!(items);
+    }
+    json!({
+        "id": f.id,
+        "key": f.id,
+        "name": f.name,
+        "custom": false,
+        "orderable": f.orderable,
+        "navigable": f.navigable,
+        "searchable": f.searchable,
+        "clauseNames": f.clause_names,
+        "schema": schema,
+    })
+}
+
+/// Which fields of an issue to show, from `fields=`: `*all` (the default), `*navigable`,
+/// field ids, and `-id` exclusions.
+pub fn selected_fields(requested: &[String]) -> Vec<&'static str> {
+    let includes: Vec<&str> = requested
+        .iter()
+        .map(String::as_str)
+        .filter(|f| !f.starts_with('-'))
+        .collect();
+    let excluded: Vec<&str> = requested
+        .iter()
+        .filter_map(|f| f.strip_prefix('-'))
+        .collect();
+    FIELDS
+        .iter()
+        .filter(|f| f.id != "issuekey")
+        .filter(|f| {
+            includes.is_empty()
+                || includes.contains(&"*all")
+                || (includes.contains(&"*navigable") && f.navigable)
+                || includes.contains(&f.id)
+        })
+        .filter(|f| !excluded.contains(&f.id))
+        .map(|f| f.id)
+        .collect()
+}
+
+/// What `GET issue` adds beyond the fields.
+#[derive(Clone, Debug, Default)]
+pub struct IssueExtras {
+    pub names: bool,
+    pub schema: bool,
+    pub transitions: Option<Vec<Transition>>,
+    pub comments: Option<(Vec<Comment>, i64)>,
+}
+
+pub fn issue(
+    urls: &Urls,
+    viewer: Viewer,
+    issue: &Issue,
+    fields: &[&str],
+    extras: &IssueExtras,
+) -> Value {
+    let mut out = Map::new();
+    for &id in fields {
+        let value = match id {
+            "summary" => json!(issue.summary),
+            "description" => json!(issue.description),
+            "issuetype" => issue_type(urls, issue.issue_type),
+            "project" => project_summary(
+                urls,
+                issue.project_id.0,
+                &issue.project_key,
+                &issue.project_name,
+                &issue.project_type_key,
+            ),
+            "status" => status(urls, issue.status),
+            "priority" => priority(urls, issue.priority),
+            "resolution" => issue
+                .resolution
+                .map_or(Value::Null, |r| resolution(urls, r)),
+            "resolutiondate" => issue
+                .resolution_date
+                .map_or(Value::Null, |t| json!(time(t))),
+            "assignee" => optional_user(urls, viewer, issue.assignee.as_ref()),
+            "reporter" => optional_user(urls, viewer, issue.reporter.as_ref()),
+            "creator" => optional_user(urls, viewer, issue.creator.as_ref()),
+            "labels" => json!(issue.labels),
+            "created" => json!(time(issue.created)),
+            "updated" => json!(time(issue.updated)),
+            "comment" => match &extras.comments {
+                Some((comments, total)) => json!({
+                    "comments": comments.iter().map(|c| comment(urls, viewer, c)).collect::<Vec<_>>(),
+                    "maxResults": comments.len(),
+                    "total": total,
+                    "startAt": 0,
+                }),
+                None => continue,
+            },
+            _ => continue,
+        };
+        out.insert(id.to_string(), value);
+    }
+    let mut value = json!({
+        "expand": "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations",
+        "id": issue.id.to_string(),
+        "self": urls.api(&format!("issue/{}", issue.id)),
+        "key": issue.key(),
+        "fields": out,
+    });
+    if extras.names {
+        let names: Map<String, Value> = fields
+            .iter()
+            .filter_map(|id| tessera_core::catalog::find_field(id))
+            .map(|f| (f.id.to_string(), json!(f.name)))
+            .collect();
+        value["names"] = Value::Object(names);
+    }
+    if extras.schema {
+        let schema: Map<String, Value> = fields
+            .iter()
+            .filter_map(|id| tessera_core::catalog::find_field(id))
+            .map(|f| (f.id.to_string(), field(f)["schema"].clone()))
+            .collect();
+        value["schema"] = Value::Object(schema);
+    }
+    if let Some(transitions) = &extras.transitions {
+        value["transitions"] = json!(
+            transitions
+                .iter()
+                .map(|t| transition(urls, *t, false))
+                .collect::<Vec<_>>()
+        );
+    }
+    value
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_use_jira_format() {
+        assert_eq!(
+            time(Timestamp::from_millis(0)),
+            "1970-01-01T00:00:00.000+0000"
+        );
+        assert_eq!(
+            time(Timestamp::from_millis(1_700_000_000_123)),
+            "2023-11-14T22:13:20.123+0000"
+        );
+    }
+
+    #[test]
+    fn field_selection() {
+        assert!(selected_fields(&[]).contains(&"comment"));
+        let navigable = selected_fields(&["*navigable".into()]);
+        assert!(navigable.contains(&"summary") && !navigable.contains(&"comment"));
+        assert_eq!(
+            selected_fields(&["summary".into(), "status".into(), "bogus".into()]),
+            ["summary", "status"]
+        );
+        let all_but = selected_fields(&["*all".into(), "-comment".into()]);
+        assert!(all_but.contains(&"labels") && !all_but.contains(&"comment"));
+        let only_excluded = selected_fields(&["-description".into()]);
+        assert!(only_excluded.contains(&"summary") && !only_excluded.contains(&"description"));
+    }
+}

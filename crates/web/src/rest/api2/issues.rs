@@ -1,0 +1,176 @@
+//! `/issue`: create, read, edit, delete, transitions and assignment.
+
+use axum::extract::State;
+use axum::response::Response;
+use serde_json::{Value, json};
+use tessera_core::authz::{Assign, Browse, CreateIssues, Delete, Edit, Transition};
+use tessera_core::model::PageRequest;
+use tessera_core::services::{comments, issues};
+
+use super::issue_input::{self, Mode, issue_ref};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Auth, Jira, JsonBody, Params, PathArgs, no_content};
+use crate::render::{self, IssueExtras, Viewer};
+use crate::state::AppState;
+
+/// Comments shown inside `GET issue`.
+const EMBEDDED_COMMENTS: i64 = 1000;
+
+/// CREATE_ISSUES in the project named by `fields.project`.
+pub async fn post_issue(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    JsonBody(body): JsonBody<Value>,
+) -> ApiResult<Jira> {
+    let project = issue_input::project_of(&body)?;
+    let cap = state
+        .authz
+        .project::<CreateIssues>(&principal, &project)
+        .await?;
+    let input = issue_input::parse(&body, Mode::Create)?;
+    let created = issues::create_issue(&*state.store, &cap, &input, state.clock.now()).await?;
+    Ok(Jira::created(json!({
+        "id": created.id.to_string(),
+        "key": created.key(),
+        "self": state.urls.api(&format!("issue/{}", created.id)),
+    })))
+}
+
+/// BROWSE_PROJECTS. Honours `fields=` and `expand=names,schema,transitions`.
+pub async fn get_issue(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    PathArgs(key): PathArgs<String>,
+    params: Params,
+) -> ApiResult<Jira> {
+    let cap = state
+        .authz
+        .issue::<Browse>(&principal, &issue_ref(&key))
+        .await?;
+    let requested = params.list("fields");
+    let fields = render::selected_fields(&requested);
+    let expand = params.list("expand");
+    let mut extras = IssueExtras {
+        names: expand.iter().any(|e| e == "names"),
+        schema: expand.iter().any(|e| e == "schema"),
+        ..IssueExtras::default()
+    };
+    if expand.iter().any(|e| e == "transitions") {
+        extras.transitions = Some(issues::available_transitions(&cap));
+    }
+    if fields.contains(&"comment") {
+        let page = PageRequest {
+            start_at: 0,
+            limit: EMBEDDED_COMMENTS,
+        };
+        let listed = comments::list(&*state.store, &cap, page, false).await?;
+        extras.comments = Some((listed.items, listed.total));
+    }
+    let viewer = Viewer::of(&principal);
+    Ok(Jira::ok(render::issue(
+        &state.urls,
+        viewer,
+        cap.issue(),
+        &fields,
+        &extras,
+    )))
+}
+
+/// EDIT_ISSUES; changing the assignee also needs ASSIGN_ISSUES, adding a comment
+/// ADD_COMMENTS, setting another reporter ADMINISTER_PROJECTS.
+pub async fn put_issue(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    PathArgs(key): PathArgs<String>,
+    JsonBody(body): JsonBody<Value>,
+) -> ApiResult<Response> {
+    let cap = state
+        .authz
+        .issue::<Edit>(&principal, &issue_ref(&key))
+        .await?;
+    let input = issue_input::parse(&body, Mode::Edit)?;
+    issues::edit_issue(&*state.store, &cap, &input, state.clock.now()).await?;
+    Ok(no_content())
+}
+
+/// DELETE_ISSUES. `deleteSubtasks` is accepted; tessera has no sub-tasks.
+pub async fn delete_issue(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    PathArgs(key): PathArgs<String>,
+) -> ApiResult<Response> {
+    let cap = state
+        .authz
+        .issue::<Delete>(&principal, &issue_ref(&key))
+        .await?;
+    issues::delete_issue(&*state.store, &cap).await?;
+    tracing::info!(target: "tessera::security", user = %principal.username, issue = %cap.issue().key(), "issue deleted");
+    Ok(no_content())
+}
+
+/// BROWSE_PROJECTS; lists the transitions available now (none without TRANSITION_ISSUES).
+/// `transitionId=` filters, `expand=transitions.fields` adds each transition's fields.
+pub async fn get_transitions(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    PathArgs(key): PathArgs<String>,
+    params: Params,
+) -> ApiResult<Jira> {
+    let cap = state
+        .authz
+        .issue::<Browse>(&principal, &issue_ref(&key))
+        .await?;
+    let with_fields = params
+        .list("expand")
+        .iter()
+        .any(|e| e == "transitions.fields");
+    let only = params.text("transitionId").map(str::trim);
+    let list: Vec<Value> = issues::available_transitions(&cap)
+        .into_iter()
+        .filter(|t| only.is_none_or(|id| id == t.id().to_string()))
+        .map(|t| render::transition(&state.urls, t, with_fields))
+        .collect();
+    Ok(Jira::ok(
+        json!({ "expand": "transitions", "transitions": list }),
+    ))
+}
+
+/// TRANSITION_ISSUES. `{"transition": {"id"}|{"name"}, "fields": {"resolution", "assignee"},
+/// "update": {"comment": [{"add": {"body"}}]}}`.
+pub async fn post_transitions(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    PathArgs(key): PathArgs<String>,
+    JsonBody(body): JsonBody<Value>,
+) -> ApiResult<Response> {
+    let cap = state
+        .authz
+        .issue::<Transition>(&principal, &issue_ref(&key))
+        .await?;
+    let which = issue_input::transition_of(&body)?;
+    let input = issue_input::parse(&body, Mode::Transition)?;
+    issues::transition_issue(&*state.store, &cap, &which, &input, state.clock.now()).await?;
+    Ok(no_content())
+}
+
+/// ASSIGN_ISSUES. `{"name": "user"}`; `null` or `{"name": null}` unassigns; `"-1"` assigns
+/// automatically (the project lead, if assignable).
+pub async fn put_assignee(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    PathArgs(key): PathArgs<String>,
+    JsonBody(body): JsonBody<Value>,
+) -> ApiResult<Response> {
+    let cap = state
+        .authz
+        .issue::<Assign>(&principal, &issue_ref(&key))
+        .await?;
+    let choice = issue_input::assignee(&body).ok_or_else(|| {
+        ApiError::field(
+            "assignee",
+            "Give the assignee as {\"name\": \"user\"}, or null to unassign.",
+        )
+    })?;
+    issues::assign_issue(&*state.store, &cap, &choice, state.clock.now()).await?;
+    Ok(no_content())
+}

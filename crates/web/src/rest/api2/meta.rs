@@ -1,0 +1,114 @@
+//! The fixed catalogues: fields, issue types, priorities, statuses, status categories,
+//! resolutions. Any authenticated user.
+
+use axum::extract::State;
+use serde_json::Value;
+use tessera_core::catalog::{FIELDS, IssueType, Priority, Resolution, Status};
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Auth, Jira, PathArgs};
+use crate::render;
+use crate::state::AppState;
+
+fn list(items: impl IntoIterator<Item = Value>) -> Jira {
+    Jira::ok(Value::Array(items.into_iter().collect()))
+}
+
+/// Any authenticated user.
+pub async fn get_fields(Auth(_): Auth) -> Jira {
+    list(FIELDS.iter().map(render::field))
+}
+
+/// Any authenticated user.
+pub async fn get_issue_types(State(state): State<AppState>, Auth(_): Auth) -> Jira {
+    list(IssueType::ALL.map(|t| render::issue_type(&state.urls, t)))
+}
+
+/// Any authenticated user.
+pub async fn get_issue_type(
+    State(state): State<AppState>,
+    Auth(_): Auth,
+    PathArgs(id): PathArgs<String>,
+) -> ApiResult<Jira> {
+    id.parse()
+        .ok()
+        .and_then(IssueType::from_id)
+        .map(|t| Jira::ok(render::issue_type(&state.urls, t)))
+        .ok_or_else(|| ApiError::NotFound(format!("No issue type with id '{id}' exists.")))
+}
+
+/// Any authenticated user.
+pub async fn get_priorities(State(state): State<AppState>, Auth(_): Auth) -> Jira {
+    list(Priority::ALL.map(|p| render::priority_full(&state.urls, p)))
+}
+
+/// Any authenticated user.
+pub async fn get_priority(
+    State(state): State<AppState>,
+    Auth(_): Auth,
+    PathArgs(id): PathArgs<String>,
+) -> ApiResult<Jira> {
+    id.parse()
+        .ok()
+        .and_then(Priority::from_id)
+        .map(|p| Jira::ok(render::priority_full(&state.urls, p)))
+        .ok_or_else(|| ApiError::NotFound(format!("No priority with id '{id}' exists.")))
+}
+
+/// Any authenticated user.
+pub async fn get_statuses(State(state): State<AppState>, Auth(_): Auth) -> Jira {
+    list(Status::ALL.map(|s| render::status(&state.urls, s)))
+}
+
+/// Any authenticated user. By id or by name.
+pub async fn get_status(
+    State(state): State<AppState>,
+    Auth(_): Auth,
+    PathArgs(id_or_name): PathArgs<String>,
+) -> ApiResult<Jira> {
+    Status::ALL
+        .into_iter()
+        .find(|s| s.id().to_string() == id_or_name || s.name().eq_ignore_ascii_case(&id_or_name))
+        .map(|s| Jira::ok(render::status(&state.urls, s)))
+        .ok_or_else(|| {
+            ApiError::NotFound(format!("The status with id '{id_or_name}' does not exist"))
+        })
+}
+
+/// Any authenticated user.
+pub async fn get_status_categories(State(state): State<AppState>, Auth(_): Auth) -> Jira {
+    list(Status::ALL.map(|s| render::status(&state.urls, s)["statusCategory"].clone()))
+}
+
+/// Any authenticated user. By id or by key.
+pub async fn get_status_category(
+    State(state): State<AppState>,
+    Auth(_): Auth,
+    PathArgs(id_or_key): PathArgs<String>,
+) -> ApiResult<Jira> {
+    Status::ALL
+        .into_iter()
+        .map(|s| s.category())
+        .find(|c| c.id().to_string() == id_or_key || c.key() == id_or_key)
+        .and_then(|c| Status::ALL.into_iter().find(|s| s.category() == c))
+        .map(|s| Jira::ok(render::status(&state.urls, s)["statusCategory"].clone()))
+        .ok_or_else(|| ApiError::NotFound(format!("No status category '{id_or_key}' exists.")))
+}
+
+/// Any authenticated user.
+pub async fn get_resolutions(State(state): State<AppState>, Auth(_): Auth) -> Jira {
+    list(Resolution::ALL.map(|r| render::resolution(&state.urls, r)))
+}
+
+/// Any authenticated user.
+pub async fn get_resolution(
+    State(state): State<AppState>,
+    Auth(_): Auth,
+    PathArgs(id): PathArgs<String>,
+) -> ApiResult<Jira> {
+    id.parse()
+        .ok()
+        .and_then(Resolution::from_id)
+        .map(|r| Jira::ok(render::resolution(&state.urls, r)))
+        .ok_or_else(|| ApiError::NotFound(format!("No resolution with id '{id}' exists.")))
+}

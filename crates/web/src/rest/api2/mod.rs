@@ -1,0 +1,13 @@
+//! `/rest/api/2`: Jira's REST API. Each handler's doc comment states the permission it needs,
+//! which the route table repeats and the access-control matrix test checks.
+
+pub mod comments;
+pub mod groups;
+pub mod issue_input;
+pub mod issues;
+pub mod meta;
+pub mod myself;
+pub mod permissions;
+pub mod projects;
+pub mod server_info;
+pub mod users;

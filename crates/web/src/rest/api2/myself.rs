@@ -1,0 +1,59 @@
+//! `GET myself` and `PUT myself/password`.
+
+use axum::extract::State;
+use axum::response::Response;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use tessera_core::services::users;
+use tessera_core::validate;
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Auth, CurrentSession, Jira, JsonBody, no_content};
+use crate::render::{Viewer, user_with_groups};
+use crate::state::AppState;
+
+/// Any authenticated user.
+pub async fn get_myself(State(state): State<AppState>, Auth(principal): Auth) -> ApiResult<Jira> {
+    let user = users::myself(&*state.store, &principal).await?;
+    Ok(Jira::ok(user_with_groups(
+        &state.urls,
+        Viewer::of(&principal),
+        &user,
+        &principal.groups,
+    )))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PasswordChange {
+    password: Option<SecretString>,
+    current_password: Option<SecretString>,
+}
+
+/// Any authenticated user, for their own password; the current password must be given. Every
+/// other session of the user ends; the one making the change (if any) is kept.
+pub async fn put_myself_password(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    CurrentSession(session): CurrentSession,
+    JsonBody(change): JsonBody<PasswordChange>,
+) -> ApiResult<Response> {
+    let password = change
+        .password
+        .ok_or_else(|| ApiError::field("password", "You must specify a new password."))?;
+    validate::new_password(password.expose_secret()).map_err(|e| ApiError::field("password", e))?;
+    let current = change
+        .current_password
+        .unwrap_or_else(|| SecretString::from(String::new()));
+    if !state.auth.check_own_password(&principal, &current).await? {
+        return Err(ApiError::Forbidden {
+            message: "The current password was incorrect.".into(),
+            reason: "current_password_incorrect",
+        });
+    }
+    let hash = state.auth.hash_password(&password).await?;
+    let keep = session.as_ref().map(|s| s.digest());
+    users::set_own_password(&*state.store, &principal, &hash, keep.as_deref()).await?;
+    tracing::info!(target: "tessera::security", user = %principal.username, "password changed by its owner");
+    Ok(no_content())
+}

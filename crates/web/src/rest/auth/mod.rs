@@ -1,0 +1,3 @@
+//! `/rest/auth/1`: cookie sessions.
+
+pub mod session;

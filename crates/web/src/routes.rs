@@ -1,0 +1,352 @@
+//! The route table: every route with the access rule it enforces. Adding a route means naming
+//! its rule (the builder takes no route without one), and the access-control matrix test
+//! walks this table, so a route whose handler does not enforce its rule fails the tests.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::handler::Handler;
+use axum::http::{HeaderValue, Method, Request};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodFilter, on};
+use tessera_core::permissions::ProjectPermission;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::error::ApiError;
+use crate::middleware::{authenticate, resolve_client};
+use crate::rest::api2::{
+    comments, groups, issues, meta, myself, permissions, projects, server_info, users,
+};
+use crate::rest::auth::session;
+use crate::state::AppState;
+
+/// Who may call a route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, even anonymous (a credential, if sent, must still be valid).
+    Public,
+    /// Anyone: the route checks a credential carried in its body (login).
+    Login,
+    /// Any authenticated user with the USE permission.
+    User,
+    /// A caller authenticated by a session cookie.
+    Session,
+    /// Global ADMINISTER.
+    Admin,
+    /// Seeing the project in the path (BROWSE_PROJECTS or ADMINISTER_PROJECTS).
+    ProjectVisible,
+    /// A project permission on the project or issue the route names (the path, or for
+    /// `POST issue` the body's `fields.project`).
+    Project(ProjectPermission),
+    /// The comment's author (holding ADD_COMMENTS) or ADMINISTER_PROJECTS.
+    CommentAuthorOrProjectAdmin,
+}
+
+/// A route and its rule.
+#[derive(Clone, Debug)]
+pub struct RouteSpec {
+    pub method: Method,
+    /// The full path, with `{param}` placeholders.
+    pub path: String,
+    pub access: Access,
+}
+
+struct Table {
+    router: Router<AppState>,
+    specs: Vec<RouteSpec>,
+    prefix: &'static str,
+}
+
+impl Table {
+    fn new(prefix: &'static str) -> Self {
+        Self {
+            router: Router::new(),
+            specs: Vec::new(),
+            prefix,
+        }
+    }
+
+    fn add<H, T>(mut self, method: Method, path: &str, access: Access, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        let filter = match MethodFilter::try_from(method.clone()) {
+            Ok(filter) => filter,
+            Err(_) => unreachable!("the table only uses standard methods"),
+        };
+        self.router = self.router.route(path, on(filter, handler));
+        self.specs.push(RouteSpec {
+            method,
+            path: format!("{}{path}", self.prefix),
+            access,
+        });
+        self
+    }
+}
+
+/// `/rest/api/2` (and `/rest/api/latest`).
+fn api2() -> Table {
+    use Access::*;
+    use Method as M;
+    use ProjectPermission as P;
+    Table::new("/rest/api/2")
+        .add(M::GET, "/serverInfo", Public, server_info::get_server_info)
+        .add(M::GET, "/myself", User, myself::get_myself)
+        .add(
+            M::PUT,
+            "/myself/password",
+            User,
+            myself::put_myself_password,
+        )
+        .add(M::GET, "/user", User, users::get_user)
+        .add(M::POST, "/user", Admin, users::post_user)
+        .add(M::PUT, "/user", Admin, users::put_user)
+        .add(M::PUT, "/user/password", Admin, users::put_user_password)
+        .add(M::GET, "/user/search", User, users::get_user_search)
+        .add(M::GET, "/group", User, groups::get_group)
+        .add(M::POST, "/group", Admin, groups::post_group)
+        .add(M::DELETE, "/group", Admin, groups::delete_group)
+        .add(M::GET, "/group/member", User, groups::get_group_member)
+        .add(M::POST, "/group/user", Admin, groups::post_group_user)
+        .add(M::DELETE, "/group/user", Admin, groups::delete_group_user)
+        .add(M::GET, "/project", User, projects::get_projects)
+        .add(M::POST, "/project", Admin, projects::post_project)
+        .add(
+            M::GET,
+            "/project/{projectIdOrKey}",
+            ProjectVisible,
+            projects::get_project,
+        )
+        .add(
+            M::GET,
+            "/project/{projectIdOrKey}/role",
+            ProjectVisible,
+            projects::get_project_roles,
+        )
+        .add(
+            M::GET,
+            "/project/{projectIdOrKey}/role/{id}",
+            ProjectVisible,
+            projects::get_project_role,
+        )
+        .add(
+            M::POST,
+            "/project/{projectIdOrKey}/role/{id}",
+            Project(P::AdministerProjects),
+            projects::post_project_role,
+        )
+        .add(
+            M::PUT,
+            "/project/{projectIdOrKey}/role/{id}",
+            Project(P::AdministerProjects),
+            projects::put_project_role,
+        )
+        .add(
+            M::DELETE,
+            "/project/{projectIdOrKey}/role/{id}",
+            Project(P::AdministerProjects),
+            projects::delete_project_role,
+        )
+        .add(
+            M::POST,
+            "/issue",
+            Project(P::CreateIssues),
+            issues::post_issue,
+        )
+        .add(
+            M::GET,
+            "/issue/{issueIdOrKey}",
+            Project(P::BrowseProjects),
+            issues::get_issue,
+        )
+        .add(
+            M::PUT,
+            "/issue/{issueIdOrKey}",
+            Project(P::EditIssues),
+            issues::put_issue,
+        )
+        .add(
+            M::DELETE,
+            "/issue/{issueIdOrKey}",
+            Project(P::DeleteIssues),
+            issues::delete_issue,
+        )
+        .add(
+            M::GET,
+            "/issue/{issueIdOrKey}/transitions",
+            Project(P::BrowseProjects),
+            issues::get_transitions,
+        )
+        .add(
+            M::POST,
+            "/issue/{issueIdOrKey}/transitions",
+            Project(P::TransitionIssues),
+            issues::post_transitions,
+        )
+        .add(
+            M::PUT,
+            "/issue/{issueIdOrKey}/assignee",
+            Project(P::AssignIssues),
+            issues::put_assignee,
+        )
+        .add(
+            M::GET,
+            "/issue/{issueIdOrKey}/comment",
+            Project(P::BrowseProjects),
+            comments::get_comments,
+        )
+        .add(
+            M::POST,
+            "/issue/{issueIdOrKey}/comment",
+            Project(P::AddComments),
+            comments::post_comment,
+        )
+        .add(
+            M::GET,
+            "/issue/{issueIdOrKey}/comment/{id}",
+            Project(P::BrowseProjects),
+            comments::get_comment,
+        )
+        .add(
+            M::PUT,
+            "/issue/{issueIdOrKey}/comment/{id}",
+            CommentAuthorOrProjectAdmin,
+            comments::put_comment,
+        )
+        .add(
+            M::DELETE,
+            "/issue/{issueIdOrKey}/comment/{id}",
+            CommentAuthorOrProjectAdmin,
+            comments::delete_comment,
+        )
+        .add(M::GET, "/field", User, meta::get_fields)
+        .add(M::GET, "/issuetype", User, meta::get_issue_types)
+        .add(M::GET, "/issuetype/{id}", User, meta::get_issue_type)
+        .add(M::GET, "/priority", User, meta::get_priorities)
+        .add(M::GET, "/priority/{id}", User, meta::get_priority)
+        .add(M::GET, "/status", User, meta::get_statuses)
+        .add(M::GET, "/status/{idOrName}", User, meta::get_status)
+        .add(M::GET, "/statuscategory", User, meta::get_status_categories)
+        .add(
+            M::GET,
+            "/statuscategory/{idOrKey}",
+            User,
+            meta::get_status_category,
+        )
+        .add(M::GET, "/resolution", User, meta::get_resolutions)
+        .add(M::GET, "/resolution/{id}", User, meta::get_resolution)
+        .add(
+            M::GET,
+            "/mypermissions",
+            User,
+            permissions::get_my_permissions,
+        )
+}
+
+/// `/rest/auth/1/session` (and `/rest/auth/latest/session`) for authenticated callers.
+fn auth_session() -> Table {
+    Table::new("/rest/auth/1")
+        .add(Method::GET, "/session", Access::User, session::get_session)
+        .add(
+            Method::DELETE,
+            "/session",
+            Access::Session,
+            session::delete_session,
+        )
+}
+
+/// The login route: outside the authentication layer, since it authenticates by its body.
+fn login() -> Table {
+    Table::new("/rest/auth/1").add(
+        Method::POST,
+        "/session",
+        Access::Login,
+        session::post_session,
+    )
+}
+
+/// Every route with its access rule.
+pub fn route_table() -> Vec<RouteSpec> {
+    [api2(), auth_session(), login()]
+        .into_iter()
+        .flat_map(|t| t.specs)
+        .collect()
+}
+
+async fn not_found(request: Request<axum::body::Body>) -> Response {
+    ApiError::NotFound(format!("No resource exists at {}.", request.uri().path())).into_response()
+}
+
+async fn method_not_allowed() -> Response {
+    ApiError::MethodNotAllowed.into_response()
+}
+
+/// A panic in a handler becomes a logged 500 in Jira's shape (defence in depth: handlers
+/// are written not to panic).
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    ApiError::Internal("a request handler panicked".into()).into_response()
+}
+
+/// The application: every route, behind the transport and authentication layers.
+pub fn app(state: AppState) -> Router {
+    let api = api2().router;
+    let authenticated = Router::new()
+        .nest("/rest/api/2", api.clone())
+        .nest("/rest/api/latest", api)
+        .nest("/rest/auth/1", auth_session().router)
+        .nest("/rest/auth/latest", auth_session().router)
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            authenticate,
+        ));
+    let login = Router::new()
+        .nest("/rest/auth/1", login().router)
+        .nest("/rest/auth/latest", login().router);
+    let routes = authenticated
+        .merge(login)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            resolve_client,
+        ))
+        .layer(DefaultBodyLimit::max(state.settings.max_body_bytes));
+    let context = state.urls.context_path().to_string();
+    let routes = if context.is_empty() {
+        routes
+    } else {
+        Router::new().nest(&context, routes).fallback(not_found)
+    };
+    routes
+        .layer(SetResponseHeaderLayer::if_not_present(
+            http::header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            http::header::CACHE_CONTROL,
+            HeaderValue::from_static("no-cache, no-store, no-transform"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            http::header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request<axum::body::Body>| {
+                    // The path only: query strings may carry form tokens.
+                    tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
+                })
+                .on_response(DefaultOnResponse::new().level(Level::DEBUG).latency_unit(tower_http::LatencyUnit::Micros))
+                .on_failure(DefaultOnFailure::new().level(Level::ERROR)),
+        )
+        .layer(CatchPanicLayer::custom(panic_response))
+        .with_state(state)
+}
+
+/// How long graceful shutdown waits for requests in flight.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);

@@ -1,0 +1,62 @@
+//! What every handler shares. State is passed in, never global, so a test can run several
+//! servers in one process.
+
+use std::sync::Arc;
+
+use ipnet::IpNet;
+use tessera_auth::Authenticator;
+use tessera_core::authz::Authorizer;
+use tessera_core::clock::Clock;
+use tessera_core::store::Store;
+
+use crate::urls::Urls;
+
+/// Settings of the HTTP layer.
+#[derive(Clone, Debug)]
+pub struct WebSettings {
+    /// Peers whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Largest request body accepted.
+    pub max_body_bytes: usize,
+    /// Shown as `serverTitle`.
+    pub server_title: String,
+}
+
+impl Default for WebSettings {
+    fn default() -> Self {
+        Self {
+            trusted_proxies: Vec::new(),
+            max_body_bytes: 1024 * 1024,
+            server_title: "tessera".into(),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub auth: Arc<Authenticator>,
+    pub authz: Authorizer,
+    pub clock: Arc<dyn Clock>,
+    pub urls: Arc<Urls>,
+    pub settings: Arc<WebSettings>,
+}
+
+impl AppState {
+    pub fn new(
+        store: Arc<dyn Store>,
+        auth: Arc<Authenticator>,
+        clock: Arc<dyn Clock>,
+        urls: Urls,
+        settings: WebSettings,
+    ) -> Self {
+        Self {
+            authz: Authorizer::new(store.clone()),
+            store,
+            auth,
+            clock,
+            urls: Arc::new(urls),
+            settings: Arc::new(settings),
+        }
+    }
+}
