@@ -15,11 +15,12 @@
 use std::thread;
 
 use argon2::{
-    ARGON2ID_IDENT, Algorithm, Argon2, Params, PasswordHash, PasswordHasher as _, PasswordVerifier,
-    Version,
+    ARGON2ID_IDENT, Algorithm, Argon2, Block, Params, PasswordHash, PasswordHasher as _, Version,
 };
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::oneshot;
+
+use crate::secret::constant_time_eq;
 
 /// Argon2id cost parameters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,17 +115,53 @@ fn hash_now(hasher: &Argon2<'_>, password: &str) -> Result<String, HashError> {
         .map_err(|e| HashError::Hash(e.to_string()))
 }
 
-/// Verifies with the parameters stored in the hash; a malformed hash never matches.
-fn verify_now(hash: &str, password: &str) -> bool {
-    match PasswordHash::new(hash) {
-        Ok(parsed) => Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok(),
-        Err(_) => false,
+/// Argon2 working memory, allocated once per worker thread and reused by every verification.
+///
+/// Allocating 19 MiB per verification (as `verify_password` does) fragments glibc's heaps
+/// when small allocations from other threads land between the big blocks: under a flood the
+/// process was measured growing past 250 MiB even with two workers. Reusing one buffer per
+/// thread keeps the memory at `workers` × the largest `m_cost` seen.
+struct Memory(Vec<Block>);
+
+/// The largest stored `m_cost` a verification will allocate for (1 GiB): a hash planted with
+/// an absurd cost must not take the server down.
+const MAX_MEMORY_KIB: u32 = 1024 * 1024;
+
+impl Memory {
+    fn for_params(params: HashParams) -> Self {
+        Self(vec![Block::default(); params.memory_kib as usize])
+    }
+
+    /// Verifies with the parameters stored in the hash (RFC 9106 Argon2 via the `argon2`
+    /// crate; PHC string parsing via `password-hash`; constant-time comparison via `subtle`).
+    /// A malformed hash never matches.
+    fn verify(&mut self, hash: &str, password: &str) -> bool {
+        let Ok(parsed) = PasswordHash::new(hash) else { return false };
+        let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else { return false };
+        let Ok(algorithm) = Algorithm::try_from(parsed.algorithm.as_str()) else { return false };
+        let version = match parsed.version.map(Version::try_from) {
+            None => Version::default(),
+            Some(Ok(version)) => version,
+            Some(Err(_)) => return false,
+        };
+        let Ok(params) = Params::try_from(&parsed) else { return false };
+        if params.m_cost() > MAX_MEMORY_KIB {
+            return false;
+        }
+        if self.0.len() < params.block_count() {
+            self.0.resize(params.block_count(), Block::default());
+        }
+        let mut computed = vec![0u8; expected.len()];
+        let hasher = Argon2::new(algorithm, version, params);
+        hasher
+            .hash_password_into_with_memory(password.as_bytes(), salt.as_ref(), &mut computed, &mut self.0[..])
+            .is_ok()
+            && constant_time_eq(&computed, expected.as_bytes())
     }
 }
 
-fn work(jobs: flume::Receiver<Job>, hasher: Argon2<'static>) {
+fn work(jobs: flume::Receiver<Job>, hasher: Argon2<'static>, params: HashParams) {
+    let mut memory = Memory::for_params(params);
     while let Ok(job) = jobs.recv() {
         match job {
             Job::Hash { password, reply } => {
@@ -132,14 +169,10 @@ fn work(jobs: flume::Receiver<Job>, hasher: Argon2<'static>) {
                     let _ = reply.send(hash_now(&hasher, password.expose_secret()));
                 }
             }
-            Job::Verify {
-                hash,
-                password,
-                reply,
-            } => {
+            Job::Verify { hash, password, reply } => {
                 // The caller may have gone away (client disconnected) while the job waited.
                 if !reply.is_closed() {
-                    let _ = reply.send(verify_now(&hash, password.expose_secret()));
+                    let _ = reply.send(memory.verify(&hash, password.expose_secret()));
                 }
             }
         }
@@ -161,9 +194,10 @@ impl PasswordHasher {
         for index in 0..workers {
             let receiver = receiver.clone();
             let hasher = hasher.clone();
+            let params = config.params;
             thread::Builder::new()
                 .name(format!("tessera-argon2-{index}"))
-                .spawn(move || work(receiver, hasher))
+                .spawn(move || work(receiver, hasher, params))
                 .map_err(|e| HashError::Hash(format!("cannot start a hashing thread: {e}")))?;
         }
         Ok(Self {
@@ -262,6 +296,29 @@ mod tests {
         assert!(!hasher.verify(&a, &secret("correct horse ")).await.unwrap());
         assert!(!hasher.verify("not a hash", &secret("x")).await.unwrap());
         assert!(!hasher.verify_dummy(&secret("anything")).await.unwrap());
+    }
+
+    #[test]
+    fn reused_memory_verifies_like_the_crate_verifier() {
+        use argon2::PasswordVerifier;
+        let mut memory = Memory::for_params(CHEAP);
+        let weak = hash_blocking(CHEAP, &secret("one")).unwrap();
+        let strong = hash_blocking(HashParams { memory_kib: 256, iterations: 3, parallelism: 2 }, &secret("two")).unwrap();
+        for (hash, password) in [(&weak, "one"), (&strong, "two"), (&weak, "one")] {
+            let parsed = PasswordHash::new(hash).unwrap();
+            assert!(Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok());
+            assert!(memory.verify(hash, password), "{hash}");
+            assert!(!memory.verify(hash, "wrong"));
+        }
+        // Argon2i and Argon2d hashes (e.g. imported from elsewhere) verify too.
+        for algorithm in [Algorithm::Argon2i, Algorithm::Argon2d] {
+            let params = Params::new(64, 1, 1, None).unwrap();
+            let other = Argon2::new(algorithm, Version::V0x13, params).hash_password(b"x").unwrap().to_string();
+            assert!(memory.verify(&other, "x"), "{other}");
+        }
+        let absurd = weak.replace("m=64", "m=4194304");
+        assert!(!memory.verify(&absurd, "one"), "an absurd memory cost is refused, not allocated");
+        assert!(!memory.verify("$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ", "one"), "no hash part");
     }
 
     #[tokio::test]

@@ -3,6 +3,8 @@
 //! real parameters). Helpers speak HTTP with reqwest, like any client.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod process;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 

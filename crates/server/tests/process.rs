@@ -1,0 +1,208 @@
+//! The `tessera` binary: its first start, offline commands, graceful shutdown, and durability
+//! across `kill -9`, on SQLite and PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::process::{run, Served};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tessera_testkit::{backend_tests, Backend, TestDatabase};
+
+/// Global options pointing the binary at the test database.
+fn database_args(db: &TestDatabase) -> Vec<String> {
+    match db.backend {
+        Backend::Sqlite => vec!["--data-dir".into(), db.data_dir().unwrap().display().to_string()],
+        Backend::Postgres => vec!["--database-url".into(), db.url.clone()],
+    }
+}
+
+fn strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
+const CHEAP_HASHING: [(&str, &str); 2] =
+    [("TESSERA_PASSWORDS__MEMORY_KIB", "64"), ("TESSERA_PASSWORDS__ITERATIONS", "1")];
+
+#[tokio::test]
+async fn first_start_creates_the_administrator_once() {
+    let workdir = tempfile::tempdir().unwrap();
+    // No configuration at all: data in ./tessera-data, a random password printed once.
+    let mut first = Served::start(&[], &CHEAP_HASHING, workdir.path()).await;
+    assert!(workdir.path().join("tessera-data/tessera.db").exists());
+    let created = first.events.iter().find(|e| e["event"] == "admin-created").expect("admin-created printed");
+    let password = created["password"].as_str().unwrap().to_string();
+    assert!(password.len() >= 32);
+    let http = reqwest::Client::new();
+    let me: Value = http.get(first.url("/rest/api/2/myself")).basic_auth("admin", Some(&password)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(me["name"], "admin");
+    assert!(me["groups"]["items"].as_array().unwrap().iter().any(|g| g["name"] == "jira-administrators"));
+    first.signal("TERM").await;
+    assert!(first.wait(Duration::from_secs(40)).await, "a clean exit on SIGTERM");
+
+    let mut second = Served::start(&[], &CHEAP_HASHING, workdir.path()).await;
+    assert!(second.events.iter().all(|e| e["event"] != "admin-created"), "printed only once");
+    let status = http.get(second.url("/rest/api/2/myself")).basic_auth("admin", Some(&password)).send().await.unwrap().status();
+    assert_eq!(status, StatusCode::OK, "data survives a restart");
+    second.signal("INT").await;
+    assert!(second.wait(Duration::from_secs(40)).await);
+}
+
+#[tokio::test]
+async fn the_admin_password_can_come_from_the_environment() {
+    let workdir = tempfile::tempdir().unwrap();
+    let env = [CHEAP_HASHING[0], CHEAP_HASHING[1], ("TESSERA_ADMIN_PASSWORD", "from-the-environment")];
+    let served = Served::start(&[], &env, workdir.path()).await;
+    assert!(served.events.iter().all(|e| e["event"] != "admin-created"), "a given password is not printed");
+    let status = reqwest::Client::new()
+        .get(served.url("/rest/api/2/myself"))
+        .basic_auth("admin", Some("from-the-environment"))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, StatusCode::OK);
+    // A password too weak to be an administrator's is refused at start.
+    let other = tempfile::tempdir().unwrap();
+    let dir = other.path().join("data").display().to_string();
+    let (ok, _, stderr) = run(&["--data-dir", &dir, "serve", "--listen", "127.0.0.1:0"], None, &[("TESSERA_ADMIN_PASSWORD", "admin")]).await;
+    assert!(!ok);
+    assert!(stderr.contains("TESSERA_ADMIN_PASSWORD"), "{stderr}");
+}
+
+backend_tests! {
+    async fn offline_commands_work_on_the_same_data(db) {
+        let args = database_args(&db);
+        let with = |extra: &[&str]| -> Vec<String> { args.iter().cloned().chain(extra.iter().map(|s| s.to_string())).collect() };
+        let (ok, stdout, stderr) = run(&strs(&with(&["--json", "migrate"])), None, &[]).await;
+        assert!(ok, "{stderr}");
+        let migrated: Value = serde_json::from_str(stdout.trim()).unwrap();
+        assert_eq!(migrated["migrated"], true);
+        assert_eq!(migrated["applied"], json!([1]));
+        let (ok, stdout, _) = run(&strs(&with(&["--json", "migrate"])), None, &[]).await;
+        assert!(ok);
+        assert_eq!(serde_json::from_str::<Value>(stdout.trim()).unwrap()["applied"], json!([]));
+
+        let create = with(&["--json", "user", "create", "Bob", "--password-stdin", "--admin", "--email", "bob@example.com", "--display-name", "Bob B"]);
+        let (ok, stdout, stderr) = run(&strs(&create), Some("bob-password-1\n"), &CHEAP_HASHING).await;
+        assert!(ok, "{stderr}");
+        let bob: Value = serde_json::from_str(stdout.trim()).unwrap();
+        assert_eq!((bob["name"].as_str(), bob["admin"].as_bool(), bob["hasPassword"].as_bool()), (Some("bob"), Some(true), Some(true)));
+        let (ok, stdout, _) = run(&strs(&create), Some("bob-password-1\n"), &CHEAP_HASHING).await;
+        assert!(!ok, "a second bob is refused");
+        assert!(serde_json::from_str::<Value>(stdout.trim()).unwrap()["error"].as_str().unwrap().contains("already exists"));
+        let (ok, _, stderr) = run(&strs(&with(&["user", "create", "shorty", "--password-stdin"])), Some("short\n"), &[]).await;
+        assert!(!ok && stderr.contains("at least 8"), "{stderr}");
+        let (ok, stdout, stderr) = run(&strs(&with(&["user", "create", "sso-only", "--email", "s@example.com"])), None, &[]).await;
+        assert!(ok && stdout.contains("sso-only"), "{stderr}");
+
+        let workdir = tempfile::tempdir().unwrap();
+        let served = Served::start(&strs(&args), &CHEAP_HASHING, workdir.path()).await;
+        assert!(served.events.iter().all(|e| e["event"] != "admin-created"), "users exist: no bootstrap");
+        let http = reqwest::Client::new();
+        let status = |password: &'static str| {
+            let request = http.get(served.url("/rest/api/2/myself")).basic_auth("bob", Some(password));
+            async move { request.send().await.unwrap().status() }
+        };
+        assert_eq!(status("bob-password-1").await, StatusCode::OK);
+        let (ok, stdout, stderr) = run(&strs(&with(&["--json", "user", "passwd", "bob", "--password-stdin"])), Some("bob-password-2\n"), &CHEAP_HASHING).await;
+        assert!(ok, "{stderr}");
+        assert_eq!(serde_json::from_str::<Value>(stdout.trim()).unwrap()["passwordChanged"], true);
+        // The running server sees the change at once, though it remembered the old password.
+        assert_eq!(status("bob-password-1").await, StatusCode::UNAUTHORIZED);
+        assert_eq!(status("bob-password-2").await, StatusCode::OK);
+        let sso = http.get(served.url("/rest/api/2/myself")).basic_auth("sso-only", Some("")).send().await.unwrap();
+        assert_eq!(sso.status(), StatusCode::UNAUTHORIZED);
+    }
+
+    async fn sigterm_lets_requests_finish_and_kill_9_loses_no_acknowledged_write(db) {
+        let args = database_args(&db);
+        let env = [CHEAP_HASHING[0], CHEAP_HASHING[1], ("TESSERA_ADMIN_PASSWORD", "durable-admin-1")];
+        let workdir = tempfile::tempdir().unwrap();
+        let served = Served::start(&strs(&args), &env, workdir.path()).await;
+        let http = reqwest::Client::new();
+        let created = http
+            .post(served.url("/rest/api/2/project"))
+            .basic_auth("admin", Some("durable-admin-1"))
+            .json(&json!({"key": "DUR", "name": "Durable"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), StatusCode::CREATED);
+
+        // Writers run until the server dies under them; every 201 is remembered.
+        let acknowledged: Arc<Mutex<BTreeMap<String, String>>> = Arc::default();
+        let mut writers = Vec::new();
+        for writer in 0..8 {
+            let http = http.clone();
+            let url = served.url("/rest/api/2/issue");
+            let acknowledged = acknowledged.clone();
+            writers.push(tokio::spawn(async move {
+                for n in 0.. {
+                    let summary = format!("writer {writer} issue {n}");
+                    let body = json!({"fields": {"project": {"key": "DUR"}, "issuetype": {"name": "Task"}, "summary": summary}});
+                    let Ok(response) = http.post(&url).basic_auth("admin", Some("durable-admin-1")).json(&body).send().await else { return };
+                    match response.status() {
+                        StatusCode::CREATED => {
+                            let Ok(created) = response.json::<Value>().await else { return };
+                            acknowledged.lock().unwrap().insert(created["key"].as_str().unwrap().to_string(), summary);
+                        }
+                        other => panic!("a write failed with {other} before the kill"),
+                    }
+                }
+            }));
+        }
+        while acknowledged.lock().unwrap().len() < 150 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        served.signal("KILL").await;
+        for writer in writers {
+            writer.await.unwrap();
+        }
+        let acknowledged = acknowledged.lock().unwrap().clone();
+
+        let mut restarted = Served::start(&strs(&args), &env, workdir.path()).await;
+        for (key, summary) in &acknowledged {
+            let issue: Value = http
+                .get(restarted.url(&format!("/rest/api/2/issue/{key}?fields=summary")))
+                .basic_auth("admin", Some("durable-admin-1"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(issue["fields"]["summary"].as_str(), Some(summary.as_str()), "{key} was acknowledged");
+        }
+
+        // SIGTERM with requests in flight: each is answered in full or refused, never cut.
+        let mut in_flight = Vec::new();
+        for n in 0..40 {
+            let request = http
+                .post(restarted.url("/rest/api/2/issue"))
+                .basic_auth("admin", Some("durable-admin-1"))
+                .json(&json!({"fields": {"project": {"key": "DUR"}, "issuetype": {"name": "Task"}, "summary": format!("late {n}")}}));
+            in_flight.push(tokio::spawn(async move { request.send().await }));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        restarted.signal("TERM").await;
+        let mut answered = Vec::new();
+        for request in in_flight {
+            if let Ok(response) = request.await.unwrap() {
+                assert_eq!(response.status(), StatusCode::CREATED);
+                let body: Value = response.json().await.expect("a complete body");
+                answered.push(body["key"].as_str().unwrap().to_string());
+            }
+        }
+        assert!(restarted.wait(Duration::from_secs(40)).await, "a clean exit on SIGTERM");
+        let last = Served::start(&strs(&args), &env, workdir.path()).await;
+        for key in &answered {
+            let status = http.get(last.url(&format!("/rest/api/2/issue/{key}"))).basic_auth("admin", Some("durable-admin-1")).send().await.unwrap().status();
+            assert_eq!(status, StatusCode::OK, "{key} was answered before shutdown");
+        }
+    }
+}
