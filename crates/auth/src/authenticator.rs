@@ -258,8 +258,8 @@ impl Authenticator {
         principal: &Principal,
         password: &SecretString,
     ) -> Result<bool, AuthError> {
-        match self.verify_password(&principal.username, password).await {
-            Ok(user) => Ok(user.id == principal.user_id),
+        match self.verify_password(&principal.user.name, password).await {
+            Ok(user) => Ok(user.id == principal.user.id),
             Err(AuthError::BadCredentials) => Ok(false),
             Err(other) => Err(other),
         }
@@ -286,8 +286,7 @@ impl Authenticator {
     ) -> Result<Principal, AuthError> {
         let access = self.store.user_access(user.id).await?;
         Ok(Principal {
-            user_id: user.id,
-            username: user.name.clone(),
+            user: user.clone(),
             groups: access.groups,
             global: access.global,
             method,
@@ -365,19 +364,16 @@ impl Authenticator {
 
     async fn verify_session(&self, session: &SessionId) -> Result<User, AuthError> {
         let digest = session.digest();
-        let Some(stored) = self.store.find_session(&digest).await? else {
+        let Some((stored, user)) = self.store.find_session(&digest).await? else {
             return Err(AuthError::SessionInvalid);
         };
         let now = self.clock.now();
         let expired = now >= stored.last_seen.plus(self.config.session_idle)
             || now >= stored.created.plus(self.config.session_absolute);
-        let user = match self.store.find_user(stored.user_id).await? {
-            Some(user) if user.active && !expired => user,
-            _ => {
-                self.store.delete_session(&digest).await?;
-                return Err(AuthError::SessionInvalid);
-            }
-        };
+        if expired || !user.active {
+            self.store.delete_session(&digest).await?;
+            return Err(AuthError::SessionInvalid);
+        }
         if now >= stored.last_seen.plus(self.config.session_touch_interval) {
             self.store.touch_session(&digest, now).await?;
         }

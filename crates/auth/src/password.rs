@@ -136,15 +136,23 @@ impl Memory {
     /// crate; PHC string parsing via `password-hash`; constant-time comparison via `subtle`).
     /// A malformed hash never matches.
     fn verify(&mut self, hash: &str, password: &str) -> bool {
-        let Ok(parsed) = PasswordHash::new(hash) else { return false };
-        let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else { return false };
-        let Ok(algorithm) = Algorithm::try_from(parsed.algorithm.as_str()) else { return false };
+        let Ok(parsed) = PasswordHash::new(hash) else {
+            return false;
+        };
+        let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
+            return false;
+        };
+        let Ok(algorithm) = Algorithm::try_from(parsed.algorithm.as_str()) else {
+            return false;
+        };
         let version = match parsed.version.map(Version::try_from) {
             None => Version::default(),
             Some(Ok(version)) => version,
             Some(Err(_)) => return false,
         };
-        let Ok(params) = Params::try_from(&parsed) else { return false };
+        let Ok(params) = Params::try_from(&parsed) else {
+            return false;
+        };
         if params.m_cost() > MAX_MEMORY_KIB {
             return false;
         }
@@ -154,7 +162,12 @@ impl Memory {
         let mut computed = vec![0u8; expected.len()];
         let hasher = Argon2::new(algorithm, version, params);
         hasher
-            .hash_password_into_with_memory(password.as_bytes(), salt.as_ref(), &mut computed, &mut self.0[..])
+            .hash_password_into_with_memory(
+                password.as_bytes(),
+                salt.as_ref(),
+                &mut computed,
+                &mut self.0[..],
+            )
             .is_ok()
             && constant_time_eq(&computed, expected.as_bytes())
     }
@@ -169,7 +182,11 @@ fn work(jobs: flume::Receiver<Job>, hasher: Argon2<'static>, params: HashParams)
                     let _ = reply.send(hash_now(&hasher, password.expose_secret()));
                 }
             }
-            Job::Verify { hash, password, reply } => {
+            Job::Verify {
+                hash,
+                password,
+                reply,
+            } => {
                 // The caller may have gone away (client disconnected) while the job waited.
                 if !reply.is_closed() {
                     let _ = reply.send(memory.verify(&hash, password.expose_secret()));
@@ -303,22 +320,43 @@ mod tests {
         use argon2::PasswordVerifier;
         let mut memory = Memory::for_params(CHEAP);
         let weak = hash_blocking(CHEAP, &secret("one")).unwrap();
-        let strong = hash_blocking(HashParams { memory_kib: 256, iterations: 3, parallelism: 2 }, &secret("two")).unwrap();
+        let strong = hash_blocking(
+            HashParams {
+                memory_kib: 256,
+                iterations: 3,
+                parallelism: 2,
+            },
+            &secret("two"),
+        )
+        .unwrap();
         for (hash, password) in [(&weak, "one"), (&strong, "two"), (&weak, "one")] {
             let parsed = PasswordHash::new(hash).unwrap();
-            assert!(Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok());
+            assert!(
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            );
             assert!(memory.verify(hash, password), "{hash}");
             assert!(!memory.verify(hash, "wrong"));
         }
         // Argon2i and Argon2d hashes (e.g. imported from elsewhere) verify too.
         for algorithm in [Algorithm::Argon2i, Algorithm::Argon2d] {
             let params = Params::new(64, 1, 1, None).unwrap();
-            let other = Argon2::new(algorithm, Version::V0x13, params).hash_password(b"x").unwrap().to_string();
+            let other = Argon2::new(algorithm, Version::V0x13, params)
+                .hash_password(b"x")
+                .unwrap()
+                .to_string();
             assert!(memory.verify(&other, "x"), "{other}");
         }
         let absurd = weak.replace("m=64", "m=4194304");
-        assert!(!memory.verify(&absurd, "one"), "an absurd memory cost is refused, not allocated");
-        assert!(!memory.verify("$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ", "one"), "no hash part");
+        assert!(
+            !memory.verify(&absurd, "one"),
+            "an absurd memory cost is refused, not allocated"
+        );
+        assert!(
+            !memory.verify("$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ", "one"),
+            "no hash part"
+        );
     }
 
     #[tokio::test]

@@ -108,7 +108,7 @@ backend_tests! {
     async fn basic_accepts_the_password_and_refuses_everything_else_alike(db) {
         let f = fixture(&db).await;
         let ok = authenticate(&f.auth, Method::GET, &basic("Alice", "alice-password")).await.unwrap().unwrap();
-        assert_eq!(ok.principal.username, "alice", "user names are matched without case");
+        assert_eq!(ok.principal.user.name, "alice", "user names are matched without case");
         assert_eq!(ok.principal.method, AuthMethod::BasicPassword);
         assert_eq!(ok.principal.groups, vec![USERS_GROUP.to_string()]);
         let failures = [

@@ -79,8 +79,8 @@ pub struct Actor {
 impl Actor {
     fn of(principal: &Principal) -> Self {
         Self {
-            id: principal.user_id,
-            name: principal.username.clone(),
+            id: principal.user.id,
+            name: principal.user.name.clone(),
         }
     }
 }
@@ -444,7 +444,7 @@ impl Authorizer {
         {
             return Ok(ProjectPermissions::empty());
         }
-        let roles = self.store.user_roles(project, principal.user_id).await?;
+        let roles = self.store.user_roles(project, principal.user.id).await?;
         Ok(Self::from_roles(principal, roles))
     }
 
@@ -534,7 +534,7 @@ impl Authorizer {
         principal: &Principal,
     ) -> Result<Vec<(Project, ProjectPermissions)>, Error> {
         let mut roles: HashMap<ProjectId, Vec<ProjectRole>> = HashMap::new();
-        for (project, role) in self.store.user_roles_everywhere(principal.user_id).await? {
+        for (project, role) in self.store.user_roles_everywhere(principal.user.id).await? {
             roles.entry(project).or_default().push(role);
         }
         let projects = self.store.list_projects().await?;

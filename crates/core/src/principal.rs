@@ -3,7 +3,8 @@
 
 use std::net::IpAddr;
 
-use crate::ids::{ProjectId, UserId};
+use crate::ids::ProjectId;
+use crate::model::User;
 use crate::permissions::{GlobalPermission, GlobalPermissions};
 use crate::scopes::Scopes;
 
@@ -29,8 +30,8 @@ impl AuthMethod {
 /// An authenticated caller.
 #[derive(Clone, Debug)]
 pub struct Principal {
-    pub user_id: UserId,
-    pub username: String,
+    /// The user, as read when the credential was checked.
+    pub user: User,
     pub groups: Vec<String>,
     pub global: GlobalPermissions,
     pub method: AuthMethod,

@@ -191,7 +191,8 @@ pub trait IssueStore: Send + Sync {
 #[async_trait]
 pub trait SessionStore: Send + Sync {
     async fn create_session(&self, session: &Session) -> StoreResult<()>;
-    async fn find_session(&self, id_digest: &[u8]) -> StoreResult<Option<Session>>;
+    /// A session with its user, in one read (it runs on every cookie-authenticated request).
+    async fn find_session(&self, id_digest: &[u8]) -> StoreResult<Option<(Session, User)>>;
     async fn touch_session(&self, id_digest: &[u8], at: Timestamp) -> StoreResult<()>;
     async fn delete_session(&self, id_digest: &[u8]) -> StoreResult<bool>;
     async fn delete_user_sessions(&self, user: UserId, keep: Option<&[u8]>) -> StoreResult<u64>;

@@ -7,10 +7,10 @@ mod common;
 
 use common::*;
 use reqwest::{Method, StatusCode};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use tessera_core::permissions::ProjectPermission as P;
 use tessera_testkit::backend_tests;
-use tessera_web::{route_table, Access, RouteSpec};
+use tessera_web::{Access, RouteSpec, route_table};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Caller {
@@ -67,7 +67,11 @@ fn project_grant(caller: Caller, permission: P) -> Expect {
         Caller::Admin => return Expect::Allowed,
         _ => return Expect::Status(StatusCode::NOT_FOUND),
     };
-    if held.contains(&permission) { Expect::Allowed } else { Expect::Status(StatusCode::FORBIDDEN) }
+    if held.contains(&permission) {
+        Expect::Allowed
+    } else {
+        Expect::Status(StatusCode::FORBIDDEN)
+    }
 }
 
 /// What the rule implies for a caller.
@@ -111,7 +115,10 @@ fn concrete_path(route: &RouteSpec, fixture: &Fixture) -> String {
                 "comment" => &fixture.comment,
                 "issuetype" | "priority" => "3",
                 "resolution" => "10000",
-                other => panic!("no fixture for {{id}} after '{other}' in {}: add one", route.path),
+                other => panic!(
+                    "no fixture for {{id}} after '{other}' in {}: add one",
+                    route.path
+                ),
             },
             "{idOrName}" => "10000",
             "{idOrKey}" => "2",
@@ -140,9 +147,23 @@ async fn setup(server: &TestServer) {
     for user in ["nouse", "outsider", "reader", "developer"] {
         server.create_user(user, &[]).await;
     }
-    let response = server.admin(Method::DELETE, "/rest/api/2/group/user?groupname=jira-users&username=nouse").send().await.unwrap();
+    let response = server
+        .admin(
+            Method::DELETE,
+            "/rest/api/2/group/user?groupname=jira-users&username=nouse",
+        )
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    let response = server.admin(Method::DELETE, "/rest/api/2/project/MTX/role/10000?group=jira-users").send().await.unwrap();
+    let response = server
+        .admin(
+            Method::DELETE,
+            "/rest/api/2/project/MTX/role/10000?group=jira-users",
+        )
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     server.add_to_role("MTX", 10000, "reader").await;
     server.add_to_role("MTX", 10001, "developer").await;
@@ -159,10 +180,19 @@ async fn fixture(server: &TestServer) -> Fixture {
         .unwrap();
     let comment = json_of(response).await["id"].as_str().unwrap().to_string();
     let session = server.login("admin", ADMIN_PASSWORD).await;
-    Fixture { issue, comment, session }
+    Fixture {
+        issue,
+        comment,
+        session,
+    }
 }
 
-async fn call(server: &TestServer, route: &RouteSpec, caller: Caller, fixture: &Fixture) -> StatusCode {
+async fn call(
+    server: &TestServer,
+    route: &RouteSpec,
+    caller: Caller,
+    fixture: &Fixture,
+) -> StatusCode {
     let path = concrete_path(route, fixture);
     let method = route.method.clone();
     let mut request = match caller {
@@ -198,8 +228,12 @@ async fn run_matrix(server: &TestServer) {
             let ok = match expected(route, caller) {
                 Expect::Status(want) => status == want,
                 Expect::Allowed => {
-                    ![StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN, StatusCode::NOT_FOUND]
-                        .contains(&status)
+                    ![
+                        StatusCode::UNAUTHORIZED,
+                        StatusCode::FORBIDDEN,
+                        StatusCode::NOT_FOUND,
+                    ]
+                    .contains(&status)
                         && !status.is_server_error()
                 }
             };
@@ -214,7 +248,12 @@ async fn run_matrix(server: &TestServer) {
             }
         }
     }
-    assert!(failures.is_empty(), "{} cells disagree:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} cells disagree:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 backend_tests! {

@@ -621,3 +621,47 @@ async fn a_context_path_prefixes_routes_and_links() {
     );
     server.stop().await;
 }
+
+/// Behind a trusted TLS-terminating proxy, the session cookie is Secure; an untrusted peer's
+/// forwarded headers are ignored.
+#[tokio::test]
+async fn forwarded_proto_counts_only_from_trusted_proxies() {
+    async fn secure_cookie(trusted: Vec<&'static str>) -> bool {
+        let db = tessera_testkit::TestDatabase::sqlite();
+        let mut config = test_config(&db);
+        config.trusted_proxies = trusted
+            .into_iter()
+            .map(|net| net.parse().unwrap())
+            .collect();
+        let server = TestServer::start_with(db, config).await;
+        let response = server
+            .request(Method::POST, "/rest/auth/1/session")
+            .header("x-forwarded-proto", "https")
+            .header("x-forwarded-for", "198.51.100.7")
+            .json(&json!({"username": "admin", "password": ADMIN_PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        let cookie = response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .find(|c| c.starts_with("JSESSIONID"))
+            .unwrap();
+        server.stop().await;
+        cookie.contains("Secure")
+    }
+    assert!(
+        secure_cookie(vec!["127.0.0.1/32"]).await,
+        "trusted proxy: Secure"
+    );
+    assert!(
+        !secure_cookie(vec![]).await,
+        "untrusted peer: its header is ignored"
+    );
+    assert!(
+        !secure_cookie(vec!["10.0.0.0/8"]).await,
+        "a proxy list without this peer"
+    );
+}

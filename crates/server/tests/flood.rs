@@ -5,13 +5,13 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use common::process::Served;
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 const FLOOD: Duration = Duration::from_secs(8);
 const ATTACKERS: usize = 128;
@@ -23,8 +23,16 @@ const STARVED: Duration = Duration::from_secs(3);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_password_flood_neither_starves_others_nor_grows_memory() {
     let workdir = tempfile::tempdir().unwrap();
-    let served = Served::start(&[], &[("TESSERA_ADMIN_PASSWORD", "flood-admin-1")], workdir.path()).await;
-    let http = reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap();
+    let served = Served::start(
+        &[],
+        &[("TESSERA_ADMIN_PASSWORD", "flood-admin-1")],
+        workdir.path(),
+    )
+    .await;
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()
+        .unwrap();
     let login: Value = http
         .post(served.url("/rest/auth/1/session"))
         .json(&json!({"username": "admin", "password": "flood-admin-1"}))
@@ -42,11 +50,23 @@ async fn a_wrong_password_flood_neither_starves_others_nor_grows_memory() {
     let start = Instant::now();
     let mut attackers = Vec::new();
     for n in 0..ATTACKERS {
-        let (http, url, rejected, busy) = (http.clone(), served.url("/rest/api/2/myself"), rejected.clone(), busy.clone());
+        let (http, url, rejected, busy) = (
+            http.clone(),
+            served.url("/rest/api/2/myself"),
+            rejected.clone(),
+            busy.clone(),
+        );
         attackers.push(tokio::spawn(async move {
             let user = if n % 2 == 0 { "admin" } else { "no-such-user" };
             while start.elapsed() < FLOOD {
-                let Ok(response) = http.get(&url).basic_auth(user, Some(format!("guess-{n}"))).send().await else { continue };
+                let Ok(response) = http
+                    .get(&url)
+                    .basic_auth(user, Some(format!("guess-{n}")))
+                    .send()
+                    .await
+                else {
+                    continue;
+                };
                 match response.status() {
                     StatusCode::UNAUTHORIZED => rejected.fetch_add(1, Ordering::Relaxed),
                     StatusCode::SERVICE_UNAVAILABLE => {
@@ -64,7 +84,8 @@ async fn a_wrong_password_flood_neither_starves_others_nor_grows_memory() {
     let mut served_ok = 0;
     while start.elapsed() < FLOOD {
         for request in [
-            http.get(served.url("/rest/api/2/myself")).header("cookie", format!("JSESSIONID={session}")),
+            http.get(served.url("/rest/api/2/myself"))
+                .header("cookie", format!("JSESSIONID={session}")),
             http.get(served.url("/rest/api/2/serverInfo")),
         ] {
             let sent = Instant::now();
@@ -79,7 +100,10 @@ async fn a_wrong_password_flood_neither_starves_others_nor_grows_memory() {
         attacker.await.unwrap();
     }
     let peak_kib = served.peak_rss_kib();
-    let (rejected, busy) = (rejected.load(Ordering::Relaxed), busy.load(Ordering::Relaxed));
+    let (rejected, busy) = (
+        rejected.load(Ordering::Relaxed),
+        busy.load(Ordering::Relaxed),
+    );
     eprintln!(
         "flood: {rejected} verified and refused, {busy} refused as busy; {served_ok} other requests, \
          slowest {slowest:?}; peak RSS {} MiB (before: {} MiB)",
@@ -88,6 +112,9 @@ async fn a_wrong_password_flood_neither_starves_others_nor_grows_memory() {
     );
     assert!(rejected > 50, "the flood reached Argon2: {rejected}");
     assert!(busy > 0, "the bounded queue refused the excess");
-    assert!(slowest < STARVED, "other requests were starved: {slowest:?}");
+    assert!(
+        slowest < STARVED,
+        "other requests were starved: {slowest:?}"
+    );
     assert!(peak_kib < MEMORY_LIMIT_KIB, "peak RSS {peak_kib} KiB");
 }

@@ -8,15 +8,18 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::process::{run, Served};
+use common::process::{Served, run};
 use reqwest::StatusCode;
-use serde_json::{json, Value};
-use tessera_testkit::{backend_tests, Backend, TestDatabase};
+use serde_json::{Value, json};
+use tessera_testkit::{Backend, TestDatabase, backend_tests};
 
 /// Global options pointing the binary at the test database.
 fn database_args(db: &TestDatabase) -> Vec<String> {
     match db.backend {
-        Backend::Sqlite => vec!["--data-dir".into(), db.data_dir().unwrap().display().to_string()],
+        Backend::Sqlite => vec![
+            "--data-dir".into(),
+            db.data_dir().unwrap().display().to_string(),
+        ],
         Backend::Postgres => vec!["--database-url".into(), db.url.clone()],
     }
 }
@@ -25,8 +28,10 @@ fn strs(args: &[String]) -> Vec<&str> {
     args.iter().map(String::as_str).collect()
 }
 
-const CHEAP_HASHING: [(&str, &str); 2] =
-    [("TESSERA_PASSWORDS__MEMORY_KIB", "64"), ("TESSERA_PASSWORDS__ITERATIONS", "1")];
+const CHEAP_HASHING: [(&str, &str); 2] = [
+    ("TESSERA_PASSWORDS__MEMORY_KIB", "64"),
+    ("TESSERA_PASSWORDS__ITERATIONS", "1"),
+];
 
 #[tokio::test]
 async fn first_start_creates_the_administrator_once() {
@@ -34,19 +39,49 @@ async fn first_start_creates_the_administrator_once() {
     // No configuration at all: data in ./tessera-data, a random password printed once.
     let mut first = Served::start(&[], &CHEAP_HASHING, workdir.path()).await;
     assert!(workdir.path().join("tessera-data/tessera.db").exists());
-    let created = first.events.iter().find(|e| e["event"] == "admin-created").expect("admin-created printed");
+    let created = first
+        .events
+        .iter()
+        .find(|e| e["event"] == "admin-created")
+        .expect("admin-created printed");
     let password = created["password"].as_str().unwrap().to_string();
     assert!(password.len() >= 32);
     let http = reqwest::Client::new();
-    let me: Value = http.get(first.url("/rest/api/2/myself")).basic_auth("admin", Some(&password)).send().await.unwrap().json().await.unwrap();
+    let me: Value = http
+        .get(first.url("/rest/api/2/myself"))
+        .basic_auth("admin", Some(&password))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me["name"], "admin");
-    assert!(me["groups"]["items"].as_array().unwrap().iter().any(|g| g["name"] == "jira-administrators"));
+    assert!(
+        me["groups"]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["name"] == "jira-administrators")
+    );
     first.signal("TERM").await;
-    assert!(first.wait(Duration::from_secs(40)).await, "a clean exit on SIGTERM");
+    assert!(
+        first.wait(Duration::from_secs(40)).await,
+        "a clean exit on SIGTERM"
+    );
 
     let mut second = Served::start(&[], &CHEAP_HASHING, workdir.path()).await;
-    assert!(second.events.iter().all(|e| e["event"] != "admin-created"), "printed only once");
-    let status = http.get(second.url("/rest/api/2/myself")).basic_auth("admin", Some(&password)).send().await.unwrap().status();
+    assert!(
+        second.events.iter().all(|e| e["event"] != "admin-created"),
+        "printed only once"
+    );
+    let status = http
+        .get(second.url("/rest/api/2/myself"))
+        .basic_auth("admin", Some(&password))
+        .send()
+        .await
+        .unwrap()
+        .status();
     assert_eq!(status, StatusCode::OK, "data survives a restart");
     second.signal("INT").await;
     assert!(second.wait(Duration::from_secs(40)).await);
@@ -55,9 +90,16 @@ async fn first_start_creates_the_administrator_once() {
 #[tokio::test]
 async fn the_admin_password_can_come_from_the_environment() {
     let workdir = tempfile::tempdir().unwrap();
-    let env = [CHEAP_HASHING[0], CHEAP_HASHING[1], ("TESSERA_ADMIN_PASSWORD", "from-the-environment")];
+    let env = [
+        CHEAP_HASHING[0],
+        CHEAP_HASHING[1],
+        ("TESSERA_ADMIN_PASSWORD", "from-the-environment"),
+    ];
     let served = Served::start(&[], &env, workdir.path()).await;
-    assert!(served.events.iter().all(|e| e["event"] != "admin-created"), "a given password is not printed");
+    assert!(
+        served.events.iter().all(|e| e["event"] != "admin-created"),
+        "a given password is not printed"
+    );
     let status = reqwest::Client::new()
         .get(served.url("/rest/api/2/myself"))
         .basic_auth("admin", Some("from-the-environment"))
@@ -69,7 +111,12 @@ async fn the_admin_password_can_come_from_the_environment() {
     // A password too weak to be an administrator's is refused at start.
     let other = tempfile::tempdir().unwrap();
     let dir = other.path().join("data").display().to_string();
-    let (ok, _, stderr) = run(&["--data-dir", &dir, "serve", "--listen", "127.0.0.1:0"], None, &[("TESSERA_ADMIN_PASSWORD", "admin")]).await;
+    let (ok, _, stderr) = run(
+        &["--data-dir", &dir, "serve", "--listen", "127.0.0.1:0"],
+        None,
+        &[("TESSERA_ADMIN_PASSWORD", "admin")],
+    )
+    .await;
     assert!(!ok);
     assert!(stderr.contains("TESSERA_ADMIN_PASSWORD"), "{stderr}");
 }

@@ -14,28 +14,52 @@ use tessera_core::store::{Conflict, IssueStore, StoreError, StoreResult};
 use crate::rows::{CommentRow, IssueRow, comment_select, issue_select};
 use crate::{SqlStore, any_conflict, backend, on_pool, write_error};
 
+/// How an issue is looked up.
+enum IssueKey<'a> {
+    Id(i64),
+    Key(&'a str, i64),
+}
+
 impl SqlStore {
-    async fn issue_where_id(&self, id: i64) -> StoreResult<Option<Issue>> {
+    /// An issue and its labels, in two reads.
+    async fn issue_where(&self, key: IssueKey<'_>) -> StoreResult<Option<Issue>> {
         let (row, labels): (Option<IssueRow>, Vec<String>) = on_pool!(self, read, |pool| {
-            let row = sqlx::query_as(concat!(issue_select!(), " WHERE i.id = $1"))
-                .bind(id)
-                .fetch_optional(pool)
-                .await
-                .map_err(backend)?;
-            let labels = if row.is_some() {
-                sqlx::query_scalar(
+            let row: Option<IssueRow> = match key {
+                IssueKey::Id(id) => {
+                    sqlx::query_as(concat!(issue_select!(), " WHERE i.id = $1"))
+                        .bind(id)
+                        .fetch_optional(pool)
+                        .await
+                }
+                IssueKey::Key(project, number) => {
+                    sqlx::query_as(concat!(
+                        issue_select!(),
+                        " WHERE p.project_key = $1 AND i.number = $2"
+                    ))
+                    .bind(project)
+                    .bind(number)
+                    .fetch_optional(pool)
+                    .await
+                }
+            }
+            .map_err(backend)?;
+            let labels = match &row {
+                Some(row) => sqlx::query_scalar(
                     "SELECT label FROM issue_labels WHERE issue_id = $1 ORDER BY label",
                 )
-                .bind(id)
+                .bind(row.id())
                 .fetch_all(pool)
                 .await
-                .map_err(backend)?
-            } else {
-                Vec::new()
+                .map_err(backend)?,
+                None => Vec::new(),
             };
             (row, labels)
         });
         row.map(|row| row.into_issue(labels)).transpose()
+    }
+
+    async fn issue_where_id(&self, id: i64) -> StoreResult<Option<Issue>> {
+        self.issue_where(IssueKey::Id(id)).await
     }
 }
 
@@ -102,19 +126,7 @@ impl IssueStore for SqlStore {
         project_key: &str,
         number: i64,
     ) -> StoreResult<Option<Issue>> {
-        let id: Option<i64> = on_pool!(self, read, |pool| sqlx::query_scalar(
-            "SELECT i.id FROM issues i JOIN projects p ON p.id = i.project_id \
-             WHERE p.project_key = $1 AND i.number = $2"
-        )
-        .bind(project_key)
-        .bind(number)
-        .fetch_optional(pool)
-        .await
-        .map_err(backend))?;
-        match id {
-            Some(id) => self.issue_where_id(id).await,
-            None => Ok(None),
-        }
+        self.issue_where(IssueKey::Key(project_key, number)).await
     }
 
     async fn update_issue(
@@ -291,11 +303,6 @@ impl IssueStore for SqlStore {
         newest_first: bool,
     ) -> StoreResult<Page<Comment>> {
         let (total, rows): (i64, Vec<CommentRow>) = on_pool!(self, read, |pool| {
-            let total = sqlx::query_scalar("SELECT COUNT(*) FROM comments WHERE issue_id = $1")
-                .bind(issue.0)
-                .fetch_one(pool)
-                .await
-                .map_err(backend)?;
             let query = if newest_first {
                 concat!(
                     comment_select!(),
@@ -307,13 +314,24 @@ impl IssueStore for SqlStore {
                     " WHERE c.issue_id = $1 ORDER BY c.id LIMIT $2 OFFSET $3"
                 )
             };
-            let rows = sqlx::query_as(query)
+            let rows: Vec<CommentRow> = sqlx::query_as(query)
                 .bind(issue.0)
                 .bind(page.limit)
                 .bind(page.start_at)
                 .fetch_all(pool)
                 .await
                 .map_err(backend)?;
+            // A page that is not full, and not past the end, tells the total itself.
+            let shown = rows.len() as i64;
+            let total = if shown < page.limit && (shown > 0 || page.start_at == 0) {
+                page.start_at + shown
+            } else {
+                sqlx::query_scalar("SELECT COUNT(*) FROM comments WHERE issue_id = $1")
+                    .bind(issue.0)
+                    .fetch_one(pool)
+                    .await
+                    .map_err(backend)?
+            };
             (total, rows)
         });
         Ok(Page {

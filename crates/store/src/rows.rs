@@ -162,6 +162,10 @@ fn corrupt(what: &str, value: i64) -> StoreError {
 }
 
 impl IssueRow {
+    pub(crate) fn id(&self) -> i64 {
+        self.id
+    }
+
     pub(crate) fn into_issue(self, labels: Vec<String>) -> Result<Issue, StoreError> {
         let resolution = match self.resolution_id {
             Some(id) => Some(Resolution::from_id(id).ok_or_else(|| corrupt("resolution", id))?),

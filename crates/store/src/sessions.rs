@@ -3,17 +3,19 @@
 use async_trait::async_trait;
 use tessera_core::clock::Timestamp;
 use tessera_core::ids::UserId;
-use tessera_core::model::Session;
+use tessera_core::model::{Session, User};
 use tessera_core::store::{SessionStore, StoreResult};
 
+use crate::rows::{UserRow, user_columns};
 use crate::{SqlStore, backend, on_pool, write_error};
 
 #[derive(sqlx::FromRow)]
 struct SessionRow {
     id_digest: Vec<u8>,
-    user_id: i64,
     created_at: i64,
     last_seen_at: i64,
+    #[sqlx(flatten)]
+    user: UserRow,
 }
 
 #[async_trait]
@@ -34,20 +36,25 @@ impl SessionStore for SqlStore {
         Ok(())
     }
 
-    async fn find_session(&self, id_digest: &[u8]) -> StoreResult<Option<Session>> {
-        let row: Option<SessionRow> = on_pool!(self, read, |pool| sqlx::query_as(
-            "SELECT id_digest, user_id, created_at, last_seen_at FROM sessions \
-             WHERE id_digest = $1"
-        )
+    async fn find_session(&self, id_digest: &[u8]) -> StoreResult<Option<(Session, User)>> {
+        let row: Option<SessionRow> = on_pool!(self, read, |pool| sqlx::query_as(concat!(
+            "SELECT s.id_digest, s.created_at, s.last_seen_at, ",
+            user_columns!("u"),
+            " FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_digest = $1"
+        ))
         .bind(id_digest)
         .fetch_optional(pool)
         .await
         .map_err(backend))?;
-        Ok(row.map(|row| Session {
-            id_digest: row.id_digest,
-            user_id: UserId(row.user_id),
-            created: Timestamp::from_millis(row.created_at),
-            last_seen: Timestamp::from_millis(row.last_seen_at),
+        Ok(row.map(|row| {
+            let user = User::from(row.user);
+            let session = Session {
+                id_digest: row.id_digest,
+                user_id: user.id,
+                created: Timestamp::from_millis(row.created_at),
+                last_seen: Timestamp::from_millis(row.last_seen_at),
+            };
+            (session, user)
         }))
     }
 

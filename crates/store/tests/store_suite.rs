@@ -374,6 +374,10 @@ backend_tests! {
         let page = store.list_comments(issue.id, PageRequest { start_at: 1, limit: 2 }, false).await.unwrap();
         assert_eq!(page.total, 5);
         assert_eq!(page.items.iter().map(|c| c.body.as_str()).collect::<Vec<_>>(), ["c1", "c2"]);
+        for (start_at, limit, shown) in [(4, 10, 1), (10, 10, 0), (0, 50, 5), (0, 0, 0)] {
+            let page = store.list_comments(issue.id, PageRequest { start_at, limit }, false).await.unwrap();
+            assert_eq!((page.total, page.items.len()), (5, shown), "start {start_at}, limit {limit}");
+        }
         let newest = store.list_comments(issue.id, PageRequest { start_at: 0, limit: 1 }, true).await.unwrap();
         assert_eq!(newest.items[0].body, "c4");
         let later = Timestamp::from_millis(T0.as_millis() + 60_000);
@@ -400,7 +404,9 @@ backend_tests! {
         assert!(store.create_session(&Session { id_digest: b"c".to_vec(), user_id: bob.id, created: at(0), last_seen: at(0) }).await.is_err());
         store.touch_session(b"a", at(50)).await.unwrap();
         store.touch_session(b"a", at(40)).await.unwrap();
-        assert_eq!(store.find_session(b"a").await.unwrap().unwrap().last_seen, at(50), "last seen never goes back");
+        let (session, owner) = store.find_session(b"a").await.unwrap().unwrap();
+        assert_eq!(session.last_seen, at(50), "last seen never goes back");
+        assert_eq!(owner, alice);
         assert_eq!(store.delete_expired_sessions(at(60), at(-1)).await.unwrap(), 1, "a: idle since 50");
         assert_eq!(store.delete_expired_sessions(at(0), at(101)).await.unwrap(), 2, "b and c: too old");
         store.create_session(&Session { id_digest: b"d".to_vec(), user_id: alice.id, created: at(0), last_seen: at(0) }).await.unwrap();

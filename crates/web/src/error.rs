@@ -25,8 +25,8 @@ pub const NOT_AUTHENTICATED: &str =
 #[derive(Debug)]
 pub enum ApiError {
     BadRequest(FieldErrors),
-    /// 401. `login_failed` adds `X-Seraph-LoginReason: AUTHENTICATED_FAILED`;
-    /// `clear_session` expires the client's session cookie.
+    /// Status 401. With `login_failed`, `X-Seraph-LoginReason: AUTHENTICATED_FAILED` is added;
+    /// with `clear_session`, the client's session cookie is expired.
     Unauthenticated {
         message: String,
         login_failed: bool,

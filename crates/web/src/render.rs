@@ -35,7 +35,7 @@ pub struct Viewer {
 impl Viewer {
     pub fn of(principal: &Principal) -> Self {
         Self {
-            user: principal.user_id,
+            user: principal.user.id,
             sees_all_emails: Authorizer::has_global(principal, GlobalPermission::Administer),
         }
     }

@@ -182,21 +182,13 @@ pub async fn set_own_password(
     keep_session: Option<&[u8]>,
 ) -> Result<(), Error> {
     let changed = store
-        .set_password_hash(principal.user_id, Some(password_hash), keep_session)
+        .set_password_hash(principal.user.id, Some(password_hash), keep_session)
         .await?;
     if changed {
         Ok(())
     } else {
-        Err(Error::NotFound(Missing::User(principal.username.clone())))
+        Err(Error::NotFound(Missing::User(principal.user.name.clone())))
     }
-}
-
-/// The user a principal stands for.
-pub async fn myself(store: &dyn Store, principal: &Principal) -> Result<User, Error> {
-    store
-        .find_user(principal.user_id)
-        .await?
-        .ok_or_else(|| Error::NotFound(Missing::User(principal.username.clone())))
 }
 
 /// Resolves usernames to ids, reporting the first that does not exist.

@@ -31,9 +31,11 @@ pub struct TestServer {
 
 /// Test configuration: cheap Argon2, the database given.
 pub fn test_config(db: &TestDatabase) -> Config {
-    let mut config = Config::default();
-    config.database_url = Some(db.url.clone());
-    config.admin_password = Some(ADMIN_PASSWORD.to_string().into());
+    let mut config = Config {
+        database_url: Some(db.url.clone()),
+        admin_password: Some(ADMIN_PASSWORD.to_string().into()),
+        ..Config::default()
+    };
     config.passwords.memory_kib = 64;
     config.passwords.iterations = 1;
     config.passwords.workers = 2;

@@ -14,10 +14,20 @@ use tokio::process::{Child, Command};
 pub const BINARY: &str = env!("CARGO_BIN_EXE_tessera");
 
 /// Runs a command to completion; returns (exit success, stdout, stderr).
-pub async fn run(args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> (bool, String, String) {
+pub async fn run(
+    args: &[&str],
+    stdin: Option<&str>,
+    env: &[(&str, &str)],
+) -> (bool, String, String) {
     let mut command = Command::new(BINARY);
-    command.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    command.env_remove("TESSERA_ADMIN_PASSWORD").env_remove("RUST_LOG");
+    command
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+        .env_remove("TESSERA_ADMIN_PASSWORD")
+        .env_remove("RUST_LOG");
     for (key, value) in env {
         command.env(key, value);
     }
@@ -27,7 +37,10 @@ pub async fn run(args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> (b
         input.write_all(text.as_bytes()).await.unwrap();
     }
     drop(input);
-    let output = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output()).await.unwrap().unwrap();
+    let output = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
     (
         output.status.success(),
         String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -55,7 +68,9 @@ impl Served {
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .kill_on_drop(true);
-        command.env_remove("TESSERA_ADMIN_PASSWORD").env("RUST_LOG", "warn");
+        command
+            .env_remove("TESSERA_ADMIN_PASSWORD")
+            .env("RUST_LOG", "warn");
         for (key, value) in env {
             command.env(key, value);
         }
@@ -66,7 +81,11 @@ impl Served {
             while let Some(line) = lines.next_line().await.unwrap() {
                 let event: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
                 if event["event"] == "listening" {
-                    return event["address"].as_str().unwrap().parse::<SocketAddr>().unwrap();
+                    return event["address"]
+                        .as_str()
+                        .unwrap()
+                        .parse::<SocketAddr>()
+                        .unwrap();
                 }
                 events.push(event);
             }
@@ -76,7 +95,11 @@ impl Served {
         .expect("tessera started in time");
         // Keep draining stdout so the child never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Self { child, addr, events }
+        Self {
+            child,
+            addr,
+            events,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -89,13 +112,21 @@ impl Served {
 
     /// Sends a signal (`TERM`, `KILL`) with kill(1).
     pub async fn signal(&self, signal: &str) {
-        let status = Command::new("kill").args([&format!("-{signal}"), &self.pid().to_string()]).status().await.unwrap();
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &self.pid().to_string()])
+            .status()
+            .await
+            .unwrap();
         assert!(status.success());
     }
 
     /// Waits for the process to exit; returns whether it exited successfully.
     pub async fn wait(&mut self, limit: Duration) -> bool {
-        tokio::time::timeout(limit, self.child.wait()).await.expect("tessera exited in time").unwrap().success()
+        tokio::time::timeout(limit, self.child.wait())
+            .await
+            .expect("tessera exited in time")
+            .unwrap()
+            .success()
     }
 
     /// Peak resident memory so far (VmHWM), in KiB.

@@ -133,7 +133,7 @@ pub async fn post_group(
     let admin = state.authz.administer(&principal)?;
     let created =
         groups::create_group(&*state.store, &admin, body.name.as_deref().unwrap_or("")).await?;
-    tracing::info!(target: "tessera::security", admin = %principal.username, group = %created.name, "group created");
+    tracing::info!(target: "tessera::security", admin = %principal.user.name, group = %created.name, "group created");
     Ok(Jira::created(empty_group(&state, &created.name)))
 }
 
@@ -146,7 +146,7 @@ pub async fn delete_group(
     let admin = state.authz.administer(&principal)?;
     let name = group_name(&params)?;
     groups::delete_group(&*state.store, &admin, name).await?;
-    tracing::info!(target: "tessera::security", admin = %principal.username, group = %name, "group deleted");
+    tracing::info!(target: "tessera::security", admin = %principal.user.name, group = %name, "group deleted");
     Ok(StatusCode::OK.into_response())
 }
 
@@ -163,7 +163,7 @@ pub async fn post_group_user(
         .name
         .ok_or_else(|| ApiError::field("name", "You must specify a username."))?;
     let joined = groups::add_member(&*state.store, &admin, name, &username).await?;
-    tracing::info!(target: "tessera::security", admin = %principal.username, user = %username, group = %joined.name, "user added to group");
+    tracing::info!(target: "tessera::security", admin = %principal.user.name, user = %username, group = %joined.name, "user added to group");
     Ok(Jira::created(empty_group(&state, &joined.name)))
 }
 
@@ -179,6 +179,6 @@ pub async fn delete_group_user(
         .text("username")
         .ok_or_else(|| ApiError::bad_request("The username query parameter was not provided"))?;
     groups::remove_member(&*state.store, &admin, name, username).await?;
-    tracing::info!(target: "tessera::security", admin = %principal.username, user = %username, group = %name, "user removed from group");
+    tracing::info!(target: "tessera::security", admin = %principal.user.name, user = %username, group = %name, "user removed from group");
     Ok(StatusCode::OK.into_response())
 }

@@ -104,7 +104,7 @@ pub async fn delete_issue(
         .issue::<Delete>(&principal, &issue_ref(&key))
         .await?;
     issues::delete_issue(&*state.store, &cap).await?;
-    tracing::info!(target: "tessera::security", user = %principal.username, issue = %cap.issue().key(), "issue deleted");
+    tracing::info!(target: "tessera::security", user = %principal.user.name, issue = %cap.issue().key(), "issue deleted");
     Ok(no_content())
 }
 

@@ -13,14 +13,15 @@ use crate::render::{Viewer, user_with_groups};
 use crate::state::AppState;
 
 /// Any authenticated user.
-pub async fn get_myself(State(state): State<AppState>, Auth(principal): Auth) -> ApiResult<Jira> {
-    let user = users::myself(&*state.store, &principal).await?;
-    Ok(Jira::ok(user_with_groups(
+/// The user comes from the principal, read when the credential was checked.
+pub async fn get_myself(State(state): State<AppState>, Auth(principal): Auth) -> Jira {
+    let viewer = Viewer::of(&principal);
+    Jira::ok(user_with_groups(
         &state.urls,
-        Viewer::of(&principal),
-        &user,
+        viewer,
+        &principal.user,
         &principal.groups,
-    )))
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -54,6 +55,6 @@ pub async fn put_myself_password(
     let hash = state.auth.hash_password(&password).await?;
     let keep = session.as_ref().map(|s| s.digest());
     users::set_own_password(&*state.store, &principal, &hash, keep.as_deref()).await?;
-    tracing::info!(target: "tessera::security", user = %principal.username, "password changed by its owner");
+    tracing::info!(target: "tessera::security", user = %principal.user.name, "password changed by its owner");
     Ok(no_content())
 }

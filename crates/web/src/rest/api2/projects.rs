@@ -74,7 +74,7 @@ pub async fn post_project(
         project_type_key: body.project_type_key,
     };
     let created = projects::create_project(&*state.store, &admin, input, state.clock.now()).await?;
-    tracing::info!(target: "tessera::security", admin = %principal.username, project = %created.key, "project created");
+    tracing::info!(target: "tessera::security", admin = %principal.user.name, project = %created.key, "project created");
     Ok(Jira::created(json!({
         "self": state.urls.api(&format!("project/{}", created.id)),
         "id": created.id.0,
@@ -199,7 +199,7 @@ pub async fn post_project_role(
         groups: names(body.get("group"))?,
     };
     projects::add_role_members(&*state.store, &cap, role, &members).await?;
-    tracing::info!(target: "tessera::security", admin = %principal.username, project = %visible.project().key, role = role.name(), ?members, "role members added");
+    tracing::info!(target: "tessera::security", admin = %principal.user.name, project = %visible.project().key, role = role.name(), ?members, "role members added");
     Ok(Jira::ok(role_body(&state, &visible, role).await?))
 }
 
@@ -221,7 +221,7 @@ pub async fn put_project_role(
         groups: names(actors.get("atlassian-group-role-actor"))?,
     };
     projects::set_role_members(&*state.store, &cap, role, &members).await?;
-    tracing::info!(target: "tessera::security", admin = %principal.username, project = %visible.project().key, role = role.name(), ?members, "role members replaced");
+    tracing::info!(target: "tessera::security", admin = %principal.user.name, project = %visible.project().key, role = role.name(), ?members, "role members replaced");
     Ok(Jira::ok(role_body(&state, &visible, role).await?))
 }
 
@@ -239,6 +239,6 @@ pub async fn delete_project_role(
         groups: params.text("group").into_iter().map(String::from).collect(),
     };
     projects::remove_role_member(&*state.store, &cap, role, &members).await?;
-    tracing::info!(target: "tessera::security", admin = %principal.username, project = %visible.project().key, role = role.name(), ?members, "role member removed");
+    tracing::info!(target: "tessera::security", admin = %principal.user.name, project = %visible.project().key, role = role.name(), ?members, "role member removed");
     Ok(no_content())
 }

@@ -107,7 +107,7 @@ pub async fn post_user(
         admin: false,
     };
     let created = users::create_user(&*state.store, &admin, input, state.clock.now()).await?;
-    tracing::info!(target: "tessera::security", admin = %principal.username, user = %created.name, "user created");
+    tracing::info!(target: "tessera::security", admin = %principal.user.name, user = %created.name, "user created");
     Ok(Jira::created(user(
         &state.urls,
         Viewer::of(&principal),
@@ -147,7 +147,7 @@ pub async fn put_user(
         active: body.active,
     };
     let updated = users::update_user(&*state.store, &admin, target_name(&params)?, update).await?;
-    tracing::info!(target: "tessera::security", admin = %principal.username, user = %updated.name, active = updated.active, "user changed");
+    tracing::info!(target: "tessera::security", admin = %principal.user.name, user = %updated.name, active = updated.active, "user changed");
     Ok(Jira::ok(user(
         &state.urls,
         Viewer::of(&principal),
@@ -175,6 +175,6 @@ pub async fn put_user_password(
     validate::new_password(password.expose_secret()).map_err(|e| ApiError::field("password", e))?;
     let hash = state.auth.hash_password(&password).await?;
     let changed = users::set_password(&*state.store, &admin, name, &hash).await?;
-    tracing::info!(target: "tessera::security", admin = %principal.username, user = %changed.name, "password set by an administrator");
+    tracing::info!(target: "tessera::security", admin = %principal.user.name, user = %changed.name, "password set by an administrator");
     Ok(no_content())
 }

@@ -131,8 +131,8 @@ pub async fn post_session(
 
 fn current_user(state: &AppState, principal: &Principal, info: &LoginInfo) -> Value {
     json!({
-        "self": format!("{}/rest/api/latest/user?username={}", state.urls.base(), encode(&principal.username)),
-        "name": principal.username,
+        "self": format!("{}/rest/api/latest/user?username={}", state.urls.base(), encode(&principal.user.name)),
+        "name": principal.user.name,
         "loginInfo": login_info(info),
     })
 }
@@ -141,7 +141,7 @@ fn current_user(state: &AppState, principal: &Principal, info: &LoginInfo) -> Va
 pub async fn get_session(State(state): State<AppState>, Auth(principal): Auth) -> ApiResult<Jira> {
     let info = state
         .store
-        .login_info(principal.user_id)
+        .login_info(principal.user.id)
         .await
         .map_err(tessera_core::Error::from)?;
     Ok(Jira::ok(current_user(&state, &principal, &info)))

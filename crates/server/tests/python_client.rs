@@ -1,0 +1,62 @@
+//! The Python `jira` package, a real Jira client, runs the everyday flow against a running
+//! tessera with Basic and with cookie authentication, on SQLite and PostgreSQL.
+//!
+//! The interpreter comes from `TESSERA_TEST_PYTHON` (set by `scripts/test`, which installs the
+//! client into a virtual environment). Outside CI, a missing client skips the test with a
+//! message; under CI (`CI=true`) it fails.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use common::*;
+use tessera_testkit::{backend_tests, is_ci};
+
+fn python() -> Option<String> {
+    let candidate = std::env::var("TESSERA_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let has_client = Command::new(&candidate)
+        .args(["-c", "import jira"])
+        .output()
+        .is_ok_and(|output| output.status.success());
+    match (has_client, is_ci()) {
+        (true, _) => Some(candidate),
+        (false, true) => panic!(
+            "CI=true needs the Python jira package: set TESSERA_TEST_PYTHON or run scripts/test"
+        ),
+        (false, false) => {
+            eprintln!("the Python jira package is not installed: skipping (run scripts/test)");
+            None
+        }
+    }
+}
+
+fn script() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/python/jira_flow.py")
+}
+
+backend_tests! {
+    async fn the_python_jira_client_runs_the_everyday_flow(db) {
+        let Some(python) = python() else { return };
+        let server = TestServer::start(db).await;
+        server.create_project("PY").await;
+        server.create_user("reader", &[]).await;
+        let url = server.url("");
+        let output = tokio::task::spawn_blocking(move || {
+            Command::new(python)
+                .arg(script())
+                .args(["--url", url.trim_end_matches('/'), "--user", "admin", "--password", ADMIN_PASSWORD])
+                .args(["--reader", "reader", "--reader-password", PASSWORD, "--project", "PY"])
+                .args(["--auth", "basic", "--auth", "cookie"])
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "the Python flow failed:\n{stdout}\n{stderr}");
+        assert!(stdout.contains("basic: ok") && stdout.contains("cookie: ok"), "{stdout}");
+    }
+}
