@@ -33,6 +33,10 @@ pub struct Config {
     #[serde(deserialize_with = "list_or_string")]
     pub trusted_proxies: Vec<IpNet>,
     pub max_body_bytes: usize,
+    /// Connections served at once; further clients wait in the kernel's accept queue.
+    pub max_connections: usize,
+    /// How long a client may take to send a request's headers.
+    pub header_read_timeout_seconds: u64,
     /// Log filter (`info`, `tessera=debug,info`, ...); `RUST_LOG` overrides it.
     pub log: String,
     pub database: DatabaseConfig,
@@ -78,6 +82,8 @@ impl Default for Config {
             admin_password: None,
             trusted_proxies: Vec::new(),
             max_body_bytes: 1024 * 1024,
+            max_connections: 10_000,
+            header_read_timeout_seconds: 30,
             log: "info".into(),
             database: DatabaseConfig::default(),
             session: SessionConfig::default(),
@@ -153,6 +159,8 @@ const ENV_KEYS: &[&str] = &[
     "admin_password",
     "trusted_proxies",
     "max_body_bytes",
+    "max_connections",
+    "header_read_timeout_seconds",
     "log",
     "database",
     "session",

@@ -150,6 +150,7 @@ pub struct Prepared {
     pub state: AppState,
     pub store: Arc<SqlStore>,
     pub bootstrap: Bootstrap,
+    pub transport: Transport,
 }
 
 /// Opens the store, bootstraps the administrator and builds the application state.
@@ -167,11 +168,26 @@ pub async fn prepare(config: &Config, bound: SocketAddr) -> Result<Prepared, Ser
         ..WebSettings::default()
     };
     let state = AppState::new(dyn_store, auth, clock, urls, settings);
+    let transport = Transport {
+        header_read_timeout: Duration::from_secs(config.header_read_timeout_seconds.max(1)),
+        max_connections: config.max_connections.max(1),
+    };
     Ok(Prepared {
         state,
         store,
         bootstrap,
+        transport,
     })
+}
+
+/// Limits of the transport layer.
+#[derive(Clone, Copy, Debug)]
+pub struct Transport {
+    /// How long a client may take to send a request's headers (slow-header attacks hold a
+    /// connection open without ever finishing a request).
+    pub header_read_timeout: Duration,
+    /// Connections served at once; further clients wait in the kernel's accept queue.
+    pub max_connections: usize,
 }
 
 /// Serves until `shutdown` resolves, then finishes requests in flight and closes the store.
@@ -180,31 +196,90 @@ pub async fn serve(
     prepared: Prepared,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    let Prepared { state, store, .. } = prepared;
-    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-    let purge = tokio::spawn(purge_sessions(state.auth.clone(), stop_tx.subscribe()));
+    let Prepared {
+        state,
+        store,
+        transport,
+        ..
+    } = prepared;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let purge = tokio::spawn(purge_sessions(state.auth.clone(), stop_rx));
     let app = tessera_web::app(state);
-    let server = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        shutdown.await;
-        tracing::info!("shutting down: finishing requests in flight");
-        let _ = stop_tx.send(true);
-    });
-    let forced = async move {
-        let _ = stop_rx.wait_for(|stopped| *stopped).await;
-        tokio::time::sleep(tessera_web::routes::SHUTDOWN_GRACE).await;
-    };
-    tokio::select! {
-        result = server => result?,
-        () = forced => tracing::warn!("requests still running after the grace period were cut off"),
-    }
+    accept_loop(listener, app, transport, shutdown).await;
+    let _ = stop_tx.send(true);
     purge.abort();
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Accepts HTTP/1.1 connections until `shutdown`, then lets requests in flight finish for at
+/// most the grace period. axum's own `serve` sets no header-read timeout and no connection
+/// limit; this loop sets both.
+async fn accept_loop(
+    listener: TcpListener,
+    app: axum::Router,
+    transport: Transport,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::server::graceful::GracefulShutdown;
+    use hyper_util::service::TowerToHyperService;
+    use tower::ServiceExt;
+
+    let graceful = GracefulShutdown::new();
+    let permits = Arc::new(tokio::sync::Semaphore::new(transport.max_connections));
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(transport.header_read_timeout);
+    tokio::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            permit = permits.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Typically out of file descriptors: back off instead of spinning.
+                    tracing::warn!(%error, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = app.clone().map_request(
+            move |mut request: axum::extract::Request<hyper::body::Incoming>| {
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                request
+            },
+        );
+        let connection =
+            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, %peer, "connection ended with an error");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    tracing::info!("shutting down: finishing requests in flight");
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(tessera_web::routes::SHUTDOWN_GRACE) => {
+            tracing::warn!("requests still running after the grace period were cut off");
+        }
+    }
 }
 
 /// Deletes expired sessions every ten minutes until told to stop.

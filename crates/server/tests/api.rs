@@ -665,3 +665,54 @@ async fn forwarded_proto_counts_only_from_trusted_proxies() {
         "a proxy list without this peer"
     );
 }
+
+/// Slow-header clients are cut off, and connections beyond the limit wait for a free slot.
+#[tokio::test]
+async fn the_transport_bounds_slow_clients_and_connections() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    let db = tessera_testkit::TestDatabase::sqlite();
+    let mut config = test_config(&db);
+    config.header_read_timeout_seconds = 1;
+    let server = TestServer::start_with(db, config).await;
+
+    // Headers that never end: the server closes the connection after the timeout.
+    let mut slow = TcpStream::connect(server.addr).await.unwrap();
+    slow.write_all(b"GET /rest/api/2/serverInfo HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let mut buffer = Vec::new();
+    let closed = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        slow.read_to_end(&mut buffer),
+    )
+    .await;
+    assert!(closed.is_ok(), "the slow client was cut off");
+    server.stop().await;
+
+    let db = tessera_testkit::TestDatabase::sqlite();
+    let mut config = test_config(&db);
+    config.max_connections = 2;
+    let server = TestServer::start_with(db, config).await;
+    // Two idle connections take both slots; a third request waits until one is released.
+    let first = TcpStream::connect(server.addr).await.unwrap();
+    let second = TcpStream::connect(server.addr).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let url = server.url("/rest/api/2/serverInfo");
+    let waiting = tokio::spawn(async move { reqwest::get(url).await.map(|r| r.status()) });
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(
+        !waiting.is_finished(),
+        "a third connection is not served while two are held"
+    );
+    drop(first);
+    let status = tokio::time::timeout(std::time::Duration::from_secs(10), waiting)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(status, StatusCode::OK);
+    drop(second);
+    server.stop().await;
+}
