@@ -85,7 +85,6 @@ impl From<HashError> for AuthError {
 }
 
 /// What the authenticator needs to know about a request.
-#[derive(Debug)]
 pub struct RequestInfo<'a> {
     pub method: &'a Method,
     pub headers: &'a HeaderMap,
@@ -96,6 +95,16 @@ pub struct RequestInfo<'a> {
     pub own_origins: &'a [String],
 }
 
+impl std::fmt::Debug for RequestInfo<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The headers carry credentials: never print them.
+        f.debug_struct("RequestInfo")
+            .field("method", self.method)
+            .field("client_ip", &self.client_ip)
+            .finish_non_exhaustive()
+    }
+}
+
 /// An authenticated request: who, and the session it used (if any).
 #[derive(Debug)]
 pub struct Authenticated {
@@ -104,12 +113,20 @@ pub struct Authenticated {
 }
 
 /// A new session, from a login.
-#[derive(Debug)]
 pub struct Login {
     pub principal: Principal,
     pub session: SessionId,
     pub xsrf_token: String,
     pub login_info: LoginInfo,
+}
+
+impl std::fmt::Debug for Login {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Login")
+            .field("user", &self.principal.user.name)
+            .field("session", &self.session.reference())
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug)]
@@ -200,7 +217,7 @@ impl Authenticator {
     ) -> Result<Login, AuthError> {
         let user = self.verify_password(username, password).await?;
         for old in credentials::session_cookies(previous) {
-            if let Some(old) = SessionId::from_cookie(old) {
+            if let Some(old) = SessionId::from_cookie(&old) {
                 self.store.delete_session(&old.digest()).await?;
             }
         }
@@ -232,6 +249,28 @@ impl Authenticator {
             xsrf_token,
             login_info,
         })
+    }
+
+    /// Replaces a session with a new one for the same user (after a password change, so that a
+    /// copy of the old cookie stops working). Returns the new id and its XSRF token.
+    pub async fn rotate_session(
+        &self,
+        old: &SessionId,
+        principal: &Principal,
+    ) -> Result<(SessionId, String), AuthError> {
+        let now = self.clock.now();
+        let session = SessionId::generate();
+        self.store
+            .create_session(&Session {
+                id_digest: session.digest(),
+                user_id: principal.user.id,
+                created: now,
+                last_seen: now,
+            })
+            .await?;
+        self.store.delete_session(&old.digest()).await?;
+        let token = self.xsrf.token_for(&session);
+        Ok((session, token))
     }
 
     /// Ends a session; `false` if it had already ended.
@@ -308,10 +347,16 @@ impl Authenticator {
             return Err(AuthError::BadCredentials);
         }
         let now = self.clock.now();
+        // A NUL can be in no stored name (and PostgreSQL refuses it in a query).
+        let found = if name.contains('\0') {
+            None
+        } else {
+            self.store.find_credentials(&name).await?
+        };
         let Some(UserCredentials {
             user,
             password_hash: Some(hash),
-        }) = self.store.find_credentials(&name).await?
+        }) = found
         else {
             self.hasher.verify_dummy(password).await?;
             return Err(AuthError::BadCredentials);
@@ -324,6 +369,11 @@ impl Authenticator {
             return Ok(user);
         }
         if !self.hasher.verify(&hash, password).await? {
+            // A hash weaker than the configured cost fails faster than the dummy an unknown
+            // user is checked against; pad it, so the time reveals nothing.
+            if self.hasher.needs_rehash(&hash) {
+                self.hasher.verify_dummy(password).await?;
+            }
             // Counted off the request path, so a wrong password for a real user answers as fast
             // as one for an unknown user.
             let store = self.store.clone();
@@ -374,7 +424,12 @@ impl Authenticator {
             self.store.delete_session(&digest).await?;
             return Err(AuthError::SessionInvalid);
         }
-        if now >= stored.last_seen.plus(self.config.session_touch_interval) {
+        // Refresh often enough that a short idle timeout cannot expire a session in use.
+        let touch_after = self
+            .config
+            .session_touch_interval
+            .min(self.config.session_idle / 4);
+        if now >= stored.last_seen.plus(touch_after) {
             self.store.touch_session(&digest, now).await?;
         }
         Ok(user)

@@ -48,15 +48,22 @@ pub enum CredentialError {
 
 /// Every `JSESSIONID` value in the request's `Cookie` headers (RFC 6265 §5.4 lets a client send
 /// several, most specific path first).
-pub fn session_cookies(headers: &HeaderMap) -> Vec<&str> {
+///
+/// A header that is not valid UTF-8 is read lossily, so a session cookie in it is found (and
+/// fails as invalid) instead of the request silently counting as anonymous.
+pub fn session_cookies(headers: &HeaderMap) -> Vec<String> {
     headers
         .get_all(COOKIE)
         .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .filter(|(name, value)| *name == SESSION_COOKIE && !value.is_empty())
-        .map(|(_, value)| value.trim_matches('"'))
+        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+        .flat_map(|value| {
+            value
+                .split(';')
+                .filter_map(|pair| pair.trim().split_once('='))
+                .filter(|(name, value)| *name == SESSION_COOKIE && !value.is_empty())
+                .map(|(_, value)| value.trim_matches('"').to_string())
+                .collect::<Vec<_>>()
+        })
         .collect()
 }
 
@@ -238,6 +245,15 @@ mod tests {
             from_headers(&headers(&[("cookie", "JSESSIONID=; a=b")])),
             Ok(Credential::None)
         ));
+        let mut binary = HeaderMap::new();
+        binary.insert(
+            "cookie",
+            HeaderValue::from_bytes(b"JSESSIONID=\xff\xfe").unwrap(),
+        );
+        assert!(
+            matches!(from_headers(&binary), Ok(Credential::Session(None))),
+            "unreadable, not anonymous"
+        );
         assert!(matches!(
             from_headers(&HeaderMap::new()),
             Ok(Credential::None)

@@ -121,7 +121,11 @@ fn hash_now(hasher: &Argon2<'_>, password: &str) -> Result<String, HashError> {
 /// when small allocations from other threads land between the big blocks: under a flood the
 /// process was measured growing past 250 MiB even with two workers. Reusing one buffer per
 /// thread keeps the memory at `workers` × the largest `m_cost` seen.
-struct Memory(Vec<Block>);
+struct Memory {
+    blocks: Vec<Block>,
+    /// The size kept between jobs: the configured cost.
+    usual: usize,
+}
 
 /// The largest stored `m_cost` a verification will allocate for (1 GiB): a hash planted with
 /// an absurd cost must not take the server down.
@@ -129,7 +133,11 @@ const MAX_MEMORY_KIB: u32 = 1024 * 1024;
 
 impl Memory {
     fn for_params(params: HashParams) -> Self {
-        Self(vec![Block::default(); params.memory_kib as usize])
+        let usual = params.memory_kib as usize;
+        Self {
+            blocks: vec![Block::default(); usual],
+            usual,
+        }
     }
 
     /// Verifies with the parameters stored in the hash (RFC 9106 Argon2 via the `argon2`
@@ -156,20 +164,26 @@ impl Memory {
         if params.m_cost() > MAX_MEMORY_KIB {
             return false;
         }
-        if self.0.len() < params.block_count() {
-            self.0.resize(params.block_count(), Block::default());
+        if self.blocks.len() < params.block_count() {
+            self.blocks.resize(params.block_count(), Block::default());
         }
         let mut computed = vec![0u8; expected.len()];
         let hasher = Argon2::new(algorithm, version, params);
-        hasher
+        let matches = hasher
             .hash_password_into_with_memory(
                 password.as_bytes(),
                 salt.as_ref(),
                 &mut computed,
-                &mut self.0[..],
+                &mut self.blocks[..],
             )
             .is_ok()
-            && constant_time_eq(&computed, expected.as_bytes())
+            && constant_time_eq(&computed, expected.as_bytes());
+        // A hash costlier than configured grew the buffer for one job: give the memory back.
+        if self.blocks.len() > self.usual {
+            self.blocks.truncate(self.usual);
+            self.blocks.shrink_to_fit();
+        }
+        matches
     }
 }
 

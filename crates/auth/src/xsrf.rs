@@ -26,8 +26,8 @@ pub enum XsrfFailure {
     TokenMissing,
 }
 
-/// What the rule needs to know about a request.
-#[derive(Debug)]
+/// What the rule needs to know about a request. (No `Debug`: the headers carry credentials.)
+#[allow(missing_debug_implementations)]
 pub struct XsrfRequest<'a> {
     pub method: &'a Method,
     pub headers: &'a HeaderMap,

@@ -32,6 +32,10 @@ struct Fixture {
 }
 
 async fn fixture(db: &TestDatabase) -> Fixture {
+    fixture_with(db, AuthConfig::default()).await
+}
+
+async fn fixture_with(db: &TestDatabase, config: AuthConfig) -> Fixture {
     let store = Arc::new(
         SqlStore::open(&db.url, PoolOptions::default())
             .await
@@ -44,7 +48,7 @@ async fn fixture(db: &TestDatabase) -> Fixture {
             workers: 1,
             queue: 16,
         },
-        ..AuthConfig::default()
+        ..config
     };
     let auth = Authenticator::new(store.clone() as Arc<dyn Store>, clock.clone(), config)
         .await
@@ -117,6 +121,7 @@ backend_tests! {
             basic("sso", ""),
             basic("", "x"),
             basic("alice", &"x".repeat(2000)),
+            basic("ali\0ce", "alice-password"),
         ];
         for headers in &failures {
             let error = authenticate(&f.auth, Method::GET, headers).await.unwrap_err();
@@ -166,6 +171,19 @@ backend_tests! {
         f.clock.advance(Duration::from_secs(61 * 60));
         assert!(matches!(authenticate(&f.auth, Method::GET, &headers).await, Err(AuthError::SessionInvalid)), "idle");
         assert!(matches!(authenticate(&f.auth, Method::GET, &cookie("not-a-session")).await, Err(AuthError::SessionInvalid)));
+    }
+
+    async fn a_short_idle_timeout_still_keeps_a_session_in_use_alive(db) {
+        let config = AuthConfig { session_idle: Duration::from_secs(60), ..AuthConfig::default() };
+        let f = fixture_with(&db, config).await;
+        let login = f.auth.login("alice", &secret("alice-password"), IP, &HeaderMap::new()).await.unwrap();
+        let headers = cookie(login.session.expose());
+        for _ in 0..20 {
+            f.clock.advance(Duration::from_secs(20));
+            authenticate(&f.auth, Method::GET, &headers).await.unwrap().unwrap();
+        }
+        f.clock.advance(Duration::from_secs(61));
+        assert!(matches!(authenticate(&f.auth, Method::GET, &headers).await, Err(AuthError::SessionInvalid)));
     }
 
     async fn login_rotates_the_session_and_logout_ends_it(db) {

@@ -40,8 +40,17 @@ pub fn parse_user_key(key: &str) -> Option<UserId> {
     key.strip_prefix("JIRAUSER").and_then(UserId::parse)
 }
 
+/// Shows whether a secret is present, never the secret.
+pub fn redacted(secret: &Option<String>) -> &'static str {
+    if secret.is_some() {
+        "Some(<redacted>)"
+    } else {
+        "None"
+    }
+}
+
 /// A new user to store.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct NewUser {
     pub name: String,
     pub display_name: String,
@@ -50,6 +59,19 @@ pub struct NewUser {
     pub password_hash: Option<String>,
     pub groups: Vec<String>,
     pub created: Timestamp,
+}
+
+impl std::fmt::Debug for NewUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewUser")
+            .field("name", &self.name)
+            .field("display_name", &self.display_name)
+            .field("email", &self.email)
+            .field("password_hash", &redacted(&self.password_hash))
+            .field("groups", &self.groups)
+            .field("created", &self.created)
+            .finish()
+    }
 }
 
 /// Changes to a user's profile; `None` leaves a field as it is.

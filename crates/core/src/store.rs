@@ -39,11 +39,23 @@ pub enum StoreError {
 }
 
 /// A user with the digest of their password, for the authenticators only.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct UserCredentials {
     pub user: User,
     /// Argon2 PHC string; `None` for users without a local password.
     pub password_hash: Option<String>,
+}
+
+impl std::fmt::Debug for UserCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserCredentials")
+            .field("user", &self.user)
+            .field(
+                "password_hash",
+                &crate::model::redacted(&self.password_hash),
+            )
+            .finish()
+    }
 }
 
 /// What a user's group memberships grant.
@@ -73,7 +85,8 @@ pub trait UserStore: Send + Sync {
     async fn find_user_by_name(&self, name: &str) -> StoreResult<Option<User>>;
     async fn find_credentials(&self, name: &str) -> StoreResult<Option<UserCredentials>>;
     async fn search_users(&self, query: &UserQuery, page: PageRequest) -> StoreResult<Vec<User>>;
-    /// `None` if the user does not exist.
+    /// `None` if the user does not exist. Deactivating a user ends their sessions in the same
+    /// transaction.
     async fn update_user(&self, id: UserId, update: &UserUpdate) -> StoreResult<Option<User>>;
     /// Sets (or removes) the password and ends every session of the user except `keep_session`.
     async fn set_password_hash(

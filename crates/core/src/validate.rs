@@ -108,6 +108,13 @@ pub fn project_name(name: &str) -> Result<String, String> {
     Ok(name.to_string())
 }
 
+/// Control characters other than tab and line breaks have no place in text a person reads
+/// (and NUL cannot be stored by PostgreSQL).
+fn has_stray_control(text: &str) -> bool {
+    text.chars()
+        .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+}
+
 pub fn summary(summary: &str) -> Result<String, String> {
     let trimmed = summary.trim();
     if trimmed.is_empty() {
@@ -116,6 +123,9 @@ pub fn summary(summary: &str) -> Result<String, String> {
     if trimmed.contains(['\n', '\r']) {
         return Err("The summary is invalid because it contains newline characters.".into());
     }
+    if has_stray_control(trimmed) {
+        return Err("The summary must not contain control characters.".into());
+    }
     if trimmed.chars().count() > MAX_NAME_CHARS {
         return Err("Summary must be less than 255 characters.".into());
     }
@@ -123,6 +133,11 @@ pub fn summary(summary: &str) -> Result<String, String> {
 }
 
 pub fn long_text(text: &str) -> Result<String, String> {
+    if has_stray_control(text) {
+        return Err(
+            "The text must not contain control characters other than tabs and line breaks.".into(),
+        );
+    }
     if text.chars().count() > MAX_TEXT_CHARS {
         return Err(format!(
             "The entered text is too long. It exceeds the allowed limit of {MAX_TEXT_CHARS} characters."
@@ -135,7 +150,7 @@ pub fn label(label: &str) -> Result<String, String> {
     if label.is_empty() {
         return Err("A label must not be empty.".into());
     }
-    if label.chars().any(char::is_whitespace) {
+    if label.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(format!(
             "The label '{label}' contains spaces which is invalid."
         ));
@@ -179,6 +194,10 @@ mod tests {
         assert!(long_text(&"x".repeat(MAX_TEXT_CHARS)).is_ok());
         assert!(long_text(&"x".repeat(MAX_TEXT_CHARS + 1)).is_err());
         assert!(label("a b").is_err());
+        assert!(label("a\u{1}b").is_err());
+        assert!(summary("a\0b").is_err());
+        assert!(long_text("line\n\tindented\r\n").is_ok());
+        assert!(long_text("bell\u{7}").is_err());
         assert!(email("a@b").is_ok());
         assert!(email("a@b@c").is_err());
         assert!(email("@b").is_err());

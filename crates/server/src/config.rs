@@ -9,7 +9,7 @@ use std::time::Duration;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use ipnet::IpNet;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer, Serialize};
 use tessera_auth::AuthConfig;
 use tessera_auth::password::{HashParams, HasherConfig};
@@ -21,8 +21,10 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Where the embedded SQLite database lives.
     pub data_dir: PathBuf,
-    /// `sqlite://PATH` or `postgres://...`; defaults to SQLite in `data_dir`.
-    pub database_url: Option<String>,
+    /// `sqlite://PATH` or `postgres://...`; defaults to SQLite in `data_dir`. A secret: the
+    /// URL may carry a password.
+    #[serde(skip_serializing)]
+    pub database_url: Option<SecretString>,
     /// The public URL (may carry a context path), used in `self` links; defaults to
     /// `http://` and the listening address.
     pub base_url: Option<String>,
@@ -214,7 +216,8 @@ impl Config {
     /// The database URL, defaulting to SQLite in the data directory.
     pub fn database_url(&self) -> String {
         self.database_url
-            .clone()
+            .as_ref()
+            .map(|url| url.expose_secret().to_string())
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("tessera.db").display()))
     }
 

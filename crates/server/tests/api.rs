@@ -448,6 +448,33 @@ backend_tests! {
         assert_eq!(body["errors"]["username"], "A user with that username already exists.");
         let weak = server.admin(Method::POST, "/rest/api/2/user").json(&json!({"name": "weak", "password": "short"})).send().await.unwrap();
         expect_error(weak, StatusCode::BAD_REQUEST).await;
+
+        // NUL characters (which PostgreSQL cannot store) are bad requests everywhere, never 500s.
+        let nul_summary = json!({"fields": {"project": {"key": "BAD"}, "issuetype": {"name": "Task"}, "summary": "a\u{0}b"}});
+        expect_error(server.admin(Method::POST, "/rest/api/2/issue").json(&nul_summary).send().await.unwrap(), StatusCode::BAD_REQUEST).await;
+        let nul_member = json!({"name": "ad\u{0}min"});
+        expect_error(server.admin(Method::POST, "/rest/api/2/group/user?groupname=jira-users").json(&nul_member).send().await.unwrap(), StatusCode::BAD_REQUEST).await;
+        for path in ["/rest/api/2/user/search?username=%00", "/rest/api/2/user?username=a%00", "/rest/api/2/project/A%00B", "/rest/api/2/issue/BAD-1%00"] {
+            expect_error(server.admin(Method::GET, path).send().await.unwrap(), StatusCode::BAD_REQUEST).await;
+        }
+        let nul_login = server.basic(Method::GET, "/rest/api/2/myself", "ad\0min", ADMIN_PASSWORD).send().await.unwrap();
+        expect_error(nul_login, StatusCode::UNAUTHORIZED).await;
+        let nul_session = server.request(Method::POST, "/rest/auth/1/session").json(&json!({"username": "ad\u{0}min", "password": "x"})).send().await.unwrap();
+        expect_error(nul_session, StatusCode::BAD_REQUEST).await;
+        let control = json!({"body": "bell\u{7}"});
+        let key = server.create_issue("BAD", "for control characters").await;
+        expect_error(server.admin(Method::POST, &format!("/rest/api/2/issue/{key}/comment")).json(&control).send().await.unwrap(), StatusCode::BAD_REQUEST).await;
+
+        // Paging arithmetic cannot overflow; a zero-size page is the last one.
+        let huge = server.admin(Method::GET, "/rest/api/2/group?groupname=jira-users&expand=users[0:9223372036854775807]").send().await.unwrap();
+        assert_eq!(huge.status(), StatusCode::OK);
+        let empty = json_of(server.admin(Method::GET, "/rest/api/2/group/member?groupname=jira-users&maxResults=0").send().await.unwrap()).await;
+        assert_eq!(empty["isLast"], true);
+        assert!(empty.get("nextPage").is_none());
+        // Administrators may name users by key too.
+        let me = json_of(server.admin(Method::GET, "/rest/api/2/myself").send().await.unwrap()).await;
+        let by_key = server.admin(Method::PUT, &format!("/rest/api/2/user?key={}", me["key"].as_str().unwrap())).json(&json!({"displayName": "The Admin"})).send().await.unwrap();
+        assert_eq!(json_of(by_key).await["displayName"], "The Admin");
     }
 
     async fn users_groups_and_roles(db) {
@@ -525,7 +552,13 @@ backend_tests! {
         expect_error(wrong, StatusCode::FORBIDDEN).await;
         let changed = server.with_session(Method::PUT, "/rest/api/2/myself/password", &first).json(&json!({"password": "brand-new-pass", "currentPassword": PASSWORD})).send().await.unwrap();
         assert_eq!(changed.status(), StatusCode::NO_CONTENT);
-        assert_eq!(server.with_session(Method::GET, "/rest/api/2/myself", &first).send().await.unwrap().status(), StatusCode::OK, "the session used is kept");
+        let renewed = changed.headers().get_all("set-cookie").iter()
+            .find_map(|v| v.to_str().unwrap().strip_prefix("JSESSIONID=").map(|rest| rest.split(';').next().unwrap().to_string()))
+            .expect("the session continues under a new id");
+        assert_ne!(renewed, first);
+        expect_error(server.with_session(Method::GET, "/rest/api/2/myself", &first).send().await.unwrap(), StatusCode::UNAUTHORIZED).await;
+        assert_eq!(server.with_session(Method::GET, "/rest/api/2/myself", &renewed).send().await.unwrap().status(), StatusCode::OK, "the session used continues");
+        let first = renewed;
         expect_error(server.with_session(Method::GET, "/rest/api/2/myself", &second).send().await.unwrap(), StatusCode::UNAUTHORIZED).await;
         expect_error(server.user(Method::GET, "/rest/api/2/myself", "frank").send().await.unwrap(), StatusCode::UNAUTHORIZED).await;
         assert_eq!(server.basic(Method::GET, "/rest/api/2/myself", "frank", "brand-new-pass").send().await.unwrap().status(), StatusCode::OK);

@@ -181,8 +181,31 @@ impl SqlStore {
     }
 }
 
-/// A database URL without its password, for messages.
+/// A database URL without its password (in the user info or a `password=` parameter), for
+/// messages.
 pub fn redact_url(url: &str) -> String {
+    let (url, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let query = query.map(|query| {
+        query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                _ => pair.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("&")
+    });
+    let base = redact_userinfo(url);
+    match query {
+        Some(query) => format!("{base}?{query}"),
+        None => base,
+    }
+}
+
+fn redact_userinfo(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             let userinfo = &url[scheme_end + 3..at];
@@ -234,6 +257,10 @@ mod tests {
         assert_eq!(
             redact_url("sqlite://data/tessera.db"),
             "sqlite://data/tessera.db"
+        );
+        assert_eq!(
+            redact_url("postgres://u@db/t?sslmode=require&password=s3cret"),
+            "postgres://u@db/t?sslmode=require&password=***"
         );
     }
 }

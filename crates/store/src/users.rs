@@ -65,12 +65,15 @@ impl UserStore for SqlStore {
         let id: i64 = on_pool!(self, write, |pool| {
             let mut tx = pool.begin().await.map_err(backend)?;
             let id: i64 = sqlx::query_scalar(
-                "INSERT INTO users (name, display_name, email, active, password_hash, created_at) \
-                 VALUES ($1, $2, $3, TRUE, $4, $5) RETURNING id",
+                "INSERT INTO users (name, display_name, display_name_lower, email, email_lower, \
+                 active, password_hash, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, TRUE, $6, $7) RETURNING id",
             )
             .bind(&user.name)
             .bind(&user.display_name)
+            .bind(user.display_name.to_lowercase())
             .bind(&user.email)
+            .bind(user.email.as_ref().map(|e| e.to_lowercase()))
             .bind(&user.password_hash)
             .bind(user.created.as_millis())
             .fetch_one(&mut *tx)
@@ -146,9 +149,9 @@ impl UserStore for SqlStore {
             " FROM users u",
             " WHERE (($2 AND u.active) OR ($3 AND NOT u.active))",
             " AND ($1 = '.' OR u.name LIKE $4 ESCAPE '\\'",
-            " OR lower(u.display_name) LIKE $4 ESCAPE '\\'",
-            " OR lower(u.display_name) LIKE $5 ESCAPE '\\'",
-            " OR ($6 AND lower(COALESCE(u.email, '')) LIKE $4 ESCAPE '\\'))",
+            " OR u.display_name_lower LIKE $4 ESCAPE '\\'",
+            " OR u.display_name_lower LIKE $5 ESCAPE '\\'",
+            " OR ($6 AND u.email_lower LIKE $4 ESCAPE '\\'))",
             " ORDER BY u.name LIMIT $7 OFFSET $8"
         ))
         .bind(&query.text)
@@ -169,16 +172,20 @@ impl UserStore for SqlStore {
         on_pool!(self, write, |pool| {
             let mut tx = pool.begin().await.map_err(backend)?;
             if let Some(display_name) = &update.display_name {
-                sqlx::query("UPDATE users SET display_name = $1 WHERE id = $2")
-                    .bind(display_name)
-                    .bind(id.0)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(backend)?;
+                sqlx::query(
+                    "UPDATE users SET display_name = $1, display_name_lower = $2 WHERE id = $3",
+                )
+                .bind(display_name)
+                .bind(display_name.to_lowercase())
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
             }
             if let Some(email) = &update.email {
-                sqlx::query("UPDATE users SET email = $1 WHERE id = $2")
+                sqlx::query("UPDATE users SET email = $1, email_lower = $2 WHERE id = $3")
                     .bind(email)
+                    .bind(email.as_ref().map(|e| e.to_lowercase()))
                     .bind(id.0)
                     .execute(&mut *tx)
                     .await
@@ -191,6 +198,14 @@ impl UserStore for SqlStore {
                     .execute(&mut *tx)
                     .await
                     .map_err(backend)?;
+                if !active {
+                    // A deactivated user's sessions end with the change.
+                    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                        .bind(id.0)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(backend)?;
+                }
             }
             tx.commit().await.map_err(backend)?;
         });

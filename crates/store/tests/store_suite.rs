@@ -146,6 +146,12 @@ backend_tests! {
         assert_eq!(store.search_users(&search(".", false, true, false), PAGE).await.unwrap().len(), 3);
         let page = PageRequest { start_at: 1, limit: 1 };
         assert_eq!(names(store.search_users(&search(".", false, true, false), page).await.unwrap()), ["alice"]);
+        // Case folds beyond ASCII the same way on both stores.
+        let emile = user(&store, "emile", &[]).await;
+        store.update_user(emile.id, &UserUpdate { display_name: Some("Émile Zola".into()), email: Some(Some("Émile@Example.com".into())), ..Default::default() }).await.unwrap();
+        assert_eq!(names(store.search_users(&search("émile", false, true, false), PAGE).await.unwrap()), ["emile"]);
+        assert_eq!(names(store.search_users(&search("émile@", true, true, false), PAGE).await.unwrap()), ["emile"]);
+        assert_eq!(store.search_users(&search(".", false, true, false), PAGE).await.unwrap().len(), 4);
         store.update_user(alice.id, &UserUpdate { active: Some(false), ..Default::default() }).await.unwrap();
         assert_eq!(names(store.search_users(&search("al", false, true, false), PAGE).await.unwrap()), ["al_x"]);
         assert_eq!(names(store.search_users(&search("al", false, false, true), PAGE).await.unwrap()), ["alice"]);
@@ -165,6 +171,9 @@ backend_tests! {
         assert!(store.find_session(b"two").await.unwrap().is_none());
         assert!(!store.find_user(alice.id).await.unwrap().unwrap().has_password);
         assert!(!store.set_password_hash(UserId(1), Some("$x"), None).await.unwrap());
+        store.create_session(&Session { id_digest: b"four".to_vec(), user_id: alice.id, created: T0, last_seen: T0 }).await.unwrap();
+        store.update_user(alice.id, &UserUpdate { active: Some(false), ..Default::default() }).await.unwrap();
+        assert!(store.find_session(b"four").await.unwrap().is_none(), "deactivation ends sessions");
     }
 
     async fn login_info_counts_successes_and_failures(db) {

@@ -94,9 +94,30 @@ where
         if !json_type {
             return Err(ApiError::UnsupportedMediaType);
         }
-        serde_json::from_slice(&bytes)
+        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+            ApiError::bad_request(format!("The request body is not valid JSON: {e}"))
+        })?;
+        if contains_nul(&value) {
+            return Err(ApiError::bad_request(NUL_MESSAGE));
+        }
+        T::deserialize(value)
             .map(JsonBody)
-            .map_err(|e| ApiError::bad_request(format!("The request body is not valid JSON: {e}")))
+            .map_err(|e| ApiError::bad_request(format!("The request body is malformed: {e}")))
+    }
+}
+
+/// NUL characters are refused at the edge: no name or text may hold one, and PostgreSQL
+/// cannot store one, so letting it through would only turn a bad request into a server error.
+const NUL_MESSAGE: &str = "The request contains a NUL character, which no field accepts.";
+
+fn contains_nul(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(text) => text.contains('\0'),
+        serde_json::Value::Array(items) => items.iter().any(contains_nul),
+        serde_json::Value::Object(map) => map
+            .iter()
+            .any(|(key, value)| key.contains('\0') || contains_nul(value)),
+        _ => false,
     }
 }
 
@@ -172,10 +193,19 @@ impl Params {
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Params {
-    type Rejection = std::convert::Infallible;
+    type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self::parse(parts.uri.query()))
+        let params = Self::parse(parts.uri.query());
+        let has_nul = params
+            .0
+            .iter()
+            .any(|(k, values)| k.contains('\0') || values.iter().any(|v| v.contains('\0')));
+        if has_nul {
+            Err(ApiError::bad_request(NUL_MESSAGE))
+        } else {
+            Ok(params)
+        }
     }
 }
 
@@ -225,6 +255,9 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if parts.uri.path().contains("%00") {
+            return Err(ApiError::bad_request(NUL_MESSAGE));
+        }
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Path(value)| Self(value))

@@ -7,7 +7,7 @@ use crate::clock::Timestamp;
 use crate::error::{Error, Missing};
 use crate::ids::CommentId;
 use crate::model::{Comment, Page, PageRequest};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 use crate::validate;
 
 fn body(text: &str) -> Result<String, Error> {
@@ -35,9 +35,14 @@ pub async fn add(
     now: Timestamp,
 ) -> Result<Comment, Error> {
     let text = body(text)?;
-    Ok(store
+    store
         .add_comment(cap.issue().id, cap.actor().id, &text, now)
-        .await?)
+        .await
+        .map_err(|e| match e {
+            // The issue was deleted since it was read.
+            StoreError::MissingReference => Error::NotFound(Missing::Issue),
+            other => other.into(),
+        })
 }
 
 /// A comment of the capability's issue; comments of other issues are not found.

@@ -395,7 +395,13 @@ pub async fn create_issue(
         labels,
         created: now,
     };
-    Ok(store.create_issue(new).await?)
+    store.create_issue(new).await.map_err(|e| match e {
+        // The project, or a user named in the issue, was deleted since it was read.
+        StoreError::MissingReference => Error::Conflict(FieldErrors::message(
+            "The project or a user named in the issue no longer exists.",
+        )),
+        other => other.into(),
+    })
 }
 
 /// `PUT issue`: sets fields and applies update operations.

@@ -14,13 +14,28 @@ use crate::validate;
 
 /// A user to create. The password arrives already hashed (hashing is the authentication
 /// crate's business); its rules were checked on the clear text by the caller.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct UserInput {
     pub name: String,
     pub display_name: Option<String>,
     pub email: Option<String>,
     pub password_hash: Option<String>,
     pub admin: bool,
+}
+
+impl std::fmt::Debug for UserInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserInput")
+            .field("name", &self.name)
+            .field("display_name", &self.display_name)
+            .field("email", &self.email)
+            .field(
+                "password_hash",
+                &crate::model::redacted(&self.password_hash),
+            )
+            .field("admin", &self.admin)
+            .finish()
+    }
 }
 
 pub async fn create_user(
@@ -118,11 +133,18 @@ pub async fn search_users(
 }
 
 /// Looks a user up by name for an administrative change.
-async fn target(store: &dyn Store, name: &str) -> Result<User, Error> {
-    store
-        .find_user_by_name(&name.trim().to_lowercase())
-        .await?
-        .ok_or_else(|| Error::NotFound(Missing::User(name.to_string())))
+/// Looks a user up by name or, failing that, by key (`JIRAUSER10001`), for an administrative
+/// change.
+async fn target(store: &dyn Store, name_or_key: &str) -> Result<User, Error> {
+    let by_name = store
+        .find_user_by_name(&name_or_key.trim().to_lowercase())
+        .await?;
+    let found = match (by_name, parse_user_key(name_or_key.trim())) {
+        (Some(user), _) => Some(user),
+        (None, Some(id)) => store.find_user(id).await?,
+        (None, None) => None,
+    };
+    found.ok_or_else(|| Error::NotFound(Missing::User(name_or_key.to_string())))
 }
 
 pub async fn update_user(
@@ -149,14 +171,10 @@ pub async fn update_user(
         errors.add_field("active", "You cannot deactivate your own account.");
     }
     errors.into_result()?;
-    let updated = store
+    store
         .update_user(user.id, &update)
         .await?
-        .ok_or_else(|| Error::NotFound(Missing::User(name.to_string())))?;
-    if update.active == Some(false) {
-        store.delete_user_sessions(user.id, None).await?;
-    }
-    Ok(updated)
+        .ok_or_else(|| Error::NotFound(Missing::User(name.to_string())))
 }
 
 /// An administrator sets a user's password; every session of the user ends.

@@ -32,7 +32,7 @@ pub struct TestServer {
 /// Test configuration: cheap Argon2, the database given.
 pub fn test_config(db: &TestDatabase) -> Config {
     let mut config = Config {
-        database_url: Some(db.url.clone()),
+        database_url: Some(db.url.clone().into()),
         admin_password: Some(ADMIN_PASSWORD.to_string().into()),
         ..Config::default()
     };

@@ -5,7 +5,9 @@ CREATE TABLE users (
     id                   INTEGER PRIMARY KEY AUTOINCREMENT,
     name                 TEXT    NOT NULL UNIQUE,  -- lower-case login name
     display_name         TEXT    NOT NULL,
+    display_name_lower   TEXT    NOT NULL,         -- for search: lower-cased by tessera, not SQL
     email                TEXT,
+    email_lower          TEXT,
     active               BOOLEAN NOT NULL DEFAULT TRUE,
     password_hash        TEXT,                     -- Argon2id PHC string; NULL: no local password
     created_at           BIGINT  NOT NULL,

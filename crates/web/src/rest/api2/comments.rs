@@ -24,7 +24,7 @@ pub async fn get_comments(
         .authz
         .issue::<Browse>(&principal, &issue_ref(&key))
         .await?;
-    let page = params.page(50, 1000);
+    let page = params.page(100, 500);
     let newest_first = params
         .get("orderBy")
         .is_some_and(|o| o.trim().starts_with('-'));

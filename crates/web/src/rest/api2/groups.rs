@@ -33,9 +33,10 @@ fn users_range(params: &Params) -> Option<PageRequest> {
         let (from, to) = rest.strip_prefix('[')?.strip_suffix(']')?.split_once(':')?;
         let from: i64 = from.trim().parse().ok()?;
         let to: i64 = to.trim().parse().ok()?;
-        (from >= 0 && to >= from).then(|| PageRequest {
+        let size = to.checked_sub(from)?.checked_add(1)?;
+        (from >= 0 && size > 0).then(|| PageRequest {
             start_at: from,
-            limit: (to - from + 1).min(1000),
+            limit: size.min(1000),
         })
     })
 }
@@ -89,7 +90,9 @@ pub async fn get_group_member(
     let include_inactive = params.flag("includeInactiveUsers", false);
     let members = groups::members(&*state.store, &reader, name, include_inactive, page).await?;
     let viewer = Viewer::of(&principal);
-    let is_last = page.start_at + (members.items.len() as i64) >= members.total;
+    // A page of zero never reaches the end: say it is the last, or clients page forever.
+    let is_last = page.limit == 0
+        || page.start_at.saturating_add(members.items.len() as i64) >= members.total;
     let self_url = |start: i64| {
         state.urls.api(&format!(
             "group/member?groupname={}&includeInactiveUsers={include_inactive}&startAt={start}&maxResults={}",

@@ -84,6 +84,11 @@ fn set_field(
     field: &str,
     value: &Value,
 ) {
+    // `null` means absent (JIRA-COMPAT), except where Jira gives it a meaning of its own:
+    // no description, nobody assigned.
+    if value.is_null() && !matches!(field, "description" | "assignee") {
+        return;
+    }
     let invalid = |errors: &mut FieldErrors, what: &str| {
         errors.add_field(
             field,
@@ -321,6 +326,19 @@ mod tests {
             parse(&json!({"fields": null, "update": null}), Mode::Edit).unwrap(),
             IssueInput::default()
         );
+    }
+
+    #[test]
+    fn null_members_are_absent_except_where_they_clear() {
+        let body = json!({"fields": {"summary": null, "priority": null, "labels": null, "reporter": null,
+            "components": null, "description": null, "assignee": null}});
+        let input = parse(&body, Mode::Edit).unwrap();
+        assert_eq!(input.summary, None);
+        assert_eq!(input.priority, None);
+        assert_eq!(input.labels.set, None);
+        assert_eq!(input.reporter, None);
+        assert_eq!(input.description, Some(None));
+        assert_eq!(input.assignee, Some(Assignee::Nobody));
     }
 
     #[test]

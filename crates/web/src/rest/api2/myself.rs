@@ -1,5 +1,6 @@
 //! `GET myself` and `PUT myself/password`.
 
+use axum::Extension;
 use axum::extract::State;
 use axum::response::Response;
 use secrecy::{ExposeSecret, SecretString};
@@ -9,7 +10,9 @@ use tessera_core::validate;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Auth, CurrentSession, Jira, JsonBody, no_content};
+use crate::middleware::ClientAddr;
 use crate::render::{Viewer, user_with_groups};
+use crate::rest::auth::session::set_session_cookies;
 use crate::state::AppState;
 
 /// Any authenticated user.
@@ -32,10 +35,12 @@ pub struct PasswordChange {
 }
 
 /// Any authenticated user, for their own password; the current password must be given. Every
-/// other session of the user ends; the one making the change (if any) is kept.
+/// other session of the user ends; the one making the change (if any) continues under a new
+/// id, sent in new cookies, so a stolen copy of the old cookie dies too.
 pub async fn put_myself_password(
     State(state): State<AppState>,
     Auth(principal): Auth,
+    Extension(client): Extension<ClientAddr>,
     CurrentSession(session): CurrentSession,
     JsonBody(change): JsonBody<PasswordChange>,
 ) -> ApiResult<Response> {
@@ -56,5 +61,10 @@ pub async fn put_myself_password(
     let keep = session.as_ref().map(|s| s.digest());
     users::set_own_password(&*state.store, &principal, &hash, keep.as_deref()).await?;
     tracing::info!(target: "tessera::security", user = %principal.user.name, "password changed by its owner");
-    Ok(no_content())
+    let mut response = no_content();
+    if let Some(old) = &session {
+        let (new, token) = state.auth.rotate_session(old, &principal).await?;
+        set_session_cookies(&mut response, &state.urls, client.is_tls, &new, &token)?;
+    }
+    Ok(response)
 }

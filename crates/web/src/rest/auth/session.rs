@@ -15,7 +15,7 @@ use http::header::{HeaderValue, SET_COOKIE};
 use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tessera_auth::session::{SESSION_COOKIE, XSRF_COOKIE};
+use tessera_auth::session::{SESSION_COOKIE, SessionId, XSRF_COOKIE};
 use tessera_core::authz::Authorizer;
 use tessera_core::model::LoginInfo;
 use tessera_core::principal::Principal;
@@ -104,29 +104,34 @@ pub async fn post_session(
         "loginInfo": login_info(&login.login_info),
     });
     let mut response = Jira::ok(body).into_response();
+    set_session_cookies(
+        &mut response,
+        &state.urls,
+        secure,
+        &login.session,
+        &login.xsrf_token,
+    )?;
+    Ok(response)
+}
+
+/// Sends a new session's cookies: the id (HttpOnly) and its XSRF form token (readable by the
+/// page's scripts).
+pub fn set_session_cookies(
+    response: &mut Response,
+    urls: &Urls,
+    secure: bool,
+    session: &SessionId,
+    xsrf_token: &str,
+) -> ApiResult<()> {
     for value in [
-        cookie(
-            &state.urls,
-            secure,
-            SESSION_COOKIE,
-            &session_value,
-            true,
-            false,
-        ),
-        cookie(
-            &state.urls,
-            secure,
-            XSRF_COOKIE,
-            &login.xsrf_token,
-            false,
-            false,
-        ),
+        cookie(urls, secure, SESSION_COOKIE, session.expose(), true, false),
+        cookie(urls, secure, XSRF_COOKIE, xsrf_token, false, false),
     ] {
         let value = HeaderValue::from_str(&value)
             .map_err(|_| ApiError::Internal("a cookie value is not a valid header".into()))?;
         response.headers_mut().append(SET_COOKIE, value);
     }
-    Ok(response)
+    Ok(())
 }
 
 fn current_user(state: &AppState, principal: &Principal, info: &LoginInfo) -> Value {
