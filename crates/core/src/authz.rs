@@ -143,83 +143,45 @@ impl Administer {
 /// Permission to read the user directory (users, groups, members).
 #[derive(Debug)]
 pub struct ReadUsers {
-    actor: Actor,
     sees_emails: bool,
 }
 
 impl ReadUsers {
-    pub fn actor(&self) -> &Actor {
-        &self.actor
-    }
-
-    /// E-mail addresses are shown to administrators; others see only their own.
-    pub fn may_see_email_of(&self, user: UserId) -> bool {
-        self.sees_emails || user == self.actor.id
-    }
-
+    /// Whether the reader may see (and search by) everyone's e-mail address.
     pub fn sees_all_emails(&self) -> bool {
         self.sees_emails
+    }
+}
+
+/// What a grant in one project consists of: who, the user's permissions there, and the
+/// credential's scopes. Shared by the project and issue capabilities.
+#[derive(Clone, Debug)]
+struct Grant {
+    actor: Actor,
+    granted: ProjectPermissions,
+    scopes: Scopes,
+}
+
+impl Grant {
+    fn effective(&self) -> ProjectPermissions {
+        effective(self.granted, self.scopes)
+    }
+
+    fn require<A: Action>(&self) -> Result<(), Error> {
+        require::<A>(self.granted, self.scopes)
     }
 }
 
 /// Permission to see a project: its details and role members, not necessarily its issues.
 #[derive(Debug)]
 pub struct VisibleProject {
-    actor: Actor,
+    grant: Grant,
     project: Project,
-    granted: ProjectPermissions,
-    scopes: Scopes,
 }
 
 impl VisibleProject {
     pub fn actor(&self) -> &Actor {
-        &self.actor
-    }
-
-    pub fn project(&self) -> &Project {
-        &self.project
-    }
-
-    /// What the caller may do in this project (user permissions narrowed by scopes).
-    pub fn effective(&self) -> ProjectPermissions {
-        effective(self.granted, self.scopes)
-    }
-
-    /// A permission in this project, without asking the store again.
-    pub fn also<A: Action>(&self) -> Result<OnProject<A>, Error> {
-        require::<A>(self.granted, self.scopes)?;
-        Ok(OnProject {
-            actor: self.actor.clone(),
-            project: self.project.clone(),
-            granted: self.granted,
-            scopes: self.scopes,
-            action: PhantomData,
-        })
-    }
-}
-
-/// Permission to perform `A` in a project.
-pub struct OnProject<A> {
-    actor: Actor,
-    project: Project,
-    granted: ProjectPermissions,
-    scopes: Scopes,
-    action: PhantomData<A>,
-}
-
-impl<A> fmt::Debug for OnProject<A> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OnProject")
-            .field("actor", &self.actor)
-            .field("project", &self.project.key)
-            .field("granted", &self.granted)
-            .finish()
-    }
-}
-
-impl<A: Action> OnProject<A> {
-    pub fn actor(&self) -> &Actor {
-        &self.actor
+        &self.grant.actor
     }
 
     pub fn project(&self) -> &Project {
@@ -229,17 +191,55 @@ impl<A: Action> OnProject<A> {
     /// What the caller may do in this project: the user's permissions that the credential's
     /// scopes also allow.
     pub fn effective(&self) -> ProjectPermissions {
-        effective(self.granted, self.scopes)
+        self.grant.effective()
+    }
+
+    /// A permission in this project, without asking the store again.
+    pub fn also<A: Action>(&self) -> Result<OnProject<A>, Error> {
+        self.grant.require::<A>()?;
+        Ok(OnProject {
+            grant: self.grant.clone(),
+            project: self.project.clone(),
+            action: PhantomData,
+        })
+    }
+}
+
+/// Permission to perform `A` in a project.
+pub struct OnProject<A> {
+    grant: Grant,
+    project: Project,
+    action: PhantomData<A>,
+}
+
+impl<A> fmt::Debug for OnProject<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OnProject")
+            .field("grant", &self.grant)
+            .field("project", &self.project.key)
+            .finish()
+    }
+}
+
+impl<A: Action> OnProject<A> {
+    pub fn actor(&self) -> &Actor {
+        &self.grant.actor
+    }
+
+    pub fn project(&self) -> &Project {
+        &self.project
+    }
+
+    pub fn effective(&self) -> ProjectPermissions {
+        self.grant.effective()
     }
 
     /// A further permission in the same project, without asking the store again.
     pub fn also<B: Action>(&self) -> Result<OnProject<B>, Error> {
-        require::<B>(self.granted, self.scopes)?;
+        self.grant.require::<B>()?;
         Ok(OnProject {
-            actor: self.actor.clone(),
+            grant: self.grant.clone(),
             project: self.project.clone(),
-            granted: self.granted,
-            scopes: self.scopes,
             action: PhantomData,
         })
     }
@@ -247,55 +247,41 @@ impl<A: Action> OnProject<A> {
 
 /// Permission to perform `A` on one issue.
 pub struct OnIssue<A> {
-    actor: Actor,
+    grant: Grant,
     issue: Issue,
-    granted: ProjectPermissions,
-    scopes: Scopes,
     action: PhantomData<A>,
 }
 
 impl<A> fmt::Debug for OnIssue<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OnIssue")
-            .field("actor", &self.actor)
+            .field("grant", &self.grant)
             .field("issue", &self.issue.key())
-            .field("granted", &self.granted)
             .finish()
     }
 }
 
 impl<A: Action> OnIssue<A> {
     pub fn actor(&self) -> &Actor {
-        &self.actor
+        &self.grant.actor
     }
 
     pub fn issue(&self) -> &Issue {
         &self.issue
     }
 
-    pub fn into_issue(self) -> Issue {
-        self.issue
-    }
-
     pub fn effective(&self) -> ProjectPermissions {
-        effective(self.granted, self.scopes)
+        self.grant.effective()
     }
 
     /// A further permission on the same issue, without asking the store again.
     pub fn also<B: Action>(&self) -> Result<OnIssue<B>, Error> {
-        require::<B>(self.granted, self.scopes)?;
+        self.grant.require::<B>()?;
         Ok(OnIssue {
-            actor: self.actor.clone(),
+            grant: self.grant.clone(),
             issue: self.issue.clone(),
-            granted: self.granted,
-            scopes: self.scopes,
             action: PhantomData,
         })
-    }
-
-    /// The same grant for the issue as it is after a change.
-    pub fn with_issue(self, issue: Issue) -> Self {
-        Self { issue, ..self }
     }
 }
 
@@ -420,15 +406,18 @@ impl Authorizer {
         })
     }
 
+    /// Whether the caller may see everyone's e-mail address (administrators may; others see
+    /// only their own).
+    pub fn sees_all_emails(principal: &Principal) -> bool {
+        Self::has_global(principal, GlobalPermission::Administer)
+    }
+
     pub fn read_users(&self, principal: &Principal) -> Result<ReadUsers, Error> {
         if !principal.scopes.contains(Scope::ReadJiraUser) {
             return Err(Error::Denied(Denied::Scope(Scope::ReadJiraUser)));
         }
-        let sees_emails = principal.has_global(GlobalPermission::Administer)
-            && principal.scopes.contains(Scope::ManageJiraConfiguration);
         Ok(ReadUsers {
-            actor: Actor::of(principal),
-            sees_emails,
+            sees_emails: Self::sees_all_emails(principal),
         })
     }
 
@@ -480,12 +469,12 @@ impl Authorizer {
         if !is_visible(granted) {
             return Err(project_ref.missing());
         }
-        Ok(VisibleProject {
+        let grant = Grant {
             actor: Actor::of(principal),
-            project,
             granted,
             scopes: principal.scopes,
-        })
+        };
+        Ok(VisibleProject { grant, project })
     }
 
     /// Permission to perform `A` in a project the caller can see.
@@ -518,11 +507,14 @@ impl Authorizer {
             return Err(Error::NotFound(Missing::Issue));
         }
         require::<A>(granted, principal.scopes)?;
-        Ok(OnIssue {
+        let grant = Grant {
             actor: Actor::of(principal),
-            issue,
             granted,
             scopes: principal.scopes,
+        };
+        Ok(OnIssue {
+            grant,
+            issue,
             action: PhantomData,
         })
     }

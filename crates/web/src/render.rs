@@ -7,7 +7,7 @@ use tessera_core::catalog::{FIELDS, Field, IssueType, Priority, Resolution, Stat
 use tessera_core::clock::Timestamp;
 use tessera_core::ids::UserId;
 use tessera_core::model::{Comment, Issue, Project, User};
-use tessera_core::permissions::{GlobalPermission, ProjectRole};
+use tessera_core::permissions::ProjectRole;
 use tessera_core::principal::Principal;
 use time::OffsetDateTime;
 use time::macros::format_description;
@@ -36,7 +36,7 @@ impl Viewer {
     pub fn of(principal: &Principal) -> Self {
         Self {
             user: principal.user.id,
-            sees_all_emails: Authorizer::has_global(principal, GlobalPermission::Administer),
+            sees_all_emails: Authorizer::sees_all_emails(principal),
         }
     }
 

@@ -57,6 +57,21 @@ pub async fn members(
         .await?)
 }
 
+/// The group and the user named in a membership change.
+async fn group_and_user(
+    store: &dyn Store,
+    group: &str,
+    username: &str,
+) -> Result<(Group, User), Error> {
+    let group_name = group.trim().to_lowercase();
+    let group = store
+        .find_group(&group_name)
+        .await?
+        .ok_or(Error::NotFound(Missing::Group(group_name)))?;
+    let user = super::users::get_named(store, username).await?;
+    Ok((group, user))
+}
+
 /// Adds a user to a group; returns the group.
 pub async fn add_member(
     store: &dyn Store,
@@ -64,15 +79,7 @@ pub async fn add_member(
     group: &str,
     username: &str,
 ) -> Result<Group, Error> {
-    let group_name = group.trim().to_lowercase();
-    let group = store
-        .find_group(&group_name)
-        .await?
-        .ok_or(Error::NotFound(Missing::Group(group_name)))?;
-    let user = store
-        .find_user_by_name(&username.trim().to_lowercase())
-        .await?
-        .ok_or_else(|| Error::NotFound(Missing::User(username.to_string())))?;
+    let (group, user) = group_and_user(store, group, username).await?;
     if store.add_group_member(&group.name, user.id).await? {
         Ok(group)
     } else {
@@ -89,15 +96,7 @@ pub async fn remove_member(
     group: &str,
     username: &str,
 ) -> Result<(), Error> {
-    let group_name = group.trim().to_lowercase();
-    let group = store
-        .find_group(&group_name)
-        .await?
-        .ok_or(Error::NotFound(Missing::Group(group_name)))?;
-    let user = store
-        .find_user_by_name(&username.trim().to_lowercase())
-        .await?
-        .ok_or_else(|| Error::NotFound(Missing::User(username.to_string())))?;
+    let (group, user) = group_and_user(store, group, username).await?;
     if group.name == ADMINISTRATORS_GROUP && admin.actor().is_some_and(|a| a.id == user.id) {
         return Err(Error::invalid_message(
             "You cannot remove yourself from the administrators group.",

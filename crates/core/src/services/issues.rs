@@ -92,7 +92,7 @@ async fn resolve_assignee(
                 _ => Ok(None),
             }
         }
-        Assignee::User(name) => match store.find_user_by_name(&name.trim().to_lowercase()).await? {
+        Assignee::User(name) => match super::users::find_named(store, name).await? {
             None => {
                 errors.add_field("assignee", format!("User '{name}' does not exist."));
                 Ok(None)
@@ -221,7 +221,7 @@ async fn resolve_edit<A: Action>(
                     errors.add_field("reporter", "Reporter is required.");
                     None
                 }
-                Some(name) => match store.find_user_by_name(&name.trim().to_lowercase()).await? {
+                Some(name) => match super::users::find_named(store, name).await? {
                     Some(user) if user.active => Some(Some(user.id)),
                     _ => {
                         errors.add_field("reporter", "The reporter specified is not a user.");
@@ -336,7 +336,7 @@ pub async fn create_issue(
     let actor = cap.actor().id;
     let reporter = match &input.reporter {
         None => Some(actor),
-        Some(Some(name)) => match store.find_user_by_name(&name.trim().to_lowercase()).await? {
+        Some(Some(name)) => match super::users::find_named(store, name).await? {
             Some(user) if user.id == actor => Some(actor),
             Some(user) if user.active => {
                 cap.also::<AdministerProject>()?;

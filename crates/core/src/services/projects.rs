@@ -60,7 +60,7 @@ pub async fn create_project(
         );
     }
     let lead = match (&input.lead, admin.actor()) {
-        (Some(lead), _) => store.find_user_by_name(&lead.trim().to_lowercase()).await?,
+        (Some(lead), _) => super::users::find_named(store, lead).await?,
         (None, Some(actor)) => store.find_user(actor.id).await?,
         (None, None) => None,
     };

@@ -82,6 +82,18 @@ pub async fn create_user(
         .map_err(|e| super::conflict_as(e, "username", "A user with that username already exists."))
 }
 
+/// A user named in a request (names are stored lower-case, as Jira stores them).
+pub(crate) async fn find_named(store: &dyn Store, name: &str) -> Result<Option<User>, Error> {
+    Ok(store.find_user_by_name(&name.trim().to_lowercase()).await?)
+}
+
+/// A user named in a request, or "does not exist".
+pub(crate) async fn get_named(store: &dyn Store, name: &str) -> Result<User, Error> {
+    find_named(store, name)
+        .await?
+        .ok_or_else(|| Error::NotFound(Missing::User(name.to_string())))
+}
+
 /// Finds a user by name or by key (`JIRAUSER10001`), as `GET user` does.
 pub async fn find_user(
     store: &dyn Store,
@@ -89,25 +101,10 @@ pub async fn find_user(
     name: Option<&str>,
     key: Option<&str>,
 ) -> Result<User, Error> {
-    let (found, shown) = match (name, key) {
-        (Some(name), _) => (
-            store.find_user_by_name(&name.trim().to_lowercase()).await?,
-            name,
-        ),
-        (None, Some(key)) => match parse_user_key(key) {
-            Some(id) => (store.find_user(id).await?, key),
-            None => (
-                store.find_user_by_name(&key.trim().to_lowercase()).await?,
-                key,
-            ),
-        },
-        (None, None) => {
-            return Err(Error::invalid_message(
-                "Either the 'username' or the 'key' query parameter must be given.",
-            ));
-        }
-    };
-    found.ok_or_else(|| Error::NotFound(Missing::User(shown.to_string())))
+    let name_or_key = name.or(key).ok_or_else(|| {
+        Error::invalid_message("Either the 'username' or the 'key' query parameter must be given.")
+    })?;
+    get_named_or_keyed(store, name_or_key).await
 }
 
 pub async fn search_users(
@@ -133,13 +130,12 @@ pub async fn search_users(
 }
 
 /// Looks a user up by name for an administrative change.
-/// Looks a user up by name or, failing that, by key (`JIRAUSER10001`), for an administrative
-/// change.
-async fn target(store: &dyn Store, name_or_key: &str) -> Result<User, Error> {
-    let by_name = store
-        .find_user_by_name(&name_or_key.trim().to_lowercase())
-        .await?;
-    let found = match (by_name, parse_user_key(name_or_key.trim())) {
+/// A user by name or, failing that, by key (`JIRAUSER10001`).
+async fn get_named_or_keyed(store: &dyn Store, name_or_key: &str) -> Result<User, Error> {
+    let found = match (
+        find_named(store, name_or_key).await?,
+        parse_user_key(name_or_key.trim()),
+    ) {
         (Some(user), _) => Some(user),
         (None, Some(id)) => store.find_user(id).await?,
         (None, None) => None,
@@ -153,7 +149,7 @@ pub async fn update_user(
     name: &str,
     mut update: UserUpdate,
 ) -> Result<User, Error> {
-    let user = target(store, name).await?;
+    let user = get_named_or_keyed(store, name).await?;
     let mut errors = FieldErrors::default();
     if let Some(display) = &update.display_name {
         update.display_name = validate::display_name(display)
@@ -184,7 +180,7 @@ pub async fn set_password(
     name: &str,
     password_hash: &str,
 ) -> Result<User, Error> {
-    let user = target(store, name).await?;
+    let user = get_named_or_keyed(store, name).await?;
     store
         .set_password_hash(user.id, Some(password_hash), None)
         .await?;
@@ -216,11 +212,7 @@ pub(crate) async fn resolve_names(
 ) -> Result<Vec<UserId>, Error> {
     let mut ids = Vec::with_capacity(names.len());
     for name in names {
-        let user = store
-            .find_user_by_name(&name.trim().to_lowercase())
-            .await?
-            .ok_or_else(|| Error::NotFound(Missing::User(name.clone())))?;
-        ids.push(user.id);
+        ids.push(get_named(store, name).await?.id);
     }
     Ok(ids)
 }

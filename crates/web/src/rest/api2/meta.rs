@@ -14,6 +14,20 @@ fn list(items: impl IntoIterator<Item = Value>) -> Jira {
     Jira::ok(Value::Array(items.into_iter().collect()))
 }
 
+/// One catalogue entry by its numeric id, or 404 naming the kind of thing.
+fn one<T>(
+    id: &str,
+    from_id: fn(i64) -> Option<T>,
+    render: impl FnOnce(T) -> Value,
+    kind: &str,
+) -> ApiResult<Jira> {
+    id.parse()
+        .ok()
+        .and_then(from_id)
+        .map(|entry| Jira::ok(render(entry)))
+        .ok_or_else(|| ApiError::NotFound(format!("No {kind} with id '{id}' exists.")))
+}
+
 /// Any authenticated user.
 pub async fn get_fields(Auth(_): Auth) -> Jira {
     list(FIELDS.iter().map(render::field))
@@ -30,11 +44,12 @@ pub async fn get_issue_type(
     Auth(_): Auth,
     PathArgs(id): PathArgs<String>,
 ) -> ApiResult<Jira> {
-    id.parse()
-        .ok()
-        .and_then(IssueType::from_id)
-        .map(|t| Jira::ok(render::issue_type(&state.urls, t)))
-        .ok_or_else(|| ApiError::NotFound(format!("No issue type with id '{id}' exists.")))
+    one(
+        &id,
+        IssueType::from_id,
+        |t| render::issue_type(&state.urls, t),
+        "issue type",
+    )
 }
 
 /// Any authenticated user.
@@ -48,11 +63,12 @@ pub async fn get_priority(
     Auth(_): Auth,
     PathArgs(id): PathArgs<String>,
 ) -> ApiResult<Jira> {
-    id.parse()
-        .ok()
-        .and_then(Priority::from_id)
-        .map(|p| Jira::ok(render::priority_full(&state.urls, p)))
-        .ok_or_else(|| ApiError::NotFound(format!("No priority with id '{id}' exists.")))
+    one(
+        &id,
+        Priority::from_id,
+        |p| render::priority_full(&state.urls, p),
+        "priority",
+    )
 }
 
 /// Any authenticated user.
@@ -106,9 +122,10 @@ pub async fn get_resolution(
     Auth(_): Auth,
     PathArgs(id): PathArgs<String>,
 ) -> ApiResult<Jira> {
-    id.parse()
-        .ok()
-        .and_then(Resolution::from_id)
-        .map(|r| Jira::ok(render::resolution(&state.urls, r)))
-        .ok_or_else(|| ApiError::NotFound(format!("No resolution with id '{id}' exists.")))
+    one(
+        &id,
+        Resolution::from_id,
+        |r| render::resolution(&state.urls, r),
+        "resolution",
+    )
 }
