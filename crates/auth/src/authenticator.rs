@@ -166,6 +166,11 @@ impl Authenticator {
         &self.config
     }
 
+    /// The least time a failed password check takes (one verification at the configured cost).
+    pub fn failure_time(&self) -> Duration {
+        self.hasher.verification_time()
+    }
+
     /// Authenticates a request: `None` for an anonymous one.
     pub async fn authenticate(
         &self,
@@ -251,28 +256,6 @@ impl Authenticator {
         })
     }
 
-    /// Replaces a session with a new one for the same user (after a password change, so that a
-    /// copy of the old cookie stops working). Returns the new id and its XSRF token.
-    pub async fn rotate_session(
-        &self,
-        old: &SessionId,
-        principal: &Principal,
-    ) -> Result<(SessionId, String), AuthError> {
-        let now = self.clock.now();
-        let session = SessionId::generate();
-        self.store
-            .create_session(&Session {
-                id_digest: session.digest(),
-                user_id: principal.user.id,
-                created: now,
-                last_seen: now,
-            })
-            .await?;
-        self.store.delete_session(&old.digest()).await?;
-        let token = self.xsrf.token_for(&session);
-        Ok((session, token))
-    }
-
     /// Ends a session; `false` if it had already ended.
     pub async fn logout(&self, session: &SessionId) -> Result<bool, AuthError> {
         let ended = self.store.delete_session(&session.digest()).await?;
@@ -336,6 +319,10 @@ impl Authenticator {
         })
     }
 
+    /// Checks a password. Every failure for a plausible name (unknown user, no password,
+    /// wrong password, deactivated) takes at least as long as one verification with the
+    /// configured cost: a stored hash with weaker parameters, or a user without a hash, would
+    /// otherwise answer measurably faster and tell an attacker which names exist.
     async fn verify_password(
         &self,
         username: &str,
@@ -346,6 +333,11 @@ impl Authenticator {
         if name.is_empty() || secret.len() > MAX_PASSWORD_BYTES {
             return Err(AuthError::BadCredentials);
         }
+        let started = tokio::time::Instant::now();
+        let refuse = || async move {
+            tokio::time::sleep_until(started + self.hasher.verification_time()).await;
+            Err(AuthError::BadCredentials)
+        };
         let now = self.clock.now();
         // A NUL can be in no stored name (and PostgreSQL refuses it in a query).
         let found = if name.contains('\0') {
@@ -359,7 +351,7 @@ impl Authenticator {
         }) = found
         else {
             self.hasher.verify_dummy(password).await?;
-            return Err(AuthError::BadCredentials);
+            return refuse().await;
         };
         if user.active
             && self
@@ -369,23 +361,17 @@ impl Authenticator {
             return Ok(user);
         }
         if !self.hasher.verify(&hash, password).await? {
-            // A hash weaker than the configured cost fails faster than the dummy an unknown
-            // user is checked against; pad it, so the time reveals nothing.
-            if self.hasher.needs_rehash(&hash) {
-                self.hasher.verify_dummy(password).await?;
-            }
-            // Counted off the request path, so a wrong password for a real user answers as fast
-            // as one for an unknown user.
+            // Counted off the request path, so that the write adds no time to the answer.
             let store = self.store.clone();
             tokio::spawn(async move {
                 if let Err(error) = store.record_failed_login(user.id, now).await {
                     tracing::warn!(%error, "could not record a failed login");
                 }
             });
-            return Err(AuthError::BadCredentials);
+            return refuse().await;
         }
         if !user.active {
-            return Err(AuthError::BadCredentials);
+            return refuse().await;
         }
         self.verified.remember(&name, secret, user.id, &hash, now);
         if self.hasher.needs_rehash(&hash) {

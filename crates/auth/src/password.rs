@@ -93,6 +93,7 @@ enum Job {
 pub struct PasswordHasher {
     jobs: flume::Sender<Job>,
     dummy_hash: String,
+    verification_time: std::time::Duration,
     params: HashParams,
     workers: usize,
 }
@@ -123,20 +124,18 @@ fn hash_now(hasher: &Argon2<'_>, password: &str) -> Result<String, HashError> {
 /// thread keeps the memory at `workers` × the largest `m_cost` seen.
 struct Memory {
     blocks: Vec<Block>,
-    /// The size kept between jobs: the configured cost.
-    usual: usize,
+    /// The most memory a verification may use: four times the configured cost, at least
+    /// 64 MiB. A stored hash costlier than that (planted, or from a much stronger setup) never
+    /// matches rather than taking the server's memory.
+    limit: usize,
 }
-
-/// The largest stored `m_cost` a verification will allocate for (1 GiB): a hash planted with
-/// an absurd cost must not take the server down.
-const MAX_MEMORY_KIB: u32 = 1024 * 1024;
 
 impl Memory {
     fn for_params(params: HashParams) -> Self {
-        let usual = params.memory_kib as usize;
+        let configured = params.memory_kib as usize;
         Self {
-            blocks: vec![Block::default(); usual],
-            usual,
+            blocks: vec![Block::default(); configured],
+            limit: (configured * 4).max(64 * 1024),
         }
     }
 
@@ -161,15 +160,17 @@ impl Memory {
         let Ok(params) = Params::try_from(&parsed) else {
             return false;
         };
-        if params.m_cost() > MAX_MEMORY_KIB {
+        if params.block_count() > self.limit {
             return false;
         }
+        // Grows to the largest cost seen (within the limit) and stays: shrinking after each
+        // costlier hash would bring back the allocation churn this buffer exists to avoid.
         if self.blocks.len() < params.block_count() {
             self.blocks.resize(params.block_count(), Block::default());
         }
         let mut computed = vec![0u8; expected.len()];
         let hasher = Argon2::new(algorithm, version, params);
-        let matches = hasher
+        hasher
             .hash_password_into_with_memory(
                 password.as_bytes(),
                 salt.as_ref(),
@@ -177,13 +178,7 @@ impl Memory {
                 &mut self.blocks[..],
             )
             .is_ok()
-            && constant_time_eq(&computed, expected.as_bytes());
-        // A hash costlier than configured grew the buffer for one job: give the memory back.
-        if self.blocks.len() > self.usual {
-            self.blocks.truncate(self.usual);
-            self.blocks.shrink_to_fit();
-        }
-        matches
+            && constant_time_eq(&computed, expected.as_bytes())
     }
 }
 
@@ -214,11 +209,15 @@ impl PasswordHasher {
     /// Starts the worker threads and prepares the dummy hash.
     pub fn start(config: HasherConfig) -> Result<Self, HashError> {
         let hasher = argon2(config.params)?;
+        // Hashing the dummy costs what one verification costs: it is the time every failed
+        // login is padded to.
+        let started = std::time::Instant::now();
         let dummy_hash = hash_now(&hasher, "tessera dummy password: never matches a request")?;
+        let verification_time = started.elapsed();
+        // One per core, but at most four by default: each holds the Argon2 working memory
+        // (19 MiB with OWASP's parameters), and the server must stay small under a flood.
         let workers = match config.workers {
-            0 => thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1),
+            0 => thread::available_parallelism().map_or(1, |n| n.get().min(4)),
             n => n,
         };
         let (sender, receiver) = flume::bounded(config.queue.max(1));
@@ -234,9 +233,15 @@ impl PasswordHasher {
         Ok(Self {
             jobs: sender,
             dummy_hash,
+            verification_time,
             params: config.params,
             workers,
         })
+    }
+
+    /// How long one verification with the configured parameters took at start.
+    pub fn verification_time(&self) -> std::time::Duration {
+        self.verification_time
     }
 
     pub fn workers(&self) -> usize {
@@ -362,7 +367,7 @@ mod tests {
                 .to_string();
             assert!(memory.verify(&other, "x"), "{other}");
         }
-        let absurd = weak.replace("m=64", "m=4194304");
+        let absurd = weak.replace("m=64", "m=262144");
         assert!(
             !memory.verify(&absurd, "one"),
             "an absurd memory cost is refused, not allocated"

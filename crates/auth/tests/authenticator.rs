@@ -134,6 +134,24 @@ backend_tests! {
         assert!(authenticate(&f.auth, Method::GET, &HeaderMap::new()).await.unwrap().is_none());
     }
 
+    async fn every_failure_takes_as_long_as_a_verification_at_the_configured_cost(db) {
+        let f = fixture(&db).await;
+        // The same data served with a costlier configuration: alice's stored hash is now weak.
+        let config = AuthConfig {
+            hasher: HasherConfig { params: HashParams { memory_kib: 4096, iterations: 4, parallelism: 1 }, workers: 1, queue: 16 },
+            ..AuthConfig::default()
+        };
+        let strong = Authenticator::new(f.store.clone() as Arc<dyn Store>, f.clock.clone(), config).await.unwrap();
+        let floor = strong.failure_time();
+        assert!(floor > Duration::from_millis(1), "{floor:?}");
+        for (user, password) in [("alice", "wrong"), ("nobody", "whatever"), ("sso", "x")] {
+            let started = std::time::Instant::now();
+            let error = authenticate(&strong, Method::GET, &basic(user, password)).await.unwrap_err();
+            assert!(matches!(error, AuthError::BadCredentials));
+            assert!(started.elapsed() >= floor, "{user}: {:?} < {floor:?}", started.elapsed());
+        }
+    }
+
     async fn a_remembered_password_is_forgotten_when_it_changes(db) {
         let f = fixture(&db).await;
         let headers = basic("alice", "alice-password");

@@ -58,6 +58,13 @@ impl std::fmt::Debug for UserCredentials {
     }
 }
 
+/// A session kept across a password change, under a new id: the digests of both.
+#[derive(Clone, Copy, Debug)]
+pub struct SessionSwap<'a> {
+    pub old: &'a [u8],
+    pub new: &'a [u8],
+}
+
 /// What a user's group memberships grant.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct UserAccess {
@@ -88,12 +95,13 @@ pub trait UserStore: Send + Sync {
     /// `None` if the user does not exist. Deactivating a user ends their sessions in the same
     /// transaction.
     async fn update_user(&self, id: UserId, update: &UserUpdate) -> StoreResult<Option<User>>;
-    /// Sets (or removes) the password and ends every session of the user except `keep_session`.
+    /// Sets (or removes) the password and ends every session of the user, except the one in
+    /// `keep`, which continues under its new id (all in one transaction).
     async fn set_password_hash(
         &self,
         id: UserId,
         hash: Option<&str>,
-        keep_session: Option<&[u8]>,
+        keep: Option<SessionSwap<'_>>,
     ) -> StoreResult<bool>;
     /// Replaces the password hash only if it is still `old`, keeping sessions: used to upgrade
     /// a hash to stronger parameters after a successful login.

@@ -10,8 +10,10 @@ pub const MIN_PASSWORD_CHARS: usize = 8;
 pub const MAX_TEXT_CHARS: usize = 32_767;
 pub const MAX_NAME_CHARS: usize = 255;
 
-/// Usernames are stored lower-case, as Jira stores them; letters, digits and `._-@+` only,
-/// so that a name can never carry the `:` that separates it from the password in Basic auth.
+/// Usernames are stored lower-case, as Jira stores them: ASCII letters, digits and `._-@+`
+/// only, so that a name can never carry the `:` that separates it from the password in Basic
+/// auth, and no two names can look alike (Unicode confusables and normalisation forms). Names
+/// of the form of user keys (`jirauser10001`) are reserved.
 pub fn username(name: &str) -> Result<String, String> {
     let name = name.trim();
     if name.is_empty() {
@@ -22,13 +24,21 @@ pub fn username(name: &str) -> Result<String, String> {
     }
     if !name
         .chars()
-        .all(|c| c.is_alphanumeric() || "._-@+".contains(c))
+        .all(|c| c.is_ascii_alphanumeric() || "._-@+".contains(c))
     {
         return Err(
-            "The username may contain only letters, digits and the characters . _ - @ +.".into(),
+            "The username may contain only ASCII letters, digits and the characters . _ - @ +."
+                .into(),
         );
     }
-    Ok(name.to_lowercase())
+    let name = name.to_ascii_lowercase();
+    let is_key_like = name
+        .strip_prefix("jirauser")
+        .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()));
+    if is_key_like {
+        return Err("Names of the form JIRAUSER<number> are reserved for user keys.".into());
+    }
+    Ok(name)
 }
 
 pub fn group_name(name: &str) -> Result<String, String> {
@@ -172,6 +182,9 @@ mod tests {
         assert!(username("a:b").is_err(), "a colon would break Basic auth");
         assert!(username("a b").is_err());
         assert!(username("<script>").is_err());
+        assert!(username("émile").is_err(), "ASCII only: no look-alikes");
+        assert!(username("JIRAUSER10001").is_err(), "reserved for keys");
+        assert_eq!(username("jirauser").unwrap(), "jirauser");
         assert!(username(&"a".repeat(256)).is_err());
     }
 

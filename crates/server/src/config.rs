@@ -35,10 +35,13 @@ pub struct Config {
     #[serde(deserialize_with = "list_or_string")]
     pub trusted_proxies: Vec<IpNet>,
     pub max_body_bytes: usize,
-    /// Connections served at once; further clients wait in the kernel's accept queue.
+    /// Connections served at once; further clients wait in the kernel's accept queue. Capped
+    /// by the open-file limit (raised to its hard maximum at start).
     pub max_connections: usize,
     /// How long a client may take to send a request's headers.
     pub header_read_timeout_seconds: u64,
+    /// How long a client may take to send a request's body, from its first byte to its last.
+    pub body_read_timeout_seconds: u64,
     /// Log filter (`info`, `tessera=debug,info`, ...); `RUST_LOG` overrides it.
     pub log: String,
     pub database: DatabaseConfig,
@@ -66,7 +69,8 @@ pub struct PasswordConfig {
     pub memory_kib: u32,
     pub iterations: u32,
     pub parallelism: u32,
-    /// Threads verifying passwords at once; 0 for one per core.
+    /// Threads verifying passwords at once; 0 for one per core, at most four (each holds
+    /// `memory_kib` of working memory).
     pub workers: usize,
     /// Verifications that may wait; beyond, requests get 503 with `Retry-After`.
     pub queue: usize,
@@ -85,7 +89,8 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             max_body_bytes: 1024 * 1024,
             max_connections: 10_000,
-            header_read_timeout_seconds: 30,
+            header_read_timeout_seconds: 15,
+            body_read_timeout_seconds: 30,
             log: "info".into(),
             database: DatabaseConfig::default(),
             session: SessionConfig::default(),
@@ -163,6 +168,7 @@ const ENV_KEYS: &[&str] = &[
     "max_body_bytes",
     "max_connections",
     "header_read_timeout_seconds",
+    "body_read_timeout_seconds",
     "log",
     "database",
     "session",
@@ -170,7 +176,7 @@ const ENV_KEYS: &[&str] = &[
 ];
 
 /// Values given on the command line.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Default, Serialize)]
 pub struct Overrides {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub listen: Option<SocketAddr>,
@@ -180,6 +186,20 @@ pub struct Overrides {
     pub database_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub base_url: Option<String>,
+}
+
+impl std::fmt::Debug for Overrides {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Overrides")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field(
+                "database_url",
+                &self.database_url.as_ref().map(|_| "<redacted>"),
+            )
+            .field("base_url", &self.base_url)
+            .finish()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

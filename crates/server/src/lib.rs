@@ -73,7 +73,7 @@ fn create_private_dir(path: &std::path::Path) -> std::io::Result<()> {
 }
 
 /// What happened at the first start.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(PartialEq, Eq)]
 pub enum Bootstrap {
     /// Users exist: nothing done.
     AlreadyDone,
@@ -81,6 +81,17 @@ pub enum Bootstrap {
     CreatedWithGivenPassword,
     /// `admin` was created with this random password, to be shown once.
     CreatedWithRandomPassword(String),
+}
+
+impl std::fmt::Debug for Bootstrap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::AlreadyDone => "AlreadyDone",
+            Self::CreatedWithGivenPassword => "CreatedWithGivenPassword",
+            // The password is shown once, on the console, and nowhere else.
+            Self::CreatedWithRandomPassword(_) => "CreatedWithRandomPassword(<redacted>)",
+        })
+    }
 }
 
 /// On the first start (no users at all), creates the administrator `admin` in
@@ -170,7 +181,8 @@ pub async fn prepare(config: &Config, bound: SocketAddr) -> Result<Prepared, Ser
     let state = AppState::new(dyn_store, auth, clock, urls, settings);
     let transport = Transport {
         header_read_timeout: Duration::from_secs(config.header_read_timeout_seconds.max(1)),
-        max_connections: config.max_connections.max(1),
+        body_read_timeout: Duration::from_secs(config.body_read_timeout_seconds.max(1)),
+        max_connections: connection_limit(config.max_connections),
     };
     Ok(Prepared {
         state,
@@ -186,8 +198,37 @@ pub struct Transport {
     /// How long a client may take to send a request's headers (slow-header attacks hold a
     /// connection open without ever finishing a request).
     pub header_read_timeout: Duration,
+    /// How long a client may take to send a request's body, first byte to last (a body
+    /// trickled one byte at a time would otherwise hold its connection for ever).
+    pub body_read_timeout: Duration,
     /// Connections served at once; further clients wait in the kernel's accept queue.
     pub max_connections: usize,
+}
+
+/// File descriptors kept for everything but client connections (database, log, listener).
+const RESERVED_FILES: u64 = 256;
+
+/// Raises the open-file limit to its hard maximum and caps the connection limit below it, so
+/// that a connection flood cannot take the descriptors the database needs.
+fn connection_limit(configured: usize) -> usize {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(files) => {
+            let usable =
+                usize::try_from(files.saturating_sub(RESERVED_FILES)).unwrap_or(usize::MAX);
+            if usable < configured {
+                tracing::warn!(
+                    configured,
+                    usable,
+                    "the open-file limit caps the connections served at once"
+                );
+            }
+            configured.min(usable).max(1)
+        }
+        Err(error) => {
+            tracing::warn!(%error, "cannot read the open-file limit");
+            configured.max(1)
+        }
+    }
 }
 
 /// Serves until `shutdown` resolves, then finishes requests in flight and closes the store.
@@ -208,7 +249,14 @@ pub async fn serve(
     accept_loop(listener, app, transport, shutdown).await;
     let _ = stop_tx.send(true);
     purge.abort();
-    store.close().await;
+    // Requests cut off after the grace period may still hold connections; closing waits for
+    // them, so it is bounded too. What they had not committed is rolled back by the database.
+    if tokio::time::timeout(Duration::from_secs(5), store.close())
+        .await
+        .is_err()
+    {
+        tracing::warn!("database connections still busy at exit were abandoned");
+    }
     tracing::info!("stopped");
     Ok(())
 }
@@ -225,7 +273,7 @@ async fn accept_loop(
     use hyper_util::rt::{TokioIo, TokioTimer};
     use hyper_util::server::graceful::GracefulShutdown;
     use hyper_util::service::TowerToHyperService;
-    use tower::ServiceExt;
+    use tower_http::timeout::RequestBodyDeadlineLayer;
 
     let graceful = GracefulShutdown::new();
     let permits = Arc::new(tokio::sync::Semaphore::new(transport.max_connections));
@@ -254,14 +302,17 @@ async fn accept_loop(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let service = app.clone().map_request(
-            move |mut request: axum::extract::Request<hyper::body::Incoming>| {
-                request
-                    .extensions_mut()
-                    .insert(axum::extract::ConnectInfo(peer));
-                request
-            },
-        );
+        let service = tower::ServiceBuilder::new()
+            .map_request(
+                move |mut request: axum::extract::Request<hyper::body::Incoming>| {
+                    request
+                        .extensions_mut()
+                        .insert(axum::extract::ConnectInfo(peer));
+                    request
+                },
+            )
+            .layer(RequestBodyDeadlineLayer::new(transport.body_read_timeout))
+            .service(app.clone());
         let connection =
             http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
         let connection = graceful.watch(connection);

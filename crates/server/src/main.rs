@@ -13,13 +13,14 @@ use serde_json::json;
 use tessera_auth::password::hash_blocking;
 use tessera_core::authz::Administer;
 use tessera_core::clock::{Clock, SystemClock};
-use tessera_core::services::users::{self, UserInput};
+use tessera_core::services::users::{self, UserInput, UserSelector};
 use tessera_core::validate;
 use tessera_server::{Bootstrap, Config, Overrides, open_store, prepare, serve};
 use tracing_subscriber::EnvFilter;
 
 /// tessera: a work-tracking server that speaks Jira's REST API.
-#[derive(Debug, Parser)]
+// No `Debug`: the database URL may carry a password.
+#[derive(Parser)]
 #[command(name = "tessera", version)]
 struct Cli {
     /// A TOML configuration file.
@@ -38,7 +39,7 @@ struct Cli {
     command: Command,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Subcommand)]
 enum Command {
     /// Run the server.
     Serve(ServeArgs),
@@ -49,7 +50,7 @@ enum Command {
     Migrate,
 }
 
-#[derive(Debug, Args)]
+#[derive(Args)]
 struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:8080].
     #[arg(long, value_name = "ADDR")]
@@ -59,7 +60,7 @@ struct ServeArgs {
     base_url: Option<String>,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Subcommand)]
 enum UserCommand {
     /// Create a user.
     Create {
@@ -158,8 +159,18 @@ async fn run_serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Resolves at SIGTERM or SIGINT.
+/// Resolves at the first SIGTERM or SIGINT; a second one ends the process at once, for when
+/// a graceful shutdown takes longer than the operator will wait.
 async fn shutdown_signal() {
+    first_signal().await;
+    tokio::spawn(async {
+        first_signal().await;
+        eprintln!("tessera: second signal, exiting without waiting for requests in flight");
+        std::process::exit(130);
+    });
+}
+
+async fn first_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
@@ -246,7 +257,7 @@ async fn run_user(cli: &Cli, command: &UserCommand) -> anyhow::Result<()> {
             }
             let password = read_password()?;
             let hash = hash_blocking(config.hash_params(), &password)?;
-            let user = users::set_password(&store, &admin, name, &hash)
+            let user = users::set_password(&store, &admin, UserSelector::Name(name), &hash)
                 .await
                 .map_err(|e| anyhow!("cannot set the password: {e}"))?;
             report(

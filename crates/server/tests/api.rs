@@ -7,6 +7,7 @@ mod common;
 use common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use tessera_core::store::UserStore;
 use tessera_testkit::backend_tests;
 
 backend_tests! {
@@ -575,6 +576,50 @@ backend_tests! {
         expect_error(server.basic(Method::GET, "/rest/api/2/myself", "frank", "admin-chosen-1").send().await.unwrap(), StatusCode::UNAUTHORIZED).await;
     }
 
+    async fn instances_sharing_a_database_agree_at_once(db) {
+        // Two servers start together on one empty database: one of them creates the admin.
+        let (a, b) = tokio::join!(TestServer::start_shared(test_config(&db)), TestServer::start_shared(test_config(&db)));
+        assert_eq!(a.store.count_users().await.unwrap(), 1);
+        for server in [&a, &b] {
+            assert_eq!(server.admin(Method::GET, "/rest/api/2/myself").send().await.unwrap().status(), StatusCode::OK);
+        }
+        // A user made through one is known to the other; its password is remembered by both.
+        a.create_user("gina", &[]).await;
+        assert_eq!(b.user(Method::GET, "/rest/api/2/myself", "gina").send().await.unwrap().status(), StatusCode::OK);
+        assert_eq!(a.user(Method::GET, "/rest/api/2/myself", "gina").send().await.unwrap().status(), StatusCode::OK);
+        // A password reset through B ends the old password on A at once, cache or not.
+        let reset = b.admin(Method::PUT, "/rest/api/2/user/password?username=gina").json(&json!({"password": "second-password"})).send().await.unwrap();
+        assert_eq!(reset.status(), StatusCode::NO_CONTENT);
+        expect_error(a.user(Method::GET, "/rest/api/2/myself", "gina").send().await.unwrap(), StatusCode::UNAUTHORIZED).await;
+        // A session opened on A works on B, and deactivation through B ends it on A.
+        let session = a.login("gina", "second-password").await;
+        assert_eq!(b.with_session(Method::GET, "/rest/api/2/myself", &session).send().await.unwrap().status(), StatusCode::OK);
+        let off = b.admin(Method::PUT, "/rest/api/2/user?username=gina").json(&json!({"active": false})).send().await.unwrap();
+        assert_eq!(off.status(), StatusCode::OK);
+        expect_error(a.with_session(Method::GET, "/rest/api/2/myself", &session).send().await.unwrap(), StatusCode::UNAUTHORIZED).await;
+        // Issues created through both at once get distinct, consecutive keys.
+        a.create_project("DUO").await;
+        let mut tasks = Vec::new();
+        for n in 0..40 {
+            let server = if n % 2 == 0 { &a } else { &b };
+            let request = server
+                .admin(Method::POST, "/rest/api/2/issue")
+                .json(&json!({"fields": {"project": {"key": "DUO"}, "issuetype": {"id": "3"}, "summary": format!("duo {n}")}}));
+            tasks.push(tokio::spawn(async move { request.send().await }));
+        }
+        let mut numbers = Vec::new();
+        for task in tasks {
+            let response = task.await.unwrap().unwrap();
+            assert_eq!(response.status(), StatusCode::CREATED);
+            let body: Value = response.json().await.unwrap();
+            numbers.push(body["key"].as_str().unwrap().strip_prefix("DUO-").unwrap().parse::<i64>().unwrap());
+        }
+        numbers.sort_unstable();
+        assert_eq!(numbers, (1..=40).collect::<Vec<_>>());
+        a.stop().await;
+        b.stop().await;
+    }
+
     async fn concurrent_creations_get_consecutive_keys(db) {
         let server = TestServer::start(db).await;
         server.create_project("RACE").await;
@@ -708,9 +753,11 @@ async fn the_transport_bounds_slow_clients_and_connections() {
     let db = tessera_testkit::TestDatabase::sqlite();
     let mut config = test_config(&db);
     config.header_read_timeout_seconds = 1;
+    config.body_read_timeout_seconds = 1;
     let server = TestServer::start_with(db, config).await;
 
-    // Headers that never end: the server closes the connection after the timeout.
+    // Headers that never end: the server closes the connection once the timeout has passed.
+    let started = std::time::Instant::now();
     let mut slow = TcpStream::connect(server.addr).await.unwrap();
     slow.write_all(b"GET /rest/api/2/serverInfo HTTP/1.1\r\nHost: x\r\n")
         .await
@@ -722,6 +769,32 @@ async fn the_transport_bounds_slow_clients_and_connections() {
     )
     .await;
     assert!(closed.is_ok(), "the slow client was cut off");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(900),
+        "by the timeout, not at once"
+    );
+
+    // A body trickled in: 408 in Jira's shape once the body deadline passes.
+    let mut trickle = TcpStream::connect(server.addr).await.unwrap();
+    let auth = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        format!("admin:{ADMIN_PASSWORD}"),
+    );
+    let head = format!(
+        "POST /rest/api/2/group HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {auth}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\nConnection: close\r\n\r\n{{\"name\""
+    );
+    trickle.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        trickle.read_to_string(&mut answer),
+    )
+    .await
+    .expect("answered before the test gave up")
+    .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("errorMessages"), "{answer}");
     server.stop().await;
 
     let db = tessera_testkit::TestDatabase::sqlite();

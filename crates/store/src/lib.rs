@@ -142,10 +142,29 @@ impl SqlStore {
     pub async fn migrate(&self) -> Result<Vec<i64>, ConnectError> {
         let before = self.applied_migrations().await;
         match &self.backend {
-            Backend::Sqlite { writer, .. } => SQLITE_MIGRATIONS.run(writer).await,
-            Backend::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await,
+            Backend::Sqlite { writer, .. } => {
+                // SQLite has no advisory lock: two instances starting together on a new file
+                // can both decide to apply a migration, and the second fails ("table already
+                // exists") once the first commits. Each migration is one transaction, so the
+                // loser simply runs again and finds the work done.
+                let mut attempt = 1;
+                loop {
+                    match SQLITE_MIGRATIONS.run(writer).await {
+                        Ok(()) => break,
+                        Err(error) if attempt < 5 => {
+                            tracing::debug!(%error, attempt, "migration raced another instance; retrying");
+                            tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
+                            attempt += 1;
+                        }
+                        Err(error) => return Err(ConnectError::Migrate(error)),
+                    }
+                }
+            }
+            Backend::Postgres(pool) => POSTGRES_MIGRATIONS
+                .run(pool)
+                .await
+                .map_err(ConnectError::Migrate)?,
         }
-        .map_err(ConnectError::Migrate)?;
         let after = self.applied_migrations().await;
         Ok(after.into_iter().filter(|v| !before.contains(v)).collect())
     }

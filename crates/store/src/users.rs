@@ -6,8 +6,8 @@ use tessera_core::ids::UserId;
 use tessera_core::model::{Group, LoginInfo, NewUser, Page, PageRequest, User, UserUpdate};
 use tessera_core::permissions::{GlobalPermission, GlobalPermissions};
 use tessera_core::store::{
-    Conflict, GroupStore, KeyStore, StoreError, StoreResult, UserAccess, UserCredentials,
-    UserQuery, UserStore,
+    Conflict, GroupStore, KeyStore, SessionSwap, StoreError, StoreResult, UserAccess,
+    UserCredentials, UserQuery, UserStore,
 };
 
 use crate::rows::{UserRow, user_columns};
@@ -216,7 +216,7 @@ impl UserStore for SqlStore {
         &self,
         id: UserId,
         hash: Option<&str>,
-        keep_session: Option<&[u8]>,
+        keep: Option<SessionSwap<'_>>,
     ) -> StoreResult<bool> {
         on_pool!(self, write, |pool| {
             let mut tx = pool.begin().await.map_err(backend)?;
@@ -227,11 +227,23 @@ impl UserStore for SqlStore {
                 .await
                 .map_err(backend)?
                 .rows_affected();
+            if let Some(swap) = keep {
+                // The session keeps its times; only its id changes.
+                sqlx::query(
+                    "UPDATE sessions SET id_digest = $1 WHERE id_digest = $2 AND user_id = $3",
+                )
+                .bind(swap.new)
+                .bind(swap.old)
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            }
             sqlx::query(
                 "DELETE FROM sessions WHERE user_id = $1 AND ($2 IS NULL OR id_digest <> $2)",
             )
             .bind(id.0)
-            .bind(keep_session)
+            .bind(keep.map(|swap| swap.new))
             .execute(&mut *tx)
             .await
             .map_err(backend)?;

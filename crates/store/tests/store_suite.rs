@@ -163,12 +163,17 @@ backend_tests! {
         for digest in [b"one".to_vec(), b"two".to_vec(), b"three".to_vec()] {
             store.create_session(&Session { id_digest: digest, user_id: alice.id, created: T0, last_seen: T0 }).await.unwrap();
         }
-        assert!(store.set_password_hash(alice.id, Some("$new"), Some(b"two")).await.unwrap());
+        let later = Timestamp::from_millis(T0.as_millis() + 1000);
+        store.touch_session(b"two", later).await.unwrap();
+        let swap = SessionSwap { old: b"two", new: b"two-renewed" };
+        assert!(store.set_password_hash(alice.id, Some("$new"), Some(swap)).await.unwrap());
         assert_eq!(store.find_credentials("alice").await.unwrap().unwrap().password_hash.as_deref(), Some("$new"));
         assert!(store.find_session(b"one").await.unwrap().is_none());
-        assert!(store.find_session(b"two").await.unwrap().is_some());
+        assert!(store.find_session(b"two").await.unwrap().is_none(), "the old id is gone");
+        let (kept, _) = store.find_session(b"two-renewed").await.unwrap().unwrap();
+        assert_eq!((kept.created, kept.last_seen), (T0, later), "the session keeps its times");
         assert!(store.set_password_hash(alice.id, None, None).await.unwrap());
-        assert!(store.find_session(b"two").await.unwrap().is_none());
+        assert!(store.find_session(b"two-renewed").await.unwrap().is_none());
         assert!(!store.find_user(alice.id).await.unwrap().unwrap().has_password);
         assert!(!store.set_password_hash(UserId(1), Some("$x"), None).await.unwrap());
         store.create_session(&Session { id_digest: b"four".to_vec(), user_id: alice.id, created: T0, last_seen: T0 }).await.unwrap();

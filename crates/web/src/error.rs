@@ -40,6 +40,8 @@ pub enum ApiError {
     MethodNotAllowed,
     Conflict(FieldErrors),
     PayloadTooLarge(usize),
+    /// The client took too long to send the body.
+    RequestTimeout,
     UnsupportedMediaType,
     Unavailable {
         message: String,
@@ -75,6 +77,7 @@ impl ApiError {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -123,6 +126,9 @@ impl IntoResponse for ApiError {
             Self::PayloadTooLarge(limit) => FieldErrors::message(format!(
                 "The request body is larger than the {limit} bytes accepted."
             )),
+            Self::RequestTimeout => {
+                FieldErrors::message("The request body was not received in time.")
+            }
             Self::UnsupportedMediaType => {
                 FieldErrors::message("Unsupported Media Type: send the body as application/json.")
             }

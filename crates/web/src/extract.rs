@@ -84,6 +84,8 @@ where
             .map_err(|rejection| {
                 if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                     ApiError::PayloadTooLarge(limit)
+                } else if timed_out(&rejection) {
+                    ApiError::RequestTimeout
                 } else {
                     ApiError::bad_request("The request body could not be read.")
                 }
@@ -119,6 +121,18 @@ fn contains_nul(value: &serde_json::Value) -> bool {
             .any(|(key, value)| key.contains('\0') || contains_nul(value)),
         _ => false,
     }
+}
+
+/// Whether reading the body failed because the transport's body deadline passed.
+fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(current) = cause {
+        if current.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        cause = current.source();
+    }
+    false
 }
 
 /// The configured body limit, made known to [`JsonBody`] for its message.

@@ -9,7 +9,7 @@ use crate::model::{
     ADMINISTRATORS_GROUP, NewUser, PageRequest, USERS_GROUP, User, UserUpdate, parse_user_key,
 };
 use crate::principal::Principal;
-use crate::store::{Store, UserQuery};
+use crate::store::{SessionSwap, Store, UserQuery};
 use crate::validate;
 
 /// A user to create. The password arrives already hashed (hashing is the authentication
@@ -98,13 +98,9 @@ pub(crate) async fn get_named(store: &dyn Store, name: &str) -> Result<User, Err
 pub async fn find_user(
     store: &dyn Store,
     _reader: &ReadUsers,
-    name: Option<&str>,
-    key: Option<&str>,
+    who: UserSelector<'_>,
 ) -> Result<User, Error> {
-    let name_or_key = name.or(key).ok_or_else(|| {
-        Error::invalid_message("Either the 'username' or the 'key' query parameter must be given.")
-    })?;
-    get_named_or_keyed(store, name_or_key).await
+    who.get(store).await
 }
 
 pub async fn search_users(
@@ -130,26 +126,36 @@ pub async fn search_users(
 }
 
 /// Looks a user up by name for an administrative change.
-/// A user by name or, failing that, by key (`JIRAUSER10001`).
-async fn get_named_or_keyed(store: &dyn Store, name_or_key: &str) -> Result<User, Error> {
-    let found = match (
-        find_named(store, name_or_key).await?,
-        parse_user_key(name_or_key.trim()),
-    ) {
-        (Some(user), _) => Some(user),
-        (None, Some(id)) => store.find_user(id).await?,
-        (None, None) => None,
-    };
-    found.ok_or_else(|| Error::NotFound(Missing::User(name_or_key.to_string())))
+/// A user named in a request: `?username=` or `?key=` (`JIRAUSER10001`), each resolved only
+/// as what it says it is, so a user named like another's key cannot stand in for them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UserSelector<'a> {
+    Name(&'a str),
+    Key(&'a str),
+}
+
+impl UserSelector<'_> {
+    async fn get(self, store: &dyn Store) -> Result<User, Error> {
+        match self {
+            Self::Name(name) => get_named(store, name).await,
+            Self::Key(key) => {
+                let found = match parse_user_key(key.trim()) {
+                    Some(id) => store.find_user(id).await?,
+                    None => None,
+                };
+                found.ok_or_else(|| Error::NotFound(Missing::User(key.to_string())))
+            }
+        }
+    }
 }
 
 pub async fn update_user(
     store: &dyn Store,
     admin: &Administer,
-    name: &str,
+    who: UserSelector<'_>,
     mut update: UserUpdate,
 ) -> Result<User, Error> {
-    let user = get_named_or_keyed(store, name).await?;
+    let user = who.get(store).await?;
     let mut errors = FieldErrors::default();
     if let Some(display) = &update.display_name {
         update.display_name = validate::display_name(display)
@@ -170,33 +176,34 @@ pub async fn update_user(
     store
         .update_user(user.id, &update)
         .await?
-        .ok_or_else(|| Error::NotFound(Missing::User(name.to_string())))
+        .ok_or_else(|| Error::NotFound(Missing::User(user.name.clone())))
 }
 
 /// An administrator sets a user's password; every session of the user ends.
 pub async fn set_password(
     store: &dyn Store,
     _admin: &Administer,
-    name: &str,
+    who: UserSelector<'_>,
     password_hash: &str,
 ) -> Result<User, Error> {
-    let user = get_named_or_keyed(store, name).await?;
+    let user = who.get(store).await?;
     store
         .set_password_hash(user.id, Some(password_hash), None)
         .await?;
     Ok(user)
 }
 
-/// A user changes their own password (the caller has verified the current one); every other
-/// session of the user ends, the one in use (if any) is kept.
+/// A user changes their own password (the caller has verified the current one). Every other
+/// session of the user ends; the one in use (if any) continues under a new id, swapped in the
+/// same transaction.
 pub async fn set_own_password(
     store: &dyn Store,
     principal: &Principal,
     password_hash: &str,
-    keep_session: Option<&[u8]>,
+    session: Option<SessionSwap<'_>>,
 ) -> Result<(), Error> {
     let changed = store
-        .set_password_hash(principal.user.id, Some(password_hash), keep_session)
+        .set_password_hash(principal.user.id, Some(password_hash), session)
         .await?;
     if changed {
         Ok(())

@@ -23,7 +23,8 @@ pub struct TestServer {
     pub base: String,
     pub addr: SocketAddr,
     pub store: Arc<SqlStore>,
-    pub db: TestDatabase,
+    /// The database, when this server owns it (dropped with the server).
+    pub db: Option<TestDatabase>,
     pub http: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<()>>,
@@ -50,6 +51,13 @@ impl TestServer {
     }
 
     pub async fn start_with(db: TestDatabase, config: Config) -> Self {
+        let mut server = Self::start_shared(config).await;
+        server.db = Some(db);
+        server
+    }
+
+    /// A server on a database it does not own (several may share one).
+    pub async fn start_shared(config: Config) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let prepared = prepare(&config, addr).await.expect("prepare server");
@@ -68,7 +76,7 @@ impl TestServer {
             base,
             addr,
             store,
-            db,
+            db: None,
             http,
             shutdown: Some(shutdown),
             handle: Some(handle),

@@ -5,7 +5,9 @@ use axum::extract::State;
 use axum::response::Response;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use tessera_auth::session::SessionId;
 use tessera_core::services::users;
+use tessera_core::store::SessionSwap;
 use tessera_core::validate;
 
 use crate::error::{ApiError, ApiResult};
@@ -58,13 +60,19 @@ pub async fn put_myself_password(
         });
     }
     let hash = state.auth.hash_password(&password).await?;
-    let keep = session.as_ref().map(|s| s.digest());
-    users::set_own_password(&*state.store, &principal, &hash, keep.as_deref()).await?;
+    let renewed = session
+        .as_ref()
+        .map(|old| (old.digest(), SessionId::generate()));
+    let swap = renewed
+        .as_ref()
+        .map(|(old, new)| (old.as_slice(), new.digest()));
+    let swap = swap.as_ref().map(|(old, new)| SessionSwap { old, new });
+    users::set_own_password(&*state.store, &principal, &hash, swap).await?;
     tracing::info!(target: "tessera::security", user = %principal.user.name, "password changed by its owner");
     let mut response = no_content();
-    if let Some(old) = &session {
-        let (new, token) = state.auth.rotate_session(old, &principal).await?;
-        set_session_cookies(&mut response, &state.urls, client.is_tls, &new, &token)?;
+    if let Some((_, new)) = &renewed {
+        let token = state.auth.xsrf_token(new);
+        set_session_cookies(&mut response, &state.urls, client.is_tls, new, &token)?;
     }
     Ok(response)
 }

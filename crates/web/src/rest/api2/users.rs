@@ -6,7 +6,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::Value;
 use tessera_core::model::UserUpdate;
-use tessera_core::services::users::{self, UserInput};
+use tessera_core::services::users::{self, UserInput, UserSelector};
 use tessera_core::validate;
 
 use crate::error::{ApiError, ApiResult};
@@ -21,13 +21,7 @@ pub async fn get_user(
     params: Params,
 ) -> ApiResult<Jira> {
     let reader = state.authz.read_users(&principal)?;
-    let found = users::find_user(
-        &*state.store,
-        &reader,
-        params.text("username"),
-        params.text("key"),
-    )
-    .await?;
+    let found = users::find_user(&*state.store, &reader, target(&params)?).await?;
     let viewer = Viewer::of(&principal);
     if params.list("expand").iter().any(|e| e == "groups") {
         let groups = state
@@ -123,11 +117,15 @@ pub struct UserChangesBody {
     active: Option<bool>,
 }
 
-fn target_name(params: &Params) -> ApiResult<&str> {
-    params
-        .text("username")
-        .or_else(|| params.text("key"))
-        .ok_or_else(|| ApiError::bad_request("The username query parameter was not provided"))
+/// The user a request names: `?username=` or `?key=`.
+fn target(params: &Params) -> ApiResult<UserSelector<'_>> {
+    match (params.text("username"), params.text("key")) {
+        (Some(name), _) => Ok(UserSelector::Name(name)),
+        (None, Some(key)) => Ok(UserSelector::Key(key)),
+        (None, None) => Err(ApiError::bad_request(
+            "Either the 'username' or the 'key' query parameter must be given.",
+        )),
+    }
 }
 
 /// Administrators. `?username=`; `{"displayName", "emailAddress", "active"}`. Deactivating a
@@ -146,7 +144,7 @@ pub async fn put_user(
             .map(|e| Some(e).filter(|e| !e.trim().is_empty())),
         active: body.active,
     };
-    let updated = users::update_user(&*state.store, &admin, target_name(&params)?, update).await?;
+    let updated = users::update_user(&*state.store, &admin, target(&params)?, update).await?;
     tracing::info!(target: "tessera::security", admin = %principal.user.name, user = %updated.name, active = updated.active, "user changed");
     Ok(Jira::ok(user(
         &state.urls,
@@ -168,13 +166,13 @@ pub async fn put_user_password(
     JsonBody(body): JsonBody<PasswordBody>,
 ) -> ApiResult<Response> {
     let admin = state.authz.administer(&principal)?;
-    let name = target_name(&params)?;
+    let who = target(&params)?;
     let password = body
         .password
         .ok_or_else(|| ApiError::field("password", "You must specify a new password."))?;
     validate::new_password(password.expose_secret()).map_err(|e| ApiError::field("password", e))?;
     let hash = state.auth.hash_password(&password).await?;
-    let changed = users::set_password(&*state.store, &admin, name, &hash).await?;
+    let changed = users::set_password(&*state.store, &admin, who, &hash).await?;
     tracing::info!(target: "tessera::security", admin = %principal.user.name, user = %changed.name, "password set by an administrator");
     Ok(no_content())
 }
