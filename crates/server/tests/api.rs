@@ -599,23 +599,7 @@ backend_tests! {
         expect_error(a.with_session(Method::GET, "/rest/api/2/myself", &session).send().await.unwrap(), StatusCode::UNAUTHORIZED).await;
         // Issues created through both at once get distinct, consecutive keys.
         a.create_project("DUO").await;
-        let mut tasks = Vec::new();
-        for n in 0..40 {
-            let server = if n % 2 == 0 { &a } else { &b };
-            let request = server
-                .admin(Method::POST, "/rest/api/2/issue")
-                .json(&json!({"fields": {"project": {"key": "DUO"}, "issuetype": {"id": "3"}, "summary": format!("duo {n}")}}));
-            tasks.push(tokio::spawn(async move { request.send().await }));
-        }
-        let mut numbers = Vec::new();
-        for task in tasks {
-            let response = task.await.unwrap().unwrap();
-            assert_eq!(response.status(), StatusCode::CREATED);
-            let body: Value = response.json().await.unwrap();
-            numbers.push(body["key"].as_str().unwrap().strip_prefix("DUO-").unwrap().parse::<i64>().unwrap());
-        }
-        numbers.sort_unstable();
-        assert_eq!(numbers, (1..=40).collect::<Vec<_>>());
+        assert_eq!(create_concurrently(&[&a, &b], "DUO", 40).await, (1..=40).collect::<Vec<_>>());
         a.stop().await;
         b.stop().await;
     }
@@ -623,23 +607,35 @@ backend_tests! {
     async fn concurrent_creations_get_consecutive_keys(db) {
         let server = TestServer::start(db).await;
         server.create_project("RACE").await;
-        let mut tasks = Vec::new();
-        for n in 0..100 {
-            let request = server
-                .admin(Method::POST, "/rest/api/2/issue")
-                .json(&json!({"fields": {"project": {"key": "RACE"}, "issuetype": {"id": "3"}, "summary": format!("racer {n}")}}));
-            tasks.push(tokio::spawn(async move { request.send().await }));
-        }
-        let mut numbers = Vec::new();
-        for task in tasks {
-            let response = task.await.unwrap().unwrap();
-            assert_eq!(response.status(), StatusCode::CREATED);
-            let body: Value = response.json().await.unwrap();
-            numbers.push(body["key"].as_str().unwrap().strip_prefix("RACE-").unwrap().parse::<i64>().unwrap());
-        }
-        numbers.sort_unstable();
-        assert_eq!(numbers, (1..=100).collect::<Vec<_>>());
+        assert_eq!(create_concurrently(&[&server], "RACE", 100).await, (1..=100).collect::<Vec<_>>());
     }
+}
+
+/// Creates `count` issues in `project` at once, spread over `servers`; returns their numbers,
+/// sorted.
+async fn create_concurrently(servers: &[&TestServer], project: &str, count: usize) -> Vec<i64> {
+    let mut tasks = Vec::new();
+    for n in 0..count {
+        let request = servers[n % servers.len()]
+            .admin(Method::POST, "/rest/api/2/issue")
+            .json(&json!({"fields": {"project": {"key": project}, "issuetype": {"id": "3"}, "summary": format!("racer {n}")}}));
+        tasks.push(tokio::spawn(async move { request.send().await }));
+    }
+    let mut numbers = Vec::new();
+    for task in tasks {
+        let response = task.await.unwrap().unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body: Value = response.json().await.unwrap();
+        let key = body["key"].as_str().unwrap();
+        numbers.push(
+            key.strip_prefix(&format!("{project}-"))
+                .unwrap()
+                .parse::<i64>()
+                .unwrap(),
+        );
+    }
+    numbers.sort_unstable();
+    numbers
 }
 
 /// The base URL's context path: links carry it and routes live under it.
