@@ -89,7 +89,8 @@ impl Table {
     }
 }
 
-/// `/rest/api/2` (and `/rest/api/latest`).
+/// `/rest/api/2` (and `/rest/api/latest`): one route per line, so the table reads as a table.
+#[rustfmt::skip]
 fn api2() -> Table {
     use Access::*;
     use Method as M;
@@ -97,12 +98,7 @@ fn api2() -> Table {
     Table::new("/rest/api/2")
         .add(M::GET, "/serverInfo", Public, server_info::get_server_info)
         .add(M::GET, "/myself", User, myself::get_myself)
-        .add(
-            M::PUT,
-            "/myself/password",
-            User,
-            myself::put_myself_password,
-        )
+        .add(M::PUT, "/myself/password", User, myself::put_myself_password)
         .add(M::GET, "/user", User, users::get_user)
         .add(M::POST, "/user", Admin, users::post_user)
         .add(M::PUT, "/user", Admin, users::put_user)
@@ -116,114 +112,24 @@ fn api2() -> Table {
         .add(M::DELETE, "/group/user", Admin, groups::delete_group_user)
         .add(M::GET, "/project", User, projects::get_projects)
         .add(M::POST, "/project", Admin, projects::post_project)
-        .add(
-            M::GET,
-            "/project/{projectIdOrKey}",
-            ProjectVisible,
-            projects::get_project,
-        )
-        .add(
-            M::GET,
-            "/project/{projectIdOrKey}/role",
-            ProjectVisible,
-            projects::get_project_roles,
-        )
-        .add(
-            M::GET,
-            "/project/{projectIdOrKey}/role/{id}",
-            ProjectVisible,
-            projects::get_project_role,
-        )
-        .add(
-            M::POST,
-            "/project/{projectIdOrKey}/role/{id}",
-            Project(P::AdministerProjects),
-            projects::post_project_role,
-        )
-        .add(
-            M::PUT,
-            "/project/{projectIdOrKey}/role/{id}",
-            Project(P::AdministerProjects),
-            projects::put_project_role,
-        )
-        .add(
-            M::DELETE,
-            "/project/{projectIdOrKey}/role/{id}",
-            Project(P::AdministerProjects),
-            projects::delete_project_role,
-        )
-        .add(
-            M::POST,
-            "/issue",
-            Project(P::CreateIssues),
-            issues::post_issue,
-        )
-        .add(
-            M::GET,
-            "/issue/{issueIdOrKey}",
-            Project(P::BrowseProjects),
-            issues::get_issue,
-        )
-        .add(
-            M::PUT,
-            "/issue/{issueIdOrKey}",
-            Project(P::EditIssues),
-            issues::put_issue,
-        )
-        .add(
-            M::DELETE,
-            "/issue/{issueIdOrKey}",
-            Project(P::DeleteIssues),
-            issues::delete_issue,
-        )
-        .add(
-            M::GET,
-            "/issue/{issueIdOrKey}/transitions",
-            Project(P::BrowseProjects),
-            issues::get_transitions,
-        )
-        .add(
-            M::POST,
-            "/issue/{issueIdOrKey}/transitions",
-            Project(P::TransitionIssues),
-            issues::post_transitions,
-        )
-        .add(
-            M::PUT,
-            "/issue/{issueIdOrKey}/assignee",
-            Project(P::AssignIssues),
-            issues::put_assignee,
-        )
-        .add(
-            M::GET,
-            "/issue/{issueIdOrKey}/comment",
-            Project(P::BrowseProjects),
-            comments::get_comments,
-        )
-        .add(
-            M::POST,
-            "/issue/{issueIdOrKey}/comment",
-            Project(P::AddComments),
-            comments::post_comment,
-        )
-        .add(
-            M::GET,
-            "/issue/{issueIdOrKey}/comment/{id}",
-            Project(P::BrowseProjects),
-            comments::get_comment,
-        )
-        .add(
-            M::PUT,
-            "/issue/{issueIdOrKey}/comment/{id}",
-            CommentAuthorOrProjectAdmin,
-            comments::put_comment,
-        )
-        .add(
-            M::DELETE,
-            "/issue/{issueIdOrKey}/comment/{id}",
-            CommentAuthorOrProjectAdmin,
-            comments::delete_comment,
-        )
+        .add(M::GET, "/project/{projectIdOrKey}", ProjectVisible, projects::get_project)
+        .add(M::GET, "/project/{projectIdOrKey}/role", ProjectVisible, projects::get_project_roles)
+        .add(M::GET, "/project/{projectIdOrKey}/role/{id}", ProjectVisible, projects::get_project_role)
+        .add(M::POST, "/project/{projectIdOrKey}/role/{id}", Project(P::AdministerProjects), projects::post_project_role)
+        .add(M::PUT, "/project/{projectIdOrKey}/role/{id}", Project(P::AdministerProjects), projects::put_project_role)
+        .add(M::DELETE, "/project/{projectIdOrKey}/role/{id}", Project(P::AdministerProjects), projects::delete_project_role)
+        .add(M::POST, "/issue", Project(P::CreateIssues), issues::post_issue)
+        .add(M::GET, "/issue/{issueIdOrKey}", Project(P::BrowseProjects), issues::get_issue)
+        .add(M::PUT, "/issue/{issueIdOrKey}", Project(P::EditIssues), issues::put_issue)
+        .add(M::DELETE, "/issue/{issueIdOrKey}", Project(P::DeleteIssues), issues::delete_issue)
+        .add(M::GET, "/issue/{issueIdOrKey}/transitions", Project(P::BrowseProjects), issues::get_transitions)
+        .add(M::POST, "/issue/{issueIdOrKey}/transitions", Project(P::TransitionIssues), issues::post_transitions)
+        .add(M::PUT, "/issue/{issueIdOrKey}/assignee", Project(P::AssignIssues), issues::put_assignee)
+        .add(M::GET, "/issue/{issueIdOrKey}/comment", Project(P::BrowseProjects), comments::get_comments)
+        .add(M::POST, "/issue/{issueIdOrKey}/comment", Project(P::AddComments), comments::post_comment)
+        .add(M::GET, "/issue/{issueIdOrKey}/comment/{id}", Project(P::BrowseProjects), comments::get_comment)
+        .add(M::PUT, "/issue/{issueIdOrKey}/comment/{id}", CommentAuthorOrProjectAdmin, comments::put_comment)
+        .add(M::DELETE, "/issue/{issueIdOrKey}/comment/{id}", CommentAuthorOrProjectAdmin, comments::delete_comment)
         .add(M::GET, "/field", User, meta::get_fields)
         .add(M::GET, "/issuetype", User, meta::get_issue_types)
         .add(M::GET, "/issuetype/{id}", User, meta::get_issue_type)
@@ -232,20 +138,10 @@ fn api2() -> Table {
         .add(M::GET, "/status", User, meta::get_statuses)
         .add(M::GET, "/status/{idOrName}", User, meta::get_status)
         .add(M::GET, "/statuscategory", User, meta::get_status_categories)
-        .add(
-            M::GET,
-            "/statuscategory/{idOrKey}",
-            User,
-            meta::get_status_category,
-        )
+        .add(M::GET, "/statuscategory/{idOrKey}", User, meta::get_status_category)
         .add(M::GET, "/resolution", User, meta::get_resolutions)
         .add(M::GET, "/resolution/{id}", User, meta::get_resolution)
-        .add(
-            M::GET,
-            "/mypermissions",
-            User,
-            permissions::get_my_permissions,
-        )
+        .add(M::GET, "/mypermissions", User, permissions::get_my_permissions)
 }
 
 /// `/rest/auth/1/session` (and `/rest/auth/latest/session`) for authenticated callers.
