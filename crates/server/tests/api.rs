@@ -420,6 +420,7 @@ backend_tests! {
         expect_error(post("[1,2]", Some("application/json")).send().await.unwrap(), StatusCode::BAD_REQUEST).await;
         let huge = format!("{{\"fields\":{{\"summary\":\"{}\"}}}}", "x".repeat(2 * 1024 * 1024));
         let response = server.admin(Method::POST, "/rest/api/2/issue").header("content-type", "application/json").body(huge).send().await.unwrap();
+        assert_eq!(response.headers()["connection"], "close", "the unread rest makes the connection unusable");
         expect_error(response, StatusCode::PAYLOAD_TOO_LARGE).await;
         // A body-less request with a JSON content type is never 415.
         let get = server.admin(Method::GET, "/rest/api/2/myself").header("content-type", "application/json").send().await.unwrap();
@@ -790,6 +791,10 @@ async fn the_transport_bounds_slow_clients_and_connections() {
     .expect("answered before the test gave up")
     .unwrap();
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        answer.to_ascii_lowercase().contains("connection: close"),
+        "{answer}"
+    );
     assert!(answer.contains("errorMessages"), "{answer}");
     server.stop().await;
 

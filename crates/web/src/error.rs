@@ -7,7 +7,9 @@
 
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
-use http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER, SET_COOKIE, WWW_AUTHENTICATE};
+use http::header::{
+    CONNECTION, CONTENT_TYPE, HeaderValue, RETRY_AFTER, SET_COOKIE, WWW_AUTHENTICATE,
+};
 use serde_json::json;
 use tessera_auth::authenticator::AuthError;
 use tessera_auth::credentials::CredentialError;
@@ -123,10 +125,16 @@ impl IntoResponse for ApiError {
             Self::MethodNotAllowed => {
                 FieldErrors::message("The method is not allowed for this resource.")
             }
-            Self::PayloadTooLarge(limit) => FieldErrors::message(format!(
-                "The request body is larger than the {limit} bytes accepted."
-            )),
+            // The rest of the body was never read, so the connection cannot carry another
+            // request: say so, or a client reusing it races the server closing it.
+            Self::PayloadTooLarge(limit) => {
+                headers.insert(CONNECTION, HeaderValue::from_static("close"));
+                FieldErrors::message(format!(
+                    "The request body is larger than the {limit} bytes accepted."
+                ))
+            }
             Self::RequestTimeout => {
+                headers.insert(CONNECTION, HeaderValue::from_static("close"));
                 FieldErrors::message("The request body was not received in time.")
             }
             Self::UnsupportedMediaType => {
