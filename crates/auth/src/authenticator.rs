@@ -3,6 +3,12 @@
 //! Wrong password, unknown user, user without a password and deactivated user all get the same
 //! answer after the same amount of work (a real or dummy Argon2 verification), so the answer
 //! reveals nothing about which it was.
+//!
+//! Tokens (Bearer, or Basic with the token in the password's place) are checked by shape and
+//! checksum first, then looked up by the SHA-256 of the whole token, on every request: there
+//! is no verified-token cache, so a revocation through any instance sharing the database holds
+//! for the very next request everywhere. A refused token says whether it was malformed,
+//! unknown, expired or revoked, and nothing else.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -15,13 +21,17 @@ use tessera_core::model::{LoginInfo, Session, User};
 use tessera_core::principal::{AuthMethod, Principal};
 use tessera_core::scopes::Scopes;
 use tessera_core::store::{Store, StoreError, UserCredentials};
+use tessera_core::tokens::{TokenKind, TokenPolicy};
 use tessera_core::validate::MAX_PASSWORD_BYTES;
 
 use crate::cache::VerifiedPasswords;
 use crate::credentials::{self, Credential, CredentialError};
 use crate::password::{HashError, HasherConfig, PasswordHasher};
 use crate::secret::{HmacKey, random_bytes};
+use crate::secret::constant_time_eq;
 use crate::session::{SessionId, XsrfTokens};
+use crate::token_format::{self, FormatError};
+use crate::usage::TokenUsage;
 use crate::xsrf::{self, XsrfFailure, XsrfRequest};
 
 #[derive(Clone, Copy, Debug)]
@@ -36,6 +46,8 @@ pub struct AuthConfig {
     pub verified_password_ttl: Duration,
     pub verified_password_capacity: u64,
     pub hasher: HasherConfig,
+    /// Lifetime rules for new tokens.
+    pub tokens: TokenPolicy,
 }
 
 impl Default for AuthConfig {
@@ -47,6 +59,7 @@ impl Default for AuthConfig {
             verified_password_ttl: Duration::from_secs(120),
             verified_password_capacity: 10_000,
             hasher: HasherConfig::default(),
+            tokens: TokenPolicy::default(),
         }
     }
 }
@@ -63,6 +76,11 @@ pub enum AuthError {
     SessionInvalid,
     #[error("{0}")]
     Xsrf(XsrfFailure),
+    #[error("{0}")]
+    Token(TokenRejection),
+    /// A valid token presented from an address its allowlist excludes.
+    #[error("The token may not be used from this address.")]
+    IpNotAllowed,
     #[error("The server is busy checking passwords; try again shortly.")]
     Busy,
     #[error("authentication failed internally: {0}")]
@@ -80,6 +98,36 @@ impl From<HashError> for AuthError {
         match error {
             HashError::Busy => Self::Busy,
             other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+/// Why a token was refused. Each has a stable reason code; none says more than its name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TokenRejection {
+    #[error("The token is malformed.")]
+    Malformed,
+    #[error("The token is not valid.")]
+    Unknown,
+    #[error("The token has expired.")]
+    Expired,
+    #[error("The token has been revoked.")]
+    Revoked,
+    #[error("The token has been replaced by a rotation.")]
+    Rotated,
+    #[error("The token's owner is deactivated.")]
+    OwnerInactive,
+}
+
+impl TokenRejection {
+    pub fn reason_code(self) -> &'static str {
+        match self {
+            Self::Malformed => "token_malformed",
+            Self::Unknown => "token_unknown",
+            Self::Expired => "token_expired",
+            Self::Revoked => "token_revoked",
+            Self::Rotated => "token_rotated",
+            Self::OwnerInactive => "token_owner_inactive",
         }
     }
 }
@@ -136,6 +184,7 @@ pub struct Authenticator {
     hasher: PasswordHasher,
     verified: VerifiedPasswords,
     xsrf: XsrfTokens,
+    usage: TokenUsage,
     config: AuthConfig,
 }
 
@@ -158,6 +207,7 @@ impl Authenticator {
                 config.verified_password_capacity,
             ),
             xsrf: XsrfTokens::new(key),
+            usage: TokenUsage::default(),
             config,
         })
     }
@@ -178,6 +228,26 @@ impl Authenticator {
     ) -> Result<Option<Authenticated>, AuthError> {
         match credentials::from_headers(request.headers)? {
             Credential::None => Ok(None),
+            Credential::Bearer(token) => {
+                let principal = self
+                    .verify_token(token.expose_secret(), None, request.client_ip)
+                    .await?;
+                Ok(Some(Authenticated {
+                    principal,
+                    session: None,
+                }))
+            }
+            Credential::Basic { username, password }
+                if token_format::has_prefix(password.expose_secret()) =>
+            {
+                let principal = self
+                    .verify_token(password.expose_secret(), Some(&username), request.client_ip)
+                    .await?;
+                Ok(Some(Authenticated {
+                    principal,
+                    session: None,
+                }))
+            }
             Credential::Basic { username, password } => {
                 let user = self.verify_password(&username, &password).await?;
                 let principal = self
@@ -313,10 +383,92 @@ impl Authenticator {
             global: access.global,
             method,
             credential_ref,
+            token: None,
             scopes: Scopes::all(),
             projects: None,
             client_ip,
         })
+    }
+
+    /// Checks a token, presented as a Bearer token or, with `basic_user`, in a Basic
+    /// password. With Basic, the user name must be the token's owner.
+    async fn verify_token(
+        &self,
+        raw: &str,
+        basic_user: Option<&str>,
+        client_ip: IpAddr,
+    ) -> Result<Principal, AuthError> {
+        let refuse = |rejection: TokenRejection| {
+            tracing::info!(target: "tessera::security", reason = rejection.reason_code(), %client_ip, "token refused");
+            AuthError::Token(rejection)
+        };
+        let presented = match token_format::parse(raw) {
+            Ok(presented) => presented,
+            Err(FormatError::Malformed | FormatError::NotAToken) => {
+                return Err(refuse(TokenRejection::Malformed));
+            }
+        };
+        let Some(found) = self.store.find_token_by_digest(&presented.digest).await? else {
+            return Err(refuse(TokenRejection::Unknown));
+        };
+        let token = found.token;
+        let now = self.clock.now();
+        if token.kind != presented.kind {
+            return Err(refuse(TokenRejection::Unknown));
+        }
+        if token.revoked.is_some() {
+            return Err(refuse(TokenRejection::Revoked));
+        }
+        if let Some(until) = found.previous_secret_until
+            && until.is_none_or(|until| now >= until)
+        {
+            return Err(refuse(TokenRejection::Rotated));
+        }
+        if token.is_expired(now) {
+            return Err(refuse(TokenRejection::Expired));
+        }
+        if let Some(name) = basic_user {
+            let name = name.trim().to_lowercase();
+            if !constant_time_eq(name.as_bytes(), found.owner.name.as_bytes()) {
+                return Err(refuse(TokenRejection::Unknown));
+            }
+        }
+        if !found.owner.active {
+            return Err(refuse(TokenRejection::OwnerInactive));
+        }
+        if !token.is_allowed_from(client_ip) {
+            tracing::info!(target: "tessera::security", token = %token.id, %client_ip, "token used from an address outside its allowlist");
+            return Err(AuthError::IpNotAllowed);
+        }
+        let method = match (token.kind, basic_user) {
+            (TokenKind::ServiceKey, _) => AuthMethod::ServiceKey,
+            (TokenKind::Personal, Some(_)) => AuthMethod::BasicToken,
+            (TokenKind::Personal, None) => AuthMethod::BearerToken,
+        };
+        let access = self.store.user_access(found.owner.id).await?;
+        self.usage.note(token.id, now, client_ip);
+        Ok(Principal {
+            user: found.owner,
+            groups: access.groups,
+            global: access.global,
+            method,
+            credential_ref: Some(format!("token:{}", token.id)),
+            token: Some(token.id),
+            scopes: token.scopes,
+            projects: token.projects,
+            client_ip,
+        })
+    }
+
+    /// Writes the token uses noted since the last flush (one write per used token).
+    pub async fn flush_token_usage(&self) -> Result<usize, AuthError> {
+        let uses = self.usage.drain();
+        let count = uses.len();
+        if let Err(error) = self.store.record_token_uses(&uses).await {
+            self.usage.restore(uses);
+            return Err(error.into());
+        }
+        Ok(count)
     }
 
     /// Checks a password. Every failure for a plausible name (unknown user, no password,

@@ -1,6 +1,6 @@
-//! Reads the one credential a request carries: `Authorization: Basic`, or the `JSESSIONID`
-//! cookie. Two credentials at once, or a malformed one, is an error; so is any other scheme
-//! (Bearer tokens arrive with the personal-access-token issue).
+//! Reads the one credential a request carries: `Authorization: Basic`, `Authorization: Bearer`
+//! (RFC 6750 §2.1), or the `JSESSIONID` cookie. Two credentials at once, or a malformed one, is
+//! an error; so is any other scheme.
 //!
 //! Basic credentials follow RFC 7617: base64 of `user-id ":" password`, UTF-8; the user id ends
 //! at the first colon (§2), so passwords may contain colons.
@@ -34,6 +34,8 @@ pub enum Credential {
     /// A `JSESSIONID` cookie, or `None` if its value cannot be one tessera issued (it is then
     /// simply not valid).
     Session(Option<SessionId>),
+    /// `Authorization: Bearer <token>`.
+    Bearer(SecretString),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -109,6 +111,13 @@ pub fn from_headers(headers: &HeaderMap) -> Result<Credential, CredentialError> 
             let (scheme, rest) = value.trim().split_once(' ').unwrap_or((value.trim(), ""));
             if scheme.eq_ignore_ascii_case("basic") {
                 parse_basic(rest)
+            } else if scheme.eq_ignore_ascii_case("bearer") {
+                // RFC 6750 §2.1: b64token syntax, one token, no spaces inside.
+                let token = rest.trim();
+                if token.is_empty() || token.contains(char::is_whitespace) {
+                    return Err(CredentialError::Malformed);
+                }
+                Ok(Credential::Bearer(SecretString::from(token.to_string())))
             } else {
                 Err(CredentialError::UnsupportedScheme)
             }
@@ -197,7 +206,6 @@ mod tests {
     #[test]
     fn other_schemes_are_unsupported() {
         for other in [
-            "Bearer abc",
             "Negotiate xyz",
             "OAuth oauth_token=\"x\"",
             "garbage",
@@ -208,6 +216,28 @@ mod tests {
                 "{other}"
             );
         }
+    }
+
+    #[test]
+    fn bearer_tokens_are_read() {
+        let parsed = from_headers(&headers(&[("authorization", "bearer tspat_abc")])).unwrap();
+        let Credential::Bearer(token) = parsed else {
+            panic!("{parsed:?}")
+        };
+        assert_eq!(token.expose_secret(), "tspat_abc");
+        for bad in ["Bearer", "Bearer  ", "Bearer a b"] {
+            assert_eq!(
+                from_headers(&headers(&[("authorization", bad)])).unwrap_err(),
+                CredentialError::Malformed,
+                "{bad}"
+            );
+        }
+        let cookie = format!("JSESSIONID={}", SessionId::generate().expose());
+        assert_eq!(
+            from_headers(&headers(&[("authorization", "Bearer x"), ("cookie", &cookie)]))
+                .unwrap_err(),
+            CredentialError::Multiple
+        );
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //! pool of threads with a bounded queue ([`password`]), and a successful verification may be
 //! remembered briefly under a keyed digest ([`cache`]). Sessions are random ids of which only
 //! a digest is stored ([`session`]). Cookie-authenticated state changes must pass the XSRF
-//! rule ([`xsrf`]).
+//! rule ([`xsrf`]). Personal access tokens and service keys are prefixed and checksummed
+//! ([`token_format`]), stored as digests and managed through [`tokens`].
 
 pub mod authenticator;
 pub mod cache;
@@ -14,7 +15,10 @@ pub mod credentials;
 pub mod password;
 pub mod secret;
 pub mod session;
+pub mod token_format;
+pub mod tokens;
+pub mod usage;
 pub mod xsrf;
 
-pub use authenticator::{AuthConfig, AuthError, Authenticator, Login};
+pub use authenticator::{AuthConfig, AuthError, Authenticator, Login, TokenRejection};
 pub use credentials::Credential;

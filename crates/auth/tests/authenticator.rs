@@ -62,6 +62,7 @@ async fn fixture_with(db: &TestDatabase, config: AuthConfig) -> Fixture {
                 password_hash: password.map(|p| hash_blocking(CHEAP, &secret(p)).unwrap()),
                 groups: vec![USERS_GROUP.into()],
                 created: clock.now(),
+                service_owner: None,
             })
             .await
             .unwrap();

@@ -16,12 +16,13 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use crate::error::{Error, Missing};
-use crate::ids::{IssueId, ProjectId, UserId};
-use crate::model::{Issue, Project};
+use crate::ids::{IssueId, ProjectId, TokenId, UserId};
+use crate::model::{Issue, Project, User};
 use crate::permissions::{GlobalPermission, ProjectPermission, ProjectPermissions, ProjectRole};
 use crate::principal::Principal;
 use crate::scopes::{Scope, Scopes};
 use crate::store::Store;
+use crate::tokens::Token;
 
 /// What the caller lacked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,6 +38,9 @@ pub enum Denied {
     Permission(Needed),
     /// The user could, but the credential's scopes do not cover it.
     Scope(Scope),
+    /// The request needs a password or session login; a token may not make or manage other
+    /// tokens (a leaked token could otherwise mint successors).
+    TokenNotAllowed,
 }
 
 impl Denied {
@@ -45,6 +49,7 @@ impl Denied {
         match self {
             Self::Permission(_) => "permission_missing",
             Self::Scope(_) => "scope_missing",
+            Self::TokenNotAllowed => "token_not_allowed",
         }
     }
 }
@@ -64,6 +69,9 @@ impl fmt::Display for Denied {
                 f,
                 "The credential used does not have the scope '{}' needed for this request.",
                 scope.name()
+            ),
+            Self::TokenNotAllowed => f.write_str(
+                "A token cannot create tokens or manage tokens other than itself: log in with a password.",
             ),
         }
     }
@@ -137,6 +145,50 @@ impl Administer {
     /// the data directory or database credentials. Never call this from request handling.
     pub fn trusted_offline_cli() -> Self {
         Self { actor: None }
+    }
+}
+
+/// Permission to manage one owner's tokens: a person's own, or a service account's.
+#[derive(Debug)]
+pub struct ManageTokens {
+    actor: Actor,
+    owner: User,
+    /// The token the caller authenticated with, if any: it may manage only itself.
+    presented: Option<TokenId>,
+}
+
+impl ManageTokens {
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    pub fn owner(&self) -> &User {
+        &self.owner
+    }
+
+    /// The token the caller presented, if it authenticated with one.
+    pub fn presented(&self) -> Option<TokenId> {
+        self.presented
+    }
+
+    /// Making a token needs a password or session login.
+    pub fn require_create(&self) -> Result<(), Error> {
+        match self.presented {
+            Some(_) => Err(Error::Denied(Denied::TokenNotAllowed)),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether `token` may be rotated or revoked: one of the owner's (others are "not found"),
+    /// and, for a caller holding a token, that very token.
+    pub fn require_change(&self, token: &Token) -> Result<(), Error> {
+        if token.owner != self.owner.id {
+            return Err(Error::NotFound(Missing::Token(token.id.to_string())));
+        }
+        match self.presented {
+            Some(presented) if presented != token.id => Err(Error::Denied(Denied::TokenNotAllowed)),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -412,6 +464,39 @@ impl Authorizer {
         Self::has_global(principal, GlobalPermission::Administer)
     }
 
+    /// The caller's own tokens. Every user may manage them (within [`ManageTokens`]' rules).
+    pub fn own_tokens(principal: &Principal) -> ManageTokens {
+        ManageTokens {
+            actor: Actor::of(principal),
+            owner: principal.user.clone(),
+            presented: principal.token,
+        }
+    }
+
+    /// A service account's keys: for administrators and members of the account's owning
+    /// group, logged in with a password or session. Anything else is "not found".
+    pub fn service_account_tokens(
+        principal: &Principal,
+        account: User,
+    ) -> Result<ManageTokens, Error> {
+        let missing = || Error::NotFound(Missing::User(account.name.clone()));
+        let Some(owner_group) = &account.service_owner else {
+            return Err(missing());
+        };
+        let is_admin = Self::has_global(principal, GlobalPermission::Administer);
+        if !is_admin && !principal.groups.contains(owner_group) {
+            return Err(missing());
+        }
+        if principal.method.is_token() {
+            return Err(Error::Denied(Denied::TokenNotAllowed));
+        }
+        Ok(ManageTokens {
+            actor: Actor::of(principal),
+            owner: account,
+            presented: None,
+        })
+    }
+
     pub fn read_users(&self, principal: &Principal) -> Result<ReadUsers, Error> {
         if !principal.scopes.contains(Scope::ReadJiraUser) {
             return Err(Error::Denied(Denied::Scope(Scope::ReadJiraUser)));
@@ -466,7 +551,7 @@ impl Authorizer {
         };
         let project = found.ok_or_else(|| project_ref.missing())?;
         let granted = self.granted(principal, project.id).await?;
-        if !is_visible(granted) {
+        if !is_visible(effective(granted, principal.scopes)) {
             return Err(project_ref.missing());
         }
         let grant = Grant {
@@ -503,7 +588,9 @@ impl Authorizer {
         };
         let issue = found.ok_or(Error::NotFound(Missing::Issue))?;
         let granted = self.granted(principal, issue.project_id).await?;
-        if !granted.contains(ProjectPermission::BrowseProjects) {
+        // A credential without the read scope cannot see issues at all, so it gets "not
+        // found" like any invisible issue, not a "denied" that would confirm it exists.
+        if !effective(granted, principal.scopes).contains(ProjectPermission::BrowseProjects) {
             return Err(Error::NotFound(Missing::Issue));
         }
         require::<A>(granted, principal.scopes)?;
@@ -540,8 +627,8 @@ impl Authorizer {
             })
             .filter_map(|project| {
                 let held = roles.remove(&project.id).unwrap_or_default();
-                let granted = Self::from_roles(principal, held);
-                is_visible(granted).then(|| (project, effective(granted, principal.scopes)))
+                let allowed = effective(Self::from_roles(principal, held), principal.scopes);
+                is_visible(allowed).then_some((project, allowed))
             })
             .collect())
     }

@@ -77,6 +77,8 @@ pub enum Missing {
     Role(String),
     #[error("User '{0}' is not a member of group '{1}'.")]
     Membership(String, String),
+    #[error("No token exists with id '{0}'.")]
+    Token(String),
 }
 
 /// Why a service refused.

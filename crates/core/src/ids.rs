@@ -28,7 +28,7 @@ macro_rules! id_type {
 }
 
 id_type!(
-    /// A user (or, later, a service account).
+    /// A user: a person or a service account.
     UserId
 );
 id_type!(
@@ -42,6 +42,10 @@ id_type!(
 id_type!(
     /// A comment on an issue.
     CommentId
+);
+id_type!(
+    /// A personal access token or service-account API key.
+    TokenId
 );
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 //! Invariant kept here: a service that changes or reveals protected data takes a capability
 //! that only [`authz::Authorizer`] can create, so a handler that forgot to ask cannot compile.
 
+pub mod audit;
 pub mod authz;
 pub mod catalog;
 pub mod clock;
@@ -20,6 +21,7 @@ pub mod principal;
 pub mod scopes;
 pub mod services;
 pub mod store;
+pub mod tokens;
 pub mod validate;
 
 pub use error::{Error, FieldErrors};

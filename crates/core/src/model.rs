@@ -10,7 +10,7 @@ use crate::permissions::ProjectRole;
 pub const USERS_GROUP: &str = "jira-users";
 pub const ADMINISTRATORS_GROUP: &str = "jira-administrators";
 
-/// A person (or, later, a service account).
+/// A person, or a service account (a non-human user owned by a group).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct User {
     pub id: UserId,
@@ -22,9 +22,15 @@ pub struct User {
     /// Whether the user has a local password (users from single sign-on have none).
     pub has_password: bool,
     pub created: Timestamp,
+    /// For a service account, the group that owns it; `None` for a person.
+    pub service_owner: Option<String>,
 }
 
 impl User {
+    pub fn is_service_account(&self) -> bool {
+        self.service_owner.is_some()
+    }
+
     /// Jira's stable user key.
     pub fn key(&self) -> String {
         user_key(self.id)
@@ -59,6 +65,8 @@ pub struct NewUser {
     pub password_hash: Option<String>,
     pub groups: Vec<String>,
     pub created: Timestamp,
+    /// Makes the user a service account owned by this group.
+    pub service_owner: Option<String>,
 }
 
 impl std::fmt::Debug for NewUser {
@@ -70,6 +78,7 @@ impl std::fmt::Debug for NewUser {
             .field("password_hash", &redacted(&self.password_hash))
             .field("groups", &self.groups)
             .field("created", &self.created)
+            .field("service_owner", &self.service_owner)
             .finish()
     }
 }

@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 
-use crate::ids::ProjectId;
+use crate::ids::{ProjectId, TokenId};
 use crate::model::User;
 use crate::permissions::{GlobalPermission, GlobalPermissions};
 use crate::scopes::Scopes;
@@ -15,6 +15,12 @@ pub enum AuthMethod {
     BasicPassword,
     /// The `JSESSIONID` cookie of a session opened with `POST /rest/auth/1/session`.
     Session,
+    /// `Authorization: Basic` with a personal access token in the password's place.
+    BasicToken,
+    /// `Authorization: Bearer` with a personal access token.
+    BearerToken,
+    /// A service account's API key (Bearer or Basic).
+    ServiceKey,
 }
 
 impl AuthMethod {
@@ -23,7 +29,15 @@ impl AuthMethod {
         match self {
             Self::BasicPassword => "basic_password",
             Self::Session => "session",
+            Self::BasicToken => "basic_token",
+            Self::BearerToken => "bearer_token",
+            Self::ServiceKey => "service_key",
         }
+    }
+
+    /// Whether the credential is a token (which may not mint further tokens).
+    pub fn is_token(self) -> bool {
+        matches!(self, Self::BasicToken | Self::BearerToken | Self::ServiceKey)
     }
 }
 
@@ -37,6 +51,8 @@ pub struct Principal {
     pub method: AuthMethod,
     /// A non-secret reference to the credential (a session's short id), for logs.
     pub credential_ref: Option<String>,
+    /// The token presented, for token methods.
+    pub token: Option<TokenId>,
     /// What the credential allows; everything for passwords and sessions.
     pub scopes: Scopes,
     /// Projects the credential is limited to; `None` for no limit.
@@ -47,6 +63,13 @@ pub struct Principal {
 impl Principal {
     pub fn has_global(&self, permission: GlobalPermission) -> bool {
         self.global.contains(permission)
+    }
+
+    /// The credential's id as audit events record it: the token id, or the session reference.
+    pub fn credential_id(&self) -> Option<String> {
+        self.token
+            .map(|id| id.to_string())
+            .or_else(|| self.credential_ref.clone())
     }
 }
 

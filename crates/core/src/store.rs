@@ -4,13 +4,15 @@
 
 use async_trait::async_trait;
 
+use crate::audit::AuditEvent;
 use crate::clock::Timestamp;
-use crate::ids::{CommentId, IssueId, ProjectId, UserId};
+use crate::ids::{CommentId, IssueId, ProjectId, TokenId, UserId};
 use crate::model::{
     Comment, Group, Issue, IssueChanges, LoginInfo, NewIssue, NewProject, NewUser, Page,
     PageRequest, Project, RoleActor, RoleMember, Session, User, UserUpdate,
 };
 use crate::permissions::{GlobalPermissions, ProjectRole};
+use crate::tokens::{NewToken, RevokeReason, Token, TokenFilter, TokenMatch, TokenUse};
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -111,6 +113,8 @@ pub trait UserStore: Send + Sync {
     async fn record_failed_login(&self, id: UserId, at: Timestamp) -> StoreResult<()>;
     /// The user's groups and the global permissions they grant.
     async fn user_access(&self, id: UserId) -> StoreResult<UserAccess>;
+    /// Every service account, by name.
+    async fn list_service_accounts(&self) -> StoreResult<Vec<User>>;
 }
 
 #[async_trait]
@@ -226,6 +230,43 @@ pub trait SessionStore: Send + Sync {
 }
 
 #[async_trait]
+pub trait TokenStore: Send + Sync {
+    async fn create_token(&self, token: NewToken) -> StoreResult<Token>;
+    async fn find_token(&self, id: TokenId) -> StoreResult<Option<Token>>;
+    /// The token whose current secret, or whose secret before the last rotation, has this
+    /// digest.
+    async fn find_token_by_digest(&self, digest: &[u8]) -> StoreResult<Option<TokenMatch>>;
+    /// Tokens matching the filter, newest first.
+    async fn list_tokens(&self, filter: &TokenFilter, page: PageRequest) -> StoreResult<Page<Token>>;
+    /// Revokes a live token; `false` if it was already revoked or does not exist.
+    async fn revoke_token(&self, id: TokenId, at: Timestamp, reason: RevokeReason) -> StoreResult<bool>;
+    /// Revokes every live token of a user; the ids revoked.
+    async fn revoke_user_tokens(
+        &self,
+        owner: UserId,
+        at: Timestamp,
+        reason: RevokeReason,
+    ) -> StoreResult<Vec<TokenId>>;
+    /// Replaces a live token's secret. The old secret stays valid until `overlap_until`, or
+    /// stops at once if that is `None`. `false` if the token is revoked or gone.
+    async fn rotate_token(
+        &self,
+        id: TokenId,
+        new_digest: &[u8],
+        overlap_until: Option<Timestamp>,
+    ) -> StoreResult<bool>;
+    /// Adds coalesced uses: counts add up, the last-use time only moves forward.
+    async fn record_token_uses(&self, uses: &[TokenUse]) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    async fn record_audit(&self, events: &[AuditEvent]) -> StoreResult<()>;
+    /// The most recent events, newest first.
+    async fn recent_audit(&self, limit: i64) -> StoreResult<Vec<AuditEvent>>;
+}
+
+#[async_trait]
 pub trait KeyStore: Send + Sync {
     /// The server-wide secret named `name`, created from `fresh` if there is none yet. Every
     /// instance sharing the database gets the same value.
@@ -234,7 +275,15 @@ pub trait KeyStore: Send + Sync {
 
 /// Everything tessera stores.
 pub trait Store:
-    UserStore + GroupStore + ProjectStore + IssueStore + SessionStore + KeyStore + std::fmt::Debug
+    UserStore
+    + GroupStore
+    + ProjectStore
+    + IssueStore
+    + SessionStore
+    + TokenStore
+    + AuditStore
+    + KeyStore
+    + std::fmt::Debug
 {
 }
 
@@ -244,6 +293,8 @@ impl<T> Store for T where
         + ProjectStore
         + IssueStore
         + SessionStore
+        + TokenStore
+        + AuditStore
         + KeyStore
         + std::fmt::Debug
 {

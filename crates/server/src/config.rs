@@ -12,6 +12,7 @@ use ipnet::IpNet;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer, Serialize};
 use tessera_auth::AuthConfig;
+use tessera_core::tokens::TokenPolicy;
 use tessera_auth::password::{HashParams, HasherConfig};
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -47,6 +48,32 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub session: SessionConfig,
     pub passwords: PasswordConfig,
+    pub tokens: TokenConfig,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TokenConfig {
+    /// Lifetime of a token created without `expirationDuration`; 0 for none (only if
+    /// `allow_non_expiring`).
+    pub default_lifetime_days: u32,
+    /// Longest lifetime a token may be given; 0 for no limit.
+    pub max_lifetime_days: u32,
+    /// Whether tokens without an expiry may be created.
+    pub allow_non_expiring: bool,
+    /// How often coalesced token use (last use, count) is written.
+    pub usage_flush_seconds: u64,
+}
+
+impl Default for TokenConfig {
+    fn default() -> Self {
+        Self {
+            default_lifetime_days: 90,
+            max_lifetime_days: 365,
+            allow_non_expiring: false,
+            usage_flush_seconds: 10,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -95,6 +122,7 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             session: SessionConfig::default(),
             passwords: PasswordConfig::default(),
+            tokens: TokenConfig::default(),
         }
     }
 }
@@ -173,6 +201,7 @@ const ENV_KEYS: &[&str] = &[
     "database",
     "session",
     "passwords",
+    "tokens",
 ];
 
 /// Values given on the command line.
@@ -260,6 +289,13 @@ impl Config {
                 params: self.hash_params(),
                 workers: self.passwords.workers,
                 queue: self.passwords.queue,
+            },
+            tokens: TokenPolicy {
+                default_lifetime_days: (self.tokens.default_lifetime_days > 0)
+                    .then_some(self.tokens.default_lifetime_days),
+                max_lifetime_days: (self.tokens.max_lifetime_days > 0)
+                    .then_some(self.tokens.max_lifetime_days),
+                allow_non_expiring: self.tokens.allow_non_expiring,
             },
             ..AuthConfig::default()
         }

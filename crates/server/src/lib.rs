@@ -162,6 +162,8 @@ pub struct Prepared {
     pub store: Arc<SqlStore>,
     pub bootstrap: Bootstrap,
     pub transport: Transport,
+    /// How often coalesced token use is written.
+    pub usage_flush: Duration,
 }
 
 /// Opens the store, bootstraps the administrator and builds the application state.
@@ -189,6 +191,7 @@ pub async fn prepare(config: &Config, bound: SocketAddr) -> Result<Prepared, Ser
         store,
         bootstrap,
         transport,
+        usage_flush: Duration::from_secs(config.tokens.usage_flush_seconds.max(1)),
     })
 }
 
@@ -241,14 +244,22 @@ pub async fn serve(
         state,
         store,
         transport,
+        usage_flush,
         ..
     } = prepared;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let purge = tokio::spawn(purge_sessions(state.auth.clone(), stop_rx));
+    let purge = tokio::spawn(purge_sessions(state.auth.clone(), stop_rx.clone()));
+    let auth = state.auth.clone();
+    let flush = tokio::spawn(flush_token_usage(auth.clone(), usage_flush, stop_rx));
     let app = tessera_web::app(state);
     accept_loop(listener, app, transport, shutdown).await;
     let _ = stop_tx.send(true);
     purge.abort();
+    let _ = flush.await;
+    // The last uses noted before shutdown are written before the database closes.
+    if let Err(error) = auth.flush_token_usage().await {
+        tracing::warn!(%error, "could not record the last token uses");
+    }
     // Requests cut off after the grace period may still hold connections; closing waits for
     // them, so it is bounded too. What they had not committed is rolled back by the database.
     if tokio::time::timeout(Duration::from_secs(5), store.close())
@@ -329,6 +340,24 @@ async fn accept_loop(
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(tessera_web::routes::SHUTDOWN_GRACE) => {
             tracing::warn!("requests still running after the grace period were cut off");
+        }
+    }
+}
+
+/// Writes coalesced token use every `every` until told to stop.
+async fn flush_token_usage(
+    auth: Arc<Authenticator>,
+    every: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut interval = tokio::time::interval(every);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = interval.tick() => if let Err(error) = auth.flush_token_usage().await {
+                tracing::warn!(%error, "could not record token use; will retry");
+            },
+            _ = stop.changed() => return,
         }
     }
 }

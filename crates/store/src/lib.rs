@@ -15,6 +15,7 @@ mod issues;
 mod projects;
 mod rows;
 mod sessions;
+mod tokens;
 mod users;
 
 use std::str::FromStr;

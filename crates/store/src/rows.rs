@@ -39,7 +39,11 @@ macro_rules! user_columns {
             $alias,
             ".created_at AS ",
             $alias,
-            "_created_at"
+            "_created_at, ",
+            $alias,
+            ".service_owner_group AS ",
+            $alias,
+            "_service_owner"
         )
     };
 }
@@ -55,6 +59,7 @@ pub(crate) struct UserRow {
     u_active: bool,
     u_has_password: bool,
     u_created_at: i64,
+    u_service_owner: Option<String>,
 }
 
 impl From<UserRow> for User {
@@ -67,6 +72,7 @@ impl From<UserRow> for User {
             active: row.u_active,
             has_password: row.u_has_password,
             created: Timestamp::from_millis(row.u_created_at),
+            service_owner: row.u_service_owner,
         }
     }
 }
@@ -81,6 +87,7 @@ fn joined_user(
     active: Option<bool>,
     has_password: Option<bool>,
     created_at: Option<i64>,
+    service_owner: Option<String>,
 ) -> Option<User> {
     Some(User {
         id: UserId(id?),
@@ -90,6 +97,7 @@ fn joined_user(
         active: active?,
         has_password: has_password.unwrap_or(false),
         created: Timestamp::from_millis(created_at?),
+        service_owner,
     })
 }
 
@@ -119,6 +127,7 @@ pub(crate) struct IssueRow {
     a_active: Option<bool>,
     a_has_password: Option<bool>,
     a_created_at: Option<i64>,
+    a_service_owner: Option<String>,
     r_id: Option<i64>,
     r_name: Option<String>,
     r_display_name: Option<String>,
@@ -126,6 +135,7 @@ pub(crate) struct IssueRow {
     r_active: Option<bool>,
     r_has_password: Option<bool>,
     r_created_at: Option<i64>,
+    r_service_owner: Option<String>,
     c_id: Option<i64>,
     c_name: Option<String>,
     c_display_name: Option<String>,
@@ -133,6 +143,7 @@ pub(crate) struct IssueRow {
     c_active: Option<bool>,
     c_has_password: Option<bool>,
     c_created_at: Option<i64>,
+    c_service_owner: Option<String>,
 }
 
 /// `SELECT` of everything an [`Issue`] holds but its labels; append a `WHERE`.
@@ -196,6 +207,7 @@ impl IssueRow {
                 self.a_active,
                 self.a_has_password,
                 self.a_created_at,
+                self.a_service_owner,
             ),
             reporter: joined_user(
                 self.r_id,
@@ -205,6 +217,7 @@ impl IssueRow {
                 self.r_active,
                 self.r_has_password,
                 self.r_created_at,
+                self.r_service_owner,
             ),
             creator: joined_user(
                 self.c_id,
@@ -214,6 +227,7 @@ impl IssueRow {
                 self.c_active,
                 self.c_has_password,
                 self.c_created_at,
+                self.c_service_owner,
             ),
             labels,
             created: Timestamp::from_millis(self.created_at),
@@ -249,6 +263,7 @@ pub(crate) struct ProjectRow {
     l_active: Option<bool>,
     l_has_password: Option<bool>,
     l_created_at: Option<i64>,
+    l_service_owner: Option<String>,
 }
 
 impl From<ProjectRow> for Project {
@@ -266,6 +281,7 @@ impl From<ProjectRow> for Project {
                 row.l_active,
                 row.l_has_password,
                 row.l_created_at,
+                row.l_service_owner,
             ),
             project_type_key: row.project_type_key,
             created: Timestamp::from_millis(row.created_at),
@@ -302,6 +318,7 @@ pub(crate) struct CommentRow {
     a_active: Option<bool>,
     a_has_password: Option<bool>,
     a_created_at: Option<i64>,
+    a_service_owner: Option<String>,
     e_id: Option<i64>,
     e_name: Option<String>,
     e_display_name: Option<String>,
@@ -309,6 +326,7 @@ pub(crate) struct CommentRow {
     e_active: Option<bool>,
     e_has_password: Option<bool>,
     e_created_at: Option<i64>,
+    e_service_owner: Option<String>,
 }
 
 impl From<CommentRow> for Comment {
@@ -324,6 +342,7 @@ impl From<CommentRow> for Comment {
                 row.a_active,
                 row.a_has_password,
                 row.a_created_at,
+                row.a_service_owner,
             ),
             update_author: joined_user(
                 row.e_id,
@@ -333,6 +352,7 @@ impl From<CommentRow> for Comment {
                 row.e_active,
                 row.e_has_password,
                 row.e_created_at,
+                row.e_service_owner,
             ),
             body: row.body,
             created: Timestamp::from_millis(row.created_at),

@@ -66,8 +66,8 @@ impl UserStore for SqlStore {
             let mut tx = pool.begin().await.map_err(backend)?;
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO users (name, display_name, display_name_lower, email, email_lower, \
-                 active, password_hash, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, TRUE, $6, $7) RETURNING id",
+                 active, password_hash, created_at, service_owner_group) \
+                 VALUES ($1, $2, $3, $4, $5, TRUE, $6, $7, $8) RETURNING id",
             )
             .bind(&user.name)
             .bind(&user.display_name)
@@ -76,6 +76,7 @@ impl UserStore for SqlStore {
             .bind(user.email.as_ref().map(|e| e.to_lowercase()))
             .bind(&user.password_hash)
             .bind(user.created.as_millis())
+            .bind(&user.service_owner)
             .fetch_one(&mut *tx)
             .await
             .map_err(|e| write_error(e, user_name_conflict))?;
@@ -339,6 +340,18 @@ impl UserStore for SqlStore {
         }
         access.groups.sort();
         Ok(access)
+    }
+
+    async fn list_service_accounts(&self) -> StoreResult<Vec<User>> {
+        let rows: Vec<UserRow> = on_pool!(self, read, |pool| sqlx::query_as(concat!(
+            "SELECT ",
+            user_columns!("u"),
+            " FROM users u WHERE u.service_owner_group IS NOT NULL ORDER BY u.name"
+        ))
+        .fetch_all(pool)
+        .await
+        .map_err(backend))?;
+        Ok(rows.into_iter().map(User::from).collect())
     }
 }
 

@@ -32,6 +32,7 @@ async fn user(store: &SqlStore, name: &str, groups: &[&str]) -> User {
             password_hash: Some(format!("$argon2id$fake${name}")),
             groups: groups.iter().map(|g| g.to_string()).collect(),
             created: T0,
+            service_owner: None,
         })
         .await
         .expect("create user")
@@ -107,21 +108,21 @@ backend_tests! {
         assert_eq!(store.find_user_by_name("bob").await.unwrap(), None);
         let again = store
             .create_user(NewUser { name: "alice".into(), display_name: "Other".into(), email: None,
-                password_hash: None, groups: vec![], created: T0 })
+                password_hash: None, groups: vec![], created: T0, service_owner: None })
             .await;
         assert!(matches!(again, Err(StoreError::Conflict(Conflict::UserName))), "{again:?}");
         let credentials = store.find_credentials("alice").await.unwrap().unwrap();
         assert_eq!(credentials.password_hash.as_deref(), Some("$argon2id$fake$alice"));
         let sso = store
             .create_user(NewUser { name: "sso".into(), display_name: "SSO".into(), email: None,
-                password_hash: None, groups: vec![], created: T0 })
+                password_hash: None, groups: vec![], created: T0, service_owner: None })
             .await
             .unwrap();
         assert!(!sso.has_password);
         // A membership in a group that does not exist is refused, and nothing is half-written.
         let broken = store
             .create_user(NewUser { name: "ghost".into(), display_name: "G".into(), email: None,
-                password_hash: None, groups: vec!["no-such-group".into()], created: T0 })
+                password_hash: None, groups: vec!["no-such-group".into()], created: T0, service_owner: None })
             .await;
         assert!(broken.is_err());
         assert_eq!(store.find_user_by_name("ghost").await.unwrap(), None);

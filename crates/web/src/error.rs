@@ -34,6 +34,12 @@ pub enum ApiError {
         login_failed: bool,
         clear_session: Option<String>,
     },
+    /// Status 401 for a refused token, with RFC 6750 §3's `invalid_token` challenge and the
+    /// reason code.
+    InvalidToken {
+        message: String,
+        reason: &'static str,
+    },
     Forbidden {
         message: String,
         reason: &'static str,
@@ -73,7 +79,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
+            Self::Unauthenticated { .. } | Self::InvalidToken { .. } => StatusCode::UNAUTHORIZED,
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -114,6 +120,19 @@ impl IntoResponse for ApiError {
                     headers.insert(SET_COOKIE, cookie);
                 }
                 FieldErrors::message(message)
+            }
+            Self::InvalidToken { message, reason } => {
+                let challenge = format!(
+                    "Bearer realm=\"tessera\", error=\"invalid_token\", error_description=\"{message}\""
+                );
+                if let Ok(value) = HeaderValue::from_str(&challenge) {
+                    headers.append(WWW_AUTHENTICATE, value);
+                }
+                headers.append(WWW_AUTHENTICATE, HeaderValue::from_static(BASIC_CHALLENGE));
+                headers.insert(DENIED_REASON, HeaderValue::from_static(reason));
+                let mut errors = FieldErrors::message(message);
+                errors.add_field("reason", reason);
+                errors
             }
             Self::Forbidden { message, reason } => {
                 headers.insert(DENIED_REASON, HeaderValue::from_static(reason));
@@ -198,6 +217,14 @@ impl From<AuthError> for ApiError {
             AuthError::Xsrf(failure) => Self::Forbidden {
                 message: failure.to_string(),
                 reason: "xsrf_check_failed",
+            },
+            AuthError::Token(rejection) => Self::InvalidToken {
+                message: rejection.to_string(),
+                reason: rejection.reason_code(),
+            },
+            AuthError::IpNotAllowed => Self::Forbidden {
+                message: error.to_string(),
+                reason: "ip_not_allowed",
             },
             AuthError::Busy => Self::Unavailable {
                 message: error.to_string(),

@@ -22,6 +22,8 @@ use crate::rest::api2::{
     comments, groups, issues, meta, myself, permissions, projects, server_info, users,
 };
 use crate::rest::auth::session;
+use crate::rest::pat;
+use crate::rest::tessera::{service_accounts, tokens};
 use crate::state::AppState;
 
 /// Who may call a route.
@@ -44,6 +46,16 @@ pub enum Access {
     Project(ProjectPermission),
     /// The comment's author (holding ADD_COMMENTS) or ADMINISTER_PROJECTS.
     CommentAuthorOrProjectAdmin,
+    /// Any user with USE, logged in with a password or session: a token may not make tokens.
+    NotWithToken,
+    /// A caller authenticated with a token (about that token).
+    TokenHolder,
+    /// The owner of the token in the path; a caller holding a token: only that token. Others'
+    /// tokens do not exist.
+    OwnToken,
+    /// Global ADMINISTER or membership of the service account's owning group, with a password
+    /// or session.
+    ServiceAccountOwner,
 }
 
 /// A route and its rule.
@@ -144,6 +156,38 @@ fn api2() -> Table {
         .add(M::GET, "/mypermissions", User, permissions::get_my_permissions)
 }
 
+/// `/rest/pat/latest`: Jira's personal access tokens.
+#[rustfmt::skip]
+fn pat() -> Table {
+    use Access::*;
+    use Method as M;
+    Table::new("/rest/pat/latest")
+        .add(M::GET, "/tokens", User, pat::get_tokens)
+        .add(M::POST, "/tokens", NotWithToken, pat::post_token)
+        .add(M::GET, "/tokens/current", TokenHolder, pat::get_current_token)
+        .add(M::GET, "/tokens/{id}", OwnToken, pat::get_token)
+        .add(M::DELETE, "/tokens/{id}", OwnToken, pat::delete_token)
+        .add(M::POST, "/tokens/{id}/rotate", OwnToken, pat::post_rotate_token)
+}
+
+/// `/rest/tessera/1`: tessera's own administration API.
+#[rustfmt::skip]
+fn tessera() -> Table {
+    use Access::*;
+    use Method as M;
+    Table::new("/rest/tessera/1")
+        .add(M::GET, "/tokens", Admin, tokens::get_all_tokens)
+        .add(M::DELETE, "/tokens", Admin, tokens::delete_all_tokens)
+        .add(M::DELETE, "/tokens/{id}", Admin, tokens::delete_any_token)
+        .add(M::POST, "/credentials/revoke", Public, tokens::post_credentials_revoke)
+        .add(M::GET, "/serviceaccounts", Admin, service_accounts::get_service_accounts)
+        .add(M::POST, "/serviceaccounts", Admin, service_accounts::post_service_account)
+        .add(M::GET, "/serviceaccounts/{name}/keys", ServiceAccountOwner, service_accounts::get_keys)
+        .add(M::POST, "/serviceaccounts/{name}/keys", ServiceAccountOwner, service_accounts::post_key)
+        .add(M::DELETE, "/serviceaccounts/{name}/keys/{id}", ServiceAccountOwner, service_accounts::delete_key)
+        .add(M::POST, "/serviceaccounts/{name}/keys/{id}/rotate", ServiceAccountOwner, service_accounts::post_rotate_key)
+}
+
 /// `/rest/auth/1/session` (and `/rest/auth/latest/session`) for authenticated callers.
 fn auth_session() -> Table {
     Table::new("/rest/auth/1")
@@ -168,7 +212,7 @@ fn login() -> Table {
 
 /// Every route with its access rule.
 pub fn route_table() -> Vec<RouteSpec> {
-    [api2(), auth_session(), login()]
+    [api2(), auth_session(), pat(), tessera(), login()]
         .into_iter()
         .flat_map(|t| t.specs)
         .collect()
@@ -196,6 +240,8 @@ pub fn app(state: AppState) -> Router {
         .nest("/rest/api/latest", api)
         .nest("/rest/auth/1", auth_session().router)
         .nest("/rest/auth/latest", auth_session().router)
+        .nest("/rest/pat/latest", pat().router)
+        .nest("/rest/tessera/1", tessera().router)
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             authenticate,

@@ -75,6 +75,7 @@ pub async fn create_user(
         password_hash: input.password_hash,
         groups,
         created: now,
+        service_owner: None,
     };
     store
         .create_user(new)
@@ -135,7 +136,7 @@ pub enum UserSelector<'a> {
 }
 
 impl UserSelector<'_> {
-    async fn get(self, store: &dyn Store) -> Result<User, Error> {
+    pub async fn get(self, store: &dyn Store) -> Result<User, Error> {
         match self {
             Self::Name(name) => get_named(store, name).await,
             Self::Key(key) => {
@@ -187,10 +188,86 @@ pub async fn set_password(
     password_hash: &str,
 ) -> Result<User, Error> {
     let user = who.get(store).await?;
+    if user.is_service_account() {
+        return Err(Error::invalid(
+            "password",
+            "Service accounts cannot have a password: they authenticate with API keys only.",
+        ));
+    }
     store
         .set_password_hash(user.id, Some(password_hash), None)
         .await?;
     Ok(user)
+}
+
+/// A service account to create: a user without a password, owned by a group.
+#[derive(Clone, Debug, Default)]
+pub struct ServiceAccountInput {
+    pub name: String,
+    pub display_name: Option<String>,
+    pub owner_group: String,
+    /// Further groups, besides `jira-users`.
+    pub groups: Vec<String>,
+}
+
+/// Creates a service account. Its owning group's members (and administrators) manage its API
+/// keys; it belongs to no person, so it outlives whoever created it.
+pub async fn create_service_account(
+    store: &dyn Store,
+    _admin: &Administer,
+    input: ServiceAccountInput,
+    now: Timestamp,
+) -> Result<User, Error> {
+    let mut errors = FieldErrors::default();
+    let name = validate::username(&input.name)
+        .map_err(|e| errors.add_field("name", e))
+        .ok();
+    let display_name = match &input.display_name {
+        Some(display) => validate::display_name(display)
+            .map_err(|e| errors.add_field("displayName", e))
+            .ok(),
+        None => name.clone(),
+    };
+    let owner = input.owner_group.trim().to_lowercase();
+    if owner.is_empty() {
+        errors.add_field("ownerGroup", "A service account needs an owning group.");
+    } else if store.find_group(&owner).await?.is_none() {
+        errors.add_field("ownerGroup", Missing::Group(owner.clone()).to_string());
+    }
+    let mut groups = vec![USERS_GROUP.to_string()];
+    for group in &input.groups {
+        let group = group.trim().to_lowercase();
+        if store.find_group(&group).await?.is_none() {
+            errors.add_field("groups", Missing::Group(group.clone()).to_string());
+        } else if !groups.contains(&group) {
+            groups.push(group);
+        }
+    }
+    errors.into_result()?;
+    let (Some(name), Some(display_name)) = (name, display_name) else {
+        return Err(Error::invalid("name", "You must specify a name."));
+    };
+    let new = NewUser {
+        name,
+        display_name,
+        email: None,
+        password_hash: None,
+        groups,
+        created: now,
+        service_owner: Some(owner),
+    };
+    store
+        .create_user(new)
+        .await
+        .map_err(|e| super::conflict_as(e, "name", "A user with that username already exists."))
+}
+
+/// Finds a service account by name ("not found" for people too).
+pub async fn get_service_account(store: &dyn Store, name: &str) -> Result<User, Error> {
+    find_named(store, name)
+        .await?
+        .filter(User::is_service_account)
+        .ok_or_else(|| Error::NotFound(Missing::User(name.to_string())))
 }
 
 /// A user changes their own password (the caller has verified the current one). Every other

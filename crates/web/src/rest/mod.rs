@@ -1,5 +1,8 @@
 //! REST handlers, grouped by Jira path: `api2` serves `/rest/api/2` (and its `latest` alias),
-//! `auth` serves `/rest/auth/1/session`.
+//! `auth` serves `/rest/auth/1/session`, `pat` serves `/rest/pat/latest/tokens` and `tessera`
+//! serves tessera's own `/rest/tessera/1`.
 
 pub mod api2;
 pub mod auth;
+pub mod pat;
+pub mod tessera;

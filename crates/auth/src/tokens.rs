@@ -1,0 +1,205 @@
+//! Issuing, rotating and revoking tokens. Each operation takes the capability that permits it
+//! ([`ManageTokens`] or [`Administer`]) and leaves an audit event naming the token by id; the
+//! raw secret exists only in the value returned to the caller, once.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use tessera_core::audit::AuditEvent;
+use tessera_core::authz::{Administer, ManageTokens};
+use tessera_core::clock::Timestamp;
+use tessera_core::error::{Error, FieldErrors, Missing};
+use tessera_core::ids::{ProjectId, TokenId};
+use tessera_core::principal::Principal;
+use tessera_core::store::Store;
+use tessera_core::tokens::{
+    NewToken, RevokeReason, Token, TokenKind, TokenPolicy, TokenRequest,
+};
+
+use crate::token_format::{self, RawToken};
+
+/// A token just made or rotated, with its secret (shown once).
+#[derive(Debug)]
+pub struct Issued {
+    pub token: Token,
+    pub raw: RawToken,
+}
+
+/// Longest overlap a rotation may give the old secret.
+pub const MAX_ROTATION_OVERLAP: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+/// Most raw tokens one revocation report may carry.
+pub const MAX_REPORTED_TOKENS: usize = 100;
+
+fn kind_for(manage: &ManageTokens) -> TokenKind {
+    if manage.owner().is_service_account() {
+        TokenKind::ServiceKey
+    } else {
+        TokenKind::Personal
+    }
+}
+
+/// Makes a token for the capability's owner. `projects` are already resolved and checked.
+pub async fn issue(
+    store: &dyn Store,
+    policy: &TokenPolicy,
+    manage: &ManageTokens,
+    principal: &Principal,
+    request: &TokenRequest,
+    projects: Option<Vec<ProjectId>>,
+    now: Timestamp,
+) -> Result<Issued, Error> {
+    manage.require_create()?;
+    let terms = policy.terms(request, now).map_err(Error::Invalid)?;
+    let kind = kind_for(manage);
+    let raw = token_format::mint(kind);
+    let token = store
+        .create_token(NewToken {
+            kind,
+            owner: manage.owner().id,
+            name: terms.name,
+            digest: raw.digest().to_vec(),
+            scopes: terms.scopes,
+            projects,
+            allowed_ips: terms.allowed_ips,
+            created: now,
+            created_by: Some(manage.actor().id),
+            expires: terms.expires,
+        })
+        .await?;
+    audit(store, AuditEvent::by(principal, now, "token.created", target(&token))).await;
+    Ok(Issued { token, raw })
+}
+
+/// The owner's token `id`, or "not found" (also for another owner's token).
+pub async fn owned(store: &dyn Store, manage: &ManageTokens, id: TokenId) -> Result<Token, Error> {
+    store
+        .find_token(id)
+        .await?
+        .filter(|token| token.owner == manage.owner().id)
+        .ok_or_else(|| Error::NotFound(Missing::Token(id.to_string())))
+}
+
+/// Gives a token a new secret. The old one keeps working for `overlap` (none by default).
+pub async fn rotate(
+    store: &dyn Store,
+    manage: &ManageTokens,
+    principal: &Principal,
+    id: TokenId,
+    overlap: Option<Duration>,
+    now: Timestamp,
+) -> Result<Issued, Error> {
+    let token = owned(store, manage, id).await?;
+    manage.require_change(&token)?;
+    if token.revoked.is_some() || token.is_expired(now) {
+        return Err(Error::Conflict(FieldErrors::message(
+            "Only a live token can be rotated: this one is revoked or expired.",
+        )));
+    }
+    if overlap.is_some_and(|overlap| overlap > MAX_ROTATION_OVERLAP) {
+        return Err(Error::invalid(
+            "overlapSeconds",
+            format!("The overlap may be at most {} seconds.", MAX_ROTATION_OVERLAP.as_secs()),
+        ));
+    }
+    let raw = token_format::mint(token.kind);
+    let overlap_until = overlap.filter(|o| !o.is_zero()).map(|o| now.plus(o));
+    if !store.rotate_token(id, &raw.digest(), overlap_until).await? {
+        return Err(Error::NotFound(Missing::Token(id.to_string())));
+    }
+    audit(store, AuditEvent::by(principal, now, "token.rotated", target(&token))).await;
+    Ok(Issued { token, raw })
+}
+
+/// Revokes one of the owner's tokens.
+pub async fn revoke(
+    store: &dyn Store,
+    manage: &ManageTokens,
+    principal: &Principal,
+    id: TokenId,
+    now: Timestamp,
+) -> Result<(), Error> {
+    let token = owned(store, manage, id).await?;
+    manage.require_change(&token)?;
+    if store.revoke_token(id, now, RevokeReason::Owner).await? {
+        audit(store, AuditEvent::by(principal, now, "token.revoked", target(&token))).await;
+    }
+    Ok(())
+}
+
+/// An administrator revokes any token.
+pub async fn revoke_any(
+    store: &dyn Store,
+    _admin: &Administer,
+    principal: &Principal,
+    id: TokenId,
+    now: Timestamp,
+) -> Result<(), Error> {
+    let token = store
+        .find_token(id)
+        .await?
+        .ok_or_else(|| Error::NotFound(Missing::Token(id.to_string())))?;
+    if store.revoke_token(id, now, RevokeReason::Admin).await? {
+        audit(store, AuditEvent::by(principal, now, "token.revoked", target(&token)).reason("admin")).await;
+    }
+    Ok(())
+}
+
+/// An administrator revokes every live token of a user; the number revoked.
+pub async fn revoke_all_of(
+    store: &dyn Store,
+    _admin: &Administer,
+    principal: &Principal,
+    owner: &tessera_core::model::User,
+    now: Timestamp,
+) -> Result<usize, Error> {
+    let revoked = store.revoke_user_tokens(owner.id, now, RevokeReason::Admin).await?;
+    let events: Vec<AuditEvent> = revoked
+        .iter()
+        .map(|id| {
+            AuditEvent::by(principal, now, "token.revoked", format!("token:{id} owner:{}", owner.name))
+                .reason("admin")
+        })
+        .collect();
+    if let Err(error) = store.record_audit(&events).await {
+        tracing::error!(%error, "could not record audit events");
+    }
+    Ok(revoked.len())
+}
+
+/// Revokes tokens reported as leaked, by anyone. Strings that are not well-formed tessera
+/// tokens are ignored without a database read; nothing about what was found is returned.
+pub async fn revoke_reported(store: &dyn Store, reported: &[String], client_ip: IpAddr, now: Timestamp) {
+    for raw in reported.iter().take(MAX_REPORTED_TOKENS) {
+        let Ok(presented) = token_format::parse(raw.trim()) else { continue };
+        let found = match store.find_token_by_digest(&presented.digest).await {
+            Ok(found) => found,
+            Err(error) => {
+                tracing::error!(%error, "could not look up a reported token");
+                continue;
+            }
+        };
+        // Only the current secret counts: a rotated-away secret no longer grants anything.
+        let Some(found) = found.filter(|f| f.previous_secret_until.is_none()) else { continue };
+        match store.revoke_token(found.token.id, now, RevokeReason::Leaked).await {
+            Ok(true) => {
+                tracing::warn!(target: "tessera::security", token = %found.token.id, owner = %found.owner.name, "token revoked as leaked");
+                let event = AuditEvent::anonymous(now, client_ip, "token.revoked", target(&found.token))
+                    .reason("leaked");
+                audit(store, event).await;
+            }
+            Ok(false) => {}
+            Err(error) => tracing::error!(%error, "could not revoke a reported token"),
+        }
+    }
+}
+
+fn target(token: &Token) -> String {
+    format!("token:{} owner:{}", token.id, token.owner_name)
+}
+
+/// Audit writes must not undo the change they describe: a failure is logged loudly.
+async fn audit(store: &dyn Store, event: AuditEvent) {
+    if let Err(error) = store.record_audit(std::slice::from_ref(&event)).await {
+        tracing::error!(%error, action = %event.action, "could not record an audit event");
+    }
+}

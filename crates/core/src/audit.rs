@@ -1,0 +1,76 @@
+//! Audit events: who did what to which security-relevant thing, from where, and how it ended.
+//! Events name credentials by kind and id, never by secret.
+
+use crate::clock::Timestamp;
+use crate::principal::Principal;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    Failure,
+    Denied,
+}
+
+impl Outcome {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Failure => "failure",
+            Self::Denied => "denied",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditEvent {
+    pub at: Timestamp,
+    pub actor_id: Option<i64>,
+    pub actor_name: Option<String>,
+    pub credential_kind: Option<String>,
+    pub credential_id: Option<String>,
+    pub client_ip: Option<String>,
+    /// A stable dotted name, e.g. `token.created`.
+    pub action: String,
+    pub target: Option<String>,
+    pub outcome: Outcome,
+    pub reason: Option<String>,
+}
+
+impl AuditEvent {
+    /// An event caused by an authenticated caller.
+    pub fn by(principal: &Principal, at: Timestamp, action: &str, target: impl Into<String>) -> Self {
+        Self {
+            at,
+            actor_id: Some(principal.user.id.0),
+            actor_name: Some(principal.user.name.clone()),
+            credential_kind: Some(principal.method.name().to_string()),
+            credential_id: principal.credential_id(),
+            client_ip: Some(principal.client_ip.to_string()),
+            action: action.to_string(),
+            target: Some(target.into()),
+            outcome: Outcome::Success,
+            reason: None,
+        }
+    }
+
+    /// An event with no authenticated actor (e.g. a leaked token reported anonymously).
+    pub fn anonymous(at: Timestamp, client_ip: std::net::IpAddr, action: &str, target: impl Into<String>) -> Self {
+        Self {
+            at,
+            actor_id: None,
+            actor_name: None,
+            credential_kind: None,
+            credential_id: None,
+            client_ip: Some(client_ip.to_string()),
+            action: action.to_string(),
+            target: Some(target.into()),
+            outcome: Outcome::Success,
+            reason: None,
+        }
+    }
+
+    pub fn reason(mut self, reason: &str) -> Self {
+        self.reason = Some(reason.to_string());
+        self
+    }
+}
