@@ -205,11 +205,7 @@ mod tests {
 
     #[test]
     fn other_schemes_are_unsupported() {
-        for other in [
-            "Negotiate xyz",
-            "OAuth oauth_token=\"x\"",
-            "garbage",
-        ] {
+        for other in ["Negotiate xyz", "OAuth oauth_token=\"x\"", "garbage"] {
             assert_eq!(
                 from_headers(&headers(&[("authorization", other)])).unwrap_err(),
                 CredentialError::UnsupportedScheme,
@@ -234,8 +230,11 @@ mod tests {
         }
         let cookie = format!("JSESSIONID={}", SessionId::generate().expose());
         assert_eq!(
-            from_headers(&headers(&[("authorization", "Bearer x"), ("cookie", &cookie)]))
-                .unwrap_err(),
+            from_headers(&headers(&[
+                ("authorization", "Bearer x"),
+                ("cookie", &cookie)
+            ]))
+            .unwrap_err(),
             CredentialError::Multiple
         );
     }

@@ -123,7 +123,8 @@ pub fn parse(text: &str) -> Result<Presented, FormatError> {
         return Err(FormatError::NotAToken);
     };
     let rest = &text[prefix(kind).len()..];
-    if rest.len() != RANDOM_CHARS + CHECKSUM_CHARS || !rest.bytes().all(|b| b.is_ascii_alphanumeric())
+    if rest.len() != RANDOM_CHARS + CHECKSUM_CHARS
+        || !rest.bytes().all(|b| b.is_ascii_alphanumeric())
     {
         return Err(FormatError::Malformed);
     }
@@ -166,13 +167,20 @@ mod tests {
             let typo = String::from_utf8(bytes).unwrap();
             assert_eq!(parse(&typo), Err(FormatError::Malformed), "position {i}");
         }
-        assert_eq!(parse(&token[..token.len() - 1]), Err(FormatError::Malformed));
+        assert_eq!(
+            parse(&token[..token.len() - 1]),
+            Err(FormatError::Malformed)
+        );
         assert_eq!(parse(&format!("{token}x")), Err(FormatError::Malformed));
         assert_eq!(parse("tspat_"), Err(FormatError::Malformed));
         assert_eq!(parse("hunter2"), Err(FormatError::NotAToken));
         let mut wrong_kind = token.clone();
         wrong_kind.replace_range(..PERSONAL_PREFIX.len(), SERVICE_PREFIX);
-        assert_eq!(parse(&wrong_kind), Err(FormatError::Malformed), "the prefix is checksummed");
+        assert_eq!(
+            parse(&wrong_kind),
+            Err(FormatError::Malformed),
+            "the prefix is checksummed"
+        );
     }
 
     #[test]

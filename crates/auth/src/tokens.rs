@@ -12,9 +12,7 @@ use tessera_core::error::{Error, FieldErrors, Missing};
 use tessera_core::ids::{ProjectId, TokenId};
 use tessera_core::principal::Principal;
 use tessera_core::store::Store;
-use tessera_core::tokens::{
-    NewToken, RevokeReason, Token, TokenKind, TokenPolicy, TokenRequest,
-};
+use tessera_core::tokens::{NewToken, RevokeReason, Token, TokenKind, TokenPolicy, TokenRequest};
 
 use crate::token_format::{self, RawToken};
 
@@ -66,7 +64,11 @@ pub async fn issue(
             expires: terms.expires,
         })
         .await?;
-    audit(store, AuditEvent::by(principal, now, "token.created", target(&token))).await;
+    audit(
+        store,
+        AuditEvent::by(principal, now, "token.created", target(&token)),
+    )
+    .await;
     Ok(Issued { token, raw })
 }
 
@@ -98,7 +100,10 @@ pub async fn rotate(
     if overlap.is_some_and(|overlap| overlap > MAX_ROTATION_OVERLAP) {
         return Err(Error::invalid(
             "overlapSeconds",
-            format!("The overlap may be at most {} seconds.", MAX_ROTATION_OVERLAP.as_secs()),
+            format!(
+                "The overlap may be at most {} seconds.",
+                MAX_ROTATION_OVERLAP.as_secs()
+            ),
         ));
     }
     let raw = token_format::mint(token.kind);
@@ -106,7 +111,11 @@ pub async fn rotate(
     if !store.rotate_token(id, &raw.digest(), overlap_until).await? {
         return Err(Error::NotFound(Missing::Token(id.to_string())));
     }
-    audit(store, AuditEvent::by(principal, now, "token.rotated", target(&token))).await;
+    audit(
+        store,
+        AuditEvent::by(principal, now, "token.rotated", target(&token)),
+    )
+    .await;
     Ok(Issued { token, raw })
 }
 
@@ -121,7 +130,11 @@ pub async fn revoke(
     let token = owned(store, manage, id).await?;
     manage.require_change(&token)?;
     if store.revoke_token(id, now, RevokeReason::Owner).await? {
-        audit(store, AuditEvent::by(principal, now, "token.revoked", target(&token))).await;
+        audit(
+            store,
+            AuditEvent::by(principal, now, "token.revoked", target(&token)),
+        )
+        .await;
     }
     Ok(())
 }
@@ -139,7 +152,11 @@ pub async fn revoke_any(
         .await?
         .ok_or_else(|| Error::NotFound(Missing::Token(id.to_string())))?;
     if store.revoke_token(id, now, RevokeReason::Admin).await? {
-        audit(store, AuditEvent::by(principal, now, "token.revoked", target(&token)).reason("admin")).await;
+        audit(
+            store,
+            AuditEvent::by(principal, now, "token.revoked", target(&token)).reason("admin"),
+        )
+        .await;
     }
     Ok(())
 }
@@ -152,12 +169,19 @@ pub async fn revoke_all_of(
     owner: &tessera_core::model::User,
     now: Timestamp,
 ) -> Result<usize, Error> {
-    let revoked = store.revoke_user_tokens(owner.id, now, RevokeReason::Admin).await?;
+    let revoked = store
+        .revoke_user_tokens(owner.id, now, RevokeReason::Admin)
+        .await?;
     let events: Vec<AuditEvent> = revoked
         .iter()
         .map(|id| {
-            AuditEvent::by(principal, now, "token.revoked", format!("token:{id} owner:{}", owner.name))
-                .reason("admin")
+            AuditEvent::by(
+                principal,
+                now,
+                "token.revoked",
+                format!("token:{id} owner:{}", owner.name),
+            )
+            .reason("admin")
         })
         .collect();
     if let Err(error) = store.record_audit(&events).await {
@@ -168,9 +192,16 @@ pub async fn revoke_all_of(
 
 /// Revokes tokens reported as leaked, by anyone. Strings that are not well-formed tessera
 /// tokens are ignored without a database read; nothing about what was found is returned.
-pub async fn revoke_reported(store: &dyn Store, reported: &[String], client_ip: IpAddr, now: Timestamp) {
+pub async fn revoke_reported(
+    store: &dyn Store,
+    reported: &[String],
+    client_ip: IpAddr,
+    now: Timestamp,
+) {
     for raw in reported.iter().take(MAX_REPORTED_TOKENS) {
-        let Ok(presented) = token_format::parse(raw.trim()) else { continue };
+        let Ok(presented) = token_format::parse(raw.trim()) else {
+            continue;
+        };
         let found = match store.find_token_by_digest(&presented.digest).await {
             Ok(found) => found,
             Err(error) => {
@@ -179,12 +210,18 @@ pub async fn revoke_reported(store: &dyn Store, reported: &[String], client_ip: 
             }
         };
         // Only the current secret counts: a rotated-away secret no longer grants anything.
-        let Some(found) = found.filter(|f| f.previous_secret_until.is_none()) else { continue };
-        match store.revoke_token(found.token.id, now, RevokeReason::Leaked).await {
+        let Some(found) = found.filter(|f| f.previous_secret_until.is_none()) else {
+            continue;
+        };
+        match store
+            .revoke_token(found.token.id, now, RevokeReason::Leaked)
+            .await
+        {
             Ok(true) => {
                 tracing::warn!(target: "tessera::security", token = %found.token.id, owner = %found.owner.name, "token revoked as leaked");
-                let event = AuditEvent::anonymous(now, client_ip, "token.revoked", target(&found.token))
-                    .reason("leaked");
+                let event =
+                    AuditEvent::anonymous(now, client_ip, "token.revoked", target(&found.token))
+                        .reason("leaked");
                 audit(store, event).await;
             }
             Ok(false) => {}

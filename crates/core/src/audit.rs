@@ -38,7 +38,12 @@ pub struct AuditEvent {
 
 impl AuditEvent {
     /// An event caused by an authenticated caller.
-    pub fn by(principal: &Principal, at: Timestamp, action: &str, target: impl Into<String>) -> Self {
+    pub fn by(
+        principal: &Principal,
+        at: Timestamp,
+        action: &str,
+        target: impl Into<String>,
+    ) -> Self {
         Self {
             at,
             actor_id: Some(principal.user.id.0),
@@ -54,7 +59,12 @@ impl AuditEvent {
     }
 
     /// An event with no authenticated actor (e.g. a leaked token reported anonymously).
-    pub fn anonymous(at: Timestamp, client_ip: std::net::IpAddr, action: &str, target: impl Into<String>) -> Self {
+    pub fn anonymous(
+        at: Timestamp,
+        client_ip: std::net::IpAddr,
+        action: &str,
+        target: impl Into<String>,
+    ) -> Self {
         Self {
             at,
             actor_id: None,

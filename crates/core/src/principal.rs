@@ -37,7 +37,10 @@ impl AuthMethod {
 
     /// Whether the credential is a token (which may not mint further tokens).
     pub fn is_token(self) -> bool {
-        matches!(self, Self::BasicToken | Self::BearerToken | Self::ServiceKey)
+        matches!(
+            self,
+            Self::BasicToken | Self::BearerToken | Self::ServiceKey
+        )
     }
 }
 

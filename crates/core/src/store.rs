@@ -237,9 +237,18 @@ pub trait TokenStore: Send + Sync {
     /// digest.
     async fn find_token_by_digest(&self, digest: &[u8]) -> StoreResult<Option<TokenMatch>>;
     /// Tokens matching the filter, newest first.
-    async fn list_tokens(&self, filter: &TokenFilter, page: PageRequest) -> StoreResult<Page<Token>>;
+    async fn list_tokens(
+        &self,
+        filter: &TokenFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<Token>>;
     /// Revokes a live token; `false` if it was already revoked or does not exist.
-    async fn revoke_token(&self, id: TokenId, at: Timestamp, reason: RevokeReason) -> StoreResult<bool>;
+    async fn revoke_token(
+        &self,
+        id: TokenId,
+        at: Timestamp,
+        reason: RevokeReason,
+    ) -> StoreResult<bool>;
     /// Revokes every live token of a user; the ids revoked.
     async fn revoke_user_tokens(
         &self,

@@ -99,9 +99,7 @@ impl Token {
 /// IPv4.
 pub fn canonical_ip(ip: IpAddr) -> IpAddr {
     match ip {
-        IpAddr::V6(v6) => v6
-            .to_ipv4_mapped()
-            .map_or(IpAddr::V6(v6), IpAddr::V4),
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
         v4 => v4,
     }
 }
@@ -222,7 +220,10 @@ impl TokenPolicy {
         };
         let expires = match days {
             Some(days) if days < 0 => {
-                errors.add_field("expirationDuration", "The expiration must be a positive number of days.");
+                errors.add_field(
+                    "expirationDuration",
+                    "The expiration must be a positive number of days.",
+                );
                 None
             }
             Some(days) => {
@@ -294,7 +295,9 @@ pub fn parse_network(text: &str) -> Option<IpNet> {
     if let Ok(net) = text.parse::<IpNet>() {
         return Some(net.trunc());
     }
-    text.parse::<IpAddr>().ok().map(|ip| IpNet::from(canonical_ip(ip)))
+    text.parse::<IpAddr>()
+        .ok()
+        .map(|ip| IpNet::from(canonical_ip(ip)))
 }
 
 /// Scopes as stored: space-separated fine names, in a fixed order.
@@ -368,8 +371,14 @@ mod tests {
         assert!(!terms.scopes.contains(Scope::ManageJiraProject));
         assert_eq!(terms.allowed_ips[0].to_string(), "10.0.0.0/8");
         assert_eq!(terms.allowed_ips[1].to_string(), "2001:db8::1/128");
-        assert_eq!(scopes_from_text(&scopes_to_text(terms.scopes)), terms.scopes);
-        assert_eq!(scopes_from_text("nonsense read:jira-work").iter().count(), 1);
+        assert_eq!(
+            scopes_from_text(&scopes_to_text(terms.scopes)),
+            terms.scopes
+        );
+        assert_eq!(
+            scopes_from_text("nonsense read:jira-work").iter().count(),
+            1
+        );
     }
 
     #[test]

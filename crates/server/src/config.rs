@@ -12,8 +12,8 @@ use ipnet::IpNet;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer, Serialize};
 use tessera_auth::AuthConfig;
-use tessera_core::tokens::TokenPolicy;
 use tessera_auth::password::{HashParams, HasherConfig};
+use tessera_core::tokens::TokenPolicy;
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]

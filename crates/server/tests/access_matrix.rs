@@ -35,9 +35,13 @@ enum Caller {
     AdminSession,
     /// A Jira administrator with Basic auth.
     Admin,
+    /// The developer's personal access token with every scope, as Bearer.
+    DeveloperToken,
+    /// The developer's personal access token with only the `READ` scope, as Bearer.
+    ReadToken,
 }
 
-const CALLERS: [Caller; 9] = [
+const CALLERS: [Caller; 11] = [
     Caller::Anonymous,
     Caller::WrongPassword,
     Caller::NoUse,
@@ -47,6 +51,8 @@ const CALLERS: [Caller; 9] = [
     Caller::SessionWithoutXsrf,
     Caller::AdminSession,
     Caller::Admin,
+    Caller::DeveloperToken,
+    Caller::ReadToken,
 ];
 
 #[derive(Debug, PartialEq, Eq)]
@@ -63,7 +69,9 @@ fn is_safe(method: &Method) -> bool {
 fn project_grant(caller: Caller, permission: P) -> Expect {
     let held: &[P] = match caller {
         Caller::Reader => &[P::BrowseProjects, P::CreateIssues, P::AddComments],
-        Caller::Developer => &[
+        // The developer holds more, but the scope allows only reading.
+        Caller::ReadToken => &[P::BrowseProjects],
+        Caller::Developer | Caller::DeveloperToken => &[
             P::BrowseProjects,
             P::CreateIssues,
             P::AddComments,
@@ -85,6 +93,7 @@ fn project_grant(caller: Caller, permission: P) -> Expect {
 fn expected(route: &RouteSpec, caller: Caller) -> Expect {
     use Expect::*;
     let is_admin = matches!(caller, Caller::Admin | Caller::AdminSession);
+    let has_token = matches!(caller, Caller::DeveloperToken | Caller::ReadToken);
     match (caller, route.access) {
         // The login route reads only its JSON body, which a cross-site form cannot send.
         (Caller::SessionWithoutXsrf, Access::Login) => Status(StatusCode::UNSUPPORTED_MEDIA_TYPE),
@@ -96,6 +105,20 @@ fn expected(route: &RouteSpec, caller: Caller) -> Expect {
         (Caller::SessionWithoutXsrf | Caller::AdminSession, Access::Session) => Allowed,
         (_, Access::Session) => Status(StatusCode::UNAUTHORIZED),
         (_, Access::Public | Access::User) => Allowed,
+        // A token may not make tokens, nor manage tokens other than itself.
+        (_, Access::NotWithToken) if has_token => Status(StatusCode::FORBIDDEN),
+        (_, Access::NotWithToken) => Allowed,
+        (_, Access::TokenHolder) if has_token => Allowed,
+        (_, Access::TokenHolder) => Status(StatusCode::NOT_FOUND),
+        // The fixture token is the developer's (made with the password), not the caller's.
+        (Caller::Developer, Access::OwnToken) => Allowed,
+        (_, Access::OwnToken) if has_token && is_safe(&route.method) => Allowed,
+        (_, Access::OwnToken) if has_token => Status(StatusCode::FORBIDDEN),
+        (_, Access::OwnToken) => Status(StatusCode::NOT_FOUND),
+        // The service account is owned by a group the reader belongs to.
+        (Caller::Reader | Caller::SessionWithoutXsrf, Access::ServiceAccountOwner) => Allowed,
+        (_, Access::ServiceAccountOwner) if is_admin => Allowed,
+        (_, Access::ServiceAccountOwner) => Status(StatusCode::NOT_FOUND),
         (Caller::SessionWithoutXsrf, _) => Allowed,
         _ if is_admin => Allowed,
         (_, Access::Admin) => Status(StatusCode::FORBIDDEN),
@@ -119,6 +142,10 @@ struct Fixture {
     comment: String,
     group: String,
     session: String,
+    /// A token of the developer's.
+    token: String,
+    /// A key of the service account `svc`.
+    key: String,
 }
 
 /// Fills the path's placeholders with the fixture's records.
@@ -129,8 +156,11 @@ fn concrete_path(route: &RouteSpec, fixture: &Fixture) -> String {
         let value = match segment {
             "{projectIdOrKey}" => "MTX",
             "{issueIdOrKey}" => &fixture.issue,
+            "{name}" => "svc",
             "{id}" => match previous {
                 "role" => "10001",
+                "tokens" => &fixture.token,
+                "keys" => &fixture.key,
                 "comment" => &fixture.comment,
                 "issuetype" | "priority" => "3",
                 "resolution" => "10000",
@@ -221,6 +251,24 @@ fn request_for(route: &RouteSpec, f: &Fixture) -> (String, Option<Value>) {
             (String::new(), Some(json!({"body": "edited"})))
         }
         ("PUT", "/rest/api/2/myself/password") => (String::new(), Some(json!({}))),
+        ("POST", "/rest/pat/latest/tokens")
+        | ("POST", "/rest/tessera/1/serviceaccounts/{name}/keys") => (
+            String::new(),
+            Some(json!({"name": format!("t{n}"), "expirationDuration": 30})),
+        ),
+        ("POST", "/rest/pat/latest/tokens/{id}/rotate")
+        | ("POST", "/rest/tessera/1/serviceaccounts/{name}/keys/{id}/rotate") => {
+            (String::new(), Some(json!({})))
+        }
+        ("DELETE", "/rest/tessera/1/tokens") => ("?owner=target".into(), None),
+        ("POST", "/rest/tessera/1/credentials/revoke") => (
+            String::new(),
+            Some(json!({"credentials": ["tspat_not-a-real-token"]})),
+        ),
+        ("POST", "/rest/tessera/1/serviceaccounts") => (
+            String::new(),
+            Some(json!({"name": format!("svc{n}"), "ownerGroup": "svc-owners"})),
+        ),
         ("POST", "/rest/auth/1/session") => (
             String::new(),
             Some(json!({"username": "admin", "password": ADMIN_PASSWORD})),
@@ -259,6 +307,53 @@ async fn setup(server: &TestServer) {
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     server.add_to_role("MTX", 10000, "reader").await;
     server.add_to_role("MTX", 10001, "developer").await;
+    server
+        .admin_json(
+            Method::POST,
+            "/rest/api/2/group",
+            json!({"name": "svc-owners"}),
+            StatusCode::CREATED,
+        )
+        .await;
+    server
+        .admin_json(
+            Method::POST,
+            "/rest/api/2/group/user?groupname=svc-owners",
+            json!({"name": "reader"}),
+            StatusCode::CREATED,
+        )
+        .await;
+    server
+        .admin_json(
+            Method::POST,
+            "/rest/tessera/1/serviceaccounts",
+            json!({"name": "svc", "ownerGroup": "svc-owners"}),
+            StatusCode::CREATED,
+        )
+        .await;
+}
+
+/// The tokens the token callers present, made once (no cell revokes them).
+struct CallerTokens {
+    developer: String,
+    read: String,
+}
+
+async fn caller_tokens(server: &TestServer) -> CallerTokens {
+    CallerTokens {
+        developer: server
+            .create_token(
+                "developer",
+                json!({"name": "all", "expirationDuration": 30}),
+            )
+            .await,
+        read: server
+            .create_token(
+                "developer",
+                json!({"name": "read", "expirationDuration": 30, "scopes": ["READ"]}),
+            )
+            .await,
+    }
 }
 
 static CELLS: AtomicUsize = AtomicUsize::new(0);
@@ -294,12 +389,30 @@ async fn fixture(server: &TestServer) -> Fixture {
     assert_eq!(response.status(), StatusCode::CREATED);
     server.add_to_role("MTX", 10001, "target").await;
     let session = server.login("admin", ADMIN_PASSWORD).await;
+    let response = server
+        .user(Method::POST, "/rest/pat/latest/tokens", "developer")
+        .json(&json!({"name": format!("fixture{n}"), "expirationDuration": 30}))
+        .send()
+        .await
+        .unwrap();
+    let token = json_of(response).await["id"].to_string();
+    let key = server
+        .admin_json(
+            Method::POST,
+            "/rest/tessera/1/serviceaccounts/svc/keys",
+            json!({"name": format!("key{n}"), "expirationDuration": 30}),
+            StatusCode::CREATED,
+        )
+        .await["id"]
+        .to_string();
     Fixture {
         n,
         issue,
         comment,
         group,
         session,
+        token,
+        key,
     }
 }
 
@@ -308,6 +421,7 @@ async fn call(
     route: &RouteSpec,
     caller: Caller,
     fixture: &Fixture,
+    tokens: &CallerTokens,
 ) -> StatusCode {
     let (path, body) = request_for(route, fixture);
     let method = route.method.clone();
@@ -322,6 +436,8 @@ async fn call(
             server.with_session(method, &path, &fixture.session)
         }
         Caller::Admin => server.admin(method, &path),
+        Caller::DeveloperToken => server.bearer(method, &path, &tokens.developer),
+        Caller::ReadToken => server.bearer(method, &path, &tokens.read),
     };
     let request = match (caller, body) {
         (Caller::SessionWithoutXsrf, _) if !is_safe(&route.method) => request
@@ -335,13 +451,14 @@ async fn call(
 
 async fn run_matrix(server: &TestServer) {
     setup(server).await;
+    let tokens = caller_tokens(server).await;
     let routes = route_table();
     assert!(routes.len() > 40, "the route table lists every route");
     let mut failures = Vec::new();
     for route in &routes {
         for caller in CALLERS {
             let fixture = fixture(server).await;
-            let status = call(server, route, caller, &fixture).await;
+            let status = call(server, route, caller, &fixture, &tokens).await;
             let want = expected(route, caller);
             let ok = match &want {
                 Expect::Status(want) => status == *want,

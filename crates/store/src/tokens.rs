@@ -74,7 +74,10 @@ impl TokenRow {
             None => None,
             Some(text) => Some(
                 text.split_whitespace()
-                    .map(|id| ProjectId::parse(id).ok_or_else(|| corrupt(format!("token {} project '{id}'", self.id))))
+                    .map(|id| {
+                        ProjectId::parse(id)
+                            .ok_or_else(|| corrupt(format!("token {} project '{id}'", self.id)))
+                    })
                     .collect::<StoreResult<Vec<_>>>()?,
             ),
         };
@@ -82,7 +85,10 @@ impl TokenRow {
             .allowed_ips
             .unwrap_or_default()
             .split_whitespace()
-            .map(|net| parse_network(net).ok_or_else(|| corrupt(format!("token {} network '{net}'", self.id))))
+            .map(|net| {
+                parse_network(net)
+                    .ok_or_else(|| corrupt(format!("token {} network '{net}'", self.id)))
+            })
             .collect::<StoreResult<Vec<_>>>()?;
         let owner = User::from(self.owner);
         let token = Token {
@@ -102,7 +108,13 @@ impl TokenRow {
             last_used_ip: self.last_used_ip,
             use_count: self.use_count,
         };
-        Ok((token, owner, self.digest, self.previous_digest, self.previous_valid_until))
+        Ok((
+            token,
+            owner,
+            self.digest,
+            self.previous_digest,
+            self.previous_valid_until,
+        ))
     }
 
     fn into_token(self) -> StoreResult<Token> {
@@ -117,7 +129,11 @@ fn corrupt(what: String) -> StoreError {
 }
 
 fn join_text<T: ToString>(items: &[T]) -> String {
-    items.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ")
+    items
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[async_trait]
@@ -125,7 +141,8 @@ impl TokenStore for SqlStore {
     async fn create_token(&self, token: NewToken) -> StoreResult<Token> {
         let projects = token.projects.as_deref().map(join_text);
         let ips = (!token.allowed_ips.is_empty()).then(|| join_text(&token.allowed_ips));
-        let id: i64 = on_pool!(self, write, |pool| sqlx::query_scalar(
+        let id: i64 = on_pool!(self, write, |pool| {
+            sqlx::query_scalar(
             "INSERT INTO api_tokens (kind, user_id, name, digest, scopes, project_ids, allowed_ips, \
              created_at, created_by, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id"
@@ -142,7 +159,8 @@ impl TokenStore for SqlStore {
         .bind(token.expires.map(Timestamp::as_millis))
         .fetch_one(pool)
         .await
-        .map_err(|e| write_error(e, any_conflict)))?;
+        .map_err(|e| write_error(e, any_conflict))
+        })?;
         self.find_token(TokenId(id))
             .await?
             .ok_or(StoreError::MissingReference)
@@ -180,7 +198,11 @@ impl TokenStore for SqlStore {
         }))
     }
 
-    async fn list_tokens(&self, filter: &TokenFilter, page: PageRequest) -> StoreResult<Page<Token>> {
+    async fn list_tokens(
+        &self,
+        filter: &TokenFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<Token>> {
         macro_rules! bind_filter {
             ($query:expr) => {
                 $query
@@ -199,18 +221,18 @@ impl TokenStore for SqlStore {
                 token_filter!(),
                 " ORDER BY t.id DESC LIMIT $8 OFFSET $9"
             )))
-                .bind(page.limit)
-                .bind(page.start_at)
-                .fetch_all(pool)
-                .await
-                .map_err(backend)?;
+            .bind(page.limit)
+            .bind(page.start_at)
+            .fetch_all(pool)
+            .await
+            .map_err(backend)?;
             let total = bind_filter!(sqlx::query_scalar(concat!(
                 "SELECT COUNT(*) FROM api_tokens t ",
                 token_filter!()
             )))
-                .fetch_one(pool)
-                .await
-                .map_err(backend)?;
+            .fetch_one(pool)
+            .await
+            .map_err(backend)?;
             (rows, total)
         });
         Ok(Page {
@@ -224,8 +246,15 @@ impl TokenStore for SqlStore {
         })
     }
 
-    async fn revoke_token(&self, id: TokenId, at: Timestamp, reason: RevokeReason) -> StoreResult<bool> {
-        let done = on_pool!(self, write, |pool| sqlx::query(
+    async fn revoke_token(
+        &self,
+        id: TokenId,
+        at: Timestamp,
+        reason: RevokeReason,
+    ) -> StoreResult<bool> {
+        let done =
+            on_pool!(self, write, |pool| {
+                sqlx::query(
             "UPDATE api_tokens SET revoked_at = $2, revoked_reason = $3, previous_digest = NULL \
              WHERE id = $1 AND revoked_at IS NULL"
         )
@@ -235,7 +264,8 @@ impl TokenStore for SqlStore {
         .execute(pool)
         .await
         .map(|done| done.rows_affected())
-        .map_err(backend))?;
+        .map_err(backend)
+            })?;
         Ok(done > 0)
     }
 
@@ -245,7 +275,9 @@ impl TokenStore for SqlStore {
         at: Timestamp,
         reason: RevokeReason,
     ) -> StoreResult<Vec<TokenId>> {
-        let ids: Vec<i64> = on_pool!(self, write, |pool| sqlx::query_scalar(
+        let ids: Vec<i64> =
+            on_pool!(self, write, |pool| {
+                sqlx::query_scalar(
             "UPDATE api_tokens SET revoked_at = $2, revoked_reason = $3, previous_digest = NULL \
              WHERE user_id = $1 AND revoked_at IS NULL RETURNING id"
         )
@@ -254,7 +286,8 @@ impl TokenStore for SqlStore {
         .bind(reason.name())
         .fetch_all(pool)
         .await
-        .map_err(backend))?;
+        .map_err(backend)
+            })?;
         Ok(ids.into_iter().map(TokenId).collect())
     }
 
@@ -358,14 +391,17 @@ impl AuditStore for SqlStore {
     }
 
     async fn recent_audit(&self, limit: i64) -> StoreResult<Vec<AuditEvent>> {
-        let rows: Vec<AuditRow> = on_pool!(self, read, |pool| sqlx::query_as(
+        let rows: Vec<AuditRow> =
+            on_pool!(self, read, |pool| {
+                sqlx::query_as(
             "SELECT at, actor_id, actor_name, credential_kind, credential_id, client_ip, action, \
              target, outcome, reason FROM audit_events ORDER BY id DESC LIMIT $1"
         )
         .bind(limit)
         .fetch_all(pool)
         .await
-        .map_err(backend))?;
+        .map_err(backend)
+            })?;
         Ok(rows
             .into_iter()
             .map(|row| AuditEvent {

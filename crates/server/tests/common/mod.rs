@@ -127,6 +127,30 @@ impl TestServer {
             .header("cookie", format!("JSESSIONID={session}"))
     }
 
+    pub fn bearer(&self, method: Method, path: &str, token: &str) -> RequestBuilder {
+        self.request(method, path).bearer_auth(token)
+    }
+
+    /// Makes a personal access token for `user` (logged in with [`PASSWORD`], or the admin's
+    /// password for `admin`) from `body`; returns the raw token.
+    pub async fn create_token(&self, user: &str, body: Value) -> String {
+        let password = if user == "admin" {
+            ADMIN_PASSWORD
+        } else {
+            PASSWORD
+        };
+        let response = self
+            .basic(Method::POST, "/rest/pat/latest/tokens", user, password)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let value = json_of(response).await;
+        assert_eq!(status, StatusCode::CREATED, "{value}");
+        value["rawToken"].as_str().unwrap().to_string()
+    }
+
     /// Sends `body` as `admin` and asserts the status; returns the response body (if any).
     pub async fn admin_json(
         &self,

@@ -89,7 +89,8 @@ pub async fn issue_from_body(
 ) -> ApiResult<Jira> {
     manage.require_create()?;
     let check_visible = manage.owner().id == principal.user.id;
-    let projects = resolve_projects(state, principal, body.projects.as_deref(), check_visible).await?;
+    let projects =
+        resolve_projects(state, principal, body.projects.as_deref(), check_visible).await?;
     let request = TokenRequest {
         name: body.name.unwrap_or_default(),
         expiration_days: body.expiration_duration,
@@ -159,7 +160,11 @@ pub async fn list_owned(state: &AppState, manage: &ManageTokens) -> ApiResult<Ji
         start_at: 0,
         limit: 1000,
     };
-    let found = state.store.list_tokens(&filter, page).await.map_err(Error::from)?;
+    let found = state
+        .store
+        .list_tokens(&filter, page)
+        .await
+        .map_err(Error::from)?;
     let keys = project_keys(state).await?;
     Ok(Jira::ok(Value::Array(
         found.items.iter().map(|t| token_json(t, &keys)).collect(),
@@ -177,7 +182,10 @@ pub async fn rotate_owned(
     let overlap = match params.get("overlapSeconds") {
         None => None,
         Some(text) => Some(Duration::from_secs(text.trim().parse().map_err(|_| {
-            ApiError::field("overlapSeconds", "The overlap must be a whole number of seconds.")
+            ApiError::field(
+                "overlapSeconds",
+                "The overlap must be a whole number of seconds.",
+            )
         })?)),
     };
     let now = state.clock.now();
@@ -186,7 +194,8 @@ pub async fn rotate_owned(
 }
 
 pub fn token_id(text: &str) -> Result<TokenId, ApiError> {
-    TokenId::parse(text).ok_or_else(|| ApiError::NotFound(Missing::Token(text.to_string()).to_string()))
+    TokenId::parse(text)
+        .ok_or_else(|| ApiError::NotFound(Missing::Token(text.to_string()).to_string()))
 }
 
 /// Any authenticated user, for themselves; not with a token.

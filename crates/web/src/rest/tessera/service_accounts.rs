@@ -107,8 +107,7 @@ pub async fn delete_key(
 ) -> ApiResult<Response> {
     let manage = manage(&state, &principal, &name).await?;
     let id = pat::token_id(&id)?;
-    tessera_auth::tokens::revoke(&*state.store, &manage, &principal, id, state.clock.now())
-        .await?;
+    tessera_auth::tokens::revoke(&*state.store, &manage, &principal, id, state.clock.now()).await?;
     Ok(no_content())
 }
 

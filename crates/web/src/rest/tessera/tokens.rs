@@ -105,8 +105,14 @@ pub async fn delete_any_token(
     PathArgs(id): PathArgs<String>,
 ) -> ApiResult<Response> {
     let admin = state.authz.administer(&principal)?;
-    tokens::revoke_any(&*state.store, &admin, &principal, token_id(&id)?, state.clock.now())
-        .await?;
+    tokens::revoke_any(
+        &*state.store,
+        &admin,
+        &principal,
+        token_id(&id)?,
+        state.clock.now(),
+    )
+    .await?;
     Ok(no_content())
 }
 
@@ -126,7 +132,10 @@ pub async fn post_credentials_revoke(
     if report.credentials.len() > tokens::MAX_REPORTED_TOKENS {
         return Err(ApiError::field(
             "credentials",
-            format!("Report at most {} tokens at a time.", tokens::MAX_REPORTED_TOKENS),
+            format!(
+                "Report at most {} tokens at a time.",
+                tokens::MAX_REPORTED_TOKENS
+            ),
         ));
     }
     let store = state.store.clone();

@@ -1,0 +1,161 @@
+//! The pages' common frame: document skeleton, navigation, error pages, and the response
+//! headers every page carries.
+//!
+//! Everything is rendered with `maud`, which escapes every interpolated value; the only
+//! `PreEscaped` markup in the pages is [`STYLE`], a constant. The headers forbid scripts,
+//! framing, caching and form submission to any other origin.
+
+use axum::response::{IntoResponse, Response};
+use http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY};
+use http::{HeaderValue, StatusCode};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+use tessera_core::clock::Timestamp;
+use tessera_core::error::FieldErrors;
+use time::OffsetDateTime;
+use time::macros::format_description;
+
+use super::{FORM_TOKEN_FIELD, SessionUser, link};
+use crate::render::time;
+use crate::state::AppState;
+
+/// No script at all; styles only inline or from tessera; forms only to tessera; never framed.
+pub const CONTENT_SECURITY_POLICY_VALUE: &str = "default-src 'none'; style-src 'self' 'unsafe-inline'; \
+     img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The stylesheet: static, so it is the one piece of markup not escaped.
+const STYLE: &str = "
+body { font-family: system-ui, sans-serif; margin: 0; color: #172b4d; background: #f4f5f7; }
+header { background: #0747a6; color: #fff; padding: .6em 1.5em; display: flex; gap: 1.5em; align-items: center; }
+header a { color: #fff; }
+header .who { margin-left: auto; }
+header form { display: inline; }
+main { padding: 1em 1.5em; max-width: 75em; }
+table { border-collapse: collapse; background: #fff; width: 100%; margin: 1em 0; }
+th, td { border: 1px solid #dfe1e6; padding: .35em .6em; text-align: left; vertical-align: top; font-size: .95em; }
+th { background: #ebecf0; }
+fieldset { background: #fff; border: 1px solid #dfe1e6; margin: 1em 0; }
+label { display: block; margin: .5em 0 .2em; font-weight: 600; }
+label.check { display: inline; font-weight: normal; margin-right: 1em; }
+input[type=text], input[type=password], input[type=number], input[type=date] { padding: .3em; min-width: 20em; }
+.error { color: #bf2600; }
+.errors { background: #ffebe6; border: 1px solid #bf2600; padding: .5em 1em; }
+.secret { background: #e3fcef; border: 1px solid #006644; padding: .5em 1em; }
+.secret input { width: 100%; font-family: monospace; font-size: 1.05em; }
+.muted { color: #6b778c; }
+button { cursor: pointer; }
+";
+
+/// A page response: HTML with the pages' security headers.
+pub fn page_response(status: StatusCode, markup: Markup) -> Response {
+    (
+        status,
+        [
+            (
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            ),
+            (
+                CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(CONTENT_SECURITY_POLICY_VALUE),
+            ),
+            (CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            // Not `no-referrer`: with it, browsers send `Origin: null` on form posts, which the
+            // XSRF rule refuses as foreign.
+            (REFERRER_POLICY, HeaderValue::from_static("same-origin")),
+        ],
+        markup.into_string(),
+    )
+        .into_response()
+}
+
+/// A whole document. `user` adds the navigation of a logged-in user.
+pub fn document(
+    state: &AppState,
+    title: &str,
+    user: Option<&SessionUser>,
+    content: Markup,
+) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="referrer" content="same-origin";
+                title { (title) " · " (state.settings.server_title) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                header {
+                    strong { (state.settings.server_title) }
+                    @if let Some(user) = user {
+                        a href=(link(state, "/secure/tokens")) { "Personal access tokens" }
+                        @if user.is_admin {
+                            a href=(link(state, "/secure/admin/tokens")) { "Token inventory" }
+                        }
+                        span.who {
+                            (user.principal.user.display_name) " (" (user.principal.user.name) ") "
+                            form method="post" action=(link(state, "/logout")) {
+                                (form_token(user))
+                                button type="submit" id="logout" { "Log out" }
+                            }
+                        }
+                    }
+                }
+                main {
+                    h1 { (title) }
+                    (content)
+                }
+            }
+        }
+    }
+}
+
+/// The hidden form-token field every POST form carries.
+pub fn form_token(user: &SessionUser) -> Markup {
+    html! { input type="hidden" name=(FORM_TOKEN_FIELD) value=(user.form_token); }
+}
+
+/// An error page (no navigation: the page may be shown to someone not logged in).
+pub fn error_page(state: &AppState, status: StatusCode, message: &str) -> Response {
+    let title = status.canonical_reason().unwrap_or("Error");
+    let content = html! {
+        p.error { (message) }
+        p { a href=(link(state, "/secure/tokens")) { "Back to your tokens" } }
+    };
+    page_response(status, document(state, title, None, content))
+}
+
+/// A time for people, with the machine-readable value in the `datetime` attribute.
+pub fn when(at: Timestamp) -> Markup {
+    let format = format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    let human = OffsetDateTime::from_unix_timestamp_nanos(i128::from(at.as_millis()) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_default();
+    html! { time datetime=(time(at)) { (human) } }
+}
+
+/// Every message of a failed form, at its top (each field's is also shown beside it).
+pub fn error_summary(errors: &FieldErrors) -> Markup {
+    html! {
+        @if !errors.is_empty() {
+            div.errors role="alert" {
+                p { strong { "Please correct the following:" } }
+                ul {
+                    @for message in &errors.messages { li { (message) } }
+                    @for message in errors.fields.values() { li { (message) } }
+                }
+            }
+        }
+    }
+}
+
+/// The message for one field, shown beside it.
+pub fn field_error(errors: &FieldErrors, field: &str) -> Markup {
+    html! {
+        @if let Some(message) = errors.fields.get(field) {
+            div.error id=(format!("error-{field}")) { (message) }
+        }
+    }
+}

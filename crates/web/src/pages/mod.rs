@@ -1,0 +1,410 @@
+//! Server-rendered HTML pages: the login form, a user's personal access tokens, and the
+//! administrators' token inventory. Plain HTML forms, no scripts.
+//!
+//! Security invariants kept here:
+//! - Pages authenticate by the session cookie only ([`session_user`]): a Basic or Bearer
+//!   header never opens a page, and a caller without a live session is sent to the login form.
+//! - Every state-changing form carries the session's form token (`atl_token`). A POST must pass
+//!   the XSRF rule of [`tessera_auth::xsrf`] (no cross-site `Sec-Fetch-Site`, no foreign
+//!   `Origin`) AND present that token, compared in constant time, whatever its content type or
+//!   headers; otherwise it is refused with 403 before anything changes.
+//! - Every value shown is escaped by `maud`; the one piece of pre-escaped markup is the static
+//!   stylesheet ([`layout`]).
+//! - Responses are `no-store` and carry a CSP that allows no script, no framing, and form
+//!   submission only to tessera itself. The login form follows `next` only to a local path.
+//! - A raw token appears in exactly one response, the one answering its creation, and is never
+//!   logged.
+
+pub mod admin;
+mod layout;
+pub mod login;
+pub mod tokens;
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::FromRequestParts;
+use axum::extract::rejection::BytesRejection;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use http::header::{CONTENT_TYPE, HOST, LOCATION, SET_COOKIE};
+use http::request::Parts;
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use tessera_auth::authenticator::{AuthError, Authenticated, RequestInfo};
+use tessera_auth::credentials::{self, Credential};
+use tessera_auth::secret::constant_time_eq;
+use tessera_auth::session::SessionId;
+use tessera_core::authz::Authorizer;
+use tessera_core::error::Error;
+use tessera_core::principal::Principal;
+
+use crate::middleware::ClientAddr;
+use crate::rest::auth::session::expired_session_cookie;
+use crate::state::AppState;
+use crate::urls::encode;
+
+/// The name of the form-token field in every POST form.
+pub const FORM_TOKEN_FIELD: &str = "atl_token";
+
+/// The pages' routes (relative to the context path). They sit outside the REST
+/// authentication layer: each handler authenticates through [`session_user`].
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/login", get(login::get_login).post(login::post_login))
+        .route("/logout", post(login::post_logout))
+        .route(
+            "/secure/tokens",
+            get(tokens::get_tokens).post(tokens::post_tokens),
+        )
+        .route("/secure/tokens/{id}/revoke", post(tokens::post_revoke))
+        .route("/secure/admin/tokens", get(admin::get_admin_tokens))
+        .route(
+            "/secure/admin/tokens/{id}/revoke",
+            post(admin::post_admin_revoke),
+        )
+}
+
+/// Why a page could not be shown.
+#[derive(Debug)]
+pub enum PageError {
+    /// No live session: to the login form, then back to `next` (an app-relative path).
+    LoginRequired { next: String, clear_session: bool },
+    /// A POST without the session's form token, or from another site.
+    FormToken,
+    Forbidden(String),
+    NotFound(String),
+    BadRequest(String),
+    Conflict(String),
+    UnsupportedMediaType,
+    /// A fault of the server: the cause is logged, never shown.
+    Internal(String),
+}
+
+impl From<Error> for PageError {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::NotFound(missing) => Self::NotFound(missing.to_string()),
+            Error::Denied(denied) => Self::Forbidden(denied.to_string()),
+            Error::Invalid(errors) => Self::BadRequest(errors.to_string()),
+            Error::Conflict(errors) => Self::Conflict(errors.to_string()),
+            Error::Store(store) => Self::Internal(store.to_string()),
+        }
+    }
+}
+
+pub type PageResult<T> = Result<T, PageError>;
+
+/// Turns a handler's result into the response, rendering errors as pages.
+pub fn respond(state: &AppState, client: ClientAddr, result: PageResult<Response>) -> Response {
+    let error = match result {
+        Ok(response) => return response,
+        Err(error) => error,
+    };
+    let (status, message) = match error {
+        PageError::LoginRequired {
+            next,
+            clear_session,
+        } => {
+            let location = format!("{}?next={}", link(state, "/login"), encode(&next));
+            let mut response = redirect(&location);
+            if clear_session
+                && let Ok(value) =
+                    HeaderValue::from_str(&expired_session_cookie(&state.urls, client.is_tls))
+            {
+                response.headers_mut().append(SET_COOKIE, value);
+            }
+            return response;
+        }
+        PageError::FormToken => (
+            StatusCode::FORBIDDEN,
+            "The form could not be accepted: it has expired or did not come from this site. \
+             Go back, reload the page and try again."
+                .to_string(),
+        ),
+        PageError::Forbidden(message) => (StatusCode::FORBIDDEN, message),
+        PageError::NotFound(message) => (StatusCode::NOT_FOUND, message),
+        PageError::BadRequest(message) => (StatusCode::BAD_REQUEST, message),
+        PageError::Conflict(message) => (StatusCode::CONFLICT, message),
+        PageError::UnsupportedMediaType => (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Forms must be sent as application/x-www-form-urlencoded.".to_string(),
+        ),
+        PageError::Internal(cause) => {
+            tracing::error!(%cause, "a page failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong on the server. Please try again later.".to_string(),
+            )
+        }
+    };
+    layout::error_page(state, status, &message)
+}
+
+/// A path-absolute link to an app-relative path, under the context path. Links and redirects
+/// stay on whatever host the browser used, so a proxy in front changes nothing.
+pub fn link(state: &AppState, path: &str) -> String {
+    format!("{}{path}", state.urls.context_path())
+}
+
+/// A `303 See Other` to a path-absolute location.
+pub fn redirect(location: &str) -> Response {
+    match HeaderValue::from_str(location) {
+        Ok(value) => (StatusCode::SEE_OTHER, [(LOCATION, value)]).into_response(),
+        Err(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the redirect target is not a valid header",
+        )
+            .into_response(),
+    }
+}
+
+/// What a page handler needs to know about its request.
+#[derive(Debug)]
+pub struct Incoming {
+    pub method: Method,
+    /// The path and query, relative to the context path (nesting strips it).
+    pub path_and_query: String,
+    pub query: Option<String>,
+    pub headers: HeaderMap,
+    pub client: ClientAddr,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Incoming {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let client = parts
+            .extensions
+            .get::<ClientAddr>()
+            .copied()
+            .unwrap_or(ClientAddr {
+                ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                is_tls: false,
+            });
+        Ok(Self {
+            method: parts.method.clone(),
+            path_and_query: parts
+                .uri
+                .path_and_query()
+                .map_or_else(|| parts.uri.path().to_string(), |pq| pq.as_str().to_string()),
+            query: parts.uri.query().map(str::to_string),
+            headers: parts.headers.clone(),
+            client,
+        })
+    }
+}
+
+impl Incoming {
+    /// Origins that count as tessera itself: the base URL's and the one the request was sent
+    /// to (as the REST authentication layer counts them).
+    fn own_origins(&self, state: &AppState) -> Vec<String> {
+        let mut origins = vec![state.urls.origin().to_string()];
+        if let Some(host) = self.headers.get(HOST).and_then(|h| h.to_str().ok()) {
+            let scheme = if self.client.is_tls { "https" } else { "http" };
+            origins.push(format!("{scheme}://{}", host.to_ascii_lowercase()));
+        }
+        origins
+    }
+
+    /// Whether the request passes the origin half of the XSRF rule (`Sec-Fetch-Site` and
+    /// `Origin`). For the login form, which has no session and so no form token yet: the
+    /// token half is satisfied with a placeholder so that only the origin checks can refuse.
+    fn is_from_own_site(&self, state: &AppState) -> bool {
+        let origins = self.own_origins(state);
+        let request = tessera_auth::xsrf::XsrfRequest {
+            method: &self.method,
+            headers: &self.headers,
+            form_token: Some(""),
+            own_origins: &origins,
+        };
+        tessera_auth::xsrf::check(&request, |_| true).is_ok()
+    }
+}
+
+/// A urlencoded form body.
+#[derive(Debug, Default)]
+pub struct FormBody(Vec<(String, String)>);
+
+impl FormBody {
+    /// Reads a form body; only `application/x-www-form-urlencoded` is accepted, and no value
+    /// may hold a NUL (no field accepts one, and PostgreSQL cannot store it).
+    pub fn parse(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> PageResult<Self> {
+        let essence = headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|v| v.trim().to_ascii_lowercase());
+        if essence.as_deref() != Some("application/x-www-form-urlencoded") {
+            return Err(PageError::UnsupportedMediaType);
+        }
+        let bytes = body.map_err(|rejection| {
+            PageError::BadRequest(format!("The form could not be read ({}).", rejection.status()))
+        })?;
+        Self::from_query(&bytes)
+    }
+
+    /// Parses urlencoded pairs (a form body or a query string).
+    pub fn from_query(bytes: &[u8]) -> PageResult<Self> {
+        let pairs: Vec<(String, String)> = form_urlencoded::parse(bytes)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        if pairs
+            .iter()
+            .any(|(k, v)| k.contains('\0') || v.contains('\0'))
+        {
+            return Err(PageError::BadRequest(
+                "The form contains a NUL character, which no field accepts.".into(),
+            ));
+        }
+        Ok(Self(pairs))
+    }
+
+    /// The first value of a field.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A field's value, trimmed; empty if absent.
+    pub fn text(&self, name: &str) -> &str {
+        self.get(name).map(str::trim).unwrap_or("")
+    }
+
+    /// Every value of a repeated field (checkboxes).
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    /// A checkbox: present with any value but `false`.
+    pub fn is_checked(&self, name: &str) -> bool {
+        self.get(name)
+            .is_some_and(|v| !v.trim().eq_ignore_ascii_case("false"))
+    }
+}
+
+/// A user on a page, authenticated by their session.
+#[derive(Debug)]
+pub struct SessionUser {
+    pub principal: Principal,
+    pub session: SessionId,
+    /// The session's form token, for the page's forms.
+    pub form_token: String,
+    pub is_admin: bool,
+}
+
+/// Authenticates a page request by its session cookie alone. `form` is the POSTed form (for
+/// its `atl_token`); `back_to` is the app-relative page to return to after a login.
+///
+/// A state-changing request must pass the XSRF rule (checked by the authenticator with the
+/// form's token) and then, in any case, present the session's form token: the rule lets JSON
+/// bodies and `X-Atlassian-Token: no-check` through without one, pages never do.
+pub async fn session_user(
+    state: &AppState,
+    incoming: &Incoming,
+    form: Option<&FormBody>,
+    back_to: &str,
+) -> PageResult<SessionUser> {
+    let login = |clear_session| PageError::LoginRequired {
+        next: back_to.to_string(),
+        clear_session,
+    };
+    match credentials::from_headers(&incoming.headers) {
+        Ok(Credential::Session(Some(_))) => {}
+        Ok(Credential::Session(None)) => return Err(login(true)),
+        // No cookie, or a Basic/Bearer header: pages are for sessions only.
+        Ok(_) | Err(_) => return Err(login(false)),
+    }
+    let presented = form.and_then(|f| f.get(FORM_TOKEN_FIELD));
+    let origins = incoming.own_origins(state);
+    let info = RequestInfo {
+        method: &incoming.method,
+        headers: &incoming.headers,
+        form_token: presented,
+        client_ip: incoming.client.ip,
+        own_origins: &origins,
+    };
+    let (principal, session) = match state.auth.authenticate(&info).await {
+        Ok(Some(Authenticated {
+            principal,
+            session: Some(session),
+        })) => (principal, session),
+        Ok(_) => return Err(login(false)),
+        Err(AuthError::SessionInvalid) => return Err(login(true)),
+        Err(AuthError::Xsrf(_)) => {
+            tracing::info!(target: "tessera::security", client_ip = %incoming.client.ip, path = %back_to, "page form refused by the XSRF rule");
+            return Err(PageError::FormToken);
+        }
+        Err(AuthError::Internal(cause)) => return Err(PageError::Internal(cause)),
+        Err(_) => return Err(login(false)),
+    };
+    let form_token = state.auth.xsrf_token(&session);
+    let is_safe = matches!(incoming.method, Method::GET | Method::HEAD);
+    if !is_safe {
+        let matches = presented
+            .is_some_and(|token| constant_time_eq(form_token.as_bytes(), token.as_bytes()));
+        if !matches {
+            tracing::info!(target: "tessera::security", client_ip = %incoming.client.ip, session = %session.reference(), "page form without the session's form token");
+            return Err(PageError::FormToken);
+        }
+    }
+    Authorizer::admit(&principal)?;
+    let is_admin = state.authz.administer(&principal).is_ok();
+    Ok(SessionUser {
+        principal,
+        session,
+        form_token,
+        is_admin,
+    })
+}
+
+/// Whether `next` is a path on this server, safe to redirect to after a login: it must start
+/// with exactly one `/` (`//host` and `/\host` are other hosts to browsers), carry no
+/// backslash, control character or whitespace, and so cannot name a scheme or a host.
+pub fn is_local_path(next: &str) -> bool {
+    next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.contains('\\')
+        && !next.chars().any(|c| c.is_control() || c.is_whitespace())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_are_followed() {
+        for good in ["/secure/tokens", "/secure/admin/tokens?owner=a%20b", "/"] {
+            assert!(is_local_path(good), "{good}");
+        }
+        for bad in [
+            "",
+            "//evil.example",
+            "///evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "javascript:alert(1)",
+            "secure/tokens",
+            "/a\r\nSet-Cookie: x=y",
+            "/\tevil",
+        ] {
+            assert!(!is_local_path(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn forms_parse_repeated_fields_and_refuse_nul() {
+        let form = FormBody::from_query(b"scopes=READ&scopes=WRITE&name=a+b&neverUsed=on").unwrap();
+        assert_eq!(form.all("scopes"), ["READ", "WRITE"]);
+        assert_eq!(form.text("name"), "a b");
+        assert!(form.is_checked("neverUsed"));
+        assert!(!form.is_checked("includeRevoked"));
+        assert!(FormBody::from_query(b"name=a%00b").is_err());
+    }
+}

@@ -1,0 +1,424 @@
+//! `/secure/tokens`: a logged-in user's personal access tokens: the list, a form to create
+//! one, and a revoke button per token.
+//!
+//! The raw token is rendered once, in the page answering its creation (served `no-store`),
+//! and never logged; the list shows only what the store keeps, never a secret. Creating and
+//! revoking need the session's form token ([`super::session_user`]); project restrictions
+//! resolve only projects the user can see, so an invisible project is as unknown as a
+//! missing one.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use http::StatusCode;
+use maud::{Markup, html};
+use tessera_auth::tokens;
+use tessera_core::authz::{Authorizer, ProjectRef};
+use tessera_core::error::{Error, FieldErrors, Missing};
+use tessera_core::ids::{ProjectId, TokenId};
+use tessera_core::model::PageRequest;
+use tessera_core::permissions::Flag;
+use tessera_core::scopes::Scope;
+use tessera_core::tokens::{Token, TokenFilter, TokenRequest};
+
+use super::layout::{document, error_summary, field_error, form_token, page_response, when};
+use super::{
+    FormBody, Incoming, PageError, PageResult, SessionUser, link, redirect, respond,
+    session_user,
+};
+use crate::rest::pat::project_keys;
+use crate::state::AppState;
+
+const PAGE: &str = "/secure/tokens";
+
+/// Jira Data Center's coarse scopes, offered first.
+const COARSE_SCOPES: [&str; 4] = ["READ", "WRITE", "ADMIN", "SYSTEM_ADMIN"];
+
+/// What the create form holds, to show it again after a mistake.
+#[derive(Debug, Default)]
+struct Draft {
+    name: String,
+    days: String,
+    scopes: Vec<String>,
+    projects: String,
+    allowed_ips: String,
+}
+
+impl Draft {
+    fn from_form(form: &FormBody) -> Self {
+        Self {
+            name: form.text("name").to_string(),
+            days: form.text("expirationDays").to_string(),
+            scopes: form.all("scopes"),
+            projects: form.text("projects").to_string(),
+            allowed_ips: form.text("allowedIps").to_string(),
+        }
+    }
+}
+
+/// Comma- (or whitespace-) separated entries, empty ones dropped.
+fn entries(text: &str) -> Vec<String> {
+    text.split([',', ' ', '\n', '\r', '\t'])
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// Project ids and keys, to show restrictions by key.
+fn project_names(token: &Token, keys: &HashMap<ProjectId, String>) -> Option<Vec<String>> {
+    token.projects.as_ref().map(|ids| {
+        ids.iter()
+            .map(|id| keys.get(id).cloned().unwrap_or_else(|| id.to_string()))
+            .collect()
+    })
+}
+
+fn scope_names(token: &Token) -> String {
+    token
+        .scopes
+        .iter()
+        .map(Scope::name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// One token's row cells shared by the user's list and the administrators' inventory.
+pub(super) fn token_cells(
+    token: &Token,
+    keys: &HashMap<ProjectId, String>,
+    now: tessera_core::clock::Timestamp,
+) -> Markup {
+    html! {
+        td.name { (token.name) }
+        td { (when(token.created)) }
+        td {
+            @match token.expires {
+                Some(expires) => {
+                    (when(expires))
+                    @if token.is_expired(now) { " " strong.error { "expired" } }
+                }
+                None => span.muted { "never" },
+            }
+        }
+        td {
+            @match token.last_used {
+                Some(at) => {
+                    (when(at))
+                    @if let Some(ip) = &token.last_used_ip { br; span.muted { "from " (ip) } }
+                }
+                None => span.muted { "never used" },
+            }
+        }
+        td { (scope_names(token)) }
+        td {
+            @match project_names(token, keys) {
+                Some(names) => (names.join(", ")),
+                None => span.muted { "all visible" },
+            }
+        }
+        td {
+            @if token.allowed_ips.is_empty() {
+                span.muted { "anywhere" }
+            } @else {
+                (token.allowed_ips.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))
+            }
+        }
+    }
+}
+
+/// What the list page shows besides the list.
+#[derive(Debug, Default)]
+struct Extras {
+    draft: Draft,
+    errors: FieldErrors,
+    /// A token just created, with its raw secret.
+    created: Option<(String, String)>,
+}
+
+async fn render(
+    state: &AppState,
+    user: &SessionUser,
+    status: StatusCode,
+    extras: Extras,
+) -> PageResult<Response> {
+    let filter = TokenFilter {
+        owner: Some(user.principal.user.id),
+        ..TokenFilter::default()
+    };
+    let page = PageRequest {
+        start_at: 0,
+        limit: 1000,
+    };
+    let found = state
+        .store
+        .list_tokens(&filter, page)
+        .await
+        .map_err(Error::from)?;
+    let keys = project_keys(state).await?;
+    let now = state.clock.now();
+    let Extras {
+        draft,
+        errors,
+        created,
+    } = extras;
+    let scope_choices: Vec<&str> = COARSE_SCOPES
+        .into_iter()
+        .chain(Scope::ALL.iter().map(|s| s.name()))
+        .collect();
+    let policy = state.auth.config().tokens;
+    let content = html! {
+        @if let Some((name, raw)) = &created {
+            div.secret role="status" {
+                p { "Token " strong { (name) } " was created. " }
+                label for="raw-token" { "Your new personal access token" }
+                input type="text" id="raw-token" readonly value=(raw) autocomplete="off"
+                    spellcheck="false";
+                p { strong { "Copy it now: it will not be shown again." }
+                    " tessera keeps only a digest of it; if you lose it, revoke it and create another." }
+            }
+        }
+        h2 { "Your tokens" }
+        @if found.items.is_empty() {
+            p.muted id="no-tokens" { "You have no personal access tokens." }
+        } @else {
+            table id="tokens" {
+                thead { tr {
+                    th { "Name" } th { "Created" } th { "Expires" } th { "Last used" }
+                    th { "Scopes" } th { "Projects" } th { "Allowed IPs" } th { "" }
+                } }
+                tbody {
+                    @for token in &found.items {
+                        tr id=(format!("token-{}", token.id)) {
+                            (token_cells(token, &keys, now))
+                            td {
+                                form method="post"
+                                    action=(link(state, &format!("{PAGE}/{}/revoke", token.id))) {
+                                    (form_token(user))
+                                    button type="submit" class="revoke" { "Revoke" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { "Create a token" }
+        (error_summary(&errors))
+        form method="post" action=(link(state, PAGE)) id="create-token-form" {
+            (form_token(user))
+            fieldset {
+                label for="token-name" { "Name" }
+                input type="text" id="token-name" name="name" value=(draft.name) required
+                    maxlength="255";
+                (field_error(&errors, "name"))
+
+                label for="token-days" { "Expires in (days)" }
+                input type="number" id="token-days" name="expirationDays" min="1"
+                    max=[policy.max_lifetime_days] value=(draft.days)
+                    placeholder=[policy.default_lifetime_days];
+                @if let Some(days) = policy.default_lifetime_days {
+                    span.muted { " Leave empty for " (days) " days." }
+                }
+                (field_error(&errors, "expirationDuration"))
+
+                label { "Scopes" }
+                @for scope in &scope_choices {
+                    label.check {
+                        input type="checkbox" name="scopes" value=(scope)
+                            id=(format!("scope-{scope}"))
+                            checked[draft.scopes.iter().any(|s| s == scope)];
+                        " " (scope)
+                    }
+                }
+                (field_error(&errors, "scopes"))
+
+                label for="token-projects" { "Projects (comma-separated keys, optional)" }
+                input type="text" id="token-projects" name="projects" value=(draft.projects)
+                    placeholder="all projects you can see";
+                (field_error(&errors, "projects"))
+
+                label for="token-ips" { "Allowed IP addresses or CIDR ranges (comma-separated, optional)" }
+                input type="text" id="token-ips" name="allowedIps" value=(draft.allowed_ips)
+                    placeholder="anywhere";
+                (field_error(&errors, "allowedIps"))
+
+                p { button type="submit" id="create-token" { "Create token" } }
+            }
+        }
+    };
+    Ok(page_response(
+        status,
+        document(state, "Personal access tokens", Some(user), content),
+    ))
+}
+
+/// Any logged-in user: their tokens and the form to create one.
+pub async fn get_tokens(State(state): State<AppState>, incoming: Incoming) -> Response {
+    let result = async {
+        let user = session_user(&state, &incoming, None, &incoming.path_and_query).await?;
+        render(&state, &user, StatusCode::OK, Extras::default()).await
+    }
+    .await;
+    respond(&state, incoming.client, result)
+}
+
+/// Any logged-in user, with the form token: creates a token and shows its secret, once.
+pub async fn post_tokens(
+    State(state): State<AppState>,
+    incoming: Incoming,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let result = create(&state, &incoming, body).await;
+    respond(&state, incoming.client, result)
+}
+
+/// Project keys → ids, through the authorizer: an invisible project is as unknown as a
+/// missing one.
+async fn resolve_projects(
+    state: &AppState,
+    user: &SessionUser,
+    keys: &[String],
+    errors: &mut FieldErrors,
+) -> PageResult<Option<Vec<ProjectId>>> {
+    if keys.is_empty() {
+        return Ok(None);
+    }
+    let mut ids = Vec::new();
+    for key in keys {
+        match state
+            .authz
+            .visible_project(&user.principal, &ProjectRef::parse(key))
+            .await
+        {
+            Ok(visible) => {
+                let id = visible.project().id;
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+            Err(Error::NotFound(_)) => {
+                errors.add_field("projects", Missing::Project(key.clone()).to_string());
+            }
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Ok(Some(ids))
+}
+
+async fn create(
+    state: &AppState,
+    incoming: &Incoming,
+    body: Result<Bytes, BytesRejection>,
+) -> PageResult<Response> {
+    let form = FormBody::parse(&incoming.headers, body)?;
+    let user = session_user(state, incoming, Some(&form), PAGE).await?;
+    let draft = Draft::from_form(&form);
+    let mut errors = FieldErrors::default();
+    let expiration_days = if draft.days.is_empty() {
+        None
+    } else {
+        match draft.days.parse::<i64>() {
+            Ok(days) if days > 0 => Some(days),
+            _ => {
+                errors.add_field(
+                    "expirationDuration",
+                    "Give the expiry as a whole number of days, 1 or more.",
+                );
+                None
+            }
+        }
+    };
+    if draft.scopes.is_empty() {
+        errors.add_field("scopes", "Choose at least one scope.");
+    }
+    let projects = resolve_projects(state, &user, &entries(&draft.projects), &mut errors).await?;
+    let allowed_ips = entries(&draft.allowed_ips);
+    let request = TokenRequest {
+        name: draft.name.clone(),
+        expiration_days,
+        scopes: Some(draft.scopes.clone()),
+        allowed_ips: (!allowed_ips.is_empty()).then_some(allowed_ips),
+    };
+    let now = state.clock.now();
+    let policy = &state.auth.config().tokens;
+    if !errors.is_empty() {
+        // Report the service's objections too, all at once.
+        if let Err(more) = policy.terms(&request, now) {
+            for (field, message) in more.fields {
+                errors.add_field(field, message);
+            }
+            errors.messages.extend(more.messages);
+        }
+        let extras = Extras {
+            draft,
+            errors,
+            created: None,
+        };
+        return render(state, &user, StatusCode::BAD_REQUEST, extras).await;
+    }
+    let manage = Authorizer::own_tokens(&user.principal);
+    let issued = tokens::issue(
+        &*state.store,
+        policy,
+        &manage,
+        &user.principal,
+        &request,
+        projects,
+        now,
+    )
+    .await;
+    match issued {
+        Ok(issued) => {
+            let extras = Extras {
+                created: Some((issued.token.name.clone(), issued.raw.expose().to_string())),
+                ..Extras::default()
+            };
+            render(state, &user, StatusCode::OK, extras).await
+        }
+        Err(Error::Invalid(errors)) => {
+            let extras = Extras {
+                draft,
+                errors,
+                created: None,
+            };
+            render(state, &user, StatusCode::BAD_REQUEST, extras).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Any logged-in user, with the form token: revokes one of their tokens (another user's is
+/// "not found").
+pub async fn post_revoke(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    incoming: Incoming,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let result = async {
+        let form = FormBody::parse(&incoming.headers, body)?;
+        let user = session_user(&state, &incoming, Some(&form), PAGE).await?;
+        let id = token_id(&id)?;
+        let manage = Authorizer::own_tokens(&user.principal);
+        tokens::revoke(
+            &*state.store,
+            &manage,
+            &user.principal,
+            id,
+            state.clock.now(),
+        )
+        .await?;
+        Ok(redirect(&link(&state, PAGE)))
+    }
+    .await;
+    respond(&state, incoming.client, result)
+}
+
+pub(super) fn token_id(text: &str) -> PageResult<TokenId> {
+    TokenId::parse(text)
+        .ok_or_else(|| PageError::NotFound(Missing::Token(text.to_string()).to_string()))
+}
