@@ -9,12 +9,16 @@ use std::time::Duration;
 use base64::Engine;
 use http::{HeaderMap, HeaderValue, Method};
 use secrecy::SecretString;
-use tessera_auth::authenticator::{AuthConfig, AuthError, Authenticator, RequestInfo};
+use tessera_auth::authenticator::{
+    AuthConfig, AuthError, Authenticator, RequestInfo, TokenRejection,
+};
 use tessera_auth::password::{HashParams, HasherConfig, hash_blocking};
+use tessera_core::authz::Authorizer;
 use tessera_core::clock::{Clock, ManualClock, Timestamp};
 use tessera_core::model::{NewUser, USERS_GROUP, UserUpdate};
 use tessera_core::principal::AuthMethod;
-use tessera_core::store::{SessionStore, Store, UserStore};
+use tessera_core::store::{SessionStore, Store, TokenStore, UserStore};
+use tessera_core::tokens::TokenRequest;
 use tessera_store::{PoolOptions, SqlStore};
 use tessera_testkit::{TestDatabase, backend_tests};
 
@@ -247,5 +251,115 @@ backend_tests! {
         f.clock.advance(Duration::from_secs(2 * 60 * 60));
         assert_eq!(f.auth.purge_expired_sessions().await.unwrap(), 1);
         assert!(f.store.find_session(&login.session.digest()).await.unwrap().is_none());
+    }
+}
+
+fn bearer(token: &str) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        "authorization",
+        HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
+    );
+    headers
+}
+
+/// Issues a token for alice, as she would with a password.
+async fn alice_token(f: &Fixture, request: TokenRequest) -> tessera_auth::tokens::Issued {
+    let login = authenticate(&f.auth, Method::GET, &basic("alice", "alice-password"))
+        .await
+        .unwrap()
+        .unwrap();
+    let manage = Authorizer::own_tokens(&login.principal);
+    tessera_auth::tokens::issue(
+        &*f.store,
+        &f.auth.config().tokens,
+        &manage,
+        &login.principal,
+        &request,
+        None,
+        f.clock.now(),
+    )
+    .await
+    .unwrap()
+}
+
+fn rejection(
+    result: Result<Option<tessera_auth::authenticator::Authenticated>, AuthError>,
+) -> TokenRejection {
+    match result {
+        Err(AuthError::Token(rejection)) => rejection,
+        other => panic!("expected a token rejection, got {other:?}"),
+    }
+}
+
+/// Tokens, checked with the clock under the test's control.
+mod tokens {
+    use super::*;
+
+    backend_tests! {
+        async fn tokens_expire_on_the_clock(db) {
+            let f = fixture(&db).await;
+            let issued = alice_token(&f, TokenRequest { name: "ci".into(), expiration_days: Some(1), ..TokenRequest::default() }).await;
+            let ok = authenticate(&f.auth, Method::GET, &bearer(issued.raw.expose())).await.unwrap().unwrap();
+            assert_eq!(ok.principal.method, AuthMethod::BearerToken);
+            assert_eq!(ok.principal.token, Some(issued.token.id));
+            let via_basic = authenticate(&f.auth, Method::GET, &basic("alice", issued.raw.expose())).await.unwrap().unwrap();
+            assert_eq!(via_basic.principal.method, AuthMethod::BasicToken);
+            f.clock.advance(Duration::from_secs(24 * 60 * 60 - 1));
+            assert!(authenticate(&f.auth, Method::GET, &bearer(issued.raw.expose())).await.is_ok());
+            f.clock.advance(Duration::from_secs(1));
+            let expired = rejection(authenticate(&f.auth, Method::GET, &bearer(issued.raw.expose())).await);
+            assert_eq!(expired, TokenRejection::Expired);
+            assert_eq!(expired.reason_code(), "token_expired");
+        }
+
+        async fn a_rotated_secret_lives_only_through_its_overlap(db) {
+            let f = fixture(&db).await;
+            let issued = alice_token(&f, TokenRequest { name: "ci".into(), ..TokenRequest::default() }).await;
+            let login = authenticate(&f.auth, Method::GET, &basic("alice", "alice-password")).await.unwrap().unwrap();
+            let manage = Authorizer::own_tokens(&login.principal);
+            let rotated = tessera_auth::tokens::rotate(&*f.store, &manage, &login.principal, issued.token.id, Some(Duration::from_secs(60)), f.clock.now())
+                .await
+                .unwrap();
+            assert!(authenticate(&f.auth, Method::GET, &bearer(issued.raw.expose())).await.is_ok(), "inside the overlap");
+            assert!(authenticate(&f.auth, Method::GET, &bearer(rotated.raw.expose())).await.is_ok());
+            f.clock.advance(Duration::from_secs(60));
+            assert_eq!(rejection(authenticate(&f.auth, Method::GET, &bearer(issued.raw.expose())).await), TokenRejection::Rotated);
+            assert!(authenticate(&f.auth, Method::GET, &bearer(rotated.raw.expose())).await.is_ok());
+            // A second rotation without overlap kills the first rotation's secret at once.
+            let again = tessera_auth::tokens::rotate(&*f.store, &manage, &login.principal, issued.token.id, None, f.clock.now())
+                .await
+                .unwrap();
+            assert_eq!(rejection(authenticate(&f.auth, Method::GET, &bearer(rotated.raw.expose())).await), TokenRejection::Unknown);
+            assert!(authenticate(&f.auth, Method::GET, &bearer(again.raw.expose())).await.is_ok());
+        }
+
+        async fn token_use_is_coalesced_into_one_write(db) {
+            let f = fixture(&db).await;
+            let issued = alice_token(&f, TokenRequest { name: "ci".into(), ..TokenRequest::default() }).await;
+            for _ in 0..5 {
+                authenticate(&f.auth, Method::GET, &bearer(issued.raw.expose())).await.unwrap();
+                f.clock.advance(Duration::from_secs(1));
+            }
+            let before = f.store.find_token(issued.token.id).await.unwrap().unwrap();
+            assert_eq!((before.use_count, before.last_used), (0, None), "nothing written per request");
+            assert_eq!(f.auth.flush_token_usage().await.unwrap(), 1, "one token, one write");
+            let after = f.store.find_token(issued.token.id).await.unwrap().unwrap();
+            assert_eq!(after.use_count, 5);
+            assert_eq!(after.last_used, Some(f.clock.now().minus(Duration::from_secs(1))));
+            assert_eq!(after.last_used_ip.as_deref(), Some("127.0.0.1"));
+            assert_eq!(f.auth.flush_token_usage().await.unwrap(), 0);
+        }
+
+        async fn a_deactivated_owner_stops_their_tokens_at_once(db) {
+            let f = fixture(&db).await;
+            let issued = alice_token(&f, TokenRequest { name: "ci".into(), ..TokenRequest::default() }).await;
+            let alice = f.store.find_user_by_name("alice").await.unwrap().unwrap();
+            f.store.update_user(alice.id, &UserUpdate { active: Some(false), ..UserUpdate::default() }).await.unwrap();
+            assert_eq!(rejection(authenticate(&f.auth, Method::GET, &bearer(issued.raw.expose())).await), TokenRejection::OwnerInactive);
+            // Basic with the token and somebody else's name is not that token.
+            f.store.update_user(alice.id, &UserUpdate { active: Some(true), ..UserUpdate::default() }).await.unwrap();
+            assert_eq!(rejection(authenticate(&f.auth, Method::GET, &basic("sso", issued.raw.expose())).await), TokenRejection::Unknown);
+        }
     }
 }
