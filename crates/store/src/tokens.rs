@@ -252,10 +252,9 @@ impl TokenStore for SqlStore {
         at: Timestamp,
         reason: RevokeReason,
     ) -> StoreResult<bool> {
-        let done =
-            on_pool!(self, write, |pool| {
-                sqlx::query(
-            "UPDATE api_tokens SET revoked_at = $2, revoked_reason = $3, previous_digest = NULL \
+        let done = on_pool!(self, write, |pool| {
+            sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $2, revoked_reason = $3 \
              WHERE id = $1 AND revoked_at IS NULL"
         )
         .bind(id.0)
@@ -265,7 +264,7 @@ impl TokenStore for SqlStore {
         .await
         .map(|done| done.rows_affected())
         .map_err(backend)
-            })?;
+        })?;
         Ok(done > 0)
     }
 
@@ -275,10 +274,9 @@ impl TokenStore for SqlStore {
         at: Timestamp,
         reason: RevokeReason,
     ) -> StoreResult<Vec<TokenId>> {
-        let ids: Vec<i64> =
-            on_pool!(self, write, |pool| {
-                sqlx::query_scalar(
-            "UPDATE api_tokens SET revoked_at = $2, revoked_reason = $3, previous_digest = NULL \
+        let ids: Vec<i64> = on_pool!(self, write, |pool| {
+            sqlx::query_scalar(
+            "UPDATE api_tokens SET revoked_at = $2, revoked_reason = $3 \
              WHERE user_id = $1 AND revoked_at IS NULL RETURNING id"
         )
         .bind(owner.0)
@@ -287,7 +285,7 @@ impl TokenStore for SqlStore {
         .fetch_all(pool)
         .await
         .map_err(backend)
-            })?;
+        })?;
         Ok(ids.into_iter().map(TokenId).collect())
     }
 
@@ -391,9 +389,8 @@ impl AuditStore for SqlStore {
     }
 
     async fn recent_audit(&self, limit: i64) -> StoreResult<Vec<AuditEvent>> {
-        let rows: Vec<AuditRow> =
-            on_pool!(self, read, |pool| {
-                sqlx::query_as(
+        let rows: Vec<AuditRow> = on_pool!(self, read, |pool| {
+            sqlx::query_as(
             "SELECT at, actor_id, actor_name, credential_kind, credential_id, client_ip, action, \
              target, outcome, reason FROM audit_events ORDER BY id DESC LIMIT $1"
         )
@@ -401,7 +398,7 @@ impl AuditStore for SqlStore {
         .fetch_all(pool)
         .await
         .map_err(backend)
-            })?;
+        })?;
         Ok(rows
             .into_iter()
             .map(|row| AuditEvent {

@@ -10,6 +10,7 @@
 pub mod error;
 pub mod extract;
 pub mod middleware;
+pub mod pages;
 pub mod render;
 pub mod rest;
 pub mod routes;

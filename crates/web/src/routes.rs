@@ -251,6 +251,7 @@ pub fn app(state: AppState) -> Router {
         .nest("/rest/auth/latest", login().router);
     let routes = authenticated
         .merge(login)
+        .merge(crate::pages::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(

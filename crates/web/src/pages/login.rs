@@ -19,8 +19,7 @@ use tessera_core::authz::Authorizer;
 
 use super::layout::{document, page_response};
 use super::{
-    FormBody, Incoming, PageError, PageResult, is_local_path, link, redirect, respond,
-    session_user,
+    FormBody, Incoming, PageError, PageResult, is_local_path, link, redirect, respond, session_user,
 };
 use crate::extract::Params;
 use crate::rest::auth::session::{expired_session_cookie, set_session_cookies};
@@ -166,10 +165,9 @@ async fn logout(
         .await
         .map_err(|e| PageError::Internal(e.to_string()))?;
     let mut response = redirect(&link(state, "/login"));
-    if let Ok(value) = HeaderValue::from_str(&expired_session_cookie(
-        &state.urls,
-        incoming.client.is_tls,
-    )) {
+    if let Ok(value) =
+        HeaderValue::from_str(&expired_session_cookie(&state.urls, incoming.client.is_tls))
+    {
         response.headers_mut().append(SET_COOKIE, value);
     }
     Ok(response)

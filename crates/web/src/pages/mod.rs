@@ -69,7 +69,10 @@ pub fn router() -> Router<AppState> {
 #[derive(Debug)]
 pub enum PageError {
     /// No live session: to the login form, then back to `next` (an app-relative path).
-    LoginRequired { next: String, clear_session: bool },
+    LoginRequired {
+        next: String,
+        clear_session: bool,
+    },
     /// A POST without the session's form token, or from another site.
     FormToken,
     Forbidden(String),
@@ -184,10 +187,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Incoming {
             });
         Ok(Self {
             method: parts.method.clone(),
-            path_and_query: parts
-                .uri
-                .path_and_query()
-                .map_or_else(|| parts.uri.path().to_string(), |pq| pq.as_str().to_string()),
+            path_and_query: parts.uri.path_and_query().map_or_else(
+                || parts.uri.path().to_string(),
+                |pq| pq.as_str().to_string(),
+            ),
             query: parts.uri.query().map(str::to_string),
             headers: parts.headers.clone(),
             client,
@@ -239,7 +242,10 @@ impl FormBody {
             return Err(PageError::UnsupportedMediaType);
         }
         let bytes = body.map_err(|rejection| {
-            PageError::BadRequest(format!("The form could not be read ({}).", rejection.status()))
+            PageError::BadRequest(format!(
+                "The form could not be read ({}).",
+                rejection.status()
+            ))
         })?;
         Self::from_query(&bytes)
     }

@@ -26,8 +26,7 @@ use tessera_core::tokens::{Token, TokenFilter, TokenRequest};
 
 use super::layout::{document, error_summary, field_error, form_token, page_response, when};
 use super::{
-    FormBody, Incoming, PageError, PageResult, SessionUser, link, redirect, respond,
-    session_user,
+    FormBody, Incoming, PageError, PageResult, SessionUser, link, redirect, respond, session_user,
 };
 use crate::rest::pat::project_keys;
 use crate::state::AppState;

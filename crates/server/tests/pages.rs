@@ -1,0 +1,594 @@
+//! The HTML pages through a real server, on SQLite and on PostgreSQL: session-only
+//! authentication with redirects to the login form, the open-redirect guard, form tokens and
+//! the cross-site rule on every POST, the raw token shown exactly once, escaping of user data,
+//! the administrators' inventory, and pages under a context path.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+use reqwest::header::HeaderMap;
+use reqwest::{Method, StatusCode, Url};
+use serde_json::{Value, json};
+use tessera_testkit::backend_tests;
+
+/// A client that shows redirects instead of following them, and keeps no cookies.
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// `application/x-www-form-urlencoded` text for some pairs.
+fn form(pairs: &[(&str, &str)]) -> String {
+    let mut url = Url::parse("http://form.invalid/").unwrap();
+    url.query_pairs_mut().extend_pairs(pairs);
+    url.query().unwrap_or("").to_string()
+}
+
+struct Page {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Page {
+    fn location(&self) -> &str {
+        self.headers
+            .get("location")
+            .map(|v| v.to_str().unwrap())
+            .unwrap_or_else(|| panic!("no Location ({}): {}", self.status, self.body))
+    }
+
+    fn set_cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .collect()
+    }
+
+    /// The session's form token, from the first form on the page.
+    fn form_token(&self) -> String {
+        let marker = "name=\"atl_token\" value=\"";
+        let start = self.body.find(marker).expect("a form token on the page") + marker.len();
+        let end = self.body[start..].find('"').unwrap();
+        self.body[start..start + end].to_string()
+    }
+
+    /// The raw token shown in `#raw-token`, if any.
+    fn raw_token(&self) -> Option<String> {
+        let at = self.body.find("id=\"raw-token\"")?;
+        let tag_end = self.body[at..].find('>')? + at;
+        let tag = &self.body[at..tag_end];
+        let marker = "value=\"";
+        let start = tag.find(marker)? + marker.len();
+        let end = tag[start..].find('"')?;
+        Some(tag[start..start + end].to_string())
+    }
+
+    fn assert_html(&self) {
+        let header = |name: &str| {
+            self.headers
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_string())
+        };
+        assert_eq!(
+            header("content-type").as_deref(),
+            Some("text/html; charset=utf-8")
+        );
+        let csp = header("content-security-policy").expect("a CSP");
+        for directive in [
+            "default-src 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ] {
+            assert!(csp.contains(directive), "{csp}");
+        }
+        assert_eq!(header("cache-control").as_deref(), Some("no-store"));
+        assert_eq!(header("x-content-type-options").as_deref(), Some("nosniff"));
+    }
+}
+
+async fn read(response: reqwest::Response) -> Page {
+    Page {
+        status: response.status(),
+        headers: response.headers().clone(),
+        body: response.text().await.unwrap(),
+    }
+}
+
+async fn get(server: &TestServer, path: &str, session: Option<&str>) -> Page {
+    let mut request = client().get(server.url(path));
+    if let Some(session) = session {
+        request = request.header("cookie", format!("JSESSIONID={session}"));
+    }
+    read(request.send().await.unwrap()).await
+}
+
+async fn post(
+    server: &TestServer,
+    path: &str,
+    session: Option<&str>,
+    pairs: &[(&str, &str)],
+    headers: &[(&str, &str)],
+) -> Page {
+    let mut request = client()
+        .post(server.url(path))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(pairs));
+    if let Some(session) = session {
+        request = request.header("cookie", format!("JSESSIONID={session}"));
+    }
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    read(request.send().await.unwrap()).await
+}
+
+/// Logs in through the form at `prefix` (a context path, or empty); returns the session id.
+async fn login_at(server: &TestServer, prefix: &str, user: &str, password: &str) -> String {
+    let page = post(
+        server,
+        &format!("{prefix}/login"),
+        None,
+        &[
+            ("username", user),
+            ("password", password),
+            ("next", "/secure/tokens"),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    let cookie = page
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with("JSESSIONID="))
+        .expect("a session cookie");
+    cookie["JSESSIONID=".len()..]
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+async fn login(server: &TestServer, user: &str, password: &str) -> String {
+    login_at(server, "", user, password).await
+}
+
+/// The user's live tokens, through the REST API.
+async fn tokens_of(server: &TestServer, user: &str) -> Vec<Value> {
+    let response = server
+        .user(Method::GET, "/rest/pat/latest/tokens", user)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    json_of(response).await.as_array().unwrap().clone()
+}
+
+async fn myself_status(server: &TestServer, token: &str) -> StatusCode {
+    server
+        .request(Method::GET, "/rest/api/2/myself")
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+/// Makes a token for `user` through the REST API; returns the raw token.
+async fn rest_token(server: &TestServer, user: &str, name: &str) -> String {
+    let response = server
+        .user(Method::POST, "/rest/pat/latest/tokens", user)
+        .json(&json!({"name": name, "expirationDuration": 30}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    json_of(response).await["rawToken"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Creates a token through the page; returns the creation page.
+async fn create(server: &TestServer, session: &str, name: &str, scopes: &[&str]) -> Page {
+    let token = get(server, "/secure/tokens", Some(session))
+        .await
+        .form_token();
+    let mut pairs = vec![
+        ("atl_token", token.as_str()),
+        ("name", name),
+        ("expirationDays", "30"),
+    ];
+    pairs.extend(scopes.iter().map(|s| ("scopes", *s)));
+    post(server, "/secure/tokens", Some(session), &pairs, &[]).await
+}
+
+backend_tests! {
+    async fn anonymous_and_header_credentials_are_sent_to_the_login_form(db) {
+        let server = TestServer::start(db).await;
+        server.create_user("alice", &[]).await;
+        let page = get(&server, "/secure/tokens", None).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+        assert_eq!(page.location(), "/login?next=%2Fsecure%2Ftokens");
+        let page = get(&server, "/secure/admin/tokens?owner=alice", None).await;
+        assert_eq!(page.location(), "/login?next=%2Fsecure%2Fadmin%2Ftokens%3Fowner%3Dalice");
+
+        // Pages are for sessions only: a valid Basic or Bearer header does not open them.
+        let response = client().get(server.url("/secure/tokens")).basic_auth("alice", Some(PASSWORD)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let raw = rest_token(&server, "alice", "api").await;
+        let response = client().get(server.url("/secure/tokens")).bearer_auth(&raw).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert!(read(response).await.location().starts_with("/login?next="));
+
+        // A forged or ended session is cleared and sent to log in again.
+        let page = get(&server, "/secure/tokens", Some("forged")).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+        assert!(page.set_cookies().iter().any(|c| c.starts_with("JSESSIONID=;") && c.contains("Max-Age=0")), "{:?}", page.set_cookies());
+
+        let page = get(&server, "/login?next=%2Fsecure%2Fadmin%2Ftokens", None).await;
+        assert_eq!(page.status, StatusCode::OK);
+        page.assert_html();
+        assert!(page.body.contains("name=\"next\" value=\"/secure/admin/tokens\""), "{}", page.body);
+    }
+
+    async fn login_sets_the_cookies_and_refuses_open_redirects(db) {
+        let server = TestServer::start(db).await;
+        server.create_user("alice", &[]).await;
+        let login = |next: &'static str| {
+            let server = &server;
+            async move {
+                post(server, "/login", None, &[("username", "alice"), ("password", PASSWORD), ("next", next)], &[]).await
+            }
+        };
+        let page = login("/secure/admin/tokens?owner=alice").await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+        assert_eq!(page.location(), "/secure/admin/tokens?owner=alice");
+        let cookies = page.set_cookies();
+        let session = cookies.iter().find(|c| c.starts_with("JSESSIONID=")).expect("session cookie");
+        assert!(session.contains("HttpOnly") && session.contains("SameSite=Lax") && session.contains("Path=/"), "{session}");
+        assert!(cookies.iter().any(|c| c.starts_with("atlassian.xsrf.token=")), "{cookies:?}");
+
+        for evil in ["//evil.example", "https://evil.example/", "/\\evil.example", "javascript:alert(1)", ""] {
+            let page = login(evil).await;
+            assert_eq!(page.status, StatusCode::SEE_OTHER);
+            assert_eq!(page.location(), "/secure/tokens", "next={evil:?}");
+        }
+        // The form itself never carries a foreign `next` either.
+        let page = get(&server, "/login?next=%2F%2Fevil.example", None).await;
+        assert!(page.body.contains("name=\"next\" value=\"/secure/tokens\""), "{}", page.body);
+
+        // A wrong password: the form again, a generic message, no session.
+        let page = post(&server, "/login", None, &[("username", "alice"), ("password", "wrong"), ("next", "/secure/tokens")], &[]).await;
+        assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+        page.assert_html();
+        assert!(page.body.contains("the username or password is incorrect"), "{}", page.body);
+        assert!(page.set_cookies().is_empty());
+        let unknown = post(&server, "/login", None, &[("username", "nobody"), ("password", "wrong")], &[]).await;
+        assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
+
+        // A login form posted from another site is refused (login CSRF).
+        let page = post(&server, "/login", None, &[("username", "alice"), ("password", PASSWORD)], &[("sec-fetch-site", "cross-site")]).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN);
+        assert!(page.set_cookies().is_empty());
+        let page = post(&server, "/login", None, &[("username", "alice"), ("password", PASSWORD)], &[("origin", "https://evil.example")]).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN);
+
+        // The session opens the pages.
+        let session = login_at(&server, "", "alice", PASSWORD).await;
+        let page = get(&server, "/secure/tokens", Some(&session)).await;
+        assert_eq!(page.status, StatusCode::OK);
+        page.assert_html();
+        assert!(page.body.contains("Personal access tokens") && page.body.contains("alice"));
+    }
+
+    async fn posts_need_the_form_token_and_the_same_site(db) {
+        let server = TestServer::start(db).await;
+        server.create_user("alice", &[]).await;
+        let session = login(&server, "alice", PASSWORD).await;
+        let token = get(&server, "/secure/tokens", Some(&session)).await.form_token();
+        let fields = [("name", "ci"), ("expirationDays", "30"), ("scopes", "READ")];
+        let with = |t: &'static str| -> Vec<(&str, &str)> {
+            let mut pairs = vec![("atl_token", t)];
+            pairs.extend(fields);
+            pairs
+        };
+        let leaked: &'static str = Box::leak(token.clone().into_boxed_str());
+        for (pairs, headers) in [
+            (fields.to_vec(), vec![]),
+            (with("wrong-token"), vec![]),
+            (with(""), vec![]),
+            // The REST rule's header exemption does not apply to pages.
+            (fields.to_vec(), vec![("x-atlassian-token", "no-check")]),
+            (with(leaked), vec![("sec-fetch-site", "cross-site")]),
+            (with(leaked), vec![("sec-fetch-site", "same-site")]),
+            (with(leaked), vec![("origin", "https://evil.example")]),
+        ] {
+            let page = post(&server, "/secure/tokens", Some(&session), &pairs, &headers).await;
+            assert_eq!(page.status, StatusCode::FORBIDDEN, "{pairs:?} {headers:?}");
+            page.assert_html();
+            assert!(page.raw_token().is_none());
+        }
+        assert!(tokens_of(&server, "alice").await.is_empty(), "no token was made");
+
+        // Another session's token does not do either.
+        let other = login(&server, "alice", PASSWORD).await;
+        let other_token = get(&server, "/secure/tokens", Some(&other)).await.form_token();
+        assert_ne!(other_token, token);
+        let mut pairs = vec![("atl_token", other_token.as_str())];
+        pairs.extend(fields);
+        let page = post(&server, "/secure/tokens", Some(&session), &pairs, &[]).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN);
+
+        // Revoking and logging out need it too.
+        let raw = rest_token(&server, "alice", "api").await;
+        let id = tokens_of(&server, "alice").await[0]["id"].to_string();
+        let page = post(&server, &format!("/secure/tokens/{id}/revoke"), Some(&session), &[], &[]).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN);
+        assert_eq!(myself_status(&server, &raw).await, StatusCode::OK);
+        let page = post(&server, "/logout", Some(&session), &[], &[]).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN);
+        assert_eq!(get(&server, "/secure/tokens", Some(&session)).await.status, StatusCode::OK);
+
+        // With the token, from the same origin: accepted.
+        let origin = format!("http://{}", server.addr);
+        let mut pairs = vec![("atl_token", token.as_str())];
+        pairs.extend(fields);
+        let page = post(&server, "/secure/tokens", Some(&session), &pairs, &[("origin", &origin), ("sec-fetch-site", "same-origin")]).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        assert!(page.raw_token().is_some());
+
+        // Logging out ends the session.
+        let page = post(&server, "/logout", Some(&session), &[("atl_token", &token)], &[]).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+        assert_eq!(page.location(), "/login");
+        assert!(page.set_cookies().iter().any(|c| c.starts_with("JSESSIONID=;")));
+        let page = get(&server, "/secure/tokens", Some(&session)).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+    }
+
+    async fn a_new_token_is_shown_once_and_works(db) {
+        let server = TestServer::start(db).await;
+        server.create_user("alice", &[]).await;
+        let session = login(&server, "alice", PASSWORD).await;
+        let page = get(&server, "/secure/tokens", Some(&session)).await;
+        assert!(page.body.contains("id=\"no-tokens\""));
+
+        let page = create(&server, &session, "laptop", &["READ"]).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        page.assert_html();
+        let raw = page.raw_token().expect("the raw token on the page");
+        assert!(raw.starts_with("tspat_"), "{raw}");
+        assert!(page.body.contains("it will not be shown again"), "{}", page.body);
+        assert!(page.body.contains("readonly"));
+        assert_eq!(myself_status(&server, &raw).await, StatusCode::OK);
+
+        let tokens = tokens_of(&server, "alice").await;
+        assert_eq!(tokens.len(), 1);
+        assert_eq!(tokens[0]["name"], "laptop");
+        assert_eq!(tokens[0]["scopes"], json!(["read:jira-work", "read:jira-user"]));
+        assert!(tokens[0]["expiringAt"].is_string());
+
+        let list = get(&server, "/secure/tokens", Some(&session)).await;
+        assert_eq!(list.status, StatusCode::OK);
+        assert!(list.body.contains("laptop") && list.body.contains("read:jira-work"));
+        assert!(!list.body.contains(&raw), "the raw token is shown only once");
+        assert!(list.raw_token().is_none());
+    }
+
+    async fn the_create_form_reports_mistakes(db) {
+        let server = TestServer::start(db).await;
+        server.create_user("alice", &[]).await;
+        server.create_project("SEEN").await;
+        let session = login(&server, "alice", PASSWORD).await;
+        let token = get(&server, "/secure/tokens", Some(&session)).await.form_token();
+        let page = post(&server, "/secure/tokens", Some(&session), &[
+            ("atl_token", &token), ("name", ""), ("expirationDays", "soon"),
+            ("projects", "NOPE"), ("allowedIps", "not-an-ip"),
+        ], &[]).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST);
+        page.assert_html();
+        for message in [
+            "A token name is required.",
+            "whole number of days",
+            "Choose at least one scope.",
+            "No project could be found with key &#39;NOPE&#39;.",
+            "is not an IP address or CIDR range",
+        ] {
+            assert!(page.body.contains(message) || page.body.contains(&message.replace("&#39;", "'")), "{message}: {}", page.body);
+        }
+        assert!(page.body.contains("value=\"not-an-ip\""), "the form keeps what was typed");
+        assert!(page.raw_token().is_none());
+
+        // The policy's own limits come from the service.
+        let page = post(&server, "/secure/tokens", Some(&session), &[
+            ("atl_token", &token), ("name", "long"), ("expirationDays", "100000"), ("scopes", "WRITE"),
+        ], &[]).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST);
+        assert!(page.body.contains("Tokens may live at most"), "{}", page.body);
+        assert!(tokens_of(&server, "alice").await.is_empty());
+
+        // A project alice cannot see is as unknown as a missing one; one she can is fine.
+        server.add_to_role("SEEN", 10000, "alice").await;
+        let page = post(&server, "/secure/tokens", Some(&session), &[
+            ("atl_token", &token), ("name", "scoped"), ("expirationDays", "7"),
+            ("scopes", "read:jira-work"), ("projects", "SEEN"), ("allowedIps", "127.0.0.1, 10.0.0.0/8"),
+        ], &[]).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        let tokens = tokens_of(&server, "alice").await;
+        assert_eq!(tokens[0]["projects"], json!(["SEEN"]));
+        assert_eq!(tokens[0]["allowedIps"], json!(["127.0.0.1/32", "10.0.0.0/8"]));
+    }
+
+    async fn user_data_is_escaped(db) {
+        let server = TestServer::start(db).await;
+        server.create_user("alice", &[]).await;
+        let session = login(&server, "alice", PASSWORD).await;
+        let evil = "<script>alert(1)</script>\"'&";
+        let page = create(&server, &session, evil, &["READ"]).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        let escaped = "&lt;script&gt;alert(1)&lt;/script&gt;&quot;'&amp;";
+        for page in [page, get(&server, "/secure/tokens", Some(&session)).await] {
+            assert!(!page.body.contains("<script"), "{}", page.body);
+            assert!(page.body.contains(escaped), "{}", page.body);
+        }
+        // Failed logins show the typed name escaped too.
+        let page = post(&server, "/login", None, &[("username", "\"><script>x</script>"), ("password", "x")], &[]).await;
+        assert!(!page.body.contains("<script>x"), "{}", page.body);
+        assert!(page.body.contains("&quot;&gt;&lt;script&gt;x&lt;/script&gt;"), "{}", page.body);
+
+        let admin = login(&server, "admin", ADMIN_PASSWORD).await;
+        let page = get(&server, "/secure/admin/tokens?owner=alice", Some(&admin)).await;
+        assert!(page.body.contains(escaped) && !page.body.contains("<script"), "{}", page.body);
+        let page = get(&server, "/secure/admin/tokens?owner=%3Cscript%3E", Some(&admin)).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST);
+        assert!(page.body.contains("&lt;script&gt;") && !page.body.contains("<script"), "{}", page.body);
+    }
+
+    async fn users_revoke_their_own_tokens_only(db) {
+        let server = TestServer::start(db).await;
+        server.create_user("alice", &[]).await;
+        server.create_user("bob", &[]).await;
+        let bobs = rest_token(&server, "bob", "bobs").await;
+        let bobs_id = tokens_of(&server, "bob").await[0]["id"].to_string();
+        let session = login(&server, "alice", PASSWORD).await;
+        let raw = create(&server, &session, "mine", &["WRITE"]).await.raw_token().unwrap();
+        let id = tokens_of(&server, "alice").await[0]["id"].to_string();
+        let token = get(&server, "/secure/tokens", Some(&session)).await.form_token();
+
+        let page = post(&server, &format!("/secure/tokens/{bobs_id}/revoke"), Some(&session), &[("atl_token", &token)], &[]).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND);
+        page.assert_html();
+        assert_eq!(myself_status(&server, &bobs).await, StatusCode::OK);
+        let page = post(&server, "/secure/tokens/not-a-number/revoke", Some(&session), &[("atl_token", &token)], &[]).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND);
+
+        let page = post(&server, &format!("/secure/tokens/{id}/revoke"), Some(&session), &[("atl_token", &token)], &[]).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+        assert_eq!(page.location(), "/secure/tokens");
+        assert_eq!(myself_status(&server, &raw).await, StatusCode::UNAUTHORIZED);
+        let list = get(&server, "/secure/tokens", Some(&session)).await;
+        assert!(!list.body.contains("mine"), "revoked tokens leave the list");
+    }
+
+    async fn the_inventory_is_for_administrators(db) {
+        let server = TestServer::start(db).await;
+        server.create_user("alice", &[]).await;
+        server.create_user("bob", &[]).await;
+        let alices = rest_token(&server, "alice", "alice-ci").await;
+        rest_token(&server, "bob", "bob-ci").await;
+
+        let session = login(&server, "alice", PASSWORD).await;
+        let page = get(&server, "/secure/admin/tokens", Some(&session)).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN);
+        page.assert_html();
+        assert!(!page.body.contains("bob-ci"));
+        assert!(!get(&server, "/secure/tokens", Some(&session)).await.body.contains("Token inventory"));
+        let alice_id = tokens_of(&server, "alice").await[0]["id"].to_string();
+        let token = get(&server, "/secure/tokens", Some(&session)).await.form_token();
+        let page = post(&server, &format!("/secure/admin/tokens/{alice_id}/revoke"), Some(&session), &[("atl_token", &token)], &[]).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN);
+        assert_eq!(myself_status(&server, &alices).await, StatusCode::OK);
+
+        let admin = login(&server, "admin", ADMIN_PASSWORD).await;
+        let page = get(&server, "/secure/admin/tokens", Some(&admin)).await;
+        assert_eq!(page.status, StatusCode::OK);
+        page.assert_html();
+        assert!(page.body.contains("alice-ci") && page.body.contains("bob-ci"));
+        let page = get(&server, "/secure/admin/tokens?owner=alice&kind=personal&neverUsed=on", Some(&admin)).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("alice-ci") && !page.body.contains("bob-ci"), "{}", page.body);
+        for bad in ["owner=nobody", "kind=robot", "expiringBefore=tomorrow", "lastUsedBefore=2024-13-01"] {
+            let page = get(&server, &format!("/secure/admin/tokens?{bad}"), Some(&admin)).await;
+            assert_eq!(page.status, StatusCode::BAD_REQUEST, "{bad}");
+        }
+        let page = get(&server, "/secure/admin/tokens?expiringBefore=2000-01-01", Some(&admin)).await;
+        assert!(!page.body.contains("alice-ci"));
+
+        let token = page.form_token();
+        let page = post(&server, &format!("/secure/admin/tokens/{alice_id}/revoke"), Some(&admin),
+            &[("atl_token", &token), ("filter", "owner=alice&neverUsed=on&junk=x")], &[]).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        assert_eq!(page.location(), "/secure/admin/tokens?owner=alice&neverUsed=on");
+        assert_eq!(myself_status(&server, &alices).await, StatusCode::UNAUTHORIZED);
+        let page = get(&server, "/secure/admin/tokens?owner=alice&includeRevoked=on", Some(&admin)).await;
+        assert!(page.body.contains("alice-ci") && page.body.contains("revoked"), "{}", page.body);
+        let page = post(&server, "/secure/admin/tokens/999999/revoke", Some(&admin), &[("atl_token", &token)], &[]).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_live_under_the_context_path() {
+    let db = tessera_testkit::TestDatabase::sqlite();
+    let mut config = test_config(&db);
+    config.base_url = Some("http://tessera.example/jira".into());
+    let server = TestServer::start_with(db, config).await;
+    let alice = json!({"name": "alice", "password": PASSWORD, "displayName": "Alice"});
+    server
+        .admin_json(Method::POST, "/jira/rest/api/2/user", alice, StatusCode::CREATED)
+        .await;
+    let page = get(&server, "/jira/secure/tokens", None).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(page.location(), "/jira/login?next=%2Fsecure%2Ftokens");
+    let page = get(&server, "/jira/login", None).await;
+    assert!(
+        page.body.contains("action=\"/jira/login\""),
+        "{}",
+        page.body
+    );
+
+    let page = post(
+        &server,
+        "/jira/login",
+        None,
+        &[
+            ("username", "alice"),
+            ("password", PASSWORD),
+            ("next", "/secure/tokens"),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(page.location(), "/jira/secure/tokens");
+    assert!(
+        page.set_cookies()
+            .iter()
+            .any(|c| c.starts_with("JSESSIONID=") && c.contains("Path=/jira"))
+    );
+    let session = login_at(&server, "/jira", "alice", PASSWORD).await;
+    let page = get(&server, "/jira/secure/tokens", Some(&session)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("action=\"/jira/secure/tokens\"")
+            && page.body.contains("action=\"/jira/logout\""),
+        "{}",
+        page.body
+    );
+    assert_eq!(
+        get(&server, "/secure/tokens", Some(&session)).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // The base URL's origin counts as tessera's own, as does the one the request was sent to.
+    let token = page.form_token();
+    let page = post(
+        &server,
+        "/jira/secure/tokens",
+        Some(&session),
+        &[
+            ("atl_token", &token),
+            ("name", "ctx"),
+            ("expirationDays", "1"),
+            ("scopes", "READ"),
+        ],
+        &[("origin", "http://tessera.example")],
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+}
