@@ -28,16 +28,23 @@ def expect_status(status, call):
     raise AssertionError(f"expected HTTP {status}, the call succeeded")
 
 
-def connect(url, user, password, method):
-    if method == "basic":
-        return jira.JIRA(url, basic_auth=(user, password), max_retries=0)
+def connect(url, user, secret, method):
+    if method in ("basic", "basic-token"):
+        return jira.JIRA(url, basic_auth=(user, secret), max_retries=0)
     if method == "cookie":
-        return jira.JIRA(url, auth=(user, password), max_retries=0)
+        return jira.JIRA(url, auth=(user, secret), max_retries=0)
+    if method == "token":
+        return jira.JIRA(url, token_auth=secret, max_retries=0)
     raise ValueError(method)
 
 
+def is_token(method):
+    return method in ("token", "basic-token")
+
+
 def flow(args, method):
-    client = connect(args.url, args.user, args.password, method)
+    secret = args.token if is_token(method) else args.password
+    client = connect(args.url, args.user, secret, method)
     info = client.server_info()
     check(info["deploymentType"] == "Server", info)
     check(client.myself()["name"] == args.user, "myself")
@@ -87,8 +94,20 @@ def flow(args, method):
     updated = client.issue(issue.key)
     check(updated.fields.description is None and updated.fields.labels == ["updated"], "update operations")
 
-    # A user who may browse but not edit: reads work, edits are refused with 403.
-    reader = connect(args.url, args.reader, args.reader_password, method)
+    # A user who may browse but not edit (or, with tokens, a READ-scoped token of a user who
+    # could): reads work, edits are refused with 403.
+    if is_token(method):
+        reader = connect(args.url, args.user, args.read_token, method)
+        expect_status(403, lambda: reader.create_issue(
+            project=args.project, summary="refused", issuetype={"name": "Task"}))
+        # A token restricted to one project: the other does not exist for it.
+        restricted = connect(args.url, args.user, args.restricted_token, method)
+        check(restricted.project(args.project).key == args.project, "restricted token sees its project")
+        expect_status(404, lambda: restricted.project(args.other_project))
+        check([p.key for p in restricted.projects()] == [args.project], "restricted token lists one project")
+        restricted.close()
+    else:
+        reader = connect(args.url, args.reader, args.reader_password, method)
     check(reader.issue(issue.key).fields.summary == "Updated by python", "reader reads")
     expect_status(403, lambda: reader.issue(issue.key).update(summary="not allowed"))
     expect_status(403, lambda: reader.transition_issue(issue.key, "21"))
@@ -108,7 +127,11 @@ def main():
     parser.add_argument("--reader", required=True)
     parser.add_argument("--reader-password", required=True)
     parser.add_argument("--project", required=True)
-    parser.add_argument("--auth", action="append", choices=["basic", "cookie"], required=True)
+    parser.add_argument("--token", help="a token of --user with every scope")
+    parser.add_argument("--read-token", help="a READ-scoped token of --user")
+    parser.add_argument("--restricted-token", help="a token of --user limited to --project")
+    parser.add_argument("--other-project", help="a project --user sees, outside the restriction")
+    parser.add_argument("--auth", action="append", choices=["basic", "cookie", "token", "basic-token"], required=True)
     args = parser.parse_args()
     for method in args.auth:
         flow(args, method)

@@ -1,5 +1,6 @@
 //! The Python `jira` package, a real Jira client, runs the everyday flow against a running
-//! tessera with Basic and with cookie authentication, on SQLite and PostgreSQL.
+//! tessera with Basic, cookie, personal-access-token (`token_auth`) and Basic-with-token
+//! authentication, on SQLite and PostgreSQL.
 //!
 //! The interpreter comes from `TESSERA_TEST_PYTHON` (set by `scripts/test`, which installs the
 //! client into a virtual environment). Outside CI, a missing client skips the test with a
@@ -41,14 +42,19 @@ backend_tests! {
         let Some(python) = python() else { return };
         let server = TestServer::start(db).await;
         server.create_project("PY").await;
+        server.create_project("PYB").await;
         server.create_user("reader", &[]).await;
+        let token = server.create_token("admin", serde_json::json!({"name": "py", "expirationDuration": 1})).await;
+        let read_token = server.create_token("admin", serde_json::json!({"name": "py-read", "expirationDuration": 1, "scopes": ["READ"]})).await;
+        let restricted = server.create_token("admin", serde_json::json!({"name": "py-one", "expirationDuration": 1, "projects": ["PY"]})).await;
         let url = server.url("");
         let output = tokio::task::spawn_blocking(move || {
             Command::new(python)
                 .arg(script())
                 .args(["--url", url.trim_end_matches('/'), "--user", "admin", "--password", ADMIN_PASSWORD])
                 .args(["--reader", "reader", "--reader-password", PASSWORD, "--project", "PY"])
-                .args(["--auth", "basic", "--auth", "cookie"])
+                .args(["--token", &token, "--read-token", &read_token, "--restricted-token", &restricted, "--other-project", "PYB"])
+                .args(["--auth", "basic", "--auth", "cookie", "--auth", "token", "--auth", "basic-token"])
                 .output()
                 .unwrap()
         })
@@ -57,6 +63,8 @@ backend_tests! {
         let stdout = String::from_utf8_lossy(&output.stdout);
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(output.status.success(), "the Python flow failed:\n{stdout}\n{stderr}");
-        assert!(stdout.contains("basic: ok") && stdout.contains("cookie: ok"), "{stdout}");
+        for method in ["basic", "cookie", "token", "basic-token"] {
+            assert!(stdout.contains(&format!("{method}: ok")), "{stdout}");
+        }
     }
 }

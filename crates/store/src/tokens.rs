@@ -254,16 +254,16 @@ impl TokenStore for SqlStore {
     ) -> StoreResult<bool> {
         let done = on_pool!(self, write, |pool| {
             sqlx::query(
-            "UPDATE api_tokens SET revoked_at = $2, revoked_reason = $3 \
-             WHERE id = $1 AND revoked_at IS NULL"
-        )
-        .bind(id.0)
-        .bind(at.as_millis())
-        .bind(reason.name())
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected())
-        .map_err(backend)
+                "UPDATE api_tokens SET revoked_at = $2, revoked_reason = $3 \
+             WHERE id = $1 AND revoked_at IS NULL",
+            )
+            .bind(id.0)
+            .bind(at.as_millis())
+            .bind(reason.name())
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected())
+            .map_err(backend)
         })?;
         Ok(done > 0)
     }
@@ -276,15 +276,15 @@ impl TokenStore for SqlStore {
     ) -> StoreResult<Vec<TokenId>> {
         let ids: Vec<i64> = on_pool!(self, write, |pool| {
             sqlx::query_scalar(
-            "UPDATE api_tokens SET revoked_at = $2, revoked_reason = $3 \
-             WHERE user_id = $1 AND revoked_at IS NULL RETURNING id"
-        )
-        .bind(owner.0)
-        .bind(at.as_millis())
-        .bind(reason.name())
-        .fetch_all(pool)
-        .await
-        .map_err(backend)
+                "UPDATE api_tokens SET revoked_at = $2, revoked_reason = $3 \
+             WHERE user_id = $1 AND revoked_at IS NULL RETURNING id",
+            )
+            .bind(owner.0)
+            .bind(at.as_millis())
+            .bind(reason.name())
+            .fetch_all(pool)
+            .await
+            .map_err(backend)
         })?;
         Ok(ids.into_iter().map(TokenId).collect())
     }
