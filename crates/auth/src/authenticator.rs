@@ -411,6 +411,10 @@ impl Authenticator {
         let Some(found) = self.store.find_token_by_digest(&presented.digest).await? else {
             return Err(refuse(TokenRejection::Unknown));
         };
+        // The database found the row by digest; confirm it without a data-dependent time.
+        if !constant_time_eq(&found.digest, &presented.digest) {
+            return Err(refuse(TokenRejection::Unknown));
+        }
         let token = found.token;
         let now = self.clock.now();
         if token.kind != presented.kind {

@@ -25,14 +25,8 @@ const RANDOM_CHARS: usize = 43;
 const CHECKSUM_CHARS: usize = 6;
 const CRC32: Crc<u32> = Crc::<u32>::new(&CRC_32_ISO_HDLC);
 
-pub const PERSONAL_PREFIX: &str = "tspat_";
-pub const SERVICE_PREFIX: &str = "tskey_";
-
 pub fn prefix(kind: TokenKind) -> &'static str {
-    match kind {
-        TokenKind::Personal => PERSONAL_PREFIX,
-        TokenKind::ServiceKey => SERVICE_PREFIX,
-    }
+    kind.prefix()
 }
 
 /// A freshly minted token. Shown to its owner once; `Debug` never prints it.
@@ -110,18 +104,12 @@ pub struct Presented {
 
 /// Whether a string carries a tessera token prefix (so it is a token, well-formed or not).
 pub fn has_prefix(text: &str) -> bool {
-    text.starts_with(PERSONAL_PREFIX) || text.starts_with(SERVICE_PREFIX)
+    TokenKind::of_prefixed(text).is_some()
 }
 
 /// Checks a presented token's shape and checksum, without any database read.
 pub fn parse(text: &str) -> Result<Presented, FormatError> {
-    let kind = if text.starts_with(PERSONAL_PREFIX) {
-        TokenKind::Personal
-    } else if text.starts_with(SERVICE_PREFIX) {
-        TokenKind::ServiceKey
-    } else {
-        return Err(FormatError::NotAToken);
-    };
+    let kind = TokenKind::of_prefixed(text).ok_or(FormatError::NotAToken)?;
     let rest = &text[prefix(kind).len()..];
     if rest.len() != RANDOM_CHARS + CHECKSUM_CHARS
         || !rest.bytes().all(|b| b.is_ascii_alphanumeric())
@@ -160,7 +148,7 @@ mod tests {
     #[test]
     fn every_single_character_typo_is_caught() {
         let token = mint(TokenKind::Personal).into_string();
-        let start = PERSONAL_PREFIX.len();
+        let start = TokenKind::Personal.prefix().len();
         for i in start..token.len() {
             let mut bytes = token.clone().into_bytes();
             bytes[i] = if bytes[i] == b'a' { b'b' } else { b'a' };
@@ -175,7 +163,10 @@ mod tests {
         assert_eq!(parse("tspat_"), Err(FormatError::Malformed));
         assert_eq!(parse("hunter2"), Err(FormatError::NotAToken));
         let mut wrong_kind = token.clone();
-        wrong_kind.replace_range(..PERSONAL_PREFIX.len(), SERVICE_PREFIX);
+        wrong_kind.replace_range(
+            ..TokenKind::Personal.prefix().len(),
+            TokenKind::ServiceKey.prefix(),
+        );
         assert_eq!(
             parse(&wrong_kind),
             Err(FormatError::Malformed),

@@ -37,11 +37,12 @@ fn kind_for(manage: &ManageTokens) -> TokenKind {
 }
 
 /// Makes a token for the capability's owner. `projects` are already resolved and checked.
+/// `caller` is who asked (`None`: the offline command line), for the audit.
 pub async fn issue(
     store: &dyn Store,
     policy: &TokenPolicy,
     manage: &ManageTokens,
-    principal: &Principal,
+    caller: Option<&Principal>,
     request: &TokenRequest,
     projects: Option<Vec<ProjectId>>,
     now: Timestamp,
@@ -66,7 +67,7 @@ pub async fn issue(
         .await?;
     audit(
         store,
-        AuditEvent::by(principal, now, "token.created", target(&token)),
+        AuditEvent::by_caller(caller, now, "token.created", target(&token)),
     )
     .await;
     Ok(Issued { token, raw })
@@ -139,11 +140,11 @@ pub async fn revoke(
     Ok(())
 }
 
-/// An administrator revokes any token.
+/// An administrator (or, with `caller` `None`, the offline command line) revokes any token.
 pub async fn revoke_any(
     store: &dyn Store,
     _admin: &Administer,
-    principal: &Principal,
+    caller: Option<&Principal>,
     id: TokenId,
     now: Timestamp,
 ) -> Result<(), Error> {
@@ -154,7 +155,7 @@ pub async fn revoke_any(
     if store.revoke_token(id, now, RevokeReason::Admin).await? {
         audit(
             store,
-            AuditEvent::by(principal, now, "token.revoked", target(&token)).reason("admin"),
+            AuditEvent::by_caller(caller, now, "token.revoked", target(&token)).reason("admin"),
         )
         .await;
     }
@@ -165,7 +166,7 @@ pub async fn revoke_any(
 pub async fn revoke_all_of(
     store: &dyn Store,
     _admin: &Administer,
-    principal: &Principal,
+    caller: Option<&Principal>,
     owner: &tessera_core::model::User,
     now: Timestamp,
 ) -> Result<usize, Error> {
@@ -175,8 +176,8 @@ pub async fn revoke_all_of(
     let events: Vec<AuditEvent> = revoked
         .iter()
         .map(|id| {
-            AuditEvent::by(
-                principal,
+            AuditEvent::by_caller(
+                caller,
                 now,
                 "token.revoked",
                 format!("token:{id} owner:{}", owner.name),

@@ -274,7 +274,7 @@ async fn alice_token(f: &Fixture, request: TokenRequest) -> tessera_auth::tokens
         &*f.store,
         &f.auth.config().tokens,
         &manage,
-        &login.principal,
+        Some(&login.principal),
         &request,
         None,
         f.clock.now(),

@@ -58,6 +58,23 @@ impl AuditEvent {
         }
     }
 
+    /// An event caused by a caller, or (`None`) by the offline command line.
+    pub fn by_caller(
+        caller: Option<&Principal>,
+        at: Timestamp,
+        action: &str,
+        target: impl Into<String>,
+    ) -> Self {
+        match caller {
+            Some(principal) => Self::by(principal, at, action, target),
+            None => Self {
+                credential_kind: Some("offline_cli".into()),
+                client_ip: None,
+                ..Self::anonymous(at, std::net::Ipv4Addr::LOCALHOST.into(), action, target)
+            },
+        }
+    }
+
     /// An event with no authenticated actor (e.g. a leaked token reported anonymously).
     pub fn anonymous(
         at: Timestamp,

@@ -39,6 +39,21 @@ impl TokenKind {
             _ => None,
         }
     }
+
+    /// The prefix every token of this kind starts with, for secret scanners.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Self::Personal => "tspat_",
+            Self::ServiceKey => "tskey_",
+        }
+    }
+
+    /// The kind whose prefix `text` starts with.
+    pub fn of_prefixed(text: &str) -> Option<Self> {
+        [Self::Personal, Self::ServiceKey]
+            .into_iter()
+            .find(|kind| text.starts_with(kind.prefix()))
+    }
 }
 
 /// Why a token stopped working.
@@ -125,6 +140,8 @@ pub struct NewToken {
 pub struct TokenMatch {
     pub token: Token,
     pub owner: crate::model::User,
+    /// The stored digest that matched (current or previous secret's).
+    pub digest: Vec<u8>,
     /// Set when the secret presented is the one replaced by the last rotation: it is accepted
     /// only until this time (`None`: not at all).
     pub previous_secret_until: Option<Option<Timestamp>>,

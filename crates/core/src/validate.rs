@@ -88,6 +88,10 @@ pub fn new_password(password: &str) -> Result<(), String> {
             "The password must not exceed {MAX_PASSWORD_BYTES} bytes."
         ));
     }
+    // Basic auth reads a password shaped like a token as a token.
+    if crate::tokens::TokenKind::of_prefixed(password).is_some() {
+        return Err("The password must not start like an API token (tspat_, tskey_).".into());
+    }
     Ok(())
 }
 
@@ -216,6 +220,8 @@ mod tests {
         assert!(email("@b").is_err());
         assert!(new_password("short").is_err());
         assert!(new_password("long enough").is_ok());
+        assert!(new_password("tspat_looks-like-a-token").is_err());
+        assert!(new_password("my tspat_ password").is_ok());
         assert!(new_password(&"x".repeat(MAX_PASSWORD_BYTES + 1)).is_err());
     }
 }

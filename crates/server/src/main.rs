@@ -11,9 +11,14 @@ use clap::{Args, Parser, Subcommand};
 use secrecy::SecretString;
 use serde_json::json;
 use tessera_auth::password::hash_blocking;
-use tessera_core::authz::Administer;
+use tessera_auth::tokens;
+use tessera_core::authz::{Administer, ManageTokens};
 use tessera_core::clock::{Clock, SystemClock};
+use tessera_core::ids::TokenId;
+use tessera_core::model::PageRequest;
 use tessera_core::services::users::{self, UserInput, UserSelector};
+use tessera_core::store::{ProjectStore, TokenStore};
+use tessera_core::tokens::{TokenFilter, TokenRequest};
 use tessera_core::validate;
 use tessera_server::{Bootstrap, Config, Overrides, open_store, prepare, serve};
 use tracing_subscriber::EnvFilter;
@@ -46,8 +51,42 @@ enum Command {
     /// Manage users offline (works on the same data as the server).
     #[command(subcommand)]
     User(UserCommand),
+    /// Issue, list and revoke personal access tokens and service keys offline.
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Bring the database schema up to date.
     Migrate,
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Issue a token for a user (a key, for a service account); the secret is printed once.
+    Create {
+        /// The owner.
+        user: String,
+        #[arg(long)]
+        name: String,
+        /// Days until expiry (default and maximum from the `[tokens]` policy); 0 for none.
+        #[arg(long, value_name = "DAYS")]
+        expires_days: Option<i64>,
+        /// A scope (READ, WRITE, ADMIN, SYSTEM_ADMIN or a fine name); repeat for more.
+        #[arg(long = "scope", value_name = "SCOPE")]
+        scopes: Vec<String>,
+        /// Limit the token to a project key; repeat for more.
+        #[arg(long = "project", value_name = "KEY")]
+        projects: Vec<String>,
+        /// Allow use only from this address or CIDR range; repeat for more.
+        #[arg(long = "allow-ip", value_name = "CIDR")]
+        allowed_ips: Vec<String>,
+    },
+    /// List a user's tokens (never their secrets).
+    List { user: String },
+    /// Revoke one token by id, or every token of `--user`.
+    Revoke {
+        id: Option<i64>,
+        #[arg(long, conflicts_with = "id")]
+        user: Option<String>,
+    },
 }
 
 #[derive(Args)]
@@ -275,6 +314,126 @@ async fn run_user(cli: &Cli, command: &UserCommand) -> anyhow::Result<()> {
     result
 }
 
+async fn run_token(cli: &Cli, command: &TokenCommand) -> anyhow::Result<()> {
+    let config = load_config(cli, None)?;
+    init_logging(
+        &Config {
+            log: "warn".into(),
+            ..config.clone()
+        },
+        cli.json,
+    );
+    let store = open_store(&config).await?;
+    let result = token_command(cli, &config, &store, command).await;
+    store.close().await;
+    result
+}
+
+async fn token_command(
+    cli: &Cli,
+    config: &Config,
+    store: &tessera_store::SqlStore,
+    command: &TokenCommand,
+) -> anyhow::Result<()> {
+    let now = SystemClock.now();
+    match command {
+        TokenCommand::Create {
+            user,
+            name,
+            expires_days,
+            scopes,
+            projects,
+            allowed_ips,
+        } => {
+            let owner = UserSelector::Name(user).get(store).await?;
+            let mut ids = Vec::new();
+            for key in projects {
+                let project = store
+                    .find_project_by_key(&key.trim().to_ascii_uppercase())
+                    .await?
+                    .ok_or_else(|| anyhow!("no project has the key '{key}'"))?;
+                ids.push(project.id);
+            }
+            let request = TokenRequest {
+                name: name.clone(),
+                expiration_days: *expires_days,
+                scopes: (!scopes.is_empty()).then(|| scopes.clone()),
+                allowed_ips: (!allowed_ips.is_empty()).then(|| allowed_ips.clone()),
+            };
+            let manage = ManageTokens::trusted_offline_cli(owner);
+            let policy = config.auth().tokens;
+            let projects = (!projects.is_empty()).then_some(ids);
+            let issued = tokens::issue(store, &policy, &manage, None, &request, projects, now)
+                .await
+                .map_err(|e| anyhow!("cannot issue the token: {e}"))?;
+            let raw = issued.raw.expose();
+            report(
+                cli.json,
+                json!({"id": issued.token.id.0, "name": issued.token.name, "owner": issued.token.owner_name,
+                       "kind": issued.token.kind.name(), "rawToken": raw}),
+                format!(
+                    "token {} for '{}' (shown once, store it now):\n{raw}",
+                    issued.token.id, issued.token.owner_name
+                ),
+            );
+        }
+        TokenCommand::List { user } => {
+            let owner = UserSelector::Name(user).get(store).await?;
+            let filter = TokenFilter {
+                owner: Some(owner.id),
+                include_revoked: true,
+                ..TokenFilter::default()
+            };
+            let page = PageRequest {
+                start_at: 0,
+                limit: 10_000,
+            };
+            for token in store.list_tokens(&filter, page).await?.items {
+                let state = if token.revoked.is_some() {
+                    "revoked"
+                } else if token.is_expired(now) {
+                    "expired"
+                } else {
+                    "live"
+                };
+                report(
+                    cli.json,
+                    json!({"id": token.id.0, "name": token.name, "kind": token.kind.name(), "state": state,
+                           "useCount": token.use_count}),
+                    format!(
+                        "{}\t{}\t{}\t{state}",
+                        token.id,
+                        token.kind.name(),
+                        token.name
+                    ),
+                );
+            }
+        }
+        TokenCommand::Revoke { id, user } => {
+            let admin = Administer::trusted_offline_cli();
+            let revoked = match (id, user) {
+                (Some(id), _) => {
+                    tokens::revoke_any(store, &admin, None, TokenId(*id), now)
+                        .await
+                        .map_err(|e| anyhow!("cannot revoke: {e}"))?;
+                    1
+                }
+                (None, Some(user)) => {
+                    let owner = UserSelector::Name(user).get(store).await?;
+                    tokens::revoke_all_of(store, &admin, None, &owner, now).await?
+                }
+                (None, None) => bail!("give a token id or --user"),
+            };
+            report(
+                cli.json,
+                json!({"revoked": revoked}),
+                format!("{revoked} token(s) revoked"),
+            );
+        }
+    }
+    Ok(())
+}
+
 async fn run_migrate(cli: &Cli) -> anyhow::Result<()> {
     let config = load_config(cli, None)?;
     init_logging(
@@ -309,6 +468,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
         Command::Serve(args) => run_serve(&cli, args).await,
         Command::User(command) => run_user(&cli, command).await,
+        Command::Token(command) => run_token(&cli, command).await,
         Command::Migrate => run_migrate(&cli).await,
     }
 }

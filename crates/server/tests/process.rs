@@ -131,7 +131,7 @@ backend_tests! {
         assert!(ok, "{stderr}");
         let migrated: Value = serde_json::from_str(stdout.trim()).unwrap();
         assert_eq!(migrated["migrated"], true);
-        assert_eq!(migrated["applied"], json!([1]));
+        assert_eq!(migrated["applied"], json!([1, 2]));
         let (ok, stdout, _) = run(&strs(&with(&["--json", "migrate"])), None, &[]).await;
         assert!(ok);
         assert_eq!(serde_json::from_str::<Value>(stdout.trim()).unwrap()["applied"], json!([]));
@@ -166,6 +166,58 @@ backend_tests! {
         assert_eq!(status("bob-password-2").await, StatusCode::OK);
         let sso = http.get(served.url("/rest/api/2/myself")).basic_auth("sso-only", Some("")).send().await.unwrap();
         assert_eq!(sso.status(), StatusCode::UNAUTHORIZED);
+    }
+
+    async fn offline_tokens_work_and_no_secret_reaches_the_log(db) {
+        let args = database_args(&db);
+        let with = |extra: &[&str]| -> Vec<String> { args.iter().cloned().chain(extra.iter().map(|s| s.to_string())).collect() };
+        let (ok, _, stderr) = run(&strs(&with(&["user", "create", "carol", "--password-stdin"])), Some("carol-password-1\n"), &CHEAP_HASHING).await;
+        assert!(ok, "{stderr}");
+        let (ok, stdout, stderr) = run(&strs(&with(&["--json", "token", "create", "carol", "--name", "cron", "--expires-days", "7", "--scope", "READ"])), None, &[]).await;
+        assert!(ok, "{stderr}");
+        let created: Value = serde_json::from_str(stdout.trim()).unwrap();
+        let raw = created["rawToken"].as_str().unwrap().to_string();
+        assert!(raw.starts_with("tspat_"));
+        let (ok, _, stderr) = run(&strs(&with(&["token", "create", "carol", "--name", "x", "--scope", "nonsense"])), None, &[]).await;
+        assert!(!ok && stderr.contains("nonsense"), "{stderr}");
+
+        // The most verbose log the server can write, while the token is used every way.
+        let workdir = tempfile::tempdir().unwrap();
+        let env = [CHEAP_HASHING[0], CHEAP_HASHING[1], ("RUST_LOG", "trace"), ("TESSERA_TOKENS__USAGE_FLUSH_SECONDS", "1")];
+        let mut served = Served::start(&strs(&args), &env, workdir.path()).await;
+        let http = reqwest::Client::new();
+        let me = http.get(served.url("/rest/api/2/myself")).bearer_auth(&raw).send().await.unwrap();
+        assert_eq!(me.status(), StatusCode::OK);
+        let me = http.get(served.url("/rest/api/2/myself")).basic_auth("carol", Some(&raw)).send().await.unwrap();
+        assert_eq!(me.status(), StatusCode::OK);
+        let mut typo = raw.clone();
+        typo.push('x');
+        let bad = http.get(served.url("/rest/api/2/myself")).bearer_auth(&typo).send().await.unwrap();
+        assert_eq!(bad.status(), StatusCode::UNAUTHORIZED);
+        let made = http.post(served.url("/rest/pat/latest/tokens")).basic_auth("carol", Some("carol-password-1"))
+            .json(&json!({"name": "second", "expirationDuration": 3})).send().await.unwrap();
+        let second = made.json::<Value>().await.unwrap()["rawToken"].as_str().unwrap().to_string();
+        let report = http.post(served.url("/rest/tessera/1/credentials/revoke")).json(&json!({"credentials": [second.clone()]})).send().await.unwrap();
+        assert_eq!(report.status(), StatusCode::ACCEPTED);
+        // Revoked offline while the server runs: refused on the next request.
+        let id = created["id"].as_i64().unwrap().to_string();
+        let (ok, stdout, stderr) = run(&strs(&with(&["--json", "token", "revoke", &id])), None, &[]).await;
+        assert!(ok, "{stderr}");
+        assert_eq!(serde_json::from_str::<Value>(stdout.trim()).unwrap()["revoked"], 1);
+        let gone = http.get(served.url("/rest/api/2/myself")).bearer_auth(&raw).send().await.unwrap();
+        assert_eq!(gone.status(), StatusCode::UNAUTHORIZED);
+        served.signal("TERM").await;
+        assert!(served.wait(Duration::from_secs(30)).await);
+        let log = served.output.lock().unwrap().clone();
+        assert!(log.len() > 1000 && log.contains("token refused"), "the log was captured at trace level");
+        for secret in [&raw, &second, &typo] {
+            assert!(!log.contains(&secret[6..26]), "the log holds (part of) a token");
+        }
+        assert!(!log.contains("carol-password-1"), "the log holds a password");
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("carol:{raw}"));
+        assert!(!log.contains(&basic[..20]), "the log holds an Authorization header");
+        let (ok, stdout, _) = run(&strs(&with(&["token", "list", "carol"])), None, &[]).await;
+        assert!(ok && stdout.contains("revoked") && !stdout.contains("tspat_"), "{stdout}");
     }
 
     async fn sigterm_lets_requests_finish_and_kill_9_loses_no_acknowledged_write(db) {

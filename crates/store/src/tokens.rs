@@ -188,12 +188,18 @@ impl TokenStore for SqlStore {
         .await
         .map_err(backend))?;
         let Some(row) = row else { return Ok(None) };
-        let (token, owner, current, _, previous_until) = row.into_parts()?;
-        let previous_secret_until =
-            (current != digest).then(|| previous_until.map(Timestamp::from_millis));
+        let (token, owner, current, previous, previous_until) = row.into_parts()?;
+        let is_previous = current != digest;
+        let previous_secret_until = is_previous.then(|| previous_until.map(Timestamp::from_millis));
+        let matched = if is_previous {
+            previous.unwrap_or_default()
+        } else {
+            current
+        };
         Ok(Some(TokenMatch {
             token,
             owner,
+            digest: matched,
             previous_secret_until,
         }))
     }

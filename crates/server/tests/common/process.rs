@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -54,6 +55,8 @@ pub struct Served {
     pub addr: SocketAddr,
     /// JSON lines printed before `listening` (e.g. `admin-created`).
     pub events: Vec<Value>,
+    /// Everything printed so far: standard output and the log on standard error.
+    pub output: Arc<Mutex<String>>,
 }
 
 impl Served {
@@ -66,7 +69,7 @@ impl Served {
             .current_dir(workdir)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .kill_on_drop(true);
         command
             .env_remove("TESSERA_ADMIN_PASSWORD")
@@ -75,10 +78,21 @@ impl Served {
             command.env(key, value);
         }
         let mut child = command.spawn().unwrap();
+        let output = Arc::new(Mutex::new(String::new()));
+        let mut errors = BufReader::new(child.stderr.take().unwrap()).lines();
+        let log = output.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = errors.next_line().await {
+                let mut log = log.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let mut events = Vec::new();
         let addr = tokio::time::timeout(Duration::from_secs(60), async {
             while let Some(line) = lines.next_line().await.unwrap() {
+                output.lock().unwrap().push_str(&line);
                 let event: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
                 if event["event"] == "listening" {
                     return event["address"]
@@ -94,11 +108,17 @@ impl Served {
         .await
         .expect("tessera started in time");
         // Keep draining stdout so the child never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let printed = output.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                printed.lock().unwrap().push_str(&line);
+            }
+        });
         Self {
             child,
             addr,
             events,
+            output,
         }
     }
 

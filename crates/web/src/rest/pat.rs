@@ -102,7 +102,7 @@ pub async fn issue_from_body(
         &*state.store,
         &state.auth.config().tokens,
         manage,
-        principal,
+        Some(principal),
         &request,
         projects,
         now,

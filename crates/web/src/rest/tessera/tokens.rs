@@ -94,7 +94,8 @@ pub async fn delete_all_tokens(
         .ok_or_else(|| ApiError::field("owner", "Name the user whose tokens to revoke."))?;
     let owner = UserSelector::Name(name).get(&*state.store).await?;
     let now = state.clock.now();
-    let revoked = tokens::revoke_all_of(&*state.store, &admin, &principal, &owner, now).await?;
+    let revoked =
+        tokens::revoke_all_of(&*state.store, &admin, Some(&principal), &owner, now).await?;
     Ok(Jira::ok(json!({ "revoked": revoked })))
 }
 
@@ -108,7 +109,7 @@ pub async fn delete_any_token(
     tokens::revoke_any(
         &*state.store,
         &admin,
-        &principal,
+        Some(&principal),
         token_id(&id)?,
         state.clock.now(),
     )
