@@ -45,6 +45,8 @@ issue=$(curl -fsS -H "$basic" -H "$json" \
   "$base/rest/api/2/issue" | sed -E 's/.*"key":"([^"]+)".*/\1/')
 session=$(curl -fsS -H "$json" -d "{\"username\":\"admin\",\"password\":\"$PASSWORD\"}" \
   "$base/rest/auth/1/session" | sed -E 's/.*"value":"([^"]+)".*/\1/')
+token=$(curl -fsS -H "$basic" -H "$json" -d '{"name":"bench","expirationDuration":1}' \
+  "$base/rest/pat/latest/tokens" | sed -E 's/.*"rawToken":"([^"]+)".*/\1/')
 cat > "$work/post.lua" <<'LUA'
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
@@ -56,7 +58,10 @@ scenarios=(
   "serverInfo (anonymous, baseline)||/rest/api/2/serverInfo"
   "myself, Basic password|-H|$basic|/rest/api/2/myself"
   "myself, session cookie|-H|Cookie: JSESSIONID=$session|/rest/api/2/myself"
+  "myself, Bearer token|-H|Authorization: Bearer $token|/rest/api/2/myself"
+  "myself, Basic with token|-H|Authorization: Basic $(printf 'admin:%s' "$token" | base64 -w0)|/rest/api/2/myself"
   "GET issue/{key}, Basic|-H|$basic|/rest/api/2/issue/$issue"
+  "GET issue/{key}, Bearer token|-H|Authorization: Bearer $token|/rest/api/2/issue/$issue"
   "POST issue, Basic|-H|$basic|-s|$work/post.lua|/rest/api/2/issue"
 )
 
