@@ -71,7 +71,8 @@ impl fmt::Display for Denied {
                 scope.name()
             ),
             Self::TokenNotAllowed => f.write_str(
-                "A token cannot create tokens or manage tokens other than itself: log in with a password.",
+                "This needs a password or session login: a token cannot manage credentials \
+                 (create tokens, change a password, or manage tokens other than itself).",
             ),
         }
     }
@@ -475,6 +476,14 @@ impl Authorizer {
     /// only their own).
     pub fn sees_all_emails(principal: &Principal) -> bool {
         Self::has_global(principal, GlobalPermission::Administer)
+    }
+
+    /// Changing one's own credentials (the password) needs a password or session login.
+    pub fn change_own_credentials(principal: &Principal) -> Result<(), Error> {
+        if principal.method.is_token() {
+            return Err(Error::Denied(Denied::TokenNotAllowed));
+        }
+        Ok(())
     }
 
     /// The caller's own tokens. Every user may manage them (within [`ManageTokens`]' rules).

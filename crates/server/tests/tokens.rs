@@ -144,6 +144,7 @@ backend_tests! {
             (json!({"name": "x", "expirationDuration": 5000}), "expirationDuration"),
             (json!({"name": "x", "expirationDuration": 0}), "expirationDuration"),
             (json!({"name": "", "expirationDuration": 5}), "name"),
+            (json!({"name": "x", "expirationDuration": 5, "projects": []}), "projects"),
         ] {
             let response = server.user(Method::POST, TOKENS, "dev").json(&body).send().await.unwrap();
             assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
@@ -165,6 +166,12 @@ backend_tests! {
         let made = server.bearer(Method::POST, TOKENS, &first).json(&json!({"name": "child", "expirationDuration": 5})).send().await.unwrap();
         assert_eq!(made.status(), StatusCode::FORBIDDEN);
         assert_eq!(made.headers()["x-authentication-denied-reason"], "token_not_allowed");
+        // Nor change the user's password, even knowing it.
+        let password = server.bearer(Method::PUT, "/rest/api/2/myself/password", &first)
+            .json(&json!({"password": "a-new-password-1", "currentPassword": PASSWORD}))
+            .send().await.unwrap();
+        assert_eq!(password.status(), StatusCode::FORBIDDEN);
+        assert_eq!(server.user(Method::GET, MYSELF, "dev").send().await.unwrap().status(), StatusCode::OK);
         let second_id = json_of(server.bearer(Method::GET, &format!("{TOKENS}/current"), &second).send().await.unwrap()).await["id"].clone();
         // A READ token cannot rotate the WRITE token to learn its secret, nor revoke it.
         for (method, path) in [(Method::POST, format!("{TOKENS}/{second_id}/rotate")), (Method::DELETE, format!("{TOKENS}/{second_id}"))] {

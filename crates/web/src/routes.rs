@@ -110,7 +110,7 @@ fn api2() -> Table {
     Table::new("/rest/api/2")
         .add(M::GET, "/serverInfo", Public, server_info::get_server_info)
         .add(M::GET, "/myself", User, myself::get_myself)
-        .add(M::PUT, "/myself/password", User, myself::put_myself_password)
+        .add(M::PUT, "/myself/password", NotWithToken, myself::put_myself_password)
         .add(M::GET, "/user", User, users::get_user)
         .add(M::POST, "/user", Admin, users::post_user)
         .add(M::PUT, "/user", Admin, users::put_user)

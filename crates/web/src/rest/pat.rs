@@ -52,6 +52,13 @@ async fn resolve_projects(
     check_visible: bool,
 ) -> Result<Option<Vec<ProjectId>>, Error> {
     let Some(keys) = keys else { return Ok(None) };
+    if keys.is_empty() {
+        // An empty list would make a token that reaches nothing: surely not what was meant.
+        return Err(Error::invalid(
+            "projects",
+            "Give at least one project key, or leave projects out for every project.",
+        ));
+    }
     let mut ids = Vec::new();
     let mut errors = FieldErrors::default();
     for key in keys {

@@ -6,6 +6,7 @@ use axum::response::Response;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tessera_auth::session::SessionId;
+use tessera_core::authz::Authorizer;
 use tessera_core::services::users;
 use tessera_core::store::SessionSwap;
 use tessera_core::validate;
@@ -36,7 +37,8 @@ pub struct PasswordChange {
     current_password: Option<SecretString>,
 }
 
-/// Any authenticated user, for their own password; the current password must be given. Every
+/// Any authenticated user, for their own password, logged in with a password or session (not
+/// a token); the current password must be given. Every
 /// other session of the user ends; the one making the change (if any) continues under a new
 /// id, sent in new cookies, so a stolen copy of the old cookie dies too.
 pub async fn put_myself_password(
@@ -46,6 +48,7 @@ pub async fn put_myself_password(
     CurrentSession(session): CurrentSession,
     JsonBody(change): JsonBody<PasswordChange>,
 ) -> ApiResult<Response> {
+    Authorizer::change_own_credentials(&principal)?;
     let password = change
         .password
         .ok_or_else(|| ApiError::field("password", "You must specify a new password."))?;
