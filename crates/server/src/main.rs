@@ -232,7 +232,8 @@ async fn first_signal() {
     let _ = interrupt.await;
 }
 
-async fn run_user(cli: &Cli, command: &UserCommand) -> anyhow::Result<()> {
+/// Configuration and store for an offline command, which logs only warnings.
+async fn offline(cli: &Cli) -> anyhow::Result<(Config, tessera_store::SqlStore)> {
     let config = load_config(cli, None)?;
     init_logging(
         &Config {
@@ -242,6 +243,11 @@ async fn run_user(cli: &Cli, command: &UserCommand) -> anyhow::Result<()> {
         cli.json,
     );
     let store = open_store(&config).await?;
+    Ok((config, store))
+}
+
+async fn run_user(cli: &Cli, command: &UserCommand) -> anyhow::Result<()> {
+    let (config, store) = offline(cli).await?;
     let admin = Administer::trusted_offline_cli();
     let result = match command {
         UserCommand::Create {
@@ -315,15 +321,7 @@ async fn run_user(cli: &Cli, command: &UserCommand) -> anyhow::Result<()> {
 }
 
 async fn run_token(cli: &Cli, command: &TokenCommand) -> anyhow::Result<()> {
-    let config = load_config(cli, None)?;
-    init_logging(
-        &Config {
-            log: "warn".into(),
-            ..config.clone()
-        },
-        cli.json,
-    );
-    let store = open_store(&config).await?;
+    let (config, store) = offline(cli).await?;
     let result = token_command(cli, &config, &store, command).await;
     store.close().await;
     result

@@ -38,6 +38,26 @@ impl std::fmt::Debug for UserInput {
     }
 }
 
+/// A new account's login name and display name (the name, if none is given); problems are
+/// recorded under `name_field` and `displayName`.
+fn names(
+    name: &str,
+    display_name: Option<&str>,
+    name_field: &str,
+    errors: &mut FieldErrors,
+) -> (Option<String>, Option<String>) {
+    let name = validate::username(name)
+        .map_err(|e| errors.add_field(name_field, e))
+        .ok();
+    let display_name = match display_name {
+        Some(display) => validate::display_name(display)
+            .map_err(|e| errors.add_field("displayName", e))
+            .ok(),
+        None => name.clone(),
+    };
+    (name, display_name)
+}
+
 pub async fn create_user(
     store: &dyn Store,
     _admin: &Administer,
@@ -45,15 +65,12 @@ pub async fn create_user(
     now: Timestamp,
 ) -> Result<User, Error> {
     let mut errors = FieldErrors::default();
-    let name = validate::username(&input.name)
-        .map_err(|e| errors.add_field("username", e))
-        .ok();
-    let display_name = match &input.display_name {
-        Some(display) => validate::display_name(display)
-            .map_err(|e| errors.add_field("displayName", e))
-            .ok(),
-        None => name.clone(),
-    };
+    let (name, display_name) = names(
+        &input.name,
+        input.display_name.as_deref(),
+        "username",
+        &mut errors,
+    );
     let email = match &input.email {
         Some(email) => validate::email(email)
             .map_err(|e| errors.add_field("emailAddress", e))
@@ -219,15 +236,12 @@ pub async fn create_service_account(
     now: Timestamp,
 ) -> Result<User, Error> {
     let mut errors = FieldErrors::default();
-    let name = validate::username(&input.name)
-        .map_err(|e| errors.add_field("name", e))
-        .ok();
-    let display_name = match &input.display_name {
-        Some(display) => validate::display_name(display)
-            .map_err(|e| errors.add_field("displayName", e))
-            .ok(),
-        None => name.clone(),
-    };
+    let (name, display_name) = names(
+        &input.name,
+        input.display_name.as_deref(),
+        "name",
+        &mut errors,
+    );
     let owner = input.owner_group.trim().to_lowercase();
     if owner.is_empty() {
         errors.add_field("ownerGroup", "A service account needs an owning group.");
