@@ -79,15 +79,18 @@ impl Principal {
 /// Anyone who sent a request: an authenticated principal or an anonymous client.
 #[derive(Clone, Debug)]
 pub enum Caller {
-    Anonymous { client_ip: IpAddr },
-    User(Principal),
+    Anonymous {
+        client_ip: IpAddr,
+    },
+    /// Boxed: a principal is far larger than an anonymous caller.
+    User(Box<Principal>),
 }
 
 impl Caller {
     pub fn principal(&self) -> Option<&Principal> {
         match self {
             Self::Anonymous { .. } => None,
-            Self::User(principal) => Some(principal),
+            Self::User(principal) => Some(&**principal),
         }
     }
 }

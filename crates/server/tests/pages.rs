@@ -531,7 +531,12 @@ async fn pages_live_under_the_context_path() {
     let server = TestServer::start_with(db, config).await;
     let alice = json!({"name": "alice", "password": PASSWORD, "displayName": "Alice"});
     server
-        .admin_json(Method::POST, "/jira/rest/api/2/user", alice, StatusCode::CREATED)
+        .admin_json(
+            Method::POST,
+            "/jira/rest/api/2/user",
+            alice,
+            StatusCode::CREATED,
+        )
         .await;
     let page = get(&server, "/jira/secure/tokens", None).await;
     assert_eq!(page.status, StatusCode::SEE_OTHER);

@@ -67,7 +67,7 @@ struct TokenRow {
 }
 
 impl TokenRow {
-    fn into_parts(self) -> StoreResult<(Token, User, Vec<u8>, Option<Vec<u8>>, Option<i64>)> {
+    fn into_token_and_owner(self) -> StoreResult<(Token, User)> {
         let kind = TokenKind::parse(&self.kind)
             .ok_or_else(|| corrupt(format!("token {} has kind '{}'", self.id, self.kind)))?;
         let projects = match self.project_ids {
@@ -108,17 +108,11 @@ impl TokenRow {
             last_used_ip: self.last_used_ip,
             use_count: self.use_count,
         };
-        Ok((
-            token,
-            owner,
-            self.digest,
-            self.previous_digest,
-            self.previous_valid_until,
-        ))
+        Ok((token, owner))
     }
 
     fn into_token(self) -> StoreResult<Token> {
-        self.into_parts().map(|(token, ..)| token)
+        self.into_token_and_owner().map(|(token, _)| token)
     }
 }
 
@@ -187,8 +181,11 @@ impl TokenStore for SqlStore {
         .fetch_optional(pool)
         .await
         .map_err(backend))?;
-        let Some(row) = row else { return Ok(None) };
-        let (token, owner, current, previous, previous_until) = row.into_parts()?;
+        let Some(mut row) = row else { return Ok(None) };
+        let current = std::mem::take(&mut row.digest);
+        let previous = row.previous_digest.take();
+        let previous_until = row.previous_valid_until;
+        let (token, owner) = row.into_token_and_owner()?;
         let is_previous = current != digest;
         let previous_secret_until = is_previous.then(|| previous_until.map(Timestamp::from_millis));
         let matched = if is_previous {

@@ -232,7 +232,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Auth {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         match parts.extensions.get::<Caller>() {
-            Some(Caller::User(principal)) => Ok(Self(principal.clone())),
+            Some(Caller::User(principal)) => Ok(Self((**principal).clone())),
             Some(Caller::Anonymous { .. }) => Err(ApiError::unauthenticated()),
             None => Err(ApiError::Internal(
                 "the authentication layer did not run".into(),

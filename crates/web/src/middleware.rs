@@ -130,7 +130,10 @@ pub async fn authenticate(
             if let Err(denied) = Authorizer::admit(&authenticated.principal) {
                 return ApiError::from(denied).into_response();
             }
-            (Caller::User(authenticated.principal), authenticated.session)
+            (
+                Caller::User(Box::new(authenticated.principal)),
+                authenticated.session,
+            )
         }
         Err(AuthError::SessionInvalid) => {
             let cookie = expired_session_cookie(&state.urls, client.is_tls);

@@ -265,7 +265,7 @@ pub async fn post_admin_revoke(
         tokens::revoke_any(
             &*state.store,
             &admin,
-            &user.principal,
+            Some(&user.principal),
             id,
             state.clock.now(),
         )

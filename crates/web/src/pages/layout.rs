@@ -20,7 +20,7 @@ use crate::state::AppState;
 
 /// No script at all; styles only inline or from tessera; forms only to tessera; never framed.
 pub const CONTENT_SECURITY_POLICY_VALUE: &str = "default-src 'none'; style-src 'self' 'unsafe-inline'; \
-     img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+     form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// The stylesheet: static, so it is the one piece of markup not escaped.
 const STYLE: &str = "

@@ -16,7 +16,7 @@ use axum::response::Response;
 use http::StatusCode;
 use maud::{Markup, html};
 use tessera_auth::tokens;
-use tessera_core::authz::{Authorizer, ProjectRef};
+use tessera_core::authz::Authorizer;
 use tessera_core::error::{Error, FieldErrors, Missing};
 use tessera_core::ids::{ProjectId, TokenId};
 use tessera_core::model::PageRequest;
@@ -275,8 +275,8 @@ pub async fn post_tokens(
     respond(&state, incoming.client, result)
 }
 
-/// Project keys → ids, through the authorizer: an invisible project is as unknown as a
-/// missing one.
+/// Project keys → ids (none given: every project), as the REST API resolves them; problems
+/// join the form's other errors.
 async fn resolve_projects(
     state: &AppState,
     user: &SessionUser,
@@ -286,26 +286,16 @@ async fn resolve_projects(
     if keys.is_empty() {
         return Ok(None);
     }
-    let mut ids = Vec::new();
-    for key in keys {
-        match state
-            .authz
-            .visible_project(&user.principal, &ProjectRef::parse(key))
-            .await
-        {
-            Ok(visible) => {
-                let id = visible.project().id;
-                if !ids.contains(&id) {
-                    ids.push(id);
-                }
+    match crate::rest::pat::resolve_projects(state, &user.principal, Some(keys), true).await {
+        Ok(ids) => Ok(ids),
+        Err(Error::Invalid(found)) => {
+            for (field, message) in found.fields {
+                errors.add_field(field, message);
             }
-            Err(Error::NotFound(_)) => {
-                errors.add_field("projects", Missing::Project(key.clone()).to_string());
-            }
-            Err(other) => return Err(other.into()),
+            Ok(None)
         }
+        Err(other) => Err(other.into()),
     }
-    Ok(Some(ids))
 }
 
 async fn create(
@@ -364,7 +354,7 @@ async fn create(
         &*state.store,
         policy,
         &manage,
-        &user.principal,
+        Some(&user.principal),
         &request,
         projects,
         now,

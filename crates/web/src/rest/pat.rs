@@ -45,7 +45,7 @@ pub struct TokenBody {
 /// Project keys → ids, for a project restriction. `check_visible` resolves through the
 /// authorizer (for a person's own token, so an invisible project is as unknown as a missing
 /// one); otherwise existence is enough (an administrator or owner issuing a service key).
-async fn resolve_projects(
+pub(crate) async fn resolve_projects(
     state: &AppState,
     principal: &Principal,
     keys: Option<&[String]>,

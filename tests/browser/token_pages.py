@@ -1,0 +1,308 @@
+#!/usr/bin/env python3
+"""A real browser (headless Chromium through Selenium) drives tessera's token pages.
+
+A user is sent to the login form, logs in, creates a READ token, reads it once from
+#raw-token, uses it on the REST API, sees that the list never shows it again, and revokes it
+(after which the API refuses it). An administrator then finds the user's tokens in the
+inventory by owner and revokes one. Any failure exits non-zero with a message saying which
+step failed; success prints "browser: ok".
+
+Usage: token_pages.py --url http://127.0.0.1:PORT --user alice --password PW
+                      --admin admin --admin-password PW
+"""
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import sys
+import tempfile
+import urllib.error
+import urllib.parse
+import urllib.request
+
+from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+WAIT_SECONDS = 20
+
+
+class Failure(Exception):
+    """A step of the flow went wrong."""
+
+
+def check(condition, message):
+    if not condition:
+        raise Failure(message)
+
+
+def step(message):
+    print(f"- {message}", flush=True)
+
+
+def new_browser(profile_dir):
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--password-store=basic",
+        f"--user-data-dir={profile_dir}",
+    ]:
+        options.add_argument(argument)
+    # No password manager bubbles or leak checks in the way of the forms.
+    options.add_experimental_option(
+        "prefs",
+        {
+            "credentials_enable_service": False,
+            "profile.password_manager_enabled": False,
+            "profile.password_manager_leak_detection": False,
+        },
+    )
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(WAIT_SECONDS)
+    return driver
+
+
+def wait(driver):
+    return WebDriverWait(driver, WAIT_SECONDS)
+
+
+def path_of(driver):
+    parsed = urllib.parse.urlparse(driver.current_url)
+    return parsed.path, urllib.parse.parse_qs(parsed.query)
+
+
+def wait_for_path(driver, path):
+    try:
+        wait(driver).until(lambda d: path_of(d)[0] == path)
+    except Exception as error:  # noqa: BLE001 - reported as a failed step
+        raise Failure(f"expected to arrive at {path}, but the browser is at {driver.current_url}") from error
+
+
+def log_in(driver, base, user, password, expected_path):
+    wait(driver).until(EC.presence_of_element_located((By.ID, "username")))
+    driver.find_element(By.ID, "username").send_keys(user)
+    driver.find_element(By.ID, "password").send_keys(password)
+    driver.find_element(By.ID, "login").click()
+    wait_for_path(driver, urllib.parse.urlparse(base).path + expected_path)
+
+
+def api_status(base, token):
+    """GET /rest/api/2/myself with the token: (status, body)."""
+    request = urllib.request.Request(
+        f"{base}/rest/api/2/myself",
+        headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=WAIT_SECONDS) as response:
+            return response.status, json.loads(response.read().decode("utf-8"))
+    except urllib.error.HTTPError as error:
+        return error.code, None
+
+
+def create_token(driver, name, scope, days):
+    field = driver.find_element(By.ID, "token-name")
+    field.clear()
+    field.send_keys(name)
+    days_field = driver.find_element(By.ID, "token-days")
+    days_field.clear()
+    days_field.send_keys(str(days))
+    box = driver.find_element(By.ID, f"scope-{scope}")
+    if not box.is_selected():
+        box.click()
+    driver.find_element(By.ID, "create-token").click()
+    wait(driver).until(EC.presence_of_element_located((By.ID, "raw-token")))
+    return driver.find_element(By.ID, "raw-token")
+
+
+def row_of(driver, name):
+    """The table row of the token named `name` (compared as text, not as markup)."""
+    for row in driver.find_elements(By.CSS_SELECTOR, "table#tokens tbody tr"):
+        cells = row.find_elements(By.CSS_SELECTOR, "td.name")
+        if cells and cells[0].text == name:
+            return row
+    return None
+
+
+def revoke(driver, name):
+    row = row_of(driver, name)
+    check(row is not None, f"no row for token {name!r} to revoke")
+    button = row.find_element(By.CSS_SELECTOR, "button.revoke")
+    button.click()
+    wait(driver).until(EC.staleness_of(button))
+
+
+def csp_violations(driver):
+    try:
+        entries = driver.get_log("browser")
+    except WebDriverException:
+        return []
+    return [e["message"] for e in entries if "Content Security Policy" in e.get("message", "")]
+
+
+def user_flow(driver, base, user, password):
+    name = f"browser-{secrets.token_hex(4)}"
+    context = urllib.parse.urlparse(base).path
+
+    step("an anonymous visit to the token page lands on the login form")
+    driver.get(f"{base}/secure/tokens")
+    wait_for_path(driver, f"{context}/login")
+    check(path_of(driver)[1].get("next") == ["/secure/tokens"], f"login page without next: {driver.current_url}")
+
+    step(f"log in as {user}")
+    log_in(driver, base, user, password, "/secure/tokens")
+    check("Personal access tokens" in driver.title, f"unexpected title {driver.title!r}")
+
+    step(f"create token {name} with READ for 30 days")
+    field = create_token(driver, name, "READ", 30)
+    raw = field.get_attribute("value")
+    check(raw and raw.startswith("tspat_"), f"#raw-token holds {raw!r}, not a personal access token")
+    check(field.get_attribute("readonly") is not None, "#raw-token is not read-only")
+    check("will not be shown again" in driver.page_source, "no 'will not be shown again' note")
+
+    step("the token works on the REST API")
+    status, me = api_status(base, raw)
+    check(status == 200, f"GET myself with the new token answered {status}")
+    check(me and me.get("name") == user, f"GET myself answered for {me and me.get('name')!r}, not {user!r}")
+
+    step("the list shows the token, never its secret")
+    driver.get(f"{base}/secure/tokens")
+    wait(driver).until(EC.presence_of_element_located((By.ID, "tokens")))
+    check(row_of(driver, name) is not None, f"{name} is not listed")
+    check(raw not in driver.page_source, "the raw token is on the list page")
+    check(not driver.find_elements(By.ID, "raw-token"), "#raw-token is on the list page")
+
+    step("user data is text, not markup")
+    tricky = '<b id="injected">x</b>'
+    create_token(driver, tricky, "READ", 1)
+    driver.get(f"{base}/secure/tokens")
+    wait(driver).until(EC.presence_of_element_located((By.ID, "tokens")))
+    check(not driver.find_elements(By.ID, "injected"), "a token name was rendered as markup")
+    check(row_of(driver, tricky) is not None, "the tricky token name is not shown as text")
+
+    step("revoke it with its button")
+    revoke(driver, name)
+    wait_for_path(driver, f"{context}/secure/tokens")
+    check(row_of(driver, name) is None, f"{name} is still listed after revoking")
+    status, _ = api_status(base, raw)
+    check(status == 401, f"the revoked token answered {status}, not 401")
+
+    step("make one more token for the administrator to find")
+    kept = f"browser-kept-{secrets.token_hex(4)}"
+    kept_raw = create_token(driver, kept, "WRITE", 7).get_attribute("value")
+    check(api_status(base, kept_raw)[0] == 200, "the second token does not work")
+
+    step("log out")
+    driver.find_element(By.ID, "logout").click()
+    wait_for_path(driver, f"{context}/login")
+    driver.get(f"{base}/secure/tokens")
+    wait_for_path(driver, f"{context}/login")
+    return kept, kept_raw
+
+
+def admin_flow(driver, base, admin, admin_password, user, kept, kept_raw):
+    context = urllib.parse.urlparse(base).path
+
+    step("a normal user's session is gone; the inventory asks the administrator to log in")
+    driver.get(f"{base}/secure/admin/tokens")
+    wait_for_path(driver, f"{context}/login")
+    log_in(driver, base, admin, admin_password, "/secure/admin/tokens")
+
+    step(f"filter the inventory by owner {user}")
+    owner = driver.find_element(By.ID, "filter-owner")
+    owner.clear()
+    owner.send_keys(user)
+    driver.find_element(By.ID, "filter").click()
+    wait(driver).until(lambda d: path_of(d)[1].get("owner") == [user])
+    owners = {cell.text for cell in driver.find_elements(By.CSS_SELECTOR, "table#tokens td.owner")}
+    check(owners == {user}, f"the filtered inventory shows owners {owners}")
+    check(row_of(driver, kept) is not None, f"{kept} is not in the inventory")
+
+    step(f"revoke {kept} as the administrator")
+    revoke(driver, kept)
+    wait(driver).until(lambda d: path_of(d)[1].get("owner") == [user])
+    check(row_of(driver, kept) is None, f"{kept} is still listed after revoking")
+    status, _ = api_status(base, kept_raw)
+    check(status == 401, f"the token revoked by the administrator answered {status}, not 401")
+
+    violations = csp_violations(driver)
+    check(not violations, f"the pages broke their own Content-Security-Policy: {violations}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url", required=True, help="tessera's base URL")
+    parser.add_argument("--user", required=True)
+    parser.add_argument("--password", required=True)
+    parser.add_argument("--admin", required=True)
+    parser.add_argument("--admin-password", required=True)
+    args = parser.parse_args()
+    base = args.url.rstrip("/")
+
+    for path in (CHROMIUM, CHROMEDRIVER):
+        if not os.path.exists(path):
+            print(f"FAIL: {path} is missing (install Debian's chromium and chromium-driver)", file=sys.stderr)
+            return 2
+
+    profiles = []
+    driver = None
+    try:
+        # A browser, with a fresh profile, for each person: nothing carries over between them.
+        profiles.append(tempfile.mkdtemp(prefix="tessera-chromium-"))
+        driver = new_browser(profiles[-1])
+        kept, kept_raw = user_flow(driver, base, args.user, args.password)
+        violations = csp_violations(driver)
+        check(not violations, f"the pages broke their own Content-Security-Policy: {violations}")
+        driver.quit()
+        driver = None
+
+        profiles.append(tempfile.mkdtemp(prefix="tessera-chromium-"))
+        driver = new_browser(profiles[-1])
+        admin_flow(driver, base, args.admin, args.admin_password, args.user, kept, kept_raw)
+    except Failure as failure:
+        print(f"FAIL: {failure}", file=sys.stderr)
+        if driver is not None:
+            try:
+                text = driver.find_element(By.TAG_NAME, "body").text
+                print(f"  at {driver.current_url}\n  page text:\n{text[:2000]}", file=sys.stderr)
+            except WebDriverException:
+                pass
+        return 1
+    except Exception as error:  # noqa: BLE001 - any browser error fails the test with its message
+        print(f"FAIL: {type(error).__name__}: {error}", file=sys.stderr)
+        if driver is not None:
+            try:
+                print(f"  at {driver.current_url}", file=sys.stderr)
+            except WebDriverException:
+                pass
+        return 1
+    finally:
+        if driver is not None:
+            try:
+                driver.quit()
+            except WebDriverException:
+                pass
+        for profile in profiles:
+            shutil.rmtree(profile, ignore_errors=True)
+    print("browser: ok")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
