@@ -19,6 +19,7 @@ import shutil
 import sys
 import tempfile
 import urllib.error
+import time
 import urllib.parse
 import urllib.request
 
@@ -132,12 +133,37 @@ def create_token(driver, name, scope, days):
 
 
 def row_of(driver, name):
-    """The table row of the token named `name` (compared as text, not as markup)."""
-    for row in driver.find_elements(By.CSS_SELECTOR, "table#tokens tbody tr"):
-        cells = row.find_elements(By.CSS_SELECTOR, "td.name")
-        if cells and cells[0].text == name:
-            return row
-    return None
+    """The table row of the token named `name` (compared as text, not as markup).
+
+    A page replaced while it is being read (the answer to a form post arriving) makes its
+    elements unusable mid-loop; the page is then read again, once it has settled."""
+    def find():
+        for row in driver.find_elements(By.CSS_SELECTOR, "table#tokens tbody tr"):
+            cells = row.find_elements(By.CSS_SELECTOR, "td.name")
+            if cells and cells[0].text == name:
+                return row
+        return None
+
+    for _ in range(50):
+        try:
+            wait(driver).until(lambda d: d.execute_script("return document.readyState") == "complete")
+            return find()
+        except WebDriverException:
+            time.sleep(0.1)
+    return find()
+
+
+def is_gone(element):
+    """A wait condition: the element's page has been replaced. Chromium reports a node of a
+    replaced document either as stale or as not belonging to the document; both mean gone."""
+    def gone(_):
+        try:
+            element.is_enabled()
+            return False
+        except WebDriverException:
+            return True
+
+    return gone
 
 
 def revoke(driver, name):
@@ -145,7 +171,8 @@ def revoke(driver, name):
     check(row is not None, f"no row for token {name!r} to revoke")
     button = row.find_element(By.CSS_SELECTOR, "button.revoke")
     button.click()
-    wait(driver).until(EC.staleness_of(button))
+    wait(driver).until(is_gone(button))
+    wait(driver).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
 def csp_violations(driver):
