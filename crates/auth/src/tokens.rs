@@ -83,6 +83,8 @@ pub async fn owned(store: &dyn Store, manage: &ManageTokens, id: TokenId) -> Res
 }
 
 /// Gives a token a new secret. The old one keeps working for `overlap` (none by default).
+/// Like creation, this needs a password or session login: a token rotating itself would let
+/// whoever stole it lock its owner out and leave the reported secret worthless.
 pub async fn rotate(
     store: &dyn Store,
     manage: &ManageTokens,
@@ -92,7 +94,7 @@ pub async fn rotate(
     now: Timestamp,
 ) -> Result<Issued, Error> {
     let token = owned(store, manage, id).await?;
-    manage.require_change(&token)?;
+    manage.require_create()?;
     if token.revoked.is_some() || token.is_expired(now) {
         return Err(Error::Conflict(FieldErrors::message(
             "Only a live token can be rotated: this one is revoked or expired.",
@@ -130,13 +132,10 @@ pub async fn revoke(
 ) -> Result<(), Error> {
     let token = owned(store, manage, id).await?;
     manage.require_change(&token)?;
-    if store.revoke_token(id, now, RevokeReason::Owner).await? {
-        audit(
-            store,
-            AuditEvent::by(principal, now, "token.revoked", target(&token)),
-        )
-        .await;
-    }
+    let event = AuditEvent::by(principal, now, "token.revoked", target(&token));
+    store
+        .revoke_token(id, now, RevokeReason::Owner, &event)
+        .await?;
     Ok(())
 }
 
@@ -152,13 +151,10 @@ pub async fn revoke_any(
         .find_token(id)
         .await?
         .ok_or_else(|| Error::NotFound(Missing::Token(id.to_string())))?;
-    if store.revoke_token(id, now, RevokeReason::Admin).await? {
-        audit(
-            store,
-            AuditEvent::by_caller(caller, now, "token.revoked", target(&token)).reason("admin"),
-        )
-        .await;
-    }
+    let event = AuditEvent::by_caller(caller, now, "token.revoked", target(&token)).reason("admin");
+    store
+        .revoke_token(id, now, RevokeReason::Admin, &event)
+        .await?;
     Ok(())
 }
 
@@ -210,20 +206,22 @@ pub async fn revoke_reported(
                 continue;
             }
         };
-        // Only the current secret counts: a rotated-away secret no longer grants anything.
-        let Some(found) = found.filter(|f| f.previous_secret_until.is_none()) else {
+        // A secret replaced by a rotation counts while its overlap lasts (it still works).
+        let still_works = |until: &Option<Option<Timestamp>>| match until {
+            None => true,
+            Some(until) => until.is_some_and(|until| now < until),
+        };
+        let Some(found) = found.filter(|f| still_works(&f.previous_secret_until)) else {
             continue;
         };
+        let event = AuditEvent::anonymous(now, client_ip, "token.revoked", target(&found.token))
+            .reason("leaked");
         match store
-            .revoke_token(found.token.id, now, RevokeReason::Leaked)
+            .revoke_token(found.token.id, now, RevokeReason::Leaked, &event)
             .await
         {
             Ok(true) => {
                 tracing::warn!(target: "tessera::security", token = %found.token.id, owner = %found.owner.name, "token revoked as leaked");
-                let event =
-                    AuditEvent::anonymous(now, client_ip, "token.revoked", target(&found.token))
-                        .reason("leaked");
-                audit(store, event).await;
             }
             Ok(false) => {}
             Err(error) => tracing::error!(%error, "could not revoke a reported token"),
@@ -239,5 +237,57 @@ fn target(token: &Token) -> String {
 async fn audit(store: &dyn Store, event: AuditEvent) {
     if let Err(error) = store.record_audit(std::slice::from_ref(&event)).await {
         tracing::error!(%error, action = %event.action, "could not record an audit event");
+    }
+}
+
+/// Leaked-token reports waiting to be processed, by one worker, in order. The queue is
+/// bounded: a flood of reports is refused (503) instead of starving token authentication of
+/// database connections. Reports already accepted are processed before shutdown completes.
+#[derive(Clone, Debug)]
+pub struct LeakReports {
+    queue: tokio::sync::mpsc::Sender<Report>,
+}
+
+#[derive(Debug)]
+struct Report {
+    tokens: Vec<String>,
+    client_ip: IpAddr,
+    at: Timestamp,
+}
+
+/// The report queue is full; try again shortly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("Too many reports are waiting; try again shortly.")]
+pub struct ReportsBusy;
+
+impl LeakReports {
+    /// Starts the worker; it ends once every sender is dropped and the queue is empty.
+    pub fn start(
+        store: std::sync::Arc<dyn Store>,
+        capacity: usize,
+    ) -> (Self, tokio::task::JoinHandle<()>) {
+        let (queue, mut reports) = tokio::sync::mpsc::channel::<Report>(capacity.max(1));
+        let worker = tokio::spawn(async move {
+            while let Some(report) = reports.recv().await {
+                revoke_reported(&*store, &report.tokens, report.client_ip, report.at).await;
+            }
+        });
+        (Self { queue }, worker)
+    }
+
+    /// Queues a report (at most [`MAX_REPORTED_TOKENS`] tokens are looked at).
+    pub fn report(
+        &self,
+        tokens: Vec<String>,
+        client_ip: IpAddr,
+        at: Timestamp,
+    ) -> Result<(), ReportsBusy> {
+        self.queue
+            .try_send(Report {
+                tokens,
+                client_ip,
+                at,
+            })
+            .map_err(|_| ReportsBusy)
     }
 }

@@ -193,8 +193,9 @@ impl ManageTokens {
         }
     }
 
-    /// Whether `token` may be rotated or revoked: one of the owner's (others are "not found"),
-    /// and, for a caller holding a token, that very token.
+    /// Whether `token` may be read or revoked: one of the owner's (others are "not found"),
+    /// and, for a caller holding a token, that very token. (Rotating needs
+    /// [`ManageTokens::require_create`] as well.)
     pub fn require_change(&self, token: &Token) -> Result<(), Error> {
         if token.owner != self.owner.id {
             return Err(Error::NotFound(Missing::Token(token.id.to_string())));
@@ -478,8 +479,10 @@ impl Authorizer {
         Self::has_global(principal, GlobalPermission::Administer)
     }
 
-    /// Changing one's own credentials (the password) needs a password or session login.
-    pub fn change_own_credentials(principal: &Principal) -> Result<(), Error> {
+    /// Setting a password (one's own, or as an administrator someone else's) needs a password
+    /// or session login: a token, even an administrator's, does not manage credentials, or a
+    /// leaked token could reset its owner's password and outlive its own revocation.
+    pub fn manage_passwords(principal: &Principal) -> Result<(), Error> {
         if principal.method.is_token() {
             return Err(Error::Denied(Denied::TokenNotAllowed));
         }

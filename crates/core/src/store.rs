@@ -242,12 +242,14 @@ pub trait TokenStore: Send + Sync {
         filter: &TokenFilter,
         page: PageRequest,
     ) -> StoreResult<Page<Token>>;
-    /// Revokes a live token; `false` if it was already revoked or does not exist.
+    /// Revokes a live token and records `audit` in the same transaction; `false` (and no
+    /// event) if it was already revoked or does not exist.
     async fn revoke_token(
         &self,
         id: TokenId,
         at: Timestamp,
         reason: RevokeReason,
+        audit: &AuditEvent,
     ) -> StoreResult<bool>;
     /// Revokes every live token of a user; the ids revoked.
     async fn revoke_user_tokens(

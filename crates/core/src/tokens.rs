@@ -306,10 +306,20 @@ impl TokenPolicy {
     }
 }
 
-/// A CIDR range, or a single address (as a /32 or /128).
+/// A CIDR range, or a single address (as a /32 or /128). IPv4-mapped IPv6 ranges
+/// (`::ffff:10.0.0.0/104`) become the IPv4 ranges they are, as client addresses do.
 pub fn parse_network(text: &str) -> Option<IpNet> {
     let text = text.trim();
     if let Ok(net) = text.parse::<IpNet>() {
+        if let IpNet::V6(v6) = net
+            && let Some(v4) = v6.addr().to_ipv4_mapped()
+        {
+            // A mapped range shorter than /96 also covers non-mapped addresses: refuse it.
+            let prefix = v6.prefix_len().checked_sub(96)?;
+            return ipnet::Ipv4Net::new(v4, prefix)
+                .ok()
+                .map(|n| IpNet::V4(n).trunc());
+        }
         return Some(net.trunc());
     }
     text.parse::<IpAddr>()
@@ -392,6 +402,15 @@ mod tests {
             scopes_from_text(&scopes_to_text(terms.scopes)),
             terms.scopes
         );
+        assert_eq!(
+            parse_network("::ffff:10.1.0.0/112").unwrap().to_string(),
+            "10.1.0.0/16"
+        );
+        assert_eq!(
+            parse_network("::ffff:192.0.2.7").unwrap().to_string(),
+            "192.0.2.7/32"
+        );
+        assert_eq!(parse_network("::ffff:0.0.0.0/80"), None);
         assert_eq!(
             scopes_from_text("nonsense read:jira-work").iter().count(),
             1

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use tessera_auth::secret::random_token;
+use tessera_auth::tokens::LeakReports;
 use tessera_auth::{AuthError, Authenticator};
 use tessera_core::authz::Administer;
 use tessera_core::clock::{Clock, SystemClock};
@@ -164,7 +165,12 @@ pub struct Prepared {
     pub transport: Transport,
     /// How often coalesced token use is written.
     pub usage_flush: Duration,
+    /// Processes leaked-token reports; finishes the queue once the application is dropped.
+    pub report_worker: tokio::task::JoinHandle<()>,
 }
+
+/// Leaked-token reports that may wait; more are refused with 503.
+const LEAK_REPORT_QUEUE: usize = 64;
 
 /// Opens the store, bootstraps the administrator and builds the application state.
 pub async fn prepare(config: &Config, bound: SocketAddr) -> Result<Prepared, ServerError> {
@@ -180,7 +186,8 @@ pub async fn prepare(config: &Config, bound: SocketAddr) -> Result<Prepared, Ser
         max_body_bytes: config.max_body_bytes,
         ..WebSettings::default()
     };
-    let state = AppState::new(dyn_store, auth, clock, urls, settings);
+    let (reports, report_worker) = LeakReports::start(dyn_store.clone(), LEAK_REPORT_QUEUE);
+    let state = AppState::new(dyn_store, auth, clock, urls, settings, reports);
     let transport = Transport {
         header_read_timeout: Duration::from_secs(config.header_read_timeout_seconds.max(1)),
         body_read_timeout: Duration::from_secs(config.body_read_timeout_seconds.max(1)),
@@ -192,6 +199,7 @@ pub async fn prepare(config: &Config, bound: SocketAddr) -> Result<Prepared, Ser
         bootstrap,
         transport,
         usage_flush: Duration::from_secs(config.tokens.usage_flush_seconds.max(1)),
+        report_worker,
     })
 }
 
@@ -245,6 +253,7 @@ pub async fn serve(
         store,
         transport,
         usage_flush,
+        report_worker,
         ..
     } = prepared;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -256,6 +265,13 @@ pub async fn serve(
     let _ = stop_tx.send(true);
     purge.abort();
     let _ = flush.await;
+    // Reports already answered 202 are processed before the database closes.
+    if tokio::time::timeout(Duration::from_secs(5), report_worker)
+        .await
+        .is_err()
+    {
+        tracing::warn!("leaked-token reports still queued at exit were abandoned");
+    }
     // The last uses noted before shutdown are written before the database closes.
     if let Err(error) = auth.flush_token_usage().await {
         tracing::warn!(%error, "could not record the last token uses");

@@ -173,27 +173,63 @@ backend_tests! {
         assert_eq!(password.status(), StatusCode::FORBIDDEN);
         assert_eq!(server.user(Method::GET, MYSELF, "dev").send().await.unwrap().status(), StatusCode::OK);
         let second_id = json_of(server.bearer(Method::GET, &format!("{TOKENS}/current"), &second).send().await.unwrap()).await["id"].clone();
-        // A READ token cannot rotate the WRITE token to learn its secret, nor revoke it.
-        for (method, path) in [(Method::POST, format!("{TOKENS}/{second_id}/rotate")), (Method::DELETE, format!("{TOKENS}/{second_id}"))] {
+        // A READ token cannot rotate the WRITE token to learn its secret, nor revoke or read it;
+        // its list shows only itself.
+        for (method, path) in [
+            (Method::POST, format!("{TOKENS}/{second_id}/rotate")),
+            (Method::DELETE, format!("{TOKENS}/{second_id}")),
+            (Method::GET, format!("{TOKENS}/{second_id}")),
+        ] {
             let refused = server.bearer(method, &path, &first).json(&json!({})).send().await.unwrap();
             assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{path}");
         }
+        let seen = json_of(server.bearer(Method::GET, TOKENS, &first).send().await.unwrap()).await;
+        assert_eq!(seen.as_array().unwrap().len(), 1, "{seen}");
+        assert_eq!(json_of(server.user(Method::GET, TOKENS, "dev").send().await.unwrap()).await.as_array().unwrap().len(), 2);
         assert_eq!(server.bearer(Method::GET, MYSELF, &second).send().await.unwrap().status(), StatusCode::OK);
-        // A token may rotate itself: the old secret dies at once, the new one works.
-        let rotated = server.bearer(Method::POST, &format!("{TOKENS}/{second_id}/rotate"), &second).json(&json!({})).send().await.unwrap();
+        // Nor can a token rotate itself (whoever stole it would lock its owner out, and the
+        // reported secret would be worthless): rotation needs the password or a session.
+        let own = server.bearer(Method::POST, &format!("{TOKENS}/{second_id}/rotate"), &second).json(&json!({})).send().await.unwrap();
+        assert_eq!(own.status(), StatusCode::FORBIDDEN);
+        let rotated = server.user(Method::POST, &format!("{TOKENS}/{second_id}/rotate"), "dev").json(&json!({})).send().await.unwrap();
         assert_eq!(rotated.status(), StatusCode::OK);
         let fresh = json_of(rotated).await["rawToken"].as_str().unwrap().to_string();
         expect_token_refused(server.bearer(Method::GET, MYSELF, &second).send().await.unwrap(), "token_unknown").await;
         assert_eq!(server.bearer(Method::GET, MYSELF, &fresh).send().await.unwrap().status(), StatusCode::OK);
         // With an overlap, both work for its length.
-        let overlapped = server.bearer(Method::POST, &format!("{TOKENS}/{second_id}/rotate?overlapSeconds=600"), &fresh).json(&json!({})).send().await.unwrap();
+        let overlapped = server.user(Method::POST, &format!("{TOKENS}/{second_id}/rotate?overlapSeconds=600"), "dev").json(&json!({})).send().await.unwrap();
         let newest = json_of(overlapped).await["rawToken"].as_str().unwrap().to_string();
         assert_eq!(server.bearer(Method::GET, MYSELF, &fresh).send().await.unwrap().status(), StatusCode::OK);
         assert_eq!(server.bearer(Method::GET, MYSELF, &newest).send().await.unwrap().status(), StatusCode::OK);
-        // A token may revoke itself.
+        let too_long = server.user(Method::POST, &format!("{TOKENS}/{second_id}/rotate?overlapSeconds=99999999"), "dev").json(&json!({})).send().await.unwrap();
+        expect_error(too_long, StatusCode::BAD_REQUEST).await;
+        // A token may revoke itself; both its secrets stop.
         assert_eq!(server.bearer(Method::DELETE, &format!("{TOKENS}/{second_id}"), &newest).send().await.unwrap().status(), StatusCode::NO_CONTENT);
         expect_token_refused(server.bearer(Method::GET, MYSELF, &newest).send().await.unwrap(), "token_revoked").await;
         expect_token_refused(server.bearer(Method::GET, MYSELF, &fresh).send().await.unwrap(), "token_revoked").await;
+    }
+
+    async fn an_administrators_token_cannot_set_passwords(db) {
+        let server = TestServer::start(db).await;
+        seed(&server).await;
+        let admin = server.create_token("admin", json!({"name": "root", "expirationDuration": 1, "scopes": ["SYSTEM_ADMIN"]})).await;
+        // It administers (e.g. lists users' tokens) ...
+        assert_eq!(server.bearer(Method::GET, "/rest/tessera/1/tokens", &admin).send().await.unwrap().status(), StatusCode::OK);
+        // ... but resets no password, its owner's or anyone's, and creates no password account.
+        for target in ["admin", "dev"] {
+            let reset = server.bearer(Method::PUT, &format!("/rest/api/2/user/password?username={target}"), &admin)
+                .json(&json!({"password": "taken-over-pass-1"})).send().await.unwrap();
+            assert_eq!(reset.status(), StatusCode::FORBIDDEN, "{target}");
+            assert_eq!(reset.headers()["x-authentication-denied-reason"], "token_not_allowed");
+        }
+        let with_password = server.bearer(Method::POST, "/rest/api/2/user", &admin)
+            .json(&json!({"name": "backdoor", "password": "backdoor-pass-1"})).send().await.unwrap();
+        assert_eq!(with_password.status(), StatusCode::FORBIDDEN);
+        let without = server.bearer(Method::POST, "/rest/api/2/user", &admin)
+            .json(&json!({"name": "provisioned"})).send().await.unwrap();
+        assert_eq!(without.status(), StatusCode::CREATED, "provisioning without a password is fine");
+        assert_eq!(server.basic(Method::GET, MYSELF, "admin", "taken-over-pass-1").send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(server.admin(Method::GET, MYSELF).send().await.unwrap().status(), StatusCode::OK);
     }
 
     async fn allowlists_and_deactivation_stop_a_valid_token(db) {
@@ -243,6 +279,17 @@ backend_tests! {
         let off = server.admin(Method::PUT, "/rest/api/2/user?username=owner").json(&json!({"active": false})).send().await.unwrap();
         assert_eq!(off.status(), StatusCode::OK);
         assert_eq!(server.bearer(Method::GET, MYSELF, &key).send().await.unwrap().status(), StatusCode::OK);
+        // The owner, not an administrator, cannot learn of a project hidden from them through a
+        // key's restriction: BETA (closed) is as unknown as a project that does not exist.
+        server.admin(Method::PUT, "/rest/api/2/user?username=owner").json(&json!({"active": true})).send().await.unwrap();
+        let closed = server.admin(Method::DELETE, "/rest/api/2/project/BETA/role/10000?group=jira-users").send().await.unwrap();
+        assert_eq!(closed.status(), StatusCode::NO_CONTENT);
+        for projects in [json!(["BETA"]), json!(["NOPE"])] {
+            let hidden = server.user(Method::POST, "/rest/tessera/1/serviceaccounts/deploy-bot/keys", "owner")
+                .json(&json!({"name": "peek", "expirationDuration": 1, "projects": projects})).send().await.unwrap();
+            let error = expect_error(hidden, StatusCode::BAD_REQUEST).await;
+            assert!(error["errors"]["projects"].as_str().unwrap().starts_with("No project could be found"), "{error}");
+        }
         let accounts = server.admin_json(Method::GET, "/rest/tessera/1/serviceaccounts", Value::Null, StatusCode::OK).await;
         assert_eq!(accounts.as_array().unwrap().len(), 1);
     }
@@ -307,6 +354,22 @@ backend_tests! {
         assert_eq!(event.reason.as_deref(), Some("leaked"));
         assert_eq!(event.actor_id, None);
         assert!(!format!("{events:?}").contains(&leaked), "the audit never holds the secret");
+        // A secret replaced by a rotation but still inside its overlap counts as leaked too.
+        let second = server.create_token("dev", json!({"name": "rotated", "expirationDuration": 5})).await;
+        let id = json_of(server.bearer(Method::GET, &format!("{TOKENS}/current"), &second).send().await.unwrap()).await["id"].clone();
+        let rotated = server.user(Method::POST, &format!("{TOKENS}/{id}/rotate?overlapSeconds=600"), "dev").json(&json!({})).send().await.unwrap();
+        let replacement = json_of(rotated).await["rawToken"].as_str().unwrap().to_string();
+        assert_eq!(report(json!([second.clone()])).await.unwrap().status(), StatusCode::ACCEPTED);
+        let mut refused = false;
+        for _ in 0..50 {
+            if server.bearer(Method::GET, MYSELF, &replacement).send().await.unwrap().status() == StatusCode::UNAUTHORIZED {
+                refused = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(refused, "the token whose old secret leaked was revoked, both secrets with it");
+        expect_token_refused(server.bearer(Method::GET, MYSELF, &second).send().await.unwrap(), "token_revoked").await;
         let too_many: Vec<String> = (0..101).map(|_| leaked.clone()).collect();
         expect_error(report(json!(too_many)).await.unwrap(), StatusCode::BAD_REQUEST).await;
     }

@@ -43,6 +43,31 @@ macro_rules! token_filter {
     };
 }
 
+/// Inserts one audit event on a transaction (either backend).
+macro_rules! insert_audit {
+    ($executor:expr, $event:expr) => {{
+        let event: &AuditEvent = $event;
+        sqlx::query(
+            "INSERT INTO audit_events (at, actor_id, actor_name, credential_kind, \
+             credential_id, client_ip, action, target, outcome, reason) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(event.at.as_millis())
+        .bind(event.actor_id)
+        .bind(&event.actor_name)
+        .bind(&event.credential_kind)
+        .bind(&event.credential_id)
+        .bind(&event.client_ip)
+        .bind(&event.action)
+        .bind(&event.target)
+        .bind(event.outcome.name())
+        .bind(&event.reason)
+        .execute($executor)
+        .await
+        .map_err(backend)?;
+    }};
+}
+
 #[derive(sqlx::FromRow)]
 struct TokenRow {
     id: i64,
@@ -254,20 +279,27 @@ impl TokenStore for SqlStore {
         id: TokenId,
         at: Timestamp,
         reason: RevokeReason,
+        audit: &AuditEvent,
     ) -> StoreResult<bool> {
         let done = on_pool!(self, write, |pool| {
-            sqlx::query(
+            let mut tx = pool.begin().await.map_err(backend)?;
+            let done = sqlx::query(
                 "UPDATE api_tokens SET revoked_at = $2, revoked_reason = $3 \
-             WHERE id = $1 AND revoked_at IS NULL",
+                 WHERE id = $1 AND revoked_at IS NULL",
             )
             .bind(id.0)
             .bind(at.as_millis())
             .bind(reason.name())
-            .execute(pool)
+            .execute(&mut *tx)
             .await
-            .map(|done| done.rows_affected())
-            .map_err(backend)
-        })?;
+            .map_err(backend)?
+            .rows_affected();
+            if done > 0 {
+                insert_audit!(&mut *tx, audit);
+            }
+            tx.commit().await.map_err(backend)?;
+            done
+        });
         Ok(done > 0)
     }
 
@@ -367,24 +399,7 @@ impl AuditStore for SqlStore {
         on_pool!(self, write, |pool| {
             let mut tx = pool.begin().await.map_err(backend)?;
             for event in events {
-                sqlx::query(
-                    "INSERT INTO audit_events (at, actor_id, actor_name, credential_kind, \
-                     credential_id, client_ip, action, target, outcome, reason) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                )
-                .bind(event.at.as_millis())
-                .bind(event.actor_id)
-                .bind(&event.actor_name)
-                .bind(&event.credential_kind)
-                .bind(&event.credential_id)
-                .bind(&event.client_ip)
-                .bind(&event.action)
-                .bind(&event.target)
-                .bind(event.outcome.name())
-                .bind(&event.reason)
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
+                insert_audit!(&mut *tx, event);
             }
             tx.commit().await.map_err(backend)?;
         });

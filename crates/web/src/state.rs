@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use ipnet::IpNet;
 use tessera_auth::Authenticator;
+use tessera_auth::tokens::LeakReports;
 use tessera_core::authz::Authorizer;
 use tessera_core::clock::Clock;
 use tessera_core::store::Store;
@@ -40,6 +41,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub urls: Arc<Urls>,
     pub settings: Arc<WebSettings>,
+    /// The queue of leaked-token reports.
+    pub reports: LeakReports,
 }
 
 impl AppState {
@@ -49,6 +52,7 @@ impl AppState {
         clock: Arc<dyn Clock>,
         urls: Urls,
         settings: WebSettings,
+        reports: LeakReports,
     ) -> Self {
         Self {
             authz: Authorizer::new(store.clone()),
@@ -57,6 +61,7 @@ impl AppState {
             clock,
             urls: Arc::new(urls),
             settings: Arc::new(settings),
+            reports,
         }
     }
 }

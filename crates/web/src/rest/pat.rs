@@ -16,6 +16,7 @@ use tessera_core::authz::{Authorizer, ManageTokens, ProjectRef};
 use tessera_core::error::{Error, FieldErrors, Missing};
 use tessera_core::ids::{ProjectId, TokenId};
 use tessera_core::model::PageRequest;
+use tessera_core::permissions::GlobalPermission;
 use tessera_core::principal::Principal;
 use tessera_core::scopes::Scope;
 use tessera_core::tokens::{Token, TokenFilter, TokenRequest};
@@ -95,7 +96,9 @@ pub async fn issue_from_body(
     body: TokenBody,
 ) -> ApiResult<Jira> {
     manage.require_create()?;
-    let check_visible = manage.owner().id == principal.user.id;
+    // Restrictions name projects the caller can see; only administrators see them all (an
+    // owning group's member issuing a service key must not learn of hidden projects).
+    let check_visible = !Authorizer::has_global(principal, GlobalPermission::Administer);
     let projects =
         resolve_projects(state, principal, body.projects.as_deref(), check_visible).await?;
     let request = TokenRequest {
@@ -157,7 +160,8 @@ pub fn token_json(token: &Token, keys: &HashMap<ProjectId, String>) -> Value {
     })
 }
 
-/// Lists the owner's tokens that are not revoked, newest first.
+/// Lists the owner's tokens that are not revoked, newest first; a caller holding a token sees
+/// only that token.
 pub async fn list_owned(state: &AppState, manage: &ManageTokens) -> ApiResult<Jira> {
     let filter = TokenFilter {
         owner: Some(manage.owner().id),
@@ -174,7 +178,12 @@ pub async fn list_owned(state: &AppState, manage: &ManageTokens) -> ApiResult<Ji
         .map_err(Error::from)?;
     let keys = project_keys(state).await?;
     Ok(Jira::ok(Value::Array(
-        found.items.iter().map(|t| token_json(t, &keys)).collect(),
+        found
+            .items
+            .iter()
+            .filter(|t| manage.presented().is_none_or(|id| id == t.id))
+            .map(|t| token_json(t, &keys))
+            .collect(),
     )))
 }
 
@@ -215,12 +224,12 @@ pub async fn post_token(
     issue_from_body(&state, &principal, &manage, body).await
 }
 
-/// Any authenticated user: their own tokens.
+/// Any authenticated user: their own tokens (a caller holding a token: only that one).
 pub async fn get_tokens(State(state): State<AppState>, Auth(principal): Auth) -> ApiResult<Jira> {
     list_owned(&state, &Authorizer::own_tokens(&principal)).await
 }
 
-/// Any authenticated user: one of their own tokens.
+/// Any authenticated user: one of their own tokens (a caller holding a token: only that one).
 pub async fn get_token(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -228,6 +237,7 @@ pub async fn get_token(
 ) -> ApiResult<Jira> {
     let manage = Authorizer::own_tokens(&principal);
     let token = tokens::owned(&*state.store, &manage, token_id(&id)?).await?;
+    manage.require_change(&token)?;
     Ok(Jira::ok(token_json(&token, &project_keys(&state).await?)))
 }
 
@@ -258,7 +268,7 @@ pub async fn delete_token(
     Ok(no_content())
 }
 
-/// Any authenticated user, for their own token (a token-authenticated caller: only itself).
+/// Any authenticated user, for their own token, with a password or session (not a token).
 pub async fn post_rotate_token(
     State(state): State<AppState>,
     Auth(principal): Auth,

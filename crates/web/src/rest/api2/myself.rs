@@ -48,7 +48,7 @@ pub async fn put_myself_password(
     CurrentSession(session): CurrentSession,
     JsonBody(change): JsonBody<PasswordChange>,
 ) -> ApiResult<Response> {
-    Authorizer::change_own_credentials(&principal)?;
+    Authorizer::manage_passwords(&principal)?;
     let password = change
         .password
         .ok_or_else(|| ApiError::field("password", "You must specify a new password."))?;

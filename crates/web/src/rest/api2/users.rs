@@ -5,6 +5,7 @@ use axum::response::Response;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::Value;
+use tessera_core::authz::Authorizer;
 use tessera_core::model::UserUpdate;
 use tessera_core::services::users::{self, UserInput, UserSelector};
 use tessera_core::validate;
@@ -87,6 +88,7 @@ pub async fn post_user(
     let admin = state.authz.administer(&principal)?;
     let password_hash = match body.password.filter(|p| !p.expose_secret().is_empty()) {
         Some(password) => {
+            Authorizer::manage_passwords(&principal)?;
             validate::new_password(password.expose_secret())
                 .map_err(|e| ApiError::field("password", e))?;
             Some(state.auth.hash_password(&password).await?)
@@ -158,7 +160,8 @@ pub struct PasswordBody {
     password: Option<SecretString>,
 }
 
-/// Administrators. `?username=`; `{"password"}`. Every session of the user ends.
+/// Administrators, with a password or session (not a token). `?username=`; `{"password"}`.
+/// Every session of the user ends.
 pub async fn put_user_password(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -166,6 +169,7 @@ pub async fn put_user_password(
     JsonBody(body): JsonBody<PasswordBody>,
 ) -> ApiResult<Response> {
     let admin = state.authz.administer(&principal)?;
+    Authorizer::manage_passwords(&principal)?;
     let who = target(&params)?;
     let password = body
         .password

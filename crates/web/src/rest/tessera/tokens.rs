@@ -122,9 +122,10 @@ pub struct Report {
     credentials: Vec<String>,
 }
 
-/// Anyone, authenticated or not (like GitHub's credential revocation API). The tokens are
-/// revoked in the background and the answer is always 202 with an empty body, so it reveals
-/// nothing about whether any of them existed (not even through its timing).
+/// Anyone, authenticated or not (like GitHub's credential revocation API). The report is
+/// queued for a background worker and the answer is always 202 with an empty body, so it
+/// reveals nothing about whether any token existed (not even through its timing); a full queue
+/// answers 503 with `Retry-After`.
 pub async fn post_credentials_revoke(
     State(state): State<AppState>,
     Extension(client): Extension<ClientAddr>,
@@ -139,10 +140,12 @@ pub async fn post_credentials_revoke(
             ),
         ));
     }
-    let store = state.store.clone();
-    let now = state.clock.now();
-    tokio::spawn(async move {
-        tokens::revoke_reported(&*store, &report.credentials, client.ip, now).await;
-    });
+    state
+        .reports
+        .report(report.credentials, client.ip, state.clock.now())
+        .map_err(|busy| ApiError::Unavailable {
+            message: busy.to_string(),
+            retry_after_seconds: 1,
+        })?;
     Ok(Jira(StatusCode::ACCEPTED, json!({})).into_response())
 }
