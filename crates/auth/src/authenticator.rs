@@ -16,11 +16,12 @@ use std::time::Duration;
 
 use http::{HeaderMap, Method};
 use secrecy::{ExposeSecret, SecretString};
-use tessera_core::clock::Clock;
+use tessera_core::clock::{Clock, Timestamp};
 use tessera_core::model::{LoginInfo, Session, User};
 use tessera_core::principal::{AuthMethod, Principal};
 use tessera_core::scopes::Scopes;
 use tessera_core::store::{Store, StoreError, UserCredentials};
+use tessera_core::throttle::{Subject, ThrottlePolicy};
 use tessera_core::tokens::{TokenKind, TokenPolicy};
 use tessera_core::validate::MAX_PASSWORD_BYTES;
 
@@ -48,6 +49,8 @@ pub struct AuthConfig {
     pub hasher: HasherConfig,
     /// Lifetime rules for new tokens.
     pub tokens: TokenPolicy,
+    /// When failed password attempts make password logins wait.
+    pub throttle: ThrottlePolicy,
 }
 
 impl Default for AuthConfig {
@@ -60,6 +63,7 @@ impl Default for AuthConfig {
             verified_password_capacity: 10_000,
             hasher: HasherConfig::default(),
             tokens: TokenPolicy::default(),
+            throttle: ThrottlePolicy::default(),
         }
     }
 }
@@ -78,6 +82,10 @@ pub enum AuthError {
     Xsrf(XsrfFailure),
     #[error("{0}")]
     Token(TokenRejection),
+    /// Too many failed password attempts for this user name or from this network: password
+    /// logins wait (tokens and sessions are not affected).
+    #[error("Too many failed logins: password logins are suspended for a while.")]
+    LoginThrottled { retry_after: Duration },
     /// A valid token presented from an address its allowlist excludes.
     #[error("The token may not be used from this address.")]
     IpNotAllowed,
@@ -249,7 +257,9 @@ impl Authenticator {
                 }))
             }
             Credential::Basic { username, password } => {
-                let user = self.verify_password(&username, &password).await?;
+                let user = self
+                    .verify_password(&username, &password, request.client_ip)
+                    .await?;
                 let principal = self
                     .principal(&user, AuthMethod::BasicPassword, None, request.client_ip)
                     .await?;
@@ -290,7 +300,7 @@ impl Authenticator {
         client_ip: IpAddr,
         previous: &HeaderMap,
     ) -> Result<Login, AuthError> {
-        let user = self.verify_password(username, password).await?;
+        let user = self.verify_password(username, password, client_ip).await?;
         for old in credentials::session_cookies(previous) {
             if let Some(old) = SessionId::from_cookie(&old) {
                 self.store.delete_session(&old.digest()).await?;
@@ -350,7 +360,10 @@ impl Authenticator {
         principal: &Principal,
         password: &SecretString,
     ) -> Result<bool, AuthError> {
-        match self.verify_password(&principal.user.name, password).await {
+        match self
+            .verify_password(&principal.user.name, password, principal.client_ip)
+            .await
+        {
             Ok(user) => Ok(user.id == principal.user.id),
             Err(AuthError::BadCredentials) => Ok(false),
             Err(other) => Err(other),
@@ -483,6 +496,7 @@ impl Authenticator {
         &self,
         username: &str,
         password: &SecretString,
+        client_ip: IpAddr,
     ) -> Result<User, AuthError> {
         let name = username.trim().to_lowercase();
         let secret = password.expose_secret();
@@ -490,50 +504,124 @@ impl Authenticator {
             return Err(AuthError::BadCredentials);
         }
         let started = tokio::time::Instant::now();
-        let refuse = || async move {
+        let now = self.clock.now();
+        let subjects = Subject::of_attempt(&name, client_ip);
+        // Every failure is counted against the name and the network (whether or not the name
+        // exists, so the count is no oracle), then answered no sooner than a verification.
+        let refuse = |subjects: Vec<Subject>| async move {
+            self.count_failure(subjects, now).await;
             tokio::time::sleep_until(started + self.hasher.verification_time()).await;
             Err(AuthError::BadCredentials)
         };
-        let now = self.clock.now();
         // A NUL can be in no stored name (and PostgreSQL refuses it in a query).
         let found = if name.contains('\0') {
             None
         } else {
             self.store.find_credentials(&name).await?
         };
+        let throttled = |until: Timestamp| AuthError::LoginThrottled {
+            retry_after: Duration::from_millis(
+                u64::try_from(until.as_millis() - now.as_millis()).unwrap_or(0),
+            ),
+        };
+        // A suspended name waits even with a remembered password (the suspension comes with
+        // the credentials, on every instance, at no extra read).
+        if let Some(until) = found.as_ref().and_then(|f| f.login_blocked_until)
+            && until > now
+        {
+            return Err(throttled(until));
+        }
+        let had_failures = found.as_ref().is_some_and(|f| f.has_login_failures);
+        if let Some(UserCredentials {
+            user,
+            password_hash: Some(hash),
+            ..
+        }) = &found
+            && user.active
+            && self.verified.is_verified(&name, secret, user.id, hash, now)
+        {
+            if had_failures {
+                self.forget_failures(&name).await;
+            }
+            return Ok(user.clone());
+        }
+        // Before any Argon2 work: a suspended network (or unknown name) waits too.
+        let keys: Vec<String> = subjects.iter().map(Subject::key).collect();
+        if let Some(until) = self.store.login_blocked_until(&keys).await?
+            && until > now
+        {
+            return Err(throttled(until));
+        }
         let Some(UserCredentials {
             user,
             password_hash: Some(hash),
+            ..
         }) = found
         else {
             self.hasher.verify_dummy(password).await?;
-            return refuse().await;
+            return refuse(subjects).await;
         };
-        if user.active
-            && self
-                .verified
-                .is_verified(&name, secret, user.id, &hash, now)
-        {
-            return Ok(user);
-        }
         if !self.hasher.verify(&hash, password).await? {
-            // Counted off the request path, so that the write adds no time to the answer.
+            // The user's own statistics are written off the request path.
             let store = self.store.clone();
             tokio::spawn(async move {
                 if let Err(error) = store.record_failed_login(user.id, now).await {
                     tracing::warn!(%error, "could not record a failed login");
                 }
             });
-            return refuse().await;
+            return refuse(subjects).await;
         }
         if !user.active {
-            return refuse().await;
+            return refuse(subjects).await;
         }
         self.verified.remember(&name, secret, user.id, &hash, now);
         if self.hasher.needs_rehash(&hash) {
             self.upgrade_hash(&user, &hash, password).await;
         }
+        if had_failures {
+            self.forget_failures(&name).await;
+        }
         Ok(user)
+    }
+
+    /// A success forgets the name's failures (not the network's: an attacker could otherwise
+    /// reset those with an account of their own).
+    async fn forget_failures(&self, name: &str) {
+        let key = Subject::User(name.to_string()).key();
+        if let Err(error) = self.store.clear_login_failures(&key).await {
+            tracing::warn!(%error, "could not clear failed logins");
+        }
+    }
+
+    /// Counts a failed password attempt against each subject, and makes password logins of
+    /// a subject past its threshold wait.
+    async fn count_failure(&self, subjects: Vec<Subject>, now: Timestamp) {
+        let policy = self.config.throttle;
+        for subject in subjects {
+            let key = subject.key();
+            let counted = self
+                .store
+                .record_login_failure(&key, now, now.minus(policy.window))
+                .await;
+            let failures = match counted {
+                Ok(failures) => failures,
+                Err(error) => {
+                    tracing::warn!(%error, "could not count a failed login");
+                    continue;
+                }
+            };
+            if let Some(wait) = policy.lockout_for(&subject, failures) {
+                tracing::warn!(target: "tessera::security", subject = %key, failures, seconds = wait.as_secs(), "password logins throttled");
+                if let Err(error) = self.store.block_login(&key, now.plus(wait)).await {
+                    tracing::warn!(%error, "could not throttle password logins");
+                }
+            }
+        }
+    }
+
+    /// Administrators: forgets the failures of a user name or a client network.
+    pub async fn clear_login_failures(&self, subject: &Subject) -> Result<bool, AuthError> {
+        Ok(self.store.clear_login_failures(&subject.key()).await?)
     }
 
     /// Re-hashes a password stored with weaker parameters; failure is logged, not fatal.

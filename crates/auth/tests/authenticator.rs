@@ -296,6 +296,18 @@ fn rejection(
 mod tokens {
     use super::*;
 
+    /// A token of alice's with default terms.
+    pub(super) async fn alice_token_for(f: &Fixture) -> tessera_auth::tokens::Issued {
+        alice_token(
+            f,
+            TokenRequest {
+                name: "ci".into(),
+                ..TokenRequest::default()
+            },
+        )
+        .await
+    }
+
     backend_tests! {
         async fn tokens_expire_on_the_clock(db) {
             let f = fixture(&db).await;
@@ -360,6 +372,64 @@ mod tokens {
             // Basic with the token and somebody else's name is not that token.
             f.store.update_user(alice.id, &UserUpdate { active: Some(true), ..UserUpdate::default() }).await.unwrap();
             assert_eq!(rejection(authenticate(&f.auth, Method::GET, &basic("sso", issued.raw.expose())).await), TokenRejection::Unknown);
+        }
+    }
+}
+
+/// Password-guessing protection, with the clock under the test's control.
+mod throttle {
+    use super::*;
+
+    fn throttled(
+        result: Result<Option<tessera_auth::authenticator::Authenticated>, AuthError>,
+    ) -> Duration {
+        match result {
+            Err(AuthError::LoginThrottled { retry_after }) => retry_after,
+            other => panic!("expected a throttled login, got {other:?}"),
+        }
+    }
+
+    backend_tests! {
+        async fn failures_suspend_password_logins_with_a_doubling_wait(db) {
+            let f = fixture(&db).await;
+            let issued = tokens::alice_token_for(&f).await;
+            for _ in 0..10 {
+                let error = authenticate(&f.auth, Method::GET, &basic("alice", "wrong")).await.unwrap_err();
+                assert!(matches!(error, AuthError::BadCredentials), "{error:?}");
+            }
+            // The right password now waits a minute; the token does not.
+            let wait = throttled(authenticate(&f.auth, Method::GET, &basic("alice", "alice-password")).await);
+            assert_eq!(wait, Duration::from_secs(60));
+            assert!(authenticate(&f.auth, Method::GET, &bearer(issued.raw.expose())).await.is_ok());
+            f.clock.advance(Duration::from_secs(60));
+            assert!(authenticate(&f.auth, Method::GET, &basic("alice", "alice-password")).await.is_ok(), "the wait is over");
+            // The success forgot the failures: ten more start again at one minute, and each
+            // further failure doubles the wait.
+            for _ in 0..10 {
+                authenticate(&f.auth, Method::GET, &basic("alice", "wrong")).await.unwrap_err();
+            }
+            f.clock.advance(Duration::from_secs(60));
+            authenticate(&f.auth, Method::GET, &basic("alice", "wrong")).await.unwrap_err();
+            let wait = throttled(authenticate(&f.auth, Method::GET, &basic("alice", "alice-password")).await);
+            assert_eq!(wait, Duration::from_secs(120));
+        }
+
+        async fn unknown_names_are_counted_alike_and_failures_fade(db) {
+            let f = fixture(&db).await;
+            for _ in 0..10 {
+                authenticate(&f.auth, Method::GET, &basic("nobody", "guess")).await.unwrap_err();
+            }
+            // A name that does not exist is throttled exactly like one that does.
+            throttled(authenticate(&f.auth, Method::GET, &basic("nobody", "guess")).await);
+            // Nine failures an hour apart never add up.
+            for _ in 0..9 {
+                authenticate(&f.auth, Method::GET, &basic("alice", "wrong")).await.unwrap_err();
+            }
+            f.clock.advance(Duration::from_secs(61 * 60));
+            for _ in 0..9 {
+                authenticate(&f.auth, Method::GET, &basic("alice", "wrong")).await.unwrap_err();
+            }
+            assert!(authenticate(&f.auth, Method::GET, &basic("alice", "alice-password")).await.is_ok());
         }
     }
 }

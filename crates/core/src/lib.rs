@@ -21,6 +21,7 @@ pub mod principal;
 pub mod scopes;
 pub mod services;
 pub mod store;
+pub mod throttle;
 pub mod tokens;
 pub mod validate;
 

@@ -46,6 +46,10 @@ pub struct UserCredentials {
     pub user: User,
     /// Argon2 PHC string; `None` for users without a local password.
     pub password_hash: Option<String>,
+    /// Until when password logins of this user name are suspended (see [`ThrottleStore`]).
+    pub login_blocked_until: Option<Timestamp>,
+    /// Whether failed password attempts are counted against this user name.
+    pub has_login_failures: bool,
 }
 
 impl std::fmt::Debug for UserCredentials {
@@ -56,6 +60,8 @@ impl std::fmt::Debug for UserCredentials {
                 "password_hash",
                 &crate::model::redacted(&self.password_hash),
             )
+            .field("login_blocked_until", &self.login_blocked_until)
+            .field("has_login_failures", &self.has_login_failures)
             .finish()
     }
 }
@@ -270,6 +276,25 @@ pub trait TokenStore: Send + Sync {
     async fn record_token_uses(&self, uses: &[TokenUse]) -> StoreResult<()>;
 }
 
+/// Failed password attempts per subject (see [`crate::throttle`]).
+#[async_trait]
+pub trait ThrottleStore: Send + Sync {
+    /// Counts a failure; a subject whose last failure was before `window_start` starts again
+    /// at one. Returns the subject's count.
+    async fn record_login_failure(
+        &self,
+        subject: &str,
+        at: Timestamp,
+        window_start: Timestamp,
+    ) -> StoreResult<i64>;
+    /// Makes password logins of the subject wait until `until` (never shortening a wait).
+    async fn block_login(&self, subject: &str, until: Timestamp) -> StoreResult<()>;
+    /// The latest end of a wait among the subjects, if any.
+    async fn login_blocked_until(&self, subjects: &[String]) -> StoreResult<Option<Timestamp>>;
+    /// Forgets a subject's failures and wait; `false` if there were none.
+    async fn clear_login_failures(&self, subject: &str) -> StoreResult<bool>;
+}
+
 #[async_trait]
 pub trait AuditStore: Send + Sync {
     async fn record_audit(&self, events: &[AuditEvent]) -> StoreResult<()>;
@@ -293,6 +318,7 @@ pub trait Store:
     + SessionStore
     + TokenStore
     + AuditStore
+    + ThrottleStore
     + KeyStore
     + std::fmt::Debug
 {
@@ -306,6 +332,7 @@ impl<T> Store for T where
         + SessionStore
         + TokenStore
         + AuditStore
+        + ThrottleStore
         + KeyStore
         + std::fmt::Debug
 {

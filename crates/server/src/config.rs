@@ -13,6 +13,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer, Serialize};
 use tessera_auth::AuthConfig;
 use tessera_auth::password::{HashParams, HasherConfig};
+use tessera_core::throttle::ThrottlePolicy;
 use tessera_core::tokens::TokenPolicy;
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -49,6 +50,34 @@ pub struct Config {
     pub session: SessionConfig,
     pub passwords: PasswordConfig,
     pub tokens: TokenConfig,
+    pub login_throttle: LoginThrottleConfig,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoginThrottleConfig {
+    /// Failed password attempts for one user name before its password logins wait.
+    pub user_threshold: u32,
+    /// Failed attempts from one address (IPv6: one /64) before its password logins wait.
+    pub ip_threshold: u32,
+    /// The first wait; it doubles with each further failure.
+    pub lockout_seconds: u64,
+    pub max_lockout_seconds: u64,
+    /// Failures are forgotten after this long without one.
+    pub window_minutes: u64,
+}
+
+impl Default for LoginThrottleConfig {
+    fn default() -> Self {
+        let policy = ThrottlePolicy::default();
+        Self {
+            user_threshold: policy.user_threshold,
+            ip_threshold: policy.ip_threshold,
+            lockout_seconds: policy.lockout.as_secs(),
+            max_lockout_seconds: policy.max_lockout.as_secs(),
+            window_minutes: policy.window.as_secs() / 60,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -123,6 +152,7 @@ impl Default for Config {
             session: SessionConfig::default(),
             passwords: PasswordConfig::default(),
             tokens: TokenConfig::default(),
+            login_throttle: LoginThrottleConfig::default(),
         }
     }
 }
@@ -202,6 +232,7 @@ const ENV_KEYS: &[&str] = &[
     "session",
     "passwords",
     "tokens",
+    "login_throttle",
 ];
 
 /// Values given on the command line.
@@ -296,6 +327,13 @@ impl Config {
                 max_lifetime_days: (self.tokens.max_lifetime_days > 0)
                     .then_some(self.tokens.max_lifetime_days),
                 allow_non_expiring: self.tokens.allow_non_expiring,
+            },
+            throttle: ThrottlePolicy {
+                user_threshold: self.login_throttle.user_threshold.max(1),
+                ip_threshold: self.login_throttle.ip_threshold.max(1),
+                lockout: Duration::from_secs(self.login_throttle.lockout_seconds.max(1)),
+                max_lockout: Duration::from_secs(self.login_throttle.max_lockout_seconds.max(1)),
+                window: Duration::from_secs(self.login_throttle.window_minutes.max(1) * 60),
             },
             ..AuthConfig::default()
         }

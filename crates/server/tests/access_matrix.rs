@@ -261,6 +261,7 @@ fn request_for(route: &RouteSpec, f: &Fixture) -> (String, Option<Value>) {
             (String::new(), Some(json!({})))
         }
         ("DELETE", "/rest/tessera/1/tokens") => ("?owner=target".into(), None),
+        ("DELETE", "/rest/tessera/1/loginfailures") => ("?username=target".into(), None),
         ("POST", "/rest/tessera/1/credentials/revoke") => (
             String::new(),
             Some(json!({"credentials": ["tspat_not-a-real-token"]})),

@@ -15,6 +15,7 @@ mod issues;
 mod projects;
 mod rows;
 mod sessions;
+mod throttle;
 mod tokens;
 mod users;
 

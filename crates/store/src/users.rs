@@ -39,6 +39,8 @@ struct CredentialsRow {
     #[sqlx(flatten)]
     user: UserRow,
     password_hash: Option<String>,
+    blocked_until: Option<i64>,
+    has_failures: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -126,18 +128,23 @@ impl UserStore for SqlStore {
     }
 
     async fn find_credentials(&self, name: &str) -> StoreResult<Option<UserCredentials>> {
-        let row: Option<CredentialsRow> = on_pool!(self, read, |pool| sqlx::query_as(concat!(
+        let row: Option<CredentialsRow> = on_pool!(self, read, |pool| {
+            sqlx::query_as(concat!(
             "SELECT ",
             user_columns!("u"),
-            ", u.password_hash FROM users u WHERE u.name = $1"
+            ", u.password_hash, f.blocked_until, (f.subject IS NOT NULL) AS has_failures FROM users u ",
+            "LEFT JOIN login_failures f ON f.subject = 'user:' || u.name WHERE u.name = $1"
         ))
         .bind(name)
         .fetch_optional(pool)
         .await
-        .map_err(backend))?;
+        .map_err(backend)
+        })?;
         Ok(row.map(|row| UserCredentials {
             user: row.user.into(),
             password_hash: row.password_hash,
+            login_blocked_until: row.blocked_until.map(Timestamp::from_millis),
+            has_login_failures: row.has_failures,
         }))
     }
 

@@ -55,6 +55,11 @@ pub enum ApiError {
         message: String,
         retry_after_seconds: u32,
     },
+    /// Status 403: password logins of this name or network are suspended after too many
+    /// failures (Jira's `X-Seraph-LoginReason: AUTHENTICATION_DENIED`).
+    LoginThrottled {
+        retry_after_seconds: u64,
+    },
     /// A fault of the server; the text is logged, never sent.
     Internal(String),
 }
@@ -80,7 +85,7 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthenticated { .. } | Self::InvalidToken { .. } => StatusCode::UNAUTHORIZED,
-            Self::Forbidden { .. } => StatusCode::FORBIDDEN,
+            Self::Forbidden { .. } | Self::LoginThrottled { .. } => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
@@ -159,6 +164,22 @@ impl IntoResponse for ApiError {
             Self::UnsupportedMediaType => {
                 FieldErrors::message("Unsupported Media Type: send the body as application/json.")
             }
+            Self::LoginThrottled {
+                retry_after_seconds,
+            } => {
+                headers.insert(
+                    SERAPH_LOGIN_REASON,
+                    HeaderValue::from_static("AUTHENTICATION_DENIED"),
+                );
+                headers.insert(DENIED_REASON, HeaderValue::from_static("login_throttled"));
+                headers.insert(RETRY_AFTER, HeaderValue::from(retry_after_seconds.max(1)));
+                let mut errors = FieldErrors::message(
+                    "Too many failed logins: password logins are suspended for a while. \
+                     Tokens and open sessions keep working.",
+                );
+                errors.add_field("reason", "login_throttled");
+                errors
+            }
             Self::Unavailable {
                 message,
                 retry_after_seconds,
@@ -221,6 +242,10 @@ impl From<AuthError> for ApiError {
             AuthError::Token(rejection) => Self::InvalidToken {
                 message: rejection.to_string(),
                 reason: rejection.reason_code(),
+            },
+            AuthError::LoginThrottled { retry_after } => Self::LoginThrottled {
+                // Rounded up: a client retrying after this many seconds is let through.
+                retry_after_seconds: retry_after.as_millis().div_ceil(1000) as u64,
             },
             AuthError::IpNotAllowed => Self::Forbidden {
                 message: error.to_string(),

@@ -41,6 +41,9 @@ pub fn test_config(db: &TestDatabase) -> Config {
     config.passwords.iterations = 1;
     config.passwords.workers = 2;
     config.database.max_connections = 4;
+    // Tests make many failed logins on purpose (one test turns the throttle on).
+    config.login_throttle.user_threshold = 1_000_000;
+    config.login_throttle.ip_threshold = 1_000_000;
     config
 }
 

@@ -40,3 +40,12 @@ CREATE TABLE audit_events (
     reason          TEXT
 );
 CREATE INDEX audit_events_by_time ON audit_events (at);
+
+-- Failed password attempts per subject (`user:<name>` or `ip:<address>`), shared by every
+-- instance: past a threshold, password logins for the subject wait until `blocked_until`.
+CREATE TABLE login_failures (
+    subject         TEXT   PRIMARY KEY,
+    failures        BIGINT NOT NULL,
+    last_failure_at BIGINT NOT NULL,
+    blocked_until   BIGINT
+);

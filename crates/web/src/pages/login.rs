@@ -108,6 +108,15 @@ async fn login(
     {
         Ok(login) => login,
         Err(AuthError::Internal(cause)) => return Err(PageError::Internal(cause)),
+        Err(AuthError::LoginThrottled { .. }) => {
+            return Ok(login_form(
+                state,
+                StatusCode::FORBIDDEN,
+                username,
+                next,
+                Some("Too many failed logins: password logins are suspended for a while."),
+            ));
+        }
         Err(AuthError::Busy) => {
             return Ok(login_form(
                 state,

@@ -1,5 +1,6 @@
 //! `/rest/tessera/1`: tessera's own administration API (tokens, service accounts, leaked
-//! credential reports).
+//! credential reports, password-login suspensions).
 
 pub mod service_accounts;
+pub mod throttle;
 pub mod tokens;
