@@ -2,6 +2,7 @@
 //! command-line flags, each overriding the one before. Nested keys are spelled with `__` in
 //! the environment (`TESSERA_SESSION__IDLE_TIMEOUT_MINUTES=30`).
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -15,6 +16,7 @@ use tessera_auth::AuthConfig;
 use tessera_auth::password::{HashParams, HasherConfig};
 use tessera_core::throttle::ThrottlePolicy;
 use tessera_core::tokens::TokenPolicy;
+use tessera_web::rate_limit::{Bucket, RateLimitSettings};
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -51,6 +53,72 @@ pub struct Config {
     pub passwords: PasswordConfig,
     pub tokens: TokenConfig,
     pub login_throttle: LoginThrottleConfig,
+    pub rate_limit: RateLimitConfig,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitConfig {
+    /// Off by default, as in Jira Data Center.
+    pub enabled: bool,
+    /// Requests an authenticated caller may make at once ...
+    pub capacity: u32,
+    /// ... refilled at this many per second.
+    pub per_second: u32,
+    /// The same, per client address, for anonymous callers.
+    pub anonymous_capacity: u32,
+    pub anonymous_per_second: u32,
+    /// Members of these groups are not limited.
+    pub exempt_groups: Vec<String>,
+    /// Quotas for members of a group (the largest of a user's groups applies).
+    pub groups: BTreeMap<String, GroupQuota>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupQuota {
+    pub capacity: u32,
+    pub per_second: u32,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        let defaults = RateLimitSettings::default();
+        Self {
+            enabled: defaults.enabled,
+            capacity: defaults.default.capacity.get(),
+            per_second: defaults.default.per_second.get(),
+            anonymous_capacity: defaults.anonymous.capacity.get(),
+            anonymous_per_second: defaults.anonymous.per_second.get(),
+            exempt_groups: Vec::new(),
+            groups: BTreeMap::new(),
+        }
+    }
+}
+
+impl RateLimitConfig {
+    pub fn settings(&self) -> RateLimitSettings {
+        RateLimitSettings {
+            enabled: self.enabled,
+            default: Bucket::new(self.capacity, self.per_second),
+            anonymous: Bucket::new(self.anonymous_capacity, self.anonymous_per_second),
+            groups: self
+                .groups
+                .iter()
+                .map(|(group, quota)| {
+                    (
+                        group.to_lowercase(),
+                        Bucket::new(quota.capacity, quota.per_second),
+                    )
+                })
+                .collect(),
+            exempt_groups: self
+                .exempt_groups
+                .iter()
+                .map(|g| g.to_lowercase())
+                .collect(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -153,6 +221,7 @@ impl Default for Config {
             passwords: PasswordConfig::default(),
             tokens: TokenConfig::default(),
             login_throttle: LoginThrottleConfig::default(),
+            rate_limit: RateLimitConfig::default(),
         }
     }
 }
@@ -233,6 +302,7 @@ const ENV_KEYS: &[&str] = &[
     "passwords",
     "tokens",
     "login_throttle",
+    "rate_limit",
 ];
 
 /// Values given on the command line.

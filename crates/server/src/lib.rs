@@ -22,6 +22,7 @@ use tessera_core::services::users::{self, UserInput};
 use tessera_core::store::Store;
 use tessera_core::validate;
 use tessera_store::{ConnectError, PoolOptions, SqlStore};
+use tessera_web::rate_limit::RateLimits;
 use tessera_web::{AppState, Urls, WebSettings};
 use tokio::net::TcpListener;
 
@@ -184,6 +185,7 @@ pub async fn prepare(config: &Config, bound: SocketAddr) -> Result<Prepared, Ser
     let settings = WebSettings {
         trusted_proxies: config.trusted_proxies.clone(),
         max_body_bytes: config.max_body_bytes,
+        rate_limit: config.rate_limit.settings(),
         ..WebSettings::default()
     };
     let (reports, report_worker) = LeakReports::start(dyn_store.clone(), LEAK_REPORT_QUEUE);
@@ -257,7 +259,11 @@ pub async fn serve(
         ..
     } = prepared;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let purge = tokio::spawn(purge_sessions(state.auth.clone(), stop_rx.clone()));
+    let purge = tokio::spawn(purge_sessions(
+        state.auth.clone(),
+        state.rate_limits.clone(),
+        stop_rx.clone(),
+    ));
     let auth = state.auth.clone();
     let flush = tokio::spawn(flush_token_usage(auth.clone(), usage_flush, stop_rx));
     let app = tessera_web::app(state);
@@ -378,16 +384,24 @@ async fn flush_token_usage(
     }
 }
 
-/// Deletes expired sessions every ten minutes until told to stop.
-async fn purge_sessions(auth: Arc<Authenticator>, mut stop: tokio::sync::watch::Receiver<bool>) {
+/// Every ten minutes until told to stop: deletes expired sessions and forgets the rate
+/// buckets of idle callers.
+async fn purge_sessions(
+    auth: Arc<Authenticator>,
+    rate_limits: Arc<RateLimits>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     let mut interval = tokio::time::interval(Duration::from_secs(600));
     loop {
         tokio::select! {
-            _ = interval.tick() => match auth.purge_expired_sessions().await {
-                Ok(0) => {}
-                Ok(purged) => tracing::debug!(purged, "expired sessions deleted"),
-                Err(error) => tracing::warn!(%error, "could not delete expired sessions"),
-            },
+            _ = interval.tick() => {
+                rate_limits.forget_idle();
+                match auth.purge_expired_sessions().await {
+                    Ok(0) => {}
+                    Ok(purged) => tracing::debug!(purged, "expired sessions deleted"),
+                    Err(error) => tracing::warn!(%error, "could not delete expired sessions"),
+                }
+            }
             _ = stop.changed() => return,
         }
     }

@@ -55,6 +55,12 @@ pub enum ApiError {
         message: String,
         retry_after_seconds: u32,
     },
+    /// Status 429: the caller's rate budget is spent (Jira Data Center's headers).
+    RateLimited {
+        limit: u32,
+        fill_rate: u32,
+        retry_after_seconds: u64,
+    },
     /// Status 403: password logins of this name or network are suspended after too many
     /// failures (Jira's `X-Seraph-LoginReason: AUTHENTICATION_DENIED`).
     LoginThrottled {
@@ -93,6 +99,7 @@ impl ApiError {
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -163,6 +170,24 @@ impl IntoResponse for ApiError {
             }
             Self::UnsupportedMediaType => {
                 FieldErrors::message("Unsupported Media Type: send the body as application/json.")
+            }
+            Self::RateLimited {
+                limit,
+                fill_rate,
+                retry_after_seconds,
+            } => {
+                headers.insert(RETRY_AFTER, HeaderValue::from(retry_after_seconds.max(1)));
+                headers.insert("x-ratelimit-limit", HeaderValue::from(limit));
+                headers.insert("x-ratelimit-remaining", HeaderValue::from(0));
+                headers.insert("x-ratelimit-interval-seconds", HeaderValue::from(1));
+                headers.insert("x-ratelimit-fillrate", HeaderValue::from(fill_rate));
+                headers.insert(DENIED_REASON, HeaderValue::from_static("rate_limited"));
+                let mut errors = FieldErrors::message(
+                    "Too many requests: the rate limit for this caller is spent. Retry after the \
+                     time given in Retry-After.",
+                );
+                errors.add_field("reason", "rate_limited");
+                errors
             }
             Self::LoginThrottled {
                 retry_after_seconds,

@@ -11,6 +11,7 @@ pub mod error;
 pub mod extract;
 pub mod middleware;
 pub mod pages;
+pub mod rate_limit;
 pub mod render;
 pub mod rest;
 pub mod routes;

@@ -4,7 +4,8 @@
 //! configured trusted proxy, in which case `X-Forwarded-For` is walked from the right past
 //! trusted hops (the right-most untrusted address is the client; a client cannot forge hops
 //! to the right of its own). [`authenticate`] reads the one credential, admits the principal
-//! (the USE permission) and records the caller for the handlers; a bad credential ends the
+//! (the USE permission), takes one request from the caller's rate budget
+//! ([`crate::rate_limit`]) and records the caller for the handlers; a bad credential ends the
 //! request there, never falling back to anonymous.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -12,6 +13,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use http::HeaderValue;
 use http::header::HOST;
 use ipnet::IpNet;
 use tessera_auth::authenticator::{AuthError, RequestInfo};
@@ -20,6 +22,7 @@ use tessera_core::principal::Caller;
 
 use crate::error::ApiError;
 use crate::extract::{BodyLimit, CurrentSession, Params};
+use crate::rate_limit::Decision;
 use crate::rest::auth::session::expired_session_cookie;
 use crate::state::AppState;
 
@@ -151,9 +154,36 @@ pub async fn authenticate(
             return ApiError::from(error).into_response();
         }
     };
+    let decision = state.rate_limits.check(&caller);
+    if let Decision::Limited {
+        bucket,
+        retry_after,
+    } = decision
+    {
+        return ApiError::RateLimited {
+            limit: bucket.capacity.get(),
+            fill_rate: bucket.per_second.get(),
+            retry_after_seconds: retry_after.as_millis().div_ceil(1000) as u64,
+        }
+        .into_response();
+    }
     request.extensions_mut().insert(caller);
     request.extensions_mut().insert(CurrentSession(session));
-    next.run(request).await
+    let mut response = next.run(request).await;
+    if let Decision::Allowed { bucket, remaining } = decision {
+        let headers = response.headers_mut();
+        headers.insert(
+            "x-ratelimit-limit",
+            HeaderValue::from(bucket.capacity.get()),
+        );
+        headers.insert("x-ratelimit-remaining", HeaderValue::from(remaining));
+        headers.insert("x-ratelimit-interval-seconds", HeaderValue::from(1));
+        headers.insert(
+            "x-ratelimit-fillrate",
+            HeaderValue::from(bucket.per_second.get()),
+        );
+    }
+    response
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use tessera_core::authz::Authorizer;
 use tessera_core::clock::Clock;
 use tessera_core::store::Store;
 
+use crate::rate_limit::{RateLimitSettings, RateLimits};
 use crate::urls::Urls;
 
 /// Settings of the HTTP layer.
@@ -21,6 +22,7 @@ pub struct WebSettings {
     pub max_body_bytes: usize,
     /// Shown as `serverTitle`.
     pub server_title: String,
+    pub rate_limit: RateLimitSettings,
 }
 
 impl Default for WebSettings {
@@ -29,6 +31,7 @@ impl Default for WebSettings {
             trusted_proxies: Vec::new(),
             max_body_bytes: 1024 * 1024,
             server_title: "tessera".into(),
+            rate_limit: RateLimitSettings::default(),
         }
     }
 }
@@ -43,6 +46,7 @@ pub struct AppState {
     pub settings: Arc<WebSettings>,
     /// The queue of leaked-token reports.
     pub reports: LeakReports,
+    pub rate_limits: Arc<RateLimits>,
 }
 
 impl AppState {
@@ -55,6 +59,7 @@ impl AppState {
         reports: LeakReports,
     ) -> Self {
         Self {
+            rate_limits: Arc::new(RateLimits::new(settings.rate_limit.clone())),
             authz: Authorizer::new(store.clone()),
             store,
             auth,

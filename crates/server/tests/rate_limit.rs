@@ -1,0 +1,78 @@
+//! Rate limiting over HTTP: a bucket per caller (per address for anonymous callers), group
+//! quotas and exemptions, and Jira Data Center's 429 with `Retry-After` and `X-RateLimit-*`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use tessera_server::config::GroupQuota;
+use tessera_testkit::backend_tests;
+
+const MYSELF: &str = "/rest/api/2/myself";
+
+/// Requests that get through before the first 429.
+async fn allowed(server: &TestServer, request: impl Fn() -> reqwest::RequestBuilder) -> usize {
+    for n in 0..50 {
+        if request().send().await.unwrap().status() == StatusCode::TOO_MANY_REQUESTS {
+            return n;
+        }
+    }
+    let _ = server;
+    50
+}
+
+backend_tests! {
+    async fn a_burst_past_the_limit_gets_429_and_waiting_lets_it_through(db) {
+        let mut config = test_config(&db);
+        config.rate_limit.enabled = true;
+        config.rate_limit.capacity = 5;
+        config.rate_limit.per_second = 1;
+        config.rate_limit.anonymous_capacity = 3;
+        // The administrator sets the test up unhindered.
+        config.rate_limit.exempt_groups = vec!["ops".into(), "jira-administrators".into()];
+        config.rate_limit.groups.insert("bots".into(), GroupQuota { capacity: 10, per_second: 1 });
+        let server = TestServer::start_with(db, config).await;
+        for group in ["ops", "bots"] {
+            server.admin_json(Method::POST, "/rest/api/2/group", json!({"name": group}), StatusCode::CREATED).await;
+        }
+        server.create_user("dev", &[]).await;
+        server.create_user("other", &[]).await;
+        server.create_user("operator", &["ops"]).await;
+        server.create_user("robot", &["bots"]).await;
+        let token = server.create_token("dev", json!({"name": "ci", "expirationDuration": 1})).await;
+        // Each allowed answer says how much is left.
+        for left in (0..4).rev() {
+            let response = server.bearer(Method::GET, MYSELF, &token).send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            assert_eq!(response.headers()["x-ratelimit-limit"], "5");
+            assert_eq!(response.headers()["x-ratelimit-remaining"], left.to_string().as_str());
+        }
+        let limited = server.bearer(Method::GET, MYSELF, &token).send().await.unwrap();
+        assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+        let headers = limited.headers().clone();
+        assert_eq!(headers["x-ratelimit-limit"], "5");
+        assert_eq!(headers["x-ratelimit-remaining"], "0");
+        assert_eq!(headers["x-ratelimit-interval-seconds"], "1");
+        assert_eq!(headers["x-ratelimit-fillrate"], "1");
+        assert_eq!(headers["x-authentication-denied-reason"], "rate_limited");
+        let retry: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+        assert_eq!(retry, 1);
+        let body = json_of(limited).await;
+        assert_eq!(body["errors"]["reason"], "rate_limited");
+        // The same user's password is the same budget; another user's is their own.
+        assert_eq!(server.user(Method::GET, MYSELF, "dev").send().await.unwrap().status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(allowed(&server, || server.user(Method::GET, MYSELF, "other")).await, 5);
+        // After waiting as told, requests succeed again.
+        tokio::time::sleep(Duration::from_secs(retry)).await;
+        assert_eq!(server.bearer(Method::GET, MYSELF, &token).send().await.unwrap().status(), StatusCode::OK);
+        // Group quotas and exemptions.
+        assert_eq!(allowed(&server, || server.user(Method::GET, MYSELF, "robot")).await, 10);
+        assert_eq!(allowed(&server, || server.user(Method::GET, MYSELF, "operator")).await, 50);
+        // Anonymous callers share their address's bucket.
+        assert_eq!(allowed(&server, || server.anonymous(Method::GET, "/rest/api/2/serverInfo")).await, 3);
+    }
+}
