@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use http::{HeaderMap, Method};
 use secrecy::{ExposeSecret, SecretString};
+use tessera_core::audit::{AuditEvent, Outcome};
 use tessera_core::clock::{Clock, Timestamp};
 use tessera_core::model::{LoginInfo, Session, User};
 use tessera_core::principal::{AuthMethod, Principal};
@@ -25,6 +26,7 @@ use tessera_core::throttle::{Subject, ThrottlePolicy};
 use tessera_core::tokens::{TokenKind, TokenPolicy};
 use tessera_core::validate::MAX_PASSWORD_BYTES;
 
+use crate::audit_log::AuditLog;
 use crate::cache::VerifiedPasswords;
 use crate::credentials::{self, Credential, CredentialError};
 use crate::password::{HashError, HasherConfig, PasswordHasher};
@@ -193,6 +195,7 @@ pub struct Authenticator {
     verified: VerifiedPasswords,
     xsrf: XsrfTokens,
     usage: TokenUsage,
+    audit: AuditLog,
     config: AuthConfig,
 }
 
@@ -207,6 +210,7 @@ impl Authenticator {
         let key = HmacKey::from_bytes(&key_bytes)
             .ok_or_else(|| AuthError::Internal("the stored XSRF key is not 32 bytes".into()))?;
         Ok(Self {
+            audit: AuditLog::start(store.clone()),
             store,
             clock,
             hasher: PasswordHasher::start(config.hasher)?,
@@ -222,6 +226,11 @@ impl Authenticator {
 
     pub fn config(&self) -> &AuthConfig {
         &self.config
+    }
+
+    /// The audit log, written off the request path.
+    pub fn audit(&self) -> &AuditLog {
+        &self.audit
     }
 
     /// The least time a failed password check takes (one verification at the configured cost).
@@ -328,6 +337,12 @@ impl Authenticator {
             .await?;
         let xsrf_token = self.xsrf.token_for(&session);
         tracing::info!(target: "tessera::security", user = %user.name, session = %session.reference(), %client_ip, "session opened");
+        self.audit.record(AuditEvent::by(
+            &principal,
+            now,
+            "session.opened",
+            user.name.clone(),
+        ));
         Ok(Login {
             principal,
             session,
@@ -341,6 +356,18 @@ impl Authenticator {
         let ended = self.store.delete_session(&session.digest()).await?;
         if ended {
             tracing::info!(target: "tessera::security", session = %session.reference(), "session closed");
+            let event = AuditEvent {
+                credential_kind: Some("session".into()),
+                credential_id: Some(session.reference()),
+                client_ip: None,
+                ..AuditEvent::anonymous(
+                    self.clock.now(),
+                    std::net::Ipv4Addr::UNSPECIFIED.into(),
+                    "session.closed",
+                    format!("session:{}", session.reference()),
+                )
+            };
+            self.audit.record(event);
         }
         Ok(ended)
     }
@@ -413,6 +440,11 @@ impl Authenticator {
     ) -> Result<Principal, AuthError> {
         let refuse = |rejection: TokenRejection| {
             tracing::info!(target: "tessera::security", reason = rejection.reason_code(), %client_ip, "token refused");
+            let event =
+                AuditEvent::anonymous(self.clock.now(), client_ip, "token.refused", "token")
+                    .outcome(Outcome::Failure)
+                    .reason(rejection.reason_code());
+            self.audit.record(event);
             AuthError::Token(rejection)
         };
         let presented = match token_format::parse(raw) {
@@ -455,6 +487,22 @@ impl Authenticator {
         }
         if !token.is_allowed_from(client_ip) {
             tracing::info!(target: "tessera::security", token = %token.id, %client_ip, "token used from an address outside its allowlist");
+            let event = AuditEvent {
+                actor_id: Some(found.owner.id.0),
+                credential_id: Some(token.id.to_string()),
+                ..AuditEvent::anonymous(
+                    now,
+                    client_ip,
+                    "token.refused",
+                    format!("token:{}", token.id),
+                )
+            };
+            self.audit.record(
+                event
+                    .outcome(Outcome::Denied)
+                    .actor_name(&found.owner.name)
+                    .reason("ip_not_allowed"),
+            );
             return Err(AuthError::IpNotAllowed);
         }
         let method = match (token.kind, basic_user) {
@@ -509,6 +557,13 @@ impl Authenticator {
         // Every failure is counted against the name and the network (whether or not the name
         // exists, so the count is no oracle), then answered no sooner than a verification.
         let refuse = |subjects: Vec<Subject>| async move {
+            self.audit_login(
+                now,
+                client_ip,
+                &subjects,
+                Outcome::Failure,
+                "bad_credentials",
+            );
             self.count_failure(subjects, now).await;
             tokio::time::sleep_until(started + self.hasher.verification_time()).await;
             Err(AuthError::BadCredentials)
@@ -529,6 +584,13 @@ impl Authenticator {
         if let Some(until) = found.as_ref().and_then(|f| f.login_blocked_until)
             && until > now
         {
+            self.audit_login(
+                now,
+                client_ip,
+                &subjects,
+                Outcome::Denied,
+                "login_throttled",
+            );
             return Err(throttled(until));
         }
         let had_failures = found.as_ref().is_some_and(|f| f.has_login_failures);
@@ -550,6 +612,13 @@ impl Authenticator {
         if let Some(until) = self.store.login_blocked_until(&keys).await?
             && until > now
         {
+            self.audit_login(
+                now,
+                client_ip,
+                &subjects,
+                Outcome::Denied,
+                "login_throttled",
+            );
             return Err(throttled(until));
         }
         let Some(UserCredentials {
@@ -591,6 +660,29 @@ impl Authenticator {
         if let Err(error) = self.store.clear_login_failures(&key).await {
             tracing::warn!(%error, "could not clear failed logins");
         }
+    }
+
+    /// Records a refused password attempt, naming the user name tried (never the password).
+    fn audit_login(
+        &self,
+        now: Timestamp,
+        client_ip: IpAddr,
+        subjects: &[Subject],
+        outcome: Outcome,
+        reason: &str,
+    ) {
+        let tried = subjects.iter().find_map(|s| match s {
+            Subject::User(name) => Some(name.as_str()),
+            Subject::Network(_) => None,
+        });
+        let mut event = AuditEvent::anonymous(now, client_ip, "login.failed", tried.unwrap_or(""))
+            .outcome(outcome)
+            .reason(reason);
+        event.credential_kind = Some("password".into());
+        if let Some(name) = tried {
+            event = event.actor_name(name);
+        }
+        self.audit.record(event);
     }
 
     /// Counts a failed password attempt against each subject, and makes password logins of

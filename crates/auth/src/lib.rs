@@ -9,6 +9,7 @@
 //! rule ([`xsrf`]). Personal access tokens and service keys are prefixed and checksummed
 //! ([`token_format`]), stored as digests and managed through [`tokens`].
 
+pub mod audit_log;
 pub mod authenticator;
 pub mod cache;
 pub mod credentials;

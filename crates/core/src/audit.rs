@@ -96,8 +96,42 @@ impl AuditEvent {
         }
     }
 
+    /// The same event with another outcome.
+    pub fn outcome(mut self, outcome: Outcome) -> Self {
+        self.outcome = outcome;
+        self
+    }
+
+    /// The same event naming who it was about (e.g. the user name a failed login tried).
+    pub fn actor_name(mut self, name: &str) -> Self {
+        self.actor_name = Some(name.to_string());
+        self
+    }
+
     pub fn reason(mut self, reason: &str) -> Self {
         self.reason = Some(reason.to_string());
         self
+    }
+}
+
+/// Which events to list; every field narrows.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// From this time on (inclusive).
+    pub from: Option<Timestamp>,
+    /// Before this time.
+    pub to: Option<Timestamp>,
+    /// The acting (or tried) user name.
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub outcome: Option<Outcome>,
+    pub client_ip: Option<String>,
+}
+
+impl Outcome {
+    pub fn parse(name: &str) -> Option<Self> {
+        [Self::Success, Self::Failure, Self::Denied]
+            .into_iter()
+            .find(|o| o.name() == name)
     }
 }

@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 
-use crate::audit::AuditEvent;
+use crate::audit::{AuditEvent, AuditFilter};
 use crate::clock::Timestamp;
 use crate::ids::{CommentId, IssueId, ProjectId, TokenId, UserId};
 use crate::model::{
@@ -300,6 +300,12 @@ pub trait AuditStore: Send + Sync {
     async fn record_audit(&self, events: &[AuditEvent]) -> StoreResult<()>;
     /// The most recent events, newest first.
     async fn recent_audit(&self, limit: i64) -> StoreResult<Vec<AuditEvent>>;
+    /// Events matching the filter, newest first.
+    async fn list_audit(
+        &self,
+        filter: &AuditFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<AuditEvent>>;
 }
 
 #[async_trait]

@@ -278,6 +278,8 @@ pub async fn serve(
     {
         tracing::warn!("leaked-token reports still queued at exit were abandoned");
     }
+    // Audit events queued before shutdown are written before the database closes.
+    auth.audit().finish().await;
     // The last uses noted before shutdown are written before the database closes.
     if let Err(error) = auth.flush_token_usage().await {
         tracing::warn!(%error, "could not record the last token uses");

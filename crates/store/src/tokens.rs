@@ -5,7 +5,7 @@
 //! project could empty, silently widening the token to every project).
 
 use async_trait::async_trait;
-use tessera_core::audit::{AuditEvent, Outcome};
+use tessera_core::audit::{AuditEvent, AuditFilter, Outcome};
 use tessera_core::clock::Timestamp;
 use tessera_core::ids::{ProjectId, TokenId, UserId};
 use tessera_core::model::{Page, PageRequest, User};
@@ -390,6 +390,23 @@ struct AuditRow {
     reason: Option<String>,
 }
 
+impl AuditRow {
+    fn into_event(self) -> AuditEvent {
+        AuditEvent {
+            at: Timestamp::from_millis(self.at),
+            actor_id: self.actor_id,
+            actor_name: self.actor_name,
+            credential_kind: self.credential_kind,
+            credential_id: self.credential_id,
+            client_ip: self.client_ip,
+            action: self.action,
+            target: self.target,
+            outcome: Outcome::parse(&self.outcome).unwrap_or(Outcome::Failure),
+            reason: self.reason,
+        }
+    }
+}
+
 #[async_trait]
 impl AuditStore for SqlStore {
     async fn record_audit(&self, events: &[AuditEvent]) -> StoreResult<()> {
@@ -407,34 +424,59 @@ impl AuditStore for SqlStore {
     }
 
     async fn recent_audit(&self, limit: i64) -> StoreResult<Vec<AuditEvent>> {
-        let rows: Vec<AuditRow> = on_pool!(self, read, |pool| {
-            sqlx::query_as(
-            "SELECT at, actor_id, actor_name, credential_kind, credential_id, client_ip, action, \
-             target, outcome, reason FROM audit_events ORDER BY id DESC LIMIT $1"
-        )
-        .bind(limit)
-        .fetch_all(pool)
-        .await
-        .map_err(backend)
-        })?;
-        Ok(rows
-            .into_iter()
-            .map(|row| AuditEvent {
-                at: Timestamp::from_millis(row.at),
-                actor_id: row.actor_id,
-                actor_name: row.actor_name,
-                credential_kind: row.credential_kind,
-                credential_id: row.credential_id,
-                client_ip: row.client_ip,
-                action: row.action,
-                target: row.target,
-                outcome: match row.outcome.as_str() {
-                    "success" => Outcome::Success,
-                    "denied" => Outcome::Denied,
-                    _ => Outcome::Failure,
-                },
-                reason: row.reason,
-            })
-            .collect())
+        let page = PageRequest { start_at: 0, limit };
+        Ok(self.list_audit(&AuditFilter::default(), page).await?.items)
+    }
+
+    async fn list_audit(
+        &self,
+        filter: &AuditFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<AuditEvent>> {
+        macro_rules! audit_filter {
+            () => {
+                " WHERE ($1 IS NULL OR at >= $1) AND ($2 IS NULL OR at < $2) \
+                 AND ($3 IS NULL OR actor_name = $3) AND ($4 IS NULL OR action = $4) \
+                 AND ($5 IS NULL OR outcome = $5) AND ($6 IS NULL OR client_ip = $6)"
+            };
+        }
+        macro_rules! bind_filter {
+            ($query:expr) => {
+                $query
+                    .bind(filter.from.map(Timestamp::as_millis))
+                    .bind(filter.to.map(Timestamp::as_millis))
+                    .bind(&filter.actor)
+                    .bind(&filter.action)
+                    .bind(filter.outcome.map(Outcome::name))
+                    .bind(&filter.client_ip)
+            };
+        }
+        let (rows, total): (Vec<AuditRow>, i64) = on_pool!(self, read, |pool| {
+            let rows = bind_filter!(sqlx::query_as(concat!(
+                "SELECT at, actor_id, actor_name, credential_kind, credential_id, client_ip, \
+                 action, target, outcome, reason FROM audit_events",
+                audit_filter!(),
+                " ORDER BY id DESC LIMIT $7 OFFSET $8"
+            )))
+            .bind(page.limit)
+            .bind(page.start_at)
+            .fetch_all(pool)
+            .await
+            .map_err(backend)?;
+            let total = bind_filter!(sqlx::query_scalar(concat!(
+                "SELECT COUNT(*) FROM audit_events",
+                audit_filter!()
+            )))
+            .fetch_one(pool)
+            .await
+            .map_err(backend)?;
+            (rows, total)
+        });
+        Ok(Page {
+            items: rows.into_iter().map(AuditRow::into_event).collect(),
+            start_at: page.start_at,
+            max_results: page.limit,
+            total,
+        })
     }
 }

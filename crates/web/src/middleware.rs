@@ -25,6 +25,7 @@ use crate::extract::{BodyLimit, CurrentSession, Params};
 use crate::rate_limit::Decision;
 use crate::rest::auth::session::expired_session_cookie;
 use crate::state::AppState;
+use tessera_core::audit::{AuditEvent, Outcome};
 
 /// Where a request came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -160,6 +161,19 @@ pub async fn authenticate(
         retry_after,
     } = decision
     {
+        let now = state.clock.now();
+        let event = match caller.principal() {
+            Some(principal) => {
+                AuditEvent::by(principal, now, "request.rate_limited", request.uri().path())
+            }
+            None => {
+                AuditEvent::anonymous(now, client.ip, "request.rate_limited", request.uri().path())
+            }
+        };
+        state
+            .auth
+            .audit()
+            .record(event.outcome(Outcome::Denied).reason("rate_limited"));
         return ApiError::RateLimited {
             limit: bucket.capacity.get(),
             fill_rate: bucket.per_second.get(),

@@ -23,7 +23,7 @@ use crate::rest::api2::{
 };
 use crate::rest::auth::session;
 use crate::rest::pat;
-use crate::rest::tessera::{service_accounts, throttle, tokens};
+use crate::rest::tessera::{audit, service_accounts, throttle, tokens};
 use crate::state::AppState;
 
 /// Who may call a route.
@@ -181,6 +181,8 @@ fn tessera() -> Table {
         .add(M::DELETE, "/tokens/{id}", Admin, tokens::delete_any_token)
         .add(M::POST, "/credentials/revoke", Public, tokens::post_credentials_revoke)
         .add(M::DELETE, "/loginfailures", Admin, throttle::delete_login_failures)
+        .add(M::GET, "/audit", Admin, audit::get_audit)
+        .add(M::GET, "/audit/export", Admin, audit::get_audit_export)
         .add(M::GET, "/serviceaccounts", Admin, service_accounts::get_service_accounts)
         .add(M::POST, "/serviceaccounts", Admin, service_accounts::post_service_account)
         .add(M::GET, "/serviceaccounts/{name}/keys", ServiceAccountOwner, service_accounts::get_keys)

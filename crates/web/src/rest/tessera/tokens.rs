@@ -21,7 +21,7 @@ use crate::rest::pat::{project_keys, token_id, token_json};
 use crate::state::AppState;
 
 /// A date filter: `YYYY-MM-DD` (midnight UTC) or milliseconds since the epoch.
-fn date(params: &Params, name: &str) -> ApiResult<Option<Timestamp>> {
+pub(crate) fn date(params: &Params, name: &str) -> ApiResult<Option<Timestamp>> {
     let Some(text) = params.text(name).map(str::trim) else {
         return Ok(None);
     };
