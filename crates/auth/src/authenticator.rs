@@ -574,16 +574,8 @@ impl Authenticator {
         } else {
             self.store.find_credentials(&name).await?
         };
-        let throttled = |until: Timestamp| AuthError::LoginThrottled {
-            retry_after: Duration::from_millis(
-                u64::try_from(until.as_millis() - now.as_millis()).unwrap_or(0),
-            ),
-        };
-        // A suspended name waits even with a remembered password (the suspension comes with
-        // the credentials, on every instance, at no extra read).
-        if let Some(until) = found.as_ref().and_then(|f| f.login_blocked_until)
-            && until > now
-        {
+        // A refusal because the name or the network is suspended, recorded as such.
+        let throttled = |until: Timestamp| {
             self.audit_login(
                 now,
                 client_ip,
@@ -591,6 +583,17 @@ impl Authenticator {
                 Outcome::Denied,
                 "login_throttled",
             );
+            AuthError::LoginThrottled {
+                retry_after: Duration::from_millis(
+                    u64::try_from(until.as_millis() - now.as_millis()).unwrap_or(0),
+                ),
+            }
+        };
+        // A suspended name waits even with a remembered password (the suspension comes with
+        // the credentials, on every instance, at no extra read).
+        if let Some(until) = found.as_ref().and_then(|f| f.login_blocked_until)
+            && until > now
+        {
             return Err(throttled(until));
         }
         let had_failures = found.as_ref().is_some_and(|f| f.has_login_failures);
@@ -612,13 +615,6 @@ impl Authenticator {
         if let Some(until) = self.store.login_blocked_until(&keys).await?
             && until > now
         {
-            self.audit_login(
-                now,
-                client_ip,
-                &subjects,
-                Outcome::Denied,
-                "login_throttled",
-            );
             return Err(throttled(until));
         }
         let Some(UserCredentials {

@@ -19,10 +19,9 @@ use tessera_auth::tokens;
 use tessera_core::authz::Authorizer;
 use tessera_core::error::{Error, FieldErrors, Missing};
 use tessera_core::ids::{ProjectId, TokenId};
-use tessera_core::model::PageRequest;
 use tessera_core::permissions::Flag;
 use tessera_core::scopes::Scope;
-use tessera_core::tokens::{Token, TokenFilter, TokenRequest};
+use tessera_core::tokens::{Token, TokenRequest};
 
 use super::layout::{document, error_summary, field_error, form_token, page_response, when};
 use super::{
@@ -144,19 +143,7 @@ async fn render(
     status: StatusCode,
     extras: Extras,
 ) -> PageResult<Response> {
-    let filter = TokenFilter {
-        owner: Some(user.principal.user.id),
-        ..TokenFilter::default()
-    };
-    let page = PageRequest {
-        start_at: 0,
-        limit: 1000,
-    };
-    let found = state
-        .store
-        .list_tokens(&filter, page)
-        .await
-        .map_err(Error::from)?;
+    let found = crate::rest::pat::live_tokens(state, user.principal.user.id).await?;
     let keys = project_keys(state).await?;
     let now = state.clock.now();
     let Extras {
@@ -181,7 +168,7 @@ async fn render(
             }
         }
         h2 { "Your tokens" }
-        @if found.items.is_empty() {
+        @if found.is_empty() {
             p.muted id="no-tokens" { "You have no personal access tokens." }
         } @else {
             table id="tokens" {
@@ -190,7 +177,7 @@ async fn render(
                     th { "Scopes" } th { "Projects" } th { "Allowed IPs" } th { "" }
                 } }
                 tbody {
-                    @for token in &found.items {
+                    @for token in &found {
                         tr id=(format!("token-{}", token.id)) {
                             (token_cells(token, &keys, now))
                             td {

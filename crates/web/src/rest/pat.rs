@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use tessera_auth::tokens::{self, Issued};
 use tessera_core::authz::{Authorizer, ManageTokens, ProjectRef};
 use tessera_core::error::{Error, FieldErrors, Missing};
-use tessera_core::ids::{ProjectId, TokenId};
+use tessera_core::ids::{ProjectId, TokenId, UserId};
 use tessera_core::model::PageRequest;
 use tessera_core::permissions::GlobalPermission;
 use tessera_core::principal::Principal;
@@ -160,26 +160,26 @@ pub fn token_json(token: &Token, keys: &HashMap<ProjectId, String>) -> Value {
     })
 }
 
-/// Lists the owner's tokens that are not revoked, newest first; a caller holding a token sees
-/// only that token.
-pub async fn list_owned(state: &AppState, manage: &ManageTokens) -> ApiResult<Jira> {
+/// A user's tokens that are not revoked, newest first.
+pub async fn live_tokens(state: &AppState, owner: UserId) -> Result<Vec<Token>, Error> {
     let filter = TokenFilter {
-        owner: Some(manage.owner().id),
+        owner: Some(owner),
         ..TokenFilter::default()
     };
     let page = PageRequest {
         start_at: 0,
         limit: 1000,
     };
-    let found = state
-        .store
-        .list_tokens(&filter, page)
-        .await
-        .map_err(Error::from)?;
+    Ok(state.store.list_tokens(&filter, page).await?.items)
+}
+
+/// Lists the owner's tokens that are not revoked, newest first; a caller holding a token sees
+/// only that token.
+pub async fn list_owned(state: &AppState, manage: &ManageTokens) -> ApiResult<Jira> {
+    let found = live_tokens(state, manage.owner().id).await?;
     let keys = project_keys(state).await?;
     Ok(Jira::ok(Value::Array(
         found
-            .items
             .iter()
             .filter(|t| manage.presented().is_none_or(|id| id == t.id))
             .map(|t| token_json(t, &keys))
