@@ -38,8 +38,14 @@ impl AuditLog {
 
     /// Queues an event; never waits.
     pub fn record(&self, event: AuditEvent) {
-        if let Err(error) = self.queue.try_send(event) {
-            tracing::error!(action = %error.into_inner().action, "the audit queue is full: an event was dropped");
+        match self.queue.try_send(event) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(event)) => {
+                tracing::error!(action = %event.action, "the audit queue is full: an event was dropped");
+            }
+            Err(mpsc::error::TrySendError::Closed(event)) => {
+                tracing::warn!(action = %event.action, "an audit event came after the log closed");
+            }
         }
     }
 

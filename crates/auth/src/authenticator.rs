@@ -554,9 +554,10 @@ impl Authenticator {
         let started = tokio::time::Instant::now();
         let now = self.clock.now();
         let subjects = Subject::of_attempt(&name, client_ip);
-        // Every failure is counted against the name and the network (whether or not the name
-        // exists, so the count is no oracle), then answered no sooner than a verification.
-        let refuse = |subjects: Vec<Subject>| async move {
+        // Every attempt that reaches a password check has taken a number from the name's and
+        // the network's counts (whether or not the name exists, so the count is no oracle); a
+        // failure is answered no sooner than a verification.
+        let refuse = |subjects: Vec<Subject>, counts: Vec<i64>| async move {
             self.audit_login(
                 now,
                 client_ip,
@@ -564,7 +565,7 @@ impl Authenticator {
                 Outcome::Failure,
                 "bad_credentials",
             );
-            self.count_failure(subjects, now).await;
+            self.suspend_as_counted(&subjects, &counts, now).await;
             tokio::time::sleep_until(started + self.hasher.verification_time()).await;
             Err(AuthError::BadCredentials)
         };
@@ -574,8 +575,10 @@ impl Authenticator {
         } else {
             self.store.find_credentials(&name).await?
         };
-        // A refusal because the name or the network is suspended, recorded as such.
-        let throttled = |until: Timestamp| {
+        let keys: Vec<String> = subjects.iter().map(Subject::key).collect();
+        // A refusal because the name or the network is suspended: the wait given is the later
+        // of both, read the same way whether or not the name exists.
+        let throttled = || async {
             self.audit_login(
                 now,
                 client_ip,
@@ -583,18 +586,21 @@ impl Authenticator {
                 Outcome::Denied,
                 "login_throttled",
             );
-            AuthError::LoginThrottled {
+            let until = self.store.login_blocked_until(&keys).await?.unwrap_or(now);
+            Err(AuthError::LoginThrottled {
                 retry_after: Duration::from_millis(
                     u64::try_from(until.as_millis() - now.as_millis()).unwrap_or(0),
                 ),
-            }
+            })
         };
         // A suspended name waits even with a remembered password (the suspension comes with
         // the credentials, on every instance, at no extra read).
-        if let Some(until) = found.as_ref().and_then(|f| f.login_blocked_until)
-            && until > now
+        if found
+            .as_ref()
+            .and_then(|f| f.login_blocked_until)
+            .is_some_and(|until| until > now)
         {
-            return Err(throttled(until));
+            return throttled().await;
         }
         let had_failures = found.as_ref().is_some_and(|f| f.has_login_failures);
         if let Some(UserCredentials {
@@ -610,13 +616,11 @@ impl Authenticator {
             }
             return Ok(user.clone());
         }
-        // Before any Argon2 work: a suspended network (or unknown name) waits too.
-        let keys: Vec<String> = subjects.iter().map(Subject::key).collect();
-        if let Some(until) = self.store.login_blocked_until(&keys).await?
-            && until > now
-        {
-            return Err(throttled(until));
-        }
+        // Before any Argon2 work, the attempt takes its numbers; a suspended name or network
+        // (or one this attempt suspends) waits.
+        let Some(counts) = self.take_attempt(&subjects, now).await? else {
+            return throttled().await;
+        };
         let Some(UserCredentials {
             user,
             password_hash: Some(hash),
@@ -624,7 +628,7 @@ impl Authenticator {
         }) = found
         else {
             self.hasher.verify_dummy(password).await?;
-            return refuse(subjects).await;
+            return refuse(subjects, counts).await;
         };
         if !self.hasher.verify(&hash, password).await? {
             // The user's own statistics are written off the request path.
@@ -634,17 +638,28 @@ impl Authenticator {
                     tracing::warn!(%error, "could not record a failed login");
                 }
             });
-            return refuse(subjects).await;
+            return refuse(subjects, counts).await;
         }
         if !user.active {
-            return refuse(subjects).await;
+            return refuse(subjects, counts).await;
         }
         self.verified.remember(&name, secret, user.id, &hash, now);
         if self.hasher.needs_rehash(&hash) {
             self.upgrade_hash(&user, &hash, password).await;
         }
-        if had_failures {
-            self.forget_failures(&name).await;
+        // A success forgets the name's failures, and gives the network back its number.
+        self.forget_failures(&name).await;
+        for subject in &subjects {
+            if let Subject::Network(_) = subject {
+                let threshold = i64::from(subject.threshold(&self.config.throttle));
+                if let Err(error) = self
+                    .store
+                    .return_login_attempt(&subject.key(), threshold)
+                    .await
+                {
+                    tracing::warn!(%error, "could not return a login attempt");
+                }
+            }
         }
         Ok(user)
     }
@@ -681,24 +696,41 @@ impl Authenticator {
         self.audit.record(event);
     }
 
-    /// Counts a failed password attempt against each subject, and makes password logins of
-    /// a subject past its threshold wait.
-    async fn count_failure(&self, subjects: Vec<Subject>, now: Timestamp) {
+    /// Takes a number for this attempt from each subject; `None` if one of them is suspended.
+    async fn take_attempt(
+        &self,
+        subjects: &[Subject],
+        now: Timestamp,
+    ) -> Result<Option<Vec<i64>>, AuthError> {
         let policy = self.config.throttle;
+        let first_wait = i64::try_from(policy.lockout.as_millis()).unwrap_or(i64::MAX);
+        let mut counts = Vec::with_capacity(subjects.len());
         for subject in subjects {
-            let key = subject.key();
-            let counted = self
+            let taken = self
                 .store
-                .record_login_failure(&key, now, now.minus(policy.window))
-                .await;
-            let failures = match counted {
-                Ok(failures) => failures,
-                Err(error) => {
-                    tracing::warn!(%error, "could not count a failed login");
-                    continue;
-                }
-            };
-            if let Some(wait) = policy.lockout_for(&subject, failures) {
+                .take_login_attempt(
+                    &subject.key(),
+                    now,
+                    now.minus(policy.window),
+                    i64::from(subject.threshold(&policy)),
+                    first_wait,
+                )
+                .await?;
+            match taken {
+                Some(count) => counts.push(count),
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(counts))
+    }
+
+    /// After a failed attempt, makes each subject at or past its threshold wait as long as its
+    /// count says (the wait doubles with every further failure).
+    async fn suspend_as_counted(&self, subjects: &[Subject], counts: &[i64], now: Timestamp) {
+        let policy = self.config.throttle;
+        for (subject, failures) in subjects.iter().zip(counts) {
+            if let Some(wait) = policy.lockout_for(subject, *failures) {
+                let key = subject.key();
                 tracing::warn!(target: "tessera::security", subject = %key, failures, seconds = wait.as_secs(), "password logins throttled");
                 if let Err(error) = self.store.block_login(&key, now.plus(wait)).await {
                     tracing::warn!(%error, "could not throttle password logins");

@@ -414,6 +414,39 @@ mod throttle {
             assert_eq!(wait, Duration::from_secs(120));
         }
 
+        async fn concurrent_guesses_cannot_slip_past_the_threshold(db) {
+            let f = fixture(&db).await;
+            let auth = Arc::new(f.auth);
+            let mut guesses = tokio::task::JoinSet::new();
+            for n in 0..24 {
+                let auth = auth.clone();
+                guesses.spawn(async move {
+                    let result = authenticate(&auth, Method::GET, &basic("alice", &format!("guess-{n}"))).await;
+                    matches!(result, Err(AuthError::BadCredentials))
+                });
+            }
+            let checked = guesses.join_all().await.into_iter().filter(|checked| *checked).count();
+            // Only the attempts that took a number under the threshold reached Argon2.
+            assert_eq!(checked, 10, "{checked} guesses were checked");
+        }
+
+        async fn the_count_never_restarts_while_the_guessing_goes_on(db) {
+            let f = fixture(&db).await;
+            for _ in 0..10 {
+                authenticate(&f.auth, Method::GET, &basic("nobody", "guess")).await.unwrap_err();
+            }
+            // One guess per wait: 1, 2, 4 ... minutes, then the hour-long cap, which is as long as
+            // the window: the count must not start again when the longest wait ends.
+            let mut wait = throttled(authenticate(&f.auth, Method::GET, &basic("nobody", "guess")).await);
+            for _ in 0..9 {
+                f.clock.advance(wait + Duration::from_secs(1));
+                let error = authenticate(&f.auth, Method::GET, &basic("nobody", "guess")).await.unwrap_err();
+                assert!(matches!(error, AuthError::BadCredentials), "{error:?}");
+                wait = throttled(authenticate(&f.auth, Method::GET, &basic("nobody", "guess")).await);
+            }
+            assert_eq!(wait, Duration::from_secs(3600));
+        }
+
         async fn unknown_names_are_counted_alike_and_failures_fade(db) {
             let f = fixture(&db).await;
             for _ in 0..10 {

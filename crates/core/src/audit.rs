@@ -3,6 +3,7 @@
 
 use crate::clock::Timestamp;
 use crate::principal::Principal;
+use crate::tokens::canonical_ip;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -50,7 +51,7 @@ impl AuditEvent {
             actor_name: Some(principal.user.name.clone()),
             credential_kind: Some(principal.method.name().to_string()),
             credential_id: principal.credential_id(),
-            client_ip: Some(principal.client_ip.to_string()),
+            client_ip: Some(canonical_ip(principal.client_ip).to_string()),
             action: action.to_string(),
             target: Some(target.into()),
             outcome: Outcome::Success,
@@ -88,7 +89,7 @@ impl AuditEvent {
             actor_name: None,
             credential_kind: None,
             credential_id: None,
-            client_ip: Some(client_ip.to_string()),
+            client_ip: Some(canonical_ip(client_ip).to_string()),
             action: action.to_string(),
             target: Some(target.into()),
             outcome: Outcome::Success,

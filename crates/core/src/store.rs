@@ -279,14 +279,23 @@ pub trait TokenStore: Send + Sync {
 /// Failed password attempts per subject (see [`crate::throttle`]).
 #[async_trait]
 pub trait ThrottleStore: Send + Sync {
-    /// Counts a failure; a subject whose last failure was before `window_start` starts again
-    /// at one. Returns the subject's count.
-    async fn record_login_failure(
+    /// Takes a number for a password attempt in one atomic step, unless the subject is
+    /// suspended at `at` (then `None`, and nothing is counted). A subject whose last attempt and
+    /// last wait both ended before `window_start` starts again at one. The attempt that brings
+    /// the count to `threshold` or beyond suspends the subject at once for `first_wait`
+    /// (before its password is even checked), so concurrent guesses cannot all slip under
+    /// the threshold; [`ThrottleStore::block_login`] then lengthens the wait as the count says.
+    async fn take_login_attempt(
         &self,
         subject: &str,
         at: Timestamp,
         window_start: Timestamp,
-    ) -> StoreResult<i64>;
+        threshold: i64,
+        first_wait_ms: i64,
+    ) -> StoreResult<Option<i64>>;
+    /// Gives back the number of an attempt that succeeded, lifting a wait the count no longer
+    /// reaches.
+    async fn return_login_attempt(&self, subject: &str, threshold: i64) -> StoreResult<()>;
     /// Makes password logins of the subject wait until `until` (never shortening a wait).
     async fn block_login(&self, subject: &str, until: Timestamp) -> StoreResult<()>;
     /// The latest end of a wait among the subjects, if any.

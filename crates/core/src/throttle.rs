@@ -85,7 +85,7 @@ impl Subject {
         }
     }
 
-    fn threshold(&self, policy: &ThrottlePolicy) -> u32 {
+    pub fn threshold(&self, policy: &ThrottlePolicy) -> u32 {
         match self {
             Self::User(_) => policy.user_threshold,
             Self::Network(_) => policy.ip_threshold,

@@ -279,7 +279,12 @@ pub async fn serve(
         tracing::warn!("leaked-token reports still queued at exit were abandoned");
     }
     // Audit events queued before shutdown are written before the database closes.
-    auth.audit().finish().await;
+    if tokio::time::timeout(Duration::from_secs(10), auth.audit().finish())
+        .await
+        .is_err()
+    {
+        tracing::warn!("audit events still queued at exit were abandoned");
+    }
     // The last uses noted before shutdown are written before the database closes.
     if let Err(error) = auth.flush_token_usage().await {
         tracing::warn!(%error, "could not record the last token uses");

@@ -1,5 +1,6 @@
-//! Failed password attempts per subject, shared by every instance on the database. Counting is
-//! one atomic upsert, so concurrent failures are never lost.
+//! Password attempts per subject, shared by every instance on the database. Taking a number is
+//! one atomic upsert that also suspends the subject when the count reaches its threshold, so
+//! concurrent attempts are neither lost nor able to slip past the threshold together.
 
 use async_trait::async_trait;
 use tessera_core::clock::Timestamp;
@@ -9,26 +10,57 @@ use crate::{SqlStore, backend, on_pool};
 
 #[async_trait]
 impl ThrottleStore for SqlStore {
-    async fn record_login_failure(
+    async fn take_login_attempt(
         &self,
         subject: &str,
         at: Timestamp,
         window_start: Timestamp,
-    ) -> StoreResult<i64> {
-        on_pool!(self, write, |pool| sqlx::query_scalar(
-            "INSERT INTO login_failures (subject, failures, last_failure_at) VALUES ($1, 1, $2) \
-             ON CONFLICT (subject) DO UPDATE SET \
-             failures = CASE WHEN login_failures.last_failure_at < $3 THEN 1 \
-                        ELSE login_failures.failures + 1 END, \
-             last_failure_at = $2 \
+        threshold: i64,
+        first_wait_ms: i64,
+    ) -> StoreResult<Option<i64>> {
+        // `next` is the count this attempt takes; SET expressions read the row as it was.
+        macro_rules! next {
+            () => {
+                "(CASE WHEN login_failures.last_failure_at < $3 \
+                   AND (login_failures.blocked_until IS NULL \
+                        OR login_failures.blocked_until < $3) \
+                 THEN 1 ELSE login_failures.failures + 1 END)"
+            };
+        }
+        on_pool!(self, write, |pool| sqlx::query_scalar(concat!(
+            "INSERT INTO login_failures (subject, failures, last_failure_at, blocked_until) \
+             VALUES ($1, 1, $2, CASE WHEN 1 >= $4 THEN $2 + $5 ELSE NULL END) \
+             ON CONFLICT (subject) DO UPDATE SET failures = ",
+            next!(),
+            ", last_failure_at = $2, blocked_until = CASE WHEN ",
+            next!(),
+            " >= $4 THEN $2 + $5 ELSE login_failures.blocked_until END \
+             WHERE login_failures.blocked_until IS NULL OR login_failures.blocked_until <= $2 \
              RETURNING failures"
-        )
+        ))
         .bind(subject)
         .bind(at.as_millis())
         .bind(window_start.as_millis())
-        .fetch_one(pool)
+        .bind(threshold)
+        .bind(first_wait_ms)
+        .fetch_optional(pool)
         .await
         .map_err(backend))
+    }
+
+    async fn return_login_attempt(&self, subject: &str, threshold: i64) -> StoreResult<()> {
+        on_pool!(self, write, |pool| sqlx::query(
+            "UPDATE login_failures SET failures = failures - 1, \
+             blocked_until = CASE WHEN failures - 1 < $2 THEN NULL ELSE blocked_until END \
+             WHERE subject = $1 AND failures > 0"
+        )
+        .bind(subject)
+        .bind(threshold)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected())
+        .map_err(backend))?;
+        Ok(())
     }
 
     async fn block_login(&self, subject: &str, until: Timestamp) -> StoreResult<()> {

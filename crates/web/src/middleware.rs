@@ -162,13 +162,11 @@ pub async fn authenticate(
     } = decision
     {
         let now = state.clock.now();
+        // The path, cut short: a client must not be able to fill the audit with long URLs.
+        let path: String = request.uri().path().chars().take(200).collect();
         let event = match caller.principal() {
-            Some(principal) => {
-                AuditEvent::by(principal, now, "request.rate_limited", request.uri().path())
-            }
-            None => {
-                AuditEvent::anonymous(now, client.ip, "request.rate_limited", request.uri().path())
-            }
+            Some(principal) => AuditEvent::by(principal, now, "request.rate_limited", path),
+            None => AuditEvent::anonymous(now, client.ip, "request.rate_limited", path),
         };
         state
             .auth

@@ -15,6 +15,7 @@ use governor::middleware::StateInformationMiddleware;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use tessera_core::ids::UserId;
 use tessera_core::principal::Caller;
+use tessera_core::tokens::canonical_ip;
 
 /// A bucket: how many requests at once, refilled at how many per second.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -70,6 +71,18 @@ enum Key {
 }
 
 type Limiter = DefaultKeyedRateLimiter<Key, StateInformationMiddleware>;
+
+/// The network an address stands for: the IPv4 address itself, or the IPv6 /64 (one client
+/// usually holds a whole /64, and would otherwise get a fresh bucket per address).
+fn network_of(ip: IpAddr) -> IpAddr {
+    match canonical_ip(ip) {
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+        }
+        v4 => v4,
+    }
+}
 
 /// What the limiter decided for one request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -131,7 +144,10 @@ impl RateLimits {
             return Decision::Unlimited;
         }
         let (key, bucket) = match caller {
-            Caller::Anonymous { client_ip } => (Key::Address(*client_ip), self.settings.anonymous),
+            Caller::Anonymous { client_ip } => (
+                Key::Address(network_of(*client_ip)),
+                self.settings.anonymous,
+            ),
             Caller::User(principal) => match self.bucket_for(&principal.groups) {
                 None => return Decision::Unlimited,
                 Some(bucket) => (Key::User(principal.user.id), bucket),
@@ -232,6 +248,15 @@ mod tests {
             client_ip: "198.51.100.1".parse().unwrap(),
         };
         assert_eq!(allowed(&limits, &anonymous), 2);
+        // Every address of one IPv6 /64 shares a bucket.
+        let first = Caller::Anonymous {
+            client_ip: "2001:db8:1:2::1".parse().unwrap(),
+        };
+        let second = Caller::Anonymous {
+            client_ip: "2001:db8:1:2::ffff".parse().unwrap(),
+        };
+        assert_eq!(allowed(&limits, &first), 2);
+        assert_eq!(allowed(&limits, &second), 0);
         let Decision::Limited {
             retry_after,
             bucket,
