@@ -7,7 +7,10 @@
 //! remembered briefly under a keyed digest ([`cache`]). Sessions are random ids of which only
 //! a digest is stored ([`session`]). Cookie-authenticated state changes must pass the XSRF
 //! rule ([`xsrf`]). Personal access tokens and service keys are prefixed and checksummed
-//! ([`token_format`]), stored as digests and managed through [`tokens`].
+//! ([`token_format`]), stored as digests and managed through [`tokens`]. Failed password
+//! attempts suspend password logins of a name or network for a doubling wait (the rules live
+//! in `tessera_core::throttle`), and security events go to the audit log off the request path
+//! ([`audit_log`]).
 
 pub mod audit_log;
 pub mod authenticator;

@@ -3,8 +3,10 @@
 //! It owns the vocabulary every other crate speaks: ids, users, projects and issues
 //! ([`model`]), Jira's fixed catalogues ([`catalog`]), permissions and credential scopes
 //! ([`permissions`], [`scopes`]), who is calling ([`principal`]), the single place that decides
-//! what a caller may do ([`authz`]), the services that act on the data ([`services`]) and the
-//! [`store::Store`] interface the storage crate implements.
+//! what a caller may do ([`authz`]), the services that act on the data ([`services`]), the
+//! records and rules of personal access tokens ([`tokens`]), password-guessing protection
+//! ([`throttle`]) and audit events ([`audit`]), and the [`store::Store`] interface the storage
+//! crate implements.
 //!
 //! Invariant kept here: a service that changes or reveals protected data takes a capability
 //! that only [`authz::Authorizer`] can create, so a handler that forgot to ask cannot compile.

@@ -207,7 +207,7 @@ pub struct IssueChanges {
     pub set_labels: Option<Vec<String>>,
     pub add_labels: Vec<String>,
     pub remove_labels: Vec<String>,
-    /// Comment bodies to add, written by [`IssueChanges::author`].
+    /// Comment bodies to add, written by the author `update_issue` is given.
     pub comments: Vec<String>,
 }
 

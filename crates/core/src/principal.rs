@@ -24,7 +24,7 @@ pub enum AuthMethod {
 }
 
 impl AuthMethod {
-    /// Stable name, used in logs and (later) policy and audit.
+    /// Stable name, used in logs, audit events and (with the policy) method rules.
     pub fn name(self) -> &'static str {
         match self {
             Self::BasicPassword => "basic_password",
