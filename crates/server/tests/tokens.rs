@@ -276,6 +276,16 @@ backend_tests! {
         // The key cannot make keys; the person who made it leaves, and the key keeps working.
         let more = server.bearer(Method::POST, TOKENS, &key).json(&json!({"name": "x", "expirationDuration": 1})).send().await.unwrap();
         assert_eq!(more.status(), StatusCode::FORBIDDEN);
+        // Nor can an owning group's member manage the account's keys with a token of their own.
+        let own = server.create_token("owner", json!({"name": "mine", "expirationDuration": 1})).await;
+        for (method, path) in [
+            (Method::GET, "/rest/tessera/1/serviceaccounts/deploy-bot/keys"),
+            (Method::POST, "/rest/tessera/1/serviceaccounts/deploy-bot/keys"),
+        ] {
+            let refused = server.bearer(method, path, &own).json(&json!({"name": "x", "expirationDuration": 1})).send().await.unwrap();
+            assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{path}");
+            assert_eq!(refused.headers()["x-authentication-denied-reason"], "token_not_allowed");
+        }
         let off = server.admin(Method::PUT, "/rest/api/2/user?username=owner").json(&json!({"active": false})).send().await.unwrap();
         assert_eq!(off.status(), StatusCode::OK);
         assert_eq!(server.bearer(Method::GET, MYSELF, &key).send().await.unwrap().status(), StatusCode::OK);
@@ -396,28 +406,6 @@ backend_tests! {
         assert!(seen["lastAccessedAt"].is_string());
     }
 
-    async fn no_raw_token_reaches_the_database(db) {
-        let dir = db.data_dir();
-        let server = TestServer::start(db).await;
-        seed(&server).await;
-        let raw = server.create_token("dev", json!({"name": "secret", "expirationDuration": 5})).await;
-        assert_eq!(server.bearer(Method::GET, MYSELF, &raw).send().await.unwrap().status(), StatusCode::OK);
-        let Some(dir) = dir else { return };
-        let mut scanned = 0;
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_file() {
-                let bytes = std::fs::read(&path).unwrap();
-                scanned += bytes.len();
-                let needle = raw.as_bytes();
-                assert!(!bytes.windows(needle.len()).any(|w| w == needle), "{} holds the raw token", path.display());
-                let body = &raw.as_bytes()[6..30];
-                assert!(!bytes.windows(body.len()).any(|w| w == body), "{} holds part of the token", path.display());
-            }
-        }
-        assert!(scanned > 0, "the database files were scanned");
-    }
-
     async fn revocation_and_rotation_hold_at_once_on_every_instance(db) {
         let (a, b) = tokio::join!(TestServer::start_shared(test_config(&db)), TestServer::start_shared(test_config(&db)));
         a.create_user("dev", &[]).await;
@@ -433,4 +421,47 @@ backend_tests! {
         assert_eq!(a.user(Method::DELETE, &format!("{TOKENS}/{id}"), "dev").send().await.unwrap().status(), StatusCode::NO_CONTENT);
         expect_token_refused(b.bearer(Method::GET, MYSELF, &fresh).send().await.unwrap(), "token_revoked").await;
     }
+}
+
+/// The database files are scanned for the token, so this runs on SQLite, whose files the test
+/// can read (PostgreSQL stores through the same queries).
+#[tokio::test]
+async fn no_raw_token_reaches_the_database() {
+    let db = tessera_testkit::TestDatabase::sqlite();
+    let dir = db.data_dir().expect("SQLite has a data directory");
+    let server = TestServer::start(db).await;
+    seed(&server).await;
+    let raw = server
+        .create_token("dev", json!({"name": "secret", "expirationDuration": 5}))
+        .await;
+    assert_eq!(
+        server
+            .bearer(Method::GET, MYSELF, &raw)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    let mut scanned = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            let bytes = std::fs::read(&path).unwrap();
+            scanned += bytes.len();
+            let needle = raw.as_bytes();
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle),
+                "{} holds the raw token",
+                path.display()
+            );
+            let body = &raw.as_bytes()[6..30];
+            assert!(
+                !bytes.windows(body.len()).any(|w| w == body),
+                "{} holds part of the token",
+                path.display()
+            );
+        }
+    }
+    assert!(scanned > 0, "the database files were scanned");
 }
