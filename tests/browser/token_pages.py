@@ -4,14 +4,18 @@
 A user is sent to the login form, logs in, creates a READ token, reads it once from
 #raw-token, uses it on the REST API, sees that the list never shows it again, and revokes it
 (after which the API refuses it). An administrator then finds the user's tokens in the
-inventory by owner and revokes one. Any failure exits non-zero with a message saying which
-step failed; success prints "browser: ok".
+inventory by owner and revokes one, confirming the password first (websudo); switches off
+Basic with a password on the access policy page (after which the REST API refuses the user's
+password and accepts the token), finds the change and the refusal on the audit log page, and
+opens the API usage page. Any failure exits non-zero with a message saying which step failed;
+success prints "browser: ok".
 
 Usage: token_pages.py --url http://127.0.0.1:PORT --user alice --password PW
                       --admin admin --admin-password PW
 """
 
 import argparse
+import base64
 import json
 import os
 import secrets
@@ -106,15 +110,28 @@ def log_in(driver, base, user, password, expected_path):
 
 def api_status(base, token):
     """GET /rest/api/2/myself with the token: (status, body)."""
+    return myself(base, f"Bearer {token}")
+
+
+def myself(base, authorization):
+    """GET /rest/api/2/myself with an Authorization header: (status, body); the body of a
+    refusal too."""
     request = urllib.request.Request(
         f"{base}/rest/api/2/myself",
-        headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+        headers={"Authorization": authorization, "Accept": "application/json"},
     )
     try:
         with urllib.request.urlopen(request, timeout=WAIT_SECONDS) as response:
             return response.status, json.loads(response.read().decode("utf-8"))
     except urllib.error.HTTPError as error:
-        return error.code, None
+        try:
+            return error.code, json.loads(error.read().decode("utf-8"))
+        except ValueError:
+            return error.code, None
+
+
+def basic(user, password):
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
 def create_token(driver, name, scope, days):
@@ -235,12 +252,17 @@ def user_flow(driver, base, user, password):
     kept_raw = create_token(driver, kept, "WRITE", 7).get_attribute("value")
     check(api_status(base, kept_raw)[0] == 200, "the second token does not work")
 
+    step("and one the administrator leaves alone")
+    driver.get(f"{base}/secure/tokens")
+    wait(driver).until(EC.presence_of_element_located((By.ID, "tokens")))
+    spare = create_token(driver, f"browser-spare-{secrets.token_hex(4)}", "READ", 7).get_attribute("value")
+
     step("log out")
     driver.find_element(By.ID, "logout").click()
     wait_for_path(driver, f"{context}/login")
     driver.get(f"{base}/secure/tokens")
     wait_for_path(driver, f"{context}/login")
-    return kept, kept_raw
+    return kept, kept_raw, spare
 
 
 def admin_flow(driver, base, admin, admin_password, user, kept, kept_raw):
@@ -261,12 +283,74 @@ def admin_flow(driver, base, admin, admin_password, user, kept, kept_raw):
     check(owners == {user}, f"the filtered inventory shows owners {owners}")
     check(row_of(driver, kept) is not None, f"{kept} is not in the inventory")
 
+    step(f"revoking {kept} first asks for the password again (websudo)")
+    revoke(driver, kept)
+    wait_for_path(driver, f"{context}/secure/admin/websudo")
+    check(api_status(base, kept_raw)[0] == 200, "the token was revoked without websudo")
+    wrong = driver.find_element(By.ID, "password")
+    wrong.send_keys("not-the-password")
+    driver.find_element(By.ID, "confirm").click()
+    wait(driver).until(EC.presence_of_element_located((By.ID, "websudo-error")))
+    driver.find_element(By.ID, "password").send_keys(admin_password)
+    driver.find_element(By.ID, "confirm").click()
+    wait_for_path(driver, f"{context}/secure/admin/tokens")
+
     step(f"revoke {kept} as the administrator")
+    driver.get(f"{base}/secure/admin/tokens?owner={urllib.parse.quote(user)}")
+    wait(driver).until(EC.presence_of_element_located((By.ID, "tokens")))
     revoke(driver, kept)
     wait(driver).until(lambda d: path_of(d)[1].get("owner") == [user])
     check(row_of(driver, kept) is None, f"{kept} is still listed after revoking")
     status, _ = api_status(base, kept_raw)
     check(status == 401, f"the token revoked by the administrator answered {status}, not 401")
+
+
+def policy_flow(driver, base, user, password, token):
+    context = urllib.parse.urlparse(base).path
+    check(myself(base, basic(user, password))[0] == 200, "the user's password does not work to begin with")
+
+    step("switch off Basic with a password on the access policy page")
+    driver.get(f"{base}/secure/admin/policy")
+    wait(driver).until(EC.presence_of_element_located((By.ID, "methods")))
+    box = driver.find_element(By.ID, "basic_password.enabled")
+    check(box.is_selected(), "Basic with a password is not enabled to begin with")
+    box.click()
+    driver.find_element(By.ID, "save-policy").click()
+    wait(driver).until(EC.presence_of_element_located((By.ID, "policy-saved")))
+    check(not driver.find_element(By.ID, "basic_password.enabled").is_selected(), "the saved policy still enables it")
+
+    step("the REST API now refuses the user's password, and takes the token")
+    status, body = myself(base, basic(user, password))
+    check(status == 403, f"Basic with a password answered {status}, not 403")
+    check(body and body["errors"].get("reason") == "method_disabled", f"refused for {body}")
+    check(myself(base, basic(user, token))[0] == 200, "Basic with the token in the password stopped working")
+
+    step("the audit log page shows the change and the refusal")
+    driver.get(f"{base}/secure/admin/audit?action=policy.*")
+    wait(driver).until(EC.presence_of_element_located((By.ID, "events")))
+    actions = [cell.text for cell in driver.find_elements(By.CSS_SELECTOR, "table#events td.action")]
+    check("policy.changed" in actions, f"no policy.changed on the audit page: {actions}")
+    for _ in range(50):
+        driver.get(f"{base}/secure/admin/audit?action=access.denied&target=user:{user}")
+        wait(driver).until(EC.presence_of_element_located((By.ID, "events")))
+        reasons = [cell.text for cell in driver.find_elements(By.CSS_SELECTOR, "table#events td.reason")]
+        if "method_disabled" in reasons:
+            break
+        time.sleep(0.1)
+    check("method_disabled" in reasons, f"the refusal is not on the audit page: {reasons}")
+
+    step("switch it on again")
+    driver.get(f"{base}/secure/admin/policy")
+    wait(driver).until(EC.presence_of_element_located((By.ID, "methods")))
+    driver.find_element(By.ID, "basic_password.enabled").click()
+    driver.find_element(By.ID, "save-policy").click()
+    wait(driver).until(EC.presence_of_element_located((By.ID, "policy-saved")))
+    check(myself(base, basic(user, password))[0] == 200, "the password still does not work")
+
+    step("the API usage page opens")
+    driver.get(f"{base}/secure/admin/usage")
+    wait_for_path(driver, f"{context}/secure/admin/usage")
+    check("API usage" in driver.title, f"unexpected title {driver.title!r}")
 
     violations = csp_violations(driver)
     check(not violations, f"the pages broke their own Content-Security-Policy: {violations}")
@@ -293,7 +377,7 @@ def main():
         # A browser, with a fresh profile, for each person: nothing carries over between them.
         profiles.append(tempfile.mkdtemp(prefix="tessera-chromium-"))
         driver = new_browser(profiles[-1])
-        kept, kept_raw = user_flow(driver, base, args.user, args.password)
+        kept, kept_raw, user_token = user_flow(driver, base, args.user, args.password)
         violations = csp_violations(driver)
         check(not violations, f"the pages broke their own Content-Security-Policy: {violations}")
         driver.quit()
@@ -302,6 +386,7 @@ def main():
         profiles.append(tempfile.mkdtemp(prefix="tessera-chromium-"))
         driver = new_browser(profiles[-1])
         admin_flow(driver, base, args.admin, args.admin_password, args.user, kept, kept_raw)
+        policy_flow(driver, base, args.user, args.password, user_token)
     except Failure as failure:
         print(f"FAIL: {failure}", file=sys.stderr)
         if driver is not None:

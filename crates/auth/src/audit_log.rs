@@ -2,23 +2,153 @@
 //! worker in batches (one transaction each), so that recording never slows a request. On
 //! shutdown the queue is drained before the database closes. Events name credentials by kind
 //! and id, never by secret.
+//!
+//! A flood must not push real events out. Failures that a client can produce at will (failed
+//! logins, refused tokens, policy refusals, rate limiting) are therefore coalesced: the first
+//! of a kind (same action, outcome, reason, actor, target, credential and address) is written
+//! at once, and repeats within [`WINDOW`] become one event carrying their count when the window
+//! ends. Such events also only take the first half of the queue; the rest is kept for events
+//! nobody outside can cause in bulk (logins, token and policy changes, admin actions).
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use tessera_core::audit::AuditEvent;
+use tessera_core::audit::{AuditEvent, Outcome};
 use tessera_core::store::Store;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-/// Events that may wait to be written; beyond, new ones are dropped (and the drop logged).
+/// Events that may wait to be written.
 const QUEUE: usize = 10_000;
 /// Most events written in one transaction.
 const BATCH: usize = 500;
+/// How long repeats of a noisy event are counted before they are written as one.
+pub const WINDOW: Duration = Duration::from_secs(60);
+/// Most kinds of noisy event counted at once; beyond, repeats are only totalled.
+const MAX_KINDS: usize = 10_000;
+
+/// Actions a client outside can cause in bulk.
+const NOISY: [&str; 5] = [
+    "login.failed",
+    "token.refused",
+    "request.rate_limited",
+    "access.denied",
+    "session.refused",
+];
+
+fn is_noisy(event: &AuditEvent) -> bool {
+    event.outcome != Outcome::Success && NOISY.contains(&event.action.as_str())
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Kind {
+    action: String,
+    outcome: &'static str,
+    reason: Option<String>,
+    actor: Option<String>,
+    target: Option<String>,
+    credential: Option<String>,
+    client_ip: Option<String>,
+}
+
+impl Kind {
+    fn of(event: &AuditEvent) -> Self {
+        Self {
+            action: event.action.clone(),
+            outcome: event.outcome.name(),
+            reason: event.reason.clone(),
+            actor: event.actor_name.clone(),
+            target: event.target.clone(),
+            credential: event.credential_id.clone(),
+            client_ip: event.client_ip.clone(),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Window {
+    started: Instant,
+    /// The latest repeat (its time and user agent are the ones written).
+    latest: AuditEvent,
+    repeats: i64,
+}
+
+#[derive(Debug, Default)]
+struct Coalescer {
+    windows: HashMap<Kind, Window>,
+    /// Noisy events neither written nor counted in a window (too many kinds, or the queue's
+    /// half for them was full), written as one `audit.suppressed` event.
+    suppressed: i64,
+    last_suppressed: Option<AuditEvent>,
+}
+
+impl Coalescer {
+    /// Whether the event opens a window (and must be written now); repeats are counted.
+    fn admit(&mut self, event: &AuditEvent, now: Instant) -> bool {
+        let kind = Kind::of(event);
+        if let Some(window) = self.windows.get_mut(&kind)
+            && now.duration_since(window.started) < WINDOW
+        {
+            window.repeats += 1;
+            window.latest = event.clone();
+            return false;
+        }
+        if self.windows.len() >= MAX_KINDS && !self.windows.contains_key(&kind) {
+            self.suppress(event);
+            return false;
+        }
+        self.windows.insert(
+            kind,
+            Window {
+                started: now,
+                latest: event.clone(),
+                repeats: 0,
+            },
+        );
+        true
+    }
+
+    fn suppress(&mut self, event: &AuditEvent) {
+        self.suppressed += 1;
+        self.last_suppressed = Some(event.clone());
+    }
+
+    /// The summaries of windows that ended (all of them with `all`), as events to write.
+    fn ended(&mut self, now: Instant, all: bool) -> Vec<AuditEvent> {
+        let mut out = Vec::new();
+        self.windows.retain(|_, window| {
+            let done = all || now.duration_since(window.started) >= WINDOW;
+            if done && window.repeats > 0 {
+                let mut summary = window.latest.clone();
+                summary.repeats = window.repeats;
+                out.push(summary);
+            }
+            !done
+        });
+        if self.suppressed > 0
+            && let Some(last) = self.last_suppressed.take()
+        {
+            let mut summary = AuditEvent::anonymous(
+                last.at,
+                std::net::Ipv4Addr::UNSPECIFIED.into(),
+                "audit.suppressed",
+                "audit",
+            )
+            .outcome(Outcome::Failure)
+            .reason("too_many_events");
+            summary.client_ip = None;
+            summary.repeats = std::mem::take(&mut self.suppressed);
+            out.push(summary);
+        }
+        out
+    }
+}
 
 #[derive(Debug)]
 pub struct AuditLog {
     queue: mpsc::Sender<AuditEvent>,
+    coalescer: Arc<Mutex<Coalescer>>,
     stop: watch::Sender<bool>,
     worker: Mutex<Option<JoinHandle<()>>>,
 }
@@ -28,9 +158,17 @@ impl AuditLog {
     pub fn start(store: Arc<dyn Store>) -> Self {
         let (queue, events) = mpsc::channel(QUEUE);
         let (stop, stopped) = watch::channel(false);
-        let worker = tokio::spawn(write_events(store, events, stopped));
+        let coalescer = Arc::new(Mutex::new(Coalescer::default()));
+        let worker = tokio::spawn(write_events(
+            store,
+            events,
+            coalescer.clone(),
+            queue.clone(),
+            stopped,
+        ));
         Self {
             queue,
+            coalescer,
             stop,
             worker: Mutex::new(Some(worker)),
         }
@@ -38,18 +176,21 @@ impl AuditLog {
 
     /// Queues an event; never waits.
     pub fn record(&self, event: AuditEvent) {
-        match self.queue.try_send(event) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(event)) => {
-                tracing::error!(action = %event.action, "the audit queue is full: an event was dropped");
+        if is_noisy(&event) {
+            let mut coalescer = self.coalescer.lock().unwrap_or_else(|e| e.into_inner());
+            if !coalescer.admit(&event, Instant::now()) {
+                return;
             }
-            Err(mpsc::error::TrySendError::Closed(event)) => {
-                tracing::warn!(action = %event.action, "an audit event came after the log closed");
+            // Noisy events take only the first half of the queue.
+            if self.queue.capacity() <= QUEUE / 2 {
+                coalescer.suppress(&event);
+                return;
             }
         }
+        send(&self.queue, event);
     }
 
-    /// Writes everything queued so far, then stops the writer (at shutdown).
+    /// Writes everything queued and counted so far, then stops the writer (at shutdown).
     pub async fn finish(&self) {
         let _ = self.stop.send(true);
         let worker = self.worker.lock().unwrap_or_else(|e| e.into_inner()).take();
@@ -61,11 +202,27 @@ impl AuditLog {
     }
 }
 
+fn send(queue: &mpsc::Sender<AuditEvent>, event: AuditEvent) {
+    match queue.try_send(event) {
+        Ok(()) => {}
+        Err(mpsc::error::TrySendError::Full(event)) => {
+            tracing::error!(action = %event.action, "the audit queue is full: an event was dropped");
+        }
+        Err(mpsc::error::TrySendError::Closed(event)) => {
+            tracing::warn!(action = %event.action, "an audit event came after the log closed");
+        }
+    }
+}
+
 async fn write_events(
     store: Arc<dyn Store>,
     mut events: mpsc::Receiver<AuditEvent>,
+    coalescer: Arc<Mutex<Coalescer>>,
+    queue: mpsc::Sender<AuditEvent>,
     mut stopped: watch::Receiver<bool>,
 ) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             biased;
@@ -79,11 +236,26 @@ async fn write_events(
                 }
                 write_batch(&*store, &batch).await;
             }
+            _ = tick.tick() => {
+                let ended = coalescer
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .ended(Instant::now(), false);
+                for summary in ended {
+                    send(&queue, summary);
+                }
+            }
             _ = stopped.changed() => {
                 let mut rest = Vec::new();
                 while let Ok(event) = events.try_recv() {
                     rest.push(event);
                 }
+                rest.extend(
+                    coalescer
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .ended(Instant::now(), true),
+                );
                 for batch in rest.chunks(BATCH) {
                     write_batch(&*store, batch).await;
                 }
@@ -106,5 +278,69 @@ async fn write_batch(store: &dyn Store, batch: &[AuditEvent]) {
                 tracing::error!(%error, lost = batch.len(), "could not write audit events");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tessera_core::clock::Timestamp;
+
+    fn failure(ip: &str, at: i64) -> AuditEvent {
+        AuditEvent::anonymous(
+            Timestamp::from_millis(at),
+            ip.parse().unwrap(),
+            "login.failed",
+            "user:alice",
+        )
+        .outcome(Outcome::Failure)
+        .reason("bad_credentials")
+    }
+
+    #[test]
+    fn repeats_within_a_window_become_one_event() {
+        let mut coalescer = Coalescer::default();
+        let start = Instant::now();
+        assert!(coalescer.admit(&failure("192.0.2.1", 1), start));
+        for n in 2..=100 {
+            assert!(!coalescer.admit(&failure("192.0.2.1", n), start));
+        }
+        // Another address is another kind.
+        assert!(coalescer.admit(&failure("192.0.2.2", 5), start));
+        assert!(coalescer.ended(start, false).is_empty());
+        let ended = coalescer.ended(start + WINDOW, false);
+        assert_eq!(ended.len(), 1);
+        assert_eq!(ended[0].repeats, 99);
+        assert_eq!(ended[0].at, Timestamp::from_millis(100));
+        // The window is over: the next one is written again.
+        assert!(coalescer.admit(&failure("192.0.2.1", 200), start + WINDOW));
+    }
+
+    #[test]
+    fn too_many_kinds_are_totalled() {
+        let mut coalescer = Coalescer::default();
+        let now = Instant::now();
+        for n in 0..(MAX_KINDS as u32 + 50) {
+            let ip = std::net::Ipv4Addr::from(0x0a00_0000 + n).to_string();
+            coalescer.admit(&failure(&ip, 1), now);
+        }
+        let ended = coalescer.ended(now, true);
+        let summary = ended
+            .iter()
+            .find(|e| e.action == "audit.suppressed")
+            .unwrap();
+        assert_eq!(summary.repeats, 50);
+    }
+
+    #[test]
+    fn only_outside_failures_are_noisy() {
+        assert!(is_noisy(&failure("192.0.2.1", 1)));
+        let created = AuditEvent::anonymous(
+            Timestamp::from_millis(1),
+            "192.0.2.1".parse().unwrap(),
+            "token.created",
+            "token:1",
+        );
+        assert!(!is_noisy(&created));
     }
 }

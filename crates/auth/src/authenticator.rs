@@ -9,35 +9,45 @@
 //! is no verified-token cache, so a revocation through any instance sharing the database holds
 //! for the very next request everywhere. A refused token says whether it was malformed,
 //! unknown, expired or revoked, and nothing else.
+//!
+//! The access policy ([`tessera_core::policy`]) is applied here, as soon as the caller's groups
+//! are known and before any password is verified: a method switched off, an address outside
+//! an allowlist or a group without API access is refused without Argon2 work, and a refusal
+//! never tells whether the password was right (which answering it after the check would).
 
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use http::header::USER_AGENT;
 use http::{HeaderMap, Method};
 use secrecy::{ExposeSecret, SecretString};
-use tessera_core::audit::{AuditEvent, Outcome};
+use tessera_core::audit::{AuditEvent, Outcome, short_user_agent};
 use tessera_core::clock::{Clock, Timestamp};
+use tessera_core::ids::UserId;
 use tessera_core::model::{LoginInfo, Session, User};
+use tessera_core::policy::{Policy, PolicyDenial, Surface};
 use tessera_core::principal::{AuthMethod, Principal};
 use tessera_core::scopes::Scopes;
-use tessera_core::store::{Store, StoreError, UserCredentials};
+use tessera_core::store::{Store, StoreError, UserAccess, UserCredentials};
 use tessera_core::throttle::{Subject, ThrottlePolicy};
-use tessera_core::tokens::{TokenKind, TokenPolicy};
+use tessera_core::tokens::TokenKind;
+use tessera_core::usage::Credential as UsedCredential;
 use tessera_core::validate::MAX_PASSWORD_BYTES;
 
 use crate::audit_log::AuditLog;
 use crate::cache::VerifiedPasswords;
 use crate::credentials::{self, Credential, CredentialError};
 use crate::password::{HashError, HasherConfig, PasswordHasher};
+use crate::policy::{PolicyCache, PolicyError};
 use crate::secret::constant_time_eq;
 use crate::secret::{HmacKey, random_bytes};
 use crate::session::{SessionId, XsrfTokens};
 use crate::token_format::{self, FormatError};
-use crate::usage::TokenUsage;
+use crate::usage::Usage;
 use crate::xsrf::{self, XsrfFailure, XsrfRequest};
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct AuthConfig {
     /// A session ends after this long without use.
     pub session_idle: Duration,
@@ -49,10 +59,12 @@ pub struct AuthConfig {
     pub verified_password_ttl: Duration,
     pub verified_password_capacity: u64,
     pub hasher: HasherConfig,
-    /// Lifetime rules for new tokens.
-    pub tokens: TokenPolicy,
     /// When failed password attempts make password logins wait.
     pub throttle: ThrottlePolicy,
+    /// How long a re-entered password lets a session make administrative changes.
+    pub websudo: Duration,
+    /// The access policy stored on the first start (later the stored one is in force).
+    pub initial_policy: Policy,
 }
 
 impl Default for AuthConfig {
@@ -64,8 +76,9 @@ impl Default for AuthConfig {
             verified_password_ttl: Duration::from_secs(120),
             verified_password_capacity: 10_000,
             hasher: HasherConfig::default(),
-            tokens: TokenPolicy::default(),
             throttle: ThrottlePolicy::default(),
+            websudo: Duration::from_secs(10 * 60),
+            initial_policy: Policy::default(),
         }
     }
 }
@@ -91,6 +104,9 @@ pub enum AuthError {
     /// A valid token presented from an address its allowlist excludes.
     #[error("The token may not be used from this address.")]
     IpNotAllowed,
+    /// The access policy refuses the request (method, address or group).
+    #[error("{0}")]
+    Denied(PolicyDenial),
     #[error("The server is busy checking passwords; try again shortly.")]
     Busy,
     #[error("authentication failed internally: {0}")]
@@ -99,6 +115,12 @@ pub enum AuthError {
 
 impl From<StoreError> for AuthError {
     fn from(error: StoreError) -> Self {
+        Self::Internal(error.to_string())
+    }
+}
+
+impl From<PolicyError> for AuthError {
+    fn from(error: PolicyError) -> Self {
         Self::Internal(error.to_string())
     }
 }
@@ -151,6 +173,30 @@ pub struct RequestInfo<'a> {
     pub client_ip: IpAddr,
     /// Origins that count as tessera itself, for the XSRF rule.
     pub own_origins: &'a [String],
+    /// Where the request goes: the REST API's group rule applies to [`Surface::Api`] only.
+    pub surface: Surface,
+}
+
+impl RequestInfo<'_> {
+    fn user_agent(&self) -> Option<String> {
+        user_agent_of(self.headers)
+    }
+}
+
+/// The `User-Agent` header, cut short for the audit and the usage view.
+fn user_agent_of(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(USER_AGENT)
+        .map(|value| short_user_agent(&String::from_utf8_lossy(value.as_bytes())))
+}
+
+/// Who a request claims to be and how, once its groups are known: what the policy decides on.
+#[derive(Clone, Copy, Debug)]
+struct Admission<'a> {
+    method: AuthMethod,
+    surface: Surface,
+    client_ip: IpAddr,
+    user_agent: Option<&'a str>,
 }
 
 impl std::fmt::Debug for RequestInfo<'_> {
@@ -194,13 +240,15 @@ pub struct Authenticator {
     hasher: PasswordHasher,
     verified: VerifiedPasswords,
     xsrf: XsrfTokens,
-    usage: TokenUsage,
+    usage: Usage,
     audit: AuditLog,
+    policy: PolicyCache,
     config: AuthConfig,
 }
 
 impl Authenticator {
-    /// Starts the password workers and loads (or creates) the server-wide XSRF key.
+    /// Starts the password workers, loads (or creates) the server-wide XSRF key and loads the
+    /// access policy (storing the configured one on the first start).
     pub async fn new(
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
@@ -209,6 +257,7 @@ impl Authenticator {
         let key_bytes = store.server_key("xsrf-hmac", &random_bytes::<32>()).await?;
         let key = HmacKey::from_bytes(&key_bytes)
             .ok_or_else(|| AuthError::Internal("the stored XSRF key is not 32 bytes".into()))?;
+        let policy = PolicyCache::load(store.clone(), &config.initial_policy, clock.now()).await?;
         Ok(Self {
             audit: AuditLog::start(store.clone()),
             store,
@@ -219,7 +268,8 @@ impl Authenticator {
                 config.verified_password_capacity,
             ),
             xsrf: XsrfTokens::new(key),
-            usage: TokenUsage::default(),
+            usage: Usage::default(),
+            policy,
             config,
         })
     }
@@ -233,53 +283,70 @@ impl Authenticator {
         &self.audit
     }
 
+    /// The access policy in force.
+    pub fn policy(&self) -> &PolicyCache {
+        &self.policy
+    }
+
     /// The least time a failed password check takes (one verification at the configured cost).
     pub fn failure_time(&self) -> Duration {
         self.hasher.verification_time()
     }
 
-    /// Authenticates a request: `None` for an anonymous one.
+    /// Authenticates a request and admits it under the access policy: `None` for an anonymous
+    /// one (which the global address allowlist still governs).
     pub async fn authenticate(
         &self,
         request: &RequestInfo<'_>,
     ) -> Result<Option<Authenticated>, AuthError> {
-        match credentials::from_headers(request.headers)? {
-            Credential::None => Ok(None),
-            Credential::Bearer(token) => {
-                let principal = self
-                    .verify_token(token.expose_secret(), None, request.client_ip)
-                    .await?;
-                Ok(Some(Authenticated {
-                    principal,
-                    session: None,
-                }))
-            }
+        let credential = credentials::from_headers(request.headers)?;
+        let claimed = match &credential {
+            Credential::Basic { username, .. } => Some(username.as_str()),
+            _ => None,
+        };
+        self.check_address(request.client_ip, request.user_agent().as_deref(), claimed)
+            .await?;
+        if let Some(method) = claimed_method(&credential) {
+            self.check_method_at_all(method, request, claimed).await?;
+        }
+        let user_agent = request.user_agent();
+        let admission = |method| Admission {
+            method,
+            surface: request.surface,
+            client_ip: request.client_ip,
+            user_agent: user_agent.as_deref(),
+        };
+        let authenticated = match credential {
+            Credential::None => return Ok(None),
+            Credential::Bearer(token) => Authenticated {
+                principal: self
+                    .verify_token(token.expose_secret(), None, request)
+                    .await?,
+                session: None,
+            },
             Credential::Basic { username, password }
                 if token_format::has_prefix(password.expose_secret()) =>
             {
-                let principal = self
-                    .verify_token(password.expose_secret(), Some(&username), request.client_ip)
-                    .await?;
-                Ok(Some(Authenticated {
-                    principal,
+                Authenticated {
+                    principal: self
+                        .verify_token(password.expose_secret(), Some(&username), request)
+                        .await?,
                     session: None,
-                }))
+                }
             }
             Credential::Basic { username, password } => {
-                let user = self
-                    .verify_password(&username, &password, request.client_ip)
+                let admission = admission(AuthMethod::BasicPassword);
+                let (user, access) = self
+                    .verify_password(&username, &password, request.client_ip, Some(admission))
                     .await?;
-                let principal = self
-                    .principal(&user, AuthMethod::BasicPassword, None, request.client_ip)
-                    .await?;
-                Ok(Some(Authenticated {
-                    principal,
+                Authenticated {
+                    principal: self.principal(&user, access, admission, None, None),
                     session: None,
-                }))
+                }
             }
-            Credential::Session(None) => Err(AuthError::SessionInvalid),
+            Credential::Session(None) => return Err(AuthError::SessionInvalid),
             Credential::Session(Some(session)) => {
-                let user = self.verify_session(&session).await?;
+                let (stored, user) = self.verify_session(&session).await?;
                 let xsrf_request = XsrfRequest {
                     method: request.method,
                     headers: request.headers,
@@ -288,20 +355,138 @@ impl Authenticator {
                 };
                 xsrf::check(&xsrf_request, |token| self.xsrf.is_valid(&session, token))
                     .map_err(AuthError::Xsrf)?;
-                let reference = Some(session.reference());
-                let principal = self
-                    .principal(&user, AuthMethod::Session, reference, request.client_ip)
-                    .await?;
-                Ok(Some(Authenticated {
+                let admission = admission(AuthMethod::Session);
+                let access = self.store.user_access(user.id).await?;
+                self.admit(&user.name, &access, admission).await?;
+                let mut principal =
+                    self.principal(&user, access, admission, Some(session.reference()), None);
+                principal.websudo_until = stored.websudo_until;
+                Authenticated {
                     principal,
                     session: Some(session),
-                }))
+                }
             }
-        }
+        };
+        self.note_use(&authenticated.principal);
+        Ok(Some(authenticated))
     }
 
-    /// `POST /rest/auth/1/session`: checks the password and opens a new session. A session
-    /// the client already held is ended, so ids are never reused across a login.
+    /// The global address allowlist, before any credential is checked (`claimed` is the user
+    /// name a Basic credential or a login names, for the audit). A refusal is confirmed
+    /// against the stored policy, so a policy loosened on another instance applies at once.
+    async fn check_address(
+        &self,
+        ip: IpAddr,
+        user_agent: Option<&str>,
+        claimed: Option<&str>,
+    ) -> Result<(), AuthError> {
+        if self.policy.current().policy.admits_address(ip) {
+            return Ok(());
+        }
+        if self.policy.refresh().await?.policy.admits_address(ip) {
+            return Ok(());
+        }
+        let who = claimed.map(|name| (name.trim(), None));
+        self.audit_denial(who, ip, user_agent, PolicyDenial::IpNotAllowed);
+        Err(AuthError::Denied(PolicyDenial::IpNotAllowed))
+    }
+
+    /// A method switched off for everyone is refused before its credential is checked (no
+    /// Argon2 work for a flood of Basic requests the policy refuses anyway).
+    async fn check_method_at_all(
+        &self,
+        method: AuthMethod,
+        request: &RequestInfo<'_>,
+        claimed: Option<&str>,
+    ) -> Result<(), AuthError> {
+        if !self
+            .policy
+            .current()
+            .policy
+            .is_method_off_for_everyone(method)
+        {
+            return Ok(());
+        }
+        if !self
+            .policy
+            .refresh()
+            .await?
+            .policy
+            .is_method_off_for_everyone(method)
+        {
+            return Ok(());
+        }
+        let denial = PolicyDenial::MethodDisabled(method);
+        self.audit_denial(
+            Some((claimed.unwrap_or(""), Some(method))),
+            request.client_ip,
+            request.user_agent().as_deref(),
+            denial,
+        );
+        Err(AuthError::Denied(denial))
+    }
+
+    /// The policy's decision for a caller whose groups are known (read with the policy's
+    /// version, so a change made anywhere applies now).
+    async fn admit(
+        &self,
+        name: &str,
+        access: &UserAccess,
+        admission: Admission<'_>,
+    ) -> Result<(), AuthError> {
+        let active = self.policy.at_least(access.policy_version).await;
+        let decision = active.policy.admit(
+            admission.method,
+            &access.groups,
+            admission.client_ip,
+            admission.surface,
+        );
+        decision.map_err(|denial| {
+            self.audit_denial(
+                Some((name, Some(admission.method))),
+                admission.client_ip,
+                admission.user_agent,
+                denial,
+            );
+            AuthError::Denied(denial)
+        })
+    }
+
+    /// Records a policy refusal (coalesced by the audit log when repeated). `who` is the user
+    /// name the request claimed, if any, and the method, if known.
+    fn audit_denial(
+        &self,
+        who: Option<(&str, Option<AuthMethod>)>,
+        ip: IpAddr,
+        user_agent: Option<&str>,
+        denial: PolicyDenial,
+    ) {
+        tracing::info!(target: "tessera::security", reason = denial.reason_code(), client_ip = %ip, "refused by the access policy");
+        let target = match who {
+            Some((name, _)) if !name.is_empty() => format!("user:{}", name.to_lowercase()),
+            _ => "request".to_string(),
+        };
+        let mut event = AuditEvent::anonymous(self.clock.now(), ip, "access.denied", target)
+            .outcome(Outcome::Denied)
+            .reason(denial.reason_code())
+            .user_agent(user_agent);
+        event.credential_kind = who.and_then(|(_, m)| m).map(|m| m.name().to_string());
+        self.audit.record(event);
+    }
+
+    fn note_use(&self, principal: &Principal) {
+        self.usage.note(
+            UsedCredential::of(principal),
+            (principal.user.id, &principal.user.name),
+            self.clock.now(),
+            principal.client_ip,
+            principal.user_agent.as_deref(),
+        );
+    }
+
+    /// `POST /rest/auth/1/session` (and the login page): checks the password and opens a new
+    /// session. A session the client already held is ended, so ids are never reused across a
+    /// login.
     pub async fn login(
         &self,
         username: &str,
@@ -309,7 +494,18 @@ impl Authenticator {
         client_ip: IpAddr,
         previous: &HeaderMap,
     ) -> Result<Login, AuthError> {
-        let user = self.verify_password(username, password, client_ip).await?;
+        let user_agent = user_agent_of(previous);
+        let admission = Admission {
+            method: AuthMethod::Session,
+            surface: Surface::Pages,
+            client_ip,
+            user_agent: user_agent.as_deref(),
+        };
+        self.check_address(client_ip, user_agent.as_deref(), Some(username))
+            .await?;
+        let (user, access) = self
+            .verify_password(username, password, client_ip, Some(admission))
+            .await?;
         for old in credentials::session_cookies(previous) {
             if let Some(old) = SessionId::from_cookie(&old) {
                 self.store.delete_session(&old.digest()).await?;
@@ -323,25 +519,27 @@ impl Authenticator {
                 user_id: user.id,
                 created: now,
                 last_seen: now,
+                websudo_until: None,
             })
             .await?;
         self.store.record_login(user.id, now).await?;
         let login_info = self.store.login_info(user.id).await?;
-        let principal = self
-            .principal(
-                &user,
-                AuthMethod::Session,
-                Some(session.reference()),
-                client_ip,
-            )
-            .await?;
+        // The login used the password: counted as the password's use.
+        self.usage.note(
+            UsedCredential::Password(user.id),
+            (user.id, &user.name),
+            now,
+            client_ip,
+            user_agent.as_deref(),
+        );
+        let principal = self.principal(&user, access, admission, Some(session.reference()), None);
         let xsrf_token = self.xsrf.token_for(&session);
         tracing::info!(target: "tessera::security", user = %user.name, session = %session.reference(), %client_ip, "session opened");
         self.audit.record(AuditEvent::by(
             &principal,
             now,
             "session.opened",
-            user.name.clone(),
+            format!("user:{}", user.name),
         ));
         Ok(Login {
             principal,
@@ -372,6 +570,52 @@ impl Authenticator {
         Ok(ended)
     }
 
+    /// Websudo: the session's owner re-enters the password; for [`AuthConfig::websudo`] the
+    /// session may then make administrative changes. A wrong password counts as a failed
+    /// login (and is throttled like one). Returns the end of the window.
+    pub async fn grant_websudo(
+        &self,
+        principal: &Principal,
+        session: &SessionId,
+        password: &SecretString,
+    ) -> Result<Timestamp, AuthError> {
+        if !self.check_own_password(principal, password).await? {
+            return Err(AuthError::BadCredentials);
+        }
+        let now = self.clock.now();
+        let until = now.plus(self.config.websudo);
+        if !self
+            .store
+            .set_websudo(&session.digest(), Some(until))
+            .await?
+        {
+            return Err(AuthError::SessionInvalid);
+        }
+        self.audit.record(AuditEvent::by(
+            principal,
+            now,
+            "websudo.granted",
+            format!("user:{}", principal.user.name),
+        ));
+        Ok(until)
+    }
+
+    /// Ends the session's websudo window (Jira's `DELETE /rest/auth/1/websudo`).
+    pub async fn drop_websudo(
+        &self,
+        principal: &Principal,
+        session: &SessionId,
+    ) -> Result<(), AuthError> {
+        self.store.set_websudo(&session.digest(), None).await?;
+        self.audit.record(AuditEvent::by(
+            principal,
+            self.clock.now(),
+            "websudo.dropped",
+            format!("user:{}", principal.user.name),
+        ));
+        Ok(())
+    }
+
     pub fn xsrf_token(&self, session: &SessionId) -> String {
         self.xsrf.token_for(session)
     }
@@ -388,10 +632,10 @@ impl Authenticator {
         password: &SecretString,
     ) -> Result<bool, AuthError> {
         match self
-            .verify_password(&principal.user.name, password, principal.client_ip)
+            .verify_password(&principal.user.name, password, principal.client_ip, None)
             .await
         {
-            Ok(user) => Ok(user.id == principal.user.id),
+            Ok((user, _)) => Ok(user.id == principal.user.id),
             Err(AuthError::BadCredentials) => Ok(false),
             Err(other) => Err(other),
         }
@@ -409,25 +653,27 @@ impl Authenticator {
             .await?)
     }
 
-    async fn principal(
+    fn principal(
         &self,
         user: &User,
-        method: AuthMethod,
+        access: UserAccess,
+        admission: Admission<'_>,
         credential_ref: Option<String>,
-        client_ip: IpAddr,
-    ) -> Result<Principal, AuthError> {
-        let access = self.store.user_access(user.id).await?;
-        Ok(Principal {
+        token: Option<&tessera_core::tokens::Token>,
+    ) -> Principal {
+        Principal {
             user: user.clone(),
             groups: access.groups,
             global: access.global,
-            method,
+            method: admission.method,
             credential_ref,
-            token: None,
-            scopes: Scopes::all(),
-            projects: None,
-            client_ip,
-        })
+            token: token.map(|t| t.id),
+            scopes: token.map_or_else(Scopes::all, |t| t.scopes),
+            projects: token.and_then(|t| t.projects.clone()),
+            client_ip: admission.client_ip,
+            user_agent: admission.user_agent.map(str::to_string),
+            websudo_until: None,
+        }
     }
 
     /// Checks a token, presented as a Bearer token or, with `basic_user`, in a Basic
@@ -436,14 +682,17 @@ impl Authenticator {
         &self,
         raw: &str,
         basic_user: Option<&str>,
-        client_ip: IpAddr,
+        request: &RequestInfo<'_>,
     ) -> Result<Principal, AuthError> {
+        let client_ip = request.client_ip;
+        let user_agent = request.user_agent();
         let refuse = |rejection: TokenRejection| {
             tracing::info!(target: "tessera::security", reason = rejection.reason_code(), %client_ip, "token refused");
             let event =
                 AuditEvent::anonymous(self.clock.now(), client_ip, "token.refused", "token")
                     .outcome(Outcome::Failure)
-                    .reason(rejection.reason_code());
+                    .reason(rejection.reason_code())
+                    .user_agent(user_agent.as_deref());
             self.audit.record(event);
             AuthError::Token(rejection)
         };
@@ -501,7 +750,8 @@ impl Authenticator {
                 event
                     .outcome(Outcome::Denied)
                     .actor_name(&found.owner.name)
-                    .reason("ip_not_allowed"),
+                    .reason("ip_not_allowed")
+                    .user_agent(user_agent.as_deref()),
             );
             return Err(AuthError::IpNotAllowed);
         }
@@ -510,28 +760,57 @@ impl Authenticator {
             (TokenKind::Personal, Some(_)) => AuthMethod::BasicToken,
             (TokenKind::Personal, None) => AuthMethod::BearerToken,
         };
-        let access = self.store.user_access(found.owner.id).await?;
-        self.usage.note(token.id, now, client_ip);
-        Ok(Principal {
-            user: found.owner,
-            groups: access.groups,
-            global: access.global,
+        let admission = Admission {
             method,
-            credential_ref: Some(format!("token:{}", token.id)),
-            token: Some(token.id),
-            scopes: token.scopes,
-            projects: token.projects,
+            surface: request.surface,
             client_ip,
-        })
+            user_agent: user_agent.as_deref(),
+        };
+        let access = self.store.user_access(found.owner.id).await?;
+        self.admit(&found.owner.name, &access, admission).await?;
+        let credential_ref = Some(format!("token:{}", token.id));
+        Ok(self.principal(
+            &found.owner,
+            access,
+            admission,
+            credential_ref,
+            Some(&token),
+        ))
     }
 
-    /// Writes the token uses noted since the last flush (one write per used token).
-    pub async fn flush_token_usage(&self) -> Result<usize, AuthError> {
-        let uses = self.usage.drain();
-        let count = uses.len();
-        if let Err(error) = self.store.record_token_uses(&uses).await {
-            self.usage.restore(uses);
-            return Err(error.into());
+    /// Writes the credential uses noted since the last flush (one write per used credential
+    /// and address), and records the first use of a credential from each new address.
+    pub async fn flush_usage(&self) -> Result<usize, AuthError> {
+        let drained = self.usage.drain();
+        let count = drained.uses.len();
+        let written = async {
+            self.store.record_token_uses(&drained.token_uses()).await?;
+            self.store.record_usage(&drained.uses).await
+        };
+        let first_seen = match written.await {
+            Ok(first_seen) => first_seen,
+            Err(error) => {
+                self.usage.restore(drained);
+                return Err(error.into());
+            }
+        };
+        for client in first_seen {
+            let Ok(ip) = client.ip.parse::<IpAddr>() else {
+                continue;
+            };
+            let kind = client.credential.split(':').next().unwrap_or("credential");
+            let mut event = AuditEvent::anonymous(
+                client.first_seen,
+                ip,
+                "credential.new_ip",
+                client.credential.clone(),
+            )
+            .user_agent(client.user_agent.as_deref());
+            event.actor_id = Some(client.user_id.0);
+            event.actor_name = drained.owners.get(&client.credential).cloned();
+            event.credential_kind = Some(kind.to_string());
+            event.credential_id = Some(client.credential.clone());
+            self.audit.record(event);
         }
         Ok(count)
     }
@@ -540,12 +819,16 @@ impl Authenticator {
     /// wrong password, deactivated) takes at least as long as one verification with the
     /// configured cost: a stored hash with weaker parameters, or a user without a hash, would
     /// otherwise answer measurably faster and tell an attacker which names exist.
+    ///
+    /// With an `admission`, the access policy is applied once the user's groups are read and
+    /// before the password is verified; unknown names are treated as members of no group.
     async fn verify_password(
         &self,
         username: &str,
         password: &SecretString,
         client_ip: IpAddr,
-    ) -> Result<User, AuthError> {
+        admission: Option<Admission<'_>>,
+    ) -> Result<(User, UserAccess), AuthError> {
         let name = username.trim().to_lowercase();
         let secret = password.expose_secret();
         if name.is_empty() || secret.len() > MAX_PASSWORD_BYTES {
@@ -557,10 +840,12 @@ impl Authenticator {
         // Every attempt that reaches a password check has taken a number from the name's and
         // the network's counts (whether or not the name exists, so the count is no oracle); a
         // failure is answered no sooner than a verification.
+        let user_agent = admission.and_then(|a| a.user_agent);
         let refuse = |subjects: Vec<Subject>, counts: Vec<i64>| async move {
             self.audit_login(
                 now,
                 client_ip,
+                user_agent,
                 &subjects,
                 Outcome::Failure,
                 "bad_credentials",
@@ -575,6 +860,13 @@ impl Authenticator {
         } else {
             self.store.find_credentials(&name).await?
         };
+        // The groups (and the policy's version) are read for unknown names too, so that both
+        // take the same reads.
+        let user_id = found.as_ref().map_or(UserId(-1), |f| f.user.id);
+        let access = self.store.user_access(user_id).await?;
+        if let Some(admission) = admission {
+            self.admit(&name, &access, admission).await?;
+        }
         let keys: Vec<String> = subjects.iter().map(Subject::key).collect();
         // A refusal because the name or the network is suspended: the wait given is the later
         // of both, read the same way whether or not the name exists.
@@ -582,6 +874,7 @@ impl Authenticator {
             self.audit_login(
                 now,
                 client_ip,
+                user_agent,
                 &subjects,
                 Outcome::Denied,
                 "login_throttled",
@@ -614,7 +907,7 @@ impl Authenticator {
             if had_failures {
                 self.forget_failures(&name).await;
             }
-            return Ok(user.clone());
+            return Ok((user.clone(), access));
         }
         // Before any Argon2 work, the attempt takes its numbers; a suspended name or network
         // (or one this attempt suspends) waits.
@@ -661,7 +954,21 @@ impl Authenticator {
                 }
             }
         }
-        Ok(user)
+        // A verified login (not one answered from the remembered-password cache).
+        if let Some(admission) = admission {
+            let mut event = AuditEvent::anonymous(
+                now,
+                client_ip,
+                "login.succeeded",
+                format!("user:{}", user.name),
+            )
+            .user_agent(admission.user_agent);
+            event.actor_id = Some(user.id.0);
+            event.actor_name = Some(user.name.clone());
+            event.credential_kind = Some(admission.method.name().into());
+            self.audit.record(event);
+        }
+        Ok((user, access))
     }
 
     /// A success forgets the name's failures (not the network's: an attacker could otherwise
@@ -674,10 +981,13 @@ impl Authenticator {
     }
 
     /// Records a refused password attempt, naming the user name tried (never the password).
+    /// The name tried is the event's target (`user:<name>`), not its actor: nobody was
+    /// authenticated.
     fn audit_login(
         &self,
         now: Timestamp,
         client_ip: IpAddr,
+        user_agent: Option<&str>,
         subjects: &[Subject],
         outcome: Outcome,
         reason: &str,
@@ -686,13 +996,12 @@ impl Authenticator {
             Subject::User(name) => Some(name.as_str()),
             Subject::Network(_) => None,
         });
-        let mut event = AuditEvent::anonymous(now, client_ip, "login.failed", tried.unwrap_or(""))
+        let target = format!("user:{}", tried.unwrap_or(""));
+        let mut event = AuditEvent::anonymous(now, client_ip, "login.failed", target)
             .outcome(outcome)
-            .reason(reason);
+            .reason(reason)
+            .user_agent(user_agent);
         event.credential_kind = Some("password".into());
-        if let Some(name) = tried {
-            event = event.actor_name(name);
-        }
         self.audit.record(event);
     }
 
@@ -762,7 +1071,7 @@ impl Authenticator {
         }
     }
 
-    async fn verify_session(&self, session: &SessionId) -> Result<User, AuthError> {
+    async fn verify_session(&self, session: &SessionId) -> Result<(Session, User), AuthError> {
         let digest = session.digest();
         let Some((stored, user)) = self.store.find_session(&digest).await? else {
             return Err(AuthError::SessionInvalid);
@@ -782,6 +1091,26 @@ impl Authenticator {
         if now >= stored.last_seen.plus(touch_after) {
             self.store.touch_session(&digest, now).await?;
         }
-        Ok(user)
+        Ok((stored, user))
+    }
+}
+
+/// The method a credential claims, read from its shape alone (before it is checked).
+fn claimed_method(credential: &Credential) -> Option<AuthMethod> {
+    let token_method = |raw: &str, basic: bool| match TokenKind::of_prefixed(raw) {
+        Some(TokenKind::ServiceKey) => AuthMethod::ServiceKey,
+        _ if basic => AuthMethod::BasicToken,
+        _ => AuthMethod::BearerToken,
+    };
+    match credential {
+        Credential::None | Credential::Session(None) => None,
+        Credential::Bearer(token) => Some(token_method(token.expose_secret(), false)),
+        Credential::Basic { password, .. }
+            if token_format::has_prefix(password.expose_secret()) =>
+        {
+            Some(token_method(password.expose_secret(), true))
+        }
+        Credential::Basic { .. } => Some(AuthMethod::BasicPassword),
+        Credential::Session(Some(_)) => Some(AuthMethod::Session),
     }
 }

@@ -10,13 +10,15 @@
 //! ([`token_format`]), stored as digests and managed through [`tokens`]. Failed password
 //! attempts suspend password logins of a name or network for a doubling wait (the rules live
 //! in `tessera_core::throttle`), and security events go to the audit log off the request path
-//! ([`audit_log`]).
+//! ([`audit_log`]). The administrators' access policy is held per instance by [`policy`] and
+//! applied by the authenticator; API use per credential is coalesced by [`usage`].
 
 pub mod audit_log;
 pub mod authenticator;
 pub mod cache;
 pub mod credentials;
 pub mod password;
+pub mod policy;
 pub mod secret;
 pub mod session;
 pub mod token_format;

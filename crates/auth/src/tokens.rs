@@ -6,12 +6,12 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use tessera_core::audit::AuditEvent;
-use tessera_core::authz::{Administer, ManageTokens};
+use tessera_core::authz::{Administer, Denied, ManageTokens};
 use tessera_core::clock::Timestamp;
 use tessera_core::error::{Error, FieldErrors, Missing};
 use tessera_core::ids::{ProjectId, TokenId};
 use tessera_core::principal::Principal;
-use tessera_core::store::Store;
+use tessera_core::store::{Conflict, Store, StoreError};
 use tessera_core::tokens::{NewToken, RevokeReason, Token, TokenKind, TokenPolicy, TokenRequest};
 
 use crate::token_format::{self, RawToken};
@@ -48,23 +48,40 @@ pub async fn issue(
     now: Timestamp,
 ) -> Result<Issued, Error> {
     manage.require_create()?;
-    let terms = policy.terms(request, now).map_err(Error::Invalid)?;
     let kind = kind_for(manage);
+    // Service keys are governed by their account's owning group, not by the creator rule.
+    if kind == TokenKind::Personal
+        && let Some(caller) = caller
+        && !policy.may_create(&caller.groups)
+    {
+        return Err(Error::Denied(Denied::TokenCreationNotAllowed));
+    }
+    let terms = policy.terms(request, now).map_err(Error::Invalid)?;
     let raw = token_format::mint(kind);
-    let token = store
-        .create_token(NewToken {
-            kind,
-            owner: manage.owner().id,
-            name: terms.name,
-            digest: raw.digest().to_vec(),
-            scopes: terms.scopes,
-            projects,
-            allowed_ips: terms.allowed_ips,
-            created: now,
-            created_by: Some(manage.actor().id),
-            expires: terms.expires,
-        })
-        .await?;
+    let created = store
+        .create_token(
+            NewToken {
+                kind,
+                owner: manage.owner().id,
+                name: terms.name,
+                digest: raw.digest().to_vec(),
+                scopes: terms.scopes,
+                projects,
+                allowed_ips: terms.allowed_ips,
+                created: now,
+                created_by: Some(manage.actor().id),
+                expires: terms.expires,
+            },
+            policy.max_per_user,
+        )
+        .await;
+    let token = match created {
+        Err(StoreError::Conflict(Conflict::TokenLimit)) => {
+            let max = policy.max_per_user.unwrap_or(0);
+            return Err(Error::Denied(Denied::TokenLimit(max)));
+        }
+        other => other?,
+    };
     audit(
         store,
         AuditEvent::by_caller(caller, now, "token.created", target(&token)),

@@ -16,6 +16,7 @@ use tessera_auth::password::{HashParams, HasherConfig, hash_blocking};
 use tessera_core::authz::Authorizer;
 use tessera_core::clock::{Clock, ManualClock, Timestamp};
 use tessera_core::model::{NewUser, USERS_GROUP, UserUpdate};
+use tessera_core::policy::Surface;
 use tessera_core::principal::AuthMethod;
 use tessera_core::store::{SessionStore, Store, TokenStore, UserStore};
 use tessera_core::tokens::TokenRequest;
@@ -109,6 +110,7 @@ async fn authenticate(
         form_token: None,
         client_ip: IP,
         own_origins: &own,
+        surface: Surface::Api,
     })
     .await
 }
@@ -234,6 +236,7 @@ backend_tests! {
         let own = ["http://127.0.0.1:8080".to_string()];
         let with_token = f.auth.authenticate(&RequestInfo {
             method: &Method::POST, headers: &form, form_token: Some(&login.xsrf_token), client_ip: IP, own_origins: &own,
+            surface: Surface::Api,
         }).await;
         assert!(with_token.unwrap().is_some(), "the session's form token passes");
         form.insert("x-atlassian-token", HeaderValue::from_static("no-check"));
@@ -272,7 +275,7 @@ async fn alice_token(f: &Fixture, request: TokenRequest) -> tessera_auth::tokens
     let manage = Authorizer::own_tokens(&login.principal);
     tessera_auth::tokens::issue(
         &*f.store,
-        &f.auth.config().tokens,
+        &f.auth.policy().current().policy.tokens,
         &manage,
         Some(&login.principal),
         &request,
@@ -355,12 +358,13 @@ mod tokens {
             }
             let before = f.store.find_token(issued.token.id).await.unwrap().unwrap();
             assert_eq!((before.use_count, before.last_used), (0, None), "nothing written per request");
-            assert_eq!(f.auth.flush_token_usage().await.unwrap(), 1, "one token, one write");
+            // Two credentials were used: the token, and the password that issued it.
+            assert_eq!(f.auth.flush_usage().await.unwrap(), 2, "one write per credential");
             let after = f.store.find_token(issued.token.id).await.unwrap().unwrap();
             assert_eq!(after.use_count, 5);
             assert_eq!(after.last_used, Some(f.clock.now().minus(Duration::from_secs(1))));
             assert_eq!(after.last_used_ip.as_deref(), Some("127.0.0.1"));
-            assert_eq!(f.auth.flush_token_usage().await.unwrap(), 0);
+            assert_eq!(f.auth.flush_usage().await.unwrap(), 0);
         }
 
         async fn a_deactivated_owner_stops_their_tokens_at_once(db) {

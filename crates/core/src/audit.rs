@@ -1,9 +1,16 @@
 //! Audit events: who did what to which security-relevant thing, from where, and how it ended.
 //! Events name credentials by kind and id, never by secret.
 
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
 use crate::clock::Timestamp;
 use crate::principal::Principal;
 use crate::tokens::canonical_ip;
+
+/// Most characters of a user agent kept (a client must not fill the audit with long headers).
+pub const MAX_USER_AGENT_CHARS: usize = 200;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -30,11 +37,14 @@ pub struct AuditEvent {
     pub credential_kind: Option<String>,
     pub credential_id: Option<String>,
     pub client_ip: Option<String>,
+    pub user_agent: Option<String>,
     /// A stable dotted name, e.g. `token.created`.
     pub action: String,
     pub target: Option<String>,
     pub outcome: Outcome,
     pub reason: Option<String>,
+    /// How many identical events this one stands for (noisy failures are coalesced).
+    pub repeats: i64,
 }
 
 impl AuditEvent {
@@ -52,10 +62,12 @@ impl AuditEvent {
             credential_kind: Some(principal.method.name().to_string()),
             credential_id: principal.credential_id(),
             client_ip: Some(canonical_ip(principal.client_ip).to_string()),
+            user_agent: principal.user_agent.clone(),
             action: action.to_string(),
             target: Some(target.into()),
             outcome: Outcome::Success,
             reason: None,
+            repeats: 1,
         }
     }
 
@@ -90,11 +102,19 @@ impl AuditEvent {
             credential_kind: None,
             credential_id: None,
             client_ip: Some(canonical_ip(client_ip).to_string()),
+            user_agent: None,
             action: action.to_string(),
             target: Some(target.into()),
             outcome: Outcome::Success,
             reason: None,
+            repeats: 1,
         }
+    }
+
+    /// The same event with the client's user agent (cut short).
+    pub fn user_agent(mut self, user_agent: Option<&str>) -> Self {
+        self.user_agent = user_agent.map(short_user_agent);
+        self
     }
 
     /// The same event with another outcome.
@@ -115,6 +135,45 @@ impl AuditEvent {
     }
 }
 
+/// A user agent as kept: at most [`MAX_USER_AGENT_CHARS`] characters, no control characters.
+pub fn short_user_agent(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_USER_AGENT_CHARS)
+        .collect()
+}
+
+/// An address as a sortable key: the 32 hex digits of its IPv6 form (IPv4 as `::ffff:a.b.c.d`),
+/// so that the addresses of a CIDR range are one range of keys.
+pub fn ip_key(ip: IpAddr) -> String {
+    let v6 = match canonical_ip(ip) {
+        IpAddr::V4(v4) => v4.to_ipv6_mapped(),
+        IpAddr::V6(v6) => v6,
+    };
+    format!("{:032x}", u128::from(v6))
+}
+
+/// The first and last keys of a range's addresses.
+pub fn ip_key_range(net: IpNet) -> (String, String) {
+    (ip_key(net.network()), ip_key(net.broadcast()))
+}
+
+/// How an action is matched: exactly, or by the prefix before a trailing `*`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ActionMatch {
+    Exact(String),
+    Prefix(String),
+}
+
+impl ActionMatch {
+    pub fn parse(text: &str) -> Self {
+        match text.strip_suffix('*') {
+            Some(prefix) => Self::Prefix(prefix.to_string()),
+            None => Self::Exact(text.to_string()),
+        }
+    }
+}
+
 /// Which events to list; every field narrows.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AuditFilter {
@@ -122,11 +181,14 @@ pub struct AuditFilter {
     pub from: Option<Timestamp>,
     /// Before this time.
     pub to: Option<Timestamp>,
-    /// The acting (or tried) user name.
+    /// The acting user name.
     pub actor: Option<String>,
-    pub action: Option<String>,
+    pub action: Option<ActionMatch>,
     pub outcome: Option<Outcome>,
-    pub client_ip: Option<String>,
+    /// The client address, or a range of them.
+    pub client_net: Option<IpNet>,
+    /// What the event was about (exactly, e.g. `user:alice` or `token:42`).
+    pub target: Option<String>,
 }
 
 impl Outcome {
@@ -134,5 +196,32 @@ impl Outcome {
         [Self::Success, Self::Failure, Self::Denied]
             .into_iter()
             .find(|o| o.name() == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn address_keys_sort_as_ranges() {
+        let key = |text: &str| ip_key(text.parse().unwrap());
+        assert_eq!(key("10.0.0.1"), "00000000000000000000ffff0a000001");
+        assert_eq!(key("::ffff:10.0.0.1"), key("10.0.0.1"));
+        let (low, high) = ip_key_range("10.1.0.0/16".parse().unwrap());
+        assert!(low <= key("10.1.0.0") && key("10.1.255.255") <= high);
+        assert!(key("10.2.0.0") > high && key("10.0.255.255") < low);
+        let (low, high) = ip_key_range("2001:db8::/32".parse().unwrap());
+        assert!(low <= key("2001:db8::7") && key("2001:db8::7") <= high);
+        assert!(key("2001:db9::") > high);
+    }
+
+    #[test]
+    fn user_agents_are_cut_short_and_cleaned() {
+        assert_eq!(short_user_agent("curl/8\r\nX: y"), "curl/8X: y");
+        assert_eq!(
+            short_user_agent(&"a".repeat(500)).len(),
+            MAX_USER_AGENT_CHARS
+        );
     }
 }

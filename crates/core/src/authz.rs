@@ -41,6 +41,12 @@ pub enum Denied {
     /// The request needs a password or session login; a token may not make or manage other
     /// tokens (a leaked token could otherwise mint successors).
     TokenNotAllowed,
+    /// The policy lets only some groups create personal tokens.
+    TokenCreationNotAllowed,
+    /// The owner holds as many live tokens as the policy allows.
+    TokenLimit(u32),
+    /// An administrative change over a session needs the password re-entered (websudo).
+    WebsudoRequired,
 }
 
 impl Denied {
@@ -50,6 +56,9 @@ impl Denied {
             Self::Permission(_) => "permission_missing",
             Self::Scope(_) => "scope_missing",
             Self::TokenNotAllowed => "token_not_allowed",
+            Self::TokenCreationNotAllowed => "group_not_allowed",
+            Self::TokenLimit(_) => "token_limit_reached",
+            Self::WebsudoRequired => "websudo_required",
         }
     }
 }
@@ -73,6 +82,18 @@ impl fmt::Display for Denied {
             Self::TokenNotAllowed => f.write_str(
                 "This needs a password or session login: a token cannot manage credentials \
                  (create tokens, change a password, or manage tokens other than itself).",
+            ),
+            Self::TokenCreationNotAllowed => {
+                f.write_str("Your groups are not allowed to create personal access tokens.")
+            }
+            Self::TokenLimit(max) => write!(
+                f,
+                "The limit of {max} live tokens per user is reached: revoke one first."
+            ),
+            Self::WebsudoRequired => f.write_str(
+                "This administrative change needs your password again: confirm it with \
+                 POST /rest/auth/1/websudo {\"password\": ...} (or on the page you are sent \
+                 to), then repeat the request.",
             ),
         }
     }

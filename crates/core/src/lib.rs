@@ -19,12 +19,14 @@ pub mod error;
 pub mod ids;
 pub mod model;
 pub mod permissions;
+pub mod policy;
 pub mod principal;
 pub mod scopes;
 pub mod services;
 pub mod store;
 pub mod throttle;
 pub mod tokens;
+pub mod usage;
 pub mod validate;
 
 pub use error::{Error, FieldErrors};

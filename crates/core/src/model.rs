@@ -261,4 +261,6 @@ pub struct Session {
     pub user_id: UserId,
     pub created: Timestamp,
     pub last_seen: Timestamp,
+    /// Until when the session may make administrative changes (its password re-entered).
+    pub websudo_until: Option<Timestamp>,
 }

@@ -3,13 +3,17 @@
 
 use std::net::IpAddr;
 
+use crate::clock::Timestamp;
 use crate::ids::{ProjectId, TokenId};
 use crate::model::User;
 use crate::permissions::{GlobalPermission, GlobalPermissions};
 use crate::scopes::Scopes;
 
-/// How the caller authenticated.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// How the caller authenticated. The serialised names are the policy's method names.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum AuthMethod {
     /// `Authorization: Basic` with the user's password.
     BasicPassword,
@@ -24,6 +28,14 @@ pub enum AuthMethod {
 }
 
 impl AuthMethod {
+    pub const ALL: [Self; 5] = [
+        Self::BasicPassword,
+        Self::BasicToken,
+        Self::BearerToken,
+        Self::ServiceKey,
+        Self::Session,
+    ];
+
     /// Stable name, used in logs, audit events and (with the policy) method rules.
     pub fn name(self) -> &'static str {
         match self {
@@ -61,11 +73,26 @@ pub struct Principal {
     /// Projects the credential is limited to; `None` for no limit.
     pub projects: Option<Vec<ProjectId>>,
     pub client_ip: IpAddr,
+    /// The client's `User-Agent`, cut short, for the audit and the usage view.
+    pub user_agent: Option<String>,
+    /// For a session: until when its password was re-entered for administration (websudo).
+    pub websudo_until: Option<Timestamp>,
 }
 
 impl Principal {
     pub fn has_global(&self, permission: GlobalPermission) -> bool {
         self.global.contains(permission)
+    }
+
+    /// Whether the caller has recently proven its password, as administrative changes need:
+    /// Basic with a password proves it on every request, a session only within its websudo
+    /// window, a token never (tokens are governed by their scopes instead).
+    pub fn has_fresh_password(&self, now: Timestamp) -> bool {
+        match self.method {
+            AuthMethod::BasicPassword => true,
+            AuthMethod::Session => self.websudo_until.is_some_and(|until| now < until),
+            AuthMethod::BasicToken | AuthMethod::BearerToken | AuthMethod::ServiceKey => false,
+        }
     }
 
     /// The credential's id as audit events record it: the token id, or the session reference.

@@ -81,9 +81,11 @@ pub fn parse_scope(name: &str) -> Option<Scopes> {
     let set: Scopes = match name {
         "READ" => read.into_iter().collect(),
         "WRITE" => read.into_iter().chain([WriteJiraWork]).collect(),
+        // Jira Data Center: "Administer Jira", everything but the system administrator's
+        // functions. tessera has none of those yet, so it equals SYSTEM_ADMIN for now.
         "ADMIN" => read
             .into_iter()
-            .chain([WriteJiraWork, ManageJiraProject])
+            .chain([WriteJiraWork, ManageJiraProject, ManageJiraConfiguration])
             .collect(),
         "SYSTEM_ADMIN" => Scopes::all(),
         fine => {
@@ -108,7 +110,8 @@ mod tests {
         assert_eq!(write.intersection(admin), write);
         assert_eq!(admin.intersection(system), admin);
         assert!(!read.contains(Scope::WriteJiraWork));
-        assert!(!admin.contains(Scope::ManageJiraConfiguration));
+        assert!(!write.contains(Scope::ManageJiraProject));
+        assert!(admin.contains(Scope::ManageJiraConfiguration));
         assert!(system.contains(Scope::ManageJiraConfiguration));
     }
 

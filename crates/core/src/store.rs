@@ -13,6 +13,7 @@ use crate::model::{
 };
 use crate::permissions::{GlobalPermissions, ProjectRole};
 use crate::tokens::{NewToken, RevokeReason, Token, TokenFilter, TokenMatch, TokenUse};
+use crate::usage::{ClientSeen, CredentialUse, UsageReport};
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -25,6 +26,8 @@ pub enum Conflict {
     ProjectName,
     /// A status change whose starting status no longer holds (another change won the race).
     StaleStatus,
+    /// The owner already holds as many live tokens as the policy allows.
+    TokenLimit,
     /// A uniqueness rule the store could not name (a race lost inside the database).
     Other,
 }
@@ -78,6 +81,9 @@ pub struct SessionSwap<'a> {
 pub struct UserAccess {
     pub groups: Vec<String>,
     pub global: GlobalPermissions,
+    /// The version of the stored access policy, read in the same query (0: none stored), so
+    /// that every authenticated request learns of a policy change at no extra cost.
+    pub policy_version: i64,
 }
 
 /// A user search. `text` is lower-case; `"."` alone matches everyone, as in Jira.
@@ -225,6 +231,9 @@ pub trait SessionStore: Send + Sync {
     /// A session with its user, in one read (it runs on every cookie-authenticated request).
     async fn find_session(&self, id_digest: &[u8]) -> StoreResult<Option<(Session, User)>>;
     async fn touch_session(&self, id_digest: &[u8], at: Timestamp) -> StoreResult<()>;
+    /// Sets (or with `None` drops) the session's websudo window; `false` if the session is
+    /// gone.
+    async fn set_websudo(&self, id_digest: &[u8], until: Option<Timestamp>) -> StoreResult<bool>;
     async fn delete_session(&self, id_digest: &[u8]) -> StoreResult<bool>;
     async fn delete_user_sessions(&self, user: UserId, keep: Option<&[u8]>) -> StoreResult<u64>;
     /// Deletes sessions idle since before `idle_before` or created before `created_before`.
@@ -237,7 +246,10 @@ pub trait SessionStore: Send + Sync {
 
 #[async_trait]
 pub trait TokenStore: Send + Sync {
-    async fn create_token(&self, token: NewToken) -> StoreResult<Token>;
+    /// Stores a token; with `max_live`, only if its owner holds fewer live (not revoked, not
+    /// expired at `token.created`) tokens, checked in the same transaction
+    /// (`Conflict(TokenLimit)` otherwise).
+    async fn create_token(&self, token: NewToken, max_live: Option<u32>) -> StoreResult<Token>;
     async fn find_token(&self, id: TokenId) -> StoreResult<Option<Token>>;
     /// The token whose current secret, or whose secret before the last rotation, has this
     /// digest.
@@ -302,6 +314,8 @@ pub trait ThrottleStore: Send + Sync {
     async fn login_blocked_until(&self, subjects: &[String]) -> StoreResult<Option<Timestamp>>;
     /// Forgets a subject's failures and wait; `false` if there were none.
     async fn clear_login_failures(&self, subject: &str) -> StoreResult<bool>;
+    /// Retention: forgets subjects whose last failure and wait both ended before `before`.
+    async fn delete_stale_login_failures(&self, before: Timestamp) -> StoreResult<u64>;
 }
 
 #[async_trait]
@@ -315,6 +329,68 @@ pub trait AuditStore: Send + Sync {
         filter: &AuditFilter,
         page: PageRequest,
     ) -> StoreResult<Page<AuditEvent>>;
+    /// Retention: deletes events older than `before`; how many.
+    async fn delete_audit_before(&self, before: Timestamp) -> StoreResult<u64>;
+}
+
+/// The stored access policy (see [`crate::policy`]), as its JSON document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredPolicy {
+    pub version: i64,
+    pub document: String,
+    pub updated: Timestamp,
+    /// Who made the last change; `None` for the initial state from the configuration.
+    pub updated_by: Option<String>,
+}
+
+#[async_trait]
+pub trait PolicyStore: Send + Sync {
+    async fn find_policy(&self) -> StoreResult<Option<StoredPolicy>>;
+    /// Stores `document` as version 1 if no policy is stored yet; the stored policy either way
+    /// (instances starting together agree on one).
+    async fn seed_policy(&self, document: &str, at: Timestamp) -> StoreResult<StoredPolicy>;
+    /// Replaces the policy if its version is still `expected`, recording `audit` in the same
+    /// transaction; the new version, or `None` if another change came first.
+    async fn replace_policy(
+        &self,
+        expected: i64,
+        document: &str,
+        at: Timestamp,
+        by: Option<&str>,
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<i64>>;
+    /// The stored policy's version (0: none).
+    async fn policy_version(&self) -> StoreResult<i64>;
+}
+
+/// API use per credential (see [`crate::usage`]).
+#[async_trait]
+pub trait UsageStore: Send + Sync {
+    /// Adds coalesced uses in one transaction (counts add up, last-seen times only move
+    /// forward); the addresses each credential was seen at for the first time.
+    async fn record_usage(&self, uses: &[CredentialUse]) -> StoreResult<Vec<ClientSeen>>;
+    /// Requests per day from `since_day` on, newest first, and the `clients` most recent
+    /// addresses.
+    async fn credential_usage(
+        &self,
+        credential: &str,
+        since_day: i64,
+        clients: i64,
+    ) -> StoreResult<UsageReport>;
+    /// Addresses first seen at or after `since`, newest first, with their owners' names.
+    async fn clients_first_seen_since(
+        &self,
+        since: Timestamp,
+        limit: i64,
+    ) -> StoreResult<Vec<ClientSeen>>;
+    /// Every address of these credentials.
+    async fn clients_of(&self, credentials: &[String]) -> StoreResult<Vec<ClientSeen>>;
+    /// Active users with a password, each with the last use of that password (Basic or a
+    /// login), if any.
+    async fn password_last_used(&self) -> StoreResult<Vec<(User, Option<Timestamp>)>>;
+    /// Retention: forgets daily counts before `before_day` and addresses last seen before
+    /// `before`.
+    async fn delete_usage_before(&self, before_day: i64, before: Timestamp) -> StoreResult<u64>;
 }
 
 #[async_trait]
@@ -334,6 +410,8 @@ pub trait Store:
     + TokenStore
     + AuditStore
     + ThrottleStore
+    + PolicyStore
+    + UsageStore
     + KeyStore
     + std::fmt::Debug
 {
@@ -348,6 +426,8 @@ impl<T> Store for T where
         + TokenStore
         + AuditStore
         + ThrottleStore
+        + PolicyStore
+        + UsageStore
         + KeyStore
         + std::fmt::Debug
 {

@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
 
 use crate::clock::Timestamp;
 use crate::error::FieldErrors;
@@ -157,6 +158,10 @@ pub struct TokenFilter {
     pub last_used_before: Option<Timestamp>,
     pub never_used: bool,
     pub include_revoked: bool,
+    /// Not used since this time (and made before it).
+    pub unused_since: Option<Timestamp>,
+    /// Not expired at this time.
+    pub live_at: Option<Timestamp>,
 }
 
 /// Uses of one token since the last flush, coalesced.
@@ -168,16 +173,22 @@ pub struct TokenUse {
     pub count: i64,
 }
 
-/// Lifetime rules for new tokens.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The rules for new tokens: lifetime, who may create them, how many one user may hold.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct TokenPolicy {
     /// Lifetime of a token created without `expirationDuration`; `None`: no expiry (only if
     /// allowed).
     pub default_lifetime_days: Option<u32>,
-    /// Longest lifetime a token may be given.
+    /// Longest lifetime a token may be given; `None`: no limit.
     pub max_lifetime_days: Option<u32>,
     /// Whether a token may be created without an expiry.
     pub allow_non_expiring: bool,
+    /// Groups whose members may create personal tokens; empty for everyone.
+    pub creator_groups: Vec<String>,
+    /// Most live tokens (not revoked, not expired) one user or service account may hold;
+    /// `None`: no limit.
+    pub max_per_user: Option<u32>,
 }
 
 impl Default for TokenPolicy {
@@ -186,9 +197,14 @@ impl Default for TokenPolicy {
             default_lifetime_days: Some(90),
             max_lifetime_days: Some(365),
             allow_non_expiring: false,
+            creator_groups: Vec::new(),
+            max_per_user: None,
         }
     }
 }
+
+/// The longest lifetime a policy may name (a hundred years).
+pub const MAX_LIFETIME_DAYS: u32 = 36_500;
 
 const DAY: Duration = Duration::from_secs(24 * 60 * 60);
 pub const MAX_TOKEN_NAME_CHARS: usize = 255;
@@ -216,6 +232,44 @@ pub struct TokenTerms {
 }
 
 impl TokenPolicy {
+    /// Whether a member of `groups` may create personal tokens.
+    pub fn may_create(&self, groups: &[String]) -> bool {
+        self.creator_groups.is_empty() || self.creator_groups.iter().any(|g| groups.contains(g))
+    }
+
+    /// Whether the rules are coherent: a default within the maximum, and a default expiry
+    /// unless tokens may live for ever.
+    pub fn check(&self) -> Result<(), String> {
+        let days = [self.default_lifetime_days, self.max_lifetime_days];
+        if days
+            .iter()
+            .flatten()
+            .any(|d| *d == 0 || *d > MAX_LIFETIME_DAYS)
+        {
+            return Err(format!(
+                "Lifetimes are from 1 to {MAX_LIFETIME_DAYS} days (null for none)."
+            ));
+        }
+        if let (Some(default), Some(max)) = (self.default_lifetime_days, self.max_lifetime_days)
+            && default > max
+        {
+            return Err(format!(
+                "The default lifetime ({default} days) exceeds the maximum ({max} days)."
+            ));
+        }
+        if self.default_lifetime_days.is_none() && !self.allow_non_expiring {
+            return Err(
+                "Without a default lifetime, tokens would never expire: allow non-expiring \
+                 tokens or give a default."
+                    .into(),
+            );
+        }
+        if self.max_per_user == Some(0) {
+            return Err("maxPerUser must be at least 1 (null for no limit).".into());
+        }
+        Ok(())
+    }
+
     /// Checks a request against the policy; every problem is reported, by field.
     pub fn terms(&self, request: &TokenRequest, now: Timestamp) -> Result<TokenTerms, FieldErrors> {
         let mut errors = FieldErrors::default();
@@ -370,6 +424,7 @@ mod tests {
             default_lifetime_days: None,
             max_lifetime_days: None,
             allow_non_expiring: true,
+            ..TokenPolicy::default()
         };
         assert_eq!(lenient.terms(&request(None), now).unwrap().expires, None);
         assert_eq!(lenient.terms(&request(Some(0)), now).unwrap().expires, None);

@@ -14,9 +14,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer, Serialize};
 use tessera_auth::AuthConfig;
 use tessera_auth::password::{HashParams, HasherConfig};
+use tessera_core::policy::{MethodRule, Policy, Quota, RateLimitPolicy};
+use tessera_core::principal::AuthMethod;
 use tessera_core::throttle::ThrottlePolicy;
-use tessera_core::tokens::TokenPolicy;
-use tessera_web::rate_limit::{Bucket, RateLimitSettings};
+use tessera_core::tokens::{TokenPolicy, parse_network};
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -54,6 +55,60 @@ pub struct Config {
     pub tokens: TokenConfig,
     pub login_throttle: LoginThrottleConfig,
     pub rate_limit: RateLimitConfig,
+    pub policy: PolicyConfig,
+    pub retention: RetentionConfig,
+}
+
+/// The access policy's initial state (with `[tokens]` and `[rate_limit]`): stored on the first
+/// start, then changed through `/rest/tessera/1/policy` or the policy page.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PolicyConfig {
+    /// Per method (`basic_password`, `basic_token`, `bearer_token`, `service_key`, `session`).
+    pub methods: BTreeMap<AuthMethod, MethodConfig>,
+    /// Groups whose members may use the REST API; empty for everyone.
+    pub api_groups: Vec<String>,
+    /// Addresses every request must come from; empty for anywhere.
+    #[serde(deserialize_with = "list_or_string")]
+    pub allowed_ips: Vec<IpNet>,
+    /// Per group, the addresses its members' requests must come from.
+    pub group_allowed_ips: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MethodConfig {
+    pub enabled: bool,
+    /// Members of these groups get the opposite of `enabled`.
+    pub except_groups: Vec<String>,
+}
+
+impl Default for MethodConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            except_groups: Vec::new(),
+        }
+    }
+}
+
+/// How long records are kept.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// Audit events older than this are deleted; 0 keeps them for ever.
+    pub audit_days: u32,
+    /// Daily request counts and client addresses per credential.
+    pub usage_days: u32,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self {
+            audit_days: 365,
+            usage_days: 90,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -83,13 +138,13 @@ pub struct GroupQuota {
 
 impl Default for RateLimitConfig {
     fn default() -> Self {
-        let defaults = RateLimitSettings::default();
+        let defaults = RateLimitPolicy::default();
         Self {
             enabled: defaults.enabled,
-            capacity: defaults.default.capacity.get(),
-            per_second: defaults.default.per_second.get(),
-            anonymous_capacity: defaults.anonymous.capacity.get(),
-            anonymous_per_second: defaults.anonymous.per_second.get(),
+            capacity: defaults.default.capacity,
+            per_second: defaults.default.per_second,
+            anonymous_capacity: defaults.anonymous.capacity,
+            anonymous_per_second: defaults.anonymous.per_second,
             exempt_groups: Vec::new(),
             groups: BTreeMap::new(),
         }
@@ -97,26 +152,29 @@ impl Default for RateLimitConfig {
 }
 
 impl RateLimitConfig {
-    pub fn settings(&self) -> RateLimitSettings {
-        RateLimitSettings {
+    pub fn policy(&self) -> RateLimitPolicy {
+        RateLimitPolicy {
             enabled: self.enabled,
-            default: Bucket::new(self.capacity, self.per_second),
-            anonymous: Bucket::new(self.anonymous_capacity, self.anonymous_per_second),
+            default: Quota {
+                capacity: self.capacity,
+                per_second: self.per_second,
+            },
+            anonymous: Quota {
+                capacity: self.anonymous_capacity,
+                per_second: self.anonymous_per_second,
+            },
             groups: self
                 .groups
                 .iter()
                 .map(|(group, quota)| {
-                    (
-                        group.to_lowercase(),
-                        Bucket::new(quota.capacity, quota.per_second),
-                    )
+                    let quota = Quota {
+                        capacity: quota.capacity,
+                        per_second: quota.per_second,
+                    };
+                    (group.clone(), quota)
                 })
                 .collect(),
-            exempt_groups: self
-                .exempt_groups
-                .iter()
-                .map(|g| g.to_lowercase())
-                .collect(),
+            exempt_groups: self.exempt_groups.clone(),
         }
     }
 }
@@ -158,7 +216,11 @@ pub struct TokenConfig {
     pub max_lifetime_days: u32,
     /// Whether tokens without an expiry may be created.
     pub allow_non_expiring: bool,
-    /// How often coalesced token use (last use, count) is written.
+    /// Groups whose members may create personal tokens; empty for everyone.
+    pub creator_groups: Vec<String>,
+    /// Most live tokens one user may hold; 0 for no limit.
+    pub max_per_user: u32,
+    /// How often coalesced use (tokens' last use, API use per credential) is written.
     pub usage_flush_seconds: u64,
 }
 
@@ -168,6 +230,8 @@ impl Default for TokenConfig {
             default_lifetime_days: 90,
             max_lifetime_days: 365,
             allow_non_expiring: false,
+            creator_groups: Vec::new(),
+            max_per_user: 0,
             usage_flush_seconds: 10,
         }
     }
@@ -184,6 +248,8 @@ pub struct DatabaseConfig {
 pub struct SessionConfig {
     pub idle_timeout_minutes: u64,
     pub absolute_timeout_hours: u64,
+    /// How long a re-entered password lets a session make administrative changes.
+    pub websudo_minutes: u64,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -222,6 +288,8 @@ impl Default for Config {
             tokens: TokenConfig::default(),
             login_throttle: LoginThrottleConfig::default(),
             rate_limit: RateLimitConfig::default(),
+            policy: PolicyConfig::default(),
+            retention: RetentionConfig::default(),
         }
     }
 }
@@ -237,6 +305,7 @@ impl Default for SessionConfig {
         Self {
             idle_timeout_minutes: 60,
             absolute_timeout_hours: 12,
+            websudo_minutes: 10,
         }
     }
 }
@@ -274,11 +343,9 @@ fn list_or_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<IpNe
     items
         .iter()
         .map(|item| {
-            item.parse::<IpNet>()
-                .or_else(|_| item.parse::<std::net::IpAddr>().map(IpNet::from))
-                .map_err(|_| {
-                    serde::de::Error::custom(format!("'{item}' is not an IP address or CIDR range"))
-                })
+            parse_network(item).ok_or_else(|| {
+                serde::de::Error::custom(format!("'{item}' is not an IP address or CIDR range"))
+            })
         })
         .collect()
 }
@@ -303,6 +370,8 @@ const ENV_KEYS: &[&str] = &[
     "tokens",
     "login_throttle",
     "rate_limit",
+    "policy",
+    "retention",
 ];
 
 /// Values given on the command line.
@@ -356,11 +425,61 @@ impl Config {
                 ENV_KEYS.iter().any(|known| top.eq_ignore_ascii_case(known))
             })
             .split("__");
-        figment
+        let config: Self = figment
             .merge(env)
             .merge(Serialized::defaults(overrides))
             .extract()
-            .map_err(|e| ConfigError::Invalid(e.to_string()))
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        config.initial_policy()?;
+        Ok(config)
+    }
+
+    /// The access policy the configuration describes (stored on the first start only).
+    pub fn initial_policy(&self) -> Result<Policy, ConfigError> {
+        let mut group_allowed_ips = BTreeMap::new();
+        for (group, texts) in &self.policy.group_allowed_ips {
+            let mut list = Vec::new();
+            for text in texts {
+                list.push(parse_network(text).ok_or_else(|| {
+                    ConfigError::Invalid(format!(
+                        "policy.group_allowed_ips.{group}: '{text}' is not an IP address or \
+                         CIDR range"
+                    ))
+                })?);
+            }
+            group_allowed_ips.insert(group.clone(), list);
+        }
+        let tokens = &self.tokens;
+        let policy = Policy {
+            methods: self
+                .policy
+                .methods
+                .iter()
+                .map(|(method, rule)| {
+                    let rule = MethodRule {
+                        enabled: rule.enabled,
+                        except_groups: rule.except_groups.clone(),
+                    };
+                    (*method, rule)
+                })
+                .collect(),
+            api_groups: self.policy.api_groups.clone(),
+            allowed_ips: self.policy.allowed_ips.clone(),
+            group_allowed_ips,
+            tokens: TokenPolicy {
+                default_lifetime_days: (tokens.default_lifetime_days > 0)
+                    .then_some(tokens.default_lifetime_days),
+                max_lifetime_days: (tokens.max_lifetime_days > 0)
+                    .then_some(tokens.max_lifetime_days),
+                allow_non_expiring: tokens.allow_non_expiring,
+                creator_groups: tokens.creator_groups.clone(),
+                max_per_user: (tokens.max_per_user > 0).then_some(tokens.max_per_user),
+            },
+            rate_limit: self.rate_limit.policy(),
+        };
+        policy
+            .normalised()
+            .map_err(|errors| ConfigError::Invalid(format!("access policy: {errors}")))
     }
 
     /// The database URL, defaulting to SQLite in the data directory.
@@ -379,8 +498,9 @@ impl Config {
         }
     }
 
-    pub fn auth(&self) -> AuthConfig {
-        AuthConfig {
+    /// The authenticator's settings, with the initial access policy.
+    pub fn auth(&self) -> Result<AuthConfig, ConfigError> {
+        Ok(AuthConfig {
             session_idle: Duration::from_secs(self.session.idle_timeout_minutes.max(1) * 60),
             session_absolute: Duration::from_secs(
                 self.session.absolute_timeout_hours.max(1) * 3600,
@@ -391,13 +511,8 @@ impl Config {
                 workers: self.passwords.workers,
                 queue: self.passwords.queue,
             },
-            tokens: TokenPolicy {
-                default_lifetime_days: (self.tokens.default_lifetime_days > 0)
-                    .then_some(self.tokens.default_lifetime_days),
-                max_lifetime_days: (self.tokens.max_lifetime_days > 0)
-                    .then_some(self.tokens.max_lifetime_days),
-                allow_non_expiring: self.tokens.allow_non_expiring,
-            },
+            websudo: Duration::from_secs(self.session.websudo_minutes.max(1) * 60),
+            initial_policy: self.initial_policy()?,
             throttle: ThrottlePolicy {
                 user_threshold: self.login_throttle.user_threshold.max(1),
                 ip_threshold: self.login_throttle.ip_threshold.max(1),
@@ -406,7 +521,7 @@ impl Config {
                 window: Duration::from_secs(self.login_throttle.window_minutes.max(1) * 60),
             },
             ..AuthConfig::default()
-        }
+        })
     }
 }
 
@@ -473,6 +588,47 @@ mod tests {
             ));
             jail.set_env("TESSERA_TRUSTED_PROXIES", "not-an-ip");
             assert!(Config::load(None, &Overrides::default()).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_policy_sections_set_the_initial_policy() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "policy.toml",
+                r#"
+                [policy]
+                api_groups = ["Integrators"]
+                allowed_ips = ["10.0.0.0/8", "192.0.2.7"]
+                [policy.methods.basic_password]
+                enabled = false
+                except_groups = ["legacy-bots"]
+                [policy.group_allowed_ips]
+                contractors = ["10.1.0.0/16"]
+                [tokens]
+                max_per_user = 5
+                creator_groups = ["developers"]
+                "#,
+            )?;
+            jail.set_env("TESSERA_POLICY__METHODS__SESSION__ENABLED", "false");
+            let config = Config::load(Some(Path::new("policy.toml")), &Overrides::default())
+                .map_err(|e| e.to_string())?;
+            let policy = config.initial_policy().map_err(|e| e.to_string())?;
+            assert_eq!(policy.api_groups, ["integrators"]);
+            assert_eq!(policy.allowed_ips.len(), 2);
+            let basic = policy.method(AuthMethod::BasicPassword);
+            assert!(!basic.enabled);
+            assert_eq!(basic.except_groups, ["legacy-bots"]);
+            assert!(!policy.method(AuthMethod::Session).enabled);
+            assert!(policy.method(AuthMethod::BearerToken).enabled);
+            assert_eq!(policy.group_allowed_ips["contractors"].len(), 1);
+            assert_eq!(policy.tokens.max_per_user, Some(5));
+            assert_eq!(policy.tokens.creator_groups, ["developers"]);
+            jail.create_file("bad.toml", "[policy.methods.telepathy]\nenabled = false\n")?;
+            assert!(Config::load(Some(Path::new("bad.toml")), &Overrides::default()).is_err());
+            jail.create_file("worse.toml", "[tokens]\ndefault_lifetime_days = 500\n")?;
+            assert!(Config::load(Some(Path::new("worse.toml")), &Overrides::default()).is_err());
             Ok(())
         });
     }

@@ -22,7 +22,6 @@ use tessera_core::services::users::{self, UserInput};
 use tessera_core::store::Store;
 use tessera_core::validate;
 use tessera_store::{ConnectError, PoolOptions, SqlStore};
-use tessera_web::rate_limit::RateLimits;
 use tessera_web::{AppState, Urls, WebSettings};
 use tokio::net::TcpListener;
 
@@ -164,8 +163,9 @@ pub struct Prepared {
     pub store: Arc<SqlStore>,
     pub bootstrap: Bootstrap,
     pub transport: Transport,
-    /// How often coalesced token use is written.
+    /// How often coalesced credential use is written.
     pub usage_flush: Duration,
+    pub retention: Retention,
     /// Processes leaked-token reports; finishes the queue once the application is dropped.
     pub report_worker: tokio::task::JoinHandle<()>,
 }
@@ -179,13 +179,13 @@ pub async fn prepare(config: &Config, bound: SocketAddr) -> Result<Prepared, Ser
     let store = Arc::new(open_store(config).await?);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let dyn_store: Arc<dyn Store> = store.clone();
-    let auth = Arc::new(Authenticator::new(dyn_store.clone(), clock.clone(), config.auth()).await?);
+    let auth =
+        Arc::new(Authenticator::new(dyn_store.clone(), clock.clone(), config.auth()?).await?);
     let bootstrap =
         bootstrap_admin(&*dyn_store, &*clock, &auth, config.admin_password.as_ref()).await?;
     let settings = WebSettings {
         trusted_proxies: config.trusted_proxies.clone(),
         max_body_bytes: config.max_body_bytes,
-        rate_limit: config.rate_limit.settings(),
         ..WebSettings::default()
     };
     let (reports, report_worker) = LeakReports::start(dyn_store.clone(), LEAK_REPORT_QUEUE);
@@ -201,8 +201,26 @@ pub async fn prepare(config: &Config, bound: SocketAddr) -> Result<Prepared, Ser
         bootstrap,
         transport,
         usage_flush: Duration::from_secs(config.tokens.usage_flush_seconds.max(1)),
+        retention: Retention {
+            audit: days(config.retention.audit_days),
+            usage: days(config.retention.usage_days),
+            login_failures: Duration::from_secs(config.login_throttle.window_minutes.max(1) * 60),
+        },
         report_worker,
     })
+}
+
+fn days(days: u32) -> Option<Duration> {
+    (days > 0).then(|| Duration::from_secs(u64::from(days) * 24 * 60 * 60))
+}
+
+/// How long records are kept; `None` for ever.
+#[derive(Clone, Copy, Debug)]
+pub struct Retention {
+    pub audit: Option<Duration>,
+    pub usage: Option<Duration>,
+    /// Failed-login counts are forgotten once their window and wait are over.
+    pub login_failures: Duration,
 }
 
 /// Limits of the transport layer.
@@ -255,21 +273,18 @@ pub async fn serve(
         store,
         transport,
         usage_flush,
+        retention,
         report_worker,
         ..
     } = prepared;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let purge = tokio::spawn(purge_sessions(
-        state.auth.clone(),
-        state.rate_limits.clone(),
-        stop_rx.clone(),
-    ));
+    let housekeeping = tokio::spawn(housekeeping(state.clone(), retention, stop_rx.clone()));
     let auth = state.auth.clone();
-    let flush = tokio::spawn(flush_token_usage(auth.clone(), usage_flush, stop_rx));
+    let flush = tokio::spawn(flush_usage(auth.clone(), usage_flush, stop_rx));
     let app = tessera_web::app(state);
     accept_loop(listener, app, transport, shutdown).await;
     let _ = stop_tx.send(true);
-    purge.abort();
+    housekeeping.abort();
     let _ = flush.await;
     // Reports already answered 202 are processed before the database closes.
     if tokio::time::timeout(Duration::from_secs(5), report_worker)
@@ -278,16 +293,17 @@ pub async fn serve(
     {
         tracing::warn!("leaked-token reports still queued at exit were abandoned");
     }
+    // The last uses noted before shutdown are written before the database closes; their
+    // new-address events go to the audit log, which is finished next.
+    if let Err(error) = auth.flush_usage().await {
+        tracing::warn!(%error, "could not record the last credential uses");
+    }
     // Audit events queued before shutdown are written before the database closes.
     if tokio::time::timeout(Duration::from_secs(10), auth.audit().finish())
         .await
         .is_err()
     {
         tracing::warn!("audit events still queued at exit were abandoned");
-    }
-    // The last uses noted before shutdown are written before the database closes.
-    if let Err(error) = auth.flush_token_usage().await {
-        tracing::warn!(%error, "could not record the last token uses");
     }
     // Requests cut off after the grace period may still hold connections; closing waits for
     // them, so it is bounded too. What they had not committed is rolled back by the database.
@@ -373,8 +389,8 @@ async fn accept_loop(
     }
 }
 
-/// Writes coalesced token use every `every` until told to stop.
-async fn flush_token_usage(
+/// Writes coalesced credential use every `every` until told to stop.
+async fn flush_usage(
     auth: Arc<Authenticator>,
     every: Duration,
     mut stop: tokio::sync::watch::Receiver<bool>,
@@ -383,33 +399,71 @@ async fn flush_token_usage(
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
-            _ = interval.tick() => if let Err(error) = auth.flush_token_usage().await {
-                tracing::warn!(%error, "could not record token use; will retry");
+            _ = interval.tick() => if let Err(error) = auth.flush_usage().await {
+                tracing::warn!(%error, "could not record credential use; will retry");
             },
             _ = stop.changed() => return,
         }
     }
 }
 
-/// Every ten minutes until told to stop: deletes expired sessions and forgets the rate
-/// buckets of idle callers.
-async fn purge_sessions(
-    auth: Arc<Authenticator>,
-    rate_limits: Arc<RateLimits>,
+/// How often a policy change made elsewhere is looked for when no authenticated request has
+/// brought it (anonymous requests carry no version).
+const POLICY_REFRESH: Duration = Duration::from_secs(5);
+/// How often expired records are deleted.
+const CLEANUP: Duration = Duration::from_secs(600);
+
+/// Until told to stop: refreshes the access policy every few seconds, and every ten minutes
+/// deletes expired sessions, forgets the rate buckets of idle callers and applies retention.
+async fn housekeeping(
+    state: AppState,
+    retention: Retention,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
-    let mut interval = tokio::time::interval(Duration::from_secs(600));
+    let mut refresh = tokio::time::interval(POLICY_REFRESH);
+    refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut cleanup = tokio::time::interval(CLEANUP);
+    cleanup.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
-            _ = interval.tick() => {
-                rate_limits.forget_idle();
-                match auth.purge_expired_sessions().await {
-                    Ok(0) => {}
-                    Ok(purged) => tracing::debug!(purged, "expired sessions deleted"),
-                    Err(error) => tracing::warn!(%error, "could not delete expired sessions"),
-                }
+            _ = refresh.tick() => if let Err(error) = state.auth.policy().refresh().await {
+                tracing::warn!(%error, "could not refresh the access policy");
+            },
+            _ = cleanup.tick() => {
+                state.rate_limits.forget_idle();
+                clean_up(&state, retention).await;
             }
             _ = stop.changed() => return,
         }
+    }
+}
+
+async fn clean_up(state: &AppState, retention: Retention) {
+    match state.auth.purge_expired_sessions().await {
+        Ok(0) => {}
+        Ok(purged) => tracing::debug!(purged, "expired sessions deleted"),
+        Err(error) => tracing::warn!(%error, "could not delete expired sessions"),
+    }
+    let now = state.clock.now();
+    let store = &state.store;
+    if let Some(keep) = retention.audit
+        && let Err(error) = store.delete_audit_before(now.minus(keep)).await
+    {
+        tracing::warn!(%error, "could not apply the audit retention");
+    }
+    if let Some(keep) = retention.usage {
+        let before = now.minus(keep);
+        if let Err(error) = store
+            .delete_usage_before(tessera_core::usage::day_of(before), before)
+            .await
+        {
+            tracing::warn!(%error, "could not apply the usage retention");
+        }
+    }
+    if let Err(error) = store
+        .delete_stale_login_failures(now.minus(retention.login_failures))
+        .await
+    {
+        tracing::warn!(%error, "could not forget old failed logins");
     }
 }

@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand};
 use secrecy::SecretString;
 use serde_json::json;
 use tessera_auth::password::hash_blocking;
-use tessera_auth::tokens;
+use tessera_auth::{policy, tokens};
 use tessera_core::authz::{Administer, ManageTokens};
 use tessera_core::clock::{Clock, SystemClock};
 use tessera_core::ids::TokenId;
@@ -54,8 +54,22 @@ enum Command {
     /// Issue, list and revoke personal access tokens and service keys offline.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Show or replace the access policy offline (e.g. after locking yourself out).
+    #[command(subcommand)]
+    Policy(PolicyCommand),
     /// Bring the database schema up to date.
     Migrate,
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Print the stored policy as JSON.
+    Show,
+    /// Replace the policy with a JSON document (as `GET /rest/tessera/1/policy` shows it),
+    /// read from FILE, or from standard input with `-`.
+    Set { file: PathBuf },
+    /// Put back the configuration's initial policy (`[policy]`, `[tokens]`, `[rate_limit]`).
+    Reset,
 }
 
 #[derive(Subcommand)]
@@ -327,6 +341,61 @@ async fn run_token(cli: &Cli, command: &TokenCommand) -> anyhow::Result<()> {
     result
 }
 
+async fn run_policy(cli: &Cli, command: &PolicyCommand) -> anyhow::Result<()> {
+    let (config, store) = offline(cli).await?;
+    let result = policy_command(cli, &config, &store, command).await;
+    store.close().await;
+    result
+}
+
+async fn policy_command(
+    cli: &Cli,
+    config: &Config,
+    store: &tessera_store::SqlStore,
+    command: &PolicyCommand,
+) -> anyhow::Result<()> {
+    let now = SystemClock.now();
+    let initial = config.initial_policy()?;
+    let current = policy::read_or_seed(store, &initial, now).await?;
+    let replacement = match command {
+        PolicyCommand::Show => {
+            let document = serde_json::to_value(&current.policy)?;
+            let value = json!({"version": current.version, "policy": document});
+            report(cli.json, value, serde_json::to_string_pretty(&document)?);
+            return Ok(());
+        }
+        PolicyCommand::Reset => initial,
+        PolicyCommand::Set { file } => {
+            let text = if file.as_os_str() == "-" {
+                std::io::read_to_string(std::io::stdin()).context("cannot read standard input")?
+            } else {
+                std::fs::read_to_string(file)
+                    .with_context(|| format!("cannot read {}", file.display()))?
+            };
+            let policy: tessera_core::policy::Policy =
+                serde_json::from_str(&text).context("the policy document is not valid")?;
+            policy
+                .normalised()
+                .map_err(|errors| anyhow!("the policy is not valid: {errors}"))?
+        }
+    };
+    let changed = replacement.changed_sections(&current.policy).join(",");
+    let audit = tessera_core::audit::AuditEvent::by_caller(None, now, "policy.changed", "policy")
+        .reason(if changed.is_empty() {
+            "unchanged"
+        } else {
+            &changed
+        });
+    let version =
+        policy::replace_stored(store, current.version, &replacement, now, None, &audit).await?;
+    report(
+        cli.json,
+        json!({"version": version, "changed": changed}),
+        format!("the access policy is now version {version} (changed: {changed})"),
+    );
+    Ok(())
+}
+
 async fn token_command(
     cli: &Cli,
     config: &Config,
@@ -359,11 +428,20 @@ async fn token_command(
                 allowed_ips: (!allowed_ips.is_empty()).then(|| allowed_ips.clone()),
             };
             let manage = ManageTokens::trusted_offline_cli(owner);
-            let policy = config.auth().tokens;
+            // The stored policy is in force (the configuration only gave its first state).
+            let policy = policy::read_or_seed(store, &config.initial_policy()?, now).await?;
             let projects = (!projects.is_empty()).then_some(ids);
-            let issued = tokens::issue(store, &policy, &manage, None, &request, projects, now)
-                .await
-                .map_err(|e| anyhow!("cannot issue the token: {e}"))?;
+            let issued = tokens::issue(
+                store,
+                &policy.policy.tokens,
+                &manage,
+                None,
+                &request,
+                projects,
+                now,
+            )
+            .await
+            .map_err(|e| anyhow!("cannot issue the token: {e}"))?;
             let raw = issued.raw.expose();
             report(
                 cli.json,
@@ -467,6 +545,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => run_serve(&cli, args).await,
         Command::User(command) => run_user(&cli, command).await,
         Command::Token(command) => run_token(&cli, command).await,
+        Command::Policy(command) => run_policy(&cli, command).await,
         Command::Migrate => run_migrate(&cli).await,
     }
 }

@@ -31,8 +31,10 @@ enum Caller {
     /// A Jira administrator's session cookie on a request another site's form could send,
     /// without the XSRF header.
     SessionWithoutXsrf,
-    /// A Jira administrator's session cookie on a JSON request.
+    /// A Jira administrator's session cookie on a JSON request, with websudo.
     AdminSession,
+    /// The same without websudo: administrative changes need the password again.
+    AdminSessionWithoutWebsudo,
     /// A Jira administrator with Basic auth.
     Admin,
     /// The developer's personal access token with every scope, as Bearer.
@@ -41,7 +43,7 @@ enum Caller {
     ReadToken,
 }
 
-const CALLERS: [Caller; 11] = [
+const CALLERS: [Caller; 12] = [
     Caller::Anonymous,
     Caller::WrongPassword,
     Caller::NoUse,
@@ -50,6 +52,7 @@ const CALLERS: [Caller; 11] = [
     Caller::Developer,
     Caller::SessionWithoutXsrf,
     Caller::AdminSession,
+    Caller::AdminSessionWithoutWebsudo,
     Caller::Admin,
     Caller::DeveloperToken,
     Caller::ReadToken,
@@ -79,7 +82,9 @@ fn project_grant(caller: Caller, permission: P) -> Expect {
             P::AssignIssues,
             P::TransitionIssues,
         ],
-        Caller::Admin | Caller::AdminSession => return Expect::Allowed,
+        Caller::Admin | Caller::AdminSession | Caller::AdminSessionWithoutWebsudo => {
+            return Expect::Allowed;
+        }
         _ => return Expect::Status(StatusCode::NOT_FOUND),
     };
     if held.contains(&permission) {
@@ -92,7 +97,10 @@ fn project_grant(caller: Caller, permission: P) -> Expect {
 /// What the rule implies for a caller.
 fn expected(route: &RouteSpec, caller: Caller) -> Expect {
     use Expect::*;
-    let is_admin = matches!(caller, Caller::Admin | Caller::AdminSession);
+    let is_admin = matches!(
+        caller,
+        Caller::Admin | Caller::AdminSession | Caller::AdminSessionWithoutWebsudo
+    );
     let has_token = matches!(caller, Caller::DeveloperToken | Caller::ReadToken);
     match (caller, route.access) {
         // The login route reads only its JSON body, which a cross-site form cannot send.
@@ -102,7 +110,14 @@ fn expected(route: &RouteSpec, caller: Caller) -> Expect {
         (Caller::Anonymous | Caller::WrongPassword, _) => Status(StatusCode::UNAUTHORIZED),
         (Caller::NoUse, _) => Status(StatusCode::FORBIDDEN),
         (Caller::SessionWithoutXsrf, _) if !is_safe(&route.method) => Status(StatusCode::FORBIDDEN),
-        (Caller::SessionWithoutXsrf | Caller::AdminSession, Access::Session) => Allowed,
+        // Administrative changes over a session need the password re-entered (websudo).
+        (Caller::AdminSessionWithoutWebsudo, _) if route.is_admin_change() => {
+            Status(StatusCode::FORBIDDEN)
+        }
+        (
+            Caller::SessionWithoutXsrf | Caller::AdminSession | Caller::AdminSessionWithoutWebsudo,
+            Access::Session,
+        ) => Allowed,
         (_, Access::Session) => Status(StatusCode::UNAUTHORIZED),
         (_, Access::Public | Access::User) => Allowed,
         // A token may not make tokens, nor manage tokens other than itself.
@@ -141,7 +156,10 @@ struct Fixture {
     issue: String,
     comment: String,
     group: String,
+    /// The administrator's session, with websudo.
     session: String,
+    /// Another of the administrator's sessions, without.
+    stale_session: String,
     /// A token of the developer's.
     token: String,
     /// A key of the service account `svc`.
@@ -274,6 +292,13 @@ fn request_for(route: &RouteSpec, f: &Fixture) -> (String, Option<Value>) {
             String::new(),
             Some(json!({"username": "admin", "password": ADMIN_PASSWORD})),
         ),
+        ("POST", "/rest/auth/1/websudo") => {
+            (String::new(), Some(json!({"password": ADMIN_PASSWORD})))
+        }
+        // The default policy, which lets every caller in.
+        ("PUT", "/rest/tessera/1/policy") => (String::new(), Some(json!({}))),
+        // The administrator (the first user) and their password.
+        ("GET", "/rest/tessera/1/usage") => ("?credential=password:10000".into(), None),
         (method, path) if method == "GET" || method == "DELETE" => {
             let _ = path;
             (String::new(), None)
@@ -391,6 +416,14 @@ async fn fixture(server: &TestServer) -> Fixture {
     server.add_to_role("MTX", 10001, "target").await;
     let session = server.login("admin", ADMIN_PASSWORD).await;
     let response = server
+        .with_session(Method::POST, "/rest/auth/1/websudo", &session)
+        .json(&json!({"password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let stale_session = server.login("admin", ADMIN_PASSWORD).await;
+    let response = server
         .user(Method::POST, "/rest/pat/latest/tokens", "developer")
         .json(&json!({"name": format!("fixture{n}"), "expirationDuration": 30}))
         .send()
@@ -412,6 +445,7 @@ async fn fixture(server: &TestServer) -> Fixture {
         comment,
         group,
         session,
+        stale_session,
         token,
         key,
     }
@@ -435,6 +469,9 @@ async fn call(
         Caller::Developer => server.user(method, &path, "developer"),
         Caller::SessionWithoutXsrf | Caller::AdminSession => {
             server.with_session(method, &path, &fixture.session)
+        }
+        Caller::AdminSessionWithoutWebsudo => {
+            server.with_session(method, &path, &fixture.stale_session)
         }
         Caller::Admin => server.admin(method, &path),
         Caller::DeveloperToken => server.bearer(method, &path, &tokens.developer),

@@ -141,7 +141,7 @@ backend_tests! {
     async fn cookie_form_posts_need_the_xsrf_header(db) {
         let server = TestServer::start(db).await;
         server.create_project("XS").await;
-        let session = server.login("admin", ADMIN_PASSWORD).await;
+        let session = server.admin_session().await;
         let form = |builder: reqwest::RequestBuilder| {
             builder.header("content-type", "application/x-www-form-urlencoded").body("name=evil")
         };
@@ -190,6 +190,7 @@ backend_tests! {
             let xsrf = cookies.iter().find_map(|c| c.strip_prefix("atlassian.xsrf.token=")).unwrap().split(';').next().unwrap().to_string();
             (body["session"]["value"].as_str().unwrap().to_string(), xsrf)
         };
+        server.websudo(&token.0, ADMIN_PASSWORD).await;
         let with_token = form(server.with_session(Method::POST, &format!("/rest/api/2/group?atl_token={}", token.1), &token.0)).send().await.unwrap();
         expect_error(with_token, StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
         let wrong_token = form(server.with_session(Method::POST, "/rest/api/2/group?atl_token=guess", &token.0)).send().await.unwrap();

@@ -49,11 +49,12 @@ backend_tests! {
         let bad_token = server.bearer(Method::GET, MYSELF, "tspat_typo").send().await.unwrap();
         assert_eq!(bad_token.status(), StatusCode::UNAUTHORIZED);
 
-        let failed = events(&server, "action=login.failed&actor=dev", 1).await;
+        // Nobody was authenticated: the name tried is the target, not the actor.
+        let failed = events(&server, "action=login.failed&target=user:dev", 1).await;
         let event = &failed["values"][0];
         assert_eq!(event["outcome"], "failure");
         assert_eq!(event["reason"], "bad_credentials");
-        assert_eq!(event["actor"]["name"], "dev");
+        assert_eq!(event["actor"], Value::Null);
         assert_eq!(event["clientIp"], "127.0.0.1");
         assert!(event["at"].as_str().unwrap().ends_with("+0000"));
         let opened = events(&server, "action=session.opened", 1).await;

@@ -511,7 +511,27 @@ backend_tests! {
         assert!(!page.body.contains("alice-ci"));
 
         let token = page.form_token();
-        let page = post(&server, &format!("/secure/admin/tokens/{alice_id}/revoke"), Some(&admin),
+        // Revoking is an administrative change: first the password again (websudo).
+        let revoke = format!("/secure/admin/tokens/{alice_id}/revoke");
+        let page = post(&server, &revoke, Some(&admin), &[("atl_token", &token)], &[]).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+        assert_eq!(page.location(), "/secure/admin/websudo?next=%2Fsecure%2Fadmin%2Ftokens");
+        assert_eq!(myself_status(&server, &alices).await, StatusCode::OK, "nothing was revoked");
+        let form = get(&server, "/secure/admin/websudo?next=%2Fsecure%2Fadmin%2Ftokens", Some(&admin)).await;
+        assert_eq!(form.status, StatusCode::OK);
+        form.assert_html();
+        let wrong = post(&server, "/secure/admin/websudo", Some(&admin),
+            &[("atl_token", &token), ("password", "not-it"), ("next", "/secure/admin/tokens")], &[]).await;
+        assert_eq!(wrong.status, StatusCode::FORBIDDEN);
+        assert!(wrong.body.contains("websudo-error"));
+        let without_token = post(&server, "/secure/admin/websudo", Some(&admin),
+            &[("password", ADMIN_PASSWORD), ("next", "/secure/admin/tokens")], &[]).await;
+        assert_eq!(without_token.status, StatusCode::FORBIDDEN);
+        let offsite = post(&server, "/secure/admin/websudo", Some(&admin),
+            &[("atl_token", &token), ("password", ADMIN_PASSWORD), ("next", "//evil.example/")], &[]).await;
+        assert_eq!(offsite.status, StatusCode::SEE_OTHER);
+        assert_eq!(offsite.location(), "/secure/admin/policy", "an off-site next is not followed");
+        let page = post(&server, &revoke, Some(&admin),
             &[("atl_token", &token), ("filter", "owner=alice&neverUsed=on&junk=x")], &[]).await;
         assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
         assert_eq!(page.location(), "/secure/admin/tokens?owner=alice&neverUsed=on");
@@ -520,6 +540,104 @@ backend_tests! {
         assert!(page.body.contains("alice-ci") && page.body.contains("revoked"), "{}", page.body);
         let page = post(&server, "/secure/admin/tokens/999999/revoke", Some(&admin), &[("atl_token", &token)], &[]).await;
         assert_eq!(page.status, StatusCode::NOT_FOUND);
+    }
+}
+
+/// The policy form's fields as the page sends them, with `changes` replacing some.
+fn policy_form<'a>(
+    token: &'a str,
+    version: &'a str,
+    changes: &[(&'a str, &'a str)],
+) -> Vec<(&'a str, &'a str)> {
+    let mut pairs = vec![
+        ("atl_token", token),
+        ("version", version),
+        ("basic_password.enabled", "on"),
+        ("basic_token.enabled", "on"),
+        ("bearer_token.enabled", "on"),
+        ("service_key.enabled", "on"),
+        ("session.enabled", "on"),
+        ("defaultLifetimeDays", "90"),
+        ("maxLifetimeDays", "365"),
+        ("capacity", "100"),
+        ("perSecond", "10"),
+        ("anonymousCapacity", "30"),
+        ("anonymousPerSecond", "3"),
+    ];
+    for (name, value) in changes {
+        pairs.retain(|(n, _)| n != name);
+        if !value.is_empty() {
+            pairs.push((name, value));
+        }
+    }
+    pairs
+}
+
+mod admin_pages {
+    use super::*;
+
+    backend_tests! {
+    async fn administrators_change_the_policy_and_read_the_trail_on_pages(db) {
+        let server = TestServer::start(db).await;
+        server.create_user("alice", &[]).await;
+        let alice = login(&server, "alice", PASSWORD).await;
+        for path in ["/secure/admin/policy", "/secure/admin/audit", "/secure/admin/usage"] {
+            let page = get(&server, path, Some(&alice)).await;
+            assert_eq!(page.status, StatusCode::FORBIDDEN, "{path}");
+            page.assert_html();
+        }
+        let admin = login(&server, "admin", ADMIN_PASSWORD).await;
+        let page = get(&server, "/secure/admin/policy", Some(&admin)).await;
+        assert_eq!(page.status, StatusCode::OK);
+        page.assert_html();
+        assert!(page.body.contains("id=\"basic_password.enabled\" name=\"basic_password.enabled\" checked"), "{}", page.body);
+        let token = page.form_token();
+        let version = server.admin_json(Method::GET, "/rest/tessera/1/policy", Value::Null, StatusCode::OK).await["version"].to_string();
+        let basic_off = [("basic_password.enabled", ""), ("basic_password.except", "jira-administrators")];
+        // Without websudo nothing changes: to the password form first.
+        let page = post(&server, "/secure/admin/policy", Some(&admin), &policy_form(&token, &version, &basic_off), &[]).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+        assert_eq!(page.location(), "/secure/admin/websudo?next=%2Fsecure%2Fadmin%2Fpolicy");
+        let confirmed = post(&server, "/secure/admin/websudo", Some(&admin),
+            &[("atl_token", &token), ("password", ADMIN_PASSWORD), ("next", "/secure/admin/policy")], &[]).await;
+        assert_eq!(confirmed.location(), "/secure/admin/policy");
+        // Mistakes are shown on the form, all at once; nothing is stored.
+        let bad = [("allowedIps", "10.0.0.0/8\nnot-an-address"), ("apiGroups", "no-such-group"), ("capacity", "lots"), ("groupQuotas", "bots 5/1")];
+        let page = post(&server, "/secure/admin/policy", Some(&admin), &policy_form(&token, &version, &bad), &[]).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
+        for message in ["not-an-address", "Give a whole number", "Start each line with a group name"] {
+            assert!(page.body.contains(message), "{message}: {}", page.body);
+        }
+        let page = post(&server, "/secure/admin/policy", Some(&admin), &policy_form(&token, &version, &[("apiGroups", "no-such-group")]), &[]).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST);
+        assert!(page.body.contains("The group &#39;no-such-group&#39; does not exist") || page.body.contains("The group 'no-such-group' does not exist"), "{}", page.body);
+        // A good change is stored and shown.
+        let page = post(&server, "/secure/admin/policy", Some(&admin), &policy_form(&token, &version, &basic_off), &[]).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        assert_eq!(page.location(), "/secure/admin/policy?saved");
+        let stored = server.admin_json(Method::GET, "/rest/tessera/1/policy", Value::Null, StatusCode::OK).await;
+        assert_eq!(stored["methods"]["basic_password"], json!({"enabled": false, "exceptGroups": ["jira-administrators"]}));
+        assert_eq!(server.user(Method::GET, "/rest/api/2/myself", "alice").send().await.unwrap().status(), StatusCode::FORBIDDEN);
+        let page = get(&server, "/secure/admin/policy?saved", Some(&admin)).await;
+        assert!(page.body.contains("policy-saved") && page.body.contains("by admin"));
+        // The form of an older version is refused, not merged.
+        let page = post(&server, "/secure/admin/policy", Some(&admin), &policy_form(&token, &version, &[]), &[]).await;
+        assert_eq!(page.status, StatusCode::CONFLICT);
+
+        let page = get(&server, "/secure/admin/audit?action=policy.*", Some(&admin)).await;
+        assert_eq!(page.status, StatusCode::OK);
+        page.assert_html();
+        assert!(page.body.contains("policy.changed") && page.body.contains("methods"), "{}", page.body);
+        let page = get(&server, "/secure/admin/audit?outcome=maybe&ip=nowhere", Some(&admin)).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST);
+        let page = get(&server, "/secure/admin/usage?unusedDays=1", Some(&admin)).await;
+        assert_eq!(page.status, StatusCode::OK);
+        page.assert_html();
+        for bad in ["credential=token:999999", "credential=bogus", "unusedDays=0", "newDays=x"] {
+            let page = get(&server, &format!("/secure/admin/usage?{bad}"), Some(&admin)).await;
+            assert_eq!(page.status, StatusCode::BAD_REQUEST, "{bad}");
+        }
+    }
     }
 }
 

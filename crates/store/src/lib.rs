@@ -11,12 +11,15 @@
 //! PostgreSQL serialises what must be serial with row locks (e.g. the per-project issue counter),
 //! so several tessera instances can share one database.
 
+mod audit;
 mod issues;
+mod policy;
 mod projects;
 mod rows;
 mod sessions;
 mod throttle;
 mod tokens;
+mod usage;
 mod users;
 
 use std::str::FromStr;

@@ -14,6 +14,7 @@ struct SessionRow {
     id_digest: Vec<u8>,
     created_at: i64,
     last_seen_at: i64,
+    websudo_until: Option<i64>,
     #[sqlx(flatten)]
     user: UserRow,
 }
@@ -38,7 +39,7 @@ impl SessionStore for SqlStore {
 
     async fn find_session(&self, id_digest: &[u8]) -> StoreResult<Option<(Session, User)>> {
         let row: Option<SessionRow> = on_pool!(self, read, |pool| sqlx::query_as(concat!(
-            "SELECT s.id_digest, s.created_at, s.last_seen_at, ",
+            "SELECT s.id_digest, s.created_at, s.last_seen_at, s.websudo_until, ",
             user_columns!("u"),
             " FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_digest = $1"
         ))
@@ -53,6 +54,7 @@ impl SessionStore for SqlStore {
                 user_id: user.id,
                 created: Timestamp::from_millis(row.created_at),
                 last_seen: Timestamp::from_millis(row.last_seen_at),
+                websudo_until: row.websudo_until.map(Timestamp::from_millis),
             };
             (session, user)
         }))
@@ -69,6 +71,19 @@ impl SessionStore for SqlStore {
         .map(|done| done.rows_affected())
         .map_err(backend))?;
         Ok(())
+    }
+
+    async fn set_websudo(&self, id_digest: &[u8], until: Option<Timestamp>) -> StoreResult<bool> {
+        let done = on_pool!(self, write, |pool| sqlx::query(
+            "UPDATE sessions SET websudo_until = $1 WHERE id_digest = $2"
+        )
+        .bind(until.map(Timestamp::as_millis))
+        .bind(id_digest)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected())
+        .map_err(backend))?;
+        Ok(done > 0)
     }
 
     async fn delete_session(&self, id_digest: &[u8]) -> StoreResult<bool> {

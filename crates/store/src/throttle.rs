@@ -103,4 +103,16 @@ impl ThrottleStore for SqlStore {
         .map_err(backend))?;
         Ok(done > 0)
     }
+
+    async fn delete_stale_login_failures(&self, before: Timestamp) -> StoreResult<u64> {
+        on_pool!(self, write, |pool| sqlx::query(
+            "DELETE FROM login_failures WHERE last_failure_at < $1 \
+             AND (blocked_until IS NULL OR blocked_until < $1)"
+        )
+        .bind(before.as_millis())
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected())
+        .map_err(backend))
+    }
 }

@@ -1,20 +1,20 @@
-//! Personal access tokens and service keys, kept by the SHA-256 digest of their secret, and
-//! the audit log.
+//! Personal access tokens and service keys, kept by the SHA-256 digest of their secret.
 //!
 //! A token's project restriction is stored with the token (not in a join table that a deleted
 //! project could empty, silently widening the token to every project).
 
 use async_trait::async_trait;
-use tessera_core::audit::{AuditEvent, AuditFilter, Outcome};
+use tessera_core::audit::AuditEvent;
 use tessera_core::clock::Timestamp;
 use tessera_core::ids::{ProjectId, TokenId, UserId};
 use tessera_core::model::{Page, PageRequest, User};
-use tessera_core::store::{AuditStore, StoreError, StoreResult, TokenStore};
+use tessera_core::store::{Conflict, StoreError, StoreResult, TokenStore};
 use tessera_core::tokens::{
     NewToken, RevokeReason, Token, TokenFilter, TokenKind, TokenMatch, TokenUse, parse_network,
     scopes_from_text, scopes_to_text,
 };
 
+use crate::audit::insert_audit;
 use crate::rows::{UserRow, user_columns};
 use crate::{SqlStore, any_conflict, backend, on_pool, write_error};
 
@@ -30,7 +30,7 @@ macro_rules! token_select {
     };
 }
 
-/// The filter of an administrator's token list; `$1`..`$7` are bound by `bind_filter!`.
+/// The filter of an administrator's token list; `$1`..`$9` are bound by `bind_filter!`.
 macro_rules! token_filter {
     () => {
         "WHERE ($1 IS NULL OR t.user_id = $1) \
@@ -39,33 +39,10 @@ macro_rules! token_filter {
          AND ($4 IS NULL OR t.created_at < $4) \
          AND ($5 IS NULL OR (t.last_used_at IS NOT NULL AND t.last_used_at < $5)) \
          AND (NOT $6 OR t.last_used_at IS NULL) \
-         AND ($7 OR t.revoked_at IS NULL)"
+         AND ($7 OR t.revoked_at IS NULL) \
+         AND ($8 IS NULL OR (t.created_at < $8 AND (t.last_used_at IS NULL OR t.last_used_at < $8))) \
+         AND ($9 IS NULL OR t.expires_at IS NULL OR t.expires_at > $9)"
     };
-}
-
-/// Inserts one audit event on a transaction (either backend).
-macro_rules! insert_audit {
-    ($executor:expr, $event:expr) => {{
-        let event: &AuditEvent = $event;
-        sqlx::query(
-            "INSERT INTO audit_events (at, actor_id, actor_name, credential_kind, \
-             credential_id, client_ip, action, target, outcome, reason) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(event.at.as_millis())
-        .bind(event.actor_id)
-        .bind(&event.actor_name)
-        .bind(&event.credential_kind)
-        .bind(&event.credential_id)
-        .bind(&event.client_ip)
-        .bind(&event.action)
-        .bind(&event.target)
-        .bind(event.outcome.name())
-        .bind(&event.reason)
-        .execute($executor)
-        .await
-        .map_err(backend)?;
-    }};
 }
 
 #[derive(sqlx::FromRow)]
@@ -157,29 +134,53 @@ fn join_text<T: ToString>(items: &[T]) -> String {
 
 #[async_trait]
 impl TokenStore for SqlStore {
-    async fn create_token(&self, token: NewToken) -> StoreResult<Token> {
+    async fn create_token(&self, token: NewToken, max_live: Option<u32>) -> StoreResult<Token> {
         let projects = token.projects.as_deref().map(join_text);
         let ips = (!token.allowed_ips.is_empty()).then(|| join_text(&token.allowed_ips));
         let id: i64 = on_pool!(self, write, |pool| {
-            sqlx::query_scalar(
-            "INSERT INTO api_tokens (kind, user_id, name, digest, scopes, project_ids, allowed_ips, \
-             created_at, created_by, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id"
-        )
-        .bind(token.kind.name())
-        .bind(token.owner.0)
-        .bind(&token.name)
-        .bind(&token.digest)
-        .bind(scopes_to_text(token.scopes))
-        .bind(&projects)
-        .bind(&ips)
-        .bind(token.created.as_millis())
-        .bind(token.created_by.map(|u| u.0))
-        .bind(token.expires.map(Timestamp::as_millis))
-        .fetch_one(pool)
-        .await
-        .map_err(|e| write_error(e, any_conflict))
-        })?;
+            let mut tx = pool.begin().await.map_err(backend)?;
+            if let Some(max) = max_live {
+                // A no-op update takes the owner's row lock on PostgreSQL (SQLite has one
+                // writer), so two creations cannot both count below the limit.
+                sqlx::query("UPDATE users SET id = id WHERE id = $1")
+                    .bind(token.owner.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+                let live: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM api_tokens WHERE user_id = $1 AND revoked_at IS NULL \
+                     AND (expires_at IS NULL OR expires_at > $2)",
+                )
+                .bind(token.owner.0)
+                .bind(token.created.as_millis())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(backend)?;
+                if live >= i64::from(max) {
+                    return Err(StoreError::Conflict(Conflict::TokenLimit));
+                }
+            }
+            let id = sqlx::query_scalar(
+                "INSERT INTO api_tokens (kind, user_id, name, digest, scopes, project_ids, \
+                 allowed_ips, created_at, created_by, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+            )
+            .bind(token.kind.name())
+            .bind(token.owner.0)
+            .bind(&token.name)
+            .bind(&token.digest)
+            .bind(scopes_to_text(token.scopes))
+            .bind(&projects)
+            .bind(&ips)
+            .bind(token.created.as_millis())
+            .bind(token.created_by.map(|u| u.0))
+            .bind(token.expires.map(Timestamp::as_millis))
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| write_error(e, any_conflict))?;
+            tx.commit().await.map_err(backend)?;
+            id
+        });
         self.find_token(TokenId(id))
             .await?
             .ok_or(StoreError::MissingReference)
@@ -241,13 +242,15 @@ impl TokenStore for SqlStore {
                     .bind(filter.last_used_before.map(Timestamp::as_millis))
                     .bind(filter.never_used)
                     .bind(filter.include_revoked)
+                    .bind(filter.unused_since.map(Timestamp::as_millis))
+                    .bind(filter.live_at.map(Timestamp::as_millis))
             };
         }
         let (rows, total): (Vec<TokenRow>, i64) = on_pool!(self, read, |pool| {
             let rows = bind_filter!(sqlx::query_as(concat!(
                 token_select!(),
                 token_filter!(),
-                " ORDER BY t.id DESC LIMIT $8 OFFSET $9"
+                " ORDER BY t.id DESC LIMIT $10 OFFSET $11"
             )))
             .bind(page.limit)
             .bind(page.start_at)
@@ -373,110 +376,5 @@ impl TokenStore for SqlStore {
             tx.commit().await.map_err(backend)?;
         });
         Ok(())
-    }
-}
-
-#[derive(sqlx::FromRow)]
-struct AuditRow {
-    at: i64,
-    actor_id: Option<i64>,
-    actor_name: Option<String>,
-    credential_kind: Option<String>,
-    credential_id: Option<String>,
-    client_ip: Option<String>,
-    action: String,
-    target: Option<String>,
-    outcome: String,
-    reason: Option<String>,
-}
-
-impl AuditRow {
-    fn into_event(self) -> AuditEvent {
-        AuditEvent {
-            at: Timestamp::from_millis(self.at),
-            actor_id: self.actor_id,
-            actor_name: self.actor_name,
-            credential_kind: self.credential_kind,
-            credential_id: self.credential_id,
-            client_ip: self.client_ip,
-            action: self.action,
-            target: self.target,
-            outcome: Outcome::parse(&self.outcome).unwrap_or(Outcome::Failure),
-            reason: self.reason,
-        }
-    }
-}
-
-#[async_trait]
-impl AuditStore for SqlStore {
-    async fn record_audit(&self, events: &[AuditEvent]) -> StoreResult<()> {
-        if events.is_empty() {
-            return Ok(());
-        }
-        on_pool!(self, write, |pool| {
-            let mut tx = pool.begin().await.map_err(backend)?;
-            for event in events {
-                insert_audit!(&mut *tx, event);
-            }
-            tx.commit().await.map_err(backend)?;
-        });
-        Ok(())
-    }
-
-    async fn recent_audit(&self, limit: i64) -> StoreResult<Vec<AuditEvent>> {
-        let page = PageRequest { start_at: 0, limit };
-        Ok(self.list_audit(&AuditFilter::default(), page).await?.items)
-    }
-
-    async fn list_audit(
-        &self,
-        filter: &AuditFilter,
-        page: PageRequest,
-    ) -> StoreResult<Page<AuditEvent>> {
-        macro_rules! audit_filter {
-            () => {
-                " WHERE ($1 IS NULL OR at >= $1) AND ($2 IS NULL OR at < $2) \
-                 AND ($3 IS NULL OR actor_name = $3) AND ($4 IS NULL OR action = $4) \
-                 AND ($5 IS NULL OR outcome = $5) AND ($6 IS NULL OR client_ip = $6)"
-            };
-        }
-        macro_rules! bind_filter {
-            ($query:expr) => {
-                $query
-                    .bind(filter.from.map(Timestamp::as_millis))
-                    .bind(filter.to.map(Timestamp::as_millis))
-                    .bind(&filter.actor)
-                    .bind(&filter.action)
-                    .bind(filter.outcome.map(Outcome::name))
-                    .bind(&filter.client_ip)
-            };
-        }
-        let (rows, total): (Vec<AuditRow>, i64) = on_pool!(self, read, |pool| {
-            let rows = bind_filter!(sqlx::query_as(concat!(
-                "SELECT at, actor_id, actor_name, credential_kind, credential_id, client_ip, \
-                 action, target, outcome, reason FROM audit_events",
-                audit_filter!(),
-                " ORDER BY id DESC LIMIT $7 OFFSET $8"
-            )))
-            .bind(page.limit)
-            .bind(page.start_at)
-            .fetch_all(pool)
-            .await
-            .map_err(backend)?;
-            let total = bind_filter!(sqlx::query_scalar(concat!(
-                "SELECT COUNT(*) FROM audit_events",
-                audit_filter!()
-            )))
-            .fetch_one(pool)
-            .await
-            .map_err(backend)?;
-            (rows, total)
-        });
-        Ok(Page {
-            items: rows.into_iter().map(AuditRow::into_event).collect(),
-            start_at: page.start_at,
-            max_results: page.limit,
-            total,
-        })
     }
 }

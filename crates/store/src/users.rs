@@ -323,12 +323,16 @@ impl UserStore for SqlStore {
     }
 
     async fn user_access(&self, id: UserId) -> StoreResult<UserAccess> {
+        // The policy's version rides along: every authenticated request reads this, so each
+        // instance learns of a policy change on the next request at no extra cost.
         let rows: Vec<(String, String)> = on_pool!(self, read, |pool| sqlx::query_as(
             "SELECT 'group' AS kind, group_name AS value FROM group_members WHERE user_id = $1 \
              UNION ALL \
              SELECT DISTINCT 'permission' AS kind, g.permission AS value \
              FROM global_permission_grants g \
-             JOIN group_members m ON m.group_name = g.group_name WHERE m.user_id = $1"
+             JOIN group_members m ON m.group_name = g.group_name WHERE m.user_id = $1 \
+             UNION ALL \
+             SELECT 'policy' AS kind, CAST(version AS TEXT) AS value FROM access_policy"
         )
         .bind(id.0)
         .fetch_all(pool)
@@ -337,12 +341,17 @@ impl UserStore for SqlStore {
         let mut access = UserAccess {
             groups: Vec::new(),
             global: GlobalPermissions::empty(),
+            policy_version: 0,
         };
         for (kind, value) in rows {
-            if kind == "group" {
-                access.groups.push(value);
-            } else if let Some(permission) = GlobalPermission::from_key(&value) {
-                access.global.insert(permission);
+            match kind.as_str() {
+                "group" => access.groups.push(value),
+                "policy" => access.policy_version = value.parse().unwrap_or(0),
+                _ => {
+                    if let Some(permission) = GlobalPermission::from_key(&value) {
+                        access.global.insert(permission);
+                    }
+                }
             }
         }
         access.groups.sort();

@@ -162,7 +162,7 @@ backend_tests! {
         let store = open(&db).await;
         let alice = user(&store, "alice", &[]).await;
         for digest in [b"one".to_vec(), b"two".to_vec(), b"three".to_vec()] {
-            store.create_session(&Session { id_digest: digest, user_id: alice.id, created: T0, last_seen: T0 }).await.unwrap();
+            store.create_session(&Session { id_digest: digest, user_id: alice.id, created: T0, last_seen: T0, websudo_until: None }).await.unwrap();
         }
         let later = Timestamp::from_millis(T0.as_millis() + 1000);
         store.touch_session(b"two", later).await.unwrap();
@@ -177,7 +177,7 @@ backend_tests! {
         assert!(store.find_session(b"two-renewed").await.unwrap().is_none());
         assert!(!store.find_user(alice.id).await.unwrap().unwrap().has_password);
         assert!(!store.set_password_hash(UserId(1), Some("$x"), None).await.unwrap());
-        store.create_session(&Session { id_digest: b"four".to_vec(), user_id: alice.id, created: T0, last_seen: T0 }).await.unwrap();
+        store.create_session(&Session { id_digest: b"four".to_vec(), user_id: alice.id, created: T0, last_seen: T0, websudo_until: None }).await.unwrap();
         store.update_user(alice.id, &UserUpdate { active: Some(false), ..Default::default() }).await.unwrap();
         assert!(store.find_session(b"four").await.unwrap().is_none(), "deactivation ends sessions");
     }
@@ -413,10 +413,10 @@ backend_tests! {
         let alice = user(&store, "alice", &[]).await;
         let bob = user(&store, "bob", &[]).await;
         let at = |s: i64| Timestamp::from_millis(T0.as_millis() + s * 1000);
-        store.create_session(&Session { id_digest: b"a".to_vec(), user_id: alice.id, created: at(0), last_seen: at(0) }).await.unwrap();
-        store.create_session(&Session { id_digest: b"b".to_vec(), user_id: alice.id, created: at(100), last_seen: at(100) }).await.unwrap();
-        store.create_session(&Session { id_digest: b"c".to_vec(), user_id: bob.id, created: at(100), last_seen: at(100) }).await.unwrap();
-        assert!(store.create_session(&Session { id_digest: b"c".to_vec(), user_id: bob.id, created: at(0), last_seen: at(0) }).await.is_err());
+        store.create_session(&Session { id_digest: b"a".to_vec(), user_id: alice.id, created: at(0), last_seen: at(0), websudo_until: None }).await.unwrap();
+        store.create_session(&Session { id_digest: b"b".to_vec(), user_id: alice.id, created: at(100), last_seen: at(100), websudo_until: None }).await.unwrap();
+        store.create_session(&Session { id_digest: b"c".to_vec(), user_id: bob.id, created: at(100), last_seen: at(100), websudo_until: None }).await.unwrap();
+        assert!(store.create_session(&Session { id_digest: b"c".to_vec(), user_id: bob.id, created: at(0), last_seen: at(0), websudo_until: None }).await.is_err());
         store.touch_session(b"a", at(50)).await.unwrap();
         store.touch_session(b"a", at(40)).await.unwrap();
         let (session, owner) = store.find_session(b"a").await.unwrap().unwrap();
@@ -424,8 +424,8 @@ backend_tests! {
         assert_eq!(owner, alice);
         assert_eq!(store.delete_expired_sessions(at(60), at(-1)).await.unwrap(), 1, "a: idle since 50");
         assert_eq!(store.delete_expired_sessions(at(0), at(101)).await.unwrap(), 2, "b and c: too old");
-        store.create_session(&Session { id_digest: b"d".to_vec(), user_id: alice.id, created: at(0), last_seen: at(0) }).await.unwrap();
-        store.create_session(&Session { id_digest: b"e".to_vec(), user_id: alice.id, created: at(0), last_seen: at(0) }).await.unwrap();
+        store.create_session(&Session { id_digest: b"d".to_vec(), user_id: alice.id, created: at(0), last_seen: at(0), websudo_until: None }).await.unwrap();
+        store.create_session(&Session { id_digest: b"e".to_vec(), user_id: alice.id, created: at(0), last_seen: at(0), websudo_until: None }).await.unwrap();
         assert_eq!(store.delete_user_sessions(alice.id, Some(b"e")).await.unwrap(), 1);
         assert!(store.delete_session(b"e").await.unwrap());
         assert!(!store.delete_session(b"e").await.unwrap());
@@ -450,5 +450,203 @@ backend_tests! {
         drop(store);
         let reopened = open(&db).await;
         assert_eq!(reopened.find_issue(issue.id).await.unwrap(), Some(issue));
+    }
+}
+
+fn token_for(
+    owner: &User,
+    name: &str,
+    expires: Option<Timestamp>,
+) -> tessera_core::tokens::NewToken {
+    tessera_core::tokens::NewToken {
+        kind: tessera_core::tokens::TokenKind::Personal,
+        owner: owner.id,
+        name: name.into(),
+        digest: format!("digest of {name}").into_bytes(),
+        scopes: tessera_core::scopes::Scopes::all(),
+        projects: None,
+        allowed_ips: Vec::new(),
+        created: T0,
+        created_by: Some(owner.id),
+        expires,
+    }
+}
+
+fn event(action: &str, ip: &str, at: Timestamp) -> tessera_core::audit::AuditEvent {
+    tessera_core::audit::AuditEvent::anonymous(
+        at,
+        ip.parse().unwrap(),
+        action,
+        format!("user:{ip}"),
+    )
+}
+
+/// The policy, usage, retention and websudo parts of the store.
+mod policy_and_usage {
+    use super::*;
+    use std::time::Duration;
+    use tessera_core::audit::{ActionMatch, AuditFilter, Outcome};
+    use tessera_core::usage::{ClientUse, CredentialUse};
+
+    backend_tests! {
+        async fn the_policy_is_seeded_once_and_replaced_by_version(db) {
+            let store = open(&db).await;
+            assert_eq!(store.find_policy().await.unwrap(), None);
+            assert_eq!(store.policy_version().await.unwrap(), 0);
+            let alice = user(&store, "alice", &[]).await;
+            assert_eq!(store.user_access(alice.id).await.unwrap().policy_version, 0);
+            let first = store.seed_policy("{\"a\":1}", T0).await.unwrap();
+            assert_eq!((first.version, first.document.as_str(), first.updated_by.as_deref()), (1, "{\"a\":1}", None));
+            // A second instance starting later finds the stored one.
+            let again = open(&db).await.seed_policy("{\"b\":2}", T0).await.unwrap();
+            assert_eq!(again, first);
+            let audit = event("policy.changed", "192.0.2.1", T0);
+            let at = Timestamp::from_millis(T0.as_millis() + 5);
+            assert_eq!(store.replace_policy(1, "{\"c\":3}", at, Some("admin"), &audit).await.unwrap(), Some(2));
+            // Based on a version no longer stored: nothing is written, the event neither.
+            assert_eq!(store.replace_policy(1, "{\"d\":4}", at, Some("eve"), &audit).await.unwrap(), None);
+            let stored = store.find_policy().await.unwrap().unwrap();
+            assert_eq!((stored.version, stored.document.as_str(), stored.updated_by.as_deref()), (2, "{\"c\":3}", Some("admin")));
+            assert_eq!(store.user_access(alice.id).await.unwrap().policy_version, 2);
+            assert_eq!(store.recent_audit(10).await.unwrap().len(), 1);
+        }
+
+        async fn usage_adds_up_and_reports_each_new_address_once(db) {
+            let store = open(&db).await;
+            let alice = user(&store, "alice", &[]).await;
+            let day = tessera_core::usage::day_of(T0);
+            let client = |ip: &str, at: i64, agent: &str| ClientUse {
+                ip: ip.into(),
+                user_agent: Some(agent.into()),
+                first_seen: Timestamp::from_millis(T0.as_millis() + at),
+                last_seen: Timestamp::from_millis(T0.as_millis() + at),
+                requests: 2,
+            };
+            let used = |clients: Vec<ClientUse>| CredentialUse {
+                credential: "token:7".into(),
+                user_id: alice.id,
+                days: vec![(day, 4), (day + 1, 1)],
+                clients,
+            };
+            let new = store.record_usage(&[used(vec![client("192.0.2.1", 0, "a/1")])]).await.unwrap();
+            assert_eq!(new.len(), 1);
+            assert_eq!((new[0].credential.as_str(), new[0].ip.as_str()), ("token:7", "192.0.2.1"));
+            // Two instances flushing the same address: reported once; a later user agent wins.
+            let again = store.record_usage(&[used(vec![client("192.0.2.1", 10, "a/2"), client("2001:db8::1", 5, "b/1")])]).await.unwrap();
+            assert_eq!(again.iter().map(|c| c.ip.as_str()).collect::<Vec<_>>(), ["2001:db8::1"]);
+            let report = store.credential_usage("token:7", day, 10).await.unwrap();
+            assert_eq!(report.days, vec![(day + 1, 2), (day, 8)]);
+            let first = report.clients.iter().find(|c| c.ip == "192.0.2.1").unwrap();
+            assert_eq!((first.requests, first.user_agent.as_deref()), (4, Some("a/2")));
+            assert_eq!(first.first_seen, T0);
+            assert_eq!(first.user_name.as_deref(), Some("alice"));
+            // An older flush arriving late moves nothing backwards.
+            store.record_usage(&[used(vec![client("192.0.2.1", 1, "old/0")])]).await.unwrap();
+            let report = store.credential_usage("token:7", day, 1).await.unwrap();
+            assert_eq!(report.clients.len(), 1, "limited to the latest");
+            assert_eq!(report.clients[0].user_agent.as_deref(), Some("a/2"));
+            let since = Timestamp::from_millis(T0.as_millis() + 3);
+            let recent = store.clients_first_seen_since(since, 10).await.unwrap();
+            assert_eq!(recent.iter().map(|c| c.ip.as_str()).collect::<Vec<_>>(), ["2001:db8::1"]);
+            assert_eq!(store.clients_of(&["token:7".into()]).await.unwrap().len(), 2);
+            // Passwords' last use, for the unused-credentials view.
+            let passwords = store.password_last_used().await.unwrap();
+            assert_eq!(passwords.iter().find(|(u, _)| u.id == alice.id).unwrap().1, None);
+            let password = format!("password:{}", alice.id);
+            store.record_usage(&[CredentialUse { credential: password, user_id: alice.id, days: vec![(day, 1)], clients: vec![client("192.0.2.9", 7, "c")] }]).await.unwrap();
+            let passwords = store.password_last_used().await.unwrap();
+            let last = passwords.iter().find(|(u, _)| u.id == alice.id).unwrap().1;
+            assert_eq!(last, Some(Timestamp::from_millis(T0.as_millis() + 7)));
+        }
+
+        async fn the_token_limit_counts_live_tokens_only(db) {
+            let store = open(&db).await;
+            let alice = user(&store, "alice", &[]).await;
+            let past = Some(Timestamp::from_millis(T0.as_millis() - 1));
+            store.create_token(token_for(&alice, "expired", past), Some(2)).await.unwrap();
+            let one = store.create_token(token_for(&alice, "one", None), Some(2)).await.unwrap();
+            store.create_token(token_for(&alice, "two", None), Some(2)).await.unwrap();
+            let refused = store.create_token(token_for(&alice, "three", None), Some(2)).await;
+            assert!(matches!(refused, Err(StoreError::Conflict(Conflict::TokenLimit))), "{refused:?}");
+            let audit = event("token.revoked", "192.0.2.1", T0);
+            store.revoke_token(one.id, T0, tessera_core::tokens::RevokeReason::Owner, &audit).await.unwrap();
+            store.create_token(token_for(&alice, "three", None), Some(2)).await.unwrap();
+            store.create_token(token_for(&alice, "four", None), None).await.unwrap();
+        }
+
+        async fn retention_deletes_only_what_is_old(db) {
+            let store = open(&db).await;
+            let alice = user(&store, "alice", &[]).await;
+            let old = Timestamp::from_millis(T0.as_millis() - 1000);
+            store.record_audit(&[event("login.failed", "192.0.2.1", old), event("login.failed", "192.0.2.2", T0)]).await.unwrap();
+            assert_eq!(store.delete_audit_before(Timestamp::from_millis(T0.as_millis() - 1)).await.unwrap(), 1);
+            assert_eq!(store.recent_audit(10).await.unwrap().len(), 1);
+            let day = tessera_core::usage::day_of(T0);
+            let old_client = ClientUse { ip: "192.0.2.1".into(), user_agent: None, first_seen: old, last_seen: old, requests: 1 };
+            let new_client = ClientUse { ip: "192.0.2.2".into(), user_agent: None, first_seen: T0, last_seen: T0, requests: 1 };
+            store.record_usage(&[CredentialUse { credential: "token:1".into(), user_id: alice.id, days: vec![(day - 10, 1), (day, 1)], clients: vec![old_client, new_client] }]).await.unwrap();
+            assert_eq!(store.delete_usage_before(day - 1, Timestamp::from_millis(T0.as_millis() - 1)).await.unwrap(), 2);
+            let report = store.credential_usage("token:1", 0, 10).await.unwrap();
+            assert_eq!((report.days.len(), report.clients.len()), (1, 1));
+            // A failure count is forgotten once both its last failure and its wait are over.
+            let window = Timestamp::from_millis(T0.as_millis() - 500);
+            store.take_login_attempt("user:old", old, Timestamp::from_millis(0), 100, 1000).await.unwrap();
+            store.take_login_attempt("user:new", T0, Timestamp::from_millis(0), 100, 1000).await.unwrap();
+            store.take_login_attempt("user:waiting", old, Timestamp::from_millis(0), 1, 10_000).await.unwrap();
+            assert_eq!(store.delete_stale_login_failures(window).await.unwrap(), 1);
+            assert!(store.clear_login_failures("user:new").await.unwrap());
+            assert!(store.clear_login_failures("user:waiting").await.unwrap(), "still waiting: kept");
+        }
+
+        async fn audit_filters_take_ranges_prefixes_and_targets(db) {
+            let store = open(&db).await;
+            let mut events = vec![
+                event("login.failed", "10.1.2.3", T0),
+                event("login.succeeded", "10.200.0.1", T0),
+                event("token.created", "2001:db8::5", T0),
+                event("login_failed", "192.0.2.1", T0),
+            ];
+            events[0].outcome = Outcome::Failure;
+            events[0].user_agent = Some("curl/8".into());
+            events[0].repeats = 7;
+            store.record_audit(&events).await.unwrap();
+            let page = PageRequest { start_at: 0, limit: 50 };
+            let list = |filter: AuditFilter| {
+                let store = store.clone();
+                async move { store.list_audit(&filter, page).await.unwrap() }
+            };
+            let in_ten = list(AuditFilter { client_net: Some("10.0.0.0/8".parse().unwrap()), ..AuditFilter::default() }).await;
+            assert_eq!(in_ten.total, 2);
+            let v6 = list(AuditFilter { client_net: Some("2001:db8::/32".parse().unwrap()), ..AuditFilter::default() }).await;
+            assert_eq!(v6.items[0].action, "token.created");
+            let one = list(AuditFilter { client_net: Some("10.1.2.3/32".parse().unwrap()), ..AuditFilter::default() }).await;
+            assert_eq!((one.items[0].repeats, one.items[0].user_agent.as_deref()), (7, Some("curl/8")));
+            // `login.*` is a prefix; the `_` of another action is not a wildcard.
+            let logins = list(AuditFilter { action: Some(ActionMatch::parse("login.*")), ..AuditFilter::default() }).await;
+            assert_eq!(logins.total, 2);
+            let exact = list(AuditFilter { action: Some(ActionMatch::parse("login_")), ..AuditFilter::default() }).await;
+            assert_eq!(exact.total, 0);
+            let underscore = list(AuditFilter { action: Some(ActionMatch::parse("login_*")), ..AuditFilter::default() }).await;
+            assert_eq!(underscore.total, 1);
+            let target = list(AuditFilter { target: Some("user:2001:db8::5".into()), ..AuditFilter::default() }).await;
+            assert_eq!(target.total, 1);
+            let failures = list(AuditFilter { outcome: Some(Outcome::Failure), ..AuditFilter::default() }).await;
+            assert_eq!(failures.total, 1);
+        }
+
+        async fn websudo_belongs_to_one_session(db) {
+            let store = open(&db).await;
+            let alice = user(&store, "alice", &[]).await;
+            for id in [b"one".to_vec(), b"two".to_vec()] {
+                store.create_session(&Session { id_digest: id, user_id: alice.id, created: T0, last_seen: T0, websudo_until: None }).await.unwrap();
+            }
+            let until = T0.plus(Duration::from_secs(600));
+            assert!(store.set_websudo(b"one", Some(until)).await.unwrap());
+            assert_eq!(store.find_session(b"one").await.unwrap().unwrap().0.websudo_until, Some(until));
+            assert_eq!(store.find_session(b"two").await.unwrap().unwrap().0.websudo_until, None);
+            assert!(store.set_websudo(b"one", None).await.unwrap());
+            assert_eq!(store.find_session(b"one").await.unwrap().unwrap().0.websudo_until, None);
+            assert!(!store.set_websudo(b"gone", Some(until)).await.unwrap());
+        }
     }
 }

@@ -276,6 +276,10 @@ impl From<AuthError> for ApiError {
                 message: error.to_string(),
                 reason: "ip_not_allowed",
             },
+            AuthError::Denied(denial) => Self::Forbidden {
+                message: denial.to_string(),
+                reason: denial.reason_code(),
+            },
             AuthError::Busy => Self::Unavailable {
                 message: error.to_string(),
                 retry_after_seconds: 1,

@@ -3,21 +3,25 @@
 //! [`resolve_client`] works out the real client address: the TCP peer, unless the peer is a
 //! configured trusted proxy, in which case `X-Forwarded-For` is walked from the right past
 //! trusted hops (the right-most untrusted address is the client; a client cannot forge hops
-//! to the right of its own). [`authenticate`] reads the one credential, admits the principal
-//! (the USE permission), takes one request from the caller's rate budget
-//! ([`crate::rate_limit`]) and records the caller for the handlers; a bad credential ends the
-//! request there, never falling back to anonymous.
+//! to the right of its own). [`authenticate`] reads the one credential (the authenticator also
+//! applies the access policy: methods, addresses, API groups), admits the principal (the USE
+//! permission), takes one request from the caller's rate budget ([`crate::rate_limit`]) and
+//! records the caller for the handlers; a bad credential ends the request there, never falling
+//! back to anonymous. [`require_websudo`] and [`audit_admin_change`] wrap the administrative
+//! changes of the route table.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, OriginalUri, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::HeaderValue;
 use http::header::HOST;
 use ipnet::IpNet;
 use tessera_auth::authenticator::{AuthError, RequestInfo};
+use tessera_core::audit::short_user_agent;
 use tessera_core::authz::Authorizer;
+use tessera_core::policy::Surface;
 use tessera_core::principal::Caller;
 
 use crate::error::ApiError;
@@ -26,6 +30,8 @@ use crate::rate_limit::Decision;
 use crate::rest::auth::session::expired_session_cookie;
 use crate::state::AppState;
 use tessera_core::audit::{AuditEvent, Outcome};
+use tessera_core::authz::Denied;
+use tessera_core::principal::AuthMethod;
 
 /// Where a request came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -122,6 +128,7 @@ pub async fn authenticate(
         form_token: params.get("atl_token"),
         client_ip: client.ip,
         own_origins: &origins,
+        surface: Surface::Api,
     };
     let (caller, session) = match state.auth.authenticate(&info).await {
         Ok(None) => (
@@ -155,7 +162,8 @@ pub async fn authenticate(
             return ApiError::from(error).into_response();
         }
     };
-    let decision = state.rate_limits.check(&caller);
+    let policy = state.auth.policy().current();
+    let decision = state.rate_limits.check(&caller, &policy);
     if let Decision::Limited {
         bucket,
         retry_after,
@@ -166,15 +174,16 @@ pub async fn authenticate(
         let path: String = request.uri().path().chars().take(200).collect();
         let event = match caller.principal() {
             Some(principal) => AuditEvent::by(principal, now, "request.rate_limited", path),
-            None => AuditEvent::anonymous(now, client.ip, "request.rate_limited", path),
+            None => AuditEvent::anonymous(now, client.ip, "request.rate_limited", path)
+                .user_agent(user_agent(request.headers()).as_deref()),
         };
         state
             .auth
             .audit()
             .record(event.outcome(Outcome::Denied).reason("rate_limited"));
         return ApiError::RateLimited {
-            limit: bucket.capacity.get(),
-            fill_rate: bucket.per_second.get(),
+            limit: bucket.capacity,
+            fill_rate: bucket.per_second,
             retry_after_seconds: retry_after.as_millis().div_ceil(1000) as u64,
         }
         .into_response();
@@ -184,16 +193,76 @@ pub async fn authenticate(
     let mut response = next.run(request).await;
     if let Decision::Allowed { bucket, remaining } = decision {
         let headers = response.headers_mut();
-        headers.insert(
-            "x-ratelimit-limit",
-            HeaderValue::from(bucket.capacity.get()),
-        );
+        headers.insert("x-ratelimit-limit", HeaderValue::from(bucket.capacity));
         headers.insert("x-ratelimit-remaining", HeaderValue::from(remaining));
         headers.insert("x-ratelimit-interval-seconds", HeaderValue::from(1));
-        headers.insert(
-            "x-ratelimit-fillrate",
-            HeaderValue::from(bucket.per_second.get()),
-        );
+        headers.insert("x-ratelimit-fillrate", HeaderValue::from(bucket.per_second));
+    }
+    response
+}
+
+/// The request's `User-Agent`, cut short.
+pub fn user_agent(headers: &http::HeaderMap) -> Option<String> {
+    headers
+        .get(http::header::USER_AGENT)
+        .map(|v| short_user_agent(&String::from_utf8_lossy(v.as_bytes())))
+}
+
+/// Administrative changes over a session need the password re-entered within the websudo
+/// window (Jira's websudo); Basic with a password proves it on every request, and a token is
+/// governed by its scopes instead (the ADMIN scope, checked by the authorizer).
+pub async fn require_websudo(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if let Some(Caller::User(principal)) = request.extensions().get::<Caller>()
+        && principal.method == AuthMethod::Session
+        && !principal.has_fresh_password(state.clock.now())
+    {
+        return ApiError::from(tessera_core::Error::Denied(Denied::WebsudoRequired))
+            .into_response();
+    }
+    next.run(request).await
+}
+
+/// Every administrative change leaves an `admin.change` event: the method and path (not the
+/// query or body, which may carry passwords), and the status it got.
+pub async fn audit_admin_change(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let principal = match request.extensions().get::<Caller>() {
+        Some(Caller::User(principal)) => Some(principal.clone()),
+        _ => None,
+    };
+    // The whole path: nesting strips the prefix from the request's own URI.
+    let path = request
+        .extensions()
+        .get::<OriginalUri>()
+        .map_or_else(|| request.uri().path(), |original| original.path());
+    let target = format!(
+        "{} {}",
+        request.method(),
+        path.chars().take(200).collect::<String>()
+    );
+    let response = next.run(request).await;
+    if let Some(principal) = principal {
+        let status = response.status();
+        let outcome = if status.is_success() {
+            Outcome::Success
+        } else if status == http::StatusCode::FORBIDDEN {
+            Outcome::Denied
+        } else {
+            Outcome::Failure
+        };
+        let mut event =
+            AuditEvent::by(&principal, state.clock.now(), "admin.change", target).outcome(outcome);
+        if !status.is_success() {
+            event = event.reason(status.as_str());
+        }
+        state.auth.audit().record(event);
     }
     response
 }

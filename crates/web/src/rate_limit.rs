@@ -8,60 +8,22 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::{DefaultKeyedRateLimiter, RateLimiter};
+use tessera_auth::policy::ActivePolicy;
 use tessera_core::ids::UserId;
+use tessera_core::policy::{Quota, RateLimitPolicy};
 use tessera_core::principal::Caller;
 use tessera_core::tokens::canonical_ip;
 
-/// A bucket: how many requests at once, refilled at how many per second.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Bucket {
-    pub capacity: NonZeroU32,
-    pub per_second: NonZeroU32,
-}
-
-impl Bucket {
-    /// A bucket of at least one request, refilled at at least one per second.
-    pub fn new(capacity: u32, per_second: u32) -> Self {
-        Self {
-            capacity: NonZeroU32::new(capacity).unwrap_or(NonZeroU32::MIN),
-            per_second: NonZeroU32::new(per_second).unwrap_or(NonZeroU32::MIN),
-        }
-    }
-
-    fn quota(self) -> Quota {
-        Quota::per_second(self.per_second).allow_burst(self.capacity)
-    }
-}
-
-/// The rate-limit policy.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RateLimitSettings {
-    pub enabled: bool,
-    /// For authenticated callers without a group quota.
-    pub default: Bucket,
-    /// For anonymous callers, per client address.
-    pub anonymous: Bucket,
-    /// Quotas of groups; a member of several gets the largest.
-    pub groups: Vec<(String, Bucket)>,
-    /// Members of these groups are not limited.
-    pub exempt_groups: Vec<String>,
-}
-
-impl Default for RateLimitSettings {
-    fn default() -> Self {
-        Self {
-            enabled: false,
-            default: Bucket::new(100, 10),
-            anonymous: Bucket::new(30, 3),
-            groups: Vec::new(),
-            exempt_groups: Vec::new(),
-        }
-    }
+fn governor_quota(quota: Quota) -> governor::Quota {
+    let at_least_one = |n: u32| NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
+    governor::Quota::per_second(at_least_one(quota.per_second))
+        .allow_burst(at_least_one(quota.capacity))
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -90,79 +52,113 @@ pub enum Decision {
     /// Not limited (limits off, or an exempt group).
     Unlimited,
     Allowed {
-        bucket: Bucket,
+        bucket: Quota,
         remaining: u32,
     },
     Limited {
-        bucket: Bucket,
+        bucket: Quota,
         retry_after: Duration,
     },
 }
 
-/// The buckets of every caller, one limiter per distinct quota.
+/// One policy's buckets: a limiter per distinct quota.
+#[derive(Debug)]
+struct Buckets {
+    version: i64,
+    settings: RateLimitPolicy,
+    /// Shared by the versions of the policy with these settings.
+    limiters: Arc<HashMap<Quota, Limiter>>,
+}
+
+impl Buckets {
+    fn new(version: i64, settings: RateLimitPolicy) -> Self {
+        let quotas = [settings.default, settings.anonymous]
+            .into_iter()
+            .chain(settings.groups.values().copied());
+        let limiters = quotas
+            .map(|quota| {
+                let limiter = RateLimiter::keyed(governor_quota(quota))
+                    .with_middleware::<StateInformationMiddleware>();
+                (quota, limiter)
+            })
+            .collect();
+        Self {
+            version,
+            settings,
+            limiters: Arc::new(limiters),
+        }
+    }
+}
+
+/// The buckets of every caller under the policy in force. A policy change that alters the
+/// rate limits starts every bucket afresh; other changes keep them.
 #[derive(Debug)]
 pub struct RateLimits {
-    settings: RateLimitSettings,
-    limiters: HashMap<Bucket, Limiter>,
+    current: RwLock<Arc<Buckets>>,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            current: RwLock::new(Arc::new(Buckets::new(0, RateLimitPolicy::default()))),
+        }
+    }
 }
 
 impl RateLimits {
-    pub fn new(settings: RateLimitSettings) -> Self {
-        let buckets = [settings.default, settings.anonymous]
-            .into_iter()
-            .chain(settings.groups.iter().map(|(_, bucket)| *bucket));
-        let limiters = buckets
-            .map(|bucket| {
-                let limiter = RateLimiter::keyed(bucket.quota())
-                    .with_middleware::<StateInformationMiddleware>();
-                (bucket, limiter)
-            })
-            .collect();
-        Self { settings, limiters }
-    }
-
-    fn bucket_for(&self, groups: &[String]) -> Option<Bucket> {
-        if groups
-            .iter()
-            .any(|g| self.settings.exempt_groups.contains(g))
-        {
-            return None;
+    fn buckets(&self, policy: &ActivePolicy) -> Arc<Buckets> {
+        let held = self
+            .current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if held.version == policy.version {
+            return held;
         }
-        let granted = self
-            .settings
-            .groups
-            .iter()
-            .filter(|(group, _)| groups.contains(group))
-            .map(|(_, bucket)| *bucket)
-            .max_by_key(|bucket| (bucket.capacity, bucket.per_second));
-        Some(granted.unwrap_or(self.settings.default))
+        let mut current = self.current.write().unwrap_or_else(|e| e.into_inner());
+        if current.version != policy.version {
+            *current = if current.settings == policy.policy.rate_limit {
+                Arc::new(Buckets {
+                    version: policy.version,
+                    settings: current.settings.clone(),
+                    limiters: current.limiters.clone(),
+                })
+            } else {
+                Arc::new(Buckets::new(
+                    policy.version,
+                    policy.policy.rate_limit.clone(),
+                ))
+            };
+        }
+        current.clone()
     }
 
     /// Takes one request from the caller's bucket.
-    pub fn check(&self, caller: &Caller) -> Decision {
-        if !self.settings.enabled {
+    pub fn check(&self, caller: &Caller, policy: &ActivePolicy) -> Decision {
+        if !policy.policy.rate_limit.enabled {
             return Decision::Unlimited;
         }
-        let (key, bucket) = match caller {
+        let buckets = self.buckets(policy);
+        let (key, quota) = match caller {
             Caller::Anonymous { client_ip } => (
                 Key::Address(network_of(*client_ip)),
-                self.settings.anonymous,
+                buckets.settings.anonymous,
             ),
-            Caller::User(principal) => match self.bucket_for(&principal.groups) {
+            Caller::User(principal) => match buckets.settings.quota_for(&principal.groups) {
                 None => return Decision::Unlimited,
-                Some(bucket) => (Key::User(principal.user.id), bucket),
+                Some(quota) => (Key::User(principal.user.id), quota),
             },
         };
-        let Some(limiter) = self.limiters.get(&bucket) else {
+        let Some(limiter) = buckets.limiters.get(&quota) else {
             return Decision::Unlimited;
         };
         match limiter.check_key(&key) {
             Ok(snapshot) => Decision::Allowed {
-                bucket,
+                bucket: quota,
                 remaining: snapshot.remaining_burst_capacity(),
             },
             Err(not_until) => Decision::Limited {
-                bucket,
+                bucket: quota,
                 retry_after: not_until.wait_time_from(DefaultClock::default().now()),
             },
         }
@@ -170,7 +166,12 @@ impl RateLimits {
 
     /// Drops the buckets of callers not seen lately (they are full again anyway).
     pub fn forget_idle(&self) {
-        for limiter in self.limiters.values() {
+        let buckets = self
+            .current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        for limiter in buckets.limiters.values() {
             limiter.retain_recent();
             limiter.shrink_to_fit();
         }
@@ -183,6 +184,7 @@ mod tests {
     use tessera_core::clock::Timestamp;
     use tessera_core::model::User;
     use tessera_core::permissions::GlobalPermissions;
+    use tessera_core::policy::Policy;
     use tessera_core::principal::{AuthMethod, Principal};
     use tessera_core::scopes::Scopes;
 
@@ -206,48 +208,69 @@ mod tests {
             scopes: Scopes::all(),
             projects: None,
             client_ip: "192.0.2.1".parse().unwrap(),
+            user_agent: None,
+            websudo_until: None,
         }))
     }
 
-    fn settings() -> RateLimitSettings {
-        RateLimitSettings {
-            enabled: true,
-            default: Bucket::new(3, 1),
-            anonymous: Bucket::new(2, 1),
-            groups: vec![
-                ("bots".into(), Bucket::new(5, 1)),
-                ("big".into(), Bucket::new(8, 1)),
-            ],
-            exempt_groups: vec!["ops".into()],
+    fn quota(capacity: u32, per_second: u32) -> Quota {
+        Quota {
+            capacity,
+            per_second,
         }
     }
 
-    fn allowed(limits: &RateLimits, caller: &Caller) -> usize {
+    fn policy(version: i64, limits: RateLimitPolicy) -> ActivePolicy {
+        ActivePolicy {
+            version,
+            policy: Policy {
+                rate_limit: limits,
+                ..Policy::default()
+            },
+            updated: Timestamp::from_millis(0),
+            updated_by: None,
+        }
+    }
+
+    fn settings() -> ActivePolicy {
+        policy(
+            1,
+            RateLimitPolicy {
+                enabled: true,
+                default: quota(3, 1),
+                anonymous: quota(2, 1),
+                groups: [("bots".into(), quota(5, 1)), ("big".into(), quota(8, 1))]
+                    .into_iter()
+                    .collect(),
+                exempt_groups: vec!["ops".into()],
+            },
+        )
+    }
+
+    fn allowed(limits: &RateLimits, caller: &Caller, policy: &ActivePolicy) -> usize {
         (0..20)
-            .take_while(|_| !matches!(limits.check(caller), Decision::Limited { .. }))
+            .take_while(|_| !matches!(limits.check(caller, policy), Decision::Limited { .. }))
             .count()
     }
 
     #[test]
     fn each_caller_has_its_own_bucket_of_its_groups_size() {
-        let limits = RateLimits::new(settings());
-        assert_eq!(allowed(&limits, &user(1, &[])), 3);
+        let limits = RateLimits::default();
+        let settings = settings();
+        let allowed = |caller: &Caller| allowed(&limits, caller, &settings);
+        assert_eq!(allowed(&user(1, &[])), 3);
+        assert_eq!(allowed(&user(2, &[])), 3, "another user's bucket is full");
+        assert_eq!(allowed(&user(3, &["bots"])), 5);
         assert_eq!(
-            allowed(&limits, &user(2, &[])),
-            3,
-            "another user's bucket is full"
-        );
-        assert_eq!(allowed(&limits, &user(3, &["bots"])), 5);
-        assert_eq!(
-            allowed(&limits, &user(4, &["bots", "big"])),
+            allowed(&user(4, &["bots", "big"])),
             8,
             "the largest quota wins"
         );
-        assert_eq!(allowed(&limits, &user(5, &["ops", "bots"])), 20, "exempt");
+        assert_eq!(allowed(&user(5, &["ops", "bots"])), 20, "exempt");
         let anonymous = Caller::Anonymous {
             client_ip: "198.51.100.1".parse().unwrap(),
         };
-        assert_eq!(allowed(&limits, &anonymous), 2);
+        assert_eq!(allowed(&anonymous), 2);
         // Every address of one IPv6 /64 shares a bucket.
         let first = Caller::Anonymous {
             client_ip: "2001:db8:1:2::1".parse().unwrap(),
@@ -255,31 +278,50 @@ mod tests {
         let second = Caller::Anonymous {
             client_ip: "2001:db8:1:2::ffff".parse().unwrap(),
         };
-        assert_eq!(allowed(&limits, &first), 2);
-        assert_eq!(allowed(&limits, &second), 0);
+        assert_eq!(allowed(&first), 2);
+        assert_eq!(allowed(&second), 0);
         let Decision::Limited {
             retry_after,
             bucket,
-        } = limits.check(&user(1, &[]))
+        } = limits.check(&user(1, &[]), &settings)
         else {
             panic!("the bucket is empty")
         };
-        assert_eq!(bucket, Bucket::new(3, 1));
+        assert_eq!(bucket, quota(3, 1));
         assert!(retry_after > Duration::ZERO && retry_after <= Duration::from_secs(1));
     }
 
     #[test]
     fn remaining_counts_down_and_disabled_limits_nothing() {
-        let limits = RateLimits::new(settings());
+        let limits = RateLimits::default();
+        let settings = settings();
         let caller = user(1, &[]);
         let remaining: Vec<u32> = (0..3)
-            .map(|_| match limits.check(&caller) {
+            .map(|_| match limits.check(&caller, &settings) {
                 Decision::Allowed { remaining, .. } => remaining,
                 other => panic!("{other:?}"),
             })
             .collect();
         assert_eq!(remaining, [2, 1, 0]);
-        let off = RateLimits::new(RateLimitSettings::default());
-        assert_eq!(allowed(&off, &caller), 20);
+        let off = policy(2, RateLimitPolicy::default());
+        assert_eq!(allowed(&limits, &caller, &off), 20);
+    }
+
+    #[test]
+    fn a_policy_change_renews_buckets_only_when_the_limits_change() {
+        let limits = RateLimits::default();
+        let first = settings();
+        let caller = user(1, &[]);
+        assert_eq!(allowed(&limits, &caller, &first), 3);
+        // Another section changed: the spent bucket stays spent.
+        let same_limits = ActivePolicy {
+            version: 2,
+            ..first.clone()
+        };
+        assert_eq!(allowed(&limits, &caller, &same_limits), 0);
+        // The limits changed: every bucket starts afresh with the new size.
+        let mut wider = first.policy.rate_limit.clone();
+        wider.default = quota(6, 1);
+        assert_eq!(allowed(&limits, &caller, &policy(3, wider)), 6);
     }
 }

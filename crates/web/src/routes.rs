@@ -8,6 +8,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::handler::Handler;
 use axum::http::{HeaderValue, Method, Request};
+use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, on};
 use tessera_core::permissions::ProjectPermission;
@@ -17,13 +18,13 @@ use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::error::ApiError;
-use crate::middleware::{authenticate, resolve_client};
+use crate::middleware::{audit_admin_change, authenticate, require_websudo, resolve_client};
 use crate::rest::api2::{
     comments, groups, issues, meta, myself, permissions, projects, server_info, users,
 };
-use crate::rest::auth::session;
+use crate::rest::auth::{session, websudo};
 use crate::rest::pat;
-use crate::rest::tessera::{audit, service_accounts, throttle, tokens};
+use crate::rest::tessera::{audit, policy, service_accounts, throttle, tokens, usage};
 use crate::state::AppState;
 
 /// Who may call a route.
@@ -67,18 +68,34 @@ pub struct RouteSpec {
     pub access: Access,
 }
 
+impl RouteSpec {
+    /// Whether the route is an administrative change: it then needs websudo over a session
+    /// and leaves an `admin.change` audit event. Minting a service account's keys counts.
+    pub fn is_admin_change(&self) -> bool {
+        is_admin_change(&self.method, self.access)
+    }
+}
+
+fn is_admin_change(method: &Method, access: Access) -> bool {
+    let is_change = !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+    is_change && matches!(access, Access::Admin | Access::ServiceAccountOwner)
+}
+
 struct Table {
     router: Router<AppState>,
     specs: Vec<RouteSpec>,
     prefix: &'static str,
+    /// The state the per-route layers need; `None` when only the specs are wanted.
+    state: Option<AppState>,
 }
 
 impl Table {
-    fn new(prefix: &'static str) -> Self {
+    fn new(prefix: &'static str, state: Option<&AppState>) -> Self {
         Self {
             router: Router::new(),
             specs: Vec::new(),
             prefix,
+            state: state.cloned(),
         }
     }
 
@@ -91,7 +108,15 @@ impl Table {
             Ok(filter) => filter,
             Err(_) => unreachable!("the table only uses standard methods"),
         };
-        self.router = self.router.route(path, on(filter, handler));
+        let mut route = on(filter, handler);
+        if let Some(state) = &self.state
+            && is_admin_change(&method, access)
+        {
+            route = route
+                .layer(from_fn_with_state(state.clone(), require_websudo))
+                .layer(from_fn_with_state(state.clone(), audit_admin_change));
+        }
+        self.router = self.router.route(path, route);
         self.specs.push(RouteSpec {
             method,
             path: format!("{}{path}", self.prefix),
@@ -103,11 +128,11 @@ impl Table {
 
 /// `/rest/api/2` (and `/rest/api/latest`): one route per line, so the table reads as a table.
 #[rustfmt::skip]
-fn api2() -> Table {
+fn api2(state: Option<&AppState>) -> Table {
     use Access::*;
     use Method as M;
     use ProjectPermission as P;
-    Table::new("/rest/api/2")
+    Table::new("/rest/api/2", state)
         .add(M::GET, "/serverInfo", Public, server_info::get_server_info)
         .add(M::GET, "/myself", User, myself::get_myself)
         .add(M::PUT, "/myself/password", NotWithToken, myself::put_myself_password)
@@ -158,10 +183,10 @@ fn api2() -> Table {
 
 /// `/rest/pat/latest`: Jira's personal access tokens.
 #[rustfmt::skip]
-fn pat() -> Table {
+fn pat(state: Option<&AppState>) -> Table {
     use Access::*;
     use Method as M;
-    Table::new("/rest/pat/latest")
+    Table::new("/rest/pat/latest", state)
         .add(M::GET, "/tokens", User, pat::get_tokens)
         .add(M::POST, "/tokens", NotWithToken, pat::post_token)
         .add(M::GET, "/tokens/current", TokenHolder, pat::get_current_token)
@@ -172,10 +197,10 @@ fn pat() -> Table {
 
 /// `/rest/tessera/1`: tessera's own administration API.
 #[rustfmt::skip]
-fn tessera() -> Table {
+fn tessera(state: Option<&AppState>) -> Table {
     use Access::*;
     use Method as M;
-    Table::new("/rest/tessera/1")
+    Table::new("/rest/tessera/1", state)
         .add(M::GET, "/tokens", Admin, tokens::get_all_tokens)
         .add(M::DELETE, "/tokens", Admin, tokens::delete_all_tokens)
         .add(M::DELETE, "/tokens/{id}", Admin, tokens::delete_any_token)
@@ -183,6 +208,11 @@ fn tessera() -> Table {
         .add(M::DELETE, "/loginfailures", Admin, throttle::delete_login_failures)
         .add(M::GET, "/audit", Admin, audit::get_audit)
         .add(M::GET, "/audit/export", Admin, audit::get_audit_export)
+        .add(M::GET, "/policy", Admin, policy::get_policy)
+        .add(M::PUT, "/policy", Admin, policy::put_policy)
+        .add(M::GET, "/usage", Admin, usage::get_usage)
+        .add(M::GET, "/usage/unused", Admin, usage::get_unused)
+        .add(M::GET, "/usage/newnetworks", Admin, usage::get_new_networks)
         .add(M::GET, "/serviceaccounts", Admin, service_accounts::get_service_accounts)
         .add(M::POST, "/serviceaccounts", Admin, service_accounts::post_service_account)
         .add(M::GET, "/serviceaccounts/{name}/keys", ServiceAccountOwner, service_accounts::get_keys)
@@ -191,21 +221,22 @@ fn tessera() -> Table {
         .add(M::POST, "/serviceaccounts/{name}/keys/{id}/rotate", ServiceAccountOwner, service_accounts::post_rotate_key)
 }
 
-/// `/rest/auth/1/session` (and `/rest/auth/latest/session`) for authenticated callers.
-fn auth_session() -> Table {
-    Table::new("/rest/auth/1")
-        .add(Method::GET, "/session", Access::User, session::get_session)
-        .add(
-            Method::DELETE,
-            "/session",
-            Access::Session,
-            session::delete_session,
-        )
+/// `/rest/auth/1/session` and `/websudo` (and `/rest/auth/latest/...`) for authenticated
+/// callers.
+#[rustfmt::skip]
+fn auth_session(state: Option<&AppState>) -> Table {
+    use Access::*;
+    use Method as M;
+    Table::new("/rest/auth/1", state)
+        .add(M::GET, "/session", User, session::get_session)
+        .add(M::DELETE, "/session", Session, session::delete_session)
+        .add(M::POST, "/websudo", Session, websudo::post_websudo)
+        .add(M::DELETE, "/websudo", Session, websudo::delete_websudo)
 }
 
 /// The login route: outside the authentication layer, since it authenticates by its body.
-fn login() -> Table {
-    Table::new("/rest/auth/1").add(
+fn login(state: Option<&AppState>) -> Table {
+    Table::new("/rest/auth/1", state).add(
         Method::POST,
         "/session",
         Access::Login,
@@ -215,10 +246,16 @@ fn login() -> Table {
 
 /// Every route with its access rule.
 pub fn route_table() -> Vec<RouteSpec> {
-    [api2(), auth_session(), pat(), tessera(), login()]
-        .into_iter()
-        .flat_map(|t| t.specs)
-        .collect()
+    [
+        api2(None),
+        auth_session(None),
+        pat(None),
+        tessera(None),
+        login(None),
+    ]
+    .into_iter()
+    .flat_map(|t| t.specs)
+    .collect()
 }
 
 async fn not_found(request: Request<axum::body::Body>) -> Response {
@@ -237,21 +274,21 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 
 /// The application: every route, behind the transport and authentication layers.
 pub fn app(state: AppState) -> Router {
-    let api = api2().router;
+    let api = api2(Some(&state)).router;
     let authenticated = Router::new()
         .nest("/rest/api/2", api.clone())
         .nest("/rest/api/latest", api)
-        .nest("/rest/auth/1", auth_session().router)
-        .nest("/rest/auth/latest", auth_session().router)
-        .nest("/rest/pat/latest", pat().router)
-        .nest("/rest/tessera/1", tessera().router)
+        .nest("/rest/auth/1", auth_session(Some(&state)).router)
+        .nest("/rest/auth/latest", auth_session(Some(&state)).router)
+        .nest("/rest/pat/latest", pat(Some(&state)).router)
+        .nest("/rest/tessera/1", tessera(Some(&state)).router)
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             authenticate,
         ));
     let login = Router::new()
-        .nest("/rest/auth/1", login().router)
-        .nest("/rest/auth/latest", login().router);
+        .nest("/rest/auth/1", login(Some(&state)).router)
+        .nest("/rest/auth/latest", login(Some(&state)).router);
     let routes = authenticated
         .merge(login)
         .merge(crate::pages::router())

@@ -10,7 +10,7 @@ use tessera_core::authz::Authorizer;
 use tessera_core::clock::Clock;
 use tessera_core::store::Store;
 
-use crate::rate_limit::{RateLimitSettings, RateLimits};
+use crate::rate_limit::RateLimits;
 use crate::urls::Urls;
 
 /// Settings of the HTTP layer.
@@ -22,7 +22,6 @@ pub struct WebSettings {
     pub max_body_bytes: usize,
     /// Shown as `serverTitle`.
     pub server_title: String,
-    pub rate_limit: RateLimitSettings,
 }
 
 impl Default for WebSettings {
@@ -31,7 +30,6 @@ impl Default for WebSettings {
             trusted_proxies: Vec::new(),
             max_body_bytes: 1024 * 1024,
             server_title: "tessera".into(),
-            rate_limit: RateLimitSettings::default(),
         }
     }
 }
@@ -59,7 +57,7 @@ impl AppState {
         reports: LeakReports,
     ) -> Self {
         Self {
-            rate_limits: Arc::new(RateLimits::new(settings.rate_limit.clone())),
+            rate_limits: Arc::new(RateLimits::default()),
             authz: Authorizer::new(store.clone()),
             store,
             auth,

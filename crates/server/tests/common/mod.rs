@@ -216,6 +216,24 @@ impl TestServer {
     }
 
     /// Logs in with the session endpoint; returns the session id.
+    /// Re-enters the password for a session, so that it may make administrative changes.
+    pub async fn websudo(&self, session: &str, password: &str) {
+        let response = self
+            .with_session(Method::POST, "/rest/auth/1/websudo", session)
+            .json(&json!({"password": password}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+
+    /// An administrator's session with websudo.
+    pub async fn admin_session(&self) -> String {
+        let session = self.login("admin", ADMIN_PASSWORD).await;
+        self.websudo(&session, ADMIN_PASSWORD).await;
+        session
+    }
+
     pub async fn login(&self, user: &str, password: &str) -> String {
         let response = self
             .request(Method::POST, "/rest/auth/1/session")

@@ -21,7 +21,9 @@ use time::macros::format_description;
 
 use super::layout::{document, error_summary, field_error, form_token, page_response};
 use super::tokens::{token_cells, token_id};
-use super::{FormBody, Incoming, PageResult, link, redirect, respond, session_user};
+use super::{
+    FormBody, Incoming, PageResult, link, redirect, require_websudo, respond, session_user,
+};
 use crate::rest::pat::project_keys;
 use crate::state::AppState;
 use crate::urls::encode;
@@ -111,6 +113,7 @@ impl Filters {
             last_used_before: date(&self.last_used_before, "lastUsedBefore", errors),
             never_used: self.never_used,
             include_revoked: self.include_revoked,
+            ..TokenFilter::default()
         })
     }
 }
@@ -261,6 +264,7 @@ pub async fn post_admin_revoke(
         let form = FormBody::parse(&incoming.headers, body)?;
         let user = session_user(&state, &incoming, Some(&form), PAGE).await?;
         let admin = state.authz.administer(&user.principal)?;
+        require_websudo(&state, &user, PAGE)?;
         let id = token_id(&id)?;
         tokens::revoke_any(
             &*state.store,

@@ -37,6 +37,8 @@ fieldset { background: #fff; border: 1px solid #dfe1e6; margin: 1em 0; }
 label { display: block; margin: .5em 0 .2em; font-weight: 600; }
 label.check { display: inline; font-weight: normal; margin-right: 1em; }
 input[type=text], input[type=password], input[type=number], input[type=date] { padding: .3em; min-width: 20em; }
+textarea { min-width: 30em; min-height: 4em; font-family: monospace; }
+nav.paging a { margin-right: 1em; }
 .error { color: #bf2600; }
 .errors { background: #ffebe6; border: 1px solid #bf2600; padding: .5em 1em; }
 .secret { background: #e3fcef; border: 1px solid #006644; padding: .5em 1em; }
@@ -92,6 +94,9 @@ pub fn document(
                         a href=(link(state, "/secure/tokens")) { "Personal access tokens" }
                         @if user.is_admin {
                             a href=(link(state, "/secure/admin/tokens")) { "Token inventory" }
+                            a href=(link(state, "/secure/admin/policy")) { "Access policy" }
+                            a href=(link(state, "/secure/admin/audit")) { "Audit log" }
+                            a href=(link(state, "/secure/admin/usage")) { "API usage" }
                         }
                         span.who {
                             (user.principal.user.display_name) " (" (user.principal.user.name) ") "

@@ -117,6 +117,15 @@ async fn login(
                 Some("Too many failed logins: password logins are suspended for a while."),
             ));
         }
+        Err(AuthError::Denied(denial)) => {
+            return Ok(login_form(
+                state,
+                StatusCode::FORBIDDEN,
+                username,
+                next,
+                Some(&denial.to_string()),
+            ));
+        }
         Err(AuthError::Busy) => {
             return Ok(login_form(
                 state,

@@ -1,5 +1,6 @@
 //! Server-rendered HTML pages: the login form, a user's personal access tokens, and the
-//! administrators' token inventory. Plain HTML forms, no scripts.
+//! administrators' pages (token inventory, access policy, audit log, API usage) with the
+//! websudo form that guards their changes. Plain HTML forms, no scripts.
 //!
 //! Security invariants kept here:
 //! - Pages authenticate by the session cookie only ([`session_user`]): a Basic or Bearer
@@ -10,15 +11,22 @@
 //!   headers; otherwise it is refused with 403 before anything changes.
 //! - Every value shown is escaped by `maud`; the one piece of pre-escaped markup is the static
 //!   stylesheet ([`layout`]).
+//! - An administrative change from a page needs the password re-entered within the websudo
+//!   window ([`require_websudo`]); without it, nothing changes and the administrator is sent
+//!   to confirm the password.
 //! - Responses are `no-store` and carry a CSP that allows no script, no framing, and form
 //!   submission only to tessera itself. The login form follows `next` only to a local path.
 //! - A raw token appears in exactly one response, the one answering its creation, and is never
 //!   logged.
 
 pub mod admin;
+pub mod audit;
 mod layout;
 pub mod login;
+pub mod policy;
 pub mod tokens;
+pub mod usage;
+pub mod websudo;
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -37,6 +45,7 @@ use tessera_auth::secret::constant_time_eq;
 use tessera_auth::session::SessionId;
 use tessera_core::authz::Authorizer;
 use tessera_core::error::Error;
+use tessera_core::policy::Surface;
 use tessera_core::principal::Principal;
 
 use crate::middleware::ClientAddr;
@@ -63,6 +72,16 @@ pub fn router() -> Router<AppState> {
             "/secure/admin/tokens/{id}/revoke",
             post(admin::post_admin_revoke),
         )
+        .route(
+            "/secure/admin/websudo",
+            get(websudo::get_websudo).post(websudo::post_websudo),
+        )
+        .route(
+            "/secure/admin/policy",
+            get(policy::get_policy).post(policy::post_policy),
+        )
+        .route("/secure/admin/audit", get(audit::get_audit))
+        .route("/secure/admin/usage", get(usage::get_usage))
 }
 
 /// Why a page could not be shown.
@@ -75,6 +94,10 @@ pub enum PageError {
     },
     /// A POST without the session's form token, or from another site.
     FormToken,
+    /// An administrative change without websudo: to the password form, then back to `next`.
+    WebsudoRequired {
+        next: String,
+    },
     Forbidden(String),
     NotFound(String),
     BadRequest(String),
@@ -118,6 +141,14 @@ pub fn respond(state: &AppState, client: ClientAddr, result: PageResult<Response
                 response.headers_mut().append(SET_COOKIE, value);
             }
             return response;
+        }
+        PageError::WebsudoRequired { next } => {
+            let location = format!(
+                "{}?next={}",
+                link(state, "/secure/admin/websudo"),
+                encode(&next)
+            );
+            return redirect(&location);
         }
         PageError::FormToken => (
             StatusCode::FORBIDDEN,
@@ -335,6 +366,7 @@ pub async fn session_user(
         form_token: presented,
         client_ip: incoming.client.ip,
         own_origins: &origins,
+        surface: Surface::Pages,
     };
     let (principal, session) = match state.auth.authenticate(&info).await {
         Ok(Some(Authenticated {
@@ -348,6 +380,8 @@ pub async fn session_user(
             return Err(PageError::FormToken);
         }
         Err(AuthError::Internal(cause)) => return Err(PageError::Internal(cause)),
+        // The access policy refuses this session here: say so (a login would not help).
+        Err(AuthError::Denied(denial)) => return Err(PageError::Forbidden(denial.to_string())),
         Err(_) => return Err(login(false)),
     };
     let form_token = state.auth.xsrf_token(&session);
@@ -368,6 +402,18 @@ pub async fn session_user(
         form_token,
         is_admin,
     })
+}
+
+/// Administrative changes need the password re-entered within the websudo window; without
+/// it the change is refused (and the administrator sent to confirm it, then to `back_to`).
+pub fn require_websudo(state: &AppState, user: &SessionUser, back_to: &str) -> PageResult<()> {
+    if user.principal.has_fresh_password(state.clock.now()) {
+        Ok(())
+    } else {
+        Err(PageError::WebsudoRequired {
+            next: back_to.to_string(),
+        })
+    }
 }
 
 /// Whether `next` is a path on this server, safe to redirect to after a login: it must start

@@ -155,7 +155,8 @@ async fn render(
         .into_iter()
         .chain(Scope::ALL.iter().map(|s| s.name()))
         .collect();
-    let policy = state.auth.config().tokens;
+    let active = state.auth.policy().current();
+    let policy = &active.policy.tokens;
     let content = html! {
         @if let Some((name, raw)) = &created {
             div.secret role="status" {
@@ -320,7 +321,14 @@ async fn create(
         allowed_ips: (!allowed_ips.is_empty()).then_some(allowed_ips),
     };
     let now = state.clock.now();
-    let policy = &state.auth.config().tokens;
+    // Token rules are read fresh: a policy change elsewhere applies to this creation.
+    let active = state
+        .auth
+        .policy()
+        .refresh()
+        .await
+        .map_err(|e| PageError::Internal(e.to_string()))?;
+    let policy = &active.policy.tokens;
     if !errors.is_empty() {
         // Report the service's objections too, all at once.
         if let Err(more) = policy.terms(&request, now) {

@@ -108,9 +108,16 @@ pub async fn issue_from_body(
         allowed_ips: body.allowed_ips,
     };
     let now = state.clock.now();
+    // Token rules are read fresh: a policy change elsewhere applies to this creation.
+    let active = state
+        .auth
+        .policy()
+        .refresh()
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
     let issued = tokens::issue(
         &*state.store,
-        &state.auth.config().tokens,
+        &active.policy.tokens,
         manage,
         Some(principal),
         &request,

@@ -1,3 +1,4 @@
-//! `/rest/auth/1`: cookie sessions.
+//! `/rest/auth/1`: cookie sessions and their websudo window.
 
 pub mod session;
+pub mod websudo;

@@ -6,9 +6,10 @@ use axum::response::{IntoResponse, Response};
 use http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use http::{HeaderValue, StatusCode};
 use serde_json::{Value, json};
-use tessera_core::audit::{AuditEvent, AuditFilter, Outcome};
+use tessera_core::audit::{ActionMatch, AuditEvent, AuditFilter, Outcome};
 use tessera_core::error::Error;
 use tessera_core::model::PageRequest;
+use tessera_core::tokens::parse_network;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Auth, Jira, Params};
@@ -19,38 +20,56 @@ use crate::state::AppState;
 /// Most events one export carries (page with `from`/`to` for more).
 const MAX_EXPORT: i64 = 100_000;
 
-fn filter(params: &Params) -> ApiResult<AuditFilter> {
-    let outcome = match params.text("outcome") {
+fn non_empty(text: Option<&str>) -> Option<&str> {
+    text.map(str::trim).filter(|t| !t.is_empty())
+}
+
+/// The filter of the audit API and page: `from`, `to`, `actor`, `action` (exact, or a prefix
+/// ending in `*`), `outcome`, `ip` (an address or a CIDR range), `target`.
+pub fn filter(params: &Params) -> ApiResult<AuditFilter> {
+    let outcome = match non_empty(params.text("outcome")) {
         None => None,
         Some(text) => Some(Outcome::parse(text.trim()).ok_or_else(|| {
             ApiError::field("outcome", "The outcome is success, failure or denied.")
         })?),
     };
+    let client_net = match params.text("ip").map(str::trim) {
+        None | Some("") => None,
+        Some(text) => Some(parse_network(text).ok_or_else(|| {
+            ApiError::field(
+                "ip",
+                "Give an IP address or a CIDR range (10.0.0.0/8, 2001:db8::/32).",
+            )
+        })?),
+    };
     Ok(AuditFilter {
         from: date(params, "from")?,
         to: date(params, "to")?,
-        actor: params.text("actor").map(|a| a.trim().to_lowercase()),
-        action: params.text("action").map(|a| a.trim().to_string()),
+        actor: non_empty(params.text("actor")).map(str::to_lowercase),
+        action: non_empty(params.text("action")).map(ActionMatch::parse),
         outcome,
-        client_ip: params.text("ip").map(|ip| ip.trim().to_string()),
+        client_net,
+        target: non_empty(params.text("target")).map(str::to_string),
     })
 }
 
-fn event_json(event: &AuditEvent) -> Value {
+pub fn event_json(event: &AuditEvent) -> Value {
     json!({
         "at": time(event.at),
         "actor": event.actor_name.as_ref().map(|name| json!({"id": event.actor_id, "name": name})),
         "credential": event.credential_kind.as_ref().map(|kind| json!({"kind": kind, "id": event.credential_id})),
         "clientIp": event.client_ip,
+        "userAgent": event.user_agent,
         "action": event.action,
         "target": event.target,
         "outcome": event.outcome.name(),
         "reason": event.reason,
+        "count": event.repeats,
     })
 }
 
 /// Global ADMINISTER. Filters `from`, `to` (YYYY-MM-DD or milliseconds), `actor`, `action`,
-/// `outcome`, `ip`; paged by `startAt`/`maxResults`, newest first.
+/// `outcome`, `ip`, `target`; paged by `startAt`/`maxResults`, newest first.
 pub async fn get_audit(
     State(state): State<AppState>,
     Auth(principal): Auth,

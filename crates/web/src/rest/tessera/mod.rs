@@ -1,7 +1,9 @@
-//! `/rest/tessera/1`: tessera's own administration API (the audit trail, tokens, service accounts, leaked
-//! credential reports, password-login suspensions).
+//! `/rest/tessera/1`: tessera's own administration API (the access policy, the audit trail, API
+//! usage, tokens, service accounts, leaked credential reports, password-login suspensions).
 
 pub mod audit;
+pub mod policy;
 pub mod service_accounts;
 pub mod throttle;
 pub mod tokens;
+pub mod usage;

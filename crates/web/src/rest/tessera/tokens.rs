@@ -54,6 +54,7 @@ async fn filter(state: &AppState, params: &Params) -> ApiResult<TokenFilter> {
         last_used_before: date(params, "lastUsedBefore")?,
         never_used: params.flag("neverUsed", false),
         include_revoked: params.flag("includeRevoked", false),
+        ..TokenFilter::default()
     })
 }
 

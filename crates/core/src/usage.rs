@@ -1,0 +1,118 @@
+//! API use per credential: requests per day, and the client addresses each credential was used
+//! from (with the last user agent seen there). It feeds the administrators' usage view (which
+//! credentials lie unused, which were seen from a new network) and the audit event for the
+//! first use of a credential from a new address.
+//!
+//! A credential is named without its secret: `token:<id>` for a personal token or service key,
+//! `password:<user id>` for Basic with a password (and the logins that open sessions),
+//! `session:<user id>` for requests carried by a session cookie.
+
+use std::net::IpAddr;
+
+use crate::clock::Timestamp;
+use crate::ids::{TokenId, UserId};
+use crate::principal::{AuthMethod, Principal};
+
+const DAY_MILLIS: i64 = 24 * 60 * 60 * 1000;
+
+/// The day (since the Unix epoch, UTC) a time falls on.
+pub fn day_of(at: Timestamp) -> i64 {
+    at.as_millis().div_euclid(DAY_MILLIS)
+}
+
+/// The first moment of a day.
+pub fn start_of_day(day: i64) -> Timestamp {
+    Timestamp::from_millis(day.saturating_mul(DAY_MILLIS))
+}
+
+/// A credential, named without its secret.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Credential {
+    Token(TokenId),
+    /// Basic with the user's password, and the logins that open sessions.
+    Password(UserId),
+    /// Requests carried by the user's session cookies.
+    Session(UserId),
+}
+
+impl Credential {
+    /// The credential a principal authenticated with.
+    pub fn of(principal: &Principal) -> Self {
+        match (principal.token, principal.method) {
+            (Some(token), _) => Self::Token(token),
+            (None, AuthMethod::Session) => Self::Session(principal.user.id),
+            (None, _) => Self::Password(principal.user.id),
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        let (kind, id) = text.split_once(':')?;
+        let id: i64 = id.parse().ok()?;
+        match kind {
+            "token" => Some(Self::Token(TokenId(id))),
+            "password" => Some(Self::Password(UserId(id))),
+            "session" => Some(Self::Session(UserId(id))),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Token(id) => write!(f, "token:{id}"),
+            Self::Password(user) => write!(f, "password:{user}"),
+            Self::Session(user) => write!(f, "session:{user}"),
+        }
+    }
+}
+
+/// Uses of one credential from one address since the last flush, coalesced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientUse {
+    pub ip: String,
+    pub user_agent: Option<String>,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    pub requests: i64,
+}
+
+/// Uses of one credential since the last flush, coalesced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CredentialUse {
+    pub credential: String,
+    pub user_id: UserId,
+    /// Requests per day.
+    pub days: Vec<(i64, i64)>,
+    pub clients: Vec<ClientUse>,
+}
+
+/// An address a credential was used from, as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientSeen {
+    pub credential: String,
+    pub user_id: UserId,
+    /// The credential owner's name (filled in by listings).
+    pub user_name: Option<String>,
+    pub ip: String,
+    pub user_agent: Option<String>,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    pub requests: i64,
+}
+
+impl ClientSeen {
+    /// The network the address stands for: the IPv4 /24 or the IPv6 /64 around it.
+    pub fn network(&self) -> Option<ipnet::IpNet> {
+        let ip: IpAddr = self.ip.parse().ok()?;
+        let prefix = if ip.is_ipv4() { 24 } else { 64 };
+        ipnet::IpNet::new(ip, prefix).ok().map(|net| net.trunc())
+    }
+}
+
+/// One credential's use: requests per day (newest first) and its latest addresses.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UsageReport {
+    pub days: Vec<(i64, i64)>,
+    pub clients: Vec<ClientSeen>,
+}

@@ -1,0 +1,327 @@
+//! `/rest/tessera/1/usage`: API use per credential, for administrators. One credential's
+//! requests per day and its latest client addresses; the credentials nobody used for a number
+//! of days (live tokens and keys, and passwords); the credentials seen from a new network
+//! lately. Credentials are named without their secrets (`token:<id>`, `password:<user id>`,
+//! `session:<user id>`).
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
+
+use axum::extract::State;
+use ipnet::IpNet;
+use serde_json::{Value, json};
+use tessera_core::clock::Timestamp;
+use tessera_core::error::{Error, Missing};
+use tessera_core::model::PageRequest;
+use tessera_core::tokens::TokenFilter;
+use tessera_core::usage::{ClientSeen, Credential, day_of, start_of_day};
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Auth, Jira, Params};
+use crate::render::time;
+use crate::state::AppState;
+
+/// The longest look-back accepted, in days.
+pub const MAX_DAYS: i64 = 3650;
+/// Addresses listed per credential.
+pub const CLIENTS_SHOWN: i64 = 20;
+/// Most first-seen addresses a new-network search reads.
+const NEW_CLIENTS_READ: i64 = 5000;
+/// Most rows a list answers with.
+const LIST_LIMIT: i64 = 10_000;
+
+/// `days` as given (1 to [`MAX_DAYS`]), else `default`.
+pub fn look_back(params: &Params, default: i64) -> ApiResult<i64> {
+    match params.text("days") {
+        None => Ok(default),
+        Some(text) => text
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|d| (1..=MAX_DAYS).contains(d))
+            .ok_or_else(|| {
+                ApiError::field(
+                    "days",
+                    format!("Give a number of days from 1 to {MAX_DAYS}."),
+                )
+            }),
+    }
+}
+
+fn days_ago(now: Timestamp, days: i64) -> Timestamp {
+    now.minus(Duration::from_secs(
+        u64::try_from(days).unwrap_or(0) * 24 * 60 * 60,
+    ))
+}
+
+fn client_json(client: &ClientSeen) -> Value {
+    json!({
+        "ip": client.ip,
+        "userAgent": client.user_agent,
+        "firstSeen": time(client.first_seen),
+        "lastSeen": time(client.last_seen),
+        "requests": client.requests,
+    })
+}
+
+/// What a credential is, for people: its kind, owner and (for a token) name.
+#[derive(Clone, Debug)]
+pub struct Described {
+    pub credential: String,
+    pub kind: &'static str,
+    pub owner: String,
+    pub name: Option<String>,
+}
+
+/// Describes a credential; "not found" for one that never existed.
+pub async fn describe(state: &AppState, credential: Credential) -> Result<Described, Error> {
+    let (kind, owner, name) = match credential {
+        Credential::Token(id) => {
+            let token = state
+                .store
+                .find_token(id)
+                .await?
+                .ok_or_else(|| Error::NotFound(Missing::Token(id.to_string())))?;
+            (token.kind.name(), token.owner_name, Some(token.name))
+        }
+        Credential::Password(user) | Credential::Session(user) => {
+            let found = state
+                .store
+                .find_user(user)
+                .await?
+                .ok_or_else(|| Error::NotFound(Missing::User(user.to_string())))?;
+            let kind = match credential {
+                Credential::Session(_) => "session",
+                _ => "password",
+            };
+            (kind, found.name, None)
+        }
+    };
+    Ok(Described {
+        credential: credential.to_string(),
+        kind,
+        owner,
+        name,
+    })
+}
+
+/// Global ADMINISTER. `credential=` (`token:<id>`, `password:<user id>` or
+/// `session:<user id>`), `days=` (30): requests per day, newest first, and the latest client
+/// addresses with their user agents.
+pub async fn get_usage(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    params: Params,
+) -> ApiResult<Jira> {
+    state.authz.administer(&principal)?;
+    let credential = params
+        .text("credential")
+        .and_then(|text| Credential::parse(text.trim()))
+        .ok_or_else(|| {
+            ApiError::field(
+                "credential",
+                "Name a credential: token:<id>, password:<user id> or session:<user id>.",
+            )
+        })?;
+    let days = look_back(&params, 30)?;
+    let described = describe(&state, credential).await?;
+    let since_day = day_of(state.clock.now()) - days + 1;
+    let report = state
+        .store
+        .credential_usage(&described.credential, since_day, CLIENTS_SHOWN)
+        .await
+        .map_err(Error::from)?;
+    let per_day: Vec<Value> = report
+        .days
+        .iter()
+        .map(|(day, requests)| json!({"date": time(start_of_day(*day)), "requests": requests}))
+        .collect();
+    Ok(Jira::ok(json!({
+        "credential": described.credential,
+        "kind": described.kind,
+        "owner": described.owner,
+        "name": described.name,
+        "days": per_day,
+        "clients": report.clients.iter().map(client_json).collect::<Vec<_>>(),
+    })))
+}
+
+/// A credential nobody used since a given time.
+#[derive(Clone, Debug)]
+pub struct Unused {
+    pub described: Described,
+    pub created: Option<Timestamp>,
+    pub last_used: Option<Timestamp>,
+}
+
+/// Live tokens and keys, and passwords, not used since `since` (made before it).
+pub async fn unused_since(state: &AppState, since: Timestamp) -> Result<Vec<Unused>, Error> {
+    let filter = TokenFilter {
+        unused_since: Some(since),
+        live_at: Some(state.clock.now()),
+        ..TokenFilter::default()
+    };
+    let page = PageRequest {
+        start_at: 0,
+        limit: LIST_LIMIT,
+    };
+    let tokens = state.store.list_tokens(&filter, page).await?.items;
+    let mut unused: Vec<Unused> = tokens
+        .into_iter()
+        .map(|token| Unused {
+            described: Described {
+                credential: Credential::Token(token.id).to_string(),
+                kind: token.kind.name(),
+                owner: token.owner_name,
+                name: Some(token.name),
+            },
+            created: Some(token.created),
+            last_used: token.last_used,
+        })
+        .collect();
+    for (user, last_used) in state.store.password_last_used().await? {
+        let idle = match last_used {
+            Some(at) => at < since,
+            None => user.created < since,
+        };
+        if idle {
+            unused.push(Unused {
+                described: Described {
+                    credential: Credential::Password(user.id).to_string(),
+                    kind: "password",
+                    owner: user.name,
+                    name: None,
+                },
+                created: Some(user.created),
+                last_used,
+            });
+        }
+    }
+    Ok(unused)
+}
+
+/// Global ADMINISTER. `days=` (90): live tokens and keys, and passwords, that nobody used for
+/// that many days.
+pub async fn get_unused(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    params: Params,
+) -> ApiResult<Jira> {
+    state.authz.administer(&principal)?;
+    let days = look_back(&params, 90)?;
+    let since = days_ago(state.clock.now(), days);
+    let unused = unused_since(&state, since).await?;
+    let values: Vec<Value> = unused
+        .iter()
+        .map(|u| {
+            json!({
+                "credential": u.described.credential,
+                "kind": u.described.kind,
+                "owner": u.described.owner,
+                "name": u.described.name,
+                "created": u.created.map(time),
+                "lastUsed": u.last_used.map(time),
+            })
+        })
+        .collect();
+    Ok(Jira::ok(
+        json!({"since": time(since), "days": days, "credentials": values}),
+    ))
+}
+
+/// A credential's first use from a network (an IPv4 /24, an IPv6 /64) it had not been used
+/// from before.
+#[derive(Clone, Debug)]
+pub struct NewNetwork {
+    pub credential: String,
+    pub owner: String,
+    pub network: IpNet,
+    /// The first address seen in it.
+    pub first: ClientSeen,
+}
+
+/// Credentials first seen from a new network at or after `since`. A credential's very first
+/// network is not new (every credential is first used from somewhere).
+pub async fn new_networks_since(
+    state: &AppState,
+    since: Timestamp,
+) -> Result<Vec<NewNetwork>, Error> {
+    let recent = state
+        .store
+        .clients_first_seen_since(since, NEW_CLIENTS_READ)
+        .await?;
+    let mut seen = HashSet::new();
+    let credentials: Vec<String> = recent
+        .iter()
+        .map(|c| c.credential.clone())
+        .filter(|c| seen.insert(c.clone()))
+        .collect();
+    let everything = state.store.clients_of(&credentials).await?;
+    // Per credential, the first address seen in each network (clients come oldest first).
+    let mut first_per_network: BTreeMap<(String, IpNet), ClientSeen> = BTreeMap::new();
+    let mut first_network: BTreeMap<String, (Timestamp, IpNet)> = BTreeMap::new();
+    for client in everything {
+        let Some(network) = client.network() else {
+            continue;
+        };
+        let earliest = first_network
+            .entry(client.credential.clone())
+            .or_insert((client.first_seen, network));
+        if client.first_seen < earliest.0 {
+            *earliest = (client.first_seen, network);
+        }
+        let key = (client.credential.clone(), network);
+        match first_per_network.get(&key) {
+            Some(known) if known.first_seen <= client.first_seen => {}
+            _ => {
+                first_per_network.insert(key, client);
+            }
+        }
+    }
+    let mut found: Vec<NewNetwork> = first_per_network
+        .into_iter()
+        .filter(|((credential, network), first)| {
+            first.first_seen >= since
+                && first_network
+                    .get(credential)
+                    .is_some_and(|(_, original)| original != network)
+        })
+        .map(|((credential, network), first)| NewNetwork {
+            owner: first.user_name.clone().unwrap_or_default(),
+            credential,
+            network,
+            first,
+        })
+        .collect();
+    found.sort_by_key(|n| std::cmp::Reverse(n.first.first_seen));
+    Ok(found)
+}
+
+/// Global ADMINISTER. `days=` (7): credentials used from a network they had not been used
+/// from before, newest first.
+pub async fn get_new_networks(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    params: Params,
+) -> ApiResult<Jira> {
+    state.authz.administer(&principal)?;
+    let days = look_back(&params, 7)?;
+    let since = days_ago(state.clock.now(), days);
+    let found = new_networks_since(&state, since).await?;
+    let values: Vec<Value> = found
+        .iter()
+        .map(|n| {
+            json!({
+                "credential": n.credential,
+                "owner": n.owner,
+                "network": n.network.to_string(),
+                "ip": n.first.ip,
+                "userAgent": n.first.user_agent,
+                "firstSeen": time(n.first.first_seen),
+            })
+        })
+        .collect();
+    Ok(Jira::ok(
+        json!({"since": time(since), "days": days, "credentials": values}),
+    ))
+}
