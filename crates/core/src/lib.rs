@@ -5,8 +5,8 @@
 //! ([`permissions`], [`scopes`]), who is calling ([`principal`]), the single place that decides
 //! what a caller may do ([`authz`]), the services that act on the data ([`services`]), the
 //! records and rules of personal access tokens ([`tokens`]), password-guessing protection
-//! ([`throttle`]) and audit events ([`audit`]), and the [`store::Store`] interface the storage
-//! crate implements.
+//! ([`throttle`]) and audit events ([`audit`]), the query language clients search with
+//! ([`jql`]), and the [`store::Store`] interface the storage crate implements.
 //!
 //! Invariant kept here: a service that changes or reveals protected data takes a capability
 //! that only [`authz::Authorizer`] can create, so a handler that forgot to ask cannot compile.
@@ -17,6 +17,7 @@ pub mod catalog;
 pub mod clock;
 pub mod error;
 pub mod ids;
+pub mod jql;
 pub mod model;
 pub mod permissions;
 pub mod policy;
