@@ -18,7 +18,7 @@ use tessera_core::clock::{Clock, ManualClock, Timestamp};
 use tessera_core::model::{NewUser, USERS_GROUP, UserUpdate};
 use tessera_core::policy::Surface;
 use tessera_core::principal::AuthMethod;
-use tessera_core::store::{SessionStore, Store, TokenStore, UserStore};
+use tessera_core::store::{PolicyStore, SessionStore, Store, TokenStore, UserStore};
 use tessera_core::tokens::TokenRequest;
 use tessera_store::{PoolOptions, SqlStore};
 use tessera_testkit::{TestDatabase, backend_tests};
@@ -466,6 +466,84 @@ mod throttle {
             for _ in 0..9 {
                 authenticate(&f.auth, Method::GET, &basic("alice", "wrong")).await.unwrap_err();
             }
+            assert!(authenticate(&f.auth, Method::GET, &basic("alice", "alice-password")).await.is_ok());
+        }
+    }
+}
+
+/// Websudo and the access policy, with the clock under the test's control.
+mod policy {
+    use super::*;
+    use tessera_core::audit::AuditEvent;
+    use tessera_core::policy::{MethodRule, Policy, PolicyDenial};
+
+    fn denial(
+        result: Result<Option<tessera_auth::authenticator::Authenticated>, AuthError>,
+    ) -> PolicyDenial {
+        match result {
+            Err(AuthError::Denied(denial)) => denial,
+            other => panic!("expected a policy refusal, got {other:?}"),
+        }
+    }
+
+    fn basic_off() -> Policy {
+        let mut policy = Policy::default();
+        policy.methods.insert(
+            AuthMethod::BasicPassword,
+            MethodRule {
+                enabled: false,
+                except_groups: vec![],
+            },
+        );
+        policy
+    }
+
+    backend_tests! {
+        async fn websudo_lasts_its_window_for_its_session_only(db) {
+            let f = fixture(&db).await;
+            let login = f.auth.login("alice", &secret("alice-password"), IP, &HeaderMap::new()).await.unwrap();
+            let headers = cookie(login.session.expose());
+            async fn principal(f: &Fixture, headers: &HeaderMap) -> tessera_core::principal::Principal {
+                authenticate(&f.auth, Method::GET, headers).await.unwrap().unwrap().principal
+            }
+            let fresh = principal(&f, &headers).await;
+            assert!(!fresh.has_fresh_password(f.clock.now()));
+            assert!(matches!(f.auth.grant_websudo(&fresh, &login.session, &secret("wrong")).await, Err(AuthError::BadCredentials)));
+            assert!(!principal(&f, &headers).await.has_fresh_password(f.clock.now()));
+            let until = f.auth.grant_websudo(&fresh, &login.session, &secret("alice-password")).await.unwrap();
+            assert_eq!(until, f.clock.now().plus(Duration::from_secs(600)));
+            assert!(principal(&f, &headers).await.has_fresh_password(f.clock.now()));
+            f.clock.advance(Duration::from_secs(599));
+            assert!(principal(&f, &headers).await.has_fresh_password(f.clock.now()));
+            f.clock.advance(Duration::from_secs(2));
+            assert!(!principal(&f, &headers).await.has_fresh_password(f.clock.now()), "the window is over");
+            f.auth.grant_websudo(&fresh, &login.session, &secret("alice-password")).await.unwrap();
+            f.auth.drop_websudo(&fresh, &login.session).await.unwrap();
+            assert!(!principal(&f, &headers).await.has_fresh_password(f.clock.now()));
+            // Basic with a password proves it every time; a token never does.
+            let basic_principal = authenticate(&f.auth, Method::GET, &basic("alice", "alice-password")).await.unwrap().unwrap().principal;
+            assert!(basic_principal.has_fresh_password(f.clock.now()));
+        }
+
+        async fn a_refused_method_costs_no_password_check_and_counts_no_failure(db) {
+            let config = AuthConfig {
+                throttle: tessera_core::throttle::ThrottlePolicy { user_threshold: 3, ..Default::default() },
+                initial_policy: basic_off(),
+                ..AuthConfig::default()
+            };
+            let f = fixture_with(&db, config).await;
+            for _ in 0..20 {
+                let refused = authenticate(&f.auth, Method::GET, &basic("alice", "a-wrong-guess")).await;
+                assert_eq!(denial(refused), PolicyDenial::MethodDisabled(AuthMethod::BasicPassword));
+            }
+            // Sessions are another method; their logins still check passwords.
+            assert!(f.auth.login("alice", &secret("alice-password"), IP, &HeaderMap::new()).await.is_ok());
+            // Switched on again (through the store, as another instance would): none of the
+            // refusals counted as a failed password, so the right password works at once.
+            let stored = f.store.find_policy().await.unwrap().unwrap();
+            let text = serde_json::to_string(&Policy::default()).unwrap();
+            let event = AuditEvent::anonymous(f.clock.now(), IP, "policy.changed", "policy");
+            f.store.replace_policy(stored.version, &text, f.clock.now(), None, &event).await.unwrap().unwrap();
             assert!(authenticate(&f.auth, Method::GET, &basic("alice", "alice-password")).await.is_ok());
         }
     }

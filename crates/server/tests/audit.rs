@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::*;
 use reqwest::{Method, StatusCode};
-use serde_json::Value;
+use serde_json::{Value, json};
 use tessera_core::store::AuditStore;
 use tessera_store::{PoolOptions, SqlStore};
 use tessera_testkit::backend_tests;
@@ -84,6 +84,26 @@ backend_tests! {
         }
     }
 
+    async fn a_flood_of_failures_is_coalesced_and_pushes_nothing_out(db) {
+        let server = TestServer::start_shared(test_config(&db)).await;
+        server.create_user("dev", &[]).await;
+        const FLOOD: i64 = 1500;
+        let floods = (0..FLOOD).map(|_| server.bearer(Method::GET, MYSELF, "tspat_typo").send());
+        for response in futures_in_batches(floods, 50).await {
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        }
+        // An event nobody outside can cause in bulk, recorded after the flood.
+        server.create_token("dev", json!({"name": "after-the-flood", "expirationDuration": 30})).await;
+        server.stop().await;
+        let store = SqlStore::open(&db.url, PoolOptions::default()).await.unwrap();
+        let written = store.recent_audit(100_000).await.unwrap();
+        let refused: Vec<_> = written.iter().filter(|e| e.action == "token.refused").collect();
+        assert!(refused.len() <= 3, "{} rows for one kind of failure", refused.len());
+        assert_eq!(refused.iter().map(|e| e.repeats).sum::<i64>(), FLOOD, "every refusal is counted");
+        assert!(written.iter().any(|e| e.action == "token.created"), "the real event was kept");
+        store.close().await;
+    }
+
     async fn queued_events_are_written_before_a_graceful_shutdown(db) {
         let server = TestServer::start_shared(test_config(&db)).await;
         for n in 0..50 {
@@ -97,4 +117,28 @@ backend_tests! {
         assert_eq!(failed, 50, "every event answered before the stop was written");
         store.close().await;
     }
+}
+
+/// Runs the requests `size` at a time; their responses in order.
+async fn futures_in_batches<F>(
+    requests: impl Iterator<Item = F>,
+    size: usize,
+) -> Vec<reqwest::Response>
+where
+    F: std::future::Future<Output = reqwest::Result<reqwest::Response>> + Send + 'static,
+{
+    let mut responses = Vec::new();
+    let mut batch = Vec::new();
+    for request in requests {
+        batch.push(tokio::spawn(request));
+        if batch.len() == size {
+            for handle in batch.drain(..) {
+                responses.push(handle.await.unwrap().unwrap());
+            }
+        }
+    }
+    for handle in batch {
+        responses.push(handle.await.unwrap().unwrap());
+    }
+    responses
 }

@@ -6,8 +6,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::*;
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
@@ -39,34 +37,6 @@ async fn put_policy(request: RequestBuilder, policy: Value) -> Value {
     let body: Value = response.json().await.unwrap();
     assert_eq!(status, StatusCode::OK, "{body}");
     body
-}
-
-/// Events of the audit trail matching `query`, read as the administrator with Basic, waiting
-/// for the background writer.
-async fn audit(server: &TestServer, query: &str, at_least: usize) -> Vec<Value> {
-    audit_by(|path| server.admin(Method::GET, path), query, at_least).await
-}
-
-/// The same, read with the requests `request` makes.
-async fn audit_by(
-    request: impl Fn(&str) -> RequestBuilder,
-    query: &str,
-    at_least: usize,
-) -> Vec<Value> {
-    for _ in 0..200 {
-        let response = request(&format!("/rest/tessera/1/audit?{query}"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
-        let page: Value = response.json().await.unwrap();
-        let values = page["values"].as_array().unwrap().clone();
-        if values.len() >= at_least {
-            return values;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("fewer than {at_least} audit events for {query}");
 }
 
 /// A server that believes `X-Forwarded-For` from the test client (on 127.0.0.1), so that
@@ -333,13 +303,13 @@ backend_tests! {
         let dev = server.login("dev", PASSWORD).await;
         server.websudo(&dev, PASSWORD).await;
         denied(server.with_session(Method::PUT, POLICY, &dev).json(&json!({})).send().await.unwrap(), "permission_missing").await;
-        audit(&server, "action=websudo.granted&actor=admin", 1).await;
-        audit(&server, "action=websudo.dropped", 1).await;
-        let done = audit(&server, "action=admin.change&actor=admin&outcome=success", 3).await;
+        server.audit("action=websudo.granted&actor=admin", 1).await;
+        server.audit("action=websudo.dropped", 1).await;
+        let done = server.audit("action=admin.change&actor=admin&outcome=success", 3).await;
         assert!(done.iter().any(|e| e["target"] == "PUT /rest/tessera/1/policy" && e["credential"]["kind"] == "session"), "{done:?}");
-        let refused = audit(&server, "action=admin.change&actor=admin&outcome=denied", 3).await;
+        let refused = server.audit("action=admin.change&actor=admin&outcome=denied", 3).await;
         assert!(refused.iter().all(|e| e["reason"] == "403"));
-        audit(&server, "action=admin.change&actor=dev&outcome=denied", 1).await;
+        server.audit("action=admin.change&actor=dev&outcome=denied", 1).await;
     }
 
     async fn rate_limits_follow_the_policy_at_once(db) {

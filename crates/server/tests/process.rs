@@ -168,6 +168,48 @@ backend_tests! {
         assert_eq!(sso.status(), StatusCode::UNAUTHORIZED);
     }
 
+    async fn offline_policy_commands_show_replace_and_recover_a_lockout(db) {
+        let args = database_args(&db);
+        let with = |extra: &[&str]| -> Vec<String> { args.iter().cloned().chain(extra.iter().map(|s| s.to_string())).collect() };
+        let (ok, _, stderr) = run(&strs(&with(&["user", "create", "bob", "--admin", "--password-stdin"])), Some("bob-password-1\n"), &CHEAP_HASHING).await;
+        assert!(ok, "{stderr}");
+        // The configuration gives the first policy, stored at the first read.
+        let initial = [("TESSERA_RATE_LIMIT__ENABLED", "true")];
+        let (ok, stdout, stderr) = run(&strs(&with(&["--json", "policy", "show"])), None, &initial).await;
+        assert!(ok, "{stderr}");
+        let shown: Value = serde_json::from_str(stdout.trim()).unwrap();
+        assert_eq!((shown["version"].as_i64(), shown["policy"]["rateLimit"]["enabled"].as_bool()), (Some(1), Some(true)));
+        // Later the stored one is in force, whatever the configuration says.
+        let (_, stdout, _) = run(&strs(&with(&["--json", "policy", "show"])), None, &[]).await;
+        assert_eq!(serde_json::from_str::<Value>(stdout.trim()).unwrap()["policy"]["rateLimit"]["enabled"], true);
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("policy.json");
+        std::fs::write(&file, r#"{"allowedIps": ["192.0.2.0/24"]}"#).unwrap();
+        let (ok, stdout, stderr) = run(&strs(&with(&["--json", "policy", "set", file.to_str().unwrap()])), None, &[]).await;
+        assert!(ok, "{stderr}");
+        let set: Value = serde_json::from_str(stdout.trim()).unwrap();
+        assert_eq!((set["version"].as_i64(), set["changed"].as_str()), (Some(2), Some("allowedIps,rateLimit")));
+        std::fs::write(&file, r#"{"allowedIps": ["not-an-address"]}"#).unwrap();
+        let (ok, _, stderr) = run(&strs(&with(&["policy", "set", file.to_str().unwrap()])), None, &[]).await;
+        assert!(!ok && stderr.contains("not-an-address"), "{stderr}");
+
+        // Locked out: the server refuses everyone here ...
+        let workdir = tempfile::tempdir().unwrap();
+        let served = Served::start(&strs(&args), &CHEAP_HASHING, workdir.path()).await;
+        let http = reqwest::Client::new();
+        let myself = || http.get(served.url("/rest/api/2/myself")).basic_auth("bob", Some("bob-password-1")).send();
+        let refused = myself().await.unwrap();
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+        assert_eq!(refused.headers()["x-authentication-denied-reason"], "ip_not_allowed");
+        // ... until the operator puts the configuration's policy back, offline; the running
+        // server follows on the next request.
+        let (ok, stdout, stderr) = run(&strs(&with(&["--json", "policy", "reset"])), None, &[]).await;
+        assert!(ok, "{stderr}");
+        assert_eq!(serde_json::from_str::<Value>(stdout.trim()).unwrap()["version"], 3);
+        assert_eq!(myself().await.unwrap().status(), StatusCode::OK);
+    }
+
     async fn offline_tokens_work_and_no_secret_reaches_the_log(db) {
         let args = database_args(&db);
         let with = |extra: &[&str]| -> Vec<String> { args.iter().cloned().chain(extra.iter().map(|s| s.to_string())).collect() };

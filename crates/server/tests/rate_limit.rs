@@ -73,5 +73,8 @@ backend_tests! {
         assert_eq!(allowed(|| server.user(Method::GET, MYSELF, "operator")).await, 50);
         // Anonymous callers share their address's bucket.
         assert_eq!(allowed(|| server.anonymous(Method::GET, "/rest/api/2/serverInfo")).await, 3);
+        // Each kind of refusal is in the trail (repeats coalesced into one row).
+        let limited = server.audit("action=request.rate_limited&actor=dev", 1).await;
+        assert_eq!((limited[0]["outcome"].as_str(), limited[0]["reason"].as_str()), (Some("denied"), Some("rate_limited")));
     }
 }

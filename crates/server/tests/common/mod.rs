@@ -260,6 +260,36 @@ impl Drop for TestServer {
     }
 }
 
+/// Events of the audit trail matching `query` (read with the requests `request` makes), once
+/// at least `at_least` of them are written (the writer works in the background).
+pub async fn audit_by(
+    request: impl Fn(&str) -> RequestBuilder,
+    query: &str,
+    at_least: usize,
+) -> Vec<Value> {
+    for _ in 0..200 {
+        let response = request(&format!("/rest/tessera/1/audit?{query}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let page: Value = response.json().await.unwrap();
+        let values = page["values"].as_array().unwrap().clone();
+        if values.len() >= at_least {
+            return values;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("fewer than {at_least} audit events for {query}");
+}
+
+impl TestServer {
+    /// [`audit_by`] as the administrator with Basic.
+    pub async fn audit(&self, query: &str, at_least: usize) -> Vec<Value> {
+        audit_by(|path| self.admin(Method::GET, path), query, at_least).await
+    }
+}
+
 /// Reads a response as JSON, asserting Jira's content type.
 pub async fn json_of(response: Response) -> Value {
     let content_type = response
