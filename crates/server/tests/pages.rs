@@ -628,6 +628,11 @@ mod admin_pages {
         assert_eq!(page.status, StatusCode::OK);
         page.assert_html();
         assert!(page.body.contains("policy.changed") && page.body.contains("methods"), "{}", page.body);
+        // The refusal of alice's password is there too, found by its target and address.
+        server.audit("action=access.denied&target=user:alice", 1).await;
+        let page = get(&server, "/secure/admin/audit?action=access.denied&target=user:alice&ip=127.0.0.0/8", Some(&admin)).await;
+        assert!(page.body.contains("method_disabled"), "{}", page.body);
+        assert!(!page.body.contains(PASSWORD), "no password in the trail");
         let page = get(&server, "/secure/admin/audit?outcome=maybe&ip=nowhere", Some(&admin)).await;
         assert_eq!(page.status, StatusCode::BAD_REQUEST);
         let page = get(&server, "/secure/admin/usage?unusedDays=1", Some(&admin)).await;

@@ -73,6 +73,13 @@ backend_tests! {
         assert_eq!(allowed(|| server.user(Method::GET, MYSELF, "operator")).await, 50);
         // Anonymous callers share their address's bucket.
         assert_eq!(allowed(|| server.anonymous(Method::GET, "/rest/api/2/serverInfo")).await, 3);
+        // Logins take from the address's anonymous budget too, REST and page alike.
+        let login = server.anonymous(Method::POST, "/rest/auth/1/session").json(&json!({"username": "dev", "password": PASSWORD})).send().await.unwrap();
+        assert_eq!(login.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(login.headers().get("retry-after").is_some());
+        let page = server.anonymous(Method::POST, "/login").header("content-type", "application/x-www-form-urlencoded").body("username=dev&password=x").send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(page.headers().get("retry-after").is_some());
         // Each kind of refusal is in the trail (repeats coalesced into one row).
         let limited = server.audit("action=request.rate_limited&actor=dev", 1).await;
         assert_eq!((limited[0]["outcome"].as_str(), limited[0]["reason"].as_str()), (Some("denied"), Some("rate_limited")));

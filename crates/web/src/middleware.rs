@@ -162,32 +162,10 @@ pub async fn authenticate(
             return ApiError::from(error).into_response();
         }
     };
-    let policy = state.auth.policy().current();
-    let decision = state.rate_limits.check(&caller, &policy);
-    if let Decision::Limited {
-        bucket,
-        retry_after,
-    } = decision
-    {
-        let now = state.clock.now();
-        // The path, cut short: a client must not be able to fill the audit with long URLs.
-        let path: String = request.uri().path().chars().take(200).collect();
-        let event = match caller.principal() {
-            Some(principal) => AuditEvent::by(principal, now, "request.rate_limited", path),
-            None => AuditEvent::anonymous(now, client.ip, "request.rate_limited", path)
-                .user_agent(user_agent(request.headers()).as_deref()),
-        };
-        state
-            .auth
-            .audit()
-            .record(event.outcome(Outcome::Denied).reason("rate_limited"));
-        return ApiError::RateLimited {
-            limit: bucket.capacity,
-            fill_rate: bucket.per_second,
-            retry_after_seconds: retry_after.as_millis().div_ceil(1000) as u64,
-        }
-        .into_response();
-    }
+    let decision = match take_from_budget(&state, &caller, &request) {
+        Ok(decision) => decision,
+        Err(refused) => return refused.into_response(),
+    };
     request.extensions_mut().insert(caller);
     request.extensions_mut().insert(CurrentSession(session));
     let mut response = next.run(request).await;
@@ -199,6 +177,56 @@ pub async fn authenticate(
         headers.insert("x-ratelimit-fillrate", HeaderValue::from(bucket.per_second));
     }
     response
+}
+
+/// Takes one request from the caller's rate budget; a spent budget is answered (429, with
+/// Jira Data Center's headers) and audited here.
+pub fn take_from_budget(
+    state: &AppState,
+    caller: &Caller,
+    request: &Request,
+) -> Result<Decision, ApiError> {
+    let policy = state.auth.policy().current();
+    let decision = state.rate_limits.check(caller, &policy);
+    let Decision::Limited {
+        bucket,
+        retry_after,
+    } = decision
+    else {
+        return Ok(decision);
+    };
+    let now = state.clock.now();
+    // The path, cut short: a client must not be able to fill the audit with long URLs.
+    let path: String = request.uri().path().chars().take(200).collect();
+    let event = match caller {
+        Caller::User(principal) => AuditEvent::by(principal, now, "request.rate_limited", path),
+        Caller::Anonymous { client_ip } => {
+            AuditEvent::anonymous(now, *client_ip, "request.rate_limited", path)
+                .user_agent(user_agent(request.headers()).as_deref())
+        }
+    };
+    state
+        .auth
+        .audit()
+        .record(event.outcome(Outcome::Denied).reason("rate_limited"));
+    Err(ApiError::RateLimited {
+        limit: bucket.capacity,
+        fill_rate: bucket.per_second,
+        retry_after_seconds: retry_after.as_millis().div_ceil(1000) as u64,
+    })
+}
+
+/// The login route takes from the client address's anonymous budget: with rate limiting on,
+/// a client cannot try passwords faster than an anonymous caller may ask anything.
+pub async fn limit_logins(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let client_ip = request
+        .extensions()
+        .get::<ClientAddr>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.ip);
+    if let Err(refused) = take_from_budget(&state, &Caller::Anonymous { client_ip }, &request) {
+        return refused.into_response();
+    }
+    next.run(request).await
 }
 
 /// The request's `User-Agent`, cut short.

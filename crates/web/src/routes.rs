@@ -18,7 +18,9 @@ use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::error::ApiError;
-use crate::middleware::{audit_admin_change, authenticate, require_websudo, resolve_client};
+use crate::middleware::{
+    audit_admin_change, authenticate, limit_logins, require_websudo, resolve_client,
+};
 use crate::rest::api2::{
     comments, groups, issues, meta, myself, permissions, projects, server_info, users,
 };
@@ -288,7 +290,11 @@ pub fn app(state: AppState) -> Router {
         ));
     let login = Router::new()
         .nest("/rest/auth/1", login(Some(&state)).router)
-        .nest("/rest/auth/latest", login(Some(&state)).router);
+        .nest("/rest/auth/latest", login(Some(&state)).router)
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limit_logins,
+        ));
     let routes = authenticated
         .merge(login)
         .merge(crate::pages::router())

@@ -22,6 +22,7 @@ use super::{
     FormBody, Incoming, PageError, PageResult, is_local_path, link, redirect, respond, session_user,
 };
 use crate::extract::Params;
+use crate::rate_limit::Decision;
 use crate::rest::auth::session::{expired_session_cookie, set_session_cookies};
 use crate::state::AppState;
 
@@ -87,6 +88,15 @@ async fn login(
     if !incoming.is_from_own_site(state) {
         tracing::info!(target: "tessera::security", client_ip = %incoming.client.ip, "login form posted from another site");
         return Err(PageError::FormToken);
+    }
+    let anonymous = tessera_core::principal::Caller::Anonymous {
+        client_ip: incoming.client.ip,
+    };
+    let policy = state.auth.policy().current();
+    if let Decision::Limited { retry_after, .. } = state.rate_limits.check(&anonymous, &policy) {
+        return Err(PageError::RateLimited {
+            retry_after_seconds: retry_after.as_millis().div_ceil(1000) as u64,
+        });
     }
     let username = form.text("username");
     let password = SecretString::from(form.get("password").unwrap_or("").to_string());

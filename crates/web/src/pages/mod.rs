@@ -94,6 +94,10 @@ pub enum PageError {
     },
     /// A POST without the session's form token, or from another site.
     FormToken,
+    /// The client address's request budget is spent (rate limiting).
+    RateLimited {
+        retry_after_seconds: u64,
+    },
     /// An administrative change without websudo: to the password form, then back to `next`.
     WebsudoRequired {
         next: String,
@@ -140,6 +144,20 @@ pub fn respond(state: &AppState, client: ClientAddr, result: PageResult<Response
             {
                 response.headers_mut().append(SET_COOKIE, value);
             }
+            return response;
+        }
+        PageError::RateLimited {
+            retry_after_seconds,
+        } => {
+            let mut response = layout::error_page(
+                state,
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many requests from your address: please wait a moment and try again.",
+            );
+            response.headers_mut().insert(
+                http::header::RETRY_AFTER,
+                HeaderValue::from(retry_after_seconds.max(1)),
+            );
             return response;
         }
         PageError::WebsudoRequired { next } => {
