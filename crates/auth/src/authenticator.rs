@@ -304,11 +304,15 @@ impl Authenticator {
             Credential::Basic { username, .. } => Some(username.as_str()),
             _ => None,
         };
-        self.check_address(request.client_ip, request.user_agent().as_deref(), claimed)
+        self.check_address(request.client_ip, || request.user_agent(), claimed)
             .await?;
-        if let Some(method) = claimed_method(&credential) {
-            self.check_method_at_all(method, request, claimed).await?;
-        }
+        let Some(method) = claimed_method(&credential) else {
+            return match credential {
+                Credential::Session(None) => Err(AuthError::SessionInvalid),
+                _ => Ok(None),
+            };
+        };
+        self.check_method_at_all(method, request, claimed).await?;
         let user_agent = request.user_agent();
         let admission = |method| Admission {
             method,
@@ -320,7 +324,7 @@ impl Authenticator {
             Credential::None => return Ok(None),
             Credential::Bearer(token) => Authenticated {
                 principal: self
-                    .verify_token(token.expose_secret(), None, request)
+                    .verify_token(token.expose_secret(), None, request, user_agent.as_deref())
                     .await?,
                 session: None,
             },
@@ -329,7 +333,12 @@ impl Authenticator {
             {
                 Authenticated {
                     principal: self
-                        .verify_token(password.expose_secret(), Some(&username), request)
+                        .verify_token(
+                            password.expose_secret(),
+                            Some(&username),
+                            request,
+                            user_agent.as_deref(),
+                        )
                         .await?,
                     session: None,
                 }
@@ -377,7 +386,7 @@ impl Authenticator {
     async fn check_address(
         &self,
         ip: IpAddr,
-        user_agent: Option<&str>,
+        user_agent: impl FnOnce() -> Option<String>,
         claimed: Option<&str>,
     ) -> Result<(), AuthError> {
         if self.policy.current().policy.admits_address(ip) {
@@ -387,7 +396,8 @@ impl Authenticator {
             return Ok(());
         }
         let who = claimed.map(|name| (name.trim(), None));
-        self.audit_denial(who, ip, user_agent, PolicyDenial::IpNotAllowed);
+        let user_agent = user_agent();
+        self.audit_denial(who, ip, user_agent.as_deref(), PolicyDenial::IpNotAllowed);
         Err(AuthError::Denied(PolicyDenial::IpNotAllowed))
     }
 
@@ -501,7 +511,7 @@ impl Authenticator {
             client_ip,
             user_agent: user_agent.as_deref(),
         };
-        self.check_address(client_ip, user_agent.as_deref(), Some(username))
+        self.check_address(client_ip, || user_agent.clone(), Some(username))
             .await?;
         let (user, access) = self
             .verify_password(username, password, client_ip, Some(admission))
@@ -683,16 +693,16 @@ impl Authenticator {
         raw: &str,
         basic_user: Option<&str>,
         request: &RequestInfo<'_>,
+        user_agent: Option<&str>,
     ) -> Result<Principal, AuthError> {
         let client_ip = request.client_ip;
-        let user_agent = request.user_agent();
         let refuse = |rejection: TokenRejection| {
             tracing::info!(target: "tessera::security", reason = rejection.reason_code(), %client_ip, "token refused");
             let event =
                 AuditEvent::anonymous(self.clock.now(), client_ip, "token.refused", "token")
                     .outcome(Outcome::Failure)
                     .reason(rejection.reason_code())
-                    .user_agent(user_agent.as_deref());
+                    .user_agent(user_agent);
             self.audit.record(event);
             AuthError::Token(rejection)
         };
@@ -751,7 +761,7 @@ impl Authenticator {
                     .outcome(Outcome::Denied)
                     .actor_name(&found.owner.name)
                     .reason("ip_not_allowed")
-                    .user_agent(user_agent.as_deref()),
+                    .user_agent(user_agent),
             );
             return Err(AuthError::IpNotAllowed);
         }
@@ -764,7 +774,7 @@ impl Authenticator {
             method,
             surface: request.surface,
             client_ip,
-            user_agent: user_agent.as_deref(),
+            user_agent,
         };
         let access = self.store.user_access(found.owner.id).await?;
         self.admit(&found.owner.name, &access, admission).await?;
