@@ -11,6 +11,16 @@ use crate::tokens::canonical_ip;
 
 /// Most characters of a user agent kept (a client must not fill the audit with long headers).
 pub const MAX_USER_AGENT_CHARS: usize = 200;
+/// Most characters of a target or a name kept: a name tried in a failed login is whatever the
+/// client sent.
+pub const MAX_TARGET_CHARS: usize = 200;
+
+fn cut(text: String) -> String {
+    match text.char_indices().nth(MAX_TARGET_CHARS) {
+        Some((end, _)) => text[..end].to_string(),
+        None => text,
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -64,7 +74,7 @@ impl AuditEvent {
             client_ip: Some(canonical_ip(principal.client_ip).to_string()),
             user_agent: principal.user_agent.clone(),
             action: action.to_string(),
-            target: Some(target.into()),
+            target: Some(cut(target.into())),
             outcome: Outcome::Success,
             reason: None,
             repeats: 1,
@@ -104,7 +114,7 @@ impl AuditEvent {
             client_ip: Some(canonical_ip(client_ip).to_string()),
             user_agent: None,
             action: action.to_string(),
-            target: Some(target.into()),
+            target: Some(cut(target.into())),
             outcome: Outcome::Success,
             reason: None,
             repeats: 1,
@@ -125,7 +135,7 @@ impl AuditEvent {
 
     /// The same event naming who it was about (e.g. the user name a failed login tried).
     pub fn actor_name(mut self, name: &str) -> Self {
-        self.actor_name = Some(name.to_string());
+        self.actor_name = Some(cut(name.to_string()));
         self
     }
 
@@ -214,6 +224,18 @@ mod tests {
         let (low, high) = ip_key_range("2001:db8::/32".parse().unwrap());
         assert!(low <= key("2001:db8::7") && key("2001:db8::7") <= high);
         assert!(key("2001:db9::") > high);
+    }
+
+    #[test]
+    fn targets_are_cut_short() {
+        let long = format!("user:{}", "é".repeat(1000));
+        let event = AuditEvent::anonymous(
+            Timestamp::from_millis(0),
+            "192.0.2.1".parse().unwrap(),
+            "login.failed",
+            long,
+        );
+        assert_eq!(event.target.unwrap().chars().count(), MAX_TARGET_CHARS);
     }
 
     #[test]
