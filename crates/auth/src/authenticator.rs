@@ -65,6 +65,8 @@ pub struct AuthConfig {
     pub websudo: Duration,
     /// The access policy stored on the first start (later the stored one is in force).
     pub initial_policy: Policy,
+    /// OAuth 2.0 token lifetimes.
+    pub oauth: crate::oauth2::OAuthConfig,
 }
 
 impl Default for AuthConfig {
@@ -79,6 +81,7 @@ impl Default for AuthConfig {
             throttle: ThrottlePolicy::default(),
             websudo: Duration::from_secs(10 * 60),
             initial_policy: Policy::default(),
+            oauth: crate::oauth2::OAuthConfig::default(),
         }
     }
 }
@@ -192,11 +195,11 @@ fn user_agent_of(headers: &HeaderMap) -> Option<String> {
 
 /// Who a request claims to be and how, once its groups are known: what the policy decides on.
 #[derive(Clone, Copy, Debug)]
-struct Admission<'a> {
-    method: AuthMethod,
-    surface: Surface,
-    client_ip: IpAddr,
-    user_agent: Option<&'a str>,
+pub(crate) struct Admission<'a> {
+    pub(crate) method: AuthMethod,
+    pub(crate) surface: Surface,
+    pub(crate) client_ip: IpAddr,
+    pub(crate) user_agent: Option<&'a str>,
 }
 
 impl std::fmt::Debug for RequestInfo<'_> {
@@ -235,15 +238,15 @@ impl std::fmt::Debug for Login {
 
 #[derive(Debug)]
 pub struct Authenticator {
-    store: Arc<dyn Store>,
-    clock: Arc<dyn Clock>,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) clock: Arc<dyn Clock>,
     hasher: PasswordHasher,
     verified: VerifiedPasswords,
     xsrf: XsrfTokens,
     usage: Usage,
-    audit: AuditLog,
+    pub(crate) audit: AuditLog,
     policy: PolicyCache,
-    config: AuthConfig,
+    pub(crate) config: AuthConfig,
 }
 
 impl Authenticator {
@@ -322,6 +325,22 @@ impl Authenticator {
         };
         let authenticated = match credential {
             Credential::None => return Ok(None),
+            Credential::Bearer(token)
+                if token
+                    .expose_secret()
+                    .starts_with(crate::oauth2::ACCESS_TOKEN_PREFIX) =>
+            {
+                Authenticated {
+                    principal: self
+                        .verify_oauth_access_token(
+                            token.expose_secret(),
+                            request,
+                            user_agent.as_deref(),
+                        )
+                        .await?,
+                    session: None,
+                }
+            }
             Credential::Bearer(token) => Authenticated {
                 principal: self
                     .verify_token(token.expose_secret(), None, request, user_agent.as_deref())
@@ -401,6 +420,12 @@ impl Authenticator {
         Err(AuthError::Denied(PolicyDenial::IpNotAllowed))
     }
 
+    /// The global address allowlist for a request without a user (an OAuth 2.0 client at the
+    /// token endpoint).
+    pub async fn check_client_address(&self, ip: IpAddr) -> Result<(), AuthError> {
+        self.check_address(ip, || None, None).await
+    }
+
     /// A method switched off for everyone is refused before its credential is checked (no
     /// Argon2 work for a flood of Basic requests the policy refuses anyway).
     async fn check_method_at_all(
@@ -438,7 +463,7 @@ impl Authenticator {
 
     /// The policy's decision for a caller whose groups are known (read with the policy's
     /// version, so a change made anywhere applies now).
-    async fn admit(
+    pub(crate) async fn admit(
         &self,
         name: &str,
         access: &UserAccess,
@@ -484,7 +509,7 @@ impl Authenticator {
         self.audit.record(event);
     }
 
-    fn note_use(&self, principal: &Principal) {
+    pub(crate) fn note_use(&self, principal: &Principal) {
         self.usage.note(
             UsedCredential::of(principal),
             (principal.user.id, &principal.user.name),
@@ -663,7 +688,7 @@ impl Authenticator {
             .await?)
     }
 
-    fn principal(
+    pub(crate) fn principal(
         &self,
         user: &User,
         access: UserAccess,
@@ -683,6 +708,7 @@ impl Authenticator {
             client_ip: admission.client_ip,
             user_agent: admission.user_agent.map(str::to_string),
             websudo_until: None,
+            oauth: None,
         }
     }
 
@@ -1114,6 +1140,13 @@ fn claimed_method(credential: &Credential) -> Option<AuthMethod> {
     };
     match credential {
         Credential::None | Credential::Session(None) => None,
+        Credential::Bearer(token)
+            if token
+                .expose_secret()
+                .starts_with(crate::oauth2::ACCESS_TOKEN_PREFIX) =>
+        {
+            Some(AuthMethod::OAuth2)
+        }
         Credential::Bearer(token) => Some(token_method(token.expose_secret(), false)),
         Credential::Basic { password, .. }
             if token_format::has_prefix(password.expose_secret()) =>

@@ -11,12 +11,15 @@
 //! attempts suspend password logins of a name or network for a doubling wait (the rules live
 //! in `tessera_core::throttle`), and security events go to the audit log off the request path
 //! ([`audit_log`]). The administrators' access policy is held per instance by [`policy`] and
-//! applied by the authenticator; API use per credential is coalesced by [`usage`].
+//! applied by the authenticator; API use per credential is coalesced by [`usage`]. The OAuth
+//! 2.0 authorization server, whose access tokens the authenticator also accepts, is
+//! [`oauth2`].
 
 pub mod audit_log;
 pub mod authenticator;
 pub mod cache;
 pub mod credentials;
+pub mod oauth2;
 pub mod password;
 pub mod policy;
 pub mod secret;

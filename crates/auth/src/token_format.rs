@@ -81,9 +81,36 @@ fn checksum(body: &str) -> String {
 
 /// Mints a new token of a kind.
 pub fn mint(kind: TokenKind) -> RawToken {
-    let body = format!("{}{}", prefix(kind), random_base62(RANDOM_CHARS));
+    mint_prefixed(prefix(kind))
+}
+
+/// Mints a secret with another prefix (OAuth 2.0 codes, tokens and client secrets), in the
+/// same shape.
+pub fn mint_prefixed(prefix: &str) -> RawToken {
+    let body = format!("{prefix}{}", random_base62(RANDOM_CHARS));
     let check = checksum(&body);
     RawToken(body + &check)
+}
+
+/// The digest of a presented secret of the given prefix, if its shape and checksum hold.
+pub fn parse_prefixed(text: &str, prefix: &str) -> Result<[u8; 32], FormatError> {
+    let rest = text.strip_prefix(prefix).ok_or(FormatError::NotAToken)?;
+    check_shape(text, rest)?;
+    Ok(sha256(text.as_bytes()))
+}
+
+/// The random part's length and alphabet, and the checksum of the whole.
+fn check_shape(text: &str, rest: &str) -> Result<(), FormatError> {
+    if rest.len() != RANDOM_CHARS + CHECKSUM_CHARS
+        || !rest.bytes().all(|b| b.is_ascii_alphanumeric())
+    {
+        return Err(FormatError::Malformed);
+    }
+    let (body, check) = text.split_at(text.len() - CHECKSUM_CHARS);
+    if checksum(body) != check {
+        return Err(FormatError::Malformed);
+    }
+    Ok(())
 }
 
 /// Why a presented string is not a token tessera could have minted.
@@ -110,16 +137,7 @@ pub fn has_prefix(text: &str) -> bool {
 /// Checks a presented token's shape and checksum, without any database read.
 pub fn parse(text: &str) -> Result<Presented, FormatError> {
     let kind = TokenKind::of_prefixed(text).ok_or(FormatError::NotAToken)?;
-    let rest = &text[prefix(kind).len()..];
-    if rest.len() != RANDOM_CHARS + CHECKSUM_CHARS
-        || !rest.bytes().all(|b| b.is_ascii_alphanumeric())
-    {
-        return Err(FormatError::Malformed);
-    }
-    let (body, check) = text.split_at(text.len() - CHECKSUM_CHARS);
-    if checksum(body) != check {
-        return Err(FormatError::Malformed);
-    }
+    check_shape(text, &text[prefix(kind).len()..])?;
     Ok(Presented {
         kind,
         digest: sha256(text.as_bytes()),
@@ -172,6 +190,23 @@ mod tests {
             Err(FormatError::Malformed),
             "the prefix is checksummed"
         );
+    }
+
+    #[test]
+    fn other_prefixes_share_the_shape() {
+        let secret = mint_prefixed("tsoat_");
+        assert_eq!(
+            parse_prefixed(secret.expose(), "tsoat_"),
+            Ok(secret.digest())
+        );
+        assert_eq!(
+            parse_prefixed(secret.expose(), "tsort_"),
+            Err(FormatError::NotAToken)
+        );
+        let mut typo = secret.into_string();
+        typo.pop();
+        typo.push('!');
+        assert_eq!(parse_prefixed(&typo, "tsoat_"), Err(FormatError::Malformed));
     }
 
     #[test]

@@ -504,6 +504,12 @@ impl Authorizer {
     /// or session login: a token, even an administrator's, does not manage credentials, or a
     /// leaked token could reset its owner's password and outlive its own revocation.
     pub fn manage_passwords(principal: &Principal) -> Result<(), Error> {
+        Self::manage_credentials(principal)
+    }
+
+    /// Managing credentials (passwords, tokens other than the one presented, OAuth grants)
+    /// needs a password or session login: a token may not manage credentials.
+    pub fn manage_credentials(principal: &Principal) -> Result<(), Error> {
         if principal.method.is_token() {
             return Err(Error::Denied(Denied::TokenNotAllowed));
         }

@@ -79,6 +79,10 @@ pub enum Missing {
     Membership(String, String),
     #[error("No token exists with id '{0}'.")]
     Token(String),
+    #[error("No OAuth 2.0 client exists with id '{0}'.")]
+    OAuthClient(String),
+    #[error("No authorized application exists with id '{0}'.")]
+    OAuthGrant(String),
 }
 
 /// Why a service refused.

@@ -19,6 +19,7 @@ pub mod error;
 pub mod ids;
 pub mod jql;
 pub mod model;
+pub mod oauth;
 pub mod permissions;
 pub mod policy;
 pub mod principal;

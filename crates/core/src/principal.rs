@@ -25,15 +25,19 @@ pub enum AuthMethod {
     BearerToken,
     /// A service account's API key (Bearer or Basic).
     ServiceKey,
+    /// An OAuth 2.0 access token (Bearer).
+    #[serde(rename = "oauth2")]
+    OAuth2,
 }
 
 impl AuthMethod {
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::BasicPassword,
         Self::BasicToken,
         Self::BearerToken,
         Self::ServiceKey,
         Self::Session,
+        Self::OAuth2,
     ];
 
     /// Stable name, used in logs, audit events and (with the policy) method rules.
@@ -44,6 +48,7 @@ impl AuthMethod {
             Self::BasicToken => "basic_token",
             Self::BearerToken => "bearer_token",
             Self::ServiceKey => "service_key",
+            Self::OAuth2 => "oauth2",
         }
     }
 
@@ -51,7 +56,7 @@ impl AuthMethod {
     pub fn is_token(self) -> bool {
         matches!(
             self,
-            Self::BasicToken | Self::BearerToken | Self::ServiceKey
+            Self::BasicToken | Self::BearerToken | Self::ServiceKey | Self::OAuth2
         )
     }
 }
@@ -77,6 +82,18 @@ pub struct Principal {
     pub user_agent: Option<String>,
     /// For a session: until when its password was re-entered for administration (websudo).
     pub websudo_until: Option<Timestamp>,
+    /// For an OAuth 2.0 access token: the client and the grant it was issued under.
+    pub oauth: Option<OAuthCaller>,
+}
+
+/// Which OAuth 2.0 client a caller acts through.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OAuthCaller {
+    pub client_id: String,
+    pub client_name: String,
+    /// `None` for a `client_credentials` token (no user consented).
+    pub grant: Option<crate::oauth::GrantId>,
+    pub client: crate::oauth::ClientKey,
 }
 
 impl Principal {
@@ -91,7 +108,10 @@ impl Principal {
         match self.method {
             AuthMethod::BasicPassword => true,
             AuthMethod::Session => self.websudo_until.is_some_and(|until| now < until),
-            AuthMethod::BasicToken | AuthMethod::BearerToken | AuthMethod::ServiceKey => false,
+            AuthMethod::BasicToken
+            | AuthMethod::BearerToken
+            | AuthMethod::ServiceKey
+            | AuthMethod::OAuth2 => false,
         }
     }
 

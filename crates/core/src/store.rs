@@ -11,7 +11,12 @@ use crate::model::{
     Comment, Group, Issue, IssueChanges, LoginInfo, NewIssue, NewProject, NewUser, Page,
     PageRequest, Project, RoleActor, RoleMember, Session, User, UserUpdate,
 };
+use crate::oauth::{
+    Client, ClientChanges, ClientKey, ClientMatch, Grant, GrantId, NewClient, NewCode,
+    NewOAuthToken, OAuthTokenMatch, Redemption, Rotation,
+};
 use crate::permissions::{GlobalPermissions, ProjectRole};
+use crate::scopes::Scopes;
 use crate::tokens::{NewToken, RevokeReason, Token, TokenFilter, TokenMatch, TokenUse};
 use crate::usage::{ClientSeen, CredentialUse, UsageReport};
 
@@ -363,6 +368,65 @@ pub trait PolicyStore: Send + Sync {
     async fn policy_version(&self) -> StoreResult<i64>;
 }
 
+/// The OAuth 2.0 authorization server's records (see [`crate::oauth`]).
+#[async_trait]
+pub trait OAuthStore: Send + Sync {
+    async fn create_client(&self, client: NewClient) -> StoreResult<Client>;
+    /// Every client, by name.
+    async fn list_clients(&self) -> StoreResult<Vec<Client>>;
+    /// A client by its public `client_id`, with its secret's digest.
+    async fn find_client(&self, client_id: &str) -> StoreResult<Option<ClientMatch>>;
+    /// `None` if the client does not exist.
+    async fn update_client(
+        &self,
+        key: ClientKey,
+        changes: &ClientChanges,
+    ) -> StoreResult<Option<Client>>;
+    /// Records a user's consent: a live grant of the pair has its scopes widened, else a new
+    /// grant is made (one transaction; concurrent consents end with one live grant).
+    async fn grant(
+        &self,
+        client: ClientKey,
+        user: UserId,
+        scopes: Scopes,
+        at: Timestamp,
+    ) -> StoreResult<Grant>;
+    async fn find_live_grant(&self, client: ClientKey, user: UserId) -> StoreResult<Option<Grant>>;
+    async fn find_grant(&self, id: GrantId) -> StoreResult<Option<Grant>>;
+    /// Live grants (of one user, or of everyone), newest first, with their last use.
+    async fn list_grants(&self, user: Option<UserId>) -> StoreResult<Vec<Grant>>;
+    /// Revokes a live grant, with every token of it, and records `audit` in the same
+    /// transaction; `false` (and no event) if it was not live.
+    async fn revoke_grant(
+        &self,
+        id: GrantId,
+        at: Timestamp,
+        reason: &str,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool>;
+    async fn create_code(&self, code: NewCode) -> StoreResult<()>;
+    /// Spends a code in one atomic step: the first redemption gets it fresh, any later one is
+    /// told it is a replay.
+    async fn redeem_code(&self, digest: &[u8], at: Timestamp) -> StoreResult<Redemption>;
+    /// Stores tokens together (an access token and its refresh token).
+    async fn create_oauth_tokens(&self, tokens: &[NewOAuthToken]) -> StoreResult<()>;
+    async fn find_oauth_token(&self, digest: &[u8]) -> StoreResult<Option<OAuthTokenMatch>>;
+    /// Exchanges a refresh token in one transaction: a live one is spent and `replacements`
+    /// stored; one spent before revokes its grant (reuse detection), recording `reuse_audit`.
+    async fn rotate_refresh_token(
+        &self,
+        digest: &[u8],
+        at: Timestamp,
+        replacements: &[NewOAuthToken],
+        reuse_audit: &AuditEvent,
+    ) -> StoreResult<Rotation>;
+    /// Revokes one token; a refresh token takes the access tokens of its grant with it
+    /// (RFC 7009 §2.1). `false` if no live token has the digest.
+    async fn revoke_oauth_token(&self, digest: &[u8], at: Timestamp) -> StoreResult<bool>;
+    /// Revokes the tokens issued from a code (a replayed code, RFC 6749 §4.1.2).
+    async fn revoke_code_tokens(&self, code_digest: &[u8], at: Timestamp) -> StoreResult<u64>;
+}
+
 /// API use per credential (see [`crate::usage`]).
 #[async_trait]
 pub trait UsageStore: Send + Sync {
@@ -412,6 +476,7 @@ pub trait Store:
     + ThrottleStore
     + PolicyStore
     + UsageStore
+    + OAuthStore
     + KeyStore
     + std::fmt::Debug
 {
@@ -428,6 +493,7 @@ impl<T> Store for T where
         + ThrottleStore
         + PolicyStore
         + UsageStore
+        + OAuthStore
         + KeyStore
         + std::fmt::Debug
 {

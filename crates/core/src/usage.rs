@@ -5,7 +5,8 @@
 //!
 //! A credential is named without its secret: `token:<id>` for a personal token or service key,
 //! `password:<user id>` for Basic with a password (and the logins that open sessions),
-//! `session:<user id>` for requests carried by a session cookie.
+//! `session:<user id>` for requests carried by a session cookie, `oauth:<grant id>` for OAuth
+//! 2.0 access tokens under a user's grant, `oauthclient:<client>` for a client's own tokens.
 
 use std::net::IpAddr;
 
@@ -33,11 +34,21 @@ pub enum Credential {
     Password(UserId),
     /// Requests carried by the user's session cookies.
     Session(UserId),
+    /// OAuth 2.0 access tokens issued under a user's grant to a client.
+    OAuthGrant(crate::oauth::GrantId),
+    /// OAuth 2.0 access tokens a client got for its service account (`client_credentials`).
+    OAuthClient(crate::oauth::ClientKey),
 }
 
 impl Credential {
     /// The credential a principal authenticated with.
     pub fn of(principal: &Principal) -> Self {
+        if let Some(oauth) = &principal.oauth {
+            return match oauth.grant {
+                Some(grant) => Self::OAuthGrant(grant),
+                None => Self::OAuthClient(oauth.client),
+            };
+        }
         match (principal.token, principal.method) {
             (Some(token), _) => Self::Token(token),
             (None, AuthMethod::Session) => Self::Session(principal.user.id),
@@ -52,6 +63,8 @@ impl Credential {
             "token" => Some(Self::Token(TokenId(id))),
             "password" => Some(Self::Password(UserId(id))),
             "session" => Some(Self::Session(UserId(id))),
+            "oauth" => Some(Self::OAuthGrant(crate::oauth::GrantId(id))),
+            "oauthclient" => Some(Self::OAuthClient(crate::oauth::ClientKey(id))),
             _ => None,
         }
     }
@@ -63,6 +76,8 @@ impl std::fmt::Display for Credential {
             Self::Token(id) => write!(f, "token:{id}"),
             Self::Password(user) => write!(f, "password:{user}"),
             Self::Session(user) => write!(f, "session:{user}"),
+            Self::OAuthGrant(grant) => write!(f, "oauth:{grant}"),
+            Self::OAuthClient(client) => write!(f, "oauthclient:{}", client.0),
         }
     }
 }

@@ -57,6 +57,25 @@ pub struct Config {
     pub rate_limit: RateLimitConfig,
     pub policy: PolicyConfig,
     pub retention: RetentionConfig,
+    pub oauth2: OAuth2Config,
+}
+
+/// Lifetimes of OAuth 2.0 tokens.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OAuth2Config {
+    pub access_token_minutes: u64,
+    /// A refresh token expires this long after it was issued (each use issues a new one).
+    pub refresh_token_days: u64,
+}
+
+impl Default for OAuth2Config {
+    fn default() -> Self {
+        Self {
+            access_token_minutes: 60,
+            refresh_token_days: 90,
+        }
+    }
 }
 
 /// The access policy's initial state (with `[tokens]` and `[rate_limit]`): stored on the first
@@ -290,6 +309,7 @@ impl Default for Config {
             rate_limit: RateLimitConfig::default(),
             policy: PolicyConfig::default(),
             retention: RetentionConfig::default(),
+            oauth2: OAuth2Config::default(),
         }
     }
 }
@@ -372,6 +392,7 @@ const ENV_KEYS: &[&str] = &[
     "rate_limit",
     "policy",
     "retention",
+    "oauth2",
 ];
 
 /// Values given on the command line.
@@ -513,6 +534,13 @@ impl Config {
             },
             websudo: Duration::from_secs(self.session.websudo_minutes.max(1) * 60),
             initial_policy: self.initial_policy()?,
+            oauth: tessera_auth::oauth2::OAuthConfig {
+                access_lifetime: Duration::from_secs(self.oauth2.access_token_minutes.max(1) * 60),
+                refresh_lifetime: Duration::from_secs(
+                    self.oauth2.refresh_token_days.max(1) * 24 * 60 * 60,
+                ),
+                ..tessera_auth::oauth2::OAuthConfig::default()
+            },
             throttle: ThrottlePolicy {
                 user_threshold: self.login_throttle.user_threshold.max(1),
                 ip_threshold: self.login_throttle.ip_threshold.max(1),

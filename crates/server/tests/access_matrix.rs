@@ -13,6 +13,7 @@ use common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tessera_core::permissions::ProjectPermission as P;
+use tessera_core::store::{OAuthStore, UserStore};
 use tessera_testkit::backend_tests;
 use tessera_web::{Access, RouteSpec, route_table};
 
@@ -130,6 +131,10 @@ fn expected(route: &RouteSpec, caller: Caller) -> Expect {
         // ... and a token caller may touch only the token it presents.
         (_, Access::OwnToken) if has_token => Status(StatusCode::FORBIDDEN),
         (_, Access::OwnToken) => Status(StatusCode::NOT_FOUND),
+        // The fixture grant is the developer's; a token may not revoke grants.
+        (Caller::Developer, Access::OwnGrant) => Allowed,
+        (_, Access::OwnGrant) if has_token => Status(StatusCode::FORBIDDEN),
+        (_, Access::OwnGrant) => Status(StatusCode::NOT_FOUND),
         // The service account is owned by a group the reader belongs to.
         (Caller::Reader | Caller::SessionWithoutXsrf, Access::ServiceAccountOwner) => Allowed,
         (_, Access::ServiceAccountOwner) if is_admin => Allowed,
@@ -164,6 +169,10 @@ struct Fixture {
     token: String,
     /// A key of the service account `svc`.
     key: String,
+    /// The public id of an OAuth 2.0 client.
+    client_id: String,
+    /// A live grant of the developer's to that client.
+    grant: String,
 }
 
 /// Fills the path's placeholders with the fixture's records.
@@ -175,10 +184,12 @@ fn concrete_path(route: &RouteSpec, fixture: &Fixture) -> String {
             "{projectIdOrKey}" => "MTX",
             "{issueIdOrKey}" => &fixture.issue,
             "{name}" => "svc",
+            "{clientId}" => &fixture.client_id,
             "{id}" => match previous {
                 "role" => "10001",
                 "tokens" => &fixture.token,
                 "keys" => &fixture.key,
+                "grants" => &fixture.grant,
                 "comment" => &fixture.comment,
                 "issuetype" | "priority" => "3",
                 "resolution" => "10000",
@@ -299,6 +310,19 @@ fn request_for(route: &RouteSpec, f: &Fixture) -> (String, Option<Value>) {
         ("PUT", "/rest/tessera/1/policy") => (String::new(), Some(json!({}))),
         // The administrator (the first user) and their password.
         ("GET", "/rest/tessera/1/usage") => ("?credential=password:10000".into(), None),
+        ("POST", "/rest/tessera/1/oauth2/clients") => (
+            String::new(),
+            Some(
+                json!({"name": format!("client {n}"), "redirectUris": ["https://app.example/cb"], "scopes": ["READ"]}),
+            ),
+        ),
+        ("PUT", "/rest/tessera/1/oauth2/clients/{clientId}") => {
+            (String::new(), Some(json!({"name": format!("renamed {n}")})))
+        }
+        // Bodiless, but JSON: a session's JSON request needs no XSRF header.
+        ("POST", "/rest/tessera/1/oauth2/clients/{clientId}/secret") => {
+            (String::new(), Some(json!({})))
+        }
         (method, path) if method == "GET" || method == "DELETE" => {
             let _ = path;
             (String::new(), None)
@@ -357,6 +381,22 @@ async fn setup(server: &TestServer) {
             StatusCode::CREATED,
         )
         .await;
+    // An OAuth 2.0 client with a known id, straight into the store.
+    server
+        .store
+        .create_client(tessera_core::oauth::NewClient {
+            client_id: "matrixclient".into(),
+            name: "Matrix client".into(),
+            redirect_uris: vec!["https://app.example/cb".into()],
+            confidential: true,
+            secret_digest: Some(vec![0; 32]),
+            scopes: tessera_core::scopes::parse_scope("WRITE").unwrap(),
+            service_account: None,
+            created: tessera_core::clock::Timestamp::from_millis(1_700_000_000_000),
+            created_by: None,
+        })
+        .await
+        .unwrap();
 }
 
 /// The tokens the token callers present, made once (no cell revokes them).
@@ -439,6 +479,27 @@ async fn fixture(server: &TestServer) -> Fixture {
         )
         .await["id"]
         .to_string();
+    let client_id = "matrixclient".to_string();
+    let client = server
+        .store
+        .find_client(&client_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .client;
+    let developer = server
+        .store
+        .find_user_by_name("developer")
+        .await
+        .unwrap()
+        .unwrap();
+    let read = tessera_core::scopes::parse_scope("READ").unwrap();
+    let now = tessera_core::clock::Timestamp::from_millis(1_700_000_000_000);
+    let grant = server
+        .store
+        .grant(client.key, developer.id, read, now)
+        .await
+        .unwrap();
     Fixture {
         n,
         issue,
@@ -448,6 +509,8 @@ async fn fixture(server: &TestServer) -> Fixture {
         stale_session,
         token,
         key,
+        client_id,
+        grant: grant.id.0.to_string(),
     }
 }
 

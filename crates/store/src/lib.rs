@@ -13,6 +13,7 @@
 
 mod audit;
 mod issues;
+mod oauth;
 mod policy;
 mod projects;
 mod rows;

@@ -10,7 +10,7 @@ use axum::handler::Handler;
 use axum::http::{HeaderValue, Method, Request};
 use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodFilter, on};
+use axum::routing::{MethodFilter, get, on, post};
 use tessera_core::permissions::ProjectPermission;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -26,7 +26,7 @@ use crate::rest::api2::{
 };
 use crate::rest::auth::{session, websudo};
 use crate::rest::pat;
-use crate::rest::tessera::{audit, policy, service_accounts, throttle, tokens, usage};
+use crate::rest::tessera::{audit, oauth2, policy, service_accounts, throttle, tokens, usage};
 use crate::state::AppState;
 
 /// Who may call a route.
@@ -59,6 +59,9 @@ pub enum Access {
     /// Global ADMINISTER or membership of the service account's owning group, with a password
     /// or session.
     ServiceAccountOwner,
+    /// The user of the OAuth 2.0 grant in the path, with a password or session; others'
+    /// grants do not exist.
+    OwnGrant,
 }
 
 /// A route and its rule.
@@ -215,6 +218,13 @@ fn tessera(state: Option<&AppState>) -> Table {
         .add(M::GET, "/usage", Admin, usage::get_usage)
         .add(M::GET, "/usage/unused", Admin, usage::get_unused)
         .add(M::GET, "/usage/newnetworks", Admin, usage::get_new_networks)
+        .add(M::GET, "/oauth2/clients", Admin, oauth2::get_clients)
+        .add(M::POST, "/oauth2/clients", Admin, oauth2::post_client)
+        .add(M::GET, "/oauth2/clients/{clientId}", Admin, oauth2::get_client)
+        .add(M::PUT, "/oauth2/clients/{clientId}", Admin, oauth2::put_client)
+        .add(M::POST, "/oauth2/clients/{clientId}/secret", Admin, oauth2::post_client_secret)
+        .add(M::GET, "/oauth2/grants", User, oauth2::get_grants)
+        .add(M::DELETE, "/oauth2/grants/{id}", OwnGrant, oauth2::delete_grant)
         .add(M::GET, "/serviceaccounts", Admin, service_accounts::get_service_accounts)
         .add(M::POST, "/serviceaccounts", Admin, service_accounts::post_service_account)
         .add(M::GET, "/serviceaccounts/{name}/keys", ServiceAccountOwner, service_accounts::get_keys)
@@ -295,8 +305,27 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             limit_logins,
         ));
+    // The OAuth 2.0 client endpoints authenticate clients, not users: outside the table.
+    let oauth = Router::new()
+        .route(
+            crate::rest::oauth2::TOKEN_PATH,
+            post(crate::rest::oauth2::post_token),
+        )
+        .route(
+            crate::rest::oauth2::REVOKE_PATH,
+            post(crate::rest::oauth2::post_revoke),
+        )
+        .route(
+            crate::rest::oauth2::INTROSPECT_PATH,
+            post(crate::rest::oauth2::post_introspect),
+        )
+        .route(
+            crate::rest::oauth2::METADATA_PATH,
+            get(crate::rest::oauth2::get_metadata),
+        );
     let routes = authenticated
         .merge(login)
+        .merge(oauth)
         .merge(crate::pages::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -309,7 +338,13 @@ pub fn app(state: AppState) -> Router {
     let routes = if context.is_empty() {
         routes
     } else {
-        Router::new().nest(&context, routes).fallback(not_found)
+        // RFC 8414 §3.1: an issuer with a path has its metadata at the host's root, with the
+        // path after the well-known name.
+        let metadata = format!("{}{context}", crate::rest::oauth2::METADATA_PATH);
+        Router::new()
+            .nest(&context, routes)
+            .route(&metadata, get(crate::rest::oauth2::get_metadata))
+            .fallback(not_found)
     };
     routes
         .layer(SetResponseHeaderLayer::if_not_present(

@@ -70,6 +70,23 @@ pub fn page_response(status: StatusCode, markup: Markup) -> Response {
         .into_response()
 }
 
+/// A page whose form's answer redirects to another origin (the OAuth consent form, answered
+/// with a redirect to the client): browsers enforce `form-action` on that redirect too, so the
+/// one origin is allowed besides tessera's own.
+pub fn page_response_posting_to(status: StatusCode, markup: Markup, origin: &str) -> Response {
+    let mut response = page_response(status, markup);
+    let policy = format!(
+        "default-src 'none'; style-src 'self' 'unsafe-inline'; form-action 'self' {origin}; \
+         frame-ancestors 'none'; base-uri 'none'"
+    );
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        response
+            .headers_mut()
+            .insert(CONTENT_SECURITY_POLICY, value);
+    }
+    response
+}
+
 /// A whole document. `user` adds the navigation of a logged-in user.
 pub fn document(
     state: &AppState,
@@ -92,11 +109,13 @@ pub fn document(
                     strong { (state.settings.server_title) }
                     @if let Some(user) = user {
                         a href=(link(state, "/secure/tokens")) { "Personal access tokens" }
+                        a href=(link(state, "/secure/authorized-apps")) { "Authorized applications" }
                         @if user.is_admin {
                             a href=(link(state, "/secure/admin/tokens")) { "Token inventory" }
                             a href=(link(state, "/secure/admin/policy")) { "Access policy" }
                             a href=(link(state, "/secure/admin/audit")) { "Audit log" }
                             a href=(link(state, "/secure/admin/usage")) { "API usage" }
+                            a href=(link(state, "/secure/admin/oauth2")) { "OAuth 2.0 clients" }
                         }
                         span.who {
                             (user.principal.user.display_name) " (" (user.principal.user.name) ") "

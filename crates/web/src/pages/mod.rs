@@ -21,8 +21,10 @@
 
 pub mod admin;
 pub mod audit;
+pub mod consent;
 mod layout;
 pub mod login;
+pub mod oauth;
 pub mod policy;
 pub mod tokens;
 pub mod usage;
@@ -82,6 +84,23 @@ pub fn router() -> Router<AppState> {
         )
         .route("/secure/admin/audit", get(audit::get_audit))
         .route("/secure/admin/usage", get(usage::get_usage))
+        .route(
+            crate::rest::oauth2::AUTHORIZE_PATH,
+            get(consent::get_authorize).post(consent::post_authorize),
+        )
+        .route("/secure/authorized-apps", get(oauth::get_apps))
+        .route(
+            "/secure/authorized-apps/{id}/revoke",
+            post(oauth::post_revoke_app),
+        )
+        .route(
+            "/secure/admin/oauth2",
+            get(oauth::get_clients).post(oauth::post_client),
+        )
+        .route(
+            "/secure/admin/oauth2/{clientId}/{action}",
+            post(oauth::post_client_state),
+        )
 }
 
 /// Why a page could not be shown.
@@ -335,6 +354,12 @@ impl FormBody {
             .filter(|(k, _)| k == name)
             .map(|(_, v)| v.clone())
             .collect()
+    }
+
+    /// Whether some field was sent more than once.
+    pub fn has_repeated_field(&self) -> bool {
+        let mut seen = std::collections::HashSet::new();
+        self.0.iter().any(|(k, _)| !seen.insert(k.as_str()))
     }
 
     /// A checkbox: present with any value but `false`.

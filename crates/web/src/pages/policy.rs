@@ -36,6 +36,7 @@ fn method_label(method: AuthMethod) -> &'static str {
         AuthMethod::BearerToken => "Bearer personal access token",
         AuthMethod::ServiceKey => "Service-account API key",
         AuthMethod::Session => "Session cookie (login)",
+        AuthMethod::OAuth2 => "OAuth 2.0 access token",
     }
 }
 

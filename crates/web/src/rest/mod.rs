@@ -1,8 +1,10 @@
 //! REST handlers, grouped by Jira path: `api2` serves `/rest/api/2` (and its `latest` alias),
-//! `auth` serves `/rest/auth/1/session`, `pat` serves `/rest/pat/latest/tokens` and `tessera`
-//! serves tessera's own `/rest/tessera/1`.
+//! `auth` serves `/rest/auth/1/session`, `pat` serves `/rest/pat/latest/tokens`, `oauth2`
+//! serves the OAuth 2.0 client endpoints under `/rest/oauth2/latest` and `tessera` serves
+//! tessera's own `/rest/tessera/1`.
 
 pub mod api2;
 pub mod auth;
+pub mod oauth2;
 pub mod pat;
 pub mod tessera;

@@ -1,7 +1,9 @@
 //! `/rest/tessera/1`: tessera's own administration API (the access policy, the audit trail, API
-//! usage, tokens, service accounts, leaked credential reports, password-login suspensions).
+//! usage, OAuth 2.0 clients and grants, tokens, service accounts, leaked credential reports,
+//! password-login suspensions).
 
 pub mod audit;
+pub mod oauth2;
 pub mod policy;
 pub mod service_accounts;
 pub mod throttle;

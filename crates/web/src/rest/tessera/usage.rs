@@ -96,6 +96,34 @@ pub async fn describe(state: &AppState, credential: Credential) -> Result<Descri
             };
             (kind, found.name, None)
         }
+        Credential::OAuthGrant(id) => {
+            let grant = state
+                .store
+                .find_grant(id)
+                .await?
+                .ok_or_else(|| Error::NotFound(Missing::OAuthGrant(id.to_string())))?;
+            let owner = state
+                .store
+                .find_user(grant.user)
+                .await?
+                .map(|u| u.name)
+                .unwrap_or_default();
+            ("oauth", owner, Some(grant.client_name))
+        }
+        Credential::OAuthClient(key) => {
+            let client = state
+                .store
+                .list_clients()
+                .await?
+                .into_iter()
+                .find(|c| c.key == key)
+                .ok_or_else(|| Error::NotFound(Missing::OAuthClient(key.0.to_string())))?;
+            let owner = match client.service_account {
+                Some(id) => state.store.find_user(id).await?.map(|u| u.name),
+                None => None,
+            };
+            ("oauthclient", owner.unwrap_or_default(), Some(client.name))
+        }
     };
     Ok(Described {
         credential: credential.to_string(),
@@ -105,8 +133,8 @@ pub async fn describe(state: &AppState, credential: Credential) -> Result<Descri
     })
 }
 
-/// Global ADMINISTER. `credential=` (`token:<id>`, `password:<user id>` or
-/// `session:<user id>`), `days=` (30): requests per day, newest first, and the latest client
+/// Global ADMINISTER. `credential=` (`token:<id>`, `password:<user id>`, `session:<user id>`,
+/// `oauth:<grant id>` or `oauthclient:<client>`), `days=` (30): requests per day, newest first, and the latest client
 /// addresses with their user agents.
 pub async fn get_usage(
     State(state): State<AppState>,

@@ -1,0 +1,223 @@
+//! `GET/POST /rest/oauth2/latest/authorize`: the authorization endpoint (RFC 6749 §3.1) and its
+//! consent page.
+//!
+//! Security invariants kept here:
+//! - A request whose client or redirect URI cannot be trusted is answered with an error page
+//!   and never redirected (RFC 6749 §4.1.2.1); every other answer goes to the registered
+//!   redirect URI with `state` and `iss` (RFC 9207 §2).
+//! - The user must be logged in with a session (a login first, then back here); the consent
+//!   form carries the session's form token and passes the XSRF rule like every page form, so
+//!   another site cannot approve on the user's behalf (RFC 6749 §10.12).
+//! - The consent form's hidden fields are checked again on submission, exactly as the first
+//!   request was: nothing in them is trusted.
+//! - Consent is skipped only when the user's live grant already covers every scope asked for.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::response::Response;
+use http::StatusCode;
+use maud::html;
+use tessera_auth::oauth2::{AuthorizationParams, AuthorizationRequest, AuthorizeError};
+use tessera_core::oauth::{describe_scope, scope_string};
+use url::Url;
+
+use super::layout::{document, form_token, page_response_posting_to};
+use super::{
+    FormBody, Incoming, PageError, PageResult, SessionUser, link, redirect, respond, session_user,
+};
+use crate::extract::Params;
+use crate::rest::oauth2::AUTHORIZE_PATH;
+use crate::state::AppState;
+
+fn params_of(get: impl Fn(&str) -> Option<String>) -> AuthorizationParams {
+    AuthorizationParams {
+        response_type: get("response_type"),
+        client_id: get("client_id"),
+        redirect_uri: get("redirect_uri"),
+        scope: get("scope"),
+        state: get("state"),
+        code_challenge: get("code_challenge"),
+        code_challenge_method: get("code_challenge_method"),
+    }
+}
+
+/// The redirect URI with the answer's parameters added (its own query kept).
+fn answer(
+    state: &AppState,
+    redirect_uri: &str,
+    pairs: &[(&str, &str)],
+    client_state: Option<&str>,
+) -> PageResult<Response> {
+    let mut url = Url::parse(redirect_uri).map_err(|_| {
+        PageError::Internal(format!(
+            "a registered redirect URI does not parse: {redirect_uri}"
+        ))
+    })?;
+    {
+        let mut query = url.query_pairs_mut();
+        for (name, value) in pairs {
+            query.append_pair(name, value);
+        }
+        if let Some(client_state) = client_state {
+            query.append_pair("state", client_state);
+        }
+        // RFC 9207: who answered, so the client can tell authorization servers apart.
+        query.append_pair("iss", state.urls.base());
+    }
+    Ok(redirect(url.as_str()))
+}
+
+fn refuse(state: &AppState, error: AuthorizeError) -> PageResult<Response> {
+    match error {
+        AuthorizeError::NoRedirect(message) => Err(PageError::BadRequest(message)),
+        AuthorizeError::Redirect {
+            redirect_uri,
+            error,
+            description,
+            state: client_state,
+        } => answer(
+            state,
+            &redirect_uri,
+            &[("error", error), ("error_description", &description)],
+            client_state.as_deref(),
+        ),
+    }
+}
+
+async fn send_code(
+    state: &AppState,
+    request: &AuthorizationRequest,
+    user: &SessionUser,
+) -> PageResult<Response> {
+    let code = state
+        .auth
+        .approve(request, &user.principal)
+        .await
+        .map_err(|e| PageError::Internal(e.to_string()))?;
+    answer(
+        state,
+        &request.redirect_uri,
+        &[("code", code.expose())],
+        request.state.as_deref(),
+    )
+}
+
+fn origin_of(uri: &str) -> String {
+    Url::parse(uri)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_default()
+}
+
+fn consent_page(state: &AppState, user: &SessionUser, request: &AuthorizationRequest) -> Response {
+    let client = &request.client;
+    let hidden = [
+        ("response_type", Some("code".to_string())),
+        ("client_id", Some(client.client_id.clone())),
+        ("redirect_uri", Some(request.redirect_uri.clone())),
+        ("scope", Some(scope_string(request.scopes))),
+        ("state", request.state.clone()),
+        ("code_challenge", request.code_challenge.clone()),
+        (
+            "code_challenge_method",
+            request.code_challenge.as_ref().map(|_| "S256".to_string()),
+        ),
+    ];
+    let content = html! {
+        p id="consent-app" {
+            strong id="client-name" { (client.name) } " asks to use tessera as "
+            strong { (user.principal.user.display_name) } " (" (user.principal.user.name) "). It will be able to:"
+        }
+        ul id="consent-scopes" {
+            @for scope in request.scopes.iter() {
+                li data-scope=(scope.name()) { (describe_scope(scope)) }
+            }
+        }
+        p.muted {
+            "It can never do more than you can. It will be sent back to "
+            code id="redirect-target" { (origin_of(&request.redirect_uri)) }
+            ". You can revoke its access at any time under Authorized applications."
+        }
+        form method="post" action=(link(state, AUTHORIZE_PATH)) {
+            (form_token(user))
+            @for (name, value) in &hidden {
+                @if let Some(value) = value {
+                    input type="hidden" name=(name) value=(value);
+                }
+            }
+            p {
+                button type="submit" name="decision" value="approve" id="approve" { "Allow" }
+                " "
+                button type="submit" name="decision" value="deny" id="deny" { "Deny" }
+            }
+        }
+    };
+    page_response_posting_to(
+        StatusCode::OK,
+        document(state, "Authorize an application", Some(user), content),
+        &origin_of(&request.redirect_uri),
+    )
+}
+
+/// The authorization endpoint: checks the request, asks a logged-in user for consent (or
+/// remembers it), and sends the code.
+pub async fn get_authorize(State(state): State<AppState>, incoming: Incoming) -> Response {
+    let result = async {
+        let params = Params::parse(incoming.query.as_deref());
+        let params = params_of(|name| params.get(name).map(str::to_string));
+        let request = match state.auth.check_authorization(&params).await {
+            Ok(request) => request,
+            Err(error) => return refuse(&state, error),
+        };
+        // Back here after a login: the whole request, as a local path.
+        let back_to = incoming.path_and_query.clone();
+        let user = session_user(&state, &incoming, None, &back_to).await?;
+        tessera_core::authz::Authorizer::admit(&user.principal)?;
+        let consented = state
+            .auth
+            .has_consented(&request, &user.principal)
+            .await
+            .map_err(|e| PageError::Internal(e.to_string()))?;
+        if consented {
+            return send_code(&state, &request, &user).await;
+        }
+        Ok(consent_page(&state, &user, &request))
+    }
+    .await;
+    respond(&state, incoming.client, result)
+}
+
+/// The consent form's answer, with the session's form token.
+pub async fn post_authorize(
+    State(state): State<AppState>,
+    incoming: Incoming,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let result = async {
+        let form = FormBody::parse(&incoming.headers, body)?;
+        let user = session_user(&state, &incoming, Some(&form), AUTHORIZE_PATH).await?;
+        let params = params_of(|name| form.get(name).map(str::to_string));
+        let request = match state.auth.check_authorization(&params).await {
+            Ok(request) => request,
+            Err(error) => return refuse(&state, error),
+        };
+        match form.get("decision") {
+            Some("approve") => send_code(&state, &request, &user).await,
+            Some("deny") => {
+                state.auth.deny(&request, &user.principal);
+                answer(
+                    &state,
+                    &request.redirect_uri,
+                    &[
+                        ("error", "access_denied"),
+                        ("error_description", "The user denied the request."),
+                    ],
+                    request.state.as_deref(),
+                )
+            }
+            _ => Err(PageError::BadRequest("Choose Allow or Deny.".into())),
+        }
+    }
+    .await;
+    respond(&state, incoming.client, result)
+}

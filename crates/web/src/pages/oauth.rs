@@ -1,0 +1,301 @@
+//! OAuth 2.0 pages: a user's authorized applications (`/secure/authorized-apps`, with a revoke
+//! button each) and the administrators' client registrations (`/secure/admin/oauth2`: list,
+//! register, enable and disable, new secret).
+//!
+//! A client secret is rendered once, in the page answering its creation or reset (served
+//! `no-store`). Revoking needs the session's form token; administrative changes also need
+//! websudo.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use http::StatusCode;
+use maud::{Markup, html};
+use tessera_auth::oauth2::ClientInput;
+use tessera_core::error::{Error, FieldErrors};
+use tessera_core::oauth::{ClientChanges, GrantId, describe_scope, scope_string};
+
+use super::layout::{document, error_summary, form_token, page_response, when};
+use super::{
+    FormBody, Incoming, PageError, PageResult, SessionUser, link, redirect, require_websudo,
+    respond, session_user,
+};
+use crate::state::AppState;
+
+const APPS: &str = "/secure/authorized-apps";
+const CLIENTS: &str = "/secure/admin/oauth2";
+
+/// Any logged-in user: their authorized applications.
+pub async fn get_apps(State(state): State<AppState>, incoming: Incoming) -> Response {
+    let result = async {
+        let user = session_user(&state, &incoming, None, APPS).await?;
+        let grants = state.auth.grants_of(&user.principal).await?;
+        let content = html! {
+            @if grants.is_empty() {
+                p id="no-apps" { "You have not authorized any application." }
+            } @else {
+                table id="apps" {
+                    thead { tr { th { "Application" } th { "Can" } th { "Authorized" } th { "Last used" } th { "" } } }
+                    tbody {
+                        @for grant in &grants {
+                            tr id=(format!("app-{}", grant.id)) {
+                                td.name { (grant.client_name) }
+                                td { ul { @for scope in grant.scopes.iter() { li { (describe_scope(scope)) } } } }
+                                td { (when(grant.created)) }
+                                td { @match grant.last_used { Some(at) => (when(at)), None => "never" } }
+                                td {
+                                    form method="post" action=(link(&state, &format!("{APPS}/{}/revoke", grant.id))) {
+                                        (form_token(&user))
+                                        button type="submit" class="revoke" { "Revoke" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        };
+        Ok(page_response(
+            StatusCode::OK,
+            document(&state, "Authorized applications", Some(&user), content),
+        ))
+    }
+    .await;
+    respond(&state, incoming.client, result)
+}
+
+/// The grant's user, with the form token: revokes it.
+pub async fn post_revoke_app(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    incoming: Incoming,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let result = async {
+        let form = FormBody::parse(&incoming.headers, body)?;
+        let user = session_user(&state, &incoming, Some(&form), APPS).await?;
+        let id = id
+            .parse::<i64>()
+            .map_err(|_| PageError::NotFound("No such application.".into()))?;
+        state
+            .auth
+            .revoke_own_grant(&user.principal, GrantId(id))
+            .await?;
+        Ok(redirect(&link(&state, APPS)))
+    }
+    .await;
+    respond(&state, incoming.client, result)
+}
+
+/// What the registration form holds, to show it again after a mistake.
+#[derive(Debug, Default)]
+struct Draft {
+    name: String,
+    redirect_uris: String,
+    confidential: bool,
+    scopes: Vec<String>,
+    service_account: String,
+}
+
+const SCOPE_CHOICES: [&str; 4] = ["READ", "WRITE", "ADMIN", "SYSTEM_ADMIN"];
+
+async fn clients_page(
+    state: &AppState,
+    user: &SessionUser,
+    status: StatusCode,
+    draft: &Draft,
+    errors: &FieldErrors,
+    created: Option<(String, String, Option<String>)>,
+) -> PageResult<Response> {
+    let content = |clients: Vec<tessera_core::oauth::Client>| -> Markup {
+        html! {
+            @if let Some((name, client_id, secret)) = &created {
+                div.secret role="status" {
+                    p { "Client " strong { (name) } " is registered. Its client_id is " code id="client-id" { (client_id) } "." }
+                    @if let Some(secret) = secret {
+                        label for="client-secret" { "Its client secret (it will not be shown again)" }
+                        input type="text" id="client-secret" readonly value=(secret) autocomplete="off" spellcheck="false";
+                    }
+                }
+            }
+            (error_summary(errors))
+            @if !clients.is_empty() {
+                table id="clients" {
+                    thead { tr { th { "Name" } th { "client_id" } th { "Type" } th { "Redirect URIs" } th { "Scopes" } th { "State" } th { "" } } }
+                    tbody {
+                        @for client in &clients {
+                            tr id=(format!("client-{}", client.client_id)) {
+                                td.name { (client.name) }
+                                td { code { (client.client_id) } }
+                                td { @if client.confidential { "confidential" } @else { "public" } }
+                                td { @for uri in &client.redirect_uris { div { (uri) } } }
+                                td { (scope_string(client.scopes)) }
+                                td.state { @if client.enabled { "enabled" } @else { "disabled" } }
+                                td {
+                                    form method="post" action=(link(state, &format!("{CLIENTS}/{}/{}", client.client_id, if client.enabled { "disable" } else { "enable" }))) {
+                                        (form_token(user))
+                                        button type="submit" class="toggle" { @if client.enabled { "Disable" } @else { "Enable" } }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            h2 { "Register a client" }
+            form method="post" action=(link(state, CLIENTS)) {
+                fieldset {
+                    (form_token(user))
+                    label for="client-name" { "Name shown to users" }
+                    input type="text" id="client-name" name="name" value=(draft.name) required;
+                    label for="redirect-uris" { "Redirect URIs (one per line; https, or http on a loopback address)" }
+                    textarea id="redirect-uris" name="redirectUris" { (draft.redirect_uris) }
+                    label.check { input type="checkbox" id="confidential" name="confidential" checked[draft.confidential]; " Confidential (has a secret; public clients must use PKCE)" }
+                    p { "May ask for: "
+                        @for scope in SCOPE_CHOICES {
+                            label.check { input type="checkbox" name="scopes" value=(scope) id=(format!("client-scope-{scope}")) checked[draft.scopes.iter().any(|s| s == scope)]; " " (scope) }
+                        }
+                    }
+                    label for="service-account" { "Service account for client_credentials (confidential clients; optional)" }
+                    input type="text" id="service-account" name="serviceAccount" value=(draft.service_account);
+                    p { button type="submit" id="register-client" { "Register" } }
+                }
+            }
+        }
+    };
+    let clients = state.store.list_clients().await.map_err(Error::from)?;
+    Ok(page_response(
+        status,
+        document(state, "OAuth 2.0 clients", Some(user), content(clients)),
+    ))
+}
+
+/// Global ADMINISTER: the clients and the registration form.
+pub async fn get_clients(State(state): State<AppState>, incoming: Incoming) -> Response {
+    let result = async {
+        let user = session_user(&state, &incoming, None, CLIENTS).await?;
+        state.authz.administer(&user.principal)?;
+        let draft = Draft {
+            confidential: true,
+            ..Draft::default()
+        };
+        clients_page(
+            &state,
+            &user,
+            StatusCode::OK,
+            &draft,
+            &FieldErrors::default(),
+            None,
+        )
+        .await
+    }
+    .await;
+    respond(&state, incoming.client, result)
+}
+
+/// Global ADMINISTER, with websudo and the form token: registers a client.
+pub async fn post_client(
+    State(state): State<AppState>,
+    incoming: Incoming,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let result = async {
+        let form = FormBody::parse(&incoming.headers, body)?;
+        let user = session_user(&state, &incoming, Some(&form), CLIENTS).await?;
+        let admin = state.authz.administer(&user.principal)?;
+        require_websudo(&state, &user, CLIENTS)?;
+        let draft = Draft {
+            name: form.text("name").to_string(),
+            redirect_uris: form.text("redirectUris").to_string(),
+            confidential: form.is_checked("confidential"),
+            scopes: form.all("scopes"),
+            service_account: form.text("serviceAccount").to_string(),
+        };
+        let input = ClientInput {
+            name: draft.name.clone(),
+            redirect_uris: draft
+                .redirect_uris
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_string)
+                .collect(),
+            confidential: draft.confidential,
+            scopes: draft.scopes.clone(),
+            service_account: (!draft.service_account.is_empty())
+                .then(|| draft.service_account.clone()),
+        };
+        match state
+            .auth
+            .register_client(&admin, Some(&user.principal), input)
+            .await
+        {
+            Ok((client, secret)) => {
+                let created = Some((
+                    client.name,
+                    client.client_id,
+                    secret.map(|s| s.into_string()),
+                ));
+                let fresh = Draft {
+                    confidential: true,
+                    ..Draft::default()
+                };
+                clients_page(
+                    &state,
+                    &user,
+                    StatusCode::CREATED,
+                    &fresh,
+                    &FieldErrors::default(),
+                    created,
+                )
+                .await
+            }
+            Err(Error::Invalid(errors)) => {
+                clients_page(
+                    &state,
+                    &user,
+                    StatusCode::BAD_REQUEST,
+                    &draft,
+                    &errors,
+                    None,
+                )
+                .await
+            }
+            Err(other) => Err(other.into()),
+        }
+    }
+    .await;
+    respond(&state, incoming.client, result)
+}
+
+/// Global ADMINISTER, with websudo and the form token: enables or disables a client.
+pub async fn post_client_state(
+    State(state): State<AppState>,
+    Path((client_id, action)): Path<(String, String)>,
+    incoming: Incoming,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let result = async {
+        let form = FormBody::parse(&incoming.headers, body)?;
+        let user = session_user(&state, &incoming, Some(&form), CLIENTS).await?;
+        let admin = state.authz.administer(&user.principal)?;
+        require_websudo(&state, &user, CLIENTS)?;
+        let enabled = match action.as_str() {
+            "enable" => true,
+            "disable" => false,
+            _ => return Err(PageError::NotFound("No such action.".into())),
+        };
+        let changes = ClientChanges {
+            enabled: Some(enabled),
+            ..ClientChanges::default()
+        };
+        state
+            .auth
+            .update_client(&admin, Some(&user.principal), &client_id, changes)
+            .await?;
+        Ok(redirect(&link(&state, CLIENTS)))
+    }
+    .await;
+    respond(&state, incoming.client, result)
+}

@@ -1,0 +1,351 @@
+//! The OAuth 2.0 endpoints a client talks to directly, at Jira Data Center's paths:
+//! `POST /rest/oauth2/latest/token` (RFC 6749 §3.2), `/revoke` (RFC 7009), `/introspect`
+//! (RFC 7662), and the server's metadata at `/.well-known/oauth-authorization-server`
+//! (RFC 8414). They answer in RFC 6749 §5.2's error form, never Jira's, and every response
+//! is `no-store` (§5.1). Clients authenticate with HTTP Basic or with form fields (§2.3.1),
+//! never both.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, PRAGMA, WWW_AUTHENTICATE};
+use http::{HeaderMap, HeaderValue, StatusCode};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use tessera_auth::oauth2::{ClientCredentials, OAuthError, TokenParams};
+use tessera_core::oauth::{OAuthTokenKind, scope_string};
+use tessera_core::permissions::Flag;
+use tessera_core::scopes::Scope;
+
+use crate::error::JSON_UTF8;
+use crate::middleware::ClientAddr;
+use crate::pages::FormBody;
+use crate::state::AppState;
+
+/// Where the endpoints live, under the base URL.
+pub const AUTHORIZE_PATH: &str = "/rest/oauth2/latest/authorize";
+pub const TOKEN_PATH: &str = "/rest/oauth2/latest/token";
+pub const REVOKE_PATH: &str = "/rest/oauth2/latest/revoke";
+pub const INTROSPECT_PATH: &str = "/rest/oauth2/latest/introspect";
+pub const METADATA_PATH: &str = "/.well-known/oauth-authorization-server";
+
+/// A JSON answer that no cache may keep (RFC 6749 §5.1).
+fn no_store(status: StatusCode, body: Value) -> Response {
+    (
+        status,
+        [
+            (CONTENT_TYPE, HeaderValue::from_static(JSON_UTF8)),
+            (CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            (PRAGMA, HeaderValue::from_static("no-cache")),
+        ],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// An error in RFC 6749 §5.2's form; `invalid_client` after Basic carries a challenge.
+fn oauth_error(error: OAuthError, used_basic: bool) -> Response {
+    let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::BAD_REQUEST);
+    let mut response = no_store(
+        status,
+        json!({"error": error.error, "error_description": error.description}),
+    );
+    if error.error == "invalid_client" && used_basic {
+        response.headers_mut().insert(
+            WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"tessera\""),
+        );
+    }
+    response
+}
+
+fn invalid_request(description: &str) -> OAuthError {
+    OAuthError::new("invalid_request", description)
+}
+
+/// RFC 6749 §2.3.1: the id and secret in Basic are form-urlencoded before base64.
+fn form_decode(text: &str) -> String {
+    form_urlencoded::parse(format!("x={text}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+/// The client's credentials, from Basic or from the form; both at once is refused. The
+/// second value tells whether Basic was used.
+fn client_credentials(
+    headers: &HeaderMap,
+    form: &FormBody,
+) -> Result<(ClientCredentials, bool), OAuthError> {
+    let basic = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Basic ")
+                .or_else(|| v.strip_prefix("basic "))
+        });
+    let in_form = form.get("client_secret").is_some();
+    match basic {
+        Some(encoded) => {
+            if in_form {
+                return Err(invalid_request(
+                    "The client authenticated twice (Basic and form).",
+                ));
+            }
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(encoded.trim())
+                .ok()
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .ok_or_else(|| {
+                    OAuthError::new("invalid_client", "Malformed client credentials.")
+                })?;
+            let (id, secret) = decoded.split_once(':').ok_or_else(|| {
+                OAuthError::new("invalid_client", "Malformed client credentials.")
+            })?;
+            let id = form_decode(id);
+            if form.get("client_id").is_some_and(|form_id| form_id != id) {
+                return Err(invalid_request(
+                    "client_id differs from the authenticated client.",
+                ));
+            }
+            Ok((
+                ClientCredentials {
+                    client_id: Some(id),
+                    client_secret: Some(SecretString::from(form_decode(secret))),
+                },
+                true,
+            ))
+        }
+        None => Ok((
+            ClientCredentials {
+                client_id: form.get("client_id").map(str::to_string),
+                client_secret: form
+                    .get("client_secret")
+                    .map(|s| SecretString::from(s.to_string())),
+            },
+            false,
+        )),
+    }
+}
+
+/// The form body (RFC 6749 §4.1.3: `application/x-www-form-urlencoded`), with no parameter
+/// sent twice (§3.2).
+fn form_of(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<FormBody, OAuthError> {
+    let form = FormBody::parse(headers, body).map_err(|_| {
+        invalid_request("Send the parameters as application/x-www-form-urlencoded.")
+    })?;
+    if form.has_repeated_field() {
+        return Err(invalid_request("A parameter was sent more than once."));
+    }
+    Ok(form)
+}
+
+/// The address check and rate budget every client endpoint takes first.
+async fn admitted(state: &AppState, client: ClientAddr) -> Result<(), Response> {
+    if let Err(error) = state.auth.check_client_address(client.ip).await {
+        return Err(crate::error::ApiError::from(error).into_response());
+    }
+    let anonymous = tessera_core::principal::Caller::Anonymous {
+        client_ip: client.ip,
+    };
+    let policy = state.auth.policy().current();
+    if let crate::rate_limit::Decision::Limited { retry_after, .. } =
+        state.rate_limits.check(&anonymous, &policy)
+    {
+        let mut response = oauth_error(
+            OAuthError {
+                error: "slow_down",
+                description: "Too many requests from this address.".into(),
+                status: 429,
+            },
+            false,
+        );
+        let seconds = retry_after.as_millis().div_ceil(1000).max(1) as u64;
+        response
+            .headers_mut()
+            .insert(http::header::RETRY_AFTER, HeaderValue::from(seconds));
+        return Err(response);
+    }
+    Ok(())
+}
+
+/// `POST /rest/oauth2/latest/token`.
+pub async fn post_token(
+    State(state): State<AppState>,
+    axum::Extension(client_addr): axum::Extension<ClientAddr>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    if let Err(refused) = admitted(&state, client_addr).await {
+        return refused;
+    }
+    let form = match form_of(&headers, body) {
+        Ok(form) => form,
+        Err(error) => return oauth_error(error, false),
+    };
+    let (credentials, used_basic) = match client_credentials(&headers, &form) {
+        Ok(found) => found,
+        Err(error) => return oauth_error(error, false),
+    };
+    let client = match state.auth.authenticate_client(&credentials).await {
+        Ok(client) => client,
+        Err(error) => return oauth_error(error, used_basic),
+    };
+    let text = |name: &str| form.get(name).map(str::to_string);
+    let params = TokenParams {
+        grant_type: text("grant_type"),
+        code: text("code"),
+        redirect_uri: text("redirect_uri"),
+        code_verifier: text("code_verifier"),
+        refresh_token: text("refresh_token"),
+        scope: text("scope"),
+    };
+    match state.auth.exchange(&client, &params, client_addr.ip).await {
+        Ok(issued) => {
+            let mut body = json!({
+                "access_token": issued.access_token.expose(),
+                "token_type": "Bearer",
+                "expires_in": issued.expires_in,
+                "scope": scope_string(issued.scopes),
+            });
+            if let Some(refresh) = &issued.refresh_token {
+                body["refresh_token"] = json!(refresh.expose());
+            }
+            no_store(StatusCode::OK, body)
+        }
+        Err(error) => oauth_error(error, used_basic),
+    }
+}
+
+/// `POST /rest/oauth2/latest/revoke` (RFC 7009 §2.1): 200 for a revoked or unknown token.
+pub async fn post_revoke(
+    State(state): State<AppState>,
+    axum::Extension(client_addr): axum::Extension<ClientAddr>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    if let Err(refused) = admitted(&state, client_addr).await {
+        return refused;
+    }
+    let form = match form_of(&headers, body) {
+        Ok(form) => form,
+        Err(error) => return oauth_error(error, false),
+    };
+    let (credentials, used_basic) = match client_credentials(&headers, &form) {
+        Ok(found) => found,
+        Err(error) => return oauth_error(error, false),
+    };
+    let client = match state.auth.authenticate_client(&credentials).await {
+        Ok(client) => client,
+        Err(error) => return oauth_error(error, used_basic),
+    };
+    let Some(token) = form.get("token") else {
+        return oauth_error(invalid_request("token is required."), used_basic);
+    };
+    match state
+        .auth
+        .revoke_for_client(&client, token, client_addr.ip)
+        .await
+    {
+        Ok(()) => no_store(StatusCode::OK, json!({})),
+        Err(error) => oauth_error(error, used_basic),
+    }
+}
+
+/// `POST /rest/oauth2/latest/introspect` (RFC 7662 §2): for confidential clients, about their
+/// own tokens; anything else is `{"active": false}` (§2.2).
+pub async fn post_introspect(
+    State(state): State<AppState>,
+    axum::Extension(client_addr): axum::Extension<ClientAddr>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    if let Err(refused) = admitted(&state, client_addr).await {
+        return refused;
+    }
+    let form = match form_of(&headers, body) {
+        Ok(form) => form,
+        Err(error) => return oauth_error(error, false),
+    };
+    let (credentials, used_basic) = match client_credentials(&headers, &form) {
+        Ok(found) => found,
+        Err(error) => return oauth_error(error, false),
+    };
+    let client = match state.auth.authenticate_client(&credentials).await {
+        Ok(client) if client.confidential => client,
+        Ok(_) => {
+            return oauth_error(
+                OAuthError::new(
+                    "invalid_client",
+                    "Introspection needs a confidential client.",
+                ),
+                used_basic,
+            );
+        }
+        Err(error) => return oauth_error(error, used_basic),
+    };
+    let Some(token) = form.get("token") else {
+        return oauth_error(invalid_request("token is required."), used_basic);
+    };
+    match state.auth.introspect(&client, token).await {
+        Ok(Some(found)) => {
+            let seconds = |at: tessera_core::clock::Timestamp| at.as_millis().div_euclid(1000);
+            no_store(
+                StatusCode::OK,
+                json!({
+                    "active": true,
+                    "scope": scope_string(found.scopes),
+                    "client_id": found.client_id,
+                    "username": found.username,
+                    "sub": found.username,
+                    "token_type": match found.kind {
+                        OAuthTokenKind::Access => "Bearer",
+                        OAuthTokenKind::Refresh => "refresh_token",
+                    },
+                    "iat": seconds(found.issued),
+                    "exp": found.expires.map(seconds),
+                    "iss": state.urls.base(),
+                }),
+            )
+        }
+        Ok(None) => no_store(StatusCode::OK, json!({"active": false})),
+        Err(error) => oauth_error(error, used_basic),
+    }
+}
+
+/// `GET /.well-known/oauth-authorization-server` (RFC 8414 §3.2): anyone.
+pub async fn get_metadata(State(state): State<AppState>) -> Response {
+    let base = state.urls.base();
+    let coarse = ["READ", "WRITE", "ADMIN", "SYSTEM_ADMIN"];
+    let scopes: Vec<&str> = coarse
+        .into_iter()
+        .chain(Scope::ALL.iter().map(|s| s.name()))
+        .collect();
+    let body = json!({
+        "issuer": base,
+        "authorization_endpoint": format!("{base}{AUTHORIZE_PATH}"),
+        "token_endpoint": format!("{base}{TOKEN_PATH}"),
+        "revocation_endpoint": format!("{base}{REVOKE_PATH}"),
+        "introspection_endpoint": format!("{base}{INTROSPECT_PATH}"),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "scopes_supported": scopes,
+        "authorization_response_iss_parameter_supported": true,
+    });
+    (
+        StatusCode::OK,
+        [(CONTENT_TYPE, HeaderValue::from_static(JSON_UTF8))],
+        body.to_string(),
+    )
+        .into_response()
+}

@@ -1,0 +1,199 @@
+//! `/rest/tessera/1/oauth2`: OAuth 2.0 client registrations (administrators) and a user's own
+//! authorized applications (grants).
+//!
+//! A client's secret appears in exactly one response, the one answering its creation or
+//! reset; the store keeps its digest. A user sees and revokes only their own grants; a token
+//! cannot revoke grants (it would be a credential managing credentials).
+
+use axum::extract::State;
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tessera_auth::oauth2::ClientInput;
+use tessera_core::authz::Authorizer;
+use tessera_core::error::Error;
+use tessera_core::oauth::{Client, ClientChanges, Grant, GrantId, scope_string};
+use tessera_core::scopes::parse_scope;
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Auth, Jira, JsonBody, PathArgs, no_content};
+use crate::render::time;
+use crate::state::AppState;
+
+pub fn client_json(state: &AppState, client: &Client, service_account: Option<&str>) -> Value {
+    json!({
+        "self": format!("{}/rest/tessera/1/oauth2/clients/{}", state.urls.base(), client.client_id),
+        "clientId": client.client_id,
+        "name": client.name,
+        "redirectUris": client.redirect_uris,
+        "confidential": client.confidential,
+        "scopes": scope_string(client.scopes).split(' ').filter(|s| !s.is_empty()).collect::<Vec<_>>(),
+        "serviceAccount": service_account,
+        "enabled": client.enabled,
+        "created": time(client.created),
+    })
+}
+
+pub fn grant_json(grant: &Grant) -> Value {
+    json!({
+        "id": grant.id.0,
+        "clientId": grant.client_id,
+        "clientName": grant.client_name,
+        "scopes": scope_string(grant.scopes).split(' ').filter(|s| !s.is_empty()).collect::<Vec<_>>(),
+        "created": time(grant.created),
+        "lastUsed": grant.last_used.map(time),
+    })
+}
+
+async fn service_account_name(state: &AppState, client: &Client) -> Result<Option<String>, Error> {
+    match client.service_account {
+        Some(id) => Ok(state.store.find_user(id).await?.map(|u| u.name)),
+        None => Ok(None),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClientBody {
+    name: Option<String>,
+    redirect_uris: Option<Vec<String>>,
+    confidential: Option<bool>,
+    scopes: Option<Vec<String>>,
+    service_account: Option<String>,
+    enabled: Option<bool>,
+}
+
+/// Global ADMINISTER: every client, enabled or not.
+pub async fn get_clients(State(state): State<AppState>, Auth(principal): Auth) -> ApiResult<Jira> {
+    state.authz.administer(&principal)?;
+    let mut values = Vec::new();
+    for client in state.store.list_clients().await.map_err(Error::from)? {
+        let account = service_account_name(&state, &client).await?;
+        values.push(client_json(&state, &client, account.as_deref()));
+    }
+    Ok(Jira::ok(Value::Array(values)))
+}
+
+/// Global ADMINISTER: registers a client; 201 with `clientSecret` (confidential clients, once).
+pub async fn post_client(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    JsonBody(body): JsonBody<ClientBody>,
+) -> ApiResult<Jira> {
+    let admin = state.authz.administer(&principal)?;
+    let input = ClientInput {
+        name: body.name.unwrap_or_default(),
+        redirect_uris: body.redirect_uris.unwrap_or_default(),
+        confidential: body.confidential.unwrap_or(true),
+        scopes: body.scopes.unwrap_or_default(),
+        service_account: body.service_account,
+    };
+    let (client, secret) = state
+        .auth
+        .register_client(&admin, Some(&principal), input)
+        .await?;
+    let account = service_account_name(&state, &client).await?;
+    let mut value = client_json(&state, &client, account.as_deref());
+    if let Some(secret) = secret {
+        value["clientSecret"] = json!(secret.into_string());
+    }
+    Ok(Jira::created(value))
+}
+
+/// Global ADMINISTER.
+pub async fn get_client(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    PathArgs(client_id): PathArgs<String>,
+) -> ApiResult<Jira> {
+    state.authz.administer(&principal)?;
+    let client = state.auth.find_client(&client_id).await?;
+    let account = service_account_name(&state, &client).await?;
+    Ok(Jira::ok(client_json(&state, &client, account.as_deref())))
+}
+
+/// Global ADMINISTER: changes `name`, `redirectUris`, `scopes` or `enabled` (a disabled client
+/// gets nothing, and its tokens stop working at once).
+pub async fn put_client(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    PathArgs(client_id): PathArgs<String>,
+    JsonBody(body): JsonBody<ClientBody>,
+) -> ApiResult<Jira> {
+    let admin = state.authz.administer(&principal)?;
+    if body.confidential.is_some() || body.service_account.is_some() {
+        return Err(ApiError::bad_request(
+            "A client's confidentiality and service account are fixed: register a new client.",
+        ));
+    }
+    let scopes = match body.scopes {
+        None => None,
+        Some(names) => {
+            let mut set = tessera_core::scopes::Scopes::empty();
+            for name in &names {
+                set = set.union(parse_scope(name.trim()).ok_or_else(|| {
+                    ApiError::field("scopes", format!("'{name}' is not a scope."))
+                })?);
+            }
+            Some(set)
+        }
+    };
+    let changes = ClientChanges {
+        name: body.name,
+        redirect_uris: body.redirect_uris,
+        scopes,
+        enabled: body.enabled,
+        secret_digest: None,
+    };
+    let client = state
+        .auth
+        .update_client(&admin, Some(&principal), &client_id, changes)
+        .await?;
+    let account = service_account_name(&state, &client).await?;
+    Ok(Jira::ok(client_json(&state, &client, account.as_deref())))
+}
+
+/// Global ADMINISTER: a confidential client's new secret (shown once); the old one stops.
+pub async fn post_client_secret(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    PathArgs(client_id): PathArgs<String>,
+) -> ApiResult<Jira> {
+    let admin = state.authz.administer(&principal)?;
+    let secret = state
+        .auth
+        .reset_client_secret(&admin, Some(&principal), &client_id)
+        .await?;
+    Ok(Jira::ok(
+        json!({"clientId": client_id, "clientSecret": secret.into_string()}),
+    ))
+}
+
+/// Any user: the applications they authorized, with their scopes and last use.
+pub async fn get_grants(State(state): State<AppState>, Auth(principal): Auth) -> ApiResult<Jira> {
+    let grants = state.auth.grants_of(&principal).await?;
+    Ok(Jira::ok(Value::Array(
+        grants.iter().map(grant_json).collect(),
+    )))
+}
+
+/// The grant's user, with a password or session: revokes it and every token issued under it.
+pub async fn delete_grant(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    PathArgs(id): PathArgs<String>,
+) -> ApiResult<Response> {
+    let id = id.parse::<i64>().map(GrantId).map_err(|_| {
+        ApiError::NotFound(format!("No authorized application exists with id '{id}'."))
+    })?;
+    // Existence first: another user's grant is "not found" even to a token.
+    let grants = state.auth.grants_of(&principal).await?;
+    if !grants.iter().any(|g| g.id == id) {
+        return Err(
+            Error::NotFound(tessera_core::error::Missing::OAuthGrant(id.to_string())).into(),
+        );
+    }
+    Authorizer::manage_credentials(&principal)?;
+    state.auth.revoke_own_grant(&principal, id).await?;
+    Ok(no_content())
+}
