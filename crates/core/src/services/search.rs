@@ -245,11 +245,10 @@ impl Names {
 
 /// A user by name (without regard to case), else by key.
 async fn find_user(store: &dyn Store, text: &str) -> Result<Option<UserId>, Error> {
-    let text = text.trim();
-    if let Some(user) = store.find_user_by_name(&text.to_lowercase()).await? {
+    if let Some(user) = super::users::find_named(store, text).await? {
         return Ok(Some(user.id));
     }
-    match parse_user_key(&text.to_ascii_uppercase()) {
+    match parse_user_key(&text.trim().to_ascii_uppercase()) {
         Some(id) => Ok(store.find_user(id).await?.map(|user| user.id)),
         None => Ok(None),
     }
