@@ -66,6 +66,16 @@ def flow(args, method):
     check(again.fields.status.name == "To Do", again.fields.status.name)
     check(again.fields.labels == ["python"], again.fields.labels)
 
+    # JQL search as the client pages it (maxResults=False reads every page, trusting `total`).
+    jql = f"project = {args.project} AND labels = python ORDER BY key"
+    hits = client.search_issues(jql, maxResults=False)
+    check(issue.key in [hit.key for hit in hits], "search finds the issue")
+    check(hits.total == len(hits), (hits.total, len(hits)))
+    one = client.search_issues(f"key = {issue.key}", fields="summary,labels")
+    check(len(one) == 1 and one[0].fields.labels == ["python"], "search by key with fields")
+    check(one[0].fields.summary == f"Created with {method} auth", "search shows the summary")
+    expect_status(400, lambda: client.search_issues(f"project = {args.project} AND"))
+
     comment = client.add_comment(issue, "a comment from python")
     check(comment.body == "a comment from python", "comment body")
     check([c.body for c in client.comments(issue)] == ["a comment from python"], "comments listed")
@@ -105,10 +115,14 @@ def flow(args, method):
         check(restricted.project(args.project).key == args.project, "restricted token sees its project")
         expect_status(404, lambda: restricted.project(args.other_project))
         check([p.key for p in restricted.projects()] == [args.project], "restricted token lists one project")
+        check(all(hit.key.startswith(args.project + "-") for hit in restricted.search_issues("", maxResults=False)),
+              "a restricted token finds only its project's issues")
+        expect_status(400, lambda: restricted.search_issues(f"project = {args.other_project}"))
         restricted.close()
     else:
         reader = connect(args.url, args.reader, args.reader_password, method)
     check(reader.issue(issue.key).fields.summary == "Updated by python", "reader reads")
+    check([hit.key for hit in reader.search_issues(f"key = {issue.key}")] == [issue.key], "reader searches")
     expect_status(403, lambda: reader.issue(issue.key).update(summary="not allowed"))
     expect_status(403, lambda: reader.transition_issue(issue.key, "21"))
 

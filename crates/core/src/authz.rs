@@ -8,7 +8,8 @@
 //!
 //! Things the caller may not see answer "not found", exactly as if they did not exist: an
 //! issue in a project without BROWSE_PROJECTS, or in a project outside the credential's
-//! project restriction. Things the caller may see but not change answer "denied".
+//! project restriction. Things the caller may see but not change answer "denied". A search
+//! reads only the projects of [`BrowsableProjects`], inside its query.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -373,6 +374,59 @@ impl<A: Action> OnIssue<A> {
     }
 }
 
+/// Permission to search issues: every project whose issues the caller may see (the user's
+/// BROWSE_PROJECTS narrowed by the credential's scopes, within its project restriction), with
+/// the user's permissions in each. A search binds these projects into its query, so that
+/// totals are exact and nothing outside them is ever read.
+#[derive(Debug)]
+pub struct BrowsableProjects {
+    actor: Actor,
+    scopes: Scopes,
+    /// Each project with the user's own permissions there (before scopes).
+    projects: Vec<(Project, ProjectPermissions)>,
+}
+
+impl BrowsableProjects {
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    pub fn projects(&self) -> impl Iterator<Item = &Project> {
+        self.projects.iter().map(|(project, _)| project)
+    }
+
+    pub fn ids(&self) -> Vec<ProjectId> {
+        self.projects().map(|project| project.id).collect()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.projects.is_empty()
+    }
+
+    pub fn contains(&self, project: ProjectId) -> bool {
+        self.projects().any(|p| p.id == project)
+    }
+
+    /// Permission to perform `A` on an issue a search found, decided from the permissions
+    /// read when this capability was made; an issue outside these projects is "not found".
+    pub fn issue<A: Action>(&self, issue: &Issue) -> Result<OnIssue<A>, Error> {
+        let Some((_, granted)) = self.projects.iter().find(|(p, _)| p.id == issue.project_id)
+        else {
+            return Err(Error::NotFound(Missing::Issue));
+        };
+        require::<A>(*granted, self.scopes)?;
+        Ok(OnIssue {
+            grant: Grant {
+                actor: self.actor.clone(),
+                granted: *granted,
+                scopes: self.scopes,
+            },
+            issue: issue.clone(),
+            action: PhantomData,
+        })
+    }
+}
+
 /// A project named in a URL: by id or by key.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ProjectRef {
@@ -658,9 +712,9 @@ impl Authorizer {
         })
     }
 
-    /// Every project the caller can see, with what the caller may do in each (user
-    /// permissions narrowed by the credential's scopes).
-    pub async fn visible_projects(
+    /// Every project within the credential's project restriction, with the user's own
+    /// permissions there (before scopes).
+    async fn granted_everywhere(
         &self,
         principal: &Principal,
     ) -> Result<Vec<(Project, ProjectPermissions)>, Error> {
@@ -677,12 +731,50 @@ impl Authorizer {
                     .as_ref()
                     .is_none_or(|allowed| allowed.contains(&p.id))
             })
-            .filter_map(|project| {
+            .map(|project| {
                 let held = roles.remove(&project.id).unwrap_or_default();
-                let allowed = effective(Self::from_roles(principal, held), principal.scopes);
+                (project, Self::from_roles(principal, held))
+            })
+            .collect())
+    }
+
+    /// Every project the caller can see, with what the caller may do in each (user
+    /// permissions narrowed by the credential's scopes).
+    pub async fn visible_projects(
+        &self,
+        principal: &Principal,
+    ) -> Result<Vec<(Project, ProjectPermissions)>, Error> {
+        Ok(self
+            .granted_everywhere(principal)
+            .await?
+            .into_iter()
+            .filter_map(|(project, granted)| {
+                let allowed = effective(granted, principal.scopes);
                 is_visible(allowed).then_some((project, allowed))
             })
             .collect())
+    }
+
+    /// The projects whose issues the caller may search: BROWSE_PROJECTS after the credential's
+    /// scopes, as for reading one issue (a Jira administrator without a role sees none). A
+    /// credential without the read scope gets an empty set, so its searches find nothing.
+    pub async fn browsable_projects(
+        &self,
+        principal: &Principal,
+    ) -> Result<BrowsableProjects, Error> {
+        let projects = self
+            .granted_everywhere(principal)
+            .await?
+            .into_iter()
+            .filter(|(_, granted)| {
+                effective(*granted, principal.scopes).contains(ProjectPermission::BrowseProjects)
+            })
+            .collect();
+        Ok(BrowsableProjects {
+            actor: Actor::of(principal),
+            scopes: principal.scopes,
+            projects,
+        })
     }
 
     /// Whether the caller holds a global permission, scopes included (for `mypermissions`).

@@ -6,7 +6,8 @@
 //! what a caller may do ([`authz`]), the services that act on the data ([`services`]), the
 //! records and rules of personal access tokens ([`tokens`]), password-guessing protection
 //! ([`throttle`]) and audit events ([`audit`]), the query language clients search with
-//! ([`jql`]), and the [`store::Store`] interface the storage crate implements.
+//! ([`jql`]) and the searches it becomes ([`search`]), and the [`store::Store`] interface the
+//! storage crate implements.
 //!
 //! Invariant kept here: a service that changes or reveals protected data takes a capability
 //! that only [`authz::Authorizer`] can create, so a handler that forgot to ask cannot compile.
@@ -24,6 +25,7 @@ pub mod permissions;
 pub mod policy;
 pub mod principal;
 pub mod scopes;
+pub mod search;
 pub mod services;
 pub mod store;
 pub mod throttle;

@@ -6,6 +6,7 @@ pub mod comments;
 pub mod groups;
 pub mod issues;
 pub mod projects;
+pub mod search;
 pub mod users;
 
 use crate::error::Error;

@@ -17,6 +17,7 @@ use crate::oauth::{
 };
 use crate::permissions::{GlobalPermissions, ProjectRole};
 use crate::scopes::Scopes;
+use crate::search::{IssueLocation, SearchQuery};
 use crate::tokens::{NewToken, RevokeReason, Token, TokenFilter, TokenMatch, TokenUse};
 use crate::usage::{ClientSeen, CredentialUse, UsageReport};
 
@@ -228,6 +229,20 @@ pub trait IssueStore: Send + Sync {
         at: Timestamp,
     ) -> StoreResult<Option<Comment>>;
     async fn delete_comment(&self, id: CommentId) -> StoreResult<bool>;
+    /// The issues that exist among those named by key (`(project key, number)`) or by id, in
+    /// a few reads however many are named (a query may name thousands).
+    async fn locate_issues(
+        &self,
+        keys: &[(String, i64)],
+        ids: &[IssueId],
+    ) -> StoreResult<Vec<IssueLocation>>;
+    /// One page of the issues the search matches, in its order (ties broken by issue id), and
+    /// the exact number matched. Reads only issues of [`SearchQuery::projects`].
+    async fn search_issues(
+        &self,
+        query: &SearchQuery,
+        page: PageRequest,
+    ) -> StoreResult<Page<Issue>>;
 }
 
 #[async_trait]

@@ -280,6 +280,12 @@ fn request_for(route: &RouteSpec, f: &Fixture) -> (String, Option<Value>) {
             (String::new(), Some(json!({"body": "edited"})))
         }
         ("PUT", "/rest/api/2/myself/password") => (String::new(), Some(json!({}))),
+        // Valid for every caller: it names no project the caller might not see.
+        ("GET", "/rest/api/2/search") => ("?jql=summary~matrix&maxResults=5".into(), None),
+        ("POST", "/rest/api/2/search") => (
+            String::new(),
+            Some(json!({"jql": "summary ~ matrix ORDER BY key", "maxResults": 5})),
+        ),
         ("POST", "/rest/pat/latest/tokens")
         | ("POST", "/rest/tessera/1/serviceaccounts/{name}/keys") => (
             String::new(),

@@ -1,5 +1,8 @@
 //! Issues, their labels and comments.
 //!
+//! Every write of a summary, description or comment body also writes its lower-cased copy
+//! (`*_lower`, lower-cased here in Rust), which text search matches against.
+//!
 //! Issue numbers come from a per-project counter incremented in the same transaction as the
 //! insert: the counter row's lock (PostgreSQL) or the single writer (SQLite) serialises
 //! concurrent creations, and a failed insert rolls the counter back, so keys stay unique and
@@ -9,6 +12,7 @@ use async_trait::async_trait;
 use tessera_core::clock::Timestamp;
 use tessera_core::ids::{CommentId, IssueId, UserId};
 use tessera_core::model::{Comment, Issue, IssueChanges, NewIssue, Page, PageRequest};
+use tessera_core::search::{IssueLocation, SearchQuery};
 use tessera_core::store::{Conflict, IssueStore, StoreError, StoreResult};
 
 use crate::rows::{CommentRow, IssueRow, comment_select, issue_select};
@@ -81,7 +85,8 @@ impl IssueStore for SqlStore {
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO issues (project_id, number, issue_type_id, summary, description, \
                  status_id, priority_id, assignee_id, reporter_id, creator_id, created_at, \
-                 updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) \
+                 updated_at, summary_lower, description_lower) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13) \
                  RETURNING id",
             )
             .bind(issue.project_id.0)
@@ -95,6 +100,8 @@ impl IssueStore for SqlStore {
             .bind(issue.reporter.map(|u| u.0))
             .bind(issue.creator.0)
             .bind(created)
+            .bind(issue.summary.to_lowercase())
+            .bind(issue.description.as_deref().map(str::to_lowercase))
             .fetch_one(&mut *tx)
             .await
             .map_err(|e| write_error(e, any_conflict))?;
@@ -169,20 +176,24 @@ impl IssueStore for SqlStore {
                     }
                 }
                 if let Some(summary) = &changes.summary {
-                    sqlx::query("UPDATE issues SET summary = $1 WHERE id = $2")
+                    sqlx::query("UPDATE issues SET summary = $1, summary_lower = $2 WHERE id = $3")
                         .bind(summary)
+                        .bind(summary.to_lowercase())
                         .bind(id.0)
                         .execute(&mut *tx)
                         .await
                         .map_err(backend)?;
                 }
                 if let Some(description) = &changes.description {
-                    sqlx::query("UPDATE issues SET description = $1 WHERE id = $2")
-                        .bind(description)
-                        .bind(id.0)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(backend)?;
+                    sqlx::query(
+                        "UPDATE issues SET description = $1, description_lower = $2 WHERE id = $3",
+                    )
+                    .bind(description)
+                    .bind(description.as_deref().map(str::to_lowercase))
+                    .bind(id.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
                 }
                 if let Some(issue_type) = changes.issue_type {
                     sqlx::query("UPDATE issues SET issue_type_id = $1 WHERE id = $2")
@@ -250,12 +261,13 @@ impl IssueStore for SqlStore {
                 for body in &changes.comments {
                     sqlx::query(
                         "INSERT INTO comments (issue_id, author_id, update_author_id, body, \
-                         created_at, updated_at) VALUES ($1, $2, $2, $3, $4, $4)",
+                         created_at, updated_at, body_lower) VALUES ($1, $2, $2, $3, $4, $4, $5)",
                     )
                     .bind(id.0)
                     .bind(author.0)
                     .bind(body)
                     .bind(now)
+                    .bind(body.to_lowercase())
                     .execute(&mut *tx)
                     .await
                     .map_err(|e| write_error(e, any_conflict))?;
@@ -365,12 +377,13 @@ impl IssueStore for SqlStore {
             let mut tx = pool.begin().await.map_err(backend)?;
             let id = sqlx::query_scalar(
                 "INSERT INTO comments (issue_id, author_id, update_author_id, body, created_at, \
-                 updated_at) VALUES ($1, $2, $2, $3, $4, $4) RETURNING id",
+                 updated_at, body_lower) VALUES ($1, $2, $2, $3, $4, $4, $5) RETURNING id",
             )
             .bind(issue.0)
             .bind(author.0)
             .bind(body)
             .bind(at.as_millis())
+            .bind(body.to_lowercase())
             .fetch_one(&mut *tx)
             .await
             .map_err(|e| write_error(e, any_conflict))?;
@@ -397,16 +410,18 @@ impl IssueStore for SqlStore {
     ) -> StoreResult<Option<Comment>> {
         let updated = on_pool!(self, write, |pool| {
             sqlx::query(
-            "UPDATE comments SET body = $1, update_author_id = $2, updated_at = $3 WHERE id = $4"
-        )
-        .bind(body)
-        .bind(editor.0)
-        .bind(at.as_millis())
-        .bind(id.0)
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected())
-        .map_err(|e| write_error(e, any_conflict))
+                "UPDATE comments SET body = $1, update_author_id = $2, updated_at = $3, \
+             body_lower = $4 WHERE id = $5",
+            )
+            .bind(body)
+            .bind(editor.0)
+            .bind(at.as_millis())
+            .bind(body.to_lowercase())
+            .bind(id.0)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected())
+            .map_err(|e| write_error(e, any_conflict))
         })?;
         if updated == 0 {
             return Ok(None);
@@ -424,5 +439,21 @@ impl IssueStore for SqlStore {
         .map(|done| done.rows_affected())
         .map_err(backend))?;
         Ok(deleted == 1)
+    }
+
+    async fn locate_issues(
+        &self,
+        keys: &[(String, i64)],
+        ids: &[IssueId],
+    ) -> StoreResult<Vec<IssueLocation>> {
+        self.find_locations(keys, ids).await
+    }
+
+    async fn search_issues(
+        &self,
+        query: &SearchQuery,
+        page: PageRequest,
+    ) -> StoreResult<Page<Issue>> {
+        self.run_search(query, page).await
     }
 }

@@ -3,7 +3,9 @@
 //! Both backends run the same query text: SQLite accepts PostgreSQL's `$1` placeholders, and
 //! the schema keeps to types both understand (BIGINT, TEXT, BOOLEAN, bytes). Each query is
 //! therefore written once; the [`on_pool!`] macro compiles it for both pool types. Backend-
-//! specific SQL lives only in the migrations (identity columns, byte types).
+//! specific SQL lives only in the migrations (identity columns, byte types, collations) and in
+//! [`SqlStore::explain_search`]. Searches are compiled at run time into the same kind of text,
+//! with every value bound (see `search.rs`).
 //!
 //! SQLite runs in WAL mode with `synchronous=FULL`: an acknowledged write survives a crash of
 //! the process or of the machine. Writes go through a single-connection pool, so writers queue
@@ -17,6 +19,7 @@ mod oauth;
 mod policy;
 mod projects;
 mod rows;
+mod search;
 mod sessions;
 mod throttle;
 mod tokens;
@@ -35,6 +38,10 @@ use tessera_core::store::{Conflict, StoreError};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The migration that adds the lower-cased copies text search reads (filled by SQL's
+/// `LOWER()`, which [`SqlStore::migrate`] then corrects in Rust for non-ASCII text).
+const SEARCH_TEXT_MIGRATION: i64 = 4;
 
 /// How to size the connection pools.
 #[derive(Clone, Copy, Debug)]
@@ -62,6 +69,8 @@ pub enum ConnectError {
     Connect(#[source] sqlx::Error),
     #[error("cannot apply migrations: {0}")]
     Migrate(#[source] sqlx::migrate::MigrateError),
+    #[error("cannot prepare existing text for search: {0}")]
+    SearchText(#[source] StoreError),
 }
 
 #[derive(Debug)]
@@ -172,7 +181,13 @@ impl SqlStore {
                 .map_err(ConnectError::Migrate)?,
         }
         let after = self.applied_migrations().await;
-        Ok(after.into_iter().filter(|v| !before.contains(v)).collect())
+        let applied: Vec<i64> = after.into_iter().filter(|v| !before.contains(v)).collect();
+        if applied.contains(&SEARCH_TEXT_MIGRATION) {
+            self.relower_search_text()
+                .await
+                .map_err(ConnectError::SearchText)?;
+        }
+        Ok(applied)
     }
 
     async fn applied_migrations(&self) -> Vec<i64> {

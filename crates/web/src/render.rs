@@ -268,6 +268,26 @@ pub fn selected_fields(requested: &[String]) -> Vec<&'static str> {
         .collect()
 }
 
+/// `expand=names`: each shown field's display name, by id.
+pub fn field_names(fields: &[&str]) -> Value {
+    let names: Map<String, Value> = fields
+        .iter()
+        .filter_map(|id| tessera_core::catalog::find_field(id))
+        .map(|f| (f.id.to_string(), json!(f.name)))
+        .collect();
+    Value::Object(names)
+}
+
+/// `expand=schema`: each shown field's schema, by id.
+pub fn field_schemas(fields: &[&str]) -> Value {
+    let schema: Map<String, Value> = fields
+        .iter()
+        .filter_map(|id| tessera_core::catalog::find_field(id))
+        .map(|f| (f.id.to_string(), field(f)["schema"].clone()))
+        .collect();
+    Value::Object(schema)
+}
+
 /// What `GET issue` adds beyond the fields.
 #[derive(Clone, Debug, Default)]
 pub struct IssueExtras {
@@ -332,20 +352,10 @@ pub fn issue(
         "fields": out,
     });
     if extras.names {
-        let names: Map<String, Value> = fields
-            .iter()
-            .filter_map(|id| tessera_core::catalog::find_field(id))
-            .map(|f| (f.id.to_string(), json!(f.name)))
-            .collect();
-        value["names"] = Value::Object(names);
+        value["names"] = field_names(fields);
     }
     if extras.schema {
-        let schema: Map<String, Value> = fields
-            .iter()
-            .filter_map(|id| tessera_core::catalog::find_field(id))
-            .map(|f| (f.id.to_string(), field(f)["schema"].clone()))
-            .collect();
-        value["schema"] = Value::Object(schema);
+        value["schema"] = field_schemas(fields);
     }
     if let Some(transitions) = &extras.transitions {
         value["transitions"] = json!(

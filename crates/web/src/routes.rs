@@ -22,7 +22,7 @@ use crate::middleware::{
     audit_admin_change, authenticate, limit_logins, require_websudo, resolve_client,
 };
 use crate::rest::api2::{
-    comments, groups, issues, meta, myself, permissions, projects, server_info, users,
+    comments, groups, issues, meta, myself, permissions, projects, search, server_info, users,
 };
 use crate::rest::auth::{session, websudo};
 use crate::rest::pat;
@@ -172,6 +172,8 @@ fn api2(state: Option<&AppState>) -> Table {
         .add(M::GET, "/issue/{issueIdOrKey}/comment/{id}", Project(P::BrowseProjects), comments::get_comment)
         .add(M::PUT, "/issue/{issueIdOrKey}/comment/{id}", CommentAuthorOrProjectAdmin, comments::put_comment)
         .add(M::DELETE, "/issue/{issueIdOrKey}/comment/{id}", CommentAuthorOrProjectAdmin, comments::delete_comment)
+        .add(M::GET, "/search", User, search::get_search)
+        .add(M::POST, "/search", User, search::post_search)
         .add(M::GET, "/field", User, meta::get_fields)
         .add(M::GET, "/issuetype", User, meta::get_issue_types)
         .add(M::GET, "/issuetype/{id}", User, meta::get_issue_type)

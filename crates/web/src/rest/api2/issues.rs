@@ -15,7 +15,7 @@ use crate::state::AppState;
 
 /// Comments shown inside `GET issue` (the rest through `GET issue/{key}/comment`; `total`
 /// counts them all). Bounded, so that one issue cannot make every read of it huge.
-const EMBEDDED_COMMENTS: i64 = 100;
+pub(crate) const EMBEDDED_COMMENTS: i64 = 100;
 
 /// CREATE_ISSUES in the project named by `fields.project`.
 pub async fn post_issue(

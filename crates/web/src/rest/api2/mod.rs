@@ -9,5 +9,6 @@ pub mod meta;
 pub mod myself;
 pub mod permissions;
 pub mod projects;
+pub mod search;
 pub mod server_info;
 pub mod users;
