@@ -176,7 +176,10 @@ impl Administer {
 pub struct ManageTokens {
     actor: Actor,
     owner: User,
-    /// The token the caller authenticated with, if any: it may manage only itself.
+    /// Whether the caller authenticated with a token of any kind (personal, service key or
+    /// OAuth 2.0): then it makes nothing and manages at most the token it presented.
+    by_token: bool,
+    /// The personal token or key the caller authenticated with, if any.
     presented: Option<TokenId>,
 }
 
@@ -198,21 +201,27 @@ impl ManageTokens {
                 name: owner.name.clone(),
             },
             owner,
+            by_token: false,
             presented: None,
         }
     }
 
-    /// The token the caller presented, if it authenticated with one.
+    /// The token the caller presented, if it authenticated with a personal token or key.
     pub fn presented(&self) -> Option<TokenId> {
         self.presented
     }
 
+    /// Whether the caller may see `token` listed: a token caller sees only itself.
+    pub fn may_see(&self, token: &Token) -> bool {
+        !self.by_token || self.presented == Some(token.id)
+    }
+
     /// Making a token needs a password or session login.
     pub fn require_create(&self) -> Result<(), Error> {
-        match self.presented {
-            Some(_) => Err(Error::Denied(Denied::TokenNotAllowed)),
-            None => Ok(()),
+        if self.by_token {
+            return Err(Error::Denied(Denied::TokenNotAllowed));
         }
+        Ok(())
     }
 
     /// Whether `token` may be read or revoked: one of the owner's (others are "not found"),
@@ -222,9 +231,10 @@ impl ManageTokens {
         if token.owner != self.owner.id {
             return Err(Error::NotFound(Missing::Token(token.id.to_string())));
         }
-        match self.presented {
-            Some(presented) if presented != token.id => Err(Error::Denied(Denied::TokenNotAllowed)),
-            _ => Ok(()),
+        if self.may_see(token) {
+            Ok(())
+        } else {
+            Err(Error::Denied(Denied::TokenNotAllowed))
         }
     }
 }
@@ -575,6 +585,7 @@ impl Authorizer {
         ManageTokens {
             actor: Actor::of(principal),
             owner: principal.user.clone(),
+            by_token: principal.method.is_token(),
             presented: principal.token,
         }
     }
@@ -599,6 +610,7 @@ impl Authorizer {
         Ok(ManageTokens {
             actor: Actor::of(principal),
             owner: account,
+            by_token: false,
             presented: None,
         })
     }

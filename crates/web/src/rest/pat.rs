@@ -188,7 +188,7 @@ pub async fn list_owned(state: &AppState, manage: &ManageTokens) -> ApiResult<Ji
     Ok(Jira::ok(Value::Array(
         found
             .iter()
-            .filter(|t| manage.presented().is_none_or(|id| id == t.id))
+            .filter(|t| manage.may_see(t))
             .map(|t| token_json(t, &keys))
             .collect(),
     )))
