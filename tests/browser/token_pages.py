@@ -7,8 +7,10 @@ A user is sent to the login form, logs in, creates a READ token, reads it once f
 inventory by owner and revokes one, confirming the password first (websudo); switches off
 Basic with a password on the access policy page (after which the REST API refuses the user's
 password and accepts the token), finds the change and the refusal on the audit log page, and
-opens the API usage page. Any failure exits non-zero with a message saying which step failed;
-success prints "browser: ok".
+opens the API usage page. Finally, an OAuth 2.0 application asks the user for consent: the
+user logs in, sees the application's name and each scope in words, allows it, and lands on the
+application's redirect URI with `code`, `state` and `iss`. Any failure exits non-zero with a
+message saying which step failed; success prints "browser: ok".
 
 Usage: token_pages.py --url http://127.0.0.1:PORT --user alice --password PW
                       --admin admin --admin-password PW
@@ -16,12 +18,15 @@ Usage: token_pages.py --url http://127.0.0.1:PORT --user alice --password PW
 
 import argparse
 import base64
+import hashlib
+import http.server
 import json
 import os
 import secrets
 import shutil
 import sys
 import tempfile
+import threading
 import urllib.error
 import time
 import urllib.parse
@@ -356,6 +361,79 @@ def policy_flow(driver, base, user, password, token):
     check(not violations, f"the pages broke their own Content-Security-Policy: {violations}")
 
 
+class Callback(http.server.BaseHTTPRequestHandler):
+    """The OAuth 2.0 application's redirect URI: records what it was sent."""
+
+    received = []
+
+    def do_GET(self):  # noqa: N802 - the handler's name is fixed by the library
+        Callback.received.append(self.path)
+        body = b"<!DOCTYPE html><title>callback</title><p>received</p>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def register_client(base, admin, admin_password, redirect_uri):
+    request = urllib.request.Request(
+        f"{base}/rest/tessera/1/oauth2/clients",
+        data=json.dumps(
+            {"name": "Browser <Test> App", "redirectUris": [redirect_uri], "confidential": False, "scopes": ["WRITE"]}
+        ).encode(),
+        headers={"Authorization": basic(admin, admin_password), "Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=WAIT_SECONDS) as response:
+        return json.loads(response.read().decode("utf-8"))["clientId"]
+
+
+def consent_flow(driver, base, user, password, admin, admin_password):
+    context = urllib.parse.urlparse(base).path
+    server = http.server.HTTPServer(("127.0.0.1", 0), Callback)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    redirect_uri = f"http://127.0.0.1:{server.server_port}/callback"
+    try:
+        client_id = register_client(base, admin, admin_password, redirect_uri)
+        verifier = secrets.token_urlsafe(48)
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+        state = secrets.token_hex(8)
+        query = urllib.parse.urlencode({
+            "response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri, "scope": "READ",
+            "state": state, "code_challenge": challenge, "code_challenge_method": "S256",
+        })
+
+        step("an OAuth 2.0 application sends the user to authorize it: first the login form")
+        driver.get(f"{base}/rest/oauth2/latest/authorize?{query}")
+        wait_for_path(driver, f"{context}/login")
+        log_in(driver, base, user, password, "/rest/oauth2/latest/authorize")
+
+        step("the consent page names the application and each scope in words")
+        wait(driver).until(EC.presence_of_element_located((By.ID, "approve")))
+        name = driver.find_element(By.ID, "client-name").text
+        check(name == "Browser <Test> App", f"the application is shown as {name!r}")
+        scopes = [li.get_attribute("data-scope") for li in driver.find_elements(By.CSS_SELECTOR, "#consent-scopes li")]
+        check(scopes == ["read:jira-work", "read:jira-user"], f"the scopes shown are {scopes}")
+        words = driver.find_element(By.ID, "consent-scopes").text
+        check("View projects and issues" in words, f"the scopes are not in words: {words!r}")
+
+        step("allow it, and land on the redirect URI with code, state and iss")
+        driver.find_element(By.ID, "approve").click()
+        wait(driver).until(lambda d: d.current_url.startswith(redirect_uri))
+        landed = urllib.parse.urlparse(driver.current_url)
+        params = dict(urllib.parse.parse_qsl(landed.query))
+        check(params.get("code", "").startswith("tscod_"), f"no code in {driver.current_url}")
+        check(params.get("state") == state, "the state did not come back")
+        check(params.get("iss") == base, f"iss is {params.get('iss')!r}, not {base!r}")
+        check(Callback.received, "the application never received the redirect")
+    finally:
+        server.shutdown()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", required=True, help="tessera's base URL")
@@ -387,6 +465,14 @@ def main():
         driver = new_browser(profiles[-1])
         admin_flow(driver, base, args.admin, args.admin_password, args.user, kept, kept_raw)
         policy_flow(driver, base, args.user, args.password, user_token)
+        driver.quit()
+        driver = None
+
+        profiles.append(tempfile.mkdtemp(prefix="tessera-chromium-"))
+        driver = new_browser(profiles[-1])
+        consent_flow(driver, base, args.user, args.password, args.admin, args.admin_password)
+        violations = csp_violations(driver)
+        check(not violations, f"the consent page broke its own Content-Security-Policy: {violations}")
     except Failure as failure:
         print(f"FAIL: {failure}", file=sys.stderr)
         if driver is not None:

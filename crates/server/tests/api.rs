@@ -656,6 +656,22 @@ async fn a_context_path_prefixes_routes_and_links() {
     )
     .await;
     assert_eq!(info["baseUrl"], "https://jira.example.com/jira");
+    // RFC 8414 §3.1: an issuer with a path has its metadata at the root, the path after the
+    // well-known name; under the context path too, for proxies that forward only that.
+    for path in [
+        "/.well-known/oauth-authorization-server/jira",
+        "/jira/.well-known/oauth-authorization-server",
+    ] {
+        let metadata = json_of(server.anonymous(Method::GET, path).send().await.unwrap()).await;
+        assert_eq!(
+            metadata["issuer"], "https://jira.example.com/jira",
+            "{path}"
+        );
+        assert_eq!(
+            metadata["token_endpoint"],
+            "https://jira.example.com/jira/rest/oauth2/latest/token"
+        );
+    }
     let me = json_of(
         server
             .admin(Method::GET, "/jira/rest/api/2/myself")

@@ -10,6 +10,7 @@ use common::*;
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode, Url};
 use serde_json::{Value, json};
+use tessera_core::store::{OAuthStore, UserStore};
 use tessera_testkit::backend_tests;
 
 /// A client that shows redirects instead of following them, and keeps no cookies.
@@ -642,6 +643,69 @@ mod admin_pages {
             let page = get(&server, &format!("/secure/admin/usage?{bad}"), Some(&admin)).await;
             assert_eq!(page.status, StatusCode::BAD_REQUEST, "{bad}");
         }
+    }
+
+    async fn oauth_clients_and_authorized_applications_on_pages(db) {
+        let server = TestServer::start(db).await;
+        server.create_user("alice", &[]).await;
+        let alice = login(&server, "alice", PASSWORD).await;
+        assert_eq!(get(&server, "/secure/admin/oauth2", Some(&alice)).await.status, StatusCode::FORBIDDEN);
+        let admin = login(&server, "admin", ADMIN_PASSWORD).await;
+        let page = get(&server, "/secure/admin/oauth2", Some(&admin)).await;
+        assert_eq!(page.status, StatusCode::OK);
+        page.assert_html();
+        let token = page.form_token();
+        let fields = |name: &'static str, uri: &'static str| {
+            let token = token.clone();
+            vec![("atl_token", token), ("name", name.to_string()), ("redirectUris", uri.to_string()), ("confidential", "on".to_string()), ("scopes", "READ".to_string())]
+        };
+        let register = |v: Vec<(&'static str, String)>| {
+            let server = &server;
+            let admin = admin.clone();
+            async move {
+                let refs: Vec<(&str, &str)> = v.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                post(server, "/secure/admin/oauth2", Some(&admin), &refs, &[]).await
+            }
+        };
+        // Registering is an administrative change: websudo first.
+        let page = register(fields("Wiki", "https://wiki.example/cb")).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+        post(&server, "/secure/admin/websudo", Some(&admin), &[("atl_token", &token), ("password", ADMIN_PASSWORD), ("next", "/secure/admin/oauth2")], &[]).await;
+        let page = register(fields("Wiki", "http://wiki.example/cb")).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST);
+        assert!(page.body.contains("must use https"), "{}", page.body);
+        let page = register(fields("Wiki <&>", "https://wiki.example/cb")).await;
+        assert_eq!(page.status, StatusCode::CREATED, "{}", page.body);
+        assert!(page.body.contains("Wiki &lt;&amp;&gt;"));
+        let secret_at = page.body.find("id=\"client-secret\"").expect("the secret, once");
+        let secret: String = page.body[secret_at..].split("value=\"").nth(1).unwrap().chars().take_while(|c| *c != '"').collect();
+        assert!(secret.starts_with("tscls_"));
+        let listed = get(&server, "/secure/admin/oauth2", Some(&admin)).await;
+        assert!(listed.body.contains("Wiki &lt;&amp;&gt;") && !listed.body.contains(&secret));
+        let clients = server.admin_json(Method::GET, "/rest/tessera/1/oauth2/clients", Value::Null, StatusCode::OK).await;
+        let client_id = clients[0]["clientId"].as_str().unwrap().to_string();
+        let page = post(&server, &format!("/secure/admin/oauth2/{client_id}/disable"), Some(&admin), &[("atl_token", &token)], &[]).await;
+        assert_eq!(page.location(), "/secure/admin/oauth2");
+        let clients = server.admin_json(Method::GET, "/rest/tessera/1/oauth2/clients", Value::Null, StatusCode::OK).await;
+        assert_eq!(clients[0]["enabled"], false);
+        assert_eq!(post(&server, &format!("/secure/admin/oauth2/{client_id}/explode"), Some(&admin), &[("atl_token", &token)], &[]).await.status, StatusCode::NOT_FOUND);
+        post(&server, &format!("/secure/admin/oauth2/{client_id}/enable"), Some(&admin), &[("atl_token", &token)], &[]).await;
+
+        // Alice's authorized applications: none, then one she revokes herself.
+        let page = get(&server, "/secure/authorized-apps", Some(&alice)).await;
+        assert!(page.body.contains("no-apps"));
+        let stored = server.store.find_client(&client_id).await.unwrap().unwrap().client;
+        let alice_id = server.store.find_user_by_name("alice").await.unwrap().unwrap().id;
+        let grant = server.store.grant(stored.key, alice_id, stored.scopes, tessera_core::clock::Timestamp::from_millis(0)).await.unwrap();
+        let page = get(&server, "/secure/authorized-apps", Some(&alice)).await;
+        assert!(page.body.contains(&format!("app-{}", grant.id)) && page.body.contains("View projects and issues"));
+        let alice_token = page.form_token();
+        // Nobody else can revoke it.
+        let other = post(&server, &format!("/secure/authorized-apps/{}/revoke", grant.id), Some(&admin), &[("atl_token", &token)], &[]).await;
+        assert_eq!(other.status, StatusCode::NOT_FOUND);
+        let done = post(&server, &format!("/secure/authorized-apps/{}/revoke", grant.id), Some(&alice), &[("atl_token", &alice_token)], &[]).await;
+        assert_eq!(done.location(), "/secure/authorized-apps");
+        assert!(get(&server, "/secure/authorized-apps", Some(&alice)).await.body.contains("no-apps"));
     }
     }
 }

@@ -1,6 +1,7 @@
 //! The Python `jira` package, a real Jira client, runs the everyday flow against a running
 //! tessera with Basic, cookie, personal-access-token (`token_auth`) and Basic-with-token
-//! authentication, on SQLite and PostgreSQL.
+//! authentication, on SQLite and PostgreSQL; and Authlib, a real OAuth 2.0 client library,
+//! completes the authorization-code flow with PKCE (`tests/python/oauth_flow.py`).
 //!
 //! The interpreter comes from `TESSERA_TEST_PYTHON` (set by `scripts/test`, which installs the
 //! client into a virtual environment). Outside CI, a missing client skips the test with a
@@ -66,5 +67,38 @@ backend_tests! {
         for method in ["basic", "cookie", "token", "basic-token"] {
             assert!(stdout.contains(&format!("{method}: ok")), "{stdout}");
         }
+    }
+
+    async fn a_real_oauth2_client_library_completes_the_code_flow(db) {
+        let Some(python) = python() else { return };
+        let has_authlib = Command::new(&python).args(["-c", "import authlib"]).output().is_ok_and(|o| o.status.success());
+        if !has_authlib {
+            assert!(!is_ci(), "CI=true needs Authlib: run scripts/test");
+            eprintln!("Authlib is not installed: skipping (run scripts/test)");
+            return;
+        }
+        let server = TestServer::start(db).await;
+        server.create_user("alice", &[]).await;
+        let redirect = "http://127.0.0.1:9/callback";
+        let client = server.admin_json(reqwest::Method::POST, "/rest/tessera/1/oauth2/clients",
+            serde_json::json!({"name": "Authlib", "redirectUris": [redirect], "confidential": false, "scopes": ["READ"]}),
+            reqwest::StatusCode::CREATED).await;
+        let client_id = client["clientId"].as_str().unwrap().to_string();
+        let url = server.url("");
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/python/oauth_flow.py");
+        let output = tokio::task::spawn_blocking(move || {
+            Command::new(python)
+                .arg(script)
+                .args(["--url", url.trim_end_matches('/'), "--client-id", &client_id, "--redirect-uri", redirect])
+                .args(["--user", "alice", "--password", PASSWORD])
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "the OAuth 2.0 flow failed:\n{stdout}\n{stderr}");
+        assert!(stdout.contains("oauth: ok"), "{stdout}");
     }
 }

@@ -650,3 +650,150 @@ mod policy_and_usage {
         }
     }
 }
+
+/// The OAuth 2.0 records: single-use codes, rotation with reuse detection, revocation.
+mod oauth {
+    use super::*;
+    use tessera_core::oauth::*;
+    use tessera_core::scopes::{Scopes, parse_scope};
+
+    async fn client(store: &SqlStore) -> Client {
+        store
+            .create_client(NewClient {
+                client_id: "c1".into(),
+                name: "App".into(),
+                redirect_uris: vec![
+                    "https://app.example/cb".into(),
+                    "http://127.0.0.1/cb".into(),
+                ],
+                confidential: false,
+                secret_digest: None,
+                scopes: parse_scope("WRITE").unwrap(),
+                service_account: None,
+                created: T0,
+                created_by: None,
+            })
+            .await
+            .unwrap()
+    }
+
+    fn token(
+        digest: &str,
+        kind: OAuthTokenKind,
+        grant: &Grant,
+        code: Option<&str>,
+    ) -> NewOAuthToken {
+        NewOAuthToken {
+            digest: digest.as_bytes().to_vec(),
+            kind,
+            grant: Some(grant.id),
+            client: grant.client,
+            user: grant.user,
+            scopes: grant.scopes,
+            code_digest: code.map(|c| c.as_bytes().to_vec()),
+            created: T0,
+            expires: None,
+        }
+    }
+
+    fn event() -> tessera_core::audit::AuditEvent {
+        super::event("oauth.refresh_token.reused", "192.0.2.1", T0)
+    }
+
+    backend_tests! {
+        async fn clients_and_grants(db) {
+            let store = open(&db).await;
+            let alice = user(&store, "alice", &[]).await;
+            let app = client(&store).await;
+            assert_eq!(app.redirect_uris.len(), 2);
+            assert!(matches!(store.create_client(NewClient { client_id: "c1".into(), name: "Dup".into(), redirect_uris: vec![], confidential: false, secret_digest: None, scopes: Scopes::all(), service_account: None, created: T0, created_by: None }).await, Err(StoreError::Conflict(_))));
+            let read = parse_scope("READ").unwrap();
+            let first = store.grant(app.key, alice.id, read, T0).await.unwrap();
+            // A second consent widens the live grant instead of making another.
+            let write = parse_scope("write:jira-work").unwrap();
+            let second = store.grant(app.key, alice.id, write, T0).await.unwrap();
+            assert_eq!(second.id, first.id);
+            assert_eq!(second.scopes, read.union(write));
+            assert_eq!(store.list_grants(Some(alice.id)).await.unwrap().len(), 1);
+            assert!(store.revoke_grant(first.id, T0, "owner", &event()).await.unwrap());
+            assert!(!store.revoke_grant(first.id, T0, "owner", &event()).await.unwrap(), "once");
+            assert!(store.find_live_grant(app.key, alice.id).await.unwrap().is_none());
+            let third = store.grant(app.key, alice.id, read, T0).await.unwrap();
+            assert_ne!(third.id, first.id, "after a revocation, a new grant");
+            let disabled = store.update_client(app.key, &ClientChanges { enabled: Some(false), ..ClientChanges::default() }).await.unwrap().unwrap();
+            assert!(!disabled.enabled);
+            assert_eq!(disabled.name, "App", "unchanged fields stay");
+        }
+
+        async fn a_code_is_spent_once_even_when_raced(db) {
+            let store = open(&db).await;
+            let alice = user(&store, "alice", &[]).await;
+            let app = client(&store).await;
+            let grant = store.grant(app.key, alice.id, Scopes::all(), T0).await.unwrap();
+            store.create_code(NewCode { digest: b"code".to_vec(), grant: grant.id, redirect_uri: "https://app.example/cb".into(), scopes: grant.scopes, code_challenge: Some("c".into()), expires: T0 }).await.unwrap();
+            let redeem = || { let store = store.clone(); async move { store.redeem_code(b"code", T0).await.unwrap() } };
+            let results = futures_all(vec![redeem(), redeem(), redeem(), redeem()]).await;
+            assert_eq!(results.iter().filter(|r| matches!(r, Redemption::Fresh(_))).count(), 1, "{results:?}");
+            assert_eq!(results.iter().filter(|r| matches!(r, Redemption::Replayed(_))).count(), 3);
+            if let Some(Redemption::Fresh(code)) = results.iter().find(|r| matches!(r, Redemption::Fresh(_))) {
+                assert_eq!((code.user, code.client, code.code_challenge.as_deref()), (alice.id, app.key, Some("c")));
+            }
+            assert_eq!(store.redeem_code(b"other", T0).await.unwrap(), Redemption::Unknown);
+            // What a code issued is revoked by its replay: the tokens it and its refreshes made.
+            store.create_oauth_tokens(&[token("a1", OAuthTokenKind::Access, &grant, Some("code")), token("r1", OAuthTokenKind::Refresh, &grant, Some("code"))]).await.unwrap();
+            assert_eq!(store.revoke_code_tokens(b"code", T0).await.unwrap(), 2);
+            assert!(store.find_oauth_token(b"a1").await.unwrap().unwrap().revoked.is_some());
+        }
+
+        async fn a_refresh_token_rotates_once_and_its_reuse_revokes_the_grant(db) {
+            let store = open(&db).await;
+            let alice = user(&store, "alice", &[]).await;
+            let app = client(&store).await;
+            let grant = store.grant(app.key, alice.id, Scopes::all(), T0).await.unwrap();
+            store.create_oauth_tokens(&[token("a1", OAuthTokenKind::Access, &grant, None), token("r1", OAuthTokenKind::Refresh, &grant, None)]).await.unwrap();
+            let found = store.find_oauth_token(b"r1").await.unwrap().unwrap();
+            assert_eq!((found.kind, found.user.name.as_str(), found.client.client_id.as_str()), (OAuthTokenKind::Refresh, "alice", "c1"));
+            assert!(found.is_live(T0));
+            let next = [token("a2", OAuthTokenKind::Access, &grant, None), token("r2", OAuthTokenKind::Refresh, &grant, None)];
+            assert!(matches!(store.rotate_refresh_token(b"r1", T0, &next, &event()).await.unwrap(), Rotation::Rotated));
+            assert!(!store.find_oauth_token(b"r1").await.unwrap().unwrap().is_live(T0), "spent");
+            assert!(store.find_oauth_token(b"r2").await.unwrap().unwrap().is_live(T0));
+            // The spent one again: the grant and every token of it are revoked.
+            let later = [token("a3", OAuthTokenKind::Access, &grant, None), token("r3", OAuthTokenKind::Refresh, &grant, None)];
+            assert!(matches!(store.rotate_refresh_token(b"r1", T0, &later, &event()).await.unwrap(), Rotation::Reused(Some(_))));
+            assert!(store.find_oauth_token(b"a3").await.unwrap().is_none(), "nothing new was stored");
+            for digest in [b"a2", b"r2"] {
+                assert!(!store.find_oauth_token(digest).await.unwrap().unwrap().is_live(T0));
+            }
+            assert!(store.find_grant(grant.id).await.unwrap().unwrap().revoked.is_some());
+            assert_eq!(store.recent_audit(10).await.unwrap().len(), 1, "the reuse is recorded once");
+            assert!(matches!(store.rotate_refresh_token(b"zz", T0, &later, &event()).await.unwrap(), Rotation::Unknown));
+        }
+
+        async fn revoking_a_refresh_token_takes_its_access_tokens(db) {
+            let store = open(&db).await;
+            let alice = user(&store, "alice", &[]).await;
+            let app = client(&store).await;
+            let grant = store.grant(app.key, alice.id, Scopes::all(), T0).await.unwrap();
+            store.create_oauth_tokens(&[token("a1", OAuthTokenKind::Access, &grant, None), token("a2", OAuthTokenKind::Access, &grant, None), token("r1", OAuthTokenKind::Refresh, &grant, None)]).await.unwrap();
+            assert!(store.revoke_oauth_token(b"a1", T0).await.unwrap());
+            assert!(store.find_oauth_token(b"a2").await.unwrap().unwrap().revoked.is_none(), "an access token alone");
+            assert!(store.revoke_oauth_token(b"r1", T0).await.unwrap());
+            assert!(store.find_oauth_token(b"a2").await.unwrap().unwrap().revoked.is_some(), "RFC 7009 §2.1");
+            assert!(!store.revoke_oauth_token(b"r1", T0).await.unwrap());
+        }
+    }
+
+    /// Runs the futures concurrently; their results in order.
+    async fn futures_all<F: std::future::Future + Send + 'static>(futures: Vec<F>) -> Vec<F::Output>
+    where
+        F::Output: Send + 'static,
+    {
+        let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
+        let mut out = Vec::new();
+        for handle in handles {
+            out.push(handle.await.unwrap());
+        }
+        out
+    }
+}
