@@ -47,6 +47,16 @@ session=$(curl -fsS -H "$json" -d "{\"username\":\"admin\",\"password\":\"$PASSW
   "$base/rest/auth/1/session" | sed -E 's/.*"value":"([^"]+)".*/\1/')
 token=$(curl -fsS -H "$basic" -H "$json" -d '{"name":"bench","expirationDuration":1}' \
   "$base/rest/pat/latest/tokens" | sed -E 's/.*"rawToken":"([^"]+)".*/\1/')
+curl -fsS -H "$basic" -H "$json" -d '{"name":"bench-bots"}' "$base/rest/api/2/group" >/dev/null 2>&1 || true
+curl -fsS -H "$basic" -H "$json" -d '{"name":"bench-etl","ownerGroup":"bench-bots"}' \
+  "$base/rest/tessera/1/serviceaccounts" >/dev/null 2>&1 || true
+client=$(curl -fsS -H "$basic" -H "$json" \
+  -d '{"name":"bench","redirectUris":["https://bench.example/cb"],"scopes":["READ"],"serviceAccount":"bench-etl"}' \
+  "$base/rest/tessera/1/oauth2/clients")
+client_id=$(sed -E 's/.*"clientId":"([^"]+)".*/\1/' <<< "$client")
+client_secret=$(sed -E 's/.*"clientSecret":"([^"]+)".*/\1/' <<< "$client")
+oauth=$(curl -fsS -u "$client_id:$client_secret" -d grant_type=client_credentials \
+  "$base/rest/oauth2/latest/token" | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
 cat > "$work/post.lua" <<'LUA'
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
@@ -60,6 +70,7 @@ scenarios=(
   "myself, session cookie|-H|Cookie: JSESSIONID=$session|/rest/api/2/myself"
   "myself, Bearer token|-H|Authorization: Bearer $token|/rest/api/2/myself"
   "myself, Basic with token|-H|Authorization: Basic $(printf 'admin:%s' "$token" | base64 -w0)|/rest/api/2/myself"
+  "myself, OAuth 2.0 access token|-H|Authorization: Bearer $oauth|/rest/api/2/myself"
   "GET issue/{key}, Basic|-H|$basic|/rest/api/2/issue/$issue"
   "GET issue/{key}, Bearer token|-H|Authorization: Bearer $token|/rest/api/2/issue/$issue"
   "POST issue, Basic|-H|$basic|-s|$work/post.lua|/rest/api/2/issue"

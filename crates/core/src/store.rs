@@ -440,6 +440,9 @@ pub trait OAuthStore: Send + Sync {
     async fn revoke_oauth_token(&self, digest: &[u8], at: Timestamp) -> StoreResult<bool>;
     /// Revokes the tokens issued from a code (a replayed code, RFC 6749 §4.1.2).
     async fn revoke_code_tokens(&self, code_digest: &[u8], at: Timestamp) -> StoreResult<u64>;
+    /// Retention: deletes codes and tokens that expired before `before` (an expired token is
+    /// refused whatever else is true of it, so nothing is lost with it); how many.
+    async fn delete_expired_oauth(&self, before: Timestamp) -> StoreResult<u64>;
 }
 
 /// API use per credential (see [`crate::usage`]).

@@ -466,4 +466,11 @@ async fn clean_up(state: &AppState, retention: Retention) {
     {
         tracing::warn!(%error, "could not forget old failed logins");
     }
+    // A day's grace, so that an expired token is still told apart from a forged one for a while.
+    if let Err(error) = store
+        .delete_expired_oauth(now.minus(Duration::from_secs(24 * 60 * 60)))
+        .await
+    {
+        tracing::warn!(%error, "could not delete expired OAuth 2.0 codes and tokens");
+    }
 }

@@ -611,4 +611,24 @@ impl OAuthStore for SqlStore {
         .map(|done| done.rows_affected())
         .map_err(backend))
     }
+
+    async fn delete_expired_oauth(&self, before: Timestamp) -> StoreResult<u64> {
+        on_pool!(self, write, |pool| {
+            let mut tx = pool.begin().await.map_err(backend)?;
+            let codes = sqlx::query("DELETE FROM oauth_codes WHERE expires_at < $1")
+                .bind(before.as_millis())
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?
+                .rows_affected();
+            let tokens = sqlx::query("DELETE FROM oauth_tokens WHERE expires_at < $1")
+                .bind(before.as_millis())
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?
+                .rows_affected();
+            tx.commit().await.map_err(backend)?;
+            Ok(codes + tokens)
+        })
+    }
 }

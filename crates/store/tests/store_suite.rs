@@ -782,6 +782,25 @@ mod oauth {
             assert!(store.find_oauth_token(b"a2").await.unwrap().unwrap().revoked.is_some(), "RFC 7009 §2.1");
             assert!(!store.revoke_oauth_token(b"r1", T0).await.unwrap());
         }
+
+        async fn expired_codes_and_tokens_are_deleted(db) {
+            let store = open(&db).await;
+            let alice = user(&store, "alice", &[]).await;
+            let app = client(&store).await;
+            let grant = store.grant(app.key, alice.id, Scopes::all(), T0).await.unwrap();
+            let later = Timestamp::from_millis(T0.as_millis() + 1000);
+            store.create_code(NewCode { digest: b"old".to_vec(), grant: grant.id, redirect_uri: "x".into(), scopes: grant.scopes, code_challenge: None, expires: T0 }).await.unwrap();
+            store.create_code(NewCode { digest: b"new".to_vec(), grant: grant.id, redirect_uri: "x".into(), scopes: grant.scopes, code_challenge: None, expires: later }).await.unwrap();
+            let mut old = token("a1", OAuthTokenKind::Access, &grant, None);
+            old.expires = Some(T0);
+            let mut fresh = token("a2", OAuthTokenKind::Access, &grant, None);
+            fresh.expires = Some(later);
+            store.create_oauth_tokens(&[old, fresh]).await.unwrap();
+            assert_eq!(store.delete_expired_oauth(Timestamp::from_millis(T0.as_millis() + 1)).await.unwrap(), 2);
+            assert!(store.find_oauth_token(b"a2").await.unwrap().is_some());
+            assert!(matches!(store.redeem_code(b"new", T0).await.unwrap(), Redemption::Fresh(_)));
+            assert_eq!(store.redeem_code(b"old", T0).await.unwrap(), Redemption::Unknown);
+        }
     }
 
     /// Runs the futures concurrently; their results in order.

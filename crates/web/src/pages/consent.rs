@@ -172,7 +172,6 @@ pub async fn get_authorize(State(state): State<AppState>, incoming: Incoming) ->
         // Back here after a login: the whole request, as a local path.
         let back_to = incoming.path_and_query.clone();
         let user = session_user(&state, &incoming, None, &back_to).await?;
-        tessera_core::authz::Authorizer::admit(&user.principal)?;
         let consented = state
             .auth
             .has_consented(&request, &user.principal)
