@@ -25,20 +25,43 @@ const QUEUE: usize = 10_000;
 const BATCH: usize = 500;
 /// How long repeats of a noisy event are counted before they are written as one.
 pub const WINDOW: Duration = Duration::from_secs(60);
-/// Most kinds of noisy event counted at once; beyond, repeats are only totalled.
-const MAX_KINDS: usize = 10_000;
+/// Most kinds of noisy event counted at once; beyond, repeats are only totalled. Well below
+/// the queue, so that the windows' summaries cannot fill it.
+const MAX_KINDS: usize = QUEUE / 4;
 
-/// Actions a client outside can cause in bulk.
-const NOISY: [&str; 5] = [
+/// Failures a client outside can cause in bulk.
+const NOISY_FAILURES: [&str; 5] = [
     "login.failed",
     "token.refused",
     "request.rate_limited",
     "access.denied",
-    "session.refused",
+    "oauth.consent",
 ];
 
+/// Successes a user can repeat at will (a login answered from the remembered password costs
+/// nothing).
+const NOISY_SUCCESSES: [&str; 1] = ["session.opened"];
+
 fn is_noisy(event: &AuditEvent) -> bool {
-    event.outcome != Outcome::Success && NOISY.contains(&event.action.as_str())
+    let action = event.action.as_str();
+    NOISY_SUCCESSES.contains(&action)
+        || (event.outcome != Outcome::Success && NOISY_FAILURES.contains(&action))
+}
+
+/// The network an event's address stands for (an IPv6 client holds a whole /64, and could
+/// otherwise open a new kind of event per address).
+fn network(client_ip: Option<&str>) -> Option<String> {
+    let ip: std::net::IpAddr = client_ip?.parse().ok()?;
+    Some(match ip {
+        std::net::IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!(
+                "{}/64",
+                std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0)
+            )
+        }
+        v4 => v4.to_string(),
+    })
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -61,7 +84,7 @@ impl Kind {
             actor: event.actor_name.clone(),
             target: event.target.clone(),
             credential: event.credential_id.clone(),
-            client_ip: event.client_ip.clone(),
+            client_ip: network(event.client_ip.as_deref()).or_else(|| event.client_ip.clone()),
         }
     }
 }
@@ -84,17 +107,23 @@ struct Coalescer {
 }
 
 impl Coalescer {
-    /// Whether the event opens a window (and must be written now); repeats are counted.
-    fn admit(&mut self, event: &AuditEvent, now: Instant) -> bool {
+    /// Whether the event opens a window (and must be written now); repeats are counted. A
+    /// window that ended but was not summarised yet is summarised first (into `ended`), so no
+    /// count is lost when the next window opens.
+    fn admit(&mut self, event: &AuditEvent, now: Instant, ended: &mut Vec<AuditEvent>) -> bool {
         let kind = Kind::of(event);
-        if let Some(window) = self.windows.get_mut(&kind)
-            && now.duration_since(window.started) < WINDOW
-        {
-            window.repeats += 1;
-            window.latest = event.clone();
-            return false;
-        }
-        if self.windows.len() >= MAX_KINDS && !self.windows.contains_key(&kind) {
+        if let Some(window) = self.windows.get_mut(&kind) {
+            if now.duration_since(window.started) < WINDOW {
+                window.repeats += 1;
+                window.latest = event.clone();
+                return false;
+            }
+            if window.repeats > 0 {
+                let mut summary = window.latest.clone();
+                summary.repeats = window.repeats;
+                ended.push(summary);
+            }
+        } else if self.windows.len() >= MAX_KINDS {
             self.suppress(event);
             return false;
         }
@@ -178,14 +207,15 @@ impl AuditLog {
     pub fn record(&self, event: AuditEvent) {
         if is_noisy(&event) {
             let mut coalescer = self.coalescer.lock().unwrap_or_else(|e| e.into_inner());
-            if !coalescer.admit(&event, Instant::now()) {
-                return;
+            let mut ended = Vec::new();
+            let opens = coalescer.admit(&event, Instant::now(), &mut ended);
+            for summary in ended {
+                send_noisy(&self.queue, &mut coalescer, summary);
             }
-            // Noisy events take only the first half of the queue.
-            if self.queue.capacity() <= QUEUE / 2 {
-                coalescer.suppress(&event);
-                return;
+            if opens {
+                send_noisy(&self.queue, &mut coalescer, event);
             }
+            return;
         }
         send(&self.queue, event);
     }
@@ -200,6 +230,16 @@ impl AuditLog {
             tracing::error!(%error, "the audit writer failed");
         }
     }
+}
+
+/// Noisy events and their summaries take only the first half of the queue; beyond, they are
+/// totalled into one `audit.suppressed` event.
+fn send_noisy(queue: &mpsc::Sender<AuditEvent>, coalescer: &mut Coalescer, event: AuditEvent) {
+    if queue.capacity() <= QUEUE / 2 {
+        coalescer.suppress(&event);
+        return;
+    }
+    send(queue, event);
 }
 
 fn send(queue: &mpsc::Sender<AuditEvent>, event: AuditEvent) {
@@ -237,12 +277,9 @@ async fn write_events(
                 write_batch(&*store, &batch).await;
             }
             _ = tick.tick() => {
-                let ended = coalescer
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .ended(Instant::now(), false);
-                for summary in ended {
-                    send(&queue, summary);
+                let mut coalescer = coalescer.lock().unwrap_or_else(|e| e.into_inner());
+                for summary in coalescer.ended(Instant::now(), false) {
+                    send_noisy(&queue, &mut coalescer, summary);
                 }
             }
             _ = stopped.changed() => {
@@ -301,28 +338,52 @@ mod tests {
     fn repeats_within_a_window_become_one_event() {
         let mut coalescer = Coalescer::default();
         let start = Instant::now();
-        assert!(coalescer.admit(&failure("192.0.2.1", 1), start));
+        let mut ended = Vec::new();
+        assert!(coalescer.admit(&failure("192.0.2.1", 1), start, &mut ended));
         for n in 2..=100 {
-            assert!(!coalescer.admit(&failure("192.0.2.1", n), start));
+            assert!(!coalescer.admit(&failure("192.0.2.1", n), start, &mut ended));
         }
-        // Another address is another kind.
-        assert!(coalescer.admit(&failure("192.0.2.2", 5), start));
+        // Another address is another kind; another address of the same IPv6 /64 is not.
+        assert!(coalescer.admit(&failure("192.0.2.2", 5), start, &mut ended));
+        assert!(coalescer.admit(&failure("2001:db8::1", 5), start, &mut ended));
+        assert!(!coalescer.admit(&failure("2001:db8::ffff", 5), start, &mut ended));
         assert!(coalescer.ended(start, false).is_empty());
-        let ended = coalescer.ended(start + WINDOW, false);
-        assert_eq!(ended.len(), 1);
-        assert_eq!(ended[0].repeats, 99);
-        assert_eq!(ended[0].at, Timestamp::from_millis(100));
+        let summaries = coalescer.ended(start + WINDOW, false);
+        assert_eq!(summaries.len(), 2);
+        let first = summaries
+            .iter()
+            .find(|e| e.client_ip.as_deref() == Some("192.0.2.1"))
+            .unwrap();
+        assert_eq!(first.repeats, 99);
+        assert_eq!(first.at, Timestamp::from_millis(100));
         // The window is over: the next one is written again.
-        assert!(coalescer.admit(&failure("192.0.2.1", 200), start + WINDOW));
+        assert!(coalescer.admit(&failure("192.0.2.1", 200), start + WINDOW, &mut ended));
+        assert!(ended.is_empty());
+    }
+
+    #[test]
+    fn an_ended_window_is_summarised_before_the_next_opens() {
+        let mut coalescer = Coalescer::default();
+        let start = Instant::now();
+        let mut ended = Vec::new();
+        coalescer.admit(&failure("192.0.2.1", 1), start, &mut ended);
+        for n in 2..=50 {
+            coalescer.admit(&failure("192.0.2.1", n), start, &mut ended);
+        }
+        // The tick has not run yet; the next failure comes after the window.
+        assert!(coalescer.admit(&failure("192.0.2.1", 60), start + WINDOW, &mut ended));
+        assert_eq!(ended.len(), 1);
+        assert_eq!(ended[0].repeats, 49);
     }
 
     #[test]
     fn too_many_kinds_are_totalled() {
         let mut coalescer = Coalescer::default();
         let now = Instant::now();
+        let mut ended = Vec::new();
         for n in 0..(MAX_KINDS as u32 + 50) {
             let ip = std::net::Ipv4Addr::from(0x0a00_0000 + n).to_string();
-            coalescer.admit(&failure(&ip, 1), now);
+            coalescer.admit(&failure(&ip, 1), now, &mut ended);
         }
         let ended = coalescer.ended(now, true);
         let summary = ended

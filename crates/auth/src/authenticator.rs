@@ -10,10 +10,12 @@
 //! for the very next request everywhere. A refused token says whether it was malformed,
 //! unknown, expired or revoked, and nothing else.
 //!
-//! The access policy ([`tessera_core::policy`]) is applied here, as soon as the caller's groups
-//! are known and before any password is verified: a method switched off, an address outside
-//! an allowlist or a group without API access is refused without Argon2 work, and a refusal
-//! never tells whether the password was right (which answering it after the check would).
+//! The access policy ([`tessera_core::policy`]) is applied here. What does not depend on the
+//! user (the global address allowlist, a method switched off for everyone) is refused before
+//! any credential is read, at no Argon2 cost. What depends on the user's groups is decided
+//! once the credential is verified: decided before, a password refusal would tell anyone who
+//! is in which group; decided after, it tells no more than the login it stands in for, and
+//! password guesses are throttled as ever.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -24,7 +26,6 @@ use http::{HeaderMap, Method};
 use secrecy::{ExposeSecret, SecretString};
 use tessera_core::audit::{AuditEvent, Outcome, short_user_agent};
 use tessera_core::clock::{Clock, Timestamp};
-use tessera_core::ids::UserId;
 use tessera_core::model::{LoginInfo, Session, User};
 use tessera_core::policy::{Policy, PolicyDenial, Surface};
 use tessera_core::principal::{AuthMethod, Principal};
@@ -303,6 +304,23 @@ impl Authenticator {
         request: &RequestInfo<'_>,
     ) -> Result<Option<Authenticated>, AuthError> {
         let credential = credentials::from_headers(request.headers)?;
+        // A secret sent as the user name (some clients are configured so) is refused as a
+        // malformed token, and never recorded as a name anywhere.
+        if let Credential::Basic { username, .. } = &credential
+            && token_format::looks_like_secret(username.trim())
+        {
+            let event = AuditEvent::anonymous(
+                self.clock.now(),
+                request.client_ip,
+                "token.refused",
+                "token",
+            )
+            .outcome(Outcome::Failure)
+            .reason("token_in_user_name")
+            .user_agent(request.user_agent().as_deref());
+            self.audit.record(event);
+            return Err(AuthError::Token(TokenRejection::Malformed));
+        }
         let claimed = match &credential {
             Credential::Basic { username, .. } => Some(username.as_str()),
             _ => None,
@@ -315,7 +333,8 @@ impl Authenticator {
                 _ => Ok(None),
             };
         };
-        self.check_method_at_all(method, request, claimed).await?;
+        self.check_method_at_all(method, request.client_ip, || request.user_agent(), claimed)
+            .await?;
         let user_agent = request.user_agent();
         let admission = |method| Admission {
             method,
@@ -431,7 +450,8 @@ impl Authenticator {
     async fn check_method_at_all(
         &self,
         method: AuthMethod,
-        request: &RequestInfo<'_>,
+        client_ip: IpAddr,
+        user_agent: impl FnOnce() -> Option<String>,
         claimed: Option<&str>,
     ) -> Result<(), AuthError> {
         if !self
@@ -452,10 +472,11 @@ impl Authenticator {
             return Ok(());
         }
         let denial = PolicyDenial::MethodDisabled(method);
+        let user_agent = user_agent();
         self.audit_denial(
             Some((claimed.unwrap_or(""), Some(method))),
-            request.client_ip,
-            request.user_agent().as_deref(),
+            client_ip,
+            user_agent.as_deref(),
             denial,
         );
         Err(AuthError::Denied(denial))
@@ -469,7 +490,7 @@ impl Authenticator {
         access: &UserAccess,
         admission: Admission<'_>,
     ) -> Result<(), AuthError> {
-        let active = self.policy.at_least(access.policy_version).await;
+        let active = self.policy.at_least(access.policy_version).await?;
         let decision = active.policy.admit(
             admission.method,
             &access.groups,
@@ -538,6 +559,13 @@ impl Authenticator {
         };
         self.check_address(client_ip, || user_agent.clone(), Some(username))
             .await?;
+        self.check_method_at_all(
+            AuthMethod::Session,
+            client_ip,
+            || user_agent.clone(),
+            Some(username),
+        )
+        .await?;
         let (user, access) = self
             .verify_password(username, password, client_ip, Some(admission))
             .await?;
@@ -641,13 +669,18 @@ impl Authenticator {
         principal: &Principal,
         session: &SessionId,
     ) -> Result<(), AuthError> {
+        let now = self.clock.now();
         self.store.set_websudo(&session.digest(), None).await?;
-        self.audit.record(AuditEvent::by(
-            principal,
-            self.clock.now(),
-            "websudo.dropped",
-            format!("user:{}", principal.user.name),
-        ));
+        // Only a window that was open is worth an event (dropping none must not be a way to
+        // fill the audit).
+        if principal.has_fresh_password(now) {
+            self.audit.record(AuditEvent::by(
+                principal,
+                now,
+                "websudo.dropped",
+                format!("user:{}", principal.user.name),
+            ));
+        }
         Ok(())
     }
 
@@ -819,10 +852,12 @@ impl Authenticator {
     pub async fn flush_usage(&self) -> Result<usize, AuthError> {
         let drained = self.usage.drain();
         let count = drained.uses.len();
-        let written = async {
-            self.store.record_token_uses(&drained.token_uses()).await?;
-            self.store.record_usage(&drained.uses).await
-        };
+        let token_uses = drained.token_uses();
+        let written = self.store.record_usage(
+            &drained.uses,
+            &token_uses,
+            crate::usage::MAX_STORED_ADDRESSES,
+        );
         let first_seen = match written.await {
             Ok(first_seen) => first_seen,
             Err(error) => {
@@ -831,17 +866,16 @@ impl Authenticator {
             }
         };
         for client in first_seen {
-            let Ok(ip) = client.ip.parse::<IpAddr>() else {
-                continue;
-            };
             let kind = client.credential.split(':').next().unwrap_or("credential");
             let mut event = AuditEvent::anonymous(
                 client.first_seen,
-                ip,
+                std::net::Ipv4Addr::UNSPECIFIED.into(),
                 "credential.new_ip",
                 client.credential.clone(),
             )
             .user_agent(client.user_agent.as_deref());
+            // An IPv4 address, or an IPv6 /64.
+            event.client_ip = Some(client.ip.clone());
             event.actor_id = Some(client.user_id.0);
             event.actor_name = drained.owners.get(&client.credential).cloned();
             event.credential_kind = Some(kind.to_string());
@@ -856,8 +890,9 @@ impl Authenticator {
     /// configured cost: a stored hash with weaker parameters, or a user without a hash, would
     /// otherwise answer measurably faster and tell an attacker which names exist.
     ///
-    /// With an `admission`, the access policy is applied once the user's groups are read and
-    /// before the password is verified; unknown names are treated as members of no group.
+    /// With an `admission`, the access policy is applied once the password is verified (the
+    /// rules that do not depend on the user, a global address list or a method switched off
+    /// for everyone, were applied before anything was read).
     async fn verify_password(
         &self,
         username: &str,
@@ -867,7 +902,11 @@ impl Authenticator {
     ) -> Result<(User, UserAccess), AuthError> {
         let name = username.trim().to_lowercase();
         let secret = password.expose_secret();
-        if name.is_empty() || secret.len() > MAX_PASSWORD_BYTES {
+        // A secret given as the name is never counted, logged or recorded under it.
+        if name.is_empty()
+            || secret.len() > MAX_PASSWORD_BYTES
+            || token_format::looks_like_secret(&name)
+        {
             return Err(AuthError::BadCredentials);
         }
         let started = tokio::time::Instant::now();
@@ -896,13 +935,6 @@ impl Authenticator {
         } else {
             self.store.find_credentials(&name).await?
         };
-        // The groups (and the policy's version) are read for unknown names too, so that both
-        // take the same reads.
-        let user_id = found.as_ref().map_or(UserId(-1), |f| f.user.id);
-        let access = self.store.user_access(user_id).await?;
-        if let Some(admission) = admission {
-            self.admit(&name, &access, admission).await?;
-        }
         let keys: Vec<String> = subjects.iter().map(Subject::key).collect();
         // A refusal because the name or the network is suspended: the wait given is the later
         // of both, read the same way whether or not the name exists.
@@ -943,6 +975,7 @@ impl Authenticator {
             if had_failures {
                 self.forget_failures(&name).await;
             }
+            let access = self.admitted(user, admission).await?;
             return Ok((user.clone(), access));
         }
         // Before any Argon2 work, the attempt takes its numbers; a suspended name or network
@@ -990,6 +1023,10 @@ impl Authenticator {
                 }
             }
         }
+        // The policy decides once the password is known to be right: a rule that depends on
+        // the user's groups, answered before, would tell anyone who is in which group; now it
+        // tells no more than a login would (and guesses are throttled like any login).
+        let access = self.admitted(&user, admission).await?;
         // A verified login (not one answered from the remembered-password cache).
         if let Some(admission) = admission {
             let mut event = AuditEvent::anonymous(
@@ -1005,6 +1042,20 @@ impl Authenticator {
             self.audit.record(event);
         }
         Ok((user, access))
+    }
+
+    /// The user's groups, read with the policy's version, and (with an `admission`) the
+    /// policy's decision on them.
+    async fn admitted(
+        &self,
+        user: &User,
+        admission: Option<Admission<'_>>,
+    ) -> Result<UserAccess, AuthError> {
+        let access = self.store.user_access(user.id).await?;
+        if let Some(admission) = admission {
+            self.admit(&user.name, &access, admission).await?;
+        }
+        Ok(access)
     }
 
     /// A success forgets the name's failures (not the network's: an attacker could otherwise

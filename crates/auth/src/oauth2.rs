@@ -28,8 +28,8 @@ use tessera_core::clock::Timestamp;
 use tessera_core::error::{Error, Missing};
 use tessera_core::oauth::{
     Client, ClientChanges, Grant, GrantId, NewClient, NewCode, NewOAuthToken, OAuthTokenKind,
-    OAuthTokenMatch, Redemption, Rotation, ScopeProblem, check_client, requested_scopes,
-    scope_string,
+    OAuthTokenMatch, Redemption, Rotation, ScopeProblem, check_client, is_loopback_redirect,
+    redirect_matches, requested_scopes, scope_string,
 };
 use tessera_core::principal::{AuthMethod, OAuthCaller, Principal};
 use tessera_core::scopes::Scopes;
@@ -125,6 +125,8 @@ pub struct AuthorizationParams {
 pub struct AuthorizationRequest {
     pub client: Client,
     pub redirect_uri: String,
+    /// Whether the request named the redirect URI (or relied on the only registered one).
+    pub redirect_uri_given: bool,
     pub scopes: Scopes,
     pub state: Option<String>,
     pub code_challenge: Option<String>,
@@ -355,6 +357,11 @@ impl Authenticator {
             .client_id
             .as_deref()
             .ok_or_else(|| no_redirect("The request names no client (client_id)."))?;
+        if client_id.contains('\0') {
+            return Err(no_redirect(
+                "The client is not registered here, or is disabled.",
+            ));
+        }
         let client = match self.store.find_client(client_id).await {
             Ok(Some(found)) if found.client.enabled => found.client,
             Ok(_) => {
@@ -369,7 +376,14 @@ impl Authenticator {
         };
         // The redirect URI must be registered, exactly; with one registered, it may be left out.
         let redirect_uri = match params.redirect_uri.as_deref() {
-            Some(uri) if client.redirect_uris.iter().any(|r| r == uri) => uri.to_string(),
+            Some(uri)
+                if client
+                    .redirect_uris
+                    .iter()
+                    .any(|r| redirect_matches(r, uri)) =>
+            {
+                uri.to_string()
+            }
             Some(_) => {
                 return Err(no_redirect(
                     "The redirect URI is not registered for this client.",
@@ -437,6 +451,7 @@ impl Authenticator {
         };
         Ok(AuthorizationRequest {
             client,
+            redirect_uri_given: params.redirect_uri.is_some(),
             redirect_uri,
             scopes,
             state: params.state.clone(),
@@ -445,12 +460,17 @@ impl Authenticator {
     }
 
     /// Whether the user already consented to everything the request asks (then the consent
-    /// page is skipped).
+    /// page is skipped). Never for a public client redirecting to the local machine: any local
+    /// program could be listening there, so the user is asked every time (RFC 8252 §8.6,
+    /// RFC 6749 §10.2).
     pub async fn has_consented(
         &self,
         request: &AuthorizationRequest,
         principal: &Principal,
     ) -> Result<bool, AuthError> {
+        if !request.client.confidential && is_loopback_redirect(&request.redirect_uri) {
+            return Ok(false);
+        }
         let grant = self
             .store
             .find_live_grant(request.client.key, principal.user.id)
@@ -494,6 +514,7 @@ impl Authenticator {
                 digest: code.digest().to_vec(),
                 grant: grant.id,
                 redirect_uri: request.redirect_uri.clone(),
+                redirect_uri_given: request.redirect_uri_given,
                 scopes: request.scopes,
                 code_challenge: request.code_challenge.clone(),
                 expires: now.plus(self.config.oauth.code_lifetime),
@@ -524,6 +545,9 @@ impl Authenticator {
     ) -> Result<Client, OAuthError> {
         let refused = || OAuthError::new("invalid_client", "Client authentication failed.");
         let client_id = credentials.client_id.as_deref().ok_or_else(refused)?;
+        if client_id.contains('\0') {
+            return Err(refused());
+        }
         let found = self
             .store
             .find_client(client_id)
@@ -582,41 +606,46 @@ impl Authenticator {
         let digest = token_format::parse_prefixed(text, CODE_PREFIX)
             .map_err(|_| invalid("The code is not valid."))?;
         let now = self.clock.now();
-        let code = match self.store.redeem_code(&digest, now).await? {
-            Redemption::Unknown => return Err(invalid("The code is not valid.")),
-            Redemption::Replayed(code) => {
-                // RFC 6749 §4.1.2: a code used twice revokes what it issued.
-                let revoked = self.store.revoke_code_tokens(&digest, now).await?;
-                let mut event = AuditEvent::anonymous(
-                    now,
-                    client_ip,
-                    "oauth.code.replayed",
-                    format!("oauth:{}", code.grant),
-                )
-                .outcome(Outcome::Denied)
-                .reason("code_reused");
-                event.credential_kind = Some("oauth2".into());
-                event.actor_id = Some(code.user.0);
-                self.audit.record(event);
-                tracing::warn!(target: "tessera::security", grant = %code.grant, revoked, "an authorization code was replayed");
-                return Err(invalid("The code has already been used."));
-            }
-            Redemption::Fresh(code) => code,
+        let replayed = |code: &tessera_core::oauth::Code| {
+            let mut event = AuditEvent::anonymous(
+                now,
+                client_ip,
+                "oauth.code.replayed",
+                format!("oauth:{}", code.grant),
+            )
+            .outcome(Outcome::Denied)
+            .reason("code_reused");
+            event.credential_kind = Some("oauth2".into());
+            event.actor_id = Some(code.user.0);
+            self.audit.record(event);
+            tracing::warn!(target: "tessera::security", grant = %code.grant, "an authorization code was replayed");
+            invalid("The code has already been used.")
         };
+        let (code, spent) = self
+            .store
+            .find_code(&digest)
+            .await?
+            .ok_or_else(|| invalid("The code is not valid."))?;
+        if spent {
+            // RFC 6749 §4.1.2: a code used twice revokes what it issued.
+            self.store.redeem_code(&digest, now, &[]).await?;
+            return Err(replayed(&code));
+        }
         if code.client != client.key {
             return Err(invalid("The code was issued to another client."));
         }
         if now >= code.expires {
             return Err(invalid("The code has expired."));
         }
-        // RFC 6749 §4.1.3: the redirect URI must match; with several registered it is required.
+        // RFC 6749 §4.1.3: the redirect URI must match, and must be sent if the authorization
+        // request named it.
         match params.redirect_uri.as_deref() {
             Some(uri) if uri != code.redirect_uri => {
                 return Err(invalid(
                     "The redirect_uri does not match the authorization request.",
                 ));
             }
-            None if client.redirect_uris.len() > 1 => {
+            None if code.redirect_uri_given => {
                 return Err(OAuthError::new(
                     "invalid_request",
                     "redirect_uri is required.",
@@ -653,15 +682,35 @@ impl Authenticator {
         if !is_active {
             return Err(invalid("The user is no longer active."));
         }
-        let scopes = code.scopes.intersection(grant.scopes);
-        self.issue_pair(
+        // Never more than the client is registered for now, nor than the user consented to.
+        let scopes = code
+            .scopes
+            .intersection(grant.scopes)
+            .intersection(client.scopes);
+        let access = token_format::mint_prefixed(ACCESS_TOKEN_PREFIX);
+        let refresh = token_format::mint_prefixed(REFRESH_TOKEN_PREFIX);
+        let tokens = self.pair(
+            &access,
+            &refresh,
             client,
             Some(grant.id),
             code.user,
-            scopes,
+            (scopes, scopes),
             Some(digest.to_vec()),
-        )
-        .await
+            now,
+        );
+        // Spent and stored together: a concurrent replay either comes first (and this one
+        // stores nothing) or finds these tokens to revoke.
+        match self.store.redeem_code(&digest, now, &tokens).await? {
+            Redemption::Fresh => Ok(Issued {
+                access_token: access,
+                expires_in: self.config.oauth.access_lifetime.as_secs(),
+                refresh_token: Some(refresh),
+                scopes,
+            }),
+            Redemption::Replayed => Err(replayed(&code)),
+            Redemption::Unknown => Err(invalid("The code is not valid.")),
+        }
     }
 
     async fn exchange_refresh(
@@ -697,10 +746,12 @@ impl Authenticator {
         if !found.user.active {
             return Err(invalid("The user is no longer active."));
         }
-        // RFC 6749 §6: a refresh may narrow the scopes, never widen them.
+        // Never more than the client is registered for now. RFC 6749 §6: a refresh may narrow
+        // the access token's scopes, never widen them; the new refresh token keeps the old one's.
+        let granted = found.scopes.intersection(client.scopes);
         let scopes = match params.scope.as_deref() {
-            None => found.scopes,
-            Some(text) => match requested_scopes(Some(text), found.scopes) {
+            None => granted,
+            Some(text) => match requested_scopes(Some(text), granted) {
                 Ok(scopes) => scopes,
                 Err(_) => {
                     return Err(OAuthError::new(
@@ -718,7 +769,7 @@ impl Authenticator {
             client,
             found.grant,
             found.user.id,
-            scopes,
+            (scopes, granted),
             found.code_digest.clone(),
             now,
         );
@@ -818,12 +869,12 @@ impl Authenticator {
         client: &Client,
         grant: Option<GrantId>,
         user: tessera_core::ids::UserId,
-        scopes: Scopes,
+        (access_scopes, refresh_scopes): (Scopes, Scopes),
         code_digest: Option<Vec<u8>>,
         now: Timestamp,
     ) -> Vec<NewOAuthToken> {
         let oauth = self.config.oauth;
-        let token = |raw: &RawToken, kind, lifetime: Duration| NewOAuthToken {
+        let token = |raw: &RawToken, kind, scopes, lifetime: Duration| NewOAuthToken {
             digest: raw.digest().to_vec(),
             kind,
             grant,
@@ -835,39 +886,19 @@ impl Authenticator {
             expires: Some(now.plus(lifetime)),
         };
         vec![
-            token(access, OAuthTokenKind::Access, oauth.access_lifetime),
-            token(refresh, OAuthTokenKind::Refresh, oauth.refresh_lifetime),
+            token(
+                access,
+                OAuthTokenKind::Access,
+                access_scopes,
+                oauth.access_lifetime,
+            ),
+            token(
+                refresh,
+                OAuthTokenKind::Refresh,
+                refresh_scopes,
+                oauth.refresh_lifetime,
+            ),
         ]
-    }
-
-    async fn issue_pair(
-        &self,
-        client: &Client,
-        grant: Option<GrantId>,
-        user: tessera_core::ids::UserId,
-        scopes: Scopes,
-        code_digest: Option<Vec<u8>>,
-    ) -> Result<Issued, OAuthError> {
-        let now = self.clock.now();
-        let access = token_format::mint_prefixed(ACCESS_TOKEN_PREFIX);
-        let refresh = token_format::mint_prefixed(REFRESH_TOKEN_PREFIX);
-        let tokens = self.pair(
-            &access,
-            &refresh,
-            client,
-            grant,
-            user,
-            scopes,
-            code_digest,
-            now,
-        );
-        self.store.create_oauth_tokens(&tokens).await?;
-        Ok(Issued {
-            access_token: access,
-            expires_in: self.config.oauth.access_lifetime.as_secs(),
-            refresh_token: Some(refresh),
-            scopes,
-        })
     }
 
     /// Finds a presented access or refresh token of this server.
@@ -936,7 +967,7 @@ impl Authenticator {
         }
         Ok(Some(Introspection {
             kind: found.kind,
-            scopes: found.scopes,
+            scopes: found.scopes.intersection(found.client.scopes),
             client_id: found.client.client_id,
             username: found.user.name,
             issued: found.created,
@@ -1021,7 +1052,8 @@ impl Authenticator {
             None => format!("oauthclient:{}", found.client.key.0),
         });
         let mut principal = self.principal(&found.user, access, admission, credential_ref, None);
-        principal.scopes = found.scopes;
+        // Never more than the client is registered for now.
+        principal.scopes = found.scopes.intersection(found.client.scopes);
         principal.oauth = Some(OAuthCaller {
             client_id: found.client.client_id,
             client_name: found.client.name,
@@ -1030,6 +1062,65 @@ impl Authenticator {
         });
         Ok(principal)
     }
+}
+
+/// A leaked OAuth 2.0 secret reported by anyone: an access or refresh token is revoked (a
+/// refresh token with its grant's access tokens), a client secret's client is disabled until
+/// an administrator gives it a new secret. `false` if the string is none of these.
+pub(crate) async fn revoke_reported_oauth(
+    store: &dyn tessera_core::store::Store,
+    raw: &str,
+    client_ip: std::net::IpAddr,
+    now: Timestamp,
+) -> bool {
+    let record = |action: &str, target: String| {
+        AuditEvent::anonymous(now, client_ip, action, target).reason("leaked")
+    };
+    let event = if let Ok(digest) = token_format::parse_prefixed(raw, CLIENT_SECRET_PREFIX) {
+        match store.disable_client_with_secret(&digest).await {
+            Ok(Some(client_id)) => {
+                tracing::warn!(target: "tessera::security", client = %client_id, "OAuth 2.0 client disabled: its secret was reported as leaked");
+                Some(record(
+                    "oauth.client.disabled",
+                    format!("oauthclient:{client_id}"),
+                ))
+            }
+            Ok(None) => None,
+            Err(error) => {
+                tracing::error!(%error, "could not disable a reported client");
+                None
+            }
+        }
+    } else {
+        let digest = [ACCESS_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX]
+            .into_iter()
+            .find_map(|prefix| token_format::parse_prefixed(raw, prefix).ok());
+        let Some(digest) = digest else {
+            return raw.starts_with(ACCESS_TOKEN_PREFIX)
+                || raw.starts_with(REFRESH_TOKEN_PREFIX)
+                || raw.starts_with(CLIENT_SECRET_PREFIX);
+        };
+        let found = store.find_oauth_token(&digest).await.ok().flatten();
+        match store.revoke_oauth_token(&digest, now).await {
+            Ok(true) => {
+                let target = found
+                    .and_then(|t| t.grant)
+                    .map_or_else(|| "oauth".to_string(), |g| format!("oauth:{g}"));
+                Some(record("oauth.token.revoked", target))
+            }
+            Ok(false) => None,
+            Err(error) => {
+                tracing::error!(%error, "could not revoke a reported OAuth 2.0 token");
+                None
+            }
+        }
+    };
+    if let Some(event) = event
+        && let Err(error) = store.record_audit(&[event]).await
+    {
+        tracing::error!(%error, "could not record an audit event");
+    }
+    true
 }
 
 fn client_target(client: &Client) -> String {

@@ -131,14 +131,20 @@ impl PolicyCache {
     }
 
     /// The policy at `version` or later: the held one if it is that recent, else read again.
-    /// An unreadable stored policy keeps the one held (and is logged): a broken write must not
-    /// open the doors.
-    pub async fn at_least(&self, version: i64) -> Arc<ActivePolicy> {
+    /// If it cannot be read (the database failed, or the document is unreadable, e.g. written
+    /// by a newer tessera), the request is refused rather than admitted under an older policy.
+    pub async fn at_least(&self, version: i64) -> Result<Arc<ActivePolicy>, PolicyError> {
         let held = self.current();
         if held.version >= version {
-            return held;
+            return Ok(held);
         }
-        self.reload().await.unwrap_or(held)
+        let loaded = self.reload().await?;
+        if loaded.version < version {
+            return Err(PolicyError::Stale {
+                current: loaded.version,
+            });
+        }
+        Ok(loaded)
     }
 
     /// Reads the stored version, and the document if it changed.

@@ -129,6 +129,15 @@ pub struct Presented {
     pub digest: [u8; 32],
 }
 
+/// Whether a string starts like any secret tessera mints (tokens, keys, OAuth 2.0 codes,
+/// tokens and client secrets): such a string is never written to a log or the audit.
+pub fn looks_like_secret(text: &str) -> bool {
+    has_prefix(text)
+        || ["tsoat_", "tsort_", "tscod_", "tscls_"]
+            .iter()
+            .any(|prefix| text.starts_with(prefix))
+}
+
 /// Whether a string carries a tessera token prefix (so it is a token, well-formed or not).
 pub fn has_prefix(text: &str) -> bool {
     TokenKind::of_prefixed(text).is_some()

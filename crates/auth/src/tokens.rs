@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use tessera_core::audit::AuditEvent;
-use tessera_core::authz::{Administer, Denied, ManageTokens};
+use tessera_core::authz::{Administer, Authorizer, Denied, ManageTokens};
 use tessera_core::clock::Timestamp;
 use tessera_core::error::{Error, FieldErrors, Missing};
 use tessera_core::ids::{ProjectId, TokenId};
@@ -57,6 +57,9 @@ pub async fn issue(
         return Err(Error::Denied(Denied::TokenCreationNotAllowed));
     }
     let terms = policy.terms(request, now).map_err(Error::Invalid)?;
+    if let Some(caller) = caller {
+        Authorizer::require_fresh_password_for(caller, terms.scopes, now)?;
+    }
     let raw = token_format::mint(kind);
     let created = store
         .create_token(
@@ -112,6 +115,7 @@ pub async fn rotate(
 ) -> Result<Issued, Error> {
     let token = owned(store, manage, id).await?;
     manage.require_create()?;
+    Authorizer::require_fresh_password_for(principal, token.scopes, now)?;
     if token.revoked.is_some() || token.is_expired(now) {
         return Err(Error::Conflict(FieldErrors::message(
             "Only a live token can be rotated: this one is revoked or expired.",
@@ -204,8 +208,10 @@ pub async fn revoke_all_of(
     Ok(revoked.len())
 }
 
-/// Revokes tokens reported as leaked, by anyone. Strings that are not well-formed tessera
-/// tokens are ignored without a database read; nothing about what was found is returned.
+/// Revokes tokens reported as leaked, by anyone: personal tokens and keys, OAuth 2.0 access
+/// and refresh tokens, and OAuth 2.0 client secrets (their client is disabled). Strings that
+/// are not well-formed tessera secrets are ignored without a database read; nothing about
+/// what was found is returned.
 pub async fn revoke_reported(
     store: &dyn Store,
     reported: &[String],
@@ -213,6 +219,9 @@ pub async fn revoke_reported(
     now: Timestamp,
 ) {
     for raw in reported.iter().take(MAX_REPORTED_TOKENS) {
+        if crate::oauth2::revoke_reported_oauth(store, raw.trim(), client_ip, now).await {
+            continue;
+        }
         let Ok(presented) = token_format::parse(raw.trim()) else {
             continue;
         };

@@ -3,8 +3,10 @@
 //! client address the first and last time seen, the count and the last user agent. Token rows
 //! get their last-use figures from the same notes.
 //!
-//! Memory is bounded however a client behaves: each credential keeps at most
-//! [`MAX_ADDRESSES`] addresses per interval (further ones still count in the day's total).
+//! An IPv6 client is counted by its /64 (one client usually holds a whole /64, and could
+//! otherwise make a new "address" per request). Memory and storage are bounded however a
+//! client behaves: each credential keeps at most [`MAX_ADDRESSES`] addresses per interval and
+//! [`MAX_STORED_ADDRESSES`] in all (further ones still count in the day's total).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -17,13 +19,27 @@ use tessera_core::usage::{ClientUse, Credential, CredentialUse, day_of};
 
 /// Most distinct addresses one credential keeps between two flushes.
 pub const MAX_ADDRESSES: usize = 64;
+/// Most addresses one credential keeps in the store.
+pub const MAX_STORED_ADDRESSES: i64 = 256;
+
+/// How an address is counted: IPv4 as itself, IPv6 as its /64 (written `2001:db8:1:2::/64`).
+pub fn address_key(ip: IpAddr) -> String {
+    match canonical_ip(ip) {
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            let network = std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
+            format!("{network}/64")
+        }
+        v4 => v4.to_string(),
+    }
+}
 
 #[derive(Debug)]
 struct Pending {
     user_id: UserId,
     user_name: String,
     days: Vec<(i64, i64)>,
-    clients: HashMap<IpAddr, ClientUse>,
+    clients: HashMap<String, ClientUse>,
 }
 
 /// What one flush takes: the uses, and who each credential belongs to.
@@ -69,7 +85,7 @@ impl Usage {
         ip: IpAddr,
         user_agent: Option<&str>,
     ) {
-        let ip = canonical_ip(ip);
+        let key = address_key(ip);
         let day = day_of(at);
         let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
         let entry = pending.entry(credential).or_insert_with(|| Pending {
@@ -83,7 +99,7 @@ impl Usage {
             None => entry.days.push((day, 1)),
         }
         let has_room = entry.clients.len() < MAX_ADDRESSES;
-        if let Some(client) = entry.clients.get_mut(&ip) {
+        if let Some(client) = entry.clients.get_mut(&key) {
             client.requests += 1;
             if at >= client.last_seen {
                 client.last_seen = at;
@@ -93,9 +109,9 @@ impl Usage {
             }
         } else if has_room {
             entry.clients.insert(
-                ip,
+                key.clone(),
                 ClientUse {
-                    ip: ip.to_string(),
+                    ip: key,
                     user_agent: user_agent.map(str::to_string),
                     first_seen: at,
                     last_seen: at,
@@ -152,16 +168,13 @@ impl Usage {
                 }
             }
             for client in used.clients {
-                let Ok(ip) = client.ip.parse::<IpAddr>() else {
-                    continue;
-                };
-                match entry.clients.get_mut(&ip) {
+                match entry.clients.get_mut(&client.ip) {
                     Some(newer) => {
                         newer.requests += client.requests;
                         newer.first_seen = newer.first_seen.min(client.first_seen);
                     }
                     None => {
-                        entry.clients.insert(ip, client);
+                        entry.clients.insert(client.ip.clone(), client);
                     }
                 }
             }
@@ -221,6 +234,25 @@ mod tests {
         assert_eq!(first.user_agent.as_deref(), Some("a/2"));
         // The mapped address is kept in its IPv4 form.
         assert!(used.clients.iter().any(|c| c.ip == "192.0.2.2"));
+        // IPv6 clients are counted by their /64.
+        usage.note(
+            token,
+            alice,
+            Timestamp::from_millis(40),
+            "2001:db8:1:2::5".parse().unwrap(),
+            None,
+        );
+        usage.note(
+            token,
+            alice,
+            Timestamp::from_millis(41),
+            "2001:db8:1:2:ffff::1".parse().unwrap(),
+            None,
+        );
+        let v6 = usage.drain();
+        assert_eq!(v6.uses[0].clients.len(), 1);
+        assert_eq!(v6.uses[0].clients[0].ip, "2001:db8:1:2::/64");
+        assert_eq!(v6.uses[0].clients[0].requests, 2);
         let tokens = drained.token_uses();
         assert_eq!(tokens.len(), 1);
         assert_eq!(

@@ -571,6 +571,23 @@ impl Authorizer {
         Self::manage_credentials(principal)
     }
 
+    /// A credential that could administer tessera, made or renewed over a session by an
+    /// administrator, is itself an administrative change: it needs the password re-entered
+    /// (websudo) like the changes it would then allow, or minting a token would be the way
+    /// around websudo. Basic with a password proves it on every request.
+    pub fn require_fresh_password_for(
+        principal: &Principal,
+        scopes: Scopes,
+        now: crate::clock::Timestamp,
+    ) -> Result<(), Error> {
+        let could_administer = scopes.contains(Scope::ManageJiraConfiguration)
+            && principal.has_global(GlobalPermission::Administer);
+        if could_administer && !principal.has_fresh_password(now) {
+            return Err(Error::Denied(Denied::WebsudoRequired));
+        }
+        Ok(())
+    }
+
     /// Managing credentials (passwords, tokens other than the one presented, OAuth grants)
     /// needs a password or session login: a token may not manage credentials.
     pub fn manage_credentials(principal: &Principal) -> Result<(), Error> {

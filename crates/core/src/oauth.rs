@@ -103,6 +103,9 @@ pub struct NewCode {
     pub digest: Vec<u8>,
     pub grant: GrantId,
     pub redirect_uri: String,
+    /// Whether the authorization request named the redirect URI (RFC 6749 §4.1.3: then the
+    /// token request must name it too).
+    pub redirect_uri_given: bool,
     pub scopes: Scopes,
     /// The S256 challenge (RFC 7636 §4.2), if the client sent one.
     pub code_challenge: Option<String>,
@@ -116,18 +119,20 @@ pub struct Code {
     pub client: ClientKey,
     pub user: UserId,
     pub redirect_uri: String,
+    pub redirect_uri_given: bool,
     pub scopes: Scopes,
     pub code_challenge: Option<String>,
     pub expires: Timestamp,
 }
 
-/// What redeeming a code found.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// What redeeming a code did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Redemption {
-    /// First use: the code is now spent.
-    Fresh(Code),
-    /// The code was used before: a replay (RFC 6749 §4.1.2: what it issued is revoked).
-    Replayed(Code),
+    /// First use: the code is now spent and its tokens stored, together.
+    Fresh,
+    /// The code was used before: a replay. What it issued is revoked in the same transaction
+    /// (RFC 6749 §4.1.2), so no concurrent redemption can keep its tokens.
+    Replayed,
     Unknown,
 }
 
@@ -221,15 +226,20 @@ pub const MAX_REDIRECT_URIS: usize = 20;
 pub const MAX_CLIENT_NAME_CHARS: usize = 100;
 
 /// Whether a URI may be registered as a redirect URI: absolute, no fragment (RFC 6749
-/// §3.1.2), `https`, or `http` on a loopback host for native apps (RFC 8252 §7.3).
+/// §3.1.2), `https`, or `http` on a loopback IP literal for native apps (RFC 8252 §7.3, §8.3:
+/// not `localhost`). No white space or control character, which a URL parser would drop
+/// and the comparison would then not see.
 pub fn check_redirect_uri(text: &str) -> Result<(), String> {
+    if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("A redirect URI cannot contain white space or control characters.".into());
+    }
     let url = Url::parse(text).map_err(|_| format!("'{text}' is not an absolute URI."))?;
     if url.fragment().is_some() {
         return Err(format!(
             "'{text}' has a fragment, which redirect URIs may not (RFC 6749 §3.1.2)."
         ));
     }
-    let loopback = matches!(url.host_str(), Some("127.0.0.1" | "[::1]" | "localhost"));
+    let loopback = is_loopback(&url);
     match url.scheme() {
         "https" => Ok(()),
         "http" if loopback => Ok(()),
@@ -237,6 +247,35 @@ pub fn check_redirect_uri(text: &str) -> Result<(), String> {
             "'{text}' must use https (or http on a loopback address, for native apps)."
         )),
     }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    url.scheme() == "http" && matches!(url.host_str(), Some("127.0.0.1" | "[::1]"))
+}
+
+/// Whether a requested redirect URI is the registered one: exactly, or for a loopback
+/// redirect with any port (RFC 8252 §7.3: native apps get an ephemeral port).
+pub fn redirect_matches(registered: &str, requested: &str) -> bool {
+    if registered == requested {
+        return true;
+    }
+    match (Url::parse(registered), Url::parse(requested)) {
+        (Ok(mut registered), Ok(mut requested))
+            if is_loopback(&registered) && is_loopback(&requested) =>
+        {
+            let _ = registered.set_port(None);
+            let _ = requested.set_port(None);
+            registered == requested
+        }
+        _ => false,
+    }
+}
+
+/// Whether a redirect URI goes to the local machine (a native app): repeated authorizations
+/// to it are not answered without the user (RFC 8252 §8.6), since any local program could
+/// listen there.
+pub fn is_loopback_redirect(uri: &str) -> bool {
+    Url::parse(uri).is_ok_and(|url| is_loopback(&url))
 }
 
 /// A client registration as an administrator sends it, checked; every problem is reported.
@@ -347,7 +386,6 @@ mod tests {
             "https://app.example/callback",
             "https://app.example/cb?x=1",
             "http://127.0.0.1:8080/cb",
-            "http://localhost/cb",
             "http://[::1]:9000/cb",
         ] {
             assert!(check_redirect_uri(good).is_ok(), "{good}");
@@ -359,9 +397,37 @@ mod tests {
             "https://app.example/cb#frag",
             "javascript:alert(1)",
             "",
+            "http://localhost/cb",
+            "https://a.example/cb\nhttp://evil.example/cb",
+            "https://a.example/c b",
         ] {
             assert!(check_redirect_uri(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn loopback_redirects_match_any_port_others_exactly() {
+        assert!(redirect_matches(
+            "http://127.0.0.1/cb",
+            "http://127.0.0.1:53312/cb"
+        ));
+        assert!(redirect_matches("http://[::1]:80/cb", "http://[::1]:9/cb"));
+        assert!(!redirect_matches(
+            "http://127.0.0.1/cb",
+            "http://127.0.0.1:5/other"
+        ));
+        assert!(!redirect_matches(
+            "https://app.example/cb",
+            "https://app.example:8443/cb"
+        ));
+        assert!(!redirect_matches(
+            "https://app.example/cb",
+            "https://app.example/cb/"
+        ));
+        assert!(redirect_matches(
+            "https://app.example/cb",
+            "https://app.example/cb"
+        ));
     }
 
     #[test]

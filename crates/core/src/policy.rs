@@ -266,13 +266,19 @@ impl Policy {
         check_list_len(&mut errors, "apiGroups", self.api_groups.len());
         normalise_networks(&mut self.allowed_ips);
         check_list_len(&mut errors, "allowedIps", self.allowed_ips.len());
-        self.group_allowed_ips = std::mem::take(&mut self.group_allowed_ips)
-            .into_iter()
-            .map(|(group, mut list)| {
-                normalise_networks(&mut list);
-                (group.trim().to_lowercase(), list)
-            })
-            .collect();
+        // Two spellings of one group would keep only one list (maybe the wider): refused.
+        let mut lists = BTreeMap::new();
+        for (group, mut list) in std::mem::take(&mut self.group_allowed_ips) {
+            normalise_networks(&mut list);
+            let name = group.trim().to_lowercase();
+            if lists.insert(name.clone(), list).is_some() {
+                errors.add_field(
+                    format!("groupAllowedIps.{name}"),
+                    "The group is listed twice (group names do not depend on case).",
+                );
+            }
+        }
+        self.group_allowed_ips = lists;
         for (group, list) in &self.group_allowed_ips {
             check_list_len(&mut errors, &format!("groupAllowedIps.{group}"), list.len());
             if list.is_empty() {
@@ -288,10 +294,17 @@ impl Policy {
             errors.add_field("tokens", message);
         }
         let limits = &mut self.rate_limit;
-        limits.groups = std::mem::take(&mut limits.groups)
-            .into_iter()
-            .map(|(group, quota)| (group.trim().to_lowercase(), quota))
-            .collect();
+        let mut quotas = BTreeMap::new();
+        for (group, quota) in std::mem::take(&mut limits.groups) {
+            let name = group.trim().to_lowercase();
+            if quotas.insert(name.clone(), quota).is_some() {
+                errors.add_field(
+                    format!("rateLimit.groups.{name}"),
+                    "The group is listed twice (group names do not depend on case).",
+                );
+            }
+        }
+        limits.groups = quotas;
         normalise_groups(&mut limits.exempt_groups);
         let quotas = [
             ("rateLimit.default".to_string(), limits.default),
@@ -581,6 +594,21 @@ mod tests {
         assert_eq!(good.api_groups, groups(&["integrators"]));
         assert_eq!(good.allowed_ips, nets(&["10.0.0.0/8", "192.0.2.0/24"]));
         assert_eq!(good.methods.len(), AuthMethod::ALL.len());
+    }
+
+    #[test]
+    fn one_group_spelled_twice_is_refused() {
+        let policy = Policy {
+            group_allowed_ips: [
+                ("Contractors".to_string(), nets(&["10.1.0.0/16"])),
+                ("contractors".to_string(), nets(&["0.0.0.0/0"])),
+            ]
+            .into_iter()
+            .collect(),
+            ..Policy::default()
+        };
+        let errors = policy.normalised().unwrap_err();
+        assert!(errors.fields.contains_key("groupAllowedIps.contractors"));
     }
 
     #[test]

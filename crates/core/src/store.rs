@@ -12,13 +12,13 @@ use crate::model::{
     PageRequest, Project, RoleActor, RoleMember, Session, User, UserUpdate,
 };
 use crate::oauth::{
-    Client, ClientChanges, ClientKey, ClientMatch, Grant, GrantId, NewClient, NewCode,
+    Client, ClientChanges, ClientKey, ClientMatch, Code, Grant, GrantId, NewClient, NewCode,
     NewOAuthToken, OAuthTokenMatch, Redemption, Rotation,
 };
 use crate::permissions::{GlobalPermissions, ProjectRole};
 use crate::scopes::Scopes;
 use crate::search::{IssueLocation, SearchQuery};
-use crate::tokens::{NewToken, RevokeReason, Token, TokenFilter, TokenMatch, TokenUse};
+use crate::tokens::{NewToken, RevokeReason, Token, TokenFilter, TokenMatch};
 use crate::usage::{ClientSeen, CredentialUse, UsageReport};
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -304,8 +304,6 @@ pub trait TokenStore: Send + Sync {
         new_digest: &[u8],
         overlap_until: Option<Timestamp>,
     ) -> StoreResult<bool>;
-    /// Adds coalesced uses: counts add up, the last-use time only moves forward.
-    async fn record_token_uses(&self, uses: &[TokenUse]) -> StoreResult<()>;
 }
 
 /// Failed password attempts per subject (see [`crate::throttle`]).
@@ -420,9 +418,18 @@ pub trait OAuthStore: Send + Sync {
         audit: &AuditEvent,
     ) -> StoreResult<bool>;
     async fn create_code(&self, code: NewCode) -> StoreResult<()>;
-    /// Spends a code in one atomic step: the first redemption gets it fresh, any later one is
-    /// told it is a replay.
-    async fn redeem_code(&self, digest: &[u8], at: Timestamp) -> StoreResult<Redemption>;
+    /// A code, and whether it was spent already.
+    async fn find_code(&self, digest: &[u8]) -> StoreResult<Option<(Code, bool)>>;
+    /// Spends a code and stores the tokens issued for it, in one transaction: the first
+    /// redemption wins; a later one stores nothing and revokes what the code issued.
+    async fn redeem_code(
+        &self,
+        digest: &[u8],
+        at: Timestamp,
+        tokens: &[NewOAuthToken],
+    ) -> StoreResult<Redemption>;
+    /// Disables the client whose secret has this digest (a leaked secret); its id.
+    async fn disable_client_with_secret(&self, digest: &[u8]) -> StoreResult<Option<String>>;
     /// Stores tokens together (an access token and its refresh token).
     async fn create_oauth_tokens(&self, tokens: &[NewOAuthToken]) -> StoreResult<()>;
     async fn find_oauth_token(&self, digest: &[u8]) -> StoreResult<Option<OAuthTokenMatch>>;
@@ -438,8 +445,6 @@ pub trait OAuthStore: Send + Sync {
     /// Revokes one token; a refresh token takes the access tokens of its grant with it
     /// (RFC 7009 §2.1). `false` if no live token has the digest.
     async fn revoke_oauth_token(&self, digest: &[u8], at: Timestamp) -> StoreResult<bool>;
-    /// Revokes the tokens issued from a code (a replayed code, RFC 6749 §4.1.2).
-    async fn revoke_code_tokens(&self, code_digest: &[u8], at: Timestamp) -> StoreResult<u64>;
     /// Retention: deletes codes and tokens that expired before `before` (an expired token is
     /// refused whatever else is true of it, so nothing is lost with it); how many.
     async fn delete_expired_oauth(&self, before: Timestamp) -> StoreResult<u64>;
@@ -448,9 +453,16 @@ pub trait OAuthStore: Send + Sync {
 /// API use per credential (see [`crate::usage`]).
 #[async_trait]
 pub trait UsageStore: Send + Sync {
-    /// Adds coalesced uses in one transaction (counts add up, last-seen times only move
-    /// forward); the addresses each credential was seen at for the first time.
-    async fn record_usage(&self, uses: &[CredentialUse]) -> StoreResult<Vec<ClientSeen>>;
+    /// Adds coalesced uses in one transaction, with the tokens' last-use figures (counts add
+    /// up, last-seen times only move forward); the addresses each credential was seen at for
+    /// the first time. A credential keeps at most `max_addresses` addresses: beyond, new ones
+    /// are counted in its days but not kept, nor reported.
+    async fn record_usage(
+        &self,
+        uses: &[CredentialUse],
+        token_uses: &[crate::tokens::TokenUse],
+        max_addresses: i64,
+    ) -> StoreResult<Vec<ClientSeen>>;
     /// Requests per day from `since_day` on, newest first, and the `clients` most recent
     /// addresses.
     async fn credential_usage(
@@ -459,12 +471,13 @@ pub trait UsageStore: Send + Sync {
         since_day: i64,
         clients: i64,
     ) -> StoreResult<UsageReport>;
-    /// Addresses first seen at or after `since`, newest first, with their owners' names.
-    async fn clients_first_seen_since(
+    /// Credentials with an address first seen at or after `since`, latest first (at most
+    /// `limit`).
+    async fn credentials_with_new_clients(
         &self,
         since: Timestamp,
         limit: i64,
-    ) -> StoreResult<Vec<ClientSeen>>;
+    ) -> StoreResult<Vec<String>>;
     /// Every address of these credentials.
     async fn clients_of(&self, credentials: &[String]) -> StoreResult<Vec<ClientSeen>>;
     /// Active users with a password, each with the last use of that password (Basic or a

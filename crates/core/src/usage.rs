@@ -117,9 +117,13 @@ pub struct ClientSeen {
 }
 
 impl ClientSeen {
-    /// The network the address stands for: the IPv4 /24 or the IPv6 /64 around it.
+    /// The network the address stands for: the IPv4 /24 or the IPv6 /64 around it (IPv6
+    /// clients are kept as their /64 already).
     pub fn network(&self) -> Option<ipnet::IpNet> {
-        let ip: IpAddr = self.ip.parse().ok()?;
+        let ip: IpAddr = match self.ip.parse::<ipnet::IpNet>() {
+            Ok(net) => net.network(),
+            Err(_) => self.ip.parse().ok()?,
+        };
         let prefix = if ip.is_ipv4() { 24 } else { 64 };
         ipnet::IpNet::new(ip, prefix).ok().map(|net| net.trunc())
     }

@@ -111,8 +111,14 @@ fn expected(route: &RouteSpec, caller: Caller) -> Expect {
         (Caller::Anonymous | Caller::WrongPassword, _) => Status(StatusCode::UNAUTHORIZED),
         (Caller::NoUse, _) => Status(StatusCode::FORBIDDEN),
         (Caller::SessionWithoutXsrf, _) if !is_safe(&route.method) => Status(StatusCode::FORBIDDEN),
-        // Administrative changes over a session need the password re-entered (websudo).
+        // Administrative changes over a session need the password re-entered (websudo); so
+        // does an administrator's token that could make them (the fixture asks all scopes).
         (Caller::AdminSessionWithoutWebsudo, _) if route.is_admin_change() => {
+            Status(StatusCode::FORBIDDEN)
+        }
+        (Caller::AdminSessionWithoutWebsudo, Access::NotWithToken)
+            if route.path == "/rest/pat/latest/tokens" =>
+        {
             Status(StatusCode::FORBIDDEN)
         }
         (

@@ -625,4 +625,113 @@ backend_tests! {
         let refused = server.bearer(Method::GET, "/rest/api/2/myself", &access).send().await.unwrap();
         assert_eq!(refused.headers()["x-authentication-denied-reason"], "method_disabled");
     }
+
+    async fn what_the_security_review_found_stays_fixed(db) {
+        let server = TestServer::start(db).await;
+        server.create_project("FX").await;
+        server.create_user("dev", &[]).await;
+        server.add_to_role("FX", 10001, "dev").await;
+        let session = server.login("dev", PASSWORD).await;
+        // A client narrowed by its administrator narrows the tokens it already holds.
+        let client_id = public_client(&server, &["WRITE"]).await;
+        let tokens = code_flow(&server, &session, &client_id, "WRITE").await;
+        let access = tokens["access_token"].as_str().unwrap().to_string();
+        let create = json!({"fields": {"project": {"key": "FX"}, "issuetype": {"name": "Task"}, "summary": "by the app"}});
+        assert_eq!(server.bearer(Method::POST, "/rest/api/2/issue", &access).json(&create).send().await.unwrap().status(), StatusCode::CREATED);
+        server.admin_json(Method::PUT, &format!("{CLIENTS}/{client_id}"), json!({"scopes": ["READ"]}), StatusCode::OK).await;
+        let refused = server.bearer(Method::POST, "/rest/api/2/issue", &access).json(&create).send().await.unwrap();
+        assert_eq!(refused.headers()["x-authentication-denied-reason"], "scope_missing");
+        let refresh = tokens["refresh_token"].as_str().unwrap();
+        let (status, _, renewed) = token(&server, &[("grant_type", "refresh_token"), ("refresh_token", refresh), ("client_id", &client_id)], None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(renewed["scope"], "read:jira-work read:jira-user");
+
+        // RFC 6749 §4.1.3: a redirect_uri named in the authorization request must be named again.
+        let page = authorize(&server, &session, &client_id, "READ").await;
+        let code = param(&location_query(&page), "code").unwrap().to_string();
+        let (status, _, missing) = token(&server, &[("grant_type", "authorization_code"), ("code", &code), ("client_id", &client_id), ("code_verifier", VERIFIER)], None).await;
+        assert_eq!((status, missing["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_request")));
+
+        // RFC 8252: a native app's loopback redirect matches any port, and is never answered
+        // without the user, even after consent.
+        let (native, _) = register(&server, json!({"name": "Native", "redirectUris": ["http://127.0.0.1/cb"], "confidential": false, "scopes": ["READ"]})).await;
+        let native_authorize = || {
+            let mut url = Url::parse(&server.url(AUTHORIZE)).unwrap();
+            url.query_pairs_mut().extend_pairs([("response_type", "code"), ("client_id", native.as_str()), ("redirect_uri", "http://127.0.0.1:53117/cb"), ("code_challenge", &pkce_challenge(VERIFIER)), ("code_challenge_method", "S256")]);
+            no_redirects().get(url).header("cookie", format!("JSESSIONID={session}")).send()
+        };
+        let first = native_authorize().await.unwrap();
+        assert_eq!(first.status(), StatusCode::OK, "the consent page, for the port asked");
+        let html = first.text().await.unwrap();
+        let mut fields = form_fields(&html);
+        fields.push(("decision".into(), "approve".into()));
+        let approved = no_redirects().post(server.url(AUTHORIZE)).header("cookie", format!("JSESSIONID={session}")).form(&fields).send().await.unwrap();
+        assert!(approved.headers()["location"].to_str().unwrap().starts_with("http://127.0.0.1:53117/cb?code="));
+        assert_eq!(native_authorize().await.unwrap().status(), StatusCode::OK, "asked again");
+
+        // RFC 6749 §3.1: a parameter sent twice is refused.
+        let mut url = Url::parse(&server.url(AUTHORIZE)).unwrap();
+        url.query_pairs_mut().extend_pairs([("response_type", "code"), ("client_id", client_id.as_str()), ("client_id", "other"), ("code_challenge", &pkce_challenge(VERIFIER)), ("code_challenge_method", "S256")]);
+        let twice = no_redirects().get(url).header("cookie", format!("JSESSIONID={session}")).send().await.unwrap();
+        assert_eq!(twice.status(), StatusCode::BAD_REQUEST);
+        assert!(twice.headers().get("location").is_none());
+        let mut url = Url::parse(&server.url(AUTHORIZE)).unwrap();
+        url.query_pairs_mut().extend_pairs([("response_type", "code"), ("client_id", client_id.as_str()), ("scope", "READ"), ("scope", "READ"), ("code_challenge", &pkce_challenge(VERIFIER)), ("code_challenge_method", "S256")]);
+        let twice = no_redirects().get(url).header("cookie", format!("JSESSIONID={session}")).send().await.unwrap();
+        assert_eq!(param(&location_query(&twice), "error"), Some("invalid_request"));
+
+        // A redirect URI smuggled after a newline is refused at registration.
+        let smuggled = server.admin(Method::POST, CLIENTS).json(&json!({"name": "x", "redirectUris": ["https://app.example/cb\nhttp://evil.example/cb"], "scopes": ["READ"]})).send().await.unwrap();
+        expect_error(smuggled, StatusCode::BAD_REQUEST).await;
+
+        // A leaked access token or client secret reported by anyone stops working.
+        let tokens = code_flow(&server, &session, &client_id, "READ").await;
+        let access = tokens["access_token"].as_str().unwrap().to_string();
+        let (confidential, secret) = register(&server, json!({"name": "Leaky", "redirectUris": [REDIRECT], "scopes": ["READ"]})).await;
+        let secret = secret.unwrap();
+        let report = server.anonymous(Method::POST, "/rest/tessera/1/credentials/revoke").json(&json!({"credentials": [access, secret]})).send().await.unwrap();
+        assert_eq!(report.status(), StatusCode::ACCEPTED);
+        let mut stopped = false;
+        for _ in 0..100 {
+            if status_with(&server, Method::GET, "/rest/api/2/myself", &access).await == StatusCode::UNAUTHORIZED {
+                stopped = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert!(stopped, "the reported access token still works");
+        let shown = server.admin_json(Method::GET, &format!("{CLIENTS}/{confidential}"), Value::Null, StatusCode::OK).await;
+        assert_eq!(shown["enabled"], false, "the client whose secret leaked is disabled");
+
+        // A secret sent as a user name is refused as a token and recorded nowhere.
+        let pat = server.create_token("dev", json!({"name": "pat", "expirationDuration": 30})).await;
+        let misused = server.basic(Method::GET, "/rest/api/2/myself", &pat, "x").send().await.unwrap();
+        assert_eq!(misused.headers()["x-authentication-denied-reason"], "token_malformed");
+        server.audit("action=token.refused", 1).await;
+        let export = server.admin(Method::GET, "/rest/tessera/1/audit/export").send().await.unwrap().text().await.unwrap();
+        assert!(!export.contains(&pat[..20]), "the secret is in the audit");
+        // A token lists at most the application it acts for.
+        let listed: Value = server.bearer(Method::GET, "/rest/tessera/1/oauth2/grants", &pat).send().await.unwrap().json().await.unwrap();
+        assert_eq!(listed, json!([]));
+    }
+
+    async fn an_administrators_application_with_admin_scopes_needs_websudo(db) {
+        let server = TestServer::start(db).await;
+        let client_id = public_client(&server, &["ADMIN"]).await;
+        let session = server.login("admin", ADMIN_PASSWORD).await;
+        let page = authorize(&server, &session, &client_id, "ADMIN").await;
+        assert_eq!(page.status(), StatusCode::OK);
+        let html = page.text().await.unwrap();
+        let mut fields = form_fields(&html);
+        fields.push(("decision".into(), "approve".into()));
+        let approved = no_redirects().post(server.url(AUTHORIZE)).header("cookie", format!("JSESSIONID={session}")).form(&fields).send().await.unwrap();
+        assert_eq!(approved.status(), StatusCode::SEE_OTHER);
+        let location = approved.headers()["location"].to_str().unwrap().to_string();
+        assert!(location.starts_with("/secure/admin/websudo?next=%2Frest%2Foauth2%2Flatest%2Fauthorize%3F"), "{location}");
+        server.websudo(&session, ADMIN_PASSWORD).await;
+        // Back where it was sent: consent given now, straight to the client with a code.
+        let page = authorize(&server, &session, &client_id, "ADMIN").await;
+        let answer = decide(&server, &session, page, "approve").await;
+        assert!(param(&answer, "code").is_some());
+    }
 }

@@ -634,8 +634,10 @@ mod admin_pages {
         let page = get(&server, "/secure/admin/audit?action=access.denied&target=user:alice&ip=127.0.0.0/8", Some(&admin)).await;
         assert!(page.body.contains("method_disabled"), "{}", page.body);
         assert!(!page.body.contains(PASSWORD), "no password in the trail");
-        let page = get(&server, "/secure/admin/audit?outcome=maybe&ip=nowhere", Some(&admin)).await;
-        assert_eq!(page.status, StatusCode::BAD_REQUEST);
+        for bad in ["outcome=maybe&ip=nowhere", "actor=a%00b"] {
+            let page = get(&server, &format!("/secure/admin/audit?{bad}"), Some(&admin)).await;
+            assert_eq!(page.status, StatusCode::BAD_REQUEST, "{bad}");
+        }
         let page = get(&server, "/secure/admin/usage?unusedDays=1", Some(&admin)).await;
         assert_eq!(page.status, StatusCode::OK);
         page.assert_html();

@@ -12,11 +12,12 @@ use crate::{SqlStore, backend, on_pool};
 
 /// The sortable key of an event's address, if it has a readable one.
 pub(crate) fn event_ip_key(event: &AuditEvent) -> Option<String> {
-    event
-        .client_ip
-        .as_deref()
-        .and_then(|ip| ip.parse().ok())
-        .map(ip_key)
+    let text = event.client_ip.as_deref()?;
+    // An address, or (for API usage) an IPv6 /64, keyed by its first address.
+    match text.parse::<ipnet::IpNet>() {
+        Ok(net) => Some(ip_key(net.network())),
+        Err(_) => text.parse().ok().map(ip_key),
+    }
 }
 
 /// Inserts one audit event on a transaction or pool (either backend).

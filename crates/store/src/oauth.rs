@@ -133,9 +133,11 @@ struct CodeRow {
     client_id: i64,
     user_id: i64,
     redirect_uri: String,
+    redirect_uri_given: bool,
     scopes: String,
     code_challenge: Option<String>,
     expires_at: i64,
+    used_at: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -398,12 +400,13 @@ impl OAuthStore for SqlStore {
 
     async fn create_code(&self, code: NewCode) -> StoreResult<()> {
         on_pool!(self, write, |pool| sqlx::query(
-            "INSERT INTO oauth_codes (digest, grant_id, redirect_uri, scopes, code_challenge, \
-             expires_at) VALUES ($1, $2, $3, $4, $5, $6)"
+            "INSERT INTO oauth_codes (digest, grant_id, redirect_uri, redirect_uri_given, scopes, \
+             code_challenge, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)"
         )
         .bind(&code.digest)
         .bind(code.grant.0)
         .bind(&code.redirect_uri)
+        .bind(code.redirect_uri_given)
         .bind(scopes_to_text(code.scopes))
         .bind(&code.code_challenge)
         .bind(code.expires.as_millis())
@@ -414,10 +417,41 @@ impl OAuthStore for SqlStore {
         Ok(())
     }
 
-    async fn redeem_code(&self, digest: &[u8], at: Timestamp) -> StoreResult<Redemption> {
-        let (row, won): (Option<CodeRow>, bool) = on_pool!(self, write, |pool| {
+    async fn find_code(&self, digest: &[u8]) -> StoreResult<Option<(Code, bool)>> {
+        let row: Option<CodeRow> = on_pool!(self, read, |pool| sqlx::query_as(
+            "SELECT k.grant_id, g.client_id, g.user_id, k.redirect_uri, k.redirect_uri_given, \
+             k.scopes, k.code_challenge, k.expires_at, k.used_at \
+             FROM oauth_codes k JOIN oauth_grants g ON g.id = k.grant_id WHERE k.digest = $1"
+        )
+        .bind(digest)
+        .fetch_optional(pool)
+        .await
+        .map_err(backend))?;
+        Ok(row.map(|row| {
+            let code = Code {
+                grant: GrantId(row.grant_id),
+                client: ClientKey(row.client_id),
+                user: UserId(row.user_id),
+                redirect_uri: row.redirect_uri,
+                redirect_uri_given: row.redirect_uri_given,
+                scopes: scopes_from_text(&row.scopes),
+                code_challenge: row.code_challenge,
+                expires: Timestamp::from_millis(row.expires_at),
+            };
+            (code, row.used_at.is_some())
+        }))
+    }
+
+    async fn redeem_code(
+        &self,
+        digest: &[u8],
+        at: Timestamp,
+        tokens: &[NewOAuthToken],
+    ) -> StoreResult<Redemption> {
+        on_pool!(self, write, |pool| {
             let mut tx = pool.begin().await.map_err(backend)?;
-            // Only the first redemption changes the row.
+            // Only the first redemption changes the row (PostgreSQL makes a concurrent one wait
+            // for this transaction; SQLite has one writer).
             let won = sqlx::query(
                 "UPDATE oauth_codes SET used_at = $2 WHERE digest = $1 AND used_at IS NULL",
             )
@@ -428,35 +462,42 @@ impl OAuthStore for SqlStore {
             .map_err(backend)?
             .rows_affected()
                 > 0;
-            let row = sqlx::query_as(
-                "SELECT k.grant_id, g.client_id, g.user_id, k.redirect_uri, k.scopes, \
-                 k.code_challenge, k.expires_at \
-                 FROM oauth_codes k JOIN oauth_grants g ON g.id = k.grant_id WHERE k.digest = $1",
+            if won {
+                insert_tokens!(tx, tokens);
+                tx.commit().await.map_err(backend)?;
+                return Ok(Redemption::Fresh);
+            }
+            let exists: Option<i64> =
+                sqlx::query_scalar("SELECT grant_id FROM oauth_codes WHERE digest = $1")
+                    .bind(digest)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+            if exists.is_none() {
+                return Ok(Redemption::Unknown);
+            }
+            // A replay: what the first redemption issued (and its refreshes) is revoked.
+            sqlx::query(
+                "UPDATE oauth_tokens SET revoked_at = $2 WHERE code_digest = $1 AND revoked_at IS NULL",
             )
             .bind(digest)
-            .fetch_optional(&mut *tx)
+            .bind(at.as_millis())
+            .execute(&mut *tx)
             .await
             .map_err(backend)?;
             tx.commit().await.map_err(backend)?;
-            (row, won)
-        });
-        let Some(row) = row else {
-            return Ok(Redemption::Unknown);
-        };
-        let code = Code {
-            grant: GrantId(row.grant_id),
-            client: ClientKey(row.client_id),
-            user: UserId(row.user_id),
-            redirect_uri: row.redirect_uri,
-            scopes: scopes_from_text(&row.scopes),
-            code_challenge: row.code_challenge,
-            expires: Timestamp::from_millis(row.expires_at),
-        };
-        Ok(if won {
-            Redemption::Fresh(code)
-        } else {
-            Redemption::Replayed(code)
+            Ok(Redemption::Replayed)
         })
+    }
+
+    async fn disable_client_with_secret(&self, digest: &[u8]) -> StoreResult<Option<String>> {
+        on_pool!(self, write, |pool| sqlx::query_scalar(
+            "UPDATE oauth_clients SET enabled = FALSE WHERE secret_digest = $1 RETURNING client_id"
+        )
+        .bind(digest)
+        .fetch_optional(pool)
+        .await
+        .map_err(backend))
     }
 
     async fn create_oauth_tokens(&self, tokens: &[NewOAuthToken]) -> StoreResult<()> {
@@ -598,18 +639,6 @@ impl OAuthStore for SqlStore {
             tx.commit().await.map_err(backend)?;
             Ok(true)
         })
-    }
-
-    async fn revoke_code_tokens(&self, code_digest: &[u8], at: Timestamp) -> StoreResult<u64> {
-        on_pool!(self, write, |pool| sqlx::query(
-            "UPDATE oauth_tokens SET revoked_at = $2 WHERE code_digest = $1 AND revoked_at IS NULL"
-        )
-        .bind(code_digest)
-        .bind(at.as_millis())
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected())
-        .map_err(backend))
     }
 
     async fn delete_expired_oauth(&self, before: Timestamp) -> StoreResult<u64> {

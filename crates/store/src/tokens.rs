@@ -10,7 +10,7 @@ use tessera_core::ids::{ProjectId, TokenId, UserId};
 use tessera_core::model::{Page, PageRequest, User};
 use tessera_core::store::{Conflict, StoreError, StoreResult, TokenStore};
 use tessera_core::tokens::{
-    NewToken, RevokeReason, Token, TokenFilter, TokenKind, TokenMatch, TokenUse, parse_network,
+    NewToken, RevokeReason, Token, TokenFilter, TokenKind, TokenMatch, parse_network,
     scopes_from_text, scopes_to_text,
 };
 
@@ -348,33 +348,5 @@ impl TokenStore for SqlStore {
         .map(|done| done.rows_affected())
         .map_err(|e| write_error(e, any_conflict)))?;
         Ok(done > 0)
-    }
-
-    async fn record_token_uses(&self, uses: &[TokenUse]) -> StoreResult<()> {
-        if uses.is_empty() {
-            return Ok(());
-        }
-        on_pool!(self, write, |pool| {
-            let mut tx = pool.begin().await.map_err(backend)?;
-            for used in uses {
-                sqlx::query(
-                    "UPDATE api_tokens SET use_count = use_count + $2, \
-                     last_used_ip = CASE WHEN last_used_at IS NULL OR last_used_at <= $3 \
-                                    THEN $4 ELSE last_used_ip END, \
-                     last_used_at = CASE WHEN last_used_at IS NULL OR last_used_at < $3 \
-                                    THEN $3 ELSE last_used_at END \
-                     WHERE id = $1",
-                )
-                .bind(used.id.0)
-                .bind(used.count)
-                .bind(used.last_used.as_millis())
-                .bind(&used.last_ip)
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
-            }
-            tx.commit().await.map_err(backend)?;
-        });
-        Ok(())
     }
 }

@@ -1,13 +1,15 @@
 //! API use per credential: requests per day and the addresses each credential was used from.
 //! Uses arrive coalesced (one flush every few seconds per instance) and are added in one
-//! transaction. An address is new for a credential exactly when its row is inserted, so of
-//! several instances flushing the same first use, one alone reports it.
+//! transaction, with the tokens' own last-use figures. An address is new for a credential
+//! exactly when its row is inserted, so of several instances flushing the same first use, one
+//! alone reports it; a credential keeps a bounded number of addresses.
 
 use async_trait::async_trait;
 use tessera_core::clock::Timestamp;
 use tessera_core::ids::UserId;
 use tessera_core::model::User;
 use tessera_core::store::{StoreResult, UsageStore};
+use tessera_core::tokens::TokenUse;
 use tessera_core::usage::{ClientSeen, CredentialUse, UsageReport};
 
 use crate::rows::{UserRow, user_columns};
@@ -57,13 +59,36 @@ struct PasswordRow {
 
 #[async_trait]
 impl UsageStore for SqlStore {
-    async fn record_usage(&self, uses: &[CredentialUse]) -> StoreResult<Vec<ClientSeen>> {
-        if uses.is_empty() {
+    async fn record_usage(
+        &self,
+        uses: &[CredentialUse],
+        token_uses: &[TokenUse],
+        max_addresses: i64,
+    ) -> StoreResult<Vec<ClientSeen>> {
+        if uses.is_empty() && token_uses.is_empty() {
             return Ok(Vec::new());
         }
         let mut first_seen = Vec::new();
         on_pool!(self, write, |pool| {
             let mut tx = pool.begin().await.map_err(backend)?;
+            // The tokens' own last-use figures: counts add up, the time only moves forward.
+            for used in token_uses {
+                sqlx::query(
+                    "UPDATE api_tokens SET use_count = use_count + $2, \
+                     last_used_ip = CASE WHEN last_used_at IS NULL OR last_used_at <= $3 \
+                                    THEN $4 ELSE last_used_ip END, \
+                     last_used_at = CASE WHEN last_used_at IS NULL OR last_used_at < $3 \
+                                    THEN $3 ELSE last_used_at END \
+                     WHERE id = $1",
+                )
+                .bind(used.id.0)
+                .bind(used.count)
+                .bind(used.last_used.as_millis())
+                .bind(&used.last_ip)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            }
             for used in uses {
                 for (day, requests) in &used.days {
                     sqlx::query(
@@ -79,7 +104,35 @@ impl UsageStore for SqlStore {
                     .await
                     .map_err(backend)?;
                 }
+                let mut kept: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM credential_clients WHERE credential = $1",
+                )
+                .bind(&used.credential)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(backend)?;
                 for client in &used.clients {
+                    // SET expressions read the row as it was.
+                    let known = sqlx::query(
+                        "UPDATE credential_clients SET requests = requests + $3, \
+                         user_agent = CASE WHEN last_seen <= $4 THEN $5 ELSE user_agent END, \
+                         last_seen = CASE WHEN last_seen < $4 THEN $4 ELSE last_seen END \
+                         WHERE credential = $1 AND client_ip = $2",
+                    )
+                    .bind(&used.credential)
+                    .bind(&client.ip)
+                    .bind(client.requests)
+                    .bind(client.last_seen.as_millis())
+                    .bind(&client.user_agent)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?
+                    .rows_affected()
+                        > 0;
+                    if known || kept >= max_addresses {
+                        continue;
+                    }
+                    // Of several instances flushing the same first use, one inserts the row.
                     let inserted = sqlx::query(
                         "INSERT INTO credential_clients (credential, client_ip, user_id, \
                          user_agent, first_seen, last_seen, requests) \
@@ -98,6 +151,7 @@ impl UsageStore for SqlStore {
                     .map_err(backend)?
                     .rows_affected();
                     if inserted > 0 {
+                        kept += 1;
                         first_seen.push(ClientSeen {
                             credential: used.credential.clone(),
                             user_id: used.user_id,
@@ -108,23 +162,7 @@ impl UsageStore for SqlStore {
                             last_seen: client.last_seen,
                             requests: client.requests,
                         });
-                        continue;
                     }
-                    // SET expressions read the row as it was.
-                    sqlx::query(
-                        "UPDATE credential_clients SET requests = requests + $3, \
-                         user_agent = CASE WHEN last_seen <= $4 THEN $5 ELSE user_agent END, \
-                         last_seen = CASE WHEN last_seen < $4 THEN $4 ELSE last_seen END \
-                         WHERE credential = $1 AND client_ip = $2",
-                    )
-                    .bind(&used.credential)
-                    .bind(&client.ip)
-                    .bind(client.requests)
-                    .bind(client.last_seen.as_millis())
-                    .bind(&client.user_agent)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(backend)?;
                 }
             }
             tx.commit().await.map_err(backend)?;
@@ -165,21 +203,20 @@ impl UsageStore for SqlStore {
         })
     }
 
-    async fn clients_first_seen_since(
+    async fn credentials_with_new_clients(
         &self,
         since: Timestamp,
         limit: i64,
-    ) -> StoreResult<Vec<ClientSeen>> {
-        let rows: Vec<ClientRow> = on_pool!(self, read, |pool| sqlx::query_as(concat!(
-            client_select!(),
-            "WHERE c.first_seen >= $1 ORDER BY c.first_seen DESC, c.credential LIMIT $2"
-        ))
+    ) -> StoreResult<Vec<String>> {
+        on_pool!(self, read, |pool| sqlx::query_scalar(
+            "SELECT credential FROM credential_clients WHERE first_seen >= $1 \
+             GROUP BY credential ORDER BY MAX(first_seen) DESC, credential LIMIT $2"
+        )
         .bind(since.as_millis())
         .bind(limit)
         .fetch_all(pool)
         .await
-        .map_err(backend))?;
-        Ok(rows.into_iter().map(ClientSeen::from).collect())
+        .map_err(backend))
     }
 
     async fn clients_of(&self, credentials: &[String]) -> StoreResult<Vec<ClientSeen>> {

@@ -528,11 +528,11 @@ mod policy_and_usage {
                 days: vec![(day, 4), (day + 1, 1)],
                 clients,
             };
-            let new = store.record_usage(&[used(vec![client("192.0.2.1", 0, "a/1")])]).await.unwrap();
+            let new = store.record_usage(&[used(vec![client("192.0.2.1", 0, "a/1")])], &[], 100).await.unwrap();
             assert_eq!(new.len(), 1);
             assert_eq!((new[0].credential.as_str(), new[0].ip.as_str()), ("token:7", "192.0.2.1"));
             // Two instances flushing the same address: reported once; a later user agent wins.
-            let again = store.record_usage(&[used(vec![client("192.0.2.1", 10, "a/2"), client("2001:db8::1", 5, "b/1")])]).await.unwrap();
+            let again = store.record_usage(&[used(vec![client("192.0.2.1", 10, "a/2"), client("2001:db8::1", 5, "b/1")])], &[], 100).await.unwrap();
             assert_eq!(again.iter().map(|c| c.ip.as_str()).collect::<Vec<_>>(), ["2001:db8::1"]);
             let report = store.credential_usage("token:7", day, 10).await.unwrap();
             assert_eq!(report.days, vec![(day + 1, 2), (day, 8)]);
@@ -541,19 +541,24 @@ mod policy_and_usage {
             assert_eq!(first.first_seen, T0);
             assert_eq!(first.user_name.as_deref(), Some("alice"));
             // An older flush arriving late moves nothing backwards.
-            store.record_usage(&[used(vec![client("192.0.2.1", 1, "old/0")])]).await.unwrap();
+            store.record_usage(&[used(vec![client("192.0.2.1", 1, "old/0")])], &[], 100).await.unwrap();
             let report = store.credential_usage("token:7", day, 1).await.unwrap();
             assert_eq!(report.clients.len(), 1, "limited to the latest");
             assert_eq!(report.clients[0].user_agent.as_deref(), Some("a/2"));
             let since = Timestamp::from_millis(T0.as_millis() + 3);
-            let recent = store.clients_first_seen_since(since, 10).await.unwrap();
-            assert_eq!(recent.iter().map(|c| c.ip.as_str()).collect::<Vec<_>>(), ["2001:db8::1"]);
-            assert_eq!(store.clients_of(&["token:7".into()]).await.unwrap().len(), 2);
+            let recent = store.credentials_with_new_clients(since, 10).await.unwrap();
+            assert_eq!(recent, ["token:7"]);
+            assert!(store.credentials_with_new_clients(Timestamp::from_millis(T0.as_millis() + 6), 10).await.unwrap().is_empty());
+            // A credential keeps a bounded number of addresses: beyond, new ones are counted
+            // in its days but neither kept nor reported.
+            let more = store.record_usage(&[used(vec![client("198.51.100.1", 20, "c"), client("198.51.100.2", 21, "c")])], &[], 3).await.unwrap();
+            assert_eq!(more.len(), 1, "room for one more");
+            assert_eq!(store.clients_of(&["token:7".into()]).await.unwrap().len(), 3);
             // Passwords' last use, for the unused-credentials view.
             let passwords = store.password_last_used().await.unwrap();
             assert_eq!(passwords.iter().find(|(u, _)| u.id == alice.id).unwrap().1, None);
             let password = format!("password:{}", alice.id);
-            store.record_usage(&[CredentialUse { credential: password, user_id: alice.id, days: vec![(day, 1)], clients: vec![client("192.0.2.9", 7, "c")] }]).await.unwrap();
+            store.record_usage(&[CredentialUse { credential: password, user_id: alice.id, days: vec![(day, 1)], clients: vec![client("192.0.2.9", 7, "c")] }], &[], 100).await.unwrap();
             let passwords = store.password_last_used().await.unwrap();
             let last = passwords.iter().find(|(u, _)| u.id == alice.id).unwrap().1;
             assert_eq!(last, Some(Timestamp::from_millis(T0.as_millis() + 7)));
@@ -584,7 +589,7 @@ mod policy_and_usage {
             let day = tessera_core::usage::day_of(T0);
             let old_client = ClientUse { ip: "192.0.2.1".into(), user_agent: None, first_seen: old, last_seen: old, requests: 1 };
             let new_client = ClientUse { ip: "192.0.2.2".into(), user_agent: None, first_seen: T0, last_seen: T0, requests: 1 };
-            store.record_usage(&[CredentialUse { credential: "token:1".into(), user_id: alice.id, days: vec![(day - 10, 1), (day, 1)], clients: vec![old_client, new_client] }]).await.unwrap();
+            store.record_usage(&[CredentialUse { credential: "token:1".into(), user_id: alice.id, days: vec![(day - 10, 1), (day, 1)], clients: vec![old_client, new_client] }], &[], 100).await.unwrap();
             assert_eq!(store.delete_usage_before(day - 1, Timestamp::from_millis(T0.as_millis() - 1)).await.unwrap(), 2);
             let report = store.credential_usage("token:1", 0, 10).await.unwrap();
             assert_eq!((report.days.len(), report.clients.len()), (1, 1));
@@ -725,24 +730,34 @@ mod oauth {
             assert_eq!(disabled.name, "App", "unchanged fields stay");
         }
 
-        async fn a_code_is_spent_once_even_when_raced(db) {
+        async fn a_code_is_spent_once_with_its_tokens_even_when_raced(db) {
             let store = open(&db).await;
             let alice = user(&store, "alice", &[]).await;
             let app = client(&store).await;
             let grant = store.grant(app.key, alice.id, Scopes::all(), T0).await.unwrap();
-            store.create_code(NewCode { digest: b"code".to_vec(), grant: grant.id, redirect_uri: "https://app.example/cb".into(), scopes: grant.scopes, code_challenge: Some("c".into()), expires: T0 }).await.unwrap();
-            let redeem = || { let store = store.clone(); async move { store.redeem_code(b"code", T0).await.unwrap() } };
-            let results = futures_all(vec![redeem(), redeem(), redeem(), redeem()]).await;
-            assert_eq!(results.iter().filter(|r| matches!(r, Redemption::Fresh(_))).count(), 1, "{results:?}");
-            assert_eq!(results.iter().filter(|r| matches!(r, Redemption::Replayed(_))).count(), 3);
-            if let Some(Redemption::Fresh(code)) = results.iter().find(|r| matches!(r, Redemption::Fresh(_))) {
-                assert_eq!((code.user, code.client, code.code_challenge.as_deref()), (alice.id, app.key, Some("c")));
+            store.create_code(NewCode { digest: b"code".to_vec(), grant: grant.id, redirect_uri: "https://app.example/cb".into(), redirect_uri_given: true, scopes: grant.scopes, code_challenge: Some("c".into()), expires: T0 }).await.unwrap();
+            let (code, spent) = store.find_code(b"code").await.unwrap().unwrap();
+            assert!(!spent);
+            assert_eq!((code.user, code.client, code.code_challenge.as_deref(), code.redirect_uri_given), (alice.id, app.key, Some("c"), true));
+            // Four redemptions at once, each with its own tokens: one wins and keeps them; the
+            // others store nothing, and as replays revoke what the code issued.
+            let redeem = |n: usize| {
+                let store = store.clone();
+                let tokens = vec![token(&format!("a{n}"), OAuthTokenKind::Access, &grant, Some("code"))];
+                async move { store.redeem_code(b"code", T0, &tokens).await.unwrap() }
+            };
+            let results = futures_all(vec![redeem(0), redeem(1), redeem(2), redeem(3)]).await;
+            assert_eq!(results.iter().filter(|r| **r == Redemption::Fresh).count(), 1, "{results:?}");
+            assert_eq!(results.iter().filter(|r| **r == Redemption::Replayed).count(), 3);
+            let winner = (0..4).find(|n| results[*n] == Redemption::Fresh).unwrap();
+            let stored = store.find_oauth_token(format!("a{winner}").as_bytes()).await.unwrap().unwrap();
+            assert!(stored.revoked.is_some(), "the replays revoked the winner's token");
+            for loser in (0..4).filter(|n| *n != winner) {
+                assert!(store.find_oauth_token(format!("a{loser}").as_bytes()).await.unwrap().is_none());
             }
-            assert_eq!(store.redeem_code(b"other", T0).await.unwrap(), Redemption::Unknown);
-            // What a code issued is revoked by its replay: the tokens it and its refreshes made.
-            store.create_oauth_tokens(&[token("a1", OAuthTokenKind::Access, &grant, Some("code")), token("r1", OAuthTokenKind::Refresh, &grant, Some("code"))]).await.unwrap();
-            assert_eq!(store.revoke_code_tokens(b"code", T0).await.unwrap(), 2);
-            assert!(store.find_oauth_token(b"a1").await.unwrap().unwrap().revoked.is_some());
+            assert!(store.find_code(b"code").await.unwrap().unwrap().1, "spent");
+            assert_eq!(store.redeem_code(b"other", T0, &[]).await.unwrap(), Redemption::Unknown);
+            assert!(store.find_code(b"other").await.unwrap().is_none());
         }
 
         async fn a_refresh_token_rotates_once_and_its_reuse_revokes_the_grant(db) {
@@ -789,8 +804,8 @@ mod oauth {
             let app = client(&store).await;
             let grant = store.grant(app.key, alice.id, Scopes::all(), T0).await.unwrap();
             let later = Timestamp::from_millis(T0.as_millis() + 1000);
-            store.create_code(NewCode { digest: b"old".to_vec(), grant: grant.id, redirect_uri: "x".into(), scopes: grant.scopes, code_challenge: None, expires: T0 }).await.unwrap();
-            store.create_code(NewCode { digest: b"new".to_vec(), grant: grant.id, redirect_uri: "x".into(), scopes: grant.scopes, code_challenge: None, expires: later }).await.unwrap();
+            store.create_code(NewCode { digest: b"old".to_vec(), grant: grant.id, redirect_uri: "x".into(), redirect_uri_given: false, scopes: grant.scopes, code_challenge: None, expires: T0 }).await.unwrap();
+            store.create_code(NewCode { digest: b"new".to_vec(), grant: grant.id, redirect_uri: "x".into(), redirect_uri_given: false, scopes: grant.scopes, code_challenge: None, expires: later }).await.unwrap();
             let mut old = token("a1", OAuthTokenKind::Access, &grant, None);
             old.expires = Some(T0);
             let mut fresh = token("a2", OAuthTokenKind::Access, &grant, None);
@@ -798,8 +813,8 @@ mod oauth {
             store.create_oauth_tokens(&[old, fresh]).await.unwrap();
             assert_eq!(store.delete_expired_oauth(Timestamp::from_millis(T0.as_millis() + 1)).await.unwrap(), 2);
             assert!(store.find_oauth_token(b"a2").await.unwrap().is_some());
-            assert!(matches!(store.redeem_code(b"new", T0).await.unwrap(), Redemption::Fresh(_)));
-            assert_eq!(store.redeem_code(b"old", T0).await.unwrap(), Redemption::Unknown);
+            assert_eq!(store.redeem_code(b"new", T0, &[]).await.unwrap(), Redemption::Fresh);
+            assert_eq!(store.redeem_code(b"old", T0, &[]).await.unwrap(), Redemption::Unknown);
         }
     }
 

@@ -163,6 +163,19 @@ impl Params {
             .map(String::as_str)
     }
 
+    /// How many times a parameter was sent.
+    pub fn count(&self, name: &str) -> usize {
+        self.0.get(name).map_or(0, Vec::len)
+    }
+
+    /// Whether any name or value holds a NUL (which no field accepts, and PostgreSQL cannot
+    /// store).
+    pub fn has_nul(&self) -> bool {
+        self.0
+            .iter()
+            .any(|(k, values)| k.contains('\0') || values.iter().any(|v| v.contains('\0')))
+    }
+
     /// A non-empty value.
     pub fn text(&self, name: &str) -> Option<&str> {
         self.get(name).filter(|v| !v.trim().is_empty())

@@ -23,6 +23,7 @@ use tessera_core::audit::short_user_agent;
 use tessera_core::authz::Authorizer;
 use tessera_core::policy::Surface;
 use tessera_core::principal::Caller;
+use tessera_core::tokens::canonical_ip;
 
 use crate::error::ApiError;
 use crate::extract::{BodyLimit, CurrentSession, Params};
@@ -45,8 +46,24 @@ fn is_trusted(ip: IpAddr, trusted: &[IpNet]) -> bool {
     trusted.iter().any(|net| net.contains(&ip))
 }
 
-/// The client address behind any trusted proxies.
+/// One `X-Forwarded-For` hop: an address, IPv4 with a port (`192.0.2.1:4711`), or IPv6 in
+/// brackets with or without a port (`[2001:db8::1]:4711`), as proxies write them.
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    if let Ok(ip) = hop.parse::<IpAddr>() {
+        return Some(ip);
+    }
+    if let Some(rest) = hop.strip_prefix('[') {
+        return rest.split(']').next()?.parse().ok();
+    }
+    hop.parse::<SocketAddr>().ok().map(|addr| addr.ip())
+}
+
+/// The client address behind any trusted proxies. Addresses are compared in their canonical
+/// form (an IPv4 peer on a dual-stack socket is IPv4). A hop that cannot be read ends the
+/// walk with an unknown client (`0.0.0.0`), never with the proxy's own address, which an
+/// allowlist might admit.
 pub fn client_address(peer: IpAddr, headers: &http::HeaderMap, trusted: &[IpNet]) -> ClientAddr {
+    let peer = canonical_ip(peer);
     if !is_trusted(peer, trusted) {
         return ClientAddr {
             ip: peer,
@@ -65,15 +82,21 @@ pub fn client_address(peer: IpAddr, headers: &http::HeaderMap, trusted: &[IpNet]
         if !is_trusted(client, trusted) {
             break;
         }
-        match hop.parse::<IpAddr>() {
-            Ok(ip) => client = ip,
-            Err(_) => break,
+        match parse_hop(hop) {
+            Some(ip) => client = canonical_ip(ip),
+            None => {
+                client = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+                break;
+            }
         }
     }
+    // The value the nearest proxy wrote (proxies that append put theirs last).
     let is_tls = headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
+        .get_all("x-forwarded-proto")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .last()
         .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"));
     ClientAddr { ip: client, is_tls }
 }
@@ -347,7 +370,28 @@ mod tests {
         let headers = forwarded("garbage, 10.0.0.9", None);
         assert_eq!(
             client_address(proxy, &headers, &trusted).ip,
-            "10.0.0.9".parse::<IpAddr>().unwrap()
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            "an unreadable hop is an unknown client, not the proxy"
+        );
+        let headers = forwarded("198.51.100.7:4711, [2001:db9::5]:80", None);
+        let trusted_v6 = vec![
+            "10.0.0.0/8".parse().unwrap(),
+            "2001:db9::/32".parse().unwrap(),
+        ];
+        assert_eq!(
+            client_address(proxy, &headers, &trusted_v6).ip,
+            "198.51.100.7".parse::<IpAddr>().unwrap()
+        );
+        // A trusted IPv4 proxy seen on a dual-stack socket is still trusted.
+        let mapped: IpAddr = "::ffff:10.0.0.2".parse().unwrap();
+        assert_eq!(
+            client_address(mapped, &forwarded("198.51.100.7", Some("https")), &trusted).ip,
+            "198.51.100.7".parse::<IpAddr>().unwrap()
+        );
+        let appended = forwarded("198.51.100.7", Some("https, http"));
+        assert!(
+            !client_address(proxy, &appended, &trusted).is_tls,
+            "the nearest proxy's value"
         );
         let headers = forwarded("2001:db8::1, 2001:db9::5", None);
         assert_eq!(

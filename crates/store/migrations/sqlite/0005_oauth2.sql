@@ -32,6 +32,7 @@ CREATE TABLE oauth_codes (
     digest         BLOB PRIMARY KEY,
     grant_id       BIGINT NOT NULL REFERENCES oauth_grants (id) ON DELETE CASCADE,
     redirect_uri   TEXT   NOT NULL,
+    redirect_uri_given BOOLEAN NOT NULL,  -- whether the request named it (then the token request must)
     scopes         TEXT   NOT NULL,
     code_challenge TEXT,                 -- PKCE S256 challenge
     expires_at     BIGINT NOT NULL,

@@ -19,6 +19,7 @@ use axum::response::Response;
 use http::StatusCode;
 use maud::html;
 use tessera_auth::oauth2::{AuthorizationParams, AuthorizationRequest, AuthorizeError};
+use tessera_core::authz::Authorizer;
 use tessera_core::oauth::{describe_scope, scope_string};
 use url::Url;
 
@@ -29,6 +30,38 @@ use super::{
 use crate::extract::Params;
 use crate::rest::oauth2::AUTHORIZE_PATH;
 use crate::state::AppState;
+
+/// The request's parameters, each of which may be sent once (RFC 6749 §3.1).
+const PARAMETERS: [&str; 7] = [
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+];
+
+/// A repeated parameter: the client or redirect URI cannot be trusted then (an error page);
+/// anything else goes back to the client as `invalid_request`.
+fn repeated(
+    count: impl Fn(&str) -> usize,
+    request: Result<&AuthorizationRequest, &AuthorizeError>,
+) -> Option<AuthorizeError> {
+    let name = PARAMETERS.iter().find(|name| count(name) > 1)?;
+    let description = format!("The parameter '{name}' was sent more than once.");
+    match (request, *name) {
+        (_, "client_id" | "redirect_uri") | (Err(_), _) => {
+            Some(AuthorizeError::NoRedirect(description))
+        }
+        (Ok(request), _) => Some(AuthorizeError::Redirect {
+            redirect_uri: request.redirect_uri.clone(),
+            error: "invalid_request",
+            description,
+            state: None,
+        }),
+    }
+}
 
 fn params_of(get: impl Fn(&str) -> Option<String>) -> AuthorizationParams {
     AuthorizationParams {
@@ -85,11 +118,38 @@ fn refuse(state: &AppState, error: AuthorizeError) -> PageResult<Response> {
     }
 }
 
+/// Where the browser comes back to after websudo: the authorization request itself.
+fn authorize_again(request: &AuthorizationRequest) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query.append_pair("response_type", "code");
+    query.append_pair("client_id", &request.client.client_id);
+    if request.redirect_uri_given {
+        query.append_pair("redirect_uri", &request.redirect_uri);
+    }
+    query.append_pair("scope", &scope_string(request.scopes));
+    if let Some(client_state) = &request.state {
+        query.append_pair("state", client_state);
+    }
+    if let Some(challenge) = &request.code_challenge {
+        query.append_pair("code_challenge", challenge);
+        query.append_pair("code_challenge_method", "S256");
+    }
+    format!("{AUTHORIZE_PATH}?{}", query.finish())
+}
+
 async fn send_code(
     state: &AppState,
     request: &AuthorizationRequest,
     user: &SessionUser,
 ) -> PageResult<Response> {
+    // An application that could administer tessera as an administrator is an administrative
+    // change: the password again first, as for a token (websudo cannot be got around).
+    let now = state.clock.now();
+    if Authorizer::require_fresh_password_for(&user.principal, request.scopes, now).is_err() {
+        return Err(PageError::WebsudoRequired {
+            next: authorize_again(request),
+        });
+    }
     let code = state
         .auth
         .approve(request, &user.principal)
@@ -114,7 +174,12 @@ fn consent_page(state: &AppState, user: &SessionUser, request: &AuthorizationReq
     let hidden = [
         ("response_type", Some("code".to_string())),
         ("client_id", Some(client.client_id.clone())),
-        ("redirect_uri", Some(request.redirect_uri.clone())),
+        (
+            "redirect_uri",
+            request
+                .redirect_uri_given
+                .then(|| request.redirect_uri.clone()),
+        ),
         ("scope", Some(scope_string(request.scopes))),
         ("state", request.state.clone()),
         ("code_challenge", request.code_challenge.clone()),
@@ -163,9 +228,13 @@ fn consent_page(state: &AppState, user: &SessionUser, request: &AuthorizationReq
 /// remembers it), and sends the code.
 pub async fn get_authorize(State(state): State<AppState>, incoming: Incoming) -> Response {
     let result = async {
-        let params = Params::parse(incoming.query.as_deref());
-        let params = params_of(|name| params.get(name).map(str::to_string));
-        let request = match state.auth.check_authorization(&params).await {
+        let query = Params::parse(incoming.query.as_deref());
+        let params = params_of(|name| query.get(name).map(str::to_string));
+        let checked = state.auth.check_authorization(&params).await;
+        if let Some(error) = repeated(|name| query.count(name), checked.as_ref()) {
+            return refuse(&state, error);
+        }
+        let request = match checked {
             Ok(request) => request,
             Err(error) => return refuse(&state, error),
         };
@@ -196,7 +265,11 @@ pub async fn post_authorize(
         let form = FormBody::parse(&incoming.headers, body)?;
         let user = session_user(&state, &incoming, Some(&form), AUTHORIZE_PATH).await?;
         let params = params_of(|name| form.get(name).map(str::to_string));
-        let request = match state.auth.check_authorization(&params).await {
+        let checked = state.auth.check_authorization(&params).await;
+        if let Some(error) = repeated(|name| form.all(name).len(), checked.as_ref()) {
+            return refuse(&state, error);
+        }
+        let request = match checked {
             Ok(request) => request,
             Err(error) => return refuse(&state, error),
         };

@@ -414,7 +414,11 @@ async fn save(
     let draft = Draft::from_form(&form);
     let mut errors = FieldErrors::default();
     let proposed = draft.to_policy(&mut errors);
+    // The form says which version it was built from; without one, nothing is overwritten.
     let expected = draft.version.parse::<i64>().ok();
+    if expected.is_none() {
+        errors.add_message("The form is incomplete (its version is missing): reload the page.");
+    }
     let outcome = if errors.is_empty() {
         state
             .auth

@@ -371,6 +371,12 @@ async fn create(
             };
             render(state, &user, StatusCode::BAD_REQUEST, extras).await
         }
+        // An administrator's token with administrative scopes: the password again first.
+        Err(Error::Denied(tessera_core::authz::Denied::WebsudoRequired)) => {
+            Err(PageError::WebsudoRequired {
+                next: PAGE.to_string(),
+            })
+        }
         Err(other) => Err(other.into()),
     }
 }

@@ -73,6 +73,14 @@ fn form_decode(text: &str) -> String {
         .unwrap_or_default()
 }
 
+/// Whether the request carries Basic at all (a refusal then needs the challenge, §5.2).
+fn sends_basic(headers: &HeaderMap) -> bool {
+    headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.len() > 6 && v[..6].eq_ignore_ascii_case("basic "))
+}
+
 /// The client's credentials, from Basic or from the form; both at once is refused. The
 /// second value tells whether Basic was used.
 fn client_credentials(
@@ -148,7 +156,21 @@ fn form_of(
 /// The address check and rate budget every client endpoint takes first.
 async fn admitted(state: &AppState, client: ClientAddr) -> Result<(), Response> {
     if let Err(error) = state.auth.check_client_address(client.ip).await {
-        return Err(crate::error::ApiError::from(error).into_response());
+        let mut response = oauth_error(
+            OAuthError {
+                error: "access_denied",
+                description: error.to_string(),
+                status: 403,
+            },
+            false,
+        );
+        if let tessera_auth::AuthError::Denied(denial) = error {
+            response.headers_mut().insert(
+                crate::error::DENIED_REASON,
+                HeaderValue::from_static(denial.reason_code()),
+            );
+        }
+        return Err(response);
     }
     let anonymous = tessera_core::principal::Caller::Anonymous {
         client_ip: client.ip,
@@ -190,7 +212,7 @@ pub async fn post_token(
     };
     let (credentials, used_basic) = match client_credentials(&headers, &form) {
         Ok(found) => found,
-        Err(error) => return oauth_error(error, false),
+        Err(error) => return oauth_error(error, sends_basic(&headers)),
     };
     let client = match state.auth.authenticate_client(&credentials).await {
         Ok(client) => client,
@@ -238,7 +260,7 @@ pub async fn post_revoke(
     };
     let (credentials, used_basic) = match client_credentials(&headers, &form) {
         Ok(found) => found,
-        Err(error) => return oauth_error(error, false),
+        Err(error) => return oauth_error(error, sends_basic(&headers)),
     };
     let client = match state.auth.authenticate_client(&credentials).await {
         Ok(client) => client,
@@ -274,7 +296,7 @@ pub async fn post_introspect(
     };
     let (credentials, used_basic) = match client_credentials(&headers, &form) {
         Ok(found) => found,
-        Err(error) => return oauth_error(error, false),
+        Err(error) => return oauth_error(error, sends_basic(&headers)),
     };
     let client = match state.auth.authenticate_client(&credentials).await {
         Ok(client) if client.confidential => client,

@@ -27,6 +27,11 @@ fn non_empty(text: Option<&str>) -> Option<&str> {
 /// The filter of the audit API and page: `from`, `to`, `actor`, `action` (exact, or a prefix
 /// ending in `*`), `outcome`, `ip` (an address or a CIDR range), `target`.
 pub fn filter(params: &Params) -> ApiResult<AuditFilter> {
+    if params.has_nul() {
+        return Err(ApiError::bad_request(
+            "The request contains a NUL character, which no field accepts.",
+        ));
+    }
     let outcome = match non_empty(params.text("outcome")) {
         None => None,
         Some(text) => Some(Outcome::parse(text.trim()).ok_or_else(|| {

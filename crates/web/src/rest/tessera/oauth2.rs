@@ -169,12 +169,18 @@ pub async fn post_client_secret(
     ))
 }
 
-/// Any user: the applications they authorized, with their scopes and last use.
+/// Any user: the applications they authorized, with their scopes and last use. A caller
+/// with a token sees at most the grant it acts under (an application does not learn which
+/// others the user authorized).
 pub async fn get_grants(State(state): State<AppState>, Auth(principal): Auth) -> ApiResult<Jira> {
     let grants = state.auth.grants_of(&principal).await?;
-    Ok(Jira::ok(Value::Array(
-        grants.iter().map(grant_json).collect(),
-    )))
+    let own = principal.oauth.as_ref().and_then(|o| o.grant);
+    let visible = grants
+        .iter()
+        .filter(|g| !principal.method.is_token() || Some(g.id) == own)
+        .map(grant_json)
+        .collect();
+    Ok(Jira::ok(Value::Array(visible)))
 }
 
 /// The grant's user, with a password or session: revokes it and every token issued under it.

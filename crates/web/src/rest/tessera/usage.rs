@@ -4,7 +4,7 @@
 //! lately. Credentials are named without their secrets (`token:<id>`, `password:<user id>`,
 //! `session:<user id>`).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use axum::extract::State;
@@ -25,8 +25,8 @@ use crate::state::AppState;
 pub const MAX_DAYS: i64 = 3650;
 /// Addresses listed per credential.
 pub const CLIENTS_SHOWN: i64 = 20;
-/// Most first-seen addresses a new-network search reads.
-const NEW_CLIENTS_READ: i64 = 5000;
+/// Most credentials a new-network search looks at (the latest seen from a new address).
+const NEW_CREDENTIALS_READ: i64 = 200;
 /// Most rows a list answers with.
 const LIST_LIMIT: i64 = 10_000;
 
@@ -274,16 +274,11 @@ pub async fn new_networks_since(
     state: &AppState,
     since: Timestamp,
 ) -> Result<Vec<NewNetwork>, Error> {
-    let recent = state
+    // Bounded: so many credentials, each with a bounded number of addresses in the store.
+    let credentials = state
         .store
-        .clients_first_seen_since(since, NEW_CLIENTS_READ)
+        .credentials_with_new_clients(since, NEW_CREDENTIALS_READ)
         .await?;
-    let mut seen = HashSet::new();
-    let credentials: Vec<String> = recent
-        .iter()
-        .map(|c| c.credential.clone())
-        .filter(|c| seen.insert(c.clone()))
-        .collect();
     let everything = state.store.clients_of(&credentials).await?;
     // Per credential, the first address seen in each network (clients come oldest first).
     let mut first_per_network: BTreeMap<(String, IpNet), ClientSeen> = BTreeMap::new();
