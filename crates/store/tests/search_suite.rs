@@ -1321,7 +1321,11 @@ backend_tests! {
             comments: vec!["Root cause: a RACE in setup".into()],
             ..IssueChanges::default()
         };
-        store.update_issue(issue.id, &changes, author, NOW).await.unwrap();
+        let by = tessera_core::changelog::ChangeAuthor {
+            user: author,
+            credential: tessera_core::changelog::CredentialUsed::offline_cli(),
+        };
+        store.update_issue(issue.id, &changes, &by, NOW).await.unwrap();
         assert_eq!(count("summary ~ über").await, 0);
         assert_eq!(count("summary ~ STABLE").await, 1);
         assert_eq!(count("description is EMPTY").await, 1);
