@@ -1,6 +1,10 @@
 //! The Python `jira` package, a real Jira client, runs the everyday flow against a running
 //! tessera with Basic, cookie, personal-access-token (`token_auth`) and Basic-with-token
-//! authentication, on SQLite and PostgreSQL.
+//! authentication, on SQLite and PostgreSQL: server info, myself, projects, fields, what to
+//! create, create, get, JQL search paged through three pages (each issue once, `total`
+//! exact), update with labels and priority, the changelog naming the credential kind of the
+//! change, comments, transitions, resolution, assignment, watchers, the refusals a reader or
+//! a READ token meets, and delete.
 //!
 //! The interpreter comes from `TESSERA_TEST_PYTHON` (set by `scripts/test`, which installs the
 //! client into a virtual environment). Outside CI, a missing client skips the test with a
@@ -66,5 +70,7 @@ backend_tests! {
         for method in ["basic", "cookie", "token", "basic-token"] {
             assert!(stdout.contains(&format!("{method}: ok")), "{stdout}");
         }
+        // How long the whole flow took (shown with --nocapture).
+        eprintln!("{}", stdout.lines().last().unwrap_or_default());
     }
 }
