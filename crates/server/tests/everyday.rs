@@ -303,6 +303,8 @@ backend_tests! {
         assert!(admin["fields"]["reporter"].is_object());
         assert_eq!(admin["fields"]["resolution"]["allowedValues"].as_array().unwrap().len(), 4);
         assert_eq!(admin["fields"]["comment"]["operations"], json!(["add"]));
+        let expanded = ok_json(server.admin(Method::GET, &format!("/rest/api/2/issue/{key}?expand=editmeta")).send().await.unwrap()).await;
+        assert_eq!(expanded["editmeta"], admin);
         expect_error(server.user(Method::GET, &format!("/rest/api/2/issue/{key}/editmeta"), "outsider").send().await.unwrap(), StatusCode::NOT_FOUND).await;
     }
 

@@ -390,6 +390,8 @@ pub struct IssueExtras {
     pub comments: Option<(Vec<Comment>, i64)>,
     pub watches: Option<Watches>,
     pub changelog: Option<(Page<ChangeGroup>, CredentialsShown)>,
+    /// `expand=editmeta`, already rendered.
+    pub editmeta: Option<Value>,
 }
 
 pub fn issue(
@@ -458,6 +460,9 @@ pub fn issue(
     }
     if let Some((page, shown)) = &extras.changelog {
         value["changelog"] = changelog(urls, viewer, page, *shown);
+    }
+    if let Some(editmeta) = &extras.editmeta {
+        value["editmeta"] = editmeta.clone();
     }
     if let Some(transitions) = &extras.transitions {
         value["transitions"] = json!(

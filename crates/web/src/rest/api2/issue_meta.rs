@@ -2,7 +2,8 @@
 //! `projectKeys`, `projectIds`, `issuetypeIds`, `issuetypeNames` and
 //! `expand=projects.issuetypes.fields`), its Jira 8.4+ replacements
 //! `GET issue/createmeta/{project}/issuetypes[/{issueTypeId}]` (which clients use against a
-//! Jira 9 such as tessera reports), and `GET issue/{key}/editmeta`.
+//! Jira 9 such as tessera reports), and `GET issue/{key}/editmeta` (or
+//! `GET issue/{key}?expand=editmeta`).
 //!
 //! The fields offered follow what the caller's permissions let the services accept, so a form
 //! built from them never gets a 403 back: the assignee only with ASSIGN_ISSUES, another
@@ -11,7 +12,7 @@
 
 use axum::extract::State;
 use serde_json::{Map, Value, json};
-use tessera_core::authz::{Browse, CreateIssues, OnProject, ProjectRef};
+use tessera_core::authz::{Browse, CreateIssues, OnIssue, OnProject, ProjectRef};
 use tessera_core::catalog::{IssueType, Priority, Resolution, find_field};
 use tessera_core::permissions::{ProjectPermission, ProjectPermissions};
 
@@ -310,6 +311,14 @@ fn edit_fields(urls: &Urls, held: ProjectPermissions, is_resolved: bool) -> Vec<
     fields
 }
 
+/// `{"fields": {...}}`: what the caller may set on the issue with `PUT issue` (also
+/// `GET issue?expand=editmeta`).
+pub(crate) fn editmeta(urls: &Urls, cap: &OnIssue<Browse>) -> Value {
+    let is_resolved = cap.issue().resolution.is_some();
+    let fields = edit_fields(urls, cap.effective(), is_resolved);
+    json!({ "fields": fields_object(&fields) })
+}
+
 /// BROWSE_PROJECTS: `{"fields": {...}}`, the fields the caller may set with `PUT issue`
 /// (none without EDIT_ISSUES, as in Jira).
 pub async fn get_editmeta(
@@ -321,9 +330,7 @@ pub async fn get_editmeta(
         .authz
         .issue::<Browse>(&principal, &issue_ref(&key))
         .await?;
-    let is_resolved = cap.issue().resolution.is_some();
-    let fields = edit_fields(&state.urls, cap.effective(), is_resolved);
-    Ok(Jira::ok(json!({ "fields": fields_object(&fields) })))
+    Ok(Jira::ok(editmeta(&state.urls, &cap)))
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use tessera_core::services::{changelog, comments, issues, watchers};
 
 use super::changelog::{EMBEDDED_HISTORIES, credentials_shown};
 use super::issue_input::{self, Mode, issue_ref};
+use super::issue_meta;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Auth, Jira, JsonBody, Params, PathArgs, no_content};
 use crate::render::{self, IssueExtras, Viewer};
@@ -38,7 +39,7 @@ pub async fn post_issue(
     })))
 }
 
-/// BROWSE_PROJECTS. Honours `fields=` and `expand=names,schema,transitions,changelog`.
+/// BROWSE_PROJECTS. Honours `fields=` and `expand=names,schema,transitions,changelog,editmeta`.
 pub async fn get_issue(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -78,6 +79,9 @@ pub async fn get_issue(
         };
         let listed = changelog::list(&*state.store, &cap, page).await?;
         extras.changelog = Some((listed, credentials_shown(&cap)));
+    }
+    if expand.iter().any(|e| e == "editmeta") {
+        extras.editmeta = Some(issue_meta::editmeta(&state.urls, &cap));
     }
     let viewer = Viewer::of(&principal);
     Ok(Jira::ok(render::issue(
