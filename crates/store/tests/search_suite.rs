@@ -1230,8 +1230,8 @@ async fn check_refusals(world: &World) {
     assert!(quiet.warnings.is_empty());
 }
 
-/// `project = X AND status = "In Progress" ORDER BY created DESC`, a page of 50, reads issues
-/// through an index, not by scanning the table.
+/// `project = X AND status = "In Progress" ORDER BY created DESC`, a page of 50 and its
+/// exact total, read issues through indexes, never by scanning the table.
 async fn check_plan(world: &World, backend: Backend) -> Vec<String> {
     let cap = world.cap(&world.boss).await;
     let prepared = search::prepare(
