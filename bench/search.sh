@@ -34,7 +34,8 @@ cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; wait 2>/dev/
 trap cleanup EXIT
 
 if [ -n "${BENCH_DATABASE_URL:-}" ]; then
-  psql "$BENCH_DATABASE_URL" -qc 'DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;' >/dev/null
+  psql "$BENCH_DATABASE_URL" -qc \
+    'SET client_min_messages = warning; DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;'
   db_args=(--database-url "$BENCH_DATABASE_URL")
   db_url=$BENCH_DATABASE_URL
   backend=postgres
