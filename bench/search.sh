@@ -97,6 +97,10 @@ to_ms() { # wrk latency like 812.00us, 3.21ms, 1.02s
   awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /s$/) n *= 1000; printf "%.2f", n }'
 }
 
+# Warm up (connections, caches, the database's buffers) before anything is measured.
+wrk -t"$THREADS" -c"$CONNECTIONS" -d3s -H "$basic" "$base/rest/api/2/issue/BENCH-1" >/dev/null
+wrk -t"$THREADS" -c"$CONNECTIONS" -d3s -H "$basic" "$base$search" >/dev/null
+
 results=()
 for scenario in "${scenarios[@]}"; do
   IFS='|' read -r -a parts <<< "$scenario"
