@@ -6,6 +6,7 @@ seeds a project and a read-only user, and passes their names. Exits non-zero on 
 
 import argparse
 import sys
+import time
 import warnings
 
 import jira
@@ -42,6 +43,32 @@ def is_token(method):
     return method in ("token", "basic-token")
 
 
+# The credential kind tessera records in the changelog for each way of authenticating.
+CREDENTIAL_KIND = {
+    "basic": "basic_password",
+    "cookie": "session",
+    "token": "bearer_token",
+    "basic-token": "basic_token",
+}
+
+# Issues made for the paging check, and the page size: three pages, the last one short.
+PAGED_ISSUES = 7
+PAGE_SIZE = 3
+
+
+def page_through(client, jql):
+    """Every issue the query finds, read a page at a time as a client pages: by startAt,
+    trusting `total`. Returns the keys in the order read and the totals each page gave."""
+    keys, totals, start = [], [], 0
+    while True:
+        page = client.search_issues(jql, startAt=start, maxResults=PAGE_SIZE, fields="summary")
+        totals.append(page.total)
+        keys.extend(issue.key for issue in page)
+        start += len(page)
+        if len(page) == 0 or start >= page.total:
+            return keys, totals
+
+
 def flow(args, method):
     secret = args.token if is_token(method) else args.password
     client = connect(args.url, args.user, secret, method)
@@ -52,6 +79,12 @@ def flow(args, method):
     project = client.project(args.project)
     check(any(t.name == "Task" for t in project.issueTypes), "issue types of the project")
     check(any(f["id"] == "summary" for f in client.fields()), "fields")
+    # What a form needs to create an issue (Jira 8.4+ endpoints, which the client uses
+    # against the Jira 9 that tessera reports).
+    check(sorted(t.name for t in client.project_issue_types(args.project)) == ["Bug", "Story", "Task"],
+          "issue types to create")
+    create_fields = {f.fieldId: f for f in client.project_issue_fields(args.project, "3")}
+    check(create_fields["summary"].required and "priority" in create_fields, "fields to create")
 
     issue = client.create_issue(
         project=args.project,
@@ -66,13 +99,26 @@ def flow(args, method):
     check(again.fields.status.name == "To Do", again.fields.status.name)
     check(again.fields.labels == ["python"], again.fields.labels)
 
-    # JQL search as the client pages it (maxResults=False reads every page, trusting `total`).
+    # JQL search paging through several pages: each issue exactly once, `total` exact.
+    label = f"paged-{method}"
+    paged = [issue.key] + [
+        client.create_issue(project=args.project, summary=f"paged {n}", issuetype={"name": "Task"},
+                            labels=["python", label]).key
+        for n in range(PAGED_ISSUES - 1)
+    ]
+    client.issue(issue.key).update(update={"labels": [{"add": label}]})
+    keys, totals = page_through(client, f"project = {args.project} AND labels = {label} ORDER BY key")
+    check(totals == [PAGED_ISSUES] * 3, totals)
+    check(len(keys) == len(set(keys)) and sorted(keys) == sorted(paged), (keys, paged))
+    keys, _ = page_through(client, f"labels = {label} ORDER BY created DESC")
+    check(sorted(keys) == sorted(paged), "newest first pages alike")
+    # maxResults=False has the client read every page itself, trusting `total`.
     jql = f"project = {args.project} AND labels = python ORDER BY key"
     hits = client.search_issues(jql, maxResults=False)
     check(issue.key in [hit.key for hit in hits], "search finds the issue")
     check(hits.total == len(hits), (hits.total, len(hits)))
     one = client.search_issues(f"key = {issue.key}", fields="summary,labels")
-    check(len(one) == 1 and one[0].fields.labels == ["python"], "search by key with fields")
+    check(len(one) == 1 and one[0].fields.labels == ["paged-" + method, "python"], "search by key with fields")
     check(one[0].fields.summary == f"Created with {method} auth", "search shows the summary")
     expect_status(400, lambda: client.search_issues(f"project = {args.project} AND"))
 
@@ -96,10 +142,27 @@ def flow(args, method):
     client.assign_issue(issue, None)
     check(client.issue(issue.key).fields.assignee is None, "unassigned")
 
-    issue.update(summary="Updated by python", labels=["python", "updated"])
-    updated = client.issue(issue.key)
+    editable = client.editmeta(issue.key)["fields"]
+    check({"summary", "labels", "priority", "resolution"} <= set(editable), sorted(editable))
+    issue.update(summary="Updated by python", labels=["python", "updated"], priority={"name": "High"})
+    updated = client.issue(issue.key, expand="changelog")
     check(updated.fields.summary == "Updated by python", "summary updated")
     check(sorted(updated.fields.labels) == ["python", "updated"], updated.fields.labels)
+    check(updated.fields.priority.name == "High", updated.fields.priority.name)
+    # The change is in the changelog, with the credential that made it.
+    last = updated.changelog.histories[-1]
+    changed = {item.field: item for item in last.items}
+    check({"summary", "labels", "priority"} <= set(changed), sorted(changed))
+    check(changed["priority"].fromString == "Medium" and changed["priority"].toString == "High", "priority item")
+    check(changed["summary"].toString == "Updated by python", "summary item")
+    check(last.author.name == args.user, last.author.name)
+    kind = last.tessera.credential.kind
+    check(kind == CREDENTIAL_KIND[method], (kind, method))
+    statuses = [item.toString for h in updated.changelog.histories for item in h.items if item.field == "status"]
+    check(statuses == ["In Progress", "Done"], statuses)
+    # A resolved issue's resolution can be corrected.
+    issue.update(fields={"resolution": {"name": "Won't Do"}})
+    check(client.issue(issue.key).fields.resolution.name == "Won't Do", "resolution changed")
     issue.update(fields={"description": None}, update={"labels": [{"remove": "python"}]})
     updated = client.issue(issue.key)
     check(updated.fields.description is None and updated.fields.labels == ["updated"], "update operations")
@@ -122,11 +185,29 @@ def flow(args, method):
     else:
         reader = connect(args.url, args.reader, args.reader_password, method)
     check(reader.issue(issue.key).fields.summary == "Updated by python", "reader reads")
+
+    # Watchers: the reporter watches; project administrators add and remove others; a
+    # reader watches only themselves, and a READ token not at all.
+    watchers = client.watchers(issue.key)
+    check([w.name for w in watchers.watchers] == [args.user] and watchers.watchCount == 1, "reporter watches")
+    client.add_watcher(issue.key, args.reader)
+    check(sorted(w.name for w in client.watchers(issue.key).watchers) == sorted([args.user, args.reader]),
+          "watcher added")
+    client.remove_watcher(issue.key, args.reader)
+    check([w.name for w in client.watchers(issue.key).watchers] == [args.user], "watcher removed")
+    check(reader.watchers(issue.key).watchCount == 1, "reader sees the watchers")
+    expect_status(403, lambda: reader.add_watcher(issue.key, args.user))
+    if not is_token(method):
+        reader.add_watcher(issue.key, args.reader)
+        check(reader.watchers(issue.key).isWatching, "reader watches")
+        reader.remove_watcher(issue.key, args.reader)
+        check(not reader.watchers(issue.key).isWatching, "reader stopped watching")
     check([hit.key for hit in reader.search_issues(f"key = {issue.key}")] == [issue.key], "reader searches")
     expect_status(403, lambda: reader.issue(issue.key).update(summary="not allowed"))
     expect_status(403, lambda: reader.transition_issue(issue.key, "21"))
 
-    issue.delete()
+    for key in paged:
+        client.issue(key).delete()
     expect_status(404, lambda: client.issue(issue.key))
     expect_status(404, lambda: client.issue(f"{args.project}-999999"))
     client.close()
@@ -147,9 +228,11 @@ def main():
     parser.add_argument("--other-project", help="a project --user sees, outside the restriction")
     parser.add_argument("--auth", action="append", choices=["basic", "cookie", "token", "basic-token"], required=True)
     args = parser.parse_args()
+    started = time.monotonic()
     for method in args.auth:
         flow(args, method)
         print(f"{method}: ok")
+    print(f"python flow: {time.monotonic() - started:.1f} s")
     return 0
 
 

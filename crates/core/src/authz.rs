@@ -16,6 +16,7 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+use crate::changelog::{ChangeAuthor, CredentialUsed};
 use crate::error::{Error, Missing};
 use crate::ids::{IssueId, ProjectId, TokenId, UserId};
 use crate::model::{Issue, Project, User};
@@ -100,11 +101,13 @@ impl fmt::Display for Denied {
     }
 }
 
-/// The user a capability acts for.
+/// The user a capability acts for, and the credential they presented: every change made
+/// under a capability is attributed to both (see [`crate::changelog`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Actor {
     pub id: UserId,
     pub name: String,
+    pub credential: CredentialUsed,
 }
 
 impl Actor {
@@ -112,6 +115,15 @@ impl Actor {
         Self {
             id: principal.user.id,
             name: principal.user.name.clone(),
+            credential: CredentialUsed::of(principal),
+        }
+    }
+
+    /// The author of a change made under this capability.
+    pub fn change_author(&self) -> ChangeAuthor {
+        ChangeAuthor {
+            user: self.id,
+            credential: self.credential.clone(),
         }
     }
 }
@@ -119,6 +131,9 @@ impl Actor {
 /// An action within a project, named by the permission it needs.
 pub trait Action: private::Sealed {
     const PERMISSION: ProjectPermission;
+    /// The scope a credential needs for it: the permission's, unless the action says
+    /// otherwise.
+    const SCOPE: Scope = Scope::for_project(Self::PERMISSION);
 }
 
 mod private {
@@ -148,8 +163,20 @@ actions! {
     Assign => AssignIssues,
     Transition => TransitionIssues,
     AddComments => AddComments,
+    /// Add or remove other users as watchers.
+    ManageWatchers => ManageWatchers,
     /// Manage the project: its roles and settings.
     AdministerProject => AdministerProjects,
+}
+
+/// Watch an issue, or stop watching it: anyone who can browse it may, but it is a change, so
+/// the credential needs the write scope (a READ token only looks).
+#[derive(Debug)]
+pub enum Watch {}
+impl private::Sealed for Watch {}
+impl Action for Watch {
+    const PERMISSION: ProjectPermission = ProjectPermission::BrowseProjects;
+    const SCOPE: Scope = Scope::WriteJiraWork;
 }
 
 /// Permission to act as a tessera administrator (users, groups, projects).
@@ -199,6 +226,7 @@ impl ManageTokens {
             actor: Actor {
                 id: owner.id,
                 name: owner.name.clone(),
+                credential: CredentialUsed::offline_cli(),
             },
             owner,
             by_token: false,
@@ -508,11 +536,25 @@ fn require<A: Action>(granted: ProjectPermissions, scopes: Scopes) -> Result<(),
             A::PERMISSION,
         ))));
     }
-    let scope = Scope::for_project(A::PERMISSION);
+    let scope = A::SCOPE;
     if !scopes.contains(scope) {
         return Err(Error::Denied(Denied::Scope(scope)));
     }
     Ok(())
+}
+
+/// Whether a user other than the caller can see a project's issues (BROWSE_PROJECTS through
+/// a role), deciding who may be assigned an issue or added as its watcher. Only the user's
+/// own roles count: the caller's credential grants that user nothing.
+pub async fn user_can_browse(
+    store: &dyn Store,
+    project: ProjectId,
+    user: &User,
+) -> Result<bool, Error> {
+    let roles = store.user_roles(project, user.id).await?;
+    Ok(roles
+        .iter()
+        .any(|r| r.permissions().contains(ProjectPermission::BrowseProjects)))
 }
 
 fn is_visible(granted: ProjectPermissions) -> bool {
@@ -780,6 +822,32 @@ impl Authorizer {
             .filter_map(|(project, granted)| {
                 let allowed = effective(granted, principal.scopes);
                 is_visible(allowed).then_some((project, allowed))
+            })
+            .collect())
+    }
+
+    /// Every project where the caller may perform `A` (the user's permission and the
+    /// credential's scope), as capabilities: for listings such as `createmeta`.
+    pub async fn projects_where<A: Action>(
+        &self,
+        principal: &Principal,
+    ) -> Result<Vec<OnProject<A>>, Error> {
+        Ok(self
+            .granted_everywhere(principal)
+            .await?
+            .into_iter()
+            .filter(|(_, granted)| {
+                is_visible(effective(*granted, principal.scopes))
+                    && require::<A>(*granted, principal.scopes).is_ok()
+            })
+            .map(|(project, granted)| OnProject {
+                grant: Grant {
+                    actor: Actor::of(principal),
+                    granted,
+                    scopes: principal.scopes,
+                },
+                project,
+                action: PhantomData,
             })
             .collect())
     }

@@ -420,6 +420,14 @@ pub const FIELDS: &[Field] = &[
         orderable: true,
         ..field("comment", "Comment", "comments-page", true, &["comment"])
     },
+    // Not navigable in tessera (Jira's is): counting an issue's watchers is a read of its own,
+    // so a search shows them only when `fields` asks.
+    Field {
+        navigable: false,
+        orderable: false,
+        searchable: false,
+        ..field("watches", "Watchers", "watches", false, &[])
+    },
     Field {
         navigable: true,
         orderable: false,

@@ -4,10 +4,10 @@
 //! ([`model`]), Jira's fixed catalogues ([`catalog`]), permissions and credential scopes
 //! ([`permissions`], [`scopes`]), who is calling ([`principal`]), the single place that decides
 //! what a caller may do ([`authz`]), the services that act on the data ([`services`]), the
-//! records and rules of personal access tokens ([`tokens`]), password-guessing protection
-//! ([`throttle`]) and audit events ([`audit`]), the query language clients search with
-//! ([`jql`]) and the searches it becomes ([`search`]), and the [`store::Store`] interface the
-//! storage crate implements.
+//! records and rules of personal access tokens ([`tokens`]), the history of issues
+//! ([`changelog`]), password-guessing protection ([`throttle`]) and audit events
+//! ([`audit`]), the query language clients search with ([`jql`]) and the searches it becomes
+//! ([`search`]), and the [`store::Store`] interface the storage crate implements.
 //!
 //! Invariant kept here: a service that changes or reveals protected data takes a capability
 //! that only [`authz::Authorizer`] can create, so a handler that forgot to ask cannot compile.
@@ -15,6 +15,7 @@
 pub mod audit;
 pub mod authz;
 pub mod catalog;
+pub mod changelog;
 pub mod clock;
 pub mod error;
 pub mod ids;

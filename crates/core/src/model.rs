@@ -203,6 +203,8 @@ pub struct IssueChanges {
     pub reporter: Option<Option<UserId>>,
     /// A workflow step; applied only if the issue is still in `from`.
     pub status: Option<StatusChange>,
+    /// Another resolution for a resolved issue; applied only if it is still resolved.
+    pub resolution: Option<Resolution>,
     /// Replace all labels.
     pub set_labels: Option<Vec<String>>,
     pub add_labels: Vec<String>,
@@ -236,6 +238,13 @@ pub struct Comment {
     pub body: String,
     pub created: Timestamp,
     pub updated: Timestamp,
+}
+
+/// How many watch an issue, and whether the viewer is one of them (`fields.watches`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Watches {
+    pub count: i64,
+    pub is_watching: bool,
 }
 
 /// A page of a longer list.

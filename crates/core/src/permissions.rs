@@ -1,4 +1,4 @@
-//! Jira's permission model, kept small: three global permissions granted to groups, eight
+//! Jira's permission model, kept small: three global permissions granted to groups, nine
 //! project permissions granted to three project roles whose members are users or groups.
 //!
 //! The role-to-permission table ([`ProjectRole::permissions`]) is tessera's one permission
@@ -128,6 +128,9 @@ pub enum ProjectPermission {
     AssignIssues,
     TransitionIssues,
     AddComments,
+    /// Add and remove other users as watchers of an issue (anyone who can browse an issue
+    /// may watch it themselves).
+    ManageWatchers,
     AdministerProjects,
 }
 
@@ -140,6 +143,7 @@ impl Flag for ProjectPermission {
         Self::AssignIssues,
         Self::TransitionIssues,
         Self::AddComments,
+        Self::ManageWatchers,
         Self::AdministerProjects,
     ];
     fn bit(self) -> u32 {
@@ -232,6 +236,12 @@ impl ProjectPermission {
                 "Delete Issues",
                 "Ability to delete issues.",
             ),
+            Self::ManageWatchers => (
+                32,
+                "MANAGE_WATCHERS",
+                "Manage Watchers",
+                "Ability to manage the watchers of an issue.",
+            ),
             Self::AdministerProjects => (
                 23,
                 "ADMINISTER_PROJECTS",
@@ -303,7 +313,8 @@ impl ProjectRole {
         use ProjectPermission::*;
         let users = [BrowseProjects, CreateIssues, AddComments];
         let developers = [EditIssues, AssignIssues, TransitionIssues];
-        let administrators = [DeleteIssues, AdministerProjects];
+        // Jira's default scheme grants MANAGE_WATCHERS to project administrators.
+        let administrators = [DeleteIssues, ManageWatchers, AdministerProjects];
         match self {
             Self::Users => users.into_iter().collect(),
             Self::Developers => users.into_iter().chain(developers).collect(),
@@ -355,6 +366,16 @@ mod tests {
             assert_eq!(granted, expected, "{role:?}");
         }
         assert!(!ProjectRole::Developers.permissions().contains(DeleteIssues));
+        assert!(
+            !ProjectRole::Developers
+                .permissions()
+                .contains(ManageWatchers)
+        );
+        assert!(
+            ProjectRole::Administrators
+                .permissions()
+                .contains(ManageWatchers)
+        );
         assert!(
             !ProjectRole::Developers
                 .permissions()

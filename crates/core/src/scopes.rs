@@ -48,7 +48,7 @@ impl Scope {
     }
 
     /// The scope a credential needs to exercise a project permission.
-    pub fn for_project(permission: ProjectPermission) -> Self {
+    pub const fn for_project(permission: ProjectPermission) -> Self {
         match permission {
             ProjectPermission::BrowseProjects => Self::ReadJiraWork,
             ProjectPermission::AdministerProjects => Self::ManageJiraProject,
@@ -57,7 +57,8 @@ impl Scope {
             | ProjectPermission::DeleteIssues
             | ProjectPermission::AssignIssues
             | ProjectPermission::TransitionIssues
-            | ProjectPermission::AddComments => Self::WriteJiraWork,
+            | ProjectPermission::AddComments
+            | ProjectPermission::ManageWatchers => Self::WriteJiraWork,
         }
     }
 

@@ -2,12 +2,14 @@
 //! They validate input against the domain rules, resolve names to records and call the store;
 //! they know nothing of HTTP or SQL.
 
+pub mod changelog;
 pub mod comments;
 pub mod groups;
 pub mod issues;
 pub mod projects;
 pub mod search;
 pub mod users;
+pub mod watchers;
 
 use crate::error::Error;
 use crate::store::{Conflict, StoreError};

@@ -5,11 +5,12 @@
 use async_trait::async_trait;
 
 use crate::audit::{AuditEvent, AuditFilter};
+use crate::changelog::{ChangeAuthor, ChangeGroup};
 use crate::clock::Timestamp;
 use crate::ids::{CommentId, IssueId, ProjectId, TokenId, UserId};
 use crate::model::{
     Comment, Group, Issue, IssueChanges, LoginInfo, NewIssue, NewProject, NewUser, Page,
-    PageRequest, Project, RoleActor, RoleMember, Session, User, UserUpdate,
+    PageRequest, Project, RoleActor, RoleMember, Session, User, UserUpdate, Watches,
 };
 use crate::oauth::{
     Client, ClientChanges, ClientKey, ClientMatch, Code, Grant, GrantId, NewClient, NewCode,
@@ -193,19 +194,37 @@ pub trait ProjectStore: Send + Sync {
 #[async_trait]
 pub trait IssueStore: Send + Sync {
     /// Allocates the next number in the project (gap-free under concurrency) and stores the
-    /// issue in the same transaction.
+    /// issue in the same transaction, with its reporter and creator as its watchers (Jira's
+    /// autowatch).
     async fn create_issue(&self, issue: NewIssue) -> StoreResult<Issue>;
     async fn find_issue(&self, id: IssueId) -> StoreResult<Option<Issue>>;
     async fn find_issue_by_key(&self, project_key: &str, number: i64)
     -> StoreResult<Option<Issue>>;
-    /// Applies all changes in one transaction; `None` if the issue is gone.
+    /// Applies all changes in one transaction, recording in it the fields that changed (as
+    /// read before and after, inside the transaction) as one changelog entry of `author`, if
+    /// any did; `None` if the issue is gone.
     async fn update_issue(
         &self,
         id: IssueId,
         changes: &IssueChanges,
-        author: UserId,
+        author: &ChangeAuthor,
         at: Timestamp,
     ) -> StoreResult<Option<Issue>>;
+    /// The issue's changelog, oldest first.
+    async fn list_changelog(
+        &self,
+        issue: IssueId,
+        page: PageRequest,
+    ) -> StoreResult<Page<ChangeGroup>>;
+    /// The issue's watchers, by name.
+    async fn list_watchers(&self, issue: IssueId) -> StoreResult<Vec<User>>;
+    /// How many watch the issue, and whether `viewer` does.
+    async fn watches(&self, issue: IssueId, viewer: UserId) -> StoreResult<Watches>;
+    /// `false` if the user already watched it; `MissingReference` if the issue or user is
+    /// gone.
+    async fn add_watcher(&self, issue: IssueId, user: UserId, at: Timestamp) -> StoreResult<bool>;
+    /// `false` if the user did not watch it.
+    async fn remove_watcher(&self, issue: IssueId, user: UserId) -> StoreResult<bool>;
     async fn delete_issue(&self, id: IssueId) -> StoreResult<bool>;
     async fn list_comments(
         &self,

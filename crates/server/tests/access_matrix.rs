@@ -151,6 +151,9 @@ fn expected(route: &RouteSpec, caller: Caller) -> Expect {
         (Caller::Outsider, _) => Status(StatusCode::NOT_FOUND),
         (_, Access::ProjectVisible) => Allowed,
         (caller, Access::Project(permission)) => project_grant(caller, permission),
+        // The request names another user (watching oneself needs only BROWSE_PROJECTS and
+        // the write scope; the HTTP tests cover it).
+        (caller, Access::Watchers) => project_grant(caller, P::ManageWatchers),
         // The fixture comment is the administrator's.
         (_, Access::CommentAuthorOrProjectAdmin) => Status(StatusCode::FORBIDDEN),
     }
@@ -205,6 +208,7 @@ fn concrete_path(route: &RouteSpec, fixture: &Fixture) -> String {
                 ),
             },
             "{idOrName}" => "10000",
+            "{issueTypeId}" => "3",
             "{idOrKey}" => "2",
             placeholder if placeholder.starts_with('{') => {
                 panic!("no fixture for {placeholder} in {}: add one", route.path)
@@ -279,6 +283,17 @@ fn request_for(route: &RouteSpec, f: &Fixture) -> (String, Option<Value>) {
         ("PUT", "/rest/api/2/issue/{issueIdOrKey}/assignee") => {
             (String::new(), Some(json!({"name": "developer"})))
         }
+        ("POST", "/rest/api/2/issue/{issueIdOrKey}/watchers") => {
+            (String::new(), Some(json!("target")))
+        }
+        ("DELETE", "/rest/api/2/issue/{issueIdOrKey}/watchers") => {
+            ("?username=target".into(), None)
+        }
+        ("GET", "/rest/api/2/issue/createmeta") => (
+            "?projectKeys=MTX&expand=projects.issuetypes.fields".into(),
+            None,
+        ),
+        ("GET", "/rest/api/2/issue/{issueIdOrKey}") => ("?expand=changelog".into(), None),
         ("POST", "/rest/api/2/issue/{issueIdOrKey}/comment") => {
             (String::new(), Some(json!({"body": "hello"})))
         }

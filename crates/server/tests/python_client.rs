@@ -1,7 +1,11 @@
 //! The Python `jira` package, a real Jira client, runs the everyday flow against a running
 //! tessera with Basic, cookie, personal-access-token (`token_auth`) and Basic-with-token
-//! authentication, on SQLite and PostgreSQL; and Authlib, a real OAuth 2.0 client library,
-//! completes the authorization-code flow with PKCE (`tests/python/oauth_flow.py`).
+//! authentication, on SQLite and PostgreSQL: server info, myself, projects, fields, what to
+//! create, create, get, JQL search paged through three pages (each issue once, `total`
+//! exact), update with labels and priority, the changelog naming the credential kind of the
+//! change, comments, transitions, resolution, assignment, watchers, the refusals a reader or
+//! a READ token meets, and delete. Authlib, a real OAuth 2.0 client library, completes the
+//! authorization-code flow with PKCE (`tests/python/oauth_flow.py`).
 //!
 //! The interpreter comes from `TESSERA_TEST_PYTHON` (set by `scripts/test`, which installs the
 //! client into a virtual environment). Outside CI, a missing client skips the test with a
@@ -67,6 +71,8 @@ backend_tests! {
         for method in ["basic", "cookie", "token", "basic-token"] {
             assert!(stdout.contains(&format!("{method}: ok")), "{stdout}");
         }
+        // How long the whole flow took (shown with --nocapture).
+        eprintln!("{}", stdout.lines().last().unwrap_or_default());
     }
 
     async fn a_real_oauth2_client_library_completes_the_code_flow(db) {

@@ -1,7 +1,12 @@
-//! Issues, their labels and comments.
+//! Issues, their labels, comments, changelog and watchers.
 //!
 //! Every write of a summary, description or comment body also writes its lower-cased copy
 //! (`*_lower`, lower-cased here in Rust), which text search matches against.
+//!
+//! A change reads the issue after locking its row and again after writing, inside its
+//! transaction, and records the difference as its changelog entry in that same transaction:
+//! the history holds exactly the changes that were committed, attributed to their author and
+//! credential.
 //!
 //! Issue numbers come from a per-project counter incremented in the same transaction as the
 //! insert: the counter row's lock (PostgreSQL) or the single writer (SQLite) serialises
@@ -9,14 +14,44 @@
 //! gap-free.
 
 use async_trait::async_trait;
+use tessera_core::changelog::{self, ChangeAuthor, ChangeGroup, ChangeItem};
 use tessera_core::clock::Timestamp;
 use tessera_core::ids::{CommentId, IssueId, UserId};
-use tessera_core::model::{Comment, Issue, IssueChanges, NewIssue, Page, PageRequest};
+use tessera_core::model::{
+    Comment, Issue, IssueChanges, NewIssue, Page, PageRequest, User, Watches,
+};
 use tessera_core::search::{IssueLocation, SearchQuery};
 use tessera_core::store::{Conflict, IssueStore, StoreError, StoreResult};
 
-use crate::rows::{CommentRow, IssueRow, comment_select, issue_select};
+use crate::rows::{
+    ChangeGroupRow, ChangeItemRow, CommentRow, IssueRow, UserRow, change_group_select,
+    comment_select, issue_select, user_columns,
+};
 use crate::{SqlStore, any_conflict, backend, on_pool, write_error};
+
+/// Reads an issue with its labels inside the transaction `$tx`; `?` leaves on an error.
+macro_rules! issue_in_tx {
+    ($tx:ident, $id:expr) => {{
+        let row: Option<IssueRow> = sqlx::query_as(concat!(issue_select!(), " WHERE i.id = $1"))
+            .bind($id)
+            .fetch_optional(&mut *$tx)
+            .await
+            .map_err(backend)?;
+        match row {
+            Some(row) => {
+                let labels: Vec<String> = sqlx::query_scalar(
+                    "SELECT label FROM issue_labels WHERE issue_id = $1 ORDER BY label",
+                )
+                .bind($id)
+                .fetch_all(&mut *$tx)
+                .await
+                .map_err(backend)?;
+                Some(row.into_issue(labels)?)
+            }
+            None => None,
+        }
+    }};
+}
 
 /// How an issue is looked up.
 enum IssueKey<'a> {
@@ -116,6 +151,19 @@ impl IssueStore for SqlStore {
                 .await
                 .map_err(backend)?;
             }
+            // Jira's autowatch: the reporter and the creator watch what they file.
+            for watcher in issue.reporter.iter().chain([&issue.creator]) {
+                sqlx::query(
+                    "INSERT INTO issue_watchers (issue_id, user_id, created_at) \
+                     VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                )
+                .bind(id)
+                .bind(watcher.0)
+                .bind(created)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| write_error(e, any_conflict))?;
+            }
             tx.commit().await.map_err(backend)?;
             id
         });
@@ -140,11 +188,11 @@ impl IssueStore for SqlStore {
         &self,
         id: IssueId,
         changes: &IssueChanges,
-        author: UserId,
+        author: &ChangeAuthor,
         at: Timestamp,
     ) -> StoreResult<Option<Issue>> {
         let now = at.as_millis();
-        let exists = on_pool!(self, write, |pool| {
+        on_pool!(self, write, |pool| {
             let mut tx = pool.begin().await.map_err(backend)?;
             // Touch the row first: it must exist, and the write locks it for the transaction.
             let touched = sqlx::query("UPDATE issues SET updated_at = $1 WHERE id = $2")
@@ -155,8 +203,9 @@ impl IssueStore for SqlStore {
                 .map_err(backend)?
                 .rows_affected();
             if touched == 0 {
-                false
+                Ok(None)
             } else {
+                let before = issue_in_tx!(tx, id.0).ok_or(StoreError::MissingReference)?;
                 if let Some(step) = &changes.status {
                     let moved = sqlx::query(
                         "UPDATE issues SET status_id = $1, resolution_id = $2, resolved_at = $3 \
@@ -172,6 +221,21 @@ impl IssueStore for SqlStore {
                     .map_err(backend)?
                     .rows_affected();
                     if moved == 0 {
+                        return Err(StoreError::Conflict(Conflict::StaleStatus));
+                    }
+                }
+                if let Some(resolution) = changes.resolution {
+                    let kept = sqlx::query(
+                        "UPDATE issues SET resolution_id = $1 WHERE id = $2 \
+                         AND resolution_id IS NOT NULL",
+                    )
+                    .bind(resolution.id())
+                    .bind(id.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?
+                    .rows_affected();
+                    if kept == 0 {
                         return Err(StoreError::Conflict(Conflict::StaleStatus));
                     }
                 }
@@ -264,7 +328,7 @@ impl IssueStore for SqlStore {
                          created_at, updated_at, body_lower) VALUES ($1, $2, $2, $3, $4, $4, $5)",
                     )
                     .bind(id.0)
-                    .bind(author.0)
+                    .bind(author.user.0)
                     .bind(body)
                     .bind(now)
                     .bind(body.to_lowercase())
@@ -272,15 +336,49 @@ impl IssueStore for SqlStore {
                     .await
                     .map_err(|e| write_error(e, any_conflict))?;
                 }
+                let after = issue_in_tx!(tx, id.0).ok_or(StoreError::MissingReference)?;
+                let items = changelog::diff(&before, &after);
+                if !items.is_empty() {
+                    let credential = &author.credential;
+                    let client = credential.oauth_client.as_ref();
+                    let group: i64 = sqlx::query_scalar(
+                        "INSERT INTO changelog_groups (issue_id, author_id, created_at, \
+                         credential_kind, credential_id, oauth_client_id, oauth_client_name) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                    )
+                    .bind(id.0)
+                    .bind(author.user.0)
+                    .bind(now)
+                    .bind(&credential.kind)
+                    .bind(&credential.id)
+                    .bind(client.map(|c| c.client_id.as_str()))
+                    .bind(client.map(|c| c.name.as_str()))
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(|e| write_error(e, any_conflict))?;
+                    for (position, item) in items.iter().enumerate() {
+                        sqlx::query(
+                            "INSERT INTO changelog_items (group_id, position, field, field_type, \
+                             from_value, from_string, to_value, to_string) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                        )
+                        .bind(group)
+                        .bind(position as i64)
+                        .bind(&item.field)
+                        .bind(&item.field_type)
+                        .bind(&item.from)
+                        .bind(&item.from_string)
+                        .bind(&item.to)
+                        .bind(&item.to_string)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(backend)?;
+                    }
+                }
                 tx.commit().await.map_err(backend)?;
-                true
+                Ok(Some(after))
             }
-        });
-        if exists {
-            self.issue_where_id(id.0).await
-        } else {
-            Ok(None)
-        }
+        })
     }
 
     async fn delete_issue(&self, id: IssueId) -> StoreResult<bool> {
@@ -289,6 +387,10 @@ impl IssueStore for SqlStore {
             for statement in [
                 "DELETE FROM comments WHERE issue_id = $1",
                 "DELETE FROM issue_labels WHERE issue_id = $1",
+                "DELETE FROM issue_watchers WHERE issue_id = $1",
+                "DELETE FROM changelog_items WHERE group_id IN \
+                 (SELECT id FROM changelog_groups WHERE issue_id = $1)",
+                "DELETE FROM changelog_groups WHERE issue_id = $1",
             ] {
                 sqlx::query(statement)
                     .bind(id.0)
@@ -439,6 +541,130 @@ impl IssueStore for SqlStore {
         .map(|done| done.rows_affected())
         .map_err(backend))?;
         Ok(deleted == 1)
+    }
+
+    async fn list_changelog(
+        &self,
+        issue: IssueId,
+        page: PageRequest,
+    ) -> StoreResult<Page<ChangeGroup>> {
+        let (total, groups, items): (i64, Vec<ChangeGroupRow>, Vec<ChangeItemRow>) =
+            on_pool!(self, read, |pool| {
+                let groups: Vec<ChangeGroupRow> = sqlx::query_as(concat!(
+                    change_group_select!(),
+                    " WHERE g.issue_id = $1 ORDER BY g.id LIMIT $2 OFFSET $3"
+                ))
+                .bind(issue.0)
+                .bind(page.limit)
+                .bind(page.start_at)
+                .fetch_all(pool)
+                .await
+                .map_err(backend)?;
+                // The page's entries are consecutive in id order: their items are one range.
+                let items: Vec<ChangeItemRow> = match (groups.first(), groups.last()) {
+                    (Some(first), Some(last)) => sqlx::query_as(
+                        "SELECT ci.group_id, ci.field, ci.field_type, ci.from_value, \
+                         ci.from_string, ci.to_value, ci.to_string \
+                         FROM changelog_items ci JOIN changelog_groups g ON g.id = ci.group_id \
+                         WHERE g.issue_id = $1 AND g.id >= $2 AND g.id <= $3 \
+                         ORDER BY ci.group_id, ci.position",
+                    )
+                    .bind(issue.0)
+                    .bind(first.id())
+                    .bind(last.id())
+                    .fetch_all(pool)
+                    .await
+                    .map_err(backend)?,
+                    _ => Vec::new(),
+                };
+                // A page that is not full, and not past the end, tells the total itself.
+                let shown = groups.len() as i64;
+                let total = if shown < page.limit && (shown > 0 || page.start_at == 0) {
+                    page.start_at + shown
+                } else {
+                    sqlx::query_scalar("SELECT COUNT(*) FROM changelog_groups WHERE issue_id = $1")
+                        .bind(issue.0)
+                        .fetch_one(pool)
+                        .await
+                        .map_err(backend)?
+                };
+                (total, groups, items)
+            });
+        let mut items = items.into_iter().peekable();
+        let groups = groups
+            .into_iter()
+            .map(|group| {
+                let mut own: Vec<ChangeItem> = Vec::new();
+                while let Some(item) = items.next_if(|item| item.group_id == group.id()) {
+                    own.push(item.into());
+                }
+                group.into_group(own)
+            })
+            .collect();
+        Ok(Page {
+            items: groups,
+            start_at: page.start_at,
+            max_results: page.limit,
+            total,
+        })
+    }
+
+    async fn list_watchers(&self, issue: IssueId) -> StoreResult<Vec<User>> {
+        let rows: Vec<UserRow> = on_pool!(self, read, |pool| sqlx::query_as(concat!(
+            "SELECT ",
+            user_columns!("u"),
+            " FROM issue_watchers w JOIN users u ON u.id = w.user_id",
+            " WHERE w.issue_id = $1 ORDER BY u.name"
+        ))
+        .bind(issue.0)
+        .fetch_all(pool)
+        .await
+        .map_err(backend))?;
+        Ok(rows.into_iter().map(User::from).collect())
+    }
+
+    async fn watches(&self, issue: IssueId, viewer: UserId) -> StoreResult<Watches> {
+        let (count, mine): (i64, i64) = on_pool!(self, read, |pool| sqlx::query_as(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN user_id = $2 THEN 1 ELSE 0 END), 0) \
+             FROM issue_watchers WHERE issue_id = $1",
+        )
+        .bind(issue.0)
+        .bind(viewer.0)
+        .fetch_one(pool)
+        .await
+        .map_err(backend))?;
+        Ok(Watches {
+            count,
+            is_watching: mine > 0,
+        })
+    }
+
+    async fn add_watcher(&self, issue: IssueId, user: UserId, at: Timestamp) -> StoreResult<bool> {
+        let added = on_pool!(self, write, |pool| sqlx::query(
+            "INSERT INTO issue_watchers (issue_id, user_id, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(issue.0)
+        .bind(user.0)
+        .bind(at.as_millis())
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected())
+        .map_err(|e| write_error(e, any_conflict)))?;
+        Ok(added == 1)
+    }
+
+    async fn remove_watcher(&self, issue: IssueId, user: UserId) -> StoreResult<bool> {
+        let removed = on_pool!(self, write, |pool| sqlx::query(
+            "DELETE FROM issue_watchers WHERE issue_id = $1 AND user_id = $2"
+        )
+        .bind(issue.0)
+        .bind(user.0)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected())
+        .map_err(backend))?;
+        Ok(removed == 1)
     }
 
     async fn locate_issues(

@@ -123,12 +123,26 @@ impl SqlStore {
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(30));
-            let writer = SqlitePoolOptions::new()
-                .max_connections(1)
-                .acquire_timeout(options.acquire_timeout)
-                .connect_with(base.clone().create_if_missing(true))
-                .await
-                .map_err(ConnectError::Connect)?;
+            // Two instances opening a new file together can collide while one of them turns
+            // it to WAL: SQLite answers "database is locked" at once, without waiting out the
+            // busy timeout. The file is ready a moment later, so try again a few times.
+            let mut attempt = 1;
+            let writer = loop {
+                let opened = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(options.acquire_timeout)
+                    .connect_with(base.clone().create_if_missing(true))
+                    .await;
+                match opened {
+                    Ok(pool) => break pool,
+                    Err(error) if attempt < 5 && is_locked(&error) => {
+                        tracing::debug!(%error, attempt, "opening raced another instance; retrying");
+                        tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
+                        attempt += 1;
+                    }
+                    Err(error) => return Err(ConnectError::Connect(error)),
+                }
+            };
             // Readers connect lazily: the writer may still have to create the schema.
             let reader = SqlitePoolOptions::new()
                 .max_connections(options.max_connections.max(1))
@@ -256,6 +270,17 @@ fn redact_userinfo(url: &str) -> String {
         }
         _ => url.to_string(),
     }
+}
+
+/// Whether SQLite refused because another connection held a lock: `SQLITE_BUSY` (5), or one
+/// of its extended codes, whose low byte is 5.
+fn is_locked(error: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(db) = error else {
+        return false;
+    };
+    db.code()
+        .and_then(|code| code.parse::<i32>().ok())
+        .is_some_and(|code| code & 0xff == 5)
 }
 
 pub(crate) fn backend(error: sqlx::Error) -> StoreError {

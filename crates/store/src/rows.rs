@@ -2,6 +2,7 @@
 //! Column lists are macros so that queries stay `&'static str` literals built with `concat!`.
 
 use tessera_core::catalog::{IssueType, Priority, Resolution, Status};
+use tessera_core::changelog::{ChangeGroup, ChangeItem, CredentialUsed, OAuthClientUsed};
 use tessera_core::clock::Timestamp;
 use tessera_core::ids::{CommentId, IssueId, ProjectId, UserId};
 use tessera_core::model::{Comment, Issue, Project, User};
@@ -357,6 +358,100 @@ impl From<CommentRow> for Comment {
             body: row.body,
             created: Timestamp::from_millis(row.created_at),
             updated: Timestamp::from_millis(row.updated_at),
+        }
+    }
+}
+
+/// `SELECT` of a changelog entry with its author; append a `WHERE`.
+macro_rules! change_group_select {
+    () => {
+        concat!(
+            "SELECT g.id, g.issue_id, g.created_at, g.credential_kind, g.credential_id, ",
+            "g.oauth_client_id, g.oauth_client_name, ",
+            $crate::rows::user_columns!("a"),
+            " FROM changelog_groups g LEFT JOIN users a ON a.id = g.author_id"
+        )
+    };
+}
+pub(crate) use change_group_select;
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ChangeGroupRow {
+    id: i64,
+    issue_id: i64,
+    created_at: i64,
+    credential_kind: String,
+    credential_id: Option<String>,
+    oauth_client_id: Option<String>,
+    oauth_client_name: Option<String>,
+    a_id: Option<i64>,
+    a_name: Option<String>,
+    a_display_name: Option<String>,
+    a_email: Option<String>,
+    a_active: Option<bool>,
+    a_has_password: Option<bool>,
+    a_created_at: Option<i64>,
+    a_service_owner: Option<String>,
+}
+
+impl ChangeGroupRow {
+    pub(crate) fn id(&self) -> i64 {
+        self.id
+    }
+
+    /// The entry, with its items (already in order).
+    pub(crate) fn into_group(self, items: Vec<ChangeItem>) -> ChangeGroup {
+        let oauth_client = match (self.oauth_client_id, self.oauth_client_name) {
+            (Some(client_id), name) => Some(OAuthClientUsed {
+                name: name.unwrap_or_else(|| client_id.clone()),
+                client_id,
+            }),
+            (None, _) => None,
+        };
+        ChangeGroup {
+            id: self.id,
+            issue_id: IssueId(self.issue_id),
+            author: joined_user(
+                self.a_id,
+                self.a_name,
+                self.a_display_name,
+                self.a_email,
+                self.a_active,
+                self.a_has_password,
+                self.a_created_at,
+                self.a_service_owner,
+            ),
+            created: Timestamp::from_millis(self.created_at),
+            credential: CredentialUsed {
+                kind: self.credential_kind,
+                id: self.credential_id,
+                oauth_client,
+            },
+            items,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ChangeItemRow {
+    pub(crate) group_id: i64,
+    field: String,
+    field_type: String,
+    from_value: Option<String>,
+    from_string: Option<String>,
+    to_value: Option<String>,
+    to_string: Option<String>,
+}
+
+impl From<ChangeItemRow> for ChangeItem {
+    fn from(row: ChangeItemRow) -> Self {
+        ChangeItem {
+            field: row.field,
+            field_type: row.field_type,
+            from: row.from_value,
+            from_string: row.from_string,
+            to: row.to_value,
+            to_string: row.to_string,
         }
     }
 }

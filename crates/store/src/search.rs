@@ -423,6 +423,12 @@ fn page_query(query: &SearchQuery, page: PageRequest) -> (String, Sql) {
     )
 }
 
+/// The exact number of issues the search matches.
+fn count_query(query: &SearchQuery) -> (String, Sql) {
+    let (filter, sql) = where_clause(query);
+    (format!("SELECT COUNT(*) FROM issues i WHERE {filter}"), sql)
+}
+
 /// Binds every value of `$sql` to `$query`, in order.
 macro_rules! bound {
     ($query:expr, $sql:expr) => {{
@@ -451,9 +457,8 @@ impl SqlStore {
         query: &SearchQuery,
         page: PageRequest,
     ) -> StoreResult<Page<Issue>> {
-        let (filter, where_sql) = where_clause(query);
         let (page_text, page_sql) = page_query(query, page);
-        let count_text = format!("SELECT COUNT(*) FROM issues i WHERE {filter}");
+        let (count_text, where_sql) = count_query(query);
         let (ids, total): (Vec<i64>, i64) = on_pool!(self, read, |pool| {
             let ids: Vec<i64> = if page.limit > 0 {
                 bound!(sqlx::query_scalar(AssertSqlSafe(page_text)), page_sql)
@@ -573,36 +578,40 @@ impl SqlStore {
         Ok(found)
     }
 
-    /// How the database would read one page of a search: SQLite's `EXPLAIN QUERY PLAN`
-    /// details or PostgreSQL's `EXPLAIN` lines. For checking that searches use indexes.
+    /// How the database would read one page of a search and count its matches: SQLite's
+    /// `EXPLAIN QUERY PLAN` details or PostgreSQL's `EXPLAIN` lines, the page's first. For
+    /// checking that searches use indexes.
     pub async fn explain_search(
         &self,
         query: &SearchQuery,
         page: PageRequest,
     ) -> StoreResult<Vec<String>> {
-        let (text, sql) = page_query(query, page);
-        match &self.backend {
-            Backend::Sqlite { reader, .. } => {
-                let explain = format!("EXPLAIN QUERY PLAN {text}");
-                let rows = bound!(sqlx::query(AssertSqlSafe(explain)), sql)
-                    .fetch_all(reader)
-                    .await
-                    .map_err(backend)?;
-                rows.iter()
-                    .map(|row| row.try_get::<String, _>("detail").map_err(backend))
-                    .collect()
-            }
-            Backend::Postgres(pool) => {
-                let explain = format!("EXPLAIN {text}");
-                let rows = bound!(sqlx::query(AssertSqlSafe(explain)), sql)
-                    .fetch_all(pool)
-                    .await
-                    .map_err(backend)?;
-                rows.iter()
-                    .map(|row| row.try_get::<String, _>(0).map_err(backend))
-                    .collect()
+        let mut lines = Vec::new();
+        for (text, sql) in [page_query(query, page), count_query(query)] {
+            match &self.backend {
+                Backend::Sqlite { reader, .. } => {
+                    let explain = format!("EXPLAIN QUERY PLAN {text}");
+                    let rows = bound!(sqlx::query(AssertSqlSafe(explain)), sql)
+                        .fetch_all(reader)
+                        .await
+                        .map_err(backend)?;
+                    for row in rows {
+                        lines.push(row.try_get::<String, _>("detail").map_err(backend)?);
+                    }
+                }
+                Backend::Postgres(pool) => {
+                    let explain = format!("EXPLAIN {text}");
+                    let rows = bound!(sqlx::query(AssertSqlSafe(explain)), sql)
+                        .fetch_all(pool)
+                        .await
+                        .map_err(backend)?;
+                    for row in rows {
+                        lines.push(row.try_get::<String, _>(0).map_err(backend)?);
+                    }
+                }
             }
         }
+        Ok(lines)
     }
 
     /// Rewrites the lower-cased search copies of existing text with Rust's lower-casing,

@@ -1230,8 +1230,8 @@ async fn check_refusals(world: &World) {
     assert!(quiet.warnings.is_empty());
 }
 
-/// `project = X AND status = "In Progress" ORDER BY created DESC`, a page of 50, reads issues
-/// through an index, not by scanning the table.
+/// `project = X AND status = "In Progress" ORDER BY created DESC`, a page of 50 and its
+/// exact total, read issues through indexes, never by scanning the table.
 async fn check_plan(world: &World, backend: Backend) -> Vec<String> {
     let cap = world.cap(&world.boss).await;
     let prepared = search::prepare(
@@ -1321,7 +1321,11 @@ backend_tests! {
             comments: vec!["Root cause: a RACE in setup".into()],
             ..IssueChanges::default()
         };
-        store.update_issue(issue.id, &changes, author, NOW).await.unwrap();
+        let by = tessera_core::changelog::ChangeAuthor {
+            user: author,
+            credential: tessera_core::changelog::CredentialUsed::offline_cli(),
+        };
+        store.update_issue(issue.id, &changes, &by, NOW).await.unwrap();
         assert_eq!(count("summary ~ über").await, 0);
         assert_eq!(count("summary ~ STABLE").await, 1);
         assert_eq!(count("description is EMPTY").await, 1);

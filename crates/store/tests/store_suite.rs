@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use tessera_core::catalog::{IssueType, Priority, Resolution, Status};
+use tessera_core::changelog::{ChangeAuthor, ChangeItem, CredentialUsed, OAuthClientUsed};
 use tessera_core::clock::Timestamp;
 use tessera_core::ids::{ProjectId, UserId};
 use tessera_core::model::*;
@@ -68,6 +69,40 @@ fn new_issue(project: &Project, creator: &User, summary: &str) -> NewIssue {
         creator: creator.id,
         labels: vec!["b".into(), "a".into()],
         created: T0,
+    }
+}
+
+/// A change made by `who` with their password.
+fn by(who: &User) -> ChangeAuthor {
+    ChangeAuthor {
+        user: who.id,
+        credential: with("basic_password", None),
+    }
+}
+
+fn with(kind: &str, id: Option<&str>) -> CredentialUsed {
+    CredentialUsed {
+        kind: kind.into(),
+        id: id.map(String::from),
+        oauth_client: None,
+    }
+}
+
+fn item(
+    field: &str,
+    from: Option<&str>,
+    from_string: Option<&str>,
+    to: Option<&str>,
+    to_string: Option<&str>,
+) -> ChangeItem {
+    let s = |v: Option<&str>| v.map(String::from);
+    ChangeItem {
+        field: field.into(),
+        field_type: "jira".into(),
+        from: s(from),
+        from_string: s(from_string),
+        to: s(to),
+        to_string: s(to_string),
     }
 }
 
@@ -305,7 +340,7 @@ backend_tests! {
             comments: vec!["done by edit".into()],
             ..Default::default()
         };
-        let updated = store.update_issue(first.id, &changes, bob.id, later).await.unwrap().unwrap();
+        let updated = store.update_issue(first.id, &changes, &by(&bob), later).await.unwrap().unwrap();
         assert_eq!(updated.summary, "renamed");
         assert_eq!(updated.description, None);
         assert_eq!((updated.issue_type, updated.priority), (IssueType::Bug, Priority::High));
@@ -318,31 +353,166 @@ backend_tests! {
         assert_eq!(comments.items[0].author.as_ref().map(|u| u.id), Some(bob.id));
 
         let set = IssueChanges { set_labels: Some(vec!["z".into()]), ..Default::default() };
-        assert_eq!(store.update_issue(first.id, &set, bob.id, later).await.unwrap().unwrap().labels, ["z"]);
+        assert_eq!(store.update_issue(first.id, &set, &by(&bob), later).await.unwrap().unwrap().labels, ["z"]);
 
         let to_done = IssueChanges {
             status: Some(StatusChange { from: Status::ToDo, to: Status::Done, resolution: Some(Resolution::Done) }),
             ..Default::default()
         };
-        let done = store.update_issue(first.id, &to_done, bob.id, later).await.unwrap().unwrap();
+        let done = store.update_issue(first.id, &to_done, &by(&bob), later).await.unwrap().unwrap();
         assert_eq!((done.status, done.resolution, done.resolution_date), (Status::Done, Some(Resolution::Done), Some(later)));
         // The same step again starts from a status that no longer holds.
-        let stale = store.update_issue(first.id, &to_done, bob.id, later).await;
+        let stale = store.update_issue(first.id, &to_done, &by(&bob), later).await;
         assert!(matches!(stale, Err(StoreError::Conflict(Conflict::StaleStatus))), "{stale:?}");
         let back = IssueChanges {
             status: Some(StatusChange { from: Status::Done, to: Status::InProgress, resolution: None }),
             ..Default::default()
         };
-        let reopened = store.update_issue(first.id, &back, bob.id, later).await.unwrap().unwrap();
+        let reopened = store.update_issue(first.id, &back, &by(&bob), later).await.unwrap().unwrap();
         assert_eq!((reopened.status, reopened.resolution, reopened.resolution_date), (Status::InProgress, None, None));
 
         assert!(store.delete_issue(first.id).await.unwrap());
         assert!(!store.delete_issue(first.id).await.unwrap());
         assert_eq!(store.find_issue(first.id).await.unwrap(), None);
         assert_eq!(store.list_comments(first.id, PAGE, false).await.unwrap().total, 0);
-        assert_eq!(store.update_issue(first.id, &set, bob.id, later).await.unwrap(), None);
+        assert_eq!(store.update_issue(first.id, &set, &by(&bob), later).await.unwrap(), None);
         // Numbers are never reused after a delete.
         assert_eq!(store.create_issue(new_issue(&p, &alice, "third")).await.unwrap().key(), "ABC-3");
+    }
+
+    async fn every_change_is_in_the_changelog_with_its_author_and_credential(db) {
+        let store = open(&db).await;
+        let alice = user(&store, "alice", &[USERS_GROUP]).await;
+        let bob = user(&store, "bob", &[USERS_GROUP]).await;
+        let p = project(&store, "LOG", &alice).await;
+        let issue = store.create_issue(new_issue(&p, &alice, "first")).await.unwrap();
+        assert_eq!(store.list_changelog(issue.id, PAGE).await.unwrap().total, 0, "creation is not a change");
+        let at = |s: i64| Timestamp::from_millis(T0.as_millis() + s * 1000);
+
+        let script = ChangeAuthor { user: bob.id, credential: with("bearer_token", Some("42")) };
+        let edit = IssueChanges {
+            summary: Some("renamed".into()),
+            assignee: Some(Some(bob.id)),
+            add_labels: vec!["c".into()],
+            remove_labels: vec!["a".into()],
+            ..Default::default()
+        };
+        store.update_issue(issue.id, &edit, &script, at(1)).await.unwrap().unwrap();
+        let log = store.list_changelog(issue.id, PAGE).await.unwrap();
+        assert_eq!(log.total, 1);
+        let entry = &log.items[0];
+        assert_eq!(entry.issue_id, issue.id);
+        assert_eq!(entry.author.as_ref().map(|u| u.id), Some(bob.id));
+        assert_eq!(entry.created, at(1));
+        assert_eq!(entry.credential, with("bearer_token", Some("42")));
+        let bob_key = bob.key();
+        assert_eq!(entry.items, [
+            item("summary", None, Some("first"), None, Some("renamed")),
+            item("assignee", None, None, Some(&bob_key), Some("bob Example")),
+            item("labels", None, Some("a b"), None, Some("b c")),
+        ]);
+
+        // Nothing that changes no field makes an entry: the same values again, a comment.
+        let same = IssueChanges { summary: Some("renamed".into()), comments: vec!["just talk".into()], ..Default::default() };
+        store.update_issue(issue.id, &same, &by(&alice), at(2)).await.unwrap().unwrap();
+        assert_eq!(store.list_changelog(issue.id, PAGE).await.unwrap().total, 1);
+
+        // A workflow step by an OAuth 2.0 client: status and resolution, and the client.
+        let client = CredentialUsed {
+            kind: "oauth2".into(),
+            id: Some("oauth:7".into()),
+            oauth_client: Some(OAuthClientUsed { client_id: "ci-bot".into(), name: "CI bot".into() }),
+        };
+        let app = ChangeAuthor { user: alice.id, credential: client.clone() };
+        let to_done = IssueChanges {
+            status: Some(StatusChange { from: Status::ToDo, to: Status::Done, resolution: Some(Resolution::Done) }),
+            ..Default::default()
+        };
+        store.update_issue(issue.id, &to_done, &app, at(3)).await.unwrap().unwrap();
+        // A failed change (its starting status no longer holds) records nothing.
+        let stale = store.update_issue(issue.id, &to_done, &app, at(4)).await;
+        assert!(matches!(stale, Err(StoreError::Conflict(Conflict::StaleStatus))), "{stale:?}");
+        // A resolved issue's resolution can be corrected; an unresolved one's cannot be set.
+        let wont_do = IssueChanges { resolution: Some(Resolution::WontDo), ..Default::default() };
+        let corrected = store.update_issue(issue.id, &wont_do, &by(&bob), at(5)).await.unwrap().unwrap();
+        assert_eq!((corrected.status, corrected.resolution), (Status::Done, Some(Resolution::WontDo)));
+        let other = store.create_issue(new_issue(&p, &alice, "open")).await.unwrap();
+        let refused = store.update_issue(other.id, &wont_do, &by(&bob), at(5)).await;
+        assert!(matches!(refused, Err(StoreError::Conflict(Conflict::StaleStatus))), "{refused:?}");
+        assert_eq!(store.find_issue(other.id).await.unwrap().unwrap().resolution, None);
+        assert_eq!(store.list_changelog(other.id, PAGE).await.unwrap().total, 0);
+
+        let log = store.list_changelog(issue.id, PAGE).await.unwrap();
+        assert_eq!(log.total, 3);
+        assert_eq!(log.items[1].credential, client);
+        assert_eq!(log.items[1].items, [
+            item("status", Some("10000"), Some("To Do"), Some("10001"), Some("Done")),
+            item("resolution", None, None, Some("10000"), Some("Done")),
+        ]);
+        assert_eq!(log.items[2].items, [item("resolution", Some("10000"), Some("Done"), Some("10001"), Some("Won't Do"))]);
+        assert!(log.items.windows(2).all(|w| w[0].id < w[1].id), "oldest first");
+
+        // Paging: the middle entry alone, with the exact total.
+        let middle = store.list_changelog(issue.id, PageRequest { start_at: 1, limit: 1 }).await.unwrap();
+        assert_eq!((middle.total, middle.items.len()), (3, 1));
+        assert_eq!(middle.items[0], log.items[1]);
+        let past = store.list_changelog(issue.id, PageRequest { start_at: 5, limit: 1 }).await.unwrap();
+        assert_eq!((past.total, past.items.len()), (3, 0));
+
+        assert!(store.delete_issue(issue.id).await.unwrap());
+        assert_eq!(store.list_changelog(issue.id, PAGE).await.unwrap().total, 0);
+    }
+
+    async fn concurrent_changes_make_a_chained_history(db) {
+        let store = open(&db).await;
+        let alice = user(&store, "alice", &[]).await;
+        let p = project(&store, "RACE", &alice).await;
+        let issue = store.create_issue(new_issue(&p, &alice, "s")).await.unwrap();
+        let mut tasks = Vec::new();
+        for n in 0..20 {
+            let store = store.clone();
+            let author = by(&alice);
+            let changes = IssueChanges { summary: Some(format!("s{n}")), ..Default::default() };
+            tasks.push(tokio::spawn(async move { store.update_issue(issue.id, &changes, &author, T0).await }));
+        }
+        for task in tasks {
+            task.await.unwrap().unwrap().unwrap();
+        }
+        // Each entry starts where the one before ended: every "before" was read under the
+        // change's own lock.
+        let log = store.list_changelog(issue.id, PAGE).await.unwrap();
+        assert_eq!(log.total, 20);
+        let mut current = "s".to_string();
+        for entry in &log.items {
+            assert_eq!(entry.items.len(), 1);
+            assert_eq!(entry.items[0].from_string.as_deref(), Some(current.as_str()));
+            current = entry.items[0].to_string.clone().unwrap();
+        }
+        assert_eq!(store.find_issue(issue.id).await.unwrap().unwrap().summary, current);
+    }
+
+    async fn watchers_are_kept_once_and_go_with_their_issue(db) {
+        let store = open(&db).await;
+        let alice = user(&store, "alice", &[]).await;
+        let bob = user(&store, "bob", &[]).await;
+        let carol = user(&store, "carol", &[]).await;
+        let p = project(&store, "WAT", &alice).await;
+        let mut filed = new_issue(&p, &carol, "watched");
+        filed.reporter = Some(bob.id);
+        let issue = store.create_issue(filed).await.unwrap();
+        let names = |users: Vec<User>| users.into_iter().map(|u| u.name).collect::<Vec<_>>();
+        assert_eq!(names(store.list_watchers(issue.id).await.unwrap()), ["bob", "carol"], "reporter and creator watch");
+        assert!(store.add_watcher(issue.id, alice.id, T0).await.unwrap());
+        assert!(!store.add_watcher(issue.id, alice.id, T0).await.unwrap(), "once");
+        assert_eq!(names(store.list_watchers(issue.id).await.unwrap()), ["alice", "bob", "carol"]);
+        assert_eq!(store.watches(issue.id, alice.id).await.unwrap(), Watches { count: 3, is_watching: true });
+        assert!(store.remove_watcher(issue.id, bob.id).await.unwrap());
+        assert!(!store.remove_watcher(issue.id, bob.id).await.unwrap());
+        assert_eq!(store.watches(issue.id, bob.id).await.unwrap(), Watches { count: 2, is_watching: false });
+        assert!(matches!(store.add_watcher(tessera_core::ids::IssueId(1), alice.id, T0).await, Err(StoreError::MissingReference)));
+        assert!(store.delete_issue(issue.id).await.unwrap());
+        assert_eq!(store.list_watchers(issue.id).await.unwrap(), Vec::new());
+        assert_eq!(store.watches(issue.id, alice.id).await.unwrap(), Watches::default());
     }
 
     async fn a_failed_issue_insert_leaves_no_gap(db) {

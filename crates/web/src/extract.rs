@@ -73,39 +73,68 @@ where
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let json_type = is_json(request.headers().get(CONTENT_TYPE));
-        let limit = request
-            .extensions()
-            .get::<BodyLimit>()
-            .map(|l| l.0)
-            .unwrap_or(0);
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| {
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::PayloadTooLarge(limit)
-                } else if timed_out(&rejection) {
-                    ApiError::RequestTimeout
-                } else {
-                    ApiError::bad_request("The request body could not be read.")
-                }
-            })?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Err(ApiError::bad_request("A JSON request body is required."));
+        match read_json(request, state).await? {
+            Some(body) => Ok(Self(body)),
+            None => Err(ApiError::bad_request("A JSON request body is required.")),
         }
-        if !json_type {
-            return Err(ApiError::UnsupportedMediaType);
-        }
-        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
-            ApiError::bad_request(format!("The request body is not valid JSON: {e}"))
-        })?;
-        if contains_nul(&value) {
-            return Err(ApiError::bad_request(NUL_MESSAGE));
-        }
-        T::deserialize(value)
-            .map(JsonBody)
-            .map_err(|e| ApiError::bad_request(format!("The request body is malformed: {e}")))
     }
+}
+
+/// A JSON request body that may be left out (`None`): for requests whose body is optional,
+/// such as `POST issue/{key}/watchers` (no body: the caller). A body that is present obeys
+/// [`JsonBody`]'s rules.
+#[derive(Debug)]
+pub struct OptionalJsonBody<T>(pub Option<T>);
+
+impl<S, T> FromRequest<S> for OptionalJsonBody<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        read_json(request, state).await.map(Self)
+    }
+}
+
+/// Reads a JSON body; `None` if the body is empty (whatever its declared type).
+async fn read_json<S, T>(request: Request, state: &S) -> Result<Option<T>, ApiError>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    let json_type = is_json(request.headers().get(CONTENT_TYPE));
+    let limit = request
+        .extensions()
+        .get::<BodyLimit>()
+        .map(|l| l.0)
+        .unwrap_or(0);
+    let bytes = Bytes::from_request(request, state)
+        .await
+        .map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge(limit)
+            } else if timed_out(&rejection) {
+                ApiError::RequestTimeout
+            } else {
+                ApiError::bad_request("The request body could not be read.")
+            }
+        })?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    if !json_type {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    let value: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::bad_request(format!("The request body is not valid JSON: {e}")))?;
+    if contains_nul(&value) {
+        return Err(ApiError::bad_request(NUL_MESSAGE));
+    }
+    T::deserialize(value)
+        .map(Some)
+        .map_err(|e| ApiError::bad_request(format!("The request body is malformed: {e}")))
 }
 
 /// NUL characters are refused at the edge: no name or text may hold one, and PostgreSQL

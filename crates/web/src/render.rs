@@ -4,9 +4,10 @@
 use serde_json::{Map, Value, json};
 use tessera_core::authz::Authorizer;
 use tessera_core::catalog::{FIELDS, Field, IssueType, Priority, Resolution, Status, Transition};
+use tessera_core::changelog::{ChangeGroup, ChangeItem, CredentialUsed};
 use tessera_core::clock::Timestamp;
 use tessera_core::ids::UserId;
-use tessera_core::model::{Comment, Issue, Project, User};
+use tessera_core::model::{Comment, Issue, Page, Project, User, Watches};
 use tessera_core::permissions::ProjectRole;
 use tessera_core::principal::Principal;
 use time::OffsetDateTime;
@@ -288,6 +289,98 @@ pub fn field_schemas(fields: &[&str]) -> Value {
     Value::Object(schema)
 }
 
+/// `fields.watches`, and the watcher list's summary.
+pub fn watches(urls: &Urls, issue: &Issue, watches: Watches) -> Value {
+    json!({
+        "self": urls.api(&format!("issue/{}/watchers", issue.id)),
+        "watchCount": watches.count,
+        "isWatching": watches.is_watching,
+    })
+}
+
+/// `GET issue/{key}/watchers`.
+pub fn watchers(urls: &Urls, viewer: Viewer, issue: &Issue, list: &[User]) -> Value {
+    let mut value = watches(
+        urls,
+        issue,
+        Watches {
+            count: list.len() as i64,
+            is_watching: list.iter().any(|u| u.id == viewer.user),
+        },
+    );
+    value["watchers"] = json!(
+        list.iter()
+            .map(|u| user(urls, viewer, u))
+            .collect::<Vec<_>>()
+    );
+    value
+}
+
+fn change_item(item: &ChangeItem) -> Value {
+    json!({
+        "field": item.field,
+        "fieldtype": item.field_type,
+        "fieldId": item.field,
+        "from": item.from,
+        "fromString": item.from_string,
+        "to": item.to,
+        "toString": item.to_string,
+    })
+}
+
+/// The credential of a change, in tessera's own member of a history:
+/// `{"kind": "bearer_token", "id": "42"}`, with `"client": {"id", "name"}` for OAuth 2.0.
+pub fn credential(used: &CredentialUsed) -> Value {
+    let mut value = json!({ "kind": used.kind, "id": used.id });
+    if let Some(client) = &used.oauth_client {
+        value["client"] = json!({ "id": client.client_id, "name": client.name });
+    }
+    value
+}
+
+/// Who may see which credential made each change: project administrators see every
+/// change's, everyone else only their own changes'.
+#[derive(Clone, Copy, Debug)]
+pub struct CredentialsShown {
+    pub all: bool,
+}
+
+impl CredentialsShown {
+    fn of(self, viewer: Viewer, group: &ChangeGroup) -> bool {
+        self.all || group.author.as_ref().is_some_and(|a| a.id == viewer.user)
+    }
+}
+
+/// One changelog entry, as Jira's `histories[]`, plus `tessera.credential` for those who may
+/// see it.
+pub fn history(urls: &Urls, viewer: Viewer, group: &ChangeGroup, shown: CredentialsShown) -> Value {
+    let mut value = json!({
+        "id": group.id.to_string(),
+        "author": optional_user(urls, viewer, group.author.as_ref()),
+        "created": time(group.created),
+        "items": group.items.iter().map(change_item).collect::<Vec<_>>(),
+    });
+    if shown.of(viewer, group) {
+        value["tessera"] = json!({ "credential": credential(&group.credential) });
+    }
+    value
+}
+
+/// `expand=changelog`: the first page of the history.
+pub fn changelog(
+    urls: &Urls,
+    viewer: Viewer,
+    page: &Page<ChangeGroup>,
+    shown: CredentialsShown,
+) -> Value {
+    json!({
+        "startAt": page.start_at,
+        "maxResults": page.items.len(),
+        "total": page.total,
+        "histories": page.items.iter().map(|g| history(urls, viewer, g, shown)).collect::<Vec<_>>(),
+    })
+}
+
 /// What `GET issue` adds beyond the fields.
 #[derive(Clone, Debug, Default)]
 pub struct IssueExtras {
@@ -295,6 +388,10 @@ pub struct IssueExtras {
     pub schema: bool,
     pub transitions: Option<Vec<Transition>>,
     pub comments: Option<(Vec<Comment>, i64)>,
+    pub watches: Option<Watches>,
+    pub changelog: Option<(Page<ChangeGroup>, CredentialsShown)>,
+    /// `expand=editmeta`, already rendered.
+    pub editmeta: Option<Value>,
 }
 
 pub fn issue(
@@ -340,6 +437,10 @@ pub fn issue(
                 }),
                 None => continue,
             },
+            "watches" => match extras.watches {
+                Some(counted) => watches(urls, issue, counted),
+                None => continue,
+            },
             _ => continue,
         };
         out.insert(id.to_string(), value);
@@ -356,6 +457,12 @@ pub fn issue(
     }
     if extras.schema {
         value["schema"] = field_schemas(fields);
+    }
+    if let Some((page, shown)) = &extras.changelog {
+        value["changelog"] = changelog(urls, viewer, page, *shown);
+    }
+    if let Some(editmeta) = &extras.editmeta {
+        value["editmeta"] = editmeta.clone();
     }
     if let Some(transitions) = &extras.transitions {
         value["transitions"] = json!(

@@ -22,7 +22,8 @@ use crate::middleware::{
     audit_admin_change, authenticate, limit_logins, require_websudo, resolve_client,
 };
 use crate::rest::api2::{
-    comments, groups, issues, meta, myself, permissions, projects, search, server_info, users,
+    changelog, comments, groups, issue_meta, issues, meta, myself, permissions, projects, search,
+    server_info, users, watchers,
 };
 use crate::rest::auth::{session, websudo};
 use crate::rest::pat;
@@ -49,6 +50,9 @@ pub enum Access {
     Project(ProjectPermission),
     /// The comment's author (holding ADD_COMMENTS) or ADMINISTER_PROJECTS.
     CommentAuthorOrProjectAdmin,
+    /// Watching: BROWSE_PROJECTS (with the write scope) to add or remove oneself,
+    /// MANAGE_WATCHERS to add or remove another user.
+    Watchers,
     /// Any user with USE, logged in with a password or session: a token may not make tokens.
     NotWithToken,
     /// A caller authenticated with a token (about that token).
@@ -155,15 +159,24 @@ fn api2(state: Option<&AppState>) -> Table {
         .add(M::GET, "/project", User, projects::get_projects)
         .add(M::POST, "/project", Admin, projects::post_project)
         .add(M::GET, "/project/{projectIdOrKey}", ProjectVisible, projects::get_project)
+        .add(M::GET, "/project/{projectIdOrKey}/statuses", ProjectVisible, projects::get_project_statuses)
         .add(M::GET, "/project/{projectIdOrKey}/role", ProjectVisible, projects::get_project_roles)
         .add(M::GET, "/project/{projectIdOrKey}/role/{id}", ProjectVisible, projects::get_project_role)
         .add(M::POST, "/project/{projectIdOrKey}/role/{id}", Project(P::AdministerProjects), projects::post_project_role)
         .add(M::PUT, "/project/{projectIdOrKey}/role/{id}", Project(P::AdministerProjects), projects::put_project_role)
         .add(M::DELETE, "/project/{projectIdOrKey}/role/{id}", Project(P::AdministerProjects), projects::delete_project_role)
         .add(M::POST, "/issue", Project(P::CreateIssues), issues::post_issue)
+        .add(M::GET, "/issue/createmeta", User, issue_meta::get_createmeta)
+        .add(M::GET, "/issue/createmeta/{projectIdOrKey}/issuetypes", Project(P::CreateIssues), issue_meta::get_createmeta_issue_types)
+        .add(M::GET, "/issue/createmeta/{projectIdOrKey}/issuetypes/{issueTypeId}", Project(P::CreateIssues), issue_meta::get_createmeta_fields)
         .add(M::GET, "/issue/{issueIdOrKey}", Project(P::BrowseProjects), issues::get_issue)
         .add(M::PUT, "/issue/{issueIdOrKey}", Project(P::EditIssues), issues::put_issue)
         .add(M::DELETE, "/issue/{issueIdOrKey}", Project(P::DeleteIssues), issues::delete_issue)
+        .add(M::GET, "/issue/{issueIdOrKey}/editmeta", Project(P::BrowseProjects), issue_meta::get_editmeta)
+        .add(M::GET, "/issue/{issueIdOrKey}/changelog", Project(P::BrowseProjects), changelog::get_changelog)
+        .add(M::GET, "/issue/{issueIdOrKey}/watchers", Project(P::BrowseProjects), watchers::get_watchers)
+        .add(M::POST, "/issue/{issueIdOrKey}/watchers", Watchers, watchers::post_watcher)
+        .add(M::DELETE, "/issue/{issueIdOrKey}/watchers", Watchers, watchers::delete_watcher)
         .add(M::GET, "/issue/{issueIdOrKey}/transitions", Project(P::BrowseProjects), issues::get_transitions)
         .add(M::POST, "/issue/{issueIdOrKey}/transitions", Project(P::TransitionIssues), issues::post_transitions)
         .add(M::PUT, "/issue/{issueIdOrKey}/assignee", Project(P::AssignIssues), issues::put_assignee)

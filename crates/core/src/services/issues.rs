@@ -3,18 +3,20 @@
 //!
 //! Changing the assignee needs ASSIGN_ISSUES, setting someone else as reporter needs
 //! ADMINISTER_PROJECTS and adding a comment needs ADD_COMMENTS, whichever request carries the
-//! change; an assignee must be an active user who can browse the project.
+//! change; an assignee must be an active user who can browse the project. Every change is
+//! recorded in the issue's changelog with the capability's actor and credential, in the
+//! change's transaction.
 
 use crate::authz::{Action, AdministerProject};
 use crate::authz::{
     AddComments, Assign, Browse, CreateIssues, Delete, Edit, OnIssue, OnProject, Transition,
 };
 use crate::catalog::{IssueType, Priority, Resolution, Status, Transition as Step};
+use crate::changelog::ChangeAuthor;
 use crate::clock::Timestamp;
 use crate::error::{Error, FieldErrors, Missing};
 use crate::ids::{ProjectId, UserId};
 use crate::model::{Issue, IssueChanges, NewIssue, StatusChange, User};
-use crate::permissions::ProjectPermission;
 use crate::store::{Conflict, Store, StoreError};
 use crate::validate;
 
@@ -69,10 +71,7 @@ async fn is_assignable(store: &dyn Store, project: ProjectId, user: &User) -> Re
     if !user.active {
         return Ok(false);
     }
-    let roles = store.user_roles(project, user.id).await?;
-    Ok(roles
-        .iter()
-        .any(|r| r.permissions().contains(ProjectPermission::BrowseProjects)))
+    crate::authz::user_can_browse(store, project, user).await
 }
 
 /// Resolves an assignee choice to a user id (or nobody), recording field errors.
@@ -285,7 +284,7 @@ async fn apply(
     store: &dyn Store,
     issue: &Issue,
     changes: &IssueChanges,
-    author: UserId,
+    author: &ChangeAuthor,
     now: Timestamp,
 ) -> Result<Issue, Error> {
     if changes.is_empty() {
@@ -412,19 +411,36 @@ pub async fn edit_issue(
     now: Timestamp,
 ) -> Result<Issue, Error> {
     let mut errors = FieldErrors::default();
-    if input.resolution.is_some() {
-        not_settable(&mut errors, "resolution");
-    }
     let lead = match input.assignee {
         Some(Assignee::Automatic) => project_lead(store, cap.issue()).await?,
         _ => None,
     };
-    let resolved = resolve_edit(store, cap, lead, input, true).await?;
+    let mut resolved = resolve_edit(store, cap, lead, input, true).await?;
+    // A resolved issue's resolution may be corrected (Done → Won't Do); an unresolved issue
+    // gets one only by moving to Done, so status and resolution never disagree.
+    if let Some(choice) = &input.resolution {
+        if cap.issue().resolution.is_some() {
+            resolved.changes.resolution = resolve_resolution(choice, &mut errors);
+        } else {
+            errors.add_field(
+                "resolution",
+                "Only a resolved issue's resolution can be changed: move the issue to Done \
+                 with a transition, which takes the resolution.",
+            );
+        }
+    }
     for (field, message) in resolved.errors.fields {
         errors.add_field(field, message);
     }
     errors.into_result()?;
-    apply(store, cap.issue(), &resolved.changes, cap.actor().id, now).await
+    apply(
+        store,
+        cap.issue(),
+        &resolved.changes,
+        &cap.actor().change_author(),
+        now,
+    )
+    .await
 }
 
 /// A transition named in a request.
@@ -492,7 +508,14 @@ pub async fn transition_issue(
         to: step.to(),
         resolution,
     });
-    apply(store, issue, &resolved.changes, cap.actor().id, now).await
+    apply(
+        store,
+        issue,
+        &resolved.changes,
+        &cap.actor().change_author(),
+        now,
+    )
+    .await
 }
 
 pub async fn assign_issue(
@@ -516,7 +539,7 @@ pub async fn assign_issue(
     if issue.assignee.as_ref().map(|u| u.id) == assignee {
         return Ok(issue.clone());
     }
-    apply(store, issue, &changes, cap.actor().id, now).await
+    apply(store, issue, &changes, &cap.actor().change_author(), now).await
 }
 
 pub async fn delete_issue(store: &dyn Store, cap: &OnIssue<Delete>) -> Result<(), Error> {

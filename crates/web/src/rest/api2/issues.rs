@@ -5,9 +5,11 @@ use axum::response::Response;
 use serde_json::{Value, json};
 use tessera_core::authz::{Assign, Browse, CreateIssues, Delete, Edit, Transition};
 use tessera_core::model::PageRequest;
-use tessera_core::services::{comments, issues};
+use tessera_core::services::{changelog, comments, issues, watchers};
 
+use super::changelog::{EMBEDDED_HISTORIES, credentials_shown};
 use super::issue_input::{self, Mode, issue_ref};
+use super::issue_meta;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Auth, Jira, JsonBody, Params, PathArgs, no_content};
 use crate::render::{self, IssueExtras, Viewer};
@@ -37,7 +39,7 @@ pub async fn post_issue(
     })))
 }
 
-/// BROWSE_PROJECTS. Honours `fields=` and `expand=names,schema,transitions`.
+/// BROWSE_PROJECTS. Honours `fields=` and `expand=names,schema,transitions,changelog,editmeta`.
 pub async fn get_issue(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -66,6 +68,20 @@ pub async fn get_issue(
         };
         let listed = comments::list(&*state.store, &cap, page, false).await?;
         extras.comments = Some((listed.items, listed.total));
+    }
+    if fields.contains(&"watches") {
+        extras.watches = Some(watchers::watches(&*state.store, &cap).await?);
+    }
+    if expand.iter().any(|e| e == "changelog") {
+        let page = PageRequest {
+            start_at: 0,
+            limit: EMBEDDED_HISTORIES,
+        };
+        let listed = changelog::list(&*state.store, &cap, page).await?;
+        extras.changelog = Some((listed, credentials_shown(&cap)));
+    }
+    if expand.iter().any(|e| e == "editmeta") {
+        extras.editmeta = Some(issue_meta::editmeta(&state.urls, &cap));
     }
     let viewer = Viewer::of(&principal);
     Ok(Jira::ok(render::issue(

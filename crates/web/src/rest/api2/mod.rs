@@ -1,9 +1,11 @@
 //! `/rest/api/2`: Jira's REST API. Each handler's doc comment states the permission it needs,
 //! which the route table repeats and the access-control matrix test checks.
 
+pub mod changelog;
 pub mod comments;
 pub mod groups;
 pub mod issue_input;
+pub mod issue_meta;
 pub mod issues;
 pub mod meta;
 pub mod myself;
@@ -12,3 +14,4 @@ pub mod projects;
 pub mod search;
 pub mod server_info;
 pub mod users;
+pub mod watchers;

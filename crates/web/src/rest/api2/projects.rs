@@ -6,13 +6,14 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use tessera_core::authz::{AdministerProject, ProjectRef, VisibleProject};
+use tessera_core::catalog::{IssueType, Status};
 use tessera_core::model::RoleActor;
 use tessera_core::permissions::ProjectRole;
 use tessera_core::services::projects::{self, MemberNames, ProjectInput};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Auth, Jira, JsonBody, Params, PathArgs, no_content};
-use crate::render::{Viewer, project, project_summary, role_url};
+use crate::render::{Viewer, project, project_summary, role_url, status};
 use crate::state::AppState;
 
 /// Any authenticated user; lists the projects the caller can see.
@@ -80,6 +81,36 @@ pub async fn post_project(
         "id": created.id.0,
         "key": created.key,
     })))
+}
+
+/// Those who can see the project: each issue type with the statuses its workflow has (one
+/// workflow for all, To Do → In Progress → Done).
+pub async fn get_project_statuses(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    PathArgs(key): PathArgs<String>,
+) -> ApiResult<Jira> {
+    state
+        .authz
+        .visible_project(&principal, &ProjectRef::parse(&key))
+        .await?;
+    let statuses: Vec<Value> = Status::ALL
+        .into_iter()
+        .map(|s| status(&state.urls, s))
+        .collect();
+    let types: Vec<Value> = IssueType::ALL
+        .into_iter()
+        .map(|t| {
+            json!({
+                "self": state.urls.api(&format!("issuetype/{}", t.id())),
+                "id": t.id().to_string(),
+                "name": t.name(),
+                "subtask": false,
+                "statuses": statuses,
+            })
+        })
+        .collect();
+    Ok(Jira::ok(Value::Array(types)))
 }
 
 /// Those who can see the project: `{role name: role URL}`.

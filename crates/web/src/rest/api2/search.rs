@@ -10,8 +10,9 @@ use tessera_core::authz::Browse;
 use tessera_core::model::PageRequest;
 use tessera_core::principal::Principal;
 use tessera_core::services::search::{self, Validation};
-use tessera_core::services::{comments, issues};
+use tessera_core::services::{changelog, comments, issues, watchers};
 
+use super::changelog::{EMBEDDED_HISTORIES, credentials_shown};
 use super::issues::EMBEDDED_COMMENTS;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Auth, Jira, JsonBody, Params};
@@ -41,7 +42,7 @@ fn validation(value: Option<&str>) -> Validation {
 /// Any user; the issues found are those of projects where the caller holds BROWSE_PROJECTS
 /// (and the credential the read scope, within its project restriction). `jql`, `startAt`,
 /// `maxResults` (50 unless given, at most 1000), `fields`, `expand` (`names`, `schema`,
-/// `transitions`), `validateQuery` (`strict`, `warn`, `none`).
+/// `transitions`, `changelog`), `validateQuery` (`strict`, `warn`, `none`).
 pub async fn get_search(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -141,12 +142,14 @@ async fn run(state: &AppState, principal: &Principal, request: SearchRequest) ->
     let fields = render::selected_fields(&requested);
     let expands = |name: &str| request.expand.iter().any(|e| e == name);
     let with_transitions = expands("transitions");
+    let with_changelog = expands("changelog");
     let with_comments = fields.contains(&"comment");
+    let with_watches = fields.contains(&"watches");
     let viewer = Viewer::of(principal);
     let mut shown = Vec::with_capacity(found.issues.items.len());
     for issue in &found.issues.items {
         let mut extras = IssueExtras::default();
-        if with_transitions || with_comments {
+        if with_transitions || with_comments || with_watches || with_changelog {
             let on_issue = cap.issue::<Browse>(issue)?;
             if with_transitions {
                 extras.transitions = Some(issues::available_transitions(&on_issue));
@@ -158,6 +161,17 @@ async fn run(state: &AppState, principal: &Principal, request: SearchRequest) ->
                 };
                 let listed = comments::list(&*state.store, &on_issue, page, false).await?;
                 extras.comments = Some((listed.items, listed.total));
+            }
+            if with_watches {
+                extras.watches = Some(watchers::watches(&*state.store, &on_issue).await?);
+            }
+            if with_changelog {
+                let page = PageRequest {
+                    start_at: 0,
+                    limit: EMBEDDED_HISTORIES,
+                };
+                let listed = changelog::list(&*state.store, &on_issue, page).await?;
+                extras.changelog = Some((listed, credentials_shown(&on_issue)));
             }
         }
         shown.push(render::issue(&state.urls, viewer, issue, &fields, &extras));
