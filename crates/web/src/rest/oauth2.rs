@@ -15,7 +15,7 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use tessera_auth::oauth2::{ClientCredentials, OAuthError, TokenParams};
-use tessera_core::oauth::{OAuthTokenKind, scope_string};
+use tessera_core::oauth::{Client, OAuthTokenKind, scope_string};
 use tessera_core::permissions::Flag;
 use tessera_core::scopes::Scope;
 
@@ -196,6 +196,38 @@ async fn admitted(state: &AppState, client: ClientAddr) -> Result<(), Response> 
     Ok(())
 }
 
+/// A client that passed [`admitted`] and authenticated, with the form it sent.
+struct Caller {
+    client: Client,
+    form: FormBody,
+    /// Whether it authenticated with Basic (a refusal then carries the challenge, §5.2).
+    used_basic: bool,
+}
+
+/// The steps every client endpoint takes first: address and rate budget, the form, and
+/// client authentication. A refusal comes back as the finished response.
+async fn caller(
+    state: &AppState,
+    client_addr: ClientAddr,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Caller, Response> {
+    admitted(state, client_addr).await?;
+    let form = form_of(headers, body).map_err(|error| oauth_error(error, false))?;
+    let (credentials, used_basic) = client_credentials(headers, &form)
+        .map_err(|error| oauth_error(error, sends_basic(headers)))?;
+    let client = state
+        .auth
+        .authenticate_client(&credentials)
+        .await
+        .map_err(|error| oauth_error(error, used_basic))?;
+    Ok(Caller {
+        client,
+        form,
+        used_basic,
+    })
+}
+
 /// `POST /rest/oauth2/latest/token`.
 pub async fn post_token(
     State(state): State<AppState>,
@@ -203,20 +235,13 @@ pub async fn post_token(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    if let Err(refused) = admitted(&state, client_addr).await {
-        return refused;
-    }
-    let form = match form_of(&headers, body) {
-        Ok(form) => form,
-        Err(error) => return oauth_error(error, false),
-    };
-    let (credentials, used_basic) = match client_credentials(&headers, &form) {
-        Ok(found) => found,
-        Err(error) => return oauth_error(error, sends_basic(&headers)),
-    };
-    let client = match state.auth.authenticate_client(&credentials).await {
-        Ok(client) => client,
-        Err(error) => return oauth_error(error, used_basic),
+    let Caller {
+        client,
+        form,
+        used_basic,
+    } = match caller(&state, client_addr, &headers, body).await {
+        Ok(caller) => caller,
+        Err(refused) => return refused,
     };
     let text = |name: &str| form.get(name).map(str::to_string);
     let params = TokenParams {
@@ -251,20 +276,13 @@ pub async fn post_revoke(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    if let Err(refused) = admitted(&state, client_addr).await {
-        return refused;
-    }
-    let form = match form_of(&headers, body) {
-        Ok(form) => form,
-        Err(error) => return oauth_error(error, false),
-    };
-    let (credentials, used_basic) = match client_credentials(&headers, &form) {
-        Ok(found) => found,
-        Err(error) => return oauth_error(error, sends_basic(&headers)),
-    };
-    let client = match state.auth.authenticate_client(&credentials).await {
-        Ok(client) => client,
-        Err(error) => return oauth_error(error, used_basic),
+    let Caller {
+        client,
+        form,
+        used_basic,
+    } = match caller(&state, client_addr, &headers, body).await {
+        Ok(caller) => caller,
+        Err(refused) => return refused,
     };
     let Some(token) = form.get("token") else {
         return oauth_error(invalid_request("token is required."), used_basic);
@@ -287,30 +305,23 @@ pub async fn post_introspect(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    if let Err(refused) = admitted(&state, client_addr).await {
-        return refused;
+    let Caller {
+        client,
+        form,
+        used_basic,
+    } = match caller(&state, client_addr, &headers, body).await {
+        Ok(caller) => caller,
+        Err(refused) => return refused,
+    };
+    if !client.confidential {
+        return oauth_error(
+            OAuthError::new(
+                "invalid_client",
+                "Introspection needs a confidential client.",
+            ),
+            used_basic,
+        );
     }
-    let form = match form_of(&headers, body) {
-        Ok(form) => form,
-        Err(error) => return oauth_error(error, false),
-    };
-    let (credentials, used_basic) = match client_credentials(&headers, &form) {
-        Ok(found) => found,
-        Err(error) => return oauth_error(error, sends_basic(&headers)),
-    };
-    let client = match state.auth.authenticate_client(&credentials).await {
-        Ok(client) if client.confidential => client,
-        Ok(_) => {
-            return oauth_error(
-                OAuthError::new(
-                    "invalid_client",
-                    "Introspection needs a confidential client.",
-                ),
-                used_basic,
-            );
-        }
-        Err(error) => return oauth_error(error, used_basic),
-    };
     let Some(token) = form.get("token") else {
         return oauth_error(invalid_request("token is required."), used_basic);
     };
