@@ -197,8 +197,12 @@ impl Policy {
             })
     }
 
-    pub fn method(&self, method: AuthMethod) -> MethodRule {
-        self.methods.get(&method).cloned().unwrap_or_default()
+    pub fn method(&self, method: AuthMethod) -> &MethodRule {
+        static ENABLED: MethodRule = MethodRule {
+            enabled: true,
+            except_groups: Vec::new(),
+        };
+        self.methods.get(&method).unwrap_or(&ENABLED)
     }
 
     /// Whether the method can be used by nobody at all (so a request using it can be refused

@@ -57,8 +57,7 @@ pub enum ApiError {
     },
     /// Status 429: the caller's rate budget is spent (Jira Data Center's headers).
     RateLimited {
-        limit: u32,
-        fill_rate: u32,
+        bucket: tessera_core::policy::Quota,
         retry_after_seconds: u64,
     },
     /// Status 403: password logins of this name or network are suspended after too many
@@ -172,15 +171,11 @@ impl IntoResponse for ApiError {
                 FieldErrors::message("Unsupported Media Type: send the body as application/json.")
             }
             Self::RateLimited {
-                limit,
-                fill_rate,
+                bucket,
                 retry_after_seconds,
             } => {
                 headers.insert(RETRY_AFTER, HeaderValue::from(retry_after_seconds.max(1)));
-                headers.insert("x-ratelimit-limit", HeaderValue::from(limit));
-                headers.insert("x-ratelimit-remaining", HeaderValue::from(0));
-                headers.insert("x-ratelimit-interval-seconds", HeaderValue::from(1));
-                headers.insert("x-ratelimit-fillrate", HeaderValue::from(fill_rate));
+                crate::rate_limit::insert_headers(&mut headers, bucket, 0);
                 headers.insert(DENIED_REASON, HeaderValue::from_static("rate_limited"));
                 let mut errors = FieldErrors::message(
                     "Too many requests: the rate limit for this caller is spent. Retry after the \

@@ -15,7 +15,6 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use axum::extract::{ConnectInfo, OriginalUri, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use http::HeaderValue;
 use http::header::HOST;
 use ipnet::IpNet;
 use tessera_auth::authenticator::{AuthError, RequestInfo};
@@ -193,11 +192,7 @@ pub async fn authenticate(
     request.extensions_mut().insert(CurrentSession(session));
     let mut response = next.run(request).await;
     if let Decision::Allowed { bucket, remaining } = decision {
-        let headers = response.headers_mut();
-        headers.insert("x-ratelimit-limit", HeaderValue::from(bucket.capacity));
-        headers.insert("x-ratelimit-remaining", HeaderValue::from(remaining));
-        headers.insert("x-ratelimit-interval-seconds", HeaderValue::from(1));
-        headers.insert("x-ratelimit-fillrate", HeaderValue::from(bucket.per_second));
+        crate::rate_limit::insert_headers(response.headers_mut(), bucket, remaining);
     }
     response
 }
@@ -233,8 +228,7 @@ pub fn take_from_budget(
         .audit()
         .record(event.outcome(Outcome::Denied).reason("rate_limited"));
     Err(ApiError::RateLimited {
-        limit: bucket.capacity,
-        fill_rate: bucket.per_second,
+        bucket,
         retry_after_seconds: retry_after.as_millis().div_ceil(1000) as u64,
     })
 }

@@ -14,6 +14,7 @@ use std::time::Duration;
 use governor::clock::{Clock, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
 use governor::{DefaultKeyedRateLimiter, RateLimiter};
+use http::{HeaderMap, HeaderValue};
 use tessera_auth::policy::ActivePolicy;
 use tessera_core::ids::UserId;
 use tessera_core::policy::{Quota, RateLimitPolicy};
@@ -44,6 +45,14 @@ fn network_of(ip: IpAddr) -> IpAddr {
         }
         v4 => v4,
     }
+}
+
+/// Jira Data Center's headers describing the caller's bucket, on allowed and refused answers.
+pub fn insert_headers(headers: &mut HeaderMap, bucket: Quota, remaining: u32) {
+    headers.insert("x-ratelimit-limit", HeaderValue::from(bucket.capacity));
+    headers.insert("x-ratelimit-remaining", HeaderValue::from(remaining));
+    headers.insert("x-ratelimit-interval-seconds", HeaderValue::from(1));
+    headers.insert("x-ratelimit-fillrate", HeaderValue::from(bucket.per_second));
 }
 
 /// What the limiter decided for one request.
