@@ -16,6 +16,7 @@ use std::fmt;
 use crc::{CRC_32_ISO_HDLC, Crc};
 use tessera_core::tokens::TokenKind;
 
+use crate::oauth2::{ACCESS_TOKEN_PREFIX, CLIENT_SECRET_PREFIX, CODE_PREFIX, REFRESH_TOKEN_PREFIX};
 use crate::secret::{random_bytes, sha256};
 
 const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -133,9 +134,14 @@ pub struct Presented {
 /// tokens and client secrets): such a string is never written to a log or the audit.
 pub fn looks_like_secret(text: &str) -> bool {
     has_prefix(text)
-        || ["tsoat_", "tsort_", "tscod_", "tscls_"]
-            .iter()
-            .any(|prefix| text.starts_with(prefix))
+        || [
+            ACCESS_TOKEN_PREFIX,
+            REFRESH_TOKEN_PREFIX,
+            CODE_PREFIX,
+            CLIENT_SECRET_PREFIX,
+        ]
+        .iter()
+        .any(|prefix| text.starts_with(prefix))
 }
 
 /// Whether a string carries a tessera token prefix (so it is a token, well-formed or not).
