@@ -13,42 +13,23 @@
 #   bench/policy.sh                   # SQLite in a temporary data directory
 #   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench bench/policy.sh
 #   ROUNDS=5 DURATION=10s bench/policy.sh
+#
+# BENCH_DATABASE_URL names a database the script creates if missing and empties first (its
+# public schema is dropped).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-8s}
 CONNECTIONS=${CONNECTIONS:-32}
 ROUNDS=${ROUNDS:-3}
-PASSWORD=bench-admin-password
-
-command -v wrk >/dev/null || apt-get install -y wrk >/dev/null
-cargo build --release --locked --quiet
+source bench/lib.sh
 cargo build --release --locked --quiet -p tessera-web --example policy_eval
-
-work=$(mktemp -d)
-server_pid=
-cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
-
-db_args=(--data-dir "$work/data")
-backend=sqlite
-if [ -n "${BENCH_DATABASE_URL:-}" ]; then
-  db_args=(--database-url "$BENCH_DATABASE_URL")
-  backend=postgres
-fi
-TESSERA_ADMIN_PASSWORD=$PASSWORD RUST_LOG=warn target/release/tessera "${db_args[@]}" --json \
-  serve --listen 127.0.0.1:0 > "$work/server.out" 2> "$work/server.err" &
-server_pid=$!
-for _ in $(seq 1 100); do grep -q '"listening"' "$work/server.out" 2>/dev/null && break; sleep 0.1; done
-addr=$(grep '"listening"' "$work/server.out" | sed -E 's/.*"address":"([^"]+)".*/\1/')
-base="http://$addr"
-basic="Authorization: Basic $(printf 'admin:%s' "$PASSWORD" | base64 -w0)"
-json="Content-Type: application/json"
+start_server
 
 for group in integrators contractors; do
-  curl -fsS -H "$basic" -H "$json" -d "{\"name\":\"$group\"}" "$base/rest/api/2/group" >/dev/null 2>&1 || true
+  curl -fsS -H "$basic" -H "$json" -d "{\"name\":\"$group\"}" "$base/rest/api/2/group" >/dev/null
 done
-curl -fsS -H "$basic" -H "$json" -d '{"name":"admin"}' "$base/rest/api/2/group/user?groupname=integrators" >/dev/null 2>&1 || true
+curl -fsS -H "$basic" -H "$json" -d '{"name":"admin"}' "$base/rest/api/2/group/user?groupname=integrators" >/dev/null
 token=$(curl -fsS -H "$basic" -H "$json" -d '{"name":"bench","expirationDuration":1}' \
   "$base/rest/pat/latest/tokens" | sed -E 's/.*"rawToken":"([^"]+)".*/\1/')
 
@@ -74,24 +55,19 @@ set_policy() {
   curl -fsS -X PUT -H "$basic" -H "$json" -d "$1" "$base/rest/tessera/1/policy" >/dev/null
 }
 
-to_ms() { # wrk latency like 812.00us, 3.21ms, 1.02s
-  awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /s$/) n *= 1000; printf "%.2f", n }'
-}
-
 ticks=$(getconf CLK_TCK)
 server_cpu() { awk '{ print $14 + $15 }' "/proc/$server_pid/stat"; } # user + system, in ticks
 
 measure() { # prints "requests/s p99-ms non-2xx server-cpu-us-per-request"
-  local out before after
+  local before after
   before=$(server_cpu)
-  out=$(wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -H "Authorization: Bearer $token" "$base/rest/api/2/myself")
+  wrk_measure -H "Authorization: Bearer $token" "$base/rest/api/2/myself"
   after=$(server_cpu)
-  echo "$(awk '/Requests\/sec/ { print $2 }' <<< "$out") $(to_ms "$(awk '$1 == "99%" { print $2 }' <<< "$out")") $(awk '/Non-2xx or 3xx responses/ { n = $5 } END { print n + 0 }' <<< "$out")" \
-    "$(awk -v t=$((after - before)) -v hz="$ticks" '/requests in/ { printf "%.1f", t * 1e6 / hz / $1 }' <<< "$out")"
+  echo "$rps $p99 $errors $(awk -v t=$((after - before)) -v hz="$ticks" -v n="$requests" 'BEGIN { printf "%.1f", t * 1e6 / hz / n }')"
 }
 
 echo
-echo "tessera $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $backend, $(nproc) cores, wrk -t1 -c$CONNECTIONS -d$DURATION, $ROUNDS rounds, $(date -u +%Y-%m-%d)"
+echo "tessera $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $backend, $(nproc) cores, wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $ROUNDS rounds, $(date -u +%Y-%m-%d)"
 echo
 echo "| round | default policy req/s | full policy req/s | throughput ratio | default p99 (ms) | full p99 (ms) | p99 ratio | default CPU µs/req | full CPU µs/req | CPU ratio | non-2xx |"
 echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
@@ -125,7 +101,7 @@ echo "median server CPU ratio (full / default): $(median "${cpus[@]}")"
 
 # The policy's own work, timed alone for the caller above (admin: jira-administrators,
 # jira-users, integrators), against the server CPU time of a default-policy request.
-read -r eval_default eval_full <<< "$(target/release/examples/policy_eval jira-administrators jira-users integrators <<< "$full_policy")"
+read -r eval_default eval_full <<< "$("$target/examples/policy_eval" jira-administrators jira-users integrators <<< "$full_policy")"
 cpu_us=$(median "${default_cpus[@]}")
 echo "policy's work alone: ${eval_default} ns per request under the default policy, ${eval_full} ns under the full one;" \
   "the difference is $(awk -v f="$eval_full" -v d="$eval_default" -v c="$cpu_us" 'BEGIN { printf "%.2f%%", (f - d) / 10 / c }') of the ${cpu_us} µs of server CPU a default-policy request takes (median)"
