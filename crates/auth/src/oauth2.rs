@@ -289,9 +289,10 @@ impl Authenticator {
             redirect_uris: Some(uris),
             ..changes
         };
+        let now = self.clock.now();
         let updated = self
             .store
-            .update_client(found.key, &checked)
+            .update_client(found.key, &checked, now)
             .await?
             .ok_or_else(|| Error::NotFound(Missing::OAuthClient(client_id.to_string())))?;
         let action = match checked.enabled {
@@ -299,7 +300,6 @@ impl Authenticator {
             Some(true) if !found.enabled => "oauth.client.enabled",
             _ => "oauth.client.updated",
         };
-        let now = self.clock.now();
         self.audit.record(AuditEvent::by_caller(
             principal,
             now,

@@ -254,18 +254,20 @@ fn is_loopback(url: &Url) -> bool {
 }
 
 /// Whether a requested redirect URI is the registered one: exactly, or for a loopback
-/// redirect with any port (RFC 8252 §7.3: native apps get an ephemeral port).
+/// redirect with any port (RFC 8252 §7.3: native apps get an ephemeral port). The requested
+/// text must then be written as the URL parser writes it, so that nothing but the port differs
+/// from the registered text (the parser would drop tabs, trailing spaces or control characters).
 pub fn redirect_matches(registered: &str, requested: &str) -> bool {
     if registered == requested {
         return true;
     }
     match (Url::parse(registered), Url::parse(requested)) {
-        (Ok(mut registered), Ok(mut requested))
-            if is_loopback(&registered) && is_loopback(&requested) =>
+        (Ok(mut registered), Ok(mut parsed))
+            if is_loopback(&registered) && is_loopback(&parsed) && parsed.as_str() == requested =>
         {
             let _ = registered.set_port(None);
-            let _ = requested.set_port(None);
-            registered == requested
+            let _ = parsed.set_port(None);
+            registered == parsed
         }
         _ => false,
     }
@@ -416,6 +418,20 @@ mod tests {
             "http://127.0.0.1/cb",
             "http://127.0.0.1:5/other"
         ));
+        // Only the port may differ: not what the URL parser would clean away.
+        for sloppy in [
+            "http://127.0.0.1:5/cb\0",
+            "http://127.0.0.1:5/c\tb",
+            "http://127.0.0.1:5/cb ",
+            " http://127.0.0.1:5/cb",
+            "HTTP://127.0.0.1:5/cb",
+            "http://127.0.0.1:5/cb\n",
+        ] {
+            assert!(
+                !redirect_matches("http://127.0.0.1/cb", sloppy),
+                "{sloppy:?}"
+            );
+        }
         assert!(!redirect_matches(
             "https://app.example/cb",
             "https://app.example:8443/cb"

@@ -408,11 +408,13 @@ pub trait OAuthStore: Send + Sync {
     async fn list_clients(&self) -> StoreResult<Vec<Client>>;
     /// A client by its public `client_id`, with its secret's digest.
     async fn find_client(&self, client_id: &str) -> StoreResult<Option<ClientMatch>>;
-    /// `None` if the client does not exist.
+    /// `None` if the client does not exist. A new secret revokes, as of `at`, the client's
+    /// `client_credentials` tokens (the old secret alone could mint them).
     async fn update_client(
         &self,
         key: ClientKey,
         changes: &ClientChanges,
+        at: Timestamp,
     ) -> StoreResult<Option<Client>>;
     /// Records a user's consent: a live grant of the pair has its scopes widened, else a new
     /// grant is made (one transaction; concurrent consents end with one live grant).

@@ -330,10 +330,14 @@ backend_tests! {
         let pat = server.bearer(Method::POST, "/rest/pat/latest/tokens", &access).json(&json!({"name": "x"})).send().await.unwrap();
         expect_error(pat, StatusCode::FORBIDDEN).await;
 
-        // RFC 6749 §4.1.2: a code is single-use; a replay revokes what it issued.
+        // RFC 6749 §4.1.2: a code is single-use; a replay revokes what it issued, and the grant
+        // it was issued under (so a pair refreshed meanwhile dies too).
         let (status, _, replay) = exchange(code.clone(), VERIFIER).await;
         assert_eq!((status, replay["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
         assert_eq!(status_with(&server, Method::GET, "/rest/api/2/myself", &access).await, StatusCode::UNAUTHORIZED);
+        let page = authorize(&server, &session, &client_id, "READ").await;
+        assert_eq!(page.status(), StatusCode::OK, "the grant is gone: consent is asked again");
+        decide(&server, &session, page, "approve").await;
 
         // A fresh code (consent is remembered now: straight back with a code).
         let page = authorize(&server, &session, &client_id, "READ").await;
@@ -508,11 +512,17 @@ backend_tests! {
         let twice = server.http.post(server.url(TOKEN)).basic_auth(&client_id, Some(&secret))
             .header("content-type", "application/x-www-form-urlencoded").body("grant_type=client_credentials&grant_type=client_credentials").send().await.unwrap();
         assert_eq!(twice.json::<Value>().await.unwrap()["error"], "invalid_request");
-        // A disabled client gets nothing, and its tokens stop.
+        // A disabled client gets nothing, and its tokens stop until it is enabled again.
         server.admin_json(Method::PUT, &format!("{CLIENTS}/{client_id}"), json!({"enabled": false}), StatusCode::OK).await;
         assert_eq!(status_with(&server, Method::GET, "/rest/api/2/myself", access).await, StatusCode::UNAUTHORIZED);
         let (status, _, _) = token(&server, &[("grant_type", "client_credentials")], Some((&client_id, &secret))).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
+        server.admin_json(Method::PUT, &format!("{CLIENTS}/{client_id}"), json!({"enabled": true}), StatusCode::OK).await;
+        assert_eq!(status_with(&server, Method::GET, "/rest/api/2/myself", access).await, StatusCode::OK);
+        // A new secret ends what the old one could mint alone: its client_credentials tokens.
+        server.admin_json(Method::POST, &format!("{CLIENTS}/{client_id}/secret"), json!({}), StatusCode::OK).await;
+        let refused = server.bearer(Method::GET, "/rest/api/2/myself", access).send().await.unwrap();
+        assert_eq!(refused.headers()["x-authentication-denied-reason"], "token_revoked");
     }
 
     async fn revocation_and_introspection_follow_rfc_7009_and_7662(db) {
@@ -668,6 +678,15 @@ backend_tests! {
         let approved = no_redirects().post(server.url(AUTHORIZE)).header("cookie", format!("JSESSIONID={session}")).form(&fields).send().await.unwrap();
         assert!(approved.headers()["location"].to_str().unwrap().starts_with("http://127.0.0.1:53117/cb?code="));
         assert_eq!(native_authorize().await.unwrap().status(), StatusCode::OK, "asked again");
+        // Only the port may differ: a NUL, a tab or a trailing space the URL parser would
+        // drop is not the registered URI (an error page, no redirect, never a 500).
+        for sloppy in ["http://127.0.0.1:53117/cb\0", "http://127.0.0.1:53117/c\tb", "http://127.0.0.1:53117/cb "] {
+            let mut url = Url::parse(&server.url(AUTHORIZE)).unwrap();
+            url.query_pairs_mut().extend_pairs([("response_type", "code"), ("client_id", native.as_str()), ("redirect_uri", sloppy), ("code_challenge", &pkce_challenge(VERIFIER)), ("code_challenge_method", "S256")]);
+            let refused = no_redirects().get(url).header("cookie", format!("JSESSIONID={session}")).send().await.unwrap();
+            assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "{sloppy:?}");
+            assert!(refused.headers().get("location").is_none(), "{sloppy:?}");
+        }
 
         // RFC 6749 §3.1: a parameter sent twice is refused.
         let mut url = Url::parse(&server.url(AUTHORIZE)).unwrap();
@@ -676,9 +695,12 @@ backend_tests! {
         assert_eq!(twice.status(), StatusCode::BAD_REQUEST);
         assert!(twice.headers().get("location").is_none());
         let mut url = Url::parse(&server.url(AUTHORIZE)).unwrap();
-        url.query_pairs_mut().extend_pairs([("response_type", "code"), ("client_id", client_id.as_str()), ("scope", "READ"), ("scope", "READ"), ("code_challenge", &pkce_challenge(VERIFIER)), ("code_challenge_method", "S256")]);
+        url.query_pairs_mut().extend_pairs([("response_type", "code"), ("client_id", client_id.as_str()), ("scope", "READ"), ("scope", "READ"), ("state", "s-42"), ("code_challenge", &pkce_challenge(VERIFIER)), ("code_challenge_method", "S256")]);
         let twice = no_redirects().get(url).header("cookie", format!("JSESSIONID={session}")).send().await.unwrap();
-        assert_eq!(param(&location_query(&twice), "error"), Some("invalid_request"));
+        let answer = location_query(&twice);
+        assert_eq!(param(&answer, "error"), Some("invalid_request"));
+        assert_eq!(param(&answer, "state"), Some("s-42"), "RFC 6749 §4.1.2.1: the state goes back");
+        assert!(param(&answer, "iss").is_some(), "RFC 9207");
 
         // A redirect URI smuggled after a newline is refused at registration.
         let smuggled = server.admin(Method::POST, CLIENTS).json(&json!({"name": "x", "redirectUris": ["https://app.example/cb\nhttp://evil.example/cb"], "scopes": ["READ"]})).send().await.unwrap();

@@ -269,22 +269,42 @@ impl OAuthStore for SqlStore {
         &self,
         key: ClientKey,
         changes: &ClientChanges,
+        at: Timestamp,
     ) -> StoreResult<Option<Client>> {
-        let public: Option<String> = on_pool!(self, write, |pool| sqlx::query_scalar(
-            "UPDATE oauth_clients SET name = COALESCE($2, name), \
-             redirect_uris = COALESCE($3, redirect_uris), scopes = COALESCE($4, scopes), \
-             enabled = COALESCE($5, enabled), secret_digest = COALESCE($6, secret_digest) \
-             WHERE id = $1 RETURNING client_id"
-        )
-        .bind(key.0)
-        .bind(&changes.name)
-        .bind(changes.redirect_uris.as_deref().map(join_lines))
-        .bind(changes.scopes.map(scopes_to_text))
-        .bind(changes.enabled)
-        .bind(&changes.secret_digest)
-        .fetch_optional(pool)
-        .await
-        .map_err(backend))?;
+        let public: Option<String> = on_pool!(self, write, |pool| {
+            let mut tx = pool.begin().await.map_err(backend)?;
+            let public: Option<String> = sqlx::query_scalar(
+                "UPDATE oauth_clients SET name = COALESCE($2, name), \
+                 redirect_uris = COALESCE($3, redirect_uris), scopes = COALESCE($4, scopes), \
+                 enabled = COALESCE($5, enabled), secret_digest = COALESCE($6, secret_digest) \
+                 WHERE id = $1 RETURNING client_id",
+            )
+            .bind(key.0)
+            .bind(&changes.name)
+            .bind(changes.redirect_uris.as_deref().map(join_lines))
+            .bind(changes.scopes.map(scopes_to_text))
+            .bind(changes.enabled)
+            .bind(&changes.secret_digest)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?;
+            if public.is_some() && changes.secret_digest.is_some() {
+                // Whoever held the old secret could mint client_credentials tokens with it
+                // alone: a new secret ends them. Tokens of users' grants need a user's code or
+                // refresh token as well and are kept.
+                sqlx::query(
+                    "UPDATE oauth_tokens SET revoked_at = $2 WHERE client_id = $1 \
+                     AND grant_id IS NULL AND revoked_at IS NULL",
+                )
+                .bind(key.0)
+                .bind(at.as_millis())
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            }
+            tx.commit().await.map_err(backend)?;
+            public
+        });
         match public {
             Some(client_id) => Ok(self.find_client(&client_id).await?.map(|f| f.client)),
             None => Ok(None),
@@ -467,24 +487,20 @@ impl OAuthStore for SqlStore {
                 tx.commit().await.map_err(backend)?;
                 return Ok(Redemption::Fresh);
             }
-            let exists: Option<i64> =
+            let grant: Option<i64> =
                 sqlx::query_scalar("SELECT grant_id FROM oauth_codes WHERE digest = $1")
                     .bind(digest)
                     .fetch_optional(&mut *tx)
                     .await
                     .map_err(backend)?;
-            if exists.is_none() {
+            let Some(grant) = grant else {
                 return Ok(Redemption::Unknown);
-            }
-            // A replay: what the first redemption issued (and its refreshes) is revoked.
-            sqlx::query(
-                "UPDATE oauth_tokens SET revoked_at = $2 WHERE code_digest = $1 AND revoked_at IS NULL",
-            )
-            .bind(digest)
-            .bind(at.as_millis())
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
+            };
+            // A replay: the grant the code was issued under is revoked, with everything issued
+            // under it. Revoking only the code's own tokens would miss a pair a concurrent
+            // refresh inserts meanwhile (PostgreSQL would not see the new rows); a revoked
+            // grant is checked on every use, so those die too.
+            revoke_grant_on!(tx, grant, at.as_millis(), "code_reused");
             tx.commit().await.map_err(backend)?;
             Ok(Redemption::Replayed)
         })

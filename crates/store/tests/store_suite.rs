@@ -895,7 +895,7 @@ mod oauth {
             assert!(store.find_live_grant(app.key, alice.id).await.unwrap().is_none());
             let third = store.grant(app.key, alice.id, read, T0).await.unwrap();
             assert_ne!(third.id, first.id, "after a revocation, a new grant");
-            let disabled = store.update_client(app.key, &ClientChanges { enabled: Some(false), ..ClientChanges::default() }).await.unwrap().unwrap();
+            let disabled = store.update_client(app.key, &ClientChanges { enabled: Some(false), ..ClientChanges::default() }, T0).await.unwrap().unwrap();
             assert!(!disabled.enabled);
             assert_eq!(disabled.name, "App", "unchanged fields stay");
         }

@@ -54,11 +54,12 @@ fn repeated(
         (_, "client_id" | "redirect_uri") | (Err(_), _) => {
             Some(AuthorizeError::NoRedirect(description))
         }
-        (Ok(request), _) => Some(AuthorizeError::Redirect {
+        (Ok(request), name) => Some(AuthorizeError::Redirect {
             redirect_uri: request.redirect_uri.clone(),
             error: "invalid_request",
             description,
-            state: None,
+            // RFC 6749 §4.1.2.1: the client's `state` goes back, unless it is what was repeated.
+            state: (name != "state").then(|| request.state.clone()).flatten(),
         }),
     }
 }
@@ -229,6 +230,12 @@ fn consent_page(state: &AppState, user: &SessionUser, request: &AuthorizationReq
 pub async fn get_authorize(State(state): State<AppState>, incoming: Incoming) -> Response {
     let result = async {
         let query = Params::parse(incoming.query.as_deref());
+        if query.has_nul() {
+            // No store takes a NUL; nothing with one can be a registered value either.
+            return Err(PageError::BadRequest(
+                "The request contains a NUL character.".into(),
+            ));
+        }
         let params = params_of(|name| query.get(name).map(str::to_string));
         let checked = state.auth.check_authorization(&params).await;
         if let Some(error) = repeated(|name| query.count(name), checked.as_ref()) {
