@@ -29,13 +29,15 @@ pub const WINDOW: Duration = Duration::from_secs(60);
 /// the queue, so that the windows' summaries cannot fill it.
 const MAX_KINDS: usize = QUEUE / 4;
 
-/// Failures a client outside can cause in bulk.
-const NOISY_FAILURES: [&str; 5] = [
+/// Failures a client outside, or any user, can cause in bulk (`admin.change` refused: any
+/// user may knock on the administrative routes).
+const NOISY_FAILURES: [&str; 6] = [
     "login.failed",
     "token.refused",
     "request.rate_limited",
     "access.denied",
     "oauth.consent",
+    "admin.change",
 ];
 
 /// Successes a user can repeat at will (a login answered from the remembered password costs
@@ -311,6 +313,20 @@ async fn write_batch(store: &dyn Store, batch: &[AuditEvent]) {
                 tracing::warn!(%error, "could not write audit events; retrying");
                 tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
             }
+            Err(error) if batch.len() > 1 => {
+                // One event the store refuses must not take the rest of the batch with it.
+                tracing::warn!(%error, "could not write a batch of audit events; one by one");
+                let mut lost = 0;
+                for event in batch {
+                    if let Err(error) = store.record_audit(std::slice::from_ref(event)).await {
+                        tracing::error!(%error, action = %event.action, "could not write an audit event");
+                        lost += 1;
+                    }
+                }
+                if lost > 0 {
+                    tracing::error!(lost, "audit events lost");
+                }
+            }
             Err(error) => {
                 tracing::error!(%error, lost = batch.len(), "could not write audit events");
             }
@@ -394,7 +410,7 @@ mod tests {
     }
 
     #[test]
-    fn only_outside_failures_are_noisy() {
+    fn only_failures_anyone_can_cause_are_noisy() {
         assert!(is_noisy(&failure("192.0.2.1", 1)));
         let created = AuditEvent::anonymous(
             Timestamp::from_millis(1),
@@ -403,5 +419,14 @@ mod tests {
             "token:1",
         );
         assert!(!is_noisy(&created));
+        // Anyone may knock on an administrative route: refusals are counted, changes are not.
+        let change = AuditEvent::anonymous(
+            Timestamp::from_millis(1),
+            "192.0.2.1".parse().unwrap(),
+            "admin.change",
+            "PUT /rest/tessera/1/policy",
+        );
+        assert!(!is_noisy(&change));
+        assert!(is_noisy(&change.outcome(Outcome::Denied)));
     }
 }

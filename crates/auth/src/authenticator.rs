@@ -518,8 +518,11 @@ impl Authenticator {
         denial: PolicyDenial,
     ) {
         tracing::info!(target: "tessera::security", reason = denial.reason_code(), client_ip = %ip, "refused by the access policy");
-        let target = match who {
-            Some((name, _)) if !name.is_empty() => format!("user:{}", name.to_lowercase()),
+        // The name is whatever the client sent: a token pasted into it is never recorded.
+        let target = match who.map(|(name, _)| name.to_lowercase()) {
+            Some(name) if !name.is_empty() && !token_format::looks_like_secret(&name) => {
+                format!("user:{name}")
+            }
             _ => "request".to_string(),
         };
         let mut event = AuditEvent::anonymous(self.clock.now(), ip, "access.denied", target)

@@ -203,11 +203,13 @@ impl PolicyCache {
     /// refuse the very request making it (so nobody locks themselves out by accident), and
     /// stored if the policy is still at `expected` (the version the administrator saw; `None`
     /// for whatever is stored now). The change and its `policy.changed` event (naming the
-    /// sections that changed) are written together.
+    /// sections that changed) are written together. `surface` is where the change is made
+    /// from (the pages are not the REST API, which `apiGroups` may close to the author).
     pub async fn change(
         &self,
         _admin: &Administer,
         principal: &Principal,
+        surface: Surface,
         expected: Option<i64>,
         proposed: Policy,
         now: Timestamp,
@@ -220,7 +222,6 @@ impl PolicyCache {
             }
         }
         errors.into_result()?;
-        let surface = Surface::Api;
         if let Err(denial) = proposed.admit(
             principal.method,
             &principal.groups,

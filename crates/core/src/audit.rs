@@ -15,11 +15,19 @@ pub const MAX_USER_AGENT_CHARS: usize = 200;
 /// client sent.
 pub const MAX_TARGET_CHARS: usize = 200;
 
+/// At most [`MAX_TARGET_CHARS`], control characters replaced: a name a client sent may hold
+/// a NUL, which PostgreSQL refuses in text (and would sink the batch it is written with).
 fn cut(text: String) -> String {
-    match text.char_indices().nth(MAX_TARGET_CHARS) {
-        Some((end, _)) => text[..end].to_string(),
-        None => text,
+    let cut = match text.char_indices().nth(MAX_TARGET_CHARS) {
+        Some((end, _)) => &text[..end],
+        None => &text,
+    };
+    if cut.len() == text.len() && !text.contains(char::is_control) {
+        return text;
     }
+    cut.chars()
+        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+        .collect()
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -236,6 +244,15 @@ mod tests {
             long,
         );
         assert_eq!(event.target.unwrap().chars().count(), MAX_TARGET_CHARS);
+        let event = AuditEvent::anonymous(
+            Timestamp::from_millis(0),
+            "192.0.2.1".parse().unwrap(),
+            "login.failed",
+            "user:a\0b\nc",
+        )
+        .actor_name("x\u{7f}y");
+        assert_eq!(event.target.as_deref(), Some("user:a\u{FFFD}b\u{FFFD}c"));
+        assert_eq!(event.actor_name.as_deref(), Some("x\u{FFFD}y"));
     }
 
     #[test]

@@ -603,10 +603,11 @@ mod admin_pages {
             &[("atl_token", &token), ("password", ADMIN_PASSWORD), ("next", "/secure/admin/policy")], &[]).await;
         assert_eq!(confirmed.location(), "/secure/admin/policy");
         // Mistakes are shown on the form, all at once; nothing is stored.
-        let bad = [("allowedIps", "10.0.0.0/8\nnot-an-address"), ("apiGroups", "no-such-group"), ("capacity", "lots"), ("groupQuotas", "bots 5/1")];
+        let bad = [("allowedIps", "10.0.0.0/8\nnot-an-address"), ("apiGroups", "no-such-group"), ("capacity", "lots"), ("groupQuotas", "bots 5/1"),
+            ("groupAllowedIps", "jira-users: 10.0.0.0/8\njira-users: 10.1.0.0/16")];
         let page = post(&server, "/secure/admin/policy", Some(&admin), &policy_form(&token, &version, &bad), &[]).await;
         assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
-        for message in ["not-an-address", "Give a whole number", "Start each line with a group name"] {
+        for message in ["not-an-address", "Give a whole number", "Start each line with a group name", "has more than one line"] {
             assert!(page.body.contains(message), "{message}: {}", page.body);
         }
         let page = post(&server, "/secure/admin/policy", Some(&admin), &policy_form(&token, &version, &[("apiGroups", "no-such-group")]), &[]).await;
@@ -645,6 +646,15 @@ mod admin_pages {
             let page = get(&server, &format!("/secure/admin/usage?{bad}"), Some(&admin)).await;
             assert_eq!(page.status, StatusCode::BAD_REQUEST, "{bad}");
         }
+
+        // From the pages, the REST API may be closed to the author: the pages stay open to them.
+        server.admin_json(Method::POST, "/rest/api/2/group", json!({"name": "integrators"}), StatusCode::CREATED).await;
+        let version = server.admin_json(Method::GET, "/rest/tessera/1/policy", Value::Null, StatusCode::OK).await["version"].to_string();
+        let page = post(&server, "/secure/admin/policy", Some(&admin), &policy_form(&token, &version, &[("apiGroups", "integrators")]), &[]).await;
+        assert_eq!(page.location(), "/secure/admin/policy?saved", "{}", page.body);
+        let refused = server.admin(Method::GET, "/rest/tessera/1/policy").send().await.unwrap();
+        assert_eq!(refused.headers()["x-authentication-denied-reason"], "group_not_allowed");
+        assert_eq!(get(&server, "/secure/admin/policy", Some(&admin)).await.status, StatusCode::OK);
     }
 
     async fn oauth_clients_and_authorized_applications_on_pages(db) {

@@ -157,8 +157,21 @@ backend_tests! {
         denied(from(server.user(Method::GET, MYSELF, "carl"), inside).send().await.unwrap(), "ip_not_allowed").await;
         assert_eq!(from(server.user(Method::GET, MYSELF, "carl"), "10.5.1.1").send().await.unwrap().status(), StatusCode::OK);
 
+        // What a client puts in the name is recorded safely: a NUL (which PostgreSQL refuses in
+        // text) neither fails nor sinks the batch it is written with, and a token pasted as the
+        // name is never recorded.
+        let odd = "192.0.2.77";
+        let nul = from(server.request(Method::GET, MYSELF), odd).basic_auth("ev\0il", Some("pw")).send().await.unwrap();
+        denied(nul, "ip_not_allowed").await;
+        let pasted = from(server.request(Method::POST, "/rest/auth/1/session"), odd).json(&json!({"username": token, "password": "x"})).send().await.unwrap();
+        denied(pasted, "ip_not_allowed").await;
+
         // The administrator reads the trail from inside the list too.
         let as_admin = |path: &str| from(server.admin(Method::GET, path), inside);
+        let odd_events = audit_by(as_admin, &format!("action=access.denied&ip={odd}"), 2).await;
+        let targets: Vec<&str> = odd_events.iter().map(|e| e["target"].as_str().unwrap()).collect();
+        assert!(targets.contains(&"user:ev\u{FFFD}il") && targets.contains(&"request"), "{targets:?}");
+        assert!(!odd_events.iter().any(|e| e.to_string().contains(&token)), "{odd_events:?}");
         // Repeats of one kind of refusal are coalesced; the claimed name is the target.
         let events = audit_by(as_admin, "action=access.denied&ip=203.0.113.0/24", 2).await;
         assert!(events.iter().all(|e| e["reason"] == "ip_not_allowed" && e["clientIp"] == stranger), "{events:?}");
@@ -262,6 +275,10 @@ backend_tests! {
         let stale = server.admin(Method::PUT, POLICY).json(&json!({"version": version, "rateLimit": {"enabled": true}})).send().await.unwrap();
         let body = expect_error(stale, StatusCode::CONFLICT).await;
         assert!(body["errors"]["version"].is_string());
+        for absurd in [i64::MAX, i64::MIN, -1] {
+            let stale = server.admin(Method::PUT, POLICY).json(&json!({"version": absurd, "rateLimit": {"enabled": true}})).send().await.unwrap();
+            expect_error(stale, StatusCode::CONFLICT).await;
+        }
         let now = server.admin_json(Method::GET, POLICY, Value::Null, StatusCode::OK).await;
         assert_eq!(now["rateLimit"]["enabled"], false);
         // Administrators only; a token needs the ADMIN scope (and never websudo).

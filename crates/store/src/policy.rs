@@ -68,7 +68,7 @@ impl PolicyStore for SqlStore {
         by: Option<&str>,
         audit: &AuditEvent,
     ) -> StoreResult<Option<i64>> {
-        let version = expected + 1;
+        let version = expected.saturating_add(1);
         let done = on_pool!(self, write, |pool| {
             let mut tx = pool.begin().await.map_err(backend)?;
             let done = sqlx::query(

@@ -69,10 +69,15 @@ pub fn client_address(peer: IpAddr, headers: &http::HeaderMap, trusted: &[IpNet]
             is_tls: false,
         };
     }
-    let hops: Vec<&str> = headers
+    // Read lossily: a value with a non-ASCII byte must not vanish with the hops a proxy
+    // appended after it (it becomes a hop that cannot be read, where the walk reaches it).
+    let values: Vec<_> = headers
         .get_all("x-forwarded-for")
         .iter()
-        .filter_map(|v| v.to_str().ok())
+        .map(|v| String::from_utf8_lossy(v.as_bytes()))
+        .collect();
+    let hops: Vec<&str> = values
+        .iter()
         .flat_map(|v| v.split(','))
         .map(str::trim)
         .collect();
@@ -393,5 +398,21 @@ mod tests {
             "2001:db9::5".parse::<IpAddr>().unwrap()
         );
         assert_eq!(client_address(proxy, &HeaderMap::new(), &trusted).ip, proxy);
+        // A non-ASCII byte in what the client sent does not hide the hop the proxy appended
+        // to the same line, nor, trusted, make the client the proxy.
+        let mut headers = HeaderMap::new();
+        let line = HeaderValue::from_bytes(b"\xff\xfe, 198.51.100.7").unwrap();
+        headers.insert("x-forwarded-for", line);
+        assert_eq!(
+            client_address(proxy, &headers, &trusted).ip,
+            "198.51.100.7".parse::<IpAddr>().unwrap()
+        );
+        let mut headers = HeaderMap::new();
+        let line = HeaderValue::from_bytes(b"\xff\xfe, 10.0.0.7").unwrap();
+        headers.insert("x-forwarded-for", line);
+        assert_eq!(
+            client_address(proxy, &headers, &trusted).ip,
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+        );
     }
 }

@@ -121,11 +121,13 @@ impl RateLimits {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
-        if held.version == policy.version {
+        // A request still holding an older policy uses the buckets held: swapping back and
+        // forth between versions would empty every bucket each time.
+        if held.version >= policy.version {
             return held;
         }
         let mut current = self.current.write().unwrap_or_else(|e| e.into_inner());
-        if current.version != policy.version {
+        if current.version < policy.version {
             *current = if current.settings == policy.policy.rate_limit {
                 Arc::new(Buckets {
                     version: policy.version,
@@ -332,6 +334,11 @@ mod tests {
         // The limits changed: every bucket starts afresh with the new size.
         let mut wider = first.policy.rate_limit.clone();
         wider.default = quota(6, 1);
-        assert_eq!(allowed(&limits, &caller, &policy(3, wider)), 6);
+        let newest = policy(3, wider);
+        assert_eq!(allowed(&limits, &caller, &newest), 6);
+        // A request still holding an older version neither brings its buckets back nor
+        // empties the newest ones: the spent bucket stays spent under both.
+        assert_eq!(allowed(&limits, &caller, &first), 0);
+        assert_eq!(allowed(&limits, &caller, &newest), 0);
     }
 }

@@ -16,7 +16,7 @@ use http::StatusCode;
 use maud::{Markup, html};
 use tessera_auth::policy::ActivePolicy;
 use tessera_core::error::{Error, FieldErrors};
-use tessera_core::policy::{MethodRule, Policy, Quota, RateLimitPolicy};
+use tessera_core::policy::{MethodRule, Policy, Quota, RateLimitPolicy, Surface};
 use tessera_core::principal::AuthMethod;
 use tessera_core::tokens::{TokenPolicy, parse_network};
 
@@ -243,11 +243,16 @@ fn entries(text: &str) -> impl Iterator<Item = &str> {
 
 /// `group: rest` lines.
 fn group_lines(text: &str, field: &str, errors: &mut FieldErrors) -> Vec<(String, String)> {
-    let mut found = Vec::new();
+    let mut found: Vec<(String, String)> = Vec::new();
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
         match line.split_once(':') {
             Some((group, rest)) if !group.trim().is_empty() => {
-                found.push((group.trim().to_string(), rest.trim().to_string()));
+                let group = group.trim();
+                // One line per group: a second would silently replace the first.
+                if found.iter().any(|(seen, _)| seen == group) {
+                    errors.add_field(field, format!("'{group}' has more than one line."));
+                }
+                found.push((group.to_string(), rest.trim().to_string()));
             }
             _ => errors.add_field(
                 field,
@@ -426,6 +431,7 @@ async fn save(
             .change(
                 &admin,
                 &user.principal,
+                Surface::Pages,
                 expected,
                 proposed,
                 state.clock.now(),

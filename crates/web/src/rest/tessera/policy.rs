@@ -8,7 +8,7 @@
 use axum::extract::State;
 use serde_json::{Value, json};
 use tessera_auth::policy::ActivePolicy;
-use tessera_core::policy::Policy;
+use tessera_core::policy::{Policy, Surface};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Auth, Jira, JsonBody};
@@ -68,7 +68,14 @@ pub async fn put_policy(
     let active = state
         .auth
         .policy()
-        .change(&admin, &principal, expected, proposed, state.clock.now())
+        .change(
+            &admin,
+            &principal,
+            Surface::Api,
+            expected,
+            proposed,
+            state.clock.now(),
+        )
         .await?;
     Ok(Jira::ok(policy_json(&active)))
 }
