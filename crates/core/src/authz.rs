@@ -410,6 +410,11 @@ impl<A: Action> OnIssue<A> {
             action: PhantomData,
         })
     }
+
+    /// Whether the credential may look users up by name (`read:jira-user`).
+    pub fn may_look_users_up(&self) -> Result<(), Error> {
+        require_user_scope(self.grant.scopes)
+    }
 }
 
 /// Permission to search issues: every project whose issues the caller may see (the user's
@@ -443,6 +448,11 @@ impl BrowsableProjects {
 
     pub fn contains(&self, project: ProjectId) -> bool {
         self.projects().any(|p| p.id == project)
+    }
+
+    /// Whether the credential may look users and groups up by name (`read:jira-user`).
+    pub fn may_look_users_up(&self) -> Result<(), Error> {
+        require_user_scope(self.scopes)
     }
 
     /// Permission to perform `A` on an issue a search found, decided from the permissions
@@ -528,6 +538,16 @@ fn effective(granted: ProjectPermissions, scopes: Scopes) -> ProjectPermissions 
         .iter()
         .filter(|p| scopes.contains(Scope::for_project(*p)))
         .collect()
+}
+
+/// The `read:jira-user` scope, which looking users and groups up by name needs (naming one in
+/// a query or a watcher request would otherwise tell whether they exist).
+fn require_user_scope(scopes: Scopes) -> Result<(), Error> {
+    if scopes.contains(Scope::ReadJiraUser) {
+        Ok(())
+    } else {
+        Err(Error::Denied(Denied::Scope(Scope::ReadJiraUser)))
+    }
 }
 
 fn require<A: Action>(granted: ProjectPermissions, scopes: Scopes) -> Result<(), Error> {

@@ -8,7 +8,7 @@
 //! to projects the authorizer allowed, and that set is never empty. Values reach the store as
 //! ids, catalogue ids, milliseconds and text, for it to bind; nothing here is SQL.
 
-use crate::ids::{IssueId, ProjectId};
+use crate::ids::{IssueId, ProjectId, UserId};
 use crate::jql::SortKey;
 
 /// Where an issue named in a query (by key or id) lives, as
@@ -19,6 +19,16 @@ pub struct IssueLocation {
     pub project_id: ProjectId,
     pub project_key: String,
     pub number: i64,
+}
+
+/// The users and groups among those a query names, as
+/// [`crate::store::IssueStore::locate_names`] finds them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NamesFound {
+    /// Each user found by name or by id: its id and (stored, lower-case) name.
+    pub users: Vec<(UserId, String)>,
+    /// The stored names of the groups found.
+    pub groups: Vec<String>,
 }
 
 /// A search, ready for [`crate::store::IssueStore::search_issues`].

@@ -18,7 +18,7 @@ use crate::oauth::{
 };
 use crate::permissions::{GlobalPermissions, ProjectRole};
 use crate::scopes::Scopes;
-use crate::search::{IssueLocation, SearchQuery};
+use crate::search::{IssueLocation, NamesFound, SearchQuery};
 use crate::tokens::{NewToken, RevokeReason, Token, TokenFilter, TokenMatch};
 use crate::usage::{ClientSeen, CredentialUse, UsageReport};
 
@@ -255,6 +255,14 @@ pub trait IssueStore: Send + Sync {
         keys: &[(String, i64)],
         ids: &[IssueId],
     ) -> StoreResult<Vec<IssueLocation>>;
+    /// The users that exist among those named (lower-cased names) or numbered, and the groups
+    /// among those named (stored names), in at most three reads however many are named.
+    async fn locate_names(
+        &self,
+        user_names: &[String],
+        user_ids: &[UserId],
+        groups: &[String],
+    ) -> StoreResult<NamesFound>;
     /// One page of the issues the search matches, in its order (ties broken by issue id), and
     /// the exact number matched. Reads only issues of [`SearchQuery::projects`].
     async fn search_issues(

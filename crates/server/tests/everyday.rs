@@ -213,6 +213,11 @@ backend_tests! {
         forbidden(server.user(Method::DELETE, &format!("{path}?username=admin"), "dev").send().await.unwrap(), "permission_missing").await;
         // ... checked before the name is looked up, so no one learns who exists.
         forbidden(server.user(Method::POST, &path, "dev").json(&json!("nobody-at-all")).send().await.unwrap(), "permission_missing").await;
+        // ... and the credential needs read:jira-user to name anyone else.
+        let work_only = server.create_token("admin", json!({"name": "work", "expirationDuration": 1, "scopes": ["read:jira-work", "write:jira-work", "manage:jira-project"]})).await;
+        let message = forbidden(server.bearer(Method::POST, &path, &work_only).json(&json!("nobody-at-all")).send().await.unwrap(), "scope_missing").await;
+        assert!(message.contains("read:jira-user"), "{message}");
+        no_content(server.bearer(Method::POST, &path, &work_only).json(&json!("admin")).send().await.unwrap()).await;
         no_content(server.admin(Method::POST, &path).json(&json!("reader")).send().await.unwrap()).await;
         no_content(server.admin(Method::DELETE, &format!("{path}?username=dev")).send().await.unwrap()).await;
         assert_eq!(names(&ok_json(server.admin(Method::GET, &path).send().await.unwrap()).await), ["admin", "reader"]);

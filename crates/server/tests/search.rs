@@ -264,6 +264,20 @@ backend_tests! {
         }
         let quiet = ok_json(server.bearer(Method::GET, &get_path("project = SHUT OR summary ~ shut", "&validateQuery=none"), &open_only).send().await.unwrap()).await;
         assert_eq!(total(&quiet), 0);
+        // Naming a user or a group needs read:jira-user as well (whether the name resolves
+        // would tell who exists); currentUser() does not.
+        let work_only = server.create_token("dev", json!({"name": "work", "expirationDuration": 5, "scopes": ["read:jira-work"]})).await;
+        for jql in ["assignee = visitor", "reporter = nobody-at-all", "assignee = JIRAUSER10000", "reporter in membersOf(\"jira-users\")"] {
+            let refused = server.bearer(Method::GET, &get_path(jql, "&validateQuery=warn"), &work_only).send().await.unwrap();
+            assert_eq!(refused.headers()["x-authentication-denied-reason"], "scope_missing", "{jql}");
+            let body = expect_error(refused, StatusCode::FORBIDDEN).await;
+            assert!(body.to_string().contains("read:jira-user"), "{jql}: {body}");
+        }
+        for jql in ["assignee = currentUser() OR project = OPEN", "assignee is EMPTY"] {
+            ok_json(server.bearer(Method::GET, &get_path(jql, ""), &work_only).send().await.unwrap()).await;
+        }
+        let body = ok_json(server.bearer(Method::GET, &get_path("reporter = visitor", "&validateQuery=warn"), &read).send().await.unwrap()).await;
+        assert_eq!(total(&body), 0, "READ includes read:jira-user");
         let users_only = server.create_token("dev", json!({"name": "users", "expirationDuration": 5, "scopes": ["read:jira-user"]})).await;
         let body = ok_json(server.bearer(Method::GET, SEARCH, &users_only).send().await.unwrap()).await;
         assert_eq!((total(&body), keys(&body).len()), (0, 0));

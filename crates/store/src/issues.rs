@@ -20,7 +20,7 @@ use tessera_core::ids::{CommentId, IssueId, UserId};
 use tessera_core::model::{
     Comment, Issue, IssueChanges, NewIssue, Page, PageRequest, User, Watches,
 };
-use tessera_core::search::{IssueLocation, SearchQuery};
+use tessera_core::search::{IssueLocation, NamesFound, SearchQuery};
 use tessera_core::store::{Conflict, IssueStore, StoreError, StoreResult};
 
 use crate::rows::{
@@ -673,6 +673,15 @@ impl IssueStore for SqlStore {
         ids: &[IssueId],
     ) -> StoreResult<Vec<IssueLocation>> {
         self.find_locations(keys, ids).await
+    }
+
+    async fn locate_names(
+        &self,
+        user_names: &[String],
+        user_ids: &[UserId],
+        groups: &[String],
+    ) -> StoreResult<NamesFound> {
+        self.find_names(user_names, user_ids, groups).await
     }
 
     async fn search_issues(

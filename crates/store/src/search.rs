@@ -17,16 +17,19 @@ use std::collections::HashMap;
 
 use sqlx::{AssertSqlSafe, Row};
 use tessera_core::catalog::{IssueType, Resolution, Status, StatusCategory};
-use tessera_core::ids::{IssueId, ProjectId};
+use tessera_core::ids::{IssueId, ProjectId, UserId};
 use tessera_core::jql::{Field, SortDirection, SortKey};
 use tessera_core::model::{Issue, Page, PageRequest};
 use tessera_core::search::{
-    Column, Comparison, Condition, IssueLocation, Predicate, SearchQuery, TextTarget,
+    Column, Comparison, Condition, IssueLocation, NamesFound, Predicate, SearchQuery, TextTarget,
 };
 use tessera_core::store::StoreResult;
 
 use crate::rows::{IssueRow, issue_select};
 use crate::{Backend, SqlStore, backend, on_pool};
+
+/// Most names looked up in one read.
+const NAMES_PER_READ: usize = 500;
 
 /// A value to bind.
 #[derive(Clone, Debug)]
@@ -576,6 +579,64 @@ impl SqlStore {
             }));
         }
         Ok(found)
+    }
+
+    pub(crate) async fn find_names(
+        &self,
+        user_names: &[String],
+        user_ids: &[UserId],
+        groups: &[String],
+    ) -> StoreResult<NamesFound> {
+        let mut found = NamesFound::default();
+        // Each list in one read, a chunk of placeholders at a time (SQLite's limit is far
+        // above this; a query of 10,000 characters names fewer).
+        for chunk in user_names.chunks(NAMES_PER_READ) {
+            let mut sql = Sql::default();
+            let text = format!(
+                "SELECT id, name FROM users WHERE name IN ({})",
+                sql.texts(chunk)
+            );
+            found.users.extend(self.id_name_rows(text, sql).await?);
+        }
+        let user_ids: Vec<i64> = user_ids.iter().map(|id| id.0).collect();
+        for chunk in user_ids.chunks(NAMES_PER_READ) {
+            let mut sql = Sql::default();
+            let text = format!(
+                "SELECT id, name FROM users WHERE id IN ({})",
+                sql.ints(chunk)
+            );
+            found.users.extend(self.id_name_rows(text, sql).await?);
+        }
+        for chunk in groups.chunks(NAMES_PER_READ) {
+            let mut sql = Sql::default();
+            let text = format!(
+                "SELECT name FROM user_groups WHERE name IN ({})",
+                sql.texts(chunk)
+            );
+            let names: Vec<String> = on_pool!(self, read, |pool| bound!(
+                sqlx::query_scalar(AssertSqlSafe(text)),
+                sql
+            )
+            .fetch_all(pool)
+            .await
+            .map_err(backend))?;
+            found.groups.extend(names);
+        }
+        Ok(found)
+    }
+
+    async fn id_name_rows(&self, text: String, sql: Sql) -> StoreResult<Vec<(UserId, String)>> {
+        let rows: Vec<(i64, String)> = on_pool!(self, read, |pool| bound!(
+            sqlx::query_as(AssertSqlSafe(text)),
+            sql
+        )
+        .fetch_all(pool)
+        .await
+        .map_err(backend))?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name)| (UserId(id), name))
+            .collect())
     }
 
     /// How the database would read one page of a search and count its matches: SQLite's

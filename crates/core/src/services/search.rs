@@ -36,7 +36,9 @@ use crate::jql::{
     ValidationError, Value,
 };
 use crate::model::{Issue, Page, PageRequest, parse_user_key};
-use crate::search::{Column, Comparison, Condition, Predicate, SearchQuery, TextTarget};
+use crate::search::{
+    Column, Comparison, Condition, NamesFound, Predicate, SearchQuery, TextTarget,
+};
 use crate::store::Store;
 
 /// What to do with values that do not exist (unknown projects, users, groups, issue keys),
@@ -197,21 +199,58 @@ impl Names {
         if let Some(clause) = &query.filter {
             wanted.collect(clause);
         }
-        let mut names = Self::default();
-        for text in wanted.users {
-            if names.users.contains_key(&text) {
-                continue;
-            }
-            let found = find_user(store, &text).await?;
-            names.users.insert(text, found);
+        if !wanted.users.is_empty() || !wanted.groups.is_empty() {
+            // Whether a name resolves tells whether that user or group exists.
+            cap.may_look_users_up()?;
         }
+        let mut names = Self::default();
+        // Users by name (without regard to case), else by key; groups by name: each kind in
+        // one read however many a query names.
+        let mut user_names: Vec<String> = Vec::new();
+        let mut user_ids: Vec<UserId> = Vec::new();
+        for text in &wanted.users {
+            user_names.push(text.trim().to_lowercase());
+            user_ids.extend(parse_user_key(&text.trim().to_ascii_uppercase()));
+        }
+        let mut group_names: Vec<String> = wanted
+            .groups
+            .iter()
+            .map(|g| g.trim().to_lowercase())
+            .collect();
+        for list in [&mut user_names, &mut group_names] {
+            list.sort();
+            list.dedup();
+        }
+        user_ids.sort();
+        user_ids.dedup();
+        let found = if user_names.is_empty() && group_names.is_empty() {
+            NamesFound::default()
+        } else {
+            store
+                .locate_names(&user_names, &user_ids, &group_names)
+                .await?
+        };
+        let by_name: HashMap<&str, UserId> = found
+            .users
+            .iter()
+            .map(|(id, name)| (name.as_str(), *id))
+            .collect();
+        let by_id: HashSet<UserId> = found.users.iter().map(|(id, _)| *id).collect();
+        for text in wanted.users {
+            let id = by_name
+                .get(text.trim().to_lowercase().as_str())
+                .copied()
+                .or_else(|| {
+                    parse_user_key(&text.trim().to_ascii_uppercase())
+                        .filter(|id| by_id.contains(id))
+                });
+            names.users.insert(text, id);
+        }
+        let groups: HashSet<&str> = found.groups.iter().map(String::as_str).collect();
         for group in wanted.groups {
-            if names.groups.contains_key(&group) {
-                continue;
-            }
             let stored = group.trim().to_lowercase();
-            let found = store.find_group(&stored).await?.map(|g| g.name);
-            names.groups.insert(group, found);
+            let known = groups.contains(stored.as_str()).then_some(stored);
+            names.groups.insert(group, known);
         }
         let mut keys: Vec<(String, i64)> = Vec::new();
         let mut ids: Vec<IssueId> = Vec::new();
@@ -221,6 +260,8 @@ impl Names {
                 IssueName::Id(id) => ids.push(IssueId(id)),
             }
         }
+        // Keys of projects the caller may not browse stay unknown without a read.
+        keys.retain(|(project, _)| cap.projects().any(|p| p.key.eq_ignore_ascii_case(project)));
         keys.sort();
         keys.dedup();
         ids.sort();
@@ -240,17 +281,6 @@ impl Names {
             }
         }
         Ok(names)
-    }
-}
-
-/// A user by name (without regard to case), else by key.
-async fn find_user(store: &dyn Store, text: &str) -> Result<Option<UserId>, Error> {
-    if let Some(user) = super::users::find_named(store, text).await? {
-        return Ok(Some(user.id));
-    }
-    match parse_user_key(&text.trim().to_ascii_uppercase()) {
-        Some(id) => Ok(store.find_user(id).await?.map(|user| user.id)),
-        None => Ok(None),
     }
 }
 

@@ -19,27 +19,29 @@ pub async fn watches(store: &dyn Store, cap: &OnIssue<Browse>) -> Result<Watches
 }
 
 /// The user a watcher request names (`None`: the caller), with the further permission that
-/// naming them needs: the write scope for oneself, MANAGE_WATCHERS for anyone else. The
-/// permission is checked before the name is looked up, so a caller without it cannot probe
-/// which users exist.
+/// naming them needs: the write scope for oneself; for anyone else MANAGE_WATCHERS, and the
+/// `read:jira-user` scope to look them up. Both are checked before the name is looked up, so
+/// a caller without them cannot probe which users exist.
 async fn subject(
     store: &dyn Store,
     cap: &OnIssue<Browse>,
     name: Option<&str>,
 ) -> Result<User, Error> {
     let me = cap.actor();
-    let named = match name {
-        Some(name) => super::users::find_named(store, name).await?,
-        None => store.find_user(me.id).await?,
-    };
-    match named {
-        Some(user) if user.id == me.id => {
-            cap.also::<Watch>()?;
-            Ok(user)
-        }
-        found => {
+    match name {
+        Some(name) if name.trim().to_lowercase() != me.name.to_lowercase() => {
             cap.also::<ManageWatchers>()?;
-            found.ok_or_else(|| Error::NotFound(Missing::User(name.unwrap_or("").to_string())))
+            cap.may_look_users_up()?;
+            super::users::find_named(store, name)
+                .await?
+                .ok_or_else(|| Error::NotFound(Missing::User(name.to_string())))
+        }
+        _ => {
+            cap.also::<Watch>()?;
+            store
+                .find_user(me.id)
+                .await?
+                .ok_or_else(|| Error::NotFound(Missing::User(me.name.clone())))
         }
     }
 }
