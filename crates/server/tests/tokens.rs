@@ -351,7 +351,7 @@ backend_tests! {
         assert_eq!(known.text().await.unwrap(), unknown_body, "the same answer either way");
         // Revocation happens off the request; it is visible within moments.
         let mut refused = false;
-        for _ in 0..50 {
+        for _ in 0..250 {
             if server.bearer(Method::GET, MYSELF, &leaked).send().await.unwrap().status() == StatusCode::UNAUTHORIZED {
                 refused = true;
                 break;
@@ -371,7 +371,7 @@ backend_tests! {
         let replacement = json_of(rotated).await["rawToken"].as_str().unwrap().to_string();
         assert_eq!(report(json!([second.clone()])).await.unwrap().status(), StatusCode::ACCEPTED);
         let mut refused = false;
-        for _ in 0..50 {
+        for _ in 0..250 {
             if server.bearer(Method::GET, MYSELF, &replacement).send().await.unwrap().status() == StatusCode::UNAUTHORIZED {
                 refused = true;
                 break;
