@@ -69,18 +69,7 @@ pub fn client_address(peer: IpAddr, headers: &http::HeaderMap, trusted: &[IpNet]
             is_tls: false,
         };
     }
-    // Read lossily: a value with a non-ASCII byte must not vanish with the hops a proxy
-    // appended after it (it becomes a hop that cannot be read, where the walk reaches it).
-    let values: Vec<_> = headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .map(|v| String::from_utf8_lossy(v.as_bytes()))
-        .collect();
-    let hops: Vec<&str> = values
-        .iter()
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .collect();
+    let hops = list_items(headers, "x-forwarded-for");
     let mut client = peer;
     for hop in hops.iter().rev() {
         if !is_trusted(client, trusted) {
@@ -95,14 +84,26 @@ pub fn client_address(peer: IpAddr, headers: &http::HeaderMap, trusted: &[IpNet]
         }
     }
     // The value the nearest proxy wrote (proxies that append put theirs last).
-    let is_tls = headers
-        .get_all("x-forwarded-proto")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
+    let is_tls = list_items(headers, "x-forwarded-proto")
         .last()
-        .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"));
+        .is_some_and(|proto| proto.eq_ignore_ascii_case("https"));
     ClientAddr { ip: client, is_tls }
+}
+
+/// The comma-separated items of every `name` header, in order, trimmed. Read lossily: a
+/// value with a non-ASCII byte must not vanish with the items a proxy appended to the same
+/// line (it becomes an item that cannot be read, where the reader reaches it).
+fn list_items(headers: &http::HeaderMap, name: &str) -> Vec<String> {
+    headers
+        .get_all(name)
+        .iter()
+        .flat_map(|v| {
+            String::from_utf8_lossy(v.as_bytes())
+                .split(',')
+                .map(|item| item.trim().to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 pub async fn resolve_client(
@@ -410,9 +411,13 @@ mod tests {
         let mut headers = HeaderMap::new();
         let line = HeaderValue::from_bytes(b"\xff\xfe, 10.0.0.7").unwrap();
         headers.insert("x-forwarded-for", line);
-        assert_eq!(
-            client_address(proxy, &headers, &trusted).ip,
-            IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+        let proto = HeaderValue::from_bytes(b"\xff, https").unwrap();
+        headers.insert("x-forwarded-proto", proto);
+        let behind = client_address(proxy, &headers, &trusted);
+        assert_eq!(behind.ip, IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        assert!(
+            behind.is_tls,
+            "the nearest proxy's protocol, after a client's odd bytes"
         );
     }
 }
