@@ -1,6 +1,6 @@
 """The everyday Jira flow, driven by the Python `jira` package against a running tessera.
 
-Run by the Rust test suite (crates/server/tests/python_client.rs), which starts the server,
+Run by the Rust test suite (crates/server/tests/it/python_client.rs), which starts the server,
 seeds a project and a read-only user, and passes their names. Exits non-zero on any failure.
 """
 

@@ -2,13 +2,10 @@
 //! issue shape of `GET issue`, `fields` and `expand`, GET and POST alike, Jira's errors with
 //! positions, `validateQuery`, what tokens (scopes, project restrictions) and roles let a caller
 //! find, and hostile queries that must never cost a 500.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::collections::HashSet;
 
-use common::*;
+use crate::common::*;
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 use tessera_core::catalog::{IssueType, Priority};

@@ -1,15 +1,12 @@
 //! The `tessera` binary: its first start, offline commands, graceful shutdown, and durability
 //! across `kill -9`, on SQLite and PostgreSQL.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::common::process::{Served, run};
 use base64::Engine;
-use common::process::{Served, run};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tessera_testkit::{Backend, TestDatabase, backend_tests};

@@ -6,14 +6,14 @@
 pub mod process;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
 use tessera_server::{Config, prepare, serve};
 use tessera_store::SqlStore;
 use tessera_testkit::TestDatabase;
-use tokio::sync::oneshot;
+use tokio::sync::{OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock, oneshot};
 use tokio::task::JoinHandle;
 
 pub const ADMIN_PASSWORD: &str = "admin-password-1";
@@ -28,6 +28,25 @@ pub struct TestServer {
     pub http: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<()>>,
+    /// This server's share of the machine (see [`alone`]).
+    _share: OwnedRwLockReadGuard<()>,
+}
+
+/// Every test server holds a share; a load test takes the whole machine with [`alone`].
+static MACHINE: LazyLock<Arc<RwLock<()>>> = LazyLock::new(|| Arc::new(RwLock::new(())));
+
+/// For a test that measures load (the password flood): waits until no test server runs, and
+/// keeps new ones from starting until the guard is dropped. All the tests share one binary,
+/// so without this a load test would run beside whatever else the test threads picked up.
+/// It polls instead of queueing, so a test that starts a second server while holding a first
+/// share never waits behind it.
+pub async fn alone() -> OwnedRwLockWriteGuard<()> {
+    loop {
+        if let Ok(guard) = MACHINE.clone().try_write_owned() {
+            return guard;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 /// Test configuration: cheap Argon2, the database given.
@@ -61,6 +80,7 @@ impl TestServer {
 
     /// A server on a database it does not own (several may share one).
     pub async fn start_shared(config: Config) -> Self {
+        let share = MACHINE.clone().read_owned().await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let prepared = prepare(&config, addr).await.expect("prepare server");
@@ -83,6 +103,7 @@ impl TestServer {
             http,
             shutdown: Some(shutdown),
             handle: Some(handle),
+            _share: share,
         }
     }
 

@@ -1,13 +1,10 @@
 //! The audit trail over HTTP, on both stores: logins, failures, sessions and refused tokens
 //! leave events, written off the request path and never lost at a graceful shutdown; the API
 //! filters and pages them and exports JSON Lines; no secret ever appears.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tessera_core::store::AuditStore;

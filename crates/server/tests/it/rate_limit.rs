@@ -1,12 +1,9 @@
 //! Rate limiting over HTTP: a bucket per caller (per address for anonymous callers), group
 //! quotas and exemptions, and Jira Data Center's 429 with `Retry-After` and `X-RateLimit-*`.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use tessera_server::config::GroupQuota;

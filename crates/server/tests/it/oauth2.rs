@@ -3,11 +3,8 @@
 //! with reuse detection, single-use codes, client_credentials, revocation, introspection and
 //! metadata. Each rule is checked by trying to break it; the RFC sections are named beside
 //! the checks.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use reqwest::{Method, StatusCode, Url};
 use serde_json::{Value, json};
 use tessera_auth::oauth2::pkce_challenge;

@@ -2,11 +2,8 @@
 //! password logins for the name (or the client network), with Jira's
 //! `X-Seraph-LoginReason: AUTHENTICATION_DENIED`, while the user's tokens and open sessions keep
 //! working; administrators lift a suspension.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use tessera_testkit::{TestDatabase, backend_tests};

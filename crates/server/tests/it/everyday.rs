@@ -5,11 +5,8 @@
 //! `editmeta` following what the caller may set; labels, priorities and resolutions on issues;
 //! `project/{key}/statuses`; `serverInfo` without a credential. Refusals: an issue the caller
 //! cannot see is 404, a missing permission or scope 403 with its reason.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tessera_testkit::backend_tests;

@@ -5,15 +5,12 @@
 //! Needs Debian's `chromium` and `chromium-driver` and the `selenium` package in the Python of
 //! `TESSERA_TEST_PYTHON` (set by `scripts/test`). Outside CI, anything missing skips the test
 //! with a message; under CI (`CI=true`) it fails.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use tessera_testkit::{TestDatabase, is_ci};
 
 const CHROMIUM: &str = "/usr/bin/chromium";

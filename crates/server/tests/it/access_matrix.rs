@@ -3,13 +3,10 @@
 //! a session) and a request that is valid for the route, so an allowed caller must get a
 //! success, not merely "something other than 401/403/404". A route added to the table is
 //! covered automatically; one whose handler does not enforce its rule fails here.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::*;
+use crate::common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tessera_core::permissions::ProjectPermission as P;

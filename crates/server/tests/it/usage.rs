@@ -2,13 +2,10 @@
 //! the audit event for the first use of a credential from each new address, credentials seen
 //! from a new network, and credentials nobody used for a while. Client addresses come through
 //! a trusted proxy's `X-Forwarded-For`, so that one test can use several.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tessera_core::clock::{Clock, SystemClock};

@@ -2,11 +2,8 @@
 //! (global, per group, per token), REST API groups, token rules, websudo, the policy API's
 //! checks, and a change made through one instance applying on the next request of another.
 //! Every refusal is checked for its status, `X-Authentication-Denied-Reason` and Jira's body.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
 use tessera_testkit::{TestDatabase, backend_tests};

@@ -2,11 +2,8 @@
 //! authentication with redirects to the login form, the open-redirect guard, form tokens and
 //! the cross-site rule on every POST, the raw token shown exactly once, escaping of user data,
 //! the administrators' inventory, and pages under a context path.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode, Url};
 use serde_json::{Value, json};

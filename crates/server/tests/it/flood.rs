@@ -1,15 +1,12 @@
 //! A flood of Basic requests with wrong passwords, against the real binary with OWASP's
 //! Argon2 parameters: other requests keep being served, and the server's memory stays small
 //! (an unbounded Argon2 server was measured here at 8.5 GiB under such a flood).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use common::process::Served;
+use crate::common::process::Served;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -22,13 +19,14 @@ const STARVED: Duration = Duration::from_secs(3);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_password_flood_neither_starves_others_nor_grows_memory() {
+    let _alone = crate::common::alone().await;
     let workdir = tempfile::tempdir().unwrap();
     let served = Served::start(
         &[],
         &[
             ("TESSERA_ADMIN_PASSWORD", "flood-admin-1"),
             // Password-guessing protection would stop this flood after a few guesses (see
-            // tests/throttle.rs); lifted here, so that every guess reaches Argon2.
+            // the throttle tests); lifted here, so that every guess reaches Argon2.
             ("TESSERA_LOGIN_THROTTLE__USER_THRESHOLD", "1000000000"),
             ("TESSERA_LOGIN_THROTTLE__IP_THRESHOLD", "1000000000"),
         ],

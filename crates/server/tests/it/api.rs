@@ -1,10 +1,7 @@
 //! The REST API through a real server, on SQLite and on PostgreSQL: Jira's shapes and status
 //! codes, authentication, sessions, XSRF, permissions and the issue lifecycle.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tessera_core::store::UserStore;

@@ -10,14 +10,11 @@
 //! The interpreter comes from `TESSERA_TEST_PYTHON` (set by `scripts/test`, which installs the
 //! client into a virtual environment). Outside CI, a missing client skips the test with a
 //! message; under CI (`CI=true`) it fails.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 use tessera_testkit::{backend_tests, is_ci};
 
 fn python() -> Option<String> {

@@ -2,13 +2,10 @@
 //! Bearer and Basic use, scopes and project restrictions, refusals with their reasons, rotation,
 //! revocation (also across two instances), service accounts, the administrators' inventory and
 //! the public leaked-token report. Every rule is tried with a credential that should break it.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tessera_core::store::AuditStore;

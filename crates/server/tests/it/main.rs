@@ -1,0 +1,22 @@
+//! The server's integration tests, in one test binary (one module per concern): one binary
+//! links once after an edit, where one binary per file linked sixteen times.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+mod access_matrix;
+mod api;
+mod audit;
+mod browser;
+mod everyday;
+mod flood;
+mod oauth2;
+mod pages;
+mod policy;
+mod process;
+mod python_client;
+mod rate_limit;
+mod search;
+mod throttle;
+mod tokens;
+mod usage;
