@@ -1,21 +1,25 @@
-//! The authenticator: turns the credential a request carries into a [`Principal`].
+//! The authenticator: the pipeline that turns the credential a request carries into a
+//! [`Principal`], the same way for every kind of credential.
 //!
-//! Wrong password, unknown user, user without a password and deactivated user all get the same
-//! answer after the same amount of work (a real or dummy Argon2 verification), so the answer
-//! reveals nothing about which it was.
+//! The order, for every request and every kind:
+//! 1. **Parse** the one credential the request carries ([`credentials::parse`]) and name its
+//!    kind by shape alone ([`Presented`]). A secret pasted into a Basic user name is refused
+//!    here, and never recorded as a name.
+//! 2. **The policy's rules that need no secret**: the global address allowlist, and a method
+//!    switched off for everyone. They cost no database read for the credential and no Argon2
+//!    work.
+//! 3. **Verify**, by the kind's own verifier under [`crate::credentials`]. A refusal is
+//!    traced, audited and answered in one place (`Authenticator::refuse`), whatever the
+//!    kind.
+//! 4. **The policy's rules that depend on the user's groups**, once the credential is
+//!    verified: decided before, a password refusal would tell anyone who is in which group;
+//!    decided after, it tells no more than the login it stands in for, and password guesses
+//!    are throttled as ever. A verified password's `login.succeeded` is recorded only now.
+//! 5. **The principal**, and the credential's use noted off the request path.
 //!
-//! Tokens (Bearer, or Basic with the token in the password's place) are checked by shape and
-//! checksum first, then looked up by the SHA-256 of the whole token, on every request: there
-//! is no verified-token cache, so a revocation through any instance sharing the database holds
-//! for the very next request everywhere. A refused token says whether it was malformed,
-//! unknown, expired or revoked, and nothing else.
-//!
-//! The access policy ([`tessera_core::policy`]) is applied here. What does not depend on the
-//! user (the global address allowlist, a method switched off for everyone) is refused before
-//! any credential is read, at no Argon2 cost. What depends on the user's groups is decided
-//! once the credential is verified: decided before, a password refusal would tell anyone who
-//! is in which group; decided after, it tells no more than the login it stands in for, and
-//! password guesses are throttled as ever.
+//! There is no verified-credential cache beyond the short-lived one for passwords: tokens and
+//! sessions are read on every request, so a revocation through any instance sharing the
+//! database holds for the very next request everywhere.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -23,30 +27,32 @@ use std::time::Duration;
 
 use http::header::USER_AGENT;
 use http::{HeaderMap, Method};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use tessera_core::audit::{AuditEvent, Outcome, short_user_agent};
 use tessera_core::clock::{Clock, Timestamp};
-use tessera_core::model::{LoginInfo, Session, User};
+use tessera_core::model::{LoginInfo, Session};
 use tessera_core::policy::{Policy, PolicyDenial, Surface};
 use tessera_core::principal::{AuthMethod, Principal};
-use tessera_core::scopes::Scopes;
-use tessera_core::store::{Store, StoreError, UserAccess, UserCredentials};
+use tessera_core::secrets::looks_like_secret;
+use tessera_core::store::{Store, StoreError, UserAccess};
 use tessera_core::throttle::{Subject, ThrottlePolicy};
-use tessera_core::tokens::TokenKind;
 use tessera_core::usage::Credential as UsedCredential;
-use tessera_core::validate::MAX_PASSWORD_BYTES;
 
 use crate::audit_log::AuditLog;
-use crate::cache::VerifiedPasswords;
-use crate::credentials::{self, Credential, CredentialError};
-use crate::password::{HashError, HasherConfig, PasswordHasher};
+use crate::credentials::oauth2_access::OAuth2AccessVerifier;
+use crate::credentials::password::{PasswordVerifier, PresentedPassword};
+use crate::credentials::password_cache::VerifiedPasswords;
+use crate::credentials::pat::{PatVerifier, PresentedToken};
+use crate::credentials::session::{PresentedSession, SessionTimes, SessionVerifier};
+use crate::credentials::{
+    self, Attempt, Credential, CredentialError, Presented, Rejection, Verified, Verifier,
+};
+use crate::hashing::{HashError, HasherConfig, PasswordHasher};
 use crate::policy::{PolicyCache, PolicyError};
-use crate::secret::constant_time_eq;
 use crate::secret::{HmacKey, random_bytes};
 use crate::session::{SessionId, XsrfTokens};
-use crate::token_format::{self, FormatError};
 use crate::usage::Usage;
-use crate::xsrf::{self, XsrfFailure, XsrfRequest};
+use crate::xsrf::{XsrfFailure, XsrfRequest};
 
 #[derive(Clone, Debug)]
 pub struct AuthConfig {
@@ -241,9 +247,10 @@ impl std::fmt::Debug for Login {
 pub struct Authenticator {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) clock: Arc<dyn Clock>,
-    hasher: PasswordHasher,
-    verified: VerifiedPasswords,
-    xsrf: XsrfTokens,
+    password: PasswordVerifier,
+    session: SessionVerifier,
+    pat: PatVerifier,
+    oauth2_access: OAuth2AccessVerifier,
     usage: Usage,
     pub(crate) audit: AuditLog,
     policy: PolicyCache,
@@ -262,16 +269,34 @@ impl Authenticator {
         let key = HmacKey::from_bytes(&key_bytes)
             .ok_or_else(|| AuthError::Internal("the stored XSRF key is not 32 bytes".into()))?;
         let policy = PolicyCache::load(store.clone(), &config.initial_policy, clock.now()).await?;
-        Ok(Self {
-            audit: AuditLog::start(store.clone()),
-            store,
-            clock,
-            hasher: PasswordHasher::start(config.hasher)?,
-            verified: VerifiedPasswords::new(
+        let password = PasswordVerifier::new(
+            store.clone(),
+            clock.clone(),
+            PasswordHasher::start(config.hasher)?,
+            VerifiedPasswords::new(
                 config.verified_password_ttl,
                 config.verified_password_capacity,
             ),
-            xsrf: XsrfTokens::new(key),
+            config.throttle,
+        );
+        let times = SessionTimes {
+            idle: config.session_idle,
+            absolute: config.session_absolute,
+            touch_interval: config.session_touch_interval,
+        };
+        Ok(Self {
+            audit: AuditLog::start(store.clone()),
+            password,
+            session: SessionVerifier::new(
+                store.clone(),
+                clock.clone(),
+                XsrfTokens::new(key),
+                times,
+            ),
+            pat: PatVerifier::new(store.clone(), clock.clone()),
+            oauth2_access: OAuth2AccessVerifier::new(store.clone(), clock.clone()),
+            store,
+            clock,
             usage: Usage::default(),
             policy,
             config,
@@ -294,20 +319,26 @@ impl Authenticator {
 
     /// The least time a failed password check takes (one verification at the configured cost).
     pub fn failure_time(&self) -> Duration {
-        self.hasher.verification_time()
+        self.password.hasher().verification_time()
     }
 
     /// Authenticates a request and admits it under the access policy: `None` for an anonymous
-    /// one (which the global address allowlist still governs).
+    /// one (which the global address allowlist still governs). The steps are the module's.
     pub async fn authenticate(
         &self,
         request: &RequestInfo<'_>,
     ) -> Result<Option<Authenticated>, AuthError> {
+        // 1. Parse.
         let credential = credentials::from_headers(request.headers)?;
+        let user_agent = request.user_agent();
+        let attempt = Attempt {
+            client_ip: request.client_ip,
+            user_agent: user_agent.as_deref(),
+        };
         // A secret sent as the user name (some clients are configured so) is refused as a
         // malformed token, and never recorded as a name anywhere.
         if let Credential::Basic { username, .. } = &credential
-            && token_format::looks_like_secret(username.trim())
+            && looks_like_secret(username.trim())
         {
             let event = AuditEvent::anonymous(
                 self.clock.now(),
@@ -317,105 +348,101 @@ impl Authenticator {
             )
             .outcome(Outcome::Failure)
             .reason("token_in_user_name")
-            .user_agent(request.user_agent().as_deref());
+            .user_agent(attempt.user_agent);
             self.audit.record(event);
             return Err(AuthError::Token(TokenRejection::Malformed));
         }
+        // 2. The rules that need no secret.
         let claimed = match &credential {
             Credential::Basic { username, .. } => Some(username.as_str()),
             _ => None,
         };
-        self.check_address(request.client_ip, || request.user_agent(), claimed)
+        self.check_address(request.client_ip, || user_agent.clone(), claimed)
             .await?;
-        let Some(method) = claimed_method(&credential) else {
-            return match credential {
-                Credential::Session(None) => Err(AuthError::SessionInvalid),
-                _ => Ok(None),
-            };
+        let Some(presented) = Presented::of(credential)? else {
+            return Ok(None);
         };
-        self.check_method_at_all(method, request.client_ip, || request.user_agent(), claimed)
+        let method = presented.method();
+        let claimed = presented.claimed_user();
+        self.check_method_at_all(method, request.client_ip, || user_agent.clone(), claimed)
             .await?;
-        let user_agent = request.user_agent();
-        let admission = |method| Admission {
-            method,
-            surface: request.surface,
-            client_ip: request.client_ip,
-            user_agent: user_agent.as_deref(),
-        };
-        let authenticated = match credential {
-            Credential::None => return Ok(None),
-            Credential::Bearer(token)
-                if token
-                    .expose_secret()
-                    .starts_with(crate::oauth2::ACCESS_TOKEN_PREFIX) =>
-            {
-                Authenticated {
-                    principal: self
-                        .verify_oauth_access_token(
-                            token.expose_secret(),
-                            request,
-                            user_agent.as_deref(),
-                        )
-                        .await?,
-                    session: None,
-                }
+        // 3. Verify, by kind.
+        let verified = match presented {
+            Presented::Password { username, password } => {
+                let input = PresentedPassword {
+                    username: &username,
+                    password: &password,
+                };
+                self.password.verify(input, attempt).await
             }
-            Credential::Bearer(token) => Authenticated {
-                principal: self
-                    .verify_token(token.expose_secret(), None, request, user_agent.as_deref())
-                    .await?,
-                session: None,
-            },
-            Credential::Basic { username, password }
-                if token_format::has_prefix(password.expose_secret()) =>
-            {
-                Authenticated {
-                    principal: self
-                        .verify_token(
-                            password.expose_secret(),
-                            Some(&username),
-                            request,
-                            user_agent.as_deref(),
-                        )
-                        .await?,
-                    session: None,
-                }
+            Presented::Token { raw, basic_user } => {
+                let input = PresentedToken { raw, basic_user };
+                self.pat.verify(input, attempt).await
             }
-            Credential::Basic { username, password } => {
-                let admission = admission(AuthMethod::BasicPassword);
-                let (user, access) = self
-                    .verify_password(&username, &password, request.client_ip, Some(admission))
-                    .await?;
-                Authenticated {
-                    principal: self.principal(&user, access, admission, None, None),
-                    session: None,
-                }
-            }
-            Credential::Session(None) => return Err(AuthError::SessionInvalid),
-            Credential::Session(Some(session)) => {
-                let (stored, user) = self.verify_session(&session).await?;
-                let xsrf_request = XsrfRequest {
+            Presented::OAuth2Access(raw) => self.oauth2_access.verify(raw, attempt).await,
+            Presented::Session(session) => {
+                let request = XsrfRequest {
                     method: request.method,
                     headers: request.headers,
                     form_token: request.form_token,
                     own_origins: request.own_origins,
                 };
-                xsrf::check(&xsrf_request, |token| self.xsrf.is_valid(&session, token))
-                    .map_err(AuthError::Xsrf)?;
-                let admission = admission(AuthMethod::Session);
-                let access = self.store.user_access(user.id).await?;
-                self.admit(&user.name, &access, admission).await?;
-                let mut principal =
-                    self.principal(&user, access, admission, Some(session.reference()), None);
-                principal.websudo_until = stored.websudo_until;
-                Authenticated {
-                    principal,
-                    session: Some(session),
-                }
+                let input = PresentedSession { session, request };
+                self.session.verify(input, attempt).await
             }
         };
-        self.note_use(&authenticated.principal);
-        Ok(Some(authenticated))
+        let mut verified = verified.map_err(|rejection| self.refuse(rejection, attempt))?;
+        // 4. The rules that depend on the user's groups.
+        let access = self
+            .admit_verified(&mut verified, attempt, request.surface)
+            .await?;
+        // 5. The principal.
+        let session = verified.session.take();
+        let principal = verified.principal(access, attempt);
+        self.note_use(&principal);
+        Ok(Some(Authenticated { principal, session }))
+    }
+
+    /// The one refusal path of every kind: one trace line, the kind's audit event (if the
+    /// refusal is worth one), and the error the client gets.
+    fn refuse(&self, rejection: Rejection, attempt: Attempt<'_>) -> AuthError {
+        if let Some(event) = rejection.event {
+            // "token refused", "login failed": the event's action, as words.
+            tracing::info!(
+                target: "tessera::security",
+                reason = event.reason.as_deref().unwrap_or(""),
+                kind = event.credential_kind.as_deref().unwrap_or(""),
+                client_ip = %attempt.client_ip,
+                "{}",
+                event.action.replace('.', " ")
+            );
+            self.audit.record(event);
+        }
+        rejection.error
+    }
+
+    /// The policy's decision on a verified credential's user (read with the policy's version,
+    /// so a change made anywhere applies now); once admitted, the credential's success event
+    /// is recorded.
+    async fn admit_verified(
+        &self,
+        verified: &mut Verified,
+        attempt: Attempt<'_>,
+        surface: Surface,
+    ) -> Result<UserAccess, AuthError> {
+        let access = self.store.user_access(verified.user.id).await?;
+        let admission = Admission {
+            method: verified.method,
+            surface,
+            client_ip: attempt.client_ip,
+            user_agent: attempt.user_agent,
+        };
+        self.admit(&verified.user.name, &access, admission).await?;
+        if let Some(mut event) = verified.success_event.take() {
+            event.credential_kind = Some(verified.method.name().into());
+            self.audit.record(event);
+        }
+        Ok(access)
     }
 
     /// The global address allowlist, before any credential is checked (`claimed` is the user
@@ -520,7 +547,7 @@ impl Authenticator {
         tracing::info!(target: "tessera::security", reason = denial.reason_code(), client_ip = %ip, "refused by the access policy");
         // The name is whatever the client sent: a token pasted into it is never recorded.
         let target = match who.map(|(name, _)| name.to_lowercase()) {
-            Some(name) if !name.is_empty() && !token_format::looks_like_secret(&name) => {
+            Some(name) if !name.is_empty() && !looks_like_secret(&name) => {
                 format!("user:{name}")
             }
             _ => "request".to_string(),
@@ -554,9 +581,7 @@ impl Authenticator {
         previous: &HeaderMap,
     ) -> Result<Login, AuthError> {
         let user_agent = user_agent_of(previous);
-        let admission = Admission {
-            method: AuthMethod::Session,
-            surface: Surface::Pages,
+        let attempt = Attempt {
             client_ip,
             user_agent: user_agent.as_deref(),
         };
@@ -569,9 +594,17 @@ impl Authenticator {
             Some(username),
         )
         .await?;
-        let (user, access) = self
-            .verify_password(username, password, client_ip, Some(admission))
+        let input = PresentedPassword { username, password };
+        let mut verified = self
+            .password
+            .verify(input, attempt)
+            .await
+            .map_err(|rejection| self.refuse(rejection, attempt))?;
+        verified.method = AuthMethod::Session;
+        let access = self
+            .admit_verified(&mut verified, attempt, Surface::Pages)
             .await?;
+        let user = &verified.user;
         for old in credentials::session_cookies(previous) {
             if let Some(old) = SessionId::from_cookie(&old) {
                 self.store.delete_session(&old.digest()).await?;
@@ -598,14 +631,15 @@ impl Authenticator {
             client_ip,
             user_agent.as_deref(),
         );
-        let principal = self.principal(&user, access, admission, Some(session.reference()), None);
-        let xsrf_token = self.xsrf.token_for(&session);
-        tracing::info!(target: "tessera::security", user = %user.name, session = %session.reference(), %client_ip, "session opened");
+        verified.credential_ref = Some(session.reference());
+        let principal = verified.principal(access, attempt);
+        let xsrf_token = self.session.xsrf_token(&session);
+        tracing::info!(target: "tessera::security", user = %principal.user.name, session = %session.reference(), %client_ip, "session opened");
         self.audit.record(AuditEvent::by(
             &principal,
             now,
             "session.opened",
-            format!("user:{}", user.name),
+            format!("user:{}", principal.user.name),
         ));
         Ok(Login {
             principal,
@@ -688,27 +722,35 @@ impl Authenticator {
     }
 
     pub fn xsrf_token(&self, session: &SessionId) -> String {
-        self.xsrf.token_for(session)
+        self.session.xsrf_token(session)
     }
 
     /// Hashes a new password (its rules must already have been checked).
     pub async fn hash_password(&self, password: &SecretString) -> Result<String, AuthError> {
-        Ok(self.hasher.hash(password).await?)
+        Ok(self.password.hasher().hash(password).await?)
     }
 
-    /// Whether `password` is the principal's current password (to confirm a change).
+    /// Whether `password` is the principal's current password (to confirm a change). A wrong
+    /// one counts as a failed login.
     pub async fn check_own_password(
         &self,
         principal: &Principal,
         password: &SecretString,
     ) -> Result<bool, AuthError> {
-        match self
-            .verify_password(&principal.user.name, password, principal.client_ip, None)
-            .await
-        {
-            Ok((user, _)) => Ok(user.id == principal.user.id),
-            Err(AuthError::BadCredentials) => Ok(false),
-            Err(other) => Err(other),
+        let attempt = Attempt {
+            client_ip: principal.client_ip,
+            user_agent: None,
+        };
+        let input = PresentedPassword {
+            username: &principal.user.name,
+            password,
+        };
+        match self.password.verify(input, attempt).await {
+            Ok(verified) => Ok(verified.user.id == principal.user.id),
+            Err(rejection) => match self.refuse(rejection, attempt) {
+                AuthError::BadCredentials => Ok(false),
+                other => Err(other),
+            },
         }
     }
 
@@ -724,130 +766,9 @@ impl Authenticator {
             .await?)
     }
 
-    pub(crate) fn principal(
-        &self,
-        user: &User,
-        access: UserAccess,
-        admission: Admission<'_>,
-        credential_ref: Option<String>,
-        token: Option<&tessera_core::tokens::Token>,
-    ) -> Principal {
-        Principal {
-            user: user.clone(),
-            groups: access.groups,
-            global: access.global,
-            method: admission.method,
-            credential_ref,
-            token: token.map(|t| t.id),
-            scopes: token.map_or_else(Scopes::all, |t| t.scopes),
-            projects: token.and_then(|t| t.projects.clone()),
-            client_ip: admission.client_ip,
-            user_agent: admission.user_agent.map(str::to_string),
-            websudo_until: None,
-            oauth: None,
-        }
-    }
-
-    /// Checks a token, presented as a Bearer token or, with `basic_user`, in a Basic
-    /// password. With Basic, the user name must be the token's owner.
-    async fn verify_token(
-        &self,
-        raw: &str,
-        basic_user: Option<&str>,
-        request: &RequestInfo<'_>,
-        user_agent: Option<&str>,
-    ) -> Result<Principal, AuthError> {
-        let client_ip = request.client_ip;
-        let refuse = |rejection: TokenRejection| {
-            tracing::info!(target: "tessera::security", reason = rejection.reason_code(), %client_ip, "token refused");
-            let event =
-                AuditEvent::anonymous(self.clock.now(), client_ip, "token.refused", "token")
-                    .outcome(Outcome::Failure)
-                    .reason(rejection.reason_code())
-                    .user_agent(user_agent);
-            self.audit.record(event);
-            AuthError::Token(rejection)
-        };
-        let presented = match token_format::parse(raw) {
-            Ok(presented) => presented,
-            Err(FormatError::Malformed | FormatError::NotAToken) => {
-                return Err(refuse(TokenRejection::Malformed));
-            }
-        };
-        let Some(found) = self.store.find_token_by_digest(&presented.digest).await? else {
-            return Err(refuse(TokenRejection::Unknown));
-        };
-        // The database found the row by digest; confirm it without a data-dependent time.
-        if !constant_time_eq(&found.digest, &presented.digest) {
-            return Err(refuse(TokenRejection::Unknown));
-        }
-        let token = found.token;
-        let now = self.clock.now();
-        if token.kind != presented.kind {
-            return Err(refuse(TokenRejection::Unknown));
-        }
-        if token.revoked.is_some() {
-            return Err(refuse(TokenRejection::Revoked));
-        }
-        if let Some(until) = found.previous_secret_until
-            && until.is_none_or(|until| now >= until)
-        {
-            return Err(refuse(TokenRejection::Rotated));
-        }
-        if token.is_expired(now) {
-            return Err(refuse(TokenRejection::Expired));
-        }
-        if let Some(name) = basic_user {
-            let name = name.trim().to_lowercase();
-            if !constant_time_eq(name.as_bytes(), found.owner.name.as_bytes()) {
-                return Err(refuse(TokenRejection::Unknown));
-            }
-        }
-        if !found.owner.active {
-            return Err(refuse(TokenRejection::OwnerInactive));
-        }
-        if !token.is_allowed_from(client_ip) {
-            tracing::info!(target: "tessera::security", token = %token.id, %client_ip, "token used from an address outside its allowlist");
-            let event = AuditEvent {
-                actor_id: Some(found.owner.id.0),
-                credential_id: Some(token.id.to_string()),
-                ..AuditEvent::anonymous(
-                    now,
-                    client_ip,
-                    "token.refused",
-                    format!("token:{}", token.id),
-                )
-            };
-            self.audit.record(
-                event
-                    .outcome(Outcome::Denied)
-                    .actor_name(&found.owner.name)
-                    .reason("ip_not_allowed")
-                    .user_agent(user_agent),
-            );
-            return Err(AuthError::IpNotAllowed);
-        }
-        let method = match (token.kind, basic_user) {
-            (TokenKind::ServiceKey, _) => AuthMethod::ServiceKey,
-            (TokenKind::Personal, Some(_)) => AuthMethod::BasicToken,
-            (TokenKind::Personal, None) => AuthMethod::BearerToken,
-        };
-        let admission = Admission {
-            method,
-            surface: request.surface,
-            client_ip,
-            user_agent,
-        };
-        let access = self.store.user_access(found.owner.id).await?;
-        self.admit(&found.owner.name, &access, admission).await?;
-        let credential_ref = Some(format!("token:{}", token.id));
-        Ok(self.principal(
-            &found.owner,
-            access,
-            admission,
-            credential_ref,
-            Some(&token),
-        ))
+    /// Administrators: forgets the failures of a user name or a client network.
+    pub async fn clear_login_failures(&self, subject: &Subject) -> Result<bool, AuthError> {
+        Ok(self.store.clear_login_failures(&subject.key()).await?)
     }
 
     /// Writes the credential uses noted since the last flush (one write per used credential
@@ -886,328 +807,5 @@ impl Authenticator {
             self.audit.record(event);
         }
         Ok(count)
-    }
-
-    /// Checks a password. Every failure for a plausible name (unknown user, no password,
-    /// wrong password, deactivated) takes at least as long as one verification with the
-    /// configured cost: a stored hash with weaker parameters, or a user without a hash, would
-    /// otherwise answer measurably faster and tell an attacker which names exist.
-    ///
-    /// With an `admission`, the access policy is applied once the password is verified (the
-    /// rules that do not depend on the user, a global address list or a method switched off
-    /// for everyone, were applied before anything was read).
-    async fn verify_password(
-        &self,
-        username: &str,
-        password: &SecretString,
-        client_ip: IpAddr,
-        admission: Option<Admission<'_>>,
-    ) -> Result<(User, UserAccess), AuthError> {
-        let name = username.trim().to_lowercase();
-        let secret = password.expose_secret();
-        // A secret given as the name is never counted, logged or recorded under it.
-        if name.is_empty()
-            || secret.len() > MAX_PASSWORD_BYTES
-            || token_format::looks_like_secret(&name)
-        {
-            return Err(AuthError::BadCredentials);
-        }
-        let started = tokio::time::Instant::now();
-        let now = self.clock.now();
-        let subjects = Subject::of_attempt(&name, client_ip);
-        // Every attempt that reaches a password check has taken a number from the name's and
-        // the network's counts (whether or not the name exists, so the count is no oracle); a
-        // failure is answered no sooner than a verification.
-        let user_agent = admission.and_then(|a| a.user_agent);
-        let refuse = |subjects: Vec<Subject>, counts: Vec<i64>| async move {
-            self.audit_login(
-                now,
-                client_ip,
-                user_agent,
-                &subjects,
-                Outcome::Failure,
-                "bad_credentials",
-            );
-            self.suspend_as_counted(&subjects, &counts, now).await;
-            tokio::time::sleep_until(started + self.hasher.verification_time()).await;
-            Err(AuthError::BadCredentials)
-        };
-        // A NUL can be in no stored name (and PostgreSQL refuses it in a query).
-        let found = if name.contains('\0') {
-            None
-        } else {
-            self.store.find_credentials(&name).await?
-        };
-        let keys: Vec<String> = subjects.iter().map(Subject::key).collect();
-        // A refusal because the name or the network is suspended: the wait given is the later
-        // of both, read the same way whether or not the name exists.
-        let throttled = || async {
-            self.audit_login(
-                now,
-                client_ip,
-                user_agent,
-                &subjects,
-                Outcome::Denied,
-                "login_throttled",
-            );
-            let until = self.store.login_blocked_until(&keys).await?.unwrap_or(now);
-            Err(AuthError::LoginThrottled {
-                retry_after: Duration::from_millis(
-                    u64::try_from(until.as_millis() - now.as_millis()).unwrap_or(0),
-                ),
-            })
-        };
-        // A suspended name waits even with a remembered password (the suspension comes with
-        // the credentials, on every instance, at no extra read).
-        if found
-            .as_ref()
-            .and_then(|f| f.login_blocked_until)
-            .is_some_and(|until| until > now)
-        {
-            return throttled().await;
-        }
-        let had_failures = found.as_ref().is_some_and(|f| f.has_login_failures);
-        if let Some(UserCredentials {
-            user,
-            password_hash: Some(hash),
-            ..
-        }) = &found
-            && user.active
-            && self.verified.is_verified(&name, secret, user.id, hash, now)
-        {
-            if had_failures {
-                self.forget_failures(&name).await;
-            }
-            let access = self.admitted(user, admission).await?;
-            return Ok((user.clone(), access));
-        }
-        // Before any Argon2 work, the attempt takes its numbers; a suspended name or network
-        // (or one this attempt suspends) waits.
-        let Some(counts) = self.take_attempt(&subjects, now).await? else {
-            return throttled().await;
-        };
-        let Some(UserCredentials {
-            user,
-            password_hash: Some(hash),
-            ..
-        }) = found
-        else {
-            self.hasher.verify_dummy(password).await?;
-            return refuse(subjects, counts).await;
-        };
-        if !self.hasher.verify(&hash, password).await? {
-            // The user's own statistics are written off the request path.
-            let store = self.store.clone();
-            tokio::spawn(async move {
-                if let Err(error) = store.record_failed_login(user.id, now).await {
-                    tracing::warn!(%error, "could not record a failed login");
-                }
-            });
-            return refuse(subjects, counts).await;
-        }
-        if !user.active {
-            return refuse(subjects, counts).await;
-        }
-        self.verified.remember(&name, secret, user.id, &hash, now);
-        if self.hasher.needs_rehash(&hash) {
-            self.upgrade_hash(&user, &hash, password).await;
-        }
-        // A success forgets the name's failures, and gives the network back its number.
-        self.forget_failures(&name).await;
-        for subject in &subjects {
-            if let Subject::Network(_) = subject {
-                let threshold = i64::from(subject.threshold(&self.config.throttle));
-                if let Err(error) = self
-                    .store
-                    .return_login_attempt(&subject.key(), threshold)
-                    .await
-                {
-                    tracing::warn!(%error, "could not return a login attempt");
-                }
-            }
-        }
-        // The policy decides once the password is known to be right: a rule that depends on
-        // the user's groups, answered before, would tell anyone who is in which group; now it
-        // tells no more than a login would (and guesses are throttled like any login).
-        let access = self.admitted(&user, admission).await?;
-        // A verified login (not one answered from the remembered-password cache).
-        if let Some(admission) = admission {
-            let mut event = AuditEvent::anonymous(
-                now,
-                client_ip,
-                "login.succeeded",
-                format!("user:{}", user.name),
-            )
-            .user_agent(admission.user_agent);
-            event.actor_id = Some(user.id.0);
-            event.actor_name = Some(user.name.clone());
-            event.credential_kind = Some(admission.method.name().into());
-            self.audit.record(event);
-        }
-        Ok((user, access))
-    }
-
-    /// The user's groups, read with the policy's version, and (with an `admission`) the
-    /// policy's decision on them.
-    async fn admitted(
-        &self,
-        user: &User,
-        admission: Option<Admission<'_>>,
-    ) -> Result<UserAccess, AuthError> {
-        let access = self.store.user_access(user.id).await?;
-        if let Some(admission) = admission {
-            self.admit(&user.name, &access, admission).await?;
-        }
-        Ok(access)
-    }
-
-    /// A success forgets the name's failures (not the network's: an attacker could otherwise
-    /// reset those with an account of their own).
-    async fn forget_failures(&self, name: &str) {
-        let key = Subject::User(name.to_string()).key();
-        if let Err(error) = self.store.clear_login_failures(&key).await {
-            tracing::warn!(%error, "could not clear failed logins");
-        }
-    }
-
-    /// Records a refused password attempt, naming the user name tried (never the password).
-    /// The name tried is the event's target (`user:<name>`), not its actor: nobody was
-    /// authenticated.
-    fn audit_login(
-        &self,
-        now: Timestamp,
-        client_ip: IpAddr,
-        user_agent: Option<&str>,
-        subjects: &[Subject],
-        outcome: Outcome,
-        reason: &str,
-    ) {
-        let tried = subjects.iter().find_map(|s| match s {
-            Subject::User(name) => Some(name.as_str()),
-            Subject::Network(_) => None,
-        });
-        let target = format!("user:{}", tried.unwrap_or(""));
-        let mut event = AuditEvent::anonymous(now, client_ip, "login.failed", target)
-            .outcome(outcome)
-            .reason(reason)
-            .user_agent(user_agent);
-        event.credential_kind = Some("password".into());
-        self.audit.record(event);
-    }
-
-    /// Takes a number for this attempt from each subject; `None` if one of them is suspended.
-    async fn take_attempt(
-        &self,
-        subjects: &[Subject],
-        now: Timestamp,
-    ) -> Result<Option<Vec<i64>>, AuthError> {
-        let policy = self.config.throttle;
-        let first_wait = i64::try_from(policy.lockout.as_millis()).unwrap_or(i64::MAX);
-        let mut counts = Vec::with_capacity(subjects.len());
-        for subject in subjects {
-            let taken = self
-                .store
-                .take_login_attempt(
-                    &subject.key(),
-                    now,
-                    now.minus(policy.window),
-                    i64::from(subject.threshold(&policy)),
-                    first_wait,
-                )
-                .await?;
-            match taken {
-                Some(count) => counts.push(count),
-                None => return Ok(None),
-            }
-        }
-        Ok(Some(counts))
-    }
-
-    /// After a failed attempt, makes each subject at or past its threshold wait as long as its
-    /// count says (the wait doubles with every further failure).
-    async fn suspend_as_counted(&self, subjects: &[Subject], counts: &[i64], now: Timestamp) {
-        let policy = self.config.throttle;
-        for (subject, failures) in subjects.iter().zip(counts) {
-            if let Some(wait) = policy.lockout_for(subject, *failures) {
-                let key = subject.key();
-                tracing::warn!(target: "tessera::security", subject = %key, failures, seconds = wait.as_secs(), "password logins throttled");
-                if let Err(error) = self.store.block_login(&key, now.plus(wait)).await {
-                    tracing::warn!(%error, "could not throttle password logins");
-                }
-            }
-        }
-    }
-
-    /// Administrators: forgets the failures of a user name or a client network.
-    pub async fn clear_login_failures(&self, subject: &Subject) -> Result<bool, AuthError> {
-        Ok(self.store.clear_login_failures(&subject.key()).await?)
-    }
-
-    /// Re-hashes a password stored with weaker parameters; failure is logged, not fatal.
-    async fn upgrade_hash(&self, user: &User, old: &str, password: &SecretString) {
-        let upgraded = match self.hasher.hash(password).await {
-            Ok(new) => self
-                .store
-                .upgrade_password_hash(user.id, old, &new)
-                .await
-                .map(|_| ()),
-            Err(error) => {
-                tracing::warn!(%error, "could not re-hash a password");
-                return;
-            }
-        };
-        if let Err(error) = upgraded {
-            tracing::warn!(%error, "could not store a re-hashed password");
-        }
-    }
-
-    async fn verify_session(&self, session: &SessionId) -> Result<(Session, User), AuthError> {
-        let digest = session.digest();
-        let Some((stored, user)) = self.store.find_session(&digest).await? else {
-            return Err(AuthError::SessionInvalid);
-        };
-        let now = self.clock.now();
-        let expired = now >= stored.last_seen.plus(self.config.session_idle)
-            || now >= stored.created.plus(self.config.session_absolute);
-        if expired || !user.active {
-            self.store.delete_session(&digest).await?;
-            return Err(AuthError::SessionInvalid);
-        }
-        // Refresh often enough that a short idle timeout cannot expire a session in use.
-        let touch_after = self
-            .config
-            .session_touch_interval
-            .min(self.config.session_idle / 4);
-        if now >= stored.last_seen.plus(touch_after) {
-            self.store.touch_session(&digest, now).await?;
-        }
-        Ok((stored, user))
-    }
-}
-
-/// The method a credential claims, read from its shape alone (before it is checked).
-fn claimed_method(credential: &Credential) -> Option<AuthMethod> {
-    let token_method = |raw: &str, basic: bool| match TokenKind::of_prefixed(raw) {
-        Some(TokenKind::ServiceKey) => AuthMethod::ServiceKey,
-        _ if basic => AuthMethod::BasicToken,
-        _ => AuthMethod::BearerToken,
-    };
-    match credential {
-        Credential::None | Credential::Session(None) => None,
-        Credential::Bearer(token)
-            if token
-                .expose_secret()
-                .starts_with(crate::oauth2::ACCESS_TOKEN_PREFIX) =>
-        {
-            Some(AuthMethod::OAuth2)
-        }
-        Credential::Bearer(token) => Some(token_method(token.expose_secret(), false)),
-        Credential::Basic { password, .. }
-            if token_format::has_prefix(password.expose_secret()) =>
-        {
-            Some(token_method(password.expose_secret(), true))
-        }
-        Credential::Basic { .. } => Some(AuthMethod::BasicPassword),
-        Credential::Session(Some(_)) => Some(AuthMethod::Session),
     }
 }

@@ -2,7 +2,7 @@
 //! PKCE (RFC 6749 §4.1, RFC 7636), refresh tokens that rotate on every use (RFC 9700 §4.14.2),
 //! `client_credentials` for confidential clients bound to a service account (RFC 6749 §4.4),
 //! revocation (RFC 7009) and introspection (RFC 7662). Access tokens authenticate API requests
-//! as `Authorization: Bearer` ([`Authenticator::verify_oauth_access_token`]).
+//! as `Authorization: Bearer` ([`crate::credentials::oauth2_access`]).
 //!
 //! Security invariants kept here:
 //! - Codes, tokens and client secrets are 256-bit random strings with a typed prefix and a
@@ -31,19 +31,14 @@ use tessera_core::oauth::{
     OAuthTokenMatch, Redemption, Rotation, ScopeProblem, check_client, is_loopback_redirect,
     redirect_matches, requested_scopes, scope_string,
 };
-use tessera_core::principal::{AuthMethod, OAuthCaller, Principal};
+use tessera_core::principal::Principal;
 use tessera_core::scopes::Scopes;
+use tessera_core::secrets::SecretKind;
 use tessera_core::store::StoreError;
 
-use crate::authenticator::{Admission, AuthError, Authenticator, RequestInfo, TokenRejection};
+use crate::authenticator::{AuthError, Authenticator};
 use crate::secret::{constant_time_eq, random_bytes, sha256};
-use crate::token_format::{self, FormatError, RawToken};
-
-/// Prefixes of the secrets this server mints (secret scanners can tell them apart).
-pub const ACCESS_TOKEN_PREFIX: &str = "tsoat_";
-pub const REFRESH_TOKEN_PREFIX: &str = "tsort_";
-pub const CODE_PREFIX: &str = "tscod_";
-pub const CLIENT_SECRET_PREFIX: &str = "tscls_";
+use crate::token_format::{self, RawToken};
 
 /// Lifetimes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -235,7 +230,7 @@ impl Authenticator {
         };
         let secret = input
             .confidential
-            .then(|| token_format::mint_prefixed(CLIENT_SECRET_PREFIX));
+            .then(|| token_format::mint(SecretKind::OAuth2ClientSecret));
         let now = self.clock.now();
         let client = self
             .store
@@ -321,7 +316,7 @@ impl Authenticator {
         if !found.confidential {
             return Err(Error::invalid_message("A public client has no secret."));
         }
-        let secret = token_format::mint_prefixed(CLIENT_SECRET_PREFIX);
+        let secret = token_format::mint(SecretKind::OAuth2ClientSecret);
         let changes = ClientChanges {
             secret_digest: Some(secret.digest().to_vec()),
             ..ClientChanges::default()
@@ -508,7 +503,7 @@ impl Authenticator {
                 .reason(&scope_string(request.scopes));
             self.audit.record(event);
         }
-        let code = token_format::mint_prefixed(CODE_PREFIX);
+        let code = token_format::mint(SecretKind::OAuth2Code);
         self.store
             .create_code(NewCode {
                 digest: code.digest().to_vec(),
@@ -603,7 +598,7 @@ impl Authenticator {
             .code
             .as_deref()
             .ok_or_else(|| OAuthError::new("invalid_request", "code is required."))?;
-        let digest = token_format::parse_prefixed(text, CODE_PREFIX)
+        let digest = token_format::parse_prefixed(text, SecretKind::OAuth2Code)
             .map_err(|_| invalid("The code is not valid."))?;
         let now = self.clock.now();
         let replayed = |code: &tessera_core::oauth::Code| {
@@ -687,8 +682,8 @@ impl Authenticator {
             .scopes
             .intersection(grant.scopes)
             .intersection(client.scopes);
-        let access = token_format::mint_prefixed(ACCESS_TOKEN_PREFIX);
-        let refresh = token_format::mint_prefixed(REFRESH_TOKEN_PREFIX);
+        let access = token_format::mint(SecretKind::OAuth2Access);
+        let refresh = token_format::mint(SecretKind::OAuth2Refresh);
         let tokens = self.pair(
             &access,
             &refresh,
@@ -724,7 +719,7 @@ impl Authenticator {
             .refresh_token
             .as_deref()
             .ok_or_else(|| OAuthError::new("invalid_request", "refresh_token is required."))?;
-        let digest = token_format::parse_prefixed(text, REFRESH_TOKEN_PREFIX)
+        let digest = token_format::parse_prefixed(text, SecretKind::OAuth2Refresh)
             .map_err(|_| invalid("The refresh token is not valid."))?;
         let found = self
             .store
@@ -761,8 +756,8 @@ impl Authenticator {
                 }
             },
         };
-        let access = token_format::mint_prefixed(ACCESS_TOKEN_PREFIX);
-        let refresh = token_format::mint_prefixed(REFRESH_TOKEN_PREFIX);
+        let access = token_format::mint(SecretKind::OAuth2Access);
+        let refresh = token_format::mint(SecretKind::OAuth2Refresh);
         let replacements = self.pair(
             &access,
             &refresh,
@@ -839,7 +834,7 @@ impl Authenticator {
             OAuthError::new("invalid_scope", "The client may not ask for those scopes.")
         })?;
         let now = self.clock.now();
-        let access = token_format::mint_prefixed(ACCESS_TOKEN_PREFIX);
+        let access = token_format::mint(SecretKind::OAuth2Access);
         // No refresh token: the client can ask again (RFC 6749 §4.4.3).
         let token = NewOAuthToken {
             digest: access.digest().to_vec(),
@@ -903,7 +898,7 @@ impl Authenticator {
 
     /// Finds a presented access or refresh token of this server.
     async fn presented(&self, text: &str) -> Result<Option<OAuthTokenMatch>, OAuthError> {
-        let digest = [ACCESS_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX]
+        let digest = [SecretKind::OAuth2Access, SecretKind::OAuth2Refresh]
             .into_iter()
             .find_map(|prefix| token_format::parse_prefixed(text, prefix).ok());
         let Some(digest) = digest else {
@@ -997,71 +992,6 @@ impl Authenticator {
         }
         Ok(())
     }
-
-    /// Checks an OAuth 2.0 access token presented as `Authorization: Bearer`.
-    pub(crate) async fn verify_oauth_access_token(
-        &self,
-        raw: &str,
-        request: &RequestInfo<'_>,
-        user_agent: Option<&str>,
-    ) -> Result<Principal, AuthError> {
-        let client_ip = request.client_ip;
-        let refuse = |rejection: TokenRejection| {
-            tracing::info!(target: "tessera::security", reason = rejection.reason_code(), %client_ip, "OAuth 2.0 access token refused");
-            let mut event =
-                AuditEvent::anonymous(self.clock.now(), client_ip, "token.refused", "oauth2")
-                    .outcome(Outcome::Failure)
-                    .reason(rejection.reason_code())
-                    .user_agent(user_agent);
-            event.credential_kind = Some("oauth2".into());
-            self.audit.record(event);
-            AuthError::Token(rejection)
-        };
-        let digest = match token_format::parse_prefixed(raw, ACCESS_TOKEN_PREFIX) {
-            Ok(digest) => digest,
-            Err(FormatError::Malformed | FormatError::NotAToken) => {
-                return Err(refuse(TokenRejection::Malformed));
-            }
-        };
-        let Some(found) = self.store.find_oauth_token(&digest).await? else {
-            return Err(refuse(TokenRejection::Unknown));
-        };
-        if !constant_time_eq(&found.digest, &digest) || found.kind != OAuthTokenKind::Access {
-            return Err(refuse(TokenRejection::Unknown));
-        }
-        let now = self.clock.now();
-        if found.revoked.is_some() || found.grant_revoked.is_some() || !found.client.enabled {
-            return Err(refuse(TokenRejection::Revoked));
-        }
-        if found.expires.is_some_and(|at| now >= at) {
-            return Err(refuse(TokenRejection::Expired));
-        }
-        if !found.user.active {
-            return Err(refuse(TokenRejection::OwnerInactive));
-        }
-        let admission = Admission {
-            method: AuthMethod::OAuth2,
-            surface: request.surface,
-            client_ip,
-            user_agent,
-        };
-        let access = self.store.user_access(found.user.id).await?;
-        self.admit(&found.user.name, &access, admission).await?;
-        let credential_ref = Some(match found.grant {
-            Some(grant) => format!("oauth:{grant}"),
-            None => format!("oauthclient:{}", found.client.key.0),
-        });
-        let mut principal = self.principal(&found.user, access, admission, credential_ref, None);
-        // Never more than the client is registered for now.
-        principal.scopes = found.scopes.intersection(found.client.scopes);
-        principal.oauth = Some(OAuthCaller {
-            client_id: found.client.client_id,
-            client_name: found.client.name,
-            grant: found.grant,
-            client: found.client.key,
-        });
-        Ok(principal)
-    }
 }
 
 /// A leaked OAuth 2.0 secret reported by anyone: an access or refresh token is revoked (a
@@ -1076,7 +1006,9 @@ pub(crate) async fn revoke_reported_oauth(
     let record = |action: &str, target: String| {
         AuditEvent::anonymous(now, client_ip, action, target).reason("leaked")
     };
-    let event = if let Ok(digest) = token_format::parse_prefixed(raw, CLIENT_SECRET_PREFIX) {
+    let event = if let Ok(digest) =
+        token_format::parse_prefixed(raw, SecretKind::OAuth2ClientSecret)
+    {
         match store.disable_client_with_secret(&digest).await {
             Ok(Some(client_id)) => {
                 tracing::warn!(target: "tessera::security", client = %client_id, "OAuth 2.0 client disabled: its secret was reported as leaked");
@@ -1092,13 +1024,13 @@ pub(crate) async fn revoke_reported_oauth(
             }
         }
     } else {
-        let digest = [ACCESS_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX]
+        let digest = [SecretKind::OAuth2Access, SecretKind::OAuth2Refresh]
             .into_iter()
             .find_map(|prefix| token_format::parse_prefixed(raw, prefix).ok());
         let Some(digest) = digest else {
-            return raw.starts_with(ACCESS_TOKEN_PREFIX)
-                || raw.starts_with(REFRESH_TOKEN_PREFIX)
-                || raw.starts_with(CLIENT_SECRET_PREFIX);
+            return raw.starts_with(SecretKind::OAuth2Access.prefix())
+                || raw.starts_with(SecretKind::OAuth2Refresh.prefix())
+                || raw.starts_with(SecretKind::OAuth2ClientSecret.prefix());
         };
         let found = store.find_oauth_token(&digest).await.ok().flatten();
         match store.revoke_oauth_token(&digest, now).await {

@@ -14,9 +14,9 @@
 use std::fmt;
 
 use crc::{CRC_32_ISO_HDLC, Crc};
+use tessera_core::secrets::SecretKind;
 use tessera_core::tokens::TokenKind;
 
-use crate::oauth2::{ACCESS_TOKEN_PREFIX, CLIENT_SECRET_PREFIX, CODE_PREFIX, REFRESH_TOKEN_PREFIX};
 use crate::secret::{random_bytes, sha256};
 
 const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -25,10 +25,6 @@ const RANDOM_CHARS: usize = 43;
 /// 62^6 > 2^32: six characters carry the CRC-32.
 const CHECKSUM_CHARS: usize = 6;
 const CRC32: Crc<u32> = Crc::<u32>::new(&CRC_32_ISO_HDLC);
-
-pub fn prefix(kind: TokenKind) -> &'static str {
-    kind.prefix()
-}
 
 /// A freshly minted token. Shown to its owner once; `Debug` never prints it.
 pub struct RawToken(String);
@@ -80,22 +76,19 @@ fn checksum(body: &str) -> String {
     base62_fixed(CRC32.checksum(body.as_bytes()))
 }
 
-/// Mints a new token of a kind.
-pub fn mint(kind: TokenKind) -> RawToken {
-    mint_prefixed(prefix(kind))
-}
-
-/// Mints a secret with another prefix (OAuth 2.0 codes, tokens and client secrets), in the
-/// same shape.
-pub fn mint_prefixed(prefix: &str) -> RawToken {
-    let body = format!("{prefix}{}", random_base62(RANDOM_CHARS));
+/// Mints a new secret of a kind (a token, a key, an OAuth 2.0 code, token or client secret:
+/// all share the shape).
+pub fn mint(kind: impl Into<SecretKind>) -> RawToken {
+    let body = format!("{}{}", kind.into().prefix(), random_base62(RANDOM_CHARS));
     let check = checksum(&body);
     RawToken(body + &check)
 }
 
-/// The digest of a presented secret of the given prefix, if its shape and checksum hold.
-pub fn parse_prefixed(text: &str, prefix: &str) -> Result<[u8; 32], FormatError> {
-    let rest = text.strip_prefix(prefix).ok_or(FormatError::NotAToken)?;
+/// The digest of a presented secret of the given kind, if its shape and checksum hold.
+pub fn parse_prefixed(text: &str, kind: SecretKind) -> Result<[u8; 32], FormatError> {
+    let rest = text
+        .strip_prefix(kind.prefix())
+        .ok_or(FormatError::NotAToken)?;
     check_shape(text, rest)?;
     Ok(sha256(text.as_bytes()))
 }
@@ -130,29 +123,10 @@ pub struct Presented {
     pub digest: [u8; 32],
 }
 
-/// Whether a string starts like any secret tessera mints (tokens, keys, OAuth 2.0 codes,
-/// tokens and client secrets): such a string is never written to a log or the audit.
-pub fn looks_like_secret(text: &str) -> bool {
-    has_prefix(text)
-        || [
-            ACCESS_TOKEN_PREFIX,
-            REFRESH_TOKEN_PREFIX,
-            CODE_PREFIX,
-            CLIENT_SECRET_PREFIX,
-        ]
-        .iter()
-        .any(|prefix| text.starts_with(prefix))
-}
-
-/// Whether a string carries a tessera token prefix (so it is a token, well-formed or not).
-pub fn has_prefix(text: &str) -> bool {
-    TokenKind::of_prefixed(text).is_some()
-}
-
 /// Checks a presented token's shape and checksum, without any database read.
 pub fn parse(text: &str) -> Result<Presented, FormatError> {
     let kind = TokenKind::of_prefixed(text).ok_or(FormatError::NotAToken)?;
-    check_shape(text, &text[prefix(kind).len()..])?;
+    check_shape(text, &text[kind.prefix().len()..])?;
     Ok(Presented {
         kind,
         digest: sha256(text.as_bytes()),
@@ -169,8 +143,8 @@ mod tests {
             let a = mint(kind);
             let b = mint(kind);
             assert_ne!(a.expose(), b.expose());
-            assert!(a.expose().starts_with(prefix(kind)));
-            assert_eq!(a.expose().len(), prefix(kind).len() + 49);
+            assert!(a.expose().starts_with(kind.prefix()));
+            assert_eq!(a.expose().len(), kind.prefix().len() + 49);
             let parsed = parse(a.expose()).unwrap();
             assert_eq!(parsed.kind, kind);
             assert_eq!(parsed.digest, a.digest());
@@ -209,19 +183,23 @@ mod tests {
 
     #[test]
     fn other_prefixes_share_the_shape() {
-        let secret = mint_prefixed("tsoat_");
+        let secret = mint(SecretKind::OAuth2Access);
+        assert!(secret.expose().starts_with("tsoat_"));
         assert_eq!(
-            parse_prefixed(secret.expose(), "tsoat_"),
+            parse_prefixed(secret.expose(), SecretKind::OAuth2Access),
             Ok(secret.digest())
         );
         assert_eq!(
-            parse_prefixed(secret.expose(), "tsort_"),
+            parse_prefixed(secret.expose(), SecretKind::OAuth2Refresh),
             Err(FormatError::NotAToken)
         );
         let mut typo = secret.into_string();
         typo.pop();
         typo.push('!');
-        assert_eq!(parse_prefixed(&typo, "tsoat_"), Err(FormatError::Malformed));
+        assert_eq!(
+            parse_prefixed(&typo, SecretKind::OAuth2Access),
+            Err(FormatError::Malformed)
+        );
     }
 
     #[test]

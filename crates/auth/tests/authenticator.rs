@@ -12,7 +12,7 @@ use secrecy::SecretString;
 use tessera_auth::authenticator::{
     AuthConfig, AuthError, Authenticator, RequestInfo, TokenRejection,
 };
-use tessera_auth::password::{HashParams, HasherConfig, hash_blocking};
+use tessera_auth::hashing::{HashParams, HasherConfig, hash_blocking};
 use tessera_core::authz::Authorizer;
 use tessera_core::clock::{Clock, ManualClock, Timestamp};
 use tessera_core::model::{NewUser, USERS_GROUP, UserUpdate};

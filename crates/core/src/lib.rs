@@ -27,6 +27,7 @@ pub mod policy;
 pub mod principal;
 pub mod scopes;
 pub mod search;
+pub mod secrets;
 pub mod services;
 pub mod store;
 pub mod throttle;

@@ -15,6 +15,7 @@ use crate::error::FieldErrors;
 use crate::ids::{ProjectId, TokenId, UserId};
 use crate::permissions::Flag;
 use crate::scopes::{Scope, Scopes, parse_scope};
+use crate::secrets::SecretKind;
 
 /// What kind of secret a token is; each kind has its own prefix.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -41,19 +42,15 @@ impl TokenKind {
         }
     }
 
-    /// The prefix every token of this kind starts with, for secret scanners.
+    /// The prefix every token of this kind starts with, for secret scanners (from the one
+    /// registry, [`crate::secrets`]).
     pub fn prefix(self) -> &'static str {
-        match self {
-            Self::Personal => "tspat_",
-            Self::ServiceKey => "tskey_",
-        }
+        SecretKind::from(self).prefix()
     }
 
     /// The kind whose prefix `text` starts with.
     pub fn of_prefixed(text: &str) -> Option<Self> {
-        [Self::Personal, Self::ServiceKey]
-            .into_iter()
-            .find(|kind| text.starts_with(kind.prefix()))
+        SecretKind::of(text).and_then(SecretKind::token_kind)
     }
 }
 

@@ -13,7 +13,7 @@ use ipnet::IpNet;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer, Serialize};
 use tessera_auth::AuthConfig;
-use tessera_auth::password::{HashParams, HasherConfig};
+use tessera_auth::hashing::{HashParams, HasherConfig};
 use tessera_core::policy::{MethodRule, Policy, Quota, RateLimitPolicy};
 use tessera_core::principal::AuthMethod;
 use tessera_core::throttle::ThrottlePolicy;

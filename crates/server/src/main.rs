@@ -10,7 +10,7 @@ use anyhow::{Context, anyhow, bail};
 use clap::{Args, Parser, Subcommand};
 use secrecy::SecretString;
 use serde_json::json;
-use tessera_auth::password::hash_blocking;
+use tessera_auth::hashing::hash_blocking;
 use tessera_auth::{policy, tokens};
 use tessera_core::authz::{Administer, ManageTokens};
 use tessera_core::clock::{Clock, SystemClock};

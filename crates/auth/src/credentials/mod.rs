@@ -1,0 +1,256 @@
+//! Every kind of credential, one file each, behind one contract.
+//!
+//! [`parse`] is the only code that reads `Authorization` and the session cookie; it yields the
+//! [`Credential`] as sent, which [`Presented::of`] names by kind (the secret prefixes are told
+//! apart by `tessera_core::secrets`). Each kind's [`Verifier`] checks its secret and answers with a
+//! [`Verified`] (who, by which method, what the credential allows) or a [`Rejection`] (the
+//! error and the audit event that records it). The [`crate::Authenticator`] is the pipeline
+//! around them: it applies the policy's rules before and after, builds the principal and
+//! records every refusal the same way.
+//!
+//! Adding a kind: a variant of [`Presented`] (the compiler then asks for its method and its
+//! arm in the pipeline), a file here with its verifier, and a variant of
+//! `tessera_core::principal::AuthMethod` (the compiler then asks for its policy name).
+//!
+//! Security invariants kept here: a verifier never admits a credential the policy refuses (it
+//! has no say in the policy at all: the pipeline admits once the verifier has answered), and a
+//! rejection never tells more than its reason code.
+
+pub mod oauth2_access;
+pub mod parse;
+pub mod password;
+pub mod password_cache;
+pub mod pat;
+pub mod session;
+
+use std::net::IpAddr;
+
+use secrecy::{ExposeSecret, SecretString};
+use tessera_core::audit::{AuditEvent, Outcome};
+use tessera_core::clock::Timestamp;
+use tessera_core::ids::{ProjectId, TokenId};
+use tessera_core::model::User;
+use tessera_core::principal::{AuthMethod, OAuthCaller, Principal};
+use tessera_core::scopes::Scopes;
+use tessera_core::store::{StoreError, UserAccess};
+
+pub use parse::{Credential, CredentialError, cookie, from_headers, session_cookies};
+
+use crate::authenticator::{AuthError, TokenRejection};
+use crate::session::SessionId;
+use tessera_core::secrets::SecretKind;
+
+/// A credential named by its kind, read from its shape alone (before anything is checked).
+/// Closed: a new kind is a compile error until the pipeline routes it.
+#[derive(Debug)]
+pub enum Presented {
+    /// `Authorization: Basic` with a password.
+    Password {
+        username: String,
+        password: SecretString,
+    },
+    /// A personal access token or a service key: Bearer, or with `basic_user` in a Basic
+    /// password.
+    Token {
+        raw: SecretString,
+        basic_user: Option<String>,
+    },
+    /// `Authorization: Bearer` with an OAuth 2.0 access token.
+    OAuth2Access(SecretString),
+    /// The `JSESSIONID` cookie.
+    Session(SessionId),
+}
+
+impl Presented {
+    /// `Ok(None)` for an anonymous request; a session cookie tessera cannot have issued is
+    /// refused (it is simply not valid).
+    pub fn of(credential: Credential) -> Result<Option<Self>, AuthError> {
+        Ok(Some(match credential {
+            Credential::None => return Ok(None),
+            Credential::Session(None) => return Err(AuthError::SessionInvalid),
+            Credential::Session(Some(session)) => Self::Session(session),
+            Credential::Bearer(raw) => match SecretKind::of(raw.expose_secret()) {
+                Some(SecretKind::OAuth2Access) => Self::OAuth2Access(raw),
+                _ => Self::Token {
+                    raw,
+                    basic_user: None,
+                },
+            },
+            Credential::Basic { username, password } => {
+                if SecretKind::of(password.expose_secret())
+                    .is_some_and(|kind| kind.token_kind().is_some())
+                {
+                    Self::Token {
+                        raw: password,
+                        basic_user: Some(username),
+                    }
+                } else {
+                    Self::Password { username, password }
+                }
+            }
+        }))
+    }
+
+    /// The method the credential claims (what the policy's method rules decide on).
+    pub fn method(&self) -> AuthMethod {
+        match self {
+            Self::Password { .. } => AuthMethod::BasicPassword,
+            Self::Session(_) => AuthMethod::Session,
+            Self::OAuth2Access(_) => AuthMethod::OAuth2,
+            Self::Token { raw, basic_user } => {
+                match (SecretKind::of(raw.expose_secret()), basic_user) {
+                    (Some(SecretKind::ServiceKey), _) => AuthMethod::ServiceKey,
+                    (_, Some(_)) => AuthMethod::BasicToken,
+                    (_, None) => AuthMethod::BearerToken,
+                }
+            }
+        }
+    }
+
+    /// The user name the request claims, for the audit of a refusal before verification.
+    pub fn claimed_user(&self) -> Option<&str> {
+        match self {
+            Self::Password { username, .. } => Some(username),
+            Self::Token { basic_user, .. } => basic_user.as_deref(),
+            Self::OAuth2Access(_) | Self::Session(_) => None,
+        }
+    }
+}
+
+/// Where a credential is being verified from.
+#[derive(Clone, Copy, Debug)]
+pub struct Attempt<'a> {
+    pub client_ip: IpAddr,
+    /// The client's `User-Agent`, cut short.
+    pub user_agent: Option<&'a str>,
+}
+
+/// What a credential limits its user to.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    pub scopes: Scopes,
+    /// Projects the credential is limited to; `None` for no limit.
+    pub projects: Option<Vec<ProjectId>>,
+}
+
+impl Limits {
+    /// A password or a session: everything the user may do.
+    pub fn none() -> Self {
+        Self {
+            scopes: Scopes::all(),
+            projects: None,
+        }
+    }
+}
+
+/// A verified credential: what every kind hands back to the pipeline.
+#[derive(Debug)]
+pub struct Verified {
+    pub user: User,
+    pub method: AuthMethod,
+    /// A non-secret reference to the credential, for logs and the usage figures
+    /// (`token:ID`, `oauth:GRANT`, `oauthclient:KEY`, a session's short id).
+    pub credential_ref: Option<String>,
+    pub token: Option<TokenId>,
+    pub limits: Limits,
+    pub oauth: Option<OAuthCaller>,
+    /// For a session: the session, and until when its password was re-entered.
+    pub session: Option<SessionId>,
+    pub websudo_until: Option<Timestamp>,
+    /// An event recording the success, once the policy has admitted it (a verified password).
+    pub success_event: Option<AuditEvent>,
+}
+
+impl Verified {
+    /// A credential that stands for its user with no limits (a password).
+    pub fn user(user: User, method: AuthMethod) -> Self {
+        Self {
+            user,
+            method,
+            credential_ref: None,
+            token: None,
+            limits: Limits::none(),
+            oauth: None,
+            session: None,
+            websudo_until: None,
+            success_event: None,
+        }
+    }
+
+    /// The principal, once the policy has admitted the user's `access`.
+    pub fn principal(&self, access: UserAccess, attempt: Attempt<'_>) -> Principal {
+        Principal {
+            user: self.user.clone(),
+            groups: access.groups,
+            global: access.global,
+            method: self.method,
+            credential_ref: self.credential_ref.clone(),
+            token: self.token,
+            scopes: self.limits.scopes,
+            projects: self.limits.projects.clone(),
+            client_ip: attempt.client_ip,
+            user_agent: attempt.user_agent.map(str::to_string),
+            websudo_until: self.websudo_until,
+            oauth: self.oauth.clone(),
+        }
+    }
+}
+
+/// A refused credential: the error the client gets and, when the refusal is worth one, the
+/// audit event that records it (the pipeline records it, with one trace line).
+#[derive(Debug)]
+pub struct Rejection {
+    pub error: AuthError,
+    pub event: Option<AuditEvent>,
+}
+
+impl Rejection {
+    pub fn new(error: AuthError, event: AuditEvent) -> Self {
+        Self {
+            error,
+            event: Some(event),
+        }
+    }
+}
+
+impl From<AuthError> for Rejection {
+    fn from(error: AuthError) -> Self {
+        Self { error, event: None }
+    }
+}
+
+impl From<StoreError> for Rejection {
+    fn from(error: StoreError) -> Self {
+        AuthError::from(error).into()
+    }
+}
+
+/// The contract every credential kind implements.
+pub trait Verifier: Send + Sync {
+    /// What the kind's part of the request is (it may borrow from the request).
+    type Input<'r>: Send
+    where
+        Self: 'r;
+
+    fn verify<'r>(
+        &'r self,
+        input: Self::Input<'r>,
+        attempt: Attempt<'r>,
+    ) -> impl Future<Output = Result<Verified, Rejection>> + Send + 'r;
+}
+
+/// A refused token's rejection: `target` names the kind in the audit (`token`, `oauth2`).
+pub fn token_refused(
+    now: Timestamp,
+    attempt: Attempt<'_>,
+    target: &'static str,
+    kind: Option<&'static str>,
+    why: TokenRejection,
+) -> Rejection {
+    let mut event = AuditEvent::anonymous(now, attempt.client_ip, "token.refused", target)
+        .outcome(Outcome::Failure)
+        .reason(why.reason_code())
+        .user_agent(attempt.user_agent);
+    event.credential_kind = kind.map(str::to_string);
+    Rejection::new(AuthError::Token(why), event)
+}

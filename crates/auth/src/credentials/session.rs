@@ -1,0 +1,115 @@
+//! Session cookies (`JSESSIONID`), with the XSRF rule that is part of verifying one.
+//!
+//! A session is looked up by the digest of its id; past its idle or absolute timeout, or once
+//! its user is deactivated, it is deleted and refused. A state-changing request must then pass
+//! the XSRF rule ([`crate::xsrf`]), with the session's own form token: a forged cross-site
+//! request is refused before anything acts on it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tessera_core::clock::Clock;
+use tessera_core::model::{Session, User};
+use tessera_core::principal::AuthMethod;
+use tessera_core::store::Store;
+
+use super::{Attempt, Rejection, Verified, Verifier};
+use crate::authenticator::AuthError;
+use crate::session::{SessionId, XsrfTokens};
+use crate::xsrf::{self, XsrfRequest};
+
+/// How long sessions live.
+#[derive(Clone, Copy, Debug)]
+pub struct SessionTimes {
+    /// A session ends after this long without use.
+    pub idle: Duration,
+    /// A session ends this long after login, however much it is used.
+    pub absolute: Duration,
+    /// How stale a session's last-use time may get before it is written again.
+    pub touch_interval: Duration,
+}
+
+/// A session cookie and the request it came with (for the XSRF rule).
+pub struct PresentedSession<'r> {
+    pub session: SessionId,
+    pub request: XsrfRequest<'r>,
+}
+
+impl std::fmt::Debug for PresentedSession<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PresentedSession")
+            .field("session", &self.session.reference())
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug)]
+pub struct SessionVerifier {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    xsrf: XsrfTokens,
+    times: SessionTimes,
+}
+
+impl SessionVerifier {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        xsrf: XsrfTokens,
+        times: SessionTimes,
+    ) -> Self {
+        Self {
+            store,
+            clock,
+            xsrf,
+            times,
+        }
+    }
+
+    /// The session's XSRF form token.
+    pub fn xsrf_token(&self, session: &SessionId) -> String {
+        self.xsrf.token_for(session)
+    }
+
+    /// The live session and its user; an expired one is deleted.
+    async fn live(&self, session: &SessionId) -> Result<(Session, User), AuthError> {
+        let digest = session.digest();
+        let Some((stored, user)) = self.store.find_session(&digest).await? else {
+            return Err(AuthError::SessionInvalid);
+        };
+        let now = self.clock.now();
+        let expired = now >= stored.last_seen.plus(self.times.idle)
+            || now >= stored.created.plus(self.times.absolute);
+        if expired || !user.active {
+            self.store.delete_session(&digest).await?;
+            return Err(AuthError::SessionInvalid);
+        }
+        // Refresh often enough that a short idle timeout cannot expire a session in use.
+        let touch_after = self.times.touch_interval.min(self.times.idle / 4);
+        if now >= stored.last_seen.plus(touch_after) {
+            self.store.touch_session(&digest, now).await?;
+        }
+        Ok((stored, user))
+    }
+}
+
+impl Verifier for SessionVerifier {
+    type Input<'r> = PresentedSession<'r>;
+
+    async fn verify<'r>(
+        &'r self,
+        input: PresentedSession<'r>,
+        _attempt: Attempt<'r>,
+    ) -> Result<Verified, Rejection> {
+        let PresentedSession { session, request } = input;
+        let (stored, user) = self.live(&session).await?;
+        xsrf::check(&request, |token| self.xsrf.is_valid(&session, token))
+            .map_err(AuthError::Xsrf)?;
+        Ok(Verified {
+            credential_ref: Some(session.reference()),
+            websudo_until: stored.websudo_until,
+            session: Some(session),
+            ..Verified::user(user, AuthMethod::Session)
+        })
+    }
+}

@@ -1,0 +1,111 @@
+//! The one registry of the prefixes of the secrets tessera mints.
+//!
+//! Every secret tessera hands out starts with a prefix that names its kind (like GitHub's
+//! `ghp_`), so that secret scanners recognise a leaked one and say what it is, and so that a
+//! string that looks like a secret is never written to a log or the audit. Which kind a
+//! presented secret is, how a Bearer token is routed and which secrets a leak report revokes
+//! are all read from here. The wire format (random part and checksum) is the authentication
+//! crate's; this is only the names.
+
+use crate::tokens::TokenKind;
+
+/// A kind of secret, by its prefix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SecretKind {
+    /// A person's personal access token (Bearer, or in a Basic password).
+    PersonalToken,
+    /// A service account's API key.
+    ServiceKey,
+    /// An OAuth 2.0 access token (Bearer).
+    OAuth2Access,
+    /// An OAuth 2.0 refresh token (token endpoint only).
+    OAuth2Refresh,
+    /// An OAuth 2.0 authorization code (token endpoint only).
+    OAuth2Code,
+    /// An OAuth 2.0 confidential client's secret (token endpoint only).
+    OAuth2ClientSecret,
+}
+
+impl SecretKind {
+    pub const ALL: [Self; 6] = [
+        Self::PersonalToken,
+        Self::ServiceKey,
+        Self::OAuth2Access,
+        Self::OAuth2Refresh,
+        Self::OAuth2Code,
+        Self::OAuth2ClientSecret,
+    ];
+
+    /// The prefix every secret of this kind starts with.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Self::PersonalToken => "tspat_",
+            Self::ServiceKey => "tskey_",
+            Self::OAuth2Access => "tsoat_",
+            Self::OAuth2Refresh => "tsort_",
+            Self::OAuth2Code => "tscod_",
+            Self::OAuth2ClientSecret => "tscls_",
+        }
+    }
+
+    /// The kind whose prefix `text` starts with (well-formed or not).
+    pub fn of(text: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|kind| text.starts_with(kind.prefix()))
+    }
+
+    /// The token record kind of a personal token or a service key.
+    pub fn token_kind(self) -> Option<TokenKind> {
+        match self {
+            Self::PersonalToken => Some(TokenKind::Personal),
+            Self::ServiceKey => Some(TokenKind::ServiceKey),
+            Self::OAuth2Access
+            | Self::OAuth2Refresh
+            | Self::OAuth2Code
+            | Self::OAuth2ClientSecret => None,
+        }
+    }
+}
+
+impl From<TokenKind> for SecretKind {
+    fn from(kind: TokenKind) -> Self {
+        match kind {
+            TokenKind::Personal => Self::PersonalToken,
+            TokenKind::ServiceKey => Self::ServiceKey,
+        }
+    }
+}
+
+/// Whether a string starts like any secret tessera mints: such a string is never written to
+/// a log or the audit, nor taken for a user name.
+pub fn looks_like_secret(text: &str) -> bool {
+    SecretKind::of(text).is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_are_distinct_and_none_is_a_prefix_of_another() {
+        for a in SecretKind::ALL {
+            for b in SecretKind::ALL {
+                if a != b {
+                    assert!(!a.prefix().starts_with(b.prefix()), "{a:?} {b:?}");
+                }
+            }
+            assert_eq!(SecretKind::of(&format!("{}x", a.prefix())), Some(a));
+        }
+        assert_eq!(SecretKind::of("hunter2"), None);
+        assert!(!looks_like_secret("tsp_at"));
+    }
+
+    #[test]
+    fn token_kinds_round_trip() {
+        for kind in [TokenKind::Personal, TokenKind::ServiceKey] {
+            assert_eq!(SecretKind::from(kind).token_kind(), Some(kind));
+        }
+        assert_eq!(SecretKind::OAuth2Access.token_kind(), None);
+    }
+}
