@@ -19,6 +19,7 @@ pub mod audit_log;
 pub mod authenticator;
 pub mod credentials;
 pub mod hashing;
+pub mod leaks;
 pub mod oauth2;
 pub mod policy;
 pub mod secret;

@@ -994,67 +994,6 @@ impl Authenticator {
     }
 }
 
-/// A leaked OAuth 2.0 secret reported by anyone: an access or refresh token is revoked (a
-/// refresh token with its grant's access tokens), a client secret's client is disabled until
-/// an administrator gives it a new secret. `false` if the string is none of these.
-pub(crate) async fn revoke_reported_oauth(
-    store: &dyn tessera_core::store::Store,
-    raw: &str,
-    client_ip: std::net::IpAddr,
-    now: Timestamp,
-) -> bool {
-    let record = |action: &str, target: String| {
-        AuditEvent::anonymous(now, client_ip, action, target).reason("leaked")
-    };
-    let event = if let Ok(digest) =
-        token_format::parse_prefixed(raw, SecretKind::OAuth2ClientSecret)
-    {
-        match store.disable_client_with_secret(&digest).await {
-            Ok(Some(client_id)) => {
-                tracing::warn!(target: "tessera::security", client = %client_id, "OAuth 2.0 client disabled: its secret was reported as leaked");
-                Some(record(
-                    "oauth.client.disabled",
-                    format!("oauthclient:{client_id}"),
-                ))
-            }
-            Ok(None) => None,
-            Err(error) => {
-                tracing::error!(%error, "could not disable a reported client");
-                None
-            }
-        }
-    } else {
-        let digest = [SecretKind::OAuth2Access, SecretKind::OAuth2Refresh]
-            .into_iter()
-            .find_map(|prefix| token_format::parse_prefixed(raw, prefix).ok());
-        let Some(digest) = digest else {
-            return raw.starts_with(SecretKind::OAuth2Access.prefix())
-                || raw.starts_with(SecretKind::OAuth2Refresh.prefix())
-                || raw.starts_with(SecretKind::OAuth2ClientSecret.prefix());
-        };
-        let found = store.find_oauth_token(&digest).await.ok().flatten();
-        match store.revoke_oauth_token(&digest, now).await {
-            Ok(true) => {
-                let target = found
-                    .and_then(|t| t.grant)
-                    .map_or_else(|| "oauth".to_string(), |g| format!("oauth:{g}"));
-                Some(record("oauth.token.revoked", target))
-            }
-            Ok(false) => None,
-            Err(error) => {
-                tracing::error!(%error, "could not revoke a reported OAuth 2.0 token");
-                None
-            }
-        }
-    };
-    if let Some(event) = event
-        && let Err(error) = store.record_audit(&[event]).await
-    {
-        tracing::error!(%error, "could not record an audit event");
-    }
-    true
-}
-
 fn client_target(client: &Client) -> String {
     format!("oauthclient:{}", client.client_id)
 }

@@ -2,7 +2,6 @@
 //! ([`ManageTokens`] or [`Administer`]) and leaves an audit event naming the token by id; the
 //! raw secret exists only in the value returned to the caller, once.
 
-use std::net::IpAddr;
 use std::time::Duration;
 
 use tessera_core::audit::AuditEvent;
@@ -25,8 +24,6 @@ pub struct Issued {
 
 /// Longest overlap a rotation may give the old secret.
 pub const MAX_ROTATION_OVERLAP: Duration = Duration::from_secs(7 * 24 * 60 * 60);
-/// Most raw tokens one revocation report may carry.
-pub const MAX_REPORTED_TOKENS: usize = 100;
 
 fn kind_for(manage: &ManageTokens) -> TokenKind {
     if manage.owner().is_service_account() {
@@ -208,54 +205,7 @@ pub async fn revoke_all_of(
     Ok(revoked.len())
 }
 
-/// Revokes tokens reported as leaked, by anyone: personal tokens and keys, OAuth 2.0 access
-/// and refresh tokens, and OAuth 2.0 client secrets (their client is disabled). Strings that
-/// are not well-formed tessera secrets are ignored without a database read; nothing about
-/// what was found is returned.
-pub async fn revoke_reported(
-    store: &dyn Store,
-    reported: &[String],
-    client_ip: IpAddr,
-    now: Timestamp,
-) {
-    for raw in reported.iter().take(MAX_REPORTED_TOKENS) {
-        if crate::oauth2::revoke_reported_oauth(store, raw.trim(), client_ip, now).await {
-            continue;
-        }
-        let Ok(presented) = token_format::parse(raw.trim()) else {
-            continue;
-        };
-        let found = match store.find_token_by_digest(&presented.digest).await {
-            Ok(found) => found,
-            Err(error) => {
-                tracing::error!(%error, "could not look up a reported token");
-                continue;
-            }
-        };
-        // A secret replaced by a rotation counts while its overlap lasts (it still works).
-        let still_works = |until: &Option<Option<Timestamp>>| match until {
-            None => true,
-            Some(until) => until.is_some_and(|until| now < until),
-        };
-        let Some(found) = found.filter(|f| still_works(&f.previous_secret_until)) else {
-            continue;
-        };
-        let event = AuditEvent::anonymous(now, client_ip, "token.revoked", target(&found.token))
-            .reason("leaked");
-        match store
-            .revoke_token(found.token.id, now, RevokeReason::Leaked, &event)
-            .await
-        {
-            Ok(true) => {
-                tracing::warn!(target: "tessera::security", token = %found.token.id, owner = %found.owner.name, "token revoked as leaked");
-            }
-            Ok(false) => {}
-            Err(error) => tracing::error!(%error, "could not revoke a reported token"),
-        }
-    }
-}
-
-fn target(token: &Token) -> String {
+pub(crate) fn target(token: &Token) -> String {
     format!("token:{} owner:{}", token.id, token.owner_name)
 }
 
@@ -263,57 +213,5 @@ fn target(token: &Token) -> String {
 async fn audit(store: &dyn Store, event: AuditEvent) {
     if let Err(error) = store.record_audit(std::slice::from_ref(&event)).await {
         tracing::error!(%error, action = %event.action, "could not record an audit event");
-    }
-}
-
-/// Leaked-token reports waiting to be processed, by one worker, in order. The queue is
-/// bounded: a flood of reports is refused (503) instead of starving token authentication of
-/// database connections. Reports already accepted are processed before shutdown completes.
-#[derive(Clone, Debug)]
-pub struct LeakReports {
-    queue: tokio::sync::mpsc::Sender<Report>,
-}
-
-#[derive(Debug)]
-struct Report {
-    tokens: Vec<String>,
-    client_ip: IpAddr,
-    at: Timestamp,
-}
-
-/// The report queue is full; try again shortly.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("Too many reports are waiting; try again shortly.")]
-pub struct ReportsBusy;
-
-impl LeakReports {
-    /// Starts the worker; it ends once every sender is dropped and the queue is empty.
-    pub fn start(
-        store: std::sync::Arc<dyn Store>,
-        capacity: usize,
-    ) -> (Self, tokio::task::JoinHandle<()>) {
-        let (queue, mut reports) = tokio::sync::mpsc::channel::<Report>(capacity.max(1));
-        let worker = tokio::spawn(async move {
-            while let Some(report) = reports.recv().await {
-                revoke_reported(&*store, &report.tokens, report.client_ip, report.at).await;
-            }
-        });
-        (Self { queue }, worker)
-    }
-
-    /// Queues a report (at most [`MAX_REPORTED_TOKENS`] tokens are looked at).
-    pub fn report(
-        &self,
-        tokens: Vec<String>,
-        client_ip: IpAddr,
-        at: Timestamp,
-    ) -> Result<(), ReportsBusy> {
-        self.queue
-            .try_send(Report {
-                tokens,
-                client_ip,
-                at,
-            })
-            .map_err(|_| ReportsBusy)
     }
 }

@@ -13,8 +13,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
+use tessera_auth::leaks::LeakReports;
 use tessera_auth::secret::random_token;
-use tessera_auth::tokens::LeakReports;
 use tessera_auth::{AuthError, Authenticator};
 use tessera_core::authz::Administer;
 use tessera_core::clock::{Clock, SystemClock};

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use ipnet::IpNet;
 use tessera_auth::Authenticator;
-use tessera_auth::tokens::LeakReports;
+use tessera_auth::leaks::LeakReports;
 use tessera_core::authz::Authorizer;
 use tessera_core::clock::Clock;
 use tessera_core::store::Store;

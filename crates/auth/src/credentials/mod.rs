@@ -34,7 +34,7 @@ use tessera_core::principal::{AuthMethod, OAuthCaller, Principal};
 use tessera_core::scopes::Scopes;
 use tessera_core::store::{StoreError, UserAccess};
 
-pub use parse::{Credential, CredentialError, cookie, from_headers, session_cookies};
+pub use parse::{Credential, CredentialError, basic, cookie, from_headers, session_cookies};
 
 use crate::authenticator::{AuthError, TokenRejection};
 use crate::session::SessionId;

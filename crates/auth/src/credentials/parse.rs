@@ -81,36 +81,58 @@ pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
         .map(|(_, value)| value)
 }
 
-fn parse_basic(encoded: &str) -> Result<Credential, CredentialError> {
+fn parse_basic(encoded: &str) -> Result<(String, SecretString), CredentialError> {
     let decoded = BASIC
         .decode(encoded.trim())
         .map_err(|_| CredentialError::Malformed)?;
     let text = String::from_utf8(decoded).map_err(|_| CredentialError::Malformed)?;
     let (username, password) = text.split_once(':').ok_or(CredentialError::Malformed)?;
-    Ok(Credential::Basic {
-        username: username.to_string(),
-        password: SecretString::from(password.to_string()),
-    })
+    Ok((
+        username.to_string(),
+        SecretString::from(password.to_string()),
+    ))
+}
+
+/// The one `Authorization` header, split into its scheme and the rest; `None` without one.
+fn authorization(headers: &HeaderMap) -> Result<Option<(String, String)>, CredentialError> {
+    let mut authorization = headers.get_all(AUTHORIZATION).iter();
+    let Some(value) = authorization.next() else {
+        return Ok(None);
+    };
+    if authorization.next().is_some() {
+        return Err(CredentialError::Multiple);
+    }
+    if value.len() > MAX_AUTHORIZATION_LEN {
+        return Err(CredentialError::Malformed);
+    }
+    let value = value.to_str().map_err(|_| CredentialError::Malformed)?;
+    let (scheme, rest) = value.trim().split_once(' ').unwrap_or((value.trim(), ""));
+    Ok(Some((scheme.to_string(), rest.to_string())))
+}
+
+/// The `Authorization: Basic` user id and password alone, whatever cookies come with them:
+/// how an OAuth 2.0 client authenticates at the token endpoint (RFC 6749 §2.3.1). `None`
+/// without an `Authorization` header or with another scheme.
+pub fn basic(headers: &HeaderMap) -> Result<Option<(String, SecretString)>, CredentialError> {
+    match authorization(headers)? {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("basic") => {
+            parse_basic(&rest).map(Some)
+        }
+        _ => Ok(None),
+    }
 }
 
 /// Reads the request's credential.
 pub fn from_headers(headers: &HeaderMap) -> Result<Credential, CredentialError> {
-    let mut authorization = headers.get_all(AUTHORIZATION).iter();
-    let header = authorization.next();
-    if authorization.next().is_some() {
+    let sessions = session_cookies(headers);
+    if headers.contains_key(AUTHORIZATION) && !sessions.is_empty() {
         return Err(CredentialError::Multiple);
     }
-    let sessions = session_cookies(headers);
-    match header {
-        Some(_) if !sessions.is_empty() => Err(CredentialError::Multiple),
-        Some(value) => {
-            if value.len() > MAX_AUTHORIZATION_LEN {
-                return Err(CredentialError::Malformed);
-            }
-            let value = value.to_str().map_err(|_| CredentialError::Malformed)?;
-            let (scheme, rest) = value.trim().split_once(' ').unwrap_or((value.trim(), ""));
+    match authorization(headers)? {
+        Some((scheme, rest)) => {
             if scheme.eq_ignore_ascii_case("basic") {
-                parse_basic(rest)
+                let (username, password) = parse_basic(&rest)?;
+                Ok(Credential::Basic { username, password })
             } else if scheme.eq_ignore_ascii_case("bearer") {
                 // RFC 6750 §2.1: b64token syntax, one token, no spaces inside.
                 let token = rest.trim();
@@ -293,5 +315,27 @@ mod tests {
     fn cookie_value(header: &str) -> Option<&'static str> {
         let map = Box::leak(Box::new(headers(&[("cookie", header)])));
         cookie(map, "atlassian.xsrf.token")
+    }
+
+    #[test]
+    fn basic_alone_is_read_beside_cookies_and_other_schemes_are_none() {
+        let header = basic("client%3A1:s3cret:x");
+        let cookie = format!("JSESSIONID={}", "a".repeat(43));
+        let both = headers(&[("authorization", &header), ("cookie", &cookie)]);
+        let (id, secret) = super::basic(&both).unwrap().unwrap();
+        assert_eq!(id, "client%3A1");
+        assert_eq!(secret.expose_secret(), "s3cret:x");
+        assert!(
+            super::basic(&headers(&[("authorization", "Bearer abc")]))
+                .unwrap()
+                .is_none()
+        );
+        assert!(super::basic(&HeaderMap::new()).unwrap().is_none());
+        assert_eq!(
+            super::basic(&headers(&[("authorization", "Basic !!!")])).unwrap_err(),
+            CredentialError::Malformed
+        );
+        let twice = headers(&[("authorization", &header), ("authorization", &header)]);
+        assert_eq!(super::basic(&twice).unwrap_err(), CredentialError::Multiple);
     }
 }

@@ -9,11 +9,11 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
 use http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, PRAGMA, WWW_AUTHENTICATE};
 use http::{HeaderMap, HeaderValue, StatusCode};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
+use tessera_auth::credentials::{self, CredentialError};
 use tessera_auth::oauth2::{ClientCredentials, OAuthError, TokenParams};
 use tessera_core::oauth::{Client, OAuthTokenKind, scope_string};
 use tessera_core::permissions::Flag;
@@ -81,38 +81,28 @@ fn sends_basic(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.len() > 6 && v[..6].eq_ignore_ascii_case("basic "))
 }
 
-/// The client's credentials, from Basic or from the form; both at once is refused. The
-/// second value tells whether Basic was used.
+/// The client's credentials, from Basic (read by the one credential parser) or from the
+/// form; both at once is refused. The second value tells whether Basic was used.
 fn client_credentials(
     headers: &HeaderMap,
     form: &FormBody,
 ) -> Result<(ClientCredentials, bool), OAuthError> {
-    let basic = headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Basic ")
-                .or_else(|| v.strip_prefix("basic "))
-        });
+    let malformed = || OAuthError::new("invalid_client", "Malformed client credentials.");
+    let basic = credentials::basic(headers).map_err(|error| match error {
+        CredentialError::Multiple => {
+            invalid_request("The request carries more than one credential.")
+        }
+        CredentialError::Malformed | CredentialError::UnsupportedScheme => malformed(),
+    })?;
     let in_form = form.get("client_secret").is_some();
     match basic {
-        Some(encoded) => {
+        Some((id, secret)) => {
             if in_form {
                 return Err(invalid_request(
                     "The client authenticated twice (Basic and form).",
                 ));
             }
-            let decoded = base64::engine::general_purpose::STANDARD
-                .decode(encoded.trim())
-                .ok()
-                .and_then(|bytes| String::from_utf8(bytes).ok())
-                .ok_or_else(|| {
-                    OAuthError::new("invalid_client", "Malformed client credentials.")
-                })?;
-            let (id, secret) = decoded.split_once(':').ok_or_else(|| {
-                OAuthError::new("invalid_client", "Malformed client credentials.")
-            })?;
-            let id = form_decode(id);
+            let id = form_decode(&id);
             if form.get("client_id").is_some_and(|form_id| form_id != id) {
                 return Err(invalid_request(
                     "client_id differs from the authenticated client.",
@@ -121,7 +111,7 @@ fn client_credentials(
             Ok((
                 ClientCredentials {
                     client_id: Some(id),
-                    client_secret: Some(SecretString::from(form_decode(secret))),
+                    client_secret: Some(SecretString::from(form_decode(secret.expose_secret()))),
                 },
                 true,
             ))

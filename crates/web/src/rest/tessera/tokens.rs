@@ -132,12 +132,12 @@ pub async fn post_credentials_revoke(
     Extension(client): Extension<ClientAddr>,
     JsonBody(report): JsonBody<Report>,
 ) -> ApiResult<Response> {
-    if report.credentials.len() > tokens::MAX_REPORTED_TOKENS {
+    if report.credentials.len() > tessera_auth::leaks::MAX_REPORTED_TOKENS {
         return Err(ApiError::field(
             "credentials",
             format!(
                 "Report at most {} tokens at a time.",
-                tokens::MAX_REPORTED_TOKENS
+                tessera_auth::leaks::MAX_REPORTED_TOKENS
             ),
         ));
     }
