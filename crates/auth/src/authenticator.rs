@@ -34,7 +34,7 @@ use tessera_core::model::{LoginInfo, Session};
 use tessera_core::policy::{Policy, PolicyDenial, Surface};
 use tessera_core::principal::{AuthMethod, Principal};
 use tessera_core::secrets::looks_like_secret;
-use tessera_core::store::{Store, StoreError, UserAccess};
+use tessera_core::store::{Store, UserAccess};
 use tessera_core::throttle::{Subject, ThrottlePolicy};
 use tessera_core::usage::Credential as UsedCredential;
 
@@ -44,15 +44,14 @@ use crate::credentials::password::{PasswordVerifier, PresentedPassword};
 use crate::credentials::password_cache::VerifiedPasswords;
 use crate::credentials::pat::{PatVerifier, PresentedToken};
 use crate::credentials::session::{PresentedSession, SessionTimes, SessionVerifier};
-use crate::credentials::{
-    self, Attempt, Credential, CredentialError, Presented, Rejection, Verified, Verifier,
-};
-use crate::hashing::{HashError, HasherConfig, PasswordHasher};
-use crate::policy::{PolicyCache, PolicyError};
+use crate::credentials::{self, Attempt, Credential, Presented, Rejection, Verified, Verifier};
+pub use crate::error::{AuthError, TokenRejection};
+use crate::hashing::{HasherConfig, PasswordHasher};
+use crate::policy::PolicyCache;
 use crate::secret::{HmacKey, random_bytes};
 use crate::session::{SessionId, XsrfTokens};
 use crate::usage::Usage;
-use crate::xsrf::{XsrfFailure, XsrfRequest};
+use crate::xsrf::XsrfRequest;
 
 #[derive(Clone, Debug)]
 pub struct AuthConfig {
@@ -72,8 +71,6 @@ pub struct AuthConfig {
     pub websudo: Duration,
     /// The access policy stored on the first start (later the stored one is in force).
     pub initial_policy: Policy,
-    /// OAuth 2.0 token lifetimes.
-    pub oauth: crate::oauth2::OAuthConfig,
 }
 
 impl Default for AuthConfig {
@@ -88,88 +85,6 @@ impl Default for AuthConfig {
             throttle: ThrottlePolicy::default(),
             websudo: Duration::from_secs(10 * 60),
             initial_policy: Policy::default(),
-            oauth: crate::oauth2::OAuthConfig::default(),
-        }
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum AuthError {
-    #[error("{0}")]
-    Credential(#[from] CredentialError),
-    /// Wrong username or password (or unknown, or deactivated: the same answer).
-    #[error("Login failed")]
-    BadCredentials,
-    /// The session cookie names no live session.
-    #[error("Your session is not valid or has expired. Please log in again.")]
-    SessionInvalid,
-    #[error("{0}")]
-    Xsrf(XsrfFailure),
-    #[error("{0}")]
-    Token(TokenRejection),
-    /// Too many failed password attempts for this user name or from this network: password
-    /// logins wait (tokens and sessions are not affected).
-    #[error("Too many failed logins: password logins are suspended for a while.")]
-    LoginThrottled { retry_after: Duration },
-    /// A valid token presented from an address its allowlist excludes.
-    #[error("The token may not be used from this address.")]
-    IpNotAllowed,
-    /// The access policy refuses the request (method, address or group).
-    #[error("{0}")]
-    Denied(PolicyDenial),
-    #[error("The server is busy checking passwords; try again shortly.")]
-    Busy,
-    #[error("authentication failed internally: {0}")]
-    Internal(String),
-}
-
-impl From<StoreError> for AuthError {
-    fn from(error: StoreError) -> Self {
-        Self::Internal(error.to_string())
-    }
-}
-
-impl From<PolicyError> for AuthError {
-    fn from(error: PolicyError) -> Self {
-        Self::Internal(error.to_string())
-    }
-}
-
-impl From<HashError> for AuthError {
-    fn from(error: HashError) -> Self {
-        match error {
-            HashError::Busy => Self::Busy,
-            other => Self::Internal(other.to_string()),
-        }
-    }
-}
-
-/// Why a token was refused. Each has a stable reason code; none says more than its name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum TokenRejection {
-    #[error("The token is malformed.")]
-    Malformed,
-    #[error("The token is not valid.")]
-    Unknown,
-    #[error("The token has expired.")]
-    Expired,
-    #[error("The token has been revoked.")]
-    Revoked,
-    #[error("The token has been replaced by a rotation.")]
-    Rotated,
-    #[error("The token's owner is deactivated.")]
-    OwnerInactive,
-}
-
-impl TokenRejection {
-    pub fn reason_code(self) -> &'static str {
-        match self {
-            Self::Malformed => "token_malformed",
-            Self::Unknown => "token_unknown",
-            Self::Expired => "token_expired",
-            Self::Revoked => "token_revoked",
-            Self::Rotated => "token_rotated",
-            Self::OwnerInactive => "token_owner_inactive",
         }
     }
 }
@@ -245,16 +160,16 @@ impl std::fmt::Debug for Login {
 
 #[derive(Debug)]
 pub struct Authenticator {
-    pub(crate) store: Arc<dyn Store>,
-    pub(crate) clock: Arc<dyn Clock>,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
     password: PasswordVerifier,
     session: SessionVerifier,
     pat: PatVerifier,
     oauth2_access: OAuth2AccessVerifier,
     usage: Usage,
-    pub(crate) audit: AuditLog,
+    audit: Arc<AuditLog>,
     policy: PolicyCache,
-    pub(crate) config: AuthConfig,
+    config: AuthConfig,
 }
 
 impl Authenticator {
@@ -285,7 +200,7 @@ impl Authenticator {
             touch_interval: config.session_touch_interval,
         };
         Ok(Self {
-            audit: AuditLog::start(store.clone()),
+            audit: Arc::new(AuditLog::start(store.clone())),
             password,
             session: SessionVerifier::new(
                 store.clone(),
@@ -310,6 +225,12 @@ impl Authenticator {
     /// The audit log, written off the request path.
     pub fn audit(&self) -> &AuditLog {
         &self.audit
+    }
+
+    /// The audit log, for the other parts of the server that record events (the OAuth 2.0
+    /// server).
+    pub fn shared_audit(&self) -> Arc<AuditLog> {
+        self.audit.clone()
     }
 
     /// The access policy in force.

@@ -18,6 +18,7 @@
 pub mod audit_log;
 pub mod authenticator;
 pub mod credentials;
+pub mod error;
 pub mod hashing;
 pub mod leaks;
 pub mod oauth2;
@@ -29,5 +30,6 @@ pub mod tokens;
 pub mod usage;
 pub mod xsrf;
 
-pub use authenticator::{AuthConfig, AuthError, Authenticator, Login, TokenRejection};
+pub use authenticator::{AuthConfig, Authenticator, Login};
 pub use credentials::Credential;
+pub use error::{AuthError, TokenRejection};

@@ -17,6 +17,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use crate::changelog::{ChangeAuthor, CredentialUsed};
+pub use crate::error::{Denied, Needed};
 use crate::error::{Error, Missing};
 use crate::ids::{IssueId, ProjectId, TokenId, UserId};
 use crate::model::{Issue, Project, User};
@@ -25,81 +26,6 @@ use crate::principal::Principal;
 use crate::scopes::{Scope, Scopes};
 use crate::store::Store;
 use crate::tokens::Token;
-
-/// What the caller lacked.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Needed {
-    Global(GlobalPermission),
-    Project(ProjectPermission),
-}
-
-/// Why an action on something the caller can see was refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Denied {
-    /// The user lacks a permission.
-    Permission(Needed),
-    /// The user could, but the credential's scopes do not cover it.
-    Scope(Scope),
-    /// The request needs a password or session login; a token may not make or manage other
-    /// tokens (a leaked token could otherwise mint successors).
-    TokenNotAllowed,
-    /// The policy lets only some groups create personal tokens.
-    TokenCreationNotAllowed,
-    /// The owner holds as many live tokens as the policy allows.
-    TokenLimit(u32),
-    /// An administrative change over a session needs the password re-entered (websudo).
-    WebsudoRequired,
-}
-
-impl Denied {
-    /// Stable reason code, for the body and `X-Authentication-Denied-Reason`.
-    pub fn reason_code(self) -> &'static str {
-        match self {
-            Self::Permission(_) => "permission_missing",
-            Self::Scope(_) => "scope_missing",
-            Self::TokenNotAllowed => "token_not_allowed",
-            Self::TokenCreationNotAllowed => "group_not_allowed",
-            Self::TokenLimit(_) => "token_limit_reached",
-            Self::WebsudoRequired => "websudo_required",
-        }
-    }
-}
-
-impl fmt::Display for Denied {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Permission(Needed::Global(p)) => {
-                write!(f, "You do not have the '{}' permission.", p.info().name)
-            }
-            Self::Permission(Needed::Project(p)) => write!(
-                f,
-                "You do not have the '{}' permission in this project.",
-                p.info().name
-            ),
-            Self::Scope(scope) => write!(
-                f,
-                "The credential used does not have the scope '{}' needed for this request.",
-                scope.name()
-            ),
-            Self::TokenNotAllowed => f.write_str(
-                "This needs a password or session login: a token cannot manage credentials \
-                 (create tokens, change a password, or manage tokens other than itself).",
-            ),
-            Self::TokenCreationNotAllowed => {
-                f.write_str("Your groups are not allowed to create personal access tokens.")
-            }
-            Self::TokenLimit(max) => write!(
-                f,
-                "The limit of {max} live tokens per user is reached: revoke one first."
-            ),
-            Self::WebsudoRequired => f.write_str(
-                "This administrative change needs your password again: confirm it with \
-                 POST /rest/auth/1/websudo {\"password\": ...} (or on the page you are sent \
-                 to), then repeat the request.",
-            ),
-        }
-    }
-}
 
 /// The user a capability acts for, and the credential they presented: every change made
 /// under a capability is attributed to both (see [`crate::changelog`]).

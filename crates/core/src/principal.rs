@@ -92,8 +92,8 @@ pub struct OAuthCaller {
     pub client_id: String,
     pub client_name: String,
     /// `None` for a `client_credentials` token (no user consented).
-    pub grant: Option<crate::oauth::GrantId>,
-    pub client: crate::oauth::ClientKey,
+    pub grant: Option<crate::oauth2::GrantId>,
+    pub client: crate::oauth2::ClientKey,
 }
 
 impl Principal {

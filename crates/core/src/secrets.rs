@@ -7,8 +7,6 @@
 //! are all read from here. The wire format (random part and checksum) is the authentication
 //! crate's; this is only the names.
 
-use crate::tokens::TokenKind;
-
 /// A kind of secret, by its prefix.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SecretKind {
@@ -55,25 +53,9 @@ impl SecretKind {
             .find(|kind| text.starts_with(kind.prefix()))
     }
 
-    /// The token record kind of a personal token or a service key.
-    pub fn token_kind(self) -> Option<TokenKind> {
-        match self {
-            Self::PersonalToken => Some(TokenKind::Personal),
-            Self::ServiceKey => Some(TokenKind::ServiceKey),
-            Self::OAuth2Access
-            | Self::OAuth2Refresh
-            | Self::OAuth2Code
-            | Self::OAuth2ClientSecret => None,
-        }
-    }
-}
-
-impl From<TokenKind> for SecretKind {
-    fn from(kind: TokenKind) -> Self {
-        match kind {
-            TokenKind::Personal => Self::PersonalToken,
-            TokenKind::ServiceKey => Self::ServiceKey,
-        }
+    /// Whether it is a personal token or a service key (what Basic may carry as a password).
+    pub fn is_api_token(self) -> bool {
+        matches!(self, Self::PersonalToken | Self::ServiceKey)
     }
 }
 
@@ -102,10 +84,11 @@ mod tests {
     }
 
     #[test]
-    fn token_kinds_round_trip() {
-        for kind in [TokenKind::Personal, TokenKind::ServiceKey] {
-            assert_eq!(SecretKind::from(kind).token_kind(), Some(kind));
-        }
-        assert_eq!(SecretKind::OAuth2Access.token_kind(), None);
+    fn only_tokens_and_keys_are_api_tokens() {
+        let api: Vec<_> = SecretKind::ALL
+            .into_iter()
+            .filter(|k| k.is_api_token())
+            .collect();
+        assert_eq!(api, [SecretKind::PersonalToken, SecretKind::ServiceKey]);
     }
 }

@@ -12,7 +12,7 @@ use crate::model::{
     Comment, Group, Issue, IssueChanges, LoginInfo, NewIssue, NewProject, NewUser, Page,
     PageRequest, Project, RoleActor, RoleMember, Session, User, UserUpdate, Watches,
 };
-use crate::oauth::{
+use crate::oauth2::{
     Client, ClientChanges, ClientKey, ClientMatch, Code, Grant, GrantId, NewClient, NewCode,
     NewOAuthToken, OAuthTokenMatch, Redemption, Rotation,
 };
@@ -22,33 +22,9 @@ use crate::search::{IssueLocation, NamesFound, SearchQuery};
 use crate::tokens::{NewToken, RevokeReason, Token, TokenFilter, TokenMatch};
 use crate::usage::{ClientSeen, CredentialUse, UsageReport};
 
+pub use crate::error::{Conflict, StoreError};
+
 pub type StoreResult<T> = Result<T, StoreError>;
-
-/// Which uniqueness rule a write broke.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Conflict {
-    UserName,
-    GroupName,
-    ProjectKey,
-    ProjectName,
-    /// A status change whose starting status no longer holds (another change won the race).
-    StaleStatus,
-    /// The owner already holds as many live tokens as the policy allows.
-    TokenLimit,
-    /// A uniqueness rule the store could not name (a race lost inside the database).
-    Other,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("conflict: {0:?} already exists")]
-    Conflict(Conflict),
-    /// A row a write depends on is gone (deleted concurrently).
-    #[error("a referenced record does not exist")]
-    MissingReference,
-    #[error("database error: {0}")]
-    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
-}
 
 /// A user with the digest of their password, for the authenticators only.
 #[derive(Clone)]
@@ -408,7 +384,7 @@ pub trait PolicyStore: Send + Sync {
     async fn policy_version(&self) -> StoreResult<i64>;
 }
 
-/// The OAuth 2.0 authorization server's records (see [`crate::oauth`]).
+/// The OAuth 2.0 authorization server's records (see [`crate::oauth2`]).
 #[async_trait]
 pub trait OAuthStore: Send + Sync {
     async fn create_client(&self, client: NewClient) -> StoreResult<Client>;

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::clock::Timestamp;
 use crate::error::FieldErrors;
 use crate::ids::{ProjectId, TokenId, UserId};
+pub use crate::net::{canonical_ip, parse_network};
 use crate::permissions::Flag;
 use crate::scopes::{Scope, Scopes, parse_scope};
 use crate::secrets::SecretKind;
@@ -50,7 +51,23 @@ impl TokenKind {
 
     /// The kind whose prefix `text` starts with.
     pub fn of_prefixed(text: &str) -> Option<Self> {
-        SecretKind::of(text).and_then(SecretKind::token_kind)
+        match SecretKind::of(text)? {
+            SecretKind::PersonalToken => Some(Self::Personal),
+            SecretKind::ServiceKey => Some(Self::ServiceKey),
+            SecretKind::OAuth2Access
+            | SecretKind::OAuth2Refresh
+            | SecretKind::OAuth2Code
+            | SecretKind::OAuth2ClientSecret => None,
+        }
+    }
+}
+
+impl From<TokenKind> for SecretKind {
+    fn from(kind: TokenKind) -> Self {
+        match kind {
+            TokenKind::Personal => Self::PersonalToken,
+            TokenKind::ServiceKey => Self::ServiceKey,
+        }
     }
 }
 
@@ -105,15 +122,6 @@ impl Token {
     pub fn is_allowed_from(&self, ip: IpAddr) -> bool {
         let ip = canonical_ip(ip);
         self.allowed_ips.is_empty() || self.allowed_ips.iter().any(|net| net.contains(&ip))
-    }
-}
-
-/// IPv4 clients reaching a dual-stack socket appear as `::ffff:a.b.c.d`; lists name them as
-/// IPv4.
-pub fn canonical_ip(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
-        v4 => v4,
     }
 }
 
@@ -355,27 +363,6 @@ impl TokenPolicy {
             allowed_ips,
         })
     }
-}
-
-/// A CIDR range, or a single address (as a /32 or /128). IPv4-mapped IPv6 ranges
-/// (`::ffff:10.0.0.0/104`) become the IPv4 ranges they are, as client addresses do.
-pub fn parse_network(text: &str) -> Option<IpNet> {
-    let text = text.trim();
-    if let Ok(net) = text.parse::<IpNet>() {
-        if let IpNet::V6(v6) = net
-            && let Some(v4) = v6.addr().to_ipv4_mapped()
-        {
-            // A mapped range shorter than /96 also covers non-mapped addresses: refuse it.
-            let prefix = v6.prefix_len().checked_sub(96)?;
-            return ipnet::Ipv4Net::new(v4, prefix)
-                .ok()
-                .map(|n| IpNet::V4(n).trunc());
-        }
-        return Some(net.trunc());
-    }
-    text.parse::<IpAddr>()
-        .ok()
-        .map(|ip| IpNet::from(canonical_ip(ip)))
 }
 
 /// Scopes as stored: space-separated fine names, in a fixed order.

@@ -35,9 +35,9 @@ pub enum Credential {
     /// Requests carried by the user's session cookies.
     Session(UserId),
     /// OAuth 2.0 access tokens issued under a user's grant to a client.
-    OAuthGrant(crate::oauth::GrantId),
+    OAuthGrant(crate::oauth2::GrantId),
     /// OAuth 2.0 access tokens a client got for its service account (`client_credentials`).
-    OAuthClient(crate::oauth::ClientKey),
+    OAuthClient(crate::oauth2::ClientKey),
 }
 
 impl Credential {
@@ -63,8 +63,8 @@ impl Credential {
             "token" => Some(Self::Token(TokenId(id))),
             "password" => Some(Self::Password(UserId(id))),
             "session" => Some(Self::Session(UserId(id))),
-            "oauth" => Some(Self::OAuthGrant(crate::oauth::GrantId(id))),
-            "oauthclient" => Some(Self::OAuthClient(crate::oauth::ClientKey(id))),
+            "oauth" => Some(Self::OAuthGrant(crate::oauth2::GrantId(id))),
+            "oauthclient" => Some(Self::OAuthClient(crate::oauth2::ClientKey(id))),
             _ => None,
         }
     }

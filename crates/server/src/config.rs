@@ -519,6 +519,17 @@ impl Config {
         }
     }
 
+    /// The OAuth 2.0 server's token lifetimes.
+    pub fn oauth2_server(&self) -> tessera_auth::oauth2::OAuthConfig {
+        tessera_auth::oauth2::OAuthConfig {
+            access_lifetime: Duration::from_secs(self.oauth2.access_token_minutes.max(1) * 60),
+            refresh_lifetime: Duration::from_secs(
+                self.oauth2.refresh_token_days.max(1) * 24 * 60 * 60,
+            ),
+            ..tessera_auth::oauth2::OAuthConfig::default()
+        }
+    }
+
     /// The authenticator's settings, with the initial access policy.
     pub fn auth(&self) -> Result<AuthConfig, ConfigError> {
         Ok(AuthConfig {
@@ -534,13 +545,6 @@ impl Config {
             },
             websudo: Duration::from_secs(self.session.websudo_minutes.max(1) * 60),
             initial_policy: self.initial_policy()?,
-            oauth: tessera_auth::oauth2::OAuthConfig {
-                access_lifetime: Duration::from_secs(self.oauth2.access_token_minutes.max(1) * 60),
-                refresh_lifetime: Duration::from_secs(
-                    self.oauth2.refresh_token_days.max(1) * 24 * 60 * 60,
-                ),
-                ..tessera_auth::oauth2::OAuthConfig::default()
-            },
             throttle: ThrottlePolicy {
                 user_threshold: self.login_throttle.user_threshold.max(1),
                 ip_threshold: self.login_throttle.ip_threshold.max(1),

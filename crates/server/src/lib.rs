@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use tessera_auth::leaks::LeakReports;
+use tessera_auth::oauth2::OAuth2Server;
 use tessera_auth::secret::random_token;
 use tessera_auth::{AuthError, Authenticator};
 use tessera_core::authz::Administer;
@@ -189,7 +190,13 @@ pub async fn prepare(config: &Config, bound: SocketAddr) -> Result<Prepared, Ser
         ..WebSettings::default()
     };
     let (reports, report_worker) = LeakReports::start(dyn_store.clone(), LEAK_REPORT_QUEUE);
-    let state = AppState::new(dyn_store, auth, clock, urls, settings, reports);
+    let oauth2 = Arc::new(OAuth2Server::new(
+        dyn_store.clone(),
+        clock.clone(),
+        auth.shared_audit(),
+        config.oauth2_server(),
+    ));
+    let state = AppState::new(dyn_store, auth, oauth2, clock, urls, settings, reports);
     let transport = Transport {
         header_read_timeout: Duration::from_secs(config.header_read_timeout_seconds.max(1)),
         body_read_timeout: Duration::from_secs(config.body_read_timeout_seconds.max(1)),

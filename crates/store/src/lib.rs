@@ -15,7 +15,7 @@
 
 mod audit;
 mod issues;
-mod oauth;
+mod oauth2;
 mod policy;
 mod projects;
 mod rows;

@@ -829,7 +829,7 @@ mod policy_and_usage {
 /// The OAuth 2.0 records: single-use codes, rotation with reuse detection, revocation.
 mod oauth {
     use super::*;
-    use tessera_core::oauth::*;
+    use tessera_core::oauth2::*;
     use tessera_core::scopes::{Scopes, parse_scope};
 
     async fn client(store: &SqlStore) -> Client {

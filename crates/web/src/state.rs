@@ -6,6 +6,7 @@ use std::sync::Arc;
 use ipnet::IpNet;
 use tessera_auth::Authenticator;
 use tessera_auth::leaks::LeakReports;
+use tessera_auth::oauth2::OAuth2Server;
 use tessera_core::authz::Authorizer;
 use tessera_core::clock::Clock;
 use tessera_core::store::Store;
@@ -38,6 +39,8 @@ impl Default for WebSettings {
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub auth: Arc<Authenticator>,
+    /// The OAuth 2.0 authorization server.
+    pub oauth2: Arc<OAuth2Server>,
     pub authz: Authorizer,
     pub clock: Arc<dyn Clock>,
     pub urls: Arc<Urls>,
@@ -51,6 +54,7 @@ impl AppState {
     pub fn new(
         store: Arc<dyn Store>,
         auth: Arc<Authenticator>,
+        oauth2: Arc<OAuth2Server>,
         clock: Arc<dyn Clock>,
         urls: Urls,
         settings: WebSettings,
@@ -61,6 +65,7 @@ impl AppState {
             authz: Authorizer::new(store.clone()),
             store,
             auth,
+            oauth2,
             clock,
             urls: Arc::new(urls),
             settings: Arc::new(settings),

@@ -36,7 +36,7 @@ use tessera_core::store::{StoreError, UserAccess};
 
 pub use parse::{Credential, CredentialError, basic, cookie, from_headers, session_cookies};
 
-use crate::authenticator::{AuthError, TokenRejection};
+use crate::error::{AuthError, TokenRejection};
 use crate::session::SessionId;
 use tessera_core::secrets::SecretKind;
 
@@ -77,9 +77,7 @@ impl Presented {
                 },
             },
             Credential::Basic { username, password } => {
-                if SecretKind::of(password.expose_secret())
-                    .is_some_and(|kind| kind.token_kind().is_some())
-                {
+                if SecretKind::of(password.expose_secret()).is_some_and(SecretKind::is_api_token) {
                     Self::Token {
                         raw: password,
                         basic_user: Some(username),

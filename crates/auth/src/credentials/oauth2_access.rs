@@ -9,13 +9,13 @@ use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
 use tessera_core::clock::Clock;
-use tessera_core::oauth::OAuthTokenKind;
+use tessera_core::oauth2::OAuthTokenKind;
 use tessera_core::principal::{AuthMethod, OAuthCaller};
 use tessera_core::secrets::SecretKind;
 use tessera_core::store::Store;
 
 use super::{Attempt, Limits, Rejection, Verified, Verifier, token_refused};
-use crate::authenticator::TokenRejection;
+use crate::error::TokenRejection;
 use crate::secret::constant_time_eq;
 use crate::token_format::{self, FormatError};
 

@@ -12,6 +12,7 @@ use http::HeaderMap;
 use http::header::{AUTHORIZATION, COOKIE};
 use secrecy::SecretString;
 
+pub use crate::error::CredentialError;
 use crate::session::{SESSION_COOKIE, SessionId};
 
 /// Clients differ on padding; the alphabet is what matters.
@@ -36,16 +37,6 @@ pub enum Credential {
     Session(Option<SessionId>),
     /// `Authorization: Bearer <token>`.
     Bearer(SecretString),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum CredentialError {
-    #[error("The request carries more than one credential.")]
-    Multiple,
-    #[error("The Authorization header is malformed.")]
-    Malformed,
-    #[error("The authentication scheme is not supported.")]
-    UnsupportedScheme,
 }
 
 /// Every `JSESSIONID` value in the request's `Cookie` headers (RFC 6265 §5.4 lets a client send

@@ -26,7 +26,7 @@ use tessera_core::validate::MAX_PASSWORD_BYTES;
 
 use super::password_cache::VerifiedPasswords;
 use super::{Attempt, Rejection, Verified, Verifier};
-use crate::authenticator::AuthError;
+use crate::error::AuthError;
 use crate::hashing::PasswordHasher;
 
 /// A user name and password, as presented.

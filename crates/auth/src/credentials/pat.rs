@@ -17,7 +17,7 @@ use tessera_core::store::Store;
 use tessera_core::tokens::TokenKind;
 
 use super::{Attempt, Limits, Rejection, Verified, Verifier, token_refused};
-use crate::authenticator::{AuthError, TokenRejection};
+use crate::error::{AuthError, TokenRejection};
 use crate::secret::constant_time_eq;
 use crate::token_format::{self, FormatError};
 

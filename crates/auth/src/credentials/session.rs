@@ -14,7 +14,7 @@ use tessera_core::principal::AuthMethod;
 use tessera_core::store::Store;
 
 use super::{Attempt, Rejection, Verified, Verifier};
-use crate::authenticator::AuthError;
+use crate::error::AuthError;
 use crate::session::{SessionId, XsrfTokens};
 use crate::xsrf::{self, XsrfRequest};
 

@@ -408,7 +408,7 @@ async fn setup(server: &TestServer) {
     // An OAuth 2.0 client with a known id, straight into the store.
     server
         .store
-        .create_client(tessera_core::oauth::NewClient {
+        .create_client(tessera_core::oauth2::NewClient {
             client_id: "matrixclient".into(),
             name: "Matrix client".into(),
             redirect_uris: vec!["https://app.example/cb".into()],

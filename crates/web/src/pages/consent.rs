@@ -20,7 +20,7 @@ use http::StatusCode;
 use maud::html;
 use tessera_auth::oauth2::{AuthorizationParams, AuthorizationRequest, AuthorizeError};
 use tessera_core::authz::Authorizer;
-use tessera_core::oauth::{describe_scope, scope_string};
+use tessera_core::oauth2::{describe_scope, scope_string};
 use url::Url;
 
 use super::layout::{document, form_token, page_response_posting_to};
@@ -152,7 +152,7 @@ async fn send_code(
         });
     }
     let code = state
-        .auth
+        .oauth2
         .approve(request, &user.principal)
         .await
         .map_err(|e| PageError::Internal(e.to_string()))?;
@@ -237,7 +237,7 @@ pub async fn get_authorize(State(state): State<AppState>, incoming: Incoming) ->
             ));
         }
         let params = params_of(|name| query.get(name).map(str::to_string));
-        let checked = state.auth.check_authorization(&params).await;
+        let checked = state.oauth2.check_authorization(&params).await;
         if let Some(error) = repeated(|name| query.count(name), checked.as_ref()) {
             return refuse(&state, error);
         }
@@ -249,7 +249,7 @@ pub async fn get_authorize(State(state): State<AppState>, incoming: Incoming) ->
         let back_to = incoming.path_and_query.clone();
         let user = session_user(&state, &incoming, None, &back_to).await?;
         let consented = state
-            .auth
+            .oauth2
             .has_consented(&request, &user.principal)
             .await
             .map_err(|e| PageError::Internal(e.to_string()))?;
@@ -272,7 +272,7 @@ pub async fn post_authorize(
         let form = FormBody::parse(&incoming.headers, body)?;
         let user = session_user(&state, &incoming, Some(&form), AUTHORIZE_PATH).await?;
         let params = params_of(|name| form.get(name).map(str::to_string));
-        let checked = state.auth.check_authorization(&params).await;
+        let checked = state.oauth2.check_authorization(&params).await;
         if let Some(error) = repeated(|name| form.all(name).len(), checked.as_ref()) {
             return refuse(&state, error);
         }
@@ -283,7 +283,7 @@ pub async fn post_authorize(
         match form.get("decision") {
             Some("approve") => send_code(&state, &request, &user).await,
             Some("deny") => {
-                state.auth.deny(&request, &user.principal);
+                state.oauth2.deny(&request, &user.principal);
                 answer(
                     &state,
                     &request.redirect_uri,

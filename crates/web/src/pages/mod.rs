@@ -24,7 +24,7 @@ pub mod audit;
 pub mod consent;
 mod layout;
 pub mod login;
-pub mod oauth;
+pub mod oauth2;
 pub mod policy;
 pub mod tokens;
 pub mod usage;
@@ -88,18 +88,18 @@ pub fn router() -> Router<AppState> {
             crate::rest::oauth2::AUTHORIZE_PATH,
             get(consent::get_authorize).post(consent::post_authorize),
         )
-        .route("/secure/authorized-apps", get(oauth::get_apps))
+        .route("/secure/authorized-apps", get(oauth2::get_apps))
         .route(
             "/secure/authorized-apps/{id}/revoke",
-            post(oauth::post_revoke_app),
+            post(oauth2::post_revoke_app),
         )
         .route(
             "/secure/admin/oauth2",
-            get(oauth::get_clients).post(oauth::post_client),
+            get(oauth2::get_clients).post(oauth2::post_client),
         )
         .route(
             "/secure/admin/oauth2/{clientId}/{action}",
-            post(oauth::post_client_state),
+            post(oauth2::post_client_state),
         )
 }
 

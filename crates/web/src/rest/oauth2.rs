@@ -15,7 +15,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use tessera_auth::credentials::{self, CredentialError};
 use tessera_auth::oauth2::{ClientCredentials, OAuthError, TokenParams};
-use tessera_core::oauth::{Client, OAuthTokenKind, scope_string};
+use tessera_core::oauth2::{Client, OAuthTokenKind, scope_string};
 use tessera_core::permissions::Flag;
 use tessera_core::scopes::Scope;
 
@@ -207,7 +207,7 @@ async fn caller(
     let (credentials, used_basic) = client_credentials(headers, &form)
         .map_err(|error| oauth_error(error, sends_basic(headers)))?;
     let client = state
-        .auth
+        .oauth2
         .authenticate_client(&credentials)
         .await
         .map_err(|error| oauth_error(error, used_basic))?;
@@ -242,7 +242,11 @@ pub async fn post_token(
         refresh_token: text("refresh_token"),
         scope: text("scope"),
     };
-    match state.auth.exchange(&client, &params, client_addr.ip).await {
+    match state
+        .oauth2
+        .exchange(&client, &params, client_addr.ip)
+        .await
+    {
         Ok(issued) => {
             let mut body = json!({
                 "access_token": issued.access_token.expose(),
@@ -278,7 +282,7 @@ pub async fn post_revoke(
         return oauth_error(invalid_request("token is required."), used_basic);
     };
     match state
-        .auth
+        .oauth2
         .revoke_for_client(&client, token, client_addr.ip)
         .await
     {
@@ -315,7 +319,7 @@ pub async fn post_introspect(
     let Some(token) = form.get("token") else {
         return oauth_error(invalid_request("token is required."), used_basic);
     };
-    match state.auth.introspect(&client, token).await {
+    match state.oauth2.introspect(&client, token).await {
         Ok(Some(found)) => {
             let seconds = |at: tessera_core::clock::Timestamp| at.as_millis().div_euclid(1000);
             no_store(

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use tessera_auth::oauth2::ClientInput;
 use tessera_core::authz::Authorizer;
 use tessera_core::error::Error;
-use tessera_core::oauth::{Client, ClientChanges, Grant, GrantId, scope_string};
+use tessera_core::oauth2::{Client, ClientChanges, Grant, GrantId, scope_string};
 use tessera_core::scopes::parse_scope;
 
 use crate::error::{ApiError, ApiResult};
@@ -89,7 +89,7 @@ pub async fn post_client(
         service_account: body.service_account,
     };
     let (client, secret) = state
-        .auth
+        .oauth2
         .register_client(&admin, Some(&principal), input)
         .await?;
     let account = service_account_name(&state, &client).await?;
@@ -107,7 +107,7 @@ pub async fn get_client(
     PathArgs(client_id): PathArgs<String>,
 ) -> ApiResult<Jira> {
     state.authz.administer(&principal)?;
-    let client = state.auth.find_client(&client_id).await?;
+    let client = state.oauth2.find_client(&client_id).await?;
     let account = service_account_name(&state, &client).await?;
     Ok(Jira::ok(client_json(&state, &client, account.as_deref())))
 }
@@ -146,7 +146,7 @@ pub async fn put_client(
         secret_digest: None,
     };
     let client = state
-        .auth
+        .oauth2
         .update_client(&admin, Some(&principal), &client_id, changes)
         .await?;
     let account = service_account_name(&state, &client).await?;
@@ -161,7 +161,7 @@ pub async fn post_client_secret(
 ) -> ApiResult<Jira> {
     let admin = state.authz.administer(&principal)?;
     let secret = state
-        .auth
+        .oauth2
         .reset_client_secret(&admin, Some(&principal), &client_id)
         .await?;
     Ok(Jira::ok(
@@ -173,7 +173,7 @@ pub async fn post_client_secret(
 /// with a token sees at most the grant it acts under (an application does not learn which
 /// others the user authorized).
 pub async fn get_grants(State(state): State<AppState>, Auth(principal): Auth) -> ApiResult<Jira> {
-    let grants = state.auth.grants_of(&principal).await?;
+    let grants = state.oauth2.grants_of(&principal).await?;
     let own = principal.oauth.as_ref().and_then(|o| o.grant);
     let visible = grants
         .iter()
@@ -193,13 +193,13 @@ pub async fn delete_grant(
         ApiError::NotFound(format!("No authorized application exists with id '{id}'."))
     })?;
     // Existence first: another user's grant is "not found" even to a token.
-    let grants = state.auth.grants_of(&principal).await?;
+    let grants = state.oauth2.grants_of(&principal).await?;
     if !grants.iter().any(|g| g.id == id) {
         return Err(
             Error::NotFound(tessera_core::error::Missing::OAuthGrant(id.to_string())).into(),
         );
     }
     Authorizer::manage_credentials(&principal)?;
-    state.auth.revoke_own_grant(&principal, id).await?;
+    state.oauth2.revoke_own_grant(&principal, id).await?;
     Ok(no_content())
 }

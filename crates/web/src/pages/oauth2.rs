@@ -14,7 +14,7 @@ use http::StatusCode;
 use maud::{Markup, html};
 use tessera_auth::oauth2::ClientInput;
 use tessera_core::error::{Error, FieldErrors};
-use tessera_core::oauth::{ClientChanges, GrantId, describe_scope, scope_string};
+use tessera_core::oauth2::{ClientChanges, GrantId, describe_scope, scope_string};
 
 use super::layout::{document, error_summary, form_token, page_response, when};
 use super::{
@@ -30,7 +30,7 @@ const CLIENTS: &str = "/secure/admin/oauth2";
 pub async fn get_apps(State(state): State<AppState>, incoming: Incoming) -> Response {
     let result = async {
         let user = session_user(&state, &incoming, None, APPS).await?;
-        let grants = state.auth.grants_of(&user.principal).await?;
+        let grants = state.oauth2.grants_of(&user.principal).await?;
         let content = html! {
             @if grants.is_empty() {
                 p id="no-apps" { "You have not authorized any application." }
@@ -79,7 +79,7 @@ pub async fn post_revoke_app(
             .parse::<i64>()
             .map_err(|_| PageError::NotFound("No such application.".into()))?;
         state
-            .auth
+            .oauth2
             .revoke_own_grant(&user.principal, GrantId(id))
             .await?;
         Ok(redirect(&link(&state, APPS)))
@@ -108,7 +108,7 @@ async fn clients_page(
     errors: &FieldErrors,
     created: Option<(String, String, Option<String>)>,
 ) -> PageResult<Response> {
-    let content = |clients: Vec<tessera_core::oauth::Client>| -> Markup {
+    let content = |clients: Vec<tessera_core::oauth2::Client>| -> Markup {
         html! {
             @if let Some((name, client_id, secret)) = &created {
                 div.secret role="status" {
@@ -227,7 +227,7 @@ pub async fn post_client(
                 .then(|| draft.service_account.clone()),
         };
         match state
-            .auth
+            .oauth2
             .register_client(&admin, Some(&user.principal), input)
             .await
         {
@@ -291,7 +291,7 @@ pub async fn post_client_state(
             ..ClientChanges::default()
         };
         state
-            .auth
+            .oauth2
             .update_client(&admin, Some(&user.principal), &client_id, changes)
             .await?;
         Ok(redirect(&link(&state, CLIENTS)))

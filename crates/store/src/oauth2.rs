@@ -10,7 +10,7 @@ use tessera_core::audit::AuditEvent;
 use tessera_core::clock::Timestamp;
 use tessera_core::ids::UserId;
 use tessera_core::model::User;
-use tessera_core::oauth::{
+use tessera_core::oauth2::{
     Client, ClientChanges, ClientKey, ClientMatch, Code, Grant, GrantId, NewClient, NewCode,
     NewOAuthToken, OAuthTokenKind, OAuthTokenMatch, Redemption, Rotation,
 };

@@ -1,0 +1,104 @@
+//! The errors of authentication: why a credential was refused, each with a stable reason
+//! code and a message that says no more than that reason (which user names exist, which
+//! groups a user is in and what a token's record holds are never told).
+
+use std::time::Duration;
+
+use tessera_core::policy::PolicyDenial;
+use tessera_core::store::StoreError;
+
+use crate::hashing::HashError;
+use crate::policy::PolicyError;
+use crate::xsrf::XsrfFailure;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("{0}")]
+    Credential(#[from] CredentialError),
+    /// Wrong username or password (or unknown, or deactivated: the same answer).
+    #[error("Login failed")]
+    BadCredentials,
+    /// The session cookie names no live session.
+    #[error("Your session is not valid or has expired. Please log in again.")]
+    SessionInvalid,
+    #[error("{0}")]
+    Xsrf(XsrfFailure),
+    #[error("{0}")]
+    Token(TokenRejection),
+    /// Too many failed password attempts for this user name or from this network: password
+    /// logins wait (tokens and sessions are not affected).
+    #[error("Too many failed logins: password logins are suspended for a while.")]
+    LoginThrottled { retry_after: Duration },
+    /// A valid token presented from an address its allowlist excludes.
+    #[error("The token may not be used from this address.")]
+    IpNotAllowed,
+    /// The access policy refuses the request (method, address or group).
+    #[error("{0}")]
+    Denied(PolicyDenial),
+    #[error("The server is busy checking passwords; try again shortly.")]
+    Busy,
+    #[error("authentication failed internally: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for AuthError {
+    fn from(error: StoreError) -> Self {
+        Self::Internal(error.to_string())
+    }
+}
+
+impl From<PolicyError> for AuthError {
+    fn from(error: PolicyError) -> Self {
+        Self::Internal(error.to_string())
+    }
+}
+
+impl From<HashError> for AuthError {
+    fn from(error: HashError) -> Self {
+        match error {
+            HashError::Busy => Self::Busy,
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+/// Why a token was refused. Each has a stable reason code; none says more than its name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TokenRejection {
+    #[error("The token is malformed.")]
+    Malformed,
+    #[error("The token is not valid.")]
+    Unknown,
+    #[error("The token has expired.")]
+    Expired,
+    #[error("The token has been revoked.")]
+    Revoked,
+    #[error("The token has been replaced by a rotation.")]
+    Rotated,
+    #[error("The token's owner is deactivated.")]
+    OwnerInactive,
+}
+
+impl TokenRejection {
+    pub fn reason_code(self) -> &'static str {
+        match self {
+            Self::Malformed => "token_malformed",
+            Self::Unknown => "token_unknown",
+            Self::Expired => "token_expired",
+            Self::Revoked => "token_revoked",
+            Self::Rotated => "token_rotated",
+            Self::OwnerInactive => "token_owner_inactive",
+        }
+    }
+}
+
+/// Why the credential a request carries cannot be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum CredentialError {
+    #[error("The request carries more than one credential.")]
+    Multiple,
+    #[error("The Authorization header is malformed.")]
+    Malformed,
+    #[error("The authentication scheme is not supported.")]
+    UnsupportedScheme,
+}
