@@ -27,11 +27,10 @@ use std::time::Duration;
 
 use http::header::USER_AGENT;
 use http::{HeaderMap, Method};
-use secrecy::SecretString;
 use tessera_core::audit::{AuditEvent, Outcome, short_user_agent};
-use tessera_core::clock::{Clock, Timestamp};
-use tessera_core::model::{LoginInfo, Session};
-use tessera_core::policy::{Policy, PolicyDenial, Surface};
+use tessera_core::clock::Clock;
+use tessera_core::model::LoginInfo;
+use tessera_core::policy::{Policy, Surface};
 use tessera_core::principal::{AuthMethod, Principal};
 use tessera_core::secrets::looks_like_secret;
 use tessera_core::store::{Store, UserAccess};
@@ -52,6 +51,9 @@ use crate::secret::{HmacKey, random_bytes};
 use crate::session::{SessionId, XsrfTokens};
 use crate::usage::Usage;
 use crate::xsrf::XsrfRequest;
+
+mod admission;
+mod sessions;
 
 #[derive(Clone, Debug)]
 pub struct AuthConfig {
@@ -326,7 +328,7 @@ impl Authenticator {
 
     /// The one refusal path of every kind: one trace line, the kind's audit event (if the
     /// refusal is worth one), and the error the client gets.
-    fn refuse(&self, rejection: Rejection, attempt: Attempt<'_>) -> AuthError {
+    pub(super) fn refuse(&self, rejection: Rejection, attempt: Attempt<'_>) -> AuthError {
         if let Some(event) = rejection.event {
             // "token refused", "login failed": the event's action, as words.
             tracing::info!(
@@ -345,7 +347,7 @@ impl Authenticator {
     /// The policy's decision on a verified credential's user (read with the policy's version,
     /// so a change made anywhere applies now); once admitted, the credential's success event
     /// is recorded.
-    async fn admit_verified(
+    pub(super) async fn admit_verified(
         &self,
         verified: &mut Verified,
         attempt: Attempt<'_>,
@@ -366,121 +368,6 @@ impl Authenticator {
         Ok(access)
     }
 
-    /// The global address allowlist, before any credential is checked (`claimed` is the user
-    /// name a Basic credential or a login names, for the audit). A refusal is confirmed
-    /// against the stored policy, so a policy loosened on another instance applies at once.
-    async fn check_address(
-        &self,
-        ip: IpAddr,
-        user_agent: impl FnOnce() -> Option<String>,
-        claimed: Option<&str>,
-    ) -> Result<(), AuthError> {
-        if self.policy.current().policy.admits_address(ip) {
-            return Ok(());
-        }
-        if self.policy.refresh().await?.policy.admits_address(ip) {
-            return Ok(());
-        }
-        let who = claimed.map(|name| (name.trim(), None));
-        let user_agent = user_agent();
-        self.audit_denial(who, ip, user_agent.as_deref(), PolicyDenial::IpNotAllowed);
-        Err(AuthError::Denied(PolicyDenial::IpNotAllowed))
-    }
-
-    /// The global address allowlist for a request without a user (an OAuth 2.0 client at the
-    /// token endpoint).
-    pub async fn check_client_address(&self, ip: IpAddr) -> Result<(), AuthError> {
-        self.check_address(ip, || None, None).await
-    }
-
-    /// A method switched off for everyone is refused before its credential is checked (no
-    /// Argon2 work for a flood of Basic requests the policy refuses anyway).
-    async fn check_method_at_all(
-        &self,
-        method: AuthMethod,
-        client_ip: IpAddr,
-        user_agent: impl FnOnce() -> Option<String>,
-        claimed: Option<&str>,
-    ) -> Result<(), AuthError> {
-        if !self
-            .policy
-            .current()
-            .policy
-            .is_method_off_for_everyone(method)
-        {
-            return Ok(());
-        }
-        if !self
-            .policy
-            .refresh()
-            .await?
-            .policy
-            .is_method_off_for_everyone(method)
-        {
-            return Ok(());
-        }
-        let denial = PolicyDenial::MethodDisabled(method);
-        let user_agent = user_agent();
-        self.audit_denial(
-            Some((claimed.unwrap_or(""), Some(method))),
-            client_ip,
-            user_agent.as_deref(),
-            denial,
-        );
-        Err(AuthError::Denied(denial))
-    }
-
-    /// The policy's decision for a caller whose groups are known (read with the policy's
-    /// version, so a change made anywhere applies now).
-    pub(crate) async fn admit(
-        &self,
-        name: &str,
-        access: &UserAccess,
-        admission: Admission<'_>,
-    ) -> Result<(), AuthError> {
-        let active = self.policy.at_least(access.policy_version).await?;
-        let decision = active.policy.admit(
-            admission.method,
-            &access.groups,
-            admission.client_ip,
-            admission.surface,
-        );
-        decision.map_err(|denial| {
-            self.audit_denial(
-                Some((name, Some(admission.method))),
-                admission.client_ip,
-                admission.user_agent,
-                denial,
-            );
-            AuthError::Denied(denial)
-        })
-    }
-
-    /// Records a policy refusal (coalesced by the audit log when repeated). `who` is the user
-    /// name the request claimed, if any, and the method, if known.
-    fn audit_denial(
-        &self,
-        who: Option<(&str, Option<AuthMethod>)>,
-        ip: IpAddr,
-        user_agent: Option<&str>,
-        denial: PolicyDenial,
-    ) {
-        tracing::info!(target: "tessera::security", reason = denial.reason_code(), client_ip = %ip, "refused by the access policy");
-        // The name is whatever the client sent: a token pasted into it is never recorded.
-        let target = match who.map(|(name, _)| name.to_lowercase()) {
-            Some(name) if !name.is_empty() && !looks_like_secret(&name) => {
-                format!("user:{name}")
-            }
-            _ => "request".to_string(),
-        };
-        let mut event = AuditEvent::anonymous(self.clock.now(), ip, "access.denied", target)
-            .outcome(Outcome::Denied)
-            .reason(denial.reason_code())
-            .user_agent(user_agent);
-        event.credential_kind = who.and_then(|(_, m)| m).map(|m| m.name().to_string());
-        self.audit.record(event);
-    }
-
     pub(crate) fn note_use(&self, principal: &Principal) {
         self.usage.note(
             UsedCredential::of(principal),
@@ -489,202 +376,6 @@ impl Authenticator {
             principal.client_ip,
             principal.user_agent.as_deref(),
         );
-    }
-
-    /// `POST /rest/auth/1/session` (and the login page): checks the password and opens a new
-    /// session. A session the client already held is ended, so ids are never reused across a
-    /// login.
-    pub async fn login(
-        &self,
-        username: &str,
-        password: &SecretString,
-        client_ip: IpAddr,
-        previous: &HeaderMap,
-    ) -> Result<Login, AuthError> {
-        let user_agent = user_agent_of(previous);
-        let attempt = Attempt {
-            client_ip,
-            user_agent: user_agent.as_deref(),
-        };
-        self.check_address(client_ip, || user_agent.clone(), Some(username))
-            .await?;
-        self.check_method_at_all(
-            AuthMethod::Session,
-            client_ip,
-            || user_agent.clone(),
-            Some(username),
-        )
-        .await?;
-        let input = PresentedPassword { username, password };
-        let mut verified = self
-            .password
-            .verify(input, attempt)
-            .await
-            .map_err(|rejection| self.refuse(rejection, attempt))?;
-        verified.method = AuthMethod::Session;
-        let access = self
-            .admit_verified(&mut verified, attempt, Surface::Pages)
-            .await?;
-        let user = &verified.user;
-        for old in credentials::session_cookies(previous) {
-            if let Some(old) = SessionId::from_cookie(&old) {
-                self.store.delete_session(&old.digest()).await?;
-            }
-        }
-        let now = self.clock.now();
-        let session = SessionId::generate();
-        self.store
-            .create_session(&Session {
-                id_digest: session.digest(),
-                user_id: user.id,
-                created: now,
-                last_seen: now,
-                websudo_until: None,
-            })
-            .await?;
-        self.store.record_login(user.id, now).await?;
-        let login_info = self.store.login_info(user.id).await?;
-        // The login used the password: counted as the password's use.
-        self.usage.note(
-            UsedCredential::Password(user.id),
-            (user.id, &user.name),
-            now,
-            client_ip,
-            user_agent.as_deref(),
-        );
-        verified.credential_ref = Some(session.reference());
-        let principal = verified.principal(access, attempt);
-        let xsrf_token = self.session.xsrf_token(&session);
-        tracing::info!(target: "tessera::security", user = %principal.user.name, session = %session.reference(), %client_ip, "session opened");
-        self.audit.record(AuditEvent::by(
-            &principal,
-            now,
-            "session.opened",
-            format!("user:{}", principal.user.name),
-        ));
-        Ok(Login {
-            principal,
-            session,
-            xsrf_token,
-            login_info,
-        })
-    }
-
-    /// Ends a session; `false` if it had already ended.
-    pub async fn logout(&self, session: &SessionId) -> Result<bool, AuthError> {
-        let ended = self.store.delete_session(&session.digest()).await?;
-        if ended {
-            tracing::info!(target: "tessera::security", session = %session.reference(), "session closed");
-            let event = AuditEvent {
-                credential_kind: Some("session".into()),
-                credential_id: Some(session.reference()),
-                client_ip: None,
-                ..AuditEvent::anonymous(
-                    self.clock.now(),
-                    std::net::Ipv4Addr::UNSPECIFIED.into(),
-                    "session.closed",
-                    format!("session:{}", session.reference()),
-                )
-            };
-            self.audit.record(event);
-        }
-        Ok(ended)
-    }
-
-    /// Websudo: the session's owner re-enters the password; for [`AuthConfig::websudo`] the
-    /// session may then make administrative changes. A wrong password counts as a failed
-    /// login (and is throttled like one). Returns the end of the window.
-    pub async fn grant_websudo(
-        &self,
-        principal: &Principal,
-        session: &SessionId,
-        password: &SecretString,
-    ) -> Result<Timestamp, AuthError> {
-        if !self.check_own_password(principal, password).await? {
-            return Err(AuthError::BadCredentials);
-        }
-        let now = self.clock.now();
-        let until = now.plus(self.config.websudo);
-        if !self
-            .store
-            .set_websudo(&session.digest(), Some(until))
-            .await?
-        {
-            return Err(AuthError::SessionInvalid);
-        }
-        self.audit.record(AuditEvent::by(
-            principal,
-            now,
-            "websudo.granted",
-            format!("user:{}", principal.user.name),
-        ));
-        Ok(until)
-    }
-
-    /// Ends the session's websudo window (Jira's `DELETE /rest/auth/1/websudo`).
-    pub async fn drop_websudo(
-        &self,
-        principal: &Principal,
-        session: &SessionId,
-    ) -> Result<(), AuthError> {
-        let now = self.clock.now();
-        self.store.set_websudo(&session.digest(), None).await?;
-        // Only a window that was open is worth an event (dropping none must not be a way to
-        // fill the audit).
-        if principal.has_fresh_password(now) {
-            self.audit.record(AuditEvent::by(
-                principal,
-                now,
-                "websudo.dropped",
-                format!("user:{}", principal.user.name),
-            ));
-        }
-        Ok(())
-    }
-
-    pub fn xsrf_token(&self, session: &SessionId) -> String {
-        self.session.xsrf_token(session)
-    }
-
-    /// Hashes a new password (its rules must already have been checked).
-    pub async fn hash_password(&self, password: &SecretString) -> Result<String, AuthError> {
-        Ok(self.password.hasher().hash(password).await?)
-    }
-
-    /// Whether `password` is the principal's current password (to confirm a change). A wrong
-    /// one counts as a failed login.
-    pub async fn check_own_password(
-        &self,
-        principal: &Principal,
-        password: &SecretString,
-    ) -> Result<bool, AuthError> {
-        let attempt = Attempt {
-            client_ip: principal.client_ip,
-            user_agent: None,
-        };
-        let input = PresentedPassword {
-            username: &principal.user.name,
-            password,
-        };
-        match self.password.verify(input, attempt).await {
-            Ok(verified) => Ok(verified.user.id == principal.user.id),
-            Err(rejection) => match self.refuse(rejection, attempt) {
-                AuthError::BadCredentials => Ok(false),
-                other => Err(other),
-            },
-        }
-    }
-
-    /// Deletes sessions past their idle or absolute timeout.
-    pub async fn purge_expired_sessions(&self) -> Result<u64, AuthError> {
-        let now = self.clock.now();
-        Ok(self
-            .store
-            .delete_expired_sessions(
-                now.minus(self.config.session_idle),
-                now.minus(self.config.session_absolute),
-            )
-            .await?)
     }
 
     /// Administrators: forgets the failures of a user name or a client network.

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use tessera_core::error::Denied;
 use tessera_core::policy::PolicyDenial;
 use tessera_core::store::StoreError;
 
@@ -35,6 +36,10 @@ pub enum AuthError {
     /// The access policy refuses the request (method, address or group).
     #[error("{0}")]
     Denied(PolicyDenial),
+    /// The user may not use tessera at all (Jira's application access, the USE permission):
+    /// a login is refused before any session is opened.
+    #[error("{0}")]
+    Forbidden(Denied),
     #[error("The server is busy checking passwords; try again shortly.")]
     Busy,
     #[error("authentication failed internally: {0}")]

@@ -255,6 +255,21 @@ backend_tests! {
         assert_eq!(f.auth.purge_expired_sessions().await.unwrap(), 1);
         assert!(f.store.find_session(&login.session.digest()).await.unwrap().is_none());
     }
+
+    async fn a_user_without_use_is_refused_before_any_session_is_written(db) {
+        let f = fixture(&db).await;
+        f.store.create_user(NewUser {
+            name: "nouse".into(), display_name: "nouse".into(), email: None,
+            password_hash: Some(hash_blocking(CHEAP, &secret("nouse-password")).unwrap()),
+            groups: vec![], created: f.clock.now(), service_owner: None,
+        }).await.unwrap();
+        let refused = f.auth.login("nouse", &secret("nouse-password"), IP, &HeaderMap::new()).await;
+        assert!(matches!(refused, Err(AuthError::Forbidden(_))), "{refused:?}");
+        // No session row was written: none to purge, even once any session would have expired.
+        f.clock.advance(Duration::from_secs(24 * 60 * 60));
+        assert_eq!(f.auth.purge_expired_sessions().await.unwrap(), 0);
+        assert!(f.auth.login("alice", &secret("alice-password"), IP, &HeaderMap::new()).await.is_ok());
+    }
 }
 
 fn bearer(token: &str) -> HeaderMap {

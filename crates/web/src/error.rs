@@ -275,6 +275,7 @@ impl From<AuthError> for ApiError {
                 message: denial.to_string(),
                 reason: denial.reason_code(),
             },
+            AuthError::Forbidden(denied) => Error::Denied(denied).into(),
             AuthError::Busy => Self::Unavailable {
                 message: error.to_string(),
                 retry_after_seconds: 1,

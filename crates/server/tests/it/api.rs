@@ -263,6 +263,8 @@ backend_tests! {
         assert_eq!(refused.headers()["x-authentication-denied-reason"], "permission_missing");
         expect_error(refused, StatusCode::FORBIDDEN).await;
         let login = server.request(Method::POST, "/rest/auth/1/session").json(&json!({"username": "gone", "password": PASSWORD})).send().await.unwrap();
+        assert!(login.headers().get("set-cookie").is_none(), "no session is opened");
+        assert_eq!(login.headers()["x-authentication-denied-reason"], "permission_missing");
         expect_error(login, StatusCode::FORBIDDEN).await;
     }
 

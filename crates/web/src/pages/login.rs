@@ -15,7 +15,6 @@ use http::header::{HeaderValue, SET_COOKIE};
 use maud::html;
 use secrecy::SecretString;
 use tessera_auth::authenticator::AuthError;
-use tessera_core::authz::Authorizer;
 
 use super::layout::{document, page_response};
 use super::{
@@ -136,6 +135,9 @@ async fn login(
                 Some(&denial.to_string()),
             ));
         }
+        Err(AuthError::Forbidden(denied)) => {
+            return Err(tessera_core::error::Error::Denied(denied).into());
+        }
         Err(AuthError::Busy) => {
             return Ok(login_form(
                 state,
@@ -150,14 +152,6 @@ async fn login(
             return Ok(failed());
         }
     };
-    if let Err(denied) = Authorizer::admit(&login.principal) {
-        state
-            .auth
-            .logout(&login.session)
-            .await
-            .map_err(|e| PageError::Internal(e.to_string()))?;
-        return Err(denied.into());
-    }
     let mut response = redirect(&link(state, next));
     set_session_cookies(
         &mut response,

@@ -16,7 +16,6 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tessera_auth::session::{SESSION_COOKIE, SessionId, XSRF_COOKIE};
-use tessera_core::authz::Authorizer;
 use tessera_core::model::LoginInfo;
 use tessera_core::principal::Principal;
 
@@ -93,10 +92,6 @@ pub async fn post_session(
         .inspect_err(|_| {
             tracing::info!(target: "tessera::security", client_ip = %client.ip, "session login failed");
         })?;
-    if let Err(denied) = Authorizer::admit(&login.principal) {
-        state.auth.logout(&login.session).await?;
-        return Err(denied.into());
-    }
     let secure = client.is_tls;
     let session_value = login.session.expose().to_string();
     let body = json!({
