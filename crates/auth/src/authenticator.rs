@@ -21,17 +21,14 @@
 //! sessions are read on every request, so a revocation through any instance sharing the
 //! database holds for the very next request everywhere.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::header::USER_AGENT;
-use http::{HeaderMap, Method};
-use tessera_core::audit::{AuditEvent, Outcome, short_user_agent};
+use tessera_core::audit::{AuditEvent, Outcome};
 use tessera_core::clock::Clock;
 use tessera_core::model::LoginInfo;
 use tessera_core::policy::{Policy, Surface};
-use tessera_core::principal::{AuthMethod, Principal};
+use tessera_core::principal::Principal;
 use tessera_core::secrets::looks_like_secret;
 use tessera_core::store::{Store, UserAccess};
 use tessera_core::throttle::{Subject, ThrottlePolicy};
@@ -47,6 +44,8 @@ use crate::credentials::{self, Attempt, Credential, Presented, Rejection, Verifi
 pub use crate::error::{AuthError, TokenRejection};
 use crate::hashing::{HasherConfig, PasswordHasher};
 use crate::policy::PolicyCache;
+use crate::request::Admission;
+pub use crate::request::RequestInfo;
 use crate::secret::{HmacKey, random_bytes};
 use crate::session::{SessionId, XsrfTokens};
 use crate::usage::Usage;
@@ -88,51 +87,6 @@ impl Default for AuthConfig {
             websudo: Duration::from_secs(10 * 60),
             initial_policy: Policy::default(),
         }
-    }
-}
-
-/// What the authenticator needs to know about a request.
-pub struct RequestInfo<'a> {
-    pub method: &'a Method,
-    pub headers: &'a HeaderMap,
-    /// The `atl_token` query parameter, if present.
-    pub form_token: Option<&'a str>,
-    pub client_ip: IpAddr,
-    /// Origins that count as tessera itself, for the XSRF rule.
-    pub own_origins: &'a [String],
-    /// Where the request goes: the REST API's group rule applies to [`Surface::Api`] only.
-    pub surface: Surface,
-}
-
-impl RequestInfo<'_> {
-    fn user_agent(&self) -> Option<String> {
-        user_agent_of(self.headers)
-    }
-}
-
-/// The `User-Agent` header, cut short for the audit and the usage view.
-fn user_agent_of(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get(USER_AGENT)
-        .map(|value| short_user_agent(&String::from_utf8_lossy(value.as_bytes())))
-}
-
-/// Who a request claims to be and how, once its groups are known: what the policy decides on.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Admission<'a> {
-    pub(crate) method: AuthMethod,
-    pub(crate) surface: Surface,
-    pub(crate) client_ip: IpAddr,
-    pub(crate) user_agent: Option<&'a str>,
-}
-
-impl std::fmt::Debug for RequestInfo<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The headers carry credentials: never print them.
-        f.debug_struct("RequestInfo")
-            .field("method", self.method)
-            .field("client_ip", &self.client_ip)
-            .finish_non_exhaustive()
     }
 }
 

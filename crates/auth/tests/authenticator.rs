@@ -9,10 +9,9 @@ use std::time::Duration;
 use base64::Engine;
 use http::{HeaderMap, HeaderValue, Method};
 use secrecy::SecretString;
-use tessera_auth::authenticator::{
-    AuthConfig, AuthError, Authenticator, RequestInfo, TokenRejection,
-};
+use tessera_auth::authenticator::{AuthConfig, Authenticator};
 use tessera_auth::hashing::{HashParams, HasherConfig, hash_blocking};
+use tessera_auth::{AuthError, RequestInfo, RequestUrl, TokenRejection};
 use tessera_core::authz::Authorizer;
 use tessera_core::clock::{Clock, ManualClock, Timestamp};
 use tessera_core::model::{NewUser, USERS_GROUP, UserUpdate};
@@ -111,8 +110,20 @@ async fn authenticate(
         client_ip: IP,
         own_origins: &own,
         surface: Surface::Api,
+        url: &url(),
     })
     .await
+}
+
+/// The URL every test request is sent to.
+fn url() -> RequestUrl {
+    RequestUrl {
+        scheme: "http",
+        host: "127.0.0.1".into(),
+        port: 8080,
+        path: "/rest/api/2/myself".into(),
+        query: None,
+    }
 }
 
 backend_tests! {
@@ -236,7 +247,7 @@ backend_tests! {
         let own = ["http://127.0.0.1:8080".to_string()];
         let with_token = f.auth.authenticate(&RequestInfo {
             method: &Method::POST, headers: &form, form_token: Some(&login.xsrf_token), client_ip: IP, own_origins: &own,
-            surface: Surface::Api,
+            surface: Surface::Api, url: &url(),
         }).await;
         assert!(with_token.unwrap().is_some(), "the session's form token passes");
         form.insert("x-atlassian-token", HeaderValue::from_static("no-check"));

@@ -4,11 +4,12 @@
 use std::collections::HashMap;
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::response::{IntoResponse, Response};
-use http::StatusCode;
 use http::header::{CONTENT_TYPE, HeaderValue};
 use http::request::Parts;
+use http::{HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
 use tessera_auth::session::SessionId;
 use tessera_core::model::PageRequest;
@@ -318,6 +319,93 @@ where
             .await
             .map(|axum::extract::Path(value)| Self(value))
             .map_err(|_| ApiError::bad_request("The request path is malformed."))
+    }
+}
+
+/// Why a form body cannot be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FormError {
+    /// Not `application/x-www-form-urlencoded`.
+    UnsupportedMediaType,
+    BadRequest(String),
+}
+
+/// A urlencoded form body.
+#[derive(Debug, Default)]
+pub struct FormBody(Vec<(String, String)>);
+
+impl FormBody {
+    /// Reads a form body; only `application/x-www-form-urlencoded` is accepted, and no value
+    /// may hold a NUL (no field accepts one, and PostgreSQL cannot store it).
+    pub fn parse(
+        headers: &HeaderMap,
+        body: Result<Bytes, BytesRejection>,
+    ) -> Result<Self, FormError> {
+        let essence = headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|v| v.trim().to_ascii_lowercase());
+        if essence.as_deref() != Some("application/x-www-form-urlencoded") {
+            return Err(FormError::UnsupportedMediaType);
+        }
+        let bytes = body.map_err(|rejection| {
+            FormError::BadRequest(format!(
+                "The form could not be read ({}).",
+                rejection.status()
+            ))
+        })?;
+        Self::from_query(&bytes)
+    }
+
+    /// Parses urlencoded pairs (a form body or a query string).
+    pub fn from_query(bytes: &[u8]) -> Result<Self, FormError> {
+        let pairs: Vec<(String, String)> = form_urlencoded::parse(bytes)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        if pairs
+            .iter()
+            .any(|(k, v)| k.contains('\0') || v.contains('\0'))
+        {
+            return Err(FormError::BadRequest(
+                "The form contains a NUL character, which no field accepts.".into(),
+            ));
+        }
+        Ok(Self(pairs))
+    }
+
+    /// The first value of a field.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A field's value, trimmed; empty if absent.
+    pub fn text(&self, name: &str) -> &str {
+        self.get(name).map(str::trim).unwrap_or("")
+    }
+
+    /// Every value of a repeated field (checkboxes).
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    /// Whether some field was sent more than once.
+    pub fn has_repeated_field(&self) -> bool {
+        let mut seen = std::collections::HashSet::new();
+        self.0.iter().any(|(k, _)| !seen.insert(k.as_str()))
+    }
+
+    /// A checkbox: present with any value but `false`.
+    pub fn is_checked(&self, name: &str) -> bool {
+        self.get(name)
+            .is_some_and(|v| !v.trim().eq_ignore_ascii_case("false"))
     }
 }
 

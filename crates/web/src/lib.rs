@@ -7,6 +7,8 @@
 //! one mapping in [`error`]. The route table ([`routes`]) names each route's access rule,
 //! which the access-control matrix test checks against the handlers' real behaviour.
 
+pub mod client;
+pub mod cookies;
 pub mod error;
 pub mod extract;
 pub mod middleware;

@@ -1,129 +1,34 @@
-//! The transport and authentication layers that run before any handler.
+//! The authentication layers that run before any handler, after the transport layer
+//! ([`crate::client`]) has worked out who the client is.
 //!
-//! [`resolve_client`] works out the real client address: the TCP peer, unless the peer is a
-//! configured trusted proxy, in which case `X-Forwarded-For` is walked from the right past
-//! trusted hops (the right-most untrusted address is the client; a client cannot forge hops
-//! to the right of its own). [`authenticate`] reads the one credential (the authenticator also
+//! [`authenticate`] reads the one credential (the authenticator also
 //! applies the access policy: methods, addresses, API groups), admits the principal (the USE
 //! permission), takes one request from the caller's rate budget ([`crate::rate_limit`]) and
 //! records the caller for the handlers; a bad credential ends the request there, never falling
 //! back to anonymous. [`require_websudo`] and [`audit_admin_change`] wrap the administrative
 //! changes of the route table.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr};
 
-use axum::extract::{ConnectInfo, OriginalUri, Request, State};
+use axum::extract::{OriginalUri, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::header::HOST;
-use ipnet::IpNet;
-use tessera_auth::authenticator::{AuthError, RequestInfo};
+use tessera_auth::{AuthError, RequestInfo, RequestUrl};
 use tessera_core::audit::short_user_agent;
 use tessera_core::authz::Authorizer;
 use tessera_core::policy::Surface;
 use tessera_core::principal::Caller;
-use tessera_core::tokens::canonical_ip;
 
+use crate::client::{ClientAddr, request_url};
+use crate::cookies::expired_session_cookie;
 use crate::error::ApiError;
-use crate::extract::{BodyLimit, CurrentSession, Params};
+use crate::extract::{CurrentSession, Params};
 use crate::rate_limit::Decision;
-use crate::rest::auth::session::expired_session_cookie;
 use crate::state::AppState;
 use tessera_core::audit::{AuditEvent, Outcome};
 use tessera_core::authz::Denied;
 use tessera_core::principal::AuthMethod;
-
-/// Where a request came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ClientAddr {
-    pub ip: IpAddr,
-    /// Whether the client's connection was TLS (directly, or to a trusted proxy).
-    pub is_tls: bool,
-}
-
-fn is_trusted(ip: IpAddr, trusted: &[IpNet]) -> bool {
-    trusted.iter().any(|net| net.contains(&ip))
-}
-
-/// One `X-Forwarded-For` hop: an address, IPv4 with a port (`192.0.2.1:4711`), or IPv6 in
-/// brackets with or without a port (`[2001:db8::1]:4711`), as proxies write them.
-fn parse_hop(hop: &str) -> Option<IpAddr> {
-    if let Ok(ip) = hop.parse::<IpAddr>() {
-        return Some(ip);
-    }
-    if let Some(rest) = hop.strip_prefix('[') {
-        return rest.split(']').next()?.parse().ok();
-    }
-    hop.parse::<SocketAddr>().ok().map(|addr| addr.ip())
-}
-
-/// The client address behind any trusted proxies. Addresses are compared in their canonical
-/// form (an IPv4 peer on a dual-stack socket is IPv4). A hop that cannot be read ends the
-/// walk with an unknown client (`0.0.0.0`), never with the proxy's own address, which an
-/// allowlist might admit.
-pub fn client_address(peer: IpAddr, headers: &http::HeaderMap, trusted: &[IpNet]) -> ClientAddr {
-    let peer = canonical_ip(peer);
-    if !is_trusted(peer, trusted) {
-        return ClientAddr {
-            ip: peer,
-            is_tls: false,
-        };
-    }
-    let hops = list_items(headers, "x-forwarded-for");
-    let mut client = peer;
-    for hop in hops.iter().rev() {
-        if !is_trusted(client, trusted) {
-            break;
-        }
-        match parse_hop(hop) {
-            Some(ip) => client = canonical_ip(ip),
-            None => {
-                client = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
-                break;
-            }
-        }
-    }
-    // The value the nearest proxy wrote (proxies that append put theirs last).
-    let is_tls = list_items(headers, "x-forwarded-proto")
-        .last()
-        .is_some_and(|proto| proto.eq_ignore_ascii_case("https"));
-    ClientAddr { ip: client, is_tls }
-}
-
-/// The comma-separated items of every `name` header, in order, trimmed. Read lossily: a
-/// value with a non-ASCII byte must not vanish with the items a proxy appended to the same
-/// line (it becomes an item that cannot be read, where the reader reaches it).
-fn list_items(headers: &http::HeaderMap, name: &str) -> Vec<String> {
-    headers
-        .get_all(name)
-        .iter()
-        .flat_map(|v| {
-            String::from_utf8_lossy(v.as_bytes())
-                .split(',')
-                .map(|item| item.trim().to_string())
-                .collect::<Vec<_>>()
-        })
-        .collect()
-}
-
-pub async fn resolve_client(
-    State(state): State<AppState>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let peer = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|info| info.0.ip())
-        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-    let mut client = client_address(peer, request.headers(), &state.settings.trusted_proxies);
-    client.is_tls |= state.urls.is_https();
-    request.extensions_mut().insert(client);
-    request
-        .extensions_mut()
-        .insert(BodyLimit(state.settings.max_body_bytes));
-    next.run(request).await
-}
 
 /// Origins that count as tessera itself: the base URL's, and the one the request was sent to.
 fn own_origins(state: &AppState, request: &Request, client: ClientAddr) -> Vec<String> {
@@ -150,6 +55,11 @@ pub async fn authenticate(
         });
     let params = Params::parse(request.uri().query());
     let origins = own_origins(&state, &request, client);
+    let url = request
+        .extensions()
+        .get::<RequestUrl>()
+        .cloned()
+        .unwrap_or_else(|| request_url(request.uri(), request.headers(), false, client.is_tls));
     let info = RequestInfo {
         method: request.method(),
         headers: request.headers(),
@@ -157,6 +67,7 @@ pub async fn authenticate(
         client_ip: client.ip,
         own_origins: &origins,
         surface: Surface::Api,
+        url: &url,
     };
     let (caller, session) = match state.auth.authenticate(&info).await {
         Ok(None) => (
@@ -316,108 +227,4 @@ pub async fn audit_admin_change(
         state.auth.audit().record(event);
     }
     response
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use http::{HeaderMap, HeaderValue};
-
-    fn forwarded(value: &str, proto: Option<&str>) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        headers.insert("x-forwarded-for", HeaderValue::from_str(value).unwrap());
-        if let Some(proto) = proto {
-            headers.insert("x-forwarded-proto", HeaderValue::from_str(proto).unwrap());
-        }
-        headers
-    }
-
-    #[test]
-    fn forwarded_headers_count_only_from_trusted_proxies() {
-        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
-        let stranger: IpAddr = "203.0.113.9".parse().unwrap();
-        let proxy: IpAddr = "10.0.0.2".parse().unwrap();
-        let headers = forwarded("198.51.100.7", Some("https"));
-        assert_eq!(
-            client_address(stranger, &headers, &trusted),
-            ClientAddr {
-                ip: stranger,
-                is_tls: false
-            }
-        );
-        assert_eq!(
-            client_address(proxy, &headers, &trusted),
-            ClientAddr {
-                ip: "198.51.100.7".parse().unwrap(),
-                is_tls: true
-            }
-        );
-    }
-
-    #[test]
-    fn the_rightmost_untrusted_hop_is_the_client() {
-        let trusted: Vec<IpNet> = vec![
-            "10.0.0.0/8".parse().unwrap(),
-            "2001:db8::/32".parse().unwrap(),
-        ];
-        let proxy: IpAddr = "10.0.0.2".parse().unwrap();
-        // A client forging a left-most entry does not get it believed.
-        let headers = forwarded("1.2.3.4, 198.51.100.7, 10.0.0.5", None);
-        assert_eq!(
-            client_address(proxy, &headers, &trusted).ip,
-            "198.51.100.7".parse::<IpAddr>().unwrap()
-        );
-        let headers = forwarded("garbage, 10.0.0.9", None);
-        assert_eq!(
-            client_address(proxy, &headers, &trusted).ip,
-            IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-            "an unreadable hop is an unknown client, not the proxy"
-        );
-        let headers = forwarded("198.51.100.7:4711, [2001:db9::5]:80", None);
-        let trusted_v6 = vec![
-            "10.0.0.0/8".parse().unwrap(),
-            "2001:db9::/32".parse().unwrap(),
-        ];
-        assert_eq!(
-            client_address(proxy, &headers, &trusted_v6).ip,
-            "198.51.100.7".parse::<IpAddr>().unwrap()
-        );
-        // A trusted IPv4 proxy seen on a dual-stack socket is still trusted.
-        let mapped: IpAddr = "::ffff:10.0.0.2".parse().unwrap();
-        assert_eq!(
-            client_address(mapped, &forwarded("198.51.100.7", Some("https")), &trusted).ip,
-            "198.51.100.7".parse::<IpAddr>().unwrap()
-        );
-        let appended = forwarded("198.51.100.7", Some("https, http"));
-        assert!(
-            !client_address(proxy, &appended, &trusted).is_tls,
-            "the nearest proxy's value"
-        );
-        let headers = forwarded("2001:db8::1, 2001:db9::5", None);
-        assert_eq!(
-            client_address(proxy, &headers, &trusted).ip,
-            "2001:db9::5".parse::<IpAddr>().unwrap()
-        );
-        assert_eq!(client_address(proxy, &HeaderMap::new(), &trusted).ip, proxy);
-        // A non-ASCII byte in what the client sent does not hide the hop the proxy appended
-        // to the same line, nor, trusted, make the client the proxy.
-        let mut headers = HeaderMap::new();
-        let line = HeaderValue::from_bytes(b"\xff\xfe, 198.51.100.7").unwrap();
-        headers.insert("x-forwarded-for", line);
-        assert_eq!(
-            client_address(proxy, &headers, &trusted).ip,
-            "198.51.100.7".parse::<IpAddr>().unwrap()
-        );
-        let mut headers = HeaderMap::new();
-        let line = HeaderValue::from_bytes(b"\xff\xfe, 10.0.0.7").unwrap();
-        headers.insert("x-forwarded-for", line);
-        let proto = HeaderValue::from_bytes(b"\xff, https").unwrap();
-        headers.insert("x-forwarded-proto", proto);
-        let behind = client_address(proxy, &headers, &trusted);
-        assert_eq!(behind.ip, IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-        assert!(
-            behind.is_tls,
-            "the nearest proxy's protocol, after a client's odd bytes"
-        );
-    }
 }

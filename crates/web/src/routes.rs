@@ -17,10 +17,9 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+use crate::client::resolve_client;
 use crate::error::ApiError;
-use crate::middleware::{
-    audit_admin_change, authenticate, limit_logins, require_websudo, resolve_client,
-};
+use crate::middleware::{audit_admin_change, authenticate, limit_logins, require_websudo};
 use crate::rest::api2::{
     changelog, comments, groups, issue_meta, issues, meta, myself, permissions, projects, search,
     server_info, users, watchers,

@@ -12,8 +12,9 @@ use tessera_core::principal::AuthMethod;
 use tessera_core::secrets::looks_like_secret;
 use tessera_core::store::UserAccess;
 
-use super::{Admission, Authenticator};
+use super::Authenticator;
 use crate::error::AuthError;
+use crate::request::Admission;
 
 impl Authenticator {
     /// The global address allowlist, before any credential is checked (`claimed` is the user

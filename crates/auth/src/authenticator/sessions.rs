@@ -20,10 +20,11 @@ use tessera_core::policy::Surface;
 use tessera_core::principal::{AuthMethod, Principal};
 use tessera_core::usage::Credential as UsedCredential;
 
-use super::{Authenticator, Login, user_agent_of};
+use super::{Authenticator, Login};
 use crate::credentials::password::PresentedPassword;
 use crate::credentials::{self, Attempt, Verifier};
 use crate::error::AuthError;
+use crate::request::user_agent_of;
 use crate::session::SessionId;
 
 impl Authenticator {

@@ -20,9 +20,9 @@ use super::layout::{document, page_response};
 use super::{
     FormBody, Incoming, PageError, PageResult, is_local_path, link, redirect, respond, session_user,
 };
+use crate::cookies::{expired_session_cookie, set_session_cookies};
 use crate::extract::Params;
 use crate::rate_limit::Decision;
-use crate::rest::auth::session::{expired_session_cookie, set_session_cookies};
 use crate::state::AppState;
 
 /// Where a login goes when it was given no usable `next`.

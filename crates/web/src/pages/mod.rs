@@ -33,25 +33,26 @@ pub mod websudo;
 use std::net::{IpAddr, Ipv4Addr};
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::FromRequestParts;
-use axum::extract::rejection::BytesRejection;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use http::header::{CONTENT_TYPE, HOST, LOCATION, SET_COOKIE};
+use http::header::{HOST, LOCATION, SET_COOKIE};
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
-use tessera_auth::authenticator::{AuthError, Authenticated, RequestInfo};
+use tessera_auth::authenticator::Authenticated;
 use tessera_auth::credentials::{self, Credential};
 use tessera_auth::secret::constant_time_eq;
 use tessera_auth::session::SessionId;
+use tessera_auth::{AuthError, RequestInfo, RequestUrl};
 use tessera_core::authz::Authorizer;
 use tessera_core::error::Error;
 use tessera_core::policy::Surface;
 use tessera_core::principal::Principal;
 
-use crate::middleware::ClientAddr;
-use crate::rest::auth::session::expired_session_cookie;
+use crate::client::ClientAddr;
+use crate::cookies::expired_session_cookie;
+pub use crate::extract::FormBody;
+use crate::extract::FormError;
 use crate::state::AppState;
 use crate::urls::encode;
 
@@ -138,6 +139,15 @@ impl From<Error> for PageError {
             Error::Invalid(errors) => Self::BadRequest(errors.to_string()),
             Error::Conflict(errors) => Self::Conflict(errors.to_string()),
             Error::Store(store) => Self::Internal(store.to_string()),
+        }
+    }
+}
+
+impl From<FormError> for PageError {
+    fn from(error: FormError) -> Self {
+        match error {
+            FormError::UnsupportedMediaType => Self::UnsupportedMediaType,
+            FormError::BadRequest(message) => Self::BadRequest(message),
         }
     }
 }
@@ -239,6 +249,8 @@ pub struct Incoming {
     pub query: Option<String>,
     pub headers: HeaderMap,
     pub client: ClientAddr,
+    /// The URL as the client saw it.
+    pub url: RequestUrl,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Incoming {
@@ -253,7 +265,15 @@ impl<S: Send + Sync> FromRequestParts<S> for Incoming {
                 ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
                 is_tls: false,
             });
+        let url = parts
+            .extensions
+            .get::<RequestUrl>()
+            .cloned()
+            .unwrap_or_else(|| {
+                crate::client::request_url(&parts.uri, &parts.headers, false, client.is_tls)
+            });
         Ok(Self {
+            url,
             method: parts.method.clone(),
             path_and_query: parts.uri.path_and_query().map_or_else(
                 || parts.uri.path().to_string(),
@@ -290,82 +310,6 @@ impl Incoming {
             own_origins: &origins,
         };
         tessera_auth::xsrf::check(&request, |_| true).is_ok()
-    }
-}
-
-/// A urlencoded form body.
-#[derive(Debug, Default)]
-pub struct FormBody(Vec<(String, String)>);
-
-impl FormBody {
-    /// Reads a form body; only `application/x-www-form-urlencoded` is accepted, and no value
-    /// may hold a NUL (no field accepts one, and PostgreSQL cannot store it).
-    pub fn parse(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> PageResult<Self> {
-        let essence = headers
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .map(|v| v.trim().to_ascii_lowercase());
-        if essence.as_deref() != Some("application/x-www-form-urlencoded") {
-            return Err(PageError::UnsupportedMediaType);
-        }
-        let bytes = body.map_err(|rejection| {
-            PageError::BadRequest(format!(
-                "The form could not be read ({}).",
-                rejection.status()
-            ))
-        })?;
-        Self::from_query(&bytes)
-    }
-
-    /// Parses urlencoded pairs (a form body or a query string).
-    pub fn from_query(bytes: &[u8]) -> PageResult<Self> {
-        let pairs: Vec<(String, String)> = form_urlencoded::parse(bytes)
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        if pairs
-            .iter()
-            .any(|(k, v)| k.contains('\0') || v.contains('\0'))
-        {
-            return Err(PageError::BadRequest(
-                "The form contains a NUL character, which no field accepts.".into(),
-            ));
-        }
-        Ok(Self(pairs))
-    }
-
-    /// The first value of a field.
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// A field's value, trimmed; empty if absent.
-    pub fn text(&self, name: &str) -> &str {
-        self.get(name).map(str::trim).unwrap_or("")
-    }
-
-    /// Every value of a repeated field (checkboxes).
-    pub fn all(&self, name: &str) -> Vec<String> {
-        self.0
-            .iter()
-            .filter(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-            .collect()
-    }
-
-    /// Whether some field was sent more than once.
-    pub fn has_repeated_field(&self) -> bool {
-        let mut seen = std::collections::HashSet::new();
-        self.0.iter().any(|(k, _)| !seen.insert(k.as_str()))
-    }
-
-    /// A checkbox: present with any value but `false`.
-    pub fn is_checked(&self, name: &str) -> bool {
-        self.get(name)
-            .is_some_and(|v| !v.trim().eq_ignore_ascii_case("false"))
     }
 }
 
@@ -410,6 +354,7 @@ pub async fn session_user(
         client_ip: incoming.client.ip,
         own_origins: &origins,
         surface: Surface::Pages,
+        url: &incoming.url,
     };
     let (principal, session) = match state.auth.authenticate(&info).await {
         Ok(Some(Authenticated {

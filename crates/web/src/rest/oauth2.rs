@@ -19,9 +19,9 @@ use tessera_core::oauth2::{Client, OAuthTokenKind, scope_string};
 use tessera_core::permissions::Flag;
 use tessera_core::scopes::Scope;
 
+use crate::client::ClientAddr;
 use crate::error::JSON_UTF8;
-use crate::middleware::ClientAddr;
-use crate::pages::FormBody;
+use crate::extract::FormBody;
 use crate::state::AppState;
 
 /// Where the endpoints live, under the base URL.

@@ -11,11 +11,11 @@ use tessera_core::services::users;
 use tessera_core::store::SessionSwap;
 use tessera_core::validate;
 
+use crate::client::ClientAddr;
+use crate::cookies::set_session_cookies;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Auth, CurrentSession, Jira, JsonBody, no_content};
-use crate::middleware::ClientAddr;
 use crate::render::{Viewer, user_with_groups};
-use crate::rest::auth::session::set_session_cookies;
 use crate::state::AppState;
 
 /// Any authenticated user.

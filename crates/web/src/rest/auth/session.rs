@@ -15,42 +15,17 @@ use http::header::{HeaderValue, SET_COOKIE};
 use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tessera_auth::session::{SESSION_COOKIE, SessionId, XSRF_COOKIE};
+use tessera_auth::session::SESSION_COOKIE;
 use tessera_core::model::LoginInfo;
 use tessera_core::principal::Principal;
 
+use crate::client::ClientAddr;
+use crate::cookies::{expired_session_cookie, set_session_cookies};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Auth, CurrentSession, Jira, JsonBody};
-use crate::middleware::ClientAddr;
 use crate::render::time;
 use crate::state::AppState;
-use crate::urls::{Urls, encode};
-
-fn cookie(
-    urls: &Urls,
-    secure: bool,
-    name: &str,
-    value: &str,
-    http_only: bool,
-    expire: bool,
-) -> String {
-    let mut cookie = format!("{name}={value}; Path={}; SameSite=Lax", urls.cookie_path());
-    if http_only {
-        cookie.push_str("; HttpOnly");
-    }
-    if secure {
-        cookie.push_str("; Secure");
-    }
-    if expire {
-        cookie.push_str("; Max-Age=0");
-    }
-    cookie
-}
-
-/// A `Set-Cookie` value that removes the session cookie.
-pub fn expired_session_cookie(urls: &Urls, secure: bool) -> String {
-    cookie(urls, secure, SESSION_COOKIE, "", true, true)
-}
+use crate::urls::encode;
 
 fn login_info(info: &LoginInfo) -> Value {
     let mut value = json!({
@@ -107,26 +82,6 @@ pub async fn post_session(
         &login.xsrf_token,
     )?;
     Ok(response)
-}
-
-/// Sends a new session's cookies: the id (HttpOnly) and its XSRF form token (readable by the
-/// page's scripts).
-pub fn set_session_cookies(
-    response: &mut Response,
-    urls: &Urls,
-    secure: bool,
-    session: &SessionId,
-    xsrf_token: &str,
-) -> ApiResult<()> {
-    for value in [
-        cookie(urls, secure, SESSION_COOKIE, session.expose(), true, false),
-        cookie(urls, secure, XSRF_COOKIE, xsrf_token, false, false),
-    ] {
-        let value = HeaderValue::from_str(&value)
-            .map_err(|_| ApiError::Internal("a cookie value is not a valid header".into()))?;
-        response.headers_mut().append(SET_COOKIE, value);
-    }
-    Ok(())
 }
 
 fn current_user(state: &AppState, principal: &Principal, info: &LoginInfo) -> Value {

@@ -14,9 +14,9 @@ use tessera_core::services::users::UserSelector;
 use tessera_core::tokens::{TokenFilter, TokenKind};
 use time::macros::format_description;
 
+use crate::client::ClientAddr;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Auth, Jira, JsonBody, Params, PathArgs, no_content};
-use crate::middleware::ClientAddr;
 use crate::rest::pat::{project_keys, token_id, token_json};
 use crate::state::AppState;
 
