@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use tessera_core::audit::{AuditEvent, Outcome};
 use tessera_core::store::Store;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 /// Events that may wait to be written.
@@ -179,6 +179,8 @@ impl Coalescer {
 #[derive(Debug)]
 pub struct AuditLog {
     queue: mpsc::Sender<AuditEvent>,
+    /// Asks the writer to write everything queued so far and say when it has.
+    flushes: mpsc::Sender<oneshot::Sender<()>>,
     coalescer: Arc<Mutex<Coalescer>>,
     stop: watch::Sender<bool>,
     worker: Mutex<Option<JoinHandle<()>>>,
@@ -189,16 +191,21 @@ impl AuditLog {
     pub fn start(store: Arc<dyn Store>) -> Self {
         let (queue, events) = mpsc::channel(QUEUE);
         let (stop, stopped) = watch::channel(false);
+        let (flushes, flush_requests) = mpsc::channel(8);
         let coalescer = Arc::new(Mutex::new(Coalescer::default()));
         let worker = tokio::spawn(write_events(
             store,
-            events,
+            Inbox {
+                events,
+                flushes: flush_requests,
+                stopped,
+            },
             coalescer.clone(),
             queue.clone(),
-            stopped,
         ));
         Self {
             queue,
+            flushes,
             coalescer,
             stop,
             worker: Mutex::new(Some(worker)),
@@ -220,6 +227,16 @@ impl AuditLog {
             return;
         }
         send(&self.queue, event);
+    }
+
+    /// Waits until every event recorded before the call is written (repeats of a noisy event
+    /// still wait for their window). For whoever must read the trail at once: tests, instead
+    /// of polling it.
+    pub async fn flush(&self) {
+        let (done, written) = oneshot::channel();
+        if self.flushes.send(done).await.is_ok() {
+            let _ = written.await;
+        }
     }
 
     /// Writes everything queued and counted so far, then stops the writer (at shutdown).
@@ -256,13 +273,24 @@ fn send(queue: &mpsc::Sender<AuditEvent>, event: AuditEvent) {
     }
 }
 
+/// What the writer listens to.
+struct Inbox {
+    events: mpsc::Receiver<AuditEvent>,
+    flushes: mpsc::Receiver<oneshot::Sender<()>>,
+    stopped: watch::Receiver<bool>,
+}
+
 async fn write_events(
     store: Arc<dyn Store>,
-    mut events: mpsc::Receiver<AuditEvent>,
+    inbox: Inbox,
     coalescer: Arc<Mutex<Coalescer>>,
     queue: mpsc::Sender<AuditEvent>,
-    mut stopped: watch::Receiver<bool>,
 ) {
+    let Inbox {
+        mut events,
+        mut flushes,
+        mut stopped,
+    } = inbox;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -277,6 +305,16 @@ async fn write_events(
                     }
                 }
                 write_batch(&*store, &batch).await;
+            }
+            Some(done) = flushes.recv() => {
+                let mut queued = Vec::new();
+                while let Ok(event) = events.try_recv() {
+                    queued.push(event);
+                }
+                for batch in queued.chunks(BATCH) {
+                    write_batch(&*store, batch).await;
+                }
+                let _ = done.send(());
             }
             _ = tick.tick() => {
                 let mut coalescer = coalescer.lock().unwrap_or_else(|e| e.into_inner());

@@ -154,14 +154,18 @@ async fn disable_oauth2_client(
 /// database connections. Reports already accepted are processed before shutdown completes.
 #[derive(Clone, Debug)]
 pub struct LeakReports {
-    queue: tokio::sync::mpsc::Sender<Report>,
+    queue: tokio::sync::mpsc::Sender<Job>,
 }
 
 #[derive(Debug)]
-struct Report {
-    tokens: Vec<String>,
-    client_ip: IpAddr,
-    at: Timestamp,
+enum Job {
+    Report {
+        tokens: Vec<String>,
+        client_ip: IpAddr,
+        at: Timestamp,
+    },
+    /// Answered once every report queued before it is processed.
+    Flush(tokio::sync::oneshot::Sender<()>),
 }
 
 /// The report queue is full; try again shortly.
@@ -175,10 +179,19 @@ impl LeakReports {
         store: std::sync::Arc<dyn Store>,
         capacity: usize,
     ) -> (Self, tokio::task::JoinHandle<()>) {
-        let (queue, mut reports) = tokio::sync::mpsc::channel::<Report>(capacity.max(1));
+        let (queue, mut jobs) = tokio::sync::mpsc::channel::<Job>(capacity.max(1));
         let worker = tokio::spawn(async move {
-            while let Some(report) = reports.recv().await {
-                revoke_reported(&*store, &report.tokens, report.client_ip, report.at).await;
+            while let Some(job) = jobs.recv().await {
+                match job {
+                    Job::Report {
+                        tokens,
+                        client_ip,
+                        at,
+                    } => revoke_reported(&*store, &tokens, client_ip, at).await,
+                    Job::Flush(done) => {
+                        let _ = done.send(());
+                    }
+                }
             }
         });
         (Self { queue }, worker)
@@ -192,11 +205,20 @@ impl LeakReports {
         at: Timestamp,
     ) -> Result<(), ReportsBusy> {
         self.queue
-            .try_send(Report {
+            .try_send(Job::Report {
                 tokens,
                 client_ip,
                 at,
             })
             .map_err(|_| ReportsBusy)
+    }
+
+    /// Waits until every report queued before the call is processed (for whoever must see
+    /// its effect at once: tests, instead of polling).
+    pub async fn flush(&self) {
+        let (done, processed) = tokio::sync::oneshot::channel();
+        if self.queue.send(Job::Flush(done)).await.is_ok() {
+            let _ = processed.await;
+        }
     }
 }

@@ -2,8 +2,6 @@
 //! leave events, written off the request path and never lost at a graceful shutdown; the API
 //! filters and pages them and exports JSON Lines; no secret ever appears.
 
-use std::time::Duration;
-
 use crate::common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -13,25 +11,23 @@ use tessera_testkit::backend_tests;
 
 const MYSELF: &str = "/rest/api/2/myself";
 
-/// The audit page for `query`, once it holds at least `count` events (they are written in the
-/// background).
+/// The audit page for `query`, once the background writers are synced; it holds at least
+/// `count` events.
 async fn events(server: &TestServer, query: &str, count: usize) -> Value {
-    let mut page = Value::Null;
-    for _ in 0..100 {
-        page = server
-            .admin_json(
-                Method::GET,
-                &format!("/rest/tessera/1/audit?{query}"),
-                Value::Null,
-                StatusCode::OK,
-            )
-            .await;
-        if page["values"].as_array().unwrap().len() >= count {
-            return page;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("fewer than {count} events for {query}: {page}");
+    server.sync().await;
+    let page = server
+        .admin_json(
+            Method::GET,
+            &format!("/rest/tessera/1/audit?{query}"),
+            Value::Null,
+            StatusCode::OK,
+        )
+        .await;
+    assert!(
+        page["values"].as_array().unwrap().len() >= count,
+        "fewer than {count} events for {query}: {page}"
+    );
+    page
 }
 
 backend_tests! {

@@ -93,10 +93,10 @@ backend_tests! {
         denied(login, "method_disabled").await;
 
         let as_admin = |path: &str| server.bearer(Method::GET, path, &admin_token);
-        let events = audit_by(as_admin, "action=access.denied&target=user:dev", 1).await;
+        let events = audit_by(&server, as_admin, "action=access.denied&target=user:dev", 1).await;
         assert!(events.iter().all(|e| e["reason"] == "method_disabled"), "{events:?}");
         assert!(events.iter().any(|e| e["credential"]["kind"] == "basic_password"), "{events:?}");
-        let changes = audit_by(as_admin, "action=policy.changed", 2).await;
+        let changes = audit_by(&server, as_admin, "action=policy.changed", 2).await;
         assert_eq!(changes[0]["reason"], "methods");
         assert_eq!(changes[0]["actor"]["name"], "admin");
         assert_eq!(changes[0]["credential"]["kind"], "bearer_token");
@@ -165,15 +165,15 @@ backend_tests! {
 
         // The administrator reads the trail from inside the list too.
         let as_admin = |path: &str| from(server.admin(Method::GET, path), inside);
-        let odd_events = audit_by(as_admin, &format!("action=access.denied&ip={odd}"), 2).await;
+        let odd_events = audit_by(&server, as_admin, &format!("action=access.denied&ip={odd}"), 2).await;
         let targets: Vec<&str> = odd_events.iter().map(|e| e["target"].as_str().unwrap()).collect();
         assert!(targets.contains(&"user:ev\u{FFFD}il") && targets.contains(&"request"), "{targets:?}");
         assert!(!odd_events.iter().any(|e| e.to_string().contains(&token)), "{odd_events:?}");
         // Repeats of one kind of refusal are coalesced; the claimed name is the target.
-        let events = audit_by(as_admin, "action=access.denied&ip=203.0.113.0/24", 2).await;
+        let events = audit_by(&server, as_admin, "action=access.denied&ip=203.0.113.0/24", 2).await;
         assert!(events.iter().all(|e| e["reason"] == "ip_not_allowed" && e["clientIp"] == stranger), "{events:?}");
         assert!(events.iter().any(|e| e["target"] == "user:dev"), "{events:?}");
-        let elsewhere = audit_by(as_admin, "action=access.denied&ip=198.51.100.0/24", 0).await;
+        let elsewhere = audit_by(&server, as_admin, "action=access.denied&ip=198.51.100.0/24", 0).await;
         assert!(elsewhere.is_empty());
     }
 

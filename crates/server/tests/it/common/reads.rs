@@ -1,0 +1,60 @@
+//! Reading answers: Jira's JSON and error shapes, and the audit trail.
+
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde_json::Value;
+
+use super::TestServer;
+
+/// Events of the audit trail matching `query`, read with the requests `request` makes once
+/// the server's background writers are synced: at least `at_least` of them.
+pub async fn audit_by(
+    server: &TestServer,
+    request: impl Fn(&str) -> RequestBuilder,
+    query: &str,
+    at_least: usize,
+) -> Vec<Value> {
+    server.sync().await;
+    let response = request(&format!("/rest/tessera/1/audit?{query}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let page: Value = response.json().await.unwrap();
+    let values = page["values"].as_array().unwrap().clone();
+    assert!(
+        values.len() >= at_least,
+        "fewer than {at_least} audit events for {query}: {page}"
+    );
+    values
+}
+
+impl TestServer {
+    /// [`audit_by`] as the administrator with Basic.
+    pub async fn audit(&self, query: &str, at_least: usize) -> Vec<Value> {
+        audit_by(self, |path| self.admin(Method::GET, path), query, at_least).await
+    }
+}
+
+/// Reads a response as JSON, asserting Jira's content type.
+pub async fn json_of(response: Response) -> Value {
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string());
+    assert_eq!(
+        content_type.as_deref(),
+        Some("application/json;charset=UTF-8")
+    );
+    response.json().await.unwrap()
+}
+
+/// Asserts a status and Jira's error shape; returns the body.
+pub async fn expect_error(response: Response, status: StatusCode) -> Value {
+    assert_eq!(response.status(), status, "{:?}", response.headers());
+    let body = json_of(response).await;
+    assert!(
+        body["errorMessages"].is_array() && body["errors"].is_object(),
+        "not Jira's error shape: {body}"
+    );
+    body
+}
