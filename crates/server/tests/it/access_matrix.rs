@@ -2,14 +2,20 @@
 //! status the route's rule implies. Each cell gets fresh records (an issue, a comment, a group,
 //! a session) and a request that is valid for the route, so an allowed caller must get a
 //! success, not merely "something other than 401/403/404". A route added to the table is
-//! covered automatically; one whose handler does not enforce its rule fails here.
+//! covered automatically; one whose handler does not enforce its rule fails here. The callers
+//! come from the list of authentication methods ([`callers_of`]), so a new method cannot be
+//! left out.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use tessera_core::clock::Clock;
+use tessera_core::oauth2::{NewOAuthToken, OAuthTokenKind};
 use tessera_core::permissions::ProjectPermission as P;
+use tessera_core::principal::AuthMethod;
+use tessera_core::secrets::SecretKind;
 use tessera_core::store::{OAuthStore, UserStore};
 use tessera_testkit::backend_tests;
 use tessera_web::{Access, RouteSpec, route_table};
@@ -39,22 +45,48 @@ enum Caller {
     DeveloperToken,
     /// The developer's personal access token with only the `READ` scope, as Bearer.
     ReadToken,
+    /// The developer's personal access token with every scope, in a Basic password.
+    DeveloperBasicToken,
+    /// A key of the service account `svc` (a user of tessera in no project role).
+    ServiceKey,
+    /// An OAuth 2.0 access token of the developer's, issued to a client with `WRITE`.
+    DeveloperOAuth2,
 }
 
-const CALLERS: [Caller; 12] = [
-    Caller::Anonymous,
-    Caller::WrongPassword,
-    Caller::NoUse,
-    Caller::Outsider,
-    Caller::Reader,
-    Caller::Developer,
-    Caller::SessionWithoutXsrf,
-    Caller::AdminSession,
-    Caller::AdminSessionWithoutWebsudo,
-    Caller::Admin,
-    Caller::DeveloperToken,
-    Caller::ReadToken,
-];
+/// The matrix's callers of each authentication method. The match names every method, so a
+/// method added to `AuthMethod` does not compile until it has callers here.
+fn callers_of(method: AuthMethod) -> &'static [Caller] {
+    match method {
+        AuthMethod::BasicPassword => &[
+            Caller::WrongPassword,
+            Caller::NoUse,
+            Caller::Outsider,
+            Caller::Reader,
+            Caller::Developer,
+            Caller::Admin,
+        ],
+        AuthMethod::Session => &[
+            Caller::SessionWithoutXsrf,
+            Caller::AdminSession,
+            Caller::AdminSessionWithoutWebsudo,
+        ],
+        AuthMethod::BasicToken => &[Caller::DeveloperBasicToken],
+        AuthMethod::BearerToken => &[Caller::DeveloperToken, Caller::ReadToken],
+        AuthMethod::ServiceKey => &[Caller::ServiceKey],
+        AuthMethod::OAuth2 => &[Caller::DeveloperOAuth2],
+    }
+}
+
+/// Every caller: anonymous, then each method's.
+fn callers() -> Vec<Caller> {
+    std::iter::once(Caller::Anonymous)
+        .chain(
+            AuthMethod::ALL
+                .iter()
+                .flat_map(|method| callers_of(*method).iter().copied()),
+        )
+        .collect()
+}
 
 #[derive(Debug, PartialEq, Eq)]
 enum Expect {
@@ -72,7 +104,10 @@ fn project_grant(caller: Caller, permission: P) -> Expect {
         Caller::Reader => &[P::BrowseProjects, P::CreateIssues, P::AddComments],
         // The developer holds more, but the scope allows only reading.
         Caller::ReadToken => &[P::BrowseProjects],
-        Caller::Developer | Caller::DeveloperToken => &[
+        Caller::Developer
+        | Caller::DeveloperToken
+        | Caller::DeveloperBasicToken
+        | Caller::DeveloperOAuth2 => &[
             P::BrowseProjects,
             P::CreateIssues,
             P::AddComments,
@@ -99,7 +134,14 @@ fn expected(route: &RouteSpec, caller: Caller) -> Expect {
         caller,
         Caller::Admin | Caller::AdminSession | Caller::AdminSessionWithoutWebsudo
     );
-    let has_token = matches!(caller, Caller::DeveloperToken | Caller::ReadToken);
+    let has_token = matches!(
+        caller,
+        Caller::DeveloperToken
+            | Caller::ReadToken
+            | Caller::DeveloperBasicToken
+            | Caller::ServiceKey
+            | Caller::DeveloperOAuth2
+    );
     match (caller, route.access) {
         // The login route reads only its JSON body, which a cross-site form cannot send.
         (Caller::SessionWithoutXsrf, Access::Login) => Status(StatusCode::UNSUPPORTED_MEDIA_TYPE),
@@ -127,8 +169,12 @@ fn expected(route: &RouteSpec, caller: Caller) -> Expect {
         // A token may not make tokens, nor manage tokens other than itself.
         (_, Access::NotWithToken) if has_token => Status(StatusCode::FORBIDDEN),
         (_, Access::NotWithToken) => Allowed,
+        // The route answers for a personal token or key; an OAuth 2.0 access token is none.
+        (Caller::DeveloperOAuth2, Access::TokenHolder) => Status(StatusCode::NOT_FOUND),
         (_, Access::TokenHolder) if has_token => Allowed,
         (_, Access::TokenHolder) => Status(StatusCode::NOT_FOUND),
+        // The fixture token and grant are the developer's: another user's, for the service.
+        (Caller::ServiceKey, Access::OwnToken | Access::OwnGrant) => Status(StatusCode::NOT_FOUND),
         // The fixture token is the developer's (made with the password), not the caller's.
         (Caller::Developer, Access::OwnToken) => Allowed,
         // ... and a token caller may touch only the token it presents.
@@ -145,7 +191,7 @@ fn expected(route: &RouteSpec, caller: Caller) -> Expect {
         (Caller::SessionWithoutXsrf, _) => Allowed,
         _ if is_admin => Allowed,
         (_, Access::Admin) => Status(StatusCode::FORBIDDEN),
-        (Caller::Outsider, _) => Status(StatusCode::NOT_FOUND),
+        (Caller::Outsider | Caller::ServiceKey, _) => Status(StatusCode::NOT_FOUND),
         (_, Access::ProjectVisible) => Allowed,
         (caller, Access::Project(permission)) => project_grant(caller, permission),
         // The request names another user (watching oneself needs only BROWSE_PROJECTS and
@@ -405,28 +451,36 @@ async fn setup(server: &TestServer) {
             StatusCode::CREATED,
         )
         .await;
-    // An OAuth 2.0 client with a known id, straight into the store.
-    server
-        .store
-        .create_client(tessera_core::oauth2::NewClient {
-            client_id: "matrixclient".into(),
-            name: "Matrix client".into(),
-            redirect_uris: vec!["https://app.example/cb".into()],
-            confidential: true,
-            secret_digest: Some(vec![0; 32]),
-            scopes: tessera_core::scopes::parse_scope("WRITE").unwrap(),
-            service_account: None,
-            created: tessera_core::clock::Timestamp::from_millis(1_700_000_000_000),
-            created_by: None,
-        })
-        .await
-        .unwrap();
+    // OAuth 2.0 clients with known ids, straight into the store: one whose grants the cells
+    // revoke, and one the OAuth 2.0 caller's token is issued to.
+    for (n, client_id, name) in [
+        (0, "matrixclient", "Matrix client"),
+        (1, "callerclient", "Caller client"),
+    ] {
+        server
+            .store
+            .create_client(tessera_core::oauth2::NewClient {
+                client_id: client_id.into(),
+                name: name.into(),
+                redirect_uris: vec!["https://app.example/cb".into()],
+                confidential: true,
+                secret_digest: Some(vec![n; 32]),
+                scopes: tessera_core::scopes::parse_scope("WRITE").unwrap(),
+                service_account: None,
+                created: tessera_core::clock::Timestamp::from_millis(1_700_000_000_000),
+                created_by: None,
+            })
+            .await
+            .unwrap();
+    }
 }
 
 /// The tokens the token callers present, made once (no cell revokes them).
 struct CallerTokens {
     developer: String,
     read: String,
+    service_key: String,
+    oauth2: String,
 }
 
 async fn caller_tokens(server: &TestServer) -> CallerTokens {
@@ -443,7 +497,61 @@ async fn caller_tokens(server: &TestServer) -> CallerTokens {
                 json!({"name": "read", "expirationDuration": 30, "scopes": ["READ"]}),
             )
             .await,
+        service_key: server
+            .admin_json(
+                Method::POST,
+                "/rest/tessera/1/serviceaccounts/svc/keys",
+                json!({"name": "caller", "expirationDuration": 30}),
+                StatusCode::CREATED,
+            )
+            .await["rawToken"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+        oauth2: developer_oauth2_token(server).await,
     }
+}
+
+/// An access token of the developer's, through a grant to the caller client, straight into
+/// the store (the OAuth 2.0 tests go through the dance).
+async fn developer_oauth2_token(server: &TestServer) -> String {
+    let client = server
+        .store
+        .find_client("callerclient")
+        .await
+        .unwrap()
+        .unwrap()
+        .client;
+    let developer = server
+        .store
+        .find_user_by_name("developer")
+        .await
+        .unwrap()
+        .unwrap();
+    let write = tessera_core::scopes::parse_scope("WRITE").unwrap();
+    let now = tessera_core::clock::SystemClock.now();
+    let grant = server
+        .store
+        .grant(client.key, developer.id, write, now)
+        .await
+        .unwrap();
+    let raw = tessera_auth::token_format::mint(SecretKind::OAuth2Access);
+    server
+        .store
+        .create_oauth_tokens(&[NewOAuthToken {
+            digest: raw.digest().to_vec(),
+            kind: OAuthTokenKind::Access,
+            grant: Some(grant.id),
+            client: client.key,
+            user: developer.id,
+            scopes: write,
+            code_digest: None,
+            created: now,
+            expires: Some(now.plus(std::time::Duration::from_secs(3600))),
+        }])
+        .await
+        .unwrap();
+    raw.into_string()
 }
 
 static CELLS: AtomicUsize = AtomicUsize::new(0);
@@ -563,6 +671,11 @@ async fn call(
         Caller::Admin => server.admin(method, &path),
         Caller::DeveloperToken => server.bearer(method, &path, &tokens.developer),
         Caller::ReadToken => server.bearer(method, &path, &tokens.read),
+        Caller::DeveloperBasicToken => {
+            server.basic_token(method, &path, "developer", &tokens.developer)
+        }
+        Caller::ServiceKey => server.bearer(method, &path, &tokens.service_key),
+        Caller::DeveloperOAuth2 => server.bearer(method, &path, &tokens.oauth2),
     };
     let request = match (caller, body) {
         (Caller::SessionWithoutXsrf, _) if !is_safe(&route.method) => request
@@ -581,7 +694,7 @@ async fn run_matrix(server: &TestServer) {
     assert!(routes.len() > 40, "the route table lists every route");
     let mut failures = Vec::new();
     for route in &routes {
-        for caller in CALLERS {
+        for caller in callers() {
             let fixture = fixture(server).await;
             let status = call(server, route, caller, &fixture, &tokens).await;
             let want = expected(route, caller);
@@ -606,6 +719,17 @@ async fn run_matrix(server: &TestServer) {
         failures.len(),
         failures.join("\n")
     );
+}
+
+#[test]
+fn every_method_has_callers_and_every_caller_is_asked() {
+    let all = callers();
+    for method in AuthMethod::ALL {
+        assert!(!callers_of(method).is_empty(), "{method:?} has no caller");
+    }
+    for (i, caller) in all.iter().enumerate() {
+        assert!(!all[i + 1..].contains(caller), "{caller:?} is listed twice");
+    }
 }
 
 backend_tests! {
