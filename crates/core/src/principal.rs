@@ -141,3 +141,33 @@ impl Caller {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `ALL` is what the policy page, the policy's method rules and the access matrix walk:
+    /// a method left out of it would be left out of all three. The match makes a new method
+    /// a compile error here until it has a place, and the test fails until `ALL` holds it.
+    #[test]
+    fn all_lists_every_method_once() {
+        fn place(method: AuthMethod) -> usize {
+            match method {
+                AuthMethod::BasicPassword => 0,
+                AuthMethod::Session => 1,
+                AuthMethod::BasicToken => 2,
+                AuthMethod::BearerToken => 3,
+                AuthMethod::ServiceKey => 4,
+                AuthMethod::OAuth2 => 5,
+            }
+        }
+        let mut seen = [false; AuthMethod::ALL.len()];
+        for method in AuthMethod::ALL {
+            assert!(!seen[place(method)], "{method:?} is listed twice");
+            seen[place(method)] = true;
+        }
+        assert!(seen.iter().all(|s| *s));
+        let names: std::collections::HashSet<_> = AuthMethod::ALL.map(AuthMethod::name).into();
+        assert_eq!(names.len(), AuthMethod::ALL.len(), "names are distinct");
+    }
+}
