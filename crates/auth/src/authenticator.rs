@@ -269,6 +269,11 @@ impl Authenticator {
             }
         };
         let mut verified = verified.map_err(|rejection| self.refuse(rejection, attempt))?;
+        // The credential's own address allowlist (a token's).
+        if !verified.limits.admits(request.client_ip) {
+            let rejection = verified.refused_address(self.clock.now(), attempt);
+            return Err(self.refuse(rejection, attempt));
+        }
         // 4. The rules that depend on the user's groups.
         let access = self
             .admit_verified(&mut verified, attempt, request.surface)

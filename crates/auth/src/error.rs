@@ -107,3 +107,75 @@ pub enum CredentialError {
     #[error("The authentication scheme is not supported.")]
     UnsupportedScheme,
 }
+
+/// The `WWW-Authenticate` challenge of a refusal (RFC 9110 §11.6.1): the schemes a client may
+/// retry with. It travels with the error, so that each kind of credential answers with its
+/// own (a refused token says why, RFC 6750 §3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Challenge {
+    /// `Basic`: a password, or a token in its place.
+    Basic,
+    /// `Bearer` with `error="invalid_token"` and the reason, then `Basic`.
+    InvalidToken(TokenRejection),
+}
+
+impl Challenge {
+    /// The header values, in order.
+    pub fn header_values(self) -> Vec<String> {
+        let basic = "Basic realm=\"tessera\"".to_string();
+        match self {
+            Self::Basic => vec![basic],
+            Self::InvalidToken(rejection) => vec![
+                format!(
+                    "Bearer realm=\"tessera\", error=\"invalid_token\", error_description=\"{rejection}\""
+                ),
+                basic,
+            ],
+        }
+    }
+}
+
+impl AuthError {
+    /// The challenge a 401 answers with; `None` for a refusal that is not a 401.
+    pub fn challenge(&self) -> Option<Challenge> {
+        match self {
+            Self::Credential(CredentialError::UnsupportedScheme)
+            | Self::BadCredentials
+            | Self::SessionInvalid => Some(Challenge::Basic),
+            Self::Token(rejection) => Some(Challenge::InvalidToken(*rejection)),
+            Self::Credential(CredentialError::Multiple | CredentialError::Malformed)
+            | Self::Xsrf(_)
+            | Self::LoginThrottled { .. }
+            | Self::IpNotAllowed
+            | Self::Denied(_)
+            | Self::Forbidden(_)
+            | Self::Busy
+            | Self::Internal(_) => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_token_says_why_and_offers_basic() {
+        let values = AuthError::Token(TokenRejection::Expired)
+            .challenge()
+            .unwrap()
+            .header_values();
+        assert_eq!(
+            values,
+            [
+                "Bearer realm=\"tessera\", error=\"invalid_token\", error_description=\"The token has expired.\"",
+                "Basic realm=\"tessera\"",
+            ]
+        );
+        assert_eq!(
+            AuthError::BadCredentials.challenge(),
+            Some(Challenge::Basic)
+        );
+        assert_eq!(AuthError::Busy.challenge(), None);
+    }
+}

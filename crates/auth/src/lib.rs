@@ -33,5 +33,5 @@ pub mod xsrf;
 
 pub use authenticator::{AuthConfig, Authenticator, Login};
 pub use credentials::Credential;
-pub use error::{AuthError, TokenRejection};
+pub use error::{AuthError, Challenge, TokenRejection};
 pub use request::{RequestInfo, RequestUrl};

@@ -11,12 +11,11 @@ use http::header::{
     CONNECTION, CONTENT_TYPE, HeaderValue, RETRY_AFTER, SET_COOKIE, WWW_AUTHENTICATE,
 };
 use serde_json::json;
-use tessera_auth::authenticator::AuthError;
 use tessera_auth::credentials::CredentialError;
+use tessera_auth::{AuthError, Challenge};
 use tessera_core::error::{Error, FieldErrors};
 
 pub const JSON_UTF8: &str = "application/json;charset=UTF-8";
-pub const BASIC_CHALLENGE: &str = "Basic realm=\"tessera\"";
 /// Jira's header telling a client why a login failed; clients show it to users.
 pub const SERAPH_LOGIN_REASON: &str = "x-seraph-loginreason";
 pub const DENIED_REASON: &str = "x-authentication-denied-reason";
@@ -33,12 +32,14 @@ pub enum ApiError {
         message: String,
         login_failed: bool,
         clear_session: Option<String>,
+        challenge: Challenge,
     },
-    /// Status 401 for a refused token, with RFC 6750 §3's `invalid_token` challenge and the
-    /// reason code.
+    /// Status 401 for a refused token, with its challenge (RFC 6750 §3's `invalid_token`)
+    /// and the reason code.
     InvalidToken {
         message: String,
         reason: &'static str,
+        challenge: Challenge,
     },
     Forbidden {
         message: String,
@@ -83,6 +84,7 @@ impl ApiError {
             message: NOT_AUTHENTICATED.into(),
             login_failed: false,
             clear_session: None,
+            challenge: Challenge::Basic,
         }
     }
 
@@ -119,8 +121,9 @@ impl IntoResponse for ApiError {
                 message,
                 login_failed,
                 clear_session,
+                challenge,
             } => {
-                headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static(BASIC_CHALLENGE));
+                append_challenge(&mut headers, challenge);
                 if login_failed {
                     headers.insert(
                         SERAPH_LOGIN_REASON,
@@ -132,14 +135,12 @@ impl IntoResponse for ApiError {
                 }
                 FieldErrors::message(message)
             }
-            Self::InvalidToken { message, reason } => {
-                let challenge = format!(
-                    "Bearer realm=\"tessera\", error=\"invalid_token\", error_description=\"{message}\""
-                );
-                if let Ok(value) = HeaderValue::from_str(&challenge) {
-                    headers.append(WWW_AUTHENTICATE, value);
-                }
-                headers.append(WWW_AUTHENTICATE, HeaderValue::from_static(BASIC_CHALLENGE));
+            Self::InvalidToken {
+                message,
+                reason,
+                challenge,
+            } => {
+                append_challenge(&mut headers, challenge);
                 headers.insert(DENIED_REASON, HeaderValue::from_static(reason));
                 let mut errors = FieldErrors::message(message);
                 errors.add_field("reason", reason);
@@ -243,17 +244,20 @@ impl From<AuthError> for ApiError {
                     message: problem.to_string(),
                     login_failed: true,
                     clear_session: None,
+                    challenge: Challenge::Basic,
                 }
             }
             AuthError::BadCredentials => Self::Unauthenticated {
                 message: "Login failed: the username or password is incorrect.".into(),
                 login_failed: true,
                 clear_session: None,
+                challenge: Challenge::Basic,
             },
             AuthError::SessionInvalid => Self::Unauthenticated {
                 message: error.to_string(),
                 login_failed: false,
                 clear_session: None,
+                challenge: Challenge::Basic,
             },
             AuthError::Xsrf(failure) => Self::Forbidden {
                 message: failure.to_string(),
@@ -262,6 +266,7 @@ impl From<AuthError> for ApiError {
             AuthError::Token(rejection) => Self::InvalidToken {
                 message: rejection.to_string(),
                 reason: rejection.reason_code(),
+                challenge: Challenge::InvalidToken(rejection),
             },
             AuthError::LoginThrottled { retry_after } => Self::LoginThrottled {
                 // Rounded up: a client retrying after this many seconds is let through.
@@ -281,6 +286,15 @@ impl From<AuthError> for ApiError {
                 retry_after_seconds: 1,
             },
             AuthError::Internal(cause) => Self::Internal(cause),
+        }
+    }
+}
+
+/// Sends a refusal's challenge, each scheme as its own `WWW-Authenticate` header.
+fn append_challenge(headers: &mut http::HeaderMap, challenge: Challenge) {
+    for value in challenge.header_values() {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.append(WWW_AUTHENTICATE, value);
         }
     }
 }

@@ -91,6 +91,7 @@ pub async fn authenticate(
                 message: AuthError::SessionInvalid.to_string(),
                 login_failed: false,
                 clear_session: Some(cookie),
+                challenge: tessera_auth::Challenge::Basic,
             }
             .into_response();
         }

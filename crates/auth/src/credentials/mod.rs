@@ -25,11 +25,14 @@ pub mod session;
 
 use std::net::IpAddr;
 
+use ipnet::IpNet;
+
 use secrecy::{ExposeSecret, SecretString};
 use tessera_core::audit::{AuditEvent, Outcome};
 use tessera_core::clock::Timestamp;
 use tessera_core::ids::{ProjectId, TokenId};
 use tessera_core::model::User;
+use tessera_core::net::canonical_ip;
 use tessera_core::principal::{AuthMethod, OAuthCaller, Principal};
 use tessera_core::scopes::Scopes;
 use tessera_core::store::{StoreError, UserAccess};
@@ -129,16 +132,39 @@ pub struct Limits {
     pub scopes: Scopes,
     /// Projects the credential is limited to; `None` for no limit.
     pub projects: Option<Vec<ProjectId>>,
+    /// Addresses the credential may be used from; empty for anywhere.
+    pub allowed_ips: Vec<IpNet>,
 }
 
 impl Limits {
-    /// A password or a session: everything the user may do.
+    /// A password or a session: everything the user may do, from anywhere.
     pub fn none() -> Self {
         Self {
             scopes: Scopes::all(),
             projects: None,
+            allowed_ips: Vec::new(),
         }
     }
+
+    /// Whether the credential may be used from `ip`.
+    pub fn admits(&self, ip: IpAddr) -> bool {
+        let ip = canonical_ip(ip);
+        self.allowed_ips.is_empty() || self.allowed_ips.iter().any(|net| net.contains(&ip))
+    }
+}
+
+/// Whether a verified credential's answer may be remembered, and for how long: what a
+/// verified-credential cache keyed by the credential's digest would honour. Revocations,
+/// policy and group changes are the cache's to hear of; this is only the credential's own end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cacheable {
+    /// Never remembered: passwords (they have their own short-lived cache) and sessions
+    /// (whose idle time moves with every use).
+    Never,
+    /// Until the credential expires.
+    Until(Timestamp),
+    /// Until something revokes it: the credential itself never expires.
+    UntilRevoked,
 }
 
 /// A verified credential: what every kind hands back to the pipeline.
@@ -157,6 +183,8 @@ pub struct Verified {
     pub websudo_until: Option<Timestamp>,
     /// An event recording the success, once the policy has admitted it (a verified password).
     pub success_event: Option<AuditEvent>,
+    /// Until when the answer may be remembered.
+    pub cacheable: Cacheable,
 }
 
 impl Verified {
@@ -172,7 +200,26 @@ impl Verified {
             session: None,
             websudo_until: None,
             success_event: None,
+            cacheable: Cacheable::Never,
         }
+    }
+
+    /// The refusal of a credential presented from an address its allowlist excludes.
+    pub fn refused_address(&self, now: Timestamp, attempt: Attempt<'_>) -> Rejection {
+        let target = self
+            .credential_ref
+            .clone()
+            .unwrap_or_else(|| "credential".into());
+        let event = AuditEvent {
+            actor_id: Some(self.user.id.0),
+            credential_id: self.token.map(|id| id.to_string()),
+            ..AuditEvent::anonymous(now, attempt.client_ip, "token.refused", target)
+        }
+        .outcome(Outcome::Denied)
+        .actor_name(&self.user.name)
+        .reason("ip_not_allowed")
+        .user_agent(attempt.user_agent);
+        Rejection::new(AuthError::IpNotAllowed, event)
     }
 
     /// The principal, once the policy has admitted the user's `access`.
@@ -251,4 +298,81 @@ pub fn token_refused(
         .user_agent(attempt.user_agent);
     event.credential_kind = kind.map(str::to_string);
     Rejection::new(AuthError::Token(why), event)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secret(text: &str) -> SecretString {
+        SecretString::from(text.to_string())
+    }
+
+    fn kind_of(credential: Credential) -> Option<(AuthMethod, Option<String>)> {
+        Presented::of(credential)
+            .unwrap()
+            .map(|p| (p.method(), p.claimed_user().map(str::to_string)))
+    }
+
+    #[test]
+    fn a_credential_is_named_by_its_shape_alone() {
+        let bearer = |raw: &str| Credential::Bearer(secret(raw));
+        let basic = |user: &str, password: &str| Credential::Basic {
+            username: user.into(),
+            password: secret(password),
+        };
+        assert_eq!(kind_of(Credential::None), None);
+        assert_eq!(kind_of(bearer("tsoat_x")), Some((AuthMethod::OAuth2, None)));
+        assert_eq!(
+            kind_of(bearer("tspat_x")),
+            Some((AuthMethod::BearerToken, None))
+        );
+        assert_eq!(
+            kind_of(bearer("tskey_x")),
+            Some((AuthMethod::ServiceKey, None))
+        );
+        // A Bearer secret of no known kind is still a token (and refused as malformed).
+        assert_eq!(
+            kind_of(bearer("opaque")),
+            Some((AuthMethod::BearerToken, None))
+        );
+        let dev = Some("dev".to_string());
+        assert_eq!(
+            kind_of(basic("dev", "tspat_x")),
+            Some((AuthMethod::BasicToken, dev.clone()))
+        );
+        assert_eq!(
+            kind_of(basic("dev", "tskey_x")),
+            Some((AuthMethod::ServiceKey, dev.clone()))
+        );
+        // Only personal tokens and keys go in a Basic password; anything else is a password.
+        assert_eq!(
+            kind_of(basic("dev", "tsoat_x")),
+            Some((AuthMethod::BasicPassword, dev.clone()))
+        );
+        assert_eq!(
+            kind_of(basic("dev", "hunter2")),
+            Some((AuthMethod::BasicPassword, dev))
+        );
+        assert!(matches!(
+            Presented::of(Credential::Session(None)),
+            Err(AuthError::SessionInvalid)
+        ));
+    }
+
+    #[test]
+    fn limits_admit_addresses_in_their_list_in_canonical_form() {
+        let anywhere = Limits::none();
+        assert!(anywhere.admits("203.0.113.9".parse().unwrap()));
+        let office = Limits {
+            allowed_ips: vec!["10.0.0.0/8".parse().unwrap()],
+            ..Limits::none()
+        };
+        assert!(office.admits("10.1.2.3".parse().unwrap()));
+        assert!(
+            office.admits("::ffff:10.1.2.3".parse().unwrap()),
+            "IPv4 on a dual stack"
+        );
+        assert!(!office.admits("203.0.113.9".parse().unwrap()));
+    }
 }

@@ -14,7 +14,7 @@ use tessera_core::principal::{AuthMethod, OAuthCaller};
 use tessera_core::secrets::SecretKind;
 use tessera_core::store::Store;
 
-use super::{Attempt, Limits, Rejection, Verified, Verifier, token_refused};
+use super::{Attempt, Cacheable, Limits, Rejection, Verified, Verifier, token_refused};
 use crate::error::TokenRejection;
 use crate::secret::constant_time_eq;
 use crate::token_format::{self, FormatError};
@@ -73,7 +73,11 @@ impl Verifier for OAuth2AccessVerifier {
             limits: Limits {
                 scopes: found.scopes.intersection(found.client.scopes),
                 projects: None,
+                allowed_ips: Vec::new(),
             },
+            cacheable: found
+                .expires
+                .map_or(Cacheable::UntilRevoked, Cacheable::Until),
             oauth: Some(OAuthCaller {
                 client_id: found.client.client_id,
                 client_name: found.client.name,

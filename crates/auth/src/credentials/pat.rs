@@ -10,14 +10,13 @@
 use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
-use tessera_core::audit::{AuditEvent, Outcome};
 use tessera_core::clock::Clock;
 use tessera_core::principal::AuthMethod;
 use tessera_core::store::Store;
 use tessera_core::tokens::TokenKind;
 
-use super::{Attempt, Limits, Rejection, Verified, Verifier, token_refused};
-use crate::error::{AuthError, TokenRejection};
+use super::{Attempt, Cacheable, Limits, Rejection, Verified, Verifier, token_refused};
+use crate::error::TokenRejection;
 use crate::secret::constant_time_eq;
 use crate::token_format::{self, FormatError};
 
@@ -88,24 +87,6 @@ impl Verifier for PatVerifier {
         if !found.owner.active {
             return Err(refuse(TokenRejection::OwnerInactive));
         }
-        if !token.is_allowed_from(attempt.client_ip) {
-            tracing::info!(target: "tessera::security", token = %token.id, client_ip = %attempt.client_ip, "token used from an address outside its allowlist");
-            let event = AuditEvent {
-                actor_id: Some(found.owner.id.0),
-                credential_id: Some(token.id.to_string()),
-                ..AuditEvent::anonymous(
-                    now,
-                    attempt.client_ip,
-                    "token.refused",
-                    format!("token:{}", token.id),
-                )
-            }
-            .outcome(Outcome::Denied)
-            .actor_name(&found.owner.name)
-            .reason("ip_not_allowed")
-            .user_agent(attempt.user_agent);
-            return Err(Rejection::new(AuthError::IpNotAllowed, event));
-        }
         let method = match (token.kind, &input.basic_user) {
             (TokenKind::ServiceKey, _) => AuthMethod::ServiceKey,
             (TokenKind::Personal, Some(_)) => AuthMethod::BasicToken,
@@ -114,9 +95,16 @@ impl Verifier for PatVerifier {
         Ok(Verified {
             credential_ref: Some(format!("token:{}", token.id)),
             token: Some(token.id),
+            cacheable: match (token.expires, found.previous_secret_until.flatten()) {
+                (None, None) => Cacheable::UntilRevoked,
+                (expires, overlap) => {
+                    Cacheable::Until(expires.into_iter().chain(overlap).min().unwrap_or(now))
+                }
+            },
             limits: Limits {
                 scopes: token.scopes,
                 projects: token.projects,
+                allowed_ips: token.allowed_ips,
             },
             ..Verified::user(found.owner, method)
         })

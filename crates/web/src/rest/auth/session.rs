@@ -114,6 +114,7 @@ pub async fn delete_session(
             message: "This request was not made with a session; there is none to end.".into(),
             login_failed: false,
             clear_session: None,
+            challenge: tessera_auth::Challenge::Basic,
         });
     };
     state.auth.logout(&session).await?;

@@ -27,6 +27,7 @@ fn session_only(session: Option<SessionId>) -> ApiResult<SessionId> {
             .into(),
         login_failed: false,
         clear_session: None,
+        challenge: tessera_auth::Challenge::Basic,
     })
 }
 
