@@ -25,12 +25,12 @@ pub struct CredentialUsed {
     /// a password, whose user is the author.
     pub id: Option<String>,
     /// For an OAuth 2.0 access token: the client's public id and its name at the time.
-    pub oauth_client: Option<OAuthClientUsed>,
+    pub oauth_client: Option<OAuth2ClientUsed>,
 }
 
 /// An OAuth 2.0 client, as a change records it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OAuthClientUsed {
+pub struct OAuth2ClientUsed {
     pub client_id: String,
     pub name: String,
 }
@@ -40,7 +40,7 @@ impl CredentialUsed {
         Self {
             kind: principal.method.name().to_string(),
             id: principal.credential_id(),
-            oauth_client: principal.oauth.as_ref().map(|caller| OAuthClientUsed {
+            oauth_client: principal.oauth2.as_ref().map(|caller| OAuth2ClientUsed {
                 client_id: caller.client_id.clone(),
                 name: caller.client_name.clone(),
             }),

@@ -82,9 +82,9 @@ pub enum Missing {
     #[error("No token exists with id '{0}'.")]
     Token(String),
     #[error("No OAuth 2.0 client exists with id '{0}'.")]
-    OAuthClient(String),
+    OAuth2Client(String),
     #[error("No authorized application exists with id '{0}'.")]
-    OAuthGrant(String),
+    OAuth2Grant(String),
 }
 
 /// Why a service refused.

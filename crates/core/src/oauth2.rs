@@ -137,12 +137,12 @@ pub enum Redemption {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OAuthTokenKind {
+pub enum OAuth2TokenKind {
     Access,
     Refresh,
 }
 
-impl OAuthTokenKind {
+impl OAuth2TokenKind {
     pub fn name(self) -> &'static str {
         match self {
             Self::Access => "access",
@@ -161,9 +161,9 @@ impl OAuthTokenKind {
 
 /// A token to store.
 #[derive(Clone, Debug)]
-pub struct NewOAuthToken {
+pub struct NewOAuth2Token {
     pub digest: Vec<u8>,
-    pub kind: OAuthTokenKind,
+    pub kind: OAuth2TokenKind,
     /// `None` for `client_credentials` tokens, which no user consented to.
     pub grant: Option<GrantId>,
     pub client: ClientKey,
@@ -178,10 +178,10 @@ pub struct NewOAuthToken {
 /// A stored token found by the digest of a presented one, with everything that decides
 /// whether it still works.
 #[derive(Clone, Debug)]
-pub struct OAuthTokenMatch {
+pub struct OAuth2TokenMatch {
     pub id: i64,
     pub digest: Vec<u8>,
-    pub kind: OAuthTokenKind,
+    pub kind: OAuth2TokenKind,
     pub grant: Option<GrantId>,
     pub client: Client,
     pub user: crate::model::User,
@@ -197,7 +197,7 @@ pub struct OAuthTokenMatch {
     pub code_digest: Option<Vec<u8>>,
 }
 
-impl OAuthTokenMatch {
+impl OAuth2TokenMatch {
     /// Whether it may be used at `now` (not expired, revoked, spent, or of a revoked grant or
     /// disabled client, or a deactivated user).
     pub fn is_live(&self, now: Timestamp) -> bool {

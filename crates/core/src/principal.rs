@@ -83,12 +83,12 @@ pub struct Principal {
     /// For a session: until when its password was re-entered for administration (websudo).
     pub websudo_until: Option<Timestamp>,
     /// For an OAuth 2.0 access token: the client and the grant it was issued under.
-    pub oauth: Option<OAuthCaller>,
+    pub oauth2: Option<OAuth2Caller>,
 }
 
 /// Which OAuth 2.0 client a caller acts through.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OAuthCaller {
+pub struct OAuth2Caller {
     pub client_id: String,
     pub client_name: String,
     /// `None` for a `client_credentials` token (no user consented).

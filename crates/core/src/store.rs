@@ -14,7 +14,7 @@ use crate::model::{
 };
 use crate::oauth2::{
     Client, ClientChanges, ClientKey, ClientMatch, Code, Grant, GrantId, NewClient, NewCode,
-    NewOAuthToken, OAuthTokenMatch, Redemption, Rotation,
+    NewOAuth2Token, OAuth2TokenMatch, Redemption, Rotation,
 };
 use crate::permissions::{GlobalPermissions, ProjectRole};
 use crate::scopes::Scopes;
@@ -386,7 +386,7 @@ pub trait PolicyStore: Send + Sync {
 
 /// The OAuth 2.0 authorization server's records (see [`crate::oauth2`]).
 #[async_trait]
-pub trait OAuthStore: Send + Sync {
+pub trait OAuth2Store: Send + Sync {
     async fn create_client(&self, client: NewClient) -> StoreResult<Client>;
     /// Every client, by name.
     async fn list_clients(&self) -> StoreResult<Vec<Client>>;
@@ -431,20 +431,20 @@ pub trait OAuthStore: Send + Sync {
         &self,
         digest: &[u8],
         at: Timestamp,
-        tokens: &[NewOAuthToken],
+        tokens: &[NewOAuth2Token],
     ) -> StoreResult<Redemption>;
     /// Disables the client whose secret has this digest (a leaked secret); its id.
     async fn disable_client_with_secret(&self, digest: &[u8]) -> StoreResult<Option<String>>;
     /// Stores tokens together (an access token and its refresh token).
-    async fn create_oauth_tokens(&self, tokens: &[NewOAuthToken]) -> StoreResult<()>;
-    async fn find_oauth_token(&self, digest: &[u8]) -> StoreResult<Option<OAuthTokenMatch>>;
+    async fn create_oauth_tokens(&self, tokens: &[NewOAuth2Token]) -> StoreResult<()>;
+    async fn find_oauth_token(&self, digest: &[u8]) -> StoreResult<Option<OAuth2TokenMatch>>;
     /// Exchanges a refresh token in one transaction: a live one is spent and `replacements`
     /// stored; one spent before revokes its grant (reuse detection), recording `reuse_audit`.
     async fn rotate_refresh_token(
         &self,
         digest: &[u8],
         at: Timestamp,
-        replacements: &[NewOAuthToken],
+        replacements: &[NewOAuth2Token],
         reuse_audit: &AuditEvent,
     ) -> StoreResult<Rotation>;
     /// Revokes one token; a refresh token takes the access tokens of its grant with it
@@ -512,7 +512,7 @@ pub trait Store:
     + ThrottleStore
     + PolicyStore
     + UsageStore
-    + OAuthStore
+    + OAuth2Store
     + KeyStore
     + std::fmt::Debug
 {
@@ -529,7 +529,7 @@ impl<T> Store for T where
         + ThrottleStore
         + PolicyStore
         + UsageStore
-        + OAuthStore
+        + OAuth2Store
         + KeyStore
         + std::fmt::Debug
 {

@@ -26,7 +26,10 @@ pub fn start_of_day(day: i64) -> Timestamp {
     Timestamp::from_millis(day.saturating_mul(DAY_MILLIS))
 }
 
-/// A credential, named without its secret.
+/// A credential, named without its secret. The text form (`token:ID`, `password:USER`,
+/// `session:USER`, `oauth:GRANT`, `oauthclient:KEY`) is stored in the usage tables and in
+/// audit targets, so it never changes: `oauth` there means OAuth 2.0, and OAuth 1.0a takes
+/// names of its own (`oauth1:`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Credential {
     Token(TokenId),
@@ -35,18 +38,18 @@ pub enum Credential {
     /// Requests carried by the user's session cookies.
     Session(UserId),
     /// OAuth 2.0 access tokens issued under a user's grant to a client.
-    OAuthGrant(crate::oauth2::GrantId),
+    OAuth2Grant(crate::oauth2::GrantId),
     /// OAuth 2.0 access tokens a client got for its service account (`client_credentials`).
-    OAuthClient(crate::oauth2::ClientKey),
+    OAuth2Client(crate::oauth2::ClientKey),
 }
 
 impl Credential {
     /// The credential a principal authenticated with.
     pub fn of(principal: &Principal) -> Self {
-        if let Some(oauth) = &principal.oauth {
+        if let Some(oauth) = &principal.oauth2 {
             return match oauth.grant {
-                Some(grant) => Self::OAuthGrant(grant),
-                None => Self::OAuthClient(oauth.client),
+                Some(grant) => Self::OAuth2Grant(grant),
+                None => Self::OAuth2Client(oauth.client),
             };
         }
         match (principal.token, principal.method) {
@@ -63,8 +66,8 @@ impl Credential {
             "token" => Some(Self::Token(TokenId(id))),
             "password" => Some(Self::Password(UserId(id))),
             "session" => Some(Self::Session(UserId(id))),
-            "oauth" => Some(Self::OAuthGrant(crate::oauth2::GrantId(id))),
-            "oauthclient" => Some(Self::OAuthClient(crate::oauth2::ClientKey(id))),
+            "oauth" => Some(Self::OAuth2Grant(crate::oauth2::GrantId(id))),
+            "oauthclient" => Some(Self::OAuth2Client(crate::oauth2::ClientKey(id))),
             _ => None,
         }
     }
@@ -76,8 +79,8 @@ impl std::fmt::Display for Credential {
             Self::Token(id) => write!(f, "token:{id}"),
             Self::Password(user) => write!(f, "password:{user}"),
             Self::Session(user) => write!(f, "session:{user}"),
-            Self::OAuthGrant(grant) => write!(f, "oauth:{grant}"),
-            Self::OAuthClient(client) => write!(f, "oauthclient:{}", client.0),
+            Self::OAuth2Grant(grant) => write!(f, "oauth:{grant}"),
+            Self::OAuth2Client(client) => write!(f, "oauthclient:{}", client.0),
         }
     }
 }

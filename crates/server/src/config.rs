@@ -520,13 +520,13 @@ impl Config {
     }
 
     /// The OAuth 2.0 server's token lifetimes.
-    pub fn oauth2_server(&self) -> tessera_auth::oauth2::OAuthConfig {
-        tessera_auth::oauth2::OAuthConfig {
+    pub fn oauth2_server(&self) -> tessera_auth::oauth2::OAuth2Config {
+        tessera_auth::oauth2::OAuth2Config {
             access_lifetime: Duration::from_secs(self.oauth2.access_token_minutes.max(1) * 60),
             refresh_lifetime: Duration::from_secs(
                 self.oauth2.refresh_token_days.max(1) * 24 * 60 * 60,
             ),
-            ..tessera_auth::oauth2::OAuthConfig::default()
+            ..tessera_auth::oauth2::OAuth2Config::default()
         }
     }
 

@@ -43,7 +43,7 @@ async fn main() -> Result<()> {
         client_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
         user_agent: None,
         websudo_until: None,
-        oauth: None,
+        oauth2: None,
     };
     let shared: Arc<dyn Store> = store.clone();
     let cap = Authorizer::new(shared)

@@ -12,10 +12,10 @@ use tessera_core::ids::UserId;
 use tessera_core::model::User;
 use tessera_core::oauth2::{
     Client, ClientChanges, ClientKey, ClientMatch, Code, Grant, GrantId, NewClient, NewCode,
-    NewOAuthToken, OAuthTokenKind, OAuthTokenMatch, Redemption, Rotation,
+    NewOAuth2Token, OAuth2TokenKind, OAuth2TokenMatch, Redemption, Rotation,
 };
 use tessera_core::scopes::Scopes;
-use tessera_core::store::{OAuthStore, StoreError, StoreResult};
+use tessera_core::store::{OAuth2Store, StoreError, StoreResult};
 use tessera_core::tokens::{scopes_from_text, scopes_to_text};
 
 use crate::audit::insert_audit;
@@ -214,7 +214,7 @@ macro_rules! revoke_grant_on {
 }
 
 #[async_trait]
-impl OAuthStore for SqlStore {
+impl OAuth2Store for SqlStore {
     async fn create_client(&self, client: NewClient) -> StoreResult<Client> {
         on_pool!(self, write, |pool| sqlx::query(
             "INSERT INTO oauth_clients (client_id, name, redirect_uris, confidential, \
@@ -466,7 +466,7 @@ impl OAuthStore for SqlStore {
         &self,
         digest: &[u8],
         at: Timestamp,
-        tokens: &[NewOAuthToken],
+        tokens: &[NewOAuth2Token],
     ) -> StoreResult<Redemption> {
         on_pool!(self, write, |pool| {
             let mut tx = pool.begin().await.map_err(backend)?;
@@ -516,7 +516,7 @@ impl OAuthStore for SqlStore {
         .map_err(backend))
     }
 
-    async fn create_oauth_tokens(&self, tokens: &[NewOAuthToken]) -> StoreResult<()> {
+    async fn create_oauth_tokens(&self, tokens: &[NewOAuth2Token]) -> StoreResult<()> {
         on_pool!(self, write, |pool| {
             let mut tx = pool.begin().await.map_err(backend)?;
             insert_tokens!(tx, tokens);
@@ -525,7 +525,7 @@ impl OAuthStore for SqlStore {
         Ok(())
     }
 
-    async fn find_oauth_token(&self, digest: &[u8]) -> StoreResult<Option<OAuthTokenMatch>> {
+    async fn find_oauth_token(&self, digest: &[u8]) -> StoreResult<Option<OAuth2TokenMatch>> {
         let row: Option<TokenRow> = on_pool!(self, read, |pool| {
             sqlx::query_as(concat!(
             "SELECT t.id AS t_id, t.digest AS t_digest, t.kind AS t_kind, t.grant_id AS t_grant_id, \
@@ -545,12 +545,12 @@ impl OAuthStore for SqlStore {
         .map_err(backend)
         })?;
         let Some(row) = row else { return Ok(None) };
-        let kind = OAuthTokenKind::parse(&row.t_kind).ok_or_else(|| {
+        let kind = OAuth2TokenKind::parse(&row.t_kind).ok_or_else(|| {
             StoreError::Backend(
                 format!("OAuth token {} has kind '{}'", row.t_id, row.t_kind).into(),
             )
         })?;
-        Ok(Some(OAuthTokenMatch {
+        Ok(Some(OAuth2TokenMatch {
             id: row.t_id,
             digest: row.t_digest,
             kind,
@@ -571,7 +571,7 @@ impl OAuthStore for SqlStore {
         &self,
         digest: &[u8],
         at: Timestamp,
-        replacements: &[NewOAuthToken],
+        replacements: &[NewOAuth2Token],
         reuse_audit: &AuditEvent,
     ) -> StoreResult<Rotation> {
         on_pool!(self, write, |pool| {
@@ -639,7 +639,7 @@ impl OAuthStore for SqlStore {
                 .map_err(backend)?;
             // RFC 7009 §2.1: revoking a refresh token also invalidates the access tokens
             // issued with the same grant.
-            if kind == OAuthTokenKind::Refresh.name()
+            if kind == OAuth2TokenKind::Refresh.name()
                 && let Some(grant) = grant
             {
                 sqlx::query(

@@ -304,7 +304,7 @@ fn principal(user: &User, global: &[GlobalPermission]) -> Principal {
         client_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
         user_agent: None,
         websudo_until: None,
-        oauth: None,
+        oauth2: None,
     }
 }
 

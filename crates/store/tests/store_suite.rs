@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use tessera_core::catalog::{IssueType, Priority, Resolution, Status};
-use tessera_core::changelog::{ChangeAuthor, ChangeItem, CredentialUsed, OAuthClientUsed};
+use tessera_core::changelog::{ChangeAuthor, ChangeItem, CredentialUsed, OAuth2ClientUsed};
 use tessera_core::clock::Timestamp;
 use tessera_core::ids::{ProjectId, UserId};
 use tessera_core::model::*;
@@ -421,7 +421,7 @@ backend_tests! {
         let client = CredentialUsed {
             kind: "oauth2".into(),
             id: Some("oauth:7".into()),
-            oauth_client: Some(OAuthClientUsed { client_id: "ci-bot".into(), name: "CI bot".into() }),
+            oauth_client: Some(OAuth2ClientUsed { client_id: "ci-bot".into(), name: "CI bot".into() }),
         };
         let app = ChangeAuthor { user: alice.id, credential: client.clone() };
         let to_done = IssueChanges {
@@ -854,11 +854,11 @@ mod oauth {
 
     fn token(
         digest: &str,
-        kind: OAuthTokenKind,
+        kind: OAuth2TokenKind,
         grant: &Grant,
         code: Option<&str>,
-    ) -> NewOAuthToken {
-        NewOAuthToken {
+    ) -> NewOAuth2Token {
+        NewOAuth2Token {
             digest: digest.as_bytes().to_vec(),
             kind,
             grant: Some(grant.id),
@@ -913,7 +913,7 @@ mod oauth {
             // others store nothing, and as replays revoke what the code issued.
             let redeem = |n: usize| {
                 let store = store.clone();
-                let tokens = vec![token(&format!("a{n}"), OAuthTokenKind::Access, &grant, Some("code"))];
+                let tokens = vec![token(&format!("a{n}"), OAuth2TokenKind::Access, &grant, Some("code"))];
                 async move { store.redeem_code(b"code", T0, &tokens).await.unwrap() }
             };
             let results = futures_all(vec![redeem(0), redeem(1), redeem(2), redeem(3)]).await;
@@ -935,16 +935,16 @@ mod oauth {
             let alice = user(&store, "alice", &[]).await;
             let app = client(&store).await;
             let grant = store.grant(app.key, alice.id, Scopes::all(), T0).await.unwrap();
-            store.create_oauth_tokens(&[token("a1", OAuthTokenKind::Access, &grant, None), token("r1", OAuthTokenKind::Refresh, &grant, None)]).await.unwrap();
+            store.create_oauth_tokens(&[token("a1", OAuth2TokenKind::Access, &grant, None), token("r1", OAuth2TokenKind::Refresh, &grant, None)]).await.unwrap();
             let found = store.find_oauth_token(b"r1").await.unwrap().unwrap();
-            assert_eq!((found.kind, found.user.name.as_str(), found.client.client_id.as_str()), (OAuthTokenKind::Refresh, "alice", "c1"));
+            assert_eq!((found.kind, found.user.name.as_str(), found.client.client_id.as_str()), (OAuth2TokenKind::Refresh, "alice", "c1"));
             assert!(found.is_live(T0));
-            let next = [token("a2", OAuthTokenKind::Access, &grant, None), token("r2", OAuthTokenKind::Refresh, &grant, None)];
+            let next = [token("a2", OAuth2TokenKind::Access, &grant, None), token("r2", OAuth2TokenKind::Refresh, &grant, None)];
             assert!(matches!(store.rotate_refresh_token(b"r1", T0, &next, &event()).await.unwrap(), Rotation::Rotated));
             assert!(!store.find_oauth_token(b"r1").await.unwrap().unwrap().is_live(T0), "spent");
             assert!(store.find_oauth_token(b"r2").await.unwrap().unwrap().is_live(T0));
             // The spent one again: the grant and every token of it are revoked.
-            let later = [token("a3", OAuthTokenKind::Access, &grant, None), token("r3", OAuthTokenKind::Refresh, &grant, None)];
+            let later = [token("a3", OAuth2TokenKind::Access, &grant, None), token("r3", OAuth2TokenKind::Refresh, &grant, None)];
             assert!(matches!(store.rotate_refresh_token(b"r1", T0, &later, &event()).await.unwrap(), Rotation::Reused(Some(_))));
             assert!(store.find_oauth_token(b"a3").await.unwrap().is_none(), "nothing new was stored");
             for digest in [b"a2", b"r2"] {
@@ -960,7 +960,7 @@ mod oauth {
             let alice = user(&store, "alice", &[]).await;
             let app = client(&store).await;
             let grant = store.grant(app.key, alice.id, Scopes::all(), T0).await.unwrap();
-            store.create_oauth_tokens(&[token("a1", OAuthTokenKind::Access, &grant, None), token("a2", OAuthTokenKind::Access, &grant, None), token("r1", OAuthTokenKind::Refresh, &grant, None)]).await.unwrap();
+            store.create_oauth_tokens(&[token("a1", OAuth2TokenKind::Access, &grant, None), token("a2", OAuth2TokenKind::Access, &grant, None), token("r1", OAuth2TokenKind::Refresh, &grant, None)]).await.unwrap();
             assert!(store.revoke_oauth_token(b"a1", T0).await.unwrap());
             assert!(store.find_oauth_token(b"a2").await.unwrap().unwrap().revoked.is_none(), "an access token alone");
             assert!(store.revoke_oauth_token(b"r1", T0).await.unwrap());
@@ -976,9 +976,9 @@ mod oauth {
             let later = Timestamp::from_millis(T0.as_millis() + 1000);
             store.create_code(NewCode { digest: b"old".to_vec(), grant: grant.id, redirect_uri: "x".into(), redirect_uri_given: false, scopes: grant.scopes, code_challenge: None, expires: T0 }).await.unwrap();
             store.create_code(NewCode { digest: b"new".to_vec(), grant: grant.id, redirect_uri: "x".into(), redirect_uri_given: false, scopes: grant.scopes, code_challenge: None, expires: later }).await.unwrap();
-            let mut old = token("a1", OAuthTokenKind::Access, &grant, None);
+            let mut old = token("a1", OAuth2TokenKind::Access, &grant, None);
             old.expires = Some(T0);
-            let mut fresh = token("a2", OAuthTokenKind::Access, &grant, None);
+            let mut fresh = token("a2", OAuth2TokenKind::Access, &grant, None);
             fresh.expires = Some(later);
             store.create_oauth_tokens(&[old, fresh]).await.unwrap();
             assert_eq!(store.delete_expired_oauth(Timestamp::from_millis(T0.as_millis() + 1)).await.unwrap(), 2);

@@ -51,7 +51,7 @@ fn caller(groups: Vec<String>) -> Caller {
         client_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
         user_agent: None,
         websudo_until: None,
-        oauth: None,
+        oauth2: None,
     }))
 }
 

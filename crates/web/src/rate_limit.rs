@@ -221,7 +221,7 @@ mod tests {
             client_ip: "192.0.2.1".parse().unwrap(),
             user_agent: None,
             websudo_until: None,
-            oauth: None,
+            oauth2: None,
         }))
     }
 

@@ -33,7 +33,7 @@ use tessera_core::clock::Timestamp;
 use tessera_core::ids::{ProjectId, TokenId};
 use tessera_core::model::User;
 use tessera_core::net::canonical_ip;
-use tessera_core::principal::{AuthMethod, OAuthCaller, Principal};
+use tessera_core::principal::{AuthMethod, OAuth2Caller, Principal};
 use tessera_core::scopes::Scopes;
 use tessera_core::store::{StoreError, UserAccess};
 
@@ -177,7 +177,7 @@ pub struct Verified {
     pub credential_ref: Option<String>,
     pub token: Option<TokenId>,
     pub limits: Limits,
-    pub oauth: Option<OAuthCaller>,
+    pub oauth2: Option<OAuth2Caller>,
     /// For a session: the session, and until when its password was re-entered.
     pub session: Option<SessionId>,
     pub websudo_until: Option<Timestamp>,
@@ -196,7 +196,7 @@ impl Verified {
             credential_ref: None,
             token: None,
             limits: Limits::none(),
-            oauth: None,
+            oauth2: None,
             session: None,
             websudo_until: None,
             success_event: None,
@@ -236,7 +236,7 @@ impl Verified {
             client_ip: attempt.client_ip,
             user_agent: attempt.user_agent.map(str::to_string),
             websudo_until: self.websudo_until,
-            oauth: self.oauth.clone(),
+            oauth2: self.oauth2.clone(),
         }
     }
 }

@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
 use tessera_core::clock::Clock;
-use tessera_core::oauth2::OAuthTokenKind;
-use tessera_core::principal::{AuthMethod, OAuthCaller};
+use tessera_core::oauth2::OAuth2TokenKind;
+use tessera_core::principal::{AuthMethod, OAuth2Caller};
 use tessera_core::secrets::SecretKind;
 use tessera_core::store::Store;
 
@@ -50,7 +50,7 @@ impl Verifier for OAuth2AccessVerifier {
         let Some(found) = self.store.find_oauth_token(&digest).await? else {
             return Err(refuse(TokenRejection::Unknown));
         };
-        if !constant_time_eq(&found.digest, &digest) || found.kind != OAuthTokenKind::Access {
+        if !constant_time_eq(&found.digest, &digest) || found.kind != OAuth2TokenKind::Access {
             return Err(refuse(TokenRejection::Unknown));
         }
         let now = self.clock.now();
@@ -78,7 +78,7 @@ impl Verifier for OAuth2AccessVerifier {
             cacheable: found
                 .expires
                 .map_or(Cacheable::UntilRevoked, Cacheable::Until),
-            oauth: Some(OAuthCaller {
+            oauth2: Some(OAuth2Caller {
                 client_id: found.client.client_id,
                 client_name: found.client.name,
                 grant: found.grant,

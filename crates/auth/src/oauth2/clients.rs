@@ -12,7 +12,7 @@ use tessera_core::oauth2::{Client, ClientChanges, NewClient, check_client};
 use tessera_core::principal::Principal;
 use tessera_core::secrets::SecretKind;
 
-use super::{ClientCredentials, ClientInput, OAuth2Server, OAuthError, client_target};
+use super::{ClientCredentials, ClientInput, OAuth2Error, OAuth2Server, client_target};
 use crate::secret::{constant_time_eq, random_bytes, sha256};
 use crate::token_format::{self, RawToken};
 
@@ -108,7 +108,7 @@ impl OAuth2Server {
             .store
             .update_client(found.key, &checked, now)
             .await?
-            .ok_or_else(|| Error::NotFound(Missing::OAuthClient(client_id.to_string())))?;
+            .ok_or_else(|| Error::NotFound(Missing::OAuth2Client(client_id.to_string())))?;
         let action = match checked.enabled {
             Some(false) if found.enabled => "oauth.client.disabled",
             Some(true) if !found.enabled => "oauth.client.enabled",
@@ -158,7 +158,7 @@ impl OAuth2Server {
             .find_client(client_id)
             .await?
             .map(|found| found.client)
-            .ok_or_else(|| Error::NotFound(Missing::OAuthClient(client_id.to_string())))
+            .ok_or_else(|| Error::NotFound(Missing::OAuth2Client(client_id.to_string())))
     }
 
     /// Authenticates a client at the token, revocation or introspection endpoint: a
@@ -167,8 +167,8 @@ impl OAuth2Server {
     pub async fn authenticate_client(
         &self,
         credentials: &ClientCredentials,
-    ) -> Result<Client, OAuthError> {
-        let refused = || OAuthError::new("invalid_client", "Client authentication failed.");
+    ) -> Result<Client, OAuth2Error> {
+        let refused = || OAuth2Error::new("invalid_client", "Client authentication failed.");
         let client_id = credentials.client_id.as_deref().ok_or_else(refused)?;
         if client_id.contains('\0') {
             return Err(refused());

@@ -216,7 +216,7 @@ impl OAuth2Server {
 
     /// Revokes one of the user's own grants (others' are "not found"), with every token of it.
     pub async fn revoke_own_grant(&self, principal: &Principal, id: GrantId) -> Result<(), Error> {
-        let missing = || Error::NotFound(Missing::OAuthGrant(id.to_string()));
+        let missing = || Error::NotFound(Missing::OAuth2Grant(id.to_string()));
         let grant = self
             .store
             .find_grant(id)

@@ -3,7 +3,7 @@
 
 use tessera_core::oauth2::Client;
 
-use super::{Introspection, OAuth2Server, OAuthError};
+use super::{Introspection, OAuth2Error, OAuth2Server};
 
 impl OAuth2Server {
     /// RFC 7662: what a live token of `client` is; `None` (inactive) for anything else.
@@ -11,7 +11,7 @@ impl OAuth2Server {
         &self,
         client: &Client,
         token: &str,
-    ) -> Result<Option<Introspection>, OAuthError> {
+    ) -> Result<Option<Introspection>, OAuth2Error> {
         let Some(found) = self.presented(token).await? else {
             return Ok(None);
         };

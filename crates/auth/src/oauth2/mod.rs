@@ -8,7 +8,7 @@
 //! - Codes, tokens and client secrets are 256-bit random strings with a typed prefix and a
 //!   checksum ([`crate::token_format`]); only their SHA-256 is stored, and stored digests are
 //!   confirmed in constant time.
-//! - A code is single-use and expires within [`OAuthConfig::code_lifetime`]; redeeming it twice
+//! - A code is single-use and expires within [`OAuth2Config::code_lifetime`]; redeeming it twice
 //!   revokes every token issued from it. It is bound to its client, redirect URI and PKCE
 //!   challenge; public clients must use PKCE with S256 (`plain` is refused, RFC 9700 §2.1.1).
 //! - A refresh token is exchanged once; presenting a spent one revokes the whole grant, so a
@@ -24,7 +24,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use secrecy::SecretString;
 use tessera_core::clock::{Clock, Timestamp};
-use tessera_core::oauth2::{Client, Grant, OAuthTokenKind, OAuthTokenMatch};
+use tessera_core::oauth2::{Client, Grant, OAuth2TokenKind, OAuth2TokenMatch};
 use tessera_core::scopes::Scopes;
 use tessera_core::secrets::SecretKind;
 use tessera_core::store::{Store, StoreError};
@@ -35,14 +35,14 @@ use crate::token_format::{self, RawToken};
 
 /// Lifetimes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct OAuthConfig {
+pub struct OAuth2Config {
     pub access_lifetime: Duration,
     /// A refresh token expires this long after it was issued (each rotation issues a new one).
     pub refresh_lifetime: Duration,
     pub code_lifetime: Duration,
 }
 
-impl Default for OAuthConfig {
+impl Default for OAuth2Config {
     fn default() -> Self {
         Self {
             access_lifetime: Duration::from_secs(60 * 60),
@@ -54,7 +54,7 @@ impl Default for OAuthConfig {
 
 /// An error of the token, revocation or introspection endpoints, in RFC 6749 §5.2's form.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OAuthError {
+pub struct OAuth2Error {
     /// `invalid_request`, `invalid_client`, `invalid_grant`, `unauthorized_client`,
     /// `unsupported_grant_type`, `invalid_scope` (or `server_error`).
     pub error: &'static str,
@@ -63,7 +63,7 @@ pub struct OAuthError {
     pub status: u16,
 }
 
-impl OAuthError {
+impl OAuth2Error {
     pub fn new(error: &'static str, description: impl Into<String>) -> Self {
         let status = if error == "invalid_client" { 401 } else { 400 };
         Self {
@@ -83,7 +83,7 @@ impl OAuthError {
     }
 }
 
-impl From<StoreError> for OAuthError {
+impl From<StoreError> for OAuth2Error {
     fn from(error: StoreError) -> Self {
         Self::server(error)
     }
@@ -158,7 +158,7 @@ pub struct TokenParams {
 /// What introspection tells (RFC 7662 §2.2).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Introspection {
-    pub kind: OAuthTokenKind,
+    pub kind: OAuth2TokenKind,
     pub scopes: Scopes,
     pub client_id: String,
     pub username: String,
@@ -203,7 +203,7 @@ pub struct OAuth2Server {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     audit: Arc<AuditLog>,
-    config: OAuthConfig,
+    config: OAuth2Config,
 }
 
 impl OAuth2Server {
@@ -211,7 +211,7 @@ impl OAuth2Server {
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
         audit: Arc<AuditLog>,
-        config: OAuthConfig,
+        config: OAuth2Config,
     ) -> Self {
         Self {
             store,
@@ -221,12 +221,12 @@ impl OAuth2Server {
         }
     }
 
-    pub fn config(&self) -> &OAuthConfig {
+    pub fn config(&self) -> &OAuth2Config {
         &self.config
     }
 
     /// Finds a presented access or refresh token of this server.
-    async fn presented(&self, text: &str) -> Result<Option<OAuthTokenMatch>, OAuthError> {
+    async fn presented(&self, text: &str) -> Result<Option<OAuth2TokenMatch>, OAuth2Error> {
         let digest = [SecretKind::OAuth2Access, SecretKind::OAuth2Refresh]
             .into_iter()
             .find_map(|prefix| token_format::parse_prefixed(text, prefix).ok());
@@ -274,7 +274,7 @@ mod tests {
 
     #[test]
     fn oauth_errors_carry_rfc_6749_statuses() {
-        assert_eq!(OAuthError::new("invalid_client", "x").status, 401);
-        assert_eq!(OAuthError::new("invalid_grant", "x").status, 400);
+        assert_eq!(OAuth2Error::new("invalid_client", "x").status, 401);
+        assert_eq!(OAuth2Error::new("invalid_grant", "x").status, 400);
     }
 }

@@ -5,7 +5,7 @@
 use tessera_core::audit::AuditEvent;
 use tessera_core::oauth2::Client;
 
-use super::{OAuth2Server, OAuthError};
+use super::{OAuth2Error, OAuth2Server};
 
 impl OAuth2Server {
     /// RFC 7009: revokes a token issued to `client`. Unknown tokens are not an error (§2.2);
@@ -15,12 +15,12 @@ impl OAuth2Server {
         client: &Client,
         token: &str,
         client_ip: std::net::IpAddr,
-    ) -> Result<(), OAuthError> {
+    ) -> Result<(), OAuth2Error> {
         let Some(found) = self.presented(token).await? else {
             return Ok(());
         };
         if found.client.key != client.key {
-            return Err(OAuthError::new(
+            return Err(OAuth2Error::new(
                 "unauthorized_client",
                 "The token was issued to another client.",
             ));

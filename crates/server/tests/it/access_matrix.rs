@@ -12,11 +12,11 @@ use crate::common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tessera_core::clock::Clock;
-use tessera_core::oauth2::{NewOAuthToken, OAuthTokenKind};
+use tessera_core::oauth2::{NewOAuth2Token, OAuth2TokenKind};
 use tessera_core::permissions::ProjectPermission as P;
 use tessera_core::principal::AuthMethod;
 use tessera_core::secrets::SecretKind;
-use tessera_core::store::{OAuthStore, UserStore};
+use tessera_core::store::{OAuth2Store, UserStore};
 use tessera_testkit::backend_tests;
 use tessera_web::{Access, RouteSpec, route_table};
 
@@ -538,9 +538,9 @@ async fn developer_oauth2_token(server: &TestServer) -> String {
     let raw = tessera_auth::token_format::mint(SecretKind::OAuth2Access);
     server
         .store
-        .create_oauth_tokens(&[NewOAuthToken {
+        .create_oauth_tokens(&[NewOAuth2Token {
             digest: raw.digest().to_vec(),
-            kind: OAuthTokenKind::Access,
+            kind: OAuth2TokenKind::Access,
             grant: Some(grant.id),
             client: client.key,
             user: developer.id,

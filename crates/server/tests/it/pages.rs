@@ -7,7 +7,7 @@ use crate::common::*;
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode, Url};
 use serde_json::{Value, json};
-use tessera_core::store::{OAuthStore, UserStore};
+use tessera_core::store::{OAuth2Store, UserStore};
 use tessera_testkit::backend_tests;
 
 /// A client that shows redirects instead of following them, and keeps no cookies.

@@ -14,8 +14,8 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use tessera_auth::credentials::{self, CredentialError};
-use tessera_auth::oauth2::{ClientCredentials, OAuthError, TokenParams};
-use tessera_core::oauth2::{Client, OAuthTokenKind, scope_string};
+use tessera_auth::oauth2::{ClientCredentials, OAuth2Error, TokenParams};
+use tessera_core::oauth2::{Client, OAuth2TokenKind, scope_string};
 use tessera_core::permissions::Flag;
 use tessera_core::scopes::Scope;
 
@@ -46,7 +46,7 @@ fn no_store(status: StatusCode, body: Value) -> Response {
 }
 
 /// An error in RFC 6749 §5.2's form; `invalid_client` after Basic carries a challenge.
-fn oauth_error(error: OAuthError, used_basic: bool) -> Response {
+fn oauth_error(error: OAuth2Error, used_basic: bool) -> Response {
     let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::BAD_REQUEST);
     let mut response = no_store(
         status,
@@ -61,8 +61,8 @@ fn oauth_error(error: OAuthError, used_basic: bool) -> Response {
     response
 }
 
-fn invalid_request(description: &str) -> OAuthError {
-    OAuthError::new("invalid_request", description)
+fn invalid_request(description: &str) -> OAuth2Error {
+    OAuth2Error::new("invalid_request", description)
 }
 
 /// RFC 6749 §2.3.1: the id and secret in Basic are form-urlencoded before base64.
@@ -86,8 +86,8 @@ fn sends_basic(headers: &HeaderMap) -> bool {
 fn client_credentials(
     headers: &HeaderMap,
     form: &FormBody,
-) -> Result<(ClientCredentials, bool), OAuthError> {
-    let malformed = || OAuthError::new("invalid_client", "Malformed client credentials.");
+) -> Result<(ClientCredentials, bool), OAuth2Error> {
+    let malformed = || OAuth2Error::new("invalid_client", "Malformed client credentials.");
     let basic = credentials::basic(headers).map_err(|error| match error {
         CredentialError::Multiple => {
             invalid_request("The request carries more than one credential.")
@@ -133,7 +133,7 @@ fn client_credentials(
 fn form_of(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<FormBody, OAuthError> {
+) -> Result<FormBody, OAuth2Error> {
     let form = FormBody::parse(headers, body).map_err(|_| {
         invalid_request("Send the parameters as application/x-www-form-urlencoded.")
     })?;
@@ -147,7 +147,7 @@ fn form_of(
 async fn admitted(state: &AppState, client: ClientAddr) -> Result<(), Response> {
     if let Err(error) = state.auth.check_client_address(client.ip).await {
         let mut response = oauth_error(
-            OAuthError {
+            OAuth2Error {
                 error: "access_denied",
                 description: error.to_string(),
                 status: 403,
@@ -170,7 +170,7 @@ async fn admitted(state: &AppState, client: ClientAddr) -> Result<(), Response> 
         state.rate_limits.check(&anonymous, &policy)
     {
         let mut response = oauth_error(
-            OAuthError {
+            OAuth2Error {
                 error: "slow_down",
                 description: "Too many requests from this address.".into(),
                 status: 429,
@@ -309,7 +309,7 @@ pub async fn post_introspect(
     };
     if !client.confidential {
         return oauth_error(
-            OAuthError::new(
+            OAuth2Error::new(
                 "invalid_client",
                 "Introspection needs a confidential client.",
             ),
@@ -331,8 +331,8 @@ pub async fn post_introspect(
                     "username": found.username,
                     "sub": found.username,
                     "token_type": match found.kind {
-                        OAuthTokenKind::Access => "Bearer",
-                        OAuthTokenKind::Refresh => "refresh_token",
+                        OAuth2TokenKind::Access => "Bearer",
+                        OAuth2TokenKind::Refresh => "refresh_token",
                     },
                     "iat": seconds(found.issued),
                     "exp": found.expires.map(seconds),

@@ -6,7 +6,9 @@ use tessera_core::audit::{AuditEvent, Outcome};
 use tessera_core::oauth2::{Client, Redemption};
 use tessera_core::secrets::SecretKind;
 
-use crate::oauth2::{Issued, OAuth2Server, OAuthError, TokenParams, is_pkce_value, pkce_challenge};
+use crate::oauth2::{
+    Issued, OAuth2Error, OAuth2Server, TokenParams, is_pkce_value, pkce_challenge,
+};
 use crate::secret::constant_time_eq;
 use crate::token_format;
 
@@ -16,12 +18,12 @@ impl OAuth2Server {
         client: &Client,
         params: &TokenParams,
         client_ip: std::net::IpAddr,
-    ) -> Result<Issued, OAuthError> {
-        let invalid = |why: &str| OAuthError::new("invalid_grant", why);
+    ) -> Result<Issued, OAuth2Error> {
+        let invalid = |why: &str| OAuth2Error::new("invalid_grant", why);
         let text = params
             .code
             .as_deref()
-            .ok_or_else(|| OAuthError::new("invalid_request", "code is required."))?;
+            .ok_or_else(|| OAuth2Error::new("invalid_request", "code is required."))?;
         let digest = token_format::parse_prefixed(text, SecretKind::OAuth2Code)
             .map_err(|_| invalid("The code is not valid."))?;
         let now = self.clock.now();
@@ -65,7 +67,7 @@ impl OAuth2Server {
                 ));
             }
             None if code.redirect_uri_given => {
-                return Err(OAuthError::new(
+                return Err(OAuth2Error::new(
                     "invalid_request",
                     "redirect_uri is required.",
                 ));

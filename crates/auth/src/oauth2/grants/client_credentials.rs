@@ -2,10 +2,10 @@
 //! account acts as that account, never with more than the client is registered for; no
 //! refresh token is issued.
 
-use tessera_core::oauth2::{Client, NewOAuthToken, OAuthTokenKind, requested_scopes};
+use tessera_core::oauth2::{Client, NewOAuth2Token, OAuth2TokenKind, requested_scopes};
 use tessera_core::secrets::SecretKind;
 
-use crate::oauth2::{Issued, OAuth2Server, OAuthError, TokenParams};
+use crate::oauth2::{Issued, OAuth2Error, OAuth2Server, TokenParams};
 use crate::token_format;
 
 impl OAuth2Server {
@@ -13,15 +13,15 @@ impl OAuth2Server {
         &self,
         client: &Client,
         params: &TokenParams,
-    ) -> Result<Issued, OAuthError> {
+    ) -> Result<Issued, OAuth2Error> {
         if !client.confidential {
-            return Err(OAuthError::new(
+            return Err(OAuth2Error::new(
                 "unauthorized_client",
                 "Only confidential clients may use client_credentials.",
             ));
         }
         let Some(account) = client.service_account else {
-            return Err(OAuthError::new(
+            return Err(OAuth2Error::new(
                 "unauthorized_client",
                 "The client is not bound to a service account.",
             ));
@@ -32,20 +32,20 @@ impl OAuth2Server {
             .await?
             .is_some_and(|u| u.active);
         if !active {
-            return Err(OAuthError::new(
+            return Err(OAuth2Error::new(
                 "unauthorized_client",
                 "The client's service account is deactivated.",
             ));
         }
         let scopes = requested_scopes(params.scope.as_deref(), client.scopes).map_err(|_| {
-            OAuthError::new("invalid_scope", "The client may not ask for those scopes.")
+            OAuth2Error::new("invalid_scope", "The client may not ask for those scopes.")
         })?;
         let now = self.clock.now();
         let access = token_format::mint(SecretKind::OAuth2Access);
         // No refresh token: the client can ask again (RFC 6749 §4.4.3).
-        let token = NewOAuthToken {
+        let token = NewOAuth2Token {
             digest: access.digest().to_vec(),
-            kind: OAuthTokenKind::Access,
+            kind: OAuth2TokenKind::Access,
             grant: None,
             client: client.key,
             user: account,

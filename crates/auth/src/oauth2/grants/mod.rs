@@ -7,14 +7,14 @@ mod client_credentials;
 mod refresh_token;
 
 use tessera_core::clock::Timestamp;
-use tessera_core::oauth2::{Client, GrantId, NewOAuthToken, OAuthTokenKind};
+use tessera_core::oauth2::{Client, GrantId, NewOAuth2Token, OAuth2TokenKind};
 use tessera_core::scopes::Scopes;
 
 use crate::token_format::RawToken;
 
 use std::time::Duration;
 
-use crate::oauth2::{Issued, OAuth2Server, OAuthError, TokenParams};
+use crate::oauth2::{Issued, OAuth2Error, OAuth2Server, TokenParams};
 
 impl OAuth2Server {
     /// The token endpoint (RFC 6749 §3.2).
@@ -23,16 +23,16 @@ impl OAuth2Server {
         client: &Client,
         params: &TokenParams,
         client_ip: std::net::IpAddr,
-    ) -> Result<Issued, OAuthError> {
+    ) -> Result<Issued, OAuth2Error> {
         match params.grant_type.as_deref() {
             Some("authorization_code") => self.exchange_code(client, params, client_ip).await,
             Some("refresh_token") => self.exchange_refresh(client, params, client_ip).await,
             Some("client_credentials") => self.client_credentials(client, params).await,
-            Some(_) => Err(OAuthError::new(
+            Some(_) => Err(OAuth2Error::new(
                 "unsupported_grant_type",
                 "Supported: authorization_code, refresh_token, client_credentials.",
             )),
-            None => Err(OAuthError::new(
+            None => Err(OAuth2Error::new(
                 "invalid_request",
                 "grant_type is required.",
             )),
@@ -50,9 +50,9 @@ impl OAuth2Server {
         (access_scopes, refresh_scopes): (Scopes, Scopes),
         code_digest: Option<Vec<u8>>,
         now: Timestamp,
-    ) -> Vec<NewOAuthToken> {
+    ) -> Vec<NewOAuth2Token> {
         let oauth = self.config;
-        let token = |raw: &RawToken, kind, scopes, lifetime: Duration| NewOAuthToken {
+        let token = |raw: &RawToken, kind, scopes, lifetime: Duration| NewOAuth2Token {
             digest: raw.digest().to_vec(),
             kind,
             grant,
@@ -66,13 +66,13 @@ impl OAuth2Server {
         vec![
             token(
                 access,
-                OAuthTokenKind::Access,
+                OAuth2TokenKind::Access,
                 access_scopes,
                 oauth.access_lifetime,
             ),
             token(
                 refresh,
-                OAuthTokenKind::Refresh,
+                OAuth2TokenKind::Refresh,
                 refresh_scopes,
                 oauth.refresh_lifetime,
             ),

@@ -3,10 +3,10 @@
 //! legitimate one both die.
 
 use tessera_core::audit::{AuditEvent, Outcome};
-use tessera_core::oauth2::{Client, OAuthTokenKind, Rotation, requested_scopes};
+use tessera_core::oauth2::{Client, OAuth2TokenKind, Rotation, requested_scopes};
 use tessera_core::secrets::SecretKind;
 
-use crate::oauth2::{Issued, OAuth2Server, OAuthError, TokenParams};
+use crate::oauth2::{Issued, OAuth2Error, OAuth2Server, TokenParams};
 use crate::secret::constant_time_eq;
 use crate::token_format;
 
@@ -16,19 +16,19 @@ impl OAuth2Server {
         client: &Client,
         params: &TokenParams,
         client_ip: std::net::IpAddr,
-    ) -> Result<Issued, OAuthError> {
-        let invalid = |why: &str| OAuthError::new("invalid_grant", why);
+    ) -> Result<Issued, OAuth2Error> {
+        let invalid = |why: &str| OAuth2Error::new("invalid_grant", why);
         let text = params
             .refresh_token
             .as_deref()
-            .ok_or_else(|| OAuthError::new("invalid_request", "refresh_token is required."))?;
+            .ok_or_else(|| OAuth2Error::new("invalid_request", "refresh_token is required."))?;
         let digest = token_format::parse_prefixed(text, SecretKind::OAuth2Refresh)
             .map_err(|_| invalid("The refresh token is not valid."))?;
         let found = self
             .store
             .find_oauth_token(&digest)
             .await?
-            .filter(|t| t.kind == OAuthTokenKind::Refresh && constant_time_eq(&t.digest, &digest))
+            .filter(|t| t.kind == OAuth2TokenKind::Refresh && constant_time_eq(&t.digest, &digest))
             .ok_or_else(|| invalid("The refresh token is not valid."))?;
         if found.client.key != client.key {
             return Err(invalid("The refresh token was issued to another client."));
@@ -52,7 +52,7 @@ impl OAuth2Server {
             Some(text) => match requested_scopes(Some(text), granted) {
                 Ok(scopes) => scopes,
                 Err(_) => {
-                    return Err(OAuthError::new(
+                    return Err(OAuth2Error::new(
                         "invalid_scope",
                         "A refresh cannot ask for more than was granted.",
                     ));

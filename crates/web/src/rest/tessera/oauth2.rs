@@ -174,7 +174,7 @@ pub async fn post_client_secret(
 /// others the user authorized).
 pub async fn get_grants(State(state): State<AppState>, Auth(principal): Auth) -> ApiResult<Jira> {
     let grants = state.oauth2.grants_of(&principal).await?;
-    let own = principal.oauth.as_ref().and_then(|o| o.grant);
+    let own = principal.oauth2.as_ref().and_then(|o| o.grant);
     let visible = grants
         .iter()
         .filter(|g| !principal.method.is_token() || Some(g.id) == own)
@@ -196,7 +196,7 @@ pub async fn delete_grant(
     let grants = state.oauth2.grants_of(&principal).await?;
     if !grants.iter().any(|g| g.id == id) {
         return Err(
-            Error::NotFound(tessera_core::error::Missing::OAuthGrant(id.to_string())).into(),
+            Error::NotFound(tessera_core::error::Missing::OAuth2Grant(id.to_string())).into(),
         );
     }
     Authorizer::manage_credentials(&principal)?;

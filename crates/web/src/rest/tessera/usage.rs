@@ -96,12 +96,12 @@ pub async fn describe(state: &AppState, credential: Credential) -> Result<Descri
             };
             (kind, found.name, None)
         }
-        Credential::OAuthGrant(id) => {
+        Credential::OAuth2Grant(id) => {
             let grant = state
                 .store
                 .find_grant(id)
                 .await?
-                .ok_or_else(|| Error::NotFound(Missing::OAuthGrant(id.to_string())))?;
+                .ok_or_else(|| Error::NotFound(Missing::OAuth2Grant(id.to_string())))?;
             let owner = state
                 .store
                 .find_user(grant.user)
@@ -110,14 +110,14 @@ pub async fn describe(state: &AppState, credential: Credential) -> Result<Descri
                 .unwrap_or_default();
             ("oauth", owner, Some(grant.client_name))
         }
-        Credential::OAuthClient(key) => {
+        Credential::OAuth2Client(key) => {
             let client = state
                 .store
                 .list_clients()
                 .await?
                 .into_iter()
                 .find(|c| c.key == key)
-                .ok_or_else(|| Error::NotFound(Missing::OAuthClient(key.0.to_string())))?;
+                .ok_or_else(|| Error::NotFound(Missing::OAuth2Client(key.0.to_string())))?;
             let owner = match client.service_account {
                 Some(id) => state.store.find_user(id).await?.map(|u| u.name),
                 None => None,
