@@ -39,7 +39,9 @@ use crate::credentials::oauth2_access::OAuth2AccessVerifier;
 use crate::credentials::password::{PasswordVerifier, PresentedPassword};
 use crate::credentials::password_cache::VerifiedPasswords;
 use crate::credentials::pat::{PatVerifier, PresentedToken};
+use crate::credentials::session::xsrf::XsrfRequest;
 use crate::credentials::session::{PresentedSession, SessionTimes, SessionVerifier};
+use crate::credentials::session::{SessionId, XsrfTokens};
 use crate::credentials::{self, Attempt, Credential, Presented, Rejection, Verified, Verifier};
 pub use crate::error::{AuthError, TokenRejection};
 use crate::hashing::{HasherConfig, PasswordHasher};
@@ -47,9 +49,7 @@ use crate::policy::PolicyCache;
 use crate::request::Admission;
 pub use crate::request::RequestInfo;
 use crate::secret::{HmacKey, random_bytes};
-use crate::session::{SessionId, XsrfTokens};
 use crate::usage::Usage;
-use crate::xsrf::XsrfRequest;
 
 mod admission;
 mod sessions;
@@ -319,7 +319,8 @@ impl Authenticator {
             client_ip: attempt.client_ip,
             user_agent: attempt.user_agent,
         };
-        self.admit(&verified.user.name, &access, admission).await?;
+        self.admit_by_groups(&verified.user.name, &access, admission)
+            .await?;
         if let Some(mut event) = verified.success_event.take() {
             event.credential_kind = Some(verified.method.name().into());
             self.audit.record(event);

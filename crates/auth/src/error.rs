@@ -10,7 +10,6 @@ use tessera_core::store::StoreError;
 
 use crate::hashing::HashError;
 use crate::policy::PolicyError;
-use crate::xsrf::XsrfFailure;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
@@ -95,6 +94,15 @@ impl TokenRejection {
             Self::OwnerInactive => "token_owner_inactive",
         }
     }
+}
+
+/// Why a cookie-authenticated request failed the XSRF rule (both say no more than that).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum XsrfFailure {
+    #[error("XSRF check failed")]
+    CrossSite,
+    #[error("XSRF check failed")]
+    TokenMissing,
 }
 
 /// Why the credential a request carries cannot be read.

@@ -7,8 +7,8 @@
 //! that depend on the user's groups, the principal. A bad credential is an error, never a
 //! fall-back to anonymous. Passwords are Argon2id, hashed and verified on a small fixed pool
 //! of threads with a bounded queue ([`hashing`]). Sessions are random ids of which only a
-//! digest is stored ([`session`]); cookie-authenticated state changes must pass the XSRF rule
-//! ([`xsrf`]). Every secret tessera mints is prefixed (the one registry is
+//! digest is stored, and cookie-authenticated state changes must pass the XSRF rule (both in
+//! `credentials::session`). Every secret tessera mints is prefixed (the one registry is
 //! `tessera_core::secrets`) and checksummed ([`token_format`]); personal tokens and service
 //! keys are managed through [`tokens`]. Security events go to the audit log off the request
 //! path ([`audit_log`]). The administrators' access policy is held per instance by [`policy`]
@@ -25,11 +25,9 @@ pub mod oauth2;
 pub mod policy;
 pub mod request;
 pub mod secret;
-pub mod session;
 pub mod token_format;
 pub mod tokens;
 pub mod usage;
-pub mod xsrf;
 
 pub use authenticator::{AuthConfig, Authenticator, Login};
 pub use credentials::Credential;

@@ -535,7 +535,7 @@ impl Authorizer {
     }
 
     /// Whether the caller may use tessera at all (Jira's application access).
-    pub fn admit(principal: &Principal) -> Result<(), Error> {
+    pub fn require_use(principal: &Principal) -> Result<(), Error> {
         Self::require_global(principal, GlobalPermission::Use)
     }
 

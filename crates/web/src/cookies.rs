@@ -4,7 +4,7 @@
 
 use axum::response::Response;
 use http::header::{HeaderValue, SET_COOKIE};
-use tessera_auth::session::{SESSION_COOKIE, SessionId, XSRF_COOKIE};
+use tessera_auth::credentials::session::{SESSION_COOKIE, SessionId, XSRF_COOKIE};
 
 use crate::error::{ApiError, ApiResult};
 use crate::urls::Urls;

@@ -11,7 +11,7 @@ use http::header::{CONTENT_TYPE, HeaderValue};
 use http::request::Parts;
 use http::{HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
-use tessera_auth::session::SessionId;
+use tessera_auth::credentials::session::SessionId;
 use tessera_core::model::PageRequest;
 use tessera_core::principal::{Caller, Principal};
 

@@ -77,7 +77,7 @@ pub async fn authenticate(
             None,
         ),
         Ok(Some(authenticated)) => {
-            if let Err(denied) = Authorizer::admit(&authenticated.principal) {
+            if let Err(denied) = Authorizer::require_use(&authenticated.principal) {
                 return ApiError::from(denied).into_response();
             }
             (

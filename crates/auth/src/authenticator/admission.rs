@@ -83,7 +83,7 @@ impl Authenticator {
 
     /// The policy's decision for a caller whose groups are known (read with the policy's
     /// version, so a change made anywhere applies now).
-    pub(super) async fn admit(
+    pub(super) async fn admit_by_groups(
         &self,
         name: &str,
         access: &UserAccess,

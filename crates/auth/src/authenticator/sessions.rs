@@ -22,10 +22,10 @@ use tessera_core::usage::Credential as UsedCredential;
 
 use super::{Authenticator, Login};
 use crate::credentials::password::PresentedPassword;
+use crate::credentials::session::SessionId;
 use crate::credentials::{self, Attempt, Verifier};
 use crate::error::AuthError;
 use crate::request::user_agent_of;
-use crate::session::SessionId;
 
 impl Authenticator {
     /// `POST /rest/auth/1/session` (and the login page): checks the password and opens a new
@@ -67,7 +67,7 @@ impl Authenticator {
         let session = SessionId::generate();
         verified.credential_ref = Some(session.reference());
         let principal = verified.principal(access, attempt);
-        match Authorizer::admit(&principal) {
+        match Authorizer::require_use(&principal) {
             Ok(()) => {}
             Err(Error::Denied(denied)) => return Err(AuthError::Forbidden(denied)),
             Err(other) => return Err(AuthError::Internal(other.to_string())),
@@ -135,7 +135,7 @@ impl Authenticator {
         Ok(ended)
     }
 
-    /// Websudo: the session's owner re-enters the password; for [`AuthConfig::websudo`] the
+    /// Websudo: the session's owner re-enters the password; for [`crate::AuthConfig::websudo`] the
     /// session may then make administrative changes. A wrong password counts as a failed
     /// login (and is throttled like one). Returns the end of the window.
     pub async fn grant_websudo(

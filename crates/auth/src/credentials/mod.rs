@@ -39,8 +39,8 @@ use tessera_core::store::{StoreError, UserAccess};
 
 pub use parse::{Credential, CredentialError, basic, cookie, from_headers, session_cookies};
 
+use crate::credentials::session::SessionId;
 use crate::error::{AuthError, TokenRejection};
-use crate::session::SessionId;
 use tessera_core::secrets::SecretKind;
 
 /// A credential named by its kind, read from its shape alone (before anything is checked).

@@ -12,8 +12,8 @@ use http::HeaderMap;
 use http::header::{AUTHORIZATION, COOKIE};
 use secrecy::SecretString;
 
+use crate::credentials::session::{SESSION_COOKIE, SessionId};
 pub use crate::error::CredentialError;
-use crate::session::{SESSION_COOKIE, SessionId};
 
 /// Clients differ on padding; the alphabet is what matters.
 const BASIC: GeneralPurpose = GeneralPurpose::new(

@@ -6,7 +6,7 @@
 //! - Pages authenticate by the session cookie only ([`session_user`]): a Basic or Bearer
 //!   header never opens a page, and a caller without a live session is sent to the login form.
 //! - Every state-changing form carries the session's form token (`atl_token`). A POST must pass
-//!   the XSRF rule of [`tessera_auth::xsrf`] (no cross-site `Sec-Fetch-Site`, no foreign
+//!   the XSRF rule of [`tessera_auth::credentials::session::xsrf`] (no cross-site `Sec-Fetch-Site`, no foreign
 //!   `Origin`) AND present that token, compared in constant time, whatever its content type or
 //!   headers; otherwise it is refused with 403 before anything changes.
 //! - Every value shown is escaped by `maud`; the one piece of pre-escaped markup is the static
@@ -40,9 +40,9 @@ use http::header::{HOST, LOCATION, SET_COOKIE};
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use tessera_auth::authenticator::Authenticated;
+use tessera_auth::credentials::session::SessionId;
 use tessera_auth::credentials::{self, Credential};
 use tessera_auth::secret::constant_time_eq;
-use tessera_auth::session::SessionId;
 use tessera_auth::{AuthError, RequestInfo, RequestUrl};
 use tessera_core::authz::Authorizer;
 use tessera_core::error::Error;
@@ -303,13 +303,13 @@ impl Incoming {
     /// token half is satisfied with a placeholder so that only the origin checks can refuse.
     fn is_from_own_site(&self, state: &AppState) -> bool {
         let origins = self.own_origins(state);
-        let request = tessera_auth::xsrf::XsrfRequest {
+        let request = tessera_auth::credentials::session::xsrf::XsrfRequest {
             method: &self.method,
             headers: &self.headers,
             form_token: Some(""),
             own_origins: &origins,
         };
-        tessera_auth::xsrf::check(&request, |_| true).is_ok()
+        tessera_auth::credentials::session::xsrf::check(&request, |_| true).is_ok()
     }
 }
 
@@ -382,7 +382,7 @@ pub async fn session_user(
             return Err(PageError::FormToken);
         }
     }
-    Authorizer::admit(&principal)?;
+    Authorizer::require_use(&principal)?;
     let is_admin = state.authz.administer(&principal).is_ok();
     Ok(SessionUser {
         principal,

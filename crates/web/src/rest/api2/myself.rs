@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::response::Response;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use tessera_auth::session::SessionId;
+use tessera_auth::credentials::session::SessionId;
 use tessera_core::authz::Authorizer;
 use tessera_core::services::users;
 use tessera_core::store::SessionSwap;

@@ -15,7 +15,7 @@ use http::header::{HeaderValue, SET_COOKIE};
 use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tessera_auth::session::SESSION_COOKIE;
+use tessera_auth::credentials::session::SESSION_COOKIE;
 use tessera_core::model::LoginInfo;
 use tessera_core::principal::Principal;
 

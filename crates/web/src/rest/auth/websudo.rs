@@ -9,7 +9,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::json;
 use tessera_auth::AuthError;
-use tessera_auth::session::SessionId;
+use tessera_auth::credentials::session::SessionId;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Auth, CurrentSession, Jira, JsonBody, no_content};

@@ -2,7 +2,7 @@
 //!
 //! A session is looked up by the digest of its id; past its idle or absolute timeout, or once
 //! its user is deactivated, it is deleted and refused. A state-changing request must then pass
-//! the XSRF rule ([`crate::xsrf`]), with the session's own form token: a forged cross-site
+//! the XSRF rule ([`xsrf`]), with the session's own form token: a forged cross-site
 //! request is refused before anything acts on it.
 
 use std::sync::Arc;
@@ -13,10 +13,14 @@ use tessera_core::model::{Session, User};
 use tessera_core::principal::AuthMethod;
 use tessera_core::store::Store;
 
+pub mod id;
+pub mod xsrf;
+
+pub use id::{SESSION_COOKIE, SessionId, XSRF_COOKIE, XsrfTokens};
+
 use super::{Attempt, Rejection, Verified, Verifier};
 use crate::error::AuthError;
-use crate::session::{SessionId, XsrfTokens};
-use crate::xsrf::{self, XsrfRequest};
+use xsrf::XsrfRequest;
 
 /// How long sessions live.
 #[derive(Clone, Copy, Debug)]

@@ -18,13 +18,7 @@ use http::{HeaderMap, Method};
 
 pub const NO_CHECK_HEADER: &str = "x-atlassian-token";
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum XsrfFailure {
-    #[error("XSRF check failed")]
-    CrossSite,
-    #[error("XSRF check failed")]
-    TokenMissing,
-}
+pub use crate::error::XsrfFailure;
 
 /// What the rule needs to know about a request. (No `Debug`: the headers carry credentials.)
 #[allow(missing_debug_implementations)]
