@@ -21,6 +21,7 @@ pub mod credentials;
 pub mod error;
 pub mod hashing;
 pub mod leaks;
+pub mod oauth1;
 pub mod oauth2;
 pub mod policy;
 pub mod request;
