@@ -202,6 +202,8 @@ pub enum Conflict {
     StaleStatus,
     /// The owner already holds as many live tokens as the policy allows.
     TokenLimit,
+    /// An OAuth 1.0a consumer key is taken.
+    ConsumerKey,
     /// A uniqueness rule the store could not name (a race lost inside the database).
     Other,
 }

@@ -22,6 +22,7 @@ pub mod ids;
 pub mod jql;
 pub mod model;
 pub mod net;
+pub mod oauth1;
 pub mod oauth2;
 pub mod permissions;
 pub mod policy;

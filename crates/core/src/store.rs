@@ -12,6 +12,7 @@ use crate::model::{
     Comment, Group, Issue, IssueChanges, LoginInfo, NewIssue, NewProject, NewUser, Page,
     PageRequest, Project, RoleActor, RoleMember, Session, User, UserUpdate, Watches,
 };
+use crate::oauth1::{Consumer, ConsumerChanges, NewConsumer, Nonce};
 use crate::oauth2::{
     Client, ClientChanges, ClientKey, ClientMatch, Code, Grant, GrantId, NewClient, NewCode,
     NewOAuth2Token, OAuth2TokenMatch, Redemption, Rotation,
@@ -384,6 +385,31 @@ pub trait PolicyStore: Send + Sync {
     async fn policy_version(&self) -> StoreResult<i64>;
 }
 
+/// OAuth 1.0a application links (see [`crate::oauth1`]).
+#[async_trait]
+pub trait OAuth1Store: Send + Sync {
+    /// A conflict if the consumer key is taken.
+    async fn create_consumer(&self, consumer: NewConsumer) -> StoreResult<Consumer>;
+    /// Every consumer, by name.
+    async fn list_consumers(&self) -> StoreResult<Vec<Consumer>>;
+    async fn find_consumer(&self, consumer_key: &str) -> StoreResult<Option<Consumer>>;
+    /// `None` if the consumer does not exist.
+    async fn update_consumer(
+        &self,
+        consumer_key: &str,
+        changes: &ConsumerChanges,
+    ) -> StoreResult<Option<Consumer>>;
+    /// Deletes a consumer with every token it holds, and records `audit` in the same
+    /// transaction; `false` (and no event) if there was none.
+    async fn delete_consumer(&self, consumer_key: &str, audit: &AuditEvent) -> StoreResult<bool>;
+    /// Records a nonce; `false` if it was seen before (a replay). Every instance sharing the
+    /// database sees the same nonces.
+    async fn use_nonce(&self, nonce: &Nonce) -> StoreResult<bool>;
+    /// Forgets nonces whose timestamp is older than `before` (seconds): requests that old are
+    /// refused by their timestamp anyway.
+    async fn prune_nonces(&self, before: i64) -> StoreResult<u64>;
+}
+
 /// The OAuth 2.0 authorization server's records (see [`crate::oauth2`]).
 #[async_trait]
 pub trait OAuth2Store: Send + Sync {
@@ -513,6 +539,7 @@ pub trait Store:
     + PolicyStore
     + UsageStore
     + OAuth2Store
+    + OAuth1Store
     + KeyStore
     + std::fmt::Debug
 {
@@ -530,6 +557,7 @@ impl<T> Store for T where
         + PolicyStore
         + UsageStore
         + OAuth2Store
+        + OAuth1Store
         + KeyStore
         + std::fmt::Debug
 {

@@ -1001,3 +1001,83 @@ mod oauth {
         out
     }
 }
+
+/// The OAuth 1.0a records: consumers (deleted with their tokens) and single-use nonces.
+mod oauth1 {
+    use super::*;
+    use tessera_core::oauth1::*;
+
+    fn consumer(key: &str) -> NewConsumer {
+        NewConsumer {
+            consumer_key: key.into(),
+            name: format!("App {key}"),
+            public_key: "-----BEGIN PUBLIC KEY-----\n...\n-----END PUBLIC KEY-----".into(),
+            callback: OUT_OF_BAND.into(),
+            created: T0,
+            created_by: None,
+        }
+    }
+
+    fn nonce(token: &str, timestamp: i64, value: &str) -> Nonce {
+        Nonce {
+            consumer_key: "jira-cli".into(),
+            token: token.into(),
+            timestamp,
+            nonce: value.into(),
+        }
+    }
+
+    backend_tests! {
+        async fn consumers_are_kept_exactly_and_deleted_with_an_event(db) {
+            let store = open(&db).await;
+            let made = store.create_consumer(consumer("jira-cli")).await.unwrap();
+            assert_eq!((made.consumer_key.as_str(), made.callback.as_str()), ("jira-cli", "oob"));
+            assert!(matches!(
+                store.create_consumer(consumer("jira-cli")).await,
+                Err(StoreError::Conflict(Conflict::ConsumerKey))
+            ));
+            // Keys are exact: another case is another consumer.
+            store.create_consumer(consumer("Jira-CLI")).await.unwrap();
+            assert!(store.find_consumer("JIRA-CLI").await.unwrap().is_none());
+            let names: Vec<String> = store.list_consumers().await.unwrap().into_iter().map(|c| c.consumer_key).collect();
+            assert_eq!(names.len(), 2);
+            let changes = ConsumerChanges { name: Some("Renamed".into()), callback: Some("https://app.example/cb".into()), ..ConsumerChanges::default() };
+            let updated = store.update_consumer("jira-cli", &changes).await.unwrap().unwrap();
+            assert_eq!((updated.name.as_str(), updated.callback.as_str()), ("Renamed", "https://app.example/cb"));
+            assert_eq!(updated.public_key, made.public_key, "an absent field is kept");
+            assert!(store.update_consumer("nobody", &changes).await.unwrap().is_none());
+            let event = super::event("oauth1.consumer.deleted", "192.0.2.1", T0);
+            assert!(store.delete_consumer("jira-cli", &event).await.unwrap());
+            assert!(!store.delete_consumer("jira-cli", &event).await.unwrap());
+            assert!(store.find_consumer("jira-cli").await.unwrap().is_none());
+            let recorded = store.recent_audit(10).await.unwrap();
+            assert_eq!(recorded.iter().filter(|e| e.action == "oauth1.consumer.deleted").count(), 1, "one event, with the one deletion");
+        }
+
+        async fn a_nonce_is_used_once_even_when_raced(db) {
+            let store = open(&db).await;
+            assert!(store.use_nonce(&nonce("tok", 100, "n1")).await.unwrap());
+            assert!(!store.use_nonce(&nonce("tok", 100, "n1")).await.unwrap(), "a replay");
+            // Another token, timestamp or consumer makes another nonce.
+            assert!(store.use_nonce(&nonce("", 100, "n1")).await.unwrap());
+            assert!(store.use_nonce(&nonce("tok", 101, "n1")).await.unwrap());
+            let other = Nonce { consumer_key: "other".into(), ..nonce("tok", 100, "n1") };
+            assert!(store.use_nonce(&other).await.unwrap());
+            // Ten requests with the same nonce at once: exactly one wins.
+            let mut racers = Vec::new();
+            for _ in 0..10 {
+                let store = store.clone();
+                racers.push(tokio::spawn(async move { store.use_nonce(&nonce("tok", 200, "raced")).await.unwrap() }));
+            }
+            let mut wins = 0;
+            for racer in racers {
+                wins += usize::from(racer.await.unwrap());
+            }
+            assert_eq!(wins, 1);
+            // Pruning forgets what is older than the window, and only that.
+            assert_eq!(store.prune_nonces(101).await.unwrap(), 3);
+            assert!(!store.use_nonce(&nonce("tok", 101, "n1")).await.unwrap(), "kept");
+            assert!(store.use_nonce(&nonce("tok", 100, "n1")).await.unwrap(), "forgotten");
+        }
+    }
+}
