@@ -85,6 +85,8 @@ pub enum Missing {
     OAuth2Client(String),
     #[error("No authorized application exists with id '{0}'.")]
     OAuth2Grant(String),
+    #[error("No OAuth 1.0a consumer exists with key '{0}'.")]
+    OAuth1Consumer(String),
 }
 
 /// Why a service refused.

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use tessera_auth::leaks::LeakReports;
+use tessera_auth::oauth1::OAuth1Server;
 use tessera_auth::oauth2::OAuth2Server;
 use tessera_auth::secret::random_token;
 use tessera_auth::{AuthError, Authenticator};
@@ -23,7 +24,7 @@ use tessera_core::services::users::{self, UserInput};
 use tessera_core::store::Store;
 use tessera_core::validate;
 use tessera_store::{ConnectError, PoolOptions, SqlStore};
-use tessera_web::{AppState, Urls, WebSettings};
+use tessera_web::{AppState, AuthServers, Urls, WebSettings};
 use tokio::net::TcpListener;
 
 pub use config::{Config, Overrides};
@@ -190,13 +191,21 @@ pub async fn prepare(config: &Config, bound: SocketAddr) -> Result<Prepared, Ser
         ..WebSettings::default()
     };
     let (reports, report_worker) = LeakReports::start(dyn_store.clone(), LEAK_REPORT_QUEUE);
-    let oauth2 = Arc::new(OAuth2Server::new(
-        dyn_store.clone(),
-        clock.clone(),
-        auth.shared_audit(),
-        config.oauth2_server(),
-    ));
-    let state = AppState::new(dyn_store, auth, oauth2, clock, urls, settings, reports);
+    let servers = AuthServers {
+        oauth2: Arc::new(OAuth2Server::new(
+            dyn_store.clone(),
+            clock.clone(),
+            auth.shared_audit(),
+            config.oauth2_server(),
+        )),
+        oauth1: Arc::new(OAuth1Server::new(
+            dyn_store.clone(),
+            clock.clone(),
+            auth.shared_audit(),
+        )),
+        authenticator: auth,
+    };
+    let state = AppState::new(dyn_store, servers, clock, urls, settings, reports);
     let transport = Transport {
         header_read_timeout: Duration::from_secs(config.header_read_timeout_seconds.max(1)),
         body_read_timeout: Duration::from_secs(config.body_read_timeout_seconds.max(1)),

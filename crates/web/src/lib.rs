@@ -21,5 +21,5 @@ pub mod state;
 pub mod urls;
 
 pub use routes::{Access, RouteSpec, app, route_table};
-pub use state::{AppState, WebSettings};
+pub use state::{AppState, AuthServers, WebSettings};
 pub use urls::Urls;

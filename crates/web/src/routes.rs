@@ -26,7 +26,9 @@ use crate::rest::api2::{
 };
 use crate::rest::auth::{session, websudo};
 use crate::rest::pat;
-use crate::rest::tessera::{audit, oauth2, policy, service_accounts, throttle, tokens, usage};
+use crate::rest::tessera::{
+    audit, oauth1, oauth2, policy, service_accounts, throttle, tokens, usage,
+};
 use crate::state::AppState;
 
 /// Who may call a route.
@@ -232,6 +234,11 @@ fn tessera(state: Option<&AppState>) -> Table {
         .add(M::GET, "/usage", Admin, usage::get_usage)
         .add(M::GET, "/usage/unused", Admin, usage::get_unused)
         .add(M::GET, "/usage/newnetworks", Admin, usage::get_new_networks)
+        .add(M::GET, "/oauth1/consumers", Admin, oauth1::get_consumers)
+        .add(M::POST, "/oauth1/consumers", Admin, oauth1::post_consumer)
+        .add(M::GET, "/oauth1/consumers/{consumerKey}", Admin, oauth1::get_consumer)
+        .add(M::PUT, "/oauth1/consumers/{consumerKey}", Admin, oauth1::put_consumer)
+        .add(M::DELETE, "/oauth1/consumers/{consumerKey}", Admin, oauth1::delete_consumer)
         .add(M::GET, "/oauth2/clients", Admin, oauth2::get_clients)
         .add(M::POST, "/oauth2/clients", Admin, oauth2::post_client)
         .add(M::GET, "/oauth2/clients/{clientId}", Admin, oauth2::get_client)

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use ipnet::IpNet;
 use tessera_auth::Authenticator;
 use tessera_auth::leaks::LeakReports;
+use tessera_auth::oauth1::OAuth1Server;
 use tessera_auth::oauth2::OAuth2Server;
 use tessera_core::authz::Authorizer;
 use tessera_core::clock::Clock;
@@ -41,6 +42,8 @@ pub struct AppState {
     pub auth: Arc<Authenticator>,
     /// The OAuth 2.0 authorization server.
     pub oauth2: Arc<OAuth2Server>,
+    /// OAuth 1.0a application links.
+    pub oauth1: Arc<OAuth1Server>,
     pub authz: Authorizer,
     pub clock: Arc<dyn Clock>,
     pub urls: Arc<Urls>,
@@ -50,11 +53,18 @@ pub struct AppState {
     pub rate_limits: Arc<RateLimits>,
 }
 
+/// The authentication side of the server: the pipeline and the two OAuth servers.
+#[derive(Clone, Debug)]
+pub struct AuthServers {
+    pub authenticator: Arc<Authenticator>,
+    pub oauth2: Arc<OAuth2Server>,
+    pub oauth1: Arc<OAuth1Server>,
+}
+
 impl AppState {
     pub fn new(
         store: Arc<dyn Store>,
-        auth: Arc<Authenticator>,
-        oauth2: Arc<OAuth2Server>,
+        servers: AuthServers,
         clock: Arc<dyn Clock>,
         urls: Urls,
         settings: WebSettings,
@@ -64,8 +74,9 @@ impl AppState {
             rate_limits: Arc::new(RateLimits::default()),
             authz: Authorizer::new(store.clone()),
             store,
-            auth,
-            oauth2,
+            auth: servers.authenticator,
+            oauth2: servers.oauth2,
+            oauth1: servers.oauth1,
             clock,
             urls: Arc::new(urls),
             settings: Arc::new(settings),

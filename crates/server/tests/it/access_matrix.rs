@@ -20,6 +20,9 @@ use tessera_core::store::{OAuth2Store, UserStore};
 use tessera_testkit::backend_tests;
 use tessera_web::{Access, RouteSpec, route_table};
 
+/// An RSA public key for OAuth 1.0a consumers.
+const CONSUMER_PUB: &str = include_str!("../../../auth/src/oauth1/testdata/consumer.pub.pem");
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Caller {
     Anonymous,
@@ -225,6 +228,8 @@ struct Fixture {
     client_id: String,
     /// A live grant of the developer's to that client.
     grant: String,
+    /// The key of an OAuth 1.0a consumer.
+    consumer: String,
 }
 
 /// Fills the path's placeholders with the fixture's records.
@@ -237,6 +242,7 @@ fn concrete_path(route: &RouteSpec, fixture: &Fixture) -> String {
             "{issueIdOrKey}" => &fixture.issue,
             "{name}" => "svc",
             "{clientId}" => &fixture.client_id,
+            "{consumerKey}" => &fixture.consumer,
             "{id}" => match previous {
                 "role" => "10001",
                 "tokens" => &fixture.token,
@@ -380,6 +386,15 @@ fn request_for(route: &RouteSpec, f: &Fixture) -> (String, Option<Value>) {
         ("PUT", "/rest/tessera/1/policy") => (String::new(), Some(json!({}))),
         // The administrator (the first user) and their password.
         ("GET", "/rest/tessera/1/usage") => ("?credential=password:10000".into(), None),
+        ("POST", "/rest/tessera/1/oauth1/consumers") => (
+            String::new(),
+            Some(
+                json!({"consumerKey": format!("new{n}"), "name": "New", "publicKey": CONSUMER_PUB}),
+            ),
+        ),
+        ("PUT", "/rest/tessera/1/oauth1/consumers/{consumerKey}") => {
+            (String::new(), Some(json!({"name": "Renamed"})))
+        }
         ("POST", "/rest/tessera/1/oauth2/clients") => (
             String::new(),
             Some(
@@ -632,8 +647,18 @@ async fn fixture(server: &TestServer) -> Fixture {
         .grant(client.key, developer.id, read, now)
         .await
         .unwrap();
+    let consumer = format!("mx{n}");
+    server
+        .admin_json(
+            Method::POST,
+            "/rest/tessera/1/oauth1/consumers",
+            json!({"consumerKey": consumer, "name": "Matrix", "publicKey": CONSUMER_PUB}),
+            StatusCode::CREATED,
+        )
+        .await;
     Fixture {
         n,
+        consumer,
         issue,
         comment,
         group,

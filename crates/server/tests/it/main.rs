@@ -10,6 +10,7 @@ mod audit;
 mod browser;
 mod everyday;
 mod flood;
+mod oauth1;
 mod oauth2;
 mod pages;
 mod policy;

@@ -3,6 +3,7 @@
 //! password-login suspensions).
 
 pub mod audit;
+pub mod oauth1;
 pub mod oauth2;
 pub mod policy;
 pub mod service_accounts;

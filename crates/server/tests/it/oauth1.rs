@@ -1,0 +1,81 @@
+//! OAuth 1.0a application links through a real server, on SQLite and on PostgreSQL: the
+//! consumers' administration (`/rest/tessera/1/oauth1/consumers`), whose contract the
+//! three-legged dance builds on.
+
+use crate::common::*;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tessera_testkit::backend_tests;
+
+const CONSUMERS: &str = "/rest/tessera/1/oauth1/consumers";
+const CONSUMER_PUB: &str = include_str!("../../../auth/src/oauth1/testdata/consumer.pub.pem");
+const SMALL_PUB: &str = include_str!("../../../auth/src/oauth1/testdata/small-1024.pub.pem");
+
+backend_tests! {
+    async fn administrators_register_change_and_delete_consumers(db) {
+        let server = TestServer::start(db).await;
+        let made = server.admin_json(Method::POST, CONSUMERS, json!({"consumerKey": "jira-cli", "name": "Jira CLI", "publicKey": CONSUMER_PUB}), StatusCode::CREATED).await;
+        assert_eq!(made["consumerKey"], "jira-cli");
+        assert_eq!(made["callback"], "oob", "a consumer without a callback shows the verifier");
+        assert_eq!(made["publicKey"].as_str().unwrap(), CONSUMER_PUB.trim());
+        assert_eq!(made["self"], format!("{}{CONSUMERS}/jira-cli", server.base));
+        // The same key again is a conflict; the key is exact (another case is another key).
+        let again = server.admin(Method::POST, CONSUMERS).json(&json!({"consumerKey": "jira-cli", "name": "Again", "publicKey": CONSUMER_PUB})).send().await.unwrap();
+        let body = expect_error(again, StatusCode::CONFLICT).await;
+        assert!(body["errors"]["consumerKey"].is_string(), "{body}");
+        server.admin_json(Method::POST, CONSUMERS, json!({"consumerKey": "Jira-CLI", "name": "Other", "publicKey": CONSUMER_PUB, "callback": "https://app.example/cb"}), StatusCode::CREATED).await;
+
+        let listed = server.admin_json(Method::GET, CONSUMERS, Value::Null, StatusCode::OK).await;
+        let keys: Vec<&str> = listed.as_array().unwrap().iter().map(|c| c["consumerKey"].as_str().unwrap()).collect();
+        assert_eq!(keys, ["jira-cli", "Jira-CLI"], "by name: Jira CLI, then Other");
+        let one = server.admin_json(Method::GET, &format!("{CONSUMERS}/jira-cli"), Value::Null, StatusCode::OK).await;
+        assert_eq!(one["name"], "Jira CLI");
+
+        let changed = server.admin_json(Method::PUT, &format!("{CONSUMERS}/jira-cli"), json!({"name": "Jira CLI 2", "callback": "https://cli.example/done"}), StatusCode::OK).await;
+        assert_eq!((changed["name"].as_str(), changed["callback"].as_str()), (Some("Jira CLI 2"), Some("https://cli.example/done")));
+        assert_eq!(changed["publicKey"], made["publicKey"], "an absent field is kept");
+        let renamed = server.admin(Method::PUT, &format!("{CONSUMERS}/jira-cli")).json(&json!({"consumerKey": "other"})).send().await.unwrap();
+        expect_error(renamed, StatusCode::BAD_REQUEST).await;
+        let short = server.admin(Method::PUT, &format!("{CONSUMERS}/jira-cli")).json(&json!({"publicKey": SMALL_PUB})).send().await.unwrap();
+        expect_error(short, StatusCode::BAD_REQUEST).await;
+
+        let deleted = server.admin(Method::DELETE, &format!("{CONSUMERS}/jira-cli")).send().await.unwrap();
+        assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+        for method in [Method::GET, Method::DELETE] {
+            let gone = server.admin(method, &format!("{CONSUMERS}/jira-cli")).send().await.unwrap();
+            expect_error(gone, StatusCode::NOT_FOUND).await;
+        }
+        let missing = server.admin(Method::PUT, &format!("{CONSUMERS}/nobody")).json(&json!({"name": "x"})).send().await.unwrap();
+        expect_error(missing, StatusCode::NOT_FOUND).await;
+
+        // Every change is in the audit trail, naming the consumer.
+        for action in ["oauth1.consumer.created", "oauth1.consumer.updated", "oauth1.consumer.deleted"] {
+            let events = server.audit(&format!("action={action}&target=oauth1consumer:jira-cli"), 1).await;
+            assert_eq!(events[0]["actor"]["name"], "admin", "{action}");
+        }
+    }
+
+    async fn a_consumer_that_could_not_authenticate_is_never_registered(db) {
+        let server = TestServer::start(db).await;
+        let refused = |body: Value| {
+            let server = &server;
+            async move {
+                let response = server.admin(Method::POST, CONSUMERS).json(&body).send().await.unwrap();
+                expect_error(response, StatusCode::BAD_REQUEST).await
+            }
+        };
+        let body = refused(json!({"consumerKey": "k", "name": "n", "publicKey": SMALL_PUB})).await;
+        assert!(body["errors"]["publicKey"].as_str().unwrap().contains("2048"), "{body}");
+        let body = refused(json!({"consumerKey": "k", "name": "n", "publicKey": "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----"})).await;
+        assert!(body["errors"]["publicKey"].is_string(), "{body}");
+        let body = refused(json!({"consumerKey": "", "name": "", "publicKey": CONSUMER_PUB, "callback": "javascript:alert(1)"})).await;
+        for field in ["consumerKey", "name", "callback"] {
+            assert!(body["errors"][field].is_string(), "{field}: {body}");
+        }
+        refused(json!({"consumerKey": "a key", "name": "n", "publicKey": CONSUMER_PUB})).await;
+        let unknown = server.admin(Method::POST, CONSUMERS).json(&json!({"consumerKey": "k", "name": "n", "publicKey": CONSUMER_PUB, "secret": "x"})).send().await.unwrap();
+        expect_error(unknown, StatusCode::BAD_REQUEST).await;
+        let listed = server.admin_json(Method::GET, CONSUMERS, Value::Null, StatusCode::OK).await;
+        assert_eq!(listed, json!([]), "nothing half-written");
+    }
+}

@@ -1,0 +1,126 @@
+//! `/rest/tessera/1/oauth1/consumers`: OAuth 1.0a consumers (application links), managed by
+//! administrators. A consumer is registered with its RSA public key (PEM, 2048 bits or more)
+//! and its callback (`oob` when it cannot receive one); deleting it ends every token it holds.
+
+use axum::extract::State;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tessera_auth::oauth1::consumers::ConsumerInput;
+use tessera_core::oauth1::{Consumer, ConsumerChanges};
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Auth, Jira, JsonBody, PathArgs, no_content};
+use crate::render::time;
+use crate::state::AppState;
+use crate::urls::encode;
+
+fn consumer_json(state: &AppState, consumer: &Consumer) -> Value {
+    json!({
+        "self": format!(
+            "{}/rest/tessera/1/oauth1/consumers/{}",
+            state.urls.base(),
+            encode(&consumer.consumer_key)
+        ),
+        "consumerKey": consumer.consumer_key,
+        "name": consumer.name,
+        "publicKey": consumer.public_key,
+        "callback": consumer.callback,
+        "created": time(consumer.created),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConsumerBody {
+    consumer_key: Option<String>,
+    name: Option<String>,
+    public_key: Option<String>,
+    callback: Option<String>,
+}
+
+/// Global ADMINISTER: every consumer, by name.
+pub async fn get_consumers(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+) -> ApiResult<Jira> {
+    let admin = state.authz.administer(&principal)?;
+    let consumers = state.oauth1.consumers(&admin).await?;
+    let values = consumers.iter().map(|c| consumer_json(&state, c)).collect();
+    Ok(Jira::ok(Value::Array(values)))
+}
+
+/// Global ADMINISTER: registers a consumer; 201.
+pub async fn post_consumer(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    JsonBody(body): JsonBody<ConsumerBody>,
+) -> ApiResult<Jira> {
+    let admin = state.authz.administer(&principal)?;
+    let input = ConsumerInput {
+        consumer_key: body.consumer_key.unwrap_or_default(),
+        name: body.name.unwrap_or_default(),
+        public_key: body.public_key.unwrap_or_default(),
+        callback: body.callback,
+    };
+    let consumer = state
+        .oauth1
+        .register_consumer(&admin, Some(&principal), input)
+        .await?;
+    Ok(Jira::created(consumer_json(&state, &consumer)))
+}
+
+/// Global ADMINISTER.
+pub async fn get_consumer(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    PathArgs(consumer_key): PathArgs<String>,
+) -> ApiResult<Jira> {
+    let admin = state.authz.administer(&principal)?;
+    let consumer = state.oauth1.consumer(&admin, &consumer_key).await?;
+    Ok(Jira::ok(consumer_json(&state, &consumer)))
+}
+
+/// Global ADMINISTER: changes `name`, `publicKey` or `callback` (the key is the consumer's
+/// name on the wire and is fixed).
+pub async fn put_consumer(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    PathArgs(consumer_key): PathArgs<String>,
+    JsonBody(body): JsonBody<ConsumerBody>,
+) -> ApiResult<Jira> {
+    let admin = state.authz.administer(&principal)?;
+    if body
+        .consumer_key
+        .as_deref()
+        .is_some_and(|key| key != consumer_key)
+    {
+        return Err(ApiError::field(
+            "consumerKey",
+            "A consumer's key is fixed: register a new consumer.",
+        ));
+    }
+    let changes = ConsumerChanges {
+        name: body.name,
+        public_key: body.public_key,
+        callback: body.callback,
+    };
+    let consumer = state
+        .oauth1
+        .update_consumer(&admin, Some(&principal), &consumer_key, changes)
+        .await?;
+    Ok(Jira::ok(consumer_json(&state, &consumer)))
+}
+
+/// Global ADMINISTER: deletes a consumer and every token it holds; 204.
+pub async fn delete_consumer(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    PathArgs(consumer_key): PathArgs<String>,
+) -> ApiResult<axum::response::Response> {
+    let admin = state.authz.administer(&principal)?;
+    state
+        .oauth1
+        .delete_consumer(&admin, Some(&principal), &consumer_key)
+        .await?;
+    Ok(no_content())
+}
