@@ -9,6 +9,8 @@
 use crate::clock::Timestamp;
 use crate::error::FieldErrors;
 use crate::ids::UserId;
+use crate::model::User;
+use crate::scopes::Scopes;
 
 /// A consumer's database key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -66,6 +68,78 @@ pub struct ConsumerChanges {
     pub name: Option<String>,
     pub public_key: Option<String>,
     pub callback: Option<String>,
+}
+
+/// What an OAuth 1.0a token is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OAuth1TokenKind {
+    /// The first leg's temporary credentials (RFC 5849 §2.1): approved by a user, then
+    /// exchanged once.
+    Request,
+    /// Token credentials (§2.3): what signed API requests carry.
+    Access,
+}
+
+impl OAuth1TokenKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Request => "request",
+            Self::Access => "access",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "request" => Some(Self::Request),
+            "access" => Some(Self::Access),
+            _ => None,
+        }
+    }
+}
+
+/// A token to store; only the SHA-256 of `oauth_token` is kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewOAuth1Token {
+    pub digest: Vec<u8>,
+    pub kind: OAuth1TokenKind,
+    pub consumer: ConsumerId,
+    /// The approving user: `None` for a request token not yet approved.
+    pub user: Option<UserId>,
+    pub scopes: Scopes,
+    /// A request token's `oauth_callback` (`oob`, or the consumer's).
+    pub callback: Option<String>,
+    pub created: Timestamp,
+    pub expires: Option<Timestamp>,
+}
+
+/// A stored token found by its digest, with its consumer and user.
+#[derive(Clone, Debug)]
+pub struct OAuth1Token {
+    pub id: i64,
+    pub digest: Vec<u8>,
+    pub kind: OAuth1TokenKind,
+    pub consumer: Consumer,
+    pub user: Option<User>,
+    pub scopes: Scopes,
+    pub callback: Option<String>,
+    /// A request token's verifier, once approved (its digest).
+    pub verifier_digest: Option<Vec<u8>>,
+    pub created: Timestamp,
+    pub expires: Option<Timestamp>,
+    /// When a request token was exchanged.
+    pub used: Option<Timestamp>,
+    pub revoked: Option<Timestamp>,
+}
+
+impl OAuth1Token {
+    /// Whether it may still be used at `now` (not expired, revoked or spent, and its user, if
+    /// any, active).
+    pub fn is_live(&self, now: Timestamp) -> bool {
+        self.revoked.is_none()
+            && self.used.is_none()
+            && self.expires.is_none_or(|at| now < at)
+            && self.user.as_ref().is_none_or(|user| user.active)
+    }
 }
 
 /// A signed request's nonce, unique per consumer, token and timestamp (RFC 5849 §3.3).

@@ -12,7 +12,7 @@ use crate::model::{
     Comment, Group, Issue, IssueChanges, LoginInfo, NewIssue, NewProject, NewUser, Page,
     PageRequest, Project, RoleActor, RoleMember, Session, User, UserUpdate, Watches,
 };
-use crate::oauth1::{Consumer, ConsumerChanges, NewConsumer, Nonce};
+use crate::oauth1::{Consumer, ConsumerChanges, NewConsumer, NewOAuth1Token, Nonce, OAuth1Token};
 use crate::oauth2::{
     Client, ClientChanges, ClientKey, ClientMatch, Code, Grant, GrantId, NewClient, NewCode,
     NewOAuth2Token, OAuth2TokenMatch, Redemption, Rotation,
@@ -402,6 +402,37 @@ pub trait OAuth1Store: Send + Sync {
     /// Deletes a consumer with every token it holds, and records `audit` in the same
     /// transaction; `false` (and no event) if there was none.
     async fn delete_consumer(&self, consumer_key: &str, audit: &AuditEvent) -> StoreResult<bool>;
+    async fn create_oauth1_token(&self, token: NewOAuth1Token) -> StoreResult<()>;
+    async fn find_oauth1_token(&self, digest: &[u8]) -> StoreResult<Option<OAuth1Token>>;
+    /// A user approves a live request token, once: it records the user, the scopes granted
+    /// and the verifier's digest. `false` if the token is not a live, unapproved request
+    /// token (or was approved meanwhile).
+    async fn approve_request_token(
+        &self,
+        digest: &[u8],
+        user: UserId,
+        scopes: Scopes,
+        verifier_digest: &[u8],
+        at: Timestamp,
+    ) -> StoreResult<bool>;
+    /// Spends an approved request token and stores the access token issued for it, in one
+    /// transaction: only the first exchange wins; `false` and nothing stored for the rest.
+    async fn exchange_request_token(
+        &self,
+        digest: &[u8],
+        access: NewOAuth1Token,
+        at: Timestamp,
+    ) -> StoreResult<bool>;
+    /// Live access tokens (of one user, or of everyone), newest first.
+    async fn list_oauth1_tokens(&self, user: Option<UserId>) -> StoreResult<Vec<OAuth1Token>>;
+    /// Revokes a live token and records `audit` in the same transaction; `false` (and no
+    /// event) if it was not live.
+    async fn revoke_oauth1_token(
+        &self,
+        id: i64,
+        at: Timestamp,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool>;
     /// Records a nonce; `false` if it was seen before (a replay). Every instance sharing the
     /// database sees the same nonces.
     async fn use_nonce(&self, nonce: &Nonce) -> StoreResult<bool>;

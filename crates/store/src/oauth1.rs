@@ -10,11 +10,17 @@ use async_trait::async_trait;
 use tessera_core::audit::AuditEvent;
 use tessera_core::clock::Timestamp;
 use tessera_core::ids::UserId;
-use tessera_core::oauth1::{Consumer, ConsumerChanges, ConsumerId, NewConsumer, Nonce};
+use tessera_core::oauth1::{
+    Consumer, ConsumerChanges, ConsumerId, NewConsumer, NewOAuth1Token, Nonce, OAuth1Token,
+    OAuth1TokenKind,
+};
+use tessera_core::scopes::Scopes;
 use tessera_core::store::{Conflict, OAuth1Store, StoreError, StoreResult};
+use tessera_core::tokens::{scopes_from_text, scopes_to_text};
 
 use crate::audit::insert_audit;
-use crate::{SqlStore, backend, on_pool, write_error};
+use crate::rows::{joined_user, user_columns};
+use crate::{SqlStore, any_conflict, backend, on_pool, write_error};
 
 #[derive(sqlx::FromRow)]
 struct ConsumerRow {
@@ -45,6 +51,117 @@ macro_rules! consumer_columns {
     () => {
         "id, consumer_key, name, public_key, callback, created_at, created_by"
     };
+}
+
+/// Inserts a token with the executor given (a pool or a transaction).
+macro_rules! insert_token {
+    ($executor:expr, $token:expr) => {{
+        let token: &NewOAuth1Token = $token;
+        sqlx::query(
+            "INSERT INTO oauth1_tokens (digest, kind, consumer_id, user_id, scopes, callback, \
+             created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&token.digest)
+        .bind(token.kind.name())
+        .bind(token.consumer.0)
+        .bind(token.user.map(|u| u.0))
+        .bind(scopes_to_text(token.scopes))
+        .bind(&token.callback)
+        .bind(token.created.as_millis())
+        .bind(token.expires.map(|t| t.as_millis()))
+        .execute($executor)
+        .await
+        .map(|_| ())
+        .map_err(|e| write_error(e, any_conflict))
+    }};
+}
+
+/// A token with its consumer (`c_` columns) and its user, if approved (`u_` columns).
+macro_rules! token_columns {
+    () => {
+        concat!(
+            "t.id, t.digest, t.kind, t.scopes, t.callback, t.verifier_digest, t.created_at, ",
+            "t.expires_at, t.used_at, t.revoked_at, ",
+            "c.id AS c_id, c.consumer_key AS c_consumer_key, c.name AS c_name, ",
+            "c.public_key AS c_public_key, c.callback AS c_callback, ",
+            "c.created_at AS c_created_at, c.created_by AS c_created_by, t.user_id, ",
+            user_columns!("u"),
+            " FROM oauth1_tokens t JOIN oauth1_consumers c ON c.id = t.consumer_id ",
+            "LEFT JOIN users u ON u.id = t.user_id"
+        )
+    };
+}
+
+#[derive(sqlx::FromRow)]
+struct TokenRow {
+    id: i64,
+    digest: Vec<u8>,
+    kind: String,
+    scopes: String,
+    callback: Option<String>,
+    verifier_digest: Option<Vec<u8>>,
+    created_at: i64,
+    expires_at: Option<i64>,
+    used_at: Option<i64>,
+    revoked_at: Option<i64>,
+    c_id: i64,
+    c_consumer_key: String,
+    c_name: String,
+    c_public_key: String,
+    c_callback: String,
+    c_created_at: i64,
+    c_created_by: Option<i64>,
+    user_id: Option<i64>,
+    u_id: Option<i64>,
+    u_name: Option<String>,
+    u_display_name: Option<String>,
+    u_email: Option<String>,
+    u_active: Option<bool>,
+    u_has_password: Option<bool>,
+    u_created_at: Option<i64>,
+    u_service_owner: Option<String>,
+}
+
+impl TokenRow {
+    fn into_token(self) -> StoreResult<OAuth1Token> {
+        let kind = OAuth1TokenKind::parse(&self.kind).ok_or_else(|| {
+            StoreError::Backend(format!("unknown OAuth 1.0a token kind '{}'", self.kind).into())
+        })?;
+        let user = self.user_id.and_then(|_| {
+            joined_user(
+                self.u_id,
+                self.u_name,
+                self.u_display_name,
+                self.u_email,
+                self.u_active,
+                self.u_has_password,
+                self.u_created_at,
+                self.u_service_owner,
+            )
+        });
+        Ok(OAuth1Token {
+            id: self.id,
+            digest: self.digest,
+            kind,
+            consumer: Consumer {
+                id: ConsumerId(self.c_id),
+                consumer_key: self.c_consumer_key,
+                name: self.c_name,
+                public_key: self.c_public_key,
+                callback: self.c_callback,
+                created: Timestamp::from_millis(self.c_created_at),
+                created_by: self.c_created_by.map(UserId),
+            },
+            user,
+            scopes: scopes_from_text(&self.scopes),
+            callback: self.callback,
+            verifier_digest: self.verifier_digest,
+            created: Timestamp::from_millis(self.created_at),
+            expires: self.expires_at.map(Timestamp::from_millis),
+            used: self.used_at.map(Timestamp::from_millis),
+            revoked: self.revoked_at.map(Timestamp::from_millis),
+        })
+    }
 }
 
 fn consumer_key_conflict(_: &str) -> Conflict {
@@ -148,6 +265,116 @@ impl OAuth1Store for SqlStore {
             deleted
         });
         Ok(deleted > 0)
+    }
+
+    async fn create_oauth1_token(&self, token: NewOAuth1Token) -> StoreResult<()> {
+        on_pool!(self, write, |pool| insert_token!(pool, &token))?;
+        Ok(())
+    }
+
+    async fn find_oauth1_token(&self, digest: &[u8]) -> StoreResult<Option<OAuth1Token>> {
+        let row: Option<TokenRow> = on_pool!(self, read, |pool| sqlx::query_as(concat!(
+            "SELECT ",
+            token_columns!(),
+            " WHERE t.digest = $1"
+        ))
+        .bind(digest)
+        .fetch_optional(pool)
+        .await
+        .map_err(backend))?;
+        row.map(TokenRow::into_token).transpose()
+    }
+
+    async fn approve_request_token(
+        &self,
+        digest: &[u8],
+        user: UserId,
+        scopes: Scopes,
+        verifier_digest: &[u8],
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        let approved = on_pool!(self, write, |pool| sqlx::query(
+            "UPDATE oauth1_tokens SET user_id = $2, scopes = $3, verifier_digest = $4 \
+             WHERE digest = $1 AND kind = 'request' AND user_id IS NULL AND used_at IS NULL \
+             AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $5)"
+        )
+        .bind(digest)
+        .bind(user.0)
+        .bind(scopes_to_text(scopes))
+        .bind(verifier_digest)
+        .bind(at.as_millis())
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected())
+        .map_err(|e| write_error(e, any_conflict)))?;
+        Ok(approved == 1)
+    }
+
+    async fn exchange_request_token(
+        &self,
+        digest: &[u8],
+        access: NewOAuth1Token,
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        let exchanged = on_pool!(self, write, |pool| {
+            let mut tx = pool.begin().await.map_err(backend)?;
+            let spent = sqlx::query(
+                "UPDATE oauth1_tokens SET used_at = $2 WHERE digest = $1 AND kind = 'request' \
+                 AND user_id IS NOT NULL AND used_at IS NULL AND revoked_at IS NULL",
+            )
+            .bind(digest)
+            .bind(at.as_millis())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+            if spent == 1 {
+                insert_token!(&mut *tx, &access)?;
+            }
+            tx.commit().await.map_err(backend)?;
+            spent
+        });
+        Ok(exchanged == 1)
+    }
+
+    async fn list_oauth1_tokens(&self, user: Option<UserId>) -> StoreResult<Vec<OAuth1Token>> {
+        let rows: Vec<TokenRow> = on_pool!(self, read, |pool| sqlx::query_as(concat!(
+            "SELECT ",
+            token_columns!(),
+            " WHERE t.kind = 'access' AND t.revoked_at IS NULL \
+             AND ($1 IS NULL OR t.user_id = $1) ORDER BY t.created_at DESC, t.id DESC"
+        ))
+        .bind(user.map(|u| u.0))
+        .fetch_all(pool)
+        .await
+        .map_err(backend))?;
+        rows.into_iter().map(TokenRow::into_token).collect()
+    }
+
+    async fn revoke_oauth1_token(
+        &self,
+        id: i64,
+        at: Timestamp,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool> {
+        let revoked = on_pool!(self, write, |pool| {
+            let mut tx = pool.begin().await.map_err(backend)?;
+            let revoked = sqlx::query(
+                "UPDATE oauth1_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+            )
+            .bind(id)
+            .bind(at.as_millis())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+            if revoked > 0 {
+                insert_audit!(&mut *tx, audit);
+            }
+            tx.commit().await.map_err(backend)?;
+            revoked
+        });
+        Ok(revoked > 0)
     }
 
     async fn use_nonce(&self, nonce: &Nonce) -> StoreResult<bool> {

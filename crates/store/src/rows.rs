@@ -80,7 +80,7 @@ impl From<UserRow> for User {
 
 /// A user reached through an outer join: every column may be NULL.
 #[allow(clippy::too_many_arguments)]
-fn joined_user(
+pub(crate) fn joined_user(
     id: Option<i64>,
     name: Option<String>,
     display_name: Option<String>,

@@ -1054,6 +1054,64 @@ mod oauth1 {
             assert_eq!(recorded.iter().filter(|e| e.action == "oauth1.consumer.deleted").count(), 1, "one event, with the one deletion");
         }
 
+        async fn a_request_token_is_approved_once_and_exchanged_once(db) {
+            let store = open(&db).await;
+            let dev = user(&store, "dev", &[]).await;
+            let made = store.create_consumer(consumer("jira-cli")).await.unwrap();
+            let token = |digest: &str, kind, user: Option<UserId>| NewOAuth1Token {
+                digest: digest.as_bytes().to_vec(),
+                kind,
+                consumer: made.id,
+                user,
+                scopes: tessera_core::scopes::Scopes::empty(),
+                callback: Some("oob".into()),
+                created: T0,
+                expires: Some(T0.plus(std::time::Duration::from_secs(600))),
+            };
+            store.create_oauth1_token(token("req", OAuth1TokenKind::Request, None)).await.unwrap();
+            let found = store.find_oauth1_token(b"req").await.unwrap().unwrap();
+            assert_eq!((found.kind, found.user.is_none(), found.consumer.consumer_key.as_str()), (OAuth1TokenKind::Request, true, "jira-cli"));
+            assert!(found.is_live(T0));
+            assert!(!found.is_live(T0.plus(std::time::Duration::from_secs(600))), "expired");
+            let write = tessera_core::scopes::parse_scope("WRITE").unwrap();
+            // Not exchangeable before approval.
+            assert!(!store.exchange_request_token(b"req", token("acc0", OAuth1TokenKind::Access, Some(dev.id)), T0).await.unwrap());
+            assert!(store.approve_request_token(b"req", dev.id, write, b"verifier", T0).await.unwrap());
+            assert!(!store.approve_request_token(b"req", dev.id, write, b"other", T0).await.unwrap(), "once");
+            let approved = store.find_oauth1_token(b"req").await.unwrap().unwrap();
+            assert_eq!((approved.user.unwrap().name.as_str(), approved.scopes, approved.verifier_digest.as_deref()), ("dev", write, Some(&b"verifier"[..])));
+            // Ten exchanges at once: one access token.
+            let mut racers = Vec::new();
+            for n in 0..10 {
+                let store = store.clone();
+                let access = token(&format!("acc{n}"), OAuth1TokenKind::Access, Some(dev.id));
+                racers.push(tokio::spawn(async move { store.exchange_request_token(b"req", access, T0).await.unwrap() }));
+            }
+            let mut wins = 0;
+            for racer in racers {
+                wins += usize::from(racer.await.unwrap());
+            }
+            assert_eq!(wins, 1);
+            let live = store.list_oauth1_tokens(Some(dev.id)).await.unwrap();
+            assert_eq!(live.len(), 1);
+            assert_eq!(live[0].kind, OAuth1TokenKind::Access);
+            assert!(store.find_oauth1_token(b"req").await.unwrap().unwrap().used.is_some(), "spent");
+            // A late request token never approved cannot be approved once expired.
+            store.create_oauth1_token(token("late", OAuth1TokenKind::Request, None)).await.unwrap();
+            assert!(!store.approve_request_token(b"late", dev.id, write, b"v", T0.plus(std::time::Duration::from_secs(601))).await.unwrap());
+            // Revoked once, with its event; then no longer listed.
+            let event = super::event("oauth1.token.revoked", "192.0.2.1", T0);
+            assert!(store.revoke_oauth1_token(live[0].id, T0, &event).await.unwrap());
+            assert!(!store.revoke_oauth1_token(live[0].id, T0, &event).await.unwrap());
+            assert!(store.list_oauth1_tokens(None).await.unwrap().is_empty());
+            // Deleting the consumer deletes every token it holds.
+            store.create_oauth1_token(token("kept", OAuth1TokenKind::Access, Some(dev.id))).await.unwrap();
+            assert_eq!(store.list_oauth1_tokens(None).await.unwrap().len(), 1);
+            assert!(store.delete_consumer("jira-cli", &event).await.unwrap());
+            assert!(store.find_oauth1_token(b"kept").await.unwrap().is_none());
+            assert!(store.list_oauth1_tokens(None).await.unwrap().is_empty());
+        }
+
         async fn a_nonce_is_used_once_even_when_raced(db) {
             let store = open(&db).await;
             assert!(store.use_nonce(&nonce("tok", 100, "n1")).await.unwrap());
