@@ -574,3 +574,107 @@ mod policy {
         }
     }
 }
+
+/// OAuth 1.0a signed requests: each refusal has its `oauth_problem`, and a nonce is spent only
+/// by a request whose signature holds. The signatures are openssl's, over requests made at
+/// the fixture clock's time (1,700,000,000 s).
+mod oauth1 {
+    use super::*;
+    use tessera_auth::oauth1::verify::{Problem, SignedRequest};
+    use tessera_auth::oauth1::{OAuth1Config, OAuth1Server};
+    use tessera_core::oauth1::NewConsumer;
+    use tessera_core::store::OAuth1Store;
+
+    const PUB: &str = include_str!("../src/oauth1/testdata/consumer.pub.pem");
+    const RSA_SHA1_SIG: &str = include_str!("../src/oauth1/testdata/rsa-sha1.sig");
+    const RSA_SHA256_SIG: &str = include_str!("../src/oauth1/testdata/rsa-sha256.sig");
+
+    fn header(changes: &[(&str, &str)]) -> Vec<(String, String)> {
+        let mut params = vec![
+            ("oauth_consumer_key", "tessera-test"),
+            ("oauth_token", "tok"),
+            ("oauth_signature_method", "RSA-SHA1"),
+            ("oauth_timestamp", "1700000000"),
+            ("oauth_nonce", "abc123"),
+            ("oauth_version", "1.0"),
+            ("oauth_signature", RSA_SHA1_SIG),
+        ];
+        for (name, value) in changes {
+            params.retain(|(n, _)| n != name);
+            if !value.is_empty() {
+                params.push((name, value));
+            }
+        }
+        params
+            .into_iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect()
+    }
+
+    async fn check(
+        server: &OAuth1Server,
+        method: &Method,
+        url: &RequestUrl,
+        header: Vec<(String, String)>,
+        params: Vec<(String, String)>,
+    ) -> Result<tessera_auth::oauth1::verify::Signed, Problem> {
+        server
+            .check_signature(&SignedRequest {
+                method,
+                url,
+                header,
+                params,
+            })
+            .await
+    }
+
+    fn problem<T>(result: Result<T, Problem>) -> Option<Problem> {
+        result.err()
+    }
+
+    fn myself(path: &str) -> RequestUrl {
+        RequestUrl {
+            scheme: "https",
+            host: "jira.example.com".into(),
+            port: 443,
+            path: path.into(),
+            query: None,
+        }
+    }
+
+    backend_tests! {
+        async fn signatures_are_checked_in_order_and_a_nonce_is_spent_once(db) {
+            let f = fixture(&db).await;
+            let server = OAuth1Server::new(f.store.clone() as Arc<dyn Store>, f.clock.clone(), f.auth.shared_audit(), OAuth1Config::default());
+            f.store.create_consumer(NewConsumer {
+                consumer_key: "tessera-test".into(), name: "Test".into(), public_key: PUB.into(),
+                callback: "oob".into(), created: f.clock.now(), created_by: None,
+            }).await.unwrap();
+            let url = myself("/rest/api/2/myself");
+            // Anything the client signed, changed: the path, the method, a parameter added.
+            assert_eq!(problem(check(&server, &Method::GET, &myself("/rest/api/2/user"), header(&[]), vec![]).await), Some(Problem::SignatureInvalid));
+            assert_eq!(problem(check(&server, &Method::POST, &url, header(&[]), vec![]).await), Some(Problem::SignatureInvalid));
+            let extra = vec![("expand".to_string(), "groups".to_string())];
+            assert_eq!(problem(check(&server, &Method::GET, &url, header(&[]), extra).await), Some(Problem::SignatureInvalid));
+            assert_eq!(problem(check(&server, &Method::GET, &url, header(&[("oauth_token", "other")]), vec![]).await), Some(Problem::SignatureInvalid));
+            // The parameters, the method, the version, the consumer.
+            assert_eq!(problem(check(&server, &Method::GET, &url, header(&[("oauth_nonce", "")]), vec![]).await), Some(Problem::ParameterAbsent("oauth_nonce")));
+            assert_eq!(problem(check(&server, &Method::GET, &url, header(&[("oauth_signature_method", "HMAC-SHA1")]), vec![]).await), Some(Problem::SignatureMethodRejected));
+            assert_eq!(problem(check(&server, &Method::GET, &url, header(&[("oauth_version", "2.0")]), vec![]).await), Some(Problem::VersionRejected));
+            assert_eq!(problem(check(&server, &Method::GET, &url, header(&[("oauth_consumer_key", "nobody")]), vec![]).await), Some(Problem::ConsumerKeyUnknown));
+            // None of those spent the nonce: the genuine request (RSA-SHA256 here) passes.
+            let sha256 = header(&[("oauth_signature_method", "RSA-SHA256"), ("oauth_signature", RSA_SHA256_SIG)]);
+            let signed = check(&server, &Method::GET, &url, sha256.clone(), vec![]).await.unwrap();
+            assert_eq!((signed.consumer.consumer_key.as_str(), signed.token.as_deref()), ("tessera-test", Some("tok")));
+            // Replayed, or another genuine signature over the same nonce: refused.
+            assert_eq!(problem(check(&server, &Method::GET, &url, sha256, vec![]).await), Some(Problem::NonceUsed));
+            assert_eq!(problem(check(&server, &Method::GET, &url, header(&[]), vec![]).await), Some(Problem::NonceUsed));
+            // Six minutes later the timestamp is outside the window, before anything is read.
+            f.clock.advance(Duration::from_secs(6 * 60));
+            assert_eq!(problem(check(&server, &Method::GET, &url, header(&[]), vec![]).await), Some(Problem::TimestampRefused));
+            assert_eq!(problem(check(&server, &Method::GET, &url, header(&[("oauth_timestamp", "soon")]), vec![]).await), Some(Problem::TimestampRefused));
+            // The window's nonces are forgotten once it has passed.
+            assert_eq!(server.prune_nonces().await.unwrap(), 1);
+        }
+    }
+}

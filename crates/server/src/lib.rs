@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use tessera_auth::leaks::LeakReports;
-use tessera_auth::oauth1::OAuth1Server;
+use tessera_auth::oauth1::{OAuth1Config, OAuth1Server};
 use tessera_auth::oauth2::OAuth2Server;
 use tessera_auth::secret::random_token;
 use tessera_auth::{AuthError, Authenticator};
@@ -202,6 +202,7 @@ pub async fn prepare(config: &Config, bound: SocketAddr) -> Result<Prepared, Ser
             dyn_store.clone(),
             clock.clone(),
             auth.shared_audit(),
+            OAuth1Config::default(),
         )),
         authenticator: auth,
     };
@@ -488,5 +489,8 @@ async fn clean_up(state: &AppState, retention: Retention) {
         .await
     {
         tracing::warn!(%error, "could not delete expired OAuth 2.0 codes and tokens");
+    }
+    if let Err(error) = state.oauth1.prune_nonces().await {
+        tracing::warn!(%error, "could not forget old OAuth 1.0a nonces");
     }
 }

@@ -5,28 +5,63 @@
 
 pub mod consumers;
 pub mod signature;
+pub mod verify;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tessera_core::clock::Clock;
 use tessera_core::store::Store;
 
 use crate::audit_log::AuditLog;
 
-/// The OAuth 1.0a server: consumers, and (to come) the three-legged dance.
+/// Lifetimes and windows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OAuth1Config {
+    /// How far a request's `oauth_timestamp` may be from the server's clock, either way; the
+    /// nonces of older requests are forgotten.
+    pub timestamp_window: Duration,
+    /// How long a request token may wait for its approval and exchange.
+    pub request_token_lifetime: Duration,
+}
+
+impl Default for OAuth1Config {
+    fn default() -> Self {
+        Self {
+            timestamp_window: Duration::from_secs(5 * 60),
+            request_token_lifetime: Duration::from_secs(10 * 60),
+        }
+    }
+}
+
+/// The OAuth 1.0a server: consumers, signature checks, and (to come) the three-legged dance.
 #[derive(Debug)]
 pub struct OAuth1Server {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     audit: Arc<AuditLog>,
+    config: OAuth1Config,
 }
 
 impl OAuth1Server {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, audit: Arc<AuditLog>) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        audit: Arc<AuditLog>,
+        config: OAuth1Config,
+    ) -> Self {
         Self {
             store,
             clock,
             audit,
+            config,
         }
+    }
+
+    /// Forgets the nonces of requests too old to be accepted anyway.
+    pub async fn prune_nonces(&self) -> Result<u64, tessera_core::store::StoreError> {
+        let window = i64::try_from(self.config.timestamp_window.as_secs()).unwrap_or(i64::MAX);
+        let now = self.clock.now().as_millis() / 1000;
+        self.store.prune_nonces(now.saturating_sub(window)).await
     }
 }

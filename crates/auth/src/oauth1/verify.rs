@@ -1,0 +1,161 @@
+//! Checking a signed request (RFC 5849 §3.2), the same way for every step of the dance and for
+//! API requests: the protocol parameters are present, the signature method is RSA, the
+//! timestamp is inside the window, the consumer is known, the signature holds over the
+//! request as the client saw it, and only then is the nonce spent. Spending the nonce last
+//! means nobody can use up another client's nonces with unsigned requests; spending it in the
+//! shared store means a replay is refused on every instance.
+//!
+//! A refusal is one of Jira's `oauth_problem` values ([`Problem`]), which says no more than
+//! its name. Which token the request carries, and whether it is good, is the caller's to
+//! decide: each step of the dance expects another kind.
+
+use http::Method;
+use tessera_core::oauth1::{Consumer, Nonce};
+use tessera_core::store::StoreError;
+
+use super::OAuth1Server;
+use super::signature::{ConsumerKey, SignatureMethod, base_string};
+use crate::request::RequestUrl;
+
+/// Jira's `oauth_problem` values (the OAuth Problem Reporting extension's names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Problem {
+    #[error("parameter_absent")]
+    ParameterAbsent(&'static str),
+    #[error("signature_method_rejected")]
+    SignatureMethodRejected,
+    #[error("version_rejected")]
+    VersionRejected,
+    #[error("timestamp_refused")]
+    TimestampRefused,
+    #[error("consumer_key_unknown")]
+    ConsumerKeyUnknown,
+    #[error("signature_invalid")]
+    SignatureInvalid,
+    #[error("nonce_used")]
+    NonceUsed,
+    #[error("token_rejected")]
+    TokenRejected,
+    #[error("token_expired")]
+    TokenExpired,
+    #[error("permission_denied")]
+    PermissionDenied,
+    /// The store failed; the client may retry.
+    #[error("server_error")]
+    Internal,
+}
+
+impl Problem {
+    /// The `oauth_problem` value.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::ParameterAbsent(_) => "parameter_absent",
+            Self::SignatureMethodRejected => "signature_method_rejected",
+            Self::VersionRejected => "version_rejected",
+            Self::TimestampRefused => "timestamp_refused",
+            Self::ConsumerKeyUnknown => "consumer_key_unknown",
+            Self::SignatureInvalid => "signature_invalid",
+            Self::NonceUsed => "nonce_used",
+            Self::TokenRejected => "token_rejected",
+            Self::TokenExpired => "token_expired",
+            Self::PermissionDenied => "permission_denied",
+            Self::Internal => "server_error",
+        }
+    }
+}
+
+impl From<StoreError> for Problem {
+    fn from(error: StoreError) -> Self {
+        tracing::error!(%error, "the OAuth 1.0a server failed");
+        Self::Internal
+    }
+}
+
+/// A request as far as its signature goes.
+#[derive(Debug)]
+pub struct SignedRequest<'r> {
+    pub method: &'r Method,
+    pub url: &'r RequestUrl,
+    /// The `Authorization: OAuth` header's parameters (already read, `realm` left out).
+    pub header: Vec<(String, String)>,
+    /// The query's parameters and, for an urlencoded body, the body's.
+    pub params: Vec<(String, String)>,
+}
+
+impl SignedRequest<'_> {
+    /// A protocol parameter, from the header or else the query or body (RFC 5849 §3.5).
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.header
+            .iter()
+            .chain(self.params.iter())
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn required(&self, name: &'static str) -> Result<&str, Problem> {
+        self.param(name)
+            .filter(|v| !v.is_empty())
+            .ok_or(Problem::ParameterAbsent(name))
+    }
+}
+
+/// A request whose signature holds.
+#[derive(Clone, Debug)]
+pub struct Signed {
+    pub consumer: Consumer,
+    /// `oauth_token`, if the request carried one (its worth is the caller's to judge).
+    pub token: Option<String>,
+}
+
+impl OAuth1Server {
+    /// Checks a signed request, in the module's order; the nonce is spent only once the
+    /// signature holds.
+    pub async fn check_signature(&self, request: &SignedRequest<'_>) -> Result<Signed, Problem> {
+        let consumer_key = request.required("oauth_consumer_key")?;
+        let method = request.required("oauth_signature_method")?;
+        let signature = request.required("oauth_signature")?;
+        let timestamp = request.required("oauth_timestamp")?;
+        let nonce = request.required("oauth_nonce")?;
+        let method = SignatureMethod::parse(method).ok_or(Problem::SignatureMethodRejected)?;
+        if request.param("oauth_version").is_some_and(|v| v != "1.0") {
+            return Err(Problem::VersionRejected);
+        }
+        let timestamp: i64 = timestamp.parse().map_err(|_| Problem::TimestampRefused)?;
+        let now = self.clock.now().as_millis() / 1000;
+        let window = i64::try_from(self.config.timestamp_window.as_secs()).unwrap_or(i64::MAX);
+        if timestamp.abs_diff(now) > window.unsigned_abs() {
+            return Err(Problem::TimestampRefused);
+        }
+        let consumer = self
+            .store
+            .find_consumer(consumer_key)
+            .await?
+            .ok_or(Problem::ConsumerKeyUnknown)?;
+        let key = ConsumerKey::from_pem(&consumer.public_key).map_err(|error| {
+            tracing::error!(%error, consumer = %consumer.consumer_key, "a stored consumer key cannot be read");
+            Problem::SignatureInvalid
+        })?;
+        let params = request.header.iter().chain(request.params.iter()).cloned();
+        let base = base_string(request.method.as_str(), request.url, params);
+        if !key.verifies(method, &base, signature) {
+            return Err(Problem::SignatureInvalid);
+        }
+        let token = request.param("oauth_token").filter(|t| !t.is_empty());
+        let fresh = self
+            .store
+            .use_nonce(&Nonce {
+                consumer_key: consumer.consumer_key.clone(),
+                token: token.unwrap_or("").to_string(),
+                timestamp,
+                nonce: nonce.to_string(),
+            })
+            .await?;
+        if !fresh {
+            return Err(Problem::NonceUsed);
+        }
+        Ok(Signed {
+            token: token.map(str::to_string),
+            consumer,
+        })
+    }
+}
