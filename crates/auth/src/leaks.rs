@@ -2,8 +2,9 @@
 //! endpoint secret scanners call): each is routed by its prefix ([`SecretKind`]) to what
 //! revokes it. Personal tokens and service keys are revoked; OAuth 2.0 access and refresh
 //! tokens are revoked (a refresh token with its grant's access tokens); an OAuth 2.0 client
-//! secret's client is disabled until an administrator gives it a new secret. An authorization
-//! code is single-use and lives minutes: there is nothing to revoke.
+//! secret's client is disabled until an administrator gives it a new secret; OAuth 1.0a
+//! request and access tokens are revoked. An authorization code is single-use and lives
+//! minutes: there is nothing to revoke.
 //!
 //! Strings that are not well-formed tessera secrets are ignored without a database read, and
 //! nothing about what was found is returned: the report cannot be used to test secrets.
@@ -47,6 +48,9 @@ pub async fn revoke_reported(
             }
             SecretKind::OAuth2ClientSecret => {
                 disable_oauth2_client(store, &digest, client_ip, now).await
+            }
+            SecretKind::OAuth1Request | SecretKind::OAuth1Access => {
+                revoke_oauth1_token(store, &digest, client_ip, now).await
             }
             SecretKind::OAuth2Code => None,
         };
@@ -122,6 +126,36 @@ async fn revoke_oauth2_token(
             None
         }
     }
+}
+
+/// An OAuth 1.0a request or access token; the store records the event with the revocation.
+async fn revoke_oauth1_token(
+    store: &dyn Store,
+    digest: &[u8; 32],
+    client_ip: IpAddr,
+    now: Timestamp,
+) -> Option<AuditEvent> {
+    let found = match store.find_oauth1_token(digest).await {
+        Ok(found) => found?,
+        Err(error) => {
+            tracing::error!(%error, "could not look up a reported OAuth 1.0a token");
+            return None;
+        }
+    };
+    let event = leaked(
+        now,
+        client_ip,
+        "oauth1.token.revoked",
+        format!("oauth1:{}", found.id),
+    );
+    match store.revoke_oauth1_token(found.id, now, &event).await {
+        Ok(true) => {
+            tracing::warn!(target: "tessera::security", token = found.id, consumer = %found.consumer.consumer_key, "OAuth 1.0a token revoked as leaked");
+        }
+        Ok(false) => {}
+        Err(error) => tracing::error!(%error, "could not revoke a reported OAuth 1.0a token"),
+    }
+    None
 }
 
 /// An OAuth 2.0 client secret: its client is disabled until it gets a new secret.

@@ -22,16 +22,22 @@ pub enum SecretKind {
     OAuth2Code,
     /// An OAuth 2.0 confidential client's secret (token endpoint only).
     OAuth2ClientSecret,
+    /// An OAuth 1.0a request token (the dance only).
+    OAuth1Request,
+    /// An OAuth 1.0a access token (signed requests).
+    OAuth1Access,
 }
 
 impl SecretKind {
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 8] = [
         Self::PersonalToken,
         Self::ServiceKey,
         Self::OAuth2Access,
         Self::OAuth2Refresh,
         Self::OAuth2Code,
         Self::OAuth2ClientSecret,
+        Self::OAuth1Request,
+        Self::OAuth1Access,
     ];
 
     /// The prefix every secret of this kind starts with.
@@ -43,6 +49,8 @@ impl SecretKind {
             Self::OAuth2Refresh => "tsort_",
             Self::OAuth2Code => "tscod_",
             Self::OAuth2ClientSecret => "tscls_",
+            Self::OAuth1Request => "ts1rt_",
+            Self::OAuth1Access => "ts1at_",
         }
     }
 

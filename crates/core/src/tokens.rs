@@ -57,7 +57,9 @@ impl TokenKind {
             SecretKind::OAuth2Access
             | SecretKind::OAuth2Refresh
             | SecretKind::OAuth2Code
-            | SecretKind::OAuth2ClientSecret => None,
+            | SecretKind::OAuth2ClientSecret
+            | SecretKind::OAuth1Request
+            | SecretKind::OAuth1Access => None,
         }
     }
 }

@@ -343,6 +343,11 @@ pub fn app(state: AppState) -> Router {
         .route(
             crate::rest::oauth2::METADATA_PATH,
             get(crate::rest::oauth2::get_metadata),
+        )
+        // OAuth 1.0a's dance: its requests are signed by a consumer, not a user's credential.
+        .route(
+            crate::rest::oauth1::REQUEST_TOKEN_PATH,
+            post(crate::rest::oauth1::post_request_token),
         );
     let routes = authenticated
         .merge(login)

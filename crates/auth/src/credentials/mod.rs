@@ -37,7 +37,9 @@ use tessera_core::principal::{AuthMethod, OAuth2Caller, Principal};
 use tessera_core::scopes::Scopes;
 use tessera_core::store::{StoreError, UserAccess};
 
-pub use parse::{Credential, CredentialError, basic, cookie, from_headers, session_cookies};
+pub use parse::{
+    Credential, CredentialError, basic, cookie, from_headers, oauth1_params, session_cookies,
+};
 
 use crate::credentials::session::SessionId;
 use crate::error::{AuthError, TokenRejection};

@@ -113,6 +113,21 @@ pub fn basic(headers: &HeaderMap) -> Result<Option<(String, SecretString)>, Cred
     }
 }
 
+/// The `Authorization: OAuth` parameters (RFC 5849 §3.5.1, `realm` left out), for the OAuth
+/// 1.0a endpoints: `None` without an `Authorization` header or with another scheme.
+pub fn oauth1_params(
+    headers: &HeaderMap,
+) -> Result<Option<Vec<(String, String)>>, CredentialError> {
+    match authorization(headers)? {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("oauth") => {
+            crate::oauth1::signature::header_params(&rest)
+                .map(Some)
+                .map_err(|_| CredentialError::Malformed)
+        }
+        _ => Ok(None),
+    }
+}
+
 /// Reads the request's credential.
 pub fn from_headers(headers: &HeaderMap) -> Result<Credential, CredentialError> {
     let sessions = session_cookies(headers);

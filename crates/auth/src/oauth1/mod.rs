@@ -4,6 +4,7 @@
 //! credential, through the authenticator's pipeline.
 
 pub mod consumers;
+pub mod dance;
 pub mod signature;
 pub mod verify;
 

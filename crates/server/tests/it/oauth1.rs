@@ -1,6 +1,7 @@
 //! OAuth 1.0a application links through a real server, on SQLite and on PostgreSQL: the
-//! consumers' administration (`/rest/tessera/1/oauth1/consumers`), whose contract the
-//! three-legged dance builds on.
+//! consumers' administration (`/rest/tessera/1/oauth1/consumers`), and requests-oauthlib, a
+//! real OAuth 1.0a client, through the first leg of the dance with both RSA methods and into
+//! each refusal (`tests/python/oauth1_flow.py`).
 
 use crate::common::*;
 use reqwest::{Method, StatusCode};
@@ -77,5 +78,33 @@ backend_tests! {
         expect_error(unknown, StatusCode::BAD_REQUEST).await;
         let listed = server.admin_json(Method::GET, CONSUMERS, Value::Null, StatusCode::OK).await;
         assert_eq!(listed, json!([]), "nothing half-written");
+    }
+
+    async fn a_real_oauth1_client_gets_request_tokens_and_each_refusal(db) {
+        let Some(python) = crate::python_client::python() else { return };
+        let has_client = std::process::Command::new(&python)
+            .args(["-c", "import requests_oauthlib, jwt, cryptography"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !has_client {
+            assert!(!tessera_testkit::is_ci(), "CI=true needs requests-oauthlib: run scripts/test");
+            eprintln!("requests-oauthlib is not installed: skipping (run scripts/test)");
+            return;
+        }
+        let server = TestServer::start(db).await;
+        let url = server.url("");
+        let script = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/python/oauth1_flow.py");
+        let output = tokio::task::spawn_blocking(move || {
+            std::process::Command::new(python)
+                .arg(script)
+                .args(["--url", url.trim_end_matches('/'), "--user", "admin", "--password", ADMIN_PASSWORD])
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success() && stdout.contains("oauth1: ok"), "the OAuth 1.0a flow failed:\n{stdout}\n{stderr}");
     }
 }

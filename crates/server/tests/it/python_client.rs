@@ -17,7 +17,7 @@ use std::process::Command;
 use crate::common::*;
 use tessera_testkit::{backend_tests, is_ci};
 
-fn python() -> Option<String> {
+pub(crate) fn python() -> Option<String> {
     let candidate = std::env::var("TESSERA_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
     let has_client = Command::new(&candidate)
         .args(["-c", "import jira"])

@@ -1,0 +1,138 @@
+//! OAuth 1.0a's endpoints at Jira's servlet paths: `POST /plugins/servlet/oauth/request-token`
+//! (the first leg of the dance; approval and the access token follow).
+//!
+//! They answer as Jira does: `application/x-www-form-urlencoded` bodies, and a refusal as
+//! `oauth_problem=...` with `WWW-Authenticate: OAuth realm="..."` (the OAuth Problem Reporting
+//! extension Jira's clients read). The request's parameters are read from the `Authorization:
+//! OAuth` header, the query and an urlencoded body, all of which the signature covers.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::response::{IntoResponse, Response};
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use tessera_auth::RequestUrl;
+use tessera_auth::credentials::oauth1_params;
+use tessera_auth::oauth1::signature::{encode, form_params};
+use tessera_auth::oauth1::verify::{Problem, SignedRequest};
+
+use crate::client::ClientAddr;
+use crate::state::AppState;
+
+pub const REQUEST_TOKEN_PATH: &str = "/plugins/servlet/oauth/request-token";
+
+const FORM: &str = "application/x-www-form-urlencoded";
+
+/// A form-encoded answer that no cache may keep.
+fn form_response(status: StatusCode, pairs: &[(&str, &str)]) -> Response {
+    let body = pairs
+        .iter()
+        .map(|(name, value)| format!("{}={}", encode(name), encode(value)))
+        .collect::<Vec<_>>()
+        .join("&");
+    (
+        status,
+        [
+            (CONTENT_TYPE, HeaderValue::from_static(FORM)),
+            (CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// A refusal in Jira's form: the problem in the body and in the challenge.
+fn problem_response(state: &AppState, problem: Problem) -> Response {
+    let status = match problem {
+        Problem::ParameterAbsent(_)
+        | Problem::SignatureMethodRejected
+        | Problem::VersionRejected => StatusCode::BAD_REQUEST,
+        Problem::TimestampRefused
+        | Problem::ConsumerKeyUnknown
+        | Problem::SignatureInvalid
+        | Problem::NonceUsed
+        | Problem::TokenRejected
+        | Problem::TokenExpired
+        | Problem::PermissionDenied => StatusCode::UNAUTHORIZED,
+        Problem::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    let mut pairs = vec![("oauth_problem", problem.name())];
+    if let Problem::ParameterAbsent(name) = problem {
+        pairs.push(("oauth_parameters_absent", name));
+    }
+    let mut response = form_response(status, &pairs);
+    let challenge = format!(
+        "OAuth realm=\"{}\", oauth_problem=\"{}\"",
+        state.urls.base(),
+        problem.name()
+    );
+    if let Ok(value) = HeaderValue::from_str(&challenge) {
+        response.headers_mut().insert(WWW_AUTHENTICATE, value);
+    }
+    response
+}
+
+/// The parameters a signed request carries, or the problem with them.
+fn signed_request<'r>(
+    method: &'r Method,
+    url: &'r RequestUrl,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<SignedRequest<'r>, Problem> {
+    let header = oauth1_params(headers)
+        .map_err(|_| Problem::ParameterAbsent("oauth_signature"))?
+        .unwrap_or_default();
+    let mut params = form_params(url.query.as_deref().unwrap_or(""));
+    let is_form = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case(FORM));
+    if is_form {
+        let text = std::str::from_utf8(body).map_err(|_| Problem::SignatureInvalid)?;
+        params.extend(form_params(text));
+    }
+    Ok(SignedRequest {
+        method,
+        url,
+        header,
+        params,
+    })
+}
+
+/// Anyone, with a consumer's signature: a request token for the dance (RFC 5849 §2.1).
+pub async fn post_request_token(
+    State(state): State<AppState>,
+    axum::Extension(client): axum::Extension<ClientAddr>,
+    axum::Extension(url): axum::Extension<RequestUrl>,
+    method: Method,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    // The global address rule holds for every step of the dance.
+    if state.auth.check_client_address(client.ip).await.is_err() {
+        return problem_response(&state, Problem::PermissionDenied);
+    }
+    let Ok(body) = body else {
+        return problem_response(&state, Problem::ParameterAbsent("oauth_signature"));
+    };
+    let request = match signed_request(&method, &url, &headers, &body) {
+        Ok(request) => request,
+        Err(problem) => return problem_response(&state, problem),
+    };
+    match state.oauth1.issue_request_token(&request).await {
+        Ok(issued) => form_response(
+            StatusCode::OK,
+            &[
+                ("oauth_token", issued.token.expose()),
+                ("oauth_token_secret", &issued.secret),
+                ("oauth_callback_confirmed", "true"),
+            ],
+        ),
+        Err(problem) => {
+            tracing::info!(target: "tessera::security", problem = problem.name(), client_ip = %client.ip, "OAuth 1.0a request refused");
+            problem_response(&state, problem)
+        }
+    }
+}

@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""A real OAuth 1.0a client library (requests-oauthlib, on oauthlib) against a running tessera.
+
+An administrator registers a consumer with a freshly generated RSA key; the client gets a
+request token with RSA-SHA1 and with RSA-SHA256, as Jira's application links do. Then every
+refusal the first leg can meet, each with its `oauth_problem`: a wrong key, a replayed nonce,
+a tampered query, an old timestamp, an unknown consumer, HMAC-SHA1, a missing callback, a
+callback off the consumer's origin.
+
+Usage: oauth1_flow.py --url BASE --user ADMIN --password PW
+Prints "oauth1: ok" on success; any failure exits non-zero saying which step failed.
+"""
+
+import argparse
+import sys
+import time
+import urllib.parse
+
+import requests
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from oauthlib.oauth1 import SIGNATURE_HMAC, SIGNATURE_RSA, Client
+from requests_oauthlib import OAuth1, OAuth1Session
+
+REQUEST_TOKEN = "/plugins/servlet/oauth/request-token"
+
+
+class Failure(Exception):
+    pass
+
+
+def check(condition, message):
+    if not condition:
+        raise Failure(message)
+
+
+def new_key():
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+    return private, public
+
+
+def problem(response):
+    """The oauth_problem of a refusal, checking Jira's form of it."""
+    check(response.status_code in (400, 401), f"expected a refusal, got {response.status_code}")
+    challenge = response.headers.get("WWW-Authenticate", "")
+    check(challenge.startswith("OAuth realm="), f"no OAuth challenge: {challenge!r}")
+    body = dict(urllib.parse.parse_qsl(response.text))
+    check(f'oauth_problem="{body.get("oauth_problem")}"' in challenge, f"{challenge} / {body}")
+    return body["oauth_problem"]
+
+
+def signed(url, consumer, private, **client):
+    """A POST signed as requests-oauthlib signs it."""
+    auth = OAuth1(consumer, signature_method=SIGNATURE_RSA, rsa_key=private, **client)
+    return requests.post(url, auth=auth, timeout=30)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--user", required=True)
+    parser.add_argument("--password", required=True)
+    args = parser.parse_args()
+    base = args.url.rstrip("/")
+    admin = requests.Session()
+    admin.auth = (args.user, args.password)
+    private, public = new_key()
+    other_private, _ = new_key()
+    for key, callback in [("py-app", "oob"), ("py-web", "https://app.example/done")]:
+        made = admin.post(
+            f"{base}/rest/tessera/1/oauth1/consumers",
+            json={"consumerKey": key, "name": key, "publicKey": public, "callback": callback},
+            timeout=30,
+        )
+        check(made.status_code == 201, f"register {key}: {made.status_code} {made.text}")
+    url = base + REQUEST_TOKEN
+
+    # The first leg, with both RSA methods.
+    for method in (SIGNATURE_RSA, "RSA-SHA256"):
+        session = OAuth1Session(
+            "py-app", signature_method=method, rsa_key=private, callback_uri="oob"
+        )
+        token = session.fetch_request_token(url)
+        check(token["oauth_token"].startswith("ts1rt_"), f"{method}: {token}")
+        check(token.get("oauth_token_secret"), f"{method}: no secret: {token}")
+    web = signed(url, "py-web", private, callback_uri="https://app.example/done?step=2")
+    check(web.status_code == 200, f"a callback on the consumer's origin: {web.text}")
+
+    # Each refusal, with its problem.
+    refusals = {
+        "wrong key": (signed(url, "py-app", other_private, callback_uri="oob"), "signature_invalid"),
+        "unknown consumer": (signed(url, "nobody", private, callback_uri="oob"), "consumer_key_unknown"),
+        "no callback": (signed(url, "py-app", private), "parameter_absent"),
+        "foreign callback": (
+            signed(url, "py-web", private, callback_uri="https://evil.example/done"),
+            "permission_denied",
+        ),
+        "old timestamp": (
+            signed(url, "py-app", private, callback_uri="oob", timestamp=str(int(time.time()) - 3600)),
+            "timestamp_refused",
+        ),
+        "HMAC-SHA1": (
+            requests.post(
+                url,
+                auth=OAuth1("py-app", client_secret="x", signature_method=SIGNATURE_HMAC, callback_uri="oob"),
+                timeout=30,
+            ),
+            "signature_method_rejected",
+        ),
+    }
+    for name, (response, expected) in refusals.items():
+        got = problem(response)
+        check(got == expected, f"{name}: expected {expected}, got {got}")
+
+    # A replayed request (the same nonce and signature) and a tampered one.
+    client = Client("py-app", signature_method=SIGNATURE_RSA, rsa_key=private, callback_uri="oob")
+    uri, headers, _ = client.sign(url + "?expand=x", http_method="POST")
+    first = requests.post(uri, headers=headers, timeout=30)
+    check(first.status_code == 200, f"signed by oauthlib: {first.status_code} {first.text}")
+    replay = requests.post(uri, headers=headers, timeout=30)
+    check(problem(replay) == "nonce_used", "a replay")
+    uri, headers, _ = client.sign(url + "?expand=x", http_method="POST")
+    tampered = requests.post(url + "?expand=y", headers=headers, timeout=30)
+    check(problem(tampered) == "signature_invalid", "a tampered query")
+    as_get = requests.get(uri, headers=headers, timeout=30)
+    check(as_get.status_code == 405, f"the first leg is a POST: {as_get.status_code}")
+    print("oauth1: ok")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except Failure as failure:
+        print(f"oauth1: FAILED: {failure}", file=sys.stderr)
+        sys.exit(1)
