@@ -10,7 +10,10 @@ use anyhow::{Context, anyhow, bail};
 use clap::{Args, Parser, Subcommand};
 use secrecy::SecretString;
 use serde_json::json;
+use tessera_auth::audit_log::AuditLog;
 use tessera_auth::hashing::hash_blocking;
+use tessera_auth::oauth1::consumers::ConsumerInput;
+use tessera_auth::oauth1::{OAuth1Config, OAuth1Server};
 use tessera_auth::{policy, tokens};
 use tessera_core::authz::{Administer, ManageTokens};
 use tessera_core::clock::{Clock, SystemClock};
@@ -57,8 +60,32 @@ enum Command {
     /// Show or replace the access policy offline (e.g. after locking yourself out).
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Register, list and remove OAuth 1.0a consumers (application links) offline.
+    #[command(subcommand)]
+    Oauth1(Oauth1Command),
     /// Bring the database schema up to date.
     Migrate,
+}
+
+#[derive(Subcommand)]
+enum Oauth1Command {
+    /// Register a consumer with its RSA public key (PEM, BEGIN PUBLIC KEY, 2048 bits or more).
+    Add {
+        /// What the consumer sends as `oauth_consumer_key`.
+        consumer_key: String,
+        #[arg(long)]
+        name: String,
+        /// The PEM file, or `-` for standard input.
+        #[arg(long, value_name = "FILE")]
+        public_key: PathBuf,
+        /// Where users are sent after approving (an absolute URL) [default: oob].
+        #[arg(long, value_name = "URL")]
+        callback: Option<String>,
+    },
+    /// List the consumers.
+    List,
+    /// Remove a consumer and every token it holds.
+    Remove { consumer_key: String },
 }
 
 #[derive(Subcommand)]
@@ -341,6 +368,119 @@ async fn run_token(cli: &Cli, command: &TokenCommand) -> anyhow::Result<()> {
     result
 }
 
+async fn run_oauth1(cli: &Cli, command: &Oauth1Command) -> anyhow::Result<()> {
+    let (_, store) = offline(cli).await?;
+    let store = std::sync::Arc::new(store);
+    let audit = std::sync::Arc::new(AuditLog::start(store.clone()));
+    let server = OAuth1Server::new(
+        store.clone(),
+        std::sync::Arc::new(SystemClock),
+        audit.clone(),
+        OAuth1Config::default(),
+    );
+    let result = oauth1_command(cli, &server, command).await;
+    // The audit events of the change are written before the command ends.
+    audit.finish().await;
+    store.close().await;
+    result
+}
+
+async fn oauth1_command(
+    cli: &Cli,
+    server: &OAuth1Server,
+    command: &Oauth1Command,
+) -> anyhow::Result<()> {
+    let admin = Administer::trusted_offline_cli();
+    let describe = |c: &tessera_core::oauth1::Consumer| json!({"consumerKey": c.consumer_key, "name": c.name, "callback": c.callback});
+    match command {
+        Oauth1Command::Add {
+            consumer_key,
+            name,
+            public_key,
+            callback,
+        } => {
+            let pem = if public_key.as_os_str() == "-" {
+                std::io::read_to_string(std::io::stdin()).context("cannot read standard input")?
+            } else {
+                std::fs::read_to_string(public_key)
+                    .with_context(|| format!("cannot read {}", public_key.display()))?
+            };
+            let input = ConsumerInput {
+                consumer_key: consumer_key.clone(),
+                name: name.clone(),
+                public_key: pem,
+                callback: callback.clone(),
+            };
+            let made = server
+                .register_consumer(&admin, None, input)
+                .await
+                .map_err(|error| anyhow!("{}", cli_error(error)))?;
+            report(
+                cli.json,
+                describe(&made),
+                format!(
+                    "consumer {} registered (callback {})",
+                    made.consumer_key, made.callback
+                ),
+            );
+        }
+        Oauth1Command::List => {
+            let consumers = server.consumers(&admin).await?;
+            if cli.json {
+                for consumer in &consumers {
+                    println!("{}", describe(consumer));
+                }
+            } else if consumers.is_empty() {
+                println!("no consumers");
+            } else {
+                println!("{:<32} {:<32} CALLBACK", "CONSUMER KEY", "NAME");
+                for c in &consumers {
+                    println!("{:<32} {:<32} {}", c.consumer_key, c.name, c.callback);
+                }
+            }
+        }
+        Oauth1Command::Remove { consumer_key } => {
+            server
+                .delete_consumer(&admin, None, consumer_key)
+                .await
+                .map_err(|error| anyhow!("{}", cli_error(error)))?;
+            report(
+                cli.json,
+                json!({"removed": consumer_key}),
+                format!("consumer {consumer_key} removed, with every token it held"),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A domain error in the command line's words: field errors name the flags.
+fn cli_error(error: tessera_core::error::Error) -> String {
+    match error {
+        tessera_core::error::Error::Invalid(errors)
+        | tessera_core::error::Error::Conflict(errors) => {
+            let flag = |field: &str| match field {
+                "consumerKey" => "CONSUMER_KEY".to_string(),
+                "publicKey" => "--public-key".to_string(),
+                other => format!("--{other}"),
+            };
+            errors
+                .messages
+                .iter()
+                .cloned()
+                .chain(
+                    errors
+                        .fields
+                        .iter()
+                        .map(|(f, m)| format!("{}: {m}", flag(f))),
+                )
+                .collect::<Vec<_>>()
+                .join("; ")
+        }
+        other => other.to_string(),
+    }
+}
+
 async fn run_policy(cli: &Cli, command: &PolicyCommand) -> anyhow::Result<()> {
     let (config, store) = offline(cli).await?;
     let result = policy_command(cli, &config, &store, command).await;
@@ -546,6 +686,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(command) => run_user(&cli, command).await,
         Command::Token(command) => run_token(&cli, command).await,
         Command::Policy(command) => run_policy(&cli, command).await,
+        Command::Oauth1(command) => run_oauth1(&cli, command).await,
         Command::Migrate => run_migrate(&cli).await,
     }
 }

@@ -345,4 +345,33 @@ backend_tests! {
         let status = http.get(last.url(&format!("/rest/api/2/issue/{key}"))).basic_auth("admin", Some("durable-admin-1")).send().await.unwrap().status();
         assert_eq!(status, StatusCode::OK, "{key} was answered before shutdown, so it was kept");
     }
+
+    async fn oauth1_consumers_are_managed_offline(db) {
+        let args = database_args(&db);
+        let with = |extra: &[&str]| -> Vec<String> { args.iter().cloned().chain(extra.iter().map(|s| s.to_string())).collect() };
+        let (ok, _, stderr) = run(&strs(&with(&["migrate"])), None, &[]).await;
+        assert!(ok, "{stderr}");
+        let pem = include_str!("../../../auth/src/oauth1/testdata/consumer.pub.pem");
+        let small = include_str!("../../../auth/src/oauth1/testdata/small-1024.pub.pem");
+        let add = with(&["--json", "oauth1", "add", "jira-cli", "--name", "Jira CLI", "--public-key", "-"]);
+        let (ok, stdout, stderr) = run(&strs(&add), Some(pem), &[]).await;
+        assert!(ok, "{stderr}");
+        let made: Value = serde_json::from_str(stdout.trim()).unwrap();
+        assert_eq!((made["consumerKey"].as_str(), made["callback"].as_str()), (Some("jira-cli"), Some("oob")));
+        // A short key, and the same consumer key again: refused, naming what is wrong.
+        let (ok, _, stderr) = run(&strs(&with(&["oauth1", "add", "other", "--name", "O", "--public-key", "-"])), Some(small), &[]).await;
+        assert!(!ok && stderr.contains("--public-key") && stderr.contains("2048"), "{stderr}");
+        let (ok, stdout, _) = run(&strs(&add), Some(pem), &[]).await;
+        let error: Value = serde_json::from_str(stdout.trim()).unwrap();
+        assert!(!ok && error["error"].as_str().unwrap().contains("exists already"), "{stdout}");
+        let (ok, stdout, _) = run(&strs(&with(&["oauth1", "list"])), None, &[]).await;
+        assert!(ok && stdout.contains("CONSUMER KEY") && stdout.contains("jira-cli") && stdout.contains("Jira CLI"), "{stdout}");
+        let (ok, _, stderr) = run(&strs(&with(&["oauth1", "remove", "jira-cli"])), None, &[]).await;
+        assert!(ok, "{stderr}");
+        let (ok, _, stderr) = run(&strs(&with(&["oauth1", "remove", "jira-cli"])), None, &[]).await;
+        assert!(!ok && stderr.contains("No OAuth 1.0a consumer"), "{stderr}");
+        let (ok, stdout, _) = run(&strs(&with(&["oauth1", "list"])), None, &[]).await;
+        assert!(ok && stdout.contains("no consumers"), "{stdout}");
+    }
+
 }
