@@ -38,6 +38,18 @@ fn checked_key(pem: &str) -> Result<String, FieldErrors> {
         .map_err(|error| FieldErrors::field("publicKey", error.to_string()))
 }
 
+/// Both checks' results, or every field error of either.
+fn both<A, B>(a: Result<A, FieldErrors>, b: Result<B, FieldErrors>) -> Result<(A, B), Error> {
+    match (a, b) {
+        (Ok(a), Ok(b)) => Ok((a, b)),
+        (Err(mut errors), Err(more)) => {
+            errors.fields.extend(more.fields);
+            Err(Error::Invalid(errors))
+        }
+        (Err(errors), _) | (_, Err(errors)) => Err(Error::Invalid(errors)),
+    }
+}
+
 fn target(consumer_key: &str) -> String {
     format!("oauth1consumer:{consumer_key}")
 }
@@ -53,14 +65,7 @@ impl OAuth1Server {
         let callback = input.callback.as_deref().unwrap_or(OUT_OF_BAND);
         let checked = check_consumer(&input.consumer_key, &input.name, callback);
         let key = checked_key(&input.public_key);
-        let ((consumer_key, name, callback), public_key) = match (checked, key) {
-            (Ok(checked), Ok(key)) => (checked, key),
-            (Err(mut errors), Err(key)) => {
-                errors.fields.extend(key.fields);
-                return Err(Error::Invalid(errors));
-            }
-            (Err(errors), _) | (_, Err(errors)) => return Err(Error::Invalid(errors)),
-        };
+        let ((consumer_key, name, callback), public_key) = both(checked, key)?;
         let now = self.clock.now();
         let created = self
             .store
@@ -119,14 +124,7 @@ impl OAuth1Server {
         let callback = changes.callback.as_deref().unwrap_or(&found.callback);
         let checked = check_consumer(&found.consumer_key, name, callback);
         let key = changes.public_key.as_deref().map(checked_key).transpose();
-        let ((_, name, callback), public_key) = match (checked, key) {
-            (Ok(checked), Ok(key)) => (checked, key),
-            (Err(mut errors), Err(key)) => {
-                errors.fields.extend(key.fields);
-                return Err(Error::Invalid(errors));
-            }
-            (Err(errors), _) | (_, Err(errors)) => return Err(Error::Invalid(errors)),
-        };
+        let ((_, name, callback), public_key) = both(checked, key)?;
         let checked = ConsumerChanges {
             name: Some(name),
             public_key,

@@ -4,6 +4,7 @@
 //! each refusal (`tests/python/oauth1_flow.py`).
 
 use crate::common::*;
+use crate::python_client::{python_with, run_script};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tessera_testkit::backend_tests;
@@ -81,30 +82,11 @@ backend_tests! {
     }
 
     async fn a_real_oauth1_client_gets_request_tokens_and_each_refusal(db) {
-        let Some(python) = crate::python_client::python() else { return };
-        let has_client = std::process::Command::new(&python)
-            .args(["-c", "import requests_oauthlib, jwt, cryptography"])
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if !has_client {
-            assert!(!tessera_testkit::is_ci(), "CI=true needs requests-oauthlib: run scripts/test");
-            eprintln!("requests-oauthlib is not installed: skipping (run scripts/test)");
-            return;
-        }
+        let Some(python) = python_with("requests_oauthlib, jwt, cryptography") else { return };
         let server = TestServer::start(db).await;
         let url = server.url("");
-        let script = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/python/oauth1_flow.py");
-        let output = tokio::task::spawn_blocking(move || {
-            std::process::Command::new(python)
-                .arg(script)
-                .args(["--url", url.trim_end_matches('/'), "--user", "admin", "--password", ADMIN_PASSWORD])
-                .output()
-                .unwrap()
-        })
-        .await
-        .unwrap();
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(output.status.success() && stdout.contains("oauth1: ok"), "the OAuth 1.0a flow failed:\n{stdout}\n{stderr}");
+        let args = ["--url", url.trim_end_matches('/'), "--user", "admin", "--password", ADMIN_PASSWORD];
+        let (ok, stdout, stderr) = run_script(python, "oauth1_flow.py", args.map(String::from).to_vec()).await;
+        assert!(ok && stdout.contains("oauth1: ok"), "the OAuth 1.0a flow failed:\n{stdout}\n{stderr}");
     }
 }

@@ -35,6 +35,45 @@ pub(crate) fn python() -> Option<String> {
     }
 }
 
+/// The interpreter, when it also has `modules` (a comma-separated import list); under CI a
+/// missing module fails the test instead of skipping it.
+pub(crate) fn python_with(modules: &str) -> Option<String> {
+    let python = python()?;
+    let has_modules = Command::new(&python)
+        .args(["-c", &format!("import {modules}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if has_modules {
+        return Some(python);
+    }
+    assert!(!is_ci(), "CI=true needs {modules}: run scripts/test");
+    eprintln!("{modules} not installed: skipping (run scripts/test)");
+    None
+}
+
+/// Runs `tests/python/NAME` with `args`, off the async runtime: (success, stdout, stderr).
+pub(crate) async fn run_script(
+    python: String,
+    name: &str,
+    args: Vec<String>,
+) -> (bool, String, String) {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/python")
+        .join(name);
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(python)
+            .arg(script)
+            .args(args)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output.status.success(), stdout, stderr)
+}
+
 fn script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/python/jira_flow.py")
 }
@@ -73,13 +112,7 @@ backend_tests! {
     }
 
     async fn a_real_oauth2_client_library_completes_the_code_flow(db) {
-        let Some(python) = python() else { return };
-        let has_authlib = Command::new(&python).args(["-c", "import authlib"]).output().is_ok_and(|o| o.status.success());
-        if !has_authlib {
-            assert!(!is_ci(), "CI=true needs Authlib: run scripts/test");
-            eprintln!("Authlib is not installed: skipping (run scripts/test)");
-            return;
-        }
+        let Some(python) = python_with("authlib") else { return };
         let server = TestServer::start(db).await;
         server.create_user("alice", &[]).await;
         let redirect = "http://127.0.0.1:9/callback";
@@ -88,20 +121,9 @@ backend_tests! {
             reqwest::StatusCode::CREATED).await;
         let client_id = client["clientId"].as_str().unwrap().to_string();
         let url = server.url("");
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/python/oauth_flow.py");
-        let output = tokio::task::spawn_blocking(move || {
-            Command::new(python)
-                .arg(script)
-                .args(["--url", url.trim_end_matches('/'), "--client-id", &client_id, "--redirect-uri", redirect])
-                .args(["--user", "alice", "--password", PASSWORD])
-                .output()
-                .unwrap()
-        })
-        .await
-        .unwrap();
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(output.status.success(), "the OAuth 2.0 flow failed:\n{stdout}\n{stderr}");
+        let args = ["--url", url.trim_end_matches('/'), "--client-id", &client_id, "--redirect-uri", redirect, "--user", "alice", "--password", PASSWORD];
+        let (ok, stdout, stderr) = run_script(python, "oauth_flow.py", args.map(String::from).to_vec()).await;
+        assert!(ok, "the OAuth 2.0 flow failed:\n{stdout}\n{stderr}");
         assert!(stdout.contains("oauth: ok"), "{stdout}");
     }
 }
