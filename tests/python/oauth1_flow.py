@@ -5,16 +5,21 @@ An administrator registers a consumer with a freshly generated RSA key; the clie
 request token with RSA-SHA1 and with RSA-SHA256, as Jira's application links do. Then every
 refusal the first leg can meet, each with its `oauth_problem`: a wrong key, a replayed nonce,
 a tampered query, an old timestamp, an unknown consumer, HMAC-SHA1, a missing callback, a
-callback off the consumer's origin.
+callback off the consumer's origin. Then the whole dance: a "browser" (a requests session)
+logs in and approves on the authorization page (the verifier shown for an `oob` consumer,
+sent to the callback of another), the client exchanges the request token once for an
+access token; a second exchange, a wrong verifier and a denied request are refused.
 
 Usage: oauth1_flow.py --url BASE --user ADMIN --password PW
 Prints "oauth1: ok" on success; any failure exits non-zero saying which step failed.
 """
 
 import argparse
+import re
 import sys
 import time
 import urllib.parse
+from html.parser import HTMLParser
 
 import requests
 from cryptography.hazmat.primitives import serialization
@@ -23,6 +28,21 @@ from oauthlib.oauth1 import SIGNATURE_HMAC, SIGNATURE_RSA, Client
 from requests_oauthlib import OAuth1, OAuth1Session
 
 REQUEST_TOKEN = "/plugins/servlet/oauth/request-token"
+AUTHORIZE = "/plugins/servlet/oauth/authorize"
+ACCESS_TOKEN = "/plugins/servlet/oauth/access-token"
+
+
+class FormFields(HTMLParser):
+    """The hidden inputs of the approval form (the form token and the request token)."""
+
+    def __init__(self):
+        super().__init__()
+        self.fields = {}
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "input" and attrs.get("type") == "hidden":
+            self.fields[attrs["name"]] = attrs["value"]
 
 
 class Failure(Exception):
@@ -132,7 +152,71 @@ def main():
     check(problem(tampered) == "signature_invalid", "a tampered query")
     as_get = requests.get(uri, headers=headers, timeout=30)
     check(as_get.status_code == 405, f"the first leg is a POST: {as_get.status_code}")
+    dance(base, args, private)
     print("oauth1: ok")
+
+
+def approve(base, browser, token, decision="approve", access="write"):
+    page = browser.get(f"{base}{AUTHORIZE}", params={"oauth_token": token}, allow_redirects=False, timeout=30)
+    check(page.status_code == 200, f"the authorization page answered {page.status_code}")
+    check("py-" in page.text and "asks to use tessera" in page.text, "not an approval page")
+    form = FormFields()
+    form.feed(page.text)
+    fields = dict(form.fields, decision=decision, access=access)
+    return browser.post(f"{base}{AUTHORIZE}", data=fields, allow_redirects=False, timeout=30)
+
+
+def dance(base, args, private):
+    browser = requests.Session()
+    login = browser.post(
+        f"{base}/login",
+        data={"username": args.user, "password": args.password, "next": "/secure/tokens"},
+        allow_redirects=False,
+        timeout=30,
+    )
+    check(login.status_code == 303 and "JSESSIONID" in browser.cookies, f"login answered {login.status_code}")
+
+    # An oob consumer: the verifier is shown to the user, who gives it to the application.
+    app = OAuth1Session("py-app", signature_method=SIGNATURE_RSA, rsa_key=private, callback_uri="oob")
+    request_token = app.fetch_request_token(base + REQUEST_TOKEN)["oauth_token"]
+    answer = approve(base, browser, request_token)
+    check(answer.status_code == 200, f"approval answered {answer.status_code}")
+    found = re.search(r'id="oauth-verifier">([0-9a-f]+)<', answer.text)
+    check(found, "no verifier shown")
+    verifier = found.group(1)
+    wrong = OAuth1Session("py-app", signature_method=SIGNATURE_RSA, rsa_key=private,
+                          resource_owner_key=request_token, verifier="0" * len(verifier))
+    refused = wrong.post(base + ACCESS_TOKEN, timeout=30)
+    check(problem(refused) == "token_rejected", "a wrong verifier")
+    access = app.fetch_access_token(base + ACCESS_TOKEN, verifier=verifier)
+    check(access["oauth_token"].startswith("ts1at_"), f"access token: {access}")
+    again = OAuth1Session("py-app", signature_method=SIGNATURE_RSA, rsa_key=private,
+                          resource_owner_key=request_token, verifier=verifier)
+    check(problem(again.post(base + ACCESS_TOKEN, timeout=30)) == "token_rejected", "a second exchange")
+    approved_twice = browser.get(f"{base}{AUTHORIZE}", params={"oauth_token": request_token}, timeout=30)
+    check(approved_twice.status_code == 400, f"an approved token's page: {approved_twice.status_code}")
+
+    # A consumer with a callback: the user is sent there with the token and the verifier.
+    web = OAuth1Session("py-web", signature_method=SIGNATURE_RSA, rsa_key=private,
+                        callback_uri="https://app.example/done?step=2")
+    request_token = web.fetch_request_token(base + REQUEST_TOKEN)["oauth_token"]
+    answer = approve(base, browser, request_token, access="read")
+    check(answer.status_code == 303, f"approval with a callback answered {answer.status_code}")
+    location = answer.headers["Location"]
+    check(location.startswith("https://app.example/done?"), f"sent to {location}")
+    query = dict(urllib.parse.parse_qsl(urllib.parse.urlparse(location).query))
+    check(query.get("step") == "2" and query.get("oauth_token") == request_token, f"{query}")
+    web_access = web.fetch_access_token(base + ACCESS_TOKEN, verifier=query["oauth_verifier"])
+    check(web_access["oauth_token"].startswith("ts1at_"), f"access token: {web_access}")
+
+    # Denied: the request token is dead.
+    fresh = OAuth1Session("py-app", signature_method=SIGNATURE_RSA, rsa_key=private, callback_uri="oob")
+    request_token = fresh.fetch_request_token(base + REQUEST_TOKEN)["oauth_token"]
+    denied = approve(base, browser, request_token, decision="deny")
+    check(denied.status_code == 200 and "was not given access" in denied.text, "the denial page")
+    after = OAuth1Session("py-app", signature_method=SIGNATURE_RSA, rsa_key=private,
+                          resource_owner_key=request_token, verifier="x")
+    check(problem(after.post(base + ACCESS_TOKEN, timeout=30)) == "token_rejected", "a denied token")
 
 
 if __name__ == "__main__":

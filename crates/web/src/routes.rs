@@ -348,6 +348,10 @@ pub fn app(state: AppState) -> Router {
         .route(
             crate::rest::oauth1::REQUEST_TOKEN_PATH,
             post(crate::rest::oauth1::post_request_token),
+        )
+        .route(
+            crate::rest::oauth1::ACCESS_TOKEN_PATH,
+            post(crate::rest::oauth1::post_access_token),
         );
     let routes = authenticated
         .merge(login)

@@ -7,14 +7,52 @@
 //! the callback it was registered with (an application link cannot send its user anywhere
 //! else with a verifier).
 
-use tessera_core::oauth1::{Consumer, NewOAuth1Token, OAuth1TokenKind, OUT_OF_BAND};
-use tessera_core::scopes::Scopes;
+use tessera_core::audit::{AuditEvent, Outcome};
+use tessera_core::oauth1::{Consumer, NewOAuth1Token, OAuth1Token, OAuth1TokenKind, OUT_OF_BAND};
+use tessera_core::principal::Principal;
+use tessera_core::scopes::{Scopes, parse_scope};
 use tessera_core::secrets::SecretKind;
 
 use super::OAuth1Server;
 use super::verify::{Problem, SignedRequest};
-use crate::secret::random_bytes;
+use crate::secret::{constant_time_eq, random_bytes, sha256};
 use crate::token_format::{self, RawToken};
+
+/// What a user lets an application do: read only, or read and write (Jira's scopes `READ`
+/// and `WRITE`); never more than the user can.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    ReadOnly,
+    ReadWrite,
+}
+
+impl Access {
+    pub fn scopes(self) -> Scopes {
+        let name = match self {
+            Self::ReadOnly => "READ",
+            Self::ReadWrite => "WRITE",
+        };
+        parse_scope(name).unwrap_or_else(Scopes::empty)
+    }
+}
+
+/// An approval: the verifier, and where to send the user with it (`None`: show it, `oob`).
+#[derive(Debug)]
+pub struct Approved {
+    pub verifier: String,
+    pub callback: Option<String>,
+}
+
+/// An access token and its (unused by RSA) secret (§2.3).
+#[derive(Debug)]
+pub struct TokenCredentials {
+    pub token: RawToken,
+    pub secret: String,
+}
+
+fn consumer_target(consumer: &Consumer) -> String {
+    format!("oauth1consumer:{}", consumer.consumer_key)
+}
 
 /// A request token and its secret (§2.1). The secret only serves HMAC signatures, which
 /// application links do not use; it is sent as the protocol requires, and never stored.
@@ -70,6 +108,152 @@ impl OAuth1Server {
             })
             .await?;
         Ok(TemporaryCredentials {
+            token,
+            secret: hex::encode(random_bytes::<16>()),
+        })
+    }
+}
+
+impl OAuth1Server {
+    /// The request token a user is asked to approve: live, and not approved yet.
+    pub async fn pending(&self, raw_token: &str) -> Result<OAuth1Token, Problem> {
+        let found = self
+            .store
+            .find_oauth1_token(&sha256(raw_token.as_bytes()))
+            .await?
+            .filter(|t| t.kind == OAuth1TokenKind::Request && t.user.is_none())
+            .ok_or(Problem::TokenRejected)?;
+        if !found.is_live(self.clock.now()) {
+            return Err(if found.revoked.is_none() && found.used.is_none() {
+                Problem::TokenExpired
+            } else {
+                Problem::TokenRejected
+            });
+        }
+        Ok(found)
+    }
+
+    /// The user approves: the request token is theirs, with `access`, and a verifier is made
+    /// for the consumer (§2.2). Once only.
+    pub async fn approve(
+        &self,
+        principal: &Principal,
+        raw_token: &str,
+        access: Access,
+    ) -> Result<Approved, Problem> {
+        let pending = self.pending(raw_token).await?;
+        let verifier = hex::encode(random_bytes::<16>());
+        let now = self.clock.now();
+        let scopes = access.scopes();
+        let approved = self
+            .store
+            .approve_request_token(
+                &sha256(raw_token.as_bytes()),
+                principal.user.id,
+                scopes,
+                &sha256(verifier.as_bytes()),
+                now,
+            )
+            .await?;
+        if !approved {
+            return Err(Problem::TokenRejected);
+        }
+        let event = AuditEvent::by(
+            principal,
+            now,
+            "oauth1.approved",
+            consumer_target(&pending.consumer),
+        )
+        .reason(match access {
+            Access::ReadOnly => "READ",
+            Access::ReadWrite => "WRITE",
+        });
+        self.audit.record(event);
+        let callback = pending.callback.filter(|c| c != OUT_OF_BAND);
+        Ok(Approved { verifier, callback })
+    }
+
+    /// The user refuses: the request token is revoked, and the refusal recorded.
+    pub async fn deny(&self, principal: &Principal, raw_token: &str) -> Result<Consumer, Problem> {
+        let pending = self.pending(raw_token).await?;
+        let now = self.clock.now();
+        let event = AuditEvent::by(
+            principal,
+            now,
+            "oauth1.denied",
+            consumer_target(&pending.consumer),
+        )
+        .outcome(Outcome::Denied);
+        self.store
+            .revoke_oauth1_token(pending.id, now, &event)
+            .await?;
+        Ok(pending.consumer)
+    }
+
+    /// The third leg: the consumer's signed request with its approved request token and the
+    /// verifier gets an access token, once (§2.3).
+    pub async fn issue_access_token(
+        &self,
+        request: &SignedRequest<'_>,
+    ) -> Result<TokenCredentials, Problem> {
+        let signed = self.check_signature(request).await?;
+        let raw = signed
+            .token
+            .ok_or(Problem::ParameterAbsent("oauth_token"))?;
+        let verifier = request
+            .param("oauth_verifier")
+            .filter(|v| !v.is_empty())
+            .ok_or(Problem::ParameterAbsent("oauth_verifier"))?;
+        let digest = sha256(raw.as_bytes());
+        let found = self
+            .store
+            .find_oauth1_token(&digest)
+            .await?
+            .filter(|t| t.kind == OAuth1TokenKind::Request && t.consumer.id == signed.consumer.id)
+            .ok_or(Problem::TokenRejected)?;
+        let now = self.clock.now();
+        if found.revoked.is_some() || found.used.is_some() {
+            return Err(Problem::TokenRejected);
+        }
+        if !found.is_live(now) {
+            return Err(Problem::TokenExpired);
+        }
+        let (Some(user), Some(expected)) = (&found.user, &found.verifier_digest) else {
+            return Err(Problem::PermissionDenied);
+        };
+        if !constant_time_eq(expected, &sha256(verifier.as_bytes())) {
+            return Err(Problem::TokenRejected);
+        }
+        let token = token_format::mint(SecretKind::OAuth1Access);
+        let access = NewOAuth1Token {
+            digest: token.digest().to_vec(),
+            kind: OAuth1TokenKind::Access,
+            consumer: signed.consumer.id,
+            user: Some(user.id),
+            scopes: found.scopes,
+            callback: None,
+            created: now,
+            expires: None,
+        };
+        if !self
+            .store
+            .exchange_request_token(&digest, access, now)
+            .await?
+        {
+            return Err(Problem::TokenRejected);
+        }
+        let mut event = AuditEvent::anonymous(
+            now,
+            std::net::Ipv4Addr::UNSPECIFIED.into(),
+            "oauth1.token.issued",
+            consumer_target(&signed.consumer),
+        );
+        event.client_ip = None;
+        event.actor_id = Some(user.id.0);
+        event.actor_name = Some(user.name.clone());
+        event.credential_kind = Some("oauth1".into());
+        self.audit.record(event);
+        Ok(TokenCredentials {
             token,
             secret: hex::encode(random_bytes::<16>()),
         })

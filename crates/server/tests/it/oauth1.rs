@@ -89,4 +89,28 @@ backend_tests! {
         let (ok, stdout, stderr) = run_script(python, "oauth1_flow.py", args.map(String::from).to_vec()).await;
         assert!(ok && stdout.contains("oauth1: ok"), "the OAuth 1.0a flow failed:\n{stdout}\n{stderr}");
     }
+
+    async fn the_approval_page_needs_a_session_a_live_request_token_and_the_form_token(db) {
+        let server = TestServer::start(db).await;
+        let authorize = "/plugins/servlet/oauth/authorize";
+        // An unknown or missing request token: an error page, whoever asks.
+        let unknown = server.anonymous(Method::GET, &format!("{authorize}?oauth_token=ts1rt_nothing")).send().await.unwrap();
+        assert_eq!(unknown.status(), StatusCode::BAD_REQUEST);
+        let session = server.login("admin", ADMIN_PASSWORD).await;
+        let missing = server.with_session(Method::GET, authorize, &session).send().await.unwrap();
+        assert_eq!(missing.status(), StatusCode::BAD_REQUEST);
+        // A decision without the session's form token is refused before anything is read.
+        let forged = server.with_session(Method::POST, authorize, &session)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("oauth_token=ts1rt_nothing&decision=approve")
+            .send().await.unwrap();
+        assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+        // Without a session, the decision goes to the login form, not anywhere else.
+        let anonymous = server.anonymous(Method::POST, authorize)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("oauth_token=ts1rt_nothing&decision=approve")
+            .send().await.unwrap();
+        assert_eq!(anonymous.url().path(), "/login", "sent to the login form");
+    }
+
 }

@@ -24,6 +24,7 @@ pub mod audit;
 pub mod consent;
 mod layout;
 pub mod login;
+pub mod oauth1;
 pub mod oauth2;
 pub mod policy;
 pub mod tokens;
@@ -88,6 +89,10 @@ pub fn router() -> Router<AppState> {
         .route(
             crate::rest::oauth2::AUTHORIZE_PATH,
             get(consent::get_authorize).post(consent::post_authorize),
+        )
+        .route(
+            crate::rest::oauth1::AUTHORIZE_PATH,
+            get(oauth1::get_authorize).post(oauth1::post_authorize),
         )
         .route("/secure/authorized-apps", get(oauth2::get_apps))
         .route(

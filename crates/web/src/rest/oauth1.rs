@@ -1,5 +1,6 @@
 //! OAuth 1.0a's endpoints at Jira's servlet paths: `POST /plugins/servlet/oauth/request-token`
-//! (the first leg of the dance; approval and the access token follow).
+//! and `POST /plugins/servlet/oauth/access-token`, the consumer's legs of the dance (the
+//! user's, the approval, is a page: `crate::pages::oauth1`).
 //!
 //! They answer as Jira does: `application/x-www-form-urlencoded` bodies, and a refusal as
 //! `oauth_problem=...` with `WWW-Authenticate: OAuth realm="..."` (the OAuth Problem Reporting
@@ -21,6 +22,8 @@ use crate::client::ClientAddr;
 use crate::state::AppState;
 
 pub const REQUEST_TOKEN_PATH: &str = "/plugins/servlet/oauth/request-token";
+pub const AUTHORIZE_PATH: &str = "/plugins/servlet/oauth/authorize";
+pub const ACCESS_TOKEN_PATH: &str = "/plugins/servlet/oauth/access-token";
 
 const FORM: &str = "application/x-www-form-urlencoded";
 
@@ -101,6 +104,33 @@ fn signed_request<'r>(
     })
 }
 
+/// What every leg takes first: the global address rule, the body, the signed parameters.
+async fn prologue<'r>(
+    state: &AppState,
+    client: ClientAddr,
+    method: &'r Method,
+    url: &'r RequestUrl,
+    headers: &HeaderMap,
+    body: &'r Result<Bytes, BytesRejection>,
+) -> Result<SignedRequest<'r>, Response> {
+    // The global address rule holds for every step of the dance.
+    if state.auth.check_client_address(client.ip).await.is_err() {
+        return Err(problem_response(state, Problem::PermissionDenied));
+    }
+    let Ok(body) = body else {
+        return Err(problem_response(
+            state,
+            Problem::ParameterAbsent("oauth_signature"),
+        ));
+    };
+    signed_request(method, url, headers, body).map_err(|problem| problem_response(state, problem))
+}
+
+fn refused(state: &AppState, client: ClientAddr, problem: Problem) -> Response {
+    tracing::info!(target: "tessera::security", problem = problem.name(), client_ip = %client.ip, "OAuth 1.0a request refused");
+    problem_response(state, problem)
+}
+
 /// Anyone, with a consumer's signature: a request token for the dance (RFC 5849 §2.1).
 pub async fn post_request_token(
     State(state): State<AppState>,
@@ -110,16 +140,9 @@ pub async fn post_request_token(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    // The global address rule holds for every step of the dance.
-    if state.auth.check_client_address(client.ip).await.is_err() {
-        return problem_response(&state, Problem::PermissionDenied);
-    }
-    let Ok(body) = body else {
-        return problem_response(&state, Problem::ParameterAbsent("oauth_signature"));
-    };
-    let request = match signed_request(&method, &url, &headers, &body) {
+    let request = match prologue(&state, client, &method, &url, &headers, &body).await {
         Ok(request) => request,
-        Err(problem) => return problem_response(&state, problem),
+        Err(response) => return response,
     };
     match state.oauth1.issue_request_token(&request).await {
         Ok(issued) => form_response(
@@ -130,9 +153,32 @@ pub async fn post_request_token(
                 ("oauth_callback_confirmed", "true"),
             ],
         ),
-        Err(problem) => {
-            tracing::info!(target: "tessera::security", problem = problem.name(), client_ip = %client.ip, "OAuth 1.0a request refused");
-            problem_response(&state, problem)
-        }
+        Err(problem) => refused(&state, client, problem),
+    }
+}
+
+/// Anyone, with a consumer's signature over its approved request token and the verifier:
+/// an access token, once (RFC 5849 §2.3).
+pub async fn post_access_token(
+    State(state): State<AppState>,
+    axum::Extension(client): axum::Extension<ClientAddr>,
+    axum::Extension(url): axum::Extension<RequestUrl>,
+    method: Method,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let request = match prologue(&state, client, &method, &url, &headers, &body).await {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
+    match state.oauth1.issue_access_token(&request).await {
+        Ok(issued) => form_response(
+            StatusCode::OK,
+            &[
+                ("oauth_token", issued.token.expose()),
+                ("oauth_token_secret", &issued.secret),
+            ],
+        ),
+        Err(problem) => refused(&state, client, problem),
     }
 }

@@ -1,0 +1,150 @@
+//! `GET/POST /plugins/servlet/oauth/authorize`: the user's leg of OAuth 1.0a's dance, at
+//! Jira's path. A logged-in user sees which application asks, and what it will be able to
+//! do, and approves (read only, or read and write) or denies.
+//!
+//! Security invariants kept here: the user must hold a session (a login first, then back
+//! here); the form carries the session's form token and passes the XSRF rule like every page
+//! form, so another site cannot approve on the user's behalf; the request token is read again
+//! from the store on submission, nothing in the form is trusted; the verifier goes only to the
+//! callback the request token was issued with (checked against the consumer's origin when it
+//! was issued), or is shown to the user for an `oob` consumer.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::response::Response;
+use http::StatusCode;
+use maud::html;
+use tessera_auth::oauth1::dance::Access;
+use tessera_auth::oauth1::verify::Problem;
+use url::Url;
+
+use super::layout::{document, form_token, page_response, page_response_posting_to};
+use super::{FormBody, Incoming, PageError, PageResult, link, redirect, respond, session_user};
+use crate::extract::Params;
+use crate::rest::oauth1::AUTHORIZE_PATH;
+use crate::state::AppState;
+
+fn token_error(problem: Problem) -> PageError {
+    match problem {
+        Problem::Internal => PageError::Internal("the OAuth 1.0a server failed".into()),
+        Problem::TokenExpired => PageError::BadRequest(
+            "This authorization request has expired: start again from the application.".into(),
+        ),
+        _ => PageError::BadRequest(
+            "This authorization request is not valid (used, denied or unknown).".into(),
+        ),
+    }
+}
+
+/// Anyone with a session: the approval page for the request token in `oauth_token`.
+pub async fn get_authorize(State(state): State<AppState>, incoming: Incoming) -> Response {
+    let result = async {
+        let query = Params::parse(incoming.query.as_deref());
+        let raw = query.get("oauth_token").unwrap_or("").to_string();
+        let pending = state.oauth1.pending(&raw).await.map_err(token_error)?;
+        let back_to = incoming.path_and_query.clone();
+        let user = session_user(&state, &incoming, None, &back_to).await?;
+        let consumer = &pending.consumer;
+        let content = html! {
+            p id="oauth1-app" {
+                strong id="consumer-name" { (consumer.name) } " asks to use tessera as "
+                strong { (user.principal.user.display_name) } " (" (user.principal.user.name) ")."
+            }
+            form method="post" action=(link(&state, AUTHORIZE_PATH)) {
+                (form_token(&user))
+                input type="hidden" name="oauth_token" value=(raw);
+                fieldset {
+                    legend { "It will be able to" }
+                    label { input type="radio" name="access" value="write" checked; " read and change what you can (READ and WRITE)" }
+                    br;
+                    label { input type="radio" name="access" value="read"; " only read what you can (READ)" }
+                }
+                p.muted { "It can never do more than you can. You can revoke its access at any time." }
+                p {
+                    button type="submit" name="decision" value="approve" id="approve" { "Allow" }
+                    " "
+                    button type="submit" name="decision" value="deny" id="deny" { "Deny" }
+                }
+            }
+        };
+        let origin = pending
+            .callback
+            .as_deref()
+            .and_then(|c| Url::parse(c).ok())
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_default();
+        Ok(page_response_posting_to(
+            StatusCode::OK,
+            document(&state, "Authorize an application", Some(&user), content),
+            &origin,
+        ))
+    }
+    .await;
+    respond(&state, incoming.client, result)
+}
+
+/// The approval form's answer, with the session's form token.
+pub async fn post_authorize(
+    State(state): State<AppState>,
+    incoming: Incoming,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let result: PageResult<Response> = async {
+        let form = FormBody::parse(&incoming.headers, body)?;
+        let user = session_user(&state, &incoming, Some(&form), AUTHORIZE_PATH).await?;
+        let raw = form.get("oauth_token").unwrap_or("");
+        match form.get("decision") {
+            Some("approve") => {
+                let access = match form.get("access") {
+                    Some("read") => Access::ReadOnly,
+                    Some("write") | None => Access::ReadWrite,
+                    Some(_) => return Err(PageError::BadRequest("Choose read or write.".into())),
+                };
+                let approved = state
+                    .oauth1
+                    .approve(&user.principal, raw, access)
+                    .await
+                    .map_err(token_error)?;
+                match approved.callback {
+                    Some(callback) => {
+                        let mut url = Url::parse(&callback).map_err(|_| {
+                            PageError::BadRequest("The callback is not a URL.".into())
+                        })?;
+                        url.query_pairs_mut()
+                            .append_pair("oauth_token", raw)
+                            .append_pair("oauth_verifier", &approved.verifier);
+                        Ok(redirect(url.as_str()))
+                    }
+                    None => {
+                        let content = html! {
+                            p { "Access is allowed. Give the application this verification code:" }
+                            p { code id="oauth-verifier" { (approved.verifier) } }
+                        };
+                        Ok(page_response(
+                            StatusCode::OK,
+                            document(&state, "Access allowed", Some(&user), content),
+                        ))
+                    }
+                }
+            }
+            Some("deny") => {
+                let consumer = state
+                    .oauth1
+                    .deny(&user.principal, raw)
+                    .await
+                    .map_err(token_error)?;
+                let content = html! {
+                    p id="oauth1-denied" { (consumer.name) " was not given access." }
+                };
+                Ok(page_response(
+                    StatusCode::OK,
+                    document(&state, "Access denied", Some(&user), content),
+                ))
+            }
+            _ => Err(PageError::BadRequest("Choose Allow or Deny.".into())),
+        }
+    }
+    .await;
+    respond(&state, incoming.client, result)
+}
