@@ -215,12 +215,16 @@ impl OAuth1Server {
         if found.revoked.is_some() || found.used.is_some() {
             return Err(Problem::TokenRejected);
         }
-        if !found.is_live(now) {
+        if found.expires.is_some_and(|at| now >= at) {
             return Err(Problem::TokenExpired);
         }
+        // Not approved yet, or approved by a user deactivated since.
         let (Some(user), Some(expected)) = (&found.user, &found.verifier_digest) else {
             return Err(Problem::PermissionDenied);
         };
+        if !user.active {
+            return Err(Problem::PermissionDenied);
+        }
         if !constant_time_eq(expected, &sha256(verifier.as_bytes())) {
             return Err(Problem::TokenRejected);
         }
