@@ -113,4 +113,23 @@ backend_tests! {
         assert_eq!(anonymous.url().path(), "/login", "sent to the login form");
     }
 
+
+    async fn the_dance_takes_from_the_addresss_anonymous_budget(db) {
+        let mut config = test_config(&db);
+        config.rate_limit.enabled = true;
+        config.rate_limit.anonymous_capacity = 2;
+        config.rate_limit.anonymous_per_second = 1;
+        let server = TestServer::start_with(db, config).await;
+        let unsigned = || server.anonymous(Method::POST, "/plugins/servlet/oauth/request-token").send();
+        for _ in 0..2 {
+            let response = unsigned().await.unwrap();
+            assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+            assert!(response.text().await.unwrap().starts_with("oauth_problem=parameter_absent"));
+        }
+        let limited = unsigned().await.unwrap();
+        assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(limited.headers().contains_key("retry-after"));
+        assert_eq!(limited.text().await.unwrap(), "oauth_problem=permission_denied&oauth_problem_advice=rate_limited");
+    }
+
 }

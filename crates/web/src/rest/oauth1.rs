@@ -117,6 +117,28 @@ async fn prologue<'r>(
     if state.auth.check_client_address(client.ip).await.is_err() {
         return Err(problem_response(state, Problem::PermissionDenied));
     }
+    // And the address's anonymous budget, as for the OAuth 2.0 endpoints: each step costs a
+    // database read before its signature can be checked.
+    let anonymous = tessera_core::principal::Caller::Anonymous {
+        client_ip: client.ip,
+    };
+    let policy = state.auth.policy().current();
+    if let crate::rate_limit::Decision::Limited { retry_after, .. } =
+        state.rate_limits.check(&anonymous, &policy)
+    {
+        let mut response = form_response(
+            StatusCode::TOO_MANY_REQUESTS,
+            &[
+                ("oauth_problem", Problem::PermissionDenied.name()),
+                ("oauth_problem_advice", "rate_limited"),
+            ],
+        );
+        let seconds = retry_after.as_millis().div_ceil(1000).max(1) as u64;
+        response
+            .headers_mut()
+            .insert(http::header::RETRY_AFTER, HeaderValue::from(seconds));
+        return Err(response);
+    }
     let Ok(body) = body else {
         return Err(problem_response(
             state,
