@@ -58,6 +58,7 @@ pub struct Config {
     pub policy: PolicyConfig,
     pub retention: RetentionConfig,
     pub oauth2: OAuth2Config,
+    pub oauth1: OAuth1Config,
 }
 
 /// Lifetimes of OAuth 2.0 tokens.
@@ -74,6 +75,25 @@ impl Default for OAuth2Config {
         Self {
             access_token_minutes: 60,
             refresh_token_days: 90,
+        }
+    }
+}
+
+/// OAuth 1.0a's windows.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OAuth1Config {
+    /// How far a signed request's `oauth_timestamp` may be from the server's clock.
+    pub timestamp_window_seconds: u64,
+    /// How long a request token may wait for its approval and exchange.
+    pub request_token_minutes: u64,
+}
+
+impl Default for OAuth1Config {
+    fn default() -> Self {
+        Self {
+            timestamp_window_seconds: 300,
+            request_token_minutes: 10,
         }
     }
 }
@@ -310,6 +330,7 @@ impl Default for Config {
             policy: PolicyConfig::default(),
             retention: RetentionConfig::default(),
             oauth2: OAuth2Config::default(),
+            oauth1: OAuth1Config::default(),
         }
     }
 }
@@ -393,6 +414,7 @@ const ENV_KEYS: &[&str] = &[
     "policy",
     "retention",
     "oauth2",
+    "oauth1",
 ];
 
 /// Values given on the command line.
@@ -530,6 +552,16 @@ impl Config {
         }
     }
 
+    /// The OAuth 1.0a server's windows (each at least a second, or a minute).
+    pub fn oauth1_server(&self) -> tessera_auth::oauth1::OAuth1Config {
+        tessera_auth::oauth1::OAuth1Config {
+            timestamp_window: Duration::from_secs(self.oauth1.timestamp_window_seconds.max(1)),
+            request_token_lifetime: Duration::from_secs(
+                self.oauth1.request_token_minutes.max(1) * 60,
+            ),
+        }
+    }
+
     /// The authenticator's settings, with the initial access policy.
     pub fn auth(&self) -> Result<AuthConfig, ConfigError> {
         Ok(AuthConfig {
@@ -561,6 +593,28 @@ impl Config {
 #[allow(clippy::result_large_err)] // figment's test jail returns its own error type
 mod tests {
     use super::*;
+
+    #[test]
+    fn oauth1_windows_come_from_their_section() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("tessera.toml", "[oauth1]\ntimestamp_window_seconds = 60\n")?;
+            jail.set_env("TESSERA_OAUTH1__REQUEST_TOKEN_MINUTES", "0");
+            let config =
+                Config::load(Some(Path::new("tessera.toml")), &Overrides::default()).unwrap();
+            let server = config.oauth1_server();
+            assert_eq!(server.timestamp_window, Duration::from_secs(60));
+            assert_eq!(
+                server.request_token_lifetime,
+                Duration::from_secs(60),
+                "at least a minute"
+            );
+            assert_eq!(
+                Config::default().oauth1_server(),
+                tessera_auth::oauth1::OAuth1Config::default()
+            );
+            Ok(())
+        });
+    }
 
     #[test]
     fn layers_override_in_order() {

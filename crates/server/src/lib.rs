@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use tessera_auth::leaks::LeakReports;
-use tessera_auth::oauth1::{OAuth1Config, OAuth1Server};
+use tessera_auth::oauth1::OAuth1Server;
 use tessera_auth::oauth2::OAuth2Server;
 use tessera_auth::secret::random_token;
 use tessera_auth::{AuthError, Authenticator};
@@ -202,7 +202,7 @@ pub async fn prepare(config: &Config, bound: SocketAddr) -> Result<Prepared, Ser
             dyn_store.clone(),
             clock.clone(),
             auth.shared_audit(),
-            OAuth1Config::default(),
+            config.oauth1_server(),
         )),
         authenticator: auth,
     };

@@ -12,8 +12,8 @@ use secrecy::SecretString;
 use serde_json::json;
 use tessera_auth::audit_log::AuditLog;
 use tessera_auth::hashing::hash_blocking;
+use tessera_auth::oauth1::OAuth1Server;
 use tessera_auth::oauth1::consumers::ConsumerInput;
-use tessera_auth::oauth1::{OAuth1Config, OAuth1Server};
 use tessera_auth::{policy, tokens};
 use tessera_core::authz::{Administer, ManageTokens};
 use tessera_core::clock::{Clock, SystemClock};
@@ -369,14 +369,14 @@ async fn run_token(cli: &Cli, command: &TokenCommand) -> anyhow::Result<()> {
 }
 
 async fn run_oauth1(cli: &Cli, command: &Oauth1Command) -> anyhow::Result<()> {
-    let (_, store) = offline(cli).await?;
+    let (config, store) = offline(cli).await?;
     let store = std::sync::Arc::new(store);
     let audit = std::sync::Arc::new(AuditLog::start(store.clone()));
     let server = OAuth1Server::new(
         store.clone(),
         std::sync::Arc::new(SystemClock),
         audit.clone(),
-        OAuth1Config::default(),
+        config.oauth1_server(),
     );
     let result = oauth1_command(cli, &server, command).await;
     // The audit events of the change are written before the command ends.
