@@ -13,7 +13,10 @@
 //! keys are managed through [`tokens`]. Security events go to the audit log off the request
 //! path ([`audit_log`]). The administrators' access policy is held per instance by [`policy`]
 //! and applied by the authenticator; API use per credential is coalesced by [`usage`]. The
-//! OAuth 2.0 authorization server is [`oauth2`].
+//! OAuth 2.0 authorization server is [`oauth2`]; OAuth 1.0a application links (consumers,
+//! RFC 5849 signatures, the three-legged dance) are [`oauth1`]. Secrets reported as leaked
+//! are revoked by kind through [`leaks`]. What the authenticator is told about a request,
+//! including the URL the client saw, is [`request`]; why it refuses is [`error`].
 
 pub mod audit_log;
 pub mod authenticator;
