@@ -229,14 +229,17 @@ impl Authenticator {
             self.audit.record(event);
             return Err(AuthError::Token(TokenRejection::Malformed));
         }
-        // 2. The rules that need no secret.
-        let claimed = match &credential {
-            Credential::Basic { username, .. } => Some(username.as_str()),
-            _ => None,
-        };
+        // 2. The rules that need no secret. The address rule comes first, even for a session
+        // cookie tessera cannot have issued.
+        let presented = Presented::of(credential);
+        let claimed = presented
+            .as_ref()
+            .ok()
+            .and_then(Option::as_ref)
+            .and_then(Presented::claimed_user);
         self.check_address(request.client_ip, || user_agent.clone(), claimed)
             .await?;
-        let Some(presented) = Presented::of(credential)? else {
+        let Some(presented) = presented? else {
             return Ok(None);
         };
         let method = presented.method();
@@ -280,7 +283,7 @@ impl Authenticator {
             .await?;
         // 5. The principal.
         let session = verified.session.take();
-        let principal = verified.principal(access, attempt);
+        let principal = verified.into_principal(access, attempt);
         self.note_use(&principal);
         Ok(Some(Authenticated { principal, session }))
     }

@@ -66,7 +66,7 @@ impl Authenticator {
         // who may not use tessera never holds a session, not even for a moment.
         let session = SessionId::generate();
         verified.credential_ref = Some(session.reference());
-        let principal = verified.principal(access, attempt);
+        let principal = verified.into_principal(access, attempt);
         match Authorizer::require_use(&principal) {
             Ok(()) => {}
             Err(Error::Denied(denied)) => return Err(AuthError::Forbidden(denied)),

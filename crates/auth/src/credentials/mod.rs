@@ -224,21 +224,22 @@ impl Verified {
         Rejection::new(AuthError::IpNotAllowed, event)
     }
 
-    /// The principal, once the policy has admitted the user's `access`.
-    pub fn principal(&self, access: UserAccess, attempt: Attempt<'_>) -> Principal {
+    /// The principal, once the policy has admitted the user's `access` (what the credential
+    /// verified moves into it: nothing is copied on the request path).
+    pub fn into_principal(self, access: UserAccess, attempt: Attempt<'_>) -> Principal {
         Principal {
-            user: self.user.clone(),
+            user: self.user,
             groups: access.groups,
             global: access.global,
             method: self.method,
-            credential_ref: self.credential_ref.clone(),
+            credential_ref: self.credential_ref,
             token: self.token,
             scopes: self.limits.scopes,
-            projects: self.limits.projects.clone(),
+            projects: self.limits.projects,
             client_ip: attempt.client_ip,
             user_agent: attempt.user_agent.map(str::to_string),
             websudo_until: self.websudo_until,
-            oauth2: self.oauth2.clone(),
+            oauth2: self.oauth2,
         }
     }
 }

@@ -43,23 +43,26 @@ pub struct Approved {
     pub callback: Option<String>,
 }
 
-/// An access token and its (unused by RSA) secret (§2.3).
-#[derive(Debug)]
-pub struct TokenCredentials {
-    pub token: RawToken,
-    pub secret: String,
-}
-
 fn consumer_target(consumer: &Consumer) -> String {
     format!("oauth1consumer:{}", consumer.consumer_key)
 }
 
-/// A request token and its secret (§2.1). The secret only serves HMAC signatures, which
-/// application links do not use; it is sent as the protocol requires, and never stored.
+/// A token the dance issues, request (§2.1) or access (§2.3), with its secret. The secret
+/// only serves HMAC signatures, which application links do not use; it is sent as the
+/// protocol requires, and never stored.
 #[derive(Debug)]
-pub struct TemporaryCredentials {
+pub struct Issued {
     pub token: RawToken,
     pub secret: String,
+}
+
+impl Issued {
+    fn new(token: RawToken) -> Self {
+        Self {
+            token,
+            secret: hex::encode(random_bytes::<16>()),
+        }
+    }
 }
 
 /// Whether a consumer may name `callback`: `oob`, or a URL on the origin of its own.
@@ -81,7 +84,7 @@ impl OAuth1Server {
     pub async fn issue_request_token(
         &self,
         request: &SignedRequest<'_>,
-    ) -> Result<TemporaryCredentials, Problem> {
+    ) -> Result<Issued, Problem> {
         let signed = self.check_signature(request).await?;
         if signed.token.is_some() {
             return Err(Problem::TokenRejected);
@@ -107,19 +110,19 @@ impl OAuth1Server {
                 expires: Some(now.plus(self.config.request_token_lifetime)),
             })
             .await?;
-        Ok(TemporaryCredentials {
-            token,
-            secret: hex::encode(random_bytes::<16>()),
-        })
+        Ok(Issued::new(token))
     }
 }
 
 impl OAuth1Server {
     /// The request token a user is asked to approve: live, and not approved yet.
     pub async fn pending(&self, raw_token: &str) -> Result<OAuth1Token, Problem> {
+        // A mistyped or made-up token costs no database read.
+        let digest = token_format::parse_prefixed(raw_token, SecretKind::OAuth1Request)
+            .map_err(|_| Problem::TokenRejected)?;
         let found = self
             .store
-            .find_oauth1_token(&sha256(raw_token.as_bytes()))
+            .find_oauth1_token(&digest)
             .await?
             .filter(|t| t.kind == OAuth1TokenKind::Request && t.user.is_none())
             .ok_or(Problem::TokenRejected)?;
@@ -148,7 +151,7 @@ impl OAuth1Server {
         let approved = self
             .store
             .approve_request_token(
-                &sha256(raw_token.as_bytes()),
+                &pending.digest,
                 principal.user.id,
                 scopes,
                 &sha256(verifier.as_bytes()),
@@ -192,10 +195,7 @@ impl OAuth1Server {
 
     /// The third leg: the consumer's signed request with its approved request token and the
     /// verifier gets an access token, once (§2.3).
-    pub async fn issue_access_token(
-        &self,
-        request: &SignedRequest<'_>,
-    ) -> Result<TokenCredentials, Problem> {
+    pub async fn issue_access_token(&self, request: &SignedRequest<'_>) -> Result<Issued, Problem> {
         let signed = self.check_signature(request).await?;
         let raw = signed
             .token
@@ -204,7 +204,8 @@ impl OAuth1Server {
             .param("oauth_verifier")
             .filter(|v| !v.is_empty())
             .ok_or(Problem::ParameterAbsent("oauth_verifier"))?;
-        let digest = sha256(raw.as_bytes());
+        let digest = token_format::parse_prefixed(&raw, SecretKind::OAuth1Request)
+            .map_err(|_| Problem::TokenRejected)?;
         let found = self
             .store
             .find_oauth1_token(&digest)
@@ -257,10 +258,7 @@ impl OAuth1Server {
         event.actor_name = Some(user.name.clone());
         event.credential_kind = Some("oauth1".into());
         self.audit.record(event);
-        Ok(TokenCredentials {
-            token,
-            secret: hex::encode(random_bytes::<16>()),
-        })
+        Ok(Issued::new(token))
     }
 }
 

@@ -74,10 +74,6 @@ pub(crate) async fn run_script(
     (output.status.success(), stdout, stderr)
 }
 
-fn script() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/python/jira_flow.py")
-}
-
 backend_tests! {
     async fn the_python_jira_client_runs_the_everyday_flow(db) {
         let Some(python) = python() else { return };
@@ -89,21 +85,14 @@ backend_tests! {
         let read_token = server.create_token("admin", serde_json::json!({"name": "py-read", "expirationDuration": 1, "scopes": ["READ"]})).await;
         let restricted = server.create_token("admin", serde_json::json!({"name": "py-one", "expirationDuration": 1, "projects": ["PY"]})).await;
         let url = server.url("");
-        let output = tokio::task::spawn_blocking(move || {
-            Command::new(python)
-                .arg(script())
-                .args(["--url", url.trim_end_matches('/'), "--user", "admin", "--password", ADMIN_PASSWORD])
-                .args(["--reader", "reader", "--reader-password", PASSWORD, "--project", "PY"])
-                .args(["--token", &token, "--read-token", &read_token, "--restricted-token", &restricted, "--other-project", "PYB"])
-                .args(["--auth", "basic", "--auth", "cookie", "--auth", "token", "--auth", "basic-token"])
-                .output()
-                .unwrap()
-        })
-        .await
-        .unwrap();
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(output.status.success(), "the Python flow failed:\n{stdout}\n{stderr}");
+        let args = [
+            "--url", url.trim_end_matches('/'), "--user", "admin", "--password", ADMIN_PASSWORD,
+            "--reader", "reader", "--reader-password", PASSWORD, "--project", "PY",
+            "--token", &token, "--read-token", &read_token, "--restricted-token", &restricted, "--other-project", "PYB",
+            "--auth", "basic", "--auth", "cookie", "--auth", "token", "--auth", "basic-token",
+        ];
+        let (ok, stdout, stderr) = run_script(python, "jira_flow.py", args.map(String::from).to_vec()).await;
+        assert!(ok, "the Python flow failed:\n{stdout}\n{stderr}");
         for method in ["basic", "cookie", "token", "basic-token"] {
             assert!(stdout.contains(&format!("{method}: ok")), "{stdout}");
         }

@@ -153,6 +153,44 @@ fn refused(state: &AppState, client: ClientAddr, problem: Problem) -> Response {
     problem_response(state, problem)
 }
 
+/// The consumer's legs of the dance.
+#[derive(Clone, Copy, Debug)]
+enum Leg {
+    RequestToken,
+    AccessToken,
+}
+
+/// Either leg: the prologue, the step, and its form-encoded answer.
+async fn answer(
+    state: &AppState,
+    leg: Leg,
+    client: ClientAddr,
+    (method, url, headers): (&Method, &RequestUrl, &HeaderMap),
+    body: &Result<Bytes, BytesRejection>,
+) -> Response {
+    let request = match prologue(state, client, method, url, headers, body).await {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
+    let issued = match leg {
+        Leg::RequestToken => state.oauth1.issue_request_token(&request).await,
+        Leg::AccessToken => state.oauth1.issue_access_token(&request).await,
+    };
+    match issued {
+        Ok(issued) => {
+            let mut pairs = vec![
+                ("oauth_token", issued.token.expose()),
+                ("oauth_token_secret", issued.secret.as_str()),
+            ];
+            if let Leg::RequestToken = leg {
+                pairs.push(("oauth_callback_confirmed", "true"));
+            }
+            form_response(StatusCode::OK, &pairs)
+        }
+        Err(problem) => refused(state, client, problem),
+    }
+}
+
 /// Anyone, with a consumer's signature: a request token for the dance (RFC 5849 §2.1).
 pub async fn post_request_token(
     State(state): State<AppState>,
@@ -162,21 +200,8 @@ pub async fn post_request_token(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let request = match prologue(&state, client, &method, &url, &headers, &body).await {
-        Ok(request) => request,
-        Err(response) => return response,
-    };
-    match state.oauth1.issue_request_token(&request).await {
-        Ok(issued) => form_response(
-            StatusCode::OK,
-            &[
-                ("oauth_token", issued.token.expose()),
-                ("oauth_token_secret", &issued.secret),
-                ("oauth_callback_confirmed", "true"),
-            ],
-        ),
-        Err(problem) => refused(&state, client, problem),
-    }
+    let request = (&method, &url, &headers);
+    answer(&state, Leg::RequestToken, client, request, &body).await
 }
 
 /// Anyone, with a consumer's signature over its approved request token and the verifier:
@@ -189,18 +214,6 @@ pub async fn post_access_token(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let request = match prologue(&state, client, &method, &url, &headers, &body).await {
-        Ok(request) => request,
-        Err(response) => return response,
-    };
-    match state.oauth1.issue_access_token(&request).await {
-        Ok(issued) => form_response(
-            StatusCode::OK,
-            &[
-                ("oauth_token", issued.token.expose()),
-                ("oauth_token_secret", &issued.secret),
-            ],
-        ),
-        Err(problem) => refused(&state, client, problem),
-    }
+    let request = (&method, &url, &headers);
+    answer(&state, Leg::AccessToken, client, request, &body).await
 }
