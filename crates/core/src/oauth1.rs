@@ -45,12 +45,6 @@ pub struct Consumer {
     pub created_by: Option<UserId>,
 }
 
-impl Consumer {
-    pub fn is_out_of_band(&self) -> bool {
-        self.callback == OUT_OF_BAND
-    }
-}
-
 /// A consumer to store (already checked, its key already parsed as RSA).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewConsumer {

@@ -235,6 +235,8 @@ impl From<Error> for ApiError {
 
 impl From<AuthError> for ApiError {
     fn from(error: AuthError) -> Self {
+        // The authentication layer decides each refusal's challenge.
+        let challenge = error.challenge().unwrap_or(Challenge::Basic);
         match error {
             AuthError::Credential(
                 problem @ (CredentialError::Multiple | CredentialError::Malformed),
@@ -244,20 +246,20 @@ impl From<AuthError> for ApiError {
                     message: problem.to_string(),
                     login_failed: true,
                     clear_session: None,
-                    challenge: Challenge::Basic,
+                    challenge,
                 }
             }
             AuthError::BadCredentials => Self::Unauthenticated {
                 message: "Login failed: the username or password is incorrect.".into(),
                 login_failed: true,
                 clear_session: None,
-                challenge: Challenge::Basic,
+                challenge,
             },
             AuthError::SessionInvalid => Self::Unauthenticated {
                 message: error.to_string(),
                 login_failed: false,
                 clear_session: None,
-                challenge: Challenge::Basic,
+                challenge,
             },
             AuthError::Xsrf(failure) => Self::Forbidden {
                 message: failure.to_string(),
@@ -266,7 +268,7 @@ impl From<AuthError> for ApiError {
             AuthError::Token(rejection) => Self::InvalidToken {
                 message: rejection.to_string(),
                 reason: rejection.reason_code(),
-                challenge: Challenge::InvalidToken(rejection),
+                challenge,
             },
             AuthError::LoginThrottled { retry_after } => Self::LoginThrottled {
                 // Rounded up: a client retrying after this many seconds is let through.
