@@ -24,12 +24,13 @@ from html.parser import HTMLParser
 import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from oauthlib.oauth1 import SIGNATURE_HMAC, SIGNATURE_RSA, Client
+from oauthlib.oauth1 import SIGNATURE_HMAC, SIGNATURE_RSA, SIGNATURE_RSA_SHA256, Client
 from requests_oauthlib import OAuth1, OAuth1Session
 
 REQUEST_TOKEN = "/plugins/servlet/oauth/request-token"
 AUTHORIZE = "/plugins/servlet/oauth/authorize"
 ACCESS_TOKEN = "/plugins/servlet/oauth/access-token"
+NEW_ISSUE = {"fields": {"project": {"key": "PYO"}, "issuetype": {"name": "Task"}, "summary": "signed"}}
 
 
 class FormFields(HTMLParser):
@@ -101,6 +102,9 @@ def main():
             timeout=30,
         )
         check(made.status_code == 201, f"register {key}: {made.status_code} {made.text}")
+    project = admin.post(f"{base}/rest/api/2/project", json={"key": "PYO", "name": "Python OAuth",
+                                                             "projectTypeKey": "software"}, timeout=30)
+    check(project.status_code == 201, f"project: {project.status_code} {project.text}")
     url = base + REQUEST_TOKEN
 
     # The first leg, with both RSA methods.
@@ -193,11 +197,19 @@ def dance(base, args, private):
     again = OAuth1Session("py-app", signature_method=SIGNATURE_RSA, rsa_key=private,
                           resource_owner_key=request_token, verifier=verifier)
     check(problem(again.post(base + ACCESS_TOKEN, timeout=30)) == "token_rejected", "a second exchange")
+    # Signed API requests act as the user: a plain one, one with a query, one with a body.
+    me = app.get(base + "/rest/api/2/myself", timeout=30)
+    check(me.status_code == 200 and me.json()["name"] == args.user, f"myself: {me.status_code} {me.text}")
+    search = app.get(base + "/rest/api/2/search", params={"jql": "order by key", "fields": "summary,status"}, timeout=30)
+    check(search.status_code == 200 and "issues" in search.json(), f"search: {search.status_code} {search.text}")
+    created = app.post(base + "/rest/api/2/issue", json=NEW_ISSUE, timeout=30)
+    check(created.status_code == 201, f"POST issue: {created.status_code} {created.text}")
     approved_twice = browser.get(f"{base}{AUTHORIZE}", params={"oauth_token": request_token}, timeout=30)
     check(approved_twice.status_code == 400, f"an approved token's page: {approved_twice.status_code}")
 
-    # A consumer with a callback: the user is sent there with the token and the verifier.
-    web = OAuth1Session("py-web", signature_method=SIGNATURE_RSA, rsa_key=private,
+    # A consumer with a callback, signing with RSA-SHA256 throughout: the user is sent there
+    # with the token and the verifier.
+    web = OAuth1Session("py-web", signature_method=SIGNATURE_RSA_SHA256, rsa_key=private,
                         callback_uri="https://app.example/done?step=2")
     request_token = web.fetch_request_token(base + REQUEST_TOKEN)["oauth_token"]
     answer = approve(base, browser, request_token, access="read")
@@ -208,6 +220,10 @@ def dance(base, args, private):
     check(query.get("step") == "2" and query.get("oauth_token") == request_token, f"{query}")
     web_access = web.fetch_access_token(base + ACCESS_TOKEN, verifier=query["oauth_verifier"])
     check(web_access["oauth_token"].startswith("ts1at_"), f"access token: {web_access}")
+    # Approved for reading only: it reads, and may not write.
+    check(web.get(base + "/rest/api/2/myself", timeout=30).status_code == 200, "a read-only link reads")
+    write = web.post(base + "/rest/api/2/issue", json=NEW_ISSUE, timeout=30)
+    check(write.status_code == 403, f"a read-only link wrote: {write.status_code} {write.text}")
 
     # Denied: the request token is dead.
     fresh = OAuth1Session("py-app", signature_method=SIGNATURE_RSA, rsa_key=private, callback_uri="oob")

@@ -35,6 +35,7 @@ use tessera_core::throttle::{Subject, ThrottlePolicy};
 use tessera_core::usage::Credential as UsedCredential;
 
 use crate::audit_log::AuditLog;
+use crate::credentials::oauth1::{OAuth1Verifier, PresentedSignature};
 use crate::credentials::oauth2_access::OAuth2AccessVerifier;
 use crate::credentials::password::{PasswordVerifier, PresentedPassword};
 use crate::credentials::password_cache::VerifiedPasswords;
@@ -45,6 +46,8 @@ use crate::credentials::session::{SessionId, XsrfTokens};
 use crate::credentials::{self, Attempt, Credential, Presented, Rejection, Verified, Verifier};
 pub use crate::error::{AuthError, TokenRejection};
 use crate::hashing::{HasherConfig, PasswordHasher};
+use crate::oauth1::OAuth1Config;
+use crate::oauth1::verify::Signatures;
 use crate::policy::PolicyCache;
 use crate::request::Admission;
 pub use crate::request::RequestInfo;
@@ -72,6 +75,8 @@ pub struct AuthConfig {
     pub websudo: Duration,
     /// The access policy stored on the first start (later the stored one is in force).
     pub initial_policy: Policy,
+    /// OAuth 1.0a's timestamp window (and request token lifetime, the dance's).
+    pub oauth1: OAuth1Config,
 }
 
 impl Default for AuthConfig {
@@ -86,6 +91,7 @@ impl Default for AuthConfig {
             throttle: ThrottlePolicy::default(),
             websudo: Duration::from_secs(10 * 60),
             initial_policy: Policy::default(),
+            oauth1: OAuth1Config::default(),
         }
     }
 }
@@ -122,6 +128,7 @@ pub struct Authenticator {
     session: SessionVerifier,
     pat: PatVerifier,
     oauth2_access: OAuth2AccessVerifier,
+    oauth1: OAuth1Verifier,
     usage: Usage,
     audit: Arc<AuditLog>,
     policy: PolicyCache,
@@ -166,6 +173,11 @@ impl Authenticator {
             ),
             pat: PatVerifier::new(store.clone(), clock.clone()),
             oauth2_access: OAuth2AccessVerifier::new(store.clone(), clock.clone()),
+            oauth1: OAuth1Verifier::new(
+                Signatures::new(store.clone(), clock.clone(), config.oauth1.timestamp_window),
+                store.clone(),
+                clock.clone(),
+            ),
             store,
             clock,
             usage: Usage::default(),
@@ -260,6 +272,19 @@ impl Authenticator {
                 self.pat.verify(input, attempt).await
             }
             Presented::OAuth2Access(raw) => self.oauth2_access.verify(raw, attempt).await,
+            Presented::OAuth1(header) => {
+                let input = PresentedSignature {
+                    header,
+                    method: request.method,
+                    url: request.url,
+                    content_type: request
+                        .headers
+                        .get(http::header::CONTENT_TYPE)
+                        .and_then(|v| v.to_str().ok()),
+                    body: request.body,
+                };
+                self.oauth1.verify(input, attempt).await
+            }
             Presented::Session(session) => {
                 let request = XsrfRequest {
                     method: request.method,

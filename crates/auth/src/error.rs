@@ -9,6 +9,7 @@ use tessera_core::policy::PolicyDenial;
 use tessera_core::store::StoreError;
 
 use crate::hashing::HashError;
+use crate::oauth1::verify::Problem;
 use crate::policy::PolicyError;
 
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +26,9 @@ pub enum AuthError {
     Xsrf(XsrfFailure),
     #[error("{0}")]
     Token(TokenRejection),
+    /// A request signed by an OAuth 1.0a application link, refused: Jira's `oauth_problem`.
+    #[error("The OAuth 1.0a request was refused: {0}.")]
+    OAuth1(Problem),
     /// Too many failed password attempts for this user name or from this network: password
     /// logins wait (tokens and sessions are not affected).
     #[error("Too many failed logins: password logins are suspended for a while.")]
@@ -125,6 +129,9 @@ pub enum Challenge {
     Basic,
     /// `Bearer` with `error="invalid_token"` and the reason, then `Basic`.
     InvalidToken(TokenRejection),
+    /// `OAuth` with the `oauth_problem` (the OAuth Problem Reporting extension Jira's
+    /// clients read), then `Basic`.
+    OAuth1(Problem),
 }
 
 impl Challenge {
@@ -136,6 +143,13 @@ impl Challenge {
             Self::InvalidToken(rejection) => vec![
                 format!(
                     "Bearer realm=\"tessera\", error=\"invalid_token\", error_description=\"{rejection}\""
+                ),
+                basic,
+            ],
+            Self::OAuth1(problem) => vec![
+                format!(
+                    "OAuth realm=\"tessera\", oauth_problem=\"{}\"",
+                    problem.name()
                 ),
                 basic,
             ],
@@ -151,6 +165,7 @@ impl AuthError {
             | Self::BadCredentials
             | Self::SessionInvalid => Some(Challenge::Basic),
             Self::Token(rejection) => Some(Challenge::InvalidToken(*rejection)),
+            Self::OAuth1(problem) => Some(Challenge::OAuth1(*problem)),
             Self::Credential(CredentialError::Multiple | CredentialError::Malformed)
             | Self::Xsrf(_)
             | Self::LoginThrottled { .. }

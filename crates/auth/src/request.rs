@@ -60,6 +60,10 @@ pub struct RequestInfo<'a> {
     pub surface: Surface,
     /// The URL as the client saw it.
     pub url: &'a RequestUrl,
+    /// The body, read ahead only for a request signed by OAuth 1.0a (whose signature covers
+    /// an urlencoded body's parameters, or another body's `oauth_body_hash`); empty
+    /// otherwise.
+    pub body: &'a [u8],
 }
 
 impl RequestInfo<'_> {

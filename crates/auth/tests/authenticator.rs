@@ -111,6 +111,7 @@ async fn authenticate(
         own_origins: &own,
         surface: Surface::Api,
         url: &url(),
+        body: &[],
     })
     .await
 }
@@ -247,7 +248,7 @@ backend_tests! {
         let own = ["http://127.0.0.1:8080".to_string()];
         let with_token = f.auth.authenticate(&RequestInfo {
             method: &Method::POST, headers: &form, form_token: Some(&login.xsrf_token), client_ip: IP, own_origins: &own,
-            surface: Surface::Api, url: &url(),
+            surface: Surface::Api, url: &url(), body: &[],
         }).await;
         assert!(with_token.unwrap().is_some(), "the session's form token passes");
         form.insert("x-atlassian-token", HeaderValue::from_static("no-check"));
@@ -624,6 +625,7 @@ mod oauth1 {
                 url,
                 header,
                 params,
+                body_sha1: None,
             })
             .await
     }

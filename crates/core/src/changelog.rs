@@ -14,36 +14,42 @@ use crate::model::{Issue, User};
 use crate::principal::Principal;
 
 /// Which credential made a change. Kept with the change, so an administrator can tell a
-/// script's change (a token, an OAuth 2.0 client) from a person's (a password, a session).
+/// script's change (a token, an OAuth client) from a person's (a password, a session).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CredentialUsed {
     /// The authentication method's stable name (`basic_password`, `session`, `basic_token`,
-    /// `bearer_token`, `service_key`, `oauth2`), or `offline_cli`.
+    /// `bearer_token`, `service_key`, `oauth2`, `oauth1`), or `offline_cli`.
     pub kind: String,
     /// The credential's id as the audit trail records it: a token's id, a session's
-    /// reference, an OAuth 2.0 grant (`oauth:ID`) or client (`oauthclient:ID`); `None` for
-    /// a password, whose user is the author.
+    /// reference, an OAuth 2.0 grant (`oauth:ID`) or client (`oauthclient:ID`), an OAuth
+    /// 1.0a access token (`oauth1:ID`); `None` for a password, whose user is the author.
     pub id: Option<String>,
-    /// For an OAuth 2.0 access token: the client's public id and its name at the time.
-    pub oauth_client: Option<OAuth2ClientUsed>,
+    /// For an OAuth access token: the OAuth 2.0 client's public id or the OAuth 1.0a
+    /// consumer's key, and its name at the time.
+    pub oauth_client: Option<OAuthClientUsed>,
 }
 
-/// An OAuth 2.0 client, as a change records it.
+/// An OAuth 2.0 client or OAuth 1.0a application link, as a change records it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OAuth2ClientUsed {
+pub struct OAuthClientUsed {
     pub client_id: String,
     pub name: String,
 }
 
 impl CredentialUsed {
     pub fn of(principal: &Principal) -> Self {
+        let oauth2 = principal.oauth2.as_ref().map(|caller| OAuthClientUsed {
+            client_id: caller.client_id.clone(),
+            name: caller.client_name.clone(),
+        });
+        let oauth1 = principal.oauth1.as_ref().map(|caller| OAuthClientUsed {
+            client_id: caller.consumer_key.clone(),
+            name: caller.consumer_name.clone(),
+        });
         Self {
             kind: principal.method.name().to_string(),
             id: principal.credential_id(),
-            oauth_client: principal.oauth2.as_ref().map(|caller| OAuth2ClientUsed {
-                client_id: caller.client_id.clone(),
-                name: caller.client_name.clone(),
-            }),
+            oauth_client: oauth2.or(oauth1),
         }
     }
 

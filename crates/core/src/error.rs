@@ -87,6 +87,8 @@ pub enum Missing {
     OAuth2Grant(String),
     #[error("No OAuth 1.0a consumer exists with key '{0}'.")]
     OAuth1Consumer(String),
+    #[error("No OAuth 1.0a access token exists with id '{0}'.")]
+    OAuth1Token(String),
 }
 
 /// Why a service refused.

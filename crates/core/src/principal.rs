@@ -28,16 +28,21 @@ pub enum AuthMethod {
     /// An OAuth 2.0 access token (Bearer).
     #[serde(rename = "oauth2")]
     OAuth2,
+    /// A request signed by an OAuth 1.0a application link, with an access token its user
+    /// approved.
+    #[serde(rename = "oauth1")]
+    OAuth1,
 }
 
 impl AuthMethod {
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::BasicPassword,
         Self::BasicToken,
         Self::BearerToken,
         Self::ServiceKey,
         Self::Session,
         Self::OAuth2,
+        Self::OAuth1,
     ];
 
     /// Stable name, used in logs, audit events and (with the policy) method rules.
@@ -49,6 +54,7 @@ impl AuthMethod {
             Self::BearerToken => "bearer_token",
             Self::ServiceKey => "service_key",
             Self::OAuth2 => "oauth2",
+            Self::OAuth1 => "oauth1",
         }
     }
 
@@ -56,7 +62,7 @@ impl AuthMethod {
     pub fn is_token(self) -> bool {
         matches!(
             self,
-            Self::BasicToken | Self::BearerToken | Self::ServiceKey | Self::OAuth2
+            Self::BasicToken | Self::BearerToken | Self::ServiceKey | Self::OAuth2 | Self::OAuth1
         )
     }
 }
@@ -84,6 +90,8 @@ pub struct Principal {
     pub websudo_until: Option<Timestamp>,
     /// For an OAuth 2.0 access token: the client and the grant it was issued under.
     pub oauth2: Option<OAuth2Caller>,
+    /// For an OAuth 1.0a signed request: the application link and the access token.
+    pub oauth1: Option<OAuth1Caller>,
 }
 
 /// Which OAuth 2.0 client a caller acts through.
@@ -94,6 +102,15 @@ pub struct OAuth2Caller {
     /// `None` for a `client_credentials` token (no user consented).
     pub grant: Option<crate::oauth2::GrantId>,
     pub client: crate::oauth2::ClientKey,
+}
+
+/// Which OAuth 1.0a application link a caller acts through.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OAuth1Caller {
+    pub consumer_key: String,
+    pub consumer_name: String,
+    /// The access token's id (never its secret).
+    pub token: i64,
 }
 
 impl Principal {
@@ -111,7 +128,8 @@ impl Principal {
             AuthMethod::BasicToken
             | AuthMethod::BearerToken
             | AuthMethod::ServiceKey
-            | AuthMethod::OAuth2 => false,
+            | AuthMethod::OAuth2
+            | AuthMethod::OAuth1 => false,
         }
     }
 
@@ -159,6 +177,7 @@ mod tests {
                 AuthMethod::BearerToken => 3,
                 AuthMethod::ServiceKey => 4,
                 AuthMethod::OAuth2 => 5,
+                AuthMethod::OAuth1 => 6,
             }
         }
         let mut seen = [false; AuthMethod::ALL.len()];

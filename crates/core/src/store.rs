@@ -404,6 +404,8 @@ pub trait OAuth1Store: Send + Sync {
     async fn delete_consumer(&self, consumer_key: &str, audit: &AuditEvent) -> StoreResult<bool>;
     async fn create_oauth1_token(&self, token: NewOAuth1Token) -> StoreResult<()>;
     async fn find_oauth1_token(&self, digest: &[u8]) -> StoreResult<Option<OAuth1Token>>;
+    /// A token by its id, whatever its state.
+    async fn get_oauth1_token(&self, id: i64) -> StoreResult<Option<OAuth1Token>>;
     /// A user approves a live request token, once: it records the user, the scopes granted
     /// and the verifier's digest. `false` if the token is not a live, unapproved request
     /// token (or was approved meanwhile).

@@ -6,7 +6,8 @@
 //! A credential is named without its secret: `token:<id>` for a personal token or service key,
 //! `password:<user id>` for Basic with a password (and the logins that open sessions),
 //! `session:<user id>` for requests carried by a session cookie, `oauth:<grant id>` for OAuth
-//! 2.0 access tokens under a user's grant, `oauthclient:<client>` for a client's own tokens.
+//! 2.0 access tokens under a user's grant, `oauthclient:<client>` for a client's own tokens,
+//! `oauth1:<token id>` for an OAuth 1.0a access token.
 
 use std::net::IpAddr;
 
@@ -27,7 +28,7 @@ pub fn start_of_day(day: i64) -> Timestamp {
 }
 
 /// A credential, named without its secret. The text form (`token:ID`, `password:USER`,
-/// `session:USER`, `oauth:GRANT`, `oauthclient:KEY`) is stored in the usage tables and in
+/// `session:USER`, `oauth:GRANT`, `oauthclient:KEY`, `oauth1:TOKEN`) is stored in the usage tables and in
 /// audit targets, so it never changes: `oauth` there means OAuth 2.0, and OAuth 1.0a takes
 /// names of its own (`oauth1:`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -41,6 +42,8 @@ pub enum Credential {
     OAuth2Grant(crate::oauth2::GrantId),
     /// OAuth 2.0 access tokens a client got for its service account (`client_credentials`).
     OAuth2Client(crate::oauth2::ClientKey),
+    /// An OAuth 1.0a access token (of one user, at one application link).
+    OAuth1(i64),
 }
 
 impl Credential {
@@ -51,6 +54,9 @@ impl Credential {
                 Some(grant) => Self::OAuth2Grant(grant),
                 None => Self::OAuth2Client(oauth.client),
             };
+        }
+        if let Some(oauth1) = &principal.oauth1 {
+            return Self::OAuth1(oauth1.token);
         }
         match (principal.token, principal.method) {
             (Some(token), _) => Self::Token(token),
@@ -68,6 +74,7 @@ impl Credential {
             "session" => Some(Self::Session(UserId(id))),
             "oauth" => Some(Self::OAuth2Grant(crate::oauth2::GrantId(id))),
             "oauthclient" => Some(Self::OAuth2Client(crate::oauth2::ClientKey(id))),
+            "oauth1" => Some(Self::OAuth1(id)),
             _ => None,
         }
     }
@@ -81,6 +88,7 @@ impl std::fmt::Display for Credential {
             Self::Session(user) => write!(f, "session:{user}"),
             Self::OAuth2Grant(grant) => write!(f, "oauth:{grant}"),
             Self::OAuth2Client(client) => write!(f, "oauthclient:{}", client.0),
+            Self::OAuth1(token) => write!(f, "oauth1:{token}"),
         }
     }
 }
@@ -137,4 +145,27 @@ impl ClientSeen {
 pub struct UsageReport {
     pub days: Vec<(i64, i64)>,
     pub clients: Vec<ClientSeen>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_credential_reads_back_as_written() {
+        let every = [
+            Credential::Token(TokenId(7)),
+            Credential::Password(UserId(3)),
+            Credential::Session(UserId(3)),
+            Credential::OAuth2Grant(crate::oauth2::GrantId(9)),
+            Credential::OAuth2Client(crate::oauth2::ClientKey(4)),
+            Credential::OAuth1(11),
+        ];
+        for credential in every {
+            assert_eq!(Credential::parse(&credential.to_string()), Some(credential));
+        }
+        assert_eq!(Credential::OAuth1(11).to_string(), "oauth1:11");
+        assert_eq!(Credential::parse("oauth1:x"), None);
+        assert_eq!(Credential::parse("kerberos:1"), None);
+    }
 }

@@ -577,6 +577,7 @@ impl Config {
             },
             websudo: Duration::from_secs(self.session.websudo_minutes.max(1) * 60),
             initial_policy: self.initial_policy()?,
+            oauth1: self.oauth1_server(),
             throttle: ThrottlePolicy {
                 user_threshold: self.login_throttle.user_threshold.max(1),
                 ip_threshold: self.login_throttle.ip_threshold.max(1),

@@ -44,6 +44,7 @@ async fn main() -> Result<()> {
         user_agent: None,
         websudo_until: None,
         oauth2: None,
+        oauth1: None,
     };
     let shared: Arc<dyn Store> = store.clone();
     let cap = Authorizer::new(shared)

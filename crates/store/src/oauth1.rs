@@ -285,6 +285,19 @@ impl OAuth1Store for SqlStore {
         row.map(TokenRow::into_token).transpose()
     }
 
+    async fn get_oauth1_token(&self, id: i64) -> StoreResult<Option<OAuth1Token>> {
+        let row: Option<TokenRow> = on_pool!(self, read, |pool| sqlx::query_as(concat!(
+            "SELECT ",
+            token_columns!(),
+            " WHERE t.id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+        .map_err(backend))?;
+        row.map(TokenRow::into_token).transpose()
+    }
+
     async fn approve_request_token(
         &self,
         digest: &[u8],

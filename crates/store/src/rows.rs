@@ -2,7 +2,7 @@
 //! Column lists are macros so that queries stay `&'static str` literals built with `concat!`.
 
 use tessera_core::catalog::{IssueType, Priority, Resolution, Status};
-use tessera_core::changelog::{ChangeGroup, ChangeItem, CredentialUsed, OAuth2ClientUsed};
+use tessera_core::changelog::{ChangeGroup, ChangeItem, CredentialUsed, OAuthClientUsed};
 use tessera_core::clock::Timestamp;
 use tessera_core::ids::{CommentId, IssueId, ProjectId, UserId};
 use tessera_core::model::{Comment, Issue, Project, User};
@@ -402,7 +402,7 @@ impl ChangeGroupRow {
     /// The entry, with its items (already in order).
     pub(crate) fn into_group(self, items: Vec<ChangeItem>) -> ChangeGroup {
         let oauth_client = match (self.oauth_client_id, self.oauth_client_name) {
-            (Some(client_id), name) => Some(OAuth2ClientUsed {
+            (Some(client_id), name) => Some(OAuthClientUsed {
                 name: name.unwrap_or_else(|| client_id.clone()),
                 client_id,
             }),

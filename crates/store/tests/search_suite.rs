@@ -305,6 +305,7 @@ fn principal(user: &User, global: &[GlobalPermission]) -> Principal {
         user_agent: None,
         websudo_until: None,
         oauth2: None,
+        oauth1: None,
     }
 }
 

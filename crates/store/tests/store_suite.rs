@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use tessera_core::catalog::{IssueType, Priority, Resolution, Status};
-use tessera_core::changelog::{ChangeAuthor, ChangeItem, CredentialUsed, OAuth2ClientUsed};
+use tessera_core::changelog::{ChangeAuthor, ChangeItem, CredentialUsed, OAuthClientUsed};
 use tessera_core::clock::Timestamp;
 use tessera_core::ids::{ProjectId, UserId};
 use tessera_core::model::*;
@@ -421,7 +421,7 @@ backend_tests! {
         let client = CredentialUsed {
             kind: "oauth2".into(),
             id: Some("oauth:7".into()),
-            oauth_client: Some(OAuth2ClientUsed { client_id: "ci-bot".into(), name: "CI bot".into() }),
+            oauth_client: Some(OAuthClientUsed { client_id: "ci-bot".into(), name: "CI bot".into() }),
         };
         let app = ChangeAuthor { user: alice.id, credential: client.clone() };
         let to_done = IssueChanges {

@@ -52,6 +52,7 @@ fn caller(groups: Vec<String>) -> Caller {
         user_agent: None,
         websudo_until: None,
         oauth2: None,
+        oauth1: None,
     }))
 }
 

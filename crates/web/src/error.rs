@@ -270,6 +270,11 @@ impl From<AuthError> for ApiError {
                 reason: rejection.reason_code(),
                 challenge,
             },
+            AuthError::OAuth1(problem) => Self::InvalidToken {
+                message: error.to_string(),
+                reason: problem.name(),
+                challenge,
+            },
             AuthError::LoginThrottled { retry_after } => Self::LoginThrottled {
                 // Rounded up: a client retrying after this many seconds is let through.
                 retry_after_seconds: retry_after.as_millis().div_ceil(1000) as u64,

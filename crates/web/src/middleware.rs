@@ -40,6 +40,14 @@ fn own_origins(state: &AppState, request: &Request, client: ClientAddr) -> Vec<S
     origins
 }
 
+/// Whether the request carries `Authorization: OAuth`.
+fn is_signed_by_oauth1(headers: &http::HeaderMap) -> bool {
+    headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|value| value.as_bytes().get(..6))
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case(b"OAuth "))
+}
+
 pub async fn authenticate(
     State(state): State<AppState>,
     mut request: Request,
@@ -53,6 +61,22 @@ pub async fn authenticate(
             ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             is_tls: false,
         });
+    // A request signed by OAuth 1.0a signs its body too: it is read ahead (within the body
+    // limit) and put back for the handler.
+    let body = if is_signed_by_oauth1(request.headers()) {
+        let (parts, body) = request.into_parts();
+        match axum::body::to_bytes(body, state.settings.max_body_bytes).await {
+            Ok(bytes) => {
+                request = Request::from_parts(parts, axum::body::Body::from(bytes.clone()));
+                bytes
+            }
+            Err(_) => {
+                return ApiError::PayloadTooLarge(state.settings.max_body_bytes).into_response();
+            }
+        }
+    } else {
+        axum::body::Bytes::new()
+    };
     let params = Params::parse(request.uri().query());
     let origins = own_origins(&state, &request, client);
     let url = request
@@ -68,6 +92,7 @@ pub async fn authenticate(
         own_origins: &origins,
         surface: Surface::Api,
         url: &url,
+        body: &body,
     };
     let (caller, session) = match state.auth.authenticate(&info).await {
         Ok(None) => (

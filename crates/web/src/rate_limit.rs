@@ -222,6 +222,7 @@ mod tests {
             user_agent: None,
             websudo_until: None,
             oauth2: None,
+            oauth1: None,
         }))
     }
 

@@ -8,7 +8,8 @@ use std::net::IpAddr;
 
 use tessera_core::audit::{AuditEvent, Outcome};
 use tessera_core::policy::PolicyDenial;
-use tessera_core::principal::AuthMethod;
+use tessera_core::policy::Surface;
+use tessera_core::principal::{AuthMethod, Principal};
 use tessera_core::secrets::looks_like_secret;
 use tessera_core::store::UserAccess;
 
@@ -42,6 +43,36 @@ impl Authenticator {
     /// token endpoint).
     pub async fn check_client_address(&self, ip: IpAddr) -> Result<(), AuthError> {
         self.check_address(ip, || None, None).await
+    }
+
+    /// The method rules for a step that comes before its credential exists (OAuth 1.0a's
+    /// dance): refused, and the refusal recorded, when the method is off for everyone.
+    pub async fn check_method_enabled(
+        &self,
+        method: AuthMethod,
+        client_ip: IpAddr,
+    ) -> Result<(), AuthError> {
+        self.check_method_at_all(method, client_ip, || None, None)
+            .await
+    }
+
+    /// Whether a signed-in user's groups may use `method` for the REST API: a user may not
+    /// hand an application a credential the policy would refuse them (OAuth 1.0a's
+    /// approval).
+    pub async fn check_method_for(
+        &self,
+        principal: &Principal,
+        method: AuthMethod,
+    ) -> Result<(), AuthError> {
+        let access = self.store.user_access(principal.user.id).await?;
+        let admission = Admission {
+            method,
+            surface: Surface::Api,
+            client_ip: principal.client_ip,
+            user_agent: principal.user_agent.as_deref(),
+        };
+        self.admit_by_groups(&principal.user.name, &access, admission)
+            .await
     }
 
     /// A method switched off for everyone is refused before its credential is checked (no

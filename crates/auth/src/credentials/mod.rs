@@ -16,6 +16,7 @@
 //! has no say in the policy at all: the pipeline admits once the verifier has answered), and a
 //! rejection never tells more than its reason code.
 
+pub mod oauth1;
 pub mod oauth2_access;
 pub mod parse;
 pub mod password;
@@ -33,7 +34,7 @@ use tessera_core::clock::Timestamp;
 use tessera_core::ids::{ProjectId, TokenId};
 use tessera_core::model::User;
 use tessera_core::net::canonical_ip;
-use tessera_core::principal::{AuthMethod, OAuth2Caller, Principal};
+use tessera_core::principal::{AuthMethod, OAuth1Caller, OAuth2Caller, Principal};
 use tessera_core::scopes::Scopes;
 use tessera_core::store::{StoreError, UserAccess};
 
@@ -64,6 +65,9 @@ pub enum Presented {
     OAuth2Access(SecretString),
     /// The `JSESSIONID` cookie.
     Session(SessionId),
+    /// `Authorization: OAuth`: a request signed by an OAuth 1.0a application link (the
+    /// header's parameters).
+    OAuth1(Vec<(String, String)>),
 }
 
 impl Presented {
@@ -74,6 +78,7 @@ impl Presented {
             Credential::None => return Ok(None),
             Credential::Session(None) => return Err(AuthError::SessionInvalid),
             Credential::Session(Some(session)) => Self::Session(session),
+            Credential::OAuth1(params) => Self::OAuth1(params),
             Credential::Bearer(raw) => match SecretKind::of(raw.expose_secret()) {
                 Some(SecretKind::OAuth2Access) => Self::OAuth2Access(raw),
                 _ => Self::Token {
@@ -100,6 +105,7 @@ impl Presented {
             Self::Password { .. } => AuthMethod::BasicPassword,
             Self::Session(_) => AuthMethod::Session,
             Self::OAuth2Access(_) => AuthMethod::OAuth2,
+            Self::OAuth1(_) => AuthMethod::OAuth1,
             Self::Token { raw, basic_user } => {
                 match (SecretKind::of(raw.expose_secret()), basic_user) {
                     (Some(SecretKind::ServiceKey), _) => AuthMethod::ServiceKey,
@@ -115,7 +121,7 @@ impl Presented {
         match self {
             Self::Password { username, .. } => Some(username),
             Self::Token { basic_user, .. } => basic_user.as_deref(),
-            Self::OAuth2Access(_) | Self::Session(_) => None,
+            Self::OAuth2Access(_) | Self::Session(_) | Self::OAuth1(_) => None,
         }
     }
 }
@@ -180,6 +186,7 @@ pub struct Verified {
     pub token: Option<TokenId>,
     pub limits: Limits,
     pub oauth2: Option<OAuth2Caller>,
+    pub oauth1: Option<OAuth1Caller>,
     /// For a session: the session, and until when its password was re-entered.
     pub session: Option<SessionId>,
     pub websudo_until: Option<Timestamp>,
@@ -199,6 +206,7 @@ impl Verified {
             token: None,
             limits: Limits::none(),
             oauth2: None,
+            oauth1: None,
             session: None,
             websudo_until: None,
             success_event: None,
@@ -240,6 +248,7 @@ impl Verified {
             user_agent: attempt.user_agent.map(str::to_string),
             websudo_until: self.websudo_until,
             oauth2: self.oauth2,
+            oauth1: self.oauth1,
         }
     }
 }

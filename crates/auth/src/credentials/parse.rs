@@ -1,5 +1,5 @@
 //! Reads the one credential a request carries: `Authorization: Basic`, `Authorization: Bearer`
-//! (RFC 6750 §2.1), or the `JSESSIONID` cookie. Two credentials at once, or a malformed one, is
+//! (RFC 6750 §2.1), `Authorization: OAuth` (RFC 5849 §3.5.1), or the `JSESSIONID` cookie. Two credentials at once, or a malformed one, is
 //! an error; so is any other scheme.
 //!
 //! Basic credentials follow RFC 7617: base64 of `user-id ":" password`, UTF-8; the user id ends
@@ -37,6 +37,8 @@ pub enum Credential {
     Session(Option<SessionId>),
     /// `Authorization: Bearer <token>`.
     Bearer(SecretString),
+    /// `Authorization: OAuth` (RFC 5849 §3.5.1): the parameters, `realm` left out.
+    OAuth1(Vec<(String, String)>),
 }
 
 /// Every `JSESSIONID` value in the request's `Cookie` headers (RFC 6265 §5.4 lets a client send
@@ -146,6 +148,10 @@ pub fn from_headers(headers: &HeaderMap) -> Result<Credential, CredentialError> 
                     return Err(CredentialError::Malformed);
                 }
                 Ok(Credential::Bearer(SecretString::from(token.to_string())))
+            } else if scheme.eq_ignore_ascii_case("oauth") {
+                crate::oauth1::signature::header_params(&rest)
+                    .map(Credential::OAuth1)
+                    .map_err(|_| CredentialError::Malformed)
             } else {
                 Err(CredentialError::UnsupportedScheme)
             }
@@ -233,13 +239,31 @@ mod tests {
 
     #[test]
     fn other_schemes_are_unsupported() {
-        for other in ["Negotiate xyz", "OAuth oauth_token=\"x\"", "garbage"] {
+        for other in ["Negotiate xyz", "Digest username=\"x\"", "garbage"] {
             assert_eq!(
                 from_headers(&headers(&[("authorization", other)])).unwrap_err(),
                 CredentialError::UnsupportedScheme,
                 "{other}"
             );
         }
+    }
+
+    #[test]
+    fn oauth1_parameters_are_read_and_realm_left_out() {
+        let value = "OAuth realm=\"x\", oauth_token=\"a%20b\", oauth_nonce=\"n\"";
+        let parsed = from_headers(&headers(&[("authorization", value)])).unwrap();
+        let Credential::OAuth1(params) = parsed else {
+            panic!("{parsed:?}")
+        };
+        let names: Vec<_> = params
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(names, [("oauth_token", "a b"), ("oauth_nonce", "n")]);
+        assert_eq!(
+            from_headers(&headers(&[("authorization", "OAuth oauth_token")])).unwrap_err(),
+            CredentialError::Malformed
+        );
     }
 
     #[test]

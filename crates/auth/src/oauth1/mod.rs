@@ -15,6 +15,7 @@ use tessera_core::clock::Clock;
 use tessera_core::store::Store;
 
 use crate::audit_log::AuditLog;
+use verify::{Problem, Signatures, Signed, SignedRequest};
 
 /// Lifetimes and windows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,13 +36,14 @@ impl Default for OAuth1Config {
     }
 }
 
-/// The OAuth 1.0a server: consumers, signature checks, and (to come) the three-legged dance.
+/// The OAuth 1.0a server: consumers, signature checks and the three-legged dance.
 #[derive(Debug)]
 pub struct OAuth1Server {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     audit: Arc<AuditLog>,
     config: OAuth1Config,
+    signatures: Signatures,
 }
 
 impl OAuth1Server {
@@ -52,11 +54,17 @@ impl OAuth1Server {
         config: OAuth1Config,
     ) -> Self {
         Self {
+            signatures: Signatures::new(store.clone(), clock.clone(), config.timestamp_window),
             store,
             clock,
             audit,
             config,
         }
+    }
+
+    /// Checks a signed request (see [`Signatures::check`]).
+    pub async fn check_signature(&self, request: &SignedRequest<'_>) -> Result<Signed, Problem> {
+        self.signatures.check(request).await
     }
 
     /// Forgets the nonces of requests too old to be accepted anyway.

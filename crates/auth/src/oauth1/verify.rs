@@ -9,13 +9,20 @@
 //! its name. Which token the request carries, and whether it is good, is the caller's to
 //! decide: each step of the dance expects another kind.
 
-use http::Method;
-use tessera_core::oauth1::{Consumer, Nonce};
-use tessera_core::store::StoreError;
+use std::sync::Arc;
+use std::time::Duration;
 
-use super::OAuth1Server;
-use super::signature::{ConsumerKey, SignatureMethod, base_string};
+use http::Method;
+use tessera_core::clock::Clock;
+use tessera_core::oauth1::{Consumer, Nonce};
+use tessera_core::store::{Store, StoreError};
+
+use base64::Engine;
+use sha1::{Digest, Sha1};
+
+use super::signature::{ConsumerKey, SignatureMethod, base_string, form_params};
 use crate::request::RequestUrl;
+use crate::secret::constant_time_eq;
 
 /// Jira's `oauth_problem` values (the OAuth Problem Reporting extension's names).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -80,9 +87,44 @@ pub struct SignedRequest<'r> {
     pub header: Vec<(String, String)>,
     /// The query's parameters and, for an urlencoded body, the body's.
     pub params: Vec<(String, String)>,
+    /// The SHA-1 of a body that is not urlencoded, for `oauth_body_hash`; `None` for an
+    /// urlencoded body (whose parameters are signed instead, and which may not carry one).
+    pub body_sha1: Option<[u8; 20]>,
 }
 
-impl SignedRequest<'_> {
+/// The form content type, whose body's parameters are signed (RFC 5849 §3.4.1.3.1).
+pub const FORM: &str = "application/x-www-form-urlencoded";
+
+impl<'r> SignedRequest<'r> {
+    /// The request's signed parameters: the header's, the query's and an urlencoded body's.
+    /// `body` is the whole body as received (empty without one).
+    pub fn new(
+        method: &'r Method,
+        url: &'r RequestUrl,
+        header: Vec<(String, String)>,
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> Result<Self, Problem> {
+        let mut params = form_params(url.query.as_deref().unwrap_or(""));
+        let is_form = content_type
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case(FORM));
+        let body_sha1 = if is_form {
+            let text = std::str::from_utf8(body).map_err(|_| Problem::SignatureInvalid)?;
+            params.extend(form_params(text));
+            None
+        } else {
+            Some(Sha1::digest(body).into())
+        };
+        Ok(Self {
+            method,
+            url,
+            header,
+            params,
+            body_sha1,
+        })
+    }
+
     /// A protocol parameter, from the header or else the query or body (RFC 5849 §3.5).
     pub fn param(&self, name: &str) -> Option<&str> {
         self.header
@@ -97,6 +139,19 @@ impl SignedRequest<'_> {
             .filter(|v| !v.is_empty())
             .ok_or(Problem::ParameterAbsent(name))
     }
+
+    /// `oauth_body_hash`, when the request carries one (the OAuth Request Body Hash
+    /// extension): base64 of the body's SHA-1, and never with an urlencoded body.
+    fn body_hash_holds(&self) -> bool {
+        let Some(claimed) = self.param("oauth_body_hash") else {
+            return true;
+        };
+        let Some(digest) = self.body_sha1 else {
+            return false;
+        };
+        let expected = base64::engine::general_purpose::STANDARD.encode(digest);
+        constant_time_eq(claimed.as_bytes(), expected.as_bytes())
+    }
 }
 
 /// A request whose signature holds.
@@ -107,10 +162,28 @@ pub struct Signed {
     pub token: Option<String>,
 }
 
-impl OAuth1Server {
+/// The signature check, shared by the dance ([`super::OAuth1Server`]) and the verifier of
+/// signed API requests (`crate::credentials::oauth1`).
+#[derive(Debug)]
+pub struct Signatures {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    /// How far `oauth_timestamp` may be from the server's clock, either way.
+    timestamp_window: Duration,
+}
+
+impl Signatures {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, timestamp_window: Duration) -> Self {
+        Self {
+            store,
+            clock,
+            timestamp_window,
+        }
+    }
+
     /// Checks a signed request, in the module's order; the nonce is spent only once the
     /// signature holds.
-    pub async fn check_signature(&self, request: &SignedRequest<'_>) -> Result<Signed, Problem> {
+    pub async fn check(&self, request: &SignedRequest<'_>) -> Result<Signed, Problem> {
         let consumer_key = request.required("oauth_consumer_key")?;
         let method = request.required("oauth_signature_method")?;
         let signature = request.required("oauth_signature")?;
@@ -122,7 +195,7 @@ impl OAuth1Server {
         }
         let timestamp: i64 = timestamp.parse().map_err(|_| Problem::TimestampRefused)?;
         let now = self.clock.now().as_millis() / 1000;
-        let window = i64::try_from(self.config.timestamp_window.as_secs()).unwrap_or(i64::MAX);
+        let window = i64::try_from(self.timestamp_window.as_secs()).unwrap_or(i64::MAX);
         if timestamp.abs_diff(now) > window.unsigned_abs() {
             return Err(Problem::TimestampRefused);
         }
@@ -137,7 +210,8 @@ impl OAuth1Server {
         })?;
         let params = request.header.iter().chain(request.params.iter()).cloned();
         let base = base_string(request.method.as_str(), request.url, params);
-        if !key.verifies(method, &base, signature) {
+        // The body hash is a signed parameter: checked once the signature vouches for it.
+        if !key.verifies(method, &base, signature) || !request.body_hash_holds() {
             return Err(Problem::SignatureInvalid);
         }
         let token = request.param("oauth_token").filter(|t| !t.is_empty());

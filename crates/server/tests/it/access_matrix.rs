@@ -8,6 +8,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::common::oauth1::Link;
 use crate::common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -54,6 +55,9 @@ enum Caller {
     ServiceKey,
     /// An OAuth 2.0 access token of the developer's, issued to a client with `WRITE`.
     DeveloperOAuth2,
+    /// Requests signed by an OAuth 1.0a application link with an access token the developer
+    /// approved for reading and writing.
+    DeveloperOAuth1,
 }
 
 /// The matrix's callers of each authentication method. The match names every method, so a
@@ -77,6 +81,7 @@ fn callers_of(method: AuthMethod) -> &'static [Caller] {
         AuthMethod::BearerToken => &[Caller::DeveloperToken, Caller::ReadToken],
         AuthMethod::ServiceKey => &[Caller::ServiceKey],
         AuthMethod::OAuth2 => &[Caller::DeveloperOAuth2],
+        AuthMethod::OAuth1 => &[Caller::DeveloperOAuth1],
     }
 }
 
@@ -110,7 +115,8 @@ fn project_grant(caller: Caller, permission: P) -> Expect {
         Caller::Developer
         | Caller::DeveloperToken
         | Caller::DeveloperBasicToken
-        | Caller::DeveloperOAuth2 => &[
+        | Caller::DeveloperOAuth2
+        | Caller::DeveloperOAuth1 => &[
             P::BrowseProjects,
             P::CreateIssues,
             P::AddComments,
@@ -144,6 +150,7 @@ fn expected(route: &RouteSpec, caller: Caller) -> Expect {
             | Caller::DeveloperBasicToken
             | Caller::ServiceKey
             | Caller::DeveloperOAuth2
+            | Caller::DeveloperOAuth1
     );
     match (caller, route.access) {
         // The login route reads only its JSON body, which a cross-site form cannot send.
@@ -172,8 +179,10 @@ fn expected(route: &RouteSpec, caller: Caller) -> Expect {
         // A token may not make tokens, nor manage tokens other than itself.
         (_, Access::NotWithToken) if has_token => Status(StatusCode::FORBIDDEN),
         (_, Access::NotWithToken) => Allowed,
-        // The route answers for a personal token or key; an OAuth 2.0 access token is none.
-        (Caller::DeveloperOAuth2, Access::TokenHolder) => Status(StatusCode::NOT_FOUND),
+        // The route answers for a personal token or key; an OAuth access token is none.
+        (Caller::DeveloperOAuth2 | Caller::DeveloperOAuth1, Access::TokenHolder) => {
+            Status(StatusCode::NOT_FOUND)
+        }
         (_, Access::TokenHolder) if has_token => Allowed,
         (_, Access::TokenHolder) => Status(StatusCode::NOT_FOUND),
         // The fixture token and grant are the developer's: another user's, for the service.
@@ -496,6 +505,7 @@ struct CallerTokens {
     read: String,
     service_key: String,
     oauth2: String,
+    oauth1: Link,
 }
 
 async fn caller_tokens(server: &TestServer) -> CallerTokens {
@@ -524,6 +534,10 @@ async fn caller_tokens(server: &TestServer) -> CallerTokens {
             .unwrap()
             .to_string(),
         oauth2: developer_oauth2_token(server).await,
+        oauth1: server
+            .approved_link("callerlink", "developer", "WRITE")
+            .await
+            .0,
     }
 }
 
@@ -701,6 +715,7 @@ async fn call(
         }
         Caller::ServiceKey => server.bearer(method, &path, &tokens.service_key),
         Caller::DeveloperOAuth2 => server.bearer(method, &path, &tokens.oauth2),
+        Caller::DeveloperOAuth1 => server.oauth1(method, &path, &tokens.oauth1),
     };
     let request = match (caller, body) {
         (Caller::SessionWithoutXsrf, _) if !is_safe(&route.method) => request

@@ -11,6 +11,7 @@ mod browser;
 mod everyday;
 mod flood;
 mod oauth1;
+mod oauth1_api;
 mod oauth2;
 mod pages;
 mod policy;

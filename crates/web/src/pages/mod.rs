@@ -360,6 +360,7 @@ pub async fn session_user(
         own_origins: &origins,
         surface: Surface::Pages,
         url: &incoming.url,
+        body: &[],
     };
     let (principal, session) = match state.auth.authenticate(&info).await {
         Ok(Some(Authenticated {

@@ -15,8 +15,10 @@ use axum::extract::rejection::BytesRejection;
 use axum::response::Response;
 use http::StatusCode;
 use maud::html;
+use tessera_auth::AuthError;
 use tessera_auth::oauth1::dance::Access;
 use tessera_auth::oauth1::verify::Problem;
+use tessera_core::principal::{AuthMethod, Principal};
 use url::Url;
 
 use super::layout::{document, form_token, page_response, page_response_posting_to};
@@ -37,6 +39,22 @@ fn token_error(problem: Problem) -> PageError {
     }
 }
 
+/// Whether the access policy lets the user use application links: none may be approved
+/// otherwise (the refusal is recorded with its reason, `method_disabled` or another).
+async fn may_approve(state: &AppState, principal: &Principal) -> PageResult<()> {
+    match state
+        .auth
+        .check_method_for(principal, AuthMethod::OAuth1)
+        .await
+    {
+        Ok(()) => Ok(()),
+        Err(AuthError::Denied(denial)) => Err(PageError::Forbidden(format!(
+            "The access policy does not let you connect applications by OAuth 1.0a: {denial}"
+        ))),
+        Err(error) => Err(PageError::Internal(error.to_string())),
+    }
+}
+
 /// Anyone with a session: the approval page for the request token in `oauth_token`.
 pub async fn get_authorize(State(state): State<AppState>, incoming: Incoming) -> Response {
     let result = async {
@@ -45,6 +63,7 @@ pub async fn get_authorize(State(state): State<AppState>, incoming: Incoming) ->
         let pending = state.oauth1.pending(&raw).await.map_err(token_error)?;
         let back_to = incoming.path_and_query.clone();
         let user = session_user(&state, &incoming, None, &back_to).await?;
+        may_approve(&state, &user.principal).await?;
         let consumer = &pending.consumer;
         let content = html! {
             p id="oauth1-app" {
@@ -96,6 +115,7 @@ pub async fn post_authorize(
         let raw = form.get("oauth_token").unwrap_or("");
         match form.get("decision") {
             Some("approve") => {
+                may_approve(&state, &user.principal).await?;
                 let access = match form.get("access") {
                     Some("read") => Access::ReadOnly,
                     Some("write") | None => Access::ReadWrite,

@@ -37,6 +37,7 @@ fn method_label(method: AuthMethod) -> &'static str {
         AuthMethod::ServiceKey => "Service-account API key",
         AuthMethod::Session => "Session cookie (login)",
         AuthMethod::OAuth2 => "OAuth 2.0 access token",
+        AuthMethod::OAuth1 => "OAuth 1.0a application link (signed request)",
     }
 }
 

@@ -15,8 +15,10 @@ use http::header::{CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use tessera_auth::RequestUrl;
 use tessera_auth::credentials::oauth1_params;
-use tessera_auth::oauth1::signature::{encode, form_params};
-use tessera_auth::oauth1::verify::{Problem, SignedRequest};
+use tessera_auth::oauth1::signature::encode;
+use tessera_auth::oauth1::verify::{FORM, Problem, SignedRequest};
+
+use tessera_core::principal::AuthMethod;
 
 use crate::client::ClientAddr;
 use crate::state::AppState;
@@ -24,8 +26,6 @@ use crate::state::AppState;
 pub const REQUEST_TOKEN_PATH: &str = "/plugins/servlet/oauth/request-token";
 pub const AUTHORIZE_PATH: &str = "/plugins/servlet/oauth/authorize";
 pub const ACCESS_TOKEN_PATH: &str = "/plugins/servlet/oauth/access-token";
-
-const FORM: &str = "application/x-www-form-urlencoded";
 
 /// A form-encoded answer that no cache may keep.
 fn form_response(status: StatusCode, pairs: &[(&str, &str)]) -> Response {
@@ -86,22 +86,8 @@ fn signed_request<'r>(
     let header = oauth1_params(headers)
         .map_err(|_| Problem::ParameterAbsent("oauth_signature"))?
         .unwrap_or_default();
-    let mut params = form_params(url.query.as_deref().unwrap_or(""));
-    let is_form = headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case(FORM));
-    if is_form {
-        let text = std::str::from_utf8(body).map_err(|_| Problem::SignatureInvalid)?;
-        params.extend(form_params(text));
-    }
-    Ok(SignedRequest {
-        method,
-        url,
-        header,
-        params,
-    })
+    let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    SignedRequest::new(method, url, header, content_type, body)
 }
 
 /// What every leg takes first: the global address rule, the body, the signed parameters.
@@ -115,6 +101,16 @@ async fn prologue<'r>(
 ) -> Result<SignedRequest<'r>, Response> {
     // The global address rule holds for every step of the dance.
     if state.auth.check_client_address(client.ip).await.is_err() {
+        return Err(problem_response(state, Problem::PermissionDenied));
+    }
+    // And the method rule: application links switched off refuse every step (the refusal
+    // is recorded as `method_disabled`).
+    if state
+        .auth
+        .check_method_enabled(AuthMethod::OAuth1, client.ip)
+        .await
+        .is_err()
+    {
         return Err(problem_response(state, Problem::PermissionDenied));
     }
     // And the address's anonymous budget, as for the OAuth 2.0 endpoints: each step costs a

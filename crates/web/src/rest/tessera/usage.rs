@@ -2,7 +2,7 @@
 //! requests per day and its latest client addresses; the credentials nobody used for a number
 //! of days (live tokens and keys, and passwords); the credentials seen from a new network
 //! lately. Credentials are named without their secrets (`token:<id>`, `password:<user id>`,
-//! `session:<user id>`).
+//! `session:<user id>`, and the OAuth kinds of [`Credential`]).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -124,6 +124,15 @@ pub async fn describe(state: &AppState, credential: Credential) -> Result<Descri
             };
             ("oauthclient", owner.unwrap_or_default(), Some(client.name))
         }
+        Credential::OAuth1(id) => {
+            let token = state
+                .store
+                .get_oauth1_token(id)
+                .await?
+                .ok_or_else(|| Error::NotFound(Missing::OAuth1Token(id.to_string())))?;
+            let owner = token.user.map(|u| u.name).unwrap_or_default();
+            ("oauth1", owner, Some(token.consumer.name))
+        }
     };
     Ok(Described {
         credential: credential.to_string(),
@@ -134,7 +143,7 @@ pub async fn describe(state: &AppState, credential: Credential) -> Result<Descri
 }
 
 /// Global ADMINISTER. `credential=` (`token:<id>`, `password:<user id>`, `session:<user id>`,
-/// `oauth:<grant id>` or `oauthclient:<client>`), `days=` (30): requests per day, newest first, and the latest client
+/// `oauth:<grant id>`, `oauthclient:<client>` or `oauth1:<token id>`), `days=` (30): requests per day, newest first, and the latest client
 /// addresses with their user agents.
 pub async fn get_usage(
     State(state): State<AppState>,

@@ -1,0 +1,143 @@
+//! Requests signed by an OAuth 1.0a application link (RFC 5849 §3), with the access token
+//! its user approved: `Authorization: OAuth oauth_consumer_key=..., oauth_token=...,
+//! oauth_signature=...`.
+//!
+//! The signature is checked as for every step of the dance (`crate::oauth1::verify`: the
+//! timestamp window, the consumer's RSA key over the exact request, `oauth_body_hash`, the
+//! nonce spent once), then the token: an access token of that very consumer, neither revoked
+//! nor expired, whose user is active. The request acts as that user, never beyond the access
+//! the user approved (read only, or read and write).
+//!
+//! A refusal is one of Jira's `oauth_problem` values and says no more than its name.
+//! Two-legged requests (a consumer's signature without a token, acting as a user the
+//! consumer names) are refused: tessera has no run-as user for a consumer yet.
+
+use std::sync::Arc;
+
+use http::Method;
+use tessera_core::audit::{AuditEvent, Outcome};
+use tessera_core::clock::Clock;
+use tessera_core::oauth1::OAuth1TokenKind;
+use tessera_core::principal::{AuthMethod, OAuth1Caller};
+use tessera_core::secrets::{SecretKind, looks_like_secret};
+use tessera_core::store::Store;
+
+use super::{Attempt, Cacheable, Limits, Rejection, Verified, Verifier};
+use crate::error::AuthError;
+use crate::oauth1::verify::{Problem, Signatures, SignedRequest};
+use crate::request::RequestUrl;
+use crate::token_format;
+
+/// The longest claimed consumer key an audit event names.
+const MAX_CLAIMED_KEY: usize = 100;
+
+/// A signed request: the header's parameters, and the parts of the request they sign.
+#[derive(Debug)]
+pub struct PresentedSignature<'r> {
+    pub header: Vec<(String, String)>,
+    pub method: &'r Method,
+    pub url: &'r RequestUrl,
+    pub content_type: Option<&'r str>,
+    /// The body as received (empty without one).
+    pub body: &'r [u8],
+}
+
+#[derive(Debug)]
+pub struct OAuth1Verifier {
+    signatures: Signatures,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+}
+
+impl OAuth1Verifier {
+    pub fn new(signatures: Signatures, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            signatures,
+            store,
+            clock,
+        }
+    }
+
+    fn refuse(&self, attempt: Attempt<'_>, target: String, problem: Problem) -> Rejection {
+        if let Problem::Internal = problem {
+            return AuthError::Internal("the OAuth 1.0a check failed".into()).into();
+        }
+        let mut event =
+            AuditEvent::anonymous(self.clock.now(), attempt.client_ip, "token.refused", target)
+                .outcome(Outcome::Failure)
+                .reason(problem.name())
+                .user_agent(attempt.user_agent);
+        event.credential_kind = Some(AuthMethod::OAuth1.name().into());
+        Rejection::new(AuthError::OAuth1(problem), event)
+    }
+}
+
+impl Verifier for OAuth1Verifier {
+    type Input<'r> = PresentedSignature<'r>;
+
+    async fn verify<'r>(
+        &'r self,
+        input: PresentedSignature<'r>,
+        attempt: Attempt<'r>,
+    ) -> Result<Verified, Rejection> {
+        // The audit names the consumer the request claims (as a refused password names the
+        // user it claims), unless the claim could be a secret pasted in.
+        let claimed = input
+            .header
+            .iter()
+            .find(|(name, _)| name == "oauth_consumer_key")
+            .map(|(_, key)| key.as_str())
+            .filter(|key| key.len() <= MAX_CLAIMED_KEY && !looks_like_secret(key));
+        let target = claimed.map_or_else(|| "oauth1".into(), |key| format!("oauth1consumer:{key}"));
+        let refuse = |problem| self.refuse(attempt, target.clone(), problem);
+        let request = SignedRequest::new(
+            input.method,
+            input.url,
+            input.header,
+            input.content_type,
+            input.body,
+        )
+        .map_err(refuse)?;
+        let signed = self.signatures.check(&request).await.map_err(refuse)?;
+        // Two-legged: no run-as user for a consumer, so no request without a user's token.
+        let raw = signed
+            .token
+            .ok_or_else(|| refuse(Problem::PermissionDenied))?;
+        // A mistyped or made-up token costs no database read.
+        let digest = token_format::parse_prefixed(&raw, SecretKind::OAuth1Access)
+            .map_err(|_| refuse(Problem::TokenRejected))?;
+        let found = self
+            .store
+            .find_oauth1_token(&digest)
+            .await
+            .map_err(|error| refuse(Problem::from(error)))?
+            .filter(|t| t.kind == OAuth1TokenKind::Access && t.consumer.id == signed.consumer.id)
+            .ok_or_else(|| refuse(Problem::TokenRejected))?;
+        if found.revoked.is_some() {
+            return Err(refuse(Problem::TokenRejected));
+        }
+        if found.expires.is_some_and(|at| self.clock.now() >= at) {
+            return Err(refuse(Problem::TokenExpired));
+        }
+        let Some(user) = found.user.filter(|user| user.active) else {
+            return Err(refuse(Problem::PermissionDenied));
+        };
+        Ok(Verified {
+            credential_ref: Some(format!("oauth1:{}", found.id)),
+            limits: Limits {
+                scopes: found.scopes,
+                projects: None,
+                allowed_ips: Vec::new(),
+            },
+            // Each signature is new (its nonce is spent); only the lookups behind it could
+            // be remembered.
+            cacheable: Cacheable::Never,
+            oauth1: Some(OAuth1Caller {
+                consumer_key: found.consumer.consumer_key,
+                consumer_name: found.consumer.name,
+                token: found.id,
+            }),
+            ..Verified::user(user, AuthMethod::OAuth1)
+        })
+    }
+}
