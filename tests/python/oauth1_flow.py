@@ -8,7 +8,9 @@ a tampered query, an old timestamp, an unknown consumer, HMAC-SHA1, a missing ca
 callback off the consumer's origin. Then the whole dance: a "browser" (a requests session)
 logs in and approves on the authorization page (the verifier shown for an `oob` consumer,
 sent to the callback of another), the client exchanges the request token once for an
-access token; a second exchange, a wrong verifier and a denied request are refused.
+access token; a second exchange, a wrong verifier and a denied request are refused. The
+access tokens then sign API requests, through requests-oauthlib and through the Python Jira
+client's `oauth=` (creating an issue, commenting, searching).
 
 Usage: oauth1_flow.py --url BASE --user ADMIN --password PW
 Prints "oauth1: ok" on success; any failure exits non-zero saying which step failed.
@@ -22,6 +24,7 @@ import urllib.parse
 from html.parser import HTMLParser
 
 import requests
+from jira import JIRA
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from oauthlib.oauth1 import SIGNATURE_HMAC, SIGNATURE_RSA, SIGNATURE_RSA_SHA256, Client
@@ -170,6 +173,26 @@ def approve(base, browser, token, decision="approve", access="write"):
     return browser.post(f"{base}{AUTHORIZE}", data=fields, allow_redirects=False, timeout=30)
 
 
+def jira_client(base, args, private, access):
+    """The Python Jira client with `oauth=`, as its users configure it: it tries HMAC-SHA1
+    first (refused: application links sign with RSA), falls back to RSA-SHA1, and then works
+    as the approving user."""
+    client = JIRA(base, oauth={
+        "access_token": access["oauth_token"],
+        "access_token_secret": access["oauth_token_secret"],
+        "consumer_key": "py-app",
+        "key_cert": private,
+    }, max_retries=0, get_server_info=True)
+    check(client.current_user() == args.user, f"the Jira client is {client.current_user()}")
+    issue = client.create_issue(project="PYO", summary="from an application link", issuetype={"name": "Task"})
+    comment = client.add_comment(issue, "signed comment")
+    check(client.comment(issue.key, comment.id).body == "signed comment", "the comment reads back")
+    found = client.search_issues(f"key = {issue.key}")
+    check([i.key for i in found] == [issue.key], f"search found {found}")
+    history = client.issue(issue.key, expand="changelog")
+    check(history.fields.summary == "from an application link", "the issue reads back")
+
+
 def dance(base, args, private):
     browser = requests.Session()
     login = browser.post(
@@ -204,6 +227,7 @@ def dance(base, args, private):
     check(search.status_code == 200 and "issues" in search.json(), f"search: {search.status_code} {search.text}")
     created = app.post(base + "/rest/api/2/issue", json=NEW_ISSUE, timeout=30)
     check(created.status_code == 201, f"POST issue: {created.status_code} {created.text}")
+    jira_client(base, args, private, access)
     approved_twice = browser.get(f"{base}{AUTHORIZE}", params={"oauth_token": request_token}, timeout=30)
     check(approved_twice.status_code == 400, f"an approved token's page: {approved_twice.status_code}")
 

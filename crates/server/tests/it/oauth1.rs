@@ -1,7 +1,8 @@
 //! OAuth 1.0a application links through a real server, on SQLite and on PostgreSQL: the
-//! consumers' administration (`/rest/tessera/1/oauth1/consumers`), and requests-oauthlib, a
-//! real OAuth 1.0a client, through the first leg of the dance with both RSA methods and into
-//! each refusal (`tests/python/oauth1_flow.py`).
+//! consumers' administration (`/rest/tessera/1/oauth1/consumers`), and real clients
+//! (`tests/python/oauth1_flow.py`): requests-oauthlib through the whole dance with both RSA
+//! methods and into each refusal, then signing API requests, as does the Python Jira client's
+//! `oauth=`. Signed API requests in detail: `oauth1_api.rs`.
 
 use crate::common::*;
 use crate::python_client::{python_with, run_script};
@@ -81,8 +82,8 @@ backend_tests! {
         assert_eq!(listed, json!([]), "nothing half-written");
     }
 
-    async fn a_real_oauth1_client_gets_request_tokens_and_each_refusal(db) {
-        let Some(python) = python_with("requests_oauthlib, jwt, cryptography") else { return };
+    async fn real_oauth1_clients_dance_sign_requests_and_meet_each_refusal(db) {
+        let Some(python) = python_with("requests_oauthlib, jira, cryptography") else { return };
         let server = TestServer::start(db).await;
         let url = server.url("");
         let args = ["--url", url.trim_end_matches('/'), "--user", "admin", "--password", ADMIN_PASSWORD];
