@@ -64,8 +64,8 @@ pub enum Access {
     /// Global ADMINISTER or membership of the service account's owning group, with a password
     /// or session.
     ServiceAccountOwner,
-    /// The user of the OAuth 2.0 grant in the path, with a password or session; others'
-    /// grants do not exist.
+    /// The user of the authorization in the path (an OAuth 2.0 grant, an OAuth 1.0a access
+    /// token), with a password or session; others' do not exist.
     OwnGrant,
 }
 
@@ -239,6 +239,10 @@ fn tessera(state: Option<&AppState>) -> Table {
         .add(M::GET, "/oauth1/consumers/{consumerKey}", Admin, oauth1::get_consumer)
         .add(M::PUT, "/oauth1/consumers/{consumerKey}", Admin, oauth1::put_consumer)
         .add(M::DELETE, "/oauth1/consumers/{consumerKey}", Admin, oauth1::delete_consumer)
+        .add(M::GET, "/oauth1/consumers/{consumerKey}/tokens", Admin, oauth1::get_consumer_tokens)
+        .add(M::DELETE, "/oauth1/consumers/{consumerKey}/tokens/{tokenId}", Admin, oauth1::delete_consumer_token)
+        .add(M::GET, "/oauth1/tokens", User, oauth1::get_tokens)
+        .add(M::DELETE, "/oauth1/tokens/{tokenId}", OwnGrant, oauth1::delete_token)
         .add(M::GET, "/oauth2/clients", Admin, oauth2::get_clients)
         .add(M::POST, "/oauth2/clients", Admin, oauth2::post_client)
         .add(M::GET, "/oauth2/clients/{clientId}", Admin, oauth2::get_client)

@@ -27,12 +27,26 @@ pub enum Access {
 }
 
 impl Access {
-    pub fn scopes(self) -> Scopes {
-        let name = match self {
+    /// Jira's name of it: `READ` or `WRITE`.
+    pub fn name(self) -> &'static str {
+        match self {
             Self::ReadOnly => "READ",
             Self::ReadWrite => "WRITE",
-        };
-        parse_scope(name).unwrap_or_else(Scopes::empty)
+        }
+    }
+
+    pub fn scopes(self) -> Scopes {
+        parse_scope(self.name()).unwrap_or_else(Scopes::empty)
+    }
+
+    /// What a token's scopes allow: read and write only if they hold all of `WRITE`.
+    pub fn of(scopes: Scopes) -> Self {
+        let write = Self::ReadWrite.scopes();
+        if scopes.intersection(write) == write {
+            Self::ReadWrite
+        } else {
+            Self::ReadOnly
+        }
     }
 }
 
@@ -167,10 +181,7 @@ impl OAuth1Server {
             "oauth1.approved",
             consumer_target(&pending.consumer),
         )
-        .reason(match access {
-            Access::ReadOnly => "READ",
-            Access::ReadWrite => "WRITE",
-        });
+        .reason(access.name());
         self.audit.record(event);
         let callback = pending.callback.filter(|c| c != OUT_OF_BAND);
         Ok(Approved { verifier, callback })

@@ -6,6 +6,7 @@
 pub mod consumers;
 pub mod dance;
 pub mod signature;
+pub mod tokens;
 pub mod verify;
 
 use std::sync::Arc;

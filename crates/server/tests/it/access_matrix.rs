@@ -239,6 +239,8 @@ struct Fixture {
     grant: String,
     /// The key of an OAuth 1.0a consumer.
     consumer: String,
+    /// An access token of the developer's at that consumer.
+    oauth1_token: String,
 }
 
 /// Fills the path's placeholders with the fixture's records.
@@ -252,6 +254,7 @@ fn concrete_path(route: &RouteSpec, fixture: &Fixture) -> String {
             "{name}" => "svc",
             "{clientId}" => &fixture.client_id,
             "{consumerKey}" => &fixture.consumer,
+            "{tokenId}" => &fixture.oauth1_token,
             "{id}" => match previous {
                 "role" => "10001",
                 "tokens" => &fixture.token,
@@ -670,9 +673,15 @@ async fn fixture(server: &TestServer) -> Fixture {
             StatusCode::CREATED,
         )
         .await;
+    let oauth1_token = server
+        .approved_link(&consumer, "developer", "READ")
+        .await
+        .1
+        .to_string();
     Fixture {
         n,
         consumer,
+        oauth1_token,
         issue,
         comment,
         group,

@@ -216,4 +216,51 @@ backend_tests! {
         let refused = server.oauth1(Method::GET, MYSELF, &theirs).send().await.unwrap();
         assert_eq!(refused.headers()["x-authentication-denied-reason"], "method_disabled");
     }
+
+    async fn users_and_administrators_list_and_revoke_authorized_applications(db) {
+        let server = TestServer::start(db).await;
+        world(&server).await;
+        server.create_user("eve", &[]).await;
+        let (first, first_id) = server.approved_link("jira-cli", "dev", "WRITE").await;
+        let (second, second_id) = server.approved_link("reporting", "dev", "READ").await;
+        let (_, eves) = server.approved_link("reporting", "eve", "READ").await;
+        // The user sees theirs, newest first, without any secret.
+        let listed = ok_json(server.user(Method::GET, "/rest/tessera/1/oauth1/tokens", "dev").send().await.unwrap()).await;
+        let ids: Vec<i64> = listed.as_array().unwrap().iter().map(|t| t["id"].as_i64().unwrap()).collect();
+        assert_eq!(ids, [second_id, first_id]);
+        assert_eq!((listed[0]["consumerKey"].as_str(), listed[0]["access"].as_str()), (Some("reporting"), Some("READ")));
+        assert_eq!(listed[1]["access"], "WRITE");
+        assert!(!listed.to_string().contains(first.token.as_deref().unwrap()));
+        // An application link sees only its own token, and may revoke none.
+        let by_link = ok_json(server.oauth1(Method::GET, "/rest/tessera/1/oauth1/tokens", &first).send().await.unwrap()).await;
+        assert_eq!(by_link.as_array().unwrap().len(), 1);
+        assert_eq!(by_link[0]["id"], first_id);
+        let refused = server.oauth1(Method::DELETE, &format!("/rest/tessera/1/oauth1/tokens/{first_id}"), &first).send().await.unwrap();
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+        // Another user's token, a made-up id: not found.
+        for path in [format!("/rest/tessera/1/oauth1/tokens/{eves}"), "/rest/tessera/1/oauth1/tokens/x".to_string()] {
+            let missing = server.user(Method::DELETE, &path, "dev").send().await.unwrap();
+            expect_error(missing, StatusCode::NOT_FOUND).await;
+        }
+        // Revoked by its user: the link stops at once, and the revocation is audited.
+        let revoked = server.user(Method::DELETE, &format!("/rest/tessera/1/oauth1/tokens/{first_id}"), "dev").send().await.unwrap();
+        assert_eq!(revoked.status(), StatusCode::NO_CONTENT);
+        assert_eq!(problem(server.oauth1(Method::GET, MYSELF, &first).send().await.unwrap()).await, "token_rejected");
+        let again = server.user(Method::DELETE, &format!("/rest/tessera/1/oauth1/tokens/{first_id}"), "dev").send().await.unwrap();
+        expect_error(again, StatusCode::NOT_FOUND).await;
+        let events = server.audit(&format!("action=oauth1.token.revoked&target=oauth1:{first_id}"), 1).await;
+        assert_eq!((events[0]["actor"]["name"].as_str(), events[0]["reason"].as_str()), (Some("dev"), Some("owner")));
+        // An administrator, per consumer.
+        let held = server.admin_json(Method::GET, "/rest/tessera/1/oauth1/consumers/reporting/tokens", Value::Null, StatusCode::OK).await;
+        let users: Vec<&str> = held.as_array().unwrap().iter().map(|t| t["user"].as_str().unwrap()).collect();
+        assert_eq!(users, ["eve", "dev"]);
+        let wrong_consumer = server.admin(Method::DELETE, &format!("/rest/tessera/1/oauth1/consumers/jira-cli/tokens/{second_id}")).send().await.unwrap();
+        expect_error(wrong_consumer, StatusCode::NOT_FOUND).await;
+        let by_admin = server.admin(Method::DELETE, &format!("/rest/tessera/1/oauth1/consumers/reporting/tokens/{second_id}")).send().await.unwrap();
+        assert_eq!(by_admin.status(), StatusCode::NO_CONTENT);
+        assert_eq!(problem(server.oauth1(Method::GET, MYSELF, &second).send().await.unwrap()).await, "token_rejected");
+        server.audit(&format!("action=oauth1.token.revoked&target=oauth1:{second_id}&actor=admin"), 1).await;
+        let left = ok_json(server.user(Method::GET, "/rest/tessera/1/oauth1/tokens", "dev").send().await.unwrap()).await;
+        assert_eq!(left, json!([]));
+    }
 }

@@ -715,6 +715,22 @@ mod admin_pages {
         let done = post(&server, &format!("/secure/authorized-apps/{}/revoke", grant.id), Some(&alice), &[("atl_token", &alice_token)], &[]).await;
         assert_eq!(done.location(), "/secure/authorized-apps");
         assert!(get(&server, "/secure/authorized-apps", Some(&alice)).await.body.contains("no-apps"));
+
+        // Her application links (OAuth 1.0a) are on the same page, revoked the same way.
+        assert!(get(&server, "/secure/authorized-apps", Some(&alice)).await.body.contains("no-links"));
+        let (link, id) = server.approved_link("jira-cli", "alice", "READ").await;
+        let page = get(&server, "/secure/authorized-apps", Some(&alice)).await;
+        page.assert_html();
+        assert!(page.body.contains(&format!("link-{id}")) && page.body.contains("jira-cli app") && page.body.contains("read what you can"));
+        assert!(!page.body.contains(link.token.as_deref().unwrap()));
+        let other = post(&server, &format!("/secure/authorized-apps/oauth1/{id}/revoke"), Some(&admin), &[("atl_token", &token)], &[]).await;
+        assert_eq!(other.status, StatusCode::NOT_FOUND);
+        let no_form_token = post(&server, &format!("/secure/authorized-apps/oauth1/{id}/revoke"), Some(&alice), &[], &[]).await;
+        assert_ne!(no_form_token.status, StatusCode::SEE_OTHER);
+        let done = post(&server, &format!("/secure/authorized-apps/oauth1/{id}/revoke"), Some(&alice), &[("atl_token", &alice_token)], &[]).await;
+        assert_eq!(done.location(), "/secure/authorized-apps");
+        assert!(get(&server, "/secure/authorized-apps", Some(&alice)).await.body.contains("no-links"));
+        assert_eq!(server.oauth1(Method::GET, "/rest/api/2/myself", &link).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
     }
     }
 }

@@ -20,6 +20,7 @@
 //!   logged.
 
 pub mod admin;
+pub mod apps;
 pub mod audit;
 pub mod consent;
 mod layout;
@@ -94,10 +95,14 @@ pub fn router() -> Router<AppState> {
             crate::rest::oauth1::AUTHORIZE_PATH,
             get(oauth1::get_authorize).post(oauth1::post_authorize),
         )
-        .route("/secure/authorized-apps", get(oauth2::get_apps))
+        .route("/secure/authorized-apps", get(apps::get_apps))
         .route(
             "/secure/authorized-apps/{id}/revoke",
-            post(oauth2::post_revoke_app),
+            post(apps::post_revoke_app),
+        )
+        .route(
+            "/secure/authorized-apps/oauth1/{id}/revoke",
+            post(apps::post_revoke_link),
         )
         .route(
             "/secure/admin/oauth2",

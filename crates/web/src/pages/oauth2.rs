@@ -1,10 +1,9 @@
-//! OAuth 2.0 pages: a user's authorized applications (`/secure/authorized-apps`, with a revoke
-//! button each) and the administrators' client registrations (`/secure/admin/oauth2`: list,
-//! register, enable and disable, new secret).
+//! OAuth 2.0 pages: the administrators' client registrations (`/secure/admin/oauth2`: list,
+//! register, enable and disable, new secret). A user's authorized applications are
+//! `super::apps`'s.
 //!
 //! A client secret is rendered once, in the page answering its creation or reset (served
-//! `no-store`). Revoking needs the session's form token; administrative changes also need
-//! websudo.
+//! `no-store`). Administrative changes need the session's form token and websudo.
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -14,79 +13,16 @@ use http::StatusCode;
 use maud::{Markup, html};
 use tessera_auth::oauth2::ClientInput;
 use tessera_core::error::{Error, FieldErrors};
-use tessera_core::oauth2::{ClientChanges, GrantId, describe_scope, scope_string};
+use tessera_core::oauth2::{ClientChanges, scope_string};
 
-use super::layout::{document, error_summary, form_token, page_response, when};
+use super::layout::{document, error_summary, form_token, page_response};
 use super::{
     FormBody, Incoming, PageError, PageResult, SessionUser, link, redirect, require_websudo,
     respond, session_user,
 };
 use crate::state::AppState;
 
-const APPS: &str = "/secure/authorized-apps";
 const CLIENTS: &str = "/secure/admin/oauth2";
-
-/// Any logged-in user: their authorized applications.
-pub async fn get_apps(State(state): State<AppState>, incoming: Incoming) -> Response {
-    let result = async {
-        let user = session_user(&state, &incoming, None, APPS).await?;
-        let grants = state.oauth2.grants_of(&user.principal).await?;
-        let content = html! {
-            @if grants.is_empty() {
-                p id="no-apps" { "You have not authorized any application." }
-            } @else {
-                table id="apps" {
-                    thead { tr { th { "Application" } th { "Can" } th { "Authorized" } th { "Last used" } th { "" } } }
-                    tbody {
-                        @for grant in &grants {
-                            tr id=(format!("app-{}", grant.id)) {
-                                td.name { (grant.client_name) }
-                                td { ul { @for scope in grant.scopes.iter() { li { (describe_scope(scope)) } } } }
-                                td { (when(grant.created)) }
-                                td { @match grant.last_used { Some(at) => (when(at)), None => "never" } }
-                                td {
-                                    form method="post" action=(link(&state, &format!("{APPS}/{}/revoke", grant.id))) {
-                                        (form_token(&user))
-                                        button type="submit" class="revoke" { "Revoke" }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        };
-        Ok(page_response(
-            StatusCode::OK,
-            document(&state, "Authorized applications", Some(&user), content),
-        ))
-    }
-    .await;
-    respond(&state, incoming.client, result)
-}
-
-/// The grant's user, with the form token: revokes it.
-pub async fn post_revoke_app(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    incoming: Incoming,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let result = async {
-        let form = FormBody::parse(&incoming.headers, body)?;
-        let user = session_user(&state, &incoming, Some(&form), APPS).await?;
-        let id = id
-            .parse::<i64>()
-            .map_err(|_| PageError::NotFound("No such application.".into()))?;
-        state
-            .oauth2
-            .revoke_own_grant(&user.principal, GrantId(id))
-            .await?;
-        Ok(redirect(&link(&state, APPS)))
-    }
-    .await;
-    respond(&state, incoming.client, result)
-}
 
 /// What the registration form holds, to show it again after a mistake.
 #[derive(Debug, Default)]

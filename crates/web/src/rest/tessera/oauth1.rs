@@ -1,12 +1,17 @@
 //! `/rest/tessera/1/oauth1/consumers`: OAuth 1.0a consumers (application links), managed by
 //! administrators. A consumer is registered with its RSA public key (PEM, 2048 bits or more)
 //! and its callback (`oob` when it cannot receive one); deleting it ends every token it holds.
+//! `/rest/tessera/1/oauth1/tokens`: the applications a user authorized (access tokens), which
+//! the user, and an administrator per consumer, can list and revoke.
 
 use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tessera_auth::oauth1::consumers::ConsumerInput;
-use tessera_core::oauth1::{Consumer, ConsumerChanges};
+use tessera_auth::oauth1::dance::Access;
+use tessera_core::error::Error;
+use tessera_core::oauth1::{Consumer, ConsumerChanges, OAuth1Token};
+use tessera_core::scopes::Scope;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Auth, Jira, JsonBody, PathArgs, no_content};
@@ -121,6 +126,77 @@ pub async fn delete_consumer(
     state
         .oauth1
         .delete_consumer(&admin, Some(&principal), &consumer_key)
+        .await?;
+    Ok(no_content())
+}
+
+/// An authorized application: an access token, named by its id (never its secret).
+fn token_json(token: &OAuth1Token) -> Value {
+    json!({
+        "id": token.id,
+        "consumerKey": token.consumer.consumer_key,
+        "consumerName": token.consumer.name,
+        "user": token.user.as_ref().map(|u| u.name.clone()),
+        "access": Access::of(token.scopes).name(),
+        "scopes": token.scopes.iter().map(Scope::name).collect::<Vec<_>>(),
+        "created": time(token.created),
+        "expires": token.expires.map(time),
+    })
+}
+
+fn token_id(text: &str) -> ApiResult<i64> {
+    text.parse::<i64>().map_err(|_| {
+        Error::NotFound(tessera_core::error::Missing::OAuth1Token(text.to_string())).into()
+    })
+}
+
+/// Any user: the applications they authorized by OAuth 1.0a, newest first (an application
+/// link acting for the user sees only its own).
+pub async fn get_tokens(State(state): State<AppState>, Auth(principal): Auth) -> ApiResult<Jira> {
+    let tokens = state.oauth1.tokens_of(&principal).await?;
+    Ok(Jira::ok(Value::Array(
+        tokens.iter().map(token_json).collect(),
+    )))
+}
+
+/// The token's user, with a password or a session: revokes it at once.
+pub async fn delete_token(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    PathArgs(id): PathArgs<String>,
+) -> ApiResult<axum::response::Response> {
+    let id = token_id(&id)?;
+    state.oauth1.revoke_own_token(&principal, id).await?;
+    Ok(no_content())
+}
+
+/// Global ADMINISTER: the access tokens a consumer holds, newest first.
+pub async fn get_consumer_tokens(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    PathArgs(consumer_key): PathArgs<String>,
+) -> ApiResult<Jira> {
+    let admin = state.authz.administer(&principal)?;
+    let tokens = state
+        .oauth1
+        .tokens_of_consumer(&admin, &consumer_key)
+        .await?;
+    Ok(Jira::ok(Value::Array(
+        tokens.iter().map(token_json).collect(),
+    )))
+}
+
+/// Global ADMINISTER: revokes one of a consumer's access tokens.
+pub async fn delete_consumer_token(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    PathArgs((consumer_key, id)): PathArgs<(String, String)>,
+) -> ApiResult<axum::response::Response> {
+    let admin = state.authz.administer(&principal)?;
+    let id = token_id(&id)?;
+    state
+        .oauth1
+        .revoke_token(&admin, Some(&principal), &consumer_key, id)
         .await?;
     Ok(no_content())
 }
