@@ -217,6 +217,8 @@ def dance(base, args, private):
     check(problem(refused) == "token_rejected", "a wrong verifier")
     access = app.fetch_access_token(base + ACCESS_TOKEN, verifier=verifier)
     check(access["oauth_token"].startswith("ts1at_"), f"access token: {access}")
+    # It lives the policy's longest token lifetime (365 days by default), as Jira says.
+    check(access.get("oauth_expires_in") == str(365 * 24 * 60 * 60), f"access token lifetime: {access}")
     again = OAuth1Session("py-app", signature_method=SIGNATURE_RSA, rsa_key=private,
                           resource_owner_key=request_token, verifier=verifier)
     check(problem(again.post(base + ACCESS_TOKEN, timeout=30)) == "token_rejected", "a second exchange")

@@ -205,8 +205,13 @@ impl OAuth1Server {
     }
 
     /// The third leg: the consumer's signed request with its approved request token and the
-    /// verifier gets an access token, once (§2.3).
-    pub async fn issue_access_token(&self, request: &SignedRequest<'_>) -> Result<Issued, Problem> {
+    /// verifier gets an access token, once (§2.3), which lives `lifetime` (the access policy's
+    /// longest token lifetime; `None`: until revoked).
+    pub async fn issue_access_token(
+        &self,
+        request: &SignedRequest<'_>,
+        lifetime: Option<std::time::Duration>,
+    ) -> Result<Issued, Problem> {
         let signed = self.check_signature(request).await?;
         let raw = signed
             .token
@@ -249,7 +254,7 @@ impl OAuth1Server {
             scopes: found.scopes,
             callback: None,
             created: now,
-            expires: None,
+            expires: lifetime.map(|lifetime| now.plus(lifetime)),
         };
         if !self
             .store

@@ -179,6 +179,9 @@ backend_tests! {
         let event = AuditEvent::anonymous(SystemClock.now(), "127.0.0.1".parse().unwrap(), "oauth1.token.revoked", format!("oauth1:{id}"));
         assert!(server.store.revoke_oauth1_token(id, SystemClock.now(), &event).await.unwrap());
         assert_eq!(problem(server.oauth1(Method::GET, MYSELF, &link).send().await.unwrap()).await, "token_rejected");
+        // An expired token.
+        let (expired, _) = server.approved_link_until("jira-cli", "dev", "WRITE", Some(SystemClock.now())).await;
+        assert_eq!(problem(server.oauth1(Method::GET, MYSELF, &expired).send().await.unwrap()).await, "token_expired");
         // A deactivated user's links stop working, and work again on reactivation.
         let (link, _) = server.approved_link("jira-cli", "dev", "WRITE").await;
         server.admin_json(Method::PUT, "/rest/api/2/user?username=dev", json!({"active": false}), StatusCode::OK).await;

@@ -7,6 +7,8 @@
 //! extension Jira's clients read). The request's parameters are read from the `Authorization:
 //! OAuth` header, the query and an urlencoded body, all of which the signature covers.
 
+use std::time::Duration;
+
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
@@ -168,18 +170,31 @@ async fn answer(
         Ok(request) => request,
         Err(response) => return response,
     };
+    // An access token never outlives the policy's longest token lifetime.
+    let days = state
+        .auth
+        .policy()
+        .current()
+        .policy
+        .tokens
+        .max_lifetime_days;
+    let lifetime = days.map(|d| Duration::from_secs(u64::from(d) * 24 * 60 * 60));
     let issued = match leg {
         Leg::RequestToken => state.oauth1.issue_request_token(&request).await,
-        Leg::AccessToken => state.oauth1.issue_access_token(&request).await,
+        Leg::AccessToken => state.oauth1.issue_access_token(&request, lifetime).await,
     };
     match issued {
         Ok(issued) => {
+            let expires_in = lifetime.map(|l| l.as_secs().to_string());
             let mut pairs = vec![
                 ("oauth_token", issued.token.expose()),
                 ("oauth_token_secret", issued.secret.as_str()),
             ];
-            if let Leg::RequestToken = leg {
-                pairs.push(("oauth_callback_confirmed", "true"));
+            match (leg, &expires_in) {
+                (Leg::RequestToken, _) => pairs.push(("oauth_callback_confirmed", "true")),
+                // Jira's answer names the access token's lifetime, in seconds.
+                (Leg::AccessToken, Some(seconds)) => pairs.push(("oauth_expires_in", seconds)),
+                (Leg::AccessToken, None) => {}
             }
             form_response(StatusCode::OK, &pairs)
         }

@@ -14,7 +14,7 @@ use sha1::Sha1;
 use tessera_auth::RequestUrl;
 use tessera_auth::oauth1::signature::{base_string, encode, form_params};
 
-use tessera_core::clock::{Clock, SystemClock};
+use tessera_core::clock::{Clock, SystemClock, Timestamp};
 use tessera_core::oauth1::{NewConsumer, NewOAuth1Token, OAuth1TokenKind};
 use tessera_core::secrets::SecretKind;
 use tessera_core::store::{OAuth1Store, UserStore};
@@ -121,6 +121,18 @@ impl TestServer {
     /// `user` approved with `scope` (`READ` or `WRITE`), straight into the store (the dance
     /// has tests of its own). Answers the link and the token's id.
     pub async fn approved_link(&self, consumer_key: &str, user: &str, scope: &str) -> (Link, i64) {
+        self.approved_link_until(consumer_key, user, scope, None)
+            .await
+    }
+
+    /// [`Self::approved_link`], with a token that expires at `expires`.
+    pub async fn approved_link_until(
+        &self,
+        consumer_key: &str,
+        user: &str,
+        scope: &str,
+        expires: Option<Timestamp>,
+    ) -> (Link, i64) {
         let now = SystemClock.now();
         let consumer = match self.store.find_consumer(consumer_key).await.unwrap() {
             Some(consumer) => consumer,
@@ -148,7 +160,7 @@ impl TestServer {
                 scopes: tessera_core::scopes::parse_scope(scope).unwrap(),
                 callback: None,
                 created: now,
-                expires: None,
+                expires,
             })
             .await
             .unwrap();
