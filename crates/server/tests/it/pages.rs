@@ -732,6 +732,57 @@ mod admin_pages {
         assert!(get(&server, "/secure/authorized-apps", Some(&alice)).await.body.contains("no-links"));
         assert_eq!(server.oauth1(Method::GET, "/rest/api/2/myself", &link).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
     }
+
+    async fn administrators_manage_application_links_on_a_page(db) {
+        let server = TestServer::start(db).await;
+        server.create_user("alice", &[]).await;
+        let alice = login(&server, "alice", PASSWORD).await;
+        assert_eq!(get(&server, "/secure/admin/oauth1", Some(&alice)).await.status, StatusCode::FORBIDDEN);
+        let admin = login(&server, "admin", ADMIN_PASSWORD).await;
+        let page = get(&server, "/secure/admin/oauth1", Some(&admin)).await;
+        assert_eq!(page.status, StatusCode::OK);
+        page.assert_html();
+        assert!(page.body.contains("no-consumers"));
+        let token = page.form_token();
+        let key = include_str!("../../../auth/src/oauth1/testdata/consumer.pub.pem");
+        let small = include_str!("../../../auth/src/oauth1/testdata/small-1024.pub.pem");
+        let form = |consumer: &'static str, pem: &'static str| {
+            vec![("atl_token", token.clone()), ("consumerKey", consumer.to_string()), ("name", "Jira CLI <x>".to_string()), ("publicKey", pem.to_string()), ("callback", String::new())]
+        };
+        let register = |fields: Vec<(&'static str, String)>| {
+            let server = &server;
+            let admin = admin.clone();
+            async move {
+                let refs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                post(server, "/secure/admin/oauth1", Some(&admin), &refs, &[]).await
+            }
+        };
+        // An administrative change: websudo first.
+        assert_eq!(register(form("jira-cli", key)).await.status, StatusCode::SEE_OTHER);
+        post(&server, "/secure/admin/websudo", Some(&admin), &[("atl_token", &token), ("password", ADMIN_PASSWORD), ("next", "/secure/admin/oauth1")], &[]).await;
+        // A short key is refused, the form kept.
+        let refused = register(form("jira-cli", small)).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+        assert!(refused.body.contains("2048") && refused.body.contains("value=\"jira-cli\""), "{}", refused.body);
+        let made = register(form("jira-cli", key)).await;
+        assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+        made.assert_html();
+        assert!(made.body.contains("Jira CLI &lt;x&gt;") && made.body.contains("consumer-jira-cli"));
+        let taken = register(form("jira-cli", key)).await;
+        assert_eq!(taken.status, StatusCode::BAD_REQUEST);
+        let stored = server.admin_json(Method::GET, "/rest/tessera/1/oauth1/consumers/jira-cli", Value::Null, StatusCode::OK).await;
+        assert_eq!(stored["callback"], "oob");
+        // Deleting needs "sure" ticked, and ends the access of those who approved it.
+        server.approved_link("jira-cli", "alice", "READ").await;
+        let listed = get(&server, "/secure/admin/oauth1", Some(&admin)).await;
+        assert!(listed.body.contains("<td class=\"users\">1</td>"), "{}", listed.body);
+        let unsure = post(&server, "/secure/admin/oauth1/jira-cli/delete", Some(&admin), &[("atl_token", &token)], &[]).await;
+        assert_eq!(unsure.status, StatusCode::BAD_REQUEST);
+        let deleted = post(&server, "/secure/admin/oauth1/jira-cli/delete", Some(&admin), &[("atl_token", &token), ("confirm", "on")], &[]).await;
+        assert_eq!(deleted.location(), "/secure/admin/oauth1");
+        assert!(get(&server, "/secure/admin/oauth1", Some(&admin)).await.body.contains("no-consumers"));
+        server.audit("action=oauth1.consumer.deleted&actor=admin", 1).await;
+    }
     }
 }
 

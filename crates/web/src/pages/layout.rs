@@ -116,6 +116,7 @@ pub fn document(
                             a href=(link(state, "/secure/admin/audit")) { "Audit log" }
                             a href=(link(state, "/secure/admin/usage")) { "API usage" }
                             a href=(link(state, "/secure/admin/oauth2")) { "OAuth 2.0 clients" }
+                            a href=(link(state, "/secure/admin/oauth1")) { "Application links" }
                         }
                         span.who {
                             (user.principal.user.display_name) " (" (user.principal.user.name) ") "

@@ -95,6 +95,14 @@ pub fn router() -> Router<AppState> {
             crate::rest::oauth1::AUTHORIZE_PATH,
             get(oauth1::get_authorize).post(oauth1::post_authorize),
         )
+        .route(
+            "/secure/admin/oauth1",
+            get(oauth1::get_consumers).post(oauth1::post_consumer),
+        )
+        .route(
+            "/secure/admin/oauth1/{consumerKey}/delete",
+            post(oauth1::post_delete_consumer),
+        )
         .route("/secure/authorized-apps", get(apps::get_apps))
         .route(
             "/secure/authorized-apps/{id}/revoke",

@@ -1,6 +1,8 @@
-//! `GET/POST /plugins/servlet/oauth/authorize`: the user's leg of OAuth 1.0a's dance, at
-//! Jira's path. A logged-in user sees which application asks, and what it will be able to
-//! do, and approves (read only, or read and write) or denies.
+//! OAuth 1.0a pages. `GET/POST /plugins/servlet/oauth/authorize`: the user's leg of the dance,
+//! at Jira's path. A logged-in user sees which application asks, and what it will be able to
+//! do, and approves (read only, or read and write) or denies. `/secure/admin/oauth1`: the
+//! administrators' application links (list with how many users approved each, register,
+//! delete with every token), with websudo.
 //!
 //! Security invariants kept here: the user must hold a session (a login first, then back
 //! here); the form carries the session's form token and passes the XSRF rule like every page
@@ -10,22 +12,30 @@
 //! was issued), or is shown to the user for an `oob` consumer.
 
 use axum::body::Bytes;
-use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
 use axum::response::Response;
 use http::StatusCode;
-use maud::html;
+use maud::{Markup, html};
 use tessera_auth::AuthError;
+use tessera_auth::oauth1::consumers::ConsumerInput;
 use tessera_auth::oauth1::dance::Access;
 use tessera_auth::oauth1::verify::Problem;
+use tessera_core::error::{Error, FieldErrors};
 use tessera_core::principal::{AuthMethod, Principal};
 use url::Url;
 
-use super::layout::{document, form_token, page_response, page_response_posting_to};
-use super::{FormBody, Incoming, PageError, PageResult, link, redirect, respond, session_user};
+use super::layout::{
+    document, error_summary, form_token, page_response, page_response_posting_to, when,
+};
+use super::{
+    FormBody, Incoming, PageError, PageResult, SessionUser, link, redirect, require_websudo,
+    respond, session_user,
+};
 use crate::extract::Params;
 use crate::rest::oauth1::AUTHORIZE_PATH;
 use crate::state::AppState;
+use crate::urls::encode;
 
 fn token_error(problem: Problem) -> PageError {
     match problem {
@@ -164,6 +174,175 @@ pub async fn post_authorize(
             }
             _ => Err(PageError::BadRequest("Choose Allow or Deny.".into())),
         }
+    }
+    .await;
+    respond(&state, incoming.client, result)
+}
+
+const CONSUMERS: &str = "/secure/admin/oauth1";
+
+/// What the registration form holds, to show it again after a mistake.
+#[derive(Debug, Default)]
+struct Draft {
+    consumer_key: String,
+    name: String,
+    public_key: String,
+    callback: String,
+}
+
+async fn consumers_page(
+    state: &AppState,
+    user: &SessionUser,
+    status: StatusCode,
+    draft: &Draft,
+    errors: &FieldErrors,
+    notice: Option<Markup>,
+) -> PageResult<Response> {
+    let admin = state.authz.administer(&user.principal)?;
+    let consumers = state.oauth1.consumers(&admin).await?;
+    let mut held = Vec::with_capacity(consumers.len());
+    for consumer in &consumers {
+        let tokens = state
+            .oauth1
+            .tokens_of_consumer(&admin, &consumer.consumer_key)
+            .await?;
+        held.push(tokens.len());
+    }
+    let content = html! {
+        @if let Some(notice) = notice { div.secret role="status" { (notice) } }
+        (error_summary(errors))
+        @if consumers.is_empty() {
+            p id="no-consumers" { "No application link is registered." }
+        } @else {
+            table id="consumers" {
+                thead { tr { th { "Name" } th { "Consumer key" } th { "Callback" } th { "Users" } th { "Registered" } th { "" } } }
+                tbody {
+                    @for (consumer, users) in consumers.iter().zip(&held) {
+                        tr id=(format!("consumer-{}", consumer.consumer_key)) {
+                            td.name { (consumer.name) }
+                            td { code { (consumer.consumer_key) } }
+                            td { (consumer.callback) }
+                            td.users { (users) }
+                            td { (when(consumer.created)) }
+                            td {
+                                form method="post" action=(link(state, &format!("{CONSUMERS}/{}/delete", encode(&consumer.consumer_key)))) {
+                                    (form_token(user))
+                                    label.check title="Deleting ends the access of every user who approved it" {
+                                        input type="checkbox" name="confirm" required; " sure"
+                                    }
+                                    " "
+                                    button type="submit" class="delete" { "Delete" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { "Register an application link" }
+        form method="post" action=(link(state, CONSUMERS)) {
+            fieldset {
+                (form_token(user))
+                label for="consumer-key" { "Consumer key (what the application sends as oauth_consumer_key)" }
+                input type="text" id="consumer-key" name="consumerKey" value=(draft.consumer_key) required;
+                label for="consumer-name" { "Name shown to users" }
+                input type="text" id="consumer-name" name="name" value=(draft.name) required;
+                label for="public-key" { "Public key (PEM, RSA of 2048 bits or more)" }
+                textarea id="public-key" name="publicKey" rows="8" spellcheck="false" { (draft.public_key) }
+                label for="callback" { "Callback URL (empty, or oob, when the application shows the code to its user)" }
+                input type="text" id="callback" name="callback" value=(draft.callback);
+                p { button type="submit" id="register-consumer" { "Register" } }
+            }
+        }
+    };
+    Ok(page_response(
+        status,
+        document(state, "Application links (OAuth 1.0a)", Some(user), content),
+    ))
+}
+
+/// Global ADMINISTER: the application links and the registration form.
+pub async fn get_consumers(State(state): State<AppState>, incoming: Incoming) -> Response {
+    let result = async {
+        let user = session_user(&state, &incoming, None, CONSUMERS).await?;
+        let draft = Draft::default();
+        let errors = FieldErrors::default();
+        consumers_page(&state, &user, StatusCode::OK, &draft, &errors, None).await
+    }
+    .await;
+    respond(&state, incoming.client, result)
+}
+
+/// Global ADMINISTER, with websudo and the form token: registers an application link.
+pub async fn post_consumer(
+    State(state): State<AppState>,
+    incoming: Incoming,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let result = async {
+        let form = FormBody::parse(&incoming.headers, body)?;
+        let user = session_user(&state, &incoming, Some(&form), CONSUMERS).await?;
+        let admin = state.authz.administer(&user.principal)?;
+        require_websudo(&state, &user, CONSUMERS)?;
+        let draft = Draft {
+            consumer_key: form.text("consumerKey").trim().to_string(),
+            name: form.text("name").to_string(),
+            public_key: form.text("publicKey").to_string(),
+            callback: form.text("callback").trim().to_string(),
+        };
+        let input = ConsumerInput {
+            consumer_key: draft.consumer_key.clone(),
+            name: draft.name.clone(),
+            public_key: draft.public_key.clone(),
+            callback: (!draft.callback.is_empty()).then(|| draft.callback.clone()),
+        };
+        let registered = state
+            .oauth1
+            .register_consumer(&admin, Some(&user.principal), input)
+            .await;
+        let fresh = Draft::default();
+        let none = FieldErrors::default();
+        match registered {
+            Ok(consumer) => {
+                let notice = html! {
+                    p id="registered" { "Application link " strong { (consumer.name) } " is registered." }
+                };
+                consumers_page(&state, &user, StatusCode::CREATED, &fresh, &none, Some(notice)).await
+            }
+            Err(Error::Invalid(errors) | Error::Conflict(errors)) => {
+                consumers_page(&state, &user, StatusCode::BAD_REQUEST, &draft, &errors, None).await
+            }
+            Err(other) => Err(other.into()),
+        }
+    }
+    .await;
+    respond(&state, incoming.client, result)
+}
+
+/// Global ADMINISTER, with websudo and the form token: deletes an application link and
+/// every token it holds.
+pub async fn post_delete_consumer(
+    State(state): State<AppState>,
+    Path(consumer_key): Path<String>,
+    incoming: Incoming,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let result = async {
+        let form = FormBody::parse(&incoming.headers, body)?;
+        let user = session_user(&state, &incoming, Some(&form), CONSUMERS).await?;
+        let admin = state.authz.administer(&user.principal)?;
+        require_websudo(&state, &user, CONSUMERS)?;
+        if !form.is_checked("confirm") {
+            return Err(PageError::BadRequest(
+                "Tick \"sure\" to delete an application link: every user's access through it ends."
+                    .into(),
+            ));
+        }
+        state
+            .oauth1
+            .delete_consumer(&admin, Some(&user.principal), &consumer_key)
+            .await?;
+        Ok(redirect(&link(&state, CONSUMERS)))
     }
     .await;
     respond(&state, incoming.client, result)
