@@ -650,7 +650,7 @@ mod oauth1 {
             let server = OAuth1Server::new(f.store.clone() as Arc<dyn Store>, f.clock.clone(), f.auth.shared_audit(), OAuth1Config::default());
             f.store.create_consumer(NewConsumer {
                 consumer_key: "tessera-test".into(), name: "Test".into(), public_key: PUB.into(),
-                callback: "oob".into(), created: f.clock.now(), created_by: None,
+                callback: "oob".into(), created: f.clock.now(), created_by: None, run_as: None,
             }).await.unwrap();
             let url = myself("/rest/api/2/myself");
             // Anything the client signed, changed: the path, the method, a parameter added.

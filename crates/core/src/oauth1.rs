@@ -43,6 +43,9 @@ pub struct Consumer {
     pub callback: String,
     pub created: Timestamp,
     pub created_by: Option<UserId>,
+    /// Two-legged requests (signed by the consumer alone, without a user's token) act as this
+    /// user, set by an administrator; `None`, the default: they are refused.
+    pub run_as: Option<UserId>,
 }
 
 /// A consumer to store (already checked, its key already parsed as RSA).
@@ -54,6 +57,7 @@ pub struct NewConsumer {
     pub callback: String,
     pub created: Timestamp,
     pub created_by: Option<UserId>,
+    pub run_as: Option<UserId>,
 }
 
 /// A change to a consumer; `None` keeps the field.
@@ -62,6 +66,8 @@ pub struct ConsumerChanges {
     pub name: Option<String>,
     pub public_key: Option<String>,
     pub callback: Option<String>,
+    /// `Some(None)` switches two-legged requests off.
+    pub run_as: Option<Option<UserId>>,
 }
 
 /// What an OAuth 1.0a token is for.

@@ -109,8 +109,10 @@ pub struct OAuth2Caller {
 pub struct OAuth1Caller {
     pub consumer_key: String,
     pub consumer_name: String,
-    /// The access token's id (never its secret).
-    pub token: i64,
+    /// The access token's id (never its secret); `None` for a two-legged request, which
+    /// acts as the consumer's run-as user.
+    pub token: Option<i64>,
+    pub consumer: crate::oauth1::ConsumerId,
 }
 
 impl Principal {

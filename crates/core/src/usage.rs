@@ -7,7 +7,8 @@
 //! `password:<user id>` for Basic with a password (and the logins that open sessions),
 //! `session:<user id>` for requests carried by a session cookie, `oauth:<grant id>` for OAuth
 //! 2.0 access tokens under a user's grant, `oauthclient:<client>` for a client's own tokens,
-//! `oauth1:<token id>` for an OAuth 1.0a access token.
+//! `oauth1:<token id>` for an OAuth 1.0a access token, `oauth1twolegged:<consumer id>` for an
+//! application link's two-legged requests.
 
 use std::net::IpAddr;
 
@@ -44,6 +45,8 @@ pub enum Credential {
     OAuth2Client(crate::oauth2::ClientKey),
     /// An OAuth 1.0a access token (of one user, at one application link).
     OAuth1(i64),
+    /// An application link's two-legged requests (as its run-as user).
+    OAuth1TwoLegged(crate::oauth1::ConsumerId),
 }
 
 impl Credential {
@@ -56,7 +59,10 @@ impl Credential {
             };
         }
         if let Some(oauth1) = &principal.oauth1 {
-            return Self::OAuth1(oauth1.token);
+            return match oauth1.token {
+                Some(token) => Self::OAuth1(token),
+                None => Self::OAuth1TwoLegged(oauth1.consumer),
+            };
         }
         match (principal.token, principal.method) {
             (Some(token), _) => Self::Token(token),
@@ -75,6 +81,7 @@ impl Credential {
             "oauth" => Some(Self::OAuth2Grant(crate::oauth2::GrantId(id))),
             "oauthclient" => Some(Self::OAuth2Client(crate::oauth2::ClientKey(id))),
             "oauth1" => Some(Self::OAuth1(id)),
+            "oauth1twolegged" => Some(Self::OAuth1TwoLegged(crate::oauth1::ConsumerId(id))),
             _ => None,
         }
     }
@@ -89,6 +96,7 @@ impl std::fmt::Display for Credential {
             Self::OAuth2Grant(grant) => write!(f, "oauth:{grant}"),
             Self::OAuth2Client(client) => write!(f, "oauthclient:{}", client.0),
             Self::OAuth1(token) => write!(f, "oauth1:{token}"),
+            Self::OAuth1TwoLegged(consumer) => write!(f, "oauth1twolegged:{consumer}"),
         }
     }
 }
@@ -160,6 +168,7 @@ mod tests {
             Credential::OAuth2Grant(crate::oauth2::GrantId(9)),
             Credential::OAuth2Client(crate::oauth2::ClientKey(4)),
             Credential::OAuth1(11),
+            Credential::OAuth1TwoLegged(crate::oauth1::ConsumerId(2)),
         ];
         for credential in every {
             assert_eq!(Credential::parse(&credential.to_string()), Some(credential));

@@ -81,6 +81,10 @@ enum Oauth1Command {
         /// Where users are sent after approving (an absolute URL) [default: oob].
         #[arg(long, value_name = "URL")]
         callback: Option<String>,
+        /// Accept two-legged requests (signed by the consumer alone), acting as this user
+        /// [default: refused].
+        #[arg(long, value_name = "USER")]
+        execute_as: Option<String>,
     },
     /// List the consumers.
     List,
@@ -398,6 +402,7 @@ async fn oauth1_command(
             name,
             public_key,
             callback,
+            execute_as,
         } => {
             let pem = if public_key.as_os_str() == "-" {
                 std::io::read_to_string(std::io::stdin()).context("cannot read standard input")?
@@ -410,6 +415,7 @@ async fn oauth1_command(
                 name: name.clone(),
                 public_key: pem,
                 callback: callback.clone(),
+                execute_as: execute_as.clone(),
             };
             let made = server
                 .register_consumer(&admin, None, input)

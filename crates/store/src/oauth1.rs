@@ -31,6 +31,7 @@ struct ConsumerRow {
     callback: String,
     created_at: i64,
     created_by: Option<i64>,
+    run_as_user_id: Option<i64>,
 }
 
 impl From<ConsumerRow> for Consumer {
@@ -43,13 +44,14 @@ impl From<ConsumerRow> for Consumer {
             callback: row.callback,
             created: Timestamp::from_millis(row.created_at),
             created_by: row.created_by.map(UserId),
+            run_as: row.run_as_user_id.map(UserId),
         }
     }
 }
 
 macro_rules! consumer_columns {
     () => {
-        "id, consumer_key, name, public_key, callback, created_at, created_by"
+        "id, consumer_key, name, public_key, callback, created_at, created_by, run_as_user_id"
     };
 }
 
@@ -84,7 +86,8 @@ macro_rules! token_columns {
             "t.expires_at, t.used_at, t.revoked_at, ",
             "c.id AS c_id, c.consumer_key AS c_consumer_key, c.name AS c_name, ",
             "c.public_key AS c_public_key, c.callback AS c_callback, ",
-            "c.created_at AS c_created_at, c.created_by AS c_created_by, t.user_id, ",
+            "c.created_at AS c_created_at, c.created_by AS c_created_by, ",
+            "c.run_as_user_id AS c_run_as_user_id, t.user_id, ",
             user_columns!("u"),
             " FROM oauth1_tokens t JOIN oauth1_consumers c ON c.id = t.consumer_id ",
             "LEFT JOIN users u ON u.id = t.user_id"
@@ -111,6 +114,7 @@ struct TokenRow {
     c_callback: String,
     c_created_at: i64,
     c_created_by: Option<i64>,
+    c_run_as_user_id: Option<i64>,
     user_id: Option<i64>,
     u_id: Option<i64>,
     u_name: Option<String>,
@@ -151,6 +155,7 @@ impl TokenRow {
                 callback: self.c_callback,
                 created: Timestamp::from_millis(self.c_created_at),
                 created_by: self.c_created_by.map(UserId),
+                run_as: self.c_run_as_user_id.map(UserId),
             },
             user,
             scopes: scopes_from_text(&self.scopes),
@@ -173,7 +178,7 @@ impl OAuth1Store for SqlStore {
     async fn create_consumer(&self, consumer: NewConsumer) -> StoreResult<Consumer> {
         on_pool!(self, write, |pool| sqlx::query(
             "INSERT INTO oauth1_consumers (consumer_key, name, public_key, callback, \
-             created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6)"
+             created_at, created_by, run_as_user_id) VALUES ($1, $2, $3, $4, $5, $6, $7)"
         )
         .bind(&consumer.consumer_key)
         .bind(&consumer.name)
@@ -181,6 +186,7 @@ impl OAuth1Store for SqlStore {
         .bind(&consumer.callback)
         .bind(consumer.created.as_millis())
         .bind(consumer.created_by.map(|u| u.0))
+        .bind(consumer.run_as.map(|u| u.0))
         .execute(pool)
         .await
         .map(|done| done.rows_affected())
@@ -222,13 +228,16 @@ impl OAuth1Store for SqlStore {
     ) -> StoreResult<Option<Consumer>> {
         let updated = on_pool!(self, write, |pool| sqlx::query(
             "UPDATE oauth1_consumers SET name = COALESCE($2, name), \
-             public_key = COALESCE($3, public_key), callback = COALESCE($4, callback) \
+             public_key = COALESCE($3, public_key), callback = COALESCE($4, callback), \
+             run_as_user_id = CASE WHEN $5 THEN $6 ELSE run_as_user_id END \
              WHERE consumer_key = $1"
         )
         .bind(consumer_key)
         .bind(&changes.name)
         .bind(&changes.public_key)
         .bind(&changes.callback)
+        .bind(changes.run_as.is_some())
+        .bind(changes.run_as.flatten().map(|u| u.0))
         .execute(pool)
         .await
         .map(|done| done.rows_affected())

@@ -1015,6 +1015,7 @@ mod oauth1 {
             callback: OUT_OF_BAND.into(),
             created: T0,
             created_by: None,
+            run_as: None,
         }
     }
 
@@ -1046,6 +1047,14 @@ mod oauth1 {
             assert_eq!((updated.name.as_str(), updated.callback.as_str()), ("Renamed", "https://app.example/cb"));
             assert_eq!(updated.public_key, made.public_key, "an absent field is kept");
             assert!(store.update_consumer("nobody", &changes).await.unwrap().is_none());
+            // Two-legged requests' user: set, kept by other changes, cleared.
+            assert_eq!(updated.run_as, None);
+            let bot = user(&store, "bot", &[]).await;
+            let on = ConsumerChanges { run_as: Some(Some(bot.id)), ..ConsumerChanges::default() };
+            assert_eq!(store.update_consumer("jira-cli", &on).await.unwrap().unwrap().run_as, Some(bot.id));
+            assert_eq!(store.update_consumer("jira-cli", &changes).await.unwrap().unwrap().run_as, Some(bot.id));
+            let off = ConsumerChanges { run_as: Some(None), ..ConsumerChanges::default() };
+            assert_eq!(store.update_consumer("jira-cli", &off).await.unwrap().unwrap().run_as, None);
             let event = super::event("oauth1.consumer.deleted", "192.0.2.1", T0);
             assert!(store.delete_consumer("jira-cli", &event).await.unwrap());
             assert!(!store.delete_consumer("jira-cli", &event).await.unwrap());

@@ -9,21 +9,22 @@
 //! the user approved (read only, or read and write).
 //!
 //! A refusal is one of Jira's `oauth_problem` values and says no more than its name.
-//! Two-legged requests (a consumer's signature without a token, acting as a user the
-//! consumer names) are refused: tessera has no run-as user for a consumer yet.
+//! Two-legged requests (a consumer's signature without a token) act as the consumer's run-as
+//! user when an administrator set one, and are refused otherwise (the default).
 
 use std::sync::Arc;
 
 use http::Method;
 use tessera_core::audit::{AuditEvent, Outcome};
 use tessera_core::clock::Clock;
-use tessera_core::oauth1::OAuth1TokenKind;
+use tessera_core::oauth1::{Consumer, OAuth1TokenKind};
 use tessera_core::principal::{AuthMethod, OAuth1Caller};
 use tessera_core::secrets::{SecretKind, looks_like_secret};
 use tessera_core::store::Store;
 
 use super::{Attempt, Cacheable, Limits, Rejection, Verified, Verifier};
 use crate::error::AuthError;
+use crate::oauth1::dance::Access;
 use crate::oauth1::verify::{Problem, Signatures, SignedRequest};
 use crate::request::RequestUrl;
 use crate::token_format;
@@ -99,10 +100,12 @@ impl Verifier for OAuth1Verifier {
         )
         .map_err(refuse)?;
         let signed = self.signatures.check(&request).await.map_err(refuse)?;
-        // Two-legged: no run-as user for a consumer, so no request without a user's token.
-        let raw = signed
-            .token
-            .ok_or_else(|| refuse(Problem::PermissionDenied))?;
+        let Some(raw) = signed.token else {
+            return self
+                .two_legged(&request, signed.consumer)
+                .await
+                .map_err(refuse);
+        };
         // A mistyped or made-up token costs no database read.
         let digest = token_format::parse_prefixed(&raw, SecretKind::OAuth1Access)
             .map_err(|_| refuse(Problem::TokenRejected))?;
@@ -135,7 +138,47 @@ impl Verifier for OAuth1Verifier {
             oauth1: Some(OAuth1Caller {
                 consumer_key: found.consumer.consumer_key,
                 consumer_name: found.consumer.name,
-                token: found.id,
+                token: Some(found.id),
+                consumer: found.consumer.id,
+            }),
+            ..Verified::user(user, AuthMethod::OAuth1)
+        })
+    }
+}
+
+impl OAuth1Verifier {
+    /// A request signed by the consumer alone: it acts as the consumer's run-as user, set by
+    /// an administrator, able to read and write what that user can; refused when none is set
+    /// (the default), and always when it names another user to act for
+    /// (`xoauth_requestor_id`: impersonation is not offered).
+    async fn two_legged(
+        &self,
+        request: &SignedRequest<'_>,
+        consumer: Consumer,
+    ) -> Result<Verified, Problem> {
+        if request.param("xoauth_requestor_id").is_some() {
+            return Err(Problem::PermissionDenied);
+        }
+        let run_as = consumer.run_as.ok_or(Problem::PermissionDenied)?;
+        let user = self
+            .store
+            .find_user(run_as)
+            .await?
+            .filter(|user| user.active)
+            .ok_or(Problem::PermissionDenied)?;
+        Ok(Verified {
+            credential_ref: Some(format!("oauth1twolegged:{}", consumer.id)),
+            limits: Limits {
+                scopes: Access::ReadWrite.scopes(),
+                projects: None,
+                allowed_ips: Vec::new(),
+            },
+            cacheable: Cacheable::Never,
+            oauth1: Some(OAuth1Caller {
+                consumer_key: consumer.consumer_key,
+                consumer_name: consumer.name,
+                token: None,
+                consumer: consumer.id,
             }),
             ..Verified::user(user, AuthMethod::OAuth1)
         })

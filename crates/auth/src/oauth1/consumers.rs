@@ -6,6 +6,7 @@
 use tessera_core::audit::AuditEvent;
 use tessera_core::authz::Administer;
 use tessera_core::error::{Error, FieldErrors, Missing};
+use tessera_core::ids::UserId;
 use tessera_core::oauth1::{
     Consumer, ConsumerChanges, MAX_PUBLIC_KEY, NewConsumer, OUT_OF_BAND, check_consumer,
 };
@@ -23,6 +24,18 @@ pub struct ConsumerInput {
     pub public_key: String,
     /// An absolute URL, or `oob` (the default).
     pub callback: Option<String>,
+    /// The user two-legged requests act as; `None`: refused.
+    pub execute_as: Option<String>,
+}
+
+/// A change to a consumer as an administrator sends it; `None` keeps a field.
+#[derive(Clone, Debug, Default)]
+pub struct ConsumerEdit {
+    pub name: Option<String>,
+    pub public_key: Option<String>,
+    pub callback: Option<String>,
+    /// `Some(None)` switches two-legged requests off.
+    pub execute_as: Option<Option<String>>,
 }
 
 /// The public key, checked as an RSA key Jira would take.
@@ -66,6 +79,10 @@ impl OAuth1Server {
         let checked = check_consumer(&input.consumer_key, &input.name, callback);
         let key = checked_key(&input.public_key);
         let ((consumer_key, name, callback), public_key) = both(checked, key)?;
+        let run_as = match &input.execute_as {
+            Some(user) => Some(self.execute_as(user).await?),
+            None => None,
+        };
         let now = self.clock.now();
         let created = self
             .store
@@ -76,6 +93,7 @@ impl OAuth1Server {
                 callback,
                 created: now,
                 created_by: principal.map(|p| p.user.id),
+                run_as,
             })
             .await
             .map_err(|error| match error {
@@ -111,13 +129,14 @@ impl OAuth1Server {
             .ok_or_else(|| Error::NotFound(Missing::OAuth1Consumer(consumer_key.to_string())))
     }
 
-    /// Global ADMINISTER: changes a consumer's name, public key or callback.
+    /// Global ADMINISTER: changes a consumer's name, public key, callback or the user its
+    /// two-legged requests act as.
     pub async fn update_consumer(
         &self,
         admin: &Administer,
         principal: Option<&Principal>,
         consumer_key: &str,
-        changes: ConsumerChanges,
+        changes: ConsumerEdit,
     ) -> Result<Consumer, Error> {
         let found = self.consumer(admin, consumer_key).await?;
         let name = changes.name.as_deref().unwrap_or(&found.name);
@@ -125,23 +144,54 @@ impl OAuth1Server {
         let checked = check_consumer(&found.consumer_key, name, callback);
         let key = changes.public_key.as_deref().map(checked_key).transpose();
         let ((_, name, callback), public_key) = both(checked, key)?;
+        let run_as = match &changes.execute_as {
+            Some(Some(user)) => Some(Some(self.execute_as(user).await?)),
+            Some(None) => Some(None),
+            None => None,
+        };
         let checked = ConsumerChanges {
             name: Some(name),
             public_key,
             callback: Some(callback),
+            run_as,
         };
         let updated = self
             .store
             .update_consumer(consumer_key, &checked)
             .await?
             .ok_or_else(|| Error::NotFound(Missing::OAuth1Consumer(consumer_key.to_string())))?;
-        self.audit.record(AuditEvent::by_caller(
+        let mut event = AuditEvent::by_caller(
             principal,
             self.clock.now(),
             "oauth1.consumer.updated",
             target(consumer_key),
-        ));
+        );
+        if updated.run_as != found.run_as {
+            // Who two-legged requests act as is the change most worth finding again.
+            event = event.reason(match updated.run_as {
+                Some(_) => "two_legged_on",
+                None => "two_legged_off",
+            });
+        }
+        self.audit.record(event);
         Ok(updated)
+    }
+
+    /// The user two-legged requests are to act as: an active user of tessera.
+    async fn execute_as(&self, name: &str) -> Result<UserId, Error> {
+        let refused = || {
+            Error::invalid(
+                "executeAs",
+                format!("No active user named '{name}': two-legged requests need one to act as."),
+            )
+        };
+        let user = self
+            .store
+            .find_user_by_name(name.trim())
+            .await?
+            .filter(|u| u.active)
+            .ok_or_else(refused)?;
+        Ok(user.id)
     }
 
     /// Global ADMINISTER: deletes a consumer; every token it holds stops working at once.

@@ -293,6 +293,7 @@ mod tests {
             callback: callback.into(),
             created: Timestamp::from_millis(0),
             created_by: None,
+            run_as: None,
         }
     }
 

@@ -29,7 +29,7 @@ impl OAuth1Server {
             .list_oauth1_tokens(Some(principal.user.id))
             .await?;
         if principal.method.is_token() {
-            let own = principal.oauth1.as_ref().map(|caller| caller.token);
+            let own = principal.oauth1.as_ref().and_then(|caller| caller.token);
             tokens.retain(|token| Some(token.id) == own);
         }
         Ok(tokens)

@@ -266,4 +266,54 @@ backend_tests! {
         let left = ok_json(server.user(Method::GET, "/rest/tessera/1/oauth1/tokens", "dev").send().await.unwrap()).await;
         assert_eq!(left, json!([]));
     }
+
+    async fn two_legged_requests_act_as_the_user_an_administrator_set(db) {
+        let server = TestServer::start(db).await;
+        world(&server).await;
+        server.create_user("bot", &[]).await;
+        server.add_to_role("OA", 10001, "bot").await;
+        let consumers = "/rest/tessera/1/oauth1/consumers";
+        let made = server.admin_json(Method::POST, consumers, json!({"consumerKey": "etl", "name": "ETL", "publicKey": signer().public_pem}), StatusCode::CREATED).await;
+        assert_eq!(made["executeAs"], Value::Null, "off by default");
+        let alone = Link { consumer_key: "etl".into(), token: None };
+        assert_eq!(problem(server.oauth1(Method::GET, MYSELF, &alone).send().await.unwrap()).await, "permission_denied");
+        // Only an active user can be set.
+        let unknown = server.admin(Method::PUT, &format!("{consumers}/etl")).json(&json!({"executeAs": "nobody"})).send().await.unwrap();
+        let body = expect_error(unknown, StatusCode::BAD_REQUEST).await;
+        assert!(body["errors"]["executeAs"].is_string(), "{body}");
+        let on = server.admin_json(Method::PUT, &format!("{consumers}/etl"), json!({"executeAs": "bot"}), StatusCode::OK).await;
+        assert_eq!(on["executeAs"], "bot");
+        let updates = server.audit("action=oauth1.consumer.updated&target=oauth1consumer:etl", 1).await;
+        assert_eq!(updates[0]["reason"], "two_legged_on", "{updates:?}");
+        // Signed by the consumer alone: it acts as the bot, reading and writing what it can.
+        let me = ok_json(server.oauth1(Method::GET, MYSELF, &alone).send().await.unwrap()).await;
+        assert_eq!(me["name"], "bot");
+        let create = json!({"fields": {"project": {"key": "OA"}, "issuetype": {"name": "Task"}, "summary": "by the ETL"}});
+        let created = server.oauth1(Method::POST, "/rest/api/2/issue", &alone).json(&create).send().await.unwrap();
+        assert_eq!(created.status(), StatusCode::CREATED);
+        let admin_only = server.oauth1(Method::GET, "/rest/tessera/1/policy", &alone).send().await.unwrap();
+        assert_eq!(admin_only.status(), StatusCode::FORBIDDEN);
+        // Acting for another user (impersonation) is not offered.
+        let as_dev = server.oauth1(Method::GET, &format!("{MYSELF}?xoauth_requestor_id=dev"), &alone).send().await.unwrap();
+        assert_eq!(problem(as_dev).await, "permission_denied");
+        // The usage trail names the consumer's two-legged use and its user.
+        let consumer = server.store.find_consumer("etl").await.unwrap().unwrap();
+        server.sync().await;
+        let usage = server.admin_json(Method::GET, &format!("/rest/tessera/1/usage?credential=oauth1twolegged:{}", consumer.id), Value::Null, StatusCode::OK).await;
+        assert_eq!((usage["owner"].as_str(), usage["name"].as_str()), (Some("bot"), Some("ETL")), "{usage}");
+        // The run-as user deactivated, or the setting cleared: refused again.
+        server.admin_json(Method::PUT, "/rest/api/2/user?username=bot", json!({"active": false}), StatusCode::OK).await;
+        assert_eq!(problem(server.oauth1(Method::GET, MYSELF, &alone).send().await.unwrap()).await, "permission_denied");
+        server.admin_json(Method::PUT, "/rest/api/2/user?username=bot", json!({"active": true}), StatusCode::OK).await;
+        ok_json(server.oauth1(Method::GET, MYSELF, &alone).send().await.unwrap()).await;
+        let off = server.admin_json(Method::PUT, &format!("{consumers}/etl"), json!({"executeAs": null}), StatusCode::OK).await;
+        assert_eq!(off["executeAs"], Value::Null);
+        assert_eq!(problem(server.oauth1(Method::GET, MYSELF, &alone).send().await.unwrap()).await, "permission_denied");
+        let updates = server.audit("action=oauth1.consumer.updated&target=oauth1consumer:etl", 2).await;
+        assert_eq!(updates[0]["reason"], "two_legged_off", "{updates:?}");
+        // A change that leaves the setting alone keeps it.
+        server.admin_json(Method::PUT, &format!("{consumers}/etl"), json!({"executeAs": "bot"}), StatusCode::OK).await;
+        let renamed = server.admin_json(Method::PUT, &format!("{consumers}/etl"), json!({"name": "ETL 2"}), StatusCode::OK).await;
+        assert_eq!(renamed["executeAs"], "bot");
+    }
 }

@@ -295,6 +295,7 @@ pub async fn post_consumer(
             name: draft.name.clone(),
             public_key: draft.public_key.clone(),
             callback: (!draft.callback.is_empty()).then(|| draft.callback.clone()),
+            execute_as: None,
         };
         let registered = state
             .oauth1

@@ -145,6 +145,7 @@ impl TestServer {
                     callback: "oob".into(),
                     created: now,
                     created_by: None,
+                    run_as: None,
                 })
                 .await
                 .unwrap(),

@@ -7,10 +7,10 @@
 use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tessera_auth::oauth1::consumers::ConsumerInput;
+use tessera_auth::oauth1::consumers::{ConsumerEdit, ConsumerInput};
 use tessera_auth::oauth1::dance::Access;
 use tessera_core::error::Error;
-use tessera_core::oauth1::{Consumer, ConsumerChanges, OAuth1Token};
+use tessera_core::oauth1::{Consumer, OAuth1Token};
 use tessera_core::scopes::Scope;
 
 use crate::error::{ApiError, ApiResult};
@@ -19,8 +19,14 @@ use crate::render::time;
 use crate::state::AppState;
 use crate::urls::encode;
 
-fn consumer_json(state: &AppState, consumer: &Consumer) -> Value {
-    json!({
+/// A consumer, with the name of the user its two-legged requests act as (`executeAs`, `null`
+/// when they are refused).
+async fn consumer_json(state: &AppState, consumer: &Consumer) -> Result<Value, Error> {
+    let execute_as = match consumer.run_as {
+        Some(user) => state.store.find_user(user).await?.map(|u| u.name),
+        None => None,
+    };
+    Ok(json!({
         "self": format!(
             "{}/rest/tessera/1/oauth1/consumers/{}",
             state.urls.base(),
@@ -30,8 +36,9 @@ fn consumer_json(state: &AppState, consumer: &Consumer) -> Value {
         "name": consumer.name,
         "publicKey": consumer.public_key,
         "callback": consumer.callback,
+        "executeAs": execute_as,
         "created": time(consumer.created),
-    })
+    }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -41,6 +48,14 @@ pub struct ConsumerBody {
     name: Option<String>,
     public_key: Option<String>,
     callback: Option<String>,
+    /// Absent: kept; `null`: two-legged requests off; a user name: they act as that user.
+    #[serde(default, deserialize_with = "present")]
+    execute_as: Option<Option<String>>,
+}
+
+/// A field that is present, `null` or not: tells `null` from absent.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
 }
 
 /// Global ADMINISTER: every consumer, by name.
@@ -50,7 +65,10 @@ pub async fn get_consumers(
 ) -> ApiResult<Jira> {
     let admin = state.authz.administer(&principal)?;
     let consumers = state.oauth1.consumers(&admin).await?;
-    let values = consumers.iter().map(|c| consumer_json(&state, c)).collect();
+    let mut values = Vec::with_capacity(consumers.len());
+    for consumer in &consumers {
+        values.push(consumer_json(&state, consumer).await?);
+    }
     Ok(Jira::ok(Value::Array(values)))
 }
 
@@ -66,12 +84,13 @@ pub async fn post_consumer(
         name: body.name.unwrap_or_default(),
         public_key: body.public_key.unwrap_or_default(),
         callback: body.callback,
+        execute_as: body.execute_as.flatten(),
     };
     let consumer = state
         .oauth1
         .register_consumer(&admin, Some(&principal), input)
         .await?;
-    Ok(Jira::created(consumer_json(&state, &consumer)))
+    Ok(Jira::created(consumer_json(&state, &consumer).await?))
 }
 
 /// Global ADMINISTER.
@@ -82,7 +101,7 @@ pub async fn get_consumer(
 ) -> ApiResult<Jira> {
     let admin = state.authz.administer(&principal)?;
     let consumer = state.oauth1.consumer(&admin, &consumer_key).await?;
-    Ok(Jira::ok(consumer_json(&state, &consumer)))
+    Ok(Jira::ok(consumer_json(&state, &consumer).await?))
 }
 
 /// Global ADMINISTER: changes `name`, `publicKey` or `callback` (the key is the consumer's
@@ -104,16 +123,17 @@ pub async fn put_consumer(
             "A consumer's key is fixed: register a new consumer.",
         ));
     }
-    let changes = ConsumerChanges {
+    let changes = ConsumerEdit {
         name: body.name,
         public_key: body.public_key,
         callback: body.callback,
+        execute_as: body.execute_as,
     };
     let consumer = state
         .oauth1
         .update_consumer(&admin, Some(&principal), &consumer_key, changes)
         .await?;
-    Ok(Jira::ok(consumer_json(&state, &consumer)))
+    Ok(Jira::ok(consumer_json(&state, &consumer).await?))
 }
 
 /// Global ADMINISTER: deletes a consumer and every token it holds; 204.

@@ -133,6 +133,23 @@ pub async fn describe(state: &AppState, credential: Credential) -> Result<Descri
             let owner = token.user.map(|u| u.name).unwrap_or_default();
             ("oauth1", owner, Some(token.consumer.name))
         }
+        Credential::OAuth1TwoLegged(id) => {
+            let missing = || Error::NotFound(Missing::OAuth1Consumer(id.to_string()));
+            let consumers = state.store.list_consumers().await?;
+            let consumer = consumers
+                .into_iter()
+                .find(|c| c.id == id)
+                .ok_or_else(missing)?;
+            let owner = match consumer.run_as {
+                Some(user) => state.store.find_user(user).await?.map(|u| u.name),
+                None => None,
+            };
+            (
+                "oauth1twolegged",
+                owner.unwrap_or_default(),
+                Some(consumer.name),
+            )
+        }
     };
     Ok(Described {
         credential: credential.to_string(),
