@@ -12,6 +12,7 @@ mod everyday;
 mod flood;
 mod oauth1;
 mod oauth1_api;
+mod oauth1_base_string;
 mod oauth2;
 mod pages;
 mod policy;
