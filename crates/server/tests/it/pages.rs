@@ -733,6 +733,49 @@ mod admin_pages {
         assert_eq!(server.oauth1(Method::GET, "/rest/api/2/myself", &link).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
     }
 
+    async fn an_approval_whose_user_is_deactivated_before_the_exchange_gives_no_token(db) {
+        use crate::common::oauth1::{Link, now_seconds, signer};
+        let server = TestServer::start(db).await;
+        server.create_user("dev", &[]).await;
+        server.admin_json(Method::POST, "/rest/tessera/1/oauth1/consumers", json!({"consumerKey": "app", "name": "App", "publicKey": signer().public_pem}), StatusCode::CREATED).await;
+        let signed_post = |path: &'static str, link: Link, extra: Vec<(&'static str, String)>| {
+            let server = &server;
+            async move {
+                let extra: Vec<(&str, &str)> = extra.iter().map(|(n, v)| (*n, v.as_str())).collect();
+                let header = signer().authorization(&Method::POST, &server.url(path), &link, &extra, &[], now_seconds());
+                let response = server.request(Method::POST, path).header("authorization", header).send().await.unwrap();
+                (response.status(), response.text().await.unwrap())
+            }
+        };
+        let form_value = |body: &str, name: &str| -> String {
+            url::form_urlencoded::parse(body.as_bytes()).find(|(n, _)| n == name).map(|(_, v)| v.into_owned()).unwrap_or_default()
+        };
+        let app = Link { consumer_key: "app".into(), token: None };
+        let (status, body) = signed_post("/plugins/servlet/oauth/request-token", app, vec![("oauth_callback", "oob".into())]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let request_token = form_value(&body, "oauth_token");
+        // dev approves, as a user does, on the page.
+        let dev = login(&server, "dev", PASSWORD).await;
+        let authorize = format!("/plugins/servlet/oauth/authorize?oauth_token={request_token}");
+        let page = get(&server, &authorize, Some(&dev)).await;
+        assert_eq!(page.status, StatusCode::OK);
+        let token = page.form_token();
+        let approved = post(&server, "/plugins/servlet/oauth/authorize", Some(&dev), &[("atl_token", &token), ("oauth_token", &request_token), ("decision", "approve"), ("access", "read")], &[]).await;
+        let verifier: String = approved.body.split("id=\"oauth-verifier\">").nth(1).expect("the verifier").chars().take_while(|c| c.is_ascii_hexdigit()).collect();
+        // Then dev is deactivated: the exchange is refused, and the token stays unissued.
+        server.admin_json(Method::PUT, "/rest/api/2/user?username=dev", json!({"active": false}), StatusCode::OK).await;
+        let approved_link = Link { consumer_key: "app".into(), token: Some(request_token.clone()) };
+        let (status, body) = signed_post("/plugins/servlet/oauth/access-token", approved_link.clone(), vec![("oauth_verifier", verifier.clone())]).await;
+        assert_eq!((status, form_value(&body, "oauth_problem")), (StatusCode::UNAUTHORIZED, "permission_denied".to_string()));
+        // Reactivated, the same approval can be exchanged (once).
+        server.admin_json(Method::PUT, "/rest/api/2/user?username=dev", json!({"active": true}), StatusCode::OK).await;
+        let (status, body) = signed_post("/plugins/servlet/oauth/access-token", approved_link, vec![("oauth_verifier", verifier)]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let access = Link { consumer_key: "app".into(), token: Some(form_value(&body, "oauth_token")) };
+        let me: Value = server.oauth1(Method::GET, "/rest/api/2/myself", &access).send().await.unwrap().json().await.unwrap();
+        assert_eq!(me["name"], "dev");
+    }
+
     async fn administrators_manage_application_links_on_a_page(db) {
         let server = TestServer::start(db).await;
         server.create_user("alice", &[]).await;
