@@ -22,6 +22,7 @@ pub mod audit_log;
 pub mod authenticator;
 pub mod credentials;
 pub mod error;
+pub mod external;
 pub mod hashing;
 pub mod leaks;
 pub mod oauth1;

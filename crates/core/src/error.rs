@@ -89,6 +89,8 @@ pub enum Missing {
     OAuth1Consumer(String),
     #[error("No OAuth 1.0a access token exists with id '{0}'.")]
     OAuth1Token(String),
+    #[error("No identity provider exists with id '{0}'.")]
+    IdentityProvider(String),
 }
 
 /// Why a service refused.
@@ -208,6 +210,9 @@ pub enum Conflict {
     TokenLimit,
     /// An OAuth 1.0a consumer key is taken.
     ConsumerKey,
+    /// An identity provider's name, or its issuer, is taken.
+    ProviderName,
+    ProviderIssuer,
     /// A uniqueness rule the store could not name (a race lost inside the database).
     Other,
 }

@@ -18,6 +18,7 @@ pub mod catalog;
 pub mod changelog;
 pub mod clock;
 pub mod error;
+pub mod identity;
 pub mod ids;
 pub mod jql;
 pub mod model;

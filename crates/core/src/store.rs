@@ -7,6 +7,9 @@ use async_trait::async_trait;
 use crate::audit::{AuditEvent, AuditFilter};
 use crate::changelog::{ChangeAuthor, ChangeGroup};
 use crate::clock::Timestamp;
+use crate::identity::{
+    Endpoints, IdentityProvider, NewIdentityProvider, ProviderId, ProviderSettings,
+};
 use crate::ids::{CommentId, IssueId, ProjectId, TokenId, UserId};
 use crate::model::{
     Comment, Group, Issue, IssueChanges, LoginInfo, NewIssue, NewProject, NewUser, Page,
@@ -385,6 +388,29 @@ pub trait PolicyStore: Send + Sync {
     async fn policy_version(&self) -> StoreResult<i64>;
 }
 
+/// External identity providers (see [`crate::identity`]).
+#[async_trait]
+pub trait IdentityStore: Send + Sync {
+    /// A conflict (`ProviderName`, `ProviderIssuer`) if the name or the issuer is taken.
+    async fn create_provider(&self, provider: NewIdentityProvider)
+    -> StoreResult<IdentityProvider>;
+    /// Every provider, by name.
+    async fn list_providers(&self) -> StoreResult<Vec<IdentityProvider>>;
+    async fn get_provider(&self, id: ProviderId) -> StoreResult<Option<IdentityProvider>>;
+    /// The provider whose issuer is exactly `issuer`.
+    async fn find_provider_by_issuer(&self, issuer: &str) -> StoreResult<Option<IdentityProvider>>;
+    /// Replaces a provider's settings and endpoints; `None` if it does not exist.
+    async fn update_provider(
+        &self,
+        id: ProviderId,
+        settings: &ProviderSettings,
+        endpoints: &Endpoints,
+    ) -> StoreResult<Option<IdentityProvider>>;
+    /// Deletes a provider and records `audit` in the same transaction; `false` (and no event)
+    /// if there was none.
+    async fn delete_provider(&self, id: ProviderId, audit: &AuditEvent) -> StoreResult<bool>;
+}
+
 /// OAuth 1.0a application links (see [`crate::oauth1`]).
 #[async_trait]
 pub trait OAuth1Store: Send + Sync {
@@ -573,6 +599,7 @@ pub trait Store:
     + UsageStore
     + OAuth2Store
     + OAuth1Store
+    + IdentityStore
     + KeyStore
     + std::fmt::Debug
 {
@@ -591,6 +618,7 @@ impl<T> Store for T where
         + UsageStore
         + OAuth2Store
         + OAuth1Store
+        + IdentityStore
         + KeyStore
         + std::fmt::Debug
 {

@@ -14,6 +14,7 @@
 //! so several tessera instances can share one database.
 
 mod audit;
+mod identity;
 mod issues;
 mod oauth1;
 mod oauth2;

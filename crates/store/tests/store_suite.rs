@@ -1148,3 +1148,65 @@ mod oauth1 {
         }
     }
 }
+
+/// External identity providers: unique by name and by exact issuer, found by issuer.
+mod identity {
+    use super::*;
+    use tessera_core::identity::*;
+
+    fn provider(name: &str, issuer: &str) -> NewIdentityProvider {
+        NewIdentityProvider {
+            settings: ProviderSettings {
+                name: name.into(),
+                issuer: issuer.into(),
+                audiences: vec!["tessera".into(), "account".into()],
+                user_claim: UserClaim::Email,
+                groups_claim: Some("groups".into()),
+                group_mapping: [("/devs".to_string(), "jira-developers".to_string())].into(),
+                provisioning: Provisioning::Create,
+                default_scopes: tessera_core::scopes::parse_scope("READ").unwrap(),
+                enabled: true,
+            },
+            endpoints: Endpoints {
+                jwks_uri: "https://sso.example.com/jwks".into(),
+                token_endpoint: Some("https://sso.example.com/token".into()),
+                ..Endpoints::default()
+            },
+            created: T0,
+            created_by: None,
+        }
+    }
+
+    backend_tests! {
+        async fn providers_are_unique_by_name_and_issuer_and_found_by_issuer(db) {
+            let store = open(&db).await;
+            let made = store.create_provider(provider("Keycloak", "https://sso.example.com/realms/a")).await.unwrap();
+            assert_eq!(made.settings, provider("Keycloak", "https://sso.example.com/realms/a").settings);
+            assert_eq!(made.endpoints.token_endpoint.as_deref(), Some("https://sso.example.com/token"));
+            assert!(matches!(
+                store.create_provider(provider("Keycloak", "https://sso.example.com/realms/b")).await,
+                Err(StoreError::Conflict(Conflict::ProviderName))
+            ));
+            assert!(matches!(
+                store.create_provider(provider("Other", "https://sso.example.com/realms/a")).await,
+                Err(StoreError::Conflict(Conflict::ProviderIssuer))
+            ));
+            // The issuer is exact: another case, or a trailing slash, is another issuer.
+            store.create_provider(provider("Other", "https://sso.example.com/realms/A")).await.unwrap();
+            assert!(store.find_provider_by_issuer("https://sso.example.com/realms/a/").await.unwrap().is_none());
+            assert_eq!(store.find_provider_by_issuer("https://sso.example.com/realms/a").await.unwrap().unwrap().id, made.id);
+            let mut settings = made.settings.clone();
+            settings.enabled = false;
+            settings.group_mapping.clear();
+            let endpoints = Endpoints { jwks_uri: "https://sso.example.com/keys".into(), ..Endpoints::default() };
+            let updated = store.update_provider(made.id, &settings, &endpoints).await.unwrap().unwrap();
+            assert_eq!((updated.settings, updated.endpoints), (settings, endpoints));
+            let names: Vec<String> = store.list_providers().await.unwrap().into_iter().map(|p| p.settings.name).collect();
+            assert_eq!(names, ["Keycloak", "Other"]);
+            let event = super::event("identity.provider.deleted", "192.0.2.1", T0);
+            assert!(store.delete_provider(made.id, &event).await.unwrap());
+            assert!(!store.delete_provider(made.id, &event).await.unwrap());
+            assert!(store.get_provider(made.id).await.unwrap().is_none());
+        }
+    }
+}

@@ -27,7 +27,7 @@ use crate::rest::api2::{
 use crate::rest::auth::{session, websudo};
 use crate::rest::pat;
 use crate::rest::tessera::{
-    audit, oauth1, oauth2, policy, service_accounts, throttle, tokens, usage,
+    audit, identity, oauth1, oauth2, policy, service_accounts, throttle, tokens, usage,
 };
 use crate::state::AppState;
 
@@ -234,6 +234,11 @@ fn tessera(state: Option<&AppState>) -> Table {
         .add(M::GET, "/usage", Admin, usage::get_usage)
         .add(M::GET, "/usage/unused", Admin, usage::get_unused)
         .add(M::GET, "/usage/newnetworks", Admin, usage::get_new_networks)
+        .add(M::GET, "/identityproviders", Admin, identity::get_providers)
+        .add(M::POST, "/identityproviders", Admin, identity::post_provider)
+        .add(M::GET, "/identityproviders/{id}", Admin, identity::get_provider)
+        .add(M::PUT, "/identityproviders/{id}", Admin, identity::put_provider)
+        .add(M::DELETE, "/identityproviders/{id}", Admin, identity::delete_provider)
         .add(M::GET, "/oauth1/consumers", Admin, oauth1::get_consumers)
         .add(M::POST, "/oauth1/consumers", Admin, oauth1::post_consumer)
         .add(M::GET, "/oauth1/consumers/{consumerKey}", Admin, oauth1::get_consumer)

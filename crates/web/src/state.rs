@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use ipnet::IpNet;
 use tessera_auth::Authenticator;
+use tessera_auth::external::ExternalIdentity;
 use tessera_auth::leaks::LeakReports;
 use tessera_auth::oauth1::OAuth1Server;
 use tessera_auth::oauth2::OAuth2Server;
@@ -44,6 +45,7 @@ pub struct AppState {
     pub oauth2: Arc<OAuth2Server>,
     /// OAuth 1.0a application links.
     pub oauth1: Arc<OAuth1Server>,
+    pub external: Arc<ExternalIdentity>,
     pub authz: Authorizer,
     pub clock: Arc<dyn Clock>,
     pub urls: Arc<Urls>,
@@ -59,6 +61,7 @@ pub struct AuthServers {
     pub authenticator: Arc<Authenticator>,
     pub oauth2: Arc<OAuth2Server>,
     pub oauth1: Arc<OAuth1Server>,
+    pub external: Arc<ExternalIdentity>,
 }
 
 impl AppState {
@@ -77,6 +80,7 @@ impl AppState {
             auth: servers.authenticator,
             oauth2: servers.oauth2,
             oauth1: servers.oauth1,
+            external: servers.external,
             clock,
             urls: Arc::new(urls),
             settings: Arc::new(settings),

@@ -13,11 +13,14 @@ use crate::common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tessera_core::clock::Clock;
+use tessera_core::identity::{
+    Endpoints, NewIdentityProvider, ProviderSettings, Provisioning, UserClaim,
+};
 use tessera_core::oauth2::{NewOAuth2Token, OAuth2TokenKind};
 use tessera_core::permissions::ProjectPermission as P;
 use tessera_core::principal::AuthMethod;
 use tessera_core::secrets::SecretKind;
-use tessera_core::store::{OAuth2Store, UserStore};
+use tessera_core::store::{IdentityStore, OAuth2Store, UserStore};
 use tessera_testkit::backend_tests;
 use tessera_web::{Access, RouteSpec, route_table};
 
@@ -241,6 +244,10 @@ struct Fixture {
     consumer: String,
     /// An access token of the developer's at that consumer.
     oauth1_token: String,
+    /// An identity provider's id.
+    provider: String,
+    /// The base URL of the stand-in identity provider, whose issuers discovery finds.
+    idp: String,
 }
 
 /// Fills the path's placeholders with the fixture's records.
@@ -260,6 +267,7 @@ fn concrete_path(route: &RouteSpec, fixture: &Fixture) -> String {
                 "tokens" => &fixture.token,
                 "keys" => &fixture.key,
                 "grants" => &fixture.grant,
+                "identityproviders" => &fixture.provider,
                 "comment" => &fixture.comment,
                 "issuetype" | "priority" => "3",
                 "resolution" => "10000",
@@ -398,6 +406,17 @@ fn request_for(route: &RouteSpec, f: &Fixture) -> (String, Option<Value>) {
         ("PUT", "/rest/tessera/1/policy") => (String::new(), Some(json!({}))),
         // The administrator (the first user) and their password.
         ("GET", "/rest/tessera/1/usage") => ("?credential=password:10000".into(), None),
+        ("POST", "/rest/tessera/1/identityproviders") => (
+            String::new(),
+            Some(json!({
+                "name": format!("New {n}"),
+                "issuer": format!("{}/t/new{n}", f.idp),
+                "audiences": ["tessera"],
+            })),
+        ),
+        ("PUT", "/rest/tessera/1/identityproviders/{id}") => {
+            (String::new(), Some(json!({"name": format!("Renamed {n}")})))
+        }
         ("POST", "/rest/tessera/1/oauth1/consumers") => (
             String::new(),
             Some(
@@ -589,7 +608,7 @@ async fn developer_oauth2_token(server: &TestServer) -> String {
 static CELLS: AtomicUsize = AtomicUsize::new(0);
 
 /// Fresh records for one cell, since callers change and delete them.
-async fn fixture(server: &TestServer) -> Fixture {
+async fn fixture(server: &TestServer, idp: &str) -> Fixture {
     let n = CELLS.fetch_add(1, Ordering::Relaxed);
     let issue = server.create_issue("MTX", "matrix fixture").await;
     let response = server
@@ -678,10 +697,37 @@ async fn fixture(server: &TestServer) -> Fixture {
         .await
         .1
         .to_string();
+    let provider = server
+        .store
+        .create_provider(NewIdentityProvider {
+            settings: ProviderSettings {
+                name: format!("Provider {n}"),
+                issuer: format!("https://idp.example/t/{n}"),
+                audiences: vec!["tessera".into()],
+                user_claim: UserClaim::PreferredUsername,
+                groups_claim: None,
+                group_mapping: Default::default(),
+                provisioning: Provisioning::Link,
+                default_scopes: tessera_core::scopes::Scopes::empty(),
+                enabled: true,
+            },
+            endpoints: Endpoints {
+                jwks_uri: "https://idp.example/jwks".into(),
+                ..Endpoints::default()
+            },
+            created: now,
+            created_by: None,
+        })
+        .await
+        .unwrap()
+        .id
+        .to_string();
     Fixture {
         n,
         consumer,
         oauth1_token,
+        provider,
+        idp: idp.to_string(),
         issue,
         comment,
         group,
@@ -738,13 +784,14 @@ async fn call(
 
 async fn run_matrix(server: &TestServer) {
     setup(server).await;
+    let idp = crate::common::oidc::Provider::start().await;
     let tokens = caller_tokens(server).await;
     let routes = route_table();
     assert!(routes.len() > 40, "the route table lists every route");
     let mut failures = Vec::new();
     for route in &routes {
         for caller in callers() {
-            let fixture = fixture(server).await;
+            let fixture = fixture(server, &idp.base).await;
             let status = call(server, route, caller, &fixture, &tokens).await;
             let want = expected(route, caller);
             let ok = match &want {

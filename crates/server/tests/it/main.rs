@@ -10,6 +10,7 @@ mod audit;
 mod browser;
 mod everyday;
 mod flood;
+mod identity;
 mod oauth1;
 mod oauth1_api;
 mod oauth1_base_string;

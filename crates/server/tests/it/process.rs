@@ -128,7 +128,7 @@ backend_tests! {
         assert!(ok, "{stderr}");
         let migrated: Value = serde_json::from_str(stdout.trim()).unwrap();
         assert_eq!(migrated["migrated"], true);
-        assert_eq!(migrated["applied"], json!([1, 2, 3, 4, 5, 6, 7, 8]));
+        assert_eq!(migrated["applied"], json!([1, 2, 3, 4, 5, 6, 7, 8, 9]));
         let (ok, stdout, _) = run(&strs(&with(&["--json", "migrate"])), None, &[]).await;
         assert!(ok);
         assert_eq!(serde_json::from_str::<Value>(stdout.trim()).unwrap()["applied"], json!([]));

@@ -7,6 +7,7 @@
 pub mod callers;
 pub mod fixtures;
 pub mod oauth1;
+pub mod oidc;
 pub mod process;
 pub mod reads;
 pub mod server;

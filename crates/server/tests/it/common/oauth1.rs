@@ -23,6 +23,7 @@ use super::server::TestServer;
 
 pub struct Signer {
     key: SigningKey<Sha1>,
+    private: PrivateKey,
     /// The public key, as a consumer is registered with it.
     pub public_pem: String,
 }
@@ -34,7 +35,8 @@ static SIGNER: LazyLock<Signer> = LazyLock::new(|| {
         .to_public_key_pem(LineEnding::LF)
         .expect("a PEM");
     Signer {
-        key: SigningKey::new(private),
+        key: SigningKey::new(private.clone()),
+        private,
         public_pem,
     }
 });
@@ -52,6 +54,19 @@ pub struct Link {
 }
 
 impl Signer {
+    pub fn public_key(&self) -> PublicKey {
+        PublicKey::from(&self.private)
+    }
+
+    /// An RS256 signature (RSASSA-PKCS1-v1_5 with SHA-256) over `data`: how the tests sign
+    /// JWTs, by hand.
+    pub fn sign_rs256(&self, data: &[u8]) -> Vec<u8> {
+        SigningKey::<sha2::Sha256>::new(self.private.clone())
+            .sign(data)
+            .to_bytes()
+            .to_vec()
+    }
+
     /// The `Authorization` header of a request to `url` (absolute, query included), with
     /// `extra` protocol parameters (`oauth_body_hash`, say) and `body` parameters (those of
     /// an urlencoded body), at `timestamp` (seconds).

@@ -3,6 +3,7 @@
 //! password-login suspensions).
 
 pub mod audit;
+pub mod identity;
 pub mod oauth1;
 pub mod oauth2;
 pub mod policy;

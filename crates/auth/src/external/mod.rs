@@ -1,0 +1,56 @@
+//! External identity: tokens from identity providers tessera trusts (OpenID Connect, or any
+//! OAuth 2.0 authorization server that signs JWT access tokens). An administrator registers
+//! a provider by its issuer ([`providers`]); tessera reads its discovery document and keys
+//! ([`discovery`]) and then accepts the JWTs it signs as bearer tokens for the users they
+//! name (`crate::credentials::external_jwt`, to come).
+
+pub mod discovery;
+pub mod providers;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tessera_core::clock::Clock;
+use tessera_core::store::Store;
+
+use crate::audit_log::AuditLog;
+
+/// Timeouts and tolerances.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExternalConfig {
+    /// How long a provider may take to answer a request for its documents.
+    pub http_timeout: Duration,
+}
+
+impl Default for ExternalConfig {
+    fn default() -> Self {
+        Self {
+            http_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The external identity server: the providers and what they publish.
+#[derive(Debug)]
+pub struct ExternalIdentity {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    audit: Arc<AuditLog>,
+    http: reqwest::Client,
+}
+
+impl ExternalIdentity {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        audit: Arc<AuditLog>,
+        config: ExternalConfig,
+    ) -> Self {
+        Self {
+            store,
+            clock,
+            audit,
+            http: discovery::http_client(config.http_timeout),
+        }
+    }
+}

@@ -1,0 +1,286 @@
+//! External identity providers, as records and rules: an OpenID Connect (or OAuth 2.0
+//! authorization server) issuer an administrator trusts, whose signed JWTs tessera accepts as
+//! bearer tokens, and how a token's claims become a tessera user, its groups and its scopes.
+//!
+//! What a provider publishes (its discovery document, its keys) is fetched and checked by the
+//! authentication crate; what lives here is what a registration holds and the rules for it.
+//! Security invariants kept here: an issuer is an `https` URL, or `http` on a loopback
+//! address only (a token's keys must come over a channel nobody else can change); the user
+//! claim is one of three that identify a person; group mappings name tessera groups in
+//! lower case, as tessera keeps them.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use crate::clock::Timestamp;
+use crate::error::FieldErrors;
+use crate::ids::UserId;
+use crate::scopes::Scopes;
+
+/// A provider's database key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProviderId(pub i64);
+
+impl std::fmt::Display for ProviderId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+pub const MAX_PROVIDER_NAME: usize = 255;
+pub const MAX_ISSUER: usize = 2048;
+/// Most audiences and group mappings a provider may list.
+pub const MAX_AUDIENCES: usize = 20;
+pub const MAX_GROUP_MAPPINGS: usize = 200;
+
+/// Which claim names the tessera user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UserClaim {
+    PreferredUsername,
+    Sub,
+    Email,
+}
+
+impl UserClaim {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::PreferredUsername => "preferred_username",
+            Self::Sub => "sub",
+            Self::Email => "email",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "preferred_username" => Some(Self::PreferredUsername),
+            "sub" => Some(Self::Sub),
+            "email" => Some(Self::Email),
+            _ => None,
+        }
+    }
+}
+
+/// What happens to a token whose user tessera does not know.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Provisioning {
+    /// The user is created, without a password (just in time).
+    Create,
+    /// Only existing users are matched; others are refused.
+    Link,
+    /// Only users this provider created or linked before are accepted.
+    Off,
+}
+
+impl Provisioning {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Create => "create",
+            Self::Link => "link",
+            Self::Off => "off",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "create" => Some(Self::Create),
+            "link" => Some(Self::Link),
+            "off" => Some(Self::Off),
+            _ => None,
+        }
+    }
+}
+
+/// What the provider's discovery document said, as far as tessera uses it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Endpoints {
+    pub jwks_uri: String,
+    pub authorization_endpoint: Option<String>,
+    pub token_endpoint: Option<String>,
+    pub introspection_endpoint: Option<String>,
+}
+
+/// A provider's settings, as an administrator gives them (checked by [`check_settings`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProviderSettings {
+    pub name: String,
+    /// Exactly as the tokens' `iss` carries it.
+    pub issuer: String,
+    /// A token's `aud` must hold one of these.
+    pub audiences: Vec<String>,
+    pub user_claim: UserClaim,
+    pub groups_claim: Option<String>,
+    /// Provider group → tessera group.
+    pub group_mapping: BTreeMap<String, String>,
+    pub provisioning: Provisioning,
+    /// What a token that names no scope may do (never more than its user may).
+    pub default_scopes: Scopes,
+    pub enabled: bool,
+}
+
+/// A registered provider.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdentityProvider {
+    pub id: ProviderId,
+    pub settings: ProviderSettings,
+    pub endpoints: Endpoints,
+    pub created: Timestamp,
+    pub created_by: Option<UserId>,
+}
+
+/// A provider to store (its settings checked, its discovery document read).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewIdentityProvider {
+    pub settings: ProviderSettings,
+    pub endpoints: Endpoints,
+    pub created: Timestamp,
+    pub created_by: Option<UserId>,
+}
+
+/// Whether `url` may be an issuer: `https`, or `http` on a loopback address; with a host, and
+/// without a query or fragment (RFC 8414 §2).
+pub fn is_issuer_url(url: &str) -> bool {
+    let Ok(parsed) = url::Url::parse(url) else {
+        return false;
+    };
+    if parsed.query().is_some() || parsed.fragment().is_some() || !parsed.username().is_empty() {
+        return false;
+    }
+    match (parsed.scheme(), parsed.host()) {
+        ("https", Some(_)) => true,
+        ("http", Some(url::Host::Domain(domain))) => domain.eq_ignore_ascii_case("localhost"),
+        ("http", Some(url::Host::Ipv4(ip))) => IpAddr::V4(ip).is_loopback(),
+        ("http", Some(url::Host::Ipv6(ip))) => IpAddr::V6(ip).is_loopback(),
+        _ => false,
+    }
+}
+
+/// Checks and normalises a provider's settings; every problem is reported by field.
+pub fn check_settings(mut settings: ProviderSettings) -> Result<ProviderSettings, FieldErrors> {
+    let mut errors = FieldErrors::default();
+    settings.name = settings.name.trim().to_string();
+    if settings.name.is_empty()
+        || settings.name.len() > MAX_PROVIDER_NAME
+        || settings.name.chars().any(char::is_control)
+    {
+        errors.add_field(
+            "name",
+            format!(
+                "The name must be 1 to {MAX_PROVIDER_NAME} characters, without control characters."
+            ),
+        );
+    }
+    settings.issuer = settings.issuer.trim().to_string();
+    if settings.issuer.len() > MAX_ISSUER || !is_issuer_url(&settings.issuer) {
+        errors.add_field(
+            "issuer",
+            "The issuer must be an https URL (http only on a loopback address), without a query or fragment.",
+        );
+    }
+    settings.audiences = settings
+        .audiences
+        .iter()
+        .map(|a| a.trim().to_string())
+        .filter(|a| !a.is_empty())
+        .collect();
+    settings.audiences.sort();
+    settings.audiences.dedup();
+    if settings.audiences.is_empty() || settings.audiences.len() > MAX_AUDIENCES {
+        errors.add_field(
+            "audiences",
+            format!("Give 1 to {MAX_AUDIENCES} audiences: a token's aud must name one of them."),
+        );
+    }
+    settings.groups_claim = settings
+        .groups_claim
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty());
+    if settings.group_mapping.len() > MAX_GROUP_MAPPINGS {
+        errors.add_field(
+            "groupMapping",
+            format!("At most {MAX_GROUP_MAPPINGS} group mappings."),
+        );
+    }
+    let mapping = std::mem::take(&mut settings.group_mapping);
+    for (theirs, ours) in mapping {
+        let ours = ours.trim().to_lowercase();
+        if theirs.is_empty() || ours.is_empty() {
+            errors.add_field("groupMapping", "A group mapping names two groups.");
+            continue;
+        }
+        settings.group_mapping.insert(theirs, ours);
+    }
+    if !settings.group_mapping.is_empty() && settings.groups_claim.is_none() {
+        errors.add_field(
+            "groupsClaim",
+            "Name the claim that holds the provider's groups to map them.",
+        );
+    }
+    if errors.is_empty() {
+        Ok(settings)
+    } else {
+        Err(errors)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> ProviderSettings {
+        ProviderSettings {
+            name: " Keycloak ".into(),
+            issuer: "https://sso.example.com/realms/acme".into(),
+            audiences: vec!["tessera".into(), " tessera ".into(), "".into()],
+            user_claim: UserClaim::PreferredUsername,
+            groups_claim: Some("groups".into()),
+            group_mapping: [("Developers".to_string(), " Jira-Developers ".to_string())].into(),
+            provisioning: Provisioning::Create,
+            default_scopes: Scopes::empty(),
+            enabled: true,
+        }
+    }
+
+    #[test]
+    fn issuers_are_https_or_loopback_http() {
+        for good in [
+            "https://sso.example.com/realms/acme",
+            "https://sso.example.com",
+            "http://127.0.0.1:8080/oidc",
+            "http://[::1]:9000",
+            "http://localhost:3000",
+        ] {
+            assert!(is_issuer_url(good), "{good}");
+        }
+        for bad in [
+            "http://sso.example.com",
+            "http://10.0.0.1/oidc",
+            "https://sso.example.com/?x=1",
+            "https://sso.example.com/#f",
+            "https://user@sso.example.com",
+            "ftp://sso.example.com",
+            "sso.example.com",
+            "",
+        ] {
+            assert!(!is_issuer_url(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn settings_are_normalised_and_each_problem_named() {
+        let checked = check_settings(settings()).unwrap();
+        assert_eq!(checked.name, "Keycloak");
+        assert_eq!(checked.audiences, ["tessera"]);
+        assert_eq!(checked.group_mapping["Developers"], "jira-developers");
+        let bad = ProviderSettings {
+            name: String::new(),
+            issuer: "http://sso.example.com".into(),
+            audiences: vec![],
+            groups_claim: None,
+            ..settings()
+        };
+        let errors = check_settings(bad).unwrap_err();
+        for field in ["name", "issuer", "audiences", "groupsClaim"] {
+            assert!(errors.fields.contains_key(field), "{field}: {errors:?}");
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! External identity providers' records. Lists and maps (audiences, group mappings) are kept
+//! as JSON text; a provider is deleted with its audit event in one transaction.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use tessera_core::audit::AuditEvent;
+use tessera_core::clock::Timestamp;
+use tessera_core::identity::{
+    Endpoints, IdentityProvider, NewIdentityProvider, ProviderId, ProviderSettings, Provisioning,
+    UserClaim,
+};
+use tessera_core::ids::UserId;
+use tessera_core::store::{Conflict, IdentityStore, StoreError, StoreResult};
+use tessera_core::tokens::{scopes_from_text, scopes_to_text};
+
+use crate::audit::insert_audit;
+use crate::{SqlStore, backend, on_pool, write_error};
+
+macro_rules! provider_columns {
+    () => {
+        "id, name, issuer, audiences, user_claim, groups_claim, group_mapping, provisioning, \
+         default_scopes, enabled, jwks_uri, authorization_endpoint, token_endpoint, \
+         introspection_endpoint, created_at, created_by"
+    };
+}
+
+#[derive(sqlx::FromRow)]
+struct ProviderRow {
+    id: i64,
+    name: String,
+    issuer: String,
+    audiences: String,
+    user_claim: String,
+    groups_claim: Option<String>,
+    group_mapping: String,
+    provisioning: String,
+    default_scopes: String,
+    enabled: bool,
+    jwks_uri: String,
+    authorization_endpoint: Option<String>,
+    token_endpoint: Option<String>,
+    introspection_endpoint: Option<String>,
+    created_at: i64,
+    created_by: Option<i64>,
+}
+
+fn corrupt(what: &str, id: i64) -> StoreError {
+    StoreError::Backend(format!("identity provider {id}: unreadable {what}").into())
+}
+
+impl ProviderRow {
+    fn into_provider(self) -> StoreResult<IdentityProvider> {
+        let id = self.id;
+        let audiences: Vec<String> =
+            serde_json::from_str(&self.audiences).map_err(|_| corrupt("audiences", id))?;
+        let group_mapping: BTreeMap<String, String> =
+            serde_json::from_str(&self.group_mapping).map_err(|_| corrupt("group mapping", id))?;
+        Ok(IdentityProvider {
+            id: ProviderId(id),
+            settings: ProviderSettings {
+                name: self.name,
+                issuer: self.issuer,
+                audiences,
+                user_claim: UserClaim::parse(&self.user_claim)
+                    .ok_or_else(|| corrupt("user claim", id))?,
+                groups_claim: self.groups_claim,
+                group_mapping,
+                provisioning: Provisioning::parse(&self.provisioning)
+                    .ok_or_else(|| corrupt("provisioning", id))?,
+                default_scopes: scopes_from_text(&self.default_scopes),
+                enabled: self.enabled,
+            },
+            endpoints: Endpoints {
+                jwks_uri: self.jwks_uri,
+                authorization_endpoint: self.authorization_endpoint,
+                token_endpoint: self.token_endpoint,
+                introspection_endpoint: self.introspection_endpoint,
+            },
+            created: Timestamp::from_millis(self.created_at),
+            created_by: self.created_by.map(UserId),
+        })
+    }
+}
+
+/// Which uniqueness rule a write broke: the constraint's (or the message's) column.
+fn provider_conflict(detail: &str) -> Conflict {
+    if detail.contains("issuer") {
+        Conflict::ProviderIssuer
+    } else {
+        Conflict::ProviderName
+    }
+}
+
+fn audiences_json(audiences: &[String]) -> String {
+    serde_json::Value::from(audiences.to_vec()).to_string()
+}
+
+fn mapping_json(mapping: &BTreeMap<String, String>) -> String {
+    let object: serde_json::Map<String, serde_json::Value> = mapping
+        .iter()
+        .map(|(theirs, ours)| (theirs.clone(), ours.clone().into()))
+        .collect();
+    serde_json::Value::Object(object).to_string()
+}
+
+#[async_trait]
+impl IdentityStore for SqlStore {
+    async fn create_provider(
+        &self,
+        provider: NewIdentityProvider,
+    ) -> StoreResult<IdentityProvider> {
+        let s = &provider.settings;
+        let e = &provider.endpoints;
+        let id: i64 =
+            on_pool!(self, write, |pool| {
+                sqlx::query_scalar(
+            "INSERT INTO identity_providers (name, issuer, audiences, user_claim, groups_claim, \
+             group_mapping, provisioning, default_scopes, enabled, jwks_uri, \
+             authorization_endpoint, token_endpoint, introspection_endpoint, created_at, \
+             created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
+             $15) RETURNING id"
+        )
+        .bind(&s.name)
+        .bind(&s.issuer)
+        .bind(audiences_json(&s.audiences))
+        .bind(s.user_claim.name())
+        .bind(&s.groups_claim)
+        .bind(mapping_json(&s.group_mapping))
+        .bind(s.provisioning.name())
+        .bind(scopes_to_text(s.default_scopes))
+        .bind(s.enabled)
+        .bind(&e.jwks_uri)
+        .bind(&e.authorization_endpoint)
+        .bind(&e.token_endpoint)
+        .bind(&e.introspection_endpoint)
+        .bind(provider.created.as_millis())
+        .bind(provider.created_by.map(|u| u.0))
+        .fetch_one(pool)
+        .await
+        .map_err(|e| write_error(e, provider_conflict))
+            })?;
+        self.get_provider(ProviderId(id))
+            .await?
+            .ok_or(StoreError::MissingReference)
+    }
+
+    async fn list_providers(&self) -> StoreResult<Vec<IdentityProvider>> {
+        let rows: Vec<ProviderRow> = on_pool!(self, read, |pool| sqlx::query_as(concat!(
+            "SELECT ",
+            provider_columns!(),
+            " FROM identity_providers ORDER BY name, id"
+        ))
+        .fetch_all(pool)
+        .await
+        .map_err(backend))?;
+        rows.into_iter().map(ProviderRow::into_provider).collect()
+    }
+
+    async fn get_provider(&self, id: ProviderId) -> StoreResult<Option<IdentityProvider>> {
+        let row: Option<ProviderRow> = on_pool!(self, read, |pool| sqlx::query_as(concat!(
+            "SELECT ",
+            provider_columns!(),
+            " FROM identity_providers WHERE id = $1"
+        ))
+        .bind(id.0)
+        .fetch_optional(pool)
+        .await
+        .map_err(backend))?;
+        row.map(ProviderRow::into_provider).transpose()
+    }
+
+    async fn find_provider_by_issuer(&self, issuer: &str) -> StoreResult<Option<IdentityProvider>> {
+        let row: Option<ProviderRow> = on_pool!(self, read, |pool| sqlx::query_as(concat!(
+            "SELECT ",
+            provider_columns!(),
+            " FROM identity_providers WHERE issuer = $1"
+        ))
+        .bind(issuer)
+        .fetch_optional(pool)
+        .await
+        .map_err(backend))?;
+        row.map(ProviderRow::into_provider).transpose()
+    }
+
+    async fn update_provider(
+        &self,
+        id: ProviderId,
+        s: &ProviderSettings,
+        e: &Endpoints,
+    ) -> StoreResult<Option<IdentityProvider>> {
+        let updated = on_pool!(self, write, |pool| sqlx::query(
+            "UPDATE identity_providers SET name = $2, issuer = $3, audiences = $4, \
+             user_claim = $5, groups_claim = $6, group_mapping = $7, provisioning = $8, \
+             default_scopes = $9, enabled = $10, jwks_uri = $11, authorization_endpoint = $12, \
+             token_endpoint = $13, introspection_endpoint = $14 WHERE id = $1"
+        )
+        .bind(id.0)
+        .bind(&s.name)
+        .bind(&s.issuer)
+        .bind(audiences_json(&s.audiences))
+        .bind(s.user_claim.name())
+        .bind(&s.groups_claim)
+        .bind(mapping_json(&s.group_mapping))
+        .bind(s.provisioning.name())
+        .bind(scopes_to_text(s.default_scopes))
+        .bind(s.enabled)
+        .bind(&e.jwks_uri)
+        .bind(&e.authorization_endpoint)
+        .bind(&e.token_endpoint)
+        .bind(&e.introspection_endpoint)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected())
+        .map_err(|e| write_error(e, provider_conflict)))?;
+        if updated == 0 {
+            return Ok(None);
+        }
+        self.get_provider(id).await
+    }
+
+    async fn delete_provider(&self, id: ProviderId, audit: &AuditEvent) -> StoreResult<bool> {
+        let deleted = on_pool!(self, write, |pool| {
+            let mut tx = pool.begin().await.map_err(backend)?;
+            let deleted = sqlx::query("DELETE FROM identity_providers WHERE id = $1")
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?
+                .rows_affected();
+            if deleted > 0 {
+                insert_audit!(&mut *tx, audit);
+            }
+            tx.commit().await.map_err(backend)?;
+            deleted
+        });
+        Ok(deleted > 0)
+    }
+}

@@ -1,0 +1,151 @@
+//! `/rest/tessera/1/identityproviders`: the identity providers whose JWTs tessera accepts,
+//! managed by administrators. Registering (or changing the issuer of) a provider reads its
+//! discovery document and key set first: one that fails is a 400 naming what failed.
+
+use std::collections::BTreeMap;
+
+use axum::extract::State;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tessera_auth::external::providers::ProviderInput;
+use tessera_core::error::{Error, Missing};
+use tessera_core::identity::{IdentityProvider, ProviderId};
+use tessera_core::scopes::Scope;
+
+use crate::error::ApiResult;
+use crate::extract::{Auth, Jira, JsonBody, PathArgs, no_content};
+use crate::render::time;
+use crate::state::AppState;
+
+fn provider_json(state: &AppState, provider: &IdentityProvider) -> Value {
+    let s = &provider.settings;
+    let e = &provider.endpoints;
+    json!({
+        "self": format!("{}/rest/tessera/1/identityproviders/{}", state.urls.base(), provider.id),
+        "id": provider.id.0,
+        "name": s.name,
+        "issuer": s.issuer,
+        "audiences": s.audiences,
+        "userClaim": s.user_claim.name(),
+        "groupsClaim": s.groups_claim,
+        "groupMapping": s.group_mapping,
+        "provisioning": s.provisioning.name(),
+        "defaultScopes": s.default_scopes.iter().map(Scope::name).collect::<Vec<_>>(),
+        "enabled": s.enabled,
+        "discovered": {
+            "jwksUri": e.jwks_uri,
+            "authorizationEndpoint": e.authorization_endpoint,
+            "tokenEndpoint": e.token_endpoint,
+            "introspectionEndpoint": e.introspection_endpoint,
+        },
+        "created": time(provider.created),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProviderBody {
+    name: Option<String>,
+    issuer: Option<String>,
+    audiences: Option<Vec<String>>,
+    user_claim: Option<String>,
+    /// Absent: kept; `null`: removed.
+    #[serde(default, deserialize_with = "present")]
+    groups_claim: Option<Option<String>>,
+    group_mapping: Option<BTreeMap<String, String>>,
+    provisioning: Option<String>,
+    default_scopes: Option<Vec<String>>,
+    enabled: Option<bool>,
+}
+
+/// A field that is present, `null` or not: tells `null` from absent.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+impl From<ProviderBody> for ProviderInput {
+    fn from(body: ProviderBody) -> Self {
+        Self {
+            name: body.name,
+            issuer: body.issuer,
+            audiences: body.audiences,
+            user_claim: body.user_claim,
+            groups_claim: body.groups_claim,
+            group_mapping: body.group_mapping,
+            provisioning: body.provisioning,
+            default_scopes: body.default_scopes,
+            enabled: body.enabled,
+        }
+    }
+}
+
+fn provider_id(text: &str) -> Result<ProviderId, Error> {
+    text.parse::<i64>()
+        .map(ProviderId)
+        .map_err(|_| Error::NotFound(Missing::IdentityProvider(text.to_string())))
+}
+
+/// Global ADMINISTER: every provider, by name.
+pub async fn get_providers(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+) -> ApiResult<Jira> {
+    let admin = state.authz.administer(&principal)?;
+    let providers = state.external.providers(&admin).await?;
+    let values = providers.iter().map(|p| provider_json(&state, p)).collect();
+    Ok(Jira::ok(Value::Array(values)))
+}
+
+/// Global ADMINISTER: registers a provider; 201 with its `id`.
+pub async fn post_provider(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    JsonBody(body): JsonBody<ProviderBody>,
+) -> ApiResult<Jira> {
+    let admin = state.authz.administer(&principal)?;
+    let provider = state
+        .external
+        .register_provider(&admin, Some(&principal), body.into())
+        .await?;
+    Ok(Jira::created(provider_json(&state, &provider)))
+}
+
+/// Global ADMINISTER.
+pub async fn get_provider(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    PathArgs(id): PathArgs<String>,
+) -> ApiResult<Jira> {
+    let admin = state.authz.administer(&principal)?;
+    let provider = state.external.provider(&admin, provider_id(&id)?).await?;
+    Ok(Jira::ok(provider_json(&state, &provider)))
+}
+
+/// Global ADMINISTER: changes the fields given (a new issuer is discovered first).
+pub async fn put_provider(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    PathArgs(id): PathArgs<String>,
+    JsonBody(body): JsonBody<ProviderBody>,
+) -> ApiResult<Jira> {
+    let admin = state.authz.administer(&principal)?;
+    let provider = state
+        .external
+        .update_provider(&admin, Some(&principal), provider_id(&id)?, body.into())
+        .await?;
+    Ok(Jira::ok(provider_json(&state, &provider)))
+}
+
+/// Global ADMINISTER: deletes a provider; its tokens stop working at once.
+pub async fn delete_provider(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    PathArgs(id): PathArgs<String>,
+) -> ApiResult<axum::response::Response> {
+    let admin = state.authz.administer(&principal)?;
+    state
+        .external
+        .delete_provider(&admin, Some(&principal), provider_id(&id)?)
+        .await?;
+    Ok(no_content())
+}
