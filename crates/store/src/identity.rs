@@ -112,9 +112,8 @@ impl IdentityStore for SqlStore {
     ) -> StoreResult<IdentityProvider> {
         let s = &provider.settings;
         let e = &provider.endpoints;
-        let id: i64 =
-            on_pool!(self, write, |pool| {
-                sqlx::query_scalar(
+        let id: i64 = on_pool!(self, write, |pool| {
+            sqlx::query_scalar(
             "INSERT INTO identity_providers (name, issuer, audiences, user_claim, groups_claim, \
              group_mapping, provisioning, default_scopes, enabled, jwks_uri, \
              authorization_endpoint, token_endpoint, introspection_endpoint, created_at, \
@@ -139,7 +138,7 @@ impl IdentityStore for SqlStore {
         .fetch_one(pool)
         .await
         .map_err(|e| write_error(e, provider_conflict))
-            })?;
+        })?;
         self.get_provider(ProviderId(id))
             .await?
             .ok_or(StoreError::MissingReference)

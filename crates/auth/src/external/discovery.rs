@@ -44,11 +44,17 @@ pub enum DiscoveryError {
     NoUsableKey { url: String },
 }
 
+/// Installs the process's TLS provider (rustls with ring), which every HTTP client of the
+/// process needs before it is built. Installing fails only if one is installed already:
+/// either will do.
+pub fn install_tls() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// The HTTP client providers are read with: no redirects, a short timeout, TLS by rustls with
 /// the platform's trusted roots.
 pub fn http_client(timeout: Duration) -> reqwest::Client {
-    // Installing the process's TLS provider fails only if one is installed: either will do.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    install_tls();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(timeout)

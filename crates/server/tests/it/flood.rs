@@ -33,7 +33,7 @@ async fn a_wrong_password_flood_neither_starves_others_nor_grows_memory() {
         workdir.path(),
     )
     .await;
-    let http = reqwest::Client::builder()
+    let http = crate::common::http_client()
         .pool_max_idle_per_host(256)
         .build()
         .unwrap();

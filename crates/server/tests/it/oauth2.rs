@@ -18,7 +18,7 @@ const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 
 /// A client that shows redirects instead of following them.
 fn no_redirects() -> reqwest::Client {
-    reqwest::Client::builder()
+    crate::common::http_client()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()

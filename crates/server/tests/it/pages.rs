@@ -12,7 +12,7 @@ use tessera_testkit::backend_tests;
 
 /// A client that shows redirects instead of following them, and keeps no cookies.
 fn client() -> reqwest::Client {
-    reqwest::Client::builder()
+    crate::common::http_client()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()

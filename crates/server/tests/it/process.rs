@@ -45,7 +45,7 @@ async fn first_start_creates_the_administrator_once() {
         .expect("admin-created printed");
     let password = created["password"].as_str().unwrap().to_string();
     assert!(password.len() >= 32);
-    let http = reqwest::Client::new();
+    let http = crate::common::http_client().build().unwrap();
     let me: Value = http
         .get(first.url("/rest/api/2/myself"))
         .basic_auth("admin", Some(&password))
@@ -99,7 +99,9 @@ async fn the_admin_password_can_come_from_the_environment() {
         served.events.iter().all(|e| e["event"] != "admin-created"),
         "a given password is not printed"
     );
-    let status = reqwest::Client::new()
+    let status = crate::common::http_client()
+        .build()
+        .unwrap()
         .get(served.url("/rest/api/2/myself"))
         .basic_auth("admin", Some("from-the-environment"))
         .send()
@@ -149,7 +151,7 @@ backend_tests! {
         let workdir = tempfile::tempdir().unwrap();
         let served = Served::start(&strs(&args), &CHEAP_HASHING, workdir.path()).await;
         assert!(served.events.iter().all(|e| e["event"] != "admin-created"), "users exist: no bootstrap");
-        let http = reqwest::Client::new();
+        let http = crate::common::http_client().build().unwrap();
         let status = |password: &'static str| {
             let request = http.get(served.url("/rest/api/2/myself")).basic_auth("bob", Some(password));
             async move { request.send().await.unwrap().status() }
@@ -194,7 +196,7 @@ backend_tests! {
         // Locked out: the server refuses everyone here ...
         let workdir = tempfile::tempdir().unwrap();
         let served = Served::start(&strs(&args), &CHEAP_HASHING, workdir.path()).await;
-        let http = reqwest::Client::new();
+        let http = crate::common::http_client().build().unwrap();
         let myself = || http.get(served.url("/rest/api/2/myself")).basic_auth("bob", Some("bob-password-1")).send();
         let refused = myself().await.unwrap();
         assert_eq!(refused.status(), StatusCode::FORBIDDEN);
@@ -224,7 +226,7 @@ backend_tests! {
         let workdir = tempfile::tempdir().unwrap();
         let env = [CHEAP_HASHING[0], CHEAP_HASHING[1], ("RUST_LOG", "trace"), ("TESSERA_TOKENS__USAGE_FLUSH_SECONDS", "1")];
         let mut served = Served::start(&strs(&args), &env, workdir.path()).await;
-        let http = reqwest::Client::new();
+        let http = crate::common::http_client().build().unwrap();
         let me = http.get(served.url("/rest/api/2/myself")).bearer_auth(&raw).send().await.unwrap();
         assert_eq!(me.status(), StatusCode::OK);
         let me = http.get(served.url("/rest/api/2/myself")).basic_auth("carol", Some(&raw)).send().await.unwrap();
@@ -264,7 +266,7 @@ backend_tests! {
         let env = [CHEAP_HASHING[0], CHEAP_HASHING[1], ("TESSERA_ADMIN_PASSWORD", "durable-admin-1")];
         let workdir = tempfile::tempdir().unwrap();
         let served = Served::start(&strs(&args), &env, workdir.path()).await;
-        let http = reqwest::Client::new();
+        let http = crate::common::http_client().build().unwrap();
         let created = http
             .post(served.url("/rest/api/2/project"))
             .basic_auth("admin", Some("durable-admin-1"))

@@ -13,4 +13,12 @@ pub mod reads;
 pub mod server;
 
 pub use reads::*;
+
+/// A reqwest client builder for the tests. tessera's HTTP client brings rustls without a
+/// built-in crypto provider, and reqwest (one build for the whole test binary) then needs the
+/// process's provider installed before any client is built: this installs it first.
+pub fn http_client() -> reqwest::ClientBuilder {
+    tessera_auth::external::discovery::install_tls();
+    reqwest::Client::builder()
+}
 pub use server::*;

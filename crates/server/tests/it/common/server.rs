@@ -95,7 +95,7 @@ impl TestServer {
             .await
             .expect("server ran");
         });
-        let http = reqwest::Client::builder().build().unwrap();
+        let http = crate::common::http_client().build().unwrap();
         Self {
             base,
             addr,
