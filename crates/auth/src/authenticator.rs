@@ -35,6 +35,7 @@ use tessera_core::throttle::{Subject, ThrottlePolicy};
 use tessera_core::usage::Credential as UsedCredential;
 
 use crate::audit_log::AuditLog;
+use crate::credentials::external_jwt::ExternalJwtVerifier;
 use crate::credentials::oauth1::{OAuth1Verifier, PresentedSignature};
 use crate::credentials::oauth2_access::OAuth2AccessVerifier;
 use crate::credentials::password::{PasswordVerifier, PresentedPassword};
@@ -45,6 +46,8 @@ use crate::credentials::session::{PresentedSession, SessionTimes, SessionVerifie
 use crate::credentials::session::{SessionId, XsrfTokens};
 use crate::credentials::{self, Attempt, Credential, Presented, Rejection, Verified, Verifier};
 pub use crate::error::{AuthError, TokenRejection};
+use crate::external::ExternalConfig;
+use crate::external::keys::KeyCache;
 use crate::hashing::{HasherConfig, PasswordHasher};
 use crate::oauth1::OAuth1Config;
 use crate::oauth1::verify::Signatures;
@@ -77,6 +80,8 @@ pub struct AuthConfig {
     pub initial_policy: Policy,
     /// OAuth 1.0a's timestamp window (and request token lifetime, the dance's).
     pub oauth1: OAuth1Config,
+    /// External JWTs: the clock leeway and how providers' keys are refreshed.
+    pub external: ExternalConfig,
 }
 
 impl Default for AuthConfig {
@@ -92,6 +97,7 @@ impl Default for AuthConfig {
             websudo: Duration::from_secs(10 * 60),
             initial_policy: Policy::default(),
             oauth1: OAuth1Config::default(),
+            external: ExternalConfig::default(),
         }
     }
 }
@@ -129,6 +135,7 @@ pub struct Authenticator {
     pat: PatVerifier,
     oauth2_access: OAuth2AccessVerifier,
     oauth1: OAuth1Verifier,
+    external_jwt: ExternalJwtVerifier,
     usage: Usage,
     audit: Arc<AuditLog>,
     policy: PolicyCache,
@@ -173,6 +180,12 @@ impl Authenticator {
             ),
             pat: PatVerifier::new(store.clone(), clock.clone()),
             oauth2_access: OAuth2AccessVerifier::new(store.clone(), clock.clone()),
+            external_jwt: ExternalJwtVerifier::new(
+                store.clone(),
+                clock.clone(),
+                Arc::new(KeyCache::new(clock.clone(), config.external.keys)),
+                config.external.leeway,
+            ),
             oauth1: OAuth1Verifier::new(
                 Signatures::new(store.clone(), clock.clone(), config.oauth1.timestamp_window),
                 store.clone(),
@@ -272,6 +285,7 @@ impl Authenticator {
                 self.pat.verify(input, attempt).await
             }
             Presented::OAuth2Access(raw) => self.oauth2_access.verify(raw, attempt).await,
+            Presented::ExternalJwt(raw) => self.external_jwt.verify(raw, attempt).await,
             Presented::OAuth1(header) => {
                 let input = PresentedSignature {
                     header,

@@ -26,6 +26,9 @@ pub enum AuthError {
     Xsrf(XsrfFailure),
     #[error("{0}")]
     Token(TokenRejection),
+    /// A JWT from an external identity provider, refused.
+    #[error("{0}")]
+    Jwt(JwtRejection),
     /// A request signed by an OAuth 1.0a application link, refused: Jira's `oauth_problem`.
     #[error("The OAuth 1.0a request was refused: {0}.")]
     OAuth1(Problem),
@@ -100,6 +103,49 @@ impl TokenRejection {
     }
 }
 
+/// Why a JWT from an external identity provider was refused. Each has a stable reason code;
+/// none says more than its name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum JwtRejection {
+    #[error("The token has expired.")]
+    Expired,
+    #[error("The token is not valid yet.")]
+    NotYetValid,
+    #[error("The token is not meant for this server (audience).")]
+    Audience,
+    #[error("The token's issuer is not a trusted identity provider.")]
+    IssuerUnknown,
+    #[error("The token's signature is not valid.")]
+    Signature,
+    #[error("The token is signed with a key its provider does not publish.")]
+    KeyUnknown,
+    #[error("The token's signing algorithm is not accepted.")]
+    Algorithm,
+    #[error("The token's user is not known here.")]
+    UserUnknown,
+    #[error("The token is malformed.")]
+    Malformed,
+    #[error("The token's identity provider is disabled.")]
+    ProviderDisabled,
+}
+
+impl JwtRejection {
+    pub fn reason_code(self) -> &'static str {
+        match self {
+            Self::Expired => "jwt_expired",
+            Self::NotYetValid => "jwt_not_yet_valid",
+            Self::Audience => "jwt_audience",
+            Self::IssuerUnknown => "jwt_issuer_unknown",
+            Self::Signature => "jwt_signature",
+            Self::KeyUnknown => "jwt_key_unknown",
+            Self::Algorithm => "jwt_algorithm",
+            Self::UserUnknown => "jwt_user_unknown",
+            Self::Malformed => "jwt_malformed",
+            Self::ProviderDisabled => "provider_disabled",
+        }
+    }
+}
+
 /// Why a cookie-authenticated request failed the XSRF rule (both say no more than that).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum XsrfFailure {
@@ -129,6 +175,8 @@ pub enum Challenge {
     Basic,
     /// `Bearer` with `error="invalid_token"` and the reason, then `Basic`.
     InvalidToken(TokenRejection),
+    /// `Bearer` with `error="invalid_token"` and the JWT's reason, then `Basic`.
+    InvalidJwt(JwtRejection),
     /// `OAuth` with the `oauth_problem` (the OAuth Problem Reporting extension Jira's
     /// clients read), then `Basic`.
     OAuth1(Problem),
@@ -141,6 +189,12 @@ impl Challenge {
         match self {
             Self::Basic => vec![basic],
             Self::InvalidToken(rejection) => vec![
+                format!(
+                    "Bearer realm=\"tessera\", error=\"invalid_token\", error_description=\"{rejection}\""
+                ),
+                basic,
+            ],
+            Self::InvalidJwt(rejection) => vec![
                 format!(
                     "Bearer realm=\"tessera\", error=\"invalid_token\", error_description=\"{rejection}\""
                 ),
@@ -166,6 +220,7 @@ impl AuthError {
             | Self::SessionInvalid => Some(Challenge::Basic),
             Self::Token(rejection) => Some(Challenge::InvalidToken(*rejection)),
             Self::OAuth1(problem) => Some(Challenge::OAuth1(*problem)),
+            Self::Jwt(rejection) => Some(Challenge::InvalidJwt(*rejection)),
             Self::Credential(CredentialError::Multiple | CredentialError::Malformed)
             | Self::Xsrf(_)
             | Self::LoginThrottled { .. }

@@ -36,5 +36,5 @@ pub mod usage;
 
 pub use authenticator::{AuthConfig, Authenticator, Login};
 pub use credentials::Credential;
-pub use error::{AuthError, Challenge, TokenRejection};
+pub use error::{AuthError, Challenge, JwtRejection, TokenRejection};
 pub use request::{RequestInfo, RequestUrl};

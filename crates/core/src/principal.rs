@@ -32,10 +32,12 @@ pub enum AuthMethod {
     /// approved.
     #[serde(rename = "oauth1")]
     OAuth1,
+    /// A JWT (Bearer) signed by a trusted external identity provider.
+    ExternalJwt,
 }
 
 impl AuthMethod {
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::BasicPassword,
         Self::BasicToken,
         Self::BearerToken,
@@ -43,6 +45,7 @@ impl AuthMethod {
         Self::Session,
         Self::OAuth2,
         Self::OAuth1,
+        Self::ExternalJwt,
     ];
 
     /// Stable name, used in logs, audit events and (with the policy) method rules.
@@ -55,6 +58,7 @@ impl AuthMethod {
             Self::ServiceKey => "service_key",
             Self::OAuth2 => "oauth2",
             Self::OAuth1 => "oauth1",
+            Self::ExternalJwt => "external_jwt",
         }
     }
 
@@ -62,7 +66,12 @@ impl AuthMethod {
     pub fn is_token(self) -> bool {
         matches!(
             self,
-            Self::BasicToken | Self::BearerToken | Self::ServiceKey | Self::OAuth2 | Self::OAuth1
+            Self::BasicToken
+                | Self::BearerToken
+                | Self::ServiceKey
+                | Self::OAuth2
+                | Self::OAuth1
+                | Self::ExternalJwt
         )
     }
 }
@@ -92,6 +101,8 @@ pub struct Principal {
     pub oauth2: Option<OAuth2Caller>,
     /// For an OAuth 1.0a signed request: the application link and the access token.
     pub oauth1: Option<OAuth1Caller>,
+    /// For an external JWT: the identity provider that signed it.
+    pub external: Option<crate::identity::ProviderId>,
 }
 
 /// Which OAuth 2.0 client a caller acts through.
@@ -131,7 +142,8 @@ impl Principal {
             | AuthMethod::BearerToken
             | AuthMethod::ServiceKey
             | AuthMethod::OAuth2
-            | AuthMethod::OAuth1 => false,
+            | AuthMethod::OAuth1
+            | AuthMethod::ExternalJwt => false,
         }
     }
 
@@ -180,6 +192,7 @@ mod tests {
                 AuthMethod::ServiceKey => 4,
                 AuthMethod::OAuth2 => 5,
                 AuthMethod::OAuth1 => 6,
+                AuthMethod::ExternalJwt => 7,
             }
         }
         let mut seen = [false; AuthMethod::ALL.len()];

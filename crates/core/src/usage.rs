@@ -8,7 +8,8 @@
 //! `session:<user id>` for requests carried by a session cookie, `oauth:<grant id>` for OAuth
 //! 2.0 access tokens under a user's grant, `oauthclient:<client>` for a client's own tokens,
 //! `oauth1:<token id>` for an OAuth 1.0a access token, `oauth1twolegged:<consumer id>` for an
-//! application link's two-legged requests.
+//! application link's two-legged requests, `external:<provider id>` for an identity provider's
+//! JWTs.
 
 use std::net::IpAddr;
 
@@ -47,6 +48,8 @@ pub enum Credential {
     OAuth1(i64),
     /// An application link's two-legged requests (as its run-as user).
     OAuth1TwoLegged(crate::oauth1::ConsumerId),
+    /// JWTs of an external identity provider (its users' uses are told apart by user).
+    External(crate::identity::ProviderId),
 }
 
 impl Credential {
@@ -63,6 +66,9 @@ impl Credential {
                 Some(token) => Self::OAuth1(token),
                 None => Self::OAuth1TwoLegged(oauth1.consumer),
             };
+        }
+        if let Some(provider) = principal.external {
+            return Self::External(provider);
         }
         match (principal.token, principal.method) {
             (Some(token), _) => Self::Token(token),
@@ -82,6 +88,7 @@ impl Credential {
             "oauthclient" => Some(Self::OAuth2Client(crate::oauth2::ClientKey(id))),
             "oauth1" => Some(Self::OAuth1(id)),
             "oauth1twolegged" => Some(Self::OAuth1TwoLegged(crate::oauth1::ConsumerId(id))),
+            "external" => Some(Self::External(crate::identity::ProviderId(id))),
             _ => None,
         }
     }
@@ -97,6 +104,7 @@ impl std::fmt::Display for Credential {
             Self::OAuth2Client(client) => write!(f, "oauthclient:{}", client.0),
             Self::OAuth1(token) => write!(f, "oauth1:{token}"),
             Self::OAuth1TwoLegged(consumer) => write!(f, "oauth1twolegged:{consumer}"),
+            Self::External(provider) => write!(f, "external:{provider}"),
         }
     }
 }
@@ -169,6 +177,7 @@ mod tests {
             Credential::OAuth2Client(crate::oauth2::ClientKey(4)),
             Credential::OAuth1(11),
             Credential::OAuth1TwoLegged(crate::oauth1::ConsumerId(2)),
+            Credential::External(crate::identity::ProviderId(5)),
         ];
         for credential in every {
             assert_eq!(Credential::parse(&credential.to_string()), Some(credential));

@@ -59,6 +59,33 @@ pub struct Config {
     pub retention: RetentionConfig,
     pub oauth2: OAuth2Config,
     pub oauth1: OAuth1Config,
+    pub identity: IdentityConfig,
+}
+
+/// External identity providers: clock tolerance and how their keys are refreshed.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IdentityConfig {
+    /// How far a JWT's `exp`, `nbf` and `iat` may be off.
+    pub leeway_seconds: u64,
+    /// The least time between two fetches of one provider's keys (a token naming an unknown
+    /// key fetches them again, at most this often).
+    pub jwks_refetch_seconds: u64,
+    /// How long fetched keys are trusted before they are fetched again.
+    pub jwks_max_age_seconds: u64,
+    /// How long a provider may take to answer.
+    pub http_timeout_seconds: u64,
+}
+
+impl Default for IdentityConfig {
+    fn default() -> Self {
+        Self {
+            leeway_seconds: 60,
+            jwks_refetch_seconds: 30,
+            jwks_max_age_seconds: 600,
+            http_timeout_seconds: 5,
+        }
+    }
 }
 
 /// Lifetimes of OAuth 2.0 tokens.
@@ -331,6 +358,7 @@ impl Default for Config {
             retention: RetentionConfig::default(),
             oauth2: OAuth2Config::default(),
             oauth1: OAuth1Config::default(),
+            identity: IdentityConfig::default(),
         }
     }
 }
@@ -562,6 +590,20 @@ impl Config {
         }
     }
 
+    /// External identity's tolerances and key refresh.
+    pub fn external(&self) -> tessera_auth::external::ExternalConfig {
+        let timeout = Duration::from_secs(self.identity.http_timeout_seconds.max(1));
+        tessera_auth::external::ExternalConfig {
+            http_timeout: timeout,
+            leeway: Duration::from_secs(self.identity.leeway_seconds),
+            keys: tessera_auth::external::keys::KeyRefresh {
+                refetch_interval: Duration::from_secs(self.identity.jwks_refetch_seconds),
+                max_age: Duration::from_secs(self.identity.jwks_max_age_seconds.max(1)),
+                timeout,
+            },
+        }
+    }
+
     /// The authenticator's settings, with the initial access policy.
     pub fn auth(&self) -> Result<AuthConfig, ConfigError> {
         Ok(AuthConfig {
@@ -578,6 +620,7 @@ impl Config {
             websudo: Duration::from_secs(self.session.websudo_minutes.max(1) * 60),
             initial_policy: self.initial_policy()?,
             oauth1: self.oauth1_server(),
+            external: self.external(),
             throttle: ThrottlePolicy {
                 user_threshold: self.login_throttle.user_threshold.max(1),
                 ip_threshold: self.login_throttle.ip_threshold.max(1),

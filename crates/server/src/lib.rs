@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
-use tessera_auth::external::{ExternalConfig, ExternalIdentity};
+use tessera_auth::external::ExternalIdentity;
 use tessera_auth::leaks::LeakReports;
 use tessera_auth::oauth1::OAuth1Server;
 use tessera_auth::oauth2::OAuth2Server;
@@ -209,7 +209,7 @@ pub async fn prepare(config: &Config, bound: SocketAddr) -> Result<Prepared, Ser
             dyn_store.clone(),
             clock.clone(),
             auth.shared_audit(),
-            ExternalConfig::default(),
+            config.external(),
         )),
         authenticator: auth,
     };

@@ -45,6 +45,7 @@ async fn main() -> Result<()> {
         websudo_until: None,
         oauth2: None,
         oauth1: None,
+        external: None,
     };
     let shared: Arc<dyn Store> = store.clone();
     let cap = Authorizer::new(shared)

@@ -306,6 +306,7 @@ fn principal(user: &User, global: &[GlobalPermission]) -> Principal {
         websudo_until: None,
         oauth2: None,
         oauth1: None,
+        external: None,
     }
 }
 

@@ -53,6 +53,7 @@ fn caller(groups: Vec<String>) -> Caller {
         websudo_until: None,
         oauth2: None,
         oauth1: None,
+        external: None,
     }))
 }
 

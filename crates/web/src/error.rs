@@ -270,6 +270,11 @@ impl From<AuthError> for ApiError {
                 reason: rejection.reason_code(),
                 challenge,
             },
+            AuthError::Jwt(rejection) => Self::InvalidToken {
+                message: rejection.to_string(),
+                reason: rejection.reason_code(),
+                challenge,
+            },
             AuthError::OAuth1(problem) => Self::InvalidToken {
                 message: error.to_string(),
                 reason: problem.name(),

@@ -223,6 +223,7 @@ mod tests {
             websudo_until: None,
             oauth2: None,
             oauth1: None,
+            external: None,
         }))
     }
 

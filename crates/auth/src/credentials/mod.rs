@@ -16,6 +16,7 @@
 //! has no say in the policy at all: the pipeline admits once the verifier has answered), and a
 //! rejection never tells more than its reason code.
 
+pub mod external_jwt;
 pub mod oauth1;
 pub mod oauth2_access;
 pub mod parse;
@@ -31,6 +32,7 @@ use ipnet::IpNet;
 use secrecy::{ExposeSecret, SecretString};
 use tessera_core::audit::{AuditEvent, Outcome};
 use tessera_core::clock::Timestamp;
+use tessera_core::identity::ProviderId;
 use tessera_core::ids::{ProjectId, TokenId};
 use tessera_core::model::User;
 use tessera_core::net::canonical_ip;
@@ -68,6 +70,9 @@ pub enum Presented {
     /// `Authorization: OAuth`: a request signed by an OAuth 1.0a application link (the
     /// header's parameters).
     OAuth1(Vec<(String, String)>),
+    /// `Authorization: Bearer` with a JWT (of no tessera kind): an external identity
+    /// provider's.
+    ExternalJwt(SecretString),
 }
 
 impl Presented {
@@ -81,6 +86,7 @@ impl Presented {
             Credential::OAuth1(params) => Self::OAuth1(params),
             Credential::Bearer(raw) => match SecretKind::of(raw.expose_secret()) {
                 Some(SecretKind::OAuth2Access) => Self::OAuth2Access(raw),
+                None if external_jwt::looks_like_jwt(raw.expose_secret()) => Self::ExternalJwt(raw),
                 _ => Self::Token {
                     raw,
                     basic_user: None,
@@ -106,6 +112,7 @@ impl Presented {
             Self::Session(_) => AuthMethod::Session,
             Self::OAuth2Access(_) => AuthMethod::OAuth2,
             Self::OAuth1(_) => AuthMethod::OAuth1,
+            Self::ExternalJwt(_) => AuthMethod::ExternalJwt,
             Self::Token { raw, basic_user } => {
                 match (SecretKind::of(raw.expose_secret()), basic_user) {
                     (Some(SecretKind::ServiceKey), _) => AuthMethod::ServiceKey,
@@ -121,7 +128,9 @@ impl Presented {
         match self {
             Self::Password { username, .. } => Some(username),
             Self::Token { basic_user, .. } => basic_user.as_deref(),
-            Self::OAuth2Access(_) | Self::Session(_) | Self::OAuth1(_) => None,
+            Self::OAuth2Access(_) | Self::Session(_) | Self::OAuth1(_) | Self::ExternalJwt(_) => {
+                None
+            }
         }
     }
 }
@@ -187,6 +196,7 @@ pub struct Verified {
     pub limits: Limits,
     pub oauth2: Option<OAuth2Caller>,
     pub oauth1: Option<OAuth1Caller>,
+    pub external: Option<ProviderId>,
     /// For a session: the session, and until when its password was re-entered.
     pub session: Option<SessionId>,
     pub websudo_until: Option<Timestamp>,
@@ -207,6 +217,7 @@ impl Verified {
             limits: Limits::none(),
             oauth2: None,
             oauth1: None,
+            external: None,
             session: None,
             websudo_until: None,
             success_event: None,
@@ -249,6 +260,7 @@ impl Verified {
             websudo_until: self.websudo_until,
             oauth2: self.oauth2,
             oauth1: self.oauth1,
+            external: self.external,
         }
     }
 }

@@ -2,9 +2,10 @@
 //! OAuth 2.0 authorization server that signs JWT access tokens). An administrator registers
 //! a provider by its issuer ([`providers`]); tessera reads its discovery document and keys
 //! ([`discovery`]) and then accepts the JWTs it signs as bearer tokens for the users they
-//! name (`crate::credentials::external_jwt`, to come).
+//! name (`crate::credentials::external_jwt`), with the keys cached by [`keys`].
 
 pub mod discovery;
+pub mod keys;
 pub mod providers;
 
 use std::sync::Arc;
@@ -20,12 +21,17 @@ use crate::audit_log::AuditLog;
 pub struct ExternalConfig {
     /// How long a provider may take to answer a request for its documents.
     pub http_timeout: Duration,
+    /// How far `exp`, `nbf` and `iat` may be off (clocks differ).
+    pub leeway: Duration,
+    pub keys: keys::KeyRefresh,
 }
 
 impl Default for ExternalConfig {
     fn default() -> Self {
         Self {
             http_timeout: Duration::from_secs(5),
+            leeway: Duration::from_secs(60),
+            keys: keys::KeyRefresh::default(),
         }
     }
 }

@@ -61,6 +61,8 @@ enum Caller {
     /// Requests signed by an OAuth 1.0a application link with an access token the developer
     /// approved for reading and writing.
     DeveloperOAuth1,
+    /// A JWT for the developer from a trusted identity provider, with `WRITE`.
+    DeveloperJwt,
 }
 
 /// The matrix's callers of each authentication method. The match names every method, so a
@@ -85,6 +87,7 @@ fn callers_of(method: AuthMethod) -> &'static [Caller] {
         AuthMethod::ServiceKey => &[Caller::ServiceKey],
         AuthMethod::OAuth2 => &[Caller::DeveloperOAuth2],
         AuthMethod::OAuth1 => &[Caller::DeveloperOAuth1],
+        AuthMethod::ExternalJwt => &[Caller::DeveloperJwt],
     }
 }
 
@@ -119,7 +122,8 @@ fn project_grant(caller: Caller, permission: P) -> Expect {
         | Caller::DeveloperToken
         | Caller::DeveloperBasicToken
         | Caller::DeveloperOAuth2
-        | Caller::DeveloperOAuth1 => &[
+        | Caller::DeveloperOAuth1
+        | Caller::DeveloperJwt => &[
             P::BrowseProjects,
             P::CreateIssues,
             P::AddComments,
@@ -154,6 +158,7 @@ fn expected(route: &RouteSpec, caller: Caller) -> Expect {
             | Caller::ServiceKey
             | Caller::DeveloperOAuth2
             | Caller::DeveloperOAuth1
+            | Caller::DeveloperJwt
     );
     match (caller, route.access) {
         // The login route reads only its JSON body, which a cross-site form cannot send.
@@ -183,9 +188,10 @@ fn expected(route: &RouteSpec, caller: Caller) -> Expect {
         (_, Access::NotWithToken) if has_token => Status(StatusCode::FORBIDDEN),
         (_, Access::NotWithToken) => Allowed,
         // The route answers for a personal token or key; an OAuth access token is none.
-        (Caller::DeveloperOAuth2 | Caller::DeveloperOAuth1, Access::TokenHolder) => {
-            Status(StatusCode::NOT_FOUND)
-        }
+        (
+            Caller::DeveloperOAuth2 | Caller::DeveloperOAuth1 | Caller::DeveloperJwt,
+            Access::TokenHolder,
+        ) => Status(StatusCode::NOT_FOUND),
         (_, Access::TokenHolder) if has_token => Allowed,
         (_, Access::TokenHolder) => Status(StatusCode::NOT_FOUND),
         // The fixture token and grant are the developer's: another user's, for the service.
@@ -528,9 +534,10 @@ struct CallerTokens {
     service_key: String,
     oauth2: String,
     oauth1: Link,
+    jwt: String,
 }
 
-async fn caller_tokens(server: &TestServer) -> CallerTokens {
+async fn caller_tokens(server: &TestServer, idp: &crate::common::oidc::Provider) -> CallerTokens {
     CallerTokens {
         developer: server
             .create_token(
@@ -560,7 +567,27 @@ async fn caller_tokens(server: &TestServer) -> CallerTokens {
             .approved_link("callerlink", "developer", "WRITE")
             .await
             .0,
+        jwt: developer_jwt(server, idp).await,
     }
+}
+
+/// A JWT for the developer from a provider registered for the matrix (as its own tests do).
+async fn developer_jwt(server: &TestServer, idp: &crate::common::oidc::Provider) -> String {
+    use crate::common::oidc::{mint_jwt, now};
+    let issuer = idp.issuer("matrix");
+    server
+        .admin_json(
+            Method::POST,
+            "/rest/tessera/1/identityproviders",
+            json!({"name": "Matrix IdP", "issuer": issuer, "audiences": ["tessera"], "defaultScopes": ["WRITE"]}),
+            StatusCode::CREATED,
+        )
+        .await;
+    let claims = json!({
+        "iss": issuer, "aud": "tessera", "sub": "u-developer",
+        "preferred_username": "developer", "iat": now(), "exp": now() + 3600,
+    });
+    mint_jwt("k1", &claims)
 }
 
 /// An access token of the developer's, through a grant to the caller client, straight into
@@ -771,6 +798,7 @@ async fn call(
         Caller::ServiceKey => server.bearer(method, &path, &tokens.service_key),
         Caller::DeveloperOAuth2 => server.bearer(method, &path, &tokens.oauth2),
         Caller::DeveloperOAuth1 => server.oauth1(method, &path, &tokens.oauth1),
+        Caller::DeveloperJwt => server.bearer(method, &path, &tokens.jwt),
     };
     let request = match (caller, body) {
         (Caller::SessionWithoutXsrf, _) if !is_safe(&route.method) => request
@@ -785,7 +813,7 @@ async fn call(
 async fn run_matrix(server: &TestServer) {
     setup(server).await;
     let idp = crate::common::oidc::Provider::start().await;
-    let tokens = caller_tokens(server).await;
+    let tokens = caller_tokens(server, &idp).await;
     let routes = route_table();
     assert!(routes.len() > 40, "the route table lists every route");
     let mut failures = Vec::new();

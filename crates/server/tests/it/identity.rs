@@ -2,8 +2,11 @@
 //! administration (`/rest/tessera/1/identityproviders`), with discovery read from a provider
 //! the test steers ([`crate::common::oidc`]), and every way a registration can fail.
 
-use crate::common::oidc::{Provider, signer_jwk};
+use crate::common::oidc::{Provider, mint_jwt, mint_jwt_with, now, signer_jwk};
 use crate::common::*;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, KeyInit, Mac};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tessera_testkit::backend_tests;
@@ -127,5 +130,135 @@ backend_tests! {
         // Only the one that could work was stored.
         let listed = server.admin_json(Method::GET, PROVIDERS, Value::Null, StatusCode::OK).await;
         assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    }
+
+    async fn trusted_jwts_act_as_their_user_and_every_bad_one_says_why(db) {
+        let server = TestServer::start(db).await;
+        server.create_project("JW").await;
+        server.create_user("dev", &[]).await;
+        server.add_to_role("JW", 10001, "dev").await;
+        let idp = Provider::start().await;
+        let issuer = idp.issuer("acme");
+        let made = server.admin_json(Method::POST, PROVIDERS, json!({"name": "Acme", "issuer": issuer, "audiences": ["tessera"], "defaultScopes": ["WRITE"]}), StatusCode::CREATED).await;
+        let id = made["id"].as_i64().unwrap();
+        let claims = |user: &str| json!({"iss": issuer, "aud": "tessera", "sub": format!("s-{user}"), "preferred_username": user, "iat": now(), "exp": now() + 600});
+        let call = |token: String| server.bearer(Method::GET, "/rest/api/2/myself", &token).send();
+        let me: Value = call(mint_jwt("k1", &claims("dev"))).await.unwrap().json().await.unwrap();
+        assert_eq!(me["name"], "dev");
+        // The default scopes apply to a token that names none of tessera's; a token's own
+        // scope narrows it.
+        let create = json!({"fields": {"project": {"key": "JW"}, "issuetype": {"name": "Task"}, "summary": "by SSO"}});
+        let made_issue = server.bearer(Method::POST, "/rest/api/2/issue", &mint_jwt("k1", &claims("dev"))).json(&create).send().await.unwrap();
+        assert_eq!(made_issue.status(), StatusCode::CREATED);
+        let mut read_only = claims("dev");
+        read_only["scope"] = json!("openid READ");
+        let refused = server.bearer(Method::POST, "/rest/api/2/issue", &mint_jwt("k1", &read_only)).json(&create).send().await.unwrap();
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+        // Every bad token, with its reason.
+        let server_ref = &server;
+        let reason = |token: String| async move {
+            let server = server_ref;
+            let response = server.bearer(Method::GET, "/rest/api/2/myself", &token).send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{token}");
+            assert!(response.headers()["www-authenticate"].to_str().unwrap().contains("invalid_token"));
+            response.headers()["x-authentication-denied-reason"].to_str().unwrap().to_string()
+        };
+        let with = |change: &dyn Fn(&mut Value)| { let mut c = claims("dev"); change(&mut c); mint_jwt("k1", &c) };
+        assert_eq!(reason(with(&|c| c["exp"] = json!(now() - 300))).await, "jwt_expired");
+        assert_eq!(reason(with(&|c| c["nbf"] = json!(now() + 300))).await, "jwt_not_yet_valid");
+        assert_eq!(reason(with(&|c| c["iat"] = json!(now() + 300))).await, "jwt_not_yet_valid");
+        assert_eq!(reason(with(&|c| c["aud"] = json!("someone-else"))).await, "jwt_audience");
+        assert_eq!(reason(with(&|c| c["iss"] = json!(idp.issuer("unregistered")))).await, "jwt_issuer_unknown");
+        assert_eq!(reason(with(&|c| { c.as_object_mut().unwrap().remove("exp"); })).await, "jwt_malformed");
+        assert_eq!(reason(mint_jwt("k9", &claims("dev"))).await, "jwt_key_unknown");
+        assert_eq!(reason(mint_jwt_with(&json!({"alg": "RS256", "typ": "dpop+jwt", "kid": "k1"}), &claims("dev"))).await, "jwt_malformed");
+        // Tampered: the payload changed after signing.
+        let good = mint_jwt("k1", &claims("dev"));
+        let parts: Vec<&str> = good.split('.').collect();
+        let forged = format!("{}.{}.{}", parts[0], URL_SAFE_NO_PAD.encode(claims("admin").to_string()), parts[2]);
+        assert_eq!(reason(forged).await, "jwt_signature");
+        // alg none, and HS256 "signed" with the provider's public key as the secret.
+        let none = format!("{}.{}.", URL_SAFE_NO_PAD.encode(r#"{"alg":"none","kid":"k1"}"#), URL_SAFE_NO_PAD.encode(claims("admin").to_string()));
+        assert_eq!(reason(none).await, "jwt_algorithm");
+        let head = URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256","typ":"JWT","kid":"k1"}"#);
+        let body = URL_SAFE_NO_PAD.encode(claims("admin").to_string());
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(crate::common::oauth1::signer().public_pem.as_bytes()).unwrap();
+        mac.update(format!("{head}.{body}").as_bytes());
+        let hs = format!("{head}.{body}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()));
+        assert_eq!(reason(hs).await, "jwt_algorithm");
+        // An unknown user: refused, and not created (the provider only links).
+        assert_eq!(reason(mint_jwt("k1", &claims("stranger"))).await, "jwt_user_unknown");
+        let missing = server.admin(Method::GET, "/rest/api/2/user?username=stranger").send().await.unwrap();
+        assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+        // A deactivated user.
+        server.admin_json(Method::PUT, "/rest/api/2/user?username=dev", json!({"active": false}), StatusCode::OK).await;
+        assert_eq!(reason(mint_jwt("k1", &claims("dev"))).await, "jwt_user_unknown");
+        server.admin_json(Method::PUT, "/rest/api/2/user?username=dev", json!({"active": true}), StatusCode::OK).await;
+        // The access policy's method switched off.
+        server.admin_json(Method::PUT, "/rest/tessera/1/policy", json!({"methods": {"external_jwt": {"enabled": false}}}), StatusCode::OK).await;
+        let off = server.bearer(Method::GET, "/rest/api/2/myself", &mint_jwt("k1", &claims("dev"))).send().await.unwrap();
+        assert_eq!((off.status(), off.headers()["x-authentication-denied-reason"].to_str().unwrap()), (StatusCode::FORBIDDEN, "method_disabled"));
+        server.admin_json(Method::PUT, "/rest/tessera/1/policy", json!({}), StatusCode::OK).await;
+        // The provider switched off.
+        server.admin_json(Method::PUT, &format!("{PROVIDERS}/{id}"), json!({"enabled": false}), StatusCode::OK).await;
+        assert_eq!(reason(mint_jwt("k1", &claims("dev"))).await, "provider_disabled");
+        // A Bearer value that only looks dotted is not a JWT: it is refused as a token.
+        assert_eq!(reason("a.b.c".into()).await, "token_malformed");
+        // Each refusal is audited, and no token is in the audit.
+        let events = server.audit("action=token.refused", 10).await;
+        let text = serde_json::to_string(&events).unwrap();
+        assert!(!text.contains(&good), "no JWT in the audit");
+        assert!(events.iter().any(|e| e["reason"] == "jwt_signature" && e["target"] == format!("identityprovider:{id}")), "{events:?}");
+    }
+
+    async fn provisioning_creates_users_without_a_password(db) {
+        let server = TestServer::start(db).await;
+        let idp = Provider::start().await;
+        let issuer = idp.issuer("create");
+        let made = server.admin_json(Method::POST, PROVIDERS, json!({"name": "Create", "issuer": issuer, "audiences": ["tessera"], "provisioning": "create", "userClaim": "email"}), StatusCode::CREATED).await;
+        let claims = json!({"iss": issuer, "aud": ["other", "tessera"], "sub": "x1", "email": "Newbie@Example.com", "name": "New Bie", "exp": now() + 600});
+        let me: Value = server.bearer(Method::GET, "/rest/api/2/myself", &mint_jwt("k1", &claims)).send().await.unwrap().json().await.unwrap();
+        assert_eq!((me["name"].as_str(), me["displayName"].as_str()), (Some("newbie@example.com"), Some("New Bie")));
+        // It has no password: Basic never works for it.
+        let basic = server.basic(Method::GET, "/rest/api/2/myself", "newbie@example.com", "").send().await.unwrap();
+        assert_eq!(basic.status(), StatusCode::UNAUTHORIZED);
+        // The second token finds the same user.
+        let again: Value = server.bearer(Method::GET, "/rest/api/2/myself", &mint_jwt("k1", &claims)).send().await.unwrap().json().await.unwrap();
+        assert_eq!(again["key"], me["key"]);
+        // Its use is in the usage trail, under the provider.
+        server.sync().await;
+        let usage = server.admin_json(Method::GET, &format!("/rest/tessera/1/usage?credential=external:{}", made["id"]), Value::Null, StatusCode::OK).await;
+        assert_eq!((usage["kind"].as_str(), usage["name"].as_str()), (Some("external_jwt"), Some("Create")), "{usage}");
+    }
+
+    async fn keys_rotate_without_a_restart_and_forged_kids_cause_no_refetch_storm(db) {
+        let mut config = test_config(&db);
+        config.identity.jwks_refetch_seconds = 2;
+        let server = TestServer::start_with(db, config).await;
+        server.create_user("dev", &[]).await;
+        let idp = Provider::start().await;
+        let issuer = idp.issuer("rotate");
+        server.admin_json(Method::POST, PROVIDERS, registration("Rotate", &issuer), StatusCode::CREATED).await;
+        let claims = json!({"iss": issuer, "aud": "tessera", "preferred_username": "dev", "exp": now() + 600});
+        let server = &server;
+        let status = |kid: &'static str| { let token = mint_jwt(kid, &claims); async move { server.bearer(Method::GET, "/rest/api/2/myself", &token).send().await.unwrap().status() } };
+        assert_eq!(status("k1").await, StatusCode::OK);
+        let fetched = idp.key_sets_served();
+        // A hundred forged key ids: at most one fetch.
+        for _ in 0..100 {
+            assert_eq!(status("forged").await, StatusCode::UNAUTHORIZED);
+        }
+        assert!(idp.key_sets_served() <= fetched + 1, "{} fetches", idp.key_sets_served() - fetched);
+        // The provider rotates: k2 in, k1 out. Once the interval has passed, a token with the
+        // new key fetches the set again, and the removed key stops working.
+        idp.change(|b| b.keys = json!({"keys": [signer_jwk("k2")]}));
+        tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+        assert_eq!(status("k2").await, StatusCode::OK);
+        assert_eq!(status("k1").await, StatusCode::UNAUTHORIZED);
+        // The provider down: the cached key keeps working.
+        idp.change(|b| b.keys = json!("unavailable"));
+        tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+        assert_eq!(status("k3").await, StatusCode::UNAUTHORIZED);
+        assert_eq!(status("k2").await, StatusCode::OK);
     }
 }

@@ -38,6 +38,7 @@ fn method_label(method: AuthMethod) -> &'static str {
         AuthMethod::Session => "Session cookie (login)",
         AuthMethod::OAuth2 => "OAuth 2.0 access token",
         AuthMethod::OAuth1 => "OAuth 1.0a application link (signed request)",
+        AuthMethod::ExternalJwt => "External identity provider JWT (Bearer)",
     }
 }
 

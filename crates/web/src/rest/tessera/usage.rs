@@ -150,6 +150,15 @@ pub async fn describe(state: &AppState, credential: Credential) -> Result<Descri
                 Some(consumer.name),
             )
         }
+        Credential::External(id) => {
+            let provider = state
+                .store
+                .get_provider(id)
+                .await?
+                .ok_or_else(|| Error::NotFound(Missing::IdentityProvider(id.to_string())))?;
+            // Its users are many: each use is listed with its user.
+            ("external_jwt", String::new(), Some(provider.settings.name))
+        }
     };
     Ok(Described {
         credential: credential.to_string(),

@@ -1,0 +1,418 @@
+//! JWTs signed by a trusted external identity provider, presented as `Authorization: Bearer`
+//! (RFC 7519; the JWT BCP, RFC 8725; JWT access tokens, RFC 9068).
+//!
+//! The checks, in order: the token is a JWT with an accepted algorithm (asymmetric only: RS*,
+//! PS*, ES256/384, EdDSA; `none` and HS* are refused before anything is read, so a token
+//! "signed" with a provider's public key as an HMAC secret never gets near a key); its `typ`,
+//! where present, is `JWT` or `at+jwt`; its `iss` is exactly a registered, enabled provider;
+//! the key its `kid` names is one the provider publishes ([`crate::external::keys`]), of the
+//! algorithm's family; the signature holds; `aud` names one of the provider's audiences;
+//! `exp` (required), `nbf` and `iat` hold within the leeway. Then the user: the provider's
+//! user claim names an active user of tessera (created without a password when the provider
+//! provisions, never otherwise). Scopes come from `scope`/`scp` (tessera's names), else the
+//! provider's default; never more than the user can, which the authorizer sees to.
+//!
+//! A Bearer value that is not shaped like a JWT never comes here: it goes on to the other
+//! kinds of bearer token unchanged.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use tessera_core::audit::{AuditEvent, Outcome};
+use tessera_core::clock::{Clock, Timestamp};
+use tessera_core::identity::{IdentityProvider, Provisioning, UserClaim};
+use tessera_core::model::{NewUser, User};
+use tessera_core::principal::AuthMethod;
+use tessera_core::scopes::{Scopes, parse_scope};
+use tessera_core::store::{Conflict, Store, StoreError};
+
+use super::{Attempt, Cacheable, Limits, Rejection, Verified, Verifier};
+use crate::error::{AuthError, JwtRejection};
+use crate::external::keys::KeyCache;
+
+/// The algorithms accepted: asymmetric only (RFC 8725 §3.1).
+const ACCEPTED: [Algorithm; 9] = [
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::EdDSA,
+];
+
+/// Longest JWT read (a Bearer value is bounded anyway by the header's limit).
+const MAX_JWT: usize = 8 * 1024;
+
+/// Whether a Bearer value is shaped like a JWT: three base64url segments whose first decodes
+/// to a JSON object naming an `alg`. Only the shape: nothing is trusted yet.
+pub fn looks_like_jwt(raw: &str) -> bool {
+    let mut parts = raw.split('.');
+    let (Some(header), Some(_), Some(_), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    if raw.len() > MAX_JWT {
+        return false;
+    }
+    URL_SAFE_NO_PAD
+        .decode(header)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .is_some_and(|value| value.get("alg").is_some_and(serde_json::Value::is_string))
+}
+
+/// The `alg` a JWT's header names, before anything else is read.
+fn header_alg(raw: &str) -> Option<String> {
+    let header = raw.split('.').next()?;
+    let bytes = URL_SAFE_NO_PAD.decode(header).ok()?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    value.get("alg")?.as_str().map(str::to_string)
+}
+
+/// The claims tessera reads, beyond those the library validates.
+#[derive(Debug, Deserialize)]
+struct Claims {
+    iat: Option<i64>,
+    sub: Option<String>,
+    preferred_username: Option<String>,
+    email: Option<String>,
+    name: Option<String>,
+    scope: Option<String>,
+    scp: Option<ScopeClaim>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum ScopeClaim {
+    Text(String),
+    List(Vec<String>),
+}
+
+/// Only `iss`, read before the signature is checked to choose the provider (and its keys).
+#[derive(Debug, Deserialize)]
+struct Issuer {
+    iss: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct ExternalJwtVerifier {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    keys: Arc<KeyCache>,
+    leeway: Duration,
+}
+
+impl ExternalJwtVerifier {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        keys: Arc<KeyCache>,
+        leeway: Duration,
+    ) -> Self {
+        Self {
+            store,
+            clock,
+            keys,
+            leeway,
+        }
+    }
+
+    fn refuse(
+        &self,
+        attempt: Attempt<'_>,
+        provider: Option<&IdentityProvider>,
+        why: JwtRejection,
+    ) -> Rejection {
+        let target = provider.map_or_else(
+            || "external_jwt".into(),
+            |p| format!("identityprovider:{}", p.id),
+        );
+        let mut event =
+            AuditEvent::anonymous(self.clock.now(), attempt.client_ip, "token.refused", target)
+                .outcome(Outcome::Failure)
+                .reason(why.reason_code())
+                .user_agent(attempt.user_agent);
+        event.credential_kind = Some(AuthMethod::ExternalJwt.name().into());
+        Rejection::new(AuthError::Jwt(why), event)
+    }
+
+    /// The provider the token claims to come from: registered, and enabled.
+    async fn provider(
+        &self,
+        raw: &str,
+    ) -> Result<Result<IdentityProvider, JwtRejection>, StoreError> {
+        let Some(payload) = raw.split('.').nth(1) else {
+            return Ok(Err(JwtRejection::Malformed));
+        };
+        let issuer = URL_SAFE_NO_PAD
+            .decode(payload)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<Issuer>(&bytes).ok())
+            .and_then(|claims| claims.iss);
+        let Some(issuer) = issuer else {
+            return Ok(Err(JwtRejection::Malformed));
+        };
+        let Some(provider) = self.store.find_provider_by_issuer(&issuer).await? else {
+            return Ok(Err(JwtRejection::IssuerUnknown));
+        };
+        if !provider.settings.enabled {
+            return Ok(Err(JwtRejection::ProviderDisabled));
+        }
+        Ok(Ok(provider))
+    }
+
+    /// The token's user: linked by the provider's user claim, created when it provisions.
+    async fn user(
+        &self,
+        provider: &IdentityProvider,
+        claims: &Claims,
+        now: Timestamp,
+    ) -> Result<Option<User>, StoreError> {
+        let claimed = match provider.settings.user_claim {
+            UserClaim::PreferredUsername => claims.preferred_username.as_deref(),
+            UserClaim::Sub => claims.sub.as_deref(),
+            UserClaim::Email => claims.email.as_deref(),
+        };
+        let Some(name) = claimed.and_then(|c| tessera_core::validate::username(c).ok()) else {
+            return Ok(None);
+        };
+        if let Some(user) = self.store.find_user_by_name(&name).await? {
+            return Ok(Some(user));
+        }
+        if provider.settings.provisioning != Provisioning::Create {
+            return Ok(None);
+        }
+        let display = claims
+            .name
+            .as_deref()
+            .and_then(|n| tessera_core::validate::display_name(n).ok())
+            .unwrap_or_else(|| name.clone());
+        let email = claims
+            .email
+            .as_deref()
+            .and_then(|e| tessera_core::validate::email(e).ok());
+        let created = self
+            .store
+            .create_user(NewUser {
+                name: name.clone(),
+                display_name: display,
+                email,
+                // No password: the provider is how this user signs in.
+                password_hash: None,
+                groups: vec!["jira-users".into()],
+                created: now,
+                service_owner: None,
+            })
+            .await;
+        match created {
+            Ok(user) => Ok(Some(user)),
+            // Another request created it first.
+            Err(StoreError::Conflict(Conflict::UserName)) => {
+                self.store.find_user_by_name(&name).await
+            }
+            Err(error) => Err(error),
+        }
+    }
+}
+
+/// What `scope` or `scp` grant, in tessera's names; `None` if they name none of them.
+fn scopes_of(claims: &Claims) -> Option<Scopes> {
+    let names: Vec<String> = match (&claims.scope, &claims.scp) {
+        (Some(text), _) | (None, Some(ScopeClaim::Text(text))) => {
+            text.split_whitespace().map(str::to_string).collect()
+        }
+        (None, Some(ScopeClaim::List(list))) => list.clone(),
+        (None, None) => return None,
+    };
+    let mut scopes = Scopes::empty();
+    let mut any = false;
+    for name in &names {
+        if let Some(more) = parse_scope(name) {
+            scopes = scopes.union(more);
+            any = true;
+        }
+    }
+    any.then_some(scopes)
+}
+
+fn rejection_of(error: &jsonwebtoken::errors::Error) -> JwtRejection {
+    use jsonwebtoken::errors::ErrorKind;
+    match error.kind() {
+        ErrorKind::ExpiredSignature => JwtRejection::Expired,
+        ErrorKind::ImmatureSignature => JwtRejection::NotYetValid,
+        ErrorKind::InvalidAudience => JwtRejection::Audience,
+        ErrorKind::InvalidIssuer => JwtRejection::IssuerUnknown,
+        ErrorKind::InvalidSignature => JwtRejection::Signature,
+        ErrorKind::InvalidAlgorithm
+        | ErrorKind::InvalidAlgorithmName
+        | ErrorKind::MissingAlgorithm
+        | ErrorKind::UnsupportedAlgorithm => JwtRejection::Algorithm,
+        _ => JwtRejection::Malformed,
+    }
+}
+
+/// Whether a `typ` header is one a JWT access token may carry (RFC 9068 §2.1, RFC 7519 §5.1).
+fn typ_accepted(typ: Option<&str>) -> bool {
+    typ.is_none_or(|typ| {
+        let typ = typ.to_ascii_lowercase();
+        let typ = typ.strip_prefix("application/").unwrap_or(&typ);
+        typ == "jwt" || typ == "at+jwt"
+    })
+}
+
+impl Verifier for ExternalJwtVerifier {
+    type Input<'r> = SecretString;
+
+    async fn verify<'r>(
+        &'r self,
+        raw: SecretString,
+        attempt: Attempt<'r>,
+    ) -> Result<Verified, Rejection> {
+        let raw = raw.expose_secret();
+        let refuse = |provider: Option<&IdentityProvider>, why| self.refuse(attempt, provider, why);
+        // The algorithm first, by name: `none`, HS*, and anything unknown end here.
+        let named = header_alg(raw).and_then(|alg| alg.parse::<Algorithm>().ok());
+        if !named.is_some_and(|alg| ACCEPTED.contains(&alg)) {
+            return Err(refuse(None, JwtRejection::Algorithm));
+        }
+        let header = decode_header(raw).map_err(|e| refuse(None, rejection_of(&e)))?;
+        if !typ_accepted(header.typ.as_deref()) {
+            return Err(refuse(None, JwtRejection::Malformed));
+        }
+        let provider = match self.provider(raw).await? {
+            Ok(provider) => provider,
+            Err(why) => return Err(refuse(None, why)),
+        };
+        let provider = &provider;
+        let jwk = self
+            .keys
+            .key(provider, header.kid.as_deref())
+            .await
+            .ok_or_else(|| refuse(Some(provider), JwtRejection::KeyUnknown))?;
+        // A key that names its algorithm signs with that one only.
+        if jwk
+            .common
+            .key_algorithm
+            .is_some_and(|alg| Algorithm::try_from(alg).ok() != Some(header.alg))
+        {
+            return Err(refuse(Some(provider), JwtRejection::Algorithm));
+        }
+        let key = DecodingKey::from_jwk(&jwk)
+            .map_err(|_| refuse(Some(provider), JwtRejection::KeyUnknown))?;
+        let mut validation = Validation::new(header.alg);
+        validation.leeway = self.leeway.as_secs();
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        validation.set_issuer(&[&provider.settings.issuer]);
+        validation.set_audience(&provider.settings.audiences);
+        validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+        let claims = decode::<Claims>(raw, &key, &validation)
+            .map_err(|e| refuse(Some(provider), rejection_of(&e)))?
+            .claims;
+        let now = self.clock.now();
+        let leeway = i64::try_from(self.leeway.as_secs()).unwrap_or(0);
+        if claims
+            .iat
+            .is_some_and(|iat| iat > now.as_millis() / 1000 + leeway)
+        {
+            return Err(refuse(Some(provider), JwtRejection::NotYetValid));
+        }
+        let user = self
+            .user(provider, &claims, now)
+            .await?
+            .filter(|user| user.active)
+            .ok_or_else(|| refuse(Some(provider), JwtRejection::UserUnknown))?;
+        let scopes = scopes_of(&claims).unwrap_or(provider.settings.default_scopes);
+        let expires = decode_exp(raw);
+        Ok(Verified {
+            credential_ref: Some(format!("external:{}", provider.id)),
+            limits: Limits {
+                scopes,
+                projects: None,
+                allowed_ips: Vec::new(),
+            },
+            // Until its exp, keyed by its digest, once a verified-credential cache exists.
+            cacheable: expires.map_or(Cacheable::Never, Cacheable::Until),
+            external: Some(provider.id),
+            ..Verified::user(user, AuthMethod::ExternalJwt)
+        })
+    }
+}
+
+/// The verified token's `exp`, as a time.
+fn decode_exp(raw: &str) -> Option<Timestamp> {
+    #[derive(Deserialize)]
+    struct Exp {
+        exp: Option<i64>,
+    }
+    let payload = raw.split('.').nth(1)?;
+    let bytes = URL_SAFE_NO_PAD.decode(payload).ok()?;
+    let exp = serde_json::from_slice::<Exp>(&bytes).ok()?.exp?;
+    Some(Timestamp::from_millis(exp.saturating_mul(1000)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_jwt_shapes_are_taken_for_jwts() {
+        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","kid":"k1"}"#);
+        assert!(looks_like_jwt(&format!("{header}.e30.c2ln")));
+        for other in [
+            "tspat_abcdef",
+            "a.b",
+            "a.b.c.d",
+            &format!("{}.e30.c2ln", URL_SAFE_NO_PAD.encode(b"not json")),
+            &format!("{}.e30.c2ln", URL_SAFE_NO_PAD.encode(br#"{"typ":"JWT"}"#)),
+        ] {
+            assert!(!looks_like_jwt(other), "{other}");
+        }
+    }
+
+    #[test]
+    fn scopes_come_from_scope_or_scp_in_tessera_names() {
+        let claims = |scope: Option<&str>, scp: Option<ScopeClaim>| Claims {
+            iat: None,
+            sub: None,
+            preferred_username: None,
+            email: None,
+            name: None,
+            scope: scope.map(str::to_string),
+            scp,
+        };
+        assert_eq!(
+            scopes_of(&claims(Some("openid READ"), None)),
+            parse_scope("READ")
+        );
+        assert_eq!(
+            scopes_of(&claims(None, Some(ScopeClaim::List(vec!["WRITE".into()])))),
+            parse_scope("WRITE")
+        );
+        assert_eq!(scopes_of(&claims(Some("openid profile"), None)), None);
+        assert_eq!(scopes_of(&claims(None, None)), None);
+    }
+
+    #[test]
+    fn typ_is_jwt_or_an_access_token() {
+        for good in [
+            None,
+            Some("JWT"),
+            Some("at+jwt"),
+            Some("application/at+JWT"),
+        ] {
+            assert!(typ_accepted(good), "{good:?}");
+        }
+        assert!(!typ_accepted(Some("dpop+jwt")));
+        assert!(!typ_accepted(Some("logout+jwt")));
+    }
+}
