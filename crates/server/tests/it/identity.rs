@@ -261,4 +261,20 @@ backend_tests! {
         assert_eq!(status("k3").await, StatusCode::UNAUTHORIZED);
         assert_eq!(status("k2").await, StatusCode::OK);
     }
+
+    async fn the_python_jira_client_works_with_a_providers_jwt(db) {
+        let Some(python) = crate::python_client::python_with("jira") else { return };
+        let server = TestServer::start(db).await;
+        server.create_project("PJ").await;
+        server.create_user("sso-dev", &[]).await;
+        server.add_to_role("PJ", 10001, "sso-dev").await;
+        let idp = Provider::start().await;
+        let issuer = idp.issuer("py");
+        server.admin_json(Method::POST, PROVIDERS, json!({"name": "Py", "issuer": issuer, "audiences": ["tessera"], "defaultScopes": ["WRITE"]}), StatusCode::CREATED).await;
+        let token = mint_jwt("k1", &json!({"iss": issuer, "aud": "tessera", "preferred_username": "sso-dev", "exp": now() + 600}));
+        let url = server.url("");
+        let args = ["--url", url.trim_end_matches('/'), "--token", &token, "--user", "sso-dev", "--project", "PJ"];
+        let (ok, stdout, stderr) = crate::python_client::run_script(python, "jwt_client.py", args.map(String::from).to_vec()).await;
+        assert!(ok && stdout.contains("jwt: ok"), "the Jira client failed:\n{stdout}\n{stderr}");
+    }
 }
