@@ -15,6 +15,7 @@
 //! A Bearer value that is not shaped like a JWT never comes here: it goes on to the other
 //! kinds of bearer token unchanged.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -88,6 +89,9 @@ struct Claims {
     name: Option<String>,
     scope: Option<String>,
     scp: Option<ScopeClaim>,
+    /// Every other claim (the provider's groups claim is among them, by its configured name).
+    #[serde(flatten)]
+    rest: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -224,6 +228,19 @@ impl ExternalJwtVerifier {
     }
 }
 
+/// The groups a token's groups claim names (an array of strings, or one string).
+fn claimed_groups(provider: &IdentityProvider, claims: &Claims) -> Option<Vec<String>> {
+    let claim = provider.settings.groups_claim.as_deref()?;
+    Some(match claims.rest.get(claim) {
+        Some(serde_json::Value::Array(items)) => items
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
+        Some(serde_json::Value::String(one)) => vec![one.clone()],
+        _ => Vec::new(),
+    })
+}
+
 /// What `scope` or `scp` grant, in tessera's names; `None` if they name none of them.
 fn scopes_of(claims: &Claims) -> Option<Scopes> {
     let names: Vec<String> = match (&claims.scope, &claims.scp) {
@@ -267,6 +284,71 @@ fn typ_accepted(typ: Option<&str>) -> bool {
         let typ = typ.strip_prefix("application/").unwrap_or(&typ);
         typ == "jwt" || typ == "at+jwt"
     })
+}
+
+impl ExternalJwtVerifier {
+    /// Brings the user's memberships of the groups the provider's mapping manages in line
+    /// with the token's groups claim: a mapped group the token names is joined, one it no
+    /// longer names is left; groups the mapping does not name are never touched. Answers the
+    /// audit event of a change, if any.
+    async fn sync_groups(
+        &self,
+        provider: &IdentityProvider,
+        user: &User,
+        claims: &Claims,
+        attempt: Attempt<'_>,
+    ) -> Result<Option<AuditEvent>, StoreError> {
+        let mapping = &provider.settings.group_mapping;
+        let Some(theirs) = claimed_groups(provider, claims) else {
+            return Ok(None);
+        };
+        if mapping.is_empty() {
+            return Ok(None);
+        }
+        let wanted: BTreeSet<&str> = theirs
+            .iter()
+            .filter_map(|group| mapping.get(group))
+            .map(String::as_str)
+            .collect();
+        let current = self.store.user_access(user.id).await?.groups;
+        let mut joined = Vec::new();
+        let mut left = Vec::new();
+        for group in &wanted {
+            if !current.iter().any(|g| g == group) {
+                match self.store.add_group_member(group, user.id).await {
+                    Ok(true) => joined.push(group.to_string()),
+                    Ok(false) => {}
+                    // A mapped group that does not exist (yet) is skipped.
+                    Err(StoreError::MissingReference) => {
+                        tracing::warn!(provider = %provider.id, group, "a mapped group does not exist");
+                    }
+                    Err(error) => return Err(error),
+                }
+            }
+        }
+        for group in mapping.values().collect::<BTreeSet<_>>() {
+            if current.iter().any(|g| g == group) && !wanted.contains(group.as_str()) {
+                if self.store.remove_group_member(group, user.id).await? {
+                    left.push(group.clone());
+                }
+            }
+        }
+        if joined.is_empty() && left.is_empty() {
+            return Ok(None);
+        }
+        let summary = format!("joined [{}], left [{}]", joined.join(", "), left.join(", "));
+        let mut event = AuditEvent::anonymous(
+            self.clock.now(),
+            attempt.client_ip,
+            "user.groups.synced",
+            format!("user:{}", user.name),
+        )
+        .reason(&summary)
+        .user_agent(attempt.user_agent);
+        event.actor_id = Some(user.id.0);
+        event.actor_name = Some(user.name.clone());
+        Ok(Some(event))
+    }
 }
 
 impl Verifier for ExternalJwtVerifier {
@@ -331,6 +413,7 @@ impl Verifier for ExternalJwtVerifier {
             .await?
             .filter(|user| user.active)
             .ok_or_else(|| refuse(Some(provider), JwtRejection::UserUnknown))?;
+        let groups_event = self.sync_groups(provider, &user, &claims, attempt).await?;
         let scopes = scopes_of(&claims).unwrap_or(provider.settings.default_scopes);
         let expires = decode_exp(raw);
         Ok(Verified {
@@ -343,6 +426,7 @@ impl Verifier for ExternalJwtVerifier {
             // Until its exp, keyed by its digest, once a verified-credential cache exists.
             cacheable: expires.map_or(Cacheable::Never, Cacheable::Until),
             external: Some(provider.id),
+            success_event: groups_event,
             ..Verified::user(user, AuthMethod::ExternalJwt)
         })
     }
@@ -382,6 +466,7 @@ mod tests {
     #[test]
     fn scopes_come_from_scope_or_scp_in_tessera_names() {
         let claims = |scope: Option<&str>, scp: Option<ScopeClaim>| Claims {
+            rest: serde_json::Map::new(),
             iat: None,
             sub: None,
             preferred_username: None,

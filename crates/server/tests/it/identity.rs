@@ -277,4 +277,41 @@ backend_tests! {
         let (ok, stdout, stderr) = crate::python_client::run_script(python, "jwt_client.py", args.map(String::from).to_vec()).await;
         assert!(ok && stdout.contains("jwt: ok"), "the Jira client failed:\n{stdout}\n{stderr}");
     }
+
+    async fn the_groups_claim_keeps_the_mapped_groups_in_line(db) {
+        let server = TestServer::start(db).await;
+        for group in ["sso-engineers", "sso-admins", "manual"] {
+            server.admin_json(Method::POST, "/rest/api/2/group", json!({"name": group}), StatusCode::CREATED).await;
+        }
+        server.create_user("dev", &["manual", "sso-admins"]).await;
+        let idp = Provider::start().await;
+        let issuer = idp.issuer("groups");
+        server.admin_json(Method::POST, PROVIDERS, json!({
+            "name": "Groups", "issuer": issuer, "audiences": ["tessera"], "groupsClaim": "groups",
+            "groupMapping": {"engineering": "SSO-Engineers", "admins": "sso-admins", "ghosts": "no-such-group"},
+        }), StatusCode::CREATED).await;
+        let groups_of = || async {
+            let user = server.admin_json(Method::GET, "/rest/api/2/user?username=dev&expand=groups", Value::Null, StatusCode::OK).await;
+            let mut names: Vec<String> = user["groups"]["items"].as_array().unwrap().iter().map(|g| g["name"].as_str().unwrap().to_string()).collect();
+            names.sort();
+            names
+        };
+        let with_groups = |groups: Value| mint_jwt("k1", &json!({"iss": issuer, "aud": "tessera", "preferred_username": "dev", "groups": groups, "exp": now() + 600}));
+        // The token names engineering (mapped), ghosts (mapped to a group that does not
+        // exist) and sales (unmapped): dev joins sso-engineers and leaves sso-admins (mapped,
+        // not named); manual and jira-users are not the mapping's to touch.
+        let ok = server.bearer(Method::GET, "/rest/api/2/myself", &with_groups(json!(["engineering", "ghosts", "sales"]))).send().await.unwrap();
+        assert_eq!(ok.status(), StatusCode::OK);
+        assert_eq!(groups_of().await, ["jira-users", "manual", "sso-engineers"]);
+        let events = server.audit("action=user.groups.synced&target=user:dev", 1).await;
+        assert_eq!(events[0]["reason"], "joined [sso-engineers], left [sso-admins]");
+        // Nothing changes, nothing is written or recorded again.
+        server.bearer(Method::GET, "/rest/api/2/myself", &with_groups(json!(["engineering"]))).send().await.unwrap();
+        assert_eq!(server.audit("action=user.groups.synced&target=user:dev", 1).await.len(), 1);
+        // A single string is a group too; no groups at all leaves every mapped group.
+        server.bearer(Method::GET, "/rest/api/2/myself", &with_groups(json!("admins"))).send().await.unwrap();
+        assert_eq!(groups_of().await, ["jira-users", "manual", "sso-admins"]);
+        server.bearer(Method::GET, "/rest/api/2/myself", &with_groups(json!([]))).send().await.unwrap();
+        assert_eq!(groups_of().await, ["jira-users", "manual"]);
+    }
 }
