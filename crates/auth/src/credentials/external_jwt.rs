@@ -327,10 +327,11 @@ impl ExternalJwtVerifier {
             }
         }
         for group in mapping.values().collect::<BTreeSet<_>>() {
-            if current.iter().any(|g| g == group) && !wanted.contains(group.as_str()) {
-                if self.store.remove_group_member(group, user.id).await? {
-                    left.push(group.clone());
-                }
+            if current.iter().any(|g| g == group)
+                && !wanted.contains(group.as_str())
+                && self.store.remove_group_member(group, user.id).await?
+            {
+                left.push(group.clone());
             }
         }
         if joined.is_empty() && left.is_empty() {
