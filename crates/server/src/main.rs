@@ -11,6 +11,8 @@ use clap::{Args, Parser, Subcommand};
 use secrecy::SecretString;
 use serde_json::json;
 use tessera_auth::audit_log::AuditLog;
+use tessera_auth::external::ExternalIdentity;
+use tessera_auth::external::providers::ProviderInput;
 use tessera_auth::hashing::hash_blocking;
 use tessera_auth::oauth1::OAuth1Server;
 use tessera_auth::oauth1::consumers::ConsumerInput;
@@ -63,6 +65,9 @@ enum Command {
     /// Register, list and remove OAuth 1.0a consumers (application links) offline.
     #[command(subcommand)]
     Oauth1(Oauth1Command),
+    /// External identity providers whose JWTs tessera accepts.
+    #[command(subcommand)]
+    Identity(IdentityCommand),
     /// Bring the database schema up to date.
     Migrate,
 }
@@ -90,6 +95,40 @@ enum Oauth1Command {
     List,
     /// Remove a consumer and every token it holds.
     Remove { consumer_key: String },
+}
+
+#[derive(Subcommand)]
+enum IdentityCommand {
+    /// Register a provider by its issuer (its discovery document and keys are read first).
+    Add {
+        #[arg(long)]
+        name: String,
+        /// Exactly as its tokens' `iss` carry it (https, or http on a loopback address).
+        #[arg(long, value_name = "URL")]
+        issuer: String,
+        /// A token's `aud` must name one of these (repeat the flag for more).
+        #[arg(long = "audience", value_name = "AUD", required = true)]
+        audiences: Vec<String>,
+        /// preferred_username, sub or email [default: preferred_username].
+        #[arg(long, value_name = "CLAIM")]
+        user_claim: Option<String>,
+        /// The claim holding the provider's groups.
+        #[arg(long, value_name = "CLAIM")]
+        groups_claim: Option<String>,
+        /// A provider group and the tessera group it maps to (repeat the flag for more).
+        #[arg(long = "map", value_name = "THEIRS=OURS")]
+        mappings: Vec<String>,
+        /// create, link or off [default: link].
+        #[arg(long)]
+        provisioning: Option<String>,
+        /// Scopes of tokens that name none (repeat the flag for more) [default: READ].
+        #[arg(long = "default-scope", value_name = "SCOPE")]
+        default_scopes: Vec<String>,
+    },
+    /// List the providers.
+    List,
+    /// Remove a provider; its tokens stop working at once.
+    Remove { id: i64 },
 }
 
 #[derive(Subcommand)]
@@ -460,6 +499,105 @@ async fn oauth1_command(
     Ok(())
 }
 
+async fn run_identity(cli: &Cli, command: &IdentityCommand) -> anyhow::Result<()> {
+    let (config, store) = offline(cli).await?;
+    let store = std::sync::Arc::new(store);
+    let audit = std::sync::Arc::new(AuditLog::start(store.clone()));
+    let server = ExternalIdentity::new(
+        store.clone(),
+        std::sync::Arc::new(SystemClock),
+        audit.clone(),
+        config.external(),
+    );
+    let result = identity_command(cli, &server, command).await;
+    // The audit events of the change are written before the command ends.
+    audit.finish().await;
+    store.close().await;
+    result
+}
+
+async fn identity_command(
+    cli: &Cli,
+    server: &ExternalIdentity,
+    command: &IdentityCommand,
+) -> anyhow::Result<()> {
+    let admin = Administer::trusted_offline_cli();
+    let describe = |p: &tessera_core::identity::IdentityProvider| json!({"id": p.id.0, "name": p.settings.name, "issuer": p.settings.issuer, "enabled": p.settings.enabled});
+    match command {
+        IdentityCommand::Add {
+            name,
+            issuer,
+            audiences,
+            user_claim,
+            groups_claim,
+            mappings,
+            provisioning,
+            default_scopes,
+        } => {
+            let mut group_mapping = std::collections::BTreeMap::new();
+            for mapping in mappings {
+                let (theirs, ours) = mapping
+                    .split_once('=')
+                    .ok_or_else(|| anyhow!("--map: give THEIRS=OURS, not '{mapping}'"))?;
+                group_mapping.insert(theirs.to_string(), ours.to_string());
+            }
+            let input = ProviderInput {
+                name: Some(name.clone()),
+                issuer: Some(issuer.clone()),
+                audiences: Some(audiences.clone()),
+                user_claim: user_claim.clone(),
+                groups_claim: groups_claim.clone().map(Some),
+                group_mapping: Some(group_mapping),
+                provisioning: provisioning.clone(),
+                default_scopes: (!default_scopes.is_empty()).then(|| default_scopes.clone()),
+                enabled: None,
+            };
+            let made = server
+                .register_provider(&admin, None, input)
+                .await
+                .map_err(|error| anyhow!("{}", cli_error(error)))?;
+            report(
+                cli.json,
+                describe(&made),
+                format!(
+                    "provider {} ({}) registered with id {}",
+                    made.settings.name, made.settings.issuer, made.id
+                ),
+            );
+        }
+        IdentityCommand::List => {
+            let providers = server.providers(&admin).await?;
+            if cli.json {
+                for provider in &providers {
+                    println!("{}", describe(provider));
+                }
+            } else if providers.is_empty() {
+                println!("no identity providers");
+            } else {
+                println!("{:<8} {:<24} {:<8} ISSUER", "ID", "NAME", "ENABLED");
+                for p in &providers {
+                    println!(
+                        "{:<8} {:<24} {:<8} {}",
+                        p.id, p.settings.name, p.settings.enabled, p.settings.issuer
+                    );
+                }
+            }
+        }
+        IdentityCommand::Remove { id } => {
+            server
+                .delete_provider(&admin, None, tessera_core::identity::ProviderId(*id))
+                .await
+                .map_err(|error| anyhow!("{}", cli_error(error)))?;
+            report(
+                cli.json,
+                json!({"removed": id}),
+                format!("provider {id} removed; its tokens no longer work"),
+            );
+        }
+    }
+    Ok(())
+}
+
 /// A domain error in the command line's words: field errors name the flags.
 fn cli_error(error: tessera_core::error::Error) -> String {
     match error {
@@ -468,6 +606,11 @@ fn cli_error(error: tessera_core::error::Error) -> String {
             let flag = |field: &str| match field {
                 "consumerKey" => "CONSUMER_KEY".to_string(),
                 "publicKey" => "--public-key".to_string(),
+                "audiences" => "--audience".to_string(),
+                "userClaim" => "--user-claim".to_string(),
+                "groupsClaim" => "--groups-claim".to_string(),
+                "groupMapping" => "--map".to_string(),
+                "defaultScopes" => "--default-scope".to_string(),
                 other => format!("--{other}"),
             };
             errors
@@ -693,6 +836,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token(command) => run_token(&cli, command).await,
         Command::Policy(command) => run_policy(&cli, command).await,
         Command::Oauth1(command) => run_oauth1(&cli, command).await,
+        Command::Identity(command) => run_identity(&cli, command).await,
         Command::Migrate => run_migrate(&cli).await,
     }
 }

@@ -376,4 +376,32 @@ backend_tests! {
         assert!(ok && stdout.contains("no consumers"), "{stdout}");
     }
 
+    async fn identity_providers_are_managed_offline(db) {
+        let idp = crate::common::oidc::Provider::start().await;
+        let args = database_args(&db);
+        let with = |extra: &[&str]| -> Vec<String> { args.iter().cloned().chain(extra.iter().map(|s| s.to_string())).collect() };
+        let (ok, _, stderr) = run(&strs(&with(&["migrate"])), None, &[]).await;
+        assert!(ok, "{stderr}");
+        let issuer = idp.issuer("cli");
+        let add = with(&["--json", "identity", "add", "--name", "Keycloak", "--issuer", &issuer, "--audience", "tessera", "--map", "devs=jira-developers", "--groups-claim", "groups"]);
+        let (ok, stdout, stderr) = run(&strs(&add), None, &[]).await;
+        assert!(ok, "{stderr}");
+        let made: Value = serde_json::from_str(stdout.trim()).unwrap();
+        assert_eq!((made["name"].as_str(), made["issuer"].as_str()), (Some("Keycloak"), Some(issuer.as_str())));
+        // Refusals name the flags: a bad claim, a mapping without its claim, discovery failing.
+        let (ok, _, stderr) = run(&strs(&with(&["identity", "add", "--name", "X", "--issuer", &idp.issuer("x"), "--audience", "t", "--user-claim", "nick"])), None, &[]).await;
+        assert!(!ok && stderr.contains("--user-claim"), "{stderr}");
+        let (ok, _, stderr) = run(&strs(&with(&["identity", "add", "--name", "Y", "--issuer", "http://127.0.0.1:9/y", "--audience", "t"])), None, &[]).await;
+        assert!(!ok && stderr.contains("--issuer") && stderr.contains("discovery failed"), "{stderr}");
+        let (ok, stdout, _) = run(&strs(&with(&["identity", "list"])), None, &[]).await;
+        assert!(ok && stdout.contains("ISSUER") && stdout.contains("Keycloak") && stdout.contains(&issuer), "{stdout}");
+        let id = made["id"].to_string();
+        let (ok, _, stderr) = run(&strs(&with(&["identity", "remove", &id])), None, &[]).await;
+        assert!(ok, "{stderr}");
+        let (ok, _, stderr) = run(&strs(&with(&["identity", "remove", &id])), None, &[]).await;
+        assert!(!ok && stderr.contains("No identity provider"), "{stderr}");
+        let (ok, stdout, _) = run(&strs(&with(&["identity", "list"])), None, &[]).await;
+        assert!(ok && stdout.contains("no identity providers"), "{stdout}");
+    }
+
 }
