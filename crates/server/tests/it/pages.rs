@@ -776,6 +776,43 @@ mod admin_pages {
         assert_eq!(me["name"], "dev");
     }
 
+    async fn administrators_manage_identity_providers_on_a_page(db) {
+        let server = TestServer::start(db).await;
+        let idp = crate::common::oidc::Provider::start().await;
+        server.create_user("alice", &[]).await;
+        let alice = login(&server, "alice", PASSWORD).await;
+        assert_eq!(get(&server, "/secure/admin/identity", Some(&alice)).await.status, StatusCode::FORBIDDEN);
+        let admin = login(&server, "admin", ADMIN_PASSWORD).await;
+        let page = get(&server, "/secure/admin/identity", Some(&admin)).await;
+        assert_eq!(page.status, StatusCode::OK);
+        page.assert_html();
+        assert!(page.body.contains("no-providers"));
+        let token = page.form_token();
+        post(&server, "/secure/admin/websudo", Some(&admin), &[("atl_token", &token), ("password", ADMIN_PASSWORD), ("next", "/secure/admin/identity")], &[]).await;
+        // Discovery failing: the reason, and the form kept.
+        let down = post(&server, "/secure/admin/identity", Some(&admin), &[("atl_token", &token), ("name", "Down"), ("issuer", "http://127.0.0.1:9/x"), ("audiences", "tessera")], &[]).await;
+        assert_eq!(down.status, StatusCode::BAD_REQUEST);
+        assert!(down.body.contains("discovery failed") && down.body.contains("value=\"Down\""), "{}", down.body);
+        let issuer = idp.issuer("page");
+        let made = post(&server, "/secure/admin/identity", Some(&admin), &[("atl_token", &token), ("name", "Acme <SSO>"), ("issuer", &issuer), ("audiences", "tessera\naccount"), ("userClaim", "email"), ("provisioning", "create")], &[]).await;
+        assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+        made.assert_html();
+        assert!(made.body.contains("Acme &lt;SSO&gt;") && made.body.contains(&issuer));
+        let stored = server.admin_json(Method::GET, "/rest/tessera/1/identityproviders", Value::Null, StatusCode::OK).await;
+        let id = stored[0]["id"].as_i64().unwrap();
+        assert_eq!((stored[0]["userClaim"].as_str(), stored[0]["provisioning"].as_str()), (Some("email"), Some("create")));
+        assert_eq!(stored[0]["audiences"], json!(["account", "tessera"]));
+        // Disable, then delete (with "sure").
+        let off = post(&server, &format!("/secure/admin/identity/{id}/disable"), Some(&admin), &[("atl_token", &token)], &[]).await;
+        assert_eq!(off.location(), "/secure/admin/identity");
+        assert!(get(&server, "/secure/admin/identity", Some(&admin)).await.body.contains(">disabled<"));
+        let unsure = post(&server, &format!("/secure/admin/identity/{id}/delete"), Some(&admin), &[("atl_token", &token)], &[]).await;
+        assert_eq!(unsure.status, StatusCode::BAD_REQUEST);
+        let gone = post(&server, &format!("/secure/admin/identity/{id}/delete"), Some(&admin), &[("atl_token", &token), ("confirm", "on")], &[]).await;
+        assert_eq!(gone.location(), "/secure/admin/identity");
+        assert!(get(&server, "/secure/admin/identity", Some(&admin)).await.body.contains("no-providers"));
+    }
+
     async fn administrators_manage_application_links_on_a_page(db) {
         let server = TestServer::start(db).await;
         server.create_user("alice", &[]).await;

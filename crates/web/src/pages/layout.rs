@@ -117,6 +117,7 @@ pub fn document(
                             a href=(link(state, "/secure/admin/usage")) { "API usage" }
                             a href=(link(state, "/secure/admin/oauth2")) { "OAuth 2.0 clients" }
                             a href=(link(state, "/secure/admin/oauth1")) { "Application links" }
+                            a href=(link(state, "/secure/admin/identity")) { "Identity providers" }
                         }
                         span.who {
                             (user.principal.user.display_name) " (" (user.principal.user.name) ") "

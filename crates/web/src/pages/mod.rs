@@ -23,6 +23,7 @@ pub mod admin;
 pub mod apps;
 pub mod audit;
 pub mod consent;
+pub mod identity;
 mod layout;
 pub mod login;
 pub mod oauth1;
@@ -102,6 +103,14 @@ pub fn router() -> Router<AppState> {
         .route(
             "/secure/admin/oauth1/{consumerKey}/delete",
             post(oauth1::post_delete_consumer),
+        )
+        .route(
+            "/secure/admin/identity",
+            get(identity::get_providers).post(identity::post_provider),
+        )
+        .route(
+            "/secure/admin/identity/{id}/{action}",
+            post(identity::post_provider_action),
         )
         .route("/secure/authorized-apps", get(apps::get_apps))
         .route(
