@@ -311,6 +311,10 @@ impl Authenticator {
             }
         };
         let mut verified = verified.map_err(|rejection| self.refuse(rejection, attempt))?;
+        for mut event in verified.changes.drain(..) {
+            event.credential_kind = Some(verified.method.name().into());
+            self.audit.record(event);
+        }
         // The credential's own address allowlist (a token's).
         if !verified.limits.admits(request.client_ip) {
             let rejection = verified.refused_address(self.clock.now(), attempt);

@@ -180,7 +180,7 @@ impl ExternalJwtVerifier {
         provider: &IdentityProvider,
         claims: &Claims,
         now: Timestamp,
-    ) -> Result<Option<User>, StoreError> {
+    ) -> Result<Option<(User, bool)>, StoreError> {
         let claimed = match provider.settings.user_claim {
             UserClaim::PreferredUsername => claims.preferred_username.as_deref(),
             UserClaim::Sub => claims.sub.as_deref(),
@@ -190,7 +190,7 @@ impl ExternalJwtVerifier {
             return Ok(None);
         };
         if let Some(user) = self.store.find_user_by_name(&name).await? {
-            return Ok(Some(user));
+            return Ok(Some((user, false)));
         }
         if provider.settings.provisioning != Provisioning::Create {
             return Ok(None);
@@ -218,11 +218,13 @@ impl ExternalJwtVerifier {
             })
             .await;
         match created {
-            Ok(user) => Ok(Some(user)),
+            Ok(user) => Ok(Some((user, true))),
             // Another request created it first.
-            Err(StoreError::Conflict(Conflict::UserName)) => {
-                self.store.find_user_by_name(&name).await
-            }
+            Err(StoreError::Conflict(Conflict::UserName)) => Ok(self
+                .store
+                .find_user_by_name(&name)
+                .await?
+                .map(|user| (user, false))),
             Err(error) => Err(error),
         }
     }
@@ -409,12 +411,26 @@ impl Verifier for ExternalJwtVerifier {
         {
             return Err(refuse(Some(provider), JwtRejection::NotYetValid));
         }
-        let user = self
+        let (user, created) = self
             .user(provider, &claims, now)
             .await?
-            .filter(|user| user.active)
+            .filter(|(user, _)| user.active)
             .ok_or_else(|| refuse(Some(provider), JwtRejection::UserUnknown))?;
-        let groups_event = self.sync_groups(provider, &user, &claims, attempt).await?;
+        let mut changes = Vec::new();
+        if created {
+            let mut event = AuditEvent::anonymous(
+                now,
+                attempt.client_ip,
+                "identity.user.provisioned",
+                format!("user:{}", user.name),
+            )
+            .reason(&format!("identityprovider:{}", provider.id))
+            .user_agent(attempt.user_agent);
+            event.actor_id = Some(user.id.0);
+            event.actor_name = Some(user.name.clone());
+            changes.push(event);
+        }
+        changes.extend(self.sync_groups(provider, &user, &claims, attempt).await?);
         let scopes = scopes_of(&claims).unwrap_or(provider.settings.default_scopes);
         let expires = decode_exp(raw);
         Ok(Verified {
@@ -427,7 +443,7 @@ impl Verifier for ExternalJwtVerifier {
             // Until its exp, keyed by its digest, once a verified-credential cache exists.
             cacheable: expires.map_or(Cacheable::Never, Cacheable::Until),
             external: Some(provider.id),
-            success_event: groups_event,
+            changes,
             ..Verified::user(user, AuthMethod::ExternalJwt)
         })
     }

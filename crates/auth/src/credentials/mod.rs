@@ -202,6 +202,10 @@ pub struct Verified {
     pub websudo_until: Option<Timestamp>,
     /// An event recording the success, once the policy has admitted it (a verified password).
     pub success_event: Option<AuditEvent>,
+    /// Events of what verifying changed (a user provisioned, groups brought in line with an
+    /// identity provider's): recorded as soon as the credential is verified, whatever the
+    /// policy then decides, since the change is made.
+    pub changes: Vec<AuditEvent>,
     /// Until when the answer may be remembered.
     pub cacheable: Cacheable,
 }
@@ -221,6 +225,7 @@ impl Verified {
             session: None,
             websudo_until: None,
             success_event: None,
+            changes: Vec::new(),
             cacheable: Cacheable::Never,
         }
     }

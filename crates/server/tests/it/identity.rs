@@ -222,9 +222,13 @@ backend_tests! {
         // It has no password: Basic never works for it.
         let basic = server.basic(Method::GET, "/rest/api/2/myself", "newbie@example.com", "").send().await.unwrap();
         assert_eq!(basic.status(), StatusCode::UNAUTHORIZED);
+        let provisioned = server.audit("action=identity.user.provisioned&target=user:newbie@example.com", 1).await;
+        assert_eq!(provisioned[0]["reason"], format!("identityprovider:{}", made["id"]));
+        assert_eq!(provisioned[0]["credential"]["kind"], "external_jwt");
         // The second token finds the same user.
         let again: Value = server.bearer(Method::GET, "/rest/api/2/myself", &mint_jwt("k1", &claims)).send().await.unwrap().json().await.unwrap();
         assert_eq!(again["key"], me["key"]);
+        assert_eq!(server.audit("action=identity.user.provisioned", 1).await.len(), 1, "provisioned once");
         // Its use is in the usage trail, under the provider.
         server.sync().await;
         let usage = server.admin_json(Method::GET, &format!("/rest/tessera/1/usage?credential=external:{}", made["id"]), Value::Null, StatusCode::OK).await;
