@@ -318,4 +318,81 @@ backend_tests! {
         server.bearer(Method::GET, "/rest/api/2/myself", &with_groups(json!([]))).send().await.unwrap();
         assert_eq!(groups_of().await, ["jira-users", "manual"]);
     }
+
+    async fn a_real_oidc_providers_client_credentials_token_works(db) {
+        let Some(provider) = RealProvider::start().await else { return };
+        let server = TestServer::start(db).await;
+        server.create_user("tessera-ci", &[]).await;
+        // Discovery and keys from node-oidc-provider itself.
+        server.admin_json(Method::POST, PROVIDERS, json!({"name": "node-oidc-provider", "issuer": provider.issuer, "audiences": ["tessera"], "userClaim": "sub"}), StatusCode::CREATED).await;
+        let token: Value = crate::common::http_client().build().unwrap()
+            .post(format!("{}/token", provider.issuer))
+            .basic_auth("tessera-ci", Some("ci-secret-which-is-long-enough"))
+            .form(&[("grant_type", "client_credentials"), ("scope", "READ WRITE")])
+            .send().await.unwrap().json().await.unwrap();
+        let access = token["access_token"].as_str().unwrap_or_else(|| panic!("{token}")).to_string();
+        let me: Value = server.bearer(Method::GET, "/rest/api/2/myself", &access).send().await.unwrap().json().await.unwrap();
+        assert_eq!(me["name"], "tessera-ci");
+        // Its signature changed by one character: refused.
+        let mut forged = access.clone().into_bytes();
+        let at = forged.len() - 10;
+        forged[at] = if forged[at] == b'A' { b'B' } else { b'A' };
+        let forged = String::from_utf8(forged).unwrap();
+        let refused = server.bearer(Method::GET, "/rest/api/2/myself", &forged).send().await.unwrap();
+        assert_eq!(refused.headers()["x-authentication-denied-reason"], "jwt_signature");
+    }
+}
+
+/// node-oidc-provider, run by `node tests/oidc/provider.mjs` on a free port; `None` (a skip)
+/// without Node.js or the package, except under CI, where both are required.
+struct RealProvider {
+    issuer: String,
+    _child: tokio::process::Child,
+}
+
+impl RealProvider {
+    async fn start() -> Option<Self> {
+        use tokio::io::AsyncBufReadExt;
+        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/oidc");
+        let installed = dir.join("node_modules/oidc-provider").is_dir();
+        let node = std::process::Command::new("node")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !(installed && node) {
+            assert!(
+                std::env::var("CI").is_err(),
+                "CI=true needs Node.js and tests/oidc's packages: run scripts/test"
+            );
+            eprintln!("node-oidc-provider not installed: skipping (run scripts/test)");
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut child = tokio::process::Command::new("node")
+            .arg(dir.join("provider.mjs"))
+            .arg(port.to_string())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let line = tokio::time::timeout(std::time::Duration::from_secs(30), lines.next_line())
+            .await
+            .expect("node-oidc-provider started")
+            .unwrap()
+            .expect("it printed its issuer");
+        let issuer = serde_json::from_str::<Value>(&line).unwrap()["issuer"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        Some(Self {
+            issuer,
+            _child: child,
+        })
+    }
 }
