@@ -22,7 +22,7 @@ use time::macros::format_description;
 use super::layout::{document, error_summary, field_error, form_token, page_response};
 use super::tokens::{token_cells, token_id};
 use super::{
-    FormBody, Incoming, PageResult, link, redirect, require_websudo, respond, session_user,
+    AdminForm, FormBody, Incoming, PageResult, admin_form, link, redirect, respond, session_user,
 };
 use crate::rest::pat::project_keys;
 use crate::state::AppState;
@@ -261,10 +261,7 @@ pub async fn post_admin_revoke(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let result = async {
-        let form = FormBody::parse(&incoming.headers, body)?;
-        let user = session_user(&state, &incoming, Some(&form), PAGE).await?;
-        let admin = state.authz.administer(&user.principal)?;
-        require_websudo(&state, &user, PAGE)?;
+        let AdminForm { form, user, admin } = admin_form(&state, &incoming, body, PAGE).await?;
         let id = token_id(&id)?;
         tokens::revoke_any(
             &*state.store,

@@ -16,8 +16,8 @@ use tessera_core::identity::ProviderId;
 
 use super::layout::{document, error_summary, form_token, page_response, when};
 use super::{
-    FormBody, Incoming, PageError, PageResult, SessionUser, link, redirect, require_websudo,
-    respond, session_user,
+    AdminForm, Incoming, PageError, PageResult, SessionUser, admin_form, link, redirect, respond,
+    session_user,
 };
 use crate::state::AppState;
 
@@ -146,10 +146,8 @@ pub async fn post_provider(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let result = async {
-        let form = FormBody::parse(&incoming.headers, body)?;
-        let user = session_user(&state, &incoming, Some(&form), PROVIDERS).await?;
-        let admin = state.authz.administer(&user.principal)?;
-        require_websudo(&state, &user, PROVIDERS)?;
+        let AdminForm { form, user, admin } =
+            admin_form(&state, &incoming, body, PROVIDERS).await?;
         let draft = Draft {
             name: form.text("name").to_string(),
             issuer: form.text("issuer").trim().to_string(),
@@ -191,10 +189,8 @@ pub async fn post_provider_action(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let result = async {
-        let form = FormBody::parse(&incoming.headers, body)?;
-        let user = session_user(&state, &incoming, Some(&form), PROVIDERS).await?;
-        let admin = state.authz.administer(&user.principal)?;
-        require_websudo(&state, &user, PROVIDERS)?;
+        let AdminForm { form, user, admin } =
+            admin_form(&state, &incoming, body, PROVIDERS).await?;
         let id = id
             .parse::<i64>()
             .map(ProviderId)

@@ -422,6 +422,29 @@ pub async fn session_user(
 
 /// Administrative changes need the password re-entered within the websudo window; without
 /// it the change is refused (and the administrator sent to confirm it, then to `back_to`).
+/// An administrator's form post, checked: the form, its session user (the form token
+/// passed), the ADMINISTER capability, and websudo (else the password prompt, back to
+/// `back_to`).
+#[derive(Debug)]
+pub struct AdminForm {
+    pub form: FormBody,
+    pub user: SessionUser,
+    pub admin: tessera_core::authz::Administer,
+}
+
+pub async fn admin_form(
+    state: &AppState,
+    incoming: &Incoming,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+    back_to: &str,
+) -> PageResult<AdminForm> {
+    let form = FormBody::parse(&incoming.headers, body)?;
+    let user = session_user(state, incoming, Some(&form), back_to).await?;
+    let admin = state.authz.administer(&user.principal)?;
+    require_websudo(state, &user, back_to)?;
+    Ok(AdminForm { form, user, admin })
+}
+
 pub fn require_websudo(state: &AppState, user: &SessionUser, back_to: &str) -> PageResult<()> {
     if user.principal.has_fresh_password(state.clock.now()) {
         Ok(())

@@ -29,7 +29,7 @@ use super::layout::{
     document, error_summary, form_token, page_response, page_response_posting_to, when,
 };
 use super::{
-    FormBody, Incoming, PageError, PageResult, SessionUser, link, redirect, require_websudo,
+    AdminForm, FormBody, Incoming, PageError, PageResult, SessionUser, admin_form, link, redirect,
     respond, session_user,
 };
 use crate::extract::Params;
@@ -280,10 +280,8 @@ pub async fn post_consumer(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let result = async {
-        let form = FormBody::parse(&incoming.headers, body)?;
-        let user = session_user(&state, &incoming, Some(&form), CONSUMERS).await?;
-        let admin = state.authz.administer(&user.principal)?;
-        require_websudo(&state, &user, CONSUMERS)?;
+        let AdminForm { form, user, admin } =
+            admin_form(&state, &incoming, body, CONSUMERS).await?;
         let draft = Draft {
             consumer_key: form.text("consumerKey").trim().to_string(),
             name: form.text("name").to_string(),
@@ -329,10 +327,8 @@ pub async fn post_delete_consumer(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let result = async {
-        let form = FormBody::parse(&incoming.headers, body)?;
-        let user = session_user(&state, &incoming, Some(&form), CONSUMERS).await?;
-        let admin = state.authz.administer(&user.principal)?;
-        require_websudo(&state, &user, CONSUMERS)?;
+        let AdminForm { form, user, admin } =
+            admin_form(&state, &incoming, body, CONSUMERS).await?;
         if !form.is_checked("confirm") {
             return Err(PageError::BadRequest(
                 "Tick \"sure\" to delete an application link: every user's access through it ends."

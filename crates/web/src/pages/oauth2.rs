@@ -17,8 +17,8 @@ use tessera_core::oauth2::{ClientChanges, scope_string};
 
 use super::layout::{document, error_summary, form_token, page_response};
 use super::{
-    FormBody, Incoming, PageError, PageResult, SessionUser, link, redirect, require_websudo,
-    respond, session_user,
+    AdminForm, Incoming, PageError, PageResult, SessionUser, admin_form, link, redirect, respond,
+    session_user,
 };
 use crate::state::AppState;
 
@@ -137,10 +137,7 @@ pub async fn post_client(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let result = async {
-        let form = FormBody::parse(&incoming.headers, body)?;
-        let user = session_user(&state, &incoming, Some(&form), CLIENTS).await?;
-        let admin = state.authz.administer(&user.principal)?;
-        require_websudo(&state, &user, CLIENTS)?;
+        let AdminForm { form, user, admin } = admin_form(&state, &incoming, body, CLIENTS).await?;
         let draft = Draft {
             name: form.text("name").to_string(),
             redirect_uris: form.text("redirectUris").to_string(),
@@ -213,10 +210,11 @@ pub async fn post_client_state(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let result = async {
-        let form = FormBody::parse(&incoming.headers, body)?;
-        let user = session_user(&state, &incoming, Some(&form), CLIENTS).await?;
-        let admin = state.authz.administer(&user.principal)?;
-        require_websudo(&state, &user, CLIENTS)?;
+        let AdminForm {
+            form: _,
+            user,
+            admin,
+        } = admin_form(&state, &incoming, body, CLIENTS).await?;
         let enabled = match action.as_str() {
             "enable" => true,
             "disable" => false,
