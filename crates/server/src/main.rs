@@ -411,21 +411,43 @@ async fn run_token(cli: &Cli, command: &TokenCommand) -> anyhow::Result<()> {
     result
 }
 
+/// The database and an audit log for an offline command whose changes are audited.
+struct Audited {
+    config: Config,
+    store: std::sync::Arc<tessera_store::SqlStore>,
+    audit: std::sync::Arc<AuditLog>,
+}
+
+impl Audited {
+    async fn open(cli: &Cli) -> anyhow::Result<Self> {
+        let (config, store) = offline(cli).await?;
+        let store = std::sync::Arc::new(store);
+        let audit = std::sync::Arc::new(AuditLog::start(store.clone()));
+        Ok(Self {
+            config,
+            store,
+            audit,
+        })
+    }
+
+    /// Writes the command's audit events before it ends, and closes the database.
+    async fn close<T>(self, result: T) -> T {
+        self.audit.finish().await;
+        self.store.close().await;
+        result
+    }
+}
+
 async fn run_oauth1(cli: &Cli, command: &Oauth1Command) -> anyhow::Result<()> {
-    let (config, store) = offline(cli).await?;
-    let store = std::sync::Arc::new(store);
-    let audit = std::sync::Arc::new(AuditLog::start(store.clone()));
+    let opened = Audited::open(cli).await?;
     let server = OAuth1Server::new(
-        store.clone(),
+        opened.store.clone(),
         std::sync::Arc::new(SystemClock),
-        audit.clone(),
-        config.oauth1_server(),
+        opened.audit.clone(),
+        opened.config.oauth1_server(),
     );
     let result = oauth1_command(cli, &server, command).await;
-    // The audit events of the change are written before the command ends.
-    audit.finish().await;
-    store.close().await;
-    result
+    opened.close(result).await
 }
 
 async fn oauth1_command(
@@ -500,20 +522,15 @@ async fn oauth1_command(
 }
 
 async fn run_identity(cli: &Cli, command: &IdentityCommand) -> anyhow::Result<()> {
-    let (config, store) = offline(cli).await?;
-    let store = std::sync::Arc::new(store);
-    let audit = std::sync::Arc::new(AuditLog::start(store.clone()));
+    let opened = Audited::open(cli).await?;
     let server = ExternalIdentity::new(
-        store.clone(),
+        opened.store.clone(),
         std::sync::Arc::new(SystemClock),
-        audit.clone(),
-        config.external(),
+        opened.audit.clone(),
+        opened.config.external(),
     );
     let result = identity_command(cli, &server, command).await;
-    // The audit events of the change are written before the command ends.
-    audit.finish().await;
-    store.close().await;
-    result
+    opened.close(result).await
 }
 
 async fn identity_command(
