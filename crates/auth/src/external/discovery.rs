@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::jwk::{Jwk, JwkSet};
 use serde::Deserialize;
 use tessera_core::identity::{Endpoints, is_issuer_url};
 
@@ -214,22 +214,21 @@ pub async fn fetch_keys(http: &reqwest::Client, jwks_uri: &str) -> Result<JwkSet
     get_json::<JwkSet>(http, jwks_uri, "key set").await
 }
 
-/// How many keys of the set can verify a signature: asymmetric, and not marked for
-/// encryption only.
-pub fn usable_keys(keys: &JwkSet) -> usize {
+/// Whether a key can verify a signature: asymmetric, and not marked for encryption only.
+pub fn is_signing_key(key: &Jwk) -> bool {
     use jsonwebtoken::jwk::{AlgorithmParameters, PublicKeyUse};
-    keys.keys
-        .iter()
-        .filter(|key| {
-            !matches!(key.common.public_key_use, Some(PublicKeyUse::Encryption))
-                && matches!(
-                    key.algorithm,
-                    AlgorithmParameters::RSA(_)
-                        | AlgorithmParameters::EllipticCurve(_)
-                        | AlgorithmParameters::OctetKeyPair(_)
-                )
-        })
-        .count()
+    !matches!(key.common.public_key_use, Some(PublicKeyUse::Encryption))
+        && matches!(
+            key.algorithm,
+            AlgorithmParameters::RSA(_)
+                | AlgorithmParameters::EllipticCurve(_)
+                | AlgorithmParameters::OctetKeyPair(_)
+        )
+}
+
+/// How many keys of the set can verify a signature.
+pub fn usable_keys(keys: &JwkSet) -> usize {
+    keys.keys.iter().filter(|key| is_signing_key(key)).count()
 }
 
 #[cfg(test)]

@@ -11,11 +11,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse};
+use jsonwebtoken::jwk::{Jwk, JwkSet};
 use tessera_core::clock::{Clock, Timestamp};
 use tessera_core::identity::{IdentityProvider, ProviderId};
 
-use super::discovery::{fetch_keys, http_client, usable_keys};
+use super::discovery::{fetch_keys, http_client, is_signing_key};
 
 /// How keys are refreshed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,12 +59,7 @@ pub struct KeyCache {
 
 /// A key found for a token's `kid` (or, without one, the set's only signing key).
 fn find(keys: &JwkSet, kid: Option<&str>) -> Option<Jwk> {
-    let signing = keys.keys.iter().filter(|key| {
-        !matches!(key.common.public_key_use, Some(PublicKeyUse::Encryption))
-            && usable_keys(&JwkSet {
-                keys: vec![(*key).clone()],
-            }) == 1
-    });
+    let signing = keys.keys.iter().filter(|key| is_signing_key(key));
     match kid {
         Some(kid) => signing
             .into_iter()
