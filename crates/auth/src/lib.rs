@@ -2,7 +2,8 @@
 //!
 //! A request carries at most one credential; each kind of credential has its own file under
 //! [`credentials`] (password, session with its XSRF rule, personal token or service key, OAuth
-//! 2.0 access token), all behind one `Verifier` contract, and the [`Authenticator`] is the
+//! 2.0 access token, OAuth 1.0a signed request, external JWT), all behind one `Verifier`
+//! contract, and the [`Authenticator`] is the
 //! pipeline around them: parse, the policy's rules that need no secret, verify, the rules
 //! that depend on the user's groups, the principal. A bad credential is an error, never a
 //! fall-back to anonymous. Passwords are Argon2id, hashed and verified on a small fixed pool
@@ -14,7 +15,8 @@
 //! path ([`audit_log`]). The administrators' access policy is held per instance by [`policy`]
 //! and applied by the authenticator; API use per credential is coalesced by [`usage`]. The
 //! OAuth 2.0 authorization server is [`oauth2`]; OAuth 1.0a application links (consumers,
-//! RFC 5849 signatures, the three-legged dance) are [`oauth1`]. Secrets reported as leaked
+//! RFC 5849 signatures, the three-legged dance) are [`oauth1`]; the identity providers whose
+//! JWTs tessera trusts (discovery, their keys) are [`external`]. Secrets reported as leaked
 //! are revoked by kind through [`leaks`]. What the authenticator is told about a request,
 //! including the URL the client saw, is [`request`]; why it refuses is [`error`].
 
