@@ -85,12 +85,21 @@ pub async fn get_apps(State(state): State<AppState>, incoming: Incoming) -> Resp
     respond(&state, incoming.client, result)
 }
 
-/// The grant's user, with the form token: revokes it.
-pub async fn post_revoke_app(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
+/// What a Revoke button ends.
+#[derive(Clone, Copy, Debug)]
+enum Authorization {
+    OAuth2Grant,
+    OAuth1Token,
+}
+
+/// The user, with the form token: revokes one of their authorizations (others' are "not
+/// found") and comes back to the list.
+async fn revoke(
+    state: AppState,
     incoming: Incoming,
+    id: String,
     body: Result<Bytes, BytesRejection>,
+    what: Authorization,
 ) -> Response {
     let result = async {
         let form = FormBody::parse(&incoming.headers, body)?;
@@ -98,14 +107,31 @@ pub async fn post_revoke_app(
         let id = id
             .parse::<i64>()
             .map_err(|_| PageError::NotFound("No such application.".into()))?;
-        state
-            .oauth2
-            .revoke_own_grant(&user.principal, GrantId(id))
-            .await?;
+        match what {
+            Authorization::OAuth2Grant => {
+                state
+                    .oauth2
+                    .revoke_own_grant(&user.principal, GrantId(id))
+                    .await?;
+            }
+            Authorization::OAuth1Token => {
+                state.oauth1.revoke_own_token(&user.principal, id).await?;
+            }
+        }
         Ok(redirect(&link(&state, APPS)))
     }
     .await;
     respond(&state, incoming.client, result)
+}
+
+/// The grant's user, with the form token: revokes it.
+pub async fn post_revoke_app(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    incoming: Incoming,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    revoke(state, incoming, id, body, Authorization::OAuth2Grant).await
 }
 
 /// The token's user, with the form token: revokes an application link's access.
@@ -115,15 +141,5 @@ pub async fn post_revoke_link(
     incoming: Incoming,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let result = async {
-        let form = FormBody::parse(&incoming.headers, body)?;
-        let user = session_user(&state, &incoming, Some(&form), APPS).await?;
-        let id = id
-            .parse::<i64>()
-            .map_err(|_| PageError::NotFound("No such application.".into()))?;
-        state.oauth1.revoke_own_token(&user.principal, id).await?;
-        Ok(redirect(&link(&state, APPS)))
-    }
-    .await;
-    respond(&state, incoming.client, result)
+    revoke(state, incoming, id, body, Authorization::OAuth1Token).await
 }
