@@ -82,6 +82,7 @@ fn header_alg(raw: &str) -> Option<String> {
 /// The claims tessera reads, beyond those the library validates.
 #[derive(Debug, Deserialize)]
 struct Claims {
+    exp: Option<i64>,
     iat: Option<i64>,
     sub: Option<String>,
     preferred_username: Option<String>,
@@ -432,7 +433,9 @@ impl Verifier for ExternalJwtVerifier {
         }
         changes.extend(self.sync_groups(provider, &user, &claims, attempt).await?);
         let scopes = scopes_of(&claims).unwrap_or(provider.settings.default_scopes);
-        let expires = decode_exp(raw);
+        let expires = claims
+            .exp
+            .map(|exp| Timestamp::from_millis(exp.saturating_mul(1000)));
         Ok(Verified {
             credential_ref: Some(format!("external:{}", provider.id)),
             limits: Limits {
@@ -447,18 +450,6 @@ impl Verifier for ExternalJwtVerifier {
             ..Verified::user(user, AuthMethod::ExternalJwt)
         })
     }
-}
-
-/// The verified token's `exp`, as a time.
-fn decode_exp(raw: &str) -> Option<Timestamp> {
-    #[derive(Deserialize)]
-    struct Exp {
-        exp: Option<i64>,
-    }
-    let payload = raw.split('.').nth(1)?;
-    let bytes = URL_SAFE_NO_PAD.decode(payload).ok()?;
-    let exp = serde_json::from_slice::<Exp>(&bytes).ok()?.exp?;
-    Some(Timestamp::from_millis(exp.saturating_mul(1000)))
 }
 
 #[cfg(test)]
@@ -484,6 +475,7 @@ mod tests {
     fn scopes_come_from_scope_or_scp_in_tessera_names() {
         let claims = |scope: Option<&str>, scp: Option<ScopeClaim>| Claims {
             rest: serde_json::Map::new(),
+            exp: None,
             iat: None,
             sub: None,
             preferred_username: None,

@@ -233,3 +233,42 @@ impl Signatures {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request<'r>(
+        method: &'r Method,
+        url: &'r RequestUrl,
+        hash: &str,
+        content_type: &str,
+        body: &[u8],
+    ) -> SignedRequest<'r> {
+        let header = vec![("oauth_body_hash".to_string(), hash.to_string())];
+        SignedRequest::new(method, url, header, Some(content_type), body).unwrap()
+    }
+
+    #[test]
+    fn a_body_hash_must_match_and_never_comes_with_a_form() {
+        let url = RequestUrl {
+            scheme: "https",
+            host: "jira.example.com".into(),
+            port: 443,
+            path: "/rest/api/2/issue".into(),
+            query: None,
+        };
+        let post = Method::POST;
+        let body = br#"{"fields":{}}"#;
+        let hash = base64::engine::general_purpose::STANDARD.encode(Sha1::digest(body));
+        assert!(request(&post, &url, &hash, "application/json", body).body_hash_holds());
+        assert!(!request(&post, &url, &hash, "application/json", b"{}").body_hash_holds());
+        // An urlencoded body's parameters are signed instead: a hash beside them is refused.
+        let form = request(&post, &url, &hash, FORM, b"a=b");
+        assert!(!form.body_hash_holds());
+        assert_eq!(form.param("a"), Some("b"));
+        // Without the parameter there is nothing to hold.
+        let plain = SignedRequest::new(&post, &url, vec![], Some("application/json"), body);
+        assert!(plain.unwrap().body_hash_holds());
+    }
+}

@@ -171,6 +171,11 @@ backend_tests! {
         assert_eq!(reason(with(&|c| c["iss"] = json!(idp.issuer("unregistered")))).await, "jwt_issuer_unknown");
         assert_eq!(reason(with(&|c| { c.as_object_mut().unwrap().remove("exp"); })).await, "jwt_malformed");
         assert_eq!(reason(mint_jwt("k9", &claims("dev"))).await, "jwt_key_unknown");
+        // The key says RS256: a header claiming another algorithm for it is refused.
+        assert_eq!(reason(mint_jwt_with(&json!({"alg": "RS384", "kid": "k1"}), &claims("dev"))).await, "jwt_algorithm");
+        // Without a kid, the set's only signing key is the one.
+        let no_kid = mint_jwt_with(&json!({"alg": "RS256"}), &claims("dev"));
+        assert_eq!(server.bearer(Method::GET, "/rest/api/2/myself", &no_kid).send().await.unwrap().status(), StatusCode::OK);
         assert_eq!(reason(mint_jwt_with(&json!({"alg": "RS256", "typ": "dpop+jwt", "kid": "k1"}), &claims("dev"))).await, "jwt_malformed");
         // Tampered: the payload changed after signing.
         let good = mint_jwt("k1", &claims("dev"));

@@ -158,6 +158,11 @@ backend_tests! {
         assert_eq!(problem(server.oauth1(Method::GET, MYSELF, &two_legged).send().await.unwrap()).await, "permission_denied");
         let unknown = Link { consumer_key: "nobody".into(), token: link.token.clone() };
         assert_eq!(problem(server.oauth1(Method::GET, MYSELF, &unknown).send().await.unwrap()).await, "consumer_key_unknown");
+        // A signed body is read within the body limit, never beyond it.
+        let huge = vec![b'x'; 2 * 1024 * 1024];
+        let header = sign(&Method::POST, "/rest/api/2/issue", &[], &[]);
+        let too_large = with_header(&server, Method::POST, "/rest/api/2/issue", header).header("content-type", "application/json").body(huge).send().await.unwrap();
+        assert_eq!(too_large.status(), StatusCode::PAYLOAD_TOO_LARGE);
         // A malformed header is refused as such.
         let garbled = with_header(&server, Method::GET, MYSELF, "OAuth oauth_token".into()).send().await.unwrap();
         assert_eq!(garbled.status(), StatusCode::BAD_REQUEST);
@@ -188,6 +193,14 @@ backend_tests! {
         assert_eq!(problem(server.oauth1(Method::GET, MYSELF, &link).send().await.unwrap()).await, "permission_denied");
         server.admin_json(Method::PUT, "/rest/api/2/user?username=dev", json!({"active": true}), StatusCode::OK).await;
         ok_json(server.oauth1(Method::GET, MYSELF, &link).send().await.unwrap()).await;
+        // Reported as leaked (by anyone): revoked, as every tessera secret is.
+        let (leaked, _) = server.approved_link("jira-cli", "dev", "WRITE").await;
+        let report = server.anonymous(Method::POST, "/rest/tessera/1/credentials/revoke").json(&json!({"credentials": [leaked.token.clone()]})).send().await.unwrap();
+        assert_eq!(report.status(), StatusCode::ACCEPTED);
+        server.sync().await;
+        assert_eq!(problem(server.oauth1(Method::GET, MYSELF, &leaked).send().await.unwrap()).await, "token_rejected");
+        let leak_events = server.audit("action=oauth1.token.revoked", 1).await;
+        assert!(!serde_json::to_string(&leak_events).unwrap().contains(leaked.token.as_deref().unwrap()));
         // Deleting the consumer ends every token it holds.
         let deleted = server.admin(Method::DELETE, "/rest/tessera/1/oauth1/consumers/jira-cli").send().await.unwrap();
         assert_eq!(deleted.status(), StatusCode::NO_CONTENT);

@@ -50,17 +50,12 @@ pub struct ProviderBody {
     audiences: Option<Vec<String>>,
     user_claim: Option<String>,
     /// Absent: kept; `null`: removed.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::extract::null_or_text")]
     groups_claim: Option<Option<String>>,
     group_mapping: Option<BTreeMap<String, String>>,
     provisioning: Option<String>,
     default_scopes: Option<Vec<String>>,
     enabled: Option<bool>,
-}
-
-/// A field that is present, `null` or not: tells `null` from absent.
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
 }
 
 impl From<ProviderBody> for ProviderInput {

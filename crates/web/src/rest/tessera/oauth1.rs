@@ -49,13 +49,8 @@ pub struct ConsumerBody {
     public_key: Option<String>,
     callback: Option<String>,
     /// Absent: kept; `null`: two-legged requests off; a user name: they act as that user.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::extract::null_or_text")]
     execute_as: Option<Option<String>>,
-}
-
-/// A field that is present, `null` or not: tells `null` from absent.
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
 }
 
 /// Global ADMINISTER: every consumer, by name.
