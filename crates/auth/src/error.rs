@@ -127,6 +127,9 @@ pub enum JwtRejection {
     Malformed,
     #[error("The token's identity provider is disabled.")]
     ProviderDisabled,
+    /// An ID token without the nonce of the sign-in it answers (a replayed or injected one).
+    #[error("The sign-in's answer does not belong to it (nonce).")]
+    Nonce,
 }
 
 impl JwtRejection {
@@ -142,6 +145,7 @@ impl JwtRejection {
             Self::UserUnknown => "jwt_user_unknown",
             Self::Malformed => "jwt_malformed",
             Self::ProviderDisabled => "provider_disabled",
+            Self::Nonce => "jwt_nonce",
         }
     }
 }

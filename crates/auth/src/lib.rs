@@ -31,6 +31,7 @@ pub mod oauth1;
 pub mod oauth2;
 pub mod policy;
 pub mod request;
+pub mod sealed;
 pub mod secret;
 pub mod token_format;
 pub mod tokens;

@@ -115,6 +115,51 @@ pub struct ProviderSettings {
     /// What a token that names no scope may do (never more than its user may).
     pub default_scopes: Scopes,
     pub enabled: bool,
+    /// The client tessera is at the provider, for "Sign in with" on the login page.
+    pub login: Option<ProviderClient>,
+}
+
+/// A client tessera is registered as at a provider: its id and its secret, sealed (the
+/// authentication crate seals and opens it; the store never holds it in the clear).
+#[derive(Clone, PartialEq, Eq)]
+pub struct ProviderClient {
+    pub client_id: String,
+    pub sealed_secret: String,
+}
+
+impl std::fmt::Debug for ProviderClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderClient")
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+pub const MAX_CLIENT_ID: usize = 255;
+
+/// A sign-in through a provider, from the redirect to it until its answer comes back: what
+/// the answer is checked against. Single use, short-lived; keyed by a digest of its `state`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SsoLogin {
+    pub state_digest: String,
+    pub provider: ProviderId,
+    pub nonce: String,
+    /// PKCE (RFC 7636): the verifier whose S256 challenge went to the provider.
+    pub code_verifier: String,
+    /// The local path the user goes to once signed in.
+    pub next: String,
+    pub created: Timestamp,
+    pub expires: Timestamp,
+}
+
+impl std::fmt::Debug for SsoLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SsoLogin")
+            .field("provider", &self.provider)
+            .field("next", &self.next)
+            .field("expires", &self.expires)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A registered provider.
@@ -209,6 +254,21 @@ pub fn check_settings(mut settings: ProviderSettings) -> Result<ProviderSettings
         }
         settings.group_mapping.insert(theirs, ours);
     }
+    if let Some(login) = &mut settings.login {
+        login.client_id = login.client_id.trim().to_string();
+        if login.client_id.is_empty()
+            || login.client_id.len() > MAX_CLIENT_ID
+            || login.client_id.chars().any(char::is_control)
+        {
+            errors.add_field(
+                "login",
+                format!("The client id must be 1 to {MAX_CLIENT_ID} characters."),
+            );
+        }
+        if login.sealed_secret.is_empty() {
+            errors.add_field("login", "Give the client secret with the client id.");
+        }
+    }
     if !settings.group_mapping.is_empty() && settings.groups_claim.is_none() {
         errors.add_field(
             "groupsClaim",
@@ -237,6 +297,7 @@ mod tests {
             provisioning: Provisioning::Create,
             default_scopes: Scopes::empty(),
             enabled: true,
+            login: None,
         }
     }
 

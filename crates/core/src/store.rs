@@ -8,7 +8,7 @@ use crate::audit::{AuditEvent, AuditFilter};
 use crate::changelog::{ChangeAuthor, ChangeGroup};
 use crate::clock::Timestamp;
 use crate::identity::{
-    Endpoints, IdentityProvider, NewIdentityProvider, ProviderId, ProviderSettings,
+    Endpoints, IdentityProvider, NewIdentityProvider, ProviderId, ProviderSettings, SsoLogin,
 };
 use crate::ids::{CommentId, IssueId, ProjectId, TokenId, UserId};
 use crate::model::{
@@ -409,6 +409,15 @@ pub trait IdentityStore: Send + Sync {
     /// Deletes a provider and records `audit` in the same transaction; `false` (and no event)
     /// if there was none.
     async fn delete_provider(&self, id: ProviderId, audit: &AuditEvent) -> StoreResult<bool>;
+    /// Keeps a sign-in that went to a provider (and drops those expired by `login.created`).
+    async fn create_sso_login(&self, login: &SsoLogin) -> StoreResult<()>;
+    /// Takes the sign-in whose state has this digest: deleted as it is read, so it is used
+    /// once; `None` if there is none or it expired before `now`.
+    async fn take_sso_login(
+        &self,
+        state_digest: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<SsoLogin>>;
 }
 
 /// OAuth 1.0a application links (see [`crate::oauth1`]).

@@ -36,6 +36,10 @@ pub struct Config {
     /// The first administrator's password; random (and printed once) if unset.
     #[serde(skip_serializing)]
     pub admin_password: Option<SecretString>,
+    /// 32 bytes in base64: the key that seals the client secrets tessera keeps for identity
+    /// providers. Without one, a key kept in the database seals them (see the README).
+    #[serde(skip_serializing)]
+    pub secret_key: Option<SecretString>,
     /// Proxies whose `X-Forwarded-For`/`X-Forwarded-Proto` are believed (CIDR list).
     #[serde(deserialize_with = "list_or_string")]
     pub trusted_proxies: Vec<IpNet>,
@@ -342,6 +346,7 @@ impl Default for Config {
             database_url: None,
             base_url: None,
             admin_password: None,
+            secret_key: None,
             trusted_proxies: Vec::new(),
             max_body_bytes: 1024 * 1024,
             max_connections: 10_000,
@@ -427,6 +432,7 @@ const ENV_KEYS: &[&str] = &[
     "database_url",
     "base_url",
     "admin_password",
+    "secret_key",
     "trusted_proxies",
     "max_body_bytes",
     "max_connections",
@@ -443,6 +449,7 @@ const ENV_KEYS: &[&str] = &[
     "retention",
     "oauth2",
     "oauth1",
+    "identity",
 ];
 
 /// Values given on the command line.
@@ -590,10 +597,23 @@ impl Config {
         }
     }
 
-    /// External identity's tolerances and key refresh.
-    pub fn external(&self) -> tessera_auth::external::ExternalConfig {
+    /// External identity's tolerances, key refresh and sealing key.
+    pub fn external(&self) -> Result<tessera_auth::external::ExternalConfig, ConfigError> {
         let timeout = Duration::from_secs(self.identity.http_timeout_seconds.max(1));
-        tessera_auth::external::ExternalConfig {
+        let secret_key = match &self.secret_key {
+            None => None,
+            Some(text) => Some(
+                tessera_auth::sealed::SealingKey::from_base64(text.expose_secret()).ok_or_else(
+                    || {
+                        ConfigError::Invalid(
+                            "secret_key: give 32 random bytes in base64 (openssl rand -base64 32)"
+                                .into(),
+                        )
+                    },
+                )?,
+            ),
+        };
+        Ok(tessera_auth::external::ExternalConfig {
             http_timeout: timeout,
             leeway: Duration::from_secs(self.identity.leeway_seconds),
             keys: tessera_auth::external::keys::KeyRefresh {
@@ -601,7 +621,8 @@ impl Config {
                 max_age: Duration::from_secs(self.identity.jwks_max_age_seconds.max(1)),
                 timeout,
             },
-        }
+            secret_key,
+        })
     }
 
     /// The authenticator's settings, with the initial access policy.
@@ -620,7 +641,7 @@ impl Config {
             websudo: Duration::from_secs(self.session.websudo_minutes.max(1) * 60),
             initial_policy: self.initial_policy()?,
             oauth1: self.oauth1_server(),
-            external: self.external(),
+            external: self.external()?,
             throttle: ThrottlePolicy {
                 user_threshold: self.login_throttle.user_threshold.max(1),
                 ip_threshold: self.login_throttle.ip_threshold.max(1),

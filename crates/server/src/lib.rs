@@ -205,12 +205,16 @@ pub async fn prepare(config: &Config, bound: SocketAddr) -> Result<Prepared, Ser
             auth.shared_audit(),
             config.oauth1_server(),
         )),
-        external: Arc::new(ExternalIdentity::new(
-            dyn_store.clone(),
-            clock.clone(),
-            auth.shared_audit(),
-            config.external(),
-        )),
+        external: Arc::new(
+            ExternalIdentity::new(
+                dyn_store.clone(),
+                clock.clone(),
+                auth.shared_audit(),
+                config.external()?,
+            )
+            .await
+            .map_err(|e| ServerError::Auth(e.into()))?,
+        ),
         authenticator: auth,
     };
     let state = AppState::new(dyn_store, servers, clock, urls, settings, reports);

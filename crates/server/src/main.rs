@@ -12,7 +12,7 @@ use secrecy::SecretString;
 use serde_json::json;
 use tessera_auth::audit_log::AuditLog;
 use tessera_auth::external::ExternalIdentity;
-use tessera_auth::external::providers::ProviderInput;
+use tessera_auth::external::providers::{ClientInput, ProviderInput};
 use tessera_auth::hashing::hash_blocking;
 use tessera_auth::oauth1::OAuth1Server;
 use tessera_auth::oauth1::consumers::ConsumerInput;
@@ -98,6 +98,7 @@ enum Oauth1Command {
 }
 
 #[derive(Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process
 enum IdentityCommand {
     /// Register a provider by its issuer (its discovery document and keys are read first).
     Add {
@@ -124,6 +125,12 @@ enum IdentityCommand {
         /// Scopes of tokens that name none (repeat the flag for more) [default: READ].
         #[arg(long = "default-scope", value_name = "SCOPE")]
         default_scopes: Vec<String>,
+        /// The client id tessera has at the provider, for "Sign in with" on the login page.
+        #[arg(long, value_name = "ID", requires = "login_client_secret_file")]
+        login_client_id: Option<String>,
+        /// The file holding that client's secret, or `-` for standard input.
+        #[arg(long, value_name = "FILE", requires = "login_client_id")]
+        login_client_secret_file: Option<PathBuf>,
     },
     /// List the providers.
     List,
@@ -465,12 +472,7 @@ async fn oauth1_command(
             callback,
             execute_as,
         } => {
-            let pem = if public_key.as_os_str() == "-" {
-                std::io::read_to_string(std::io::stdin()).context("cannot read standard input")?
-            } else {
-                std::fs::read_to_string(public_key)
-                    .with_context(|| format!("cannot read {}", public_key.display()))?
-            };
+            let pem = read_file_or_stdin(public_key)?;
             let input = ConsumerInput {
                 consumer_key: consumer_key.clone(),
                 name: name.clone(),
@@ -521,14 +523,24 @@ async fn oauth1_command(
     Ok(())
 }
 
+/// A file's text, or standard input's for `-`.
+fn read_file_or_stdin(path: &std::path::Path) -> anyhow::Result<String> {
+    if path.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin()).context("cannot read standard input")
+    } else {
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+    }
+}
+
 async fn run_identity(cli: &Cli, command: &IdentityCommand) -> anyhow::Result<()> {
     let opened = Audited::open(cli).await?;
     let server = ExternalIdentity::new(
         opened.store.clone(),
         std::sync::Arc::new(SystemClock),
         opened.audit.clone(),
-        opened.config.external(),
-    );
+        opened.config.external()?,
+    )
+    .await?;
     let result = identity_command(cli, &server, command).await;
     opened.close(result).await
 }
@@ -550,7 +562,16 @@ async fn identity_command(
             mappings,
             provisioning,
             default_scopes,
+            login_client_id,
+            login_client_secret_file,
         } => {
+            let login = match (login_client_id, login_client_secret_file) {
+                (Some(client_id), Some(file)) => Some(Some(ClientInput {
+                    client_id: client_id.clone(),
+                    client_secret: Some(read_file_or_stdin(file)?.trim().to_string().into()),
+                })),
+                _ => None,
+            };
             let mut group_mapping = std::collections::BTreeMap::new();
             for mapping in mappings {
                 let (theirs, ours) = mapping
@@ -568,6 +589,7 @@ async fn identity_command(
                 provisioning: provisioning.clone(),
                 default_scopes: (!default_scopes.is_empty()).then(|| default_scopes.clone()),
                 enabled: None,
+                login,
             };
             let made = server
                 .register_provider(&admin, None, input)

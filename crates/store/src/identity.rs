@@ -7,21 +7,21 @@ use async_trait::async_trait;
 use tessera_core::audit::AuditEvent;
 use tessera_core::clock::Timestamp;
 use tessera_core::identity::{
-    Endpoints, IdentityProvider, NewIdentityProvider, ProviderId, ProviderSettings, Provisioning,
-    UserClaim,
+    Endpoints, IdentityProvider, NewIdentityProvider, ProviderClient, ProviderId, ProviderSettings,
+    Provisioning, SsoLogin, UserClaim,
 };
 use tessera_core::ids::UserId;
 use tessera_core::store::{Conflict, IdentityStore, StoreError, StoreResult};
 use tessera_core::tokens::{scopes_from_text, scopes_to_text};
 
 use crate::audit::insert_audit;
-use crate::{SqlStore, backend, on_pool, write_error};
+use crate::{SqlStore, any_conflict, backend, on_pool, write_error};
 
 macro_rules! provider_columns {
     () => {
         "id, name, issuer, audiences, user_claim, groups_claim, group_mapping, provisioning, \
          default_scopes, enabled, jwks_uri, authorization_endpoint, token_endpoint, \
-         introspection_endpoint, created_at, created_by"
+         introspection_endpoint, created_at, created_by, login_client_id, login_client_secret"
     };
 }
 
@@ -43,6 +43,8 @@ struct ProviderRow {
     introspection_endpoint: Option<String>,
     created_at: i64,
     created_by: Option<i64>,
+    login_client_id: Option<String>,
+    login_client_secret: Option<String>,
 }
 
 fn corrupt(what: &str, id: i64) -> StoreError {
@@ -70,6 +72,13 @@ impl ProviderRow {
                     .ok_or_else(|| corrupt("provisioning", id))?,
                 default_scopes: scopes_from_text(&self.default_scopes),
                 enabled: self.enabled,
+                login: match (self.login_client_id, self.login_client_secret) {
+                    (Some(client_id), Some(sealed_secret)) => Some(ProviderClient {
+                        client_id,
+                        sealed_secret,
+                    }),
+                    _ => None,
+                },
             },
             endpoints: Endpoints {
                 jwks_uri: self.jwks_uri,
@@ -117,8 +126,8 @@ impl IdentityStore for SqlStore {
             "INSERT INTO identity_providers (name, issuer, audiences, user_claim, groups_claim, \
              group_mapping, provisioning, default_scopes, enabled, jwks_uri, \
              authorization_endpoint, token_endpoint, introspection_endpoint, created_at, \
-             created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
-             $15) RETURNING id"
+             created_by, login_client_id, login_client_secret) VALUES ($1, $2, $3, $4, $5, $6, \
+             $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id"
         )
         .bind(&s.name)
         .bind(&s.issuer)
@@ -135,6 +144,8 @@ impl IdentityStore for SqlStore {
         .bind(&e.introspection_endpoint)
         .bind(provider.created.as_millis())
         .bind(provider.created_by.map(|u| u.0))
+        .bind(s.login.as_ref().map(|c| &c.client_id))
+        .bind(s.login.as_ref().map(|c| &c.sealed_secret))
         .fetch_one(pool)
         .await
         .map_err(|e| write_error(e, provider_conflict))
@@ -192,7 +203,8 @@ impl IdentityStore for SqlStore {
             "UPDATE identity_providers SET name = $2, issuer = $3, audiences = $4, \
              user_claim = $5, groups_claim = $6, group_mapping = $7, provisioning = $8, \
              default_scopes = $9, enabled = $10, jwks_uri = $11, authorization_endpoint = $12, \
-             token_endpoint = $13, introspection_endpoint = $14 WHERE id = $1"
+             token_endpoint = $13, introspection_endpoint = $14, login_client_id = $15, \
+             login_client_secret = $16 WHERE id = $1"
         )
         .bind(id.0)
         .bind(&s.name)
@@ -208,6 +220,8 @@ impl IdentityStore for SqlStore {
         .bind(&e.authorization_endpoint)
         .bind(&e.token_endpoint)
         .bind(&e.introspection_endpoint)
+        .bind(s.login.as_ref().map(|c| &c.client_id))
+        .bind(s.login.as_ref().map(|c| &c.sealed_secret))
         .execute(pool)
         .await
         .map(|done| done.rows_affected())
@@ -235,4 +249,67 @@ impl IdentityStore for SqlStore {
         });
         Ok(deleted > 0)
     }
+
+    async fn create_sso_login(&self, login: &SsoLogin) -> StoreResult<()> {
+        on_pool!(self, write, |pool| {
+            let mut tx = pool.begin().await.map_err(backend)?;
+            sqlx::query("DELETE FROM sso_logins WHERE expires_at <= $1")
+                .bind(login.created.as_millis())
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            sqlx::query(
+                "INSERT INTO sso_logins (state_digest, provider_id, nonce, code_verifier, next, \
+                 created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(&login.state_digest)
+            .bind(login.provider.0)
+            .bind(&login.nonce)
+            .bind(&login.code_verifier)
+            .bind(&login.next)
+            .bind(login.created.as_millis())
+            .bind(login.expires.as_millis())
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| write_error(e, any_conflict))?;
+            tx.commit().await.map_err(backend)
+        })
+    }
+
+    async fn take_sso_login(
+        &self,
+        state_digest: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<SsoLogin>> {
+        let row: Option<SsoRow> = on_pool!(self, write, |pool| sqlx::query_as(
+            "DELETE FROM sso_logins WHERE state_digest = $1 RETURNING state_digest, \
+             provider_id, nonce, code_verifier, next, created_at, expires_at"
+        )
+        .bind(state_digest)
+        .fetch_optional(pool)
+        .await
+        .map_err(backend))?;
+        Ok(row
+            .filter(|row| row.expires_at > now.as_millis())
+            .map(|row| SsoLogin {
+                state_digest: row.state_digest,
+                provider: ProviderId(row.provider_id),
+                nonce: row.nonce,
+                code_verifier: row.code_verifier,
+                next: row.next,
+                created: Timestamp::from_millis(row.created_at),
+                expires: Timestamp::from_millis(row.expires_at),
+            }))
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct SsoRow {
+    state_digest: String,
+    provider_id: i64,
+    nonce: String,
+    code_verifier: String,
+    next: String,
+    created_at: i64,
+    expires_at: i64,
 }

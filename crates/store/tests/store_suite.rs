@@ -1166,6 +1166,10 @@ mod identity {
                 provisioning: Provisioning::Create,
                 default_scopes: tessera_core::scopes::parse_scope("READ").unwrap(),
                 enabled: true,
+                login: Some(ProviderClient {
+                    client_id: "tessera-web".into(),
+                    sealed_secret: "v1:db:sealed".into(),
+                }),
             },
             endpoints: Endpoints {
                 jwks_uri: "https://sso.example.com/jwks".into(),
@@ -1198,6 +1202,7 @@ mod identity {
             let mut settings = made.settings.clone();
             settings.enabled = false;
             settings.group_mapping.clear();
+            settings.login = None;
             let endpoints = Endpoints { jwks_uri: "https://sso.example.com/keys".into(), ..Endpoints::default() };
             let updated = store.update_provider(made.id, &settings, &endpoints).await.unwrap().unwrap();
             assert_eq!((updated.settings, updated.endpoints), (settings, endpoints));
@@ -1207,6 +1212,33 @@ mod identity {
             assert!(store.delete_provider(made.id, &event).await.unwrap());
             assert!(!store.delete_provider(made.id, &event).await.unwrap());
             assert!(store.get_provider(made.id).await.unwrap().is_none());
+        }
+
+        async fn a_sign_in_under_way_is_taken_once_and_not_after_it_expired(db) {
+            let store = open(&db).await;
+            let made = store.create_provider(provider("Keycloak", "https://sso.example.com/realms/a")).await.unwrap();
+            let login = |digest: &str, created: Timestamp| SsoLogin {
+                state_digest: digest.into(),
+                provider: made.id,
+                nonce: "n-0S6_WzA2Mj".into(),
+                code_verifier: "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk".into(),
+                next: "/secure/tokens".into(),
+                created,
+                expires: created.plus(std::time::Duration::from_secs(600)),
+            };
+            store.create_sso_login(&login("a", T0)).await.unwrap();
+            store.create_sso_login(&login("b", T0)).await.unwrap();
+            assert_eq!(store.take_sso_login("a", T0).await.unwrap(), Some(login("a", T0)));
+            assert_eq!(store.take_sso_login("a", T0).await.unwrap(), None, "used once");
+            let late = T0.plus(std::time::Duration::from_secs(600));
+            assert_eq!(store.take_sso_login("b", late).await.unwrap(), None, "expired");
+            // An expired one is dropped when the next is kept; a provider's go with it.
+            store.create_sso_login(&login("c", T0)).await.unwrap();
+            store.create_sso_login(&login("d", late)).await.unwrap();
+            assert_eq!(store.take_sso_login("c", T0).await.unwrap(), None);
+            let event = super::event("identity.provider.deleted", "192.0.2.1", T0);
+            assert!(store.delete_provider(made.id, &event).await.unwrap());
+            assert_eq!(store.take_sso_login("d", late).await.unwrap(), None);
         }
     }
 }

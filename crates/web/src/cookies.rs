@@ -35,6 +35,20 @@ pub fn expired_session_cookie(urls: &Urls, secure: bool) -> String {
     cookie(urls, secure, SESSION_COOKIE, "", true, true)
 }
 
+/// A `Set-Cookie` value for the cookie that binds a sign-in through an identity provider to
+/// the browser that started it (HttpOnly; SameSite=Lax, so it comes back with the provider's
+/// top-level redirect); an empty value removes it.
+pub fn sso_cookie(urls: &Urls, secure: bool, value: &str) -> String {
+    cookie(
+        urls,
+        secure,
+        crate::pages::sso::SSO_COOKIE,
+        value,
+        true,
+        value.is_empty(),
+    )
+}
+
 /// Sends a new session's cookies: the id (HttpOnly) and its XSRF form token (readable by the
 /// page's scripts).
 pub fn set_session_cookies(

@@ -410,12 +410,12 @@ impl FormBody {
 }
 
 /// For a JSON field where `null` means "remove" and absence means "keep"
-/// (`#[serde(default, deserialize_with = "crate::extract::null_or_text")]` on an
-/// `Option<Option<String>>`): a present field is `Some`, its `null` is `Some(None)`.
-pub fn null_or_text<'de, D: serde::Deserializer<'de>>(
+/// (`#[serde(default, deserialize_with = "crate::extract::null_or")]` on an
+/// `Option<Option<T>>`): a present field is `Some`, its `null` is `Some(None)`.
+pub fn null_or<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de>>(
     d: D,
-) -> Result<Option<Option<String>>, D::Error> {
-    <Option<String> as serde::Deserialize>::deserialize(d).map(Some)
+) -> Result<Option<Option<T>>, D::Error> {
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
 }
 
 #[cfg(test)]

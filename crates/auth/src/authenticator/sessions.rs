@@ -15,6 +15,7 @@ use tessera_core::audit::AuditEvent;
 use tessera_core::authz::Authorizer;
 use tessera_core::clock::Timestamp;
 use tessera_core::error::Error;
+use tessera_core::identity::IdentityProvider;
 use tessera_core::model::Session;
 use tessera_core::policy::Surface;
 use tessera_core::principal::{AuthMethod, Principal};
@@ -23,7 +24,7 @@ use tessera_core::usage::Credential as UsedCredential;
 use super::{Authenticator, Login};
 use crate::credentials::password::PresentedPassword;
 use crate::credentials::session::SessionId;
-use crate::credentials::{self, Attempt, Verifier};
+use crate::credentials::{self, Attempt, Verified, Verifier};
 use crate::error::AuthError;
 use crate::request::user_agent_of;
 
@@ -53,11 +54,61 @@ impl Authenticator {
         )
         .await?;
         let input = PresentedPassword { username, password };
-        let mut verified = self
+        let verified = self
             .password
             .verify(input, attempt)
             .await
             .map_err(|rejection| self.refuse(rejection, attempt))?;
+        // The login used the password: counted as the password's use.
+        let used = UsedCredential::Password(verified.user.id);
+        self.open_session(verified, attempt, previous, used).await
+    }
+
+    /// The login page's "Sign in with": checks the ID token a provider's token endpoint gave
+    /// for a sign-in (its signature, issuer, audience, times and the sign-in's nonce), finds
+    /// or provisions its user as the provider says, and opens a session as a password login
+    /// does, under the same rules.
+    pub async fn login_sso(
+        &self,
+        provider: &IdentityProvider,
+        id_token: &SecretString,
+        client_id: &str,
+        nonce: &str,
+        client_ip: IpAddr,
+        previous: &HeaderMap,
+    ) -> Result<Login, AuthError> {
+        let user_agent = user_agent_of(previous);
+        let attempt = Attempt {
+            client_ip,
+            user_agent: user_agent.as_deref(),
+        };
+        self.check_address(client_ip, || user_agent.clone(), None)
+            .await?;
+        self.check_method_at_all(AuthMethod::Session, client_ip, || user_agent.clone(), None)
+            .await?;
+        let verified = self
+            .external_jwt
+            .verify_id_token(provider, id_token, client_id, nonce, attempt)
+            .await
+            .map_err(|rejection| self.refuse(rejection, attempt))?;
+        let used = UsedCredential::External(provider.id);
+        self.open_session(verified, attempt, previous, used).await
+    }
+
+    /// A verified login's session: the policy's group rules and Jira's application access
+    /// (USE) first, then the session row, written only for a user who may hold it.
+    async fn open_session(
+        &self,
+        mut verified: Verified,
+        attempt: Attempt<'_>,
+        previous: &HeaderMap,
+        used: UsedCredential,
+    ) -> Result<Login, AuthError> {
+        let client_ip = attempt.client_ip;
+        for mut event in verified.changes.drain(..) {
+            event.credential_kind = Some(verified.method.name().into());
+            self.audit.record(event);
+        }
         verified.method = AuthMethod::Session;
         let access = self
             .admit_verified(&mut verified, attempt, Surface::Pages)
@@ -90,13 +141,12 @@ impl Authenticator {
             .await?;
         self.store.record_login(user.id, now).await?;
         let login_info = self.store.login_info(user.id).await?;
-        // The login used the password: counted as the password's use.
         self.usage.note(
-            UsedCredential::Password(user.id),
+            used,
             (user.id, &user.name),
             now,
             client_ip,
-            user_agent.as_deref(),
+            attempt.user_agent,
         );
         let xsrf_token = self.session.xsrf_token(&session);
         tracing::info!(target: "tessera::security", user = %principal.user.name, session = %session.reference(), %client_ip, "session opened");

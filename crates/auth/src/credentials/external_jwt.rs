@@ -81,7 +81,7 @@ fn header_alg(raw: &str) -> Option<String> {
 
 /// The claims tessera reads, beyond those the library validates.
 #[derive(Debug, Deserialize)]
-struct Claims {
+pub(crate) struct Claims {
     exp: Option<i64>,
     iat: Option<i64>,
     sub: Option<String>,
@@ -131,7 +131,7 @@ impl ExternalJwtVerifier {
         }
     }
 
-    fn refuse(
+    pub(crate) fn refuse(
         &self,
         attempt: Attempt<'_>,
         provider: Option<&IdentityProvider>,
@@ -355,68 +355,141 @@ impl ExternalJwtVerifier {
     }
 }
 
-impl Verifier for ExternalJwtVerifier {
-    type Input<'r> = SecretString;
+/// What a JWT is checked as.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Expected<'a> {
+    /// A bearer token for tessera's API: from the provider its `iss` names, for one of that
+    /// provider's audiences.
+    AccessToken,
+    /// The ID token of a sign-in through `provider` (OpenID Connect Core §3.1.3.7): for
+    /// tessera's client there, carrying the sign-in's nonce.
+    IdToken {
+        provider: &'a IdentityProvider,
+        client_id: &'a str,
+        nonce: &'a str,
+    },
+}
 
-    async fn verify<'r>(
-        &'r self,
-        raw: SecretString,
-        attempt: Attempt<'r>,
-    ) -> Result<Verified, Rejection> {
-        let raw = raw.expose_secret();
-        let refuse = |provider: Option<&IdentityProvider>, why| self.refuse(attempt, provider, why);
+/// Whether a `typ` header is one an ID token may carry: `JWT`, or none.
+fn id_token_typ_accepted(typ: Option<&str>) -> bool {
+    typ.is_none_or(|typ| {
+        let typ = typ.to_ascii_lowercase();
+        typ.strip_prefix("application/").unwrap_or(&typ) == "jwt"
+    })
+}
+
+/// A refusal, and the provider it concerns if one was found.
+type Refused = (Option<IdentityProvider>, JwtRejection);
+
+impl ExternalJwtVerifier {
+    /// The JWT's provider and claims, once every check of `expected` held.
+    pub(crate) async fn checked(
+        &self,
+        raw: &str,
+        expected: Expected<'_>,
+    ) -> Result<Result<(IdentityProvider, Claims), Refused>, StoreError> {
         // The algorithm first, by name: `none`, HS*, and anything unknown end here.
         let named = header_alg(raw).and_then(|alg| alg.parse::<Algorithm>().ok());
         if !named.is_some_and(|alg| ACCEPTED.contains(&alg)) {
-            return Err(refuse(None, JwtRejection::Algorithm));
+            return Ok(Err((None, JwtRejection::Algorithm)));
         }
-        let header = decode_header(raw).map_err(|e| refuse(None, rejection_of(&e)))?;
-        if !typ_accepted(header.typ.as_deref()) {
-            return Err(refuse(None, JwtRejection::Malformed));
-        }
-        let provider = match self.provider(raw).await? {
-            Ok(provider) => provider,
-            Err(why) => return Err(refuse(None, why)),
+        let header = match decode_header(raw) {
+            Ok(header) => header,
+            Err(e) => return Ok(Err((None, rejection_of(&e)))),
         };
-        let provider = &provider;
-        let jwk = self
-            .keys
-            .key(provider, header.kid.as_deref())
-            .await
-            .ok_or_else(|| refuse(Some(provider), JwtRejection::KeyUnknown))?;
+        let typ_ok = match expected {
+            Expected::AccessToken => typ_accepted(header.typ.as_deref()),
+            Expected::IdToken { .. } => id_token_typ_accepted(header.typ.as_deref()),
+        };
+        if !typ_ok {
+            return Ok(Err((None, JwtRejection::Malformed)));
+        }
+        let provider = match expected {
+            Expected::AccessToken => match self.provider(raw).await? {
+                Ok(provider) => provider,
+                Err(why) => return Ok(Err((None, why))),
+            },
+            Expected::IdToken { provider, .. } => provider.clone(),
+        };
+        let refused = |provider: IdentityProvider, why| Ok(Err((Some(provider), why)));
+        let Some(jwk) = self.keys.key(&provider, header.kid.as_deref()).await else {
+            return refused(provider, JwtRejection::KeyUnknown);
+        };
         // A key that names its algorithm signs with that one only.
         if jwk
             .common
             .key_algorithm
             .is_some_and(|alg| Algorithm::try_from(alg).ok() != Some(header.alg))
         {
-            return Err(refuse(Some(provider), JwtRejection::Algorithm));
+            return refused(provider, JwtRejection::Algorithm);
         }
-        let key = DecodingKey::from_jwk(&jwk)
-            .map_err(|_| refuse(Some(provider), JwtRejection::KeyUnknown))?;
+        let Ok(key) = DecodingKey::from_jwk(&jwk) else {
+            return refused(provider, JwtRejection::KeyUnknown);
+        };
         let mut validation = Validation::new(header.alg);
         validation.leeway = self.leeway.as_secs();
         validation.validate_exp = true;
         validation.validate_nbf = true;
         validation.set_issuer(&[&provider.settings.issuer]);
-        validation.set_audience(&provider.settings.audiences);
-        validation.set_required_spec_claims(&["exp", "iss", "aud"]);
-        let claims = decode::<Claims>(raw, &key, &validation)
-            .map_err(|e| refuse(Some(provider), rejection_of(&e)))?
-            .claims;
+        match expected {
+            Expected::AccessToken => {
+                validation.set_audience(&provider.settings.audiences);
+                validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+            }
+            Expected::IdToken { client_id, .. } => {
+                validation.set_audience(&[client_id]);
+                validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+            }
+        }
+        let claims = match decode::<Claims>(raw, &key, &validation) {
+            Ok(decoded) => decoded.claims,
+            Err(e) => return refused(provider, rejection_of(&e)),
+        };
         let now = self.clock.now();
         let leeway = i64::try_from(self.leeway.as_secs()).unwrap_or(0);
         if claims
             .iat
             .is_some_and(|iat| iat > now.as_millis() / 1000 + leeway)
         {
-            return Err(refuse(Some(provider), JwtRejection::NotYetValid));
+            return refused(provider, JwtRejection::NotYetValid);
         }
-        let (user, created) = self
-            .user(provider, &claims, now)
+        if let Expected::IdToken {
+            client_id, nonce, ..
+        } = expected
+        {
+            // With more than one audience, the party it was issued to must be tessera.
+            let several =
+                matches!(claims.rest.get("aud"), Some(serde_json::Value::Array(a)) if a.len() > 1);
+            let azp = claims.rest.get("azp").and_then(serde_json::Value::as_str);
+            if azp.is_some_and(|azp| azp != client_id) || (several && azp.is_none()) {
+                return refused(provider, JwtRejection::Audience);
+            }
+            let sent = claims.rest.get("nonce").and_then(serde_json::Value::as_str);
+            if !sent.is_some_and(|sent| {
+                crate::secret::constant_time_eq(sent.as_bytes(), nonce.as_bytes())
+            }) {
+                return refused(provider, JwtRejection::Nonce);
+            }
+        }
+        Ok(Ok((provider, claims)))
+    }
+
+    /// The token's user, created or linked as the provider says, with the events of what
+    /// that changed (provisioned, groups synced).
+    pub(crate) async fn account(
+        &self,
+        provider: &IdentityProvider,
+        claims: &Claims,
+        attempt: Attempt<'_>,
+    ) -> Result<Option<(User, Vec<AuditEvent>)>, StoreError> {
+        let now = self.clock.now();
+        let Some((user, created)) = self
+            .user(provider, claims, now)
             .await?
             .filter(|(user, _)| user.active)
-            .ok_or_else(|| refuse(Some(provider), JwtRejection::UserUnknown))?;
+        else {
+            return Ok(None);
+        };
         let mut changes = Vec::new();
         if created {
             let mut event = AuditEvent::anonymous(
@@ -431,7 +504,78 @@ impl Verifier for ExternalJwtVerifier {
             event.actor_name = Some(user.name.clone());
             changes.push(event);
         }
-        changes.extend(self.sync_groups(provider, &user, &claims, attempt).await?);
+        changes.extend(self.sync_groups(provider, &user, claims, attempt).await?);
+        Ok(Some((user, changes)))
+    }
+}
+
+impl ExternalJwtVerifier {
+    /// A sign-in's ID token, checked as [`Expected::IdToken`]; its user found or provisioned
+    /// as for a bearer token. Refusals are audited as failed logins through the provider.
+    pub(crate) async fn verify_id_token(
+        &self,
+        provider: &IdentityProvider,
+        id_token: &SecretString,
+        client_id: &str,
+        nonce: &str,
+        attempt: Attempt<'_>,
+    ) -> Result<Verified, Rejection> {
+        let refuse = |why: JwtRejection| {
+            let mut rejection = self.refuse(attempt, Some(provider), why);
+            if let Some(event) = &mut rejection.event {
+                event.action = "login.failed".into();
+            }
+            rejection
+        };
+        let expected = Expected::IdToken {
+            provider,
+            client_id,
+            nonce,
+        };
+        let (provider, claims) = self
+            .checked(id_token.expose_secret(), expected)
+            .await?
+            .map_err(|(_, why)| refuse(why))?;
+        let (user, changes) = self
+            .account(&provider, &claims, attempt)
+            .await?
+            .ok_or_else(|| refuse(JwtRejection::UserUnknown))?;
+        let mut success = AuditEvent::anonymous(
+            self.clock.now(),
+            attempt.client_ip,
+            "login.succeeded",
+            format!("user:{}", user.name),
+        )
+        .reason(&format!("identityprovider:{}", provider.id))
+        .user_agent(attempt.user_agent);
+        success.actor_id = Some(user.id.0);
+        success.actor_name = Some(user.name.clone());
+        Ok(Verified {
+            credential_ref: Some(format!("external:{}", provider.id)),
+            external: Some(provider.id),
+            changes,
+            success_event: Some(success),
+            ..Verified::user(user, AuthMethod::ExternalJwt)
+        })
+    }
+}
+
+impl Verifier for ExternalJwtVerifier {
+    type Input<'r> = SecretString;
+
+    async fn verify<'r>(
+        &'r self,
+        raw: SecretString,
+        attempt: Attempt<'r>,
+    ) -> Result<Verified, Rejection> {
+        let (provider, claims) = self
+            .checked(raw.expose_secret(), Expected::AccessToken)
+            .await?
+            .map_err(|(provider, why)| self.refuse(attempt, provider.as_ref(), why))?;
+        let (user, changes) = self
+            .account(&provider, &claims, attempt)
+            .await?
+            .ok_or_else(|| self.refuse(attempt, Some(&provider), JwtRejection::UserUnknown))?;
         let scopes = scopes_of(&claims).unwrap_or(provider.settings.default_scopes);
         let expires = claims
             .exp

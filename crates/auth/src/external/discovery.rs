@@ -85,19 +85,9 @@ pub async fn get_json<T: for<'de> Deserialize<'de>>(
             status: response.status().as_u16(),
         });
     }
-    let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
+    let body = read_bounded(&mut response)
         .await
-        .map_err(|e| unreachable(without_url(&e)))?
-    {
-        if body.len() + chunk.len() > MAX_DOCUMENT {
-            return Err(unreachable(format!(
-                "the answer is over {MAX_DOCUMENT} bytes"
-            )));
-        }
-        body.extend_from_slice(&chunk);
-    }
+        .map_err(unreachable)?;
     serde_json::from_slice(&body).map_err(|e| DiscoveryError::NotJson {
         url: url.to_string(),
         what,
@@ -105,8 +95,20 @@ pub async fn get_json<T: for<'de> Deserialize<'de>>(
     })
 }
 
+/// A response's body, up to [`MAX_DOCUMENT`] bytes; a longer one is refused.
+pub(crate) async fn read_bounded(response: &mut reqwest::Response) -> Result<Vec<u8>, String> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| without_url(&e))? {
+        if body.len() + chunk.len() > MAX_DOCUMENT {
+            return Err(format!("the answer is over {MAX_DOCUMENT} bytes"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 /// A reqwest error, without the URL it repeats.
-fn without_url(error: &reqwest::Error) -> String {
+pub(crate) fn without_url(error: &reqwest::Error) -> String {
     let mut text = error.to_string();
     if let Some(url) = error.url() {
         text = text.replace(&format!(" ({url})"), "");

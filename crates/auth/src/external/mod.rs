@@ -6,6 +6,7 @@
 
 pub mod discovery;
 pub mod keys;
+pub mod login;
 pub mod providers;
 
 use std::sync::Arc;
@@ -15,6 +16,8 @@ use tessera_core::clock::Clock;
 use tessera_core::store::Store;
 
 use crate::audit_log::AuditLog;
+use crate::sealed::{KEY_LEN, Sealer, SealingKey};
+use crate::secret::random_bytes;
 
 /// Timeouts and tolerances.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,6 +27,8 @@ pub struct ExternalConfig {
     /// How far `exp`, `nbf` and `iat` may be off (clocks differ).
     pub leeway: Duration,
     pub keys: keys::KeyRefresh,
+    /// The key client secrets are sealed with; without one, a key kept in the database.
+    pub secret_key: Option<SealingKey>,
 }
 
 impl Default for ExternalConfig {
@@ -32,6 +37,7 @@ impl Default for ExternalConfig {
             http_timeout: Duration::from_secs(5),
             leeway: Duration::from_secs(60),
             keys: keys::KeyRefresh::default(),
+            secret_key: None,
         }
     }
 }
@@ -43,20 +49,31 @@ pub struct ExternalIdentity {
     clock: Arc<dyn Clock>,
     audit: Arc<AuditLog>,
     http: reqwest::Client,
+    sealer: Sealer,
 }
 
 impl ExternalIdentity {
-    pub fn new(
+    /// Reads (or, the first time, makes) the database's sealing key.
+    pub async fn new(
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
         audit: Arc<AuditLog>,
         config: ExternalConfig,
-    ) -> Self {
-        Self {
+    ) -> Result<Self, tessera_core::store::StoreError> {
+        let stored = store
+            .server_key("secret-sealing", &random_bytes::<KEY_LEN>())
+            .await?;
+        let database = <[u8; KEY_LEN]>::try_from(stored.as_slice()).map_err(|_| {
+            tessera_core::store::StoreError::Backend(
+                "the stored sealing key is not 32 bytes".into(),
+            )
+        })?;
+        Ok(Self {
             store,
             clock,
             audit,
             http: discovery::http_client(config.http_timeout),
-        }
+            sealer: Sealer::new(config.secret_key.as_ref(), &database),
+        })
     }
 }

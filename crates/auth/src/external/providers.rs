@@ -5,12 +5,13 @@
 
 use std::collections::BTreeMap;
 
+use secrecy::{ExposeSecret, SecretString};
 use tessera_core::audit::AuditEvent;
 use tessera_core::authz::Administer;
 use tessera_core::error::{Error, FieldErrors, Missing};
 use tessera_core::identity::{
-    IdentityProvider, NewIdentityProvider, ProviderId, ProviderSettings, Provisioning, UserClaim,
-    check_settings,
+    IdentityProvider, NewIdentityProvider, ProviderClient, ProviderId, ProviderSettings,
+    Provisioning, UserClaim, check_settings,
 };
 use tessera_core::principal::Principal;
 use tessera_core::scopes::{Scopes, parse_scope};
@@ -18,6 +19,7 @@ use tessera_core::store::{Conflict, StoreError};
 
 use super::ExternalIdentity;
 use super::discovery::discover;
+use crate::sealed::Sealer;
 
 /// A provider's settings as an administrator sends them; `None` keeps a field on a change,
 /// and takes its default on a registration.
@@ -36,6 +38,63 @@ pub struct ProviderInput {
     /// Scope names (`READ`, `WRITE`, ...) for tokens that carry none; `["READ"]` by default.
     pub default_scopes: Option<Vec<String>>,
     pub enabled: Option<bool>,
+    /// The client for "Sign in with" on the login page; `Some(None)` removes it.
+    pub login: Option<Option<ClientInput>>,
+}
+
+/// A client tessera is registered as at the provider, as an administrator sends it. The
+/// secret may be left out on a change that keeps the client id.
+#[derive(Clone, Debug)]
+pub struct ClientInput {
+    pub client_id: String,
+    pub client_secret: Option<SecretString>,
+}
+
+/// Longest client secret taken.
+const MAX_CLIENT_SECRET: usize = 1024;
+
+/// What a login client's secret is sealed for (its client id with it, so a secret moved to
+/// another client does not open).
+pub(crate) fn login_purpose(client_id: &str) -> String {
+    format!("identity-login:{client_id}")
+}
+
+/// The login client `input` asks for, over `base`'s.
+fn merged_login(
+    base: Option<ProviderClient>,
+    input: Option<Option<ClientInput>>,
+    sealer: &Sealer,
+    errors: &mut FieldErrors,
+) -> Option<ProviderClient> {
+    let client = match input {
+        None => return base,
+        Some(None) => return None,
+        Some(Some(client)) => client,
+    };
+    let client_id = client.client_id.trim().to_string();
+    let secret = client
+        .client_secret
+        .filter(|secret| !secret.expose_secret().is_empty());
+    match secret {
+        Some(secret) if secret.expose_secret().len() > MAX_CLIENT_SECRET => {
+            errors.add_field(
+                "login",
+                format!("The client secret is at most {MAX_CLIENT_SECRET} characters."),
+            );
+            None
+        }
+        Some(secret) => Some(ProviderClient {
+            sealed_secret: sealer.seal(&login_purpose(&client_id), &secret),
+            client_id,
+        }),
+        None => {
+            let kept = base.filter(|old| old.client_id == client_id);
+            if kept.is_none() {
+                errors.add_field("login", "Give the client secret with a new client id.");
+            }
+            kept
+        }
+    }
 }
 
 fn target(id: ProviderId) -> String {
@@ -47,8 +106,13 @@ fn not_found(id: ProviderId) -> Error {
 }
 
 /// `input` over `base`: each field given replaces the base's.
-fn merged(base: ProviderSettings, input: ProviderInput) -> Result<ProviderSettings, Error> {
+fn merged(
+    base: ProviderSettings,
+    input: ProviderInput,
+    sealer: &Sealer,
+) -> Result<ProviderSettings, Error> {
     let mut errors = FieldErrors::default();
+    let login = merged_login(base.login, input.login, sealer, &mut errors);
     let user_claim = match input.user_claim.as_deref() {
         None => base.user_claim,
         Some(text) => UserClaim::parse(text.trim()).unwrap_or_else(|| {
@@ -89,6 +153,7 @@ fn merged(base: ProviderSettings, input: ProviderInput) -> Result<ProviderSettin
         provisioning,
         default_scopes,
         enabled: input.enabled.unwrap_or(base.enabled),
+        login,
     };
     let checked = check_settings(settings);
     match checked {
@@ -112,6 +177,7 @@ fn defaults() -> ProviderSettings {
         provisioning: Provisioning::Link,
         default_scopes: parse_scope("READ").unwrap_or_else(Scopes::empty),
         enabled: true,
+        login: None,
     }
 }
 
@@ -147,7 +213,7 @@ impl ExternalIdentity {
         principal: Option<&Principal>,
         input: ProviderInput,
     ) -> Result<IdentityProvider, Error> {
-        let settings = merged(defaults(), input)?;
+        let settings = merged(defaults(), input, &self.sealer)?;
         let endpoints = self.discovered(&settings.issuer).await?;
         let now = self.clock.now();
         let created = self
@@ -195,7 +261,7 @@ impl ExternalIdentity {
         input: ProviderInput,
     ) -> Result<IdentityProvider, Error> {
         let found = self.provider(admin, id).await?;
-        let settings = merged(found.settings.clone(), input)?;
+        let settings = merged(found.settings.clone(), input, &self.sealer)?;
         let endpoints = if settings.issuer == found.settings.issuer {
             found.endpoints.clone()
         } else {
@@ -256,7 +322,8 @@ mod tests {
             audiences: Some(vec!["tessera".into()]),
             ..ProviderInput::default()
         };
-        let settings = merged(defaults(), input).unwrap();
+        let sealer = Sealer::new(None, &[3; 32]);
+        let settings = merged(defaults(), input, &sealer).unwrap();
         assert_eq!(settings.user_claim, UserClaim::PreferredUsername);
         assert_eq!(settings.provisioning, Provisioning::Link);
         assert_eq!(settings.default_scopes, parse_scope("READ").unwrap());
@@ -267,7 +334,7 @@ mod tests {
             default_scopes: Some(vec!["EVERYTHING".into()]),
             ..ProviderInput::default()
         };
-        let Err(Error::Invalid(errors)) = merged(defaults(), bad) else {
+        let Err(Error::Invalid(errors)) = merged(defaults(), bad, &sealer) else {
             panic!("refused")
         };
         for field in [
@@ -280,5 +347,48 @@ mod tests {
         ] {
             assert!(errors.fields.contains_key(field), "{field}: {errors:?}");
         }
+    }
+
+    #[test]
+    fn a_login_client_secret_is_sealed_and_kept_only_for_the_same_client() {
+        let sealer = Sealer::new(None, &[3; 32]);
+        let client = |id: &str, secret: Option<&str>| {
+            Some(Some(ClientInput {
+                client_id: id.into(),
+                client_secret: secret.map(|s| SecretString::from(s.to_string())),
+            }))
+        };
+        let mut errors = FieldErrors::default();
+        let set = merged_login(
+            None,
+            client(" web ", Some("hunter22")),
+            &sealer,
+            &mut errors,
+        )
+        .unwrap();
+        assert_eq!(set.client_id, "web");
+        assert!(!set.sealed_secret.contains("hunter22"));
+        let opened = sealer
+            .open(&login_purpose("web"), &set.sealed_secret)
+            .unwrap();
+        assert_eq!(opened.expose_secret(), "hunter22");
+        // Kept without the secret for the same client; a new client needs its secret.
+        let kept = merged_login(Some(set.clone()), client("web", None), &sealer, &mut errors);
+        assert_eq!(kept.as_ref(), Some(&set));
+        assert!(errors.is_empty());
+        assert_eq!(
+            merged_login(Some(set.clone()), None, &sealer, &mut errors),
+            Some(set.clone())
+        );
+        assert_eq!(
+            merged_login(Some(set.clone()), Some(None), &sealer, &mut errors),
+            None
+        );
+        assert!(errors.is_empty());
+        assert_eq!(
+            merged_login(Some(set), client("other", None), &sealer, &mut errors),
+            None
+        );
+        assert!(errors.fields.contains_key("login"));
     }
 }

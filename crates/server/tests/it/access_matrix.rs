@@ -737,6 +737,7 @@ async fn fixture(server: &TestServer, idp: &str) -> Fixture {
                 provisioning: Provisioning::Link,
                 default_scopes: tessera_core::scopes::Scopes::empty(),
                 enabled: true,
+                login: None,
             },
             endpoints: Endpoints {
                 jwks_uri: "https://idp.example/jwks".into(),

@@ -10,7 +10,8 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use http::StatusCode;
 use maud::{Markup, html};
-use tessera_auth::external::providers::ProviderInput;
+use secrecy::SecretString;
+use tessera_auth::external::providers::{ClientInput, ProviderInput};
 use tessera_core::error::{Error, FieldErrors};
 use tessera_core::identity::ProviderId;
 
@@ -31,6 +32,7 @@ struct Draft {
     audiences: String,
     user_claim: String,
     provisioning: String,
+    client_id: String,
 }
 
 async fn providers_page(
@@ -60,7 +62,7 @@ async fn providers_page(
             p id="no-providers" { "No identity provider is registered." }
         } @else {
             table id="providers" {
-                thead { tr { th { "Name" } th { "Issuer" } th { "User claim" } th { "Provisioning" } th { "State" } th { "Registered" } th { "" } } }
+                thead { tr { th { "Name" } th { "Issuer" } th { "User claim" } th { "Provisioning" } th { "Sign-in client" } th { "State" } th { "Registered" } th { "" } } }
                 tbody {
                     @for provider in &providers {
                         @let s = &provider.settings;
@@ -69,6 +71,7 @@ async fn providers_page(
                             td { code { (s.issuer) } }
                             td { (s.user_claim.name()) }
                             td { (s.provisioning.name()) }
+                            td.login { @if let Some(login) = &s.login { code { (login.client_id) } } @else { "none" } }
                             td.state { @if s.enabled { "enabled" } @else { "disabled" } }
                             td { (when(provider.created)) }
                             td {
@@ -110,6 +113,15 @@ async fn providers_page(
                     option value="create" selected[provisioning == "create"] { "created, without a password" }
                     option value="off" selected[provisioning == "off"] { "refused (no provisioning)" }
                 }
+                p.hint {
+                    "To offer \"Sign in with\" on the login page, register tessera as a confidential client at the provider, with redirect URI "
+                    code id="redirect-uri" { (state.urls.base()) "/login/sso/callback" }
+                    ", and give its id and secret (the secret is stored sealed, and never shown again)."
+                }
+                label for="client-id" { "Sign-in client id (optional)" }
+                input type="text" id="client-id" name="clientId" value=(draft.client_id) autocomplete="off";
+                label for="client-secret" { "Sign-in client secret" }
+                input type="password" id="client-secret" name="clientSecret" autocomplete="new-password";
                 p { button type="submit" id="register-provider" { "Register" } }
             }
         }
@@ -154,13 +166,21 @@ pub async fn post_provider(
             audiences: form.text("audiences").to_string(),
             user_claim: form.text("userClaim").to_string(),
             provisioning: form.text("provisioning").to_string(),
+            client_id: form.text("clientId").trim().to_string(),
         };
+        let login = Some(draft.client_id.clone()).filter(|id| !id.is_empty()).map(|client_id| {
+            Some(ClientInput {
+                client_id,
+                client_secret: Some(SecretString::from(form.text("clientSecret").to_string())),
+            })
+        });
         let input = ProviderInput {
             name: Some(draft.name.clone()),
             issuer: Some(draft.issuer.clone()),
             audiences: Some(draft.audiences.lines().map(str::to_string).collect()),
             user_claim: Some(draft.user_claim.clone()).filter(|c| !c.is_empty()),
             provisioning: Some(draft.provisioning.clone()).filter(|p| !p.is_empty()),
+            login,
             ..ProviderInput::default()
         };
         let none = FieldErrors::default();

@@ -14,7 +14,7 @@ use http::StatusCode;
 use http::header::{HeaderValue, SET_COOKIE};
 use maud::html;
 use secrecy::SecretString;
-use tessera_auth::authenticator::AuthError;
+use tessera_auth::authenticator::{AuthError, Login};
 
 use super::layout::{document, page_response};
 use super::{
@@ -24,23 +24,33 @@ use crate::cookies::{expired_session_cookie, set_session_cookies};
 use crate::extract::Params;
 use crate::rate_limit::Decision;
 use crate::state::AppState;
+use crate::urls::encode;
 
 /// Where a login goes when it was given no usable `next`.
 const DEFAULT_NEXT: &str = "/secure/tokens";
 
-fn safe_next(next: Option<&str>) -> &str {
+pub(super) fn safe_next(next: Option<&str>) -> &str {
     next.map(str::trim)
         .filter(|n| is_local_path(n))
         .unwrap_or(DEFAULT_NEXT)
 }
 
-fn login_form(
+pub(super) async fn login_form(
     state: &AppState,
     status: StatusCode,
     username: &str,
     next: &str,
     error: Option<&str>,
 ) -> Response {
+    // The providers users may sign in with; the password form stays if they cannot be read.
+    let providers = state
+        .external
+        .sign_in_providers()
+        .await
+        .unwrap_or_else(|error| {
+            tracing::warn!(%error, "the identity providers cannot be read for the login page");
+            Vec::new()
+        });
     let content = html! {
         @if let Some(error) = error {
             div.errors role="alert" { p id="login-error" { (error) } }
@@ -57,6 +67,21 @@ fn login_form(
                 p { button type="submit" id="login" { "Log in" } }
             }
         }
+        @if !providers.is_empty() {
+            section id="sign-in-with" {
+                h2 { "Or sign in with" }
+                ul {
+                    @for provider in &providers {
+                        li {
+                            a.button id=(format!("sso-{}", provider.id))
+                                href=(format!("{}?next={}", link(state, &format!("/login/sso/{}", provider.id)), encode(next))) {
+                                "Sign in with " (provider.settings.name)
+                            }
+                        }
+                    }
+                }
+            }
+        }
     };
     page_response(status, document(state, "Log in", None, content))
 }
@@ -65,7 +90,7 @@ fn login_form(
 pub async fn get_login(State(state): State<AppState>, incoming: Incoming) -> Response {
     let params = Params::parse(incoming.query.as_deref());
     let next = safe_next(params.get("next"));
-    login_form(&state, StatusCode::OK, "", next, None)
+    login_form(&state, StatusCode::OK, "", next, None).await
 }
 
 /// Anyone: checks the password and opens a session.
@@ -101,67 +126,71 @@ async fn login(
     let password = SecretString::from(form.get("password").unwrap_or("").to_string());
     let next = safe_next(form.get("next"));
     let client = incoming.client;
-    let failed = || {
-        login_form(
-            state,
-            StatusCode::UNAUTHORIZED,
-            username,
-            next,
-            Some("Login failed: the username or password is incorrect."),
-        )
-    };
-    let login = match state
+    let login = state
         .auth
         .login(username, &password, client.ip, &incoming.headers)
-        .await
-    {
-        Ok(login) => login,
-        Err(AuthError::Internal(cause)) => return Err(PageError::Internal(cause)),
-        Err(AuthError::LoginThrottled { .. }) => {
-            return Ok(login_form(
-                state,
-                StatusCode::FORBIDDEN,
-                username,
-                next,
-                Some("Too many failed logins: password logins are suspended for a while."),
-            ));
-        }
-        Err(AuthError::Denied(denial)) => {
-            return Ok(login_form(
-                state,
-                StatusCode::FORBIDDEN,
-                username,
-                next,
-                Some(&denial.to_string()),
-            ));
-        }
-        Err(AuthError::Forbidden(denied)) => {
-            return Err(tessera_core::error::Error::Denied(denied).into());
-        }
-        Err(AuthError::Busy) => {
-            return Ok(login_form(
-                state,
-                StatusCode::SERVICE_UNAVAILABLE,
-                username,
-                next,
-                Some("The server is busy; please try again in a moment."),
-            ));
-        }
-        Err(_) => {
-            tracing::info!(target: "tessera::security", client_ip = %client.ip, "page login failed");
-            return Ok(failed());
-        }
-    };
+        .await;
+    match login {
+        Ok(login) => opened(state, incoming, &login, next),
+        Err(error) => refused(state, error, username, next, client.ip).await,
+    }
+}
+
+/// A login's answer: its session's cookies, and on to `next`.
+pub(super) fn opened(
+    state: &AppState,
+    incoming: &Incoming,
+    login: &Login,
+    next: &str,
+) -> PageResult<Response> {
     let mut response = redirect(&link(state, next));
     set_session_cookies(
         &mut response,
         &state.urls,
-        client.is_tls,
+        incoming.client.is_tls,
         &login.session,
         &login.xsrf_token,
     )
     .map_err(|_| PageError::Internal("a session cookie is not a valid header".into()))?;
     Ok(response)
+}
+
+/// The login form again, saying why a login was refused (generically where a detail would
+/// help someone guessing passwords).
+pub(super) async fn refused(
+    state: &AppState,
+    error: AuthError,
+    username: &str,
+    next: &str,
+    client_ip: std::net::IpAddr,
+) -> PageResult<Response> {
+    let (status, message) = match error {
+        AuthError::Internal(cause) => return Err(PageError::Internal(cause)),
+        AuthError::Forbidden(denied) => {
+            return Err(tessera_core::error::Error::Denied(denied).into());
+        }
+        AuthError::LoginThrottled { .. } => (
+            StatusCode::FORBIDDEN,
+            "Too many failed logins: password logins are suspended for a while.".to_string(),
+        ),
+        AuthError::Denied(denial) => (StatusCode::FORBIDDEN, denial.to_string()),
+        AuthError::Busy => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The server is busy; please try again in a moment.".to_string(),
+        ),
+        AuthError::Jwt(why) => {
+            tracing::info!(target: "tessera::security", %client_ip, reason = why.reason_code(), "sign-in through a provider failed");
+            (StatusCode::UNAUTHORIZED, format!("Sign-in failed: {why}"))
+        }
+        _ => {
+            tracing::info!(target: "tessera::security", %client_ip, "page login failed");
+            (
+                StatusCode::UNAUTHORIZED,
+                "Login failed: the username or password is incorrect.".to_string(),
+            )
+        }
+    };
+    Ok(login_form(state, status, username, next, Some(&message)).await)
 }
 
 /// A logged-in user, with the form token: ends the session.

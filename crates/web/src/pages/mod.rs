@@ -29,6 +29,7 @@ pub mod login;
 pub mod oauth1;
 pub mod oauth2;
 pub mod policy;
+pub mod sso;
 pub mod tokens;
 pub mod usage;
 pub mod websudo;
@@ -68,6 +69,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/login", get(login::get_login).post(login::post_login))
         .route("/logout", post(login::post_logout))
+        .route("/login/sso/callback", get(sso::get_callback))
+        .route("/login/sso/{id}", get(sso::get_start))
         .route(
             "/secure/tokens",
             get(tokens::get_tokens).post(tokens::post_tokens),

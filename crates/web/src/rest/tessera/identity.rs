@@ -5,9 +5,10 @@
 use std::collections::BTreeMap;
 
 use axum::extract::State;
+use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tessera_auth::external::providers::ProviderInput;
+use tessera_auth::external::providers::{ClientInput, ProviderInput};
 use tessera_core::error::{Error, Missing};
 use tessera_core::identity::{IdentityProvider, ProviderId};
 use tessera_core::scopes::Scope;
@@ -32,6 +33,11 @@ fn provider_json(state: &AppState, provider: &IdentityProvider) -> Value {
         "provisioning": s.provisioning.name(),
         "defaultScopes": s.default_scopes.iter().map(Scope::name).collect::<Vec<_>>(),
         "enabled": s.enabled,
+        // The secret is never shown, not even sealed.
+        "login": s.login.as_ref().map(|login| json!({
+            "clientId": login.client_id,
+            "redirectUri": format!("{}/login/sso/callback", state.urls.base()),
+        })),
         "discovered": {
             "jwksUri": e.jwks_uri,
             "authorizationEndpoint": e.authorization_endpoint,
@@ -50,12 +56,24 @@ pub struct ProviderBody {
     audiences: Option<Vec<String>>,
     user_claim: Option<String>,
     /// Absent: kept; `null`: removed.
-    #[serde(default, deserialize_with = "crate::extract::null_or_text")]
+    #[serde(default, deserialize_with = "crate::extract::null_or")]
     groups_claim: Option<Option<String>>,
     group_mapping: Option<BTreeMap<String, String>>,
     provisioning: Option<String>,
     default_scopes: Option<Vec<String>>,
     enabled: Option<bool>,
+    /// Absent: kept; `null`: removed.
+    #[serde(default, deserialize_with = "crate::extract::null_or")]
+    login: Option<Option<LoginBody>>,
+}
+
+/// The client tessera signs users in with at the provider.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LoginBody {
+    client_id: String,
+    /// May be left out on a change that keeps the client id.
+    client_secret: Option<SecretString>,
 }
 
 impl From<ProviderBody> for ProviderInput {
@@ -70,6 +88,12 @@ impl From<ProviderBody> for ProviderInput {
             provisioning: body.provisioning,
             default_scopes: body.default_scopes,
             enabled: body.enabled,
+            login: body.login.map(|login| {
+                login.map(|login| ClientInput {
+                    client_id: login.client_id,
+                    client_secret: login.client_secret,
+                })
+            }),
         }
     }
 }

@@ -49,7 +49,7 @@ pub struct ConsumerBody {
     public_key: Option<String>,
     callback: Option<String>,
     /// Absent: kept; `null`: two-legged requests off; a user name: they act as that user.
-    #[serde(default, deserialize_with = "crate::extract::null_or_text")]
+    #[serde(default, deserialize_with = "crate::extract::null_or")]
     execute_as: Option<Option<String>>,
 }
 
