@@ -85,9 +85,7 @@ pub async fn get_json<T: for<'de> Deserialize<'de>>(
             status: response.status().as_u16(),
         });
     }
-    let body = read_bounded(&mut response)
-        .await
-        .map_err(unreachable)?;
+    let body = read_bounded(&mut response).await.map_err(unreachable)?;
     serde_json::from_slice(&body).map_err(|e| DiscoveryError::NotJson {
         url: url.to_string(),
         what,

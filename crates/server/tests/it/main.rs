@@ -21,6 +21,7 @@ mod process;
 mod python_client;
 mod rate_limit;
 mod search;
+mod sso;
 mod throttle;
 mod tokens;
 mod usage;

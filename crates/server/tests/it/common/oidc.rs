@@ -6,6 +6,12 @@
 //!
 //! What it serves can be changed while it runs: another issuer in the document, a missing
 //! document, no usable key, a rotated key set.
+//!
+//! It also signs users in, as an OpenID Connect provider does for a confidential client
+//! (`tessera-web` / [`WEB_SECRET`]): `/authorize` sends the browser straight back with a code
+//! (or the error it is told to), and `/token` checks the client's Basic credentials, the
+//! redirect URI and the PKCE verifier before it answers an ID token for the user it is told
+//! to sign in, with the nonce the sign-in sent (unless the claims it is told say otherwise).
 
 use std::sync::{Arc, Mutex};
 
@@ -17,6 +23,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rsa::traits::PublicKeyParts;
 use serde_json::{Value, json};
+use sha2::Digest;
 
 use super::oauth1::signer;
 
@@ -30,12 +37,32 @@ pub struct Behaviour {
     pub claimed_issuer: Option<String>,
     /// The key set served.
     pub keys: Value,
+    /// Who `/authorize` signs in: claims over the ID token's own (iss, aud, sub, iat, exp,
+    /// nonce); `null` removes one.
+    pub id_token_claims: Value,
+    /// An error `/authorize` answers with instead of a code.
+    pub authorize_error: Option<String>,
+}
+
+/// The sign-in client's secret at the stand-in.
+pub const WEB_CLIENT: &str = "tessera-web";
+pub const WEB_SECRET: &str = "web secret: with spaces & symbols";
+
+/// A code handed out by `/authorize`, and what its sign-in sent.
+#[derive(Clone, Debug)]
+struct Grant {
+    client_id: String,
+    redirect_uri: String,
+    nonce: Option<String>,
+    challenge: Option<String>,
 }
 
 #[derive(Debug, Default)]
 pub struct Counts {
     pub documents: usize,
     pub key_sets: usize,
+    /// Codes exchanged at `/token` (successfully).
+    pub exchanges: usize,
 }
 
 #[derive(Clone)]
@@ -43,6 +70,7 @@ struct Shared {
     base: String,
     behaviour: Arc<Mutex<Behaviour>>,
     counts: Arc<Mutex<Counts>>,
+    grants: Arc<Mutex<std::collections::HashMap<String, Grant>>>,
 }
 
 pub struct Provider {
@@ -64,9 +92,137 @@ pub fn signer_jwk(kid: &str) -> Value {
     })
 }
 
-async fn answer(State(shared): State<Shared>, OriginalUri(uri): OriginalUri) -> Response {
+fn query_of(uri: &axum::http::Uri) -> std::collections::HashMap<String, String> {
+    url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .into_owned()
+        .collect()
+}
+
+/// `/authorize`: straight back to the redirect URI with a code (no login screen).
+fn authorize(shared: &Shared, behaviour: &Behaviour, uri: &axum::http::Uri) -> Response {
+    let query = query_of(uri);
+    let redirect_uri = query.get("redirect_uri").cloned().unwrap_or_default();
+    let mut back = url::Url::parse(&redirect_uri).unwrap();
+    if let Some(error) = &behaviour.authorize_error {
+        back.query_pairs_mut().append_pair("error", error);
+    } else {
+        let code = format!("code-{:016x}", rand_u64());
+        shared.grants.lock().unwrap().insert(
+            code.clone(),
+            Grant {
+                client_id: query.get("client_id").cloned().unwrap_or_default(),
+                redirect_uri,
+                nonce: query.get("nonce").cloned(),
+                challenge: (query.get("code_challenge_method").map(String::as_str) == Some("S256"))
+                    .then(|| query.get("code_challenge").cloned())
+                    .flatten(),
+            },
+        );
+        back.query_pairs_mut().append_pair("code", &code);
+    }
+    if let Some(state) = query.get("state") {
+        back.query_pairs_mut().append_pair("state", state);
+    }
+    (
+        StatusCode::SEE_OTHER,
+        [(axum::http::header::LOCATION, back.to_string())],
+    )
+        .into_response()
+}
+
+fn rand_u64() -> u64 {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).unwrap();
+    u64::from_le_bytes(bytes)
+}
+
+fn token_error(error: &str) -> Response {
+    (StatusCode::BAD_REQUEST, axum::Json(json!({"error": error}))).into_response()
+}
+
+/// `/token`: the authorization code grant, for the confidential client only.
+fn token(
+    shared: &Shared,
+    behaviour: &Behaviour,
+    headers: &axum::http::HeaderMap,
+    body: &[u8],
+) -> Response {
+    let form: std::collections::HashMap<String, String> =
+        url::form_urlencoded::parse(body).into_owned().collect();
+    let basic = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
+        .and_then(|raw| String::from_utf8(raw).ok());
+    let decode = |text: &str| -> String {
+        url::form_urlencoded::parse(format!("x={text}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    let credentials = basic
+        .as_deref()
+        .and_then(|b| b.split_once(':'))
+        .map(|(id, secret)| (decode(id), decode(secret)));
+    if credentials != Some((WEB_CLIENT.to_string(), WEB_SECRET.to_string())) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(json!({"error": "invalid_client"})),
+        )
+            .into_response();
+    }
+    if form.get("grant_type").map(String::as_str) != Some("authorization_code") {
+        return token_error("unsupported_grant_type");
+    }
+    let Some(grant) = form
+        .get("code")
+        .and_then(|code| shared.grants.lock().unwrap().remove(code))
+    else {
+        return token_error("invalid_grant");
+    };
+    let verifier = form.get("code_verifier").cloned().unwrap_or_default();
+    let challenge = URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()));
+    if grant.client_id != WEB_CLIENT
+        || form.get("redirect_uri") != Some(&grant.redirect_uri)
+        || grant.challenge.as_deref() != Some(challenge.as_str())
+    {
+        return token_error("invalid_grant");
+    }
+    let now = now();
+    let mut claims = json!({
+        "aud": WEB_CLIENT, "sub": "stand-in-user", "iat": now, "exp": now + 300,
+        "nonce": grant.nonce,
+    });
+    for (name, value) in behaviour.id_token_claims.as_object().into_iter().flatten() {
+        if value.is_null() {
+            claims.as_object_mut().unwrap().remove(name);
+        } else {
+            claims[name] = value.clone();
+        }
+    }
+    shared.counts.lock().unwrap().exchanges += 1;
+    axum::Json(json!({
+        "access_token": "opaque-access-token", "token_type": "Bearer", "expires_in": 300,
+        "id_token": mint_jwt("k1", &claims),
+    }))
+    .into_response()
+}
+
+async fn answer(
+    State(shared): State<Shared>,
+    OriginalUri(uri): OriginalUri,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
     let path = uri.path();
     let behaviour = shared.behaviour.lock().unwrap().clone();
+    if path == "/authorize" {
+        return authorize(&shared, &behaviour, &uri);
+    }
+    if path == "/token" {
+        return token(&shared, &behaviour, &headers, &body);
+    }
     if path == "/jwks" {
         shared.counts.lock().unwrap().key_sets += 1;
         return axum::Json(behaviour.keys).into_response();
@@ -108,12 +264,15 @@ impl Provider {
             oauth_metadata: false,
             claimed_issuer: None,
             keys: json!({"keys": [signer_jwk("k1")]}),
+            id_token_claims: json!({}),
+            authorize_error: None,
         }));
         let counts = Arc::new(Mutex::new(Counts::default()));
         let shared = Shared {
             base: base.clone(),
             behaviour: behaviour.clone(),
             counts: counts.clone(),
+            grants: Arc::default(),
         };
         let app = Router::new().fallback(answer).with_state(shared);
         tokio::spawn(async move {
@@ -137,6 +296,10 @@ impl Provider {
 
     pub fn key_sets_served(&self) -> usize {
         self.counts.lock().unwrap().key_sets
+    }
+
+    pub fn codes_exchanged(&self) -> usize {
+        self.counts.lock().unwrap().exchanges
     }
 }
 
