@@ -49,23 +49,13 @@ fn browser_python() -> Option<String> {
     }
 }
 
-fn script() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser/token_pages.py")
+fn script(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../../tests/browser/{name}"))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn chromium_manages_tokens_through_the_pages() {
-    let Some(python) = browser_python() else {
-        return;
-    };
-    let server = TestServer::start(TestDatabase::sqlite()).await;
-    server.create_user("alice", &[]).await;
-    let url = server.url("");
-    let child = tokio::process::Command::new(python)
-        .arg(script())
-        .args(["--url", url.trim_end_matches('/')])
-        .args(["--user", "alice", "--password", PASSWORD])
-        .args(["--admin", "admin", "--admin-password", ADMIN_PASSWORD])
+/// Runs a browser script to its end; asserts it succeeded and printed `ok`.
+async fn run_script(mut command: tokio::process::Command, ok: &str) {
+    let child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -84,6 +74,63 @@ async fn chromium_manages_tokens_through_the_pages() {
         "the browser flow failed ({}):\n{stdout}\n{stderr}",
         output.status
     );
-    assert!(stdout.contains("browser: ok"), "{stdout}\n{stderr}");
+    assert!(stdout.contains(ok), "{stdout}\n{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_manages_tokens_through_the_pages() {
+    let Some(python) = browser_python() else {
+        return;
+    };
+    let server = TestServer::start(TestDatabase::sqlite()).await;
+    server.create_user("alice", &[]).await;
+    let url = server.url("");
+    let mut command = tokio::process::Command::new(python);
+    command
+        .arg(script("token_pages.py"))
+        .args(["--url", url.trim_end_matches('/')])
+        .args(["--user", "alice", "--password", PASSWORD])
+        .args(["--admin", "admin", "--admin-password", ADMIN_PASSWORD]);
+    run_script(command, "browser: ok").await;
+    server.stop().await;
+}
+
+/// The seeds' case in a real browser against a real provider: a user with no password at
+/// tessera signs in through node-oidc-provider's own login and consent pages, lands logged in,
+/// and makes a token that works (`tests/browser/sso_login.py`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_signs_in_through_a_real_provider_and_makes_a_token() {
+    let Some(python) = browser_python() else {
+        return;
+    };
+    let server = TestServer::start(TestDatabase::sqlite()).await;
+    let callback = server.url("/login/sso/callback");
+    let Some(provider) = crate::common::oidc::RealProvider::start(Some(&callback)).await else {
+        return;
+    };
+    let registration = serde_json::json!({
+        "name": "node-oidc-provider", "issuer": provider.issuer, "audiences": ["tessera"],
+        "provisioning": "create",
+        "login": {"clientId": "tessera-web", "clientSecret": "web-secret-which-is-long-enough"},
+    });
+    server
+        .admin_json(
+            reqwest::Method::POST,
+            "/rest/tessera/1/identityproviders",
+            registration,
+            reqwest::StatusCode::CREATED,
+        )
+        .await;
+    let url = server.url("");
+    let mut command = tokio::process::Command::new(python);
+    command
+        .arg(script("sso_login.py"))
+        .args(["--url", url.trim_end_matches('/')])
+        .args(["--provider", "node-oidc-provider", "--user", "sso-dana"]);
+    run_script(command, "sso: ok").await;
+    let events = server
+        .audit("action=identity.user.provisioned&target=user:sso-dana", 1)
+        .await;
+    assert_eq!(events.len(), 1);
     server.stop().await;
 }

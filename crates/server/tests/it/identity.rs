@@ -2,7 +2,7 @@
 //! administration (`/rest/tessera/1/identityproviders`), with discovery read from a provider
 //! the test steers ([`crate::common::oidc`]), and every way a registration can fail.
 
-use crate::common::oidc::{Provider, mint_jwt, mint_jwt_with, now, signer_jwk};
+use crate::common::oidc::{Provider, RealProvider, mint_jwt, mint_jwt_with, now, signer_jwk};
 use crate::common::*;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -325,7 +325,7 @@ backend_tests! {
     }
 
     async fn a_real_oidc_providers_client_credentials_token_works(db) {
-        let Some(provider) = RealProvider::start().await else { return };
+        let Some(provider) = RealProvider::start(None).await else { return };
         let server = TestServer::start(db).await;
         server.create_user("tessera-ci", &[]).await;
         // Discovery and keys from node-oidc-provider itself.
@@ -345,59 +345,5 @@ backend_tests! {
         let forged = String::from_utf8(forged).unwrap();
         let refused = server.bearer(Method::GET, "/rest/api/2/myself", &forged).send().await.unwrap();
         assert_eq!(refused.headers()["x-authentication-denied-reason"], "jwt_signature");
-    }
-}
-
-/// node-oidc-provider, run by `node tests/oidc/provider.mjs` on a free port; `None` (a skip)
-/// without Node.js or the package, except under CI, where both are required.
-struct RealProvider {
-    issuer: String,
-    _child: tokio::process::Child,
-}
-
-impl RealProvider {
-    async fn start() -> Option<Self> {
-        use tokio::io::AsyncBufReadExt;
-        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/oidc");
-        let installed = dir.join("node_modules/oidc-provider").is_dir();
-        let node = std::process::Command::new("node")
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if !(installed && node) {
-            assert!(
-                std::env::var("CI").is_err(),
-                "CI=true needs Node.js and tests/oidc's packages: run scripts/test"
-            );
-            eprintln!("node-oidc-provider not installed: skipping (run scripts/test)");
-            return None;
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut child = tokio::process::Command::new("node")
-            .arg(dir.join("provider.mjs"))
-            .arg(port.to_string())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-        let line = tokio::time::timeout(std::time::Duration::from_secs(30), lines.next_line())
-            .await
-            .expect("node-oidc-provider started")
-            .unwrap()
-            .expect("it printed its issuer");
-        let issuer = serde_json::from_str::<Value>(&line).unwrap()["issuer"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        Some(Self {
-            issuer,
-            _child: child,
-        })
     }
 }

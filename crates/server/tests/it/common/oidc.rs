@@ -322,3 +322,61 @@ pub fn mint_jwt_with(header: &Value, claims: &Value) -> String {
 pub fn now() -> i64 {
     super::oauth1::now_seconds()
 }
+
+/// node-oidc-provider, run by `node tests/oidc/provider.mjs` on a free port; `None` (a skip)
+/// without Node.js or the package, except under CI, where both are required.
+pub struct RealProvider {
+    pub issuer: String,
+    _child: tokio::process::Child,
+}
+
+impl RealProvider {
+    /// With `redirect_uri`, the provider also has tessera's sign-in client, `tessera-web`.
+    pub async fn start(redirect_uri: Option<&str>) -> Option<Self> {
+        use tokio::io::AsyncBufReadExt;
+        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/oidc");
+        let installed = dir.join("node_modules/oidc-provider").is_dir();
+        let node = std::process::Command::new("node")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !(installed && node) {
+            assert!(
+                std::env::var("CI").is_err(),
+                "CI=true needs Node.js and tests/oidc's packages: run scripts/test"
+            );
+            eprintln!("node-oidc-provider not installed: skipping (run scripts/test)");
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut child = tokio::process::Command::new("node")
+            .arg(dir.join("provider.mjs"))
+            .arg(port.to_string())
+            .args(redirect_uri)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let line = tokio::time::timeout(std::time::Duration::from_secs(30), lines.next_line())
+            .await
+            .expect("node-oidc-provider started")
+            .unwrap()
+            .expect("it printed its issuer");
+        // What it prints later is read and dropped: a closed pipe would end the process.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let issuer = serde_json::from_str::<serde_json::Value>(&line).unwrap()["issuer"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        Some(Self {
+            issuer,
+            _child: child,
+        })
+    }
+}
