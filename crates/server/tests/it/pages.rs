@@ -794,14 +794,18 @@ mod admin_pages {
         assert_eq!(down.status, StatusCode::BAD_REQUEST);
         assert!(down.body.contains("discovery failed") && down.body.contains("value=\"Down\""), "{}", down.body);
         let issuer = idp.issuer("page");
-        let made = post(&server, "/secure/admin/identity", Some(&admin), &[("atl_token", &token), ("name", "Acme <SSO>"), ("issuer", &issuer), ("audiences", "tessera\naccount"), ("userClaim", "email"), ("provisioning", "create")], &[]).await;
+        let made = post(&server, "/secure/admin/identity", Some(&admin), &[("atl_token", &token), ("name", "Acme <SSO>"), ("issuer", &issuer), ("audiences", "tessera\naccount"), ("userClaim", "email"), ("provisioning", "create"), ("clientId", "tessera-web"), ("clientSecret", "page secret")], &[]).await;
         assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
         made.assert_html();
         assert!(made.body.contains("Acme &lt;SSO&gt;") && made.body.contains(&issuer));
+        // The sign-in client is listed, its secret never shown; the redirect URI to register is.
+        assert!(made.body.contains("<code>tessera-web</code>") && !made.body.contains("page secret"), "{}", made.body);
+        assert!(made.body.contains(&format!("{}/login/sso/callback", server.base)));
         let stored = server.admin_json(Method::GET, "/rest/tessera/1/identityproviders", Value::Null, StatusCode::OK).await;
         let id = stored[0]["id"].as_i64().unwrap();
         assert_eq!((stored[0]["userClaim"].as_str(), stored[0]["provisioning"].as_str()), (Some("email"), Some("create")));
         assert_eq!(stored[0]["audiences"], json!(["account", "tessera"]));
+        assert_eq!(stored[0]["login"]["clientId"], "tessera-web");
         // Disable, then delete (with "sure").
         let off = post(&server, &format!("/secure/admin/identity/{id}/disable"), Some(&admin), &[("atl_token", &token)], &[]).await;
         assert_eq!(off.location(), "/secure/admin/identity");
