@@ -4,7 +4,8 @@
 //   the client-credentials grant;
 // - `tessera-web`, tessera's own client for "Sign in with" (the authorization code flow, to
 //   REDIRECT_URI, when given), whose users sign in on the provider's development login form
-//   with any name and password; their ID tokens carry preferred_username, name and email.
+//   with any name and password; their ID tokens carry preferred_username, name and email, and
+//   their access tokens are opaque, for tessera to introspect (as this client).
 // Prints {"issuer": ...} once it listens.
 //
 // Usage: node provider.mjs PORT [REDIRECT_URI]
@@ -57,6 +58,7 @@ const provider = new Provider(issuer, {
   },
   features: {
     devInteractions: { enabled: true },
+    introspection: { enabled: true },
     clientCredentials: { enabled: true },
     resourceIndicators: {
       enabled: true,

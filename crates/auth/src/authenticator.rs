@@ -36,6 +36,7 @@ use tessera_core::usage::Credential as UsedCredential;
 
 use crate::audit_log::AuditLog;
 use crate::credentials::external_jwt::ExternalJwtVerifier;
+use crate::credentials::introspected::IntrospectionVerifier;
 use crate::credentials::oauth1::{OAuth1Verifier, PresentedSignature};
 use crate::credentials::oauth2_access::OAuth2AccessVerifier;
 use crate::credentials::password::{PasswordVerifier, PresentedPassword};
@@ -54,6 +55,7 @@ use crate::oauth1::verify::Signatures;
 use crate::policy::PolicyCache;
 use crate::request::Admission;
 pub use crate::request::RequestInfo;
+use crate::sealed::Sealer;
 use crate::secret::{HmacKey, random_bytes};
 use crate::usage::Usage;
 
@@ -135,7 +137,8 @@ pub struct Authenticator {
     pat: PatVerifier,
     oauth2_access: OAuth2AccessVerifier,
     oauth1: OAuth1Verifier,
-    external_jwt: ExternalJwtVerifier,
+    external_jwt: Arc<ExternalJwtVerifier>,
+    introspected: IntrospectionVerifier,
     usage: Usage,
     audit: Arc<AuditLog>,
     policy: PolicyCache,
@@ -164,6 +167,12 @@ impl Authenticator {
             ),
             config.throttle,
         );
+        let external_jwt = Arc::new(ExternalJwtVerifier::new(
+            store.clone(),
+            clock.clone(),
+            Arc::new(KeyCache::new(clock.clone(), config.external.keys)),
+            config.external.leeway,
+        ));
         let times = SessionTimes {
             idle: config.session_idle,
             absolute: config.session_absolute,
@@ -180,12 +189,14 @@ impl Authenticator {
             ),
             pat: PatVerifier::new(store.clone(), clock.clone()),
             oauth2_access: OAuth2AccessVerifier::new(store.clone(), clock.clone()),
-            external_jwt: ExternalJwtVerifier::new(
+            introspected: IntrospectionVerifier::new(
                 store.clone(),
                 clock.clone(),
-                Arc::new(KeyCache::new(clock.clone(), config.external.keys)),
-                config.external.leeway,
+                external_jwt.clone(),
+                Sealer::load(store.as_ref(), config.external.secret_key.as_ref()).await?,
+                &config.external,
             ),
+            external_jwt,
             oauth1: OAuth1Verifier::new(
                 Signatures::new(store.clone(), clock.clone(), config.oauth1.timestamp_window),
                 store.clone(),
@@ -286,6 +297,7 @@ impl Authenticator {
             }
             Presented::OAuth2Access(raw) => self.oauth2_access.verify(raw, attempt).await,
             Presented::ExternalJwt(raw) => self.external_jwt.verify(raw, attempt).await,
+            Presented::Opaque(raw) => self.introspected.verify(raw, attempt).await,
             Presented::OAuth1(header) => {
                 let input = PresentedSignature {
                     header,

@@ -130,6 +130,12 @@ pub enum JwtRejection {
     /// An ID token without the nonce of the sign-in it answers (a replayed or injected one).
     #[error("The sign-in's answer does not belong to it (nonce).")]
     Nonce,
+    /// An opaque token its provider does not know as active (RFC 7662).
+    #[error("The token is not active.")]
+    Inactive,
+    /// No provider could be asked about an opaque token (fails closed).
+    #[error("The token cannot be checked now: its identity provider does not answer.")]
+    IntrospectionUnavailable,
 }
 
 impl JwtRejection {
@@ -146,6 +152,8 @@ impl JwtRejection {
             Self::Malformed => "jwt_malformed",
             Self::ProviderDisabled => "provider_disabled",
             Self::Nonce => "jwt_nonce",
+            Self::Inactive => "token_inactive",
+            Self::IntrospectionUnavailable => "introspection_unavailable",
         }
     }
 }

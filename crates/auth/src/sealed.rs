@@ -77,6 +77,23 @@ impl Sealer {
         }
     }
 
+    /// The server's sealer: the configured key, and the one kept in the database (made the
+    /// first time, the same for every instance that shares the database).
+    pub async fn load(
+        store: &dyn tessera_core::store::KeyStore,
+        configured: Option<&SealingKey>,
+    ) -> Result<Self, tessera_core::store::StoreError> {
+        let stored = store
+            .server_key("secret-sealing", &random_bytes::<KEY_LEN>())
+            .await?;
+        let database = <[u8; KEY_LEN]>::try_from(stored.as_slice()).map_err(|_| {
+            tessera_core::store::StoreError::Backend(
+                "the stored sealing key is not 32 bytes".into(),
+            )
+        })?;
+        Ok(Self::new(configured, &database))
+    }
+
     /// Seals `secret` for `purpose` under the configured key, else the database's.
     pub fn seal(&self, purpose: &str, secret: &SecretString) -> String {
         let (name, key) = match &self.configured {

@@ -117,6 +117,17 @@ pub struct ProviderSettings {
     pub enabled: bool,
     /// The client tessera is at the provider, for "Sign in with" on the login page.
     pub login: Option<ProviderClient>,
+    /// How the provider's opaque access tokens are checked, if they are (RFC 7662).
+    pub introspection: Option<Introspection>,
+}
+
+/// Introspection of a provider's opaque access tokens (RFC 7662): at which endpoint, as which
+/// client of the provider's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Introspection {
+    /// The endpoint an administrator named; without one, the discovered one.
+    pub endpoint: Option<String>,
+    pub client: ProviderClient,
 }
 
 /// A client tessera is registered as at a provider: its id and its secret, sealed (the
@@ -172,6 +183,18 @@ pub struct IdentityProvider {
     pub created_by: Option<UserId>,
 }
 
+impl IdentityProvider {
+    /// Where its opaque tokens are introspected, and as which client; `None` if they are not.
+    pub fn introspection(&self) -> Option<(&str, &ProviderClient)> {
+        let introspection = self.settings.introspection.as_ref()?;
+        let endpoint = introspection
+            .endpoint
+            .as_deref()
+            .or(self.endpoints.introspection_endpoint.as_deref())?;
+        Some((endpoint, &introspection.client))
+    }
+}
+
 /// A provider to store (its settings checked, its discovery document read).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewIdentityProvider {
@@ -196,6 +219,32 @@ pub fn is_issuer_url(url: &str) -> bool {
         ("http", Some(url::Host::Ipv4(ip))) => IpAddr::V4(ip).is_loopback(),
         ("http", Some(url::Host::Ipv6(ip))) => IpAddr::V6(ip).is_loopback(),
         _ => false,
+    }
+}
+
+/// Whether `url` may be an endpoint of a provider's: as an issuer may be, with a query
+/// allowed.
+pub fn is_endpoint_url(url: &str) -> bool {
+    url::Url::parse(url).is_ok_and(|mut parsed| {
+        parsed.set_query(None);
+        parsed.fragment().is_none() && is_issuer_url(parsed.as_str())
+    })
+}
+
+/// Checks and normalises a client of the provider's, reporting under `field`.
+fn check_client(client: &mut ProviderClient, field: &str, errors: &mut FieldErrors) {
+    client.client_id = client.client_id.trim().to_string();
+    if client.client_id.is_empty()
+        || client.client_id.len() > MAX_CLIENT_ID
+        || client.client_id.chars().any(char::is_control)
+    {
+        errors.add_field(
+            field,
+            format!("The client id must be 1 to {MAX_CLIENT_ID} characters."),
+        );
+    }
+    if client.sealed_secret.is_empty() {
+        errors.add_field(field, "Give the client secret with the client id.");
     }
 }
 
@@ -255,18 +304,24 @@ pub fn check_settings(mut settings: ProviderSettings) -> Result<ProviderSettings
         settings.group_mapping.insert(theirs, ours);
     }
     if let Some(login) = &mut settings.login {
-        login.client_id = login.client_id.trim().to_string();
-        if login.client_id.is_empty()
-            || login.client_id.len() > MAX_CLIENT_ID
-            || login.client_id.chars().any(char::is_control)
+        check_client(login, "login", &mut errors);
+    }
+    if let Some(introspection) = &mut settings.introspection {
+        check_client(&mut introspection.client, "introspection", &mut errors);
+        introspection.endpoint = introspection
+            .endpoint
+            .take()
+            .map(|e| e.trim().to_string())
+            .filter(|e| !e.is_empty());
+        if introspection
+            .endpoint
+            .as_deref()
+            .is_some_and(|e| e.len() > MAX_ISSUER || !is_endpoint_url(e))
         {
             errors.add_field(
-                "login",
-                format!("The client id must be 1 to {MAX_CLIENT_ID} characters."),
+                "introspection",
+                "The introspection endpoint must be an https URL (http only on a loopback address).",
             );
-        }
-        if login.sealed_secret.is_empty() {
-            errors.add_field("login", "Give the client secret with the client id.");
         }
     }
     if !settings.group_mapping.is_empty() && settings.groups_claim.is_none() {
@@ -298,6 +353,7 @@ mod tests {
             default_scopes: Scopes::empty(),
             enabled: true,
             login: None,
+            introspection: None,
         }
     }
 

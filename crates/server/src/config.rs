@@ -79,6 +79,9 @@ pub struct IdentityConfig {
     pub jwks_max_age_seconds: u64,
     /// How long a provider may take to answer.
     pub http_timeout_seconds: u64,
+    /// The longest an introspection answer about an opaque token is remembered (never past
+    /// the token's expiry).
+    pub introspection_cache_seconds: u64,
 }
 
 impl Default for IdentityConfig {
@@ -88,6 +91,7 @@ impl Default for IdentityConfig {
             jwks_refetch_seconds: 30,
             jwks_max_age_seconds: 600,
             http_timeout_seconds: 5,
+            introspection_cache_seconds: 60,
         }
     }
 }
@@ -622,6 +626,7 @@ impl Config {
                 timeout,
             },
             secret_key,
+            introspection_cache: Duration::from_secs(self.identity.introspection_cache_seconds),
         })
     }
 

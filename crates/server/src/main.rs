@@ -12,7 +12,7 @@ use secrecy::SecretString;
 use serde_json::json;
 use tessera_auth::audit_log::AuditLog;
 use tessera_auth::external::ExternalIdentity;
-use tessera_auth::external::providers::{ClientInput, ProviderInput};
+use tessera_auth::external::providers::{ClientInput, IntrospectionInput, ProviderInput};
 use tessera_auth::hashing::hash_blocking;
 use tessera_auth::oauth1::OAuth1Server;
 use tessera_auth::oauth1::consumers::ConsumerInput;
@@ -131,6 +131,15 @@ enum IdentityCommand {
         /// The file holding that client's secret, or `-` for standard input.
         #[arg(long, value_name = "FILE", requires = "login_client_id")]
         login_client_secret_file: Option<PathBuf>,
+        /// The client id tessera introspects the provider's opaque tokens as (RFC 7662).
+        #[arg(long, value_name = "ID", requires = "introspection_client_secret_file")]
+        introspection_client_id: Option<String>,
+        /// The file holding that client's secret, or `-` for standard input.
+        #[arg(long, value_name = "FILE", requires = "introspection_client_id")]
+        introspection_client_secret_file: Option<PathBuf>,
+        /// The introspection endpoint [default: the one discovery finds].
+        #[arg(long, value_name = "URL", requires = "introspection_client_id")]
+        introspection_endpoint: Option<String>,
     },
     /// List the providers.
     List,
@@ -564,7 +573,20 @@ async fn identity_command(
             default_scopes,
             login_client_id,
             login_client_secret_file,
+            introspection_client_id,
+            introspection_client_secret_file,
+            introspection_endpoint,
         } => {
+            let introspection = match (introspection_client_id, introspection_client_secret_file) {
+                (Some(client_id), Some(file)) => Some(Some(IntrospectionInput {
+                    endpoint: introspection_endpoint.clone(),
+                    client: ClientInput {
+                        client_id: client_id.clone(),
+                        client_secret: Some(read_file_or_stdin(file)?.trim().to_string().into()),
+                    },
+                })),
+                _ => None,
+            };
             let login = match (login_client_id, login_client_secret_file) {
                 (Some(client_id), Some(file)) => Some(Some(ClientInput {
                     client_id: client_id.clone(),
@@ -590,6 +612,7 @@ async fn identity_command(
                 default_scopes: (!default_scopes.is_empty()).then(|| default_scopes.clone()),
                 enabled: None,
                 login,
+                introspection,
             };
             let made = server
                 .register_provider(&admin, None, input)

@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use tessera_core::audit::AuditEvent;
 use tessera_core::clock::Timestamp;
 use tessera_core::identity::{
-    Endpoints, IdentityProvider, NewIdentityProvider, ProviderClient, ProviderId, ProviderSettings,
-    Provisioning, SsoLogin, UserClaim,
+    Endpoints, IdentityProvider, Introspection, NewIdentityProvider, ProviderClient, ProviderId,
+    ProviderSettings, Provisioning, SsoLogin, UserClaim,
 };
 use tessera_core::ids::UserId;
 use tessera_core::store::{Conflict, IdentityStore, StoreError, StoreResult};
@@ -21,7 +21,8 @@ macro_rules! provider_columns {
     () => {
         "id, name, issuer, audiences, user_claim, groups_claim, group_mapping, provisioning, \
          default_scopes, enabled, jwks_uri, authorization_endpoint, token_endpoint, \
-         introspection_endpoint, created_at, created_by, login_client_id, login_client_secret"
+         introspection_endpoint, created_at, created_by, login_client_id, login_client_secret, \
+         introspection_url, introspection_client_id, introspection_client_secret"
     };
 }
 
@@ -45,6 +46,9 @@ struct ProviderRow {
     created_by: Option<i64>,
     login_client_id: Option<String>,
     login_client_secret: Option<String>,
+    introspection_url: Option<String>,
+    introspection_client_id: Option<String>,
+    introspection_client_secret: Option<String>,
 }
 
 fn corrupt(what: &str, id: i64) -> StoreError {
@@ -76,6 +80,19 @@ impl ProviderRow {
                     (Some(client_id), Some(sealed_secret)) => Some(ProviderClient {
                         client_id,
                         sealed_secret,
+                    }),
+                    _ => None,
+                },
+                introspection: match (
+                    self.introspection_client_id,
+                    self.introspection_client_secret,
+                ) {
+                    (Some(client_id), Some(sealed_secret)) => Some(Introspection {
+                        endpoint: self.introspection_url,
+                        client: ProviderClient {
+                            client_id,
+                            sealed_secret,
+                        },
                     }),
                     _ => None,
                 },
@@ -126,8 +143,9 @@ impl IdentityStore for SqlStore {
             "INSERT INTO identity_providers (name, issuer, audiences, user_claim, groups_claim, \
              group_mapping, provisioning, default_scopes, enabled, jwks_uri, \
              authorization_endpoint, token_endpoint, introspection_endpoint, created_at, \
-             created_by, login_client_id, login_client_secret) VALUES ($1, $2, $3, $4, $5, $6, \
-             $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id"
+             created_by, login_client_id, login_client_secret, introspection_url, \
+             introspection_client_id, introspection_client_secret) VALUES ($1, $2, $3, $4, $5, \
+             $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) RETURNING id"
         )
         .bind(&s.name)
         .bind(&s.issuer)
@@ -146,6 +164,9 @@ impl IdentityStore for SqlStore {
         .bind(provider.created_by.map(|u| u.0))
         .bind(s.login.as_ref().map(|c| &c.client_id))
         .bind(s.login.as_ref().map(|c| &c.sealed_secret))
+        .bind(s.introspection.as_ref().and_then(|i| i.endpoint.as_ref()))
+        .bind(s.introspection.as_ref().map(|i| &i.client.client_id))
+        .bind(s.introspection.as_ref().map(|i| &i.client.sealed_secret))
         .fetch_one(pool)
         .await
         .map_err(|e| write_error(e, provider_conflict))
@@ -204,7 +225,8 @@ impl IdentityStore for SqlStore {
              user_claim = $5, groups_claim = $6, group_mapping = $7, provisioning = $8, \
              default_scopes = $9, enabled = $10, jwks_uri = $11, authorization_endpoint = $12, \
              token_endpoint = $13, introspection_endpoint = $14, login_client_id = $15, \
-             login_client_secret = $16 WHERE id = $1"
+             login_client_secret = $16, introspection_url = $17, introspection_client_id = $18, \
+             introspection_client_secret = $19 WHERE id = $1"
         )
         .bind(id.0)
         .bind(&s.name)
@@ -222,6 +244,9 @@ impl IdentityStore for SqlStore {
         .bind(&e.introspection_endpoint)
         .bind(s.login.as_ref().map(|c| &c.client_id))
         .bind(s.login.as_ref().map(|c| &c.sealed_secret))
+        .bind(s.introspection.as_ref().and_then(|i| i.endpoint.as_ref()))
+        .bind(s.introspection.as_ref().map(|i| &i.client.client_id))
+        .bind(s.introspection.as_ref().map(|i| &i.client.sealed_secret))
         .execute(pool)
         .await
         .map(|done| done.rows_affected())

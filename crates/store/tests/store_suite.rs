@@ -1170,6 +1170,13 @@ mod identity {
                     client_id: "tessera-web".into(),
                     sealed_secret: "v1:db:sealed".into(),
                 }),
+                introspection: Some(Introspection {
+                    endpoint: Some("https://sso.example.com/introspect".into()),
+                    client: ProviderClient {
+                        client_id: "tessera-rs".into(),
+                        sealed_secret: "v1:db:other".into(),
+                    },
+                }),
             },
             endpoints: Endpoints {
                 jwks_uri: "https://sso.example.com/jwks".into(),
@@ -1203,6 +1210,7 @@ mod identity {
             settings.enabled = false;
             settings.group_mapping.clear();
             settings.login = None;
+            settings.introspection.as_mut().unwrap().endpoint = None;
             let endpoints = Endpoints { jwks_uri: "https://sso.example.com/keys".into(), ..Endpoints::default() };
             let updated = store.update_provider(made.id, &settings, &endpoints).await.unwrap().unwrap();
             assert_eq!((updated.settings, updated.endpoints), (settings, endpoints));

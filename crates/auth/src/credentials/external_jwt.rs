@@ -85,7 +85,7 @@ pub(crate) struct Claims {
     exp: Option<i64>,
     iat: Option<i64>,
     sub: Option<String>,
-    preferred_username: Option<String>,
+    pub(crate) preferred_username: Option<String>,
     email: Option<String>,
     name: Option<String>,
     scope: Option<String>,
@@ -245,7 +245,7 @@ fn claimed_groups(provider: &IdentityProvider, claims: &Claims) -> Option<Vec<St
 }
 
 /// What `scope` or `scp` grant, in tessera's names; `None` if they name none of them.
-fn scopes_of(claims: &Claims) -> Option<Scopes> {
+pub(crate) fn scopes_of(claims: &Claims) -> Option<Scopes> {
     let names: Vec<String> = match (&claims.scope, &claims.scp) {
         (Some(text), _) | (None, Some(ScopeClaim::Text(text))) => {
             text.split_whitespace().map(str::to_string).collect()

@@ -17,6 +17,7 @@
 //! rejection never tells more than its reason code.
 
 pub mod external_jwt;
+pub mod introspected;
 pub mod oauth1;
 pub mod oauth2_access;
 pub mod parse;
@@ -73,6 +74,9 @@ pub enum Presented {
     /// `Authorization: Bearer` with a JWT (of no tessera kind): an external identity
     /// provider's.
     ExternalJwt(SecretString),
+    /// A Bearer value of no kind tessera issues, nor a JWT: perhaps an identity provider's
+    /// opaque token.
+    Opaque(SecretString),
 }
 
 impl Presented {
@@ -87,6 +91,7 @@ impl Presented {
             Credential::Bearer(raw) => match SecretKind::of(raw.expose_secret()) {
                 Some(SecretKind::OAuth2Access) => Self::OAuth2Access(raw),
                 None if external_jwt::looks_like_jwt(raw.expose_secret()) => Self::ExternalJwt(raw),
+                None => Self::Opaque(raw),
                 _ => Self::Token {
                     raw,
                     basic_user: None,
@@ -113,6 +118,8 @@ impl Presented {
             Self::OAuth2Access(_) => AuthMethod::OAuth2,
             Self::OAuth1(_) => AuthMethod::OAuth1,
             Self::ExternalJwt(_) => AuthMethod::ExternalJwt,
+            // Checked before anyone knows what it is: as any unknown bearer token.
+            Self::Opaque(_) => AuthMethod::BearerToken,
             Self::Token { raw, basic_user } => {
                 match (SecretKind::of(raw.expose_secret()), basic_user) {
                     (Some(SecretKind::ServiceKey), _) => AuthMethod::ServiceKey,
@@ -128,9 +135,11 @@ impl Presented {
         match self {
             Self::Password { username, .. } => Some(username),
             Self::Token { basic_user, .. } => basic_user.as_deref(),
-            Self::OAuth2Access(_) | Self::Session(_) | Self::OAuth1(_) | Self::ExternalJwt(_) => {
-                None
-            }
+            Self::OAuth2Access(_)
+            | Self::Session(_)
+            | Self::OAuth1(_)
+            | Self::ExternalJwt(_)
+            | Self::Opaque(_) => None,
         }
     }
 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use serde::Deserialize;
-use tessera_core::identity::{Endpoints, is_issuer_url};
+use tessera_core::identity::{Endpoints, is_endpoint_url, is_issuer_url};
 
 /// Longest answer read from a provider.
 const MAX_DOCUMENT: usize = 512 * 1024;
@@ -153,14 +153,6 @@ fn checked(field: &'static str, url: Option<String>) -> Result<Option<String>, D
         }
         other => Ok(other),
     }
-}
-
-/// An endpoint may carry a query (an issuer may not).
-fn is_endpoint_url(url: &str) -> bool {
-    url::Url::parse(url).is_ok_and(|mut parsed| {
-        parsed.set_query(None);
-        parsed.fragment().is_none() && is_issuer_url(parsed.as_str())
-    })
 }
 
 /// Reads the issuer's discovery document and checks its key set.

@@ -16,8 +16,7 @@ use tessera_core::clock::Clock;
 use tessera_core::store::Store;
 
 use crate::audit_log::AuditLog;
-use crate::sealed::{KEY_LEN, Sealer, SealingKey};
-use crate::secret::random_bytes;
+use crate::sealed::{Sealer, SealingKey};
 
 /// Timeouts and tolerances.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,6 +28,9 @@ pub struct ExternalConfig {
     pub keys: keys::KeyRefresh,
     /// The key client secrets are sealed with; without one, a key kept in the database.
     pub secret_key: Option<SealingKey>,
+    /// The longest an introspection answer is remembered (an active token's never beyond
+    /// its expiry).
+    pub introspection_cache: Duration,
 }
 
 impl Default for ExternalConfig {
@@ -38,6 +40,7 @@ impl Default for ExternalConfig {
             leeway: Duration::from_secs(60),
             keys: keys::KeyRefresh::default(),
             secret_key: None,
+            introspection_cache: Duration::from_secs(60),
         }
     }
 }
@@ -60,20 +63,13 @@ impl ExternalIdentity {
         audit: Arc<AuditLog>,
         config: ExternalConfig,
     ) -> Result<Self, tessera_core::store::StoreError> {
-        let stored = store
-            .server_key("secret-sealing", &random_bytes::<KEY_LEN>())
-            .await?;
-        let database = <[u8; KEY_LEN]>::try_from(stored.as_slice()).map_err(|_| {
-            tessera_core::store::StoreError::Backend(
-                "the stored sealing key is not 32 bytes".into(),
-            )
-        })?;
+        let sealer = Sealer::load(store.as_ref(), config.secret_key.as_ref()).await?;
         Ok(Self {
             store,
             clock,
             audit,
             http: discovery::http_client(config.http_timeout),
-            sealer: Sealer::new(config.secret_key.as_ref(), &database),
+            sealer,
         })
     }
 }

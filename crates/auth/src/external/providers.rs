@@ -10,8 +10,8 @@ use tessera_core::audit::AuditEvent;
 use tessera_core::authz::Administer;
 use tessera_core::error::{Error, FieldErrors, Missing};
 use tessera_core::identity::{
-    IdentityProvider, NewIdentityProvider, ProviderClient, ProviderId, ProviderSettings,
-    Provisioning, UserClaim, check_settings,
+    Endpoints, IdentityProvider, Introspection, NewIdentityProvider, ProviderClient, ProviderId,
+    ProviderSettings, Provisioning, UserClaim, check_settings,
 };
 use tessera_core::principal::Principal;
 use tessera_core::scopes::{Scopes, parse_scope};
@@ -40,6 +40,16 @@ pub struct ProviderInput {
     pub enabled: Option<bool>,
     /// The client for "Sign in with" on the login page; `Some(None)` removes it.
     pub login: Option<Option<ClientInput>>,
+    /// Introspection of opaque tokens; `Some(None)` removes it.
+    pub introspection: Option<Option<IntrospectionInput>>,
+}
+
+/// Introspection as an administrator sends it: the client tessera introspects as, and the
+/// endpoint (the discovered one if `None`).
+#[derive(Clone, Debug)]
+pub struct IntrospectionInput {
+    pub endpoint: Option<String>,
+    pub client: ClientInput,
 }
 
 /// A client tessera is registered as at the provider, as an administrator sends it. The
@@ -59,6 +69,11 @@ pub(crate) fn login_purpose(client_id: &str) -> String {
     format!("identity-login:{client_id}")
 }
 
+/// What an introspection client's secret is sealed for.
+pub(crate) fn introspection_purpose(client_id: &str) -> String {
+    format!("identity-introspection:{client_id}")
+}
+
 /// The login client `input` asks for, over `base`'s.
 fn merged_login(
     base: Option<ProviderClient>,
@@ -66,11 +81,49 @@ fn merged_login(
     sealer: &Sealer,
     errors: &mut FieldErrors,
 ) -> Option<ProviderClient> {
-    let client = match input {
+    match input {
+        None => base,
+        Some(None) => None,
+        Some(Some(client)) => merged_client(base, client, login_purpose, "login", sealer, errors),
+    }
+}
+
+/// The introspection `input` asks for, over `base`'s.
+fn merged_introspection(
+    base: Option<Introspection>,
+    input: Option<Option<IntrospectionInput>>,
+    sealer: &Sealer,
+    errors: &mut FieldErrors,
+) -> Option<Introspection> {
+    let input = match input {
         None => return base,
         Some(None) => return None,
-        Some(Some(client)) => client,
+        Some(Some(input)) => input,
     };
+    let client = merged_client(
+        base.map(|b| b.client),
+        input.client,
+        introspection_purpose,
+        "introspection",
+        sealer,
+        errors,
+    )?;
+    Some(Introspection {
+        endpoint: input.endpoint,
+        client,
+    })
+}
+
+/// A client `input` names, its secret sealed for `purpose`; without a secret, `base`'s if it
+/// is the same client.
+fn merged_client(
+    base: Option<ProviderClient>,
+    client: ClientInput,
+    purpose: fn(&str) -> String,
+    field: &str,
+    sealer: &Sealer,
+    errors: &mut FieldErrors,
+) -> Option<ProviderClient> {
     let client_id = client.client_id.trim().to_string();
     let secret = client
         .client_secret
@@ -78,19 +131,19 @@ fn merged_login(
     match secret {
         Some(secret) if secret.expose_secret().len() > MAX_CLIENT_SECRET => {
             errors.add_field(
-                "login",
+                field,
                 format!("The client secret is at most {MAX_CLIENT_SECRET} characters."),
             );
             None
         }
         Some(secret) => Some(ProviderClient {
-            sealed_secret: sealer.seal(&login_purpose(&client_id), &secret),
+            sealed_secret: sealer.seal(&purpose(&client_id), &secret),
             client_id,
         }),
         None => {
             let kept = base.filter(|old| old.client_id == client_id);
             if kept.is_none() {
-                errors.add_field("login", "Give the client secret with a new client id.");
+                errors.add_field(field, "Give the client secret with a new client id.");
             }
             kept
         }
@@ -113,6 +166,8 @@ fn merged(
 ) -> Result<ProviderSettings, Error> {
     let mut errors = FieldErrors::default();
     let login = merged_login(base.login, input.login, sealer, &mut errors);
+    let introspection =
+        merged_introspection(base.introspection, input.introspection, sealer, &mut errors);
     let user_claim = match input.user_claim.as_deref() {
         None => base.user_claim,
         Some(text) => UserClaim::parse(text.trim()).unwrap_or_else(|| {
@@ -154,6 +209,7 @@ fn merged(
         default_scopes,
         enabled: input.enabled.unwrap_or(base.enabled),
         login,
+        introspection,
     };
     let checked = check_settings(settings);
     match checked {
@@ -178,6 +234,23 @@ fn defaults() -> ProviderSettings {
         default_scopes: parse_scope("READ").unwrap_or_else(Scopes::empty),
         enabled: true,
         login: None,
+        introspection: None,
+    }
+}
+
+/// Introspection needs an endpoint: the administrator's, or one discovery found.
+fn introspection_reachable(
+    settings: &ProviderSettings,
+    endpoints: &Endpoints,
+) -> Result<(), Error> {
+    match &settings.introspection {
+        Some(i) if i.endpoint.is_none() && endpoints.introspection_endpoint.is_none() => {
+            Err(Error::invalid(
+                "introspection",
+                "The provider's discovery document names no introspection endpoint: give one.",
+            ))
+        }
+        _ => Ok(()),
     }
 }
 
@@ -215,6 +288,7 @@ impl ExternalIdentity {
     ) -> Result<IdentityProvider, Error> {
         let settings = merged(defaults(), input, &self.sealer)?;
         let endpoints = self.discovered(&settings.issuer).await?;
+        introspection_reachable(&settings, &endpoints)?;
         let now = self.clock.now();
         let created = self
             .store
@@ -267,6 +341,7 @@ impl ExternalIdentity {
         } else {
             self.discovered(&settings.issuer).await?
         };
+        introspection_reachable(&settings, &endpoints)?;
         let updated = self
             .store
             .update_provider(id, &settings, &endpoints)

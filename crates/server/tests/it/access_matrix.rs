@@ -738,6 +738,7 @@ async fn fixture(server: &TestServer, idp: &str) -> Fixture {
                 default_scopes: tessera_core::scopes::Scopes::empty(),
                 enabled: true,
                 login: None,
+                introspection: None,
             },
             endpoints: Endpoints {
                 jwks_uri: "https://idp.example/jwks".into(),

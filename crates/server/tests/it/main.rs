@@ -11,6 +11,7 @@ mod browser;
 mod everyday;
 mod flood;
 mod identity;
+mod introspection;
 mod oauth1;
 mod oauth1_api;
 mod oauth1_base_string;

@@ -42,6 +42,11 @@ pub struct Behaviour {
     pub id_token_claims: Value,
     /// An error `/authorize` answers with instead of a code.
     pub authorize_error: Option<String>,
+    /// What `/introspect` answers for each token (`{"active": false}` for others); with
+    /// `None`, it answers 503.
+    pub introspection: Option<serde_json::Map<String, Value>>,
+    /// Whether the discovery document names `/introspect`.
+    pub publishes_introspection: bool,
 }
 
 /// The sign-in client's secret at the stand-in.
@@ -63,6 +68,8 @@ pub struct Counts {
     pub key_sets: usize,
     /// Codes exchanged at `/token` (successfully).
     pub exchanges: usize,
+    /// Questions answered at `/introspect`.
+    pub introspections: usize,
 }
 
 #[derive(Clone)]
@@ -140,6 +147,55 @@ fn token_error(error: &str) -> Response {
     (StatusCode::BAD_REQUEST, axum::Json(json!({"error": error}))).into_response()
 }
 
+/// The confidential client's credentials from HTTP Basic (form-decoded, RFC 6749 §2.3.1).
+fn client_of(headers: &axum::http::HeaderMap) -> Option<(String, String)> {
+    let basic = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
+        .and_then(|raw| String::from_utf8(raw).ok())?;
+    let decode = |text: &str| -> String {
+        url::form_urlencoded::parse(format!("x={text}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    let (id, secret) = basic.split_once(':')?;
+    Some((decode(id), decode(secret)))
+}
+
+/// `/introspect` (RFC 7662), for the confidential client only.
+fn introspect(
+    shared: &Shared,
+    behaviour: &Behaviour,
+    headers: &axum::http::HeaderMap,
+    body: &[u8],
+) -> Response {
+    if client_of(headers) != Some((WEB_CLIENT.to_string(), WEB_SECRET.to_string())) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(json!({"error": "invalid_client"})),
+        )
+            .into_response();
+    }
+    let Some(answers) = &behaviour.introspection else {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    };
+    shared.counts.lock().unwrap().introspections += 1;
+    let token = url::form_urlencoded::parse(body)
+        .find(|(name, _)| name == "token")
+        .map(|(_, value)| value.into_owned())
+        .unwrap_or_default();
+    axum::Json(
+        answers
+            .get(&token)
+            .cloned()
+            .unwrap_or(json!({"active": false})),
+    )
+    .into_response()
+}
+
 /// `/token`: the authorization code grant, for the confidential client only.
 fn token(
     shared: &Shared,
@@ -149,23 +205,7 @@ fn token(
 ) -> Response {
     let form: std::collections::HashMap<String, String> =
         url::form_urlencoded::parse(body).into_owned().collect();
-    let basic = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic "))
-        .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
-        .and_then(|raw| String::from_utf8(raw).ok());
-    let decode = |text: &str| -> String {
-        url::form_urlencoded::parse(format!("x={text}").as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default()
-    };
-    let credentials = basic
-        .as_deref()
-        .and_then(|b| b.split_once(':'))
-        .map(|(id, secret)| (decode(id), decode(secret)));
-    if credentials != Some((WEB_CLIENT.to_string(), WEB_SECRET.to_string())) {
+    if client_of(headers) != Some((WEB_CLIENT.to_string(), WEB_SECRET.to_string())) {
         return (
             StatusCode::UNAUTHORIZED,
             axum::Json(json!({"error": "invalid_client"})),
@@ -223,6 +263,9 @@ async fn answer(
     if path == "/token" {
         return token(&shared, &behaviour, &headers, &body);
     }
+    if path == "/introspect" {
+        return introspect(&shared, &behaviour, &headers, &body);
+    }
     if path == "/jwks" {
         shared.counts.lock().unwrap().key_sets += 1;
         return axum::Json(behaviour.keys).into_response();
@@ -247,6 +290,7 @@ async fn answer(
         "jwks_uri": format!("{}/jwks", shared.base),
         "authorization_endpoint": format!("{}/authorize", shared.base),
         "token_endpoint": format!("{}/token", shared.base),
+        "introspection_endpoint": behaviour.publishes_introspection.then(|| format!("{}/introspect", shared.base)),
         "response_types_supported": ["code"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
@@ -266,6 +310,8 @@ impl Provider {
             keys: json!({"keys": [signer_jwk("k1")]}),
             id_token_claims: json!({}),
             authorize_error: None,
+            introspection: Some(serde_json::Map::new()),
+            publishes_introspection: true,
         }));
         let counts = Arc::new(Mutex::new(Counts::default()));
         let shared = Shared {
@@ -301,6 +347,19 @@ impl Provider {
     pub fn codes_exchanged(&self) -> usize {
         self.counts.lock().unwrap().exchanges
     }
+
+    pub fn introspections(&self) -> usize {
+        self.counts.lock().unwrap().introspections
+    }
+
+    /// What `/introspect` answers for `token` from now on.
+    pub fn introspects(&self, token: &str, answer: Value) {
+        self.change(|b| {
+            b.introspection
+                .get_or_insert_with(serde_json::Map::new)
+                .insert(token.to_string(), answer);
+        });
+    }
 }
 
 /// A JWT signed (RS256) with the test process's key, with `kid` in its header and `claims`
@@ -331,6 +390,87 @@ pub struct RealProvider {
 }
 
 impl RealProvider {
+    /// An access token of `user`'s from the provider's code flow, as `tessera-web` (which the
+    /// provider has when started with `redirect_uri`): its own login and consent forms are
+    /// posted as a browser would, and the code exchanged.
+    pub async fn user_access_token(&self, user: &str, redirect_uri: &str) -> String {
+        let http = super::http_client()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let verifier = "a-verifier-that-is-long-enough-for-pkce-0123456789";
+        let challenge = URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()));
+        let mut url = url::Url::parse(&format!("{}/auth", self.issuer)).unwrap();
+        url.query_pairs_mut()
+            .append_pair("client_id", "tessera-web")
+            .append_pair("response_type", "code")
+            .append_pair("scope", "openid profile email")
+            .append_pair("redirect_uri", redirect_uri)
+            .append_pair("state", "s")
+            .append_pair("nonce", "n")
+            .append_pair("code_challenge", &challenge)
+            .append_pair("code_challenge_method", "S256");
+        let mut next = url.to_string();
+        let code = loop {
+            if let Some(query) = next.strip_prefix(&format!("{redirect_uri}?")) {
+                let pairs: std::collections::HashMap<String, String> =
+                    url::form_urlencoded::parse(query.as_bytes())
+                        .into_owned()
+                        .collect();
+                break pairs
+                    .get("code")
+                    .cloned()
+                    .unwrap_or_else(|| panic!("no code: {next}"));
+            }
+            let page = http.get(&next).send().await.unwrap();
+            let location = page
+                .headers()
+                .get("location")
+                .map(|l| l.to_str().unwrap().to_string());
+            let target = match location {
+                Some(location) => location,
+                None => {
+                    // An interaction page: its login or consent form, posted.
+                    let body = page.text().await.unwrap();
+                    let form: Vec<(&str, &str)> = if body.contains("value=\"login\"") {
+                        vec![("prompt", "login"), ("login", user), ("password", "any")]
+                    } else if body.contains("value=\"consent\"") {
+                        vec![("prompt", "consent")]
+                    } else {
+                        panic!("an interaction page without a known form: {body}");
+                    };
+                    let posted = http.post(&next).form(&form).send().await.unwrap();
+                    posted.headers()["location"].to_str().unwrap().to_string()
+                }
+            };
+            next = if target.starts_with("http") {
+                target
+            } else {
+                format!("{}{target}", self.issuer)
+            };
+        };
+        let token: serde_json::Value = http
+            .post(format!("{}/token", self.issuer))
+            .basic_auth("tessera-web", Some("web-secret-which-is-long-enough"))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", redirect_uri),
+                ("code_verifier", verifier),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        token["access_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{token}"))
+            .to_string()
+    }
+
     /// With `redirect_uri`, the provider also has tessera's sign-in client, `tessera-web`.
     pub async fn start(redirect_uri: Option<&str>) -> Option<Self> {
         use tokio::io::AsyncBufReadExt;

@@ -8,7 +8,7 @@ use axum::extract::State;
 use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tessera_auth::external::providers::{ClientInput, ProviderInput};
+use tessera_auth::external::providers::{ClientInput, IntrospectionInput, ProviderInput};
 use tessera_core::error::{Error, Missing};
 use tessera_core::identity::{IdentityProvider, ProviderId};
 use tessera_core::scopes::Scope;
@@ -38,6 +38,10 @@ fn provider_json(state: &AppState, provider: &IdentityProvider) -> Value {
             "clientId": login.client_id,
             "redirectUri": format!("{}/login/sso/callback", state.urls.base()),
         })),
+        "introspection": s.introspection.as_ref().map(|i| json!({
+            "endpoint": provider.introspection().map(|(endpoint, _)| endpoint),
+            "clientId": i.client.client_id,
+        })),
         "discovered": {
             "jwksUri": e.jwks_uri,
             "authorizationEndpoint": e.authorization_endpoint,
@@ -65,6 +69,20 @@ pub struct ProviderBody {
     /// Absent: kept; `null`: removed.
     #[serde(default, deserialize_with = "crate::extract::null_or")]
     login: Option<Option<LoginBody>>,
+    /// Absent: kept; `null`: removed.
+    #[serde(default, deserialize_with = "crate::extract::null_or")]
+    introspection: Option<Option<IntrospectionBody>>,
+}
+
+/// The client tessera introspects opaque tokens as, and where (RFC 7662).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IntrospectionBody {
+    /// The discovered one if absent.
+    endpoint: Option<String>,
+    client_id: String,
+    /// May be left out on a change that keeps the client id.
+    client_secret: Option<SecretString>,
 }
 
 /// The client tessera signs users in with at the provider.
@@ -92,6 +110,15 @@ impl From<ProviderBody> for ProviderInput {
                 login.map(|login| ClientInput {
                     client_id: login.client_id,
                     client_secret: login.client_secret,
+                })
+            }),
+            introspection: body.introspection.map(|introspection| {
+                introspection.map(|i| IntrospectionInput {
+                    endpoint: i.endpoint,
+                    client: ClientInput {
+                        client_id: i.client_id,
+                        client_secret: i.client_secret,
+                    },
                 })
             }),
         }
