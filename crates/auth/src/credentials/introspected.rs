@@ -41,11 +41,10 @@ const CACHE_CAPACITY: u64 = 100_000;
 /// What a provider said about a token.
 #[derive(Clone, Debug)]
 enum Answer {
-    /// Active, from `provider`, with these claims, until `expires` (if it said).
+    /// Active, from `provider`, with these claims (the whole answer).
     Active {
         provider: ProviderId,
         claims: serde_json::Value,
-        expires: Option<Timestamp>,
     },
     Refused {
         provider: Option<ProviderId>,
@@ -280,7 +279,6 @@ impl IntrospectionVerifier {
                     let answer = Answer::Active {
                         provider: provider.id,
                         claims,
-                        expires,
                     };
                     self.remember(digest, &answer, left.min(self.ceiling));
                     return Ok(Some(answer));
@@ -347,20 +345,20 @@ impl Verifier for IntrospectionVerifier {
                 None => Ok(None),
             }
         };
-        let (id, claims, expires) = match answer {
+        let (id, body) = match answer {
             Answer::Refused { provider, why } => {
                 let provider = provider_of(provider).await?;
                 return Err(self.jwt.refuse(attempt, provider.as_ref(), why));
             }
             Answer::Active {
-                provider,
-                claims,
-                expires,
-            } => (provider, claims, expires),
+                provider, claims, ..
+            } => (provider, claims),
         };
-        // Switched off or removed since it answered: refused.
+        // Removed, switched off or no longer introspected since it answered: refused.
         let provider = match provider_of(Some(id)).await? {
-            Some(provider) if provider.settings.enabled => provider,
+            Some(provider) if provider.settings.enabled && provider.introspection().is_some() => {
+                provider
+            }
             Some(provider) => {
                 return Err(self.jwt.refuse(
                     attempt,
@@ -370,11 +368,10 @@ impl Verifier for IntrospectionVerifier {
             }
             None => return Err(self.jwt.refuse(attempt, None, JwtRejection::IssuerUnknown)),
         };
-        if expires.is_some_and(|at| at <= self.clock.now()) {
-            return Err(self
-                .jwt
-                .refuse(attempt, Some(&provider), JwtRejection::Expired));
-        }
+        // Judged again against the provider as it is now (its audiences, the clock).
+        let leeway = i64::try_from(self.leeway.as_secs()).unwrap_or(0);
+        let (claims, expires) = judged(&provider, body, self.clock.now(), leeway)
+            .map_err(|why| self.jwt.refuse(attempt, Some(&provider), why))?;
         let Some(claims) = claims_of(&claims) else {
             return Err(self
                 .jwt

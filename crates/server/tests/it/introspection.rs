@@ -92,9 +92,27 @@ backend_tests! {
         }
         let events = server.audit(&format!("action=token.refused&target=identityprovider:{id}"), 1).await;
         assert!(events.iter().any(|e| e["reason"] == "jwt_audience"), "{events:?}");
-        // Switched off: even a remembered answer no longer works.
-        server.admin_json(Method::PUT, &format!("{PROVIDERS}/{id}"), json!({"enabled": false}), StatusCode::OK).await;
+        // A remembered answer is judged again as the provider now is: not for tessera once
+        // its audience is dropped, not once introspection or the provider is switched off or
+        // removed, not for a user switched off.
+        let one = format!("{PROVIDERS}/{id}");
+        server.admin_json(Method::PUT, &one, json!({"audiences": ["another"]}), StatusCode::OK).await;
+        assert_eq!(myself(&server, "opaque-1").await, Err("jwt_audience".into()));
+        server.admin_json(Method::PUT, &one, json!({"audiences": ["tessera"]}), StatusCode::OK).await;
+        assert_eq!(myself(&server, "opaque-1").await, Ok("intro-user".into()));
+        server.admin_json(Method::PUT, "/rest/api/2/user?username=intro-user", json!({"active": false}), StatusCode::OK).await;
+        assert_eq!(myself(&server, "opaque-1").await, Err("jwt_user_unknown".into()));
+        server.admin_json(Method::PUT, "/rest/api/2/user?username=intro-user", json!({"active": true}), StatusCode::OK).await;
+        assert_eq!(myself(&server, "opaque-1").await, Ok("intro-user".into()));
+        server.admin_json(Method::PUT, &one, json!({"introspection": null}), StatusCode::OK).await;
         assert_eq!(myself(&server, "opaque-1").await, Err("provider_disabled".into()));
+        server.admin_json(Method::PUT, &one, json!({"introspection": {"clientId": WEB_CLIENT, "clientSecret": WEB_SECRET}}), StatusCode::OK).await;
+        assert_eq!(myself(&server, "opaque-1").await, Ok("intro-user".into()));
+        server.admin_json(Method::PUT, &one, json!({"enabled": false}), StatusCode::OK).await;
+        assert_eq!(myself(&server, "opaque-1").await, Err("provider_disabled".into()));
+        server.admin_json(Method::DELETE, &one, Value::Null, StatusCode::NO_CONTENT).await;
+        assert_eq!(myself(&server, "opaque-1").await, Err("jwt_issuer_unknown".into()));
+        assert_eq!(idp.introspections(), 7, "every answer above was remembered");
     }
 
     async fn without_introspection_an_opaque_token_is_unknown_and_nobody_is_asked(db) {
