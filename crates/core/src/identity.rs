@@ -90,6 +90,32 @@ impl Provisioning {
     }
 }
 
+/// When a token's groups claim is applied to the user's memberships.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GroupSync {
+    /// On every login and token: the provider's groups are the truth.
+    Always,
+    /// Only when the user is provisioned; tessera manages them afterwards.
+    Provisioning,
+}
+
+impl GroupSync {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Always => "always",
+            Self::Provisioning => "provisioning",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "always" => Some(Self::Always),
+            "provisioning" => Some(Self::Provisioning),
+            _ => None,
+        }
+    }
+}
+
 /// What the provider's discovery document said, as far as tessera uses it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Endpoints {
@@ -111,6 +137,7 @@ pub struct ProviderSettings {
     pub groups_claim: Option<String>,
     /// Provider group → tessera group.
     pub group_mapping: BTreeMap<String, String>,
+    pub group_sync: GroupSync,
     pub provisioning: Provisioning,
     /// What a token that names no scope may do (never more than its user may).
     pub default_scopes: Scopes,
@@ -181,6 +208,8 @@ pub struct IdentityProvider {
     pub endpoints: Endpoints,
     pub created: Timestamp,
     pub created_by: Option<UserId>,
+    /// When a credential of its was first accepted; `None` until then.
+    pub first_used: Option<Timestamp>,
 }
 
 impl IdentityProvider {
@@ -350,6 +379,7 @@ mod tests {
             groups_claim: Some("groups".into()),
             group_mapping: [("Developers".to_string(), " Jira-Developers ".to_string())].into(),
             provisioning: Provisioning::Create,
+            group_sync: GroupSync::Always,
             default_scopes: Scopes::empty(),
             enabled: true,
             login: None,

@@ -409,6 +409,9 @@ pub trait IdentityStore: Send + Sync {
     /// Deletes a provider and records `audit` in the same transaction; `false` (and no event)
     /// if there was none.
     async fn delete_provider(&self, id: ProviderId, audit: &AuditEvent) -> StoreResult<bool>;
+    /// Notes the first use of a provider's credentials: `true` only for the call that set it
+    /// (so its audit event is recorded once, whatever instances race).
+    async fn mark_provider_used(&self, id: ProviderId, at: Timestamp) -> StoreResult<bool>;
     /// Keeps a sign-in that went to a provider (and drops those expired by `login.created`).
     async fn create_sso_login(&self, login: &SsoLogin) -> StoreResult<()>;
     /// Takes the sign-in whose state has this digest: deleted as it is read, so it is used

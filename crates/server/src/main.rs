@@ -122,6 +122,10 @@ enum IdentityCommand {
         /// create, link or off [default: link].
         #[arg(long)]
         provisioning: Option<String>,
+        /// When the groups claim is applied: always (every login and token) or provisioning
+        /// (only when the user is created) [default: always].
+        #[arg(long, value_name = "WHEN")]
+        group_sync: Option<String>,
         /// Scopes of tokens that name none (repeat the flag for more) [default: READ].
         #[arg(long = "default-scope", value_name = "SCOPE")]
         default_scopes: Vec<String>,
@@ -570,6 +574,7 @@ async fn identity_command(
             groups_claim,
             mappings,
             provisioning,
+            group_sync,
             default_scopes,
             login_client_id,
             login_client_secret_file,
@@ -609,6 +614,7 @@ async fn identity_command(
                 groups_claim: groups_claim.clone().map(Some),
                 group_mapping: Some(group_mapping),
                 provisioning: provisioning.clone(),
+                group_sync: group_sync.clone(),
                 default_scopes: (!default_scopes.is_empty()).then(|| default_scopes.clone()),
                 enabled: None,
                 login,

@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use tessera_core::audit::AuditEvent;
 use tessera_core::clock::Timestamp;
 use tessera_core::identity::{
-    Endpoints, IdentityProvider, Introspection, NewIdentityProvider, ProviderClient, ProviderId,
-    ProviderSettings, Provisioning, SsoLogin, UserClaim,
+    Endpoints, GroupSync, IdentityProvider, Introspection, NewIdentityProvider, ProviderClient,
+    ProviderId, ProviderSettings, Provisioning, SsoLogin, UserClaim,
 };
 use tessera_core::ids::UserId;
 use tessera_core::store::{Conflict, IdentityStore, StoreError, StoreResult};
@@ -22,7 +22,7 @@ macro_rules! provider_columns {
         "id, name, issuer, audiences, user_claim, groups_claim, group_mapping, provisioning, \
          default_scopes, enabled, jwks_uri, authorization_endpoint, token_endpoint, \
          introspection_endpoint, created_at, created_by, login_client_id, login_client_secret, \
-         introspection_url, introspection_client_id, introspection_client_secret"
+         introspection_url, introspection_client_id, introspection_client_secret, first_used_at, group_sync"
     };
 }
 
@@ -49,6 +49,8 @@ struct ProviderRow {
     introspection_url: Option<String>,
     introspection_client_id: Option<String>,
     introspection_client_secret: Option<String>,
+    first_used_at: Option<i64>,
+    group_sync: String,
 }
 
 fn corrupt(what: &str, id: i64) -> StoreError {
@@ -72,6 +74,8 @@ impl ProviderRow {
                     .ok_or_else(|| corrupt("user claim", id))?,
                 groups_claim: self.groups_claim,
                 group_mapping,
+                group_sync: GroupSync::parse(&self.group_sync)
+                    .ok_or_else(|| corrupt("group sync", id))?,
                 provisioning: Provisioning::parse(&self.provisioning)
                     .ok_or_else(|| corrupt("provisioning", id))?,
                 default_scopes: scopes_from_text(&self.default_scopes),
@@ -105,6 +109,7 @@ impl ProviderRow {
             },
             created: Timestamp::from_millis(self.created_at),
             created_by: self.created_by.map(UserId),
+            first_used: self.first_used_at.map(Timestamp::from_millis),
         })
     }
 }
@@ -144,8 +149,9 @@ impl IdentityStore for SqlStore {
              group_mapping, provisioning, default_scopes, enabled, jwks_uri, \
              authorization_endpoint, token_endpoint, introspection_endpoint, created_at, \
              created_by, login_client_id, login_client_secret, introspection_url, \
-             introspection_client_id, introspection_client_secret) VALUES ($1, $2, $3, $4, $5, \
-             $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) RETURNING id"
+             introspection_client_id, introspection_client_secret, group_sync) VALUES ($1, $2, $3, \
+             $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) \
+             RETURNING id"
         )
         .bind(&s.name)
         .bind(&s.issuer)
@@ -167,6 +173,7 @@ impl IdentityStore for SqlStore {
         .bind(s.introspection.as_ref().and_then(|i| i.endpoint.as_ref()))
         .bind(s.introspection.as_ref().map(|i| &i.client.client_id))
         .bind(s.introspection.as_ref().map(|i| &i.client.sealed_secret))
+        .bind(s.group_sync.name())
         .fetch_one(pool)
         .await
         .map_err(|e| write_error(e, provider_conflict))
@@ -226,7 +233,7 @@ impl IdentityStore for SqlStore {
              default_scopes = $9, enabled = $10, jwks_uri = $11, authorization_endpoint = $12, \
              token_endpoint = $13, introspection_endpoint = $14, login_client_id = $15, \
              login_client_secret = $16, introspection_url = $17, introspection_client_id = $18, \
-             introspection_client_secret = $19 WHERE id = $1"
+             introspection_client_secret = $19, group_sync = $20 WHERE id = $1"
         )
         .bind(id.0)
         .bind(&s.name)
@@ -247,6 +254,7 @@ impl IdentityStore for SqlStore {
         .bind(s.introspection.as_ref().and_then(|i| i.endpoint.as_ref()))
         .bind(s.introspection.as_ref().map(|i| &i.client.client_id))
         .bind(s.introspection.as_ref().map(|i| &i.client.sealed_secret))
+        .bind(s.group_sync.name())
         .execute(pool)
         .await
         .map(|done| done.rows_affected())
@@ -273,6 +281,21 @@ impl IdentityStore for SqlStore {
             deleted
         });
         Ok(deleted > 0)
+    }
+
+    async fn mark_provider_used(&self, id: ProviderId, at: Timestamp) -> StoreResult<bool> {
+        let updated = on_pool!(self, write, |pool| {
+            sqlx::query(
+            "UPDATE identity_providers SET first_used_at = $2 WHERE id = $1 AND first_used_at IS NULL"
+        )
+        .bind(id.0)
+        .bind(at.as_millis())
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected())
+        .map_err(backend)
+        })?;
+        Ok(updated > 0)
     }
 
     async fn create_sso_login(&self, login: &SsoLogin) -> StoreResult<()> {

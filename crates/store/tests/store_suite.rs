@@ -1164,6 +1164,7 @@ mod identity {
                 groups_claim: Some("groups".into()),
                 group_mapping: [("/devs".to_string(), "jira-developers".to_string())].into(),
                 provisioning: Provisioning::Create,
+                group_sync: GroupSync::Provisioning,
                 default_scopes: tessera_core::scopes::parse_scope("READ").unwrap(),
                 enabled: true,
                 login: Some(ProviderClient {
@@ -1214,6 +1215,11 @@ mod identity {
             let endpoints = Endpoints { jwks_uri: "https://sso.example.com/keys".into(), ..Endpoints::default() };
             let updated = store.update_provider(made.id, &settings, &endpoints).await.unwrap().unwrap();
             assert_eq!((updated.settings, updated.endpoints), (settings, endpoints));
+            // The first use is noted once.
+            assert_eq!(updated.first_used, None);
+            assert!(store.mark_provider_used(made.id, T0).await.unwrap());
+            assert!(!store.mark_provider_used(made.id, T0.plus(std::time::Duration::from_secs(5))).await.unwrap());
+            assert_eq!(store.get_provider(made.id).await.unwrap().unwrap().first_used, Some(T0));
             let names: Vec<String> = store.list_providers().await.unwrap().into_iter().map(|p| p.settings.name).collect();
             assert_eq!(names, ["Keycloak", "Other"]);
             let event = super::event("identity.provider.deleted", "192.0.2.1", T0);

@@ -26,7 +26,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tessera_core::audit::{AuditEvent, Outcome};
 use tessera_core::clock::{Clock, Timestamp};
-use tessera_core::identity::{IdentityProvider, Provisioning, UserClaim};
+use tessera_core::identity::{GroupSync, IdentityProvider, Provisioning, UserClaim};
 use tessera_core::model::{NewUser, User};
 use tessera_core::principal::AuthMethod;
 use tessera_core::scopes::{Scopes, parse_scope};
@@ -504,7 +504,22 @@ impl ExternalJwtVerifier {
             event.actor_name = Some(user.name.clone());
             changes.push(event);
         }
-        changes.extend(self.sync_groups(provider, &user, claims, attempt).await?);
+        if created || provider.settings.group_sync == GroupSync::Always {
+            changes.extend(self.sync_groups(provider, &user, claims, attempt).await?);
+        }
+        if provider.first_used.is_none() && self.store.mark_provider_used(provider.id, now).await? {
+            let mut event = AuditEvent::anonymous(
+                now,
+                attempt.client_ip,
+                "identity.provider.first_used",
+                format!("identityprovider:{}", provider.id),
+            )
+            .reason(&format!("user:{}", user.name))
+            .user_agent(attempt.user_agent);
+            event.actor_id = Some(user.id.0);
+            event.actor_name = Some(user.name.clone());
+            changes.push(event);
+        }
         Ok(Some((user, changes)))
     }
 }

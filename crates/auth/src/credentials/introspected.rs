@@ -418,6 +418,7 @@ mod tests {
                 groups_claim: None,
                 group_mapping: Default::default(),
                 provisioning: Provisioning::Link,
+                group_sync: tessera_core::identity::GroupSync::Always,
                 default_scopes: tessera_core::scopes::Scopes::empty(),
                 enabled: true,
                 login: None,
@@ -426,6 +427,7 @@ mod tests {
             endpoints: Endpoints::default(),
             created: Timestamp::from_millis(0),
             created_by: None,
+            first_used: None,
         }
     }
 

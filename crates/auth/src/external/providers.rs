@@ -10,8 +10,8 @@ use tessera_core::audit::AuditEvent;
 use tessera_core::authz::Administer;
 use tessera_core::error::{Error, FieldErrors, Missing};
 use tessera_core::identity::{
-    Endpoints, IdentityProvider, Introspection, NewIdentityProvider, ProviderClient, ProviderId,
-    ProviderSettings, Provisioning, UserClaim, check_settings,
+    Endpoints, GroupSync, IdentityProvider, Introspection, NewIdentityProvider, ProviderClient,
+    ProviderId, ProviderSettings, Provisioning, UserClaim, check_settings,
 };
 use tessera_core::principal::Principal;
 use tessera_core::scopes::{Scopes, parse_scope};
@@ -35,6 +35,8 @@ pub struct ProviderInput {
     pub group_mapping: Option<BTreeMap<String, String>>,
     /// `create`, `link` (the default) or `off`.
     pub provisioning: Option<String>,
+    /// `always` (the default) or `provisioning`.
+    pub group_sync: Option<String>,
     /// Scope names (`READ`, `WRITE`, ...) for tokens that carry none; `["READ"]` by default.
     pub default_scopes: Option<Vec<String>>,
     pub enabled: Option<bool>,
@@ -185,6 +187,13 @@ fn merged(
             base.provisioning
         }),
     };
+    let group_sync = match input.group_sync.as_deref() {
+        None => base.group_sync,
+        Some(text) => GroupSync::parse(text.trim()).unwrap_or_else(|| {
+            errors.add_field("groupSync", "Group sync is always or provisioning.");
+            base.group_sync
+        }),
+    };
     let default_scopes = match &input.default_scopes {
         None => base.default_scopes,
         Some(names) => {
@@ -205,6 +214,7 @@ fn merged(
         user_claim,
         groups_claim: input.groups_claim.unwrap_or(base.groups_claim),
         group_mapping: input.group_mapping.unwrap_or(base.group_mapping),
+        group_sync,
         provisioning,
         default_scopes,
         enabled: input.enabled.unwrap_or(base.enabled),
@@ -230,6 +240,7 @@ fn defaults() -> ProviderSettings {
         user_claim: UserClaim::PreferredUsername,
         groups_claim: None,
         group_mapping: BTreeMap::new(),
+        group_sync: GroupSync::Always,
         provisioning: Provisioning::Link,
         default_scopes: parse_scope("READ").unwrap_or_else(Scopes::empty),
         enabled: true,

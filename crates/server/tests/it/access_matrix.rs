@@ -735,6 +735,7 @@ async fn fixture(server: &TestServer, idp: &str) -> Fixture {
                 groups_claim: None,
                 group_mapping: Default::default(),
                 provisioning: Provisioning::Link,
+                group_sync: tessera_core::identity::GroupSync::Always,
                 default_scopes: tessera_core::scopes::Scopes::empty(),
                 enabled: true,
                 login: None,

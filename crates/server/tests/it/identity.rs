@@ -234,6 +234,10 @@ backend_tests! {
         let again: Value = server.bearer(Method::GET, "/rest/api/2/myself", &mint_jwt("k1", &claims)).send().await.unwrap().json().await.unwrap();
         assert_eq!(again["key"], me["key"]);
         assert_eq!(server.audit("action=identity.user.provisioned", 1).await.len(), 1, "provisioned once");
+        // The provider's first use is audited, once.
+        let first = server.audit(&format!("action=identity.provider.first_used&target=identityprovider:{}", made["id"]), 1).await;
+        assert_eq!((first.len(), first[0]["count"].as_i64()), (1, Some(1)), "{first:?}");
+        assert_eq!(first[0]["reason"], "user:newbie@example.com");
         // Its use is in the usage trail, under the provider.
         server.sync().await;
         let usage = server.admin_json(Method::GET, &format!("/rest/tessera/1/usage?credential=external:{}", made["id"]), Value::Null, StatusCode::OK).await;
@@ -322,6 +326,22 @@ backend_tests! {
         assert_eq!(groups_of().await, ["jira-users", "manual", "sso-admins"]);
         server.bearer(Method::GET, "/rest/api/2/myself", &with_groups(json!([]))).send().await.unwrap();
         assert_eq!(groups_of().await, ["jira-users", "manual"]);
+        // groupSync "provisioning": an existing user's groups are tessera's from now on; a
+        // user the provider creates gets the mapped groups once.
+        let made = server.admin_json(Method::GET, PROVIDERS, Value::Null, StatusCode::OK).await;
+        assert_eq!(made[0]["groupSync"], "always");
+        let one = format!("{PROVIDERS}/{}", made[0]["id"]);
+        let changed = server.admin_json(Method::PUT, &one, json!({"groupSync": "provisioning", "provisioning": "create"}), StatusCode::OK).await;
+        assert_eq!(changed["groupSync"], "provisioning");
+        server.bearer(Method::GET, "/rest/api/2/myself", &with_groups(json!(["admins"]))).send().await.unwrap();
+        assert_eq!(groups_of().await, ["jira-users", "manual"]);
+        let newcomer = mint_jwt("k1", &json!({"iss": issuer, "aud": "tessera", "preferred_username": "newcomer", "groups": ["engineering"], "exp": now() + 600}));
+        assert_eq!(server.bearer(Method::GET, "/rest/api/2/myself", &newcomer).send().await.unwrap().status(), StatusCode::OK);
+        let user = server.admin_json(Method::GET, "/rest/api/2/user?username=newcomer&expand=groups", Value::Null, StatusCode::OK).await;
+        let names: Vec<&str> = user["groups"]["items"].as_array().unwrap().iter().map(|g| g["name"].as_str().unwrap()).collect();
+        assert!(names.contains(&"sso-engineers"), "{names:?}");
+        let bad = server.admin(Method::PUT, &one).json(&json!({"groupSync": "sometimes"})).send().await.unwrap();
+        assert!(expect_error(bad, StatusCode::BAD_REQUEST).await["errors"]["groupSync"].is_string());
     }
 
     async fn a_real_oidc_providers_client_credentials_token_works(db) {

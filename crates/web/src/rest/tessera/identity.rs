@@ -30,6 +30,7 @@ fn provider_json(state: &AppState, provider: &IdentityProvider) -> Value {
         "userClaim": s.user_claim.name(),
         "groupsClaim": s.groups_claim,
         "groupMapping": s.group_mapping,
+        "groupSync": s.group_sync.name(),
         "provisioning": s.provisioning.name(),
         "defaultScopes": s.default_scopes.iter().map(Scope::name).collect::<Vec<_>>(),
         "enabled": s.enabled,
@@ -63,6 +64,7 @@ pub struct ProviderBody {
     #[serde(default, deserialize_with = "crate::extract::null_or")]
     groups_claim: Option<Option<String>>,
     group_mapping: Option<BTreeMap<String, String>>,
+    group_sync: Option<String>,
     provisioning: Option<String>,
     default_scopes: Option<Vec<String>>,
     enabled: Option<bool>,
@@ -103,6 +105,7 @@ impl From<ProviderBody> for ProviderInput {
             user_claim: body.user_claim,
             groups_claim: body.groups_claim,
             group_mapping: body.group_mapping,
+            group_sync: body.group_sync,
             provisioning: body.provisioning,
             default_scopes: body.default_scopes,
             enabled: body.enabled,
