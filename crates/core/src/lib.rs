@@ -37,5 +37,6 @@ pub mod throttle;
 pub mod tokens;
 pub mod usage;
 pub mod validate;
+pub mod worktime;
 
 pub use error::{Error, FieldErrors};
