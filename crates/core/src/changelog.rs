@@ -264,6 +264,7 @@ mod tests {
             reporter: Some(person(10002, "rob")),
             creator: Some(person(10002, "rob")),
             labels: vec!["b".into(), "a".into()],
+            time_tracking: crate::model::TimeTracking::default(),
             created: Timestamp::from_millis(0),
             updated: Timestamp::from_millis(0),
         }

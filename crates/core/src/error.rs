@@ -91,6 +91,8 @@ pub enum Missing {
     OAuth1Token(String),
     #[error("No identity provider exists with id '{0}'.")]
     IdentityProvider(String),
+    #[error("Cannot find worklog with id: '{0}'.")]
+    Worklog(String),
 }
 
 /// Why a service refused.

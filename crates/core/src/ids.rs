@@ -47,6 +47,10 @@ id_type!(
     /// A personal access token or service-account API key.
     TokenId
 );
+id_type!(
+    /// Work logged on an issue.
+    WorklogId
+);
 
 #[cfg(test)]
 mod tests {

@@ -3,7 +3,7 @@
 
 use crate::catalog::{IssueType, Priority, Resolution, Status};
 use crate::clock::Timestamp;
-use crate::ids::{CommentId, IssueId, ProjectId, UserId};
+use crate::ids::{CommentId, IssueId, ProjectId, UserId, WorklogId};
 use crate::permissions::ProjectRole;
 
 /// The groups every installation has.
@@ -167,6 +167,7 @@ pub struct Issue {
     pub reporter: Option<User>,
     pub creator: Option<User>,
     pub labels: Vec<String>,
+    pub time_tracking: TimeTracking,
     pub created: Timestamp,
     pub updated: Timestamp,
 }
@@ -238,6 +239,73 @@ pub struct Comment {
     pub body: String,
     pub created: Timestamp,
     pub updated: Timestamp,
+}
+
+/// Work logged on an issue: how long, from when, by whom.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Worklog {
+    pub id: WorklogId,
+    pub issue_id: IssueId,
+    pub author: Option<User>,
+    pub update_author: Option<User>,
+    pub comment: String,
+    /// When the work started.
+    pub started: Timestamp,
+    pub time_spent_seconds: i64,
+    pub created: Timestamp,
+    pub updated: Timestamp,
+}
+
+/// Work to log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewWorklog {
+    pub issue: IssueId,
+    pub author: UserId,
+    pub comment: String,
+    pub started: Timestamp,
+    pub time_spent_seconds: i64,
+    pub at: Timestamp,
+}
+
+/// A change to logged work: the fields given replace the worklog's.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WorklogChanges {
+    pub comment: Option<String>,
+    pub started: Option<Timestamp>,
+    pub time_spent_seconds: Option<i64>,
+}
+
+/// What logging (or changing, or deleting) work does to the issue's remaining estimate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EstimateChange {
+    /// By the time logged: reduced by a new worklog's time, by a change's difference, and
+    /// increased by a deleted worklog's (Jira's `auto`).
+    Auto,
+    /// Left as it is.
+    Leave,
+    /// Set to this many seconds.
+    Set(i64),
+    /// Reduced by this many seconds (increased if negative), never below zero; an issue
+    /// without an estimate keeps none.
+    Reduce(i64),
+}
+
+/// An issue's time tracking, in seconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TimeTracking {
+    pub original_estimate: Option<i64>,
+    pub remaining_estimate: Option<i64>,
+    /// The sum of its worklogs.
+    pub time_spent: i64,
+}
+
+/// A worklog changed or deleted at `at`, for incremental exports; `project` says who may
+/// learn of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WorklogChange {
+    pub worklog: WorklogId,
+    pub project: ProjectId,
+    pub at: Timestamp,
 }
 
 /// How many watch an issue, and whether the viewer is one of them (`fields.watches`).

@@ -132,6 +132,12 @@ pub enum ProjectPermission {
     /// may watch it themselves).
     ManageWatchers,
     AdministerProjects,
+    /// Log work on an issue.
+    WorkOnIssues,
+    EditOwnWorklogs,
+    EditAllWorklogs,
+    DeleteOwnWorklogs,
+    DeleteAllWorklogs,
 }
 
 impl Flag for ProjectPermission {
@@ -145,6 +151,11 @@ impl Flag for ProjectPermission {
         Self::AddComments,
         Self::ManageWatchers,
         Self::AdministerProjects,
+        Self::WorkOnIssues,
+        Self::EditOwnWorklogs,
+        Self::EditAllWorklogs,
+        Self::DeleteOwnWorklogs,
+        Self::DeleteAllWorklogs,
     ];
     fn bit(self) -> u32 {
         self as u32
@@ -254,6 +265,36 @@ impl ProjectPermission {
                 "Transition Issues",
                 "Ability to transition issues.",
             ),
+            Self::WorkOnIssues => (
+                20,
+                "WORK_ON_ISSUES",
+                "Work On Issues",
+                "Ability to log work done against an issue.",
+            ),
+            Self::EditOwnWorklogs => (
+                40,
+                "EDIT_OWN_WORKLOGS",
+                "Edit Own Worklogs",
+                "Ability to edit own worklogs made on issues.",
+            ),
+            Self::EditAllWorklogs => (
+                41,
+                "EDIT_ALL_WORKLOGS",
+                "Edit All Worklogs",
+                "Ability to edit all worklogs made on issues.",
+            ),
+            Self::DeleteOwnWorklogs => (
+                42,
+                "DELETE_OWN_WORKLOGS",
+                "Delete Own Worklogs",
+                "Ability to delete own worklogs made on issues.",
+            ),
+            Self::DeleteAllWorklogs => (
+                43,
+                "DELETE_ALL_WORKLOGS",
+                "Delete All Worklogs",
+                "Ability to delete all worklogs made on issues.",
+            ),
         };
         PermissionInfo {
             id,
@@ -303,18 +344,33 @@ impl ProjectRole {
     pub fn description(self) -> &'static str {
         match self {
             Self::Users => "Can see the project's issues, create issues and comment.",
-            Self::Developers => "Users who also edit, assign and transition issues.",
-            Self::Administrators => "Developers who also delete issues and administer the project.",
+            Self::Developers => "Users who also edit, assign and transition issues, and log work.",
+            Self::Administrators => {
+                "Developers who also delete issues, change anyone's worklogs and administer the project."
+            }
         }
     }
 
     /// tessera's permission scheme: what each role grants within its project.
     pub fn permissions(self) -> ProjectPermissions {
         use ProjectPermission::*;
-        let users = [BrowseProjects, CreateIssues, AddComments];
-        let developers = [EditIssues, AssignIssues, TransitionIssues];
-        // Jira's default scheme grants MANAGE_WATCHERS to project administrators.
-        let administrators = [DeleteIssues, ManageWatchers, AdministerProjects];
+        // As Jira's default scheme: logging work is the developers', changing one's own
+        // worklogs anyone's, changing anybody's (and MANAGE_WATCHERS) the administrators'.
+        let users = [
+            BrowseProjects,
+            CreateIssues,
+            AddComments,
+            EditOwnWorklogs,
+            DeleteOwnWorklogs,
+        ];
+        let developers = [EditIssues, AssignIssues, TransitionIssues, WorkOnIssues];
+        let administrators = [
+            DeleteIssues,
+            ManageWatchers,
+            AdministerProjects,
+            EditAllWorklogs,
+            DeleteAllWorklogs,
+        ];
         match self {
             Self::Users => users.into_iter().collect(),
             Self::Developers => users.into_iter().chain(developers).collect(),
@@ -347,7 +403,13 @@ mod tests {
         let table = [
             (
                 ProjectRole::Users,
-                vec![BrowseProjects, CreateIssues, AddComments],
+                vec![
+                    BrowseProjects,
+                    CreateIssues,
+                    AddComments,
+                    EditOwnWorklogs,
+                    DeleteOwnWorklogs,
+                ],
             ),
             (
                 ProjectRole::Developers,
@@ -358,6 +420,9 @@ mod tests {
                     AssignIssues,
                     TransitionIssues,
                     AddComments,
+                    WorkOnIssues,
+                    EditOwnWorklogs,
+                    DeleteOwnWorklogs,
                 ],
             ),
         ];

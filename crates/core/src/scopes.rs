@@ -58,7 +58,12 @@ impl Scope {
             | ProjectPermission::AssignIssues
             | ProjectPermission::TransitionIssues
             | ProjectPermission::AddComments
-            | ProjectPermission::ManageWatchers => Self::WriteJiraWork,
+            | ProjectPermission::ManageWatchers
+            | ProjectPermission::WorkOnIssues
+            | ProjectPermission::EditOwnWorklogs
+            | ProjectPermission::EditAllWorklogs
+            | ProjectPermission::DeleteOwnWorklogs
+            | ProjectPermission::DeleteAllWorklogs => Self::WriteJiraWork,
         }
     }
 

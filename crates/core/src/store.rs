@@ -10,10 +10,11 @@ use crate::clock::Timestamp;
 use crate::identity::{
     Endpoints, IdentityProvider, NewIdentityProvider, ProviderId, ProviderSettings, SsoLogin,
 };
-use crate::ids::{CommentId, IssueId, ProjectId, TokenId, UserId};
+use crate::ids::{CommentId, IssueId, ProjectId, TokenId, UserId, WorklogId};
 use crate::model::{
-    Comment, Group, Issue, IssueChanges, LoginInfo, NewIssue, NewProject, NewUser, Page,
-    PageRequest, Project, RoleActor, RoleMember, Session, User, UserUpdate, Watches,
+    Comment, EstimateChange, Group, Issue, IssueChanges, LoginInfo, NewIssue, NewProject, NewUser,
+    NewWorklog, Page, PageRequest, Project, RoleActor, RoleMember, Session, User, UserUpdate,
+    Watches, Worklog, WorklogChange, WorklogChanges,
 };
 use crate::oauth1::{Consumer, ConsumerChanges, NewConsumer, NewOAuth1Token, Nonce, OAuth1Token};
 use crate::oauth2::{
@@ -423,6 +424,50 @@ pub trait IdentityStore: Send + Sync {
     ) -> StoreResult<Option<SsoLogin>>;
 }
 
+/// Work logged on issues.
+#[async_trait]
+pub trait WorklogStore: Send + Sync {
+    /// Stores the worklog and, in the same transaction, adds its time to the issue's time
+    /// spent and applies `estimate` to its remaining estimate; `MissingReference` if the
+    /// issue is gone.
+    async fn add_worklog(
+        &self,
+        worklog: &NewWorklog,
+        estimate: EstimateChange,
+    ) -> StoreResult<Worklog>;
+    /// The issue's worklogs, oldest first.
+    async fn list_worklogs(&self, issue: IssueId, page: PageRequest) -> StoreResult<Page<Worklog>>;
+    async fn find_worklog(&self, id: WorklogId) -> StoreResult<Option<Worklog>>;
+    /// Changes a worklog, its issue's time spent by the difference and its remaining
+    /// estimate by `estimate`, in one transaction; `None` if it is gone.
+    async fn update_worklog(
+        &self,
+        id: WorklogId,
+        changes: &WorklogChanges,
+        editor: UserId,
+        estimate: EstimateChange,
+        at: Timestamp,
+    ) -> StoreResult<Option<Worklog>>;
+    /// Deletes a worklog, takes its time from the issue's time spent, applies `estimate`
+    /// and notes the deletion for exports, in one transaction; `false` if it was gone.
+    async fn delete_worklog(
+        &self,
+        id: WorklogId,
+        estimate: EstimateChange,
+        at: Timestamp,
+    ) -> StoreResult<bool>;
+    /// Worklogs changed (or, with `deleted`, deleted) at or after `since`, in the order of
+    /// that time, at most `limit`.
+    async fn worklog_changes(
+        &self,
+        since: Timestamp,
+        deleted: bool,
+        limit: i64,
+    ) -> StoreResult<Vec<WorklogChange>>;
+    /// The worklogs among `ids` that exist, with their issue's project.
+    async fn find_worklogs(&self, ids: &[WorklogId]) -> StoreResult<Vec<(Worklog, ProjectId)>>;
+}
+
 /// OAuth 1.0a application links (see [`crate::oauth1`]).
 #[async_trait]
 pub trait OAuth1Store: Send + Sync {
@@ -612,6 +657,7 @@ pub trait Store:
     + OAuth2Store
     + OAuth1Store
     + IdentityStore
+    + WorklogStore
     + KeyStore
     + std::fmt::Debug
 {
@@ -631,6 +677,7 @@ impl<T> Store for T where
         + OAuth2Store
         + OAuth1Store
         + IdentityStore
+        + WorklogStore
         + KeyStore
         + std::fmt::Debug
 {

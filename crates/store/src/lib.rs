@@ -27,6 +27,7 @@ mod throttle;
 mod tokens;
 mod usage;
 mod users;
+mod worklogs;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -4,8 +4,8 @@
 use tessera_core::catalog::{IssueType, Priority, Resolution, Status};
 use tessera_core::changelog::{ChangeGroup, ChangeItem, CredentialUsed, OAuthClientUsed};
 use tessera_core::clock::Timestamp;
-use tessera_core::ids::{CommentId, IssueId, ProjectId, UserId};
-use tessera_core::model::{Comment, Issue, Project, User};
+use tessera_core::ids::{CommentId, IssueId, ProjectId, UserId, WorklogId};
+use tessera_core::model::{Comment, Issue, Project, TimeTracking, User, Worklog};
 use tessera_core::store::StoreError;
 
 /// The user columns, aliased with a prefix (`a` gives `a_id`, `a_name`, ...).
@@ -121,6 +121,9 @@ pub(crate) struct IssueRow {
     resolved_at: Option<i64>,
     created_at: i64,
     updated_at: i64,
+    original_estimate: Option<i64>,
+    remaining_estimate: Option<i64>,
+    time_spent: i64,
     a_id: Option<i64>,
     a_name: Option<String>,
     a_display_name: Option<String>,
@@ -154,7 +157,7 @@ macro_rules! issue_select {
             "SELECT i.id, i.project_id, p.project_key, p.name AS project_name, ",
             "p.project_type_key, i.number, i.issue_type_id, i.summary, i.description, ",
             "i.status_id, i.priority_id, i.resolution_id, i.resolved_at, i.created_at, ",
-            "i.updated_at, ",
+            "i.updated_at, i.original_estimate, i.remaining_estimate, i.time_spent, ",
             $crate::rows::user_columns!("a"),
             ", ",
             $crate::rows::user_columns!("r"),
@@ -200,6 +203,11 @@ impl IssueRow {
                 .ok_or_else(|| corrupt("priority", self.priority_id))?,
             resolution,
             resolution_date: self.resolved_at.map(Timestamp::from_millis),
+            time_tracking: TimeTracking {
+                original_estimate: self.original_estimate,
+                remaining_estimate: self.remaining_estimate,
+                time_spent: self.time_spent,
+            },
             assignee: joined_user(
                 self.a_id,
                 self.a_name,
@@ -356,6 +364,85 @@ impl From<CommentRow> for Comment {
                 row.e_service_owner,
             ),
             body: row.body,
+            created: Timestamp::from_millis(row.created_at),
+            updated: Timestamp::from_millis(row.updated_at),
+        }
+    }
+}
+
+/// `SELECT` of a worklog with its author and last editor; append a `WHERE`.
+macro_rules! worklog_select {
+    () => {
+        concat!(
+            "SELECT w.id, w.issue_id, w.comment, w.started_at, w.time_spent, w.created_at, ",
+            "w.updated_at, i.project_id, ",
+            $crate::rows::user_columns!("a"),
+            ", ",
+            $crate::rows::user_columns!("e"),
+            " FROM worklogs w JOIN issues i ON i.id = w.issue_id",
+            " LEFT JOIN users a ON a.id = w.author_id",
+            " LEFT JOIN users e ON e.id = w.update_author_id"
+        )
+    };
+}
+pub(crate) use worklog_select;
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct WorklogRow {
+    id: i64,
+    issue_id: i64,
+    comment: String,
+    started_at: i64,
+    time_spent: i64,
+    created_at: i64,
+    updated_at: i64,
+    pub(crate) project_id: i64,
+    a_id: Option<i64>,
+    a_name: Option<String>,
+    a_display_name: Option<String>,
+    a_email: Option<String>,
+    a_active: Option<bool>,
+    a_has_password: Option<bool>,
+    a_created_at: Option<i64>,
+    a_service_owner: Option<String>,
+    e_id: Option<i64>,
+    e_name: Option<String>,
+    e_display_name: Option<String>,
+    e_email: Option<String>,
+    e_active: Option<bool>,
+    e_has_password: Option<bool>,
+    e_created_at: Option<i64>,
+    e_service_owner: Option<String>,
+}
+
+impl From<WorklogRow> for Worklog {
+    fn from(row: WorklogRow) -> Self {
+        Worklog {
+            id: WorklogId(row.id),
+            issue_id: IssueId(row.issue_id),
+            author: joined_user(
+                row.a_id,
+                row.a_name,
+                row.a_display_name,
+                row.a_email,
+                row.a_active,
+                row.a_has_password,
+                row.a_created_at,
+                row.a_service_owner,
+            ),
+            update_author: joined_user(
+                row.e_id,
+                row.e_name,
+                row.e_display_name,
+                row.e_email,
+                row.e_active,
+                row.e_has_password,
+                row.e_created_at,
+                row.e_service_owner,
+            ),
+            comment: row.comment,
+            started: Timestamp::from_millis(row.started_at),
+            time_spent_seconds: row.time_spent,
             created: Timestamp::from_millis(row.created_at),
             updated: Timestamp::from_millis(row.updated_at),
         }

@@ -1256,3 +1256,100 @@ mod identity {
         }
     }
 }
+
+/// Worklogs: each change moves the issue's time spent and remaining estimate with it, in one
+/// transaction; deletions are remembered for the incremental exports.
+mod worklogs {
+    use super::*;
+    use tessera_core::ids::WorklogId;
+    use tessera_core::model::{EstimateChange, NewWorklog, WorklogChanges};
+    use tessera_core::store::WorklogStore;
+
+    const HOUR: i64 = 3600;
+
+    fn at(seconds: i64) -> Timestamp {
+        Timestamp::from_millis(T0.as_millis() + seconds * 1000)
+    }
+
+    fn work(issue: &Issue, who: &User, seconds: i64, when: Timestamp) -> NewWorklog {
+        NewWorklog {
+            issue: issue.id,
+            author: who.id,
+            comment: format!("{seconds} s of work"),
+            started: T0,
+            time_spent_seconds: seconds,
+            at: when,
+        }
+    }
+
+    /// The issue's (time spent, remaining estimate).
+    async fn tracked(store: &SqlStore, issue: &Issue) -> (i64, Option<i64>) {
+        let issue = store.find_issue(issue.id).await.unwrap().unwrap();
+        (
+            issue.time_tracking.time_spent,
+            issue.time_tracking.remaining_estimate,
+        )
+    }
+
+    backend_tests! {
+        async fn worklogs_keep_the_issues_time_in_step(db) {
+            let store = open(&db).await;
+            let alice = user(&store, "alice", &[]).await;
+            let bob = user(&store, "bob", &[]).await;
+            let p = project(&store, "WL", &alice).await;
+            let issue = store.create_issue(new_issue(&p, &alice, "work")).await.unwrap();
+            assert_eq!(tracked(&store, &issue).await, (0, None));
+            // Without an estimate, auto keeps none.
+            let first = store.add_worklog(&work(&issue, &alice, 2 * HOUR, at(1)), EstimateChange::Auto).await.unwrap();
+            assert_eq!(first.id.0, 10000);
+            assert_eq!((first.time_spent_seconds, first.comment.as_str()), (2 * HOUR, "7200 s of work"));
+            assert_eq!(first.author.as_ref().map(|u| u.id), Some(alice.id));
+            assert_eq!(tracked(&store, &issue).await, (2 * HOUR, None));
+            assert_eq!(store.find_issue(issue.id).await.unwrap().unwrap().updated, at(1));
+            // Set, then reduced by what is logged, never below zero.
+            store.add_worklog(&work(&issue, &bob, HOUR, at(2)), EstimateChange::Set(10 * HOUR)).await.unwrap();
+            assert_eq!(tracked(&store, &issue).await, (3 * HOUR, Some(10 * HOUR)));
+            let third = store.add_worklog(&work(&issue, &bob, 4 * HOUR, at(3)), EstimateChange::Auto).await.unwrap();
+            assert_eq!(tracked(&store, &issue).await, (7 * HOUR, Some(6 * HOUR)));
+            store.add_worklog(&work(&issue, &bob, HOUR, at(4)), EstimateChange::Reduce(8 * HOUR)).await.unwrap();
+            assert_eq!(tracked(&store, &issue).await, (8 * HOUR, Some(0)));
+            store.add_worklog(&work(&issue, &bob, HOUR, at(5)), EstimateChange::Leave).await.unwrap();
+            assert_eq!(tracked(&store, &issue).await, (9 * HOUR, Some(0)));
+            // A change moves the sums by its difference.
+            let changes = WorklogChanges { time_spent_seconds: Some(HOUR), comment: Some("less".into()), started: None };
+            let changed = store.update_worklog(third.id, &changes, alice.id, EstimateChange::Auto, at(6)).await.unwrap().unwrap();
+            assert_eq!((changed.time_spent_seconds, changed.comment.as_str(), changed.updated), (HOUR, "less", at(6)));
+            assert_eq!(changed.update_author.as_ref().map(|u| u.id), Some(alice.id));
+            assert_eq!(changed.author.as_ref().map(|u| u.id), Some(bob.id));
+            assert_eq!(tracked(&store, &issue).await, (6 * HOUR, Some(3 * HOUR)));
+            // A deletion takes its time back, and is remembered.
+            assert!(store.delete_worklog(first.id, EstimateChange::Auto, at(7)).await.unwrap());
+            assert!(!store.delete_worklog(first.id, EstimateChange::Auto, at(8)).await.unwrap());
+            assert_eq!(tracked(&store, &issue).await, (4 * HOUR, Some(5 * HOUR)));
+            assert!(store.find_worklog(first.id).await.unwrap().is_none());
+            let missing = WorklogId(first.id.0 + 1000);
+            assert!(store.update_worklog(missing, &changes, alice.id, EstimateChange::Auto, at(9)).await.unwrap().is_none());
+            // Listing, and the exports.
+            let page = store.list_worklogs(issue.id, PageRequest { start_at: 1, limit: 2 }).await.unwrap();
+            assert_eq!((page.total, page.items.len()), (4, 2));
+            let updated = store.worklog_changes(at(4), false, 10).await.unwrap();
+            let ids: Vec<i64> = updated.iter().map(|c| c.worklog.0).collect();
+            assert_eq!(ids, [10003, 10004, third.id.0], "by time of change");
+            assert!(updated.iter().all(|c| c.project == p.id));
+            assert_eq!(store.worklog_changes(at(4), false, 1).await.unwrap().len(), 1);
+            let deleted = store.worklog_changes(T0, true, 10).await.unwrap();
+            assert_eq!((deleted.len(), deleted[0].worklog, deleted[0].at), (1, first.id, at(7)));
+            let found = store.find_worklogs(&[third.id, first.id, WorklogId(10001)]).await.unwrap();
+            assert_eq!(found.iter().map(|(w, p)| (w.id.0, p.0)).collect::<Vec<_>>(), [(10001, p.id.0), (third.id.0, p.id.0)]);
+            assert!(store.find_worklogs(&[]).await.unwrap().is_empty());
+            // An issue that is gone takes none, and its worklogs go with it.
+            let gone = store.create_issue(new_issue(&p, &alice, "gone")).await.unwrap();
+            store.add_worklog(&work(&gone, &alice, HOUR, at(10)), EstimateChange::Auto).await.unwrap();
+            assert!(store.delete_issue(gone.id).await.unwrap());
+            assert!(matches!(
+                store.add_worklog(&work(&gone, &alice, HOUR, at(11)), EstimateChange::Auto).await,
+                Err(StoreError::MissingReference)
+            ));
+        }
+    }
+}
