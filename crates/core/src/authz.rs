@@ -93,6 +93,12 @@ actions! {
     ManageWatchers => ManageWatchers,
     /// Manage the project: its roles and settings.
     AdministerProject => AdministerProjects,
+    /// Log work on an issue.
+    WorkOnIssues => WorkOnIssues,
+    EditOwnWorklogs => EditOwnWorklogs,
+    EditAllWorklogs => EditAllWorklogs,
+    DeleteOwnWorklogs => DeleteOwnWorklogs,
+    DeleteAllWorklogs => DeleteAllWorklogs,
 }
 
 /// Watch an issue, or stop watching it: anyone who can browse it may, but it is a change, so

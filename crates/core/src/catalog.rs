@@ -420,6 +420,48 @@ pub const FIELDS: &[Field] = &[
         orderable: true,
         ..field("comment", "Comment", "comments-page", true, &["comment"])
     },
+    // Time tracking, in seconds (null until set or logged), and as Jira's durations.
+    Field {
+        orderable: false,
+        searchable: false,
+        ..field("timespent", "Time Spent", "number", false, &["timespent"])
+    },
+    Field {
+        orderable: false,
+        searchable: false,
+        ..field(
+            "timeestimate",
+            "Remaining Estimate",
+            "number",
+            false,
+            &["remainingEstimate"],
+        )
+    },
+    Field {
+        orderable: false,
+        searchable: false,
+        ..field(
+            "timeoriginalestimate",
+            "Original Estimate",
+            "number",
+            false,
+            &["originalEstimate"],
+        )
+    },
+    Field {
+        navigable: false,
+        orderable: false,
+        searchable: false,
+        ..field("timetracking", "Time tracking", "timetracking", false, &[])
+    },
+    // Not navigable (as comments): an issue's worklogs are a read of their own.
+    Field {
+        schema_items: Some("worklog"),
+        navigable: false,
+        orderable: false,
+        searchable: false,
+        ..field("worklog", "Log Work", "array", false, &[])
+    },
     // Not navigable in tessera (Jira's is): counting an issue's watchers is a read of its own,
     // so a search shows them only when `fields` asks.
     Field {

@@ -10,6 +10,7 @@ pub mod projects;
 pub mod search;
 pub mod users;
 pub mod watchers;
+pub mod worklogs;
 
 use crate::error::Error;
 use crate::store::{Conflict, StoreError};

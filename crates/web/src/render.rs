@@ -7,13 +7,58 @@ use tessera_core::catalog::{FIELDS, Field, IssueType, Priority, Resolution, Stat
 use tessera_core::changelog::{ChangeGroup, ChangeItem, CredentialUsed};
 use tessera_core::clock::Timestamp;
 use tessera_core::ids::UserId;
-use tessera_core::model::{Comment, Issue, Page, Project, User, Watches};
+use tessera_core::model::{Comment, Issue, Page, Project, TimeTracking, User, Watches, Worklog};
 use tessera_core::permissions::ProjectRole;
 use tessera_core::principal::Principal;
 use time::OffsetDateTime;
 use time::macros::format_description;
 
 use crate::urls::Urls;
+
+/// A time a client sends: Jira's format (`2024-01-15T10:30:00.000+0000`), or RFC 3339.
+pub fn parse_time(text: &str) -> Option<Timestamp> {
+    let jira = format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond][offset_hour sign:mandatory][offset_minute]"
+    );
+    let text = text.trim();
+    let parsed = OffsetDateTime::parse(text, &jira)
+        .or_else(|_| OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339))
+        .ok()?;
+    let millis = parsed.unix_timestamp_nanos() / 1_000_000;
+    i64::try_from(millis).ok().map(Timestamp::from_millis)
+}
+
+/// Work logged on an issue, as Jira shows it.
+pub fn worklog(urls: &Urls, viewer: Viewer, w: &Worklog) -> Value {
+    json!({
+        "self": urls.api(&format!("issue/{}/worklog/{}", w.issue_id, w.id)),
+        "author": optional_user(urls, viewer, w.author.as_ref()),
+        "updateAuthor": optional_user(urls, viewer, w.update_author.as_ref()),
+        "comment": w.comment,
+        "created": time(w.created),
+        "updated": time(w.updated),
+        "started": time(w.started),
+        "timeSpent": tessera_core::worktime::format(w.time_spent_seconds),
+        "timeSpentSeconds": w.time_spent_seconds,
+        "id": w.id.to_string(),
+        "issueId": w.issue_id.to_string(),
+    })
+}
+
+/// An issue's `timetracking`: each part only once it is set (or work is logged).
+pub fn time_tracking(t: &TimeTracking) -> Value {
+    let mut out = Map::new();
+    let mut part = |name: &str, seconds: Option<i64>| {
+        if let Some(seconds) = seconds {
+            out.insert(name.into(), json!(tessera_core::worktime::format(seconds)));
+            out.insert(format!("{name}Seconds"), json!(seconds));
+        }
+    };
+    part("originalEstimate", t.original_estimate);
+    part("remainingEstimate", t.remaining_estimate);
+    part("timeSpent", (t.time_spent > 0).then_some(t.time_spent));
+    Value::Object(out)
+}
 
 /// Jira's timestamp format, e.g. `2024-01-15T10:30:00.000+0000`.
 pub fn time(at: Timestamp) -> String {
@@ -388,6 +433,7 @@ pub struct IssueExtras {
     pub schema: bool,
     pub transitions: Option<Vec<Transition>>,
     pub comments: Option<(Vec<Comment>, i64)>,
+    pub worklogs: Option<(Vec<Worklog>, i64)>,
     pub watches: Option<Watches>,
     pub changelog: Option<(Page<ChangeGroup>, CredentialsShown)>,
     /// `expand=editmeta`, already rendered.
@@ -432,6 +478,21 @@ pub fn issue(
                 Some((comments, total)) => json!({
                     "comments": comments.iter().map(|c| comment(urls, viewer, c)).collect::<Vec<_>>(),
                     "maxResults": comments.len(),
+                    "total": total,
+                    "startAt": 0,
+                }),
+                None => continue,
+            },
+            "timespent" => json!(
+                (issue.time_tracking.time_spent > 0).then_some(issue.time_tracking.time_spent)
+            ),
+            "timeestimate" => json!(issue.time_tracking.remaining_estimate),
+            "timeoriginalestimate" => json!(issue.time_tracking.original_estimate),
+            "timetracking" => time_tracking(&issue.time_tracking),
+            "worklog" => match &extras.worklogs {
+                Some((worklogs, total)) => json!({
+                    "worklogs": worklogs.iter().map(|w| worklog(urls, viewer, w)).collect::<Vec<_>>(),
+                    "maxResults": worklogs.len(),
                     "total": total,
                     "startAt": 0,
                 }),

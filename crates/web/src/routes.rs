@@ -22,7 +22,7 @@ use crate::error::ApiError;
 use crate::middleware::{audit_admin_change, authenticate, limit_logins, require_websudo};
 use crate::rest::api2::{
     changelog, comments, groups, issue_meta, issues, meta, myself, permissions, projects, search,
-    server_info, users, watchers,
+    server_info, users, watchers, worklogs,
 };
 use crate::rest::auth::{session, websudo};
 use crate::rest::pat;
@@ -51,6 +51,9 @@ pub enum Access {
     Project(ProjectPermission),
     /// The comment's author (holding ADD_COMMENTS) or ADMINISTER_PROJECTS.
     CommentAuthorOrProjectAdmin,
+    /// The worklog's author holding EDIT_OWN_WORKLOGS (DELETE_OWN_WORKLOGS to delete), or
+    /// anyone holding EDIT_ALL_WORKLOGS (DELETE_ALL_WORKLOGS).
+    WorklogAuthorOrAll,
     /// Watching: BROWSE_PROJECTS (with the write scope) to add or remove oneself,
     /// MANAGE_WATCHERS to add or remove another user.
     Watchers,
@@ -186,6 +189,14 @@ fn api2(state: Option<&AppState>) -> Table {
         .add(M::GET, "/issue/{issueIdOrKey}/comment/{id}", Project(P::BrowseProjects), comments::get_comment)
         .add(M::PUT, "/issue/{issueIdOrKey}/comment/{id}", CommentAuthorOrProjectAdmin, comments::put_comment)
         .add(M::DELETE, "/issue/{issueIdOrKey}/comment/{id}", CommentAuthorOrProjectAdmin, comments::delete_comment)
+        .add(M::GET, "/issue/{issueIdOrKey}/worklog", Project(P::BrowseProjects), worklogs::get_worklogs)
+        .add(M::POST, "/issue/{issueIdOrKey}/worklog", Project(P::WorkOnIssues), worklogs::post_worklog)
+        .add(M::GET, "/issue/{issueIdOrKey}/worklog/{id}", Project(P::BrowseProjects), worklogs::get_worklog)
+        .add(M::PUT, "/issue/{issueIdOrKey}/worklog/{id}", WorklogAuthorOrAll, worklogs::put_worklog)
+        .add(M::DELETE, "/issue/{issueIdOrKey}/worklog/{id}", WorklogAuthorOrAll, worklogs::delete_worklog)
+        .add(M::GET, "/worklog/updated", User, worklogs::get_updated)
+        .add(M::GET, "/worklog/deleted", User, worklogs::get_deleted)
+        .add(M::POST, "/worklog/list", User, worklogs::post_list)
         .add(M::GET, "/search", User, search::get_search)
         .add(M::POST, "/search", User, search::post_search)
         .add(M::GET, "/field", User, meta::get_fields)

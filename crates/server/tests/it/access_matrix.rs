@@ -115,7 +115,13 @@ fn is_safe(method: &Method) -> bool {
 
 fn project_grant(caller: Caller, permission: P) -> Expect {
     let held: &[P] = match caller {
-        Caller::Reader => &[P::BrowseProjects, P::CreateIssues, P::AddComments],
+        Caller::Reader => &[
+            P::BrowseProjects,
+            P::CreateIssues,
+            P::AddComments,
+            P::EditOwnWorklogs,
+            P::DeleteOwnWorklogs,
+        ],
         // The developer holds more, but the scope allows only reading.
         Caller::ReadToken => &[P::BrowseProjects],
         Caller::Developer
@@ -130,6 +136,9 @@ fn project_grant(caller: Caller, permission: P) -> Expect {
             P::EditIssues,
             P::AssignIssues,
             P::TransitionIssues,
+            P::WorkOnIssues,
+            P::EditOwnWorklogs,
+            P::DeleteOwnWorklogs,
         ],
         Caller::Admin | Caller::AdminSession | Caller::AdminSessionWithoutWebsudo => {
             return Expect::Allowed;
@@ -218,8 +227,10 @@ fn expected(route: &RouteSpec, caller: Caller) -> Expect {
         // The request names another user (watching oneself needs only BROWSE_PROJECTS and
         // the write scope; the HTTP tests cover it).
         (caller, Access::Watchers) => project_grant(caller, P::ManageWatchers),
-        // The fixture comment is the administrator's.
-        (_, Access::CommentAuthorOrProjectAdmin) => Status(StatusCode::FORBIDDEN),
+        // The fixture comment and worklog are the administrator's.
+        (_, Access::CommentAuthorOrProjectAdmin | Access::WorklogAuthorOrAll) => {
+            Status(StatusCode::FORBIDDEN)
+        }
     }
 }
 
@@ -233,6 +244,7 @@ struct Fixture {
     n: usize,
     issue: String,
     comment: String,
+    worklog: String,
     group: String,
     /// The administrator's session, with websudo.
     session: String,
@@ -275,6 +287,7 @@ fn concrete_path(route: &RouteSpec, fixture: &Fixture) -> String {
                 "grants" => &fixture.grant,
                 "identityproviders" => &fixture.provider,
                 "comment" => &fixture.comment,
+                "worklog" => &fixture.worklog,
                 "issuetype" | "priority" => "3",
                 "resolution" => "10000",
                 other => panic!(
@@ -375,6 +388,13 @@ fn request_for(route: &RouteSpec, f: &Fixture) -> (String, Option<Value>) {
         ("PUT", "/rest/api/2/issue/{issueIdOrKey}/comment/{id}") => {
             (String::new(), Some(json!({"body": "edited"})))
         }
+        ("POST", "/rest/api/2/issue/{issueIdOrKey}/worklog") => {
+            (String::new(), Some(json!({"timeSpent": "30m"})))
+        }
+        ("PUT", "/rest/api/2/issue/{issueIdOrKey}/worklog/{id}") => {
+            (String::new(), Some(json!({"timeSpent": "2h"})))
+        }
+        ("POST", "/rest/api/2/worklog/list") => (String::new(), Some(json!({"ids": [f.worklog]}))),
         ("PUT", "/rest/api/2/myself/password") => (String::new(), Some(json!({}))),
         // Valid for every caller: it names no project the caller might not see.
         ("GET", "/rest/api/2/search") => ("?jql=summary~matrix&maxResults=5".into(), None),
@@ -645,6 +665,13 @@ async fn fixture(server: &TestServer, idp: &str) -> Fixture {
         .await
         .unwrap();
     let comment = json_of(response).await["id"].as_str().unwrap().to_string();
+    let response = server
+        .admin(Method::POST, &format!("/rest/api/2/issue/{issue}/worklog"))
+        .json(&json!({"timeSpent": "1h", "comment": "the administrator's work"}))
+        .send()
+        .await
+        .unwrap();
+    let worklog = json_of(response).await["id"].as_str().unwrap().to_string();
     let group = format!("g{n}");
     let response = server
         .admin(Method::POST, "/rest/api/2/group")
@@ -760,6 +787,7 @@ async fn fixture(server: &TestServer, idp: &str) -> Fixture {
         idp: idp.to_string(),
         issue,
         comment,
+        worklog,
         group,
         session,
         stale_session,

@@ -26,3 +26,4 @@ mod sso;
 mod throttle;
 mod tokens;
 mod usage;
+mod worklogs;

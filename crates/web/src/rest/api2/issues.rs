@@ -5,7 +5,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 use tessera_core::authz::{Assign, Browse, CreateIssues, Delete, Edit, Transition};
 use tessera_core::model::PageRequest;
-use tessera_core::services::{changelog, comments, issues, watchers};
+use tessera_core::services::{changelog, comments, issues, watchers, worklogs};
 
 use super::changelog::{EMBEDDED_HISTORIES, credentials_shown};
 use super::issue_input::{self, Mode, issue_ref};
@@ -18,6 +18,8 @@ use crate::state::AppState;
 /// Comments shown inside `GET issue` (the rest through `GET issue/{key}/comment`; `total`
 /// counts them all). Bounded, so that one issue cannot make every read of it huge.
 pub(crate) const EMBEDDED_COMMENTS: i64 = 100;
+/// Worklogs shown in an issue's `worklog` field (Jira shows 20; the rest by `issue/{key}/worklog`).
+pub(crate) const EMBEDDED_WORKLOGS: i64 = 20;
 
 /// CREATE_ISSUES in the project named by `fields.project`.
 pub async fn post_issue(
@@ -68,6 +70,14 @@ pub async fn get_issue(
         };
         let listed = comments::list(&*state.store, &cap, page, false).await?;
         extras.comments = Some((listed.items, listed.total));
+    }
+    if fields.contains(&"worklog") {
+        let page = PageRequest {
+            start_at: 0,
+            limit: EMBEDDED_WORKLOGS,
+        };
+        let listed = worklogs::list(&*state.store, &cap, page).await?;
+        extras.worklogs = Some((listed.items, listed.total));
     }
     if fields.contains(&"watches") {
         extras.watches = Some(watchers::watches(&*state.store, &cap).await?);

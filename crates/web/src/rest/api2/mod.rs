@@ -15,3 +15,4 @@ pub mod search;
 pub mod server_info;
 pub mod users;
 pub mod watchers;
+pub mod worklogs;

@@ -10,10 +10,10 @@ use tessera_core::authz::Browse;
 use tessera_core::model::PageRequest;
 use tessera_core::principal::Principal;
 use tessera_core::services::search::{self, Validation};
-use tessera_core::services::{changelog, comments, issues, watchers};
+use tessera_core::services::{changelog, comments, issues, watchers, worklogs};
 
 use super::changelog::{EMBEDDED_HISTORIES, credentials_shown};
-use super::issues::EMBEDDED_COMMENTS;
+use super::issues::{EMBEDDED_COMMENTS, EMBEDDED_WORKLOGS};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Auth, Jira, JsonBody, Params};
 use crate::render::{self, IssueExtras, Viewer};
@@ -145,11 +145,12 @@ async fn run(state: &AppState, principal: &Principal, request: SearchRequest) ->
     let with_changelog = expands("changelog");
     let with_comments = fields.contains(&"comment");
     let with_watches = fields.contains(&"watches");
+    let with_worklogs = fields.contains(&"worklog");
     let viewer = Viewer::of(principal);
     let mut shown = Vec::with_capacity(found.issues.items.len());
     for issue in &found.issues.items {
         let mut extras = IssueExtras::default();
-        if with_transitions || with_comments || with_watches || with_changelog {
+        if with_transitions || with_comments || with_watches || with_changelog || with_worklogs {
             let on_issue = cap.issue::<Browse>(issue)?;
             if with_transitions {
                 extras.transitions = Some(issues::available_transitions(&on_issue));
@@ -164,6 +165,14 @@ async fn run(state: &AppState, principal: &Principal, request: SearchRequest) ->
             }
             if with_watches {
                 extras.watches = Some(watchers::watches(&*state.store, &on_issue).await?);
+            }
+            if with_worklogs {
+                let page = PageRequest {
+                    start_at: 0,
+                    limit: EMBEDDED_WORKLOGS,
+                };
+                let listed = worklogs::list(&*state.store, &on_issue, page).await?;
+                extras.worklogs = Some((listed.items, listed.total));
             }
             if with_changelog {
                 let page = PageRequest {
