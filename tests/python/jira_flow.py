@@ -5,6 +5,7 @@ seeds a project and a read-only user, and passes their names. Exits non-zero on 
 """
 
 import argparse
+import datetime
 import sys
 import time
 import warnings
@@ -127,6 +128,22 @@ def flow(args, method):
     check([c.body for c in client.comments(issue)] == ["a comment from python"], "comments listed")
     comment.update(body="an edited comment")
     check(client.comment(issue.key, comment.id).body == "an edited comment", "comment edited")
+
+    # Worklogs, as time-tracking and payroll integrations log and read them.
+    started = datetime.datetime(2026, 1, 15, 9, 0, tzinfo=datetime.timezone.utc)
+    worklog = client.add_worklog(issue, timeSpent="1h 30m", comment="logged from python", started=started,
+                                 adjustEstimate="new", newEstimate="1d")
+    check(worklog.timeSpentSeconds == 5400 and worklog.timeSpent == "1h 30m", worklog.raw)
+    check(worklog.started == "2026-01-15T09:00:00.000+0000", worklog.started)
+    check([w.id for w in client.worklogs(issue.key)] == [worklog.id], "worklogs listed")
+    check(client.worklog(issue.key, worklog.id).comment == "logged from python", "worklog read")
+    tracked = client.issue(issue.key, fields="timetracking").fields.timetracking
+    check(tracked.timeSpentSeconds == 5400 and tracked.remainingEstimateSeconds == 28800, tracked.raw)
+    worklog.update(timeSpent="2h")
+    check(client.worklog(issue.key, worklog.id).timeSpentSeconds == 7200, "worklog changed")
+    worklog.delete(adjustEstimate="leave")
+    check(client.worklogs(issue.key) == [], "worklog deleted")
+    check(client.issue(issue.key, fields="timespent").fields.timespent is None, "no time spent left")
 
     names = [t["name"] for t in client.transitions(issue)]
     check(names == ["In Progress"], names)
