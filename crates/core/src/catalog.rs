@@ -420,22 +420,17 @@ pub const FIELDS: &[Field] = &[
         orderable: true,
         ..field("comment", "Comment", "comments-page", true, &["comment"])
     },
-    // Time tracking, in seconds (null until set or logged), and as Jira's durations.
+    // Time tracking, in seconds (null until set or logged), and as Jira's durations; not
+    // searchable in JQL yet.
     Field {
         orderable: false,
         searchable: false,
-        ..field("timespent", "Time Spent", "number", false, &["timespent"])
+        ..field("timespent", "Time Spent", "number", false, &[])
     },
     Field {
         orderable: false,
         searchable: false,
-        ..field(
-            "timeestimate",
-            "Remaining Estimate",
-            "number",
-            false,
-            &["remainingEstimate"],
-        )
+        ..field("timeestimate", "Remaining Estimate", "number", false, &[])
     },
     Field {
         orderable: false,
@@ -445,14 +440,14 @@ pub const FIELDS: &[Field] = &[
             "Original Estimate",
             "number",
             false,
-            &["originalEstimate"],
+            &[],
         )
     },
     Field {
         navigable: false,
         orderable: false,
         searchable: false,
-        ..field("timetracking", "Time tracking", "timetracking", false, &[])
+        ..field("timetracking", "Time tracking", "timetracking", true, &[])
     },
     // Not navigable (as comments): an issue's worklogs are a read of their own.
     Field {

@@ -125,6 +125,14 @@ fn text_item(field: &str, before: Option<&str>, after: Option<&str>) -> Option<C
     })
 }
 
+/// A duration in seconds, written as Jira writes estimates: the seconds as value and text.
+fn seconds_item(field: &str, before: Option<i64>, after: Option<i64>) -> Option<ChangeItem> {
+    (before != after).then(|| {
+        let text = |v: Option<i64>| v.map(|s| s.to_string());
+        item(field, text(before), text(before), text(after), text(after))
+    })
+}
+
 /// A catalogue field: its id and its name.
 fn named_item<T: PartialEq + Copy>(
     field: &str,
@@ -219,6 +227,16 @@ pub fn diff(before: &Issue, after: &Issue) -> Vec<ChangeItem> {
             after.resolution,
             |r| r.id(),
             |r| r.name(),
+        ),
+        seconds_item(
+            "timeoriginalestimate",
+            before.time_tracking.original_estimate,
+            after.time_tracking.original_estimate,
+        ),
+        seconds_item(
+            "timeestimate",
+            before.time_tracking.remaining_estimate,
+            after.time_tracking.remaining_estimate,
         ),
     ]
     .into_iter()

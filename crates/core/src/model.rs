@@ -190,6 +190,9 @@ pub struct NewIssue {
     pub reporter: Option<UserId>,
     pub creator: UserId,
     pub labels: Vec<String>,
+    /// Seconds.
+    pub original_estimate: Option<i64>,
+    pub remaining_estimate: Option<i64>,
     pub created: Timestamp,
 }
 
@@ -212,6 +215,9 @@ pub struct IssueChanges {
     pub remove_labels: Vec<String>,
     /// Comment bodies to add, written by the author `update_issue` is given.
     pub comments: Vec<String>,
+    /// Seconds; `Some(None)` removes the estimate.
+    pub original_estimate: Option<Option<i64>>,
+    pub remaining_estimate: Option<Option<i64>>,
 }
 
 /// A move from one status to another, with the resolution it brings (set on Done, cleared

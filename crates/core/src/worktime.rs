@@ -80,6 +80,18 @@ pub fn parse(text: &str) -> Result<i64, String> {
     Ok(seconds as i64)
 }
 
+/// An estimate in `text`: as [`parse`], but zero ("0m", "0") is an estimate too.
+pub fn parse_estimate(text: &str) -> Result<i64, String> {
+    let trimmed = text.trim();
+    let zero = trimmed
+        .trim_end_matches(|c: char| matches!(c.to_ascii_lowercase(), 'w' | 'd' | 'h' | 'm'))
+        .trim();
+    if !zero.is_empty() && zero.chars().all(|c| c == '0' || c == '.') && zero.contains('0') {
+        return Ok(0);
+    }
+    parse(text)
+}
+
 /// `seconds` as Jira writes it: "1w 2d 3h 30m", largest units first, whole minutes ("0m" for
 /// none).
 pub fn format(seconds: i64) -> String {
@@ -131,6 +143,17 @@ mod tests {
         ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn an_estimate_may_be_zero() {
+        for zero in ["0", "0m", "0h", " 0d "] {
+            assert_eq!(parse_estimate(zero), Ok(0), "{zero}");
+        }
+        assert_eq!(parse_estimate("2h"), Ok(2 * HOUR));
+        assert!(parse_estimate("").is_err());
+        assert!(parse_estimate("m").is_err());
+        assert!(parse_estimate("0x").is_err());
     }
 
     #[test]

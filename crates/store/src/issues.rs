@@ -120,8 +120,9 @@ impl IssueStore for SqlStore {
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO issues (project_id, number, issue_type_id, summary, description, \
                  status_id, priority_id, assignee_id, reporter_id, creator_id, created_at, \
-                 updated_at, summary_lower, description_lower) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13) \
+                 updated_at, summary_lower, description_lower, original_estimate, \
+                 remaining_estimate) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14, $15) \
                  RETURNING id",
             )
             .bind(issue.project_id.0)
@@ -137,6 +138,8 @@ impl IssueStore for SqlStore {
             .bind(created)
             .bind(issue.summary.to_lowercase())
             .bind(issue.description.as_deref().map(str::to_lowercase))
+            .bind(issue.original_estimate)
+            .bind(issue.remaining_estimate)
             .fetch_one(&mut *tx)
             .await
             .map_err(|e| write_error(e, any_conflict))?;
@@ -258,6 +261,22 @@ impl IssueStore for SqlStore {
                     .execute(&mut *tx)
                     .await
                     .map_err(backend)?;
+                }
+                if let Some(original) = changes.original_estimate {
+                    sqlx::query("UPDATE issues SET original_estimate = $1 WHERE id = $2")
+                        .bind(original)
+                        .bind(id.0)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(backend)?;
+                }
+                if let Some(remaining) = changes.remaining_estimate {
+                    sqlx::query("UPDATE issues SET remaining_estimate = $1 WHERE id = $2")
+                        .bind(remaining)
+                        .bind(id.0)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(backend)?;
                 }
                 if let Some(issue_type) = changes.issue_type {
                     sqlx::query("UPDATE issues SET issue_type_id = $1 WHERE id = $2")

@@ -1307,6 +1307,8 @@ backend_tests! {
                 reporter: Some(author),
                 creator: author,
                 labels: vec!["ci".into()],
+                original_estimate: None,
+                remaining_estimate: None,
                 created: NOW,
             })
             .await

@@ -68,6 +68,8 @@ fn new_issue(project: &Project, creator: &User, summary: &str) -> NewIssue {
         reporter: Some(creator.id),
         creator: creator.id,
         labels: vec!["b".into(), "a".into()],
+        original_estimate: None,
+        remaining_estimate: None,
         created: T0,
     }
 }

@@ -57,6 +57,49 @@ pub struct IssueInput {
     pub labels: LabelOps,
     pub comments: Vec<String>,
     pub resolution: Option<NamedRef>,
+    pub time_tracking: Option<TimeTrackingInput>,
+}
+
+/// `timetracking` as a client sets it: Jira's durations ("1d 4h"); an empty one removes
+/// the estimate.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TimeTrackingInput {
+    pub original: Option<String>,
+    pub remaining: Option<String>,
+}
+
+/// An estimate a client gave: `None` to remove it.
+fn estimate(text: &str, errors: &mut FieldErrors) -> Option<Option<i64>> {
+    if text.trim().is_empty() {
+        return Some(None);
+    }
+    match crate::worktime::parse_estimate(text) {
+        Ok(seconds) => Some(Some(seconds)),
+        Err(message) => {
+            errors.add_field("timetracking", message);
+            None
+        }
+    }
+}
+
+/// The estimates `input` sets on an issue that has `current` (Jira's rule: an original
+/// estimate given alone to an issue with no remaining estimate and no work logged is the
+/// remaining estimate too).
+fn estimates(
+    input: &TimeTrackingInput,
+    current: &crate::model::TimeTracking,
+    errors: &mut FieldErrors,
+) -> (Option<Option<i64>>, Option<Option<i64>>) {
+    let original = input.original.as_deref().and_then(|t| estimate(t, errors));
+    let mut remaining = input.remaining.as_deref().and_then(|t| estimate(t, errors));
+    if remaining.is_none()
+        && input.remaining.is_none()
+        && current.remaining_estimate.is_none()
+        && current.time_spent == 0
+    {
+        remaining = original;
+    }
+    (original, remaining)
 }
 
 fn not_settable(errors: &mut FieldErrors, field: &str) {
@@ -229,6 +272,10 @@ async fn resolve_edit<A: Action>(
                 },
             };
         }
+        if let Some(tracking) = &input.time_tracking {
+            (changes.original_estimate, changes.remaining_estimate) =
+                estimates(tracking, &issue.time_tracking, &mut errors);
+        }
         if !input.labels.is_empty() {
             changes.set_labels = input
                 .labels
@@ -246,6 +293,7 @@ async fn resolve_edit<A: Action>(
             ("priority", input.priority.is_some()),
             ("reporter", input.reporter.is_some()),
             ("labels", !input.labels.is_empty()),
+            ("timetracking", input.time_tracking.is_some()),
         ];
         for (field, present) in others {
             if present {
@@ -376,6 +424,17 @@ pub async fn create_issue(
     if input.resolution.is_some() {
         not_settable(&mut errors, "resolution");
     }
+    let (original_estimate, remaining_estimate) = match &input.time_tracking {
+        Some(tracking) => {
+            let (original, remaining) = estimates(
+                tracking,
+                &crate::model::TimeTracking::default(),
+                &mut errors,
+            );
+            (original.flatten(), remaining.flatten())
+        }
+        None => (None, None),
+    };
     errors.into_result()?;
     let (Some(summary), Some(issue_type), Some(priority), Some(reporter)) =
         (summary, issue_type, priority, reporter)
@@ -392,6 +451,8 @@ pub async fn create_issue(
         reporter: Some(reporter),
         creator: actor,
         labels,
+        original_estimate,
+        remaining_estimate,
         created: now,
     };
     store.create_issue(new).await.map_err(|e| match e {

@@ -63,6 +63,8 @@ async fn issues(server: &TestServer, project: &str, prefix: &str, count: usize) 
                 } else {
                     Vec::new()
                 },
+                original_estimate: None,
+                remaining_estimate: None,
                 created: Timestamp::from_millis(1_700_000_000_000 + n as i64 * 1000),
             })
             .await

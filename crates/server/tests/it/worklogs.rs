@@ -221,4 +221,46 @@ backend_tests! {
         let everything = server.admin_json(Method::GET, "/rest/api/2/worklog/deleted?since=0", Value::Null, StatusCode::OK).await;
         assert_eq!(ids(&everything).len(), 2);
     }
+
+    async fn estimates_are_set_on_create_and_edit_and_changed_in_the_changelog(db) {
+        let server = TestServer::start(db).await;
+        server.create_project("WL").await;
+        server.create_user("reader", &[]).await;
+        server.add_to_role("WL", 10000, "reader").await;
+        let body = json!({"fields": {"project": {"key": "WL"}, "issuetype": {"name": "Task"}, "summary": "estimated",
+                                     "timetracking": {"originalEstimate": "2d"}}});
+        let made = server.admin_json(Method::POST, "/rest/api/2/issue", body, StatusCode::CREATED).await;
+        let key = made["key"].as_str().unwrap().to_string();
+        let fields = |v: &Value| (v["fields"]["timeoriginalestimate"].clone(), v["fields"]["timeestimate"].clone());
+        let read = || async { server.admin_json(Method::GET, &format!("/rest/api/2/issue/{key}?expand=changelog"), Value::Null, StatusCode::OK).await };
+        // An original estimate alone is the remaining one too.
+        assert_eq!(fields(&read().await), (json!(57600), json!(57600)));
+        let put = |tracking: Value| {
+            let key = key.clone();
+            let server = &server;
+            async move { server.admin(Method::PUT, &format!("/rest/api/2/issue/{key}")).json(&json!({"fields": {"timetracking": tracking}})).send().await.unwrap() }
+        };
+        assert_eq!(put(json!({"remainingEstimate": "1d 4h"})).await.status(), StatusCode::NO_CONTENT);
+        let issue = read().await;
+        assert_eq!(fields(&issue), (json!(57600), json!(43200)));
+        assert_eq!(issue["fields"]["timetracking"]["remainingEstimate"], "1d 4h");
+        let last = issue["changelog"]["histories"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!(last["items"][0], json!({"field": "timeestimate", "fieldId": "timeestimate", "fieldtype": "jira", "from": "57600", "fromString": "57600", "to": "43200", "toString": "43200"}));
+        // Both, then none; zero is an estimate.
+        put(json!({"originalEstimate": "3d", "remainingEstimate": "0m"})).await;
+        assert_eq!(fields(&read().await), (json!(86400), json!(0)));
+        put(json!({"originalEstimate": "", "remainingEstimate": ""})).await;
+        assert_eq!(fields(&read().await), (Value::Null, Value::Null));
+        // Bad durations and shapes are 400s naming the field; a reader may not set them.
+        for bad in [json!({"originalEstimate": "soon"}), json!("2d"), json!({"remainingEstimate": true})] {
+            let refused = put(bad.clone()).await;
+            assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "{bad}");
+            assert!(json_of(refused).await["errors"]["timetracking"].is_string(), "{bad}");
+        }
+        let by_reader = server.user(Method::PUT, &format!("/rest/api/2/issue/{key}"), "reader")
+            .json(&json!({"fields": {"timetracking": {"originalEstimate": "1h"}}})).send().await.unwrap();
+        assert_eq!(by_reader.status(), StatusCode::FORBIDDEN);
+        let editmeta = server.admin_json(Method::GET, &format!("/rest/api/2/issue/{key}/editmeta"), Value::Null, StatusCode::OK).await;
+        assert_eq!(editmeta["fields"]["timetracking"]["schema"]["type"], "timetracking");
+    }
 }

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use tessera_core::authz::{IssueRef, ProjectRef};
 use tessera_core::error::FieldErrors;
 use tessera_core::services::NamedRef;
-use tessera_core::services::issues::{Assignee, IssueInput, TransitionRef};
+use tessera_core::services::issues::{Assignee, IssueInput, TimeTrackingInput, TransitionRef};
 
 use crate::error::ApiError;
 
@@ -66,6 +66,22 @@ fn reporter(value: &Value) -> Option<Option<String>> {
         },
         _ => None,
     }
+}
+
+/// `{"originalEstimate": "1d", "remainingEstimate": "4h"}` (either, or both).
+fn time_tracking(value: &Value) -> Option<TimeTrackingInput> {
+    let object = value.as_object()?;
+    let duration = |name: &str| match object.get(name) {
+        None | Some(Value::Null) => Some(None),
+        Some(Value::String(text)) => Some(Some(text.clone())),
+        // A bare number is minutes, as in Jira's duration syntax.
+        Some(Value::Number(n)) => n.as_u64().map(|m| Some(m.to_string())),
+        Some(_) => None,
+    };
+    Some(TimeTrackingInput {
+        original: duration("originalEstimate")?,
+        remaining: duration("remainingEstimate")?,
+    })
 }
 
 fn string_list(value: &Value) -> Option<Vec<String>> {
@@ -128,6 +144,13 @@ fn set_field(
         "labels" => match string_list(value) {
             Some(labels) => input.labels.set = Some(labels),
             None => invalid(errors, "an array of strings"),
+        },
+        "timetracking" => match time_tracking(value) {
+            Some(tracking) => input.time_tracking = Some(tracking),
+            None => invalid(
+                errors,
+                "an object with originalEstimate and remainingEstimate as durations such as 1d 4h",
+            ),
         },
         "project" if mode == Mode::Create => {}
         _ => cannot_set(errors, field),

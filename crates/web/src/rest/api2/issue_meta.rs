@@ -114,6 +114,7 @@ fn create_fields(urls: &Urls, cap: &OnProject<CreateIssues>) -> Vec<FieldMeta> {
             .allowed(priorities(urls))
             .default(render::priority(urls, Priority::DEFAULT)),
         FieldMeta::new("labels", false, &["add", "set", "remove"]),
+        FieldMeta::new("timetracking", false, &["set"]),
     ];
     // The reporter defaults to the caller; naming another needs ADMINISTER_PROJECTS.
     if held.contains(ProjectPermission::AdministerProjects) {
@@ -292,6 +293,7 @@ fn edit_fields(urls: &Urls, held: ProjectPermissions, is_resolved: bool) -> Vec<
         FieldMeta::new("priority", false, &["set"]).allowed(priorities(urls)),
         FieldMeta::new("labels", false, &["add", "set", "remove"]),
     ];
+    fields.push(FieldMeta::new("timetracking", false, &["set"]));
     if held.contains(ProjectPermission::AssignIssues) {
         fields.push(FieldMeta::new("assignee", false, &["set"]));
     }
