@@ -129,6 +129,15 @@ def flow(args, method):
     comment.update(body="an edited comment")
     check(client.comment(issue.key, comment.id).body == "an edited comment", "comment edited")
 
+    # An administrator makes a project the client's way (it reads the permission, issue
+    # security and category schemes first) and deletes it with its issues.
+    if method == "basic":
+        key = "PYMADE"
+        check(client.create_project(key, name="Made by python"), "project created")
+        made = client.create_issue(project=key, summary="goes with it", issuetype={"name": "Task"})
+        check(client.delete_project(key), "project deleted")
+        expect_status(404, lambda: client.issue(made.key))
+
     # Worklogs, as time-tracking and payroll integrations log and read them.
     started = datetime.datetime(2026, 1, 15, 9, 0, tzinfo=datetime.timezone.utc)
     worklog = client.add_worklog(issue, timeSpent="1h 30m", comment="logged from python", started=started,

@@ -142,6 +142,9 @@ pub trait ProjectStore: Send + Sync {
     async fn find_project(&self, id: ProjectId) -> StoreResult<Option<Project>>;
     async fn find_project_by_key(&self, key: &str) -> StoreResult<Option<Project>>;
     async fn list_projects(&self) -> StoreResult<Vec<Project>>;
+    /// Deletes the project with its issues and everything theirs (comments, worklogs,
+    /// changelog, labels, watchers) and its roles, in one transaction; `false` if it was gone.
+    async fn delete_project(&self, id: ProjectId) -> StoreResult<bool>;
     async fn role_actors(&self, project: ProjectId) -> StoreResult<Vec<(ProjectRole, RoleActor)>>;
     /// The roles the user holds in the project, directly or through a group.
     async fn user_roles(&self, project: ProjectId, user: UserId) -> StoreResult<Vec<ProjectRole>>;

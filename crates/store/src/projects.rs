@@ -142,6 +142,42 @@ impl ProjectStore for SqlStore {
         Ok(rows.into_iter().map(Project::from).collect())
     }
 
+    async fn delete_project(&self, id: ProjectId) -> StoreResult<bool> {
+        let deleted = on_pool!(self, write, |pool| {
+            let mut tx = pool.begin().await.map_err(backend)?;
+            for statement in [
+                "DELETE FROM comments WHERE issue_id IN (SELECT id FROM issues WHERE project_id = $1)",
+                "DELETE FROM worklogs WHERE issue_id IN (SELECT id FROM issues WHERE project_id = $1)",
+                "DELETE FROM issue_labels WHERE issue_id IN \
+                 (SELECT id FROM issues WHERE project_id = $1)",
+                "DELETE FROM issue_watchers WHERE issue_id IN \
+                 (SELECT id FROM issues WHERE project_id = $1)",
+                "DELETE FROM changelog_items WHERE group_id IN (SELECT g.id FROM changelog_groups g \
+                 JOIN issues i ON i.id = g.issue_id WHERE i.project_id = $1)",
+                "DELETE FROM changelog_groups WHERE issue_id IN \
+                 (SELECT id FROM issues WHERE project_id = $1)",
+                "DELETE FROM issues WHERE project_id = $1",
+                "DELETE FROM project_role_users WHERE project_id = $1",
+                "DELETE FROM project_role_groups WHERE project_id = $1",
+            ] {
+                sqlx::query(statement)
+                    .bind(id.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+            }
+            let deleted = sqlx::query("DELETE FROM projects WHERE id = $1")
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?
+                .rows_affected();
+            tx.commit().await.map_err(backend)?;
+            deleted
+        });
+        Ok(deleted > 0)
+    }
+
     async fn role_actors(&self, project: ProjectId) -> StoreResult<Vec<(ProjectRole, RoleActor)>> {
         let (users, groups): (Vec<RoleUserRow>, Vec<(i64, String)>) =
             on_pool!(self, read, |pool| {

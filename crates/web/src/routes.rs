@@ -21,8 +21,8 @@ use crate::client::resolve_client;
 use crate::error::ApiError;
 use crate::middleware::{audit_admin_change, authenticate, limit_logins, require_websudo};
 use crate::rest::api2::{
-    changelog, comments, groups, issue_meta, issues, meta, myself, permissions, projects, search,
-    server_info, users, watchers, worklogs,
+    changelog, comments, groups, issue_meta, issues, meta, myself, permissions, projects, schemes,
+    search, server_info, users, watchers, worklogs,
 };
 use crate::rest::auth::{session, websudo};
 use crate::rest::pat;
@@ -163,6 +163,19 @@ fn api2(state: Option<&AppState>) -> Table {
         .add(M::GET, "/project", User, projects::get_projects)
         .add(M::POST, "/project", Admin, projects::post_project)
         .add(M::GET, "/project/{projectIdOrKey}", ProjectVisible, projects::get_project)
+        .add(M::DELETE, "/project/{projectIdOrKey}", Admin, projects::delete_project)
+        .add(M::GET, "/project/{projectIdOrKey}/permissionscheme", Project(P::AdministerProjects), schemes::get_project_permission_scheme)
+        .add(M::GET, "/project/{projectIdOrKey}/notificationscheme", Project(P::AdministerProjects), schemes::get_project_notification_scheme)
+        .add(M::GET, "/project/{projectIdOrKey}/priorityscheme", Project(P::AdministerProjects), schemes::get_project_priority_scheme)
+        .add(M::GET, "/project/{projectIdOrKey}/workflowscheme", Project(P::AdministerProjects), schemes::get_project_workflow_scheme)
+        .add(M::GET, "/project/{projectIdOrKey}/issuesecuritylevelscheme", Project(P::AdministerProjects), schemes::get_project_security_level_scheme)
+        .add(M::GET, "/permissionscheme", Admin, schemes::get_permission_schemes)
+        .add(M::GET, "/permissionscheme/{schemeId}", Admin, schemes::get_permission_scheme)
+        .add(M::GET, "/issuesecurityschemes", Admin, schemes::get_security_schemes)
+        .add(M::GET, "/issuesecurityschemes/{schemeId}", Admin, schemes::get_security_scheme)
+        .add(M::GET, "/notificationscheme", User, schemes::get_notification_schemes)
+        .add(M::GET, "/projectCategory", User, schemes::get_project_categories)
+        .add(M::GET, "/application-properties", Admin, schemes::get_application_properties)
         .add(M::GET, "/project/{projectIdOrKey}/statuses", ProjectVisible, projects::get_project_statuses)
         .add(M::GET, "/project/{projectIdOrKey}/role", ProjectVisible, projects::get_project_roles)
         .add(M::GET, "/project/{projectIdOrKey}/role/{id}", ProjectVisible, projects::get_project_role)

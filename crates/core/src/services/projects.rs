@@ -107,6 +107,29 @@ pub async fn create_project(
         })
 }
 
+/// Global ADMINISTER: deletes a project with all its issues, in one transaction.
+pub async fn delete_project(
+    store: &dyn Store,
+    _admin: &Administer,
+    key: &crate::authz::ProjectRef,
+) -> Result<Project, Error> {
+    let shown = match key {
+        crate::authz::ProjectRef::Id(id) => id.to_string(),
+        crate::authz::ProjectRef::Key(key) => key.clone(),
+    };
+    let missing = || Error::NotFound(Missing::Project(shown.clone()));
+    let found = match key {
+        crate::authz::ProjectRef::Id(id) => store.find_project(*id).await?,
+        crate::authz::ProjectRef::Key(key) => store.find_project_by_key(key).await?,
+    }
+    .ok_or_else(missing)?;
+    if store.delete_project(found.id).await? {
+        Ok(found)
+    } else {
+        Err(missing())
+    }
+}
+
 pub fn parse_role(id: &str) -> Result<ProjectRole, Error> {
     id.parse::<i64>()
         .ok()

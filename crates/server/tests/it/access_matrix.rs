@@ -242,6 +242,8 @@ fn allowed_status(route: &RouteSpec) -> Option<StatusCode> {
 
 struct Fixture {
     n: usize,
+    /// The project in the path: MTX, or one made for the cell that deletes it.
+    project: String,
     issue: String,
     comment: String,
     worklog: String,
@@ -274,7 +276,12 @@ fn concrete_path(route: &RouteSpec, fixture: &Fixture) -> String {
     let mut previous = "";
     for segment in route.path.split('/').skip(1) {
         let value = match segment {
-            "{projectIdOrKey}" => "MTX",
+            "{projectIdOrKey}" => &fixture.project,
+            "{schemeId}" => match previous {
+                "permissionscheme" => "0",
+                "issuesecurityschemes" => "10000",
+                other => panic!("no scheme after '{other}' in {}: add one", route.path),
+            },
             "{issueIdOrKey}" => &fixture.issue,
             "{name}" => "svc",
             "{clientId}" => &fixture.client_id,
@@ -781,6 +788,7 @@ async fn fixture(server: &TestServer, idp: &str) -> Fixture {
         .to_string();
     Fixture {
         n,
+        project: "MTX".into(),
         consumer,
         oauth1_token,
         provider,
@@ -850,7 +858,13 @@ async fn run_matrix(server: &TestServer) {
     let mut failures = Vec::new();
     for route in &routes {
         for caller in callers() {
-            let fixture = fixture(server, &idp.base).await;
+            let mut fixture = fixture(server, &idp.base).await;
+            if route.method == Method::DELETE
+                && route.path == "/rest/api/2/project/{projectIdOrKey}"
+            {
+                fixture.project = format!("DL{}", fixture.n);
+                server.create_project(&fixture.project).await;
+            }
             let status = call(server, route, caller, &fixture, &tokens).await;
             let want = expected(route, caller);
             let ok = match &want {

@@ -21,6 +21,7 @@ mod policy;
 mod process;
 mod python_client;
 mod rate_limit;
+mod schemes;
 mod search;
 mod sso;
 mod throttle;

@@ -11,6 +11,7 @@ pub mod meta;
 pub mod myself;
 pub mod permissions;
 pub mod projects;
+pub mod schemes;
 pub mod search;
 pub mod server_info;
 pub mod users;

@@ -83,6 +83,18 @@ pub async fn post_project(
     })))
 }
 
+/// Global ADMINISTER: deletes the project with all its issues (in one transaction).
+pub async fn delete_project(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    PathArgs(key): PathArgs<String>,
+) -> ApiResult<axum::response::Response> {
+    let admin = state.authz.administer(&principal)?;
+    let deleted = projects::delete_project(&*state.store, &admin, &ProjectRef::parse(&key)).await?;
+    tracing::info!(target: "tessera::security", admin = %principal.user.name, project = %deleted.key, "project deleted");
+    Ok(crate::extract::no_content())
+}
+
 /// Those who can see the project: each issue type with the statuses its workflow has (one
 /// workflow for all, To Do → In Progress → Done).
 pub async fn get_project_statuses(

@@ -1,0 +1,78 @@
+//! What a Jira client reads before it makes a project, and deleting one, through a real
+//! server on SQLite and on PostgreSQL: the permission scheme says what the role table
+//! enforces; a project's deletion takes its issues and everything theirs, in one go.
+
+use crate::common::*;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tessera_testkit::backend_tests;
+
+backend_tests! {
+    async fn the_schemes_say_what_tessera_enforces(db) {
+        let server = TestServer::start(db).await;
+        server.create_project("SC").await;
+        server.create_user("dev", &[]).await;
+        server.add_to_role("SC", 10001, "dev").await;
+        let schemes = server.admin_json(Method::GET, "/rest/api/2/permissionscheme", Value::Null, StatusCode::OK).await;
+        let scheme = &schemes["permissionSchemes"][0];
+        assert_eq!((scheme["id"].as_i64(), scheme["name"].as_str()), (Some(0), Some("Default Permission Scheme")));
+        let grants: Vec<(String, String)> = scheme["permissions"].as_array().unwrap().iter()
+            .map(|g| (g["holder"]["parameter"].as_str().unwrap().to_string(), g["permission"].as_str().unwrap().to_string()))
+            .collect();
+        assert!(grants.contains(&("10001".into(), "WORK_ON_ISSUES".into())), "{grants:?}");
+        assert!(!grants.contains(&("10000".into(), "WORK_ON_ISSUES".into())), "{grants:?}");
+        assert!(grants.contains(&("10002".into(), "DELETE_ALL_WORKLOGS".into())), "{grants:?}");
+        assert_eq!(server.admin_json(Method::GET, "/rest/api/2/permissionscheme/0", Value::Null, StatusCode::OK).await, *scheme);
+        assert_eq!(server.admin(Method::GET, "/rest/api/2/permissionscheme/7").send().await.unwrap().status(), StatusCode::NOT_FOUND);
+        assert_eq!(server.admin_json(Method::GET, "/rest/api/2/project/SC/permissionscheme", Value::Null, StatusCode::OK).await, *scheme);
+        let security = server.admin_json(Method::GET, "/rest/api/2/issuesecurityschemes", Value::Null, StatusCode::OK).await;
+        assert_eq!(security["issueSecuritySchemes"][0]["name"], "Default");
+        let one = server.admin_json(Method::GET, "/rest/api/2/issuesecurityschemes/10000", Value::Null, StatusCode::OK).await;
+        assert_eq!(one["levels"], json!([]));
+        for kind in ["notificationscheme", "priorityscheme", "workflowscheme", "issuesecuritylevelscheme"] {
+            let found = server.admin_json(Method::GET, &format!("/rest/api/2/project/SC/{kind}"), Value::Null, StatusCode::OK).await;
+            assert!(found["name"].is_string(), "{kind}: {found}");
+        }
+        // A developer may not read the project's schemes (ADMINISTER_PROJECTS), nor the
+        // global ones (ADMINISTER); anyone reads the categories (none).
+        for path in ["/rest/api/2/project/SC/permissionscheme", "/rest/api/2/permissionscheme", "/rest/api/2/application-properties"] {
+            assert_eq!(server.user(Method::GET, path, "dev").send().await.unwrap().status(), StatusCode::FORBIDDEN, "{path}");
+        }
+        let categories = server.user(Method::GET, "/rest/api/2/projectCategory", "dev").send().await.unwrap();
+        assert_eq!(json_of(categories).await, json!([]));
+        let property = server.admin_json(Method::GET, "/rest/api/2/application-properties?key=jira.timetracking.hours.per.day", Value::Null, StatusCode::OK).await;
+        assert_eq!(property["value"], "8");
+        assert_eq!(server.admin(Method::GET, "/rest/api/2/application-properties?key=nope").send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    }
+
+    async fn deleting_a_project_takes_its_issues_with_it(db) {
+        let server = TestServer::start(db).await;
+        server.create_project("GO").await;
+        server.create_project("KEEP").await;
+        server.create_user("dev", &[]).await;
+        server.add_to_role("GO", 10002, "dev").await;
+        let doomed = server.create_issue("GO", "doomed").await;
+        let kept = server.create_issue("KEEP", "kept").await;
+        for issue in [&doomed, &kept] {
+            server.admin_json(Method::POST, &format!("/rest/api/2/issue/{issue}/comment"), json!({"body": "c"}), StatusCode::CREATED).await;
+            server.admin_json(Method::POST, &format!("/rest/api/2/issue/{issue}/worklog"), json!({"timeSpent": "1h"}), StatusCode::CREATED).await;
+            server.admin(Method::PUT, &format!("/rest/api/2/issue/{issue}")).json(&json!({"fields": {"summary": "changed"}})).send().await.unwrap();
+        }
+        // Only a Jira administrator: not the project's own administrator.
+        assert_eq!(server.user(Method::DELETE, "/rest/api/2/project/GO", "dev").send().await.unwrap().status(), StatusCode::FORBIDDEN);
+        let gone = server.admin(Method::DELETE, "/rest/api/2/project/GO").send().await.unwrap();
+        assert_eq!(gone.status(), StatusCode::NO_CONTENT);
+        assert_eq!(server.admin(Method::GET, "/rest/api/2/project/GO").send().await.unwrap().status(), StatusCode::NOT_FOUND);
+        assert_eq!(server.admin(Method::GET, &format!("/rest/api/2/issue/{doomed}")).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+        assert_eq!(server.admin(Method::DELETE, "/rest/api/2/project/GO").send().await.unwrap().status(), StatusCode::NOT_FOUND);
+        // The other project's issue keeps everything; the deleted one's worklog is in no export.
+        let issue = server.admin_json(Method::GET, &format!("/rest/api/2/issue/{kept}?fields=comment,worklog&expand=changelog"), Value::Null, StatusCode::OK).await;
+        assert_eq!((issue["fields"]["comment"]["total"].as_i64(), issue["fields"]["worklog"]["total"].as_i64()), (Some(1), Some(1)));
+        let updated = server.admin_json(Method::GET, "/rest/api/2/worklog/updated", Value::Null, StatusCode::OK).await;
+        assert_eq!(updated["values"].as_array().unwrap().len(), 1);
+        let found = server.admin_json(Method::GET, "/rest/api/2/search?jql=summary~changed", Value::Null, StatusCode::OK).await;
+        assert_eq!(found["total"], 1);
+        // The key is free again.
+        server.create_project("GO").await;
+    }
+}

@@ -1,0 +1,306 @@
+//! The schemes Jira clients read before they create a project, and the application
+//! properties: tessera has one of each kind, fixed, and shows them as Jira shows its defaults.
+//!
+//! - the **permission scheme** (id 0, "Default Permission Scheme"): what each project role
+//!   grants, read from tessera's own role table, so it says what is enforced;
+//! - one **issue security scheme** ("Default", no levels: issues are never restricted by one);
+//! - the **notification scheme**, **priority scheme** and **workflow scheme** a project uses;
+//! - **project categories**: none (tessera's projects have no category).
+
+use axum::extract::State;
+use serde_json::{Value, json};
+use tessera_core::authz::{AdministerProject, ProjectRef};
+use tessera_core::catalog::{IssueType, Priority};
+use tessera_core::permissions::ProjectRole;
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Auth, Jira, Params, PathArgs};
+use crate::state::AppState;
+use crate::urls::Urls;
+
+const PERMISSION_SCHEME: i64 = 0;
+const SECURITY_SCHEME: i64 = 10000;
+const NOTIFICATION_SCHEME: i64 = 10000;
+const PRIORITY_SCHEME: i64 = 1;
+const WORKFLOW_SCHEME: i64 = 10000;
+
+/// The permission scheme, with each grant (a role and a permission key).
+fn permission_scheme(urls: &Urls) -> Value {
+    let mut grants = Vec::new();
+    for role in [
+        ProjectRole::Users,
+        ProjectRole::Developers,
+        ProjectRole::Administrators,
+    ] {
+        for permission in role.permissions().iter() {
+            grants.push(json!({
+                "id": 10000 + grants.len() as i64,
+                "self": urls.api(&format!("permissionscheme/{PERMISSION_SCHEME}/permission/{}", 10000 + grants.len() as i64)),
+                "holder": {"type": "projectRole", "parameter": role.id().to_string(), "expand": "projectRole"},
+                "permission": permission.info().key,
+            }));
+        }
+    }
+    json!({
+        "expand": "permissions,user,group,projectRole,field,all",
+        "id": PERMISSION_SCHEME,
+        "self": urls.api(&format!("permissionscheme/{PERMISSION_SCHEME}")),
+        "name": "Default Permission Scheme",
+        "description": "What each project role may do in every project (tessera's one scheme).",
+        "permissions": grants,
+    })
+}
+
+fn security_scheme(urls: &Urls, with_levels: bool) -> Value {
+    let mut scheme = json!({
+        "self": urls.api(&format!("issuesecurityschemes/{SECURITY_SCHEME}")),
+        "id": SECURITY_SCHEME,
+        "name": "Default",
+        "description": "No security levels: tessera does not restrict single issues.",
+    });
+    if with_levels {
+        scheme["levels"] = json!([]);
+    }
+    scheme
+}
+
+fn notification_scheme(urls: &Urls) -> Value {
+    json!({
+        "expand": "notificationSchemeEvents,user,group,projectRole,field,all",
+        "id": NOTIFICATION_SCHEME,
+        "self": urls.api(&format!("notificationscheme/{NOTIFICATION_SCHEME}")),
+        "name": "Default Notification Scheme",
+        "description": "tessera sends no notifications.",
+        "notificationSchemeEvents": [],
+    })
+}
+
+/// Global ADMINISTER: every permission scheme (one).
+pub async fn get_permission_schemes(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+) -> ApiResult<Jira> {
+    state.authz.administer(&principal)?;
+    Ok(Jira::ok(
+        json!({"permissionSchemes": [permission_scheme(&state.urls)]}),
+    ))
+}
+
+/// Global ADMINISTER.
+pub async fn get_permission_scheme(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    PathArgs(id): PathArgs<String>,
+) -> ApiResult<Jira> {
+    state.authz.administer(&principal)?;
+    if id.trim() != PERMISSION_SCHEME.to_string() {
+        return Err(ApiError::NotFound(format!(
+            "No permission scheme exists with id '{id}'."
+        )));
+    }
+    Ok(Jira::ok(permission_scheme(&state.urls)))
+}
+
+/// Global ADMINISTER: every issue security scheme (one, without levels).
+pub async fn get_security_schemes(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+) -> ApiResult<Jira> {
+    state.authz.administer(&principal)?;
+    Ok(Jira::ok(
+        json!({"issueSecuritySchemes": [security_scheme(&state.urls, false)]}),
+    ))
+}
+
+/// Global ADMINISTER.
+pub async fn get_security_scheme(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    PathArgs(id): PathArgs<String>,
+) -> ApiResult<Jira> {
+    state.authz.administer(&principal)?;
+    if id.trim() != SECURITY_SCHEME.to_string() {
+        return Err(ApiError::NotFound(format!(
+            "No issue security scheme exists with id '{id}'."
+        )));
+    }
+    Ok(Jira::ok(security_scheme(&state.urls, true)))
+}
+
+/// Any user: the notification schemes (one), paged as Jira pages them.
+pub async fn get_notification_schemes(State(state): State<AppState>, Auth(_): Auth) -> Jira {
+    Jira::ok(json!({
+        "startAt": 0, "maxResults": 50, "total": 1, "isLast": true,
+        "values": [notification_scheme(&state.urls)],
+    }))
+}
+
+/// Any user: project categories (tessera's projects have none).
+pub async fn get_project_categories(Auth(_): Auth) -> Jira {
+    Jira::ok(json!([]))
+}
+
+/// ADMINISTER_PROJECTS: a project's scheme of `kind` (`permissionscheme`,
+/// `notificationscheme`, `priorityscheme`, `workflowscheme`, `issuesecuritylevelscheme`).
+async fn project_scheme(
+    state: &AppState,
+    principal: &tessera_core::principal::Principal,
+    key: &str,
+    kind: &str,
+) -> ApiResult<Jira> {
+    let visible = state
+        .authz
+        .visible_project(principal, &ProjectRef::parse(key))
+        .await?;
+    visible.also::<AdministerProject>()?;
+    let project = visible.project();
+    let urls = &state.urls;
+    Ok(Jira::ok(match kind {
+        "permissionscheme" => permission_scheme(urls),
+        "notificationscheme" => notification_scheme(urls),
+        "issuesecuritylevelscheme" => security_scheme(urls, true),
+        "priorityscheme" => json!({
+            "expand": "projectKeys",
+            "self": urls.api(&format!("priorityschemes/{PRIORITY_SCHEME}")),
+            "id": PRIORITY_SCHEME,
+            "name": "Default priority scheme",
+            "description": "Every priority, Medium by default.",
+            "defaultOptionId": Priority::DEFAULT.id().to_string(),
+            "optionIds": Priority::ALL.map(|p| p.id().to_string()),
+            "defaultScheme": true,
+            "projectKeys": [project.key],
+        }),
+        _ => json!({
+            "id": WORKFLOW_SCHEME,
+            "self": urls.api(&format!("workflowscheme/{WORKFLOW_SCHEME}")),
+            "name": "tessera workflow scheme",
+            "description": "One workflow for every issue type: To Do, In Progress, Done.",
+            "defaultWorkflow": "tessera workflow",
+            "issueTypeMappings": IssueType::ALL.iter().map(|t| (t.id().to_string(), json!("tessera workflow"))).collect::<serde_json::Map<_, _>>(),
+            "draft": false,
+        }),
+    }))
+}
+
+macro_rules! project_scheme_route {
+    ($name:ident, $kind:literal) => {
+        /// ADMINISTER_PROJECTS.
+        pub async fn $name(
+            State(state): State<AppState>,
+            Auth(principal): Auth,
+            PathArgs(key): PathArgs<String>,
+        ) -> ApiResult<Jira> {
+            project_scheme(&state, &principal, &key, $kind).await
+        }
+    };
+}
+
+project_scheme_route!(get_project_permission_scheme, "permissionscheme");
+project_scheme_route!(get_project_notification_scheme, "notificationscheme");
+project_scheme_route!(get_project_priority_scheme, "priorityscheme");
+project_scheme_route!(get_project_workflow_scheme, "workflowscheme");
+project_scheme_route!(
+    get_project_security_level_scheme,
+    "issuesecuritylevelscheme"
+);
+
+/// Global ADMINISTER: the application properties a client reads (read-only here), or the one
+/// `key` names.
+pub async fn get_application_properties(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    params: Params,
+) -> ApiResult<Jira> {
+    state.authz.administer(&principal)?;
+    let base = state.urls.base().to_string();
+    let properties = [
+        (
+            "jira.title",
+            "Title",
+            "string",
+            "tessera".to_string(),
+            "tessera",
+        ),
+        ("jira.baseurl", "Base URL", "string", base.clone(), ""),
+        (
+            "jira.option.timetracking",
+            "Time tracking",
+            "boolean",
+            "true".into(),
+            "true",
+        ),
+        (
+            "jira.timetracking.hours.per.day",
+            "Working hours per day",
+            "number",
+            "8".into(),
+            "8",
+        ),
+        (
+            "jira.timetracking.days.per.week",
+            "Working days per week",
+            "number",
+            "5".into(),
+            "5",
+        ),
+        (
+            "jira.timetracking.default.unit",
+            "Default unit for time tracking",
+            "string",
+            "minute".into(),
+            "minute",
+        ),
+        (
+            "jira.option.allowunassigned",
+            "Allow unassigned issues",
+            "boolean",
+            "true".into(),
+            "true",
+        ),
+        (
+            "jira.option.watching",
+            "Watching",
+            "boolean",
+            "true".into(),
+            "true",
+        ),
+        (
+            "jira.option.voting",
+            "Voting",
+            "boolean",
+            "false".into(),
+            "false",
+        ),
+        (
+            "jira.option.issuelinking",
+            "Issue linking",
+            "boolean",
+            "false".into(),
+            "false",
+        ),
+        (
+            "jira.option.user.externalmanagement",
+            "External user management",
+            "boolean",
+            "false".into(),
+            "false",
+        ),
+    ];
+    let shown: Vec<Value> = properties
+        .iter()
+        .map(|(key, name, kind, value, default)| {
+            json!({
+                "id": key, "key": key, "value": value, "name": name, "desc": name,
+                "type": kind, "defaultValue": default,
+            })
+        })
+        .collect();
+    match params.get("key") {
+        None => Ok(Jira::ok(Value::Array(shown))),
+        Some(wanted) => shown
+            .into_iter()
+            .find(|p| p["key"] == wanted)
+            .map(Jira::ok)
+            .ok_or_else(|| ApiError::NotFound(format!("Property '{wanted}' does not exist."))),
+    }
+}
