@@ -124,14 +124,19 @@ impl Priority {
 /// The category a status belongs to; clients colour statuses by it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum StatusCategory {
+    /// Jira's "No Category" (id 1): no status of tessera's is in it, but clients list it.
+    Undefined,
     New,
     InProgress,
     Done,
 }
 
 impl StatusCategory {
+    pub const ALL: [Self; 4] = [Self::Undefined, Self::New, Self::Done, Self::InProgress];
+
     pub fn id(self) -> i64 {
         match self {
+            Self::Undefined => 1,
             Self::New => 2,
             Self::Done => 3,
             Self::InProgress => 4,
@@ -140,6 +145,7 @@ impl StatusCategory {
 
     pub fn key(self) -> &'static str {
         match self {
+            Self::Undefined => "undefined",
             Self::New => "new",
             Self::InProgress => "indeterminate",
             Self::Done => "done",
@@ -148,6 +154,7 @@ impl StatusCategory {
 
     pub fn name(self) -> &'static str {
         match self {
+            Self::Undefined => "No Category",
             Self::New => "To Do",
             Self::InProgress => "In Progress",
             Self::Done => "Done",
@@ -156,6 +163,7 @@ impl StatusCategory {
 
     pub fn color_name(self) -> &'static str {
         match self {
+            Self::Undefined => "medium-gray",
             Self::New => "blue-gray",
             Self::InProgress => "yellow",
             Self::Done => "green",

@@ -310,6 +310,173 @@ impl ProjectPermission {
     }
 }
 
+/// What a Jira permission tessera has no permission of its own for comes to here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HeldAs {
+    /// Held where this permission of tessera's is held (the rule tessera enforces for it).
+    Project(ProjectPermission),
+    Global(GlobalPermission),
+    /// For what tessera does not do (due dates, moving issues, security levels, ...): never
+    /// held.
+    Never,
+}
+
+const fn jira(
+    id: u32,
+    key: &'static str,
+    name: &'static str,
+    kind: &'static str,
+    held: HeldAs,
+) -> (PermissionInfo, HeldAs) {
+    (
+        PermissionInfo {
+            id,
+            key,
+            name,
+            description: name,
+            kind,
+        },
+        held,
+    )
+}
+
+/// Jira Server's other permission keys, as `mypermissions` reports them, each held as the
+/// rule tessera enforces for it says.
+pub const JIRA_PERMISSIONS: &[(PermissionInfo, HeldAs)] = {
+    use GlobalPermission as G;
+    use HeldAs::{Global, Never, Project};
+    use ProjectPermission as P;
+    &[
+        jira(27, "USER_PICKER", "Browse Users", "GLOBAL", Global(G::Use)),
+        jira(
+            22,
+            "CREATE_SHARED_OBJECTS",
+            "Create Shared Objects",
+            "GLOBAL",
+            Never,
+        ),
+        jira(
+            24,
+            "MANAGE_GROUP_FILTER_SUBSCRIPTIONS",
+            "Manage Group Filter Subscriptions",
+            "GLOBAL",
+            Never,
+        ),
+        jira(33, "BULK_CHANGE", "Bulk Change", "GLOBAL", Never),
+        jira(
+            29,
+            "VIEW_DEV_TOOLS",
+            "View Development Tools",
+            "PROJECT",
+            Never,
+        ),
+        jira(
+            45,
+            "VIEW_READONLY_WORKFLOW",
+            "View Read-Only Workflow",
+            "PROJECT",
+            Project(P::BrowseProjects),
+        ),
+        jira(28, "SCHEDULE_ISSUES", "Schedule Issues", "PROJECT", Never),
+        jira(25, "MOVE_ISSUES", "Move Issues", "PROJECT", Never),
+        // Assignable: active and able to browse (tessera's assignment rule).
+        jira(
+            17,
+            "ASSIGNABLE_USER",
+            "Assignable User",
+            "PROJECT",
+            Project(P::BrowseProjects),
+        ),
+        // Resolving and closing are transitions to Done.
+        jira(
+            14,
+            "RESOLVE_ISSUES",
+            "Resolve Issues",
+            "PROJECT",
+            Project(P::TransitionIssues),
+        ),
+        jira(
+            18,
+            "CLOSE_ISSUES",
+            "Close Issues",
+            "PROJECT",
+            Project(P::TransitionIssues),
+        ),
+        jira(
+            30,
+            "MODIFY_REPORTER",
+            "Modify Reporter",
+            "PROJECT",
+            Project(P::AdministerProjects),
+        ),
+        jira(21, "LINK_ISSUES", "Link Issues", "PROJECT", Never),
+        jira(
+            26,
+            "SET_ISSUE_SECURITY",
+            "Set Issue Security",
+            "PROJECT",
+            Never,
+        ),
+        jira(
+            31,
+            "VIEW_VOTERS_AND_WATCHERS",
+            "View Voters and Watchers",
+            "PROJECT",
+            Project(P::BrowseProjects),
+        ),
+        // Authors change their own comments while they may comment; administrators any.
+        jira(
+            34,
+            "EDIT_ALL_COMMENTS",
+            "Edit All Comments",
+            "PROJECT",
+            Project(P::AdministerProjects),
+        ),
+        jira(
+            35,
+            "EDIT_OWN_COMMENTS",
+            "Edit Own Comments",
+            "PROJECT",
+            Project(P::AddComments),
+        ),
+        jira(
+            36,
+            "DELETE_ALL_COMMENTS",
+            "Delete All Comments",
+            "PROJECT",
+            Project(P::AdministerProjects),
+        ),
+        jira(
+            37,
+            "DELETE_OWN_COMMENTS",
+            "Delete Own Comments",
+            "PROJECT",
+            Project(P::AddComments),
+        ),
+        jira(
+            19,
+            "CREATE_ATTACHMENTS",
+            "Create Attachments",
+            "PROJECT",
+            Never,
+        ),
+        jira(
+            38,
+            "DELETE_ALL_ATTACHMENTS",
+            "Delete All Attachments",
+            "PROJECT",
+            Never,
+        ),
+        jira(
+            39,
+            "DELETE_OWN_ATTACHMENTS",
+            "Delete Own Attachments",
+            "PROJECT",
+            Never,
+        ),
+    ]
+};
+
 /// The three project roles. Their ids are Jira's defaults, which clients sometimes hard-code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ProjectRole {
@@ -445,6 +612,32 @@ mod tests {
             !ProjectRole::Developers
                 .permissions()
                 .contains(AdministerProjects)
+        );
+    }
+
+    #[test]
+    fn jira_lists_every_permission_key_once() {
+        let mut keys: Vec<&str> = GlobalPermission::ALL
+            .iter()
+            .map(|p| p.info().key)
+            .chain(ProjectPermission::ALL.iter().map(|p| p.info().key))
+            .chain(JIRA_PERMISSIONS.iter().map(|(info, _)| info.key))
+            .collect();
+        let mut ids: Vec<u32> = GlobalPermission::ALL
+            .iter()
+            .map(|p| p.info().id)
+            .chain(ProjectPermission::ALL.iter().map(|p| p.info().id))
+            .chain(JIRA_PERMISSIONS.iter().map(|(info, _)| info.id))
+            .collect();
+        let count = keys.len();
+        keys.sort_unstable();
+        keys.dedup();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!((keys.len(), ids.len()), (count, count));
+        assert_eq!(
+            count, 39,
+            "Jira Server's 7 global and 32 project permissions"
         );
     }
 

@@ -3,7 +3,9 @@
 
 use serde_json::{Map, Value, json};
 use tessera_core::authz::Authorizer;
-use tessera_core::catalog::{FIELDS, Field, IssueType, Priority, Resolution, Status, Transition};
+use tessera_core::catalog::{
+    FIELDS, Field, IssueType, Priority, Resolution, Status, StatusCategory, Transition,
+};
 use tessera_core::changelog::{ChangeGroup, ChangeItem, CredentialUsed};
 use tessera_core::clock::Timestamp;
 use tessera_core::ids::UserId;
@@ -173,13 +175,17 @@ pub fn status(urls: &Urls, s: Status) -> Value {
         "iconUrl": urls.static_path("images/icons/statuses/generic.png"),
         "name": s.name(),
         "id": s.id().to_string(),
-        "statusCategory": {
-            "self": urls.api(&format!("statuscategory/{}", category.id())),
-            "id": category.id(),
-            "key": category.key(),
-            "colorName": category.color_name(),
-            "name": category.name(),
-        },
+        "statusCategory": status_category(urls, category),
+    })
+}
+
+pub fn status_category(urls: &Urls, category: StatusCategory) -> Value {
+    json!({
+        "self": urls.api(&format!("statuscategory/{}", category.id())),
+        "id": category.id(),
+        "key": category.key(),
+        "colorName": category.color_name(),
+        "name": category.name(),
     })
 }
 
@@ -226,6 +232,23 @@ pub fn project(urls: &Urls, viewer: Viewer, p: &Project) -> Value {
 
 pub fn role_url(urls: &Urls, project: i64, role: ProjectRole) -> String {
     urls.api(&format!("project/{project}/role/{}", role.id()))
+}
+
+/// A comment's body as Jira's `renderedBody`: HTML, every character of the text escaped,
+/// paragraphs at blank lines and line breaks within them.
+pub fn rendered_body(text: &str) -> String {
+    let text = text.replace("\r\n", "\n");
+    text.split("\n\n")
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| {
+            let lines: Vec<String> = p
+                .lines()
+                .map(|l| maud::html! { (l) }.into_string())
+                .collect();
+            format!("<p>{}</p>", lines.join("<br/>\n"))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 pub fn comment(urls: &Urls, viewer: Viewer, c: &Comment) -> Value {

@@ -297,7 +297,7 @@ fn auth_session(state: Option<&AppState>) -> Table {
         .add(M::GET, "/session", User, session::get_session)
         .add(M::DELETE, "/session", Session, session::delete_session)
         .add(M::POST, "/websudo", Session, websudo::post_websudo)
-        .add(M::DELETE, "/websudo", Session, websudo::delete_websudo)
+        .add(M::DELETE, "/websudo", User, websudo::delete_websudo)
 }
 
 /// The login route: outside the authentication layer, since it authenticates by its body.

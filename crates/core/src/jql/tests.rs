@@ -732,10 +732,10 @@ fn limits_are_refused_cleanly() {
     let too_long = format!("{longest} ");
     assert_eq!(
         show(&too_long),
-        "error: Error in the JQL Query: The query is too long: it has more than 10000 \
-         characters. (line 1, character 10001)"
+        "error: Error in the JQL Query: The query is too long: it has more than 100000 \
+         characters. (line 1, character 100001)"
     );
-    // A megabyte of parentheses is refused by its length, reading only the first 10,001.
+    // A megabyte of parentheses is refused by its length, reading only the first 100,001.
     assert!(parse(&"(".repeat(1 << 20)).is_err());
 
     let nested = |depth: usize| format!("{}status = Done{}", "(".repeat(depth), ")".repeat(depth));

@@ -12,6 +12,7 @@ mod everyday;
 mod flood;
 mod identity;
 mod introspection;
+mod jira_shapes;
 mod oauth1;
 mod oauth1_api;
 mod oauth1_base_string;

@@ -10,7 +10,7 @@ use tessera_core::services::comments;
 use super::issue_input::issue_ref;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Auth, Jira, JsonBody, Params, PathArgs, no_content};
-use crate::render::{Viewer, comment};
+use crate::render::{Viewer, comment, rendered_body};
 use crate::state::AppState;
 
 /// BROWSE_PROJECTS. `startAt`, `maxResults`, `orderBy=created|-created`.
@@ -30,11 +30,12 @@ pub async fn get_comments(
         .is_some_and(|o| o.trim().starts_with('-'));
     let listed = comments::list(&*state.store, &cap, page, newest_first).await?;
     let viewer = Viewer::of(&principal);
+    let rendered = params.list("expand").iter().any(|e| e == "renderedBody");
     Ok(Jira::ok(json!({
         "startAt": listed.start_at,
         "maxResults": listed.max_results,
         "total": listed.total,
-        "comments": listed.items.iter().map(|c| comment(&state.urls, viewer, c)).collect::<Vec<Value>>(),
+        "comments": listed.items.iter().map(|c| shown(&state, viewer, c, rendered)).collect::<Vec<Value>>(),
     })))
 }
 
@@ -75,21 +76,38 @@ pub async fn post_comment(
     )))
 }
 
-/// BROWSE_PROJECTS.
+/// A comment, with its `renderedBody` when `expand=renderedBody` asks for it.
+fn shown(
+    state: &AppState,
+    viewer: Viewer,
+    found: &tessera_core::model::Comment,
+    rendered: bool,
+) -> Value {
+    let mut value = comment(&state.urls, viewer, found);
+    if rendered {
+        value["renderedBody"] = json!(rendered_body(&found.body));
+    }
+    value
+}
+
+/// BROWSE_PROJECTS. `expand=renderedBody`.
 pub async fn get_comment(
     State(state): State<AppState>,
     Auth(principal): Auth,
     PathArgs((key, id)): PathArgs<(String, String)>,
+    params: Params,
 ) -> ApiResult<Jira> {
     let cap = state
         .authz
         .issue::<Browse>(&principal, &issue_ref(&key))
         .await?;
     let found = comments::get(&*state.store, &cap, &id).await?;
-    Ok(Jira::ok(comment(
-        &state.urls,
+    let rendered = params.list("expand").iter().any(|e| e == "renderedBody");
+    Ok(Jira::ok(shown(
+        &state,
         Viewer::of(&principal),
         &found,
+        rendered,
     )))
 }
 

@@ -3,7 +3,7 @@
 
 use axum::extract::State;
 use serde_json::Value;
-use tessera_core::catalog::{FIELDS, IssueType, Priority, Resolution, Status};
+use tessera_core::catalog::{FIELDS, IssueType, Priority, Resolution, Status, StatusCategory};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Auth, Jira, PathArgs};
@@ -93,7 +93,7 @@ pub async fn get_status(
 
 /// Any authenticated user.
 pub async fn get_status_categories(State(state): State<AppState>, Auth(_): Auth) -> Jira {
-    list(Status::ALL.map(|s| render::status(&state.urls, s)["statusCategory"].clone()))
+    list(StatusCategory::ALL.map(|c| render::status_category(&state.urls, c)))
 }
 
 /// Any authenticated user. By id or by key.
@@ -102,12 +102,10 @@ pub async fn get_status_category(
     Auth(_): Auth,
     PathArgs(id_or_key): PathArgs<String>,
 ) -> ApiResult<Jira> {
-    Status::ALL
+    StatusCategory::ALL
         .into_iter()
-        .map(|s| s.category())
         .find(|c| c.id().to_string() == id_or_key || c.key() == id_or_key)
-        .and_then(|c| Status::ALL.into_iter().find(|s| s.category() == c))
-        .map(|s| Jira::ok(render::status(&state.urls, s)["statusCategory"].clone()))
+        .map(|c| Jira::ok(render::status_category(&state.urls, c)))
         .ok_or_else(|| ApiError::NotFound(format!("No status category '{id_or_key}' exists.")))
 }
 

@@ -5,7 +5,8 @@ use axum::extract::State;
 use serde_json::{Map, Value, json};
 use tessera_core::authz::{Authorizer, Browse, IssueRef, ProjectRef};
 use tessera_core::permissions::{
-    Flag, GlobalPermission, PermissionInfo, ProjectPermission, ProjectPermissions,
+    Flag, GlobalPermission, HeldAs, JIRA_PERMISSIONS, PermissionInfo, ProjectPermission,
+    ProjectPermissions,
 };
 
 use crate::error::{ApiError, ApiResult};
@@ -33,7 +34,10 @@ pub async fn get_my_permissions(
 ) -> ApiResult<Jira> {
     let wanted = params.list("permissions");
     for key in &wanted {
-        if GlobalPermission::from_key(key).is_none() && ProjectPermission::from_key(key).is_none() {
+        if GlobalPermission::from_key(key).is_none()
+            && ProjectPermission::from_key(key).is_none()
+            && !JIRA_PERMISSIONS.iter().any(|(info, _)| info.key == key)
+        {
             return Err(ApiError::bad_request(format!(
                 "Invalid permission key: {key}"
             )));
@@ -79,6 +83,16 @@ pub async fn get_my_permissions(
                 info.key.to_string(),
                 entry(info, held.contains(*permission)),
             );
+        }
+    }
+    for (info, held_as) in JIRA_PERMISSIONS {
+        if include(info.key) {
+            let have = match held_as {
+                HeldAs::Project(permission) => held.contains(*permission),
+                HeldAs::Global(permission) => Authorizer::has_global(&principal, *permission),
+                HeldAs::Never => false,
+            };
+            out.insert(info.key.to_string(), entry(*info, have));
         }
     }
     Ok(Jira::ok(json!({ "permissions": out })))

@@ -13,19 +13,46 @@ use tessera_core::services::projects::{self, MemberNames, ProjectInput};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Auth, Jira, JsonBody, Params, PathArgs, no_content};
-use crate::render::{Viewer, project, project_summary, role_url, status};
+use crate::render::{Viewer, optional_user, project, project_summary, role_url, status};
 use crate::state::AppState;
 
 /// Any authenticated user; lists the projects the caller can see.
-pub async fn get_projects(State(state): State<AppState>, Auth(principal): Auth) -> ApiResult<Jira> {
+/// Any user: the projects the caller can see. `projectKeys=A,B` keeps those named;
+/// `expand=description,lead,url,projectKeys` adds those members.
+pub async fn get_projects(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    params: Params,
+) -> ApiResult<Jira> {
     let visible = state.authz.visible_projects(&principal).await?;
+    let keys: Vec<String> = params
+        .list("projectKeys")
+        .iter()
+        .map(|k| k.to_ascii_uppercase())
+        .collect();
+    let expand = params.list("expand");
+    let expands = |name: &str| expand.iter().any(|e| e == name || e == "*");
+    let viewer = Viewer::of(&principal);
     let list: Vec<Value> = visible
         .iter()
+        .filter(|(p, _)| keys.is_empty() || keys.contains(&p.key))
         .map(|(p, _)| {
             let mut value =
                 project_summary(&state.urls, p.id.0, &p.key, &p.name, &p.project_type_key);
             value["expand"] = json!("description,lead,url,projectKeys");
             value["archived"] = json!(false);
+            if expands("description") {
+                value["description"] = json!(p.description.clone().unwrap_or_default());
+            }
+            if expands("lead") {
+                value["lead"] = optional_user(&state.urls, viewer, p.lead.as_ref());
+            }
+            if expands("url") {
+                value["url"] = json!("");
+            }
+            if expands("projectKeys") {
+                value["projectKeys"] = json!([p.key]);
+            }
             value
         })
         .collect();
