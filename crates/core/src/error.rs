@@ -93,6 +93,10 @@ pub enum Missing {
     IdentityProvider(String),
     #[error("Cannot find worklog with id: '{0}'.")]
     Worklog(String),
+    #[error("Could not find version for id '{0}'")]
+    Version(String),
+    #[error("The component with id {0} does not exist.")]
+    Component(String),
 }
 
 /// Why a service refused.
@@ -215,6 +219,9 @@ pub enum Conflict {
     /// An identity provider's name, or its issuer, is taken.
     ProviderName,
     ProviderIssuer,
+    /// A version's or component's name is taken in its project.
+    VersionName,
+    ComponentName,
     /// A uniqueness rule the store could not name (a race lost inside the database).
     Other,
 }

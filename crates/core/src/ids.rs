@@ -51,6 +51,14 @@ id_type!(
     /// Work logged on an issue.
     WorklogId
 );
+id_type!(
+    /// A project's version (release).
+    VersionId
+);
+id_type!(
+    /// A project's component.
+    ComponentId
+);
 
 #[cfg(test)]
 mod tests {

@@ -3,7 +3,7 @@
 
 use crate::catalog::{IssueType, Priority, Resolution, Status};
 use crate::clock::Timestamp;
-use crate::ids::{CommentId, IssueId, ProjectId, UserId, WorklogId};
+use crate::ids::{CommentId, ComponentId, IssueId, ProjectId, UserId, VersionId, WorklogId};
 use crate::permissions::ProjectRole;
 
 /// The groups every installation has.
@@ -245,6 +245,54 @@ pub struct Comment {
     pub body: String,
     pub created: Timestamp,
     pub updated: Timestamp,
+}
+
+/// A project's version (a release): its issues name it as fix or affected version.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Version {
+    pub id: VersionId,
+    pub project_id: ProjectId,
+    pub name: String,
+    pub description: Option<String>,
+    pub released: bool,
+    pub archived: bool,
+    /// `YYYY-MM-DD`.
+    pub release_date: Option<String>,
+    pub start_date: Option<String>,
+    /// Its place in the project's order of versions.
+    pub sequence: i64,
+}
+
+/// A version's fields as set on creation or change (`None`: as it is, or none).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VersionFields {
+    pub name: Option<String>,
+    pub description: Option<Option<String>>,
+    pub released: Option<bool>,
+    pub archived: Option<bool>,
+    pub release_date: Option<Option<String>>,
+    pub start_date: Option<Option<String>>,
+}
+
+/// A project's component: part of the product its issues belong to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Component {
+    pub id: ComponentId,
+    pub project_id: ProjectId,
+    pub name: String,
+    pub description: Option<String>,
+    pub lead: Option<User>,
+    /// Jira's `PROJECT_DEFAULT`, `COMPONENT_LEAD`, `PROJECT_LEAD` or `UNASSIGNED`.
+    pub assignee_type: String,
+}
+
+/// A component's fields as set on creation or change.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ComponentFields {
+    pub name: Option<String>,
+    pub description: Option<Option<String>>,
+    pub lead: Option<Option<UserId>>,
+    pub assignee_type: Option<String>,
 }
 
 /// Work logged on an issue: how long, from when, by whom.

@@ -10,11 +10,14 @@ use crate::clock::Timestamp;
 use crate::identity::{
     Endpoints, IdentityProvider, NewIdentityProvider, ProviderId, ProviderSettings, SsoLogin,
 };
-use crate::ids::{CommentId, IssueId, ProjectId, TokenId, UserId, WorklogId};
+use crate::ids::{
+    CommentId, ComponentId, IssueId, ProjectId, TokenId, UserId, VersionId, WorklogId,
+};
 use crate::model::{
-    Comment, EstimateChange, Group, Issue, IssueChanges, LoginInfo, NewIssue, NewProject, NewUser,
-    NewWorklog, Page, PageRequest, Project, RoleActor, RoleMember, Session, User, UserUpdate,
-    Watches, Worklog, WorklogChange, WorklogChanges,
+    Comment, Component, ComponentFields, EstimateChange, Group, Issue, IssueChanges, LoginInfo,
+    NewIssue, NewProject, NewUser, NewWorklog, Page, PageRequest, Project, RoleActor, RoleMember,
+    Session, User, UserUpdate, Version, VersionFields, Watches, Worklog, WorklogChange,
+    WorklogChanges,
 };
 use crate::oauth1::{Consumer, ConsumerChanges, NewConsumer, NewOAuth1Token, Nonce, OAuth1Token};
 use crate::oauth2::{
@@ -427,6 +430,59 @@ pub trait IdentityStore: Send + Sync {
     ) -> StoreResult<Option<SsoLogin>>;
 }
 
+/// Projects' versions and components.
+#[async_trait]
+pub trait PlanningStore: Send + Sync {
+    /// Placed last in the project's order; a conflict (`VersionName`) if the name is taken.
+    async fn create_version(
+        &self,
+        project: ProjectId,
+        fields: &VersionFields,
+    ) -> StoreResult<Version>;
+    async fn find_version(&self, id: VersionId) -> StoreResult<Option<Version>>;
+    /// The project's versions, in their order.
+    async fn list_versions(&self, project: ProjectId) -> StoreResult<Vec<Version>>;
+    /// `None` if it is gone; a conflict if the new name is taken.
+    async fn update_version(
+        &self,
+        id: VersionId,
+        fields: &VersionFields,
+    ) -> StoreResult<Option<Version>>;
+    /// Moves the version to `position` (0 first) in its project's order.
+    async fn move_version(&self, id: VersionId, position: usize) -> StoreResult<Option<Version>>;
+    /// Deletes the version; its issues name `fix_to` / `affected_to` instead (or nothing),
+    /// in the same transaction. `false` if it was gone.
+    async fn delete_version(
+        &self,
+        id: VersionId,
+        fix_to: Option<VersionId>,
+        affected_to: Option<VersionId>,
+    ) -> StoreResult<bool>;
+    /// How many issues name the version as fix version, and as affected version.
+    async fn version_issue_counts(&self, id: VersionId) -> StoreResult<(i64, i64)>;
+    /// A conflict (`ComponentName`) if the name is taken in the project.
+    async fn create_component(
+        &self,
+        project: ProjectId,
+        fields: &ComponentFields,
+    ) -> StoreResult<Component>;
+    async fn find_component(&self, id: ComponentId) -> StoreResult<Option<Component>>;
+    /// The project's components, by name.
+    async fn list_components(&self, project: ProjectId) -> StoreResult<Vec<Component>>;
+    async fn update_component(
+        &self,
+        id: ComponentId,
+        fields: &ComponentFields,
+    ) -> StoreResult<Option<Component>>;
+    /// Deletes the component; its issues name `move_to` instead (or nothing).
+    async fn delete_component(
+        &self,
+        id: ComponentId,
+        move_to: Option<ComponentId>,
+    ) -> StoreResult<bool>;
+    async fn component_issue_count(&self, id: ComponentId) -> StoreResult<i64>;
+}
+
 /// Work logged on issues.
 #[async_trait]
 pub trait WorklogStore: Send + Sync {
@@ -661,6 +717,7 @@ pub trait Store:
     + OAuth1Store
     + IdentityStore
     + WorklogStore
+    + PlanningStore
     + KeyStore
     + std::fmt::Debug
 {
@@ -681,6 +738,7 @@ impl<T> Store for T where
         + OAuth1Store
         + IdentityStore
         + WorklogStore
+        + PlanningStore
         + KeyStore
         + std::fmt::Debug
 {

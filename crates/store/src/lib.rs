@@ -18,6 +18,7 @@ mod identity;
 mod issues;
 mod oauth1;
 mod oauth2;
+mod planning;
 mod policy;
 mod projects;
 mod rows;

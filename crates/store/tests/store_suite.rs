@@ -1355,3 +1355,71 @@ mod worklogs {
         }
     }
 }
+
+/// Versions and components: unique names per project regardless of case, the versions'
+/// order, and deletion moving issues elsewhere.
+mod planning {
+    use super::*;
+    use tessera_core::ids::{ComponentId, VersionId};
+    use tessera_core::store::PlanningStore;
+
+    fn named(name: &str) -> VersionFields {
+        VersionFields {
+            name: Some(name.into()),
+            ..VersionFields::default()
+        }
+    }
+
+    backend_tests! {
+        async fn versions_keep_their_order_and_names_are_unique_per_project(db) {
+            let store = open(&db).await;
+            let alice = user(&store, "alice", &[]).await;
+            let p = project(&store, "VR", &alice).await;
+            let q = project(&store, "VQ", &alice).await;
+            let one = store.create_version(p.id, &named("1.0")).await.unwrap();
+            let two = store.create_version(p.id, &VersionFields { release_date: Some(Some("2026-03-01".into())), released: Some(true), ..named("2.0") }).await.unwrap();
+            let three = store.create_version(p.id, &named("3.0")).await.unwrap();
+            assert_eq!((one.id.0, one.sequence, two.sequence), (10000, 1, 2));
+            assert_eq!((two.released, two.release_date.as_deref()), (true, Some("2026-03-01")));
+            assert!(matches!(store.create_version(p.id, &named("1.0")).await, Err(StoreError::Conflict(Conflict::VersionName))));
+            assert!(store.create_version(p.id, &named("2.O")).await.is_ok());
+            store.create_version(q.id, &named("1.0")).await.unwrap();
+            let names = |vs: Vec<Version>| vs.into_iter().map(|v| v.name).collect::<Vec<_>>();
+            assert_eq!(names(store.list_versions(p.id).await.unwrap()), ["1.0", "2.0", "3.0", "2.O"]);
+            store.move_version(three.id, 0).await.unwrap().unwrap();
+            assert_eq!(names(store.list_versions(p.id).await.unwrap()), ["3.0", "1.0", "2.0", "2.O"]);
+            store.move_version(three.id, 99).await.unwrap();
+            assert_eq!(names(store.list_versions(p.id).await.unwrap()), ["1.0", "2.0", "2.O", "3.0"]);
+            let changed = store.update_version(one.id, &VersionFields { archived: Some(true), description: Some(Some("first".into())), ..VersionFields::default() }).await.unwrap().unwrap();
+            assert_eq!((changed.name.as_str(), changed.archived, changed.description.as_deref()), ("1.0", true, Some("first")));
+            assert!(matches!(store.update_version(one.id, &named("3.0")).await, Err(StoreError::Conflict(Conflict::VersionName))));
+            assert!(store.update_version(VersionId(1), &named("x")).await.unwrap().is_none());
+            assert_eq!(store.version_issue_counts(one.id).await.unwrap(), (0, 0));
+            assert!(store.delete_version(one.id, Some(two.id), None).await.unwrap());
+            assert!(!store.delete_version(one.id, None, None).await.unwrap());
+        }
+
+        async fn components_are_unique_per_project_and_keep_their_lead(db) {
+            let store = open(&db).await;
+            let alice = user(&store, "alice", &[]).await;
+            let p = project(&store, "CP", &alice).await;
+            let fields = |name: &str| ComponentFields { name: Some(name.into()), lead: Some(Some(alice.id)), ..ComponentFields::default() };
+            let api = store.create_component(p.id, &fields("API")).await.unwrap();
+            assert_eq!((api.lead.as_ref().map(|u| u.id), api.assignee_type.as_str()), (Some(alice.id), "PROJECT_DEFAULT"));
+            assert!(matches!(store.create_component(p.id, &fields("api")).await, Err(StoreError::Conflict(Conflict::ComponentName))));
+            let ui = store.create_component(p.id, &fields("UI")).await.unwrap();
+            let changed = store.update_component(ui.id, &ComponentFields { lead: Some(None), assignee_type: Some("UNASSIGNED".into()), ..ComponentFields::default() }).await.unwrap().unwrap();
+            assert_eq!((changed.lead, changed.assignee_type.as_str(), changed.name.as_str()), (None, "UNASSIGNED", "UI"));
+            let names: Vec<String> = store.list_components(p.id).await.unwrap().into_iter().map(|c| c.name).collect();
+            assert_eq!(names, ["API", "UI"]);
+            assert_eq!(store.component_issue_count(api.id).await.unwrap(), 0);
+            assert!(store.delete_component(api.id, Some(ui.id)).await.unwrap());
+            assert!(store.find_component(api.id).await.unwrap().is_none());
+            assert!(store.update_component(ComponentId(1), &fields("x")).await.unwrap().is_none());
+            // A project's deletion takes its versions and components.
+            store.create_version(p.id, &named("9")).await.unwrap();
+            assert!(store.delete_project(p.id).await.unwrap());
+            assert!(store.find_component(ui.id).await.unwrap().is_none());
+        }
+    }
+}

@@ -21,8 +21,8 @@ use crate::client::resolve_client;
 use crate::error::ApiError;
 use crate::middleware::{audit_admin_change, authenticate, limit_logins, require_websudo};
 use crate::rest::api2::{
-    changelog, comments, groups, issue_meta, issues, meta, myself, permissions, projects, schemes,
-    search, server_info, users, watchers, worklogs,
+    changelog, comments, groups, issue_meta, issues, meta, myself, permissions, planning, projects,
+    schemes, search, server_info, users, watchers, worklogs,
 };
 use crate::rest::auth::{session, websudo};
 use crate::rest::pat;
@@ -169,6 +169,20 @@ fn api2(state: Option<&AppState>) -> Table {
         .add(M::GET, "/project/{projectIdOrKey}/priorityscheme", Project(P::AdministerProjects), schemes::get_project_priority_scheme)
         .add(M::GET, "/project/{projectIdOrKey}/workflowscheme", Project(P::AdministerProjects), schemes::get_project_workflow_scheme)
         .add(M::GET, "/project/{projectIdOrKey}/issuesecuritylevelscheme", Project(P::AdministerProjects), schemes::get_project_security_level_scheme)
+        .add(M::GET, "/project/{projectIdOrKey}/versions", Project(P::BrowseProjects), planning::get_project_versions)
+        .add(M::GET, "/project/{projectIdOrKey}/version", Project(P::BrowseProjects), planning::get_project_versions_paged)
+        .add(M::GET, "/project/{projectIdOrKey}/components", Project(P::BrowseProjects), planning::get_project_components)
+        .add(M::POST, "/version", Project(P::AdministerProjects), planning::post_version)
+        .add(M::GET, "/version/{id}", Project(P::BrowseProjects), planning::get_version)
+        .add(M::PUT, "/version/{id}", Project(P::AdministerProjects), planning::put_version)
+        .add(M::DELETE, "/version/{id}", Project(P::AdministerProjects), planning::delete_version)
+        .add(M::POST, "/version/{id}/move", Project(P::AdministerProjects), planning::post_move_version)
+        .add(M::GET, "/version/{id}/relatedIssueCounts", Project(P::BrowseProjects), planning::get_version_counts)
+        .add(M::POST, "/component", Project(P::AdministerProjects), planning::post_component)
+        .add(M::GET, "/component/{id}", Project(P::BrowseProjects), planning::get_component)
+        .add(M::PUT, "/component/{id}", Project(P::AdministerProjects), planning::put_component)
+        .add(M::DELETE, "/component/{id}", Project(P::AdministerProjects), planning::delete_component)
+        .add(M::GET, "/component/{id}/relatedIssueCounts", Project(P::BrowseProjects), planning::get_component_counts)
         .add(M::GET, "/permissionscheme", Admin, schemes::get_permission_schemes)
         .add(M::GET, "/permissionscheme/{schemeId}", Admin, schemes::get_permission_scheme)
         .add(M::GET, "/issuesecurityschemes", Admin, schemes::get_security_schemes)

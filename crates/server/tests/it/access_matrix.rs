@@ -247,6 +247,8 @@ struct Fixture {
     issue: String,
     comment: String,
     worklog: String,
+    version: String,
+    component: String,
     group: String,
     /// The administrator's session, with websudo.
     session: String,
@@ -295,6 +297,8 @@ fn concrete_path(route: &RouteSpec, fixture: &Fixture) -> String {
                 "identityproviders" => &fixture.provider,
                 "comment" => &fixture.comment,
                 "worklog" => &fixture.worklog,
+                "version" => &fixture.version,
+                "component" => &fixture.component,
                 "issuetype" | "priority" => "3",
                 "resolution" => "10000",
                 other => panic!(
@@ -402,6 +406,16 @@ fn request_for(route: &RouteSpec, f: &Fixture) -> (String, Option<Value>) {
             (String::new(), Some(json!({"timeSpent": "2h"})))
         }
         ("POST", "/rest/api/2/worklog/list") => (String::new(), Some(json!({"ids": [f.worklog]}))),
+        ("POST", "/rest/api/2/version") | ("POST", "/rest/api/2/component") => (
+            String::new(),
+            Some(json!({"name": format!("made {n}"), "project": "MTX"})),
+        ),
+        ("PUT", "/rest/api/2/version/{id}") | ("PUT", "/rest/api/2/component/{id}") => {
+            (String::new(), Some(json!({"name": format!("renamed {n}")})))
+        }
+        ("POST", "/rest/api/2/version/{id}/move") => {
+            (String::new(), Some(json!({"position": "First"})))
+        }
         ("PUT", "/rest/api/2/myself/password") => (String::new(), Some(json!({}))),
         // Valid for every caller: it names no project the caller might not see.
         ("GET", "/rest/api/2/search") => ("?jql=summary~matrix&maxResults=5".into(), None),
@@ -679,6 +693,24 @@ async fn fixture(server: &TestServer, idp: &str) -> Fixture {
         .await
         .unwrap();
     let worklog = json_of(response).await["id"].as_str().unwrap().to_string();
+    let made = server
+        .admin_json(
+            Method::POST,
+            "/rest/api/2/version",
+            json!({"name": format!("fixture {n}"), "project": "MTX"}),
+            StatusCode::CREATED,
+        )
+        .await;
+    let version = made["id"].as_str().unwrap().to_string();
+    let made = server
+        .admin_json(
+            Method::POST,
+            "/rest/api/2/component",
+            json!({"name": format!("fixture {n}"), "project": "MTX"}),
+            StatusCode::CREATED,
+        )
+        .await;
+    let component = made["id"].as_str().unwrap().to_string();
     let group = format!("g{n}");
     let response = server
         .admin(Method::POST, "/rest/api/2/group")
@@ -796,6 +828,8 @@ async fn fixture(server: &TestServer, idp: &str) -> Fixture {
         issue,
         comment,
         worklog,
+        version,
+        component,
         group,
         session,
         stale_session,

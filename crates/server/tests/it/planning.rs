@@ -1,0 +1,116 @@
+//! Versions and components through a real server, on SQLite and on PostgreSQL: Jira's
+//! shapes, the order of versions, unique names, and who may read and manage them.
+
+use crate::common::*;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tessera_testkit::backend_tests;
+
+backend_tests! {
+    async fn project_administrators_manage_versions_in_order(db) {
+        let server = TestServer::start(db).await;
+        server.create_project("RL").await;
+        server.create_user("dev", &[]).await;
+        server.add_to_role("RL", 10001, "dev").await;
+        let make = |name: &str, extra: Value| {
+            let mut body = json!({"name": name, "project": "RL"});
+            for (k, v) in extra.as_object().unwrap() {
+                body[k] = v.clone();
+            }
+            body
+        };
+        let one = server.admin_json(Method::POST, "/rest/api/2/version", make("1.0", json!({"description": "first", "releaseDate": "2020-01-31"})), StatusCode::CREATED).await;
+        assert_eq!((one["name"].as_str(), one["released"].as_bool(), one["archived"].as_bool()), (Some("1.0"), Some(false), Some(false)));
+        assert_eq!((one["releaseDate"].as_str(), one["userReleaseDate"].as_str(), one["overdue"].as_bool()), (Some("2020-01-31"), Some("31/Jan/20"), Some(true)));
+        let id = one["id"].as_str().unwrap().to_string();
+        assert!(one["self"].as_str().unwrap().ends_with(&format!("/rest/api/2/version/{id}")));
+        let two = server.admin_json(Method::POST, "/rest/api/2/version", make("2.0", json!({"projectId": null})), StatusCode::CREATED).await;
+        server.admin_json(Method::POST, "/rest/api/2/version", json!({"name": "3.0", "projectId": one["projectId"]}), StatusCode::CREATED).await;
+        let names = |list: &Value| list.as_array().unwrap().iter().map(|v| v["name"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+        let listed = server.user(Method::GET, "/rest/api/2/project/RL/versions", "dev").send().await.unwrap();
+        assert_eq!(names(&json_of(listed).await), ["1.0", "2.0", "3.0"]);
+        // Moves.
+        server.admin_json(Method::POST, &format!("/rest/api/2/version/{}/move", two["id"].as_str().unwrap()), json!({"position": "First"}), StatusCode::OK).await;
+        server.admin_json(Method::POST, &format!("/rest/api/2/version/{id}/move"), json!({"position": "Last"}), StatusCode::OK).await;
+        let all = server.admin_json(Method::GET, "/rest/api/2/project/RL/versions", Value::Null, StatusCode::OK).await;
+        assert_eq!(names(&all), ["2.0", "3.0", "1.0"]);
+        server.admin_json(Method::POST, &format!("/rest/api/2/version/{id}/move"), json!({"after": two["self"]}), StatusCode::OK).await;
+        assert_eq!(names(&server.admin_json(Method::GET, "/rest/api/2/project/RL/versions", Value::Null, StatusCode::OK).await), ["2.0", "1.0", "3.0"]);
+        // Release, archive, rename; a taken name is a 400 naming the field.
+        let changed = server.admin_json(Method::PUT, &format!("/rest/api/2/version/{id}"), json!({"released": true, "archived": true, "name": "1.0.0", "releaseDate": null}), StatusCode::OK).await;
+        assert_eq!((changed["name"].as_str(), changed["released"].as_bool(), changed["archived"].as_bool()), (Some("1.0.0"), Some(true), Some(true)));
+        assert!(changed.get("releaseDate").is_none());
+        assert_eq!(changed["description"], "first");
+        for (body, field) in [
+            (make("2.0", json!({})), "name"),
+            (make("", json!({})), "name"),
+            (make("4.0", json!({"releaseDate": "2026-02-30"})), "releaseDate"),
+        ] {
+            let refused = server.admin(Method::POST, "/rest/api/2/version").json(&body).send().await.unwrap();
+            let error = expect_error(refused, StatusCode::BAD_REQUEST).await;
+            assert!(error["errors"][field].is_string(), "{body}: {error}");
+        }
+        // Paged, filtered by status and name.
+        let page = server.admin_json(Method::GET, "/rest/api/2/project/RL/version?startAt=0&maxResults=2&status=unreleased", Value::Null, StatusCode::OK).await;
+        assert_eq!((page["total"].as_i64(), page["isLast"].as_bool()), (Some(2), Some(true)));
+        assert_eq!(names(&page["values"]), ["2.0", "3.0"]);
+        let found = server.admin_json(Method::GET, "/rest/api/2/project/RL/version?query=1.0", Value::Null, StatusCode::OK).await;
+        assert_eq!(names(&found["values"]), ["1.0.0"]);
+        // A developer reads but may not manage; the counts are there.
+        let refused = server.user(Method::POST, "/rest/api/2/version", "dev").json(&make("5.0", json!({}))).send().await.unwrap();
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+        let refused = server.user(Method::DELETE, &format!("/rest/api/2/version/{id}"), "dev").send().await.unwrap();
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+        let counts = json_of(server.user(Method::GET, &format!("/rest/api/2/version/{id}/relatedIssueCounts"), "dev").send().await.unwrap()).await;
+        assert_eq!((counts["issuesFixedCount"].as_i64(), counts["issuesAffectedCount"].as_i64()), (Some(0), Some(0)));
+        // Deleting: moving issues needs another version of the project.
+        let gone = server.admin(Method::DELETE, &format!("/rest/api/2/version/{id}?moveFixIssuesTo={id}")).send().await.unwrap();
+        assert_eq!(gone.status(), StatusCode::BAD_REQUEST);
+        let gone = server.admin(Method::DELETE, &format!("/rest/api/2/version/{id}?moveFixIssuesTo={}", two["id"].as_str().unwrap())).send().await.unwrap();
+        assert_eq!(gone.status(), StatusCode::NO_CONTENT);
+        assert_eq!(server.admin(Method::GET, &format!("/rest/api/2/version/{id}")).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    }
+
+    async fn components_belong_to_their_project_and_hide_with_it(db) {
+        let server = TestServer::start(db).await;
+        server.create_project("CM").await;
+        server.create_project("HID").await;
+        let response = server.admin(Method::DELETE, "/rest/api/2/project/HID/role/10000?group=jira-users").send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+        server.create_user("dev", &[]).await;
+        server.add_to_role("CM", 10001, "dev").await;
+        let api = server.admin_json(Method::POST, "/rest/api/2/component", json!({"name": "API", "project": "CM", "description": "the REST API", "leadUserName": "dev", "assigneeType": "COMPONENT_LEAD"}), StatusCode::CREATED).await;
+        assert_eq!((api["lead"]["name"].as_str(), api["assigneeType"].as_str(), api["project"].as_str()), (Some("dev"), Some("COMPONENT_LEAD"), Some("CM")));
+        assert_eq!(api["isAssigneeTypeValid"], true);
+        let id = api["id"].as_str().unwrap().to_string();
+        for (body, field) in [
+            (json!({"name": "api", "project": "CM"}), "name"),
+            (json!({"name": "X", "project": "CM", "leadUserName": "nobody"}), "leadUserName"),
+            (json!({"name": "Y", "project": "CM", "assigneeType": "SOMEONE"}), "assigneeType"),
+            (json!({"name": "Z"}), "project"),
+        ] {
+            let refused = server.admin(Method::POST, "/rest/api/2/component").json(&body).send().await.unwrap();
+            let error = expect_error(refused, StatusCode::BAD_REQUEST).await;
+            assert!(error["errors"][field].is_string(), "{body}: {error}");
+        }
+        let changed = server.admin_json(Method::PUT, &format!("/rest/api/2/component/{id}"), json!({"leadUserName": null, "assigneeType": "UNASSIGNED"}), StatusCode::OK).await;
+        assert!(changed.get("lead").is_none());
+        assert_eq!(changed["description"], "the REST API");
+        let listed = json_of(server.user(Method::GET, "/rest/api/2/project/CM/components", "dev").send().await.unwrap()).await;
+        assert_eq!(listed.as_array().unwrap().len(), 1);
+        // Another project's component is not found for one who cannot see that project.
+        let hidden = server.admin_json(Method::POST, "/rest/api/2/component", json!({"name": "Secret", "project": "HID"}), StatusCode::CREATED).await;
+        let path = format!("/rest/api/2/component/{}", hidden["id"].as_str().unwrap());
+        assert_eq!(server.user(Method::GET, &path, "dev").send().await.unwrap().status(), StatusCode::NOT_FOUND);
+        assert_eq!(server.user(Method::GET, "/rest/api/2/project/HID/components", "dev").send().await.unwrap().status(), StatusCode::NOT_FOUND);
+        let refused = server.user(Method::POST, "/rest/api/2/component", "dev").json(&json!({"name": "Mine", "project": "HID"})).send().await.unwrap();
+        assert_eq!(refused.status(), StatusCode::NOT_FOUND);
+        // Moving issues to another project's component is refused; deleting works.
+        let gone = server.admin(Method::DELETE, &format!("/rest/api/2/component/{id}?moveIssuesTo={}", hidden["id"].as_str().unwrap())).send().await.unwrap();
+        assert_eq!(gone.status(), StatusCode::BAD_REQUEST);
+        let counts = server.admin_json(Method::GET, &format!("/rest/api/2/component/{id}/relatedIssueCounts"), Value::Null, StatusCode::OK).await;
+        assert_eq!(counts["issueCount"], 0);
+        assert_eq!(server.admin(Method::DELETE, &format!("/rest/api/2/component/{id}")).send().await.unwrap().status(), StatusCode::NO_CONTENT);
+        assert_eq!(server.admin(Method::GET, &format!("/rest/api/2/component/{id}")).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    }
+}
