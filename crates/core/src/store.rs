@@ -126,6 +126,9 @@ pub trait GroupStore: Send + Sync {
     async fn create_group(&self, name: &str) -> StoreResult<Group>;
     async fn delete_group(&self, name: &str) -> StoreResult<bool>;
     async fn find_group(&self, name: &str) -> StoreResult<Option<Group>>;
+    /// Groups whose name contains `text` (all for an empty one), by name, at most `limit`,
+    /// with how many match in all.
+    async fn search_groups(&self, text: &str, limit: i64) -> StoreResult<(Vec<Group>, i64)>;
     async fn group_members(
         &self,
         name: &str,

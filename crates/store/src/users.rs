@@ -425,6 +425,33 @@ impl GroupStore for SqlStore {
         Ok(found.map(|name| Group { name }))
     }
 
+    async fn search_groups(&self, text: &str, limit: i64) -> StoreResult<(Vec<Group>, i64)> {
+        let pattern = format!("%{}", like_prefix(&text.to_lowercase()));
+        let (names, total): (Vec<String>, i64) = on_pool!(self, read, |pool| {
+            let names = sqlx::query_scalar(
+                "SELECT name FROM user_groups WHERE LOWER(name) LIKE $1 ESCAPE '\\' \
+                 ORDER BY name LIMIT $2",
+            )
+            .bind(&pattern)
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+            .map_err(backend)?;
+            let total = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM user_groups WHERE LOWER(name) LIKE $1 ESCAPE '\\'",
+            )
+            .bind(&pattern)
+            .fetch_one(pool)
+            .await
+            .map_err(backend)?;
+            (names, total)
+        });
+        Ok((
+            names.into_iter().map(|name| Group { name }).collect(),
+            total,
+        ))
+    }
+
     async fn group_members(
         &self,
         name: &str,

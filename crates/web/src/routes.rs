@@ -21,8 +21,8 @@ use crate::client::resolve_client;
 use crate::error::ApiError;
 use crate::middleware::{audit_admin_change, authenticate, limit_logins, require_websudo};
 use crate::rest::api2::{
-    changelog, comments, groups, issue_meta, issues, meta, myself, permissions, planning, projects,
-    schemes, search, server_info, users, watchers, worklogs,
+    changelog, comments, groups, issue_meta, issues, meta, myself, permissions, pickers, planning,
+    projects, schemes, search, server_info, users, watchers, worklogs,
 };
 use crate::rest::auth::{session, websudo};
 use crate::rest::pat;
@@ -154,6 +154,10 @@ fn api2(state: Option<&AppState>) -> Table {
         .add(M::PUT, "/user", Admin, users::put_user)
         .add(M::PUT, "/user/password", Admin, users::put_user_password)
         .add(M::GET, "/user/search", User, users::get_user_search)
+        .add(M::GET, "/user/assignable/search", Project(P::BrowseProjects), pickers::get_assignable)
+        .add(M::GET, "/user/assignable/multiProjectSearch", Project(P::BrowseProjects), pickers::get_assignable_multi)
+        .add(M::GET, "/user/viewissue/search", Project(P::BrowseProjects), pickers::get_view_issue)
+        .add(M::GET, "/groups/picker", User, pickers::get_groups_picker)
         .add(M::GET, "/group", User, groups::get_group)
         .add(M::POST, "/group", Admin, groups::post_group)
         .add(M::DELETE, "/group", Admin, groups::delete_group)

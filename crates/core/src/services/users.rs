@@ -143,6 +143,50 @@ pub async fn search_users(
     Ok(store.search_users(&query, page).await?)
 }
 
+/// The most users a picker looks through for one answer.
+pub const PICKER_SCAN: i64 = 1000;
+
+/// Active users matching `text` (everyone for an empty one) who may browse every project in
+/// `projects`, so may be assigned issues there (tessera's assignment rule); a page of them.
+/// The caller's capability to see those projects is the handler's to hold.
+pub async fn assignable(
+    store: &dyn Store,
+    reader: &ReadUsers,
+    projects: &[crate::ids::ProjectId],
+    text: &str,
+    page: PageRequest,
+) -> Result<Vec<User>, Error> {
+    let text = text.trim().to_lowercase();
+    let query = UserQuery {
+        text: if text.is_empty() { ".".into() } else { text },
+        include_active: true,
+        include_inactive: false,
+        match_email: reader.sees_all_emails(),
+    };
+    let scan = PageRequest {
+        start_at: 0,
+        limit: PICKER_SCAN,
+    };
+    let mut found = Vec::new();
+    for user in store.search_users(&query, scan).await? {
+        let mut everywhere = true;
+        for project in projects {
+            if !crate::authz::user_can_browse(store, *project, &user).await? {
+                everywhere = false;
+                break;
+            }
+        }
+        if everywhere {
+            found.push(user);
+        }
+    }
+    Ok(found
+        .into_iter()
+        .skip(usize::try_from(page.start_at).unwrap_or(usize::MAX))
+        .take(usize::try_from(page.limit).unwrap_or(0))
+        .collect())
+}
+
 /// Looks a user up by name for an administrative change.
 /// A user named in a request: `?username=` or `?key=` (`JIRAUSER10001`), each resolved only
 /// as what it says it is, so a user named like another's key cannot stand in for them.

@@ -339,6 +339,11 @@ fn request_for(route: &RouteSpec, f: &Fixture) -> (String, Option<Value>) {
             Some(json!({"password": format!("target-password-{n}")})),
         ),
         ("GET", "/rest/api/2/user/search") => ("?username=ta".into(), None),
+        ("GET", "/rest/api/2/user/assignable/search") => ("?project=MTX&username=de".into(), None),
+        ("GET", "/rest/api/2/user/assignable/multiProjectSearch") => {
+            ("?projectKeys=MTX&username=de".into(), None)
+        }
+        ("GET", "/rest/api/2/user/viewissue/search") => (format!("?issueKey={}", f.issue), None),
         ("GET", "/rest/api/2/group")
         | ("GET", "/rest/api/2/group/member")
         | ("DELETE", "/rest/api/2/group") => (format!("?groupname={}", f.group), None),

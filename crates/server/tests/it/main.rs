@@ -18,6 +18,7 @@ mod oauth1_api;
 mod oauth1_base_string;
 mod oauth2;
 mod pages;
+mod pickers;
 mod planning;
 mod policy;
 mod process;

@@ -10,6 +10,7 @@ pub mod issues;
 pub mod meta;
 pub mod myself;
 pub mod permissions;
+pub mod pickers;
 pub mod planning;
 pub mod projects;
 pub mod schemes;
