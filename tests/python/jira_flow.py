@@ -135,6 +135,24 @@ def flow(args, method):
         key = "PYMADE"
         check(client.create_project(key, name="Made by python"), "project created")
         made = client.create_issue(project=key, summary="goes with it", issuetype={"name": "Task"})
+        # Versions and components, as release reporting reads and writes them.
+        version = client.create_version("1.0", key, description="first", releaseDate="2026-03-01")
+        later = client.create_version("2.0", key)
+        check([v.name for v in client.project_versions(key)] == ["1.0", "2.0"], "versions listed")
+        client.move_version(later.id, position="First")
+        check([v.name for v in client.project_versions(key)] == ["2.0", "1.0"], "version moved")
+        version.update(released=True)
+        check(client.version(version.id).released is True, "version released")
+        component = client.create_component("API", key, description="the REST API", leadUserName=args.user)
+        check(client.component(component.id).lead.name == args.user, "component lead")
+        check([c.name for c in client.project_components(key)] == ["API"], "components listed")
+        component.delete()
+        version.delete()
+        check([v.name for v in client.project_versions(key)] == ["2.0"], "version deleted")
+        # The pickers a form fills its fields from.
+        check(args.user in [u.name for u in client.search_assignable_users_for_issues(username=args.user, project=key)],
+              "assignable users")
+        check("jira-users" in client.groups(query="jira"), "groups picker")
         check(client.delete_project(key), "project deleted")
         expect_status(404, lambda: client.issue(made.key))
 
