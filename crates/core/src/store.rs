@@ -422,8 +422,9 @@ pub trait IdentityStore: Send + Sync {
     /// Notes the first use of a provider's credentials: `true` only for the call that set it
     /// (so its audit event is recorded once, whatever instances race).
     async fn mark_provider_used(&self, id: ProviderId, at: Timestamp) -> StoreResult<bool>;
-    /// Keeps a sign-in that went to a provider (and drops those expired by `login.created`).
-    async fn create_sso_login(&self, login: &SsoLogin) -> StoreResult<()>;
+    /// Keeps a sign-in that went to a provider (and drops those expired by `login.created`);
+    /// `false` (and nothing kept) if `max_pending` sign-ins are under way already.
+    async fn create_sso_login(&self, login: &SsoLogin, max_pending: i64) -> StoreResult<bool>;
     /// Takes the sign-in whose state has this digest: deleted as it is read, so it is used
     /// once; `None` if there is none or it expired before `now`.
     async fn take_sso_login(

@@ -298,7 +298,7 @@ impl IdentityStore for SqlStore {
         Ok(updated > 0)
     }
 
-    async fn create_sso_login(&self, login: &SsoLogin) -> StoreResult<()> {
+    async fn create_sso_login(&self, login: &SsoLogin, max_pending: i64) -> StoreResult<bool> {
         on_pool!(self, write, |pool| {
             let mut tx = pool.begin().await.map_err(backend)?;
             sqlx::query("DELETE FROM sso_logins WHERE expires_at <= $1")
@@ -306,6 +306,14 @@ impl IdentityStore for SqlStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(backend)?;
+            let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sso_logins")
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(backend)?;
+            if pending >= max_pending {
+                tx.commit().await.map_err(backend)?;
+                return Ok(false);
+            }
             sqlx::query(
                 "INSERT INTO sso_logins (state_digest, provider_id, nonce, code_verifier, next, \
                  created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -320,7 +328,8 @@ impl IdentityStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(|e| write_error(e, any_conflict))?;
-            tx.commit().await.map_err(backend)
+            tx.commit().await.map_err(backend)?;
+            Ok(true)
         })
     }
 

@@ -1242,15 +1242,19 @@ mod identity {
                 created,
                 expires: created.plus(std::time::Duration::from_secs(600)),
             };
-            store.create_sso_login(&login("a", T0)).await.unwrap();
-            store.create_sso_login(&login("b", T0)).await.unwrap();
+            assert!(store.create_sso_login(&login("a", T0), 10).await.unwrap());
+            assert!(store.create_sso_login(&login("b", T0), 10).await.unwrap());
+            // At the cap, nothing more is kept.
+            assert!(!store.create_sso_login(&login("x", T0), 2).await.unwrap());
+            assert_eq!(store.take_sso_login("x", T0).await.unwrap(), None);
             assert_eq!(store.take_sso_login("a", T0).await.unwrap(), Some(login("a", T0)));
             assert_eq!(store.take_sso_login("a", T0).await.unwrap(), None, "used once");
             let late = T0.plus(std::time::Duration::from_secs(600));
             assert_eq!(store.take_sso_login("b", late).await.unwrap(), None, "expired");
             // An expired one is dropped when the next is kept; a provider's go with it.
-            store.create_sso_login(&login("c", T0)).await.unwrap();
-            store.create_sso_login(&login("d", late)).await.unwrap();
+            store.create_sso_login(&login("c", T0), 10).await.unwrap();
+            // Expired ones do not count toward the cap: they are dropped first.
+            assert!(store.create_sso_login(&login("d", late), 1).await.unwrap());
             assert_eq!(store.take_sso_login("c", T0).await.unwrap(), None);
             let event = super::event("identity.provider.deleted", "192.0.2.1", T0);
             assert!(store.delete_provider(made.id, &event).await.unwrap());

@@ -591,23 +591,34 @@ impl Verifier for ExternalJwtVerifier {
             .account(&provider, &claims, attempt)
             .await?
             .ok_or_else(|| self.refuse(attempt, Some(&provider), JwtRejection::UserUnknown))?;
-        let scopes = scopes_of(&claims).unwrap_or(provider.settings.default_scopes);
         let expires = claims
             .exp
             .map(|exp| Timestamp::from_millis(exp.saturating_mul(1000)));
-        Ok(Verified {
-            credential_ref: Some(format!("external:{}", provider.id)),
-            limits: Limits {
-                scopes,
-                projects: None,
-                allowed_ips: Vec::new(),
-            },
-            // Until its exp, keyed by its digest, once a verified-credential cache exists.
-            cacheable: expires.map_or(Cacheable::Never, Cacheable::Until),
-            external: Some(provider.id),
-            changes,
-            ..Verified::user(user, AuthMethod::ExternalJwt)
-        })
+        Ok(provider_token(&provider, user, &claims, expires, changes))
+    }
+}
+
+/// A provider's token (a JWT, or an opaque one it vouched for) as verified: its user, with
+/// the scopes it names (else the provider's default), good until `expires`.
+pub(crate) fn provider_token(
+    provider: &IdentityProvider,
+    user: User,
+    claims: &Claims,
+    expires: Option<Timestamp>,
+    changes: Vec<AuditEvent>,
+) -> Verified {
+    Verified {
+        credential_ref: Some(format!("external:{}", provider.id)),
+        limits: Limits {
+            scopes: scopes_of(claims).unwrap_or(provider.settings.default_scopes),
+            projects: None,
+            allowed_ips: Vec::new(),
+        },
+        // Until its exp, keyed by its digest, once a verified-credential cache exists.
+        cacheable: expires.map_or(Cacheable::Never, Cacheable::Until),
+        external: Some(provider.id),
+        changes,
+        ..Verified::user(user, AuthMethod::ExternalJwt)
     }
 }
 

@@ -24,11 +24,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tessera_core::clock::{Clock, Timestamp};
 use tessera_core::identity::{IdentityProvider, ProviderId};
-use tessera_core::principal::AuthMethod;
 use tessera_core::store::{Store, StoreError};
 
-use super::external_jwt::{Claims, ExternalJwtVerifier, scopes_of};
-use super::{Attempt, Cacheable, Limits, Rejection, Verified, Verifier, token_refused};
+use super::external_jwt::{Claims, ExternalJwtVerifier, provider_token};
+use super::{Attempt, Rejection, Verified, Verifier, token_refused};
 use crate::error::{JwtRejection, TokenRejection};
 use crate::external::discovery::{http_client, read_bounded};
 use crate::external::providers::introspection_purpose;
@@ -385,19 +384,7 @@ impl Verifier for IntrospectionVerifier {
                 self.jwt
                     .refuse(attempt, Some(&provider), JwtRejection::UserUnknown)
             })?;
-        let scopes = scopes_of(&claims).unwrap_or(provider.settings.default_scopes);
-        Ok(Verified {
-            credential_ref: Some(format!("external:{}", provider.id)),
-            limits: Limits {
-                scopes,
-                projects: None,
-                allowed_ips: Vec::new(),
-            },
-            cacheable: expires.map_or(Cacheable::Never, Cacheable::Until),
-            external: Some(provider.id),
-            changes,
-            ..Verified::user(user, AuthMethod::ExternalJwt)
-        })
+        Ok(provider_token(&provider, user, &claims, expires, changes))
     }
 }
 

@@ -28,6 +28,10 @@ use crate::secret::{random_token, sha256};
 /// How long a sign-in may take at the provider.
 pub const SIGN_IN_LIFETIME: Duration = Duration::from_secs(10 * 60);
 
+/// The most sign-ins under way at once (each kept for [`SIGN_IN_LIFETIME`]): a flood of
+/// starts that are never finished cannot grow the table without bound.
+pub const MAX_PENDING_SIGN_INS: i64 = 10_000;
+
 /// What tessera asks the provider for: the user's identity, name and e-mail.
 const SCOPES: &str = "openid profile email";
 
@@ -77,6 +81,8 @@ pub enum SignInError {
     /// The client secret was sealed under a key this server does not have.
     #[error("The sign-in client's secret cannot be read: an administrator must set it again.")]
     Sealed,
+    #[error("Too many sign-ins are under way; please try again in a few minutes.")]
+    Busy,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -161,17 +167,24 @@ impl ExternalIdentity {
             .append_pair("code_challenge", &challenge)
             .append_pair("code_challenge_method", "S256");
         let now = self.clock.now();
-        self.store
-            .create_sso_login(&SsoLogin {
-                state_digest: state_digest(&state),
-                provider: provider.id,
-                nonce,
-                code_verifier,
-                next: next.to_string(),
-                created: now,
-                expires: now.plus(SIGN_IN_LIFETIME),
-            })
+        let kept = self
+            .store
+            .create_sso_login(
+                &SsoLogin {
+                    state_digest: state_digest(&state),
+                    provider: provider.id,
+                    nonce,
+                    code_verifier,
+                    next: next.to_string(),
+                    created: now,
+                    expires: now.plus(SIGN_IN_LIFETIME),
+                },
+                MAX_PENDING_SIGN_INS,
+            )
             .await?;
+        if !kept {
+            return Err(SignInError::Busy);
+        }
         Ok(SignInStart {
             location: location.into(),
             state,

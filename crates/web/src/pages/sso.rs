@@ -81,6 +81,16 @@ async fn start(state: &AppState, id: &str, incoming: &Incoming) -> PageResult<Re
     {
         Ok(started) => started,
         Err(SignInError::Store(error)) => return Err(PageError::Internal(error.to_string())),
+        Err(SignInError::Busy) => {
+            return Ok(login_form(
+                state,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "",
+                next,
+                Some(&SignInError::Busy.to_string()),
+            )
+            .await);
+        }
         Err(_) => return Err(not_offered()),
     };
     let mut response = super::redirect(&started.location);

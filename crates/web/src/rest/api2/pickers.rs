@@ -67,18 +67,10 @@ async fn answer(
     )))
 }
 
-/// Any user who sees the project (or issue): users who may be assigned its issues.
-pub async fn get_assignable(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    params: Params,
-) -> ApiResult<Jira> {
-    let project = project_of(&state, &principal, &params).await?;
-    answer(&state, &principal, &params, &[project]).await
-}
-
-/// Any user who sees the issue (or project): users who may see it.
-pub async fn get_view_issue(
+/// Any user who sees the project (or issue): `user/assignable/search`, users who may be
+/// assigned its issues, and `user/viewissue/search`, users who may see it: in tessera the
+/// same users (assignable is able to browse).
+pub async fn get_project_users(
     State(state): State<AppState>,
     Auth(principal): Auth,
     params: Params,

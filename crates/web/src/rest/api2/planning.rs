@@ -103,14 +103,19 @@ pub struct VersionBody {
     project_id: Option<Value>,
 }
 
+/// The project a body names: `project` (a key) or `projectId` (a number or a string).
+fn project_ref(project: Option<&str>, project_id: Option<&Value>) -> ApiResult<ProjectRef> {
+    match (project, project_id) {
+        (Some(key), _) => Ok(ProjectRef::parse(key.trim())),
+        (None, Some(Value::Number(id))) => Ok(ProjectRef::parse(&id.to_string())),
+        (None, Some(Value::String(id))) => Ok(ProjectRef::parse(id.trim())),
+        _ => Err(ApiError::field("project", "Give the project's key or id.")),
+    }
+}
+
 impl VersionBody {
     fn project_ref(&self) -> ApiResult<ProjectRef> {
-        match (&self.project, &self.project_id) {
-            (Some(key), _) => Ok(ProjectRef::parse(key.trim())),
-            (None, Some(Value::Number(id))) => Ok(ProjectRef::parse(&id.to_string())),
-            (None, Some(Value::String(id))) => Ok(ProjectRef::parse(id.trim())),
-            _ => Err(ApiError::field("project", "Give the project's key or id.")),
-        }
+        project_ref(self.project.as_deref(), self.project_id.as_ref())
     }
 
     fn input(self) -> VersionInput {
@@ -330,12 +335,7 @@ pub struct ComponentBody {
 
 impl ComponentBody {
     fn project_ref(&self) -> ApiResult<ProjectRef> {
-        match (&self.project, &self.project_id) {
-            (Some(key), _) => Ok(ProjectRef::parse(key.trim())),
-            (None, Some(Value::Number(id))) => Ok(ProjectRef::parse(&id.to_string())),
-            (None, Some(Value::String(id))) => Ok(ProjectRef::parse(id.trim())),
-            _ => Err(ApiError::field("project", "Give the project's key or id.")),
-        }
+        project_ref(self.project.as_deref(), self.project_id.as_ref())
     }
 
     fn input(self) -> ComponentInput {
