@@ -16,7 +16,8 @@ const port = Number(process.argv[2]);
 const redirectUri = process.argv[3];
 const issuer = `http://127.0.0.1:${port}`;
 const { privateKey } = await generateKeyPair('RS256', { extractable: true });
-const jwk = { ...(await exportJWK(privateKey)), kid: 'op-1', use: 'sig', alg: 'RS256' };
+// Its key id: OP_KID, or op-1 (a restart with another key id is a key rotation).
+const jwk = { ...(await exportJWK(privateKey)), kid: process.env.OP_KID || 'op-1', use: 'sig', alg: 'RS256' };
 
 const clients = [{
   client_id: 'tessera-ci',

@@ -350,12 +350,7 @@ backend_tests! {
         server.create_user("tessera-ci", &[]).await;
         // Discovery and keys from node-oidc-provider itself.
         server.admin_json(Method::POST, PROVIDERS, json!({"name": "node-oidc-provider", "issuer": provider.issuer, "audiences": ["tessera"], "userClaim": "sub"}), StatusCode::CREATED).await;
-        let token: Value = crate::common::http_client().build().unwrap()
-            .post(format!("{}/token", provider.issuer))
-            .basic_auth("tessera-ci", Some("ci-secret-which-is-long-enough"))
-            .form(&[("grant_type", "client_credentials"), ("scope", "READ WRITE")])
-            .send().await.unwrap().json().await.unwrap();
-        let access = token["access_token"].as_str().unwrap_or_else(|| panic!("{token}")).to_string();
+        let access = provider.client_credentials_token().await;
         let me: Value = server.bearer(Method::GET, "/rest/api/2/myself", &access).send().await.unwrap().json().await.unwrap();
         assert_eq!(me["name"], "tessera-ci");
         // Its signature changed by one character: refused.
@@ -365,5 +360,33 @@ backend_tests! {
         let forged = String::from_utf8(forged).unwrap();
         let refused = server.bearer(Method::GET, "/rest/api/2/myself", &forged).send().await.unwrap();
         assert_eq!(refused.headers()["x-authentication-denied-reason"], "jwt_signature");
+    }
+
+    async fn a_real_providers_key_rotation_needs_no_restart(db) {
+        let mut config = test_config(&db);
+        config.identity.jwks_refetch_seconds = 0;
+        let server = TestServer::start_with(db, config).await;
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let Some(first) = RealProvider::start_on(port, "op-1", None).await else { return };
+        server.create_user("tessera-ci", &[]).await;
+        server.admin_json(Method::POST, PROVIDERS, json!({"name": "node-oidc-provider", "issuer": first.issuer, "audiences": ["tessera"], "userClaim": "sub"}), StatusCode::CREATED).await;
+        let old = first.client_credentials_token().await;
+        let me = |token: String| {
+            let request = server.bearer(Method::GET, "/rest/api/2/myself", &token);
+            async move { request.send().await.unwrap() }
+        };
+        assert_eq!(me(old.clone()).await.status(), StatusCode::OK);
+        // The provider comes back with a new key (same issuer): its tokens work at once, the
+        // old key's do not, and tessera was not restarted.
+        let issuer = first.issuer.clone();
+        first.stop().await;
+        let second = RealProvider::start_on(port, "op-2", None).await.expect("the provider restarts");
+        assert_eq!(second.issuer, issuer);
+        let new = second.client_credentials_token().await;
+        let response = me(new).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(json_of(response).await["name"], "tessera-ci");
+        let refused = me(old).await;
+        assert_eq!(refused.headers()["x-authentication-denied-reason"], "jwt_key_unknown");
     }
 }

@@ -390,6 +390,35 @@ pub struct RealProvider {
 }
 
 impl RealProvider {
+    /// Stops the provider and waits until it is gone (its port free again).
+    pub async fn stop(mut self) {
+        self._child.kill().await.ok();
+    }
+
+    /// A JWT access token of `tessera-ci`'s from the client-credentials grant (audience
+    /// `tessera`, scopes READ and WRITE).
+    pub async fn client_credentials_token(&self) -> String {
+        let token: serde_json::Value = super::http_client()
+            .build()
+            .unwrap()
+            .post(format!("{}/token", self.issuer))
+            .basic_auth("tessera-ci", Some("ci-secret-which-is-long-enough"))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("scope", "READ WRITE"),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        token["access_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{token}"))
+            .to_string()
+    }
+
     /// An access token of `user`'s from the provider's code flow, as `tessera-web` (which the
     /// provider has when started with `redirect_uri`): its own login and consent forms are
     /// posted as a browser would, and the code exchanged.
@@ -473,6 +502,17 @@ impl RealProvider {
 
     /// With `redirect_uri`, the provider also has tessera's sign-in client, `tessera-web`.
     pub async fn start(redirect_uri: Option<&str>) -> Option<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        Self::start_on(port, "op-1", redirect_uri).await
+    }
+
+    /// On `port`, signing with a fresh key named `kid` (the same port again after this one
+    /// stopped is the same issuer with a rotated key).
+    pub async fn start_on(port: u16, kid: &str, redirect_uri: Option<&str>) -> Option<Self> {
         use tokio::io::AsyncBufReadExt;
         let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/oidc");
         let installed = dir.join("node_modules/oidc-provider").is_dir();
@@ -488,12 +528,8 @@ impl RealProvider {
             eprintln!("node-oidc-provider not installed: skipping (run scripts/test)");
             return None;
         }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
         let mut child = tokio::process::Command::new("node")
+            .env("OP_KID", kid)
             .arg(dir.join("provider.mjs"))
             .arg(port.to_string())
             .args(redirect_uri)
