@@ -428,6 +428,24 @@ pub const FIELDS: &[Field] = &[
         orderable: true,
         ..field("comment", "Comment", "comments-page", true, &["comment"])
     },
+    Field {
+        schema_items: Some("version"),
+        orderable: false,
+        searchable: false,
+        ..field("fixVersions", "Fix Version/s", "array", true, &[])
+    },
+    Field {
+        schema_items: Some("version"),
+        orderable: false,
+        searchable: false,
+        ..field("versions", "Affects Version/s", "array", true, &[])
+    },
+    Field {
+        schema_items: Some("component"),
+        orderable: false,
+        searchable: false,
+        ..field("components", "Component/s", "array", true, &[])
+    },
     // Time tracking, in seconds (null until set or logged), and as Jira's durations; not
     // searchable in JQL yet.
     Field {

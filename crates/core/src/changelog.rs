@@ -179,6 +179,41 @@ fn labels_item(before: &[String], after: &[String]) -> Option<ChangeItem> {
     })
 }
 
+/// A version or component list's items, as Jira writes them: one per value taken away (from
+/// its id and name) and one per value added (to its id and name).
+fn named_list_items(
+    field: &str,
+    before: &[crate::model::Named],
+    after: &[crate::model::Named],
+) -> Vec<ChangeItem> {
+    let removed = before
+        .iter()
+        .filter(|b| !after.iter().any(|a| a.id == b.id));
+    let added = after
+        .iter()
+        .filter(|a| !before.iter().any(|b| b.id == a.id));
+    removed
+        .map(|b| {
+            item(
+                field,
+                Some(b.id.to_string()),
+                Some(b.name.clone()),
+                None,
+                None,
+            )
+        })
+        .chain(added.map(|a| {
+            item(
+                field,
+                None,
+                None,
+                Some(a.id.to_string()),
+                Some(a.name.clone()),
+            )
+        }))
+        .collect()
+}
+
 /// The items of a change, from the issue as it was before and after it. The time of the last
 /// update is not an item (Jira does not log it), nor are comments.
 pub fn diff(before: &Issue, after: &Issue) -> Vec<ChangeItem> {
@@ -241,6 +276,21 @@ pub fn diff(before: &Issue, after: &Issue) -> Vec<ChangeItem> {
     ]
     .into_iter()
     .flatten()
+    .chain(named_list_items(
+        "Fix Version",
+        &before.fix_versions,
+        &after.fix_versions,
+    ))
+    .chain(named_list_items(
+        "Version",
+        &before.versions,
+        &after.versions,
+    ))
+    .chain(named_list_items(
+        "Component",
+        &before.components,
+        &after.components,
+    ))
     .collect()
 }
 
@@ -283,6 +333,9 @@ mod tests {
             creator: Some(person(10002, "rob")),
             labels: vec!["b".into(), "a".into()],
             time_tracking: crate::model::TimeTracking::default(),
+            fix_versions: Vec::new(),
+            versions: Vec::new(),
+            components: Vec::new(),
             created: Timestamp::from_millis(0),
             updated: Timestamp::from_millis(0),
         }

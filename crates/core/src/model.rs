@@ -168,8 +168,41 @@ pub struct Issue {
     pub creator: Option<User>,
     pub labels: Vec<String>,
     pub time_tracking: TimeTracking,
+    /// The versions it is fixed in and affects, in the project's order, and its components,
+    /// by name.
+    pub fix_versions: Vec<Named>,
+    pub versions: Vec<Named>,
+    pub components: Vec<Named>,
     pub created: Timestamp,
     pub updated: Timestamp,
+}
+
+/// A version or component an issue names: its id and name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Named {
+    pub id: i64,
+    pub name: String,
+}
+
+/// Which of an issue's lists a version or component is on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Planned {
+    FixVersions,
+    Versions,
+    Components,
+}
+
+impl Planned {
+    pub const ALL: [Self; 3] = [Self::FixVersions, Self::Versions, Self::Components];
+
+    /// The field's id in Jira's REST API.
+    pub fn field(self) -> &'static str {
+        match self {
+            Self::FixVersions => "fixVersions",
+            Self::Versions => "versions",
+            Self::Components => "components",
+        }
+    }
 }
 
 impl Issue {
@@ -193,6 +226,8 @@ pub struct NewIssue {
     /// Seconds.
     pub original_estimate: Option<i64>,
     pub remaining_estimate: Option<i64>,
+    /// Ids of the project's versions and components, by list.
+    pub planned: Vec<(Planned, Vec<i64>)>,
     pub created: Timestamp,
 }
 
@@ -218,6 +253,17 @@ pub struct IssueChanges {
     /// Seconds; `Some(None)` removes the estimate.
     pub original_estimate: Option<Option<i64>>,
     pub remaining_estimate: Option<Option<i64>>,
+    /// Versions and components: each list replaced when set, else added to and taken from.
+    pub planned: Vec<PlannedChange>,
+}
+
+/// A change to one of an issue's version or component lists (ids of the issue's project's).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlannedChange {
+    pub list: Planned,
+    pub set: Option<Vec<i64>>,
+    pub add: Vec<i64>,
+    pub remove: Vec<i64>,
 }
 
 /// A move from one status to another, with the resolution it brings (set on Done, cleared

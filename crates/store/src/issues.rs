@@ -18,14 +18,14 @@ use tessera_core::changelog::{self, ChangeAuthor, ChangeGroup, ChangeItem};
 use tessera_core::clock::Timestamp;
 use tessera_core::ids::{CommentId, IssueId, UserId};
 use tessera_core::model::{
-    Comment, Issue, IssueChanges, NewIssue, Page, PageRequest, User, Watches,
+    Comment, Issue, IssueChanges, NewIssue, Page, PageRequest, Planned, User, Watches,
 };
 use tessera_core::search::{IssueLocation, NamesFound, SearchQuery};
 use tessera_core::store::{Conflict, IssueStore, StoreError, StoreResult};
 
 use crate::rows::{
     ChangeGroupRow, ChangeItemRow, CommentRow, IssueRow, UserRow, change_group_select,
-    comment_select, issue_select, user_columns,
+    comment_select, issue_select, load_planned, user_columns,
 };
 use crate::{SqlStore, any_conflict, backend, on_pool, write_error};
 
@@ -46,11 +46,47 @@ macro_rules! issue_in_tx {
                 .fetch_all(&mut *$tx)
                 .await
                 .map_err(backend)?;
-                Some(row.into_issue(labels)?)
+                let mut issue = row.into_issue(labels)?;
+                load_planned!(&mut *$tx, std::slice::from_mut(&mut issue));
+                Some(issue)
             }
             None => None,
         }
     }};
+}
+
+/// Puts a version or component on an issue's list inside `$tx` (nothing if it is there).
+macro_rules! insert_planned {
+    ($tx:ident, $list:expr, $issue:expr, $value:expr) => {{
+        let query = match version_kind($list) {
+            Some(kind) => sqlx::query(
+                "INSERT INTO issue_versions (issue_id, version_id, kind) VALUES ($1, $2, $3) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind($issue)
+            .bind($value)
+            .bind(kind),
+            None => sqlx::query(
+                "INSERT INTO issue_components (issue_id, component_id) VALUES ($1, $2) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind($issue)
+            .bind($value),
+        };
+        query
+            .execute(&mut *$tx)
+            .await
+            .map_err(|e| write_error(e, any_conflict))
+    }};
+}
+
+/// The `kind` a version list is stored under; `None` for components.
+fn version_kind(list: Planned) -> Option<&'static str> {
+    match list {
+        Planned::FixVersions => Some("fix"),
+        Planned::Versions => Some("affects"),
+        Planned::Components => None,
+    }
 }
 
 /// How an issue is looked up.
@@ -62,39 +98,53 @@ enum IssueKey<'a> {
 impl SqlStore {
     /// An issue and its labels, in two reads.
     async fn issue_where(&self, key: IssueKey<'_>) -> StoreResult<Option<Issue>> {
-        let (row, labels): (Option<IssueRow>, Vec<String>) = on_pool!(self, read, |pool| {
-            let row: Option<IssueRow> = match key {
-                IssueKey::Id(id) => {
-                    sqlx::query_as(concat!(issue_select!(), " WHERE i.id = $1"))
-                        .bind(id)
+        let (row, labels, planned): (Option<IssueRow>, Vec<String>, Vec<crate::rows::PlannedRow>) =
+            on_pool!(self, read, |pool| {
+                let row: Option<IssueRow> = match key {
+                    IssueKey::Id(id) => {
+                        sqlx::query_as(concat!(issue_select!(), " WHERE i.id = $1"))
+                            .bind(id)
+                            .fetch_optional(pool)
+                            .await
+                    }
+                    IssueKey::Key(project, number) => {
+                        sqlx::query_as(concat!(
+                            issue_select!(),
+                            " WHERE p.project_key = $1 AND i.number = $2"
+                        ))
+                        .bind(project)
+                        .bind(number)
                         .fetch_optional(pool)
                         .await
+                    }
                 }
-                IssueKey::Key(project, number) => {
-                    sqlx::query_as(concat!(
-                        issue_select!(),
-                        " WHERE p.project_key = $1 AND i.number = $2"
-                    ))
-                    .bind(project)
-                    .bind(number)
-                    .fetch_optional(pool)
+                .map_err(backend)?;
+                let labels = match &row {
+                    Some(row) => sqlx::query_scalar(
+                        "SELECT label FROM issue_labels WHERE issue_id = $1 ORDER BY label",
+                    )
+                    .bind(row.id())
+                    .fetch_all(pool)
                     .await
-                }
-            }
-            .map_err(backend)?;
-            let labels = match &row {
-                Some(row) => sqlx::query_scalar(
-                    "SELECT label FROM issue_labels WHERE issue_id = $1 ORDER BY label",
-                )
-                .bind(row.id())
-                .fetch_all(pool)
-                .await
-                .map_err(backend)?,
-                None => Vec::new(),
-            };
-            (row, labels)
-        });
-        row.map(|row| row.into_issue(labels)).transpose()
+                    .map_err(backend)?,
+                    None => Vec::new(),
+                };
+                let planned = match &row {
+                    Some(row) => sqlx::query_as(sqlx::AssertSqlSafe(crate::rows::planned_sql(1)))
+                        .bind(row.id())
+                        .fetch_all(pool)
+                        .await
+                        .map_err(backend)?,
+                    None => Vec::new(),
+                };
+                (row, labels, planned)
+            });
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let mut issue = row.into_issue(labels)?;
+        crate::rows::attach_planned(std::slice::from_mut(&mut issue), planned);
+        Ok(Some(issue))
     }
 
     async fn issue_where_id(&self, id: i64) -> StoreResult<Option<Issue>> {
@@ -143,6 +193,11 @@ impl IssueStore for SqlStore {
             .fetch_one(&mut *tx)
             .await
             .map_err(|e| write_error(e, any_conflict))?;
+            for (list, values) in &issue.planned {
+                for value in values {
+                    insert_planned!(tx, *list, id, *value)?;
+                }
+            }
             for label in &issue.labels {
                 sqlx::query(
                     "INSERT INTO issue_labels (issue_id, label) VALUES ($1, $2) \
@@ -309,6 +364,45 @@ impl IssueStore for SqlStore {
                         .execute(&mut *tx)
                         .await
                         .map_err(|e| write_error(e, any_conflict))?;
+                }
+                for change in &changes.planned {
+                    if change.set.is_some() {
+                        let query = match version_kind(change.list) {
+                            Some(kind) => sqlx::query(
+                                "DELETE FROM issue_versions WHERE issue_id = $1 AND kind = $2",
+                            )
+                            .bind(id.0)
+                            .bind(kind),
+                            None => sqlx::query("DELETE FROM issue_components WHERE issue_id = $1")
+                                .bind(id.0),
+                        };
+                        query.execute(&mut *tx).await.map_err(backend)?;
+                    }
+                    for value in change.set.iter().flatten().chain(&change.add) {
+                        insert_planned!(tx, change.list, id.0, *value)?;
+                    }
+                    for value in &change.remove {
+                        let sql = match change.list {
+                            Planned::FixVersions => {
+                                "DELETE FROM issue_versions WHERE issue_id = $1 \
+                                 AND version_id = $2 AND kind = 'fix'"
+                            }
+                            Planned::Versions => {
+                                "DELETE FROM issue_versions WHERE issue_id = $1 \
+                                 AND version_id = $2 AND kind = 'affects'"
+                            }
+                            Planned::Components => {
+                                "DELETE FROM issue_components WHERE \
+                                 issue_id = $1 AND component_id = $2"
+                            }
+                        };
+                        sqlx::query(sql)
+                            .bind(id.0)
+                            .bind(*value)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(backend)?;
+                    }
                 }
                 if changes.set_labels.is_some() {
                     sqlx::query("DELETE FROM issue_labels WHERE issue_id = $1")

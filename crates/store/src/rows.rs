@@ -5,7 +5,7 @@ use tessera_core::catalog::{IssueType, Priority, Resolution, Status};
 use tessera_core::changelog::{ChangeGroup, ChangeItem, CredentialUsed, OAuthClientUsed};
 use tessera_core::clock::Timestamp;
 use tessera_core::ids::{CommentId, IssueId, ProjectId, UserId, WorklogId};
-use tessera_core::model::{Comment, Issue, Project, TimeTracking, User, Worklog};
+use tessera_core::model::{Comment, Issue, Named, Project, TimeTracking, User, Worklog};
 use tessera_core::store::StoreError;
 
 /// The user columns, aliased with a prefix (`a` gives `a_id`, `a_name`, ...).
@@ -239,11 +239,70 @@ impl IssueRow {
                 self.c_service_owner,
             ),
             labels,
+            // Filled in by `attach_planned!`.
+            fix_versions: Vec::new(),
+            versions: Vec::new(),
+            components: Vec::new(),
             created: Timestamp::from_millis(self.created_at),
             updated: Timestamp::from_millis(self.updated_at),
         })
     }
 }
+
+/// A row of [`planned_sql`].
+pub(crate) type PlannedRow = (i64, String, i64, String, i64);
+
+/// The versions and components of the issues whose ids `$sql` lists (`$1`..`$n`), one read
+/// on `$conn`: (issue id, kind `fix`/`affects`/`component`, id, name, rank).
+pub(crate) fn planned_sql(count: usize) -> String {
+    let list = (1..=count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "SELECT iv.issue_id, iv.kind, v.id, v.name, v.sequence AS rank FROM issue_versions iv \
+         JOIN versions v ON v.id = iv.version_id WHERE iv.issue_id IN ({list}) \
+         UNION ALL SELECT ic.issue_id, 'component', c.id, c.name, 0 FROM issue_components ic \
+         JOIN components c ON c.id = ic.component_id WHERE ic.issue_id IN ({list})"
+    )
+}
+
+/// Puts each issue's versions and components (rows of [`planned_sql`]) on it: versions in
+/// their project's order, components by name.
+pub(crate) fn attach_planned(issues: &mut [Issue], rows: Vec<PlannedRow>) {
+    let mut rows = rows;
+    rows.sort_by_key(|row| (row.4, row.3.to_lowercase(), row.2));
+    for (issue_id, kind, id, name, _) in rows {
+        let Some(issue) = issues.iter_mut().find(|i| i.id.0 == issue_id) else {
+            continue;
+        };
+        let list = match kind.as_str() {
+            "fix" => &mut issue.fix_versions,
+            "affects" => &mut issue.versions,
+            _ => &mut issue.components,
+        };
+        list.push(Named { id, name });
+    }
+}
+
+/// Reads and attaches the versions and components of `$issues` (a `&mut [Issue]`) on
+/// `$conn`; `?` leaves on an error.
+macro_rules! load_planned {
+    ($conn:expr, $issues:expr) => {{
+        let issues: &mut [tessera_core::model::Issue] = $issues;
+        if !issues.is_empty() {
+            let sql = $crate::rows::planned_sql(issues.len());
+            let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+            for issue in issues.iter() {
+                query = query.bind(issue.id.0);
+            }
+            let rows: Vec<$crate::rows::PlannedRow> =
+                query.fetch_all($conn).await.map_err(backend)?;
+            $crate::rows::attach_planned(issues, rows);
+        }
+    }};
+}
+pub(crate) use load_planned;
 
 /// `SELECT` of a project with its lead; append a `WHERE` or `ORDER BY`.
 macro_rules! project_select {

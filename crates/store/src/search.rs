@@ -505,7 +505,12 @@ impl SqlStore {
             "SELECT issue_id, label FROM issue_labels WHERE issue_id IN ({list}) \
              ORDER BY issue_id, label"
         );
-        let (rows, labels): (Vec<IssueRow>, Vec<(i64, String)>) = on_pool!(self, read, |pool| {
+        let planned_text = crate::rows::planned_sql(ids.len());
+        let (rows, labels, planned): (
+            Vec<IssueRow>,
+            Vec<(i64, String)>,
+            Vec<crate::rows::PlannedRow>,
+        ) = on_pool!(self, read, |pool| {
             let mut rows = sqlx::query_as(AssertSqlSafe(issue_text));
             for id in ids {
                 rows = rows.bind(*id);
@@ -516,7 +521,12 @@ impl SqlStore {
                 labels = labels.bind(*id);
             }
             let labels: Vec<(i64, String)> = labels.fetch_all(pool).await.map_err(backend)?;
-            (rows, labels)
+            let mut planned = sqlx::query_as(AssertSqlSafe(planned_text));
+            for id in ids {
+                planned = planned.bind(*id);
+            }
+            let planned = planned.fetch_all(pool).await.map_err(backend)?;
+            (rows, labels, planned)
         });
         let mut found: HashMap<i64, IssueRow> = rows.into_iter().map(|r| (r.id(), r)).collect();
         let mut labels_of: HashMap<i64, Vec<String>> = HashMap::new();
@@ -529,6 +539,7 @@ impl SqlStore {
                 issues.push(row.into_issue(labels_of.remove(id).unwrap_or_default())?);
             }
         }
+        crate::rows::attach_planned(&mut issues, planned);
         Ok(issues)
     }
 

@@ -1309,6 +1309,7 @@ backend_tests! {
                 labels: vec!["ci".into()],
                 original_estimate: None,
                 remaining_estimate: None,
+        planned: Vec::new(),
                 created: NOW,
             })
             .await

@@ -70,6 +70,7 @@ fn new_issue(project: &Project, creator: &User, summary: &str) -> NewIssue {
         labels: vec!["b".into(), "a".into()],
         original_estimate: None,
         remaining_estimate: None,
+        planned: Vec::new(),
         created: T0,
     }
 }

@@ -47,6 +47,21 @@ pub fn worklog(urls: &Urls, viewer: Viewer, w: &Worklog) -> Value {
     })
 }
 
+/// An issue's versions or components, as its fields show them: `self`, `id`, `name`.
+fn named_list(urls: &Urls, kind: &str, list: &[tessera_core::model::Named]) -> Value {
+    Value::Array(
+        list.iter()
+            .map(|n| {
+                json!({
+                    "self": urls.api(&format!("{kind}/{}", n.id)),
+                    "id": n.id.to_string(),
+                    "name": n.name,
+                })
+            })
+            .collect(),
+    )
+}
+
 /// An issue's `timetracking`: each part only once it is set (or work is logged).
 pub fn time_tracking(t: &TimeTracking) -> Value {
     let mut out = Map::new();
@@ -512,6 +527,9 @@ pub fn issue(
             "timeestimate" => json!(issue.time_tracking.remaining_estimate),
             "timeoriginalestimate" => json!(issue.time_tracking.original_estimate),
             "timetracking" => time_tracking(&issue.time_tracking),
+            "fixVersions" => named_list(urls, "version", &issue.fix_versions),
+            "versions" => named_list(urls, "version", &issue.versions),
+            "components" => named_list(urls, "component", &issue.components),
             "worklog" => match &extras.worklogs {
                 Some((worklogs, total)) => json!({
                     "worklogs": worklogs.iter().map(|w| worklog(urls, viewer, w)).collect::<Vec<_>>(),

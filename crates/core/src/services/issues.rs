@@ -58,6 +58,94 @@ pub struct IssueInput {
     pub comments: Vec<String>,
     pub resolution: Option<NamedRef>,
     pub time_tracking: Option<TimeTrackingInput>,
+    /// Versions and components, named by id or name.
+    pub planned: Vec<PlannedInput>,
+}
+
+/// A request's operations on one of an issue's version or component lists.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlannedInput {
+    pub list: crate::model::Planned,
+    pub set: Option<Vec<NamedRef>>,
+    pub add: Vec<NamedRef>,
+    pub remove: Vec<NamedRef>,
+}
+
+impl PlannedInput {
+    pub fn new(list: crate::model::Planned) -> Self {
+        Self {
+            list,
+            set: None,
+            add: Vec::new(),
+            remove: Vec::new(),
+        }
+    }
+}
+
+/// The project's versions and components a request names, resolved to their ids; a name or
+/// id that is not the project's is a field error.
+async fn resolve_planned(
+    store: &dyn Store,
+    project: ProjectId,
+    inputs: &[PlannedInput],
+    errors: &mut FieldErrors,
+) -> Result<Vec<crate::model::PlannedChange>, Error> {
+    use crate::model::Planned;
+    if inputs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let versions: Vec<(i64, String)> = store
+        .list_versions(project)
+        .await?
+        .into_iter()
+        .map(|v| (v.id.0, v.name))
+        .collect();
+    let components: Vec<(i64, String)> = store
+        .list_components(project)
+        .await?
+        .into_iter()
+        .map(|c| (c.id.0, c.name))
+        .collect();
+    let mut changes = Vec::new();
+    for input in inputs {
+        let (known, what) = match input.list {
+            Planned::Components => (&components, "Component"),
+            Planned::FixVersions | Planned::Versions => (&versions, "Version"),
+        };
+        let mut resolve = |refs: &[NamedRef]| -> Vec<i64> {
+            refs.iter()
+                .filter_map(|r| {
+                    let found = match r {
+                        NamedRef::Id(id) => known.iter().find(|(k, _)| k == id),
+                        NamedRef::Name(name) => known
+                            .iter()
+                            .find(|(_, n)| n.eq_ignore_ascii_case(name.trim())),
+                    };
+                    if found.is_none() {
+                        let shown = match r {
+                            NamedRef::Id(id) => format!("id '{id}'"),
+                            NamedRef::Name(name) => format!("name '{name}'"),
+                        };
+                        errors.add_field(
+                            input.list.field(),
+                            format!("{what} {shown} is not valid in this project."),
+                        );
+                    }
+                    found.map(|(id, _)| *id)
+                })
+                .collect()
+        };
+        let set = input.set.as_deref().map(&mut resolve);
+        let add = resolve(&input.add);
+        let remove = resolve(&input.remove);
+        changes.push(crate::model::PlannedChange {
+            list: input.list,
+            set,
+            add,
+            remove,
+        });
+    }
+    Ok(changes)
 }
 
 /// `timetracking` as a client sets it: Jira's durations ("1d 4h"); an empty one removes
@@ -276,6 +364,8 @@ async fn resolve_edit<A: Action>(
             (changes.original_estimate, changes.remaining_estimate) =
                 estimates(tracking, &issue.time_tracking, &mut errors);
         }
+        changes.planned =
+            resolve_planned(store, issue.project_id, &input.planned, &mut errors).await?;
         if !input.labels.is_empty() {
             changes.set_labels = input
                 .labels
@@ -294,6 +384,7 @@ async fn resolve_edit<A: Action>(
             ("reporter", input.reporter.is_some()),
             ("labels", !input.labels.is_empty()),
             ("timetracking", input.time_tracking.is_some()),
+            ("fixVersions", !input.planned.is_empty()),
         ];
         for (field, present) in others {
             if present {
@@ -424,6 +515,18 @@ pub async fn create_issue(
     if input.resolution.is_some() {
         not_settable(&mut errors, "resolution");
     }
+    let planned: Vec<(crate::model::Planned, Vec<i64>)> =
+        resolve_planned(store, project.id, &input.planned, &mut errors)
+            .await?
+            .into_iter()
+            .map(|change| {
+                let mut ids = change.set.unwrap_or_default();
+                ids.extend(change.add);
+                ids.retain(|id| !change.remove.contains(id));
+                ids.dedup();
+                (change.list, ids)
+            })
+            .collect();
     let (original_estimate, remaining_estimate) = match &input.time_tracking {
         Some(tracking) => {
             let (original, remaining) = estimates(
@@ -453,6 +556,7 @@ pub async fn create_issue(
         labels,
         original_estimate,
         remaining_estimate,
+        planned,
         created: now,
     };
     store.create_issue(new).await.map_err(|e| match e {

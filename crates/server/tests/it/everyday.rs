@@ -265,7 +265,7 @@ backend_tests! {
         assert_eq!(types.len(), 1);
         assert_eq!(types[0]["name"], "Bug");
         let fields = &types[0]["fields"];
-        assert_eq!(field_ids(fields), ["description", "issuetype", "labels", "priority", "project", "summary", "timetracking"]);
+        assert_eq!(field_ids(fields), ["components", "description", "fixVersions", "issuetype", "labels", "priority", "project", "summary", "timetracking", "versions"]);
         assert_eq!(fields["summary"]["required"], true);
         assert_eq!(fields["summary"]["schema"], json!({"type": "string", "system": "summary"}));
         assert_eq!(fields["priority"]["defaultValue"]["name"], "Medium");
@@ -297,7 +297,7 @@ backend_tests! {
             async move { ok_json(server.user(Method::GET, &format!("/rest/api/2/issue/{key}/editmeta"), user).send().await.unwrap()).await }
         };
         assert_eq!(edit("reader").await, json!({"fields": {}}));
-        assert_eq!(field_ids(&edit("dev").await["fields"]), ["assignee", "comment", "description", "issuetype", "labels", "priority", "summary", "timetracking"]);
+        assert_eq!(field_ids(&edit("dev").await["fields"]), ["assignee", "comment", "components", "description", "fixVersions", "issuetype", "labels", "priority", "summary", "timetracking", "versions"]);
         for step in ["21", "31"] {
             no_content(server.admin(Method::POST, &format!("/rest/api/2/issue/{key}/transitions")).json(&json!({"transition": {"id": step}})).send().await.unwrap()).await;
         }

@@ -113,4 +113,57 @@ backend_tests! {
         assert_eq!(server.admin(Method::DELETE, &format!("/rest/api/2/component/{id}")).send().await.unwrap().status(), StatusCode::NO_CONTENT);
         assert_eq!(server.admin(Method::GET, &format!("/rest/api/2/component/{id}")).send().await.unwrap().status(), StatusCode::NOT_FOUND);
     }
+
+    async fn issues_name_versions_and_components_and_follow_their_moves(db) {
+        let server = TestServer::start(db).await;
+        server.create_project("IV").await;
+        server.create_project("OT").await;
+        let version = |name: &str, project: &str| {
+            let body = json!({"name": name, "project": project});
+            let server = &server;
+            async move { server.admin_json(Method::POST, "/rest/api/2/version", body, StatusCode::CREATED).await["id"].as_str().unwrap().to_string() }
+        };
+        let v1 = version("1.0", "IV").await;
+        let v2 = version("2.0", "IV").await;
+        let other = version("9.0", "OT").await;
+        let api = server.admin_json(Method::POST, "/rest/api/2/component", json!({"name": "API", "project": "IV"}), StatusCode::CREATED).await["id"].as_str().unwrap().to_string();
+        server.admin_json(Method::POST, "/rest/api/2/component", json!({"name": "UI", "project": "IV"}), StatusCode::CREATED).await;
+        let body = json!({"fields": {"project": {"key": "IV"}, "issuetype": {"name": "Bug"}, "summary": "planned",
+            "fixVersions": [{"name": "2.0"}, {"id": v1}], "versions": [{"name": "1.0"}], "components": [{"name": "ui"}, {"id": api}]}});
+        let key = server.admin_json(Method::POST, "/rest/api/2/issue", body, StatusCode::CREATED).await["key"].as_str().unwrap().to_string();
+        let read = || async { server.admin_json(Method::GET, &format!("/rest/api/2/issue/{key}?expand=changelog"), Value::Null, StatusCode::OK).await };
+        let names = |list: &Value| list.as_array().unwrap().iter().map(|v| v["name"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+        let issue = read().await;
+        assert_eq!(names(&issue["fields"]["fixVersions"]), ["1.0", "2.0"], "in the project's order");
+        assert_eq!(names(&issue["fields"]["versions"]), ["1.0"]);
+        assert_eq!(names(&issue["fields"]["components"]), ["API", "UI"]);
+        assert_eq!(issue["fields"]["fixVersions"][0]["id"], v1.as_str());
+        let counts = server.admin_json(Method::GET, &format!("/rest/api/2/version/{v1}/relatedIssueCounts"), Value::Null, StatusCode::OK).await;
+        assert_eq!((counts["issuesFixedCount"].as_i64(), counts["issuesAffectedCount"].as_i64()), (Some(1), Some(1)));
+        // Edits: update operations, recorded one item per value as Jira does.
+        let edit = json!({"update": {"fixVersions": [{"remove": {"name": "1.0"}}], "components": [{"add": {"name": "API"}}, {"remove": {"name": "UI"}}]}});
+        let response = server.admin(Method::PUT, &format!("/rest/api/2/issue/{key}")).json(&edit).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+        let issue = read().await;
+        assert_eq!((names(&issue["fields"]["fixVersions"]), names(&issue["fields"]["components"])), (vec!["2.0".to_string()], vec!["API".to_string()]));
+        let last = issue["changelog"]["histories"].as_array().unwrap().last().unwrap().clone();
+        let items: Vec<(String, Value, Value)> = last["items"].as_array().unwrap().iter().map(|i| (i["field"].as_str().unwrap().to_string(), i["fromString"].clone(), i["toString"].clone())).collect();
+        assert_eq!(items, [("Fix Version".to_string(), json!("1.0"), Value::Null), ("Component".to_string(), json!("UI"), Value::Null)]);
+        // Names and ids of another project's, or nobody's, are field errors.
+        for bad in [json!({"fields": {"fixVersions": [{"id": other}]}}), json!({"fields": {"components": [{"name": "Nope"}]}}), json!({"fields": {"versions": "1.0"}})] {
+            let refused = server.admin(Method::PUT, &format!("/rest/api/2/issue/{key}")).json(&bad).send().await.unwrap();
+            let error = expect_error(refused, StatusCode::BAD_REQUEST).await;
+            let field = bad["fields"].as_object().unwrap().keys().next().unwrap().clone();
+            assert!(error["errors"][&field].is_string(), "{bad}: {error}");
+        }
+        // Deleting a version moves its issues to the one named; the search shows the fields.
+        let gone = server.admin(Method::DELETE, &format!("/rest/api/2/version/{v2}?moveFixIssuesTo={v1}")).send().await.unwrap();
+        assert_eq!(gone.status(), StatusCode::NO_CONTENT);
+        let found = server.admin_json(Method::GET, &format!("/rest/api/2/search?jql=key={key}&fields=fixVersions,components"), Value::Null, StatusCode::OK).await;
+        assert_eq!(names(&found["issues"][0]["fields"]["fixVersions"]), ["1.0"]);
+        assert_eq!(names(&found["issues"][0]["fields"]["components"]), ["API"]);
+        let gone = server.admin(Method::DELETE, &format!("/rest/api/2/component/{api}")).send().await.unwrap();
+        assert_eq!(gone.status(), StatusCode::NO_CONTENT);
+        assert_eq!(read().await["fields"]["components"], json!([]));
+    }
 }

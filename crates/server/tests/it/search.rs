@@ -65,6 +65,7 @@ async fn issues(server: &TestServer, project: &str, prefix: &str, count: usize) 
                 },
                 original_estimate: None,
                 remaining_estimate: None,
+                planned: Vec::new(),
                 created: Timestamp::from_millis(1_700_000_000_000 + n as i64 * 1000),
             })
             .await

@@ -6,8 +6,11 @@
 use serde_json::{Map, Value};
 use tessera_core::authz::{IssueRef, ProjectRef};
 use tessera_core::error::FieldErrors;
+use tessera_core::model::Planned;
 use tessera_core::services::NamedRef;
-use tessera_core::services::issues::{Assignee, IssueInput, TimeTrackingInput, TransitionRef};
+use tessera_core::services::issues::{
+    Assignee, IssueInput, PlannedInput, TimeTrackingInput, TransitionRef,
+};
 
 use crate::error::ApiError;
 
@@ -66,6 +69,28 @@ fn reporter(value: &Value) -> Option<Option<String>> {
         },
         _ => None,
     }
+}
+
+/// `[{"id": "10000"}, {"name": "1.0"}]`.
+fn named_list(value: &Value) -> Option<Vec<NamedRef>> {
+    value.as_array()?.iter().map(named_ref).collect()
+}
+
+/// The operations on the version or component list `field`, made on first use.
+fn planned_input<'a>(input: &'a mut IssueInput, field: &str) -> &'a mut PlannedInput {
+    let list = match field {
+        "fixVersions" => Planned::FixVersions,
+        "versions" => Planned::Versions,
+        _ => Planned::Components,
+    };
+    let at = match input.planned.iter().position(|p| p.list == list) {
+        Some(at) => at,
+        None => {
+            input.planned.push(PlannedInput::new(list));
+            input.planned.len() - 1
+        }
+    };
+    &mut input.planned[at]
 }
 
 /// `{"originalEstimate": "1d", "remainingEstimate": "4h"}` (either, or both).
@@ -145,6 +170,10 @@ fn set_field(
             Some(labels) => input.labels.set = Some(labels),
             None => invalid(errors, "an array of strings"),
         },
+        "fixVersions" | "versions" | "components" => match named_list(value) {
+            Some(refs) => planned_input(input, field).set = Some(refs),
+            None => invalid(errors, "an array of objects with an id or a name"),
+        },
         "timetracking" => match time_tracking(value) {
             Some(tracking) => input.time_tracking = Some(tracking),
             None => invalid(
@@ -196,6 +225,27 @@ fn update_field(
             continue;
         };
         match (field, verb.as_str()) {
+            ("fixVersions" | "versions" | "components", "add" | "remove" | "set") => {
+                let refs = if verb == "set" {
+                    named_list(value)
+                } else {
+                    named_ref(value).map(|r| vec![r])
+                };
+                match refs {
+                    Some(refs) => {
+                        let ops = planned_input(input, field);
+                        match verb.as_str() {
+                            "add" => ops.add.extend(refs),
+                            "remove" => ops.remove.extend(refs),
+                            _ => ops.set = Some(refs),
+                        }
+                    }
+                    None => errors.add_field(
+                        field,
+                        format!("A value of '{field}' is an object with an id or a name."),
+                    ),
+                }
+            }
             ("labels", "add") | ("labels", "remove") => match value.as_str() {
                 Some(label) if verb == "add" => input.labels.add.push(label.to_string()),
                 Some(label) => input.labels.remove.push(label.to_string()),

@@ -115,6 +115,9 @@ fn create_fields(urls: &Urls, cap: &OnProject<CreateIssues>) -> Vec<FieldMeta> {
             .default(render::priority(urls, Priority::DEFAULT)),
         FieldMeta::new("labels", false, &["add", "set", "remove"]),
         FieldMeta::new("timetracking", false, &["set"]),
+        FieldMeta::new("fixVersions", false, &["set", "add", "remove"]),
+        FieldMeta::new("versions", false, &["set", "add", "remove"]),
+        FieldMeta::new("components", false, &["set", "add", "remove"]),
     ];
     // The reporter defaults to the caller; naming another needs ADMINISTER_PROJECTS.
     if held.contains(ProjectPermission::AdministerProjects) {
@@ -294,6 +297,9 @@ fn edit_fields(urls: &Urls, held: ProjectPermissions, is_resolved: bool) -> Vec<
         FieldMeta::new("labels", false, &["add", "set", "remove"]),
     ];
     fields.push(FieldMeta::new("timetracking", false, &["set"]));
+    for list in ["fixVersions", "versions", "components"] {
+        fields.push(FieldMeta::new(list, false, &["set", "add", "remove"]));
+    }
     if held.contains(ProjectPermission::AssignIssues) {
         fields.push(FieldMeta::new("assignee", false, &["set"]));
     }
