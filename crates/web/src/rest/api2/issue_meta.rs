@@ -374,6 +374,10 @@ mod tests {
                 "description",
                 "priority",
                 "labels",
+                "timetracking",
+                "fixVersions",
+                "versions",
+                "components",
                 "assignee",
                 "comment"
             ]
