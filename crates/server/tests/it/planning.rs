@@ -29,6 +29,8 @@ backend_tests! {
         let names = |list: &Value| list.as_array().unwrap().iter().map(|v| v["name"].as_str().unwrap().to_string()).collect::<Vec<_>>();
         let listed = server.user(Method::GET, "/rest/api/2/project/RL/versions", "dev").send().await.unwrap();
         assert_eq!(names(&json_of(listed).await), ["1.0", "2.0", "3.0"]);
+        let project = json_of(server.user(Method::GET, "/rest/api/2/project/RL", "dev").send().await.unwrap()).await;
+        assert_eq!(names(&project["versions"]), ["1.0", "2.0", "3.0"]);
         // Moves.
         server.admin_json(Method::POST, &format!("/rest/api/2/version/{}/move", two["id"].as_str().unwrap()), json!({"position": "First"}), StatusCode::OK).await;
         server.admin_json(Method::POST, &format!("/rest/api/2/version/{id}/move"), json!({"position": "Last"}), StatusCode::OK).await;
@@ -98,6 +100,8 @@ backend_tests! {
         assert_eq!(changed["description"], "the REST API");
         let listed = json_of(server.user(Method::GET, "/rest/api/2/project/CM/components", "dev").send().await.unwrap()).await;
         assert_eq!(listed.as_array().unwrap().len(), 1);
+        let project = json_of(server.user(Method::GET, "/rest/api/2/project/CM", "dev").send().await.unwrap()).await;
+        assert_eq!(project["components"][0]["name"], "API");
         // Another project's component is not found for one who cannot see that project.
         let hidden = server.admin_json(Method::POST, "/rest/api/2/component", json!({"name": "Secret", "project": "HID"}), StatusCode::CREATED).await;
         let path = format!("/rest/api/2/component/{}", hidden["id"].as_str().unwrap());

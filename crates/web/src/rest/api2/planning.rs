@@ -57,7 +57,7 @@ pub fn version(urls: &Urls, v: &Version, today: &str) -> Value {
     value
 }
 
-fn component(state: &AppState, viewer: Viewer, c: &Component, project_key: &str) -> Value {
+pub fn component(state: &AppState, viewer: Viewer, c: &Component, project_key: &str) -> Value {
     let lead = optional_user(&state.urls, viewer, c.lead.as_ref());
     let mut value = json!({
         "self": state.urls.api(&format!("component/{}", c.id)),
@@ -79,7 +79,7 @@ fn component(state: &AppState, viewer: Viewer, c: &Component, project_key: &str)
 }
 
 /// Today, UTC, as `YYYY-MM-DD` (for `overdue`).
-fn today(state: &AppState) -> String {
+pub fn today(state: &AppState) -> String {
     crate::render::time(state.clock.now())
         .get(..10)
         .unwrap_or_default()

@@ -9,6 +9,7 @@ use tessera_core::authz::{AdministerProject, ProjectRef, VisibleProject};
 use tessera_core::catalog::{IssueType, Status};
 use tessera_core::model::RoleActor;
 use tessera_core::permissions::ProjectRole;
+use tessera_core::services::planning;
 use tessera_core::services::projects::{self, MemberNames, ProjectInput};
 
 use crate::error::{ApiError, ApiResult};
@@ -59,7 +60,8 @@ pub async fn get_projects(
     Ok(Jira::ok(Value::Array(list)))
 }
 
-/// Those who can see the project (BROWSE_PROJECTS or ADMINISTER_PROJECTS).
+/// Those who can see the project (BROWSE_PROJECTS or ADMINISTER_PROJECTS); its versions and
+/// components for those who may browse it.
 pub async fn get_project(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -69,11 +71,23 @@ pub async fn get_project(
         .authz
         .visible_project(&principal, &ProjectRef::parse(&key))
         .await?;
-    Ok(Jira::ok(project(
-        &state.urls,
-        Viewer::of(&principal),
-        visible.project(),
-    )))
+    let viewer = Viewer::of(&principal);
+    let mut value = project(&state.urls, viewer, visible.project());
+    if let Ok(cap) = visible.also::<tessera_core::authz::Browse>() {
+        let today = super::planning::today(&state);
+        let versions = planning::versions(&*state.store, &cap).await?;
+        value["versions"] = versions
+            .iter()
+            .map(|v| super::planning::version(&state.urls, v, &today))
+            .collect();
+        let components = planning::components(&*state.store, &cap).await?;
+        let key = &visible.project().key;
+        value["components"] = components
+            .iter()
+            .map(|c| super::planning::component(&state, viewer, c, key))
+            .collect();
+    }
+    Ok(Jira::ok(value))
 }
 
 #[derive(Debug, Deserialize)]
