@@ -37,6 +37,12 @@ use crate::secret::sha256;
 /// Most answers remembered.
 const CACHE_CAPACITY: u64 = 100_000;
 
+/// How long the list of providers that introspect is read once for all requests: a bearer
+/// value of no known kind (a typo, a flood of garbage) costs no database read when none does;
+/// a provider's introspection switched on takes effect within this. Every other change needs
+/// no wait: a provider is read again before it is asked, and before its answer is used.
+const PROVIDER_LIST_TTL: Duration = Duration::from_secs(2);
+
 /// What a provider said about a token.
 #[derive(Clone, Debug)]
 enum Answer {
@@ -105,6 +111,9 @@ pub struct IntrospectionVerifier {
     sealer: Sealer,
     http: reqwest::Client,
     cache: moka::sync::Cache<[u8; 32], Arc<Cached>>,
+    /// The ids of the enabled providers that introspect (one entry), read at most once per
+    /// [`PROVIDER_LIST_TTL`].
+    introspecting: moka::sync::Cache<(), Arc<Vec<ProviderId>>>,
     ceiling: Duration,
     leeway: Duration,
 }
@@ -196,6 +205,10 @@ impl IntrospectionVerifier {
                 .max_capacity(CACHE_CAPACITY)
                 .expire_after(ByAnswer)
                 .build(),
+            introspecting: moka::sync::Cache::builder()
+                .max_capacity(1)
+                .time_to_live(PROVIDER_LIST_TTL)
+                .build(),
             ceiling: config.introspection_cache,
             leeway: config.leeway,
         }
@@ -254,13 +267,33 @@ impl IntrospectionVerifier {
         if let Some(cached) = self.cache.get(&digest) {
             return Ok(Some(cached.answer.clone()));
         }
-        let providers: Vec<IdentityProvider> = self
-            .store
-            .list_providers()
-            .await?
-            .into_iter()
-            .filter(|p| p.settings.enabled && p.introspection().is_some())
-            .collect();
+        let introspects = |p: &IdentityProvider| p.settings.enabled && p.introspection().is_some();
+        let ids = match self.introspecting.get(&()) {
+            Some(ids) => ids,
+            None => {
+                let read: Vec<ProviderId> = self
+                    .store
+                    .list_providers()
+                    .await?
+                    .into_iter()
+                    .filter(introspects)
+                    .map(|p| p.id)
+                    .collect();
+                let read = Arc::new(read);
+                self.introspecting.insert((), read.clone());
+                read
+            }
+        };
+        if ids.is_empty() {
+            return Ok(None);
+        }
+        // Each read as it is now: its settings, secret and switch.
+        let mut providers = Vec::with_capacity(ids.len());
+        for id in ids.iter() {
+            if let Some(provider) = self.store.get_provider(*id).await?.filter(introspects) {
+                providers.push(provider);
+            }
+        }
         if providers.is_empty() {
             return Ok(None);
         }

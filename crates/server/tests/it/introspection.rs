@@ -135,6 +135,12 @@ backend_tests! {
         assert!(expect_error(response, StatusCode::BAD_REQUEST).await["errors"]["introspection"].is_string());
         named["introspection"]["endpoint"] = json!(format!("{}/introspect", idp.base));
         server.admin_json(Method::POST, PROVIDERS, named, StatusCode::CREATED).await;
+        // Introspection switched on is used within the provider list's 2 s (an unknown
+        // bearer value costs no database read while no provider introspects).
+        server.create_user("intro-user", &[]).await;
+        idp.introspects("opaque-2", active(&idp.issuer("hidden"), "intro-user"));
+        tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+        assert_eq!(myself(&server, "opaque-2").await, Ok("intro-user".into()));
     }
 
     async fn a_provider_that_does_not_answer_fails_closed_and_is_asked_again(db) {
