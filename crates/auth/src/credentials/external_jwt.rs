@@ -555,16 +555,13 @@ impl ExternalJwtVerifier {
             .account(&provider, &claims, attempt)
             .await?
             .ok_or_else(|| refuse(JwtRejection::UserUnknown))?;
-        let mut success = AuditEvent::anonymous(
+        let success = super::password::login_succeeded(
             self.clock.now(),
             attempt.client_ip,
-            "login.succeeded",
-            format!("user:{}", user.name),
+            &user,
+            attempt.user_agent,
         )
-        .reason(&format!("identityprovider:{}", provider.id))
-        .user_agent(attempt.user_agent);
-        success.actor_id = Some(user.id.0);
-        success.actor_name = Some(user.name.clone());
+        .reason(&format!("identityprovider:{}", provider.id));
         Ok(Verified {
             credential_ref: Some(format!("external:{}", provider.id)),
             external: Some(provider.id),

@@ -163,7 +163,12 @@ fn login_failed(
 
 /// The success event of a password verified now (not answered from the cache), recorded by
 /// the pipeline once the policy admits the user.
-fn login_succeeded(now: Timestamp, client_ip: IpAddr, user: &User, ua: Option<&str>) -> AuditEvent {
+pub(crate) fn login_succeeded(
+    now: Timestamp,
+    client_ip: IpAddr,
+    user: &User,
+    ua: Option<&str>,
+) -> AuditEvent {
     let mut event = AuditEvent::anonymous(
         now,
         client_ip,

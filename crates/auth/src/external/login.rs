@@ -113,7 +113,7 @@ struct TokenAnswer {
 }
 
 /// A provider's error code, as far as it is safe to show: RFC 6749's characters, bounded.
-fn shown_code(code: &str) -> String {
+pub fn shown_code(code: &str) -> String {
     code.chars()
         .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
         .take(64)

@@ -130,11 +130,7 @@ async fn failed(state: &AppState, status: StatusCode, message: &str) -> PageResu
 async fn callback(state: &AppState, incoming: &Incoming) -> PageResult<Response> {
     let params = Params::parse(incoming.query.as_deref());
     if let Some(error) = params.get("error") {
-        let code: String = error
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .take(64)
-            .collect();
+        let code = tessera_auth::external::login::shown_code(error);
         tracing::info!(target: "tessera::security", client_ip = %incoming.client.ip, error = %code, "a provider refused a sign-in");
         return failed(
             state,
