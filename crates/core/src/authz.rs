@@ -99,6 +99,8 @@ actions! {
     EditAllWorklogs => EditAllWorklogs,
     DeleteOwnWorklogs => DeleteOwnWorklogs,
     DeleteAllWorklogs => DeleteAllWorklogs,
+    /// Link issues, to each other and to things elsewhere.
+    LinkIssues => LinkIssues,
 }
 
 /// Watch an issue, or stop watching it: anyone who can browse it may, but it is a change, so

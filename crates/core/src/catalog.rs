@@ -431,20 +431,29 @@ pub const FIELDS: &[Field] = &[
     Field {
         schema_items: Some("version"),
         orderable: false,
-        searchable: false,
-        ..field("fixVersions", "Fix Version/s", "array", true, &[])
+        ..field(
+            "fixVersions",
+            "Fix Version/s",
+            "array",
+            true,
+            &["fixVersion"],
+        )
     },
     Field {
         schema_items: Some("version"),
         orderable: false,
-        searchable: false,
-        ..field("versions", "Affects Version/s", "array", true, &[])
+        ..field(
+            "versions",
+            "Affects Version/s",
+            "array",
+            true,
+            &["affectedVersion"],
+        )
     },
     Field {
         schema_items: Some("component"),
         orderable: false,
-        searchable: false,
-        ..field("components", "Component/s", "array", true, &[])
+        ..field("components", "Component/s", "array", true, &["component"])
     },
     // Time tracking, in seconds (null until set or logged), and as Jira's durations; not
     // searchable in JQL yet.

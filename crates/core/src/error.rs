@@ -97,6 +97,12 @@ pub enum Missing {
     Version(String),
     #[error("The component with id {0} does not exist.")]
     Component(String),
+    #[error("No issue link type with name or id '{0}' found.")]
+    LinkType(String),
+    #[error("No issue link with id '{0}' exists.")]
+    IssueLink(String),
+    #[error("No remote link with id '{0}' exists on this issue.")]
+    RemoteLink(String),
 }
 
 /// Why a service refused.
@@ -222,6 +228,10 @@ pub enum Conflict {
     /// A version's or component's name is taken in its project.
     VersionName,
     ComponentName,
+    /// An issue link type's name is taken.
+    LinkTypeName,
+    /// A remote link's global id is taken on its issue.
+    RemoteLinkGlobalId,
     /// A uniqueness rule the store could not name (a race lost inside the database).
     Other,
 }

@@ -59,6 +59,18 @@ id_type!(
     /// A project's component.
     ComponentId
 );
+id_type!(
+    /// A kind of link between issues (Blocks, Duplicate, ...).
+    LinkTypeId
+);
+id_type!(
+    /// A link between two issues.
+    IssueLinkId
+);
+id_type!(
+    /// A link from an issue to something elsewhere.
+    RemoteLinkId
+);
 
 #[cfg(test)]
 mod tests {

@@ -3,7 +3,10 @@
 
 use crate::catalog::{IssueType, Priority, Resolution, Status};
 use crate::clock::Timestamp;
-use crate::ids::{CommentId, ComponentId, IssueId, ProjectId, UserId, VersionId, WorklogId};
+use crate::ids::{
+    CommentId, ComponentId, IssueId, IssueLinkId, LinkTypeId, ProjectId, RemoteLinkId, UserId,
+    VersionId, WorklogId,
+};
 use crate::permissions::ProjectRole;
 
 /// The groups every installation has.
@@ -330,6 +333,63 @@ pub struct Component {
     pub lead: Option<User>,
     /// Jira's `PROJECT_DEFAULT`, `COMPONENT_LEAD`, `PROJECT_LEAD` or `UNASSIGNED`.
     pub assignee_type: String,
+}
+
+/// A kind of link between issues: "A <outward> B" read from A, "B <inward> A" from B.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkType {
+    pub id: LinkTypeId,
+    pub name: String,
+    pub inward: String,
+    pub outward: String,
+}
+
+/// A link type's fields as set on creation or change (`None`: unchanged).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LinkTypeFields {
+    pub name: Option<String>,
+    pub inward: Option<String>,
+    pub outward: Option<String>,
+}
+
+/// An issue at one end of a link, as much of it as a link shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkedIssue {
+    pub id: IssueId,
+    pub project_id: ProjectId,
+    pub project_key: String,
+    pub number: i64,
+    pub summary: String,
+    pub status: Status,
+    pub priority: Priority,
+    pub issue_type: IssueType,
+}
+
+impl LinkedIssue {
+    pub fn key(&self) -> String {
+        format!("{}-{}", self.project_key, self.number)
+    }
+}
+
+/// "source <outward> destination".
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IssueLink {
+    pub id: IssueLinkId,
+    pub link_type: LinkType,
+    pub source: LinkedIssue,
+    pub destination: LinkedIssue,
+}
+
+/// A link from an issue to something elsewhere. `application` and `object` are JSON objects
+/// as the client sent them (checked to be objects), shown back unchanged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RemoteLink {
+    pub id: RemoteLinkId,
+    pub issue_id: IssueId,
+    pub global_id: Option<String>,
+    pub application: Option<String>,
+    pub relationship: Option<String>,
+    pub object: String,
 }
 
 /// A component's fields as set on creation or change.

@@ -138,6 +138,8 @@ pub enum ProjectPermission {
     EditAllWorklogs,
     DeleteOwnWorklogs,
     DeleteAllWorklogs,
+    /// Link an issue to other issues, and to things elsewhere (remote links).
+    LinkIssues,
 }
 
 impl Flag for ProjectPermission {
@@ -156,6 +158,7 @@ impl Flag for ProjectPermission {
         Self::EditAllWorklogs,
         Self::DeleteOwnWorklogs,
         Self::DeleteAllWorklogs,
+        Self::LinkIssues,
     ];
     fn bit(self) -> u32 {
         self as u32
@@ -295,6 +298,12 @@ impl ProjectPermission {
                 "Delete All Worklogs",
                 "Ability to delete all worklogs made on issues.",
             ),
+            Self::LinkIssues => (
+                21,
+                "LINK_ISSUES",
+                "Link Issues",
+                "Ability to link issues together and create linked issues.",
+            ),
         };
         PermissionInfo {
             id,
@@ -409,7 +418,6 @@ pub const JIRA_PERMISSIONS: &[(PermissionInfo, HeldAs)] = {
             "PROJECT",
             Project(P::AdministerProjects),
         ),
-        jira(21, "LINK_ISSUES", "Link Issues", "PROJECT", Never),
         jira(
             26,
             "SET_ISSUE_SECURITY",
@@ -511,7 +519,9 @@ impl ProjectRole {
     pub fn description(self) -> &'static str {
         match self {
             Self::Users => "Can see the project's issues, create issues and comment.",
-            Self::Developers => "Users who also edit, assign and transition issues, and log work.",
+            Self::Developers => {
+                "Users who also edit, assign, transition and link issues, and log work."
+            }
             Self::Administrators => {
                 "Developers who also delete issues, change anyone's worklogs and administer the project."
             }
@@ -530,7 +540,13 @@ impl ProjectRole {
             EditOwnWorklogs,
             DeleteOwnWorklogs,
         ];
-        let developers = [EditIssues, AssignIssues, TransitionIssues, WorkOnIssues];
+        let developers = [
+            EditIssues,
+            AssignIssues,
+            TransitionIssues,
+            WorkOnIssues,
+            LinkIssues,
+        ];
         let administrators = [
             DeleteIssues,
             ManageWatchers,
@@ -590,6 +606,7 @@ mod tests {
                     WorkOnIssues,
                     EditOwnWorklogs,
                     DeleteOwnWorklogs,
+                    LinkIssues,
                 ],
             ),
         ];

@@ -63,7 +63,8 @@ impl Scope {
             | ProjectPermission::EditOwnWorklogs
             | ProjectPermission::EditAllWorklogs
             | ProjectPermission::DeleteOwnWorklogs
-            | ProjectPermission::DeleteAllWorklogs => Self::WriteJiraWork,
+            | ProjectPermission::DeleteAllWorklogs
+            | ProjectPermission::LinkIssues => Self::WriteJiraWork,
         }
     }
 

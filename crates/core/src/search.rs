@@ -31,6 +31,16 @@ pub struct NamesFound {
     pub groups: Vec<String>,
 }
 
+/// A version or component that a query names, as
+/// [`crate::store::PlanningStore::locate_versions`] finds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlanningName {
+    pub id: i64,
+    pub project_id: ProjectId,
+    /// The name, lower-cased.
+    pub name_lower: String,
+}
+
 /// A search, ready for [`crate::store::IssueStore::search_issues`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SearchQuery {
@@ -119,6 +129,14 @@ pub enum Comparison {
     GreaterOrEqual,
 }
 
+/// What an issue can name several of, by id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Relation {
+    FixVersions,
+    AffectedVersions,
+    Components,
+}
+
 /// Where text is searched.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TextTarget {
@@ -163,6 +181,14 @@ pub enum Predicate {
     Labels { labels: Vec<String>, or_empty: bool },
     /// The issue has labels, none of them among `labels`.
     NotLabels { labels: Vec<String> },
+    /// The issue names one of `ids` in `relation`, or, with `or_empty`, none at all.
+    Related {
+        relation: Relation,
+        ids: Vec<i64>,
+        or_empty: bool,
+    },
+    /// The issue names something in `relation`, none of it among `ids`.
+    NotRelated { relation: Relation, ids: Vec<i64> },
     /// The issue has (`false`: lacks) a description.
     HasDescription(bool),
     /// The target contains every term (`negated`: does not), without regard to case. Terms

@@ -26,7 +26,7 @@ use crate::oauth2::{
 };
 use crate::permissions::{GlobalPermissions, ProjectRole};
 use crate::scopes::Scopes;
-use crate::search::{IssueLocation, NamesFound, SearchQuery};
+use crate::search::{IssueLocation, NamesFound, PlanningName, SearchQuery};
 use crate::tokens::{NewToken, RevokeReason, Token, TokenFilter, TokenMatch};
 use crate::usage::{ClientSeen, CredentialUse, UsageReport};
 
@@ -485,6 +485,19 @@ pub trait PlanningStore: Send + Sync {
         move_to: Option<ComponentId>,
     ) -> StoreResult<bool>;
     async fn component_issue_count(&self, id: ComponentId) -> StoreResult<i64>;
+    /// The versions named (lower-cased names) or numbered, in any project, in a few reads
+    /// however many are named; the caller keeps those of projects it may see.
+    async fn locate_versions(
+        &self,
+        names: &[String],
+        ids: &[i64],
+    ) -> StoreResult<Vec<PlanningName>>;
+    /// As [`Self::locate_versions`], for components.
+    async fn locate_components(
+        &self,
+        names: &[String],
+        ids: &[i64],
+    ) -> StoreResult<Vec<PlanningName>>;
 }
 
 /// Work logged on issues.

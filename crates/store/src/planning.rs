@@ -5,9 +5,11 @@
 use async_trait::async_trait;
 use tessera_core::ids::{ComponentId, ProjectId, VersionId};
 use tessera_core::model::{Component, ComponentFields, Version, VersionFields};
+use tessera_core::search::PlanningName;
 use tessera_core::store::{Conflict, PlanningStore, StoreError, StoreResult};
 
 use crate::rows::{joined_user, user_columns};
+use crate::search::PlanningTable;
 use crate::{SqlStore, backend, on_pool, write_error};
 
 fn version_conflict(_: &str) -> Conflict {
@@ -406,5 +408,23 @@ impl PlanningStore for SqlStore {
         .fetch_one(pool)
         .await
         .map_err(backend))?)
+    }
+
+    async fn locate_versions(
+        &self,
+        names: &[String],
+        ids: &[i64],
+    ) -> StoreResult<Vec<PlanningName>> {
+        self.find_planning_names(PlanningTable::Versions, names, ids)
+            .await
+    }
+
+    async fn locate_components(
+        &self,
+        names: &[String],
+        ids: &[i64],
+    ) -> StoreResult<Vec<PlanningName>> {
+        self.find_planning_names(PlanningTable::Components, names, ids)
+            .await
     }
 }

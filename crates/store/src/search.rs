@@ -21,12 +21,20 @@ use tessera_core::ids::{IssueId, ProjectId, UserId};
 use tessera_core::jql::{Field, SortDirection, SortKey};
 use tessera_core::model::{Issue, Page, PageRequest};
 use tessera_core::search::{
-    Column, Comparison, Condition, IssueLocation, NamesFound, Predicate, SearchQuery, TextTarget,
+    Column, Comparison, Condition, IssueLocation, NamesFound, PlanningName, Predicate, Relation,
+    SearchQuery, TextTarget,
 };
 use tessera_core::store::StoreResult;
 
 use crate::rows::{IssueRow, issue_select};
 use crate::{Backend, SqlStore, backend, on_pool};
+
+/// The tables [`SqlStore::find_planning_names`] reads.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum PlanningTable {
+    Versions,
+    Components,
+}
 
 /// Most names looked up in one read.
 const NAMES_PER_READ: usize = 500;
@@ -90,6 +98,26 @@ impl Sql {
             _ => format!("l.label IN ({})", self.texts(labels)),
         };
         format!("EXISTS (SELECT 1 FROM issue_labels l WHERE l.issue_id = i.id AND {test})")
+    }
+
+    /// Whether the issue names one of `ids` (`None`: anything) in `relation`.
+    fn related(&mut self, relation: Relation, ids: Option<&[i64]>) -> String {
+        let (table, column, kind) = match relation {
+            Relation::FixVersions => ("issue_versions", "version_id", Some("fix")),
+            Relation::AffectedVersions => ("issue_versions", "version_id", Some("affects")),
+            Relation::Components => ("issue_components", "component_id", None),
+        };
+        let mut tests = vec!["r.issue_id = i.id".to_string()];
+        if let Some(kind) = kind {
+            tests.push(format!("r.kind = {}", self.text(kind)));
+        }
+        if let Some(ids) = ids {
+            tests.extend(self.member_of(&format!("r.{column}"), ids, false));
+        }
+        format!(
+            "EXISTS (SELECT 1 FROM {table} r WHERE {})",
+            tests.join(" AND ")
+        )
     }
 
     fn condition(&mut self, condition: &Condition) -> String {
@@ -180,6 +208,27 @@ impl Sql {
                 let mut parts = vec![ANY_LABEL.to_string()];
                 if !labels.is_empty() {
                     parts.push(format!("NOT {}", self.label_test(labels)));
+                }
+                balanced(parts, "AND")
+            }
+            Predicate::Related {
+                relation,
+                ids,
+                or_empty,
+            } => {
+                let mut parts = Vec::new();
+                if !ids.is_empty() {
+                    parts.push(self.related(*relation, Some(ids)));
+                }
+                if *or_empty {
+                    parts.push(format!("NOT {}", self.related(*relation, None)));
+                }
+                balanced(parts, "OR")
+            }
+            Predicate::NotRelated { relation, ids } => {
+                let mut parts = vec![self.related(*relation, None)];
+                if !ids.is_empty() {
+                    parts.push(format!("NOT {}", self.related(*relation, Some(ids))));
                 }
                 balanced(parts, "AND")
             }
@@ -292,7 +341,13 @@ impl Sql {
                 Field::Updated => push("i.updated_at".into(), ascending, false),
                 Field::ResolutionDate => push("i.resolved_at".into(), ascending, true),
                 // Not sortable: the checker refuses them.
-                Field::Description | Field::Comment | Field::Text | Field::Labels => continue,
+                Field::Description
+                | Field::Comment
+                | Field::Text
+                | Field::Labels
+                | Field::FixVersion
+                | Field::AffectedVersion
+                | Field::Component => continue,
             }
             last = key.direction;
         }
@@ -632,6 +687,55 @@ impl SqlStore {
             .await
             .map_err(backend))?;
             found.groups.extend(names);
+        }
+        Ok(found)
+    }
+
+    /// The rows of `table` (`versions` or `components`) named (lower-cased) or numbered.
+    pub(crate) async fn find_planning_names(
+        &self,
+        table: PlanningTable,
+        names: &[String],
+        ids: &[i64],
+    ) -> StoreResult<Vec<PlanningName>> {
+        let table = match table {
+            PlanningTable::Versions => "versions",
+            PlanningTable::Components => "components",
+        };
+        let mut reads = Vec::new();
+        for chunk in names.chunks(NAMES_PER_READ) {
+            let mut sql = Sql::default();
+            let text = format!(
+                "SELECT id, project_id, name_lower FROM {table} WHERE name_lower IN ({})",
+                sql.texts(chunk)
+            );
+            reads.push((text, sql));
+        }
+        for chunk in ids.chunks(NAMES_PER_READ) {
+            let mut sql = Sql::default();
+            let text = format!(
+                "SELECT id, project_id, name_lower FROM {table} WHERE id IN ({})",
+                sql.ints(chunk)
+            );
+            reads.push((text, sql));
+        }
+        let mut found = Vec::new();
+        for (text, sql) in reads {
+            let rows: Vec<(i64, i64, String)> = on_pool!(self, read, |pool| bound!(
+                sqlx::query_as(AssertSqlSafe(text.clone())),
+                sql
+            )
+            .fetch_all(pool)
+            .await
+            .map_err(backend))?;
+            found.extend(
+                rows.into_iter()
+                    .map(|(id, project, name_lower)| PlanningName {
+                        id,
+                        project_id: ProjectId(project),
+                        name_lower,
+                    }),
+            );
         }
         Ok(found)
     }

@@ -229,12 +229,19 @@ pub enum Field {
     Resolution,
     /// `resolutiondate`, `resolved`; as `created`, and can be `EMPTY`.
     ResolutionDate,
+    /// `fixVersion`; can be `EMPTY`: `Text`, a version's name (without regard to case) in any
+    /// project the caller may browse, else its id.
+    FixVersion,
+    /// `affectedVersion`; as `fixVersion`, for the versions an issue affects.
+    AffectedVersion,
+    /// `component`; as `fixVersion`, for components.
+    Component,
 }
 
 impl Field {
     /// The field a JQL name means, without regard to case.
     pub fn from_name(name: &str) -> Option<Self> {
-        const NAMES: [(&str, Field); 25] = [
+        const NAMES: [(&str, Field); 28] = [
             ("project", Field::Project),
             ("key", Field::IssueKey),
             ("issuekey", Field::IssueKey),
@@ -260,6 +267,9 @@ impl Field {
             ("resolution", Field::Resolution),
             ("resolutiondate", Field::ResolutionDate),
             ("resolved", Field::ResolutionDate),
+            ("fixVersion", Field::FixVersion),
+            ("affectedVersion", Field::AffectedVersion),
+            ("component", Field::Component),
         ];
         NAMES
             .iter()
@@ -288,6 +298,9 @@ impl Field {
             Self::Updated => "updated",
             Self::Resolution => "resolution",
             Self::ResolutionDate => "resolutiondate",
+            Self::FixVersion => "fixVersion",
+            Self::AffectedVersion => "affectedVersion",
+            Self::Component => "component",
         }
     }
 
@@ -318,6 +331,9 @@ impl Field {
                 | Self::Creator
                 | Self::Resolution
                 | Self::ResolutionDate
+                | Self::FixVersion
+                | Self::AffectedVersion
+                | Self::Component
         )
     }
 
@@ -345,7 +361,13 @@ impl Field {
     pub(super) fn is_sortable(self) -> bool {
         !matches!(
             self,
-            Self::Description | Self::Comment | Self::Text | Self::Labels
+            Self::Description
+                | Self::Comment
+                | Self::Text
+                | Self::Labels
+                | Self::FixVersion
+                | Self::AffectedVersion
+                | Self::Component
         )
     }
 

@@ -322,6 +322,9 @@ impl Checker<'_> {
             | Field::Comment
             | Field::Text
             | Field::Labels
+            | Field::FixVersion
+            | Field::AffectedVersion
+            | Field::Component
             | Field::Assignee
             | Field::Reporter
             | Field::Creator => Value::Text(literal.text),

@@ -1,6 +1,6 @@
 //! JQL search (`/rest/api/2/search`): a query is parsed and checked ([`crate::jql`]), its
 //! dates fixed against now, its names resolved (projects among those the caller may browse,
-//! users by name or `JIRAUSER` key, groups, issue keys) and its `NOT`s pushed down to the terms,
+//! users by name or `JIRAUSER` key, groups, issue keys, versions and components) and its `NOT`s pushed down to the terms,
 //! giving a [`SearchQuery`] that the store compiles into one parameterised SQL query.
 //!
 //! Invariant: a search sees only the projects of the [`BrowsableProjects`] capability, inside
@@ -37,7 +37,8 @@ use crate::jql::{
 };
 use crate::model::{Issue, Page, PageRequest, parse_user_key};
 use crate::search::{
-    Column, Comparison, Condition, NamesFound, Predicate, SearchQuery, TextTarget,
+    Column, Comparison, Condition, NamesFound, PlanningName, Predicate, Relation, SearchQuery,
+    TextTarget,
 };
 use crate::store::Store;
 
@@ -187,6 +188,9 @@ struct Names {
     groups: HashMap<String, Option<String>>,
     /// Issues the caller may browse, by key and by id.
     issues: HashMap<IssueName, IssueId>,
+    /// Versions and components (by text as written) of projects the caller may browse.
+    versions: HashMap<String, Vec<i64>>,
+    components: HashMap<String, Vec<i64>>,
 }
 
 impl Names {
@@ -280,8 +284,55 @@ impl Names {
                 names.issues.insert(key, found.id);
             }
         }
+        names.versions = planning_names(store, cap, &wanted.versions, false).await?;
+        names.components = planning_names(store, cap, &wanted.components, true).await?;
         Ok(names)
     }
+}
+
+/// What each text names among versions (or, with `components`, components) of the projects
+/// the caller may browse: those of that name (without regard to case), else the one of that
+/// id; an empty list for none. One lookup for all the texts.
+async fn planning_names(
+    store: &dyn Store,
+    cap: &BrowsableProjects,
+    texts: &[String],
+    components: bool,
+) -> Result<HashMap<String, Vec<i64>>, Error> {
+    if texts.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut names: Vec<String> = texts.iter().map(|t| t.trim().to_lowercase()).collect();
+    let mut ids: Vec<i64> = texts.iter().filter_map(|t| t.trim().parse().ok()).collect();
+    names.sort();
+    names.dedup();
+    ids.sort_unstable();
+    ids.dedup();
+    let found = if components {
+        store.locate_components(&names, &ids).await?
+    } else {
+        store.locate_versions(&names, &ids).await?
+    };
+    let visible: Vec<&PlanningName> = found
+        .iter()
+        .filter(|item| cap.contains(item.project_id))
+        .collect();
+    let mut resolved = HashMap::new();
+    for text in texts {
+        let lower = text.trim().to_lowercase();
+        let mut matched: Vec<i64> = visible
+            .iter()
+            .filter(|item| item.name_lower == lower)
+            .map(|item| item.id)
+            .collect();
+        if matched.is_empty()
+            && let Ok(id) = text.trim().parse::<i64>()
+        {
+            matched.extend(visible.iter().filter(|item| item.id == id).map(|i| i.id));
+        }
+        resolved.insert(text.clone(), matched);
+    }
+    Ok(resolved)
 }
 
 /// The names a query mentions, in the order written.
@@ -290,6 +341,8 @@ struct Wanted {
     users: Vec<String>,
     groups: Vec<String>,
     issues: Vec<IssueName>,
+    versions: Vec<String>,
+    components: Vec<String>,
 }
 
 impl Wanted {
@@ -310,6 +363,12 @@ impl Wanted {
                             self.users.push(text.clone());
                         }
                         (_, Value::MembersOf(group)) => self.groups.push(group.clone()),
+                        (Field::FixVersion | Field::AffectedVersion, Value::Text(text)) => {
+                            self.versions.push(text.clone());
+                        }
+                        (Field::Component, Value::Text(text)) => {
+                            self.components.push(text.clone());
+                        }
                         (Field::IssueKey, Value::IssueKey { project, number }) if is_membership => {
                             self.issues.push(IssueName::Key {
                                 project: project.clone(),
@@ -548,12 +607,67 @@ impl Planner<'_> {
                     _ => nothing(),
                 }
             }
+            Field::FixVersion => self.related(Relation::FixVersions, term.field, values, operator),
+            Field::AffectedVersion => {
+                self.related(Relation::AffectedVersions, term.field, values, operator)
+            }
+            Field::Component => self.related(Relation::Components, term.field, values, operator),
             Field::Assignee => self.users(Column::Assignee, term.field, values, operator),
             Field::Reporter => self.users(Column::Reporter, term.field, values, operator),
             Field::Creator => self.users(Column::Creator, term.field, values, operator),
             Field::Created => dates(Column::Created, values, operator),
             Field::Updated => dates(Column::Updated, values, operator),
             Field::ResolutionDate => dates(Column::ResolutionDate, values, operator),
+        }
+    }
+
+    /// `fixVersion`, `affectedVersion` and `component` terms: as `labels`, by id.
+    fn related(
+        &mut self,
+        relation: Relation,
+        field: Field,
+        values: &[Value<Timestamp>],
+        operator: Operator,
+    ) -> Predicate {
+        let known = match relation {
+            Relation::Components => &self.names.components,
+            Relation::FixVersions | Relation::AffectedVersions => &self.names.versions,
+        };
+        let mut ids: Vec<i64> = Vec::new();
+        let mut or_empty = false;
+        let mut unknown = Vec::new();
+        for value in values {
+            match value {
+                Value::Text(text) => match known.get(text) {
+                    Some(found) if !found.is_empty() => ids.extend(found),
+                    _ => unknown.push(text.clone()),
+                },
+                Value::Empty => or_empty = true,
+                _ => {}
+            }
+        }
+        for text in unknown {
+            self.unknown_value(&text, field);
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        match operator {
+            Operator::Is => Predicate::Related {
+                relation,
+                ids: Vec::new(),
+                or_empty: true,
+            },
+            Operator::IsNot => Predicate::NotRelated {
+                relation,
+                ids: Vec::new(),
+            },
+            Operator::Equals | Operator::In => Predicate::Related {
+                relation,
+                ids,
+                or_empty,
+            },
+            Operator::NotEquals | Operator::NotIn => Predicate::NotRelated { relation, ids },
+            _ => nothing(),
         }
     }
 

@@ -25,10 +25,10 @@ backend_tests! {
         let permissions = mine["permissions"].as_object().unwrap();
         assert_eq!(permissions.len(), 39, "{:?}", permissions.keys().collect::<Vec<_>>());
         let have = |key: &str| permissions[key]["havePermission"].as_bool().unwrap();
-        for held in ["WORK_ON_ISSUES", "RESOLVE_ISSUES", "EDIT_OWN_COMMENTS", "ASSIGNABLE_USER", "USER_PICKER", "EDIT_OWN_WORKLOGS"] {
+        for held in ["WORK_ON_ISSUES", "RESOLVE_ISSUES", "EDIT_OWN_COMMENTS", "ASSIGNABLE_USER", "USER_PICKER", "EDIT_OWN_WORKLOGS", "LINK_ISSUES"] {
             assert!(have(held), "{held}");
         }
-        for not_held in ["LINK_ISSUES", "EDIT_ALL_COMMENTS", "DELETE_ALL_WORKLOGS", "SET_ISSUE_SECURITY", "ADMINISTER"] {
+        for not_held in ["MOVE_ISSUES", "EDIT_ALL_COMMENTS", "DELETE_ALL_WORKLOGS", "SET_ISSUE_SECURITY", "ADMINISTER"] {
             assert!(!have(not_held), "{not_held}");
         }
         assert_eq!(permissions["WORK_ON_ISSUES"]["id"], "20");

@@ -170,4 +170,83 @@ backend_tests! {
         assert_eq!(gone.status(), StatusCode::NO_CONTENT);
         assert_eq!(read().await["fields"]["components"], json!([]));
     }
+
+    async fn jql_finds_issues_by_version_and_component(db) {
+        let server = TestServer::start(db).await;
+        server.create_project("JV").await;
+        server.create_project("JW").await;
+        // JW is the administrators' only: dev browses JV alone.
+        let response = server.admin(Method::DELETE, "/rest/api/2/project/JW/role/10000?group=jira-users").send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+        server.create_user("dev", &[]).await;
+        let make = |path: &'static str, body: Value| {
+            let server = &server;
+            async move { server.admin_json(Method::POST, path, body, StatusCode::CREATED).await["id"].as_str().unwrap().to_string() }
+        };
+        make("/rest/api/2/version", json!({"name": "1.0", "project": "JV"})).await;
+        let v2 = make("/rest/api/2/version", json!({"name": "2.0", "project": "JV"})).await;
+        make("/rest/api/2/version", json!({"name": "1.0", "project": "JW"})).await;
+        make("/rest/api/2/version", json!({"name": "secret", "project": "JW"})).await;
+        make("/rest/api/2/component", json!({"name": "API", "project": "JV"})).await;
+        make("/rest/api/2/component", json!({"name": "UI", "project": "JV"})).await;
+        let issue = |project: &str, summary: &str, fields: Value| {
+            let mut body = json!({"fields": {"project": {"key": project}, "issuetype": {"name": "Bug"}, "summary": summary}});
+            for (k, v) in fields.as_object().unwrap() {
+                body["fields"][k] = v.clone();
+            }
+            let server = &server;
+            async move { server.admin_json(Method::POST, "/rest/api/2/issue", body, StatusCode::CREATED).await["key"].as_str().unwrap().to_string() }
+        };
+        let a = issue("JV", "a", json!({"fixVersions": [{"name": "1.0"}], "components": [{"name": "API"}]})).await;
+        let b = issue("JV", "b", json!({"fixVersions": [{"name": "2.0"}], "versions": [{"name": "1.0"}]})).await;
+        let c = issue("JV", "c", json!({})).await;
+        let d = issue("JW", "d", json!({"fixVersions": [{"name": "1.0"}]})).await;
+        let search = |jql: String, who: Option<&'static str>| {
+            let server = &server;
+            async move {
+                let request = match who {
+                    Some(name) => server.user(Method::POST, "/rest/api/2/search", name),
+                    None => server.admin(Method::POST, "/rest/api/2/search"),
+                };
+                let jql = if jql.contains("ORDER BY") { jql } else { format!("{jql} ORDER BY key") };
+                let response = request.json(&json!({"jql": jql, "fields": ["summary"]})).send().await.unwrap();
+                let status = response.status();
+                let body = json_of(response).await;
+                (status, body)
+            }
+        };
+        let keys = |body: &Value| body["issues"].as_array().unwrap().iter().map(|i| i["key"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+        let cases: Vec<(String, Vec<&String>)> = vec![
+            ("fixVersion = 1.0".into(), vec![&a, &d]),
+            ("fixversion = \"1.0\" AND project = JV".into(), vec![&a]),
+            ("fixVersion in (1.0, \"2.0\") AND project = JV".into(), vec![&a, &b]),
+            (format!("fixVersion = {v2}"), vec![&b]),
+            ("fixVersion is EMPTY".into(), vec![&c]),
+            ("fixVersion != 1.0".into(), vec![&b]),
+            ("NOT fixVersion = 2.0 AND project = JV".into(), vec![&a]),
+            ("affectedVersion = 1.0".into(), vec![&b]),
+            ("affectedVersion is not EMPTY OR component = api".into(), vec![&a, &b]),
+            ("component in (UI, EMPTY)".into(), vec![&b, &c, &d]),
+            ("component in (UI, EMPTY) AND project = JV".into(), vec![&b, &c]),
+            ("component not in (API)".into(), vec![]),
+        ];
+        for (jql, expected) in &cases {
+            let (status, body) = search(jql.clone(), None).await;
+            assert_eq!(status, StatusCode::OK, "{jql}: {body}");
+            assert_eq!(keys(&body), expected.iter().map(|k| k.to_string()).collect::<Vec<_>>(), "{jql}");
+        }
+        // dev sees JV only: JW's version of the same name finds nothing there, and a name only
+        // JW has is refused exactly as one nobody has.
+        let (_, body) = search("fixVersion = 1.0".into(), Some("dev")).await;
+        assert_eq!(keys(&body), vec![a.to_string()]);
+        for (jql, field, value) in [("fixVersion = secret", "fixVersion", "secret"), ("component = nothing", "component", "nothing"), ("affectedVersion in (7.7)", "affectedVersion", "7.7")] {
+            let (status, body) = search(jql.into(), Some("dev")).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{jql}");
+            assert_eq!(body["errorMessages"], json!([format!("The value '{value}' does not exist for the field '{field}'.")]), "{jql}");
+        }
+        let (status, body) = search("fixVersion > 1.0".into(), None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        let (status, body) = search("project = JV ORDER BY component".into(), None).await;
+        assert_eq!((status, &body["errorMessages"][0]), (StatusCode::BAD_REQUEST, &json!("Field 'component' does not support sorting.")), "{body}");
+    }
 }
