@@ -704,6 +704,17 @@ impl Authorizer {
             .also::<A>()
     }
 
+    /// Whether the caller may browse the project's issues (the user's permission and the
+    /// credential's scopes and project restriction), as reading one of them would find.
+    pub async fn may_browse(
+        &self,
+        principal: &Principal,
+        project: ProjectId,
+    ) -> Result<bool, Error> {
+        let granted = self.granted(principal, project).await?;
+        Ok(effective(granted, principal.scopes).contains(ProjectPermission::BrowseProjects))
+    }
+
     /// Permission to perform `A` on an issue the caller can see.
     pub async fn issue<A: Action>(
         &self,

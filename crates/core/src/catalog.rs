@@ -455,6 +455,12 @@ pub const FIELDS: &[Field] = &[
         orderable: false,
         ..field("components", "Component/s", "array", true, &["component"])
     },
+    Field {
+        schema_items: Some("issuelinks"),
+        orderable: false,
+        searchable: false,
+        ..field("issuelinks", "Linked Issues", "array", false, &[])
+    },
     // Time tracking, in seconds (null until set or logged), and as Jira's durations; not
     // searchable in JQL yet.
     Field {

@@ -165,6 +165,32 @@ fn user_item(field: &str, before: Option<&User>, after: Option<&User>) -> Option
     })
 }
 
+/// A link made (`added`) or taken away, as Jira records it on each end: on the source
+/// "This issue <outward> DEST-1", on the destination "This issue <inward> SRC-1", the other
+/// issue's key as the value.
+pub fn link_items(link: &crate::model::IssueLink, added: bool) -> [(IssueId, ChangeItem); 2] {
+    let entry = |other: &crate::model::LinkedIssue, words: &str| {
+        let key = other.key();
+        let text = format!("This issue {words} {key}");
+        let (from, to) = if added {
+            ((None, None), (Some(key), Some(text)))
+        } else {
+            ((Some(key), Some(text)), (None, None))
+        };
+        item("Link", from.0, from.1, to.0, to.1)
+    };
+    [
+        (
+            link.source.id,
+            entry(&link.destination, &link.link_type.outward),
+        ),
+        (
+            link.destination.id,
+            entry(&link.source, &link.link_type.inward),
+        ),
+    ]
+}
+
 /// Labels: the whole sorted set before and after, space-separated as Jira shows them.
 fn labels_item(before: &[String], after: &[String]) -> Option<ChangeItem> {
     let sorted = |labels: &[String]| {

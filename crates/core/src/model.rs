@@ -392,6 +392,15 @@ pub struct RemoteLink {
     pub object: String,
 }
 
+/// A remote link as a client gives it: `object` and `application` JSON objects (as text).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RemoteLinkFields {
+    pub global_id: Option<String>,
+    pub application: Option<String>,
+    pub relationship: Option<String>,
+    pub object: String,
+}
+
 /// A component's fields as set on creation or change.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ComponentFields {

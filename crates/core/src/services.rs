@@ -6,6 +6,7 @@ pub mod changelog;
 pub mod comments;
 pub mod groups;
 pub mod issues;
+pub mod links;
 pub mod planning;
 pub mod projects;
 pub mod search;

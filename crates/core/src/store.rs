@@ -11,13 +11,14 @@ use crate::identity::{
     Endpoints, IdentityProvider, NewIdentityProvider, ProviderId, ProviderSettings, SsoLogin,
 };
 use crate::ids::{
-    CommentId, ComponentId, IssueId, ProjectId, TokenId, UserId, VersionId, WorklogId,
+    CommentId, ComponentId, IssueId, IssueLinkId, LinkTypeId, ProjectId, RemoteLinkId, TokenId,
+    UserId, VersionId, WorklogId,
 };
 use crate::model::{
-    Comment, Component, ComponentFields, EstimateChange, Group, Issue, IssueChanges, LoginInfo,
-    NewIssue, NewProject, NewUser, NewWorklog, Page, PageRequest, Project, RoleActor, RoleMember,
-    Session, User, UserUpdate, Version, VersionFields, Watches, Worklog, WorklogChange,
-    WorklogChanges,
+    Comment, Component, ComponentFields, EstimateChange, Group, Issue, IssueChanges, IssueLink,
+    LinkType, LinkTypeFields, LoginInfo, NewIssue, NewProject, NewUser, NewWorklog, Page,
+    PageRequest, Project, RemoteLink, RemoteLinkFields, RoleActor, RoleMember, Session, User,
+    UserUpdate, Version, VersionFields, Watches, Worklog, WorklogChange, WorklogChanges,
 };
 use crate::oauth1::{Consumer, ConsumerChanges, NewConsumer, NewOAuth1Token, Nonce, OAuth1Token};
 use crate::oauth2::{
@@ -500,6 +501,69 @@ pub trait PlanningStore: Send + Sync {
     ) -> StoreResult<Vec<PlanningName>>;
 }
 
+/// Links between issues, their types, and remote links.
+#[async_trait]
+pub trait LinkStore: Send + Sync {
+    /// Every link type, by name.
+    async fn list_link_types(&self) -> StoreResult<Vec<LinkType>>;
+    async fn find_link_type(&self, id: LinkTypeId) -> StoreResult<Option<LinkType>>;
+    /// Every field must be given; a conflict (`LinkTypeName`) if the name is taken.
+    async fn create_link_type(&self, fields: &LinkTypeFields) -> StoreResult<LinkType>;
+    /// `None` if it is gone; a conflict if the new name is taken.
+    async fn update_link_type(
+        &self,
+        id: LinkTypeId,
+        fields: &LinkTypeFields,
+    ) -> StoreResult<Option<LinkType>>;
+    /// Deletes the type and every link of it; `false` if it was gone.
+    async fn delete_link_type(&self, id: LinkTypeId) -> StoreResult<bool>;
+    /// Links `source` to `destination` and records the link on both issues' changelogs, in
+    /// one transaction. A link that exists already is returned as it is, with nothing
+    /// recorded. `MissingReference` if an issue or the type is gone.
+    async fn link_issues(
+        &self,
+        link_type: LinkTypeId,
+        source: IssueId,
+        destination: IssueId,
+        author: &ChangeAuthor,
+        at: Timestamp,
+    ) -> StoreResult<IssueLink>;
+    async fn find_issue_link(&self, id: IssueLinkId) -> StoreResult<Option<IssueLink>>;
+    /// The issue's links, either way, oldest first.
+    async fn issue_links(&self, issue: IssueId) -> StoreResult<Vec<IssueLink>>;
+    /// Deletes the link and records it on both issues' changelogs; `false` if it was gone.
+    async fn delete_issue_link(
+        &self,
+        id: IssueLinkId,
+        author: &ChangeAuthor,
+        at: Timestamp,
+    ) -> StoreResult<bool>;
+    /// Stores a remote link on `issue`; with a global id the issue already has, that link is
+    /// replaced instead (`true`: created). `MissingReference` if the issue is gone.
+    async fn save_remote_link(
+        &self,
+        issue: IssueId,
+        link: &RemoteLinkFields,
+        at: Timestamp,
+    ) -> StoreResult<(RemoteLink, bool)>;
+    /// The issue's remote links (only the one of `global_id`, if given), oldest first.
+    async fn list_remote_links(
+        &self,
+        issue: IssueId,
+        global_id: Option<&str>,
+    ) -> StoreResult<Vec<RemoteLink>>;
+    async fn find_remote_link(&self, id: RemoteLinkId) -> StoreResult<Option<RemoteLink>>;
+    /// Replaces the link's fields; `None` if it is gone; a conflict if the global id is
+    /// another link's of the issue.
+    async fn update_remote_link(
+        &self,
+        id: RemoteLinkId,
+        link: &RemoteLinkFields,
+        at: Timestamp,
+    ) -> StoreResult<Option<RemoteLink>>;
+    async fn delete_remote_link(&self, id: RemoteLinkId) -> StoreResult<bool>;
+}
+
 /// Work logged on issues.
 #[async_trait]
 pub trait WorklogStore: Send + Sync {
@@ -735,6 +799,7 @@ pub trait Store:
     + IdentityStore
     + WorklogStore
     + PlanningStore
+    + LinkStore
     + KeyStore
     + std::fmt::Debug
 {
@@ -756,6 +821,7 @@ impl<T> Store for T where
         + IdentityStore
         + WorklogStore
         + PlanningStore
+        + LinkStore
         + KeyStore
         + std::fmt::Debug
 {

@@ -152,6 +152,53 @@ impl SqlStore {
     }
 }
 
+/// Records `items` (if any) as one change of issue `issue` by `author` at `now`, in the open
+/// transaction `tx`: the changelog is written with the change it describes, or not at all.
+macro_rules! record_change {
+    ($tx:ident, $issue:expr, $author:expr, $now:expr, $items:expr) => {{
+        let items: &[ChangeItem] = $items;
+        if !items.is_empty() {
+            let author: &ChangeAuthor = $author;
+            let credential = &author.credential;
+            let client = credential.oauth_client.as_ref();
+            let group: i64 = sqlx::query_scalar(
+                "INSERT INTO changelog_groups (issue_id, author_id, created_at, \
+                 credential_kind, credential_id, oauth_client_id, oauth_client_name) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            )
+            .bind($issue)
+            .bind(author.user.0)
+            .bind($now)
+            .bind(&credential.kind)
+            .bind(&credential.id)
+            .bind(client.map(|c| c.client_id.as_str()))
+            .bind(client.map(|c| c.name.as_str()))
+            .fetch_one(&mut *$tx)
+            .await
+            .map_err(|e| $crate::write_error(e, $crate::any_conflict))?;
+            for (position, item) in items.iter().enumerate() {
+                sqlx::query(
+                    "INSERT INTO changelog_items (group_id, position, field, field_type, \
+                     from_value, from_string, to_value, to_string) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(group)
+                .bind(position as i64)
+                .bind(&item.field)
+                .bind(&item.field_type)
+                .bind(&item.from)
+                .bind(&item.from_string)
+                .bind(&item.to)
+                .bind(&item.to_string)
+                .execute(&mut *$tx)
+                .await
+                .map_err($crate::backend)?;
+            }
+        }
+    }};
+}
+pub(crate) use record_change;
+
 #[async_trait]
 impl IssueStore for SqlStore {
     async fn create_issue(&self, issue: NewIssue) -> StoreResult<Issue> {
@@ -451,43 +498,7 @@ impl IssueStore for SqlStore {
                 }
                 let after = issue_in_tx!(tx, id.0).ok_or(StoreError::MissingReference)?;
                 let items = changelog::diff(&before, &after);
-                if !items.is_empty() {
-                    let credential = &author.credential;
-                    let client = credential.oauth_client.as_ref();
-                    let group: i64 = sqlx::query_scalar(
-                        "INSERT INTO changelog_groups (issue_id, author_id, created_at, \
-                         credential_kind, credential_id, oauth_client_id, oauth_client_name) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-                    )
-                    .bind(id.0)
-                    .bind(author.user.0)
-                    .bind(now)
-                    .bind(&credential.kind)
-                    .bind(&credential.id)
-                    .bind(client.map(|c| c.client_id.as_str()))
-                    .bind(client.map(|c| c.name.as_str()))
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(|e| write_error(e, any_conflict))?;
-                    for (position, item) in items.iter().enumerate() {
-                        sqlx::query(
-                            "INSERT INTO changelog_items (group_id, position, field, field_type, \
-                             from_value, from_string, to_value, to_string) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                        )
-                        .bind(group)
-                        .bind(position as i64)
-                        .bind(&item.field)
-                        .bind(&item.field_type)
-                        .bind(&item.from)
-                        .bind(&item.from_string)
-                        .bind(&item.to)
-                        .bind(&item.to_string)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(backend)?;
-                    }
-                }
+                record_change!(tx, id.0, author, now, &items);
                 tx.commit().await.map_err(backend)?;
                 Ok(Some(after))
             }

@@ -16,6 +16,7 @@
 mod audit;
 mod identity;
 mod issues;
+mod links;
 mod oauth1;
 mod oauth2;
 mod planning;

@@ -476,6 +476,8 @@ pub struct IssueExtras {
     pub changelog: Option<(Page<ChangeGroup>, CredentialsShown)>,
     /// `expand=editmeta`, already rendered.
     pub editmeta: Option<Value>,
+    /// The `issuelinks` field, already rendered.
+    pub links: Option<Vec<Value>>,
 }
 
 pub fn issue(
@@ -537,6 +539,10 @@ pub fn issue(
                     "total": total,
                     "startAt": 0,
                 }),
+                None => continue,
+            },
+            "issuelinks" => match &extras.links {
+                Some(links) => json!(links),
                 None => continue,
             },
             "watches" => match extras.watches {

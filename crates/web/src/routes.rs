@@ -21,8 +21,8 @@ use crate::client::resolve_client;
 use crate::error::ApiError;
 use crate::middleware::{audit_admin_change, authenticate, limit_logins, require_websudo};
 use crate::rest::api2::{
-    changelog, comments, groups, issue_meta, issues, meta, myself, permissions, pickers, planning,
-    projects, schemes, search, server_info, users, watchers, worklogs,
+    changelog, comments, groups, issue_meta, issues, links, meta, myself, permissions, pickers,
+    planning, projects, schemes, search, server_info, users, watchers, worklogs,
 };
 use crate::rest::auth::{session, websudo};
 use crate::rest::pat;
@@ -225,6 +225,20 @@ fn api2(state: Option<&AppState>) -> Table {
         .add(M::GET, "/issue/{issueIdOrKey}/worklog/{id}", Project(P::BrowseProjects), worklogs::get_worklog)
         .add(M::PUT, "/issue/{issueIdOrKey}/worklog/{id}", WorklogAuthorOrAll, worklogs::put_worklog)
         .add(M::DELETE, "/issue/{issueIdOrKey}/worklog/{id}", WorklogAuthorOrAll, worklogs::delete_worklog)
+        .add(M::GET, "/issue/{issueIdOrKey}/remotelink", Project(P::BrowseProjects), links::get_remote_links)
+        .add(M::POST, "/issue/{issueIdOrKey}/remotelink", Project(P::LinkIssues), links::post_remote_link)
+        .add(M::DELETE, "/issue/{issueIdOrKey}/remotelink", Project(P::LinkIssues), links::delete_remote_links)
+        .add(M::GET, "/issue/{issueIdOrKey}/remotelink/{id}", Project(P::BrowseProjects), links::get_remote_link)
+        .add(M::PUT, "/issue/{issueIdOrKey}/remotelink/{id}", Project(P::LinkIssues), links::put_remote_link)
+        .add(M::DELETE, "/issue/{issueIdOrKey}/remotelink/{id}", Project(P::LinkIssues), links::delete_remote_link)
+        .add(M::GET, "/issueLinkType", User, links::get_link_types)
+        .add(M::POST, "/issueLinkType", Admin, links::post_link_type)
+        .add(M::GET, "/issueLinkType/{id}", User, links::get_link_type)
+        .add(M::PUT, "/issueLinkType/{id}", Admin, links::put_link_type)
+        .add(M::DELETE, "/issueLinkType/{id}", Admin, links::delete_link_type)
+        .add(M::POST, "/issueLink", Project(P::LinkIssues), links::post_issue_link)
+        .add(M::GET, "/issueLink/{id}", Project(P::BrowseProjects), links::get_issue_link)
+        .add(M::DELETE, "/issueLink/{id}", Project(P::LinkIssues), links::delete_issue_link)
         .add(M::GET, "/worklog/updated", User, worklogs::get_updated)
         .add(M::GET, "/worklog/deleted", User, worklogs::get_deleted)
         .add(M::POST, "/worklog/list", User, worklogs::post_list)

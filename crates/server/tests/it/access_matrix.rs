@@ -139,6 +139,7 @@ fn project_grant(caller: Caller, permission: P) -> Expect {
             P::WorkOnIssues,
             P::EditOwnWorklogs,
             P::DeleteOwnWorklogs,
+            P::LinkIssues,
         ],
         Caller::Admin | Caller::AdminSession | Caller::AdminSessionWithoutWebsudo => {
             return Expect::Allowed;
@@ -249,6 +250,12 @@ struct Fixture {
     worklog: String,
     version: String,
     component: String,
+    /// Made only for the routes that need them (see [`route_records`]): another issue of
+    /// MTX, a link from the issue to it, a link type, a remote link of the issue.
+    other_issue: String,
+    link: String,
+    link_type: String,
+    remote_link: String,
     group: String,
     /// The administrator's session, with websudo.
     session: String,
@@ -299,6 +306,9 @@ fn concrete_path(route: &RouteSpec, fixture: &Fixture) -> String {
                 "worklog" => &fixture.worklog,
                 "version" => &fixture.version,
                 "component" => &fixture.component,
+                "issueLink" => &fixture.link,
+                "issueLinkType" => &fixture.link_type,
+                "remotelink" => &fixture.remote_link,
                 "issuetype" | "priority" => "3",
                 "resolution" => "10000",
                 other => panic!(
@@ -420,6 +430,29 @@ fn request_for(route: &RouteSpec, f: &Fixture) -> (String, Option<Value>) {
         }
         ("POST", "/rest/api/2/version/{id}/move") => {
             (String::new(), Some(json!({"position": "First"})))
+        }
+        ("POST", "/rest/api/2/issueLink") => (
+            String::new(),
+            Some(
+                json!({"type": {"name": "Relates"}, "inwardIssue": {"key": f.issue}, "outwardIssue": {"key": f.other_issue}}),
+            ),
+        ),
+        ("POST", "/rest/api/2/issueLinkType") => (
+            String::new(),
+            Some(json!({"name": format!("made {n}"), "inward": "in", "outward": "out"})),
+        ),
+        ("PUT", "/rest/api/2/issueLinkType/{id}") => {
+            (String::new(), Some(json!({"name": format!("renamed {n}")})))
+        }
+        ("POST", "/rest/api/2/issue/{issueIdOrKey}/remotelink")
+        | ("PUT", "/rest/api/2/issue/{issueIdOrKey}/remotelink/{id}") => (
+            String::new(),
+            Some(
+                json!({"object": {"url": "https://matrix.example", "title": format!("made {n}")}}),
+            ),
+        ),
+        ("DELETE", "/rest/api/2/issue/{issueIdOrKey}/remotelink") => {
+            (format!("?globalId=g{n}"), None)
         }
         ("PUT", "/rest/api/2/myself/password") => (String::new(), Some(json!({}))),
         // Valid for every caller: it names no project the caller might not see.
@@ -835,6 +868,10 @@ async fn fixture(server: &TestServer, idp: &str) -> Fixture {
         worklog,
         version,
         component,
+        other_issue: String::new(),
+        link: String::new(),
+        link_type: String::new(),
+        remote_link: String::new(),
         group,
         session,
         stale_session,
@@ -842,6 +879,46 @@ async fn fixture(server: &TestServer, idp: &str) -> Fixture {
         key,
         client_id,
         grant: grant.id.0.to_string(),
+    }
+}
+
+/// The records only some routes need, made for those routes' cells alone (each is a request
+/// or two, and the matrix has thousands of cells).
+async fn route_records(server: &TestServer, route: &RouteSpec, f: &mut Fixture) {
+    let n = f.n;
+    if route.path.starts_with("/rest/api/2/issueLink/") || route.path == "/rest/api/2/issueLink" {
+        f.other_issue = server.create_issue("MTX", "matrix link target").await;
+        let response = server
+            .admin(Method::POST, "/rest/api/2/issueLink")
+            .json(&json!({"type": {"name": "Blocks"}, "inwardIssue": {"key": f.issue}, "outwardIssue": {"key": f.other_issue}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let location = response.headers()["location"].to_str().unwrap();
+        f.link = location.rsplit('/').next().unwrap().to_string();
+    }
+    if route.path.starts_with("/rest/api/2/issueLinkType/") {
+        let made = server
+            .admin_json(
+                Method::POST,
+                "/rest/api/2/issueLinkType",
+                json!({"name": format!("fixture {n}"), "inward": "in", "outward": "out"}),
+                StatusCode::CREATED,
+            )
+            .await;
+        f.link_type = made["id"].as_str().unwrap().to_string();
+    }
+    if route.path.contains("/remotelink") {
+        let made = server
+            .admin_json(
+                Method::POST,
+                &format!("/rest/api/2/issue/{}/remotelink", f.issue),
+                json!({"globalId": format!("g{n}"), "object": {"url": "https://matrix.example", "title": "fixture"}}),
+                StatusCode::CREATED,
+            )
+            .await;
+        f.remote_link = made["id"].to_string();
     }
 }
 
@@ -904,6 +981,7 @@ async fn run_matrix(server: &TestServer) {
                 fixture.project = format!("DL{}", fixture.n);
                 server.create_project(&fixture.project).await;
             }
+            route_records(server, route, &mut fixture).await;
             let status = call(server, route, caller, &fixture, &tokens).await;
             let want = expected(route, caller);
             let ok = match &want {

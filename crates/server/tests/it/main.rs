@@ -13,6 +13,7 @@ mod flood;
 mod identity;
 mod introspection;
 mod jira_shapes;
+mod links;
 mod oauth1;
 mod oauth1_api;
 mod oauth1_base_string;

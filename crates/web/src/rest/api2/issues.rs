@@ -5,7 +5,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 use tessera_core::authz::{Assign, Browse, CreateIssues, Delete, Edit, Transition};
 use tessera_core::model::PageRequest;
-use tessera_core::services::{changelog, comments, issues, watchers, worklogs};
+use tessera_core::services::{changelog, comments, issues, links, watchers, worklogs};
 
 use super::changelog::{EMBEDDED_HISTORIES, credentials_shown};
 use super::issue_input::{self, Mode, issue_ref};
@@ -81,6 +81,15 @@ pub async fn get_issue(
     }
     if fields.contains(&"watches") {
         extras.watches = Some(watchers::watches(&*state.store, &cap).await?);
+    }
+    if fields.contains(&"issuelinks") {
+        let found = links::of_issue(&*state.store, &state.authz, &principal, &cap).await?;
+        extras.links = Some(
+            found
+                .iter()
+                .map(|l| super::links::issue_link_of(&state.urls, l, cap.issue().id))
+                .collect(),
+        );
     }
     if expand.iter().any(|e| e == "changelog") {
         let page = PageRequest {

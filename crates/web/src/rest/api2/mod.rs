@@ -7,6 +7,7 @@ pub mod groups;
 pub mod issue_input;
 pub mod issue_meta;
 pub mod issues;
+pub mod links;
 pub mod meta;
 pub mod myself;
 pub mod permissions;

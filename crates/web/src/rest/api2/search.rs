@@ -10,7 +10,7 @@ use tessera_core::authz::Browse;
 use tessera_core::model::PageRequest;
 use tessera_core::principal::Principal;
 use tessera_core::services::search::{self, Validation};
-use tessera_core::services::{changelog, comments, issues, watchers, worklogs};
+use tessera_core::services::{changelog, comments, issues, links, watchers, worklogs};
 
 use super::changelog::{EMBEDDED_HISTORIES, credentials_shown};
 use super::issues::{EMBEDDED_COMMENTS, EMBEDDED_WORKLOGS};
@@ -146,11 +146,18 @@ async fn run(state: &AppState, principal: &Principal, request: SearchRequest) ->
     let with_comments = fields.contains(&"comment");
     let with_watches = fields.contains(&"watches");
     let with_worklogs = fields.contains(&"worklog");
+    let with_links = fields.contains(&"issuelinks");
     let viewer = Viewer::of(principal);
     let mut shown = Vec::with_capacity(found.issues.items.len());
     for issue in &found.issues.items {
         let mut extras = IssueExtras::default();
-        if with_transitions || with_comments || with_watches || with_changelog || with_worklogs {
+        if with_transitions
+            || with_comments
+            || with_watches
+            || with_changelog
+            || with_worklogs
+            || with_links
+        {
             let on_issue = cap.issue::<Browse>(issue)?;
             if with_transitions {
                 extras.transitions = Some(issues::available_transitions(&on_issue));
@@ -173,6 +180,16 @@ async fn run(state: &AppState, principal: &Principal, request: SearchRequest) ->
                 };
                 let listed = worklogs::list(&*state.store, &on_issue, page).await?;
                 extras.worklogs = Some((listed.items, listed.total));
+            }
+            if with_links {
+                let found =
+                    links::of_issue(&*state.store, &state.authz, principal, &on_issue).await?;
+                extras.links = Some(
+                    found
+                        .iter()
+                        .map(|l| super::links::issue_link_of(&state.urls, l, issue.id))
+                        .collect(),
+                );
             }
             if with_changelog {
                 let page = PageRequest {
