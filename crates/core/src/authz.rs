@@ -101,6 +101,9 @@ actions! {
     DeleteAllWorklogs => DeleteAllWorklogs,
     /// Link issues, to each other and to things elsewhere.
     LinkIssues => LinkIssues,
+    CreateAttachments => CreateAttachments,
+    DeleteOwnAttachments => DeleteOwnAttachments,
+    DeleteAllAttachments => DeleteAllAttachments,
 }
 
 /// Watch an issue, or stop watching it: anyone who can browse it may, but it is a change, so

@@ -456,6 +456,12 @@ pub const FIELDS: &[Field] = &[
         ..field("components", "Component/s", "array", true, &["component"])
     },
     Field {
+        schema_items: Some("attachment"),
+        orderable: false,
+        searchable: false,
+        ..field("attachment", "Attachment", "array", false, &[])
+    },
+    Field {
         schema_items: Some("issuelinks"),
         orderable: false,
         searchable: false,

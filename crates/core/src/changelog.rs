@@ -191,6 +191,17 @@ pub fn link_items(link: &crate::model::IssueLink, added: bool) -> [(IssueId, Cha
     ]
 }
 
+/// A file attached (`added`) or deleted, as Jira records it: its id and file name.
+pub fn attachment_item(attachment: &crate::model::Attachment, added: bool) -> ChangeItem {
+    let id = Some(attachment.id.to_string());
+    let name = Some(attachment.filename.clone());
+    if added {
+        item("Attachment", None, None, id, name)
+    } else {
+        item("Attachment", id, name, None, None)
+    }
+}
+
 /// Labels: the whole sorted set before and after, space-separated as Jira shows them.
 fn labels_item(before: &[String], after: &[String]) -> Option<ChangeItem> {
     let sorted = |labels: &[String]| {

@@ -71,6 +71,10 @@ id_type!(
     /// A link from an issue to something elsewhere.
     RemoteLinkId
 );
+id_type!(
+    /// A file attached to an issue.
+    AttachmentId
+);
 
 #[cfg(test)]
 mod tests {

@@ -4,8 +4,8 @@
 use crate::catalog::{IssueType, Priority, Resolution, Status};
 use crate::clock::Timestamp;
 use crate::ids::{
-    CommentId, ComponentId, IssueId, IssueLinkId, LinkTypeId, ProjectId, RemoteLinkId, UserId,
-    VersionId, WorklogId,
+    AttachmentId, CommentId, ComponentId, IssueId, IssueLinkId, LinkTypeId, ProjectId,
+    RemoteLinkId, UserId, VersionId, WorklogId,
 };
 use crate::permissions::ProjectRole;
 
@@ -390,6 +390,27 @@ pub struct RemoteLink {
     pub application: Option<String>,
     pub relationship: Option<String>,
     pub object: String,
+}
+
+/// A file attached to an issue (its content is read separately).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attachment {
+    pub id: AttachmentId,
+    pub issue_id: IssueId,
+    /// `None` if the author's record is gone.
+    pub author: Option<User>,
+    pub filename: String,
+    pub mime_type: String,
+    pub size: i64,
+    pub created: Timestamp,
+}
+
+/// A file to attach, checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewAttachment {
+    pub filename: String,
+    pub mime_type: String,
+    pub content: Vec<u8>,
 }
 
 /// A remote link as a client gives it: `object` and `application` JSON objects (as text).

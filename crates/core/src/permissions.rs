@@ -140,6 +140,9 @@ pub enum ProjectPermission {
     DeleteAllWorklogs,
     /// Link an issue to other issues, and to things elsewhere (remote links).
     LinkIssues,
+    CreateAttachments,
+    DeleteOwnAttachments,
+    DeleteAllAttachments,
 }
 
 impl Flag for ProjectPermission {
@@ -159,6 +162,9 @@ impl Flag for ProjectPermission {
         Self::DeleteOwnWorklogs,
         Self::DeleteAllWorklogs,
         Self::LinkIssues,
+        Self::CreateAttachments,
+        Self::DeleteOwnAttachments,
+        Self::DeleteAllAttachments,
     ];
     fn bit(self) -> u32 {
         self as u32
@@ -303,6 +309,24 @@ impl ProjectPermission {
                 "LINK_ISSUES",
                 "Link Issues",
                 "Ability to link issues together and create linked issues.",
+            ),
+            Self::CreateAttachments => (
+                19,
+                "CREATE_ATTACHMENTS",
+                "Create Attachments",
+                "Users with this permission may create attachments.",
+            ),
+            Self::DeleteAllAttachments => (
+                38,
+                "DELETE_ALL_ATTACHMENTS",
+                "Delete All Attachments",
+                "Users with this permission may delete all attachments.",
+            ),
+            Self::DeleteOwnAttachments => (
+                39,
+                "DELETE_OWN_ATTACHMENTS",
+                "Delete Own Attachments",
+                "Users with this permission may delete own attachments.",
             ),
         };
         PermissionInfo {
@@ -461,27 +485,6 @@ pub const JIRA_PERMISSIONS: &[(PermissionInfo, HeldAs)] = {
             "PROJECT",
             Project(P::AddComments),
         ),
-        jira(
-            19,
-            "CREATE_ATTACHMENTS",
-            "Create Attachments",
-            "PROJECT",
-            Never,
-        ),
-        jira(
-            38,
-            "DELETE_ALL_ATTACHMENTS",
-            "Delete All Attachments",
-            "PROJECT",
-            Never,
-        ),
-        jira(
-            39,
-            "DELETE_OWN_ATTACHMENTS",
-            "Delete Own Attachments",
-            "PROJECT",
-            Never,
-        ),
     ]
 };
 
@@ -539,6 +542,8 @@ impl ProjectRole {
             AddComments,
             EditOwnWorklogs,
             DeleteOwnWorklogs,
+            CreateAttachments,
+            DeleteOwnAttachments,
         ];
         let developers = [
             EditIssues,
@@ -553,6 +558,7 @@ impl ProjectRole {
             AdministerProjects,
             EditAllWorklogs,
             DeleteAllWorklogs,
+            DeleteAllAttachments,
         ];
         match self {
             Self::Users => users.into_iter().collect(),
@@ -592,6 +598,8 @@ mod tests {
                     AddComments,
                     EditOwnWorklogs,
                     DeleteOwnWorklogs,
+                    CreateAttachments,
+                    DeleteOwnAttachments,
                 ],
             ),
             (
@@ -607,6 +615,8 @@ mod tests {
                     EditOwnWorklogs,
                     DeleteOwnWorklogs,
                     LinkIssues,
+                    CreateAttachments,
+                    DeleteOwnAttachments,
                 ],
             ),
         ];

@@ -64,7 +64,10 @@ impl Scope {
             | ProjectPermission::EditAllWorklogs
             | ProjectPermission::DeleteOwnWorklogs
             | ProjectPermission::DeleteAllWorklogs
-            | ProjectPermission::LinkIssues => Self::WriteJiraWork,
+            | ProjectPermission::LinkIssues
+            | ProjectPermission::CreateAttachments
+            | ProjectPermission::DeleteOwnAttachments
+            | ProjectPermission::DeleteAllAttachments => Self::WriteJiraWork,
         }
     }
 

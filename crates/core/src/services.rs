@@ -2,6 +2,7 @@
 //! They validate input against the domain rules, resolve names to records and call the store;
 //! they know nothing of HTTP or SQL.
 
+pub mod attachments;
 pub mod changelog;
 pub mod comments;
 pub mod groups;

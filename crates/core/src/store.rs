@@ -11,14 +11,15 @@ use crate::identity::{
     Endpoints, IdentityProvider, NewIdentityProvider, ProviderId, ProviderSettings, SsoLogin,
 };
 use crate::ids::{
-    CommentId, ComponentId, IssueId, IssueLinkId, LinkTypeId, ProjectId, RemoteLinkId, TokenId,
-    UserId, VersionId, WorklogId,
+    AttachmentId, CommentId, ComponentId, IssueId, IssueLinkId, LinkTypeId, ProjectId,
+    RemoteLinkId, TokenId, UserId, VersionId, WorklogId,
 };
 use crate::model::{
-    Comment, Component, ComponentFields, EstimateChange, Group, Issue, IssueChanges, IssueLink,
-    LinkType, LinkTypeFields, LoginInfo, NewIssue, NewProject, NewUser, NewWorklog, Page,
-    PageRequest, Project, RemoteLink, RemoteLinkFields, RoleActor, RoleMember, Session, User,
-    UserUpdate, Version, VersionFields, Watches, Worklog, WorklogChange, WorklogChanges,
+    Attachment, Comment, Component, ComponentFields, EstimateChange, Group, Issue, IssueChanges,
+    IssueLink, LinkType, LinkTypeFields, LoginInfo, NewAttachment, NewIssue, NewProject, NewUser,
+    NewWorklog, Page, PageRequest, Project, RemoteLink, RemoteLinkFields, RoleActor, RoleMember,
+    Session, User, UserUpdate, Version, VersionFields, Watches, Worklog, WorklogChange,
+    WorklogChanges,
 };
 use crate::oauth1::{Consumer, ConsumerChanges, NewConsumer, NewOAuth1Token, Nonce, OAuth1Token};
 use crate::oauth2::{
@@ -564,6 +565,32 @@ pub trait LinkStore: Send + Sync {
     async fn delete_remote_link(&self, id: RemoteLinkId) -> StoreResult<bool>;
 }
 
+/// Files attached to issues.
+#[async_trait]
+pub trait AttachmentStore: Send + Sync {
+    /// Stores the files and records each on the issue's changelog, in one transaction:
+    /// all are kept, or none. `MissingReference` if the issue is gone.
+    async fn add_attachments(
+        &self,
+        issue: IssueId,
+        files: &[NewAttachment],
+        author: &ChangeAuthor,
+        at: Timestamp,
+    ) -> StoreResult<Vec<Attachment>>;
+    /// The issue's attachments, oldest first (without their content).
+    async fn list_attachments(&self, issue: IssueId) -> StoreResult<Vec<Attachment>>;
+    async fn find_attachment(&self, id: AttachmentId) -> StoreResult<Option<Attachment>>;
+    async fn attachment_content(&self, id: AttachmentId) -> StoreResult<Option<Vec<u8>>>;
+    /// Deletes the attachment and records it on its issue's changelog; `false` if it was
+    /// gone.
+    async fn delete_attachment(
+        &self,
+        id: AttachmentId,
+        author: &ChangeAuthor,
+        at: Timestamp,
+    ) -> StoreResult<bool>;
+}
+
 /// Work logged on issues.
 #[async_trait]
 pub trait WorklogStore: Send + Sync {
@@ -800,6 +827,7 @@ pub trait Store:
     + WorklogStore
     + PlanningStore
     + LinkStore
+    + AttachmentStore
     + KeyStore
     + std::fmt::Debug
 {
@@ -822,6 +850,7 @@ impl<T> Store for T where
         + WorklogStore
         + PlanningStore
         + LinkStore
+        + AttachmentStore
         + KeyStore
         + std::fmt::Debug
 {

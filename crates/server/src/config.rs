@@ -44,6 +44,8 @@ pub struct Config {
     #[serde(deserialize_with = "list_or_string")]
     pub trusted_proxies: Vec<IpNet>,
     pub max_body_bytes: usize,
+    /// Largest upload of attachments (all files of one request together); larger is 413.
+    pub max_attachment_bytes: usize,
     /// Connections served at once; further clients wait in the kernel's accept queue. Capped
     /// by the open-file limit (raised to its hard maximum at start).
     pub max_connections: usize,
@@ -353,6 +355,7 @@ impl Default for Config {
             secret_key: None,
             trusted_proxies: Vec::new(),
             max_body_bytes: 1024 * 1024,
+            max_attachment_bytes: 10 * 1024 * 1024,
             max_connections: 10_000,
             header_read_timeout_seconds: 15,
             body_read_timeout_seconds: 30,
@@ -439,6 +442,7 @@ const ENV_KEYS: &[&str] = &[
     "secret_key",
     "trusted_proxies",
     "max_body_bytes",
+    "max_attachment_bytes",
     "max_connections",
     "header_read_timeout_seconds",
     "body_read_timeout_seconds",

@@ -189,6 +189,7 @@ pub async fn prepare(config: &Config, bound: SocketAddr) -> Result<Prepared, Ser
     let settings = WebSettings {
         trusted_proxies: config.trusted_proxies.clone(),
         max_body_bytes: config.max_body_bytes,
+        max_attachment_bytes: config.max_attachment_bytes,
         ..WebSettings::default()
     };
     let (reports, report_worker) = LeakReports::start(dyn_store.clone(), LEAK_REPORT_QUEUE);

@@ -478,6 +478,8 @@ pub struct IssueExtras {
     pub editmeta: Option<Value>,
     /// The `issuelinks` field, already rendered.
     pub links: Option<Vec<Value>>,
+    /// The `attachment` field, already rendered.
+    pub attachments: Option<Vec<Value>>,
 }
 
 pub fn issue(
@@ -539,6 +541,10 @@ pub fn issue(
                     "total": total,
                     "startAt": 0,
                 }),
+                None => continue,
+            },
+            "attachment" => match &extras.attachments {
+                Some(attachments) => json!(attachments),
                 None => continue,
             },
             "issuelinks" => match &extras.links {

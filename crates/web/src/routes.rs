@@ -21,8 +21,8 @@ use crate::client::resolve_client;
 use crate::error::ApiError;
 use crate::middleware::{audit_admin_change, authenticate, limit_logins, require_websudo};
 use crate::rest::api2::{
-    changelog, comments, groups, issue_meta, issues, links, meta, myself, permissions, pickers,
-    planning, projects, schemes, search, server_info, users, watchers, worklogs,
+    attachments, changelog, comments, groups, issue_meta, issues, links, meta, myself, permissions,
+    pickers, planning, projects, schemes, search, server_info, users, watchers, worklogs,
 };
 use crate::rest::auth::{session, websudo};
 use crate::rest::pat;
@@ -54,6 +54,9 @@ pub enum Access {
     /// The worklog's author holding EDIT_OWN_WORKLOGS (DELETE_OWN_WORKLOGS to delete), or
     /// anyone holding EDIT_ALL_WORKLOGS (DELETE_ALL_WORKLOGS).
     WorklogAuthorOrAll,
+    /// The attachment's author holding DELETE_OWN_ATTACHMENTS, or anyone holding
+    /// DELETE_ALL_ATTACHMENTS.
+    AttachmentAuthorOrAll,
     /// Watching: BROWSE_PROJECTS (with the write scope) to add or remove oneself,
     /// MANAGE_WATCHERS to add or remove another user.
     Watchers,
@@ -231,6 +234,10 @@ fn api2(state: Option<&AppState>) -> Table {
         .add(M::GET, "/issue/{issueIdOrKey}/remotelink/{id}", Project(P::BrowseProjects), links::get_remote_link)
         .add(M::PUT, "/issue/{issueIdOrKey}/remotelink/{id}", Project(P::LinkIssues), links::put_remote_link)
         .add(M::DELETE, "/issue/{issueIdOrKey}/remotelink/{id}", Project(P::LinkIssues), links::delete_remote_link)
+        .add(M::POST, "/issue/{issueIdOrKey}/attachments", Project(P::CreateAttachments), attachments::post_attachments)
+        .add(M::GET, "/attachment/meta", User, attachments::get_attachment_meta)
+        .add(M::GET, "/attachment/{id}", Project(P::BrowseProjects), attachments::get_attachment)
+        .add(M::DELETE, "/attachment/{id}", AttachmentAuthorOrAll, attachments::delete_attachment)
         .add(M::GET, "/issueLinkType", User, links::get_link_types)
         .add(M::POST, "/issueLinkType", Admin, links::post_link_type)
         .add(M::GET, "/issueLinkType/{id}", User, links::get_link_type)
@@ -332,6 +339,16 @@ fn auth_session(state: Option<&AppState>) -> Table {
         .add(M::DELETE, "/websudo", User, websudo::delete_websudo)
 }
 
+/// Jira's download address for attachments.
+#[rustfmt::skip]
+fn secure(state: Option<&AppState>) -> Table {
+    use Access::*;
+    use Method as M;
+    use ProjectPermission as P;
+    Table::new("/secure", state)
+        .add(M::GET, "/attachment/{id}/{filename}", Project(P::BrowseProjects), attachments::get_attachment_content)
+}
+
 /// The login route: outside the authentication layer, since it authenticates by its body.
 fn login(state: Option<&AppState>) -> Table {
     Table::new("/rest/auth/1", state).add(
@@ -349,6 +366,7 @@ pub fn route_table() -> Vec<RouteSpec> {
         auth_session(None),
         pat(None),
         tessera(None),
+        secure(None),
         login(None),
     ]
     .into_iter()
@@ -380,6 +398,7 @@ pub fn app(state: AppState) -> Router {
         .nest("/rest/auth/latest", auth_session(Some(&state)).router)
         .nest("/rest/pat/latest", pat(Some(&state)).router)
         .nest("/rest/tessera/1", tessera(Some(&state)).router)
+        .nest("/secure", secure(Some(&state)).router)
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             authenticate,

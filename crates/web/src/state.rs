@@ -23,6 +23,8 @@ pub struct WebSettings {
     pub trusted_proxies: Vec<IpNet>,
     /// Largest request body accepted.
     pub max_body_bytes: usize,
+    /// Largest upload of attachments (all files of one request together).
+    pub max_attachment_bytes: usize,
     /// Shown as `serverTitle`.
     pub server_title: String,
 }
@@ -32,6 +34,7 @@ impl Default for WebSettings {
         Self {
             trusted_proxies: Vec::new(),
             max_body_bytes: 1024 * 1024,
+            max_attachment_bytes: 10 * 1024 * 1024,
             server_title: "tessera".into(),
         }
     }

@@ -121,6 +121,8 @@ fn project_grant(caller: Caller, permission: P) -> Expect {
             P::AddComments,
             P::EditOwnWorklogs,
             P::DeleteOwnWorklogs,
+            P::CreateAttachments,
+            P::DeleteOwnAttachments,
         ],
         // The developer holds more, but the scope allows only reading.
         Caller::ReadToken => &[P::BrowseProjects],
@@ -140,6 +142,8 @@ fn project_grant(caller: Caller, permission: P) -> Expect {
             P::EditOwnWorklogs,
             P::DeleteOwnWorklogs,
             P::LinkIssues,
+            P::CreateAttachments,
+            P::DeleteOwnAttachments,
         ],
         Caller::Admin | Caller::AdminSession | Caller::AdminSessionWithoutWebsudo => {
             return Expect::Allowed;
@@ -228,10 +232,13 @@ fn expected(route: &RouteSpec, caller: Caller) -> Expect {
         // The request names another user (watching oneself needs only BROWSE_PROJECTS and
         // the write scope; the HTTP tests cover it).
         (caller, Access::Watchers) => project_grant(caller, P::ManageWatchers),
-        // The fixture comment and worklog are the administrator's.
-        (_, Access::CommentAuthorOrProjectAdmin | Access::WorklogAuthorOrAll) => {
-            Status(StatusCode::FORBIDDEN)
-        }
+        // The fixture comment, worklog and attachment are the administrator's.
+        (
+            _,
+            Access::CommentAuthorOrProjectAdmin
+            | Access::WorklogAuthorOrAll
+            | Access::AttachmentAuthorOrAll,
+        ) => Status(StatusCode::FORBIDDEN),
     }
 }
 
@@ -256,6 +263,7 @@ struct Fixture {
     link: String,
     link_type: String,
     remote_link: String,
+    attachment: String,
     group: String,
     /// The administrator's session, with websudo.
     session: String,
@@ -309,6 +317,7 @@ fn concrete_path(route: &RouteSpec, fixture: &Fixture) -> String {
                 "issueLink" => &fixture.link,
                 "issueLinkType" => &fixture.link_type,
                 "remotelink" => &fixture.remote_link,
+                "attachment" => &fixture.attachment,
                 "issuetype" | "priority" => "3",
                 "resolution" => "10000",
                 other => panic!(
@@ -316,6 +325,7 @@ fn concrete_path(route: &RouteSpec, fixture: &Fixture) -> String {
                     route.path
                 ),
             },
+            "{filename}" => "fixture.txt",
             "{idOrName}" => "10000",
             "{issueTypeId}" => "3",
             "{idOrKey}" => "2",
@@ -451,6 +461,8 @@ fn request_for(route: &RouteSpec, f: &Fixture) -> (String, Option<Value>) {
                 json!({"object": {"url": "https://matrix.example", "title": format!("made {n}")}}),
             ),
         ),
+        // Sent as multipart by `call`.
+        ("POST", "/rest/api/2/issue/{issueIdOrKey}/attachments") => (String::new(), None),
         ("DELETE", "/rest/api/2/issue/{issueIdOrKey}/remotelink") => {
             (format!("?globalId=g{n}"), None)
         }
@@ -872,6 +884,7 @@ async fn fixture(server: &TestServer, idp: &str) -> Fixture {
         link: String::new(),
         link_type: String::new(),
         remote_link: String::new(),
+        attachment: String::new(),
         group,
         session,
         stale_session,
@@ -908,6 +921,30 @@ async fn route_records(server: &TestServer, route: &RouteSpec, f: &mut Fixture) 
             )
             .await;
         f.link_type = made["id"].as_str().unwrap().to_string();
+    }
+    if route.path.contains("/attachment/{id}") {
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(b"fixture".to_vec())
+                .file_name("fixture.txt")
+                .mime_str("text/plain")
+                .unwrap(),
+        );
+        let response = server
+            .admin(
+                Method::POST,
+                &format!("/rest/api/2/issue/{}/attachments", f.issue),
+            )
+            .header("X-Atlassian-Token", "no-check")
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        f.attachment = json_of(response).await[0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
     }
     if route.path.contains("/remotelink") {
         let made = server
@@ -959,6 +996,12 @@ async fn call(
         (Caller::SessionWithoutXsrf, _) if !is_safe(&route.method) => request
             .header("content-type", "application/x-www-form-urlencoded")
             .body("a=b"),
+        (_, None) if route.path.ends_with("/attachments") => request
+            .header("X-Atlassian-Token", "no-check")
+            .multipart(reqwest::multipart::Form::new().part(
+                "file",
+                reqwest::multipart::Part::bytes(b"matrix".to_vec()).file_name("matrix.txt"),
+            )),
         (_, Some(body)) => request.json(&body),
         (_, None) => request,
     };

@@ -6,6 +6,7 @@ mod common;
 
 mod access_matrix;
 mod api;
+mod attachments;
 mod audit;
 mod browser;
 mod everyday;

@@ -5,7 +5,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 use tessera_core::authz::{Assign, Browse, CreateIssues, Delete, Edit, Transition};
 use tessera_core::model::PageRequest;
-use tessera_core::services::{changelog, comments, issues, links, watchers, worklogs};
+use tessera_core::services::{attachments, changelog, comments, issues, links, watchers, worklogs};
 
 use super::changelog::{EMBEDDED_HISTORIES, credentials_shown};
 use super::issue_input::{self, Mode, issue_ref};
@@ -81,6 +81,16 @@ pub async fn get_issue(
     }
     if fields.contains(&"watches") {
         extras.watches = Some(watchers::watches(&*state.store, &cap).await?);
+    }
+    if fields.contains(&"attachment") {
+        let found = attachments::list(&*state.store, &cap).await?;
+        let viewer = Viewer::of(&principal);
+        extras.attachments = Some(
+            found
+                .iter()
+                .map(|a| super::attachments::attachment(&state.urls, viewer, a))
+                .collect(),
+        );
     }
     if fields.contains(&"issuelinks") {
         let found = links::of_issue(&*state.store, &state.authz, &principal, &cap).await?;

@@ -1,6 +1,7 @@
 //! `/rest/api/2`: Jira's REST API. Each handler's doc comment states the permission it needs,
 //! which the route table repeats and the access-control matrix test checks.
 
+pub mod attachments;
 pub mod changelog;
 pub mod comments;
 pub mod groups;

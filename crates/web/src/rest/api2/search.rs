@@ -10,7 +10,7 @@ use tessera_core::authz::Browse;
 use tessera_core::model::PageRequest;
 use tessera_core::principal::Principal;
 use tessera_core::services::search::{self, Validation};
-use tessera_core::services::{changelog, comments, issues, links, watchers, worklogs};
+use tessera_core::services::{attachments, changelog, comments, issues, links, watchers, worklogs};
 
 use super::changelog::{EMBEDDED_HISTORIES, credentials_shown};
 use super::issues::{EMBEDDED_COMMENTS, EMBEDDED_WORKLOGS};
@@ -147,6 +147,7 @@ async fn run(state: &AppState, principal: &Principal, request: SearchRequest) ->
     let with_watches = fields.contains(&"watches");
     let with_worklogs = fields.contains(&"worklog");
     let with_links = fields.contains(&"issuelinks");
+    let with_attachments = fields.contains(&"attachment");
     let viewer = Viewer::of(principal);
     let mut shown = Vec::with_capacity(found.issues.items.len());
     for issue in &found.issues.items {
@@ -157,6 +158,7 @@ async fn run(state: &AppState, principal: &Principal, request: SearchRequest) ->
             || with_changelog
             || with_worklogs
             || with_links
+            || with_attachments
         {
             let on_issue = cap.issue::<Browse>(issue)?;
             if with_transitions {
@@ -180,6 +182,15 @@ async fn run(state: &AppState, principal: &Principal, request: SearchRequest) ->
                 };
                 let listed = worklogs::list(&*state.store, &on_issue, page).await?;
                 extras.worklogs = Some((listed.items, listed.total));
+            }
+            if with_attachments {
+                let found = attachments::list(&*state.store, &on_issue).await?;
+                extras.attachments = Some(
+                    found
+                        .iter()
+                        .map(|a| super::attachments::attachment(&state.urls, viewer, a))
+                        .collect(),
+                );
             }
             if with_links {
                 let found =
