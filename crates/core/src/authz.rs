@@ -116,6 +116,16 @@ impl Action for Watch {
     const SCOPE: Scope = Scope::WriteJiraWork;
 }
 
+/// Vote for an issue, or take one's vote back: anyone who can browse it may, but it is a
+/// change, so the credential needs the write scope.
+#[derive(Debug)]
+pub enum Vote {}
+impl private::Sealed for Vote {}
+impl Action for Vote {
+    const PERMISSION: ProjectPermission = ProjectPermission::BrowseProjects;
+    const SCOPE: Scope = Scope::WriteJiraWork;
+}
+
 /// Permission to act as a tessera administrator (users, groups, projects).
 #[derive(Debug)]
 pub struct Administer {

@@ -512,6 +512,13 @@ pub const FIELDS: &[Field] = &[
         searchable: false,
         ..field("watches", "Watchers", "watches", false, &[])
     },
+    // As `watches`: only when `fields` asks.
+    Field {
+        navigable: false,
+        orderable: false,
+        searchable: false,
+        ..field("votes", "Votes", "votes", false, &[])
+    },
     Field {
         navigable: true,
         orderable: false,

@@ -105,6 +105,9 @@ pub enum Missing {
     RemoteLink(String),
     #[error("The attachment with id '{0}' does not exist.")]
     Attachment(String),
+    /// What Jira answers with a 404 though the thing exists: the reason, as Jira words it.
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// Why a service refused.

@@ -294,6 +294,18 @@ pub struct Comment {
     pub body: String,
     pub created: Timestamp,
     pub updated: Timestamp,
+    /// Who besides those who can browse the issue must also be to see it; `None`: everyone
+    /// who can browse the issue.
+    pub visibility: Option<Visibility>,
+}
+
+/// A comment restricted to the members of a project role (in the issue's project) or of a
+/// group (Jira's comment visibility).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Visibility {
+    Role(ProjectRole),
+    /// A group's stored (lower-case) name.
+    Group(String),
 }
 
 /// A project's version (a release): its issues name it as fix or affected version.
@@ -503,6 +515,13 @@ pub struct WorklogChange {
 pub struct Watches {
     pub count: i64,
     pub is_watching: bool,
+}
+
+/// How many voted for an issue, and whether the viewer did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Votes {
+    pub count: i64,
+    pub has_voted: bool,
 }
 
 /// A page of a longer list.

@@ -195,9 +195,12 @@ pub enum Predicate {
     /// are lower-cased, never empty, and may hold the wildcards `*` (any characters) and `?`
     /// (one character); every other character stands for itself. An empty description
     /// contains nothing, so it matches only when negated.
+    /// Comments are those `viewer` may see (a restricted comment the caller cannot read
+    /// never makes an issue match).
     Text {
         target: TextTarget,
         terms: Vec<String>,
         negated: bool,
+        viewer: UserId,
     },
 }

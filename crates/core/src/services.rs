@@ -12,6 +12,7 @@ pub mod planning;
 pub mod projects;
 pub mod search;
 pub mod users;
+pub mod votes;
 pub mod watchers;
 pub mod worklogs;
 

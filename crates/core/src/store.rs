@@ -18,8 +18,8 @@ use crate::model::{
     Attachment, Comment, Component, ComponentFields, EstimateChange, Group, Issue, IssueChanges,
     IssueLink, LinkType, LinkTypeFields, LoginInfo, NewAttachment, NewIssue, NewProject, NewUser,
     NewWorklog, Page, PageRequest, Project, RemoteLink, RemoteLinkFields, RoleActor, RoleMember,
-    Session, User, UserUpdate, Version, VersionFields, Watches, Worklog, WorklogChange,
-    WorklogChanges,
+    Session, User, UserUpdate, Version, VersionFields, Visibility, Votes, Watches, Worklog,
+    WorklogChange, WorklogChanges,
 };
 use crate::oauth1::{Consumer, ConsumerChanges, NewConsumer, NewOAuth1Token, Nonce, OAuth1Token};
 use crate::oauth2::{
@@ -120,6 +120,20 @@ pub trait UserStore: Send + Sync {
     async fn user_access(&self, id: UserId) -> StoreResult<UserAccess>;
     /// Every service account, by name.
     async fn list_service_accounts(&self) -> StoreResult<Vec<User>>;
+    /// Deletes the user with their sessions, tokens, memberships, roles, watches and votes,
+    /// in one transaction, unless work is attributed to them (see [`UserDeletion`]).
+    async fn delete_user(&self, id: UserId) -> StoreResult<UserDeletion>;
+}
+
+/// What deleting a user came to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UserDeletion {
+    Deleted,
+    /// There was no such user.
+    Gone,
+    /// Kept: issues, comments, worklogs, changes or projects name them (Jira's rule, so that
+    /// history stays attributable); how many of each.
+    InUse(Vec<(&'static str, i64)>),
 }
 
 #[async_trait]
@@ -218,24 +232,31 @@ pub trait IssueStore: Send + Sync {
     /// `false` if the user did not watch it.
     async fn remove_watcher(&self, issue: IssueId, user: UserId) -> StoreResult<bool>;
     async fn delete_issue(&self, id: IssueId) -> StoreResult<bool>;
+    /// The issue's comments that `viewer` may see (those without a visibility restriction,
+    /// and those of a role or group `viewer` is in); `total` counts those alone.
     async fn list_comments(
         &self,
         issue: IssueId,
+        viewer: UserId,
         page: PageRequest,
         newest_first: bool,
     ) -> StoreResult<Page<Comment>>;
+    /// A comment, whoever may see it (the caller checks its visibility).
     async fn find_comment(&self, id: CommentId) -> StoreResult<Option<Comment>>;
     async fn add_comment(
         &self,
         issue: IssueId,
         author: UserId,
         body: &str,
+        visibility: Option<&Visibility>,
         at: Timestamp,
     ) -> StoreResult<Comment>;
+    /// Replaces the body and the visibility.
     async fn update_comment(
         &self,
         id: CommentId,
         body: &str,
+        visibility: Option<&Visibility>,
         editor: UserId,
         at: Timestamp,
     ) -> StoreResult<Option<Comment>>;
@@ -565,6 +586,19 @@ pub trait LinkStore: Send + Sync {
     async fn delete_remote_link(&self, id: RemoteLinkId) -> StoreResult<bool>;
 }
 
+/// Votes for issues.
+#[async_trait]
+pub trait VoteStore: Send + Sync {
+    /// Those who voted for the issue, by name.
+    async fn list_voters(&self, issue: IssueId) -> StoreResult<Vec<User>>;
+    /// How many voted for the issue, and whether `viewer` did.
+    async fn votes(&self, issue: IssueId, viewer: UserId) -> StoreResult<Votes>;
+    /// `false` if the user had voted already; `MissingReference` if the issue is gone.
+    async fn add_vote(&self, issue: IssueId, user: UserId, at: Timestamp) -> StoreResult<bool>;
+    /// `false` if the user had not voted.
+    async fn remove_vote(&self, issue: IssueId, user: UserId) -> StoreResult<bool>;
+}
+
 /// Files attached to issues.
 #[async_trait]
 pub trait AttachmentStore: Send + Sync {
@@ -828,6 +862,7 @@ pub trait Store:
     + PlanningStore
     + LinkStore
     + AttachmentStore
+    + VoteStore
     + KeyStore
     + std::fmt::Debug
 {
@@ -851,6 +886,7 @@ impl<T> Store for T where
         + PlanningStore
         + LinkStore
         + AttachmentStore
+        + VoteStore
         + KeyStore
         + std::fmt::Debug
 {

@@ -14,18 +14,19 @@
 //! gap-free.
 
 use async_trait::async_trait;
+use sqlx::AssertSqlSafe;
 use tessera_core::changelog::{self, ChangeAuthor, ChangeGroup, ChangeItem};
 use tessera_core::clock::Timestamp;
 use tessera_core::ids::{CommentId, IssueId, UserId};
 use tessera_core::model::{
-    Comment, Issue, IssueChanges, NewIssue, Page, PageRequest, Planned, User, Watches,
+    Comment, Issue, IssueChanges, NewIssue, Page, PageRequest, Planned, User, Visibility, Watches,
 };
 use tessera_core::search::{IssueLocation, NamesFound, SearchQuery};
 use tessera_core::store::{Conflict, IssueStore, StoreError, StoreResult};
 
 use crate::rows::{
     ChangeGroupRow, ChangeItemRow, CommentRow, IssueRow, UserRow, change_group_select,
-    comment_select, issue_select, load_planned, user_columns,
+    comment_select, comment_visible, issue_select, load_planned, user_columns, visibility_columns,
 };
 use crate::{SqlStore, any_conflict, backend, on_pool, write_error};
 
@@ -537,25 +538,26 @@ impl IssueStore for SqlStore {
     async fn list_comments(
         &self,
         issue: IssueId,
+        viewer: UserId,
         page: PageRequest,
         newest_first: bool,
     ) -> StoreResult<Page<Comment>> {
+        let visible = comment_visible("$4", "(SELECT project_id FROM issues WHERE id = $1)");
+        let order = if newest_first { "DESC" } else { "ASC" };
+        let query = format!(
+            "{} WHERE c.issue_id = $1 AND {visible} ORDER BY c.id {order} LIMIT $2 OFFSET $3",
+            comment_select!()
+        );
+        let count = format!(
+            "SELECT COUNT(*) FROM comments c WHERE c.issue_id = $1 AND {}",
+            comment_visible("$2", "(SELECT project_id FROM issues WHERE id = $1)")
+        );
         let (total, rows): (i64, Vec<CommentRow>) = on_pool!(self, read, |pool| {
-            let query = if newest_first {
-                concat!(
-                    comment_select!(),
-                    " WHERE c.issue_id = $1 ORDER BY c.id DESC LIMIT $2 OFFSET $3"
-                )
-            } else {
-                concat!(
-                    comment_select!(),
-                    " WHERE c.issue_id = $1 ORDER BY c.id LIMIT $2 OFFSET $3"
-                )
-            };
-            let rows: Vec<CommentRow> = sqlx::query_as(query)
+            let rows: Vec<CommentRow> = sqlx::query_as(AssertSqlSafe(query.clone()))
                 .bind(issue.0)
                 .bind(page.limit)
                 .bind(page.start_at)
+                .bind(viewer.0)
                 .fetch_all(pool)
                 .await
                 .map_err(backend)?;
@@ -564,8 +566,9 @@ impl IssueStore for SqlStore {
             let total = if shown < page.limit && (shown > 0 || page.start_at == 0) {
                 page.start_at + shown
             } else {
-                sqlx::query_scalar("SELECT COUNT(*) FROM comments WHERE issue_id = $1")
+                sqlx::query_scalar(AssertSqlSafe(count.clone()))
                     .bind(issue.0)
+                    .bind(viewer.0)
                     .fetch_one(pool)
                     .await
                     .map_err(backend)?
@@ -597,19 +600,24 @@ impl IssueStore for SqlStore {
         issue: IssueId,
         author: UserId,
         body: &str,
+        visibility: Option<&Visibility>,
         at: Timestamp,
     ) -> StoreResult<Comment> {
+        let (role, group) = visibility_columns(visibility);
         let id: i64 = on_pool!(self, write, |pool| {
             let mut tx = pool.begin().await.map_err(backend)?;
             let id = sqlx::query_scalar(
                 "INSERT INTO comments (issue_id, author_id, update_author_id, body, created_at, \
-                 updated_at, body_lower) VALUES ($1, $2, $2, $3, $4, $4, $5) RETURNING id",
+                 updated_at, body_lower, visibility_role, visibility_group) \
+                 VALUES ($1, $2, $2, $3, $4, $4, $5, $6, $7) RETURNING id",
             )
             .bind(issue.0)
             .bind(author.0)
             .bind(body)
             .bind(at.as_millis())
             .bind(body.to_lowercase())
+            .bind(role)
+            .bind(&group)
             .fetch_one(&mut *tx)
             .await
             .map_err(|e| write_error(e, any_conflict))?;
@@ -631,19 +639,23 @@ impl IssueStore for SqlStore {
         &self,
         id: CommentId,
         body: &str,
+        visibility: Option<&Visibility>,
         editor: UserId,
         at: Timestamp,
     ) -> StoreResult<Option<Comment>> {
+        let (role, group) = visibility_columns(visibility);
         let updated = on_pool!(self, write, |pool| {
             sqlx::query(
                 "UPDATE comments SET body = $1, update_author_id = $2, updated_at = $3, \
-             body_lower = $4 WHERE id = $5",
+             body_lower = $4, visibility_role = $6, visibility_group = $7 WHERE id = $5",
             )
             .bind(body)
             .bind(editor.0)
             .bind(at.as_millis())
             .bind(body.to_lowercase())
             .bind(id.0)
+            .bind(role)
+            .bind(&group)
             .execute(pool)
             .await
             .map(|done| done.rows_affected())

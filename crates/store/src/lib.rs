@@ -30,6 +30,7 @@ mod throttle;
 mod tokens;
 mod usage;
 mod users;
+mod votes;
 mod worklogs;
 
 use std::str::FromStr;

@@ -5,7 +5,10 @@ use tessera_core::catalog::{IssueType, Priority, Resolution, Status};
 use tessera_core::changelog::{ChangeGroup, ChangeItem, CredentialUsed, OAuthClientUsed};
 use tessera_core::clock::Timestamp;
 use tessera_core::ids::{CommentId, IssueId, ProjectId, UserId, WorklogId};
-use tessera_core::model::{Comment, Issue, Named, Project, TimeTracking, User, Worklog};
+use tessera_core::model::{
+    Comment, Issue, Named, Project, TimeTracking, User, Visibility, Worklog,
+};
+use tessera_core::permissions::ProjectRole;
 use tessera_core::store::StoreError;
 
 /// The user columns, aliased with a prefix (`a` gives `a_id`, `a_name`, ...).
@@ -361,7 +364,8 @@ impl From<ProjectRow> for Project {
 macro_rules! comment_select {
     () => {
         concat!(
-            "SELECT c.id, c.issue_id, c.body, c.created_at, c.updated_at, ",
+            "SELECT c.id, c.issue_id, c.body, c.created_at, c.updated_at, c.visibility_role, ",
+            "c.visibility_group, ",
             $crate::rows::user_columns!("a"),
             ", ",
             $crate::rows::user_columns!("e"),
@@ -372,6 +376,34 @@ macro_rules! comment_select {
 }
 pub(crate) use comment_select;
 
+/// Whether comment `c` may be seen by the user whose id is bound at `viewer` (a placeholder),
+/// in the project `project` (an SQL expression): unrestricted, or restricted to a group the
+/// user is in, or to a role the user holds there (directly or through a group).
+pub(crate) fn comment_visible(viewer: &str, project: &str) -> String {
+    format!(
+        "((c.visibility_role IS NULL AND c.visibility_group IS NULL) \
+         OR EXISTS (SELECT 1 FROM group_members vg WHERE vg.group_name = c.visibility_group \
+         AND vg.user_id = {viewer}) \
+         OR EXISTS (SELECT 1 FROM project_role_users vu WHERE vu.project_id = {project} \
+         AND vu.role_id = c.visibility_role AND vu.user_id = {viewer}) \
+         OR EXISTS (SELECT 1 FROM project_role_groups vr JOIN group_members vm \
+         ON vm.group_name = vr.group_name WHERE vr.project_id = {project} \
+         AND vr.role_id = c.visibility_role AND vm.user_id = {viewer}))"
+    )
+}
+
+/// A comment's visibility as stored: its role id, its group name.
+pub(crate) fn visibility_columns(
+    visibility: Option<&tessera_core::model::Visibility>,
+) -> (Option<i64>, Option<String>) {
+    use tessera_core::model::Visibility;
+    match visibility {
+        None => (None, None),
+        Some(Visibility::Role(role)) => (Some(role.id()), None),
+        Some(Visibility::Group(group)) => (None, Some(group.clone())),
+    }
+}
+
 #[derive(sqlx::FromRow)]
 pub(crate) struct CommentRow {
     id: i64,
@@ -379,6 +411,8 @@ pub(crate) struct CommentRow {
     body: String,
     created_at: i64,
     updated_at: i64,
+    visibility_role: Option<i64>,
+    visibility_group: Option<String>,
     a_id: Option<i64>,
     a_name: Option<String>,
     a_display_name: Option<String>,
@@ -400,6 +434,14 @@ pub(crate) struct CommentRow {
 impl From<CommentRow> for Comment {
     fn from(row: CommentRow) -> Self {
         Comment {
+            visibility: match (row.visibility_role, row.visibility_group) {
+                // A role id tessera never writes reads as the narrowest role: closed, not open.
+                (Some(role), _) => Some(Visibility::Role(
+                    ProjectRole::from_id(role).unwrap_or(ProjectRole::Administrators),
+                )),
+                (None, Some(group)) => Some(Visibility::Group(group)),
+                (None, None) => None,
+            },
             id: CommentId(row.id),
             issue_id: IssueId(row.issue_id),
             author: joined_user(

@@ -238,6 +238,7 @@ impl Sql {
                 target,
                 terms,
                 negated,
+                viewer,
             } => {
                 let found = if terms.is_empty() {
                     // Nothing to look for finds nothing (the checker refuses blank text).
@@ -253,9 +254,16 @@ impl Sql {
                             contains_all("i.description_lower", &patterns)
                         )
                     };
+                    // Bound only where comments are searched (PostgreSQL refuses a placeholder
+                    // that no expression uses).
+                    let viewer = match target {
+                        TextTarget::Comment | TextTarget::Any => self.int(viewer.0),
+                        TextTarget::Summary | TextTarget::Description => String::new(),
+                    };
                     let comment = || {
                         format!(
-                            "EXISTS (SELECT 1 FROM comments c WHERE c.issue_id = i.id AND {})",
+                            "EXISTS (SELECT 1 FROM comments c WHERE c.issue_id = i.id AND {} AND {})",
+                            crate::rows::comment_visible(&viewer, "i.project_id"),
                             contains_all("c.body_lower", &patterns)
                         )
                     };

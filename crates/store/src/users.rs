@@ -7,7 +7,7 @@ use tessera_core::model::{Group, LoginInfo, NewUser, Page, PageRequest, User, Us
 use tessera_core::permissions::{GlobalPermission, GlobalPermissions};
 use tessera_core::store::{
     Conflict, GroupStore, KeyStore, SessionSwap, StoreError, StoreResult, UserAccess,
-    UserCredentials, UserQuery, UserStore,
+    UserCredentials, UserDeletion, UserQuery, UserStore,
 };
 
 use crate::rows::{UserRow, user_columns};
@@ -368,6 +368,68 @@ impl UserStore for SqlStore {
         .await
         .map_err(backend))?;
         Ok(rows.into_iter().map(User::from).collect())
+    }
+
+    async fn delete_user(&self, id: UserId) -> StoreResult<UserDeletion> {
+        // What attributes work to the user: each is a reason to keep them.
+        const USES: [(&str, &str); 5] = [
+            (
+                "issues",
+                "SELECT COUNT(*) FROM issues WHERE assignee_id = $1 OR reporter_id = $1 \
+                 OR creator_id = $1",
+            ),
+            (
+                "comments",
+                "SELECT COUNT(*) FROM comments WHERE author_id = $1 OR update_author_id = $1",
+            ),
+            (
+                "worklogs",
+                "SELECT COUNT(*) FROM worklogs WHERE author_id = $1 OR update_author_id = $1",
+            ),
+            (
+                "changes",
+                "SELECT COUNT(*) FROM changelog_groups WHERE author_id = $1",
+            ),
+            (
+                "projects",
+                "SELECT COUNT(*) FROM projects WHERE lead_id = $1",
+            ),
+        ];
+        on_pool!(self, write, |pool| {
+            let mut tx = pool.begin().await.map_err(backend)?;
+            let mut in_use = Vec::new();
+            for (what, sql) in USES {
+                let count: i64 = sqlx::query_scalar(sql)
+                    .bind(id.0)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+                if count > 0 {
+                    in_use.push((what, count));
+                }
+            }
+            if !in_use.is_empty() {
+                return Ok(UserDeletion::InUse(in_use));
+            }
+            sqlx::query("DELETE FROM issue_watchers WHERE user_id = $1")
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            // Sessions, tokens, memberships, roles, grants and votes go with the row.
+            let deleted = sqlx::query("DELETE FROM users WHERE id = $1")
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| write_error(e, any_conflict))?
+                .rows_affected();
+            tx.commit().await.map_err(backend)?;
+            Ok(if deleted == 1 {
+                UserDeletion::Deleted
+            } else {
+                UserDeletion::Gone
+            })
+        })
     }
 }
 

@@ -1335,9 +1335,9 @@ backend_tests! {
         assert_eq!(count("summary ~ STABLE").await, 1);
         assert_eq!(count("description is EMPTY").await, 1);
         assert_eq!(count("comment ~ race").await, 1);
-        let comment = store.add_comment(issue.id, author, "Zweite Äußerung", NOW).await.unwrap();
+        let comment = store.add_comment(issue.id, author, "Zweite Äußerung", None, NOW).await.unwrap();
         assert_eq!(count("comment ~ äußerung").await, 1);
-        store.update_comment(comment.id, "changed", author, NOW).await.unwrap();
+        store.update_comment(comment.id, "changed", None, author, NOW).await.unwrap();
         assert_eq!(count("comment ~ äußerung").await, 0);
         assert_eq!(count("text ~ changed").await, 1);
         // LIKE's wildcards are text: `%` finds nothing here.

@@ -351,7 +351,7 @@ backend_tests! {
         assert_eq!(updated.labels, ["a", "c"]);
         assert_eq!(updated.updated, later);
         assert_eq!(updated.created, T0);
-        let comments = store.list_comments(first.id, PAGE, false).await.unwrap();
+        let comments = store.list_comments(first.id, bob.id, PAGE, false).await.unwrap();
         assert_eq!(comments.total, 1);
         assert_eq!(comments.items[0].author.as_ref().map(|u| u.id), Some(bob.id));
 
@@ -377,7 +377,7 @@ backend_tests! {
         assert!(store.delete_issue(first.id).await.unwrap());
         assert!(!store.delete_issue(first.id).await.unwrap());
         assert_eq!(store.find_issue(first.id).await.unwrap(), None);
-        assert_eq!(store.list_comments(first.id, PAGE, false).await.unwrap().total, 0);
+        assert_eq!(store.list_comments(first.id, bob.id, PAGE, false).await.unwrap().total, 0);
         assert_eq!(store.update_issue(first.id, &set, &by(&bob), later).await.unwrap(), None);
         // Numbers are never reused after a delete.
         assert_eq!(store.create_issue(new_issue(&p, &alice, "third")).await.unwrap().key(), "ABC-3");
@@ -557,19 +557,19 @@ backend_tests! {
         let mut ids = Vec::new();
         for n in 0..5 {
             let at = Timestamp::from_millis(T0.as_millis() + n);
-            ids.push(store.add_comment(issue.id, alice.id, &format!("c{n}"), at).await.unwrap().id);
+            ids.push(store.add_comment(issue.id, alice.id, &format!("c{n}"), None, at).await.unwrap().id);
         }
-        let page = store.list_comments(issue.id, PageRequest { start_at: 1, limit: 2 }, false).await.unwrap();
+        let page = store.list_comments(issue.id, alice.id, PageRequest { start_at: 1, limit: 2 }, false).await.unwrap();
         assert_eq!(page.total, 5);
         assert_eq!(page.items.iter().map(|c| c.body.as_str()).collect::<Vec<_>>(), ["c1", "c2"]);
         for (start_at, limit, shown) in [(4, 10, 1), (10, 10, 0), (0, 50, 5), (0, 0, 0)] {
-            let page = store.list_comments(issue.id, PageRequest { start_at, limit }, false).await.unwrap();
+            let page = store.list_comments(issue.id, alice.id, PageRequest { start_at, limit }, false).await.unwrap();
             assert_eq!((page.total, page.items.len()), (5, shown), "start {start_at}, limit {limit}");
         }
-        let newest = store.list_comments(issue.id, PageRequest { start_at: 0, limit: 1 }, true).await.unwrap();
+        let newest = store.list_comments(issue.id, alice.id, PageRequest { start_at: 0, limit: 1 }, true).await.unwrap();
         assert_eq!(newest.items[0].body, "c4");
         let later = Timestamp::from_millis(T0.as_millis() + 60_000);
-        let edited = store.update_comment(ids[0], "edited", bob.id, later).await.unwrap().unwrap();
+        let edited = store.update_comment(ids[0], "edited", None, bob.id, later).await.unwrap().unwrap();
         assert_eq!(edited.body, "edited");
         assert_eq!(edited.author.as_ref().map(|u| u.id), Some(alice.id));
         assert_eq!(edited.update_author.as_ref().map(|u| u.id), Some(bob.id));
@@ -577,7 +577,7 @@ backend_tests! {
         assert!(store.delete_comment(ids[0]).await.unwrap());
         assert!(!store.delete_comment(ids[0]).await.unwrap());
         assert_eq!(store.find_comment(ids[0]).await.unwrap(), None);
-        assert_eq!(store.update_comment(ids[0], "x", bob.id, later).await.unwrap(), None);
+        assert_eq!(store.update_comment(ids[0], "x", None, bob.id, later).await.unwrap(), None);
         assert_eq!(store.find_issue(issue.id).await.unwrap().unwrap().updated, Timestamp::from_millis(T0.as_millis() + 4), "adding a comment updates the issue");
     }
 

@@ -111,8 +111,23 @@ pub fn error_body(errors: &FieldErrors) -> serde_json::Value {
     json!({ "errorMessages": errors.messages, "errors": errors.fields })
 }
 
+/// The Jira error body a refusal carries (as its response would), for answers that gather
+/// several refusals (`POST issue/bulk`).
+pub fn body_of(error: ApiError) -> serde_json::Value {
+    error_body(&error.parts().2)
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let (status, mut headers, errors) = self.parts();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(JSON_UTF8));
+        (status, headers, error_body(&errors).to_string()).into_response()
+    }
+}
+
+impl ApiError {
+    /// The status, the headers and the errors of the answer.
+    fn parts(self) -> (StatusCode, http::HeaderMap, FieldErrors) {
         let status = self.status();
         let mut headers = http::HeaderMap::new();
         let errors = match self {
@@ -213,8 +228,7 @@ impl IntoResponse for ApiError {
                 FieldErrors::message("An internal error occurred. It has been logged.")
             }
         };
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static(JSON_UTF8));
-        (status, headers, error_body(&errors).to_string()).into_response()
+        (status, headers, errors)
     }
 }
 

@@ -267,7 +267,7 @@ pub fn rendered_body(text: &str) -> String {
 }
 
 pub fn comment(urls: &Urls, viewer: Viewer, c: &Comment) -> Value {
-    json!({
+    let mut value = json!({
         "self": urls.api(&format!("issue/{}/comment/{}", c.issue_id, c.id)),
         "id": c.id.to_string(),
         "author": optional_user(urls, viewer, c.author.as_ref()),
@@ -275,7 +275,17 @@ pub fn comment(urls: &Urls, viewer: Viewer, c: &Comment) -> Value {
         "updateAuthor": optional_user(urls, viewer, c.update_author.as_ref()),
         "created": time(c.created),
         "updated": time(c.updated),
-    })
+    });
+    match &c.visibility {
+        Some(tessera_core::model::Visibility::Role(role)) => {
+            value["visibility"] = json!({"type": "role", "value": role.name()});
+        }
+        Some(tessera_core::model::Visibility::Group(group)) => {
+            value["visibility"] = json!({"type": "group", "value": group});
+        }
+        None => {}
+    }
+    value
 }
 
 pub fn transition(urls: &Urls, t: Transition, with_fields: bool) -> Value {
@@ -480,6 +490,8 @@ pub struct IssueExtras {
     pub links: Option<Vec<Value>>,
     /// The `attachment` field, already rendered.
     pub attachments: Option<Vec<Value>>,
+    /// The `votes` field, already rendered.
+    pub votes: Option<Value>,
 }
 
 pub fn issue(
@@ -541,6 +553,10 @@ pub fn issue(
                     "total": total,
                     "startAt": 0,
                 }),
+                None => continue,
+            },
+            "votes" => match &extras.votes {
+                Some(votes) => votes.clone(),
                 None => continue,
             },
             "attachment" => match &extras.attachments {

@@ -22,7 +22,7 @@ use crate::error::ApiError;
 use crate::middleware::{audit_admin_change, authenticate, limit_logins, require_websudo};
 use crate::rest::api2::{
     attachments, changelog, comments, groups, issue_meta, issues, links, meta, myself, permissions,
-    pickers, planning, projects, schemes, search, server_info, users, watchers, worklogs,
+    pickers, planning, projects, schemes, search, server_info, users, votes, watchers, worklogs,
 };
 use crate::rest::auth::{session, websudo};
 use crate::rest::pat;
@@ -57,6 +57,8 @@ pub enum Access {
     /// The attachment's author holding DELETE_OWN_ATTACHMENTS, or anyone holding
     /// DELETE_ALL_ATTACHMENTS.
     AttachmentAuthorOrAll,
+    /// Voting: BROWSE_PROJECTS with the write scope; not for an issue one reported.
+    Voter,
     /// Watching: BROWSE_PROJECTS (with the write scope) to add or remove oneself,
     /// MANAGE_WATCHERS to add or remove another user.
     Watchers,
@@ -155,6 +157,7 @@ fn api2(state: Option<&AppState>) -> Table {
         .add(M::GET, "/user", User, users::get_user)
         .add(M::POST, "/user", Admin, users::post_user)
         .add(M::PUT, "/user", Admin, users::put_user)
+        .add(M::DELETE, "/user", Admin, users::delete_user)
         .add(M::PUT, "/user/password", Admin, users::put_user_password)
         .add(M::GET, "/user/search", User, users::get_user_search)
         .add(M::GET, "/user/assignable/search", Project(P::BrowseProjects), pickers::get_project_users)
@@ -204,6 +207,7 @@ fn api2(state: Option<&AppState>) -> Table {
         .add(M::PUT, "/project/{projectIdOrKey}/role/{id}", Project(P::AdministerProjects), projects::put_project_role)
         .add(M::DELETE, "/project/{projectIdOrKey}/role/{id}", Project(P::AdministerProjects), projects::delete_project_role)
         .add(M::POST, "/issue", Project(P::CreateIssues), issues::post_issue)
+        .add(M::POST, "/issue/bulk", Project(P::CreateIssues), issues::post_issue_bulk)
         .add(M::GET, "/issue/createmeta", User, issue_meta::get_createmeta)
         .add(M::GET, "/issue/createmeta/{projectIdOrKey}/issuetypes", Project(P::CreateIssues), issue_meta::get_createmeta_issue_types)
         .add(M::GET, "/issue/createmeta/{projectIdOrKey}/issuetypes/{issueTypeId}", Project(P::CreateIssues), issue_meta::get_createmeta_fields)
@@ -215,6 +219,9 @@ fn api2(state: Option<&AppState>) -> Table {
         .add(M::GET, "/issue/{issueIdOrKey}/watchers", Project(P::BrowseProjects), watchers::get_watchers)
         .add(M::POST, "/issue/{issueIdOrKey}/watchers", Watchers, watchers::post_watcher)
         .add(M::DELETE, "/issue/{issueIdOrKey}/watchers", Watchers, watchers::delete_watcher)
+        .add(M::GET, "/issue/{issueIdOrKey}/votes", Project(P::BrowseProjects), votes::get_votes)
+        .add(M::POST, "/issue/{issueIdOrKey}/votes", Voter, votes::post_vote)
+        .add(M::DELETE, "/issue/{issueIdOrKey}/votes", Voter, votes::delete_vote)
         .add(M::GET, "/issue/{issueIdOrKey}/transitions", Project(P::BrowseProjects), issues::get_transitions)
         .add(M::POST, "/issue/{issueIdOrKey}/transitions", Project(P::TransitionIssues), issues::post_transitions)
         .add(M::PUT, "/issue/{issueIdOrKey}/assignee", Project(P::AssignIssues), issues::put_assignee)

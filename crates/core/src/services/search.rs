@@ -761,6 +761,7 @@ impl Planner<'_> {
                     target,
                     terms: text_terms(text),
                     negated: operator == Operator::DoesNotContain,
+                    viewer: self.cap.actor().id,
                 }
             }
             _ => nothing(),

@@ -9,7 +9,7 @@ use crate::model::{
     ADMINISTRATORS_GROUP, NewUser, PageRequest, USERS_GROUP, User, UserUpdate, parse_user_key,
 };
 use crate::principal::Principal;
-use crate::store::{SessionSwap, Store, UserQuery};
+use crate::store::{SessionSwap, Store, UserDeletion, UserQuery};
 use crate::validate;
 
 /// A user to create. The password arrives already hashed (hashing is the authentication
@@ -239,6 +239,37 @@ pub async fn update_user(
         .update_user(user.id, &update)
         .await?
         .ok_or_else(|| Error::NotFound(Missing::User(user.name.clone())))
+}
+
+/// An administrator deletes a user, as Jira allows it: not oneself, and not a user whose
+/// work (issues reported, assigned or created, comments, worklogs, changes, projects led)
+/// names them; deactivate those instead. Their sessions and tokens end with them.
+pub async fn delete_user(
+    store: &dyn Store,
+    admin: &Administer,
+    who: UserSelector<'_>,
+) -> Result<User, Error> {
+    let user = who.get(store).await?;
+    if admin.actor().is_some_and(|a| a.id == user.id) {
+        return Err(Error::invalid_message(
+            "You cannot delete the currently logged in user.",
+        ));
+    }
+    match store.delete_user(user.id).await? {
+        UserDeletion::Deleted => Ok(user),
+        UserDeletion::Gone => Err(Error::NotFound(Missing::User(user.name.clone()))),
+        UserDeletion::InUse(uses) => {
+            let named: Vec<String> = uses
+                .iter()
+                .map(|(what, count)| format!("{count} {what}"))
+                .collect();
+            Err(Error::invalid_message(format!(
+                "Cannot delete user '{}': {} name them. Deactivate the user instead.",
+                user.name,
+                named.join(", ")
+            )))
+        }
+    }
 }
 
 /// An administrator sets a user's password; every session of the user ends.

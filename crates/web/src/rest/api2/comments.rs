@@ -5,7 +5,7 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tessera_core::authz::{AddComments, Browse};
-use tessera_core::services::comments;
+use tessera_core::services::comments::{self, VisibilityInput};
 
 use super::issue_input::issue_ref;
 use crate::error::{ApiError, ApiResult};
@@ -42,18 +42,38 @@ pub async fn get_comments(
 #[derive(Debug, Deserialize)]
 pub struct CommentBody {
     body: Option<String>,
-    visibility: Option<Value>,
+    #[serde(default, deserialize_with = "crate::extract::null_or")]
+    visibility: Option<Option<Value>>,
 }
 
-fn body_text(body: CommentBody) -> ApiResult<String> {
-    if body.visibility.is_some_and(|v| !v.is_null()) {
-        return Err(ApiError::field(
+/// Jira's `{"type": "role"|"group", "value": name}`.
+pub fn visibility_input(value: &Value) -> ApiResult<VisibilityInput> {
+    let text = |name: &str| value.get(name).and_then(Value::as_str).map(str::trim);
+    match (text("type"), text("value")) {
+        (Some(kind), Some(name)) if !name.is_empty() => match kind.to_ascii_lowercase().as_str() {
+            "role" => Ok(VisibilityInput::Role(name.to_string())),
+            "group" => Ok(VisibilityInput::Group(name.to_string())),
+            _ => Err(ApiError::field(
+                "visibility",
+                "The visibility type is role or group.",
+            )),
+        },
+        _ => Err(ApiError::field(
             "visibility",
-            "Comment visibility restrictions are not supported.",
-        ));
+            "Give the visibility as {\"type\": \"role\" or \"group\", \"value\": its name}.",
+        )),
     }
-    // An absent body is checked (as empty) by the service, after the permission check.
-    Ok(body.body.unwrap_or_default())
+}
+
+/// The text (an absent body is checked, as empty, by the service after the permission
+/// check) and the restriction asked: `None` not named, `Some(None)` lifted.
+fn parts(body: CommentBody) -> ApiResult<(String, Option<Option<VisibilityInput>>)> {
+    let visibility = match body.visibility {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(value)) => Some(Some(visibility_input(&value)?)),
+    };
+    Ok((body.body.unwrap_or_default(), visibility))
 }
 
 /// ADD_COMMENTS. `{"body"}`; `visibility` restrictions are refused rather than ignored.
@@ -67,8 +87,16 @@ pub async fn post_comment(
         .authz
         .issue::<AddComments>(&principal, &issue_ref(&key))
         .await?;
-    let text = body_text(body)?;
-    let added = comments::add(&*state.store, &cap, &text, state.clock.now()).await?;
+    let (text, visibility) = parts(body)?;
+    let restricted = visibility.flatten();
+    let added = comments::add(
+        &*state.store,
+        &cap,
+        &text,
+        restricted.as_ref(),
+        state.clock.now(),
+    )
+    .await?;
     Ok(Jira::created(comment(
         &state.urls,
         Viewer::of(&principal),
@@ -122,8 +150,17 @@ pub async fn put_comment(
         .authz
         .issue::<Browse>(&principal, &issue_ref(&key))
         .await?;
-    let text = body_text(body)?;
-    let updated = comments::update(&*state.store, &cap, &id, &text, state.clock.now()).await?;
+    let (text, visibility) = parts(body)?;
+    let restricted = visibility.as_ref().map(Option::as_ref);
+    let updated = comments::update(
+        &*state.store,
+        &cap,
+        &id,
+        &text,
+        restricted,
+        state.clock.now(),
+    )
+    .await?;
     Ok(Jira::ok(comment(
         &state.urls,
         Viewer::of(&principal),

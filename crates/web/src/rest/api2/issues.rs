@@ -1,11 +1,13 @@
 //! `/issue`: create, read, edit, delete, transitions and assignment.
 
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use tessera_core::authz::{Assign, Browse, CreateIssues, Delete, Edit, Transition};
 use tessera_core::model::PageRequest;
-use tessera_core::services::{attachments, changelog, comments, issues, links, watchers, worklogs};
+use tessera_core::services::{
+    attachments, changelog, comments, issues, links, votes, watchers, worklogs,
+};
 
 use super::changelog::{EMBEDDED_HISTORIES, credentials_shown};
 use super::issue_input::{self, Mode, issue_ref};
@@ -39,6 +41,77 @@ pub async fn post_issue(
         "key": created.key(),
         "self": state.urls.api(&format!("issue/{}", created.id)),
     })))
+}
+
+/// Most issues one `POST issue/bulk` creates.
+pub const MAX_BULK_ISSUES: usize = 1000;
+
+/// One issue of a bulk request: CREATE_ISSUES in its project, as for `POST issue`.
+async fn create_one(
+    state: &AppState,
+    principal: &tessera_core::principal::Principal,
+    body: &Value,
+) -> ApiResult<Value> {
+    let project = issue_input::project_of(body)?;
+    let cap = state
+        .authz
+        .project::<CreateIssues>(principal, &project)
+        .await?;
+    let input = issue_input::parse(body, Mode::Create)?;
+    let created = issues::create_issue(&*state.store, &cap, &input, state.clock.now()).await?;
+    Ok(json!({
+        "id": created.id.to_string(),
+        "key": created.key(),
+        "self": state.urls.api(&format!("issue/{}", created.id)),
+    }))
+}
+
+/// `{"issueUpdates": [{"fields": ..., "update": ...}, ...]}`: each issue created as by
+/// `POST issue`, on its own (one refused does not stop the others), at most
+/// [`MAX_BULK_ISSUES`]. 201 `{"issues": [...], "errors": [{"status", "elementErrors",
+/// "failedElementNumber"}]}` when any was created; when none was, the first refusal's status
+/// with the same body.
+pub async fn post_issue_bulk(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    JsonBody(body): JsonBody<Value>,
+) -> ApiResult<Response> {
+    let Some(updates) = body.get("issueUpdates").and_then(Value::as_array) else {
+        return Err(ApiError::field(
+            "issueUpdates",
+            "Send the issues to create as a list in issueUpdates.",
+        ));
+    };
+    if updates.len() > MAX_BULK_ISSUES {
+        return Err(ApiError::field(
+            "issueUpdates",
+            format!("At most {MAX_BULK_ISSUES} issues can be created at once."),
+        ));
+    }
+    let mut made = Vec::new();
+    let mut errors = Vec::new();
+    let mut first_status = None;
+    for (n, update) in updates.iter().enumerate() {
+        match create_one(&state, &principal, update).await {
+            Ok(issue) => made.push(issue),
+            Err(error @ ApiError::Internal(_)) => return Err(error),
+            Err(error) => {
+                let status = error.status();
+                first_status.get_or_insert(status);
+                errors.push(json!({
+                    "status": status.as_u16(),
+                    "elementErrors": crate::error::body_of(error),
+                    "failedElementNumber": n,
+                }));
+            }
+        }
+    }
+    let status = match (made.is_empty(), first_status) {
+        (true, Some(status)) => status,
+        _ => axum::http::StatusCode::CREATED,
+    };
+    let body = json!({"issues": made, "errors": errors});
+    Ok(Jira(status, body).into_response())
 }
 
 /// BROWSE_PROJECTS. Honours `fields=` and `expand=names,schema,transitions,changelog,editmeta`.
@@ -81,6 +154,10 @@ pub async fn get_issue(
     }
     if fields.contains(&"watches") {
         extras.watches = Some(watchers::watches(&*state.store, &cap).await?);
+    }
+    if fields.contains(&"votes") {
+        let counted = votes::votes(&*state.store, &cap).await?;
+        extras.votes = Some(super::votes::votes_field(&state.urls, cap.issue(), counted));
     }
     if fields.contains(&"attachment") {
         let found = attachments::list(&*state.store, &cap).await?;

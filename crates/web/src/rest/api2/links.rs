@@ -190,19 +190,16 @@ pub async fn post_issue_link(
     let comment = match body.get("comment") {
         None | Some(Value::Null) => None,
         Some(comment) => {
-            if comment.get("visibility").is_some_and(|v| !v.is_null()) {
-                return Err(ApiError::field(
-                    "visibility",
-                    "Comment visibility restrictions are not supported.",
-                ));
-            }
-            Some(
-                comment
-                    .get("body")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string(),
-            )
+            let restricted = match comment.get("visibility") {
+                None | Some(Value::Null) => None,
+                Some(value) => Some(super::comments::visibility_input(value)?),
+            };
+            let text = comment
+                .get("body")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            Some((text, restricted))
         }
     };
     let source = state.authz.issue::<LinkIssues>(&principal, &inward).await?;
@@ -221,8 +218,8 @@ pub async fn post_issue_link(
         })?;
     let now = state.clock.now();
     let made = links::link(&*state.store, &source, &destination, &link_type, now).await?;
-    if let (Some(cap), Some(text)) = (commenting, comment) {
-        comments::add(&*state.store, &cap, &text, now).await?;
+    if let (Some(cap), Some((text, restricted))) = (commenting, comment) {
+        comments::add(&*state.store, &cap, &text, restricted.as_ref(), now).await?;
     }
     let location = state.urls.api(&format!("issueLink/{}", made.id));
     Ok((StatusCode::CREATED, [(LOCATION, location)]).into_response())

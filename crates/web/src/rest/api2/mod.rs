@@ -19,5 +19,6 @@ pub mod schemes;
 pub mod search;
 pub mod server_info;
 pub mod users;
+pub mod votes;
 pub mod watchers;
 pub mod worklogs;

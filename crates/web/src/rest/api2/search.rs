@@ -10,7 +10,9 @@ use tessera_core::authz::Browse;
 use tessera_core::model::PageRequest;
 use tessera_core::principal::Principal;
 use tessera_core::services::search::{self, Validation};
-use tessera_core::services::{attachments, changelog, comments, issues, links, watchers, worklogs};
+use tessera_core::services::{
+    attachments, changelog, comments, issues, links, votes, watchers, worklogs,
+};
 
 use super::changelog::{EMBEDDED_HISTORIES, credentials_shown};
 use super::issues::{EMBEDDED_COMMENTS, EMBEDDED_WORKLOGS};
@@ -148,6 +150,7 @@ async fn run(state: &AppState, principal: &Principal, request: SearchRequest) ->
     let with_worklogs = fields.contains(&"worklog");
     let with_links = fields.contains(&"issuelinks");
     let with_attachments = fields.contains(&"attachment");
+    let with_votes = fields.contains(&"votes");
     let viewer = Viewer::of(principal);
     let mut shown = Vec::with_capacity(found.issues.items.len());
     for issue in &found.issues.items {
@@ -159,6 +162,7 @@ async fn run(state: &AppState, principal: &Principal, request: SearchRequest) ->
             || with_worklogs
             || with_links
             || with_attachments
+            || with_votes
         {
             let on_issue = cap.issue::<Browse>(issue)?;
             if with_transitions {
@@ -182,6 +186,10 @@ async fn run(state: &AppState, principal: &Principal, request: SearchRequest) ->
                 };
                 let listed = worklogs::list(&*state.store, &on_issue, page).await?;
                 extras.worklogs = Some((listed.items, listed.total));
+            }
+            if with_votes {
+                let counted = votes::votes(&*state.store, &on_issue).await?;
+                extras.votes = Some(super::votes::votes_field(&state.urls, issue, counted));
             }
             if with_attachments {
                 let found = attachments::list(&*state.store, &on_issue).await?;

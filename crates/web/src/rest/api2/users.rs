@@ -155,6 +155,19 @@ pub async fn put_user(
     )))
 }
 
+/// Administrators. `?username=` or `?key=`; 204. A user whose work names them is kept (400:
+/// deactivate them instead).
+pub async fn delete_user(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    params: Params,
+) -> ApiResult<Response> {
+    let admin = state.authz.administer(&principal)?;
+    let deleted = users::delete_user(&*state.store, &admin, target(&params)?).await?;
+    tracing::info!(target: "tessera::security", admin = %principal.user.name, user = %deleted.name, "user deleted");
+    Ok(no_content())
+}
+
 #[derive(Debug, Deserialize)]
 pub struct PasswordBody {
     password: Option<SecretString>,
