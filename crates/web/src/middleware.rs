@@ -62,16 +62,21 @@ pub async fn authenticate(
             is_tls: false,
         });
     // A request signed by OAuth 1.0a signs its body too: it is read ahead (within the body
-    // limit) and put back for the handler.
+    // limit, or an upload's) and put back for the handler.
     let body = if is_signed_by_oauth1(request.headers()) {
+        let limit = if request.uri().path().ends_with("/attachments") {
+            state.settings.max_attachment_bytes + 64 * 1024
+        } else {
+            state.settings.max_body_bytes
+        };
         let (parts, body) = request.into_parts();
-        match axum::body::to_bytes(body, state.settings.max_body_bytes).await {
+        match axum::body::to_bytes(body, limit).await {
             Ok(bytes) => {
                 request = Request::from_parts(parts, axum::body::Body::from(bytes.clone()));
                 bytes
             }
             Err(_) => {
-                return ApiError::PayloadTooLarge(state.settings.max_body_bytes).into_response();
+                return ApiError::PayloadTooLarge(limit).into_response();
             }
         }
     } else {

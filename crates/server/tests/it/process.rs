@@ -351,6 +351,58 @@ backend_tests! {
         assert_eq!(status, StatusCode::OK, "{key} was answered before shutdown, so it was kept");
     }
 
+    async fn kill_9_loses_no_acknowledged_attachment(db) {
+        let args = database_args(&db);
+        let env = [CHEAP_HASHING[0], CHEAP_HASHING[1], ("TESSERA_ADMIN_PASSWORD", "durable-admin-1")];
+        let workdir = tempfile::tempdir().unwrap();
+        let served = Served::start(&strs(&args), &env, workdir.path()).await;
+        let http = crate::common::http_client().build().unwrap();
+        let admin = |request: reqwest::RequestBuilder| request.basic_auth("admin", Some("durable-admin-1"));
+        let created = admin(http.post(served.url("/rest/api/2/project"))).json(&json!({"key": "ATT", "name": "Attached"})).send().await.unwrap();
+        assert_eq!(created.status(), StatusCode::CREATED);
+        let body = json!({"fields": {"project": {"key": "ATT"}, "issuetype": {"name": "Task"}, "summary": "files"}});
+        let issue = admin(http.post(served.url("/rest/api/2/issue"))).json(&body).send().await.unwrap();
+        assert_eq!(issue.status(), StatusCode::CREATED);
+
+        // Uploaders run until the server dies under them; every answered file is remembered.
+        let acknowledged: Arc<Mutex<BTreeMap<String, Vec<u8>>>> = Arc::default();
+        let mut uploaders = Vec::new();
+        for uploader in 0..4u8 {
+            let http = http.clone();
+            let url = served.url("/rest/api/2/issue/ATT-1/attachments");
+            let acknowledged = acknowledged.clone();
+            uploaders.push(tokio::spawn(async move {
+                for n in 0u32.. {
+                    let content: Vec<u8> = format!("uploader {uploader} file {n} ").repeat(200).into_bytes();
+                    let part = reqwest::multipart::Part::bytes(content.clone()).file_name(format!("f{uploader}-{n}.txt"));
+                    let form = reqwest::multipart::Form::new().part("file", part);
+                    let Ok(response) = http.post(&url).basic_auth("admin", Some("durable-admin-1")).header("X-Atlassian-Token", "no-check").multipart(form).send().await else { return };
+                    match response.status() {
+                        StatusCode::OK => {
+                            let Ok(made) = response.json::<Value>().await else { return };
+                            acknowledged.lock().unwrap().insert(made[0]["id"].as_str().unwrap().to_string(), content);
+                        }
+                        other => panic!("an upload failed with {other} before the kill"),
+                    }
+                }
+            }));
+        }
+        while acknowledged.lock().unwrap().len() < 40 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        served.signal("KILL").await;
+        for uploader in uploaders {
+            uploader.await.unwrap();
+        }
+        let acknowledged = acknowledged.lock().unwrap().clone();
+        let restarted = Served::start(&strs(&args), &env, workdir.path()).await;
+        for (id, content) in &acknowledged {
+            let response = admin(http.get(restarted.url(&format!("/secure/attachment/{id}/file.txt")))).send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK, "attachment {id} was acknowledged");
+            assert_eq!(response.bytes().await.unwrap().as_ref(), content.as_slice(), "attachment {id}");
+        }
+    }
+
     async fn oauth1_consumers_are_managed_offline(db) {
         let args = database_args(&db);
         let with = |extra: &[&str]| -> Vec<String> { args.iter().cloned().chain(extra.iter().map(|s| s.to_string())).collect() };
