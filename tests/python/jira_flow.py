@@ -6,6 +6,7 @@ seeds a project and a read-only user, and passes their names. Exits non-zero on 
 
 import argparse
 import datetime
+import io
 import sys
 import time
 import warnings
@@ -172,6 +173,32 @@ def flow(args, method):
     check(client.worklogs(issue.key) == [], "worklog deleted")
     check(client.issue(issue.key, fields="timespent").fields.timespent is None, "no time spent left")
 
+    # Links, remote links, attachments and bulk creation, the client's way.
+    other = client.create_issue(project=args.project, summary="linked from python", issuetype={"name": "Task"})
+    paged.append(other.key)
+    check("Blocks" in [t.name for t in client.issue_link_types()], "link types")
+    # The client turns the outward words ("blocks") into the type's name.
+    client.create_issue_link("blocks", issue.key, other.key)
+    links = client.issue(issue.key).fields.issuelinks
+    check(len(links) == 1 and links[0].type.name == "Blocks" and links[0].outwardIssue.key == other.key,
+          "issue linked")
+    check(client.issue(other.key).fields.issuelinks[0].inwardIssue.key == issue.key, "linked both ways")
+    client.delete_issue_link(links[0].id)
+    check(client.issue(issue.key).fields.issuelinks == [], "link deleted")
+    client.add_simple_link(issue.key, {"url": "https://example.com/doc", "title": "The doc"})
+    check([link.object.title for link in client.remote_links(issue.key)] == ["The doc"], "remote link")
+    attachment = client.add_attachment(issue.key, io.BytesIO(b"bytes from python"), filename="notes.txt")
+    check(attachment.filename == "notes.txt" and attachment.size == 17, attachment.raw)
+    check(client.attachment(attachment.id).get() == b"bytes from python", "attachment downloaded")
+    check([a.filename for a in client.issue(issue.key).fields.attachment] == ["notes.txt"], "attachment field")
+    client.delete_attachment(attachment.id)
+    check(client.issue(issue.key).fields.attachment == [], "attachment deleted")
+    made = client.create_issues([
+        {"project": args.project, "summary": f"bulk {n}", "issuetype": {"name": "Task"}} for n in range(2)
+    ])
+    check([m["status"] for m in made] == ["Success", "Success"], made)
+    paged.extend(m["issue"].key for m in made)
+
     names = [t["name"] for t in client.transitions(issue)]
     check(names == ["In Progress"], names)
     client.transition_issue(issue, "In Progress")
@@ -247,6 +274,16 @@ def flow(args, method):
         reader.remove_watcher(issue.key, args.reader)
         check(not reader.watchers(issue.key).isWatching, "reader stopped watching")
     check([hit.key for hit in reader.search_issues(f"key = {issue.key}")] == [issue.key], "reader searches")
+    # Votes: not for one's own issue; a READ token may not vote.
+    expect_status(404, lambda: client.add_vote(other.key))
+    if is_token(method):
+        expect_status(403, lambda: reader.add_vote(other.key))
+    else:
+        reader.add_vote(other.key)
+        votes = client.votes(other.key)
+        check(votes.votes == 1 and not votes.hasVoted, votes.raw)
+        reader.remove_vote(other.key)
+        check(client.votes(other.key).votes == 0, "vote taken back")
     expect_status(403, lambda: reader.issue(issue.key).update(summary="not allowed"))
     expect_status(403, lambda: reader.transition_issue(issue.key, "21"))
 
