@@ -105,6 +105,10 @@ pub enum Missing {
     RemoteLink(String),
     #[error("The attachment with id '{0}' does not exist.")]
     Attachment(String),
+    #[error(
+        "The selected filter is not available to you, perhaps it has been deleted or had its permissions changed."
+    )]
+    Filter(String),
     /// What Jira answers with a 404 though the thing exists: the reason, as Jira words it.
     #[error("{0}")]
     Refused(String),
@@ -237,6 +241,8 @@ pub enum Conflict {
     LinkTypeName,
     /// A remote link's global id is taken on its issue.
     RemoteLinkGlobalId,
+    /// The owner has a filter of this name.
+    FilterName,
     /// A uniqueness rule the store could not name (a race lost inside the database).
     Other,
 }

@@ -75,6 +75,10 @@ id_type!(
     /// A file attached to an issue.
     AttachmentId
 );
+id_type!(
+    /// A saved filter.
+    FilterId
+);
 
 #[cfg(test)]
 mod tests {

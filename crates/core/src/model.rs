@@ -4,7 +4,7 @@
 use crate::catalog::{IssueType, Priority, Resolution, Status};
 use crate::clock::Timestamp;
 use crate::ids::{
-    AttachmentId, CommentId, ComponentId, IssueId, IssueLinkId, LinkTypeId, ProjectId,
+    AttachmentId, CommentId, ComponentId, FilterId, IssueId, IssueLinkId, LinkTypeId, ProjectId,
     RemoteLinkId, UserId, VersionId, WorklogId,
 };
 use crate::permissions::ProjectRole;
@@ -415,6 +415,28 @@ pub struct Attachment {
     pub mime_type: String,
     pub size: i64,
     pub created: Timestamp,
+}
+
+/// A saved filter: a named JQL query of its owner's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Filter {
+    pub id: FilterId,
+    /// `None` if the owner's record is gone.
+    pub owner: Option<User>,
+    pub name: String,
+    pub description: Option<String>,
+    pub jql: String,
+    /// Whether the user it was read for counts it as a favourite.
+    pub favourite: bool,
+}
+
+/// A filter's fields as set on creation (all but `description` required) or change (`None`:
+/// unchanged; `description: Some(None)` removes it).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FilterFields {
+    pub name: Option<String>,
+    pub description: Option<Option<String>>,
+    pub jql: Option<String>,
 }
 
 /// A file to attach, checked.

@@ -5,6 +5,7 @@
 pub mod attachments;
 pub mod changelog;
 pub mod comments;
+pub mod filters;
 pub mod groups;
 pub mod issues;
 pub mod links;

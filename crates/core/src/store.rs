@@ -11,15 +11,15 @@ use crate::identity::{
     Endpoints, IdentityProvider, NewIdentityProvider, ProviderId, ProviderSettings, SsoLogin,
 };
 use crate::ids::{
-    AttachmentId, CommentId, ComponentId, IssueId, IssueLinkId, LinkTypeId, ProjectId,
+    AttachmentId, CommentId, ComponentId, FilterId, IssueId, IssueLinkId, LinkTypeId, ProjectId,
     RemoteLinkId, TokenId, UserId, VersionId, WorklogId,
 };
 use crate::model::{
-    Attachment, Comment, Component, ComponentFields, EstimateChange, Group, Issue, IssueChanges,
-    IssueLink, LinkType, LinkTypeFields, LoginInfo, NewAttachment, NewIssue, NewProject, NewUser,
-    NewWorklog, Page, PageRequest, Project, RemoteLink, RemoteLinkFields, RoleActor, RoleMember,
-    Session, User, UserUpdate, Version, VersionFields, Visibility, Votes, Watches, Worklog,
-    WorklogChange, WorklogChanges,
+    Attachment, Comment, Component, ComponentFields, EstimateChange, Filter, FilterFields, Group,
+    Issue, IssueChanges, IssueLink, LinkType, LinkTypeFields, LoginInfo, NewAttachment, NewIssue,
+    NewProject, NewUser, NewWorklog, Page, PageRequest, Project, RemoteLink, RemoteLinkFields,
+    RoleActor, RoleMember, Session, User, UserUpdate, Version, VersionFields, Visibility, Votes,
+    Watches, Worklog, WorklogChange, WorklogChanges,
 };
 use crate::oauth1::{Consumer, ConsumerChanges, NewConsumer, NewOAuth1Token, Nonce, OAuth1Token};
 use crate::oauth2::{
@@ -586,6 +586,32 @@ pub trait LinkStore: Send + Sync {
     async fn delete_remote_link(&self, id: RemoteLinkId) -> StoreResult<bool>;
 }
 
+/// Saved filters.
+#[async_trait]
+pub trait FilterStore: Send + Sync {
+    /// A conflict (`FilterName`) if the owner has a filter of that name.
+    async fn create_filter(
+        &self,
+        owner: UserId,
+        fields: &FilterFields,
+        favourite: bool,
+        at: Timestamp,
+    ) -> StoreResult<Filter>;
+    /// The filter, with whether `viewer` counts it as a favourite.
+    async fn find_filter(&self, id: FilterId, viewer: UserId) -> StoreResult<Option<Filter>>;
+    /// `None` if it is gone; a conflict if the new name is taken.
+    async fn update_filter(
+        &self,
+        id: FilterId,
+        fields: &FilterFields,
+        viewer: UserId,
+    ) -> StoreResult<Option<Filter>>;
+    async fn delete_filter(&self, id: FilterId) -> StoreResult<bool>;
+    /// The filters `user` counts as favourites, by name.
+    async fn favourite_filters(&self, user: UserId) -> StoreResult<Vec<Filter>>;
+    async fn set_favourite(&self, id: FilterId, user: UserId, favourite: bool) -> StoreResult<()>;
+}
+
 /// Votes for issues.
 #[async_trait]
 pub trait VoteStore: Send + Sync {
@@ -863,6 +889,7 @@ pub trait Store:
     + LinkStore
     + AttachmentStore
     + VoteStore
+    + FilterStore
     + KeyStore
     + std::fmt::Debug
 {
@@ -887,6 +914,7 @@ impl<T> Store for T where
         + LinkStore
         + AttachmentStore
         + VoteStore
+        + FilterStore
         + KeyStore
         + std::fmt::Debug
 {

@@ -15,6 +15,7 @@
 
 mod attachments;
 mod audit;
+mod filters;
 mod identity;
 mod issues;
 mod links;

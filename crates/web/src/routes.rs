@@ -21,8 +21,9 @@ use crate::client::resolve_client;
 use crate::error::ApiError;
 use crate::middleware::{audit_admin_change, authenticate, limit_logins, require_websudo};
 use crate::rest::api2::{
-    attachments, changelog, comments, groups, issue_meta, issues, links, meta, myself, permissions,
-    pickers, planning, projects, schemes, search, server_info, users, votes, watchers, worklogs,
+    attachments, changelog, comments, filters, groups, issue_meta, issues, links, meta, myself,
+    permissions, pickers, planning, projects, schemes, search, server_info, users, votes, watchers,
+    worklogs,
 };
 use crate::rest::auth::{session, websudo};
 use crate::rest::pat;
@@ -57,6 +58,10 @@ pub enum Access {
     /// The attachment's author holding DELETE_OWN_ATTACHMENTS, or anyone holding
     /// DELETE_ALL_ATTACHMENTS.
     AttachmentAuthorOrAll,
+    /// Any user with USE whose credential may write (`write:jira-work`).
+    Writer,
+    /// The filter's owner (the credential's scope permitting); others' filters do not exist.
+    FilterOwner,
     /// Voting: BROWSE_PROJECTS with the write scope; not for an issue one reported.
     Voter,
     /// Watching: BROWSE_PROJECTS (with the write scope) to add or remove oneself,
@@ -245,6 +250,11 @@ fn api2(state: Option<&AppState>) -> Table {
         .add(M::GET, "/attachment/meta", User, attachments::get_attachment_meta)
         .add(M::GET, "/attachment/{id}", Project(P::BrowseProjects), attachments::get_attachment)
         .add(M::DELETE, "/attachment/{id}", AttachmentAuthorOrAll, attachments::delete_attachment)
+        .add(M::POST, "/filter", Writer, filters::post_filter)
+        .add(M::GET, "/filter/favourite", User, filters::get_favourite_filters)
+        .add(M::GET, "/filter/{id}", FilterOwner, filters::get_filter)
+        .add(M::PUT, "/filter/{id}", FilterOwner, filters::put_filter)
+        .add(M::DELETE, "/filter/{id}", FilterOwner, filters::delete_filter)
         .add(M::GET, "/issueLinkType", User, links::get_link_types)
         .add(M::POST, "/issueLinkType", Admin, links::post_link_type)
         .add(M::GET, "/issueLinkType/{id}", User, links::get_link_type)

@@ -198,6 +198,8 @@ fn expected(route: &RouteSpec, caller: Caller) -> Expect {
         ) => Allowed,
         (_, Access::Session) => Status(StatusCode::UNAUTHORIZED),
         (_, Access::Public | Access::User) => Allowed,
+        (Caller::ReadToken, Access::Writer) => Status(StatusCode::FORBIDDEN),
+        (_, Access::Writer) => Allowed,
         // A token may not make tokens, nor manage tokens other than itself.
         (_, Access::NotWithToken) if has_token => Status(StatusCode::FORBIDDEN),
         (_, Access::NotWithToken) => Allowed,
@@ -229,6 +231,8 @@ fn expected(route: &RouteSpec, caller: Caller) -> Expect {
             Status(StatusCode::NOT_FOUND)
         }
         _ if is_admin => Allowed,
+        // The fixture filter is the administrator's: others' filters do not exist.
+        (_, Access::FilterOwner) => Status(StatusCode::NOT_FOUND),
         (_, Access::Admin) => Status(StatusCode::FORBIDDEN),
         (Caller::Outsider | Caller::ServiceKey, _) => Status(StatusCode::NOT_FOUND),
         (_, Access::ProjectVisible) => Allowed,
@@ -271,6 +275,7 @@ struct Fixture {
     link_type: String,
     remote_link: String,
     attachment: String,
+    filter: String,
     group: String,
     /// The administrator's session, with websudo.
     session: String,
@@ -325,6 +330,7 @@ fn concrete_path(route: &RouteSpec, fixture: &Fixture) -> String {
                 "issueLinkType" => &fixture.link_type,
                 "remotelink" => &fixture.remote_link,
                 "attachment" => &fixture.attachment,
+                "filter" => &fixture.filter,
                 "issuetype" | "priority" => "3",
                 "resolution" => "10000",
                 other => panic!(
@@ -477,6 +483,13 @@ fn request_for(route: &RouteSpec, f: &Fixture) -> (String, Option<Value>) {
         ),
         // Bodiless, but JSON: a session's JSON request needs no XSRF header.
         ("POST", "/rest/api/2/issue/{issueIdOrKey}/votes") => (String::new(), Some(json!({}))),
+        ("POST", "/rest/api/2/filter") => (
+            String::new(),
+            Some(json!({"name": format!("made {n}"), "jql": "project = MTX"})),
+        ),
+        ("PUT", "/rest/api/2/filter/{id}") => {
+            (String::new(), Some(json!({"name": format!("renamed {n}")})))
+        }
         // Sent as multipart by `call`.
         ("POST", "/rest/api/2/issue/{issueIdOrKey}/attachments") => (String::new(), None),
         ("DELETE", "/rest/api/2/issue/{issueIdOrKey}/remotelink") => {
@@ -901,6 +914,7 @@ async fn fixture(server: &TestServer, idp: &str) -> Fixture {
         link_type: String::new(),
         remote_link: String::new(),
         attachment: String::new(),
+        filter: String::new(),
         group,
         session,
         stale_session,
@@ -940,6 +954,17 @@ async fn route_records(server: &TestServer, route: &RouteSpec, f: &mut Fixture) 
     }
     if route.method == Method::DELETE && route.path == "/rest/api/2/user" {
         server.create_user(&format!("gone{n}"), &[]).await;
+    }
+    if route.path == "/rest/api/2/filter/{id}" {
+        let made = server
+            .admin_json(
+                Method::POST,
+                "/rest/api/2/filter",
+                json!({"name": format!("fixture {n}"), "jql": "project = MTX"}),
+                StatusCode::OK,
+            )
+            .await;
+        f.filter = made["id"].as_str().unwrap().to_string();
     }
     if route.path.contains("/attachment/{id}") {
         let form = reqwest::multipart::Form::new().part(

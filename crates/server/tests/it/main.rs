@@ -12,6 +12,7 @@ mod browser;
 mod bulk;
 mod comment_visibility;
 mod everyday;
+mod filters;
 mod flood;
 mod identity;
 mod introspection;

@@ -4,6 +4,7 @@
 pub mod attachments;
 pub mod changelog;
 pub mod comments;
+pub mod filters;
 pub mod groups;
 pub mod issue_input;
 pub mod issue_meta;
