@@ -24,9 +24,10 @@ use tessera_core::model::{
 use tessera_core::search::{IssueLocation, NamesFound, SearchQuery};
 use tessera_core::store::{Conflict, IssueStore, StoreError, StoreResult};
 
+use crate::issue_users::UserSet;
 use crate::rows::{
-    ChangeGroupRow, ChangeItemRow, CommentRow, IssueRow, UserRow, change_group_select,
-    comment_select, comment_visible, issue_select, load_planned, user_columns, visibility_columns,
+    ChangeGroupRow, ChangeItemRow, CommentRow, IssueRow, change_group_select, comment_select,
+    comment_visible, issue_select, load_planned, visibility_columns,
 };
 use crate::{SqlStore, any_conflict, backend, on_pool, write_error};
 
@@ -746,61 +747,20 @@ impl IssueStore for SqlStore {
     }
 
     async fn list_watchers(&self, issue: IssueId) -> StoreResult<Vec<User>> {
-        let rows: Vec<UserRow> = on_pool!(self, read, |pool| sqlx::query_as(concat!(
-            "SELECT ",
-            user_columns!("u"),
-            " FROM issue_watchers w JOIN users u ON u.id = w.user_id",
-            " WHERE w.issue_id = $1 ORDER BY u.name"
-        ))
-        .bind(issue.0)
-        .fetch_all(pool)
-        .await
-        .map_err(backend))?;
-        Ok(rows.into_iter().map(User::from).collect())
+        self.set_members(UserSet::Watchers, issue).await
     }
 
     async fn watches(&self, issue: IssueId, viewer: UserId) -> StoreResult<Watches> {
-        let (count, mine): (i64, i64) = on_pool!(self, read, |pool| sqlx::query_as(
-            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN user_id = $2 THEN 1 ELSE 0 END), 0) \
-             FROM issue_watchers WHERE issue_id = $1",
-        )
-        .bind(issue.0)
-        .bind(viewer.0)
-        .fetch_one(pool)
-        .await
-        .map_err(backend))?;
-        Ok(Watches {
-            count,
-            is_watching: mine > 0,
-        })
+        let (count, is_watching) = self.set_count(UserSet::Watchers, issue, viewer).await?;
+        Ok(Watches { count, is_watching })
     }
 
     async fn add_watcher(&self, issue: IssueId, user: UserId, at: Timestamp) -> StoreResult<bool> {
-        let added = on_pool!(self, write, |pool| sqlx::query(
-            "INSERT INTO issue_watchers (issue_id, user_id, created_at) VALUES ($1, $2, $3) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(issue.0)
-        .bind(user.0)
-        .bind(at.as_millis())
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected())
-        .map_err(|e| write_error(e, any_conflict)))?;
-        Ok(added == 1)
+        self.set_add(UserSet::Watchers, issue, user, at).await
     }
 
     async fn remove_watcher(&self, issue: IssueId, user: UserId) -> StoreResult<bool> {
-        let removed = on_pool!(self, write, |pool| sqlx::query(
-            "DELETE FROM issue_watchers WHERE issue_id = $1 AND user_id = $2"
-        )
-        .bind(issue.0)
-        .bind(user.0)
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected())
-        .map_err(backend))?;
-        Ok(removed == 1)
+        self.set_remove(UserSet::Watchers, issue, user).await
     }
 
     async fn locate_issues(

@@ -17,6 +17,7 @@ mod attachments;
 mod audit;
 mod filters;
 mod identity;
+mod issue_users;
 mod issues;
 mod links;
 mod oauth1;
