@@ -12,6 +12,7 @@ use tessera_core::model::{
 use tessera_core::store::{Conflict, LinkStore, StoreError, StoreResult};
 
 use crate::issues::record_change;
+use crate::rows::corrupt;
 use crate::{SqlStore, backend, on_pool, write_error};
 
 fn link_type_conflict(_: &str) -> Conflict {
@@ -79,10 +80,6 @@ struct LinkRow {
     d_status_id: i64,
     d_priority_id: i64,
     d_issue_type_id: i64,
-}
-
-fn corrupt(what: &str, value: i64) -> StoreError {
-    StoreError::Backend(format!("stored {what} {value} is not in the catalogue").into())
 }
 
 #[allow(clippy::too_many_arguments)]

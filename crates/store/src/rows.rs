@@ -175,7 +175,7 @@ macro_rules! issue_select {
 }
 pub(crate) use issue_select;
 
-fn corrupt(what: &str, value: i64) -> StoreError {
+pub(crate) fn corrupt(what: &str, value: i64) -> StoreError {
     StoreError::Backend(format!("stored {what} {value} is not in the catalogue").into())
 }
 

@@ -58,7 +58,7 @@ backend_tests! {
                 (status, json_of(response).await)
             }
         };
-        let (status, open) = post("reader", json!({"body": "open words"})).await;
+        let (status, _) = post("reader", json!({"body": "open words"})).await;
         assert_eq!(status, StatusCode::CREATED);
         let (status, by_role) = post("dev", json!({"body": "developers only zebra", "visibility": {"type": "role", "value": "Developers"}})).await;
         assert_eq!(status, StatusCode::CREATED, "{by_role}");
@@ -111,6 +111,5 @@ backend_tests! {
         let lifted = server.user(Method::PUT, &format!("{path}/{id}"), "dev").json(&json!({"body": "for all", "visibility": null})).send().await.unwrap();
         assert!(json_of(lifted).await.get("visibility").is_none());
         assert_eq!(bodies(&server, "reader", &key).await.1, 2);
-        let _ = open;
     }
 }

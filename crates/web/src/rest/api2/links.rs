@@ -140,20 +140,23 @@ pub async fn delete_link_type(
     Ok(no_content())
 }
 
+/// What `body[field]` names: its `by` text (a key or name), else its `id` (text or number).
+fn named(body: &Value, field: &str, by: &str) -> Option<String> {
+    let named = body.get(field)?;
+    named
+        .get(by)
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .or_else(|| match named.get("id") {
+            Some(Value::String(id)) => Some(id.clone()),
+            Some(Value::Number(id)) => Some(id.to_string()),
+            _ => None,
+        })
+}
+
 /// An issue named by `{"key"}` or `{"id"}` in a link request.
 fn named_issue(body: &Value, field: &str) -> ApiResult<IssueRef> {
-    let named = body.get(field).filter(|v| v.is_object());
-    let text = named.and_then(|v| {
-        v.get("key")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .or_else(|| match v.get("id") {
-                Some(Value::String(id)) => Some(id.clone()),
-                Some(Value::Number(id)) => Some(id.to_string()),
-                _ => None,
-            })
-    });
-    match text {
+    match named(body, field, "key") {
         Some(text) => Ok(issue_ref(&text)),
         None => Err(ApiError::field(
             field,
@@ -169,17 +172,7 @@ pub async fn post_issue_link(
     Auth(principal): Auth,
     JsonBody(body): JsonBody<Value>,
 ) -> ApiResult<Response> {
-    let type_name = body.get("type").and_then(|t| {
-        t.get("name")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .or_else(|| match t.get("id") {
-                Some(Value::String(id)) => Some(id.clone()),
-                Some(Value::Number(id)) => Some(id.to_string()),
-                _ => None,
-            })
-    });
-    let Some(type_name) = type_name else {
+    let Some(type_name) = named(&body, "type", "name") else {
         return Err(ApiError::field(
             "issuelinks",
             "Name the link type by name or id.",
