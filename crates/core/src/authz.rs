@@ -20,7 +20,7 @@ use crate::changelog::{ChangeAuthor, CredentialUsed};
 pub use crate::error::{Denied, Needed};
 use crate::error::{Error, Missing};
 use crate::ids::{IssueId, ProjectId, TokenId, UserId};
-use crate::model::{Issue, Project, User};
+use crate::model::{Issue, Project, ShareTarget, User};
 use crate::permissions::{GlobalPermission, ProjectPermission, ProjectPermissions, ProjectRole};
 use crate::principal::Principal;
 use crate::scopes::{Scope, Scopes};
@@ -374,6 +374,11 @@ pub struct BrowsableProjects {
     scopes: Scopes,
     /// Each project with the user's own permissions there (before scopes).
     projects: Vec<(Project, ProjectPermissions)>,
+    /// The user's groups (stored names), for what is shared with a group.
+    groups: Vec<String>,
+    /// The roles the user holds, within the credential's project restriction, for what is
+    /// shared with a project role.
+    roles: Vec<(ProjectId, ProjectRole)>,
 }
 
 impl BrowsableProjects {
@@ -400,6 +405,20 @@ impl BrowsableProjects {
     /// Whether the credential may look users and groups up by name (`read:jira-user`).
     pub fn may_look_users_up(&self) -> Result<(), Error> {
         require_user_scope(self.scopes)
+    }
+
+    /// Whether the caller is in the audience of something shared with `target` (a saved
+    /// filter): everyone is; a group's members; whoever may browse the project (as a search
+    /// would); a role's members in the project, within the credential's project restriction.
+    pub fn in_audience(&self, target: &ShareTarget) -> bool {
+        match target {
+            ShareTarget::Global => true,
+            ShareTarget::Group(group) => self.groups.iter().any(|g| g == group),
+            ShareTarget::Project(project) => self.contains(*project),
+            ShareTarget::ProjectRole(project, role) => {
+                self.roles.iter().any(|held| held == &(*project, *role))
+            }
+        }
     }
 
     /// Permission to perform `A` on an issue a search found, decided from the permissions
@@ -767,12 +786,27 @@ impl Authorizer {
         &self,
         principal: &Principal,
     ) -> Result<Vec<(Project, ProjectPermissions)>, Error> {
+        Ok(self.granted_with_roles(principal).await?.0)
+    }
+
+    /// [`Self::granted_everywhere`], with the roles the user holds in those projects.
+    async fn granted_with_roles(
+        &self,
+        principal: &Principal,
+    ) -> Result<
+        (
+            Vec<(Project, ProjectPermissions)>,
+            Vec<(ProjectId, ProjectRole)>,
+        ),
+        Error,
+    > {
         let mut roles: HashMap<ProjectId, Vec<ProjectRole>> = HashMap::new();
         for (project, role) in self.store.user_roles_everywhere(principal.user.id).await? {
             roles.entry(project).or_default().push(role);
         }
         let projects = self.store.list_projects().await?;
-        Ok(projects
+        let mut held_roles = Vec::new();
+        let granted = projects
             .into_iter()
             .filter(|p| {
                 principal
@@ -782,9 +816,11 @@ impl Authorizer {
             })
             .map(|project| {
                 let held = roles.remove(&project.id).unwrap_or_default();
+                held_roles.extend(held.iter().map(|role| (project.id, *role)));
                 (project, Self::from_roles(principal, held))
             })
-            .collect())
+            .collect();
+        Ok((granted, held_roles))
     }
 
     /// Every project the caller can see, with what the caller may do in each (user
@@ -837,9 +873,8 @@ impl Authorizer {
         &self,
         principal: &Principal,
     ) -> Result<BrowsableProjects, Error> {
-        let projects = self
-            .granted_everywhere(principal)
-            .await?
+        let (granted, roles) = self.granted_with_roles(principal).await?;
+        let projects = granted
             .into_iter()
             .filter(|(_, granted)| {
                 effective(*granted, principal.scopes).contains(ProjectPermission::BrowseProjects)
@@ -849,6 +884,8 @@ impl Authorizer {
             actor: Actor::of(principal),
             scopes: principal.scopes,
             projects,
+            groups: principal.groups.clone(),
+            roles,
         })
     }
 

@@ -109,6 +109,8 @@ pub enum Missing {
         "The selected filter is not available to you, perhaps it has been deleted or had its permissions changed."
     )]
     Filter(String),
+    #[error("The share permission with id '{0}' does not exist.")]
+    FilterShare(String),
     /// What Jira answers with a 404 though the thing exists: the reason, as Jira words it.
     #[error("{0}")]
     Refused(String),
@@ -166,6 +168,8 @@ pub enum Denied {
     TokenLimit(u32),
     /// An administrative change over a session needs the password re-entered (websudo).
     WebsudoRequired,
+    /// Only its owner may change what the caller may see (a shared filter).
+    OwnerOnly,
 }
 
 impl Denied {
@@ -178,6 +182,7 @@ impl Denied {
             Self::TokenCreationNotAllowed => "group_not_allowed",
             Self::TokenLimit(_) => "token_limit_reached",
             Self::WebsudoRequired => "websudo_required",
+            Self::OwnerOnly => "owner_only",
         }
     }
 }
@@ -209,6 +214,7 @@ impl fmt::Display for Denied {
                 f,
                 "The limit of {max} live tokens per user is reached: revoke one first."
             ),
+            Self::OwnerOnly => f.write_str("Only its owner may change or delete this."),
             Self::WebsudoRequired => f.write_str(
                 "This administrative change needs your password again: confirm it with \
                  POST /rest/auth/1/websudo {\"password\": ...} (or on the page you are sent \

@@ -428,6 +428,28 @@ pub struct Filter {
     pub jql: String,
     /// Whether the user it was read for counts it as a favourite.
     pub favourite: bool,
+    /// Who else may see it and run it, oldest share first.
+    pub shares: Vec<FilterShare>,
+}
+
+/// One audience a filter is shared with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FilterShare {
+    pub id: i64,
+    pub target: ShareTarget,
+}
+
+/// Who a share lets see a filter, besides its owner.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ShareTarget {
+    /// Every user of tessera.
+    Global,
+    /// The members of a group (its stored, lower-case name).
+    Group(String),
+    /// Whoever may browse the project.
+    Project(ProjectId),
+    /// The members of a role in a project.
+    ProjectRole(ProjectId, ProjectRole),
 }
 
 /// A filter's fields as set on creation (all but `description` required) or change (`None`:

@@ -18,8 +18,8 @@ use crate::model::{
     Attachment, Comment, Component, ComponentFields, EstimateChange, Filter, FilterFields, Group,
     Issue, IssueChanges, IssueLink, LinkType, LinkTypeFields, LoginInfo, NewAttachment, NewIssue,
     NewProject, NewUser, NewWorklog, Page, PageRequest, Project, RemoteLink, RemoteLinkFields,
-    RoleActor, RoleMember, Session, User, UserUpdate, Version, VersionFields, Visibility, Votes,
-    Watches, Worklog, WorklogChange, WorklogChanges,
+    RoleActor, RoleMember, Session, ShareTarget, User, UserUpdate, Version, VersionFields,
+    Visibility, Votes, Watches, Worklog, WorklogChange, WorklogChanges,
 };
 use crate::oauth1::{Consumer, ConsumerChanges, NewConsumer, NewOAuth1Token, Nonce, OAuth1Token};
 use crate::oauth2::{
@@ -610,6 +610,13 @@ pub trait FilterStore: Send + Sync {
     /// The filters `user` counts as favourites, by name.
     async fn favourite_filters(&self, user: UserId) -> StoreResult<Vec<Filter>>;
     async fn set_favourite(&self, id: FilterId, user: UserId, favourite: bool) -> StoreResult<()>;
+    /// The filters of that name (lower-cased), whoever owns them, by id.
+    async fn filters_named(&self, name_lower: &str, viewer: UserId) -> StoreResult<Vec<Filter>>;
+    /// Shares the filter with `target`, keeping the share it already has with that audience;
+    /// the share's id. `MissingReference` if the filter, group or project is gone.
+    async fn add_filter_share(&self, id: FilterId, target: &ShareTarget) -> StoreResult<i64>;
+    /// `false` if the filter had no such share.
+    async fn remove_filter_share(&self, id: FilterId, share: i64) -> StoreResult<bool>;
 }
 
 /// Votes for issues.

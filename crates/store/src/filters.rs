@@ -1,13 +1,17 @@
 //! Saved filters and favourites.
 
 use async_trait::async_trait;
+use std::collections::HashMap;
 use tessera_core::clock::Timestamp;
 use tessera_core::ids::{FilterId, UserId};
-use tessera_core::model::{Filter, FilterFields};
+
+use tessera_core::ids::ProjectId;
+use tessera_core::model::{Filter, FilterFields, FilterShare, ShareTarget};
+use tessera_core::permissions::ProjectRole;
 use tessera_core::store::{Conflict, FilterStore, StoreError, StoreResult};
 
-use crate::rows::{joined_user, user_columns};
-use crate::{SqlStore, backend, on_pool, write_error};
+use crate::rows::{corrupt, joined_user, user_columns};
+use crate::{SqlStore, any_conflict, backend, on_pool, write_error};
 
 fn name_conflict(_: &str) -> Conflict {
     Conflict::FilterName
@@ -43,6 +47,90 @@ struct FilterRow {
     o_service_owner: Option<String>,
 }
 
+#[derive(sqlx::FromRow)]
+struct ShareRow {
+    id: i64,
+    filter_id: i64,
+    kind: String,
+    group_name: Option<String>,
+    project_id: Option<i64>,
+    role_id: Option<i64>,
+}
+
+impl ShareRow {
+    fn share(self) -> StoreResult<FilterShare> {
+        let target = match (self.kind.as_str(), self.group_name, self.project_id) {
+            ("global", _, _) => ShareTarget::Global,
+            ("group", Some(group), _) => ShareTarget::Group(group),
+            ("project", _, Some(project)) => ShareTarget::Project(ProjectId(project)),
+            ("role", _, Some(project)) => {
+                let role = self.role_id.unwrap_or_default();
+                ShareTarget::ProjectRole(
+                    ProjectId(project),
+                    ProjectRole::from_id(role).ok_or_else(|| corrupt("project role", role))?,
+                )
+            }
+            _ => return Err(corrupt("filter share", self.id)),
+        };
+        Ok(FilterShare {
+            id: self.id,
+            target,
+        })
+    }
+}
+
+/// The columns of a share, and the text that keeps one share per audience.
+fn share_columns(
+    target: &ShareTarget,
+) -> (&'static str, Option<&str>, Option<i64>, Option<i64>, String) {
+    match target {
+        ShareTarget::Global => ("global", None, None, None, "global".into()),
+        ShareTarget::Group(group) => ("group", Some(group), None, None, format!("group:{group}")),
+        ShareTarget::Project(project) => (
+            "project",
+            None,
+            Some(project.0),
+            None,
+            format!("project:{}", project.0),
+        ),
+        ShareTarget::ProjectRole(project, role) => (
+            "role",
+            None,
+            Some(project.0),
+            Some(role.id()),
+            format!("role:{}:{}", project.0, role.id()),
+        ),
+    }
+}
+
+/// The shares of the filters `$1` selects (`condition` on `s.filter_id`), on the filters.
+macro_rules! with_shares {
+    ($self:expr, $filters:expr, $condition:expr, $bind:expr) => {{
+        let mut filters: Vec<Filter> = $filters;
+        if !filters.is_empty() {
+            let rows: Vec<ShareRow> = on_pool!($self, read, |pool| sqlx::query_as(concat!(
+                "SELECT s.id, s.filter_id, s.kind, s.group_name, s.project_id, s.role_id ",
+                "FROM filter_shares s WHERE ",
+                $condition,
+                " ORDER BY s.id"
+            ))
+            .bind($bind)
+            .fetch_all(pool)
+            .await
+            .map_err(backend))?;
+            let mut by_filter: HashMap<i64, Vec<FilterShare>> = HashMap::new();
+            for row in rows {
+                let filter = row.filter_id;
+                by_filter.entry(filter).or_default().push(row.share()?);
+            }
+            for filter in &mut filters {
+                filter.shares = by_filter.remove(&filter.id.0).unwrap_or_default();
+            }
+        }
+        filters
+    }};
+}
+
 impl From<FilterRow> for Filter {
     fn from(row: FilterRow) -> Self {
         Filter {
@@ -61,6 +149,7 @@ impl From<FilterRow> for Filter {
             description: row.description,
             jql: row.jql,
             favourite: row.favourite,
+            shares: Vec::new(),
         }
     }
 }
@@ -121,7 +210,13 @@ impl FilterStore for SqlStore {
         .fetch_optional(pool)
         .await
         .map_err(backend))?;
-        Ok(row.map(Filter::from))
+        let found = with_shares!(
+            self,
+            row.map(Filter::from).into_iter().collect(),
+            "s.filter_id = $1",
+            id.0
+        );
+        Ok(found.into_iter().next())
     }
 
     async fn update_filter(
@@ -177,7 +272,12 @@ impl FilterStore for SqlStore {
         .fetch_all(pool)
         .await
         .map_err(backend))?;
-        Ok(rows.into_iter().map(Filter::from).collect())
+        Ok(with_shares!(
+            self,
+            rows.into_iter().map(Filter::from).collect(),
+            "s.filter_id IN (SELECT fv.filter_id FROM filter_favourites fv WHERE fv.user_id = $1)",
+            user.0
+        ))
     }
 
     async fn set_favourite(&self, id: FilterId, user: UserId, favourite: bool) -> StoreResult<()> {
@@ -196,5 +296,68 @@ impl FilterStore for SqlStore {
                 .map_err(|e| write_error(e, name_conflict))?;
         });
         Ok(())
+    }
+
+    async fn filters_named(&self, name_lower: &str, viewer: UserId) -> StoreResult<Vec<Filter>> {
+        let rows: Vec<FilterRow> = on_pool!(self, read, |pool| sqlx::query_as(concat!(
+            filter_select!(),
+            " WHERE f.name_lower = $2 ORDER BY f.id"
+        ))
+        .bind(viewer.0)
+        .bind(name_lower)
+        .fetch_all(pool)
+        .await
+        .map_err(backend))?;
+        Ok(with_shares!(
+            self,
+            rows.into_iter().map(Filter::from).collect(),
+            "s.filter_id IN (SELECT f.id FROM filters f WHERE f.name_lower = $1)",
+            name_lower
+        ))
+    }
+
+    async fn add_filter_share(&self, id: FilterId, target: &ShareTarget) -> StoreResult<i64> {
+        let (kind, group, project, role, key) = share_columns(target);
+        let share: Option<i64> = on_pool!(self, write, |pool| {
+            let mut tx = pool.begin().await.map_err(backend)?;
+            sqlx::query(
+                "INSERT INTO filter_shares (filter_id, kind, group_name, project_id, role_id, \
+                 target) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (filter_id, target) \
+                 DO NOTHING",
+            )
+            .bind(id.0)
+            .bind(kind)
+            .bind(group)
+            .bind(project)
+            .bind(role)
+            .bind(&key)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| write_error(e, any_conflict))?;
+            let share = sqlx::query_scalar(
+                "SELECT id FROM filter_shares WHERE filter_id = $1 AND target = $2",
+            )
+            .bind(id.0)
+            .bind(&key)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?;
+            tx.commit().await.map_err(backend)?;
+            share
+        });
+        share.ok_or(StoreError::MissingReference)
+    }
+
+    async fn remove_filter_share(&self, id: FilterId, share: i64) -> StoreResult<bool> {
+        let removed = on_pool!(self, write, |pool| sqlx::query(
+            "DELETE FROM filter_shares WHERE filter_id = $1 AND id = $2"
+        )
+        .bind(id.0)
+        .bind(share)
+        .execute(pool)
+        .await
+        .map_err(backend)?
+        .rows_affected());
+        Ok(removed == 1)
     }
 }

@@ -60,8 +60,12 @@ pub enum Access {
     AttachmentAuthorOrAll,
     /// Any user with USE whose credential may write (`write:jira-work`).
     Writer,
-    /// The filter's owner (the credential's scope permitting); others' filters do not exist.
+    /// The filter's owner, with the write scope; someone it is shared with gets a 403, anyone
+    /// else a 404.
     FilterOwner,
+    /// The filter's owner or someone it is shared with (the credential's scope permitting);
+    /// for anyone else it does not exist.
+    FilterAudience,
     /// Voting: BROWSE_PROJECTS with the write scope; not for an issue one reported.
     Voter,
     /// Watching: BROWSE_PROJECTS (with the write scope) to add or remove oneself,
@@ -252,9 +256,15 @@ fn api2(state: Option<&AppState>) -> Table {
         .add(M::DELETE, "/attachment/{id}", AttachmentAuthorOrAll, attachments::delete_attachment)
         .add(M::POST, "/filter", Writer, filters::post_filter)
         .add(M::GET, "/filter/favourite", User, filters::get_favourite_filters)
-        .add(M::GET, "/filter/{id}", FilterOwner, filters::get_filter)
+        .add(M::GET, "/filter/{id}", FilterAudience, filters::get_filter)
         .add(M::PUT, "/filter/{id}", FilterOwner, filters::put_filter)
         .add(M::DELETE, "/filter/{id}", FilterOwner, filters::delete_filter)
+        .add(M::PUT, "/filter/{id}/favourite", FilterAudience, filters::put_favourite)
+        .add(M::DELETE, "/filter/{id}/favourite", FilterAudience, filters::delete_favourite)
+        .add(M::GET, "/filter/{id}/permission", FilterAudience, filters::get_permissions)
+        .add(M::POST, "/filter/{id}/permission", FilterOwner, filters::post_permission)
+        .add(M::GET, "/filter/{id}/permission/{share}", FilterAudience, filters::get_permission)
+        .add(M::DELETE, "/filter/{id}/permission/{share}", FilterOwner, filters::delete_permission)
         .add(M::GET, "/issueLinkType", User, links::get_link_types)
         .add(M::POST, "/issueLinkType", Admin, links::post_link_type)
         .add(M::GET, "/issueLinkType/{id}", User, links::get_link_type)

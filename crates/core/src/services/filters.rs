@@ -1,13 +1,20 @@
-//! Saved filters: a user's named JQL queries. In this first step a filter is its owner's
-//! alone (sharing with groups and projects comes later): another user's filter does not exist
-//! for the caller. Reading needs the read scope, changing the write scope. The query must be
-//! valid JQL when saved; what it finds is decided when it runs, for whoever runs it.
+//! Saved filters: a user's named JQL queries, which the owner may share with everyone, with a
+//! group they belong to, with a project they may browse or with a project role they hold.
+//! Whoever is in a share's audience may read the filter, count it a favourite and use it in
+//! JQL (`filter = ...`); only the owner changes, shares or deletes it. A filter the caller may
+//! not see does not exist for them. Reading needs the read scope, changing the write scope.
+//!
+//! The query must be valid JQL when saved; what it finds is decided when it runs, for whoever
+//! runs it: sharing a filter shares its name and query, never issues the audience could not
+//! already see. A reader other than the owner sees only the shares that include them.
 
+use crate::authz::BrowsableProjects;
 use crate::clock::Timestamp;
 use crate::error::{Denied, Error, FieldErrors, Missing};
-use crate::ids::FilterId;
+use crate::ids::{FilterId, ProjectId};
 use crate::jql;
-use crate::model::{Filter, FilterFields};
+use crate::model::{Filter, FilterFields, FilterShare, ShareTarget};
+use crate::permissions::ProjectRole;
 use crate::principal::Principal;
 use crate::scopes::Scope;
 use crate::store::{Conflict, Store, StoreError};
@@ -104,33 +111,64 @@ pub async fn create(
         .map_err(name_taken)
 }
 
-/// One of the caller's filters.
-pub async fn get(store: &dyn Store, principal: &Principal, id: &str) -> Result<Filter, Error> {
+/// The filter as `cap`'s user may see it: all of it for the owner; for anyone else in the
+/// audience of one of its shares, with only those shares; `None` for anyone else.
+pub fn as_seen_by(cap: &BrowsableProjects, mut filter: Filter) -> Option<Filter> {
+    if is_owner(cap, &filter) {
+        return Some(filter);
+    }
+    filter.shares.retain(|share| cap.in_audience(&share.target));
+    (!filter.shares.is_empty()).then_some(filter)
+}
+
+fn is_owner(cap: &BrowsableProjects, filter: &Filter) -> bool {
+    filter
+        .owner
+        .as_ref()
+        .is_some_and(|o| o.id == cap.actor().id)
+}
+
+/// A filter the caller may see.
+pub async fn get(
+    store: &dyn Store,
+    principal: &Principal,
+    cap: &BrowsableProjects,
+    id: &str,
+) -> Result<Filter, Error> {
     require(principal, Scope::ReadJiraWork)?;
     let filter_id = FilterId::parse(id).ok_or_else(|| missing(id))?;
-    match store.find_filter(filter_id, principal.user.id).await? {
-        Some(filter)
-            if filter
-                .owner
-                .as_ref()
-                .is_some_and(|o| o.id == principal.user.id) =>
-        {
-            Ok(filter)
-        }
-        _ => Err(missing(id)),
+    store
+        .find_filter(filter_id, principal.user.id)
+        .await?
+        .and_then(|filter| as_seen_by(cap, filter))
+        .ok_or_else(|| missing(id))
+}
+
+/// A filter the caller owns, for changing: seeing it without owning it is a 403.
+async fn owned(
+    store: &dyn Store,
+    principal: &Principal,
+    cap: &BrowsableProjects,
+    id: &str,
+) -> Result<Filter, Error> {
+    let filter = get(store, principal, cap, id).await?;
+    require(principal, Scope::WriteJiraWork)?;
+    if !is_owner(cap, &filter) {
+        return Err(Error::Denied(Denied::OwnerOnly));
     }
+    Ok(filter)
 }
 
 /// Changes one of the caller's filters; `favourite` marks or unmarks it.
 pub async fn update(
     store: &dyn Store,
     principal: &Principal,
+    cap: &BrowsableProjects,
     id: &str,
     input: FilterFields,
     favourite: Option<bool>,
 ) -> Result<Filter, Error> {
-    let filter = get(store, principal, id).await?;
-    require(principal, Scope::WriteJiraWork)?;
+    let filter = owned(store, principal, cap, id).await?;
     let fields = checked(input, false)?;
     if let Some(favourite) = favourite {
         store
@@ -144,9 +182,13 @@ pub async fn update(
         .ok_or_else(|| missing(id))
 }
 
-pub async fn delete(store: &dyn Store, principal: &Principal, id: &str) -> Result<(), Error> {
-    let filter = get(store, principal, id).await?;
-    require(principal, Scope::WriteJiraWork)?;
+pub async fn delete(
+    store: &dyn Store,
+    principal: &Principal,
+    cap: &BrowsableProjects,
+    id: &str,
+) -> Result<(), Error> {
+    let filter = owned(store, principal, cap, id).await?;
     if store.delete_filter(filter.id).await? {
         Ok(())
     } else {
@@ -154,14 +196,157 @@ pub async fn delete(store: &dyn Store, principal: &Principal, id: &str) -> Resul
     }
 }
 
-/// The caller's favourite filters (of those they may see), by name.
-pub async fn favourites(store: &dyn Store, principal: &Principal) -> Result<Vec<Filter>, Error> {
+/// Marks or unmarks a filter the caller may see as one of their favourites.
+pub async fn set_favourite(
+    store: &dyn Store,
+    principal: &Principal,
+    cap: &BrowsableProjects,
+    id: &str,
+    favourite: bool,
+) -> Result<Filter, Error> {
+    let filter = get(store, principal, cap, id).await?;
+    require(principal, Scope::WriteJiraWork)?;
+    store
+        .set_favourite(filter.id, principal.user.id, favourite)
+        .await?;
+    get(store, principal, cap, id).await
+}
+
+/// The caller's favourite filters (of those they may still see), by name.
+pub async fn favourites(
+    store: &dyn Store,
+    principal: &Principal,
+    cap: &BrowsableProjects,
+) -> Result<Vec<Filter>, Error> {
     require(principal, Scope::ReadJiraWork)?;
-    let me = principal.user.id;
     Ok(store
-        .favourite_filters(me)
+        .favourite_filters(principal.user.id)
         .await?
         .into_iter()
-        .filter(|f| f.owner.as_ref().is_some_and(|o| o.id == me))
+        .filter_map(|filter| as_seen_by(cap, filter))
         .collect())
+}
+
+/// An audience as a request names it (Jira's share permission input).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ShareInput {
+    /// `global`, `group`, `project` or `projectRole`.
+    pub kind: String,
+    pub group: Option<String>,
+    pub project: Option<String>,
+    pub role: Option<String>,
+}
+
+fn share_error(message: impl Into<String>) -> Error {
+    Error::invalid_message(message)
+}
+
+/// The audience, if the caller may share with it: a group they belong to, a project they may
+/// browse, a role they hold in a project. Anything else is refused with the same words as an
+/// audience that does not exist, so sharing cannot probe for groups or projects.
+fn share_target(cap: &BrowsableProjects, input: &ShareInput) -> Result<ShareTarget, Error> {
+    let project = || -> Result<ProjectId, Error> {
+        let text = input.project.as_deref().unwrap_or_default().trim();
+        match ProjectId::parse(text) {
+            Some(project) if cap.contains(project) => Ok(project),
+            _ if text.is_empty() => Err(share_error("A project share needs a projectId.")),
+            _ => Err(share_error(format!(
+                "No project with id '{text}' that you may browse."
+            ))),
+        }
+    };
+    let target = match input.kind.trim().to_ascii_lowercase().as_str() {
+        "global" => ShareTarget::Global,
+        "group" => {
+            let name = input.group.as_deref().unwrap_or_default().trim();
+            if name.is_empty() {
+                return Err(share_error("A group share needs a groupname."));
+            }
+            let target = ShareTarget::Group(name.to_lowercase());
+            if !cap.in_audience(&target) {
+                return Err(share_error(format!(
+                    "You can only share with a group you are a member of: '{name}'."
+                )));
+            }
+            target
+        }
+        "project" => ShareTarget::Project(project()?),
+        "projectrole" => {
+            let project = project()?;
+            let text = input.role.as_deref().unwrap_or_default().trim();
+            let role = text
+                .parse()
+                .ok()
+                .and_then(ProjectRole::from_id)
+                .ok_or_else(|| share_error(format!("No project role with id '{text}'.")))?;
+            let target = ShareTarget::ProjectRole(project, role);
+            if !cap.in_audience(&target) {
+                return Err(share_error(
+                    "You can only share with a project role you hold in that project.",
+                ));
+            }
+            target
+        }
+        other => {
+            return Err(share_error(format!(
+                "Unknown share type '{other}': use global, group, project or projectRole."
+            )));
+        }
+    };
+    Ok(target)
+}
+
+/// Shares one of the caller's filters; the filter with all its shares.
+pub async fn share(
+    store: &dyn Store,
+    principal: &Principal,
+    cap: &BrowsableProjects,
+    id: &str,
+    input: &ShareInput,
+) -> Result<Filter, Error> {
+    let filter = owned(store, principal, cap, id).await?;
+    let target = share_target(cap, input)?;
+    match store.add_filter_share(filter.id, &target).await {
+        Ok(_) => {}
+        Err(StoreError::MissingReference) => return Err(missing(id)),
+        Err(other) => return Err(other.into()),
+    }
+    get(store, principal, cap, id).await
+}
+
+/// One share of a filter the caller may see (of those shown to them).
+pub async fn share_of(
+    store: &dyn Store,
+    principal: &Principal,
+    cap: &BrowsableProjects,
+    id: &str,
+    share: &str,
+) -> Result<FilterShare, Error> {
+    let filter = get(store, principal, cap, id).await?;
+    let wanted: Option<i64> = share.trim().parse().ok();
+    filter
+        .shares
+        .into_iter()
+        .find(|s| Some(s.id) == wanted)
+        .ok_or_else(|| Error::NotFound(Missing::FilterShare(share.to_string())))
+}
+
+/// Removes a share of one of the caller's filters.
+pub async fn unshare(
+    store: &dyn Store,
+    principal: &Principal,
+    cap: &BrowsableProjects,
+    id: &str,
+    share: &str,
+) -> Result<(), Error> {
+    let filter = owned(store, principal, cap, id).await?;
+    let removed = match share.trim().parse() {
+        Ok(share_id) => store.remove_filter_share(filter.id, share_id).await?,
+        Err(_) => false,
+    };
+    if removed {
+        Ok(())
+    } else {
+        Err(Error::NotFound(Missing::FilterShare(share.to_string())))
+    }
 }

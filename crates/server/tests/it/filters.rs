@@ -1,5 +1,6 @@
 //! Saved filters through a real server, on SQLite and on PostgreSQL: Jira's shapes, names
-//! unique per owner, favourites, and a filter that is its owner's alone.
+//! unique per owner, favourites, a filter that is its owner's alone until shared, and sharing
+//! with a group, a project, a project role or everyone (each tried by those outside it).
 
 use crate::common::*;
 use reqwest::{Method, StatusCode};
@@ -72,5 +73,140 @@ backend_tests! {
         assert_eq!(status, StatusCode::NO_CONTENT);
         let (status, _) = send("ann", Method::GET, format!("/rest/api/2/filter/{id}"), Value::Null).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+
+    async fn filters_are_shared_only_with_audiences_their_owner_belongs_to(db) {
+        let server = TestServer::start(db).await;
+        let project = server.create_project("SH").await;
+        let sh = project["id"].to_string().trim_matches('"').to_string();
+        let hidden = server.create_project("HID").await;
+        for key in ["SH", "HID"] {
+            server.admin_json(Method::DELETE, &format!("/rest/api/2/project/{key}/role/10000?group=jira-users"), Value::Null, StatusCode::NO_CONTENT).await;
+        }
+        server.admin_json(Method::POST, "/rest/api/2/group", json!({"name": "analysts"}), StatusCode::CREATED).await;
+        server.create_user("ann", &["analysts"]).await;
+        server.create_user("bob", &["analysts"]).await;
+        server.create_user("carl", &[]).await;
+        server.add_to_role("SH", 10001, "ann").await;
+        server.add_to_role("SH", 10000, "bob").await;
+        let send = |who: &'static str, method: Method, path: String, body: Value| {
+            let server = &server;
+            async move {
+                let response = server.user(method, &path, who).json(&body).send().await.unwrap();
+                let status = response.status();
+                let text = response.text().await.unwrap();
+                (status, serde_json::from_str::<Value>(&text).unwrap_or(Value::Null))
+            }
+        };
+        let (status, made) = send("ann", Method::POST, "/rest/api/2/filter".into(), json!({"name": "Team work", "jql": "project = SH"})).await;
+        assert_eq!(status, StatusCode::OK, "{made}");
+        let id = made["id"].as_str().unwrap().to_string();
+        let filter = format!("/rest/api/2/filter/{id}");
+        let permissions = format!("{filter}/permission");
+        let sees = |who: &'static str| {
+            let send = &send;
+            let filter = filter.clone();
+            async move { send(who, Method::GET, filter, Value::Null).await.0 }
+        };
+        assert_eq!((sees("bob").await, sees("carl").await), (StatusCode::NOT_FOUND, StatusCode::NOT_FOUND));
+
+        // Refused, with the same words whether or not the audience exists: a group ann is not
+        // in, one that does not exist, a project she cannot browse, a role she does not hold,
+        // an unknown kind; nothing is shared by them.
+        for bad in [
+            json!({"type": "group", "groupname": "jira-administrators"}),
+            json!({"type": "group", "groupname": "nobody-has-this"}),
+            json!({"type": "group"}),
+            json!({"type": "project", "projectId": hidden["id"]}),
+            json!({"type": "project", "projectId": "99999"}),
+            json!({"type": "projectRole", "projectId": sh, "projectRoleId": "10002"}),
+            json!({"type": "projectRole", "projectId": sh, "projectRoleId": "4"}),
+            json!({"type": "user", "username": "bob"}),
+        ] {
+            let (status, error) = send("ann", Method::POST, permissions.clone(), bad.clone()).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {error}");
+            assert!(error["errorMessages"][0].is_string(), "{error}");
+        }
+        let (_, none) = send("ann", Method::GET, permissions.clone(), Value::Null).await;
+        assert_eq!(none, json!([]));
+
+        // A group ann is in (named in any case): its members see the filter, others do not.
+        let (status, shares) = send("ann", Method::POST, permissions.clone(), json!({"type": "group", "groupname": "Analysts"})).await;
+        assert_eq!(status, StatusCode::CREATED, "{shares}");
+        assert_eq!((shares[0]["type"].as_str(), shares[0]["group"]["name"].as_str()), (Some("group"), Some("analysts")));
+        let group_share = shares[0]["id"].as_i64().unwrap();
+        // Sharing twice with the same audience keeps one share.
+        let (_, again) = send("ann", Method::POST, permissions.clone(), json!({"type": "group", "groupname": "analysts"})).await;
+        assert_eq!(again, shares);
+        let (status, seen) = send("bob", Method::GET, filter.clone(), Value::Null).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!((seen["owner"]["name"].as_str(), seen["jql"].as_str(), seen["favourite"].as_bool()), (Some("ann"), Some("project = SH"), Some(false)));
+        assert_eq!(seen["sharePermissions"], shares);
+        assert_eq!(sees("carl").await, StatusCode::NOT_FOUND);
+        let (status, one) = send("bob", Method::GET, format!("{permissions}/{group_share}"), Value::Null).await;
+        assert_eq!((status, one["id"].as_i64()), (StatusCode::OK, Some(group_share)));
+        let (status, _) = send("bob", Method::GET, format!("{permissions}/12345"), Value::Null).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+
+        // Someone it is shared with reads it and may count it a favourite, but only the owner
+        // changes, shares, unshares or deletes it.
+        for (method, path, body) in [
+            (Method::PUT, filter.clone(), json!({"name": "bob's now"})),
+            (Method::DELETE, filter.clone(), Value::Null),
+            (Method::POST, permissions.clone(), json!({"type": "global"})),
+            (Method::DELETE, format!("{permissions}/{group_share}"), Value::Null),
+        ] {
+            let (status, error) = send("bob", method.clone(), path.clone(), body).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path}: {error}");
+        }
+        let (status, favourite) = send("bob", Method::PUT, format!("{filter}/favourite"), Value::Null).await;
+        assert_eq!((status, favourite["favourite"].as_bool()), (StatusCode::OK, Some(true)));
+        let (_, favourites) = send("bob", Method::GET, "/rest/api/2/filter/favourite".into(), Value::Null).await;
+        assert_eq!(favourites.as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap()).collect::<Vec<_>>(), [id.as_str()]);
+        // ... not with a READ token, which still reads it.
+        let read = server.create_token("bob", json!({"name": "read", "expirationDuration": 30, "scopes": ["READ"]})).await;
+        assert_eq!(server.bearer(Method::GET, &filter, &read).send().await.unwrap().status(), StatusCode::OK);
+        assert_eq!(server.bearer(Method::DELETE, &format!("{filter}/favourite"), &read).json(&json!({})).send().await.unwrap().status(), StatusCode::FORBIDDEN);
+        let (status, _) = send("carl", Method::PUT, format!("{filter}/favourite"), Value::Null).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+
+        // Unshared: gone for bob, also from his favourites.
+        let (status, _) = send("ann", Method::DELETE, format!("{permissions}/{group_share}"), Value::Null).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let (status, _) = send("ann", Method::DELETE, format!("{permissions}/{group_share}"), Value::Null).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(sees("bob").await, StatusCode::NOT_FOUND);
+        let (_, favourites) = send("bob", Method::GET, "/rest/api/2/filter/favourite".into(), Value::Null).await;
+        assert_eq!(favourites, json!([]));
+
+        // A role ann holds: its members, carl once he holds it, not bob (a Users member); a
+        // reader other than the owner sees only the shares that include them.
+        let (status, shares) = send("ann", Method::POST, permissions.clone(), json!({"type": "projectRole", "projectId": sh, "projectRoleId": 10001})).await;
+        assert_eq!(status, StatusCode::CREATED, "{shares}");
+        assert_eq!((shares[0]["project"]["key"].as_str(), shares[0]["role"]["name"].as_str()), (Some("SH"), Some("Developers")));
+        assert_eq!(sees("carl").await, StatusCode::NOT_FOUND);
+        server.add_to_role("SH", 10001, "carl").await;
+        assert_eq!((sees("carl").await, sees("bob").await), (StatusCode::OK, StatusCode::NOT_FOUND));
+        // A project ann may browse: whoever may browse it, bob now too.
+        let (status, shares) = send("ann", Method::POST, permissions.clone(), json!({"type": "project", "projectId": sh})).await;
+        assert_eq!((status, shares.as_array().unwrap().len()), (StatusCode::CREATED, 2));
+        let (_, seen) = send("bob", Method::GET, filter.clone(), Value::Null).await;
+        assert_eq!(seen["sharePermissions"].as_array().unwrap().iter().map(|s| s["role"].is_null()).collect::<Vec<_>>(), [true]);
+        let (_, listed) = send("bob", Method::GET, permissions.clone(), Value::Null).await;
+        assert_eq!(listed.as_array().unwrap().len(), 1);
+        let role_share = shares[0]["id"].as_i64().unwrap();
+        let (status, _) = send("bob", Method::GET, format!("{permissions}/{role_share}"), Value::Null).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+
+        // Everyone: a user in no project sees it too.
+        server.create_user("dora", &[]).await;
+        assert_eq!(sees("dora").await, StatusCode::NOT_FOUND);
+        let (status, _) = send("ann", Method::POST, permissions.clone(), json!({"type": "global"})).await;
+        assert_eq!(status, StatusCode::CREATED);
+        assert_eq!(sees("dora").await, StatusCode::OK);
+        // Deleting the filter deletes its shares with it.
+        let (status, _) = send("ann", Method::DELETE, filter.clone(), Value::Null).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        assert_eq!(sees("dora").await, StatusCode::NOT_FOUND);
     }
 }

@@ -1,18 +1,78 @@
-//! `/filter`: saved filters, in Jira Server's shape. A filter is its owner's alone for now
-//! (`sharePermissions` is always empty); another user's filter is a 404.
+//! `/filter`: saved filters and their share permissions, in Jira Server's shape. Who may do
+//! what is [`tessera_core::services::filters`]'s: the owner everything, whoever a share
+//! includes reads, favourites and runs it; for anyone else it is a 404.
 
 use axum::extract::State;
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tessera_core::model::{Filter, FilterFields};
-use tessera_core::services::filters;
+use tessera_core::ids::ProjectId;
+use tessera_core::model::{Filter, FilterFields, FilterShare, ShareTarget};
+use tessera_core::principal::Principal;
+use tessera_core::services::filters::{self, ShareInput};
 
 use crate::error::ApiResult;
 use crate::extract::{Auth, Jira, JsonBody, PathArgs, no_content};
-use crate::render::{Viewer, optional_user};
+use crate::render::{self, Viewer, optional_user};
 use crate::state::AppState;
 use crate::urls::{Urls, encode};
+
+/// A shared-with project; one the store no longer has, only by id.
+async fn project_json(state: &AppState, id: ProjectId) -> ApiResult<Value> {
+    Ok(
+        match state
+            .store
+            .find_project(id)
+            .await
+            .map_err(tessera_core::Error::from)?
+        {
+            Some(p) => {
+                render::project_summary(&state.urls, p.id.0, &p.key, &p.name, &p.project_type_key)
+            }
+            None => json!({"id": id.to_string()}),
+        },
+    )
+}
+
+/// A share as Jira lists it.
+async fn share(state: &AppState, share: &FilterShare) -> ApiResult<Value> {
+    let urls = &state.urls;
+    Ok(match &share.target {
+        ShareTarget::Global => json!({"id": share.id, "type": "global"}),
+        ShareTarget::Group(group) => {
+            json!({"id": share.id, "type": "group", "group": render::group(urls, group)})
+        }
+        ShareTarget::Project(id) => {
+            json!({"id": share.id, "type": "project", "project": project_json(state, *id).await?})
+        }
+        ShareTarget::ProjectRole(id, role) => json!({
+            "id": share.id,
+            "type": "project",
+            "project": project_json(state, *id).await?,
+            "role": {
+                "self": urls.api(&format!("project/{}/role/{}", id.0, role.id())),
+                "name": role.name(),
+                "id": role.id(),
+                "description": role.description(),
+            },
+        }),
+    })
+}
+
+async fn shares(state: &AppState, f: &Filter) -> ApiResult<Vec<Value>> {
+    let mut shown = Vec::with_capacity(f.shares.len());
+    for s in &f.shares {
+        shown.push(share(state, s).await?);
+    }
+    Ok(shown)
+}
+
+/// The filter with its shares, as the caller may see them.
+async fn filter_json(state: &AppState, principal: &Principal, f: &Filter) -> ApiResult<Value> {
+    let mut value = filter(&state.urls, Viewer::of(principal), f);
+    value["sharePermissions"] = json!(shares(state, f).await?);
+    Ok(value)
+}
 
 fn filter(urls: &Urls, viewer: Viewer, f: &Filter) -> Value {
     let empty_list =
@@ -71,21 +131,18 @@ pub async fn post_filter(
         state.clock.now(),
     )
     .await?;
-    Ok(Jira::ok(filter(&state.urls, Viewer::of(&principal), &made)))
+    Ok(Jira::ok(filter_json(&state, &principal, &made).await?))
 }
 
-/// The owner.
+/// The owner, or someone it is shared with.
 pub async fn get_filter(
     State(state): State<AppState>,
     Auth(principal): Auth,
     PathArgs(id): PathArgs<String>,
 ) -> ApiResult<Jira> {
-    let found = filters::get(&*state.store, &principal, &id).await?;
-    Ok(Jira::ok(filter(
-        &state.urls,
-        Viewer::of(&principal),
-        &found,
-    )))
+    let cap = state.authz.browsable_projects(&principal).await?;
+    let found = filters::get(&*state.store, &principal, &cap, &id).await?;
+    Ok(Jira::ok(filter_json(&state, &principal, &found).await?))
 }
 
 /// The owner: the fields given change.
@@ -96,12 +153,9 @@ pub async fn put_filter(
     JsonBody(body): JsonBody<FilterBody>,
 ) -> ApiResult<Jira> {
     let (fields, favourite) = body.fields();
-    let updated = filters::update(&*state.store, &principal, &id, fields, favourite).await?;
-    Ok(Jira::ok(filter(
-        &state.urls,
-        Viewer::of(&principal),
-        &updated,
-    )))
+    let cap = state.authz.browsable_projects(&principal).await?;
+    let updated = filters::update(&*state.store, &principal, &cap, &id, fields, favourite).await?;
+    Ok(Jira::ok(filter_json(&state, &principal, &updated).await?))
 }
 
 /// The owner. 204.
@@ -110,8 +164,33 @@ pub async fn delete_filter(
     Auth(principal): Auth,
     PathArgs(id): PathArgs<String>,
 ) -> ApiResult<Response> {
-    filters::delete(&*state.store, &principal, &id).await?;
+    let cap = state.authz.browsable_projects(&principal).await?;
+    filters::delete(&*state.store, &principal, &cap, &id).await?;
     Ok(no_content())
+}
+
+async fn favourite(state: AppState, principal: Principal, id: String, on: bool) -> ApiResult<Jira> {
+    let cap = state.authz.browsable_projects(&principal).await?;
+    let found = filters::set_favourite(&*state.store, &principal, &cap, &id, on).await?;
+    Ok(Jira::ok(filter_json(&state, &principal, &found).await?))
+}
+
+/// The owner or someone it is shared with: marks it a favourite (Jira Cloud's path). The filter.
+pub async fn put_favourite(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    PathArgs(id): PathArgs<String>,
+) -> ApiResult<Jira> {
+    favourite(state, principal, id, true).await
+}
+
+/// As [`put_favourite`], unmarking it.
+pub async fn delete_favourite(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    PathArgs(id): PathArgs<String>,
+) -> ApiResult<Jira> {
+    favourite(state, principal, id, false).await
 }
 
 /// The caller's favourite filters.
@@ -119,12 +198,82 @@ pub async fn get_favourite_filters(
     State(state): State<AppState>,
     Auth(principal): Auth,
 ) -> ApiResult<Jira> {
-    let found = filters::favourites(&*state.store, &principal).await?;
-    let viewer = Viewer::of(&principal);
-    Ok(Jira::ok(json!(
-        found
-            .iter()
-            .map(|f| filter(&state.urls, viewer, f))
-            .collect::<Vec<_>>()
-    )))
+    let cap = state.authz.browsable_projects(&principal).await?;
+    let found = filters::favourites(&*state.store, &principal, &cap).await?;
+    let mut listed = Vec::with_capacity(found.len());
+    for f in &found {
+        listed.push(filter_json(&state, &principal, f).await?);
+    }
+    Ok(Jira::ok(json!(listed)))
+}
+
+/// The filter's shares (those that include the caller, unless they own it).
+pub async fn get_permissions(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    PathArgs(id): PathArgs<String>,
+) -> ApiResult<Jira> {
+    let cap = state.authz.browsable_projects(&principal).await?;
+    let found = filters::get(&*state.store, &principal, &cap, &id).await?;
+    Ok(Jira::ok(json!(shares(&state, &found).await?)))
+}
+
+/// `{"type": "global" | "group" | "project" | "projectRole", "groupname", "projectId",
+/// "projectRoleId"}`, as Jira Server takes it.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShareBody {
+    #[serde(rename = "type")]
+    kind: String,
+    groupname: Option<String>,
+    project_id: Option<Value>,
+    project_role_id: Option<Value>,
+}
+
+/// An id given as a string or a number; anything else as its JSON, for the error to quote.
+fn id_text(value: Option<Value>) -> Option<String> {
+    value.map(|v| match v {
+        Value::String(text) => text,
+        other => other.to_string(),
+    })
+}
+
+/// The owner. 201 with all the filter's shares, as Jira answers.
+pub async fn post_permission(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    PathArgs(id): PathArgs<String>,
+    JsonBody(body): JsonBody<ShareBody>,
+) -> ApiResult<Jira> {
+    let cap = state.authz.browsable_projects(&principal).await?;
+    let input = ShareInput {
+        kind: body.kind,
+        group: body.groupname,
+        project: id_text(body.project_id),
+        role: id_text(body.project_role_id),
+    };
+    let shared = filters::share(&*state.store, &principal, &cap, &id, &input).await?;
+    Ok(Jira::created(json!(shares(&state, &shared).await?)))
+}
+
+/// One share, as [`get_permissions`] lists it.
+pub async fn get_permission(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    PathArgs((id, share_id)): PathArgs<(String, String)>,
+) -> ApiResult<Jira> {
+    let cap = state.authz.browsable_projects(&principal).await?;
+    let found = filters::share_of(&*state.store, &principal, &cap, &id, &share_id).await?;
+    Ok(Jira::ok(share(&state, &found).await?))
+}
+
+/// The owner. 204.
+pub async fn delete_permission(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    PathArgs((id, share_id)): PathArgs<(String, String)>,
+) -> ApiResult<Response> {
+    let cap = state.authz.browsable_projects(&principal).await?;
+    filters::unshare(&*state.store, &principal, &cap, &id, &share_id).await?;
+    Ok(no_content())
 }
