@@ -166,7 +166,7 @@ fn user_item(field: &str, before: Option<&User>, after: Option<&User>) -> Option
 }
 
 /// A link made (`added`) or taken away, as Jira records it on each end: on the source
-/// "This issue <outward> DEST-1", on the destination "This issue <inward> SRC-1", the other
+/// "This issue `<outward>` DEST-1", on the destination "This issue `<inward>` SRC-1", the other
 /// issue's key as the value.
 pub fn link_items(link: &crate::model::IssueLink, added: bool) -> [(IssueId, ChangeItem); 2] {
     let entry = |other: &crate::model::LinkedIssue, words: &str| {

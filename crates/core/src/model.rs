@@ -347,7 +347,7 @@ pub struct Component {
     pub assignee_type: String,
 }
 
-/// A kind of link between issues: "A <outward> B" read from A, "B <inward> A" from B.
+/// A kind of link between issues: "A `<outward>` B" read from A, "B `<inward>` A" from B.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LinkType {
     pub id: LinkTypeId,

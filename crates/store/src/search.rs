@@ -355,7 +355,8 @@ impl Sql {
                 | Field::Labels
                 | Field::FixVersion
                 | Field::AffectedVersion
-                | Field::Component => continue,
+                | Field::Component
+                | Field::Filter => continue,
             }
             last = key.direction;
         }

@@ -236,12 +236,16 @@ pub enum Field {
     AffectedVersion,
     /// `component`; as `fixVersion`, for components.
     Component,
+    /// `filter`, `request`, `savedFilter`, `searchRequest`: only `=`, `!=`, `in`, `not in`. The
+    /// issues a saved filter the caller may see finds: `Number` for its id, `Text` for its name
+    /// (without regard to case), else its id.
+    Filter,
 }
 
 impl Field {
     /// The field a JQL name means, without regard to case.
     pub fn from_name(name: &str) -> Option<Self> {
-        const NAMES: [(&str, Field); 28] = [
+        const NAMES: [(&str, Field); 32] = [
             ("project", Field::Project),
             ("key", Field::IssueKey),
             ("issuekey", Field::IssueKey),
@@ -270,6 +274,10 @@ impl Field {
             ("fixVersion", Field::FixVersion),
             ("affectedVersion", Field::AffectedVersion),
             ("component", Field::Component),
+            ("filter", Field::Filter),
+            ("request", Field::Filter),
+            ("savedFilter", Field::Filter),
+            ("searchRequest", Field::Filter),
         ];
         NAMES
             .iter()
@@ -301,6 +309,7 @@ impl Field {
             Self::FixVersion => "fixVersion",
             Self::AffectedVersion => "affectedVersion",
             Self::Component => "component",
+            Self::Filter => "filter",
         }
     }
 
@@ -368,6 +377,7 @@ impl Field {
                 | Self::FixVersion
                 | Self::AffectedVersion
                 | Self::Component
+                | Self::Filter
         )
     }
 

@@ -254,7 +254,7 @@ impl Checker<'_> {
         let text = literal.text.as_str();
         let value = match field {
             // An unquoted number names a project by id; anything else by key or name.
-            Field::Project if literal.is_number => match text.parse() {
+            Field::Project | Field::Filter if literal.is_number => match text.parse() {
                 Ok(id) => Value::Number(id),
                 Err(_) => return Err(unknown(self, literal)),
             },
@@ -325,6 +325,7 @@ impl Checker<'_> {
             | Field::FixVersion
             | Field::AffectedVersion
             | Field::Component
+            | Field::Filter
             | Field::Assignee
             | Field::Reporter
             | Field::Creator => Value::Text(literal.text),

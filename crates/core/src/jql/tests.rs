@@ -101,6 +101,12 @@ fn valid_queries_and_what_they_mean() {
             "project in (ABC, \"My Project\", 10001)",
             r#"project in ("ABC", "My Project", #10001)"#,
         ),
+        // Saved filters: unquoted numbers as ids, anything else as names; its four names.
+        (
+            "filter = 10000 OR request in (\"My bugs\", 10001)",
+            r#"(filter = #10000 or filter in ("My bugs", #10001))"#,
+        ),
+        ("searchRequest != \"10000\"", r#"filter != "10000""#),
         // Issue keys split and upper-cased; numbers are issue ids.
         ("key = abc-12", "key = ABC-12"),
         (
@@ -687,6 +693,8 @@ fn operators_each_field_accepts() {
             "-1d",
             "= != > >= < <= in not in is is not",
         ),
+        ("filter", "10000", "= != in not in"),
+        ("savedFilter", "\"My bugs\"", "= != in not in"),
     ];
     let operators = [
         "=", "!=", ">", ">=", "<", "<=", "~", "!~", "in", "not in", "is", "is not",

@@ -8,11 +8,13 @@
 //! runs it: sharing a filter shares its name and query, never issues the audience could not
 //! already see. A reader other than the owner sees only the shares that include them.
 
+use std::collections::HashMap;
+
 use crate::authz::BrowsableProjects;
 use crate::clock::Timestamp;
 use crate::error::{Denied, Error, FieldErrors, Missing};
 use crate::ids::{FilterId, ProjectId};
-use crate::jql;
+use crate::jql::{self, Clause, Field, Operand, Value};
 use crate::model::{Filter, FilterFields, FilterShare, ShareTarget};
 use crate::permissions::ProjectRole;
 use crate::principal::Principal;
@@ -349,4 +351,159 @@ pub async fn unshare(
     } else {
         Err(Error::NotFound(Missing::FilterShare(share.to_string())))
     }
+}
+
+/// The most saved filters one query may reach, directly or through the filters it names.
+pub const MAX_REFERENCED: usize = 50;
+
+/// A saved filter as a query names it: `filter = 10000` (an id) or `filter = "My bugs"` (a
+/// name, without regard to case, else an id).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum FilterKey {
+    Id(i64),
+    Text(String),
+}
+
+impl FilterKey {
+    pub(crate) fn of(value: &Value<Timestamp>) -> Option<Self> {
+        match value {
+            Value::Number(id) => Some(Self::Id(*id)),
+            Value::Text(text) => Some(Self::Text(text.clone())),
+            _ => None,
+        }
+    }
+
+    /// As written, for messages.
+    pub(crate) fn shown(&self) -> String {
+        match self {
+            Self::Id(id) => id.to_string(),
+            Self::Text(text) => text.clone(),
+        }
+    }
+}
+
+/// A saved filter a query reaches: its name, and its query's condition (`None`: every issue),
+/// or why its stored query no longer reads.
+#[derive(Clone, Debug)]
+pub(crate) struct ReachedFilter {
+    pub name: String,
+    pub condition: Result<Option<Clause<Timestamp>>, String>,
+}
+
+/// The saved filters a query names, directly or through the filters it names, as the caller
+/// may see them.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Reached {
+    /// What each name written means: the filters of that name (or id) the caller may see.
+    pub named: HashMap<FilterKey, Vec<FilterId>>,
+    pub filters: HashMap<FilterId, ReachedFilter>,
+}
+
+impl Reached {
+    /// The conditions of the filters reached, for their names to be resolved with the query's.
+    pub(crate) fn conditions(&self) -> impl Iterator<Item = &Clause<Timestamp>> {
+        self.filters
+            .values()
+            .filter_map(|f| f.condition.as_ref().ok().and_then(Option::as_ref))
+    }
+}
+
+fn filter_keys(clause: &Clause<Timestamp>, keys: &mut Vec<FilterKey>) {
+    match clause {
+        Clause::And(clauses) | Clause::Or(clauses) => {
+            clauses.iter().for_each(|c| filter_keys(c, keys));
+        }
+        Clause::Not(clause) => filter_keys(clause, keys),
+        Clause::Term(term) if term.field == Field::Filter => {
+            let values = match &term.operand {
+                Operand::Empty => &[][..],
+                Operand::Value(value) => std::slice::from_ref(value),
+                Operand::List(values) => values,
+            };
+            keys.extend(values.iter().filter_map(FilterKey::of));
+        }
+        Clause::Term(_) => {}
+    }
+}
+
+/// Finds the saved filters `clause` names for the caller, and those their queries name, up to
+/// [`MAX_REFERENCED`] filters (a query reaching more is refused). A filter the caller may not
+/// see is not found, like one that does not exist. Cycles are left to the planner, which
+/// knows the path it expands.
+pub(crate) async fn reached(
+    store: &dyn Store,
+    cap: &BrowsableProjects,
+    clause: Option<&Clause<Timestamp>>,
+    now: Timestamp,
+) -> Result<Reached, Error> {
+    let mut reached = Reached::default();
+    let mut pending = Vec::new();
+    if let Some(clause) = clause {
+        filter_keys(clause, &mut pending);
+    }
+    let viewer = cap.actor().id;
+    while let Some(key) = pending.pop() {
+        if reached.named.contains_key(&key) {
+            continue;
+        }
+        if reached.named.len() == 2 * MAX_REFERENCED {
+            return Err(Error::invalid_message(format!(
+                "A query may name at most {} saved filters, directly or through the filters \
+                 it names.",
+                2 * MAX_REFERENCED
+            )));
+        }
+        let by_id = |id: i64| async move {
+            Ok::<_, Error>(match store.find_filter(FilterId(id), viewer).await? {
+                Some(found) => as_seen_by(cap, found).into_iter().collect(),
+                None => Vec::new(),
+            })
+        };
+        let found: Vec<Filter> = match &key {
+            FilterKey::Id(id) => by_id(*id).await?,
+            FilterKey::Text(text) => {
+                let named: Vec<Filter> = store
+                    .filters_named(&text.trim().to_lowercase(), viewer)
+                    .await?
+                    .into_iter()
+                    .filter_map(|f| as_seen_by(cap, f))
+                    .collect();
+                match text.trim().parse() {
+                    Ok(id) if named.is_empty() => by_id(id).await?,
+                    _ => named,
+                }
+            }
+        };
+        let ids = found.iter().map(|f| f.id).collect();
+        reached.named.insert(key, ids);
+        for filter in found {
+            if reached.filters.contains_key(&filter.id) {
+                continue;
+            }
+            if reached.filters.len() == MAX_REFERENCED {
+                return Err(Error::invalid_message(format!(
+                    "A query may reach at most {MAX_REFERENCED} saved filters, directly or \
+                     through the filters it names."
+                )));
+            }
+            let condition = match jql::parse(&filter.jql) {
+                Ok(query) => {
+                    let condition = query.resolve(now).filter;
+                    if let Some(clause) = &condition {
+                        filter_keys(clause, &mut pending);
+                    }
+                    Ok(condition)
+                }
+                Err(e) => Err(e.to_string()),
+            };
+            reached.filters.insert(
+                filter.id,
+                ReachedFilter {
+                    name: filter.name,
+                    condition,
+                },
+            );
+        }
+    }
+    Ok(reached)
 }

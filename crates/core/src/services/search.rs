@@ -1,7 +1,9 @@
 //! JQL search (`/rest/api/2/search`): a query is parsed and checked ([`crate::jql`]), its
 //! dates fixed against now, its names resolved (projects among those the caller may browse,
-//! users by name or `JIRAUSER` key, groups, issue keys, versions and components) and its `NOT`s pushed down to the terms,
-//! giving a [`SearchQuery`] that the store compiles into one parameterised SQL query.
+//! users by name or `JIRAUSER` key, groups, issue keys, versions and components), the saved
+//! filters it names expanded into their conditions (`Planner::saved_filters`), and its
+//! `NOT`s pushed down to the terms, giving a [`SearchQuery`] that the store compiles into one
+//! parameterised SQL query.
 //!
 //! Invariant: a search sees only the projects of the [`BrowsableProjects`] capability, inside
 //! the store's query, so `total` is exact and a page costs one indexed read. A project the
@@ -30,16 +32,16 @@ use crate::authz::BrowsableProjects;
 use crate::catalog::{Priority, Status};
 use crate::clock::Timestamp;
 use crate::error::{Error, FieldErrors};
-use crate::ids::{IssueId, UserId};
+use crate::ids::{FilterId, IssueId, UserId};
 use crate::jql::{
-    self, Clause, Field, Operand, Operator, ResolvedQuery, SortDirection, SortKey, Term,
-    ValidationError, Value,
+    self, Clause, Field, Operand, Operator, SortDirection, SortKey, Term, ValidationError, Value,
 };
 use crate::model::{Issue, Page, PageRequest, parse_user_key};
 use crate::search::{
     Column, Comparison, Condition, NamesFound, PlanningName, Predicate, Relation, SearchQuery,
     TextTarget,
 };
+use crate::services::filters::{self, FilterKey, Reached};
 use crate::store::Store;
 
 /// What to do with values that do not exist (unknown projects, users, groups, issue keys),
@@ -135,16 +137,27 @@ pub async fn prepare(
 ) -> Result<PreparedSearch, Error> {
     let parsed = jql::parse(jql).map_err(|e| Error::invalid_message(e.to_string()))?;
     let query = parsed.resolve(now);
-    let names = Names::resolve(store, cap, &query).await?;
+    let reached = filters::reached(store, cap, query.filter.as_ref(), now).await?;
+    let names = Names::resolve(store, cap, query.filter.iter().chain(reached.conditions())).await?;
     let mut planner = Planner {
         cap,
         names: &names,
+        saved: &reached,
+        path: Vec::new(),
+        expansions: 0,
         problems: Vec::new(),
+        refusals: Vec::new(),
     };
     let filter = query
         .filter
         .as_ref()
         .map(|clause| planner.condition(clause, false));
+    if !planner.refusals.is_empty() {
+        return Err(Error::Invalid(FieldErrors {
+            messages: planner.refusals,
+            fields: Default::default(),
+        }));
+    }
     let mut problems = planner.problems;
     let mut seen = HashSet::new();
     problems.retain(|problem| seen.insert(problem.clone()));
@@ -194,13 +207,14 @@ struct Names {
 }
 
 impl Names {
-    async fn resolve(
+    /// The names in `clauses`: a query's, and those of the saved filters it reaches.
+    async fn resolve<'c>(
         store: &dyn Store,
         cap: &BrowsableProjects,
-        query: &ResolvedQuery,
+        clauses: impl Iterator<Item = &'c Clause<Timestamp>>,
     ) -> Result<Self, Error> {
         let mut wanted = Wanted::default();
-        if let Some(clause) = &query.filter {
+        for clause in clauses {
             wanted.collect(clause);
         }
         if !wanted.users.is_empty() || !wanted.groups.is_empty() {
@@ -478,11 +492,24 @@ impl ValueSet {
     }
 }
 
+/// How deep saved filters may name saved filters (`filter = A` where A names B ...), so that
+/// an expanded query stays within what the databases' SQL parsers accept.
+const MAX_FILTER_DEPTH: usize = 5;
+/// How many times one query may expand saved filters in all (a filter named twice counts
+/// twice), so that filters naming each other many times cannot multiply a query's size.
+const MAX_FILTER_EXPANSIONS: usize = 200;
+
 /// Turns a resolved query into conditions, recording values that do not exist.
 struct Planner<'a> {
     cap: &'a BrowsableProjects,
     names: &'a Names,
+    saved: &'a Reached,
+    /// The saved filters being expanded, outermost first: a filter met again is a cycle.
+    path: Vec<FilterId>,
+    expansions: usize,
     problems: Vec<String>,
+    /// What makes the query impossible to run, whatever the validation asked.
+    refusals: Vec<String>,
 }
 
 impl Planner<'_> {
@@ -499,6 +526,7 @@ impl Planner<'_> {
                 }
             }
             Clause::Not(clause) => self.condition(clause, !negate),
+            Clause::Term(term) if term.field == Field::Filter => self.saved_filters(term, negate),
             Clause::Term(term) => {
                 let operator = if negate {
                     negated(term.operator)
@@ -507,6 +535,69 @@ impl Planner<'_> {
                 };
                 Condition::Test(self.predicate(term, operator))
             }
+        }
+    }
+
+    /// `filter = a`, `filter in (a, b)`: the issues any of those saved filters finds; `!=` and
+    /// `not in` (or a `NOT` around them): those none of them finds, by the same rewriting as
+    /// any other negation. A filter's `ORDER BY` does not apply, as in Jira.
+    fn saved_filters(&mut self, term: &Term<Timestamp>, negate: bool) -> Condition {
+        let positive = matches!(term.operator, Operator::Equals | Operator::In) != negate;
+        let mut parts = Vec::new();
+        for key in values(&term.operand).iter().filter_map(FilterKey::of) {
+            let ids = self.saved.named.get(&key).cloned().unwrap_or_default();
+            if ids.is_empty() {
+                self.unknown_value(&key.shown(), Field::Filter);
+                continue;
+            }
+            for id in ids {
+                let Some(reached) = self.saved.filters.get(&id) else {
+                    continue;
+                };
+                if self.path.contains(&id) {
+                    self.refusals.push(format!(
+                        "Field 'filter' with value '{}' matches filter '{}' and causes a \
+                         cyclical reference, this query can not be executed and should be \
+                         edited.",
+                        key.shown(),
+                        reached.name
+                    ));
+                    return Condition::Test(nothing());
+                }
+                self.expansions += 1;
+                if self.path.len() == MAX_FILTER_DEPTH || self.expansions > MAX_FILTER_EXPANSIONS {
+                    self.refusals.push(format!(
+                        "The saved filters this query names name other filters too deeply or \
+                         too often (at most {MAX_FILTER_DEPTH} deep and {MAX_FILTER_EXPANSIONS} \
+                         in all)."
+                    ));
+                    return Condition::Test(nothing());
+                }
+                let condition = match &reached.condition {
+                    Ok(Some(clause)) => {
+                        self.path.push(id);
+                        let condition = self.condition(clause, !positive);
+                        self.path.pop();
+                        condition
+                    }
+                    // A filter without a condition finds every issue.
+                    Ok(None) if positive => Condition::All(Vec::new()),
+                    Ok(None) => Condition::Any(Vec::new()),
+                    Err(why) => {
+                        self.refusals.push(format!(
+                            "The query of the saved filter '{}' is no longer valid: {why}",
+                            reached.name
+                        ));
+                        return Condition::Test(nothing());
+                    }
+                };
+                parts.push(condition);
+            }
+        }
+        if positive {
+            Condition::Any(parts)
+        } else {
+            Condition::All(parts)
         }
     }
 
@@ -618,6 +709,8 @@ impl Planner<'_> {
             Field::Created => dates(Column::Created, values, operator),
             Field::Updated => dates(Column::Updated, values, operator),
             Field::ResolutionDate => dates(Column::ResolutionDate, values, operator),
+            // Expanded by `condition` before it gets here.
+            Field::Filter => nothing(),
         }
     }
 

@@ -1,6 +1,8 @@
 //! Saved filters through a real server, on SQLite and on PostgreSQL: Jira's shapes, names
 //! unique per owner, favourites, a filter that is its owner's alone until shared, and sharing
-//! with a group, a project, a project role or everyone (each tried by those outside it).
+//! with a group, a project, a project role or everyone (each tried by those outside it), and
+//! `filter = ...` in JQL (by id or name, negated, nested, cycles and depth refused, only the
+//! filters the searcher may see, only the issues the searcher may browse).
 
 use crate::common::*;
 use reqwest::{Method, StatusCode};
@@ -208,5 +210,99 @@ backend_tests! {
         let (status, _) = send("ann", Method::DELETE, filter.clone(), Value::Null).await;
         assert_eq!(status, StatusCode::NO_CONTENT);
         assert_eq!(sees("dora").await, StatusCode::NOT_FOUND);
+    }
+
+    async fn jql_finds_what_saved_filters_find(db) {
+        let server = TestServer::start(db).await;
+        server.create_project("FJ").await;
+        server.create_project("FK").await;
+        server.admin_json(Method::DELETE, "/rest/api/2/project/FK/role/10000?group=jira-users", Value::Null, StatusCode::NO_CONTENT).await;
+        server.create_user("ann", &[]).await;
+        server.create_user("bob", &[]).await;
+        server.add_to_role("FK", 10000, "ann").await;
+        let issue = |project: &'static str, summary: &'static str, labels: &'static [&'static str]| {
+            let server = &server;
+            async move {
+                let body = json!({"fields": {"project": {"key": project}, "issuetype": {"name": "Task"}, "summary": summary, "labels": labels}});
+                let made = server.admin_json(Method::POST, "/rest/api/2/issue", body, StatusCode::CREATED).await;
+                made["key"].as_str().unwrap().to_string()
+            }
+        };
+        let red = issue("FJ", "red one", &["red"]).await;
+        let blue = issue("FJ", "blue one", &["blue"]).await;
+        let plain = issue("FJ", "plain one", &["green"]).await;
+        let hidden_red = issue("FK", "hidden red", &["red"]).await;
+        let save = |who: &'static str, name: &'static str, jql: String| {
+            let server = &server;
+            async move {
+                let response = server.user(Method::POST, "/rest/api/2/filter", who).json(&json!({"name": name, "jql": jql})).send().await.unwrap();
+                assert_eq!(response.status(), StatusCode::OK);
+                json_of(response).await["id"].as_str().unwrap().to_string()
+            }
+        };
+        let search = |who: &'static str, jql: String| {
+            let server = &server;
+            async move {
+                let response = server.user(Method::POST, "/rest/api/2/search", who).json(&json!({"jql": jql, "fields": ["summary"], "validateQuery": "warn"})).send().await.unwrap();
+                let status = response.status();
+                let body = json_of(response).await;
+                let mut keys: Vec<String> = body["issues"].as_array().map(|issues| issues.iter().map(|i| i["key"].as_str().unwrap().to_string()).collect()).unwrap_or_default();
+                keys.sort();
+                (status, keys, body)
+            }
+        };
+        let sorted = |keys: &[&String]| {
+            let mut keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+            keys.sort();
+            keys
+        };
+        let reds = save("ann", "Reds", "labels = red ORDER BY key".into()).await;
+        let either = save("ann", "Either", "filter = \"reds\" OR labels = blue".into()).await;
+        let everything = save("ann", "Everything", String::new()).await;
+
+        // By id and by name, nested, negated, in lists; a filter's ORDER BY does not apply.
+        let (status, keys, body) = search("ann", format!("filter = {reds}")).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(keys, sorted(&[&red, &hidden_red]));
+        assert_eq!(search("ann", "filter = Either".into()).await.1, sorted(&[&red, &blue, &hidden_red]));
+        assert_eq!(search("ann", format!("project = FJ AND filter != {either}")).await.1, sorted(&[&plain]));
+        assert_eq!(search("ann", format!("project = FJ AND NOT filter in ({reds}, {either})")).await.1, sorted(&[&plain]));
+        assert_eq!(search("ann", "savedFilter = Everything AND project = FJ".into()).await.1, sorted(&[&red, &blue, &plain]));
+        assert_eq!(search("ann", format!("filter != {everything}")).await.1, Vec::<String>::new());
+        // A filter nobody has: refused, or with validateQuery=warn a warning and no match.
+        let (status, keys, body) = search("ann", "filter = 99999 OR labels = blue".into()).await;
+        assert_eq!((status, keys), (StatusCode::OK, sorted(&[&blue])));
+        assert!(body["warningMessages"][0].as_str().unwrap().contains("'99999'"), "{body}");
+        let strict = server.user(Method::GET, "/rest/api/2/search?jql=filter%3D99999", "ann").send().await.unwrap();
+        assert_eq!(strict.status(), StatusCode::BAD_REQUEST);
+
+        // Another user may not use ann's filters until she shares them, and then finds only
+        // what they may browse (not FK's issue).
+        let (status, keys, body) = search("bob", format!("filter = {reds}")).await;
+        assert_eq!((status, keys), (StatusCode::OK, Vec::<String>::new()));
+        assert!(body["warningMessages"][0].as_str().unwrap().contains("does not exist"), "{body}");
+        for id in [&reds, &either] {
+            let response = server.user(Method::POST, &format!("/rest/api/2/filter/{id}/permission"), "ann").json(&json!({"type": "global"})).send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::CREATED);
+        }
+        assert_eq!(search("bob", "filter = Either".into()).await.1, sorted(&[&red, &blue]));
+
+        // Cycles, however long, are refused; so is nesting too deep.
+        let response = server.user(Method::PUT, &format!("/rest/api/2/filter/{reds}"), "ann").json(&json!({"jql": "filter = Either AND labels = red"})).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let (status, _, body) = search("ann", "labels = blue OR filter = Reds".into()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(body["errorMessages"][0].as_str().unwrap().contains("cyclical reference"), "{body}");
+        let own = save("ann", "Self", "filter = Self".into()).await;
+        assert_eq!(search("ann", format!("filter = {own}")).await.0, StatusCode::BAD_REQUEST);
+        let mut previous = save("ann", "Level 0", "labels = blue".into()).await;
+        for level in ["Level 1", "Level 2", "Level 3", "Level 4", "Level 5"] {
+            previous = save("ann", level, format!("filter = {previous}")).await;
+        }
+        let (status, keys, body) = search("ann", "filter = \"Level 4\"".into()).await;
+        assert_eq!((status, keys), (StatusCode::OK, sorted(&[&blue])), "{body}");
+        let (status, _, body) = search("ann", "filter = \"Level 5\"".into()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(body["errorMessages"][0].as_str().unwrap().contains("too deeply"), "{body}");
     }
 }

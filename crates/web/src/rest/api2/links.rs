@@ -2,7 +2,7 @@
 //! remote links (`/issue/{key}/remotelink`), as Jira Server serves them.
 //!
 //! `POST issueLink` with `{"type": {"name"|"id"}, "inwardIssue", "outwardIssue"}` makes the
-//! link "inwardIssue <outward> outwardIssue" (as Jira: with type Blocks, the inward issue
+//! link "inwardIssue `<outward>` outwardIssue" (as Jira: with type Blocks, the inward issue
 //! blocks the outward one); its optional `comment` goes on the inward issue. A remote link's
 //! `object` needs an `http`/`https` `url` and a `title`; `object` and `application` are kept
 //! as sent and shown back unchanged.
@@ -49,7 +49,7 @@ fn linked_issue(urls: &Urls, issue: &LinkedIssue) -> Value {
 }
 
 /// A link as the `issuelinks` field of `from` shows it: the other issue, as `outwardIssue`
-/// when `from` is the source ("from <outward> other"), else as `inwardIssue`.
+/// when `from` is the source ("from `<outward>` other"), else as `inwardIssue`.
 pub fn issue_link_of(urls: &Urls, link: &IssueLink, from: tessera_core::ids::IssueId) -> Value {
     let (side, other) = if link.source.id == from {
         ("outwardIssue", &link.destination)
