@@ -107,7 +107,10 @@ pub struct LoginInfo {
 /// A group.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Group {
+    /// The key: the name lower-cased, as memberships, roles and policies name the group.
     pub name: String,
+    /// The name as it was created, for display.
+    pub display_name: String,
 }
 
 /// A project.
@@ -146,6 +149,7 @@ pub enum RoleMember {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RoleActor {
     User(User),
+    /// The group's name as created (for display).
     Group(String),
 }
 

@@ -81,7 +81,10 @@ impl AuthMethod {
 pub struct Principal {
     /// The user, as read when the credential was checked.
     pub user: User,
+    /// The user's groups' keys (lower-case names): what memberships are matched by.
     pub groups: Vec<String>,
+    /// The same groups, in the same order, as named for display.
+    pub group_names: Vec<String>,
     pub global: GlobalPermissions,
     pub method: AuthMethod,
     /// A non-secret reference to the credential (a session's short id), for logs.

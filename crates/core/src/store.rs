@@ -72,7 +72,10 @@ pub struct SessionSwap<'a> {
 /// What a user's group memberships grant.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct UserAccess {
+    /// The groups' keys (lower-case names).
     pub groups: Vec<String>,
+    /// The same groups, in the same order, as named for display.
+    pub group_names: Vec<String>,
     pub global: GlobalPermissions,
     /// The version of the stored access policy, read in the same query (0: none stored), so
     /// that every authenticated request learns of a policy change at no extra cost.
@@ -139,6 +142,7 @@ pub enum UserDeletion {
 #[async_trait]
 pub trait GroupStore: Send + Sync {
     /// `Conflict(GroupName)` if it exists.
+    /// A group named `name` (kept for display; its key is `name` lower-cased).
     async fn create_group(&self, name: &str) -> StoreResult<Group>;
     async fn delete_group(&self, name: &str) -> StoreResult<bool>;
     async fn find_group(&self, name: &str) -> StoreResult<Option<Group>>;

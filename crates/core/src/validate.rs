@@ -49,7 +49,7 @@ pub fn group_name(name: &str) -> Result<String, String> {
     if name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
         return Err("The group name is invalid.".into());
     }
-    Ok(name.to_lowercase())
+    Ok(name.to_string())
 }
 
 pub fn display_name(name: &str) -> Result<String, String> {

@@ -34,6 +34,7 @@ async fn main() -> Result<()> {
     let principal = Principal {
         user,
         groups: access.groups,
+        group_names: Vec::new(),
         global: access.global,
         method: AuthMethod::BasicPassword,
         credential_ref: None,

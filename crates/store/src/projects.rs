@@ -192,8 +192,9 @@ impl ProjectStore for SqlStore {
                 .await
                 .map_err(backend)?;
                 let groups = sqlx::query_as(
-                    "SELECT role_id, group_name FROM project_role_groups \
-                     WHERE project_id = $1 ORDER BY group_name",
+                    "SELECT r.role_id, COALESCE(g.display_name, g.name) FROM project_role_groups r \
+                     JOIN user_groups g ON g.name = r.group_name \
+                     WHERE r.project_id = $1 ORDER BY r.group_name",
                 )
                 .bind(project.0)
                 .fetch_all(pool)

@@ -325,27 +325,37 @@ impl UserStore for SqlStore {
     async fn user_access(&self, id: UserId) -> StoreResult<UserAccess> {
         // The policy's version rides along: every authenticated request reads this, so each
         // instance learns of a policy change on the next request at no extra cost.
-        let rows: Vec<(String, String)> = on_pool!(self, read, |pool| sqlx::query_as(
-            "SELECT 'group' AS kind, group_name AS value FROM group_members WHERE user_id = $1 \
+        let rows: Vec<(String, String, Option<String>)> =
+            on_pool!(self, read, |pool| sqlx::query_as(
+                "SELECT 'group' AS kind, m.group_name AS value, g.display_name AS display \
+             FROM group_members m JOIN user_groups g ON g.name = m.group_name \
+             WHERE m.user_id = $1 \
              UNION ALL \
-             SELECT DISTINCT 'permission' AS kind, g.permission AS value \
+             SELECT DISTINCT 'permission' AS kind, g.permission AS value, NULL AS display \
              FROM global_permission_grants g \
              JOIN group_members m ON m.group_name = g.group_name WHERE m.user_id = $1 \
              UNION ALL \
-             SELECT 'policy' AS kind, CAST(version AS TEXT) AS value FROM access_policy"
-        )
-        .bind(id.0)
-        .fetch_all(pool)
-        .await
-        .map_err(backend))?;
+             SELECT 'policy' AS kind, CAST(version AS TEXT) AS value, NULL AS display \
+             FROM access_policy"
+            )
+            .bind(id.0)
+            .fetch_all(pool)
+            .await
+            .map_err(backend))?;
         let mut access = UserAccess {
             groups: Vec::new(),
+            group_names: Vec::new(),
             global: GlobalPermissions::empty(),
             policy_version: 0,
         };
-        for (kind, value) in rows {
+        for (kind, value, display) in rows {
             match kind.as_str() {
-                "group" => access.groups.push(value),
+                "group" => {
+                    access
+                        .group_names
+                        .push(display.unwrap_or_else(|| value.clone()));
+                    access.groups.push(value);
+                }
                 "policy" => access.policy_version = value.parse().unwrap_or(0),
                 _ => {
                     if let Some(permission) = GlobalPermission::from_key(&value) {
@@ -433,19 +443,30 @@ impl UserStore for SqlStore {
     }
 }
 
+/// A group from its key and stored display name.
+fn group((name, display_name): (String, Option<String>)) -> Group {
+    Group {
+        display_name: display_name.unwrap_or_else(|| name.clone()),
+        name,
+    }
+}
+
 #[async_trait]
 impl GroupStore for SqlStore {
     async fn create_group(&self, name: &str) -> StoreResult<Group> {
+        let key = name.to_lowercase();
         on_pool!(self, write, |pool| sqlx::query(
-            "INSERT INTO user_groups (name) VALUES ($1)"
+            "INSERT INTO user_groups (name, display_name) VALUES ($1, $2)"
         )
+        .bind(&key)
         .bind(name)
         .execute(pool)
         .await
         .map(|done| done.rows_affected())
         .map_err(|e| write_error(e, group_name_conflict)))?;
         Ok(Group {
-            name: name.to_string(),
+            name: key,
+            display_name: name.to_string(),
         })
     }
 
@@ -477,22 +498,22 @@ impl GroupStore for SqlStore {
     }
 
     async fn find_group(&self, name: &str) -> StoreResult<Option<Group>> {
-        let found: Option<String> = on_pool!(self, read, |pool| sqlx::query_scalar(
-            "SELECT name FROM user_groups WHERE name = $1"
+        let found: Option<(String, Option<String>)> = on_pool!(self, read, |pool| sqlx::query_as(
+            "SELECT name, display_name FROM user_groups WHERE name = $1"
         )
         .bind(name)
         .fetch_optional(pool)
         .await
         .map_err(backend))?;
-        Ok(found.map(|name| Group { name }))
+        Ok(found.map(group))
     }
 
     async fn search_groups(&self, text: &str, limit: i64) -> StoreResult<(Vec<Group>, i64)> {
         let pattern = format!("%{}", like_prefix(&text.to_lowercase()));
-        let (names, total): (Vec<String>, i64) = on_pool!(self, read, |pool| {
-            let names = sqlx::query_scalar(
-                "SELECT name FROM user_groups WHERE LOWER(name) LIKE $1 ESCAPE '\\' \
-                 ORDER BY name LIMIT $2",
+        let (names, total): (Vec<(String, Option<String>)>, i64) = on_pool!(self, read, |pool| {
+            let names = sqlx::query_as(
+                "SELECT name, display_name FROM user_groups WHERE LOWER(name) LIKE $1 \
+                 ESCAPE '\\' ORDER BY name LIMIT $2",
             )
             .bind(&pattern)
             .bind(limit)
@@ -508,10 +529,7 @@ impl GroupStore for SqlStore {
             .map_err(backend)?;
             (names, total)
         });
-        Ok((
-            names.into_iter().map(|name| Group { name }).collect(),
-            total,
-        ))
+        Ok((names.into_iter().map(group).collect(), total))
     }
 
     async fn group_members(

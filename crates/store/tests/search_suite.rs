@@ -295,6 +295,7 @@ fn principal(user: &User, global: &[GlobalPermission]) -> Principal {
     Principal {
         user: user.clone(),
         groups: Vec::new(),
+        group_names: Vec::new(),
         global: global.iter().copied().collect::<GlobalPermissions>(),
         method: AuthMethod::BasicPassword,
         credential_ref: None,

@@ -42,6 +42,7 @@ fn caller(groups: Vec<String>) -> Caller {
             service_owner: None,
         },
         groups,
+        group_names: Vec::new(),
         global: GlobalPermissions::empty(),
         method: AuthMethod::BearerToken,
         credential_ref: None,

@@ -212,6 +212,7 @@ mod tests {
                 service_owner: None,
             },
             groups: groups.iter().map(|g| g.to_string()).collect(),
+            group_names: Vec::new(),
             global: GlobalPermissions::empty(),
             method: AuthMethod::BearerToken,
             credential_ref: None,

@@ -263,6 +263,7 @@ impl Verified {
         Principal {
             user: self.user,
             groups: access.groups,
+            group_names: access.group_names,
             global: access.global,
             method: self.method,
             credential_ref: self.credential_ref,

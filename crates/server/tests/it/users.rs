@@ -1,5 +1,6 @@
-//! Deleting users through a real server, on SQLite and on PostgreSQL: what goes with them,
-//! and whom Jira's rule keeps.
+//! Users and groups through a real server, on SQLite and on PostgreSQL: deleting users (what
+//! goes with them, and whom Jira's rule keeps), and group names kept in the case they were
+//! created with while matched without regard to case.
 
 use crate::common::*;
 use reqwest::{Method, StatusCode};
@@ -46,5 +47,50 @@ backend_tests! {
         assert!(!watchers.to_string().contains("\"gone\""), "{watchers}");
         // The name is free again.
         server.create_user("gone", &[]).await;
+    }
+
+    async fn group_names_keep_their_case_and_match_without_it(db) {
+        let server = TestServer::start(db).await;
+        let made = server.admin_json(Method::POST, "/rest/api/2/group", json!({"name": "QA-Team"}), StatusCode::CREATED).await;
+        assert_eq!(made["name"], "QA-Team");
+        let taken = server.admin(Method::POST, "/rest/api/2/group").json(&json!({"name": "qa-team"})).send().await.unwrap();
+        assert_eq!(taken.status(), StatusCode::CONFLICT);
+        let found = server.admin_json(Method::GET, "/rest/api/2/group?groupname=qa-TEAM", Value::Null, StatusCode::OK).await;
+        assert_eq!(found["name"], "QA-Team");
+        // The Python client checks the answer names the group as it asked.
+        server.create_user("zed", &[]).await;
+        let joined = server.admin_json(Method::POST, "/rest/api/2/group/user?groupname=QA-Team", json!({"name": "zed"}), StatusCode::CREATED).await;
+        assert_eq!(joined["name"], "QA-Team");
+        let names = |value: &Value| -> Vec<String> {
+            let mut names: Vec<String> = value["groups"]["items"].as_array().unwrap().iter().map(|g| g["name"].as_str().unwrap().to_string()).collect();
+            names.sort();
+            names
+        };
+        let shown = server.admin_json(Method::GET, "/rest/api/2/user?username=zed&expand=groups", Value::Null, StatusCode::OK).await;
+        assert_eq!(names(&shown), ["QA-Team", "jira-users"]);
+        let me = json_of(server.user(Method::GET, "/rest/api/2/myself", "zed").send().await.unwrap()).await;
+        assert_eq!(names(&me), ["QA-Team", "jira-users"]);
+        let picked = server.admin_json(Method::GET, "/rest/api/2/groups/picker?query=qa", Value::Null, StatusCode::OK).await;
+        assert_eq!(picked["groups"][0]["name"], "QA-Team");
+        let excluded = server.admin_json(Method::GET, "/rest/api/2/groups/picker?query=qa&exclude=qa-TEAM", Value::Null, StatusCode::OK).await;
+        assert_eq!(excluded["groups"], json!([]));
+        // A role given the group in another case shows it as created; membership follows.
+        server.create_project("GC").await;
+        server.admin_json(Method::DELETE, "/rest/api/2/project/GC/role/10000?group=jira-users", Value::Null, StatusCode::NO_CONTENT).await;
+        server.admin_json(Method::POST, "/rest/api/2/project/GC/role/10000", json!({"group": ["qa-team"]}), StatusCode::OK).await;
+        let role = server.admin_json(Method::GET, "/rest/api/2/project/GC/role/10000", Value::Null, StatusCode::OK).await;
+        let actors: Vec<&str> = role["actors"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
+        assert_eq!(actors, ["QA-Team"]);
+        let project = server.user(Method::GET, "/rest/api/2/project/GC", "zed").send().await.unwrap();
+        assert_eq!(project.status(), StatusCode::OK);
+        let members = server.admin_json(Method::GET, "/rest/api/2/group/member?groupname=QA-TEAM", Value::Null, StatusCode::OK).await;
+        assert_eq!(members["total"], 1);
+        // Removed and deleted in any case.
+        let removed = server.admin(Method::DELETE, "/rest/api/2/group/user?groupname=qa-team&username=zed").send().await.unwrap();
+        assert_eq!(removed.status(), StatusCode::OK);
+        let deleted = server.admin(Method::DELETE, "/rest/api/2/group?groupname=QA-TEAM").send().await.unwrap();
+        assert_eq!(deleted.status(), StatusCode::OK);
+        let gone = server.admin(Method::GET, "/rest/api/2/group?groupname=QA-Team").send().await.unwrap();
+        assert_eq!(gone.status(), StatusCode::NOT_FOUND);
     }
 }

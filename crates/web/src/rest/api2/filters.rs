@@ -40,7 +40,13 @@ async fn share(state: &AppState, share: &FilterShare) -> ApiResult<Value> {
     Ok(match &share.target {
         ShareTarget::Global => json!({"id": share.id, "type": "global"}),
         ShareTarget::Group(group) => {
-            json!({"id": share.id, "type": "group", "group": render::group(urls, group)})
+            let found = state
+                .store
+                .find_group(group)
+                .await
+                .map_err(tessera_core::Error::from)?;
+            let name = found.map_or_else(|| group.clone(), |g| g.display_name);
+            json!({"id": share.id, "type": "group", "group": render::group(urls, &name)})
         }
         ShareTarget::Project(id) => {
             json!({"id": share.id, "type": "project", "project": project_json(state, *id).await?})

@@ -66,7 +66,7 @@ pub async fn get_group(
     } else {
         page.start_at + items.len() as i64 - 1
     };
-    let mut value = group(&state.urls, &found.name);
+    let mut value = group(&state.urls, &found.display_name);
     value["users"] = json!({
         "size": members.total,
         "items": items,
@@ -137,7 +137,7 @@ pub async fn post_group(
     let created =
         groups::create_group(&*state.store, &admin, body.name.as_deref().unwrap_or("")).await?;
     tracing::info!(target: "tessera::security", admin = %principal.user.name, group = %created.name, "group created");
-    Ok(Jira::created(empty_group(&state, &created.name)))
+    Ok(Jira::created(empty_group(&state, &created.display_name)))
 }
 
 /// Administrators. `?groupname=`. The built-in groups cannot be deleted.
@@ -167,7 +167,7 @@ pub async fn post_group_user(
         .ok_or_else(|| ApiError::field("name", "You must specify a username."))?;
     let joined = groups::add_member(&*state.store, &admin, name, &username).await?;
     tracing::info!(target: "tessera::security", admin = %principal.user.name, user = %username, group = %joined.name, "user added to group");
-    Ok(Jira::created(empty_group(&state, &joined.name)))
+    Ok(Jira::created(empty_group(&state, &joined.display_name)))
 }
 
 /// Administrators. `?groupname=&username=`.

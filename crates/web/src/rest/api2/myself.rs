@@ -26,7 +26,7 @@ pub async fn get_myself(State(state): State<AppState>, Auth(principal): Auth) ->
         &state.urls,
         viewer,
         &principal.user,
-        &principal.groups,
+        &principal.group_names,
     ))
 }
 

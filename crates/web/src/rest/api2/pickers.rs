@@ -122,11 +122,11 @@ pub async fn get_groups_picker(
         .map_err(tessera_core::error::Error::from)?;
     let shown: Vec<Value> = groups
         .iter()
-        .filter(|g| !exclude.iter().any(|e| e.eq_ignore_ascii_case(&g.name)))
+        .filter(|g| !exclude.iter().any(|e| e.trim().to_lowercase() == g.name))
         .take(usize::try_from(limit).unwrap_or(0))
         .map(|g| {
-            let html = maud::html! { (g.name) }.into_string();
-            json!({"name": g.name, "html": html, "labels": []})
+            let html = maud::html! { (g.display_name) }.into_string();
+            json!({"name": g.display_name, "html": html, "labels": []})
         })
         .collect();
     Ok(Jira::ok(json!({

@@ -30,7 +30,7 @@ pub async fn get_user(
             .user_access(found.id)
             .await
             .map_err(tessera_core::Error::from)?
-            .groups;
+            .group_names;
         return Ok(Jira::ok(user_with_groups(
             &state.urls,
             viewer,
