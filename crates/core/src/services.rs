@@ -3,6 +3,7 @@
 //! they know nothing of HTTP or SQL.
 
 pub mod attachments;
+pub mod avatars;
 pub mod changelog;
 pub mod comments;
 pub mod filters;

@@ -623,6 +623,15 @@ pub trait FilterStore: Send + Sync {
     async fn remove_filter_share(&self, id: FilterId, share: i64) -> StoreResult<bool>;
 }
 
+/// The avatars users chose.
+#[async_trait]
+pub trait AvatarStore: Send + Sync {
+    /// The avatar the user chose; `None` for the default.
+    async fn chosen_avatar(&self, user: UserId) -> StoreResult<Option<i64>>;
+    /// `MissingReference` if the user is gone.
+    async fn choose_avatar(&self, user: UserId, avatar: i64) -> StoreResult<()>;
+}
+
 /// Votes for issues.
 #[async_trait]
 pub trait VoteStore: Send + Sync {
@@ -900,6 +909,7 @@ pub trait Store:
     + LinkStore
     + AttachmentStore
     + VoteStore
+    + AvatarStore
     + FilterStore
     + KeyStore
     + std::fmt::Debug
@@ -925,6 +935,7 @@ impl<T> Store for T where
         + LinkStore
         + AttachmentStore
         + VoteStore
+        + AvatarStore
         + FilterStore
         + KeyStore
         + std::fmt::Debug

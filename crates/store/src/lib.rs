@@ -15,6 +15,7 @@
 
 mod attachments;
 mod audit;
+mod avatars;
 mod filters;
 mod identity;
 mod issue_users;

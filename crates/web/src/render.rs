@@ -12,10 +12,11 @@ use tessera_core::ids::UserId;
 use tessera_core::model::{Comment, Issue, Page, Project, TimeTracking, User, Watches, Worklog};
 use tessera_core::permissions::ProjectRole;
 use tessera_core::principal::Principal;
+use tessera_core::services::avatars;
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-use crate::urls::Urls;
+use crate::urls::{Urls, encode};
 
 /// A time a client sends: Jira's format (`2024-01-15T10:30:00.000+0000`), or RFC 3339.
 pub fn parse_time(text: &str) -> Option<Timestamp> {
@@ -108,9 +109,15 @@ impl Viewer {
     }
 }
 
-fn avatar_urls(urls: &Urls, kind: &str, id: u32) -> Value {
-    let url =
-        |size: u32| urls.static_path(&format!("secure/{kind}avatar?size={size}&avatarId={id}"));
+/// An avatar's image addresses by size. `owner` (a user name) makes the address show that
+/// user's chosen avatar, whichever it is when the image is fetched.
+pub fn avatar_urls(urls: &Urls, kind: &str, id: i64, owner: Option<&str>) -> Value {
+    let owner = owner.map_or_else(String::new, |name| format!("&ownerId={}", encode(name)));
+    let url = |size: u32| {
+        urls.static_path(&format!(
+            "secure/{kind}avatar?size={size}{owner}&avatarId={id}"
+        ))
+    };
     json!({ "48x48": url(48), "24x24": url(24), "16x16": url(16), "32x32": url(32) })
 }
 
@@ -125,7 +132,7 @@ pub fn user(urls: &Urls, viewer: Viewer, user: &User) -> Value {
         "deleted": false,
         "timeZone": "UTC",
         "locale": "en_US",
-        "avatarUrls": avatar_urls(urls, "user", 10122),
+        "avatarUrls": avatar_urls(urls, "user", avatars::DEFAULT, Some(&user.name)),
     });
     if let (Some(email), true) = (&user.email, viewer.sees_email_of(user.id)) {
         value["emailAddress"] = json!(email);
@@ -221,7 +228,7 @@ pub fn project_summary(urls: &Urls, id: i64, key: &str, name: &str, type_key: &s
         "key": key,
         "name": name,
         "projectTypeKey": type_key,
-        "avatarUrls": avatar_urls(urls, "project", 10324),
+        "avatarUrls": avatar_urls(urls, "project", 10324, None),
     })
 }
 

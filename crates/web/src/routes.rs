@@ -21,9 +21,9 @@ use crate::client::resolve_client;
 use crate::error::ApiError;
 use crate::middleware::{audit_admin_change, authenticate, limit_logins, require_websudo};
 use crate::rest::api2::{
-    attachments, changelog, comments, filters, groups, issue_meta, issues, links, meta, myself,
-    permissions, pickers, planning, projects, schemes, search, server_info, users, votes, watchers,
-    worklogs,
+    attachments, avatars, changelog, comments, filters, groups, issue_meta, issues, links, meta,
+    myself, permissions, pickers, planning, projects, schemes, search, server_info, users, votes,
+    watchers, worklogs,
 };
 use crate::rest::auth::{session, websudo};
 use crate::rest::pat;
@@ -66,6 +66,9 @@ pub enum Access {
     /// The filter's owner or someone it is shared with (the credential's scope permitting);
     /// for anyone else it does not exist.
     FilterAudience,
+    /// The user the request names (`?username=`), with the write scope, or an administrator
+    /// (with the administration scope).
+    SelfOrAdmin,
     /// Voting: BROWSE_PROJECTS with the write scope; not for an issue one reported.
     Voter,
     /// Watching: BROWSE_PROJECTS (with the write scope) to add or remove oneself,
@@ -169,6 +172,8 @@ fn api2(state: Option<&AppState>) -> Table {
         .add(M::DELETE, "/user", Admin, users::delete_user)
         .add(M::PUT, "/user/password", Admin, users::put_user_password)
         .add(M::GET, "/user/search", User, users::get_user_search)
+        .add(M::GET, "/user/avatars", User, avatars::get_user_avatars)
+        .add(M::PUT, "/user/avatar", SelfOrAdmin, avatars::put_user_avatar)
         .add(M::GET, "/user/assignable/search", Project(P::BrowseProjects), pickers::get_project_users)
         .add(M::GET, "/user/assignable/multiProjectSearch", Project(P::BrowseProjects), pickers::get_assignable_multi)
         .add(M::GET, "/user/viewissue/search", Project(P::BrowseProjects), pickers::get_project_users)
@@ -366,7 +371,7 @@ fn auth_session(state: Option<&AppState>) -> Table {
         .add(M::DELETE, "/websudo", User, websudo::delete_websudo)
 }
 
-/// Jira's download address for attachments.
+/// Jira's addresses for attachments' contents and avatars' images.
 #[rustfmt::skip]
 fn secure(state: Option<&AppState>) -> Table {
     use Access::*;
@@ -374,6 +379,8 @@ fn secure(state: Option<&AppState>) -> Table {
     use ProjectPermission as P;
     Table::new("/secure", state)
         .add(M::GET, "/attachment/{id}/{filename}", Project(P::BrowseProjects), attachments::get_attachment_content)
+        .add(M::GET, "/useravatar", User, avatars::get_user_avatar_image)
+        .add(M::GET, "/projectavatar", User, avatars::get_project_avatar_image)
 }
 
 /// The login route: outside the authentication layer, since it authenticates by its body.

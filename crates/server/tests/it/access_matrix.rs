@@ -231,7 +231,7 @@ fn expected(route: &RouteSpec, caller: Caller) -> Expect {
             Status(StatusCode::NOT_FOUND)
         }
         _ if is_admin => Allowed,
-        (_, Access::Admin) => Status(StatusCode::FORBIDDEN),
+        (_, Access::Admin | Access::SelfOrAdmin) => Status(StatusCode::FORBIDDEN),
         (Caller::Outsider | Caller::ServiceKey, _) => Status(StatusCode::NOT_FOUND),
         // The fixture filter is the administrator's, shared with whoever may browse MTX: they
         // may read it and count it a favourite, not change it; for anyone else it does not exist.
@@ -384,6 +384,12 @@ fn request_for(route: &RouteSpec, f: &Fixture) -> (String, Option<Value>) {
         ),
         ("DELETE", "/rest/api/2/user") => (format!("?username=gone{n}"), None),
         ("GET", "/rest/api/2/user/search") => ("?username=ta".into(), None),
+        ("GET", "/rest/api/2/user/avatars") => ("?username=target".to_string(), None),
+        // Another user's avatar: only an administrator may choose it.
+        ("PUT", "/rest/api/2/user/avatar") => {
+            ("?username=target".to_string(), Some(json!({"id": "10101"})))
+        }
+        ("GET", "/secure/useravatar") => ("?size=48&ownerId=target&avatarId=10122".into(), None),
         ("GET", "/rest/api/2/user/assignable/search") => ("?project=MTX&username=de".into(), None),
         ("GET", "/rest/api/2/user/assignable/multiProjectSearch") => {
             ("?projectKeys=MTX&username=de".into(), None)

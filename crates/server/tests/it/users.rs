@@ -1,6 +1,7 @@
 //! Users and groups through a real server, on SQLite and on PostgreSQL: deleting users (what
 //! goes with them, and whom Jira's rule keeps), and group names kept in the case they were
-//! created with while matched without regard to case.
+//! created with while matched without regard to case, and avatars (Jira's system avatars,
+//! chosen by their user or an administrator, drawn at Jira's addresses).
 
 use crate::common::*;
 use reqwest::{Method, StatusCode};
@@ -92,5 +93,73 @@ backend_tests! {
         assert_eq!(deleted.status(), StatusCode::OK);
         let gone = server.admin(Method::GET, "/rest/api/2/group?groupname=QA-Team").send().await.unwrap();
         assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+    }
+
+    async fn users_choose_system_avatars_that_clients_can_draw(db) {
+        let server = TestServer::start(db).await;
+        server.create_user("zed", &[]).await;
+        server.create_user("yan", &[]).await;
+        let listed = |who: &'static str| {
+            let server = &server;
+            async move {
+                let response = server.user(Method::GET, "/rest/api/2/user/avatars?username=zed", who).send().await.unwrap();
+                assert_eq!(response.status(), StatusCode::OK);
+                let body = json_of(response).await;
+                let system = body["system"].as_array().unwrap().clone();
+                let selected: Vec<String> = system.iter().filter(|a| a["isSelected"] == true).map(|a| a["id"].as_str().unwrap().to_string()).collect();
+                (system, selected)
+            }
+        };
+        let (system, selected) = listed("yan").await;
+        assert!(system.len() >= 20, "{}", system.len());
+        assert_eq!(selected, ["10122"]);
+        let first = system[0]["id"].as_str().unwrap().to_string();
+
+        // The user chooses; another user may not, an administrator may; unknown ids and a READ
+        // token are refused.
+        let choose = |who: &'static str, id: Value| {
+            let server = &server;
+            async move { server.user(Method::PUT, "/rest/api/2/user/avatar?username=zed", who).json(&json!({"id": id})).send().await.unwrap().status() }
+        };
+        assert_eq!(choose("zed", json!(first)).await, StatusCode::NO_CONTENT);
+        assert_eq!(listed("zed").await.1, std::slice::from_ref(&first));
+        assert_eq!(choose("yan", json!("10105")).await, StatusCode::FORBIDDEN);
+        assert_eq!(choose("zed", json!("99")).await, StatusCode::BAD_REQUEST);
+        assert_eq!(choose("zed", json!("10124")).await, StatusCode::BAD_REQUEST);
+        let read = server.create_token("zed", json!({"name": "read", "expirationDuration": 30, "scopes": ["READ"]})).await;
+        let refused = server.bearer(Method::PUT, "/rest/api/2/user/avatar?username=zed", &read).json(&json!({"id": "10105"})).send().await.unwrap();
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+        assert_eq!(listed("zed").await.1, std::slice::from_ref(&first));
+        let by_admin = server.admin(Method::PUT, "/rest/api/2/user/avatar?username=zed").json(&json!({"id": 10105})).send().await.unwrap();
+        assert_eq!(by_admin.status(), StatusCode::NO_CONTENT);
+        assert_eq!(listed("yan").await.1, ["10105"]);
+
+        // The addresses users are shown with draw the avatar they chose, as a sandboxed image.
+        let client = crate::common::http_client().build().unwrap();
+        let image = |url: String| {
+            let client = &client;
+            async move {
+                let response = client.get(&url).basic_auth("yan", Some(PASSWORD)).send().await.unwrap();
+                assert_eq!(response.status(), StatusCode::OK, "{url}");
+                assert_eq!(response.headers()["content-type"], "image/svg+xml");
+                assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+                assert!(response.headers()["content-security-policy"].to_str().unwrap().contains("sandbox"));
+                response.text().await.unwrap()
+            }
+        };
+        let zed = server.admin_json(Method::GET, "/rest/api/2/user?username=zed", Value::Null, StatusCode::OK).await;
+        let shown = image(zed["avatarUrls"]["48x48"].as_str().unwrap().to_string()).await;
+        assert!(zed["avatarUrls"]["48x48"].as_str().unwrap().contains("ownerId=zed"));
+        let chosen = image(server.url("/secure/useravatar?size=48&avatarId=10105")).await;
+        let default = image(server.url("/secure/useravatar?size=48&avatarId=10122")).await;
+        assert_eq!(shown, chosen);
+        assert_ne!(shown, default);
+        let yan = server.admin_json(Method::GET, "/rest/api/2/user?username=yan", Value::Null, StatusCode::OK).await;
+        assert_eq!(image(yan["avatarUrls"]["16x16"].as_str().unwrap().to_string()).await, default);
+        server.create_project("AV").await;
+        let project = server.admin_json(Method::GET, "/rest/api/2/project/AV", Value::Null, StatusCode::OK).await;
+        assert!(image(project["avatarUrls"]["48x48"].as_str().unwrap().to_string()).await.starts_with("<svg"));
+        let anonymous = server.anonymous(Method::GET, "/secure/useravatar?avatarId=10122").send().await.unwrap();
+        assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
     }
 }

@@ -2,6 +2,7 @@
 //! which the route table repeats and the access-control matrix test checks.
 
 pub mod attachments;
+pub mod avatars;
 pub mod changelog;
 pub mod comments;
 pub mod filters;
