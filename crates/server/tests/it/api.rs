@@ -496,9 +496,9 @@ backend_tests! {
 
         let created = server.admin(Method::POST, "/rest/api/2/group").json(&json!({"name": "Testers"})).send().await.unwrap();
         assert_eq!(created.status(), StatusCode::CREATED);
-        assert_eq!(json_of(created).await["name"], "testers");
+        assert_eq!(json_of(created).await["name"], "Testers");
         let joined = server.admin(Method::POST, "/rest/api/2/group/user?groupname=testers").json(&json!({"name": "erin"})).send().await.unwrap();
-        assert_eq!(json_of(joined).await["name"], "testers");
+        assert_eq!(json_of(joined).await["name"], "Testers");
         let again = server.admin(Method::POST, "/rest/api/2/group/user?groupname=testers").json(&json!({"name": "erin"})).send().await.unwrap();
         expect_error(again, StatusCode::CONFLICT).await;
         let members = json_of(server.user(Method::GET, "/rest/api/2/group/member?groupname=testers", "erin").send().await.unwrap()).await;
@@ -523,7 +523,7 @@ backend_tests! {
             .unwrap();
         let role = json_of(put).await;
         assert_eq!(role["name"], "Developers");
-        assert_eq!(role["actors"][0]["name"], "testers");
+        assert_eq!(role["actors"][0]["name"], "Testers");
         assert_eq!(server.user(Method::GET, &format!("/rest/api/2/issue/{key}"), "erin").send().await.unwrap().status(), StatusCode::OK);
         let edit = server.user(Method::PUT, &format!("/rest/api/2/issue/{key}"), "erin").json(&json!({"fields": {"summary": "tested"}})).send().await.unwrap();
         assert_eq!(edit.status(), StatusCode::NO_CONTENT);
