@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, get, on, post};
 use tessera_core::permissions::ProjectPermission;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::normalize_path::NormalizePath;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
@@ -494,7 +495,7 @@ pub fn app(state: AppState) -> Router {
             .route(&metadata, get(crate::rest::oauth2::get_metadata))
             .fallback(not_found)
     };
-    routes
+    let routes: Router = routes
         .layer(SetResponseHeaderLayer::if_not_present(
             http::header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -517,7 +518,11 @@ pub fn app(state: AppState) -> Router {
                 .on_failure(DefaultOnFailure::new().level(Level::ERROR)),
         )
         .layer(CatchPanicLayer::custom(panic_response))
-        .with_state(state)
+        .with_state(state);
+    // Jira answers `user/` as `user` (the Python client deletes users at `user/?username=`):
+    // the trailing slash goes before routing, so routes, their rules and handlers all see the
+    // one path.
+    Router::new().fallback_service(NormalizePath::trim_trailing_slash(routes))
 }
 
 /// How long graceful shutdown waits for requests in flight.

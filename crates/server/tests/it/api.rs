@@ -839,3 +839,38 @@ async fn the_transport_bounds_slow_clients_and_connections() {
     drop(second);
     server.stop().await;
 }
+
+/// Jira answers a path with a trailing slash as the path without it (the Python client deletes
+/// users at `user/?username=`), under the same access rule.
+#[tokio::test]
+async fn a_trailing_slash_names_the_same_route() {
+    let server = TestServer::start(tessera_testkit::TestDatabase::sqlite()).await;
+    let me = json_of(
+        server
+            .admin(Method::GET, "/rest/api/2/myself/")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(me["name"], "admin");
+    let anonymous = server
+        .anonymous(Method::GET, "/rest/api/2/myself/")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    server.create_user("slash", &[]).await;
+    let deleted = server
+        .admin(Method::DELETE, "/rest/api/2/user/?username=slash")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    let gone = server
+        .admin(Method::GET, "/rest/api/2/user?username=slash")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+}

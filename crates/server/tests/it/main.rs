@@ -10,6 +10,7 @@ mod attachments;
 mod audit;
 mod browser;
 mod bulk;
+mod client_suite;
 mod comment_visibility;
 mod everyday;
 mod filters;

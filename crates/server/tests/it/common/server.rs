@@ -78,11 +78,27 @@ impl TestServer {
         server
     }
 
+    /// A server whose base URL is its own address under `context` (such as `/jira`), as a
+    /// Jira behind a context path is.
+    pub async fn start_under(db: TestDatabase, context: &str) -> Self {
+        let config = test_config(&db);
+        let mut server = Self::start_at(config, Some(context)).await;
+        server.db = Some(db);
+        server
+    }
+
     /// A server on a database it does not own (several may share one).
     pub async fn start_shared(config: Config) -> Self {
+        Self::start_at(config, None).await
+    }
+
+    async fn start_at(mut config: Config, context: Option<&str>) -> Self {
         let share = MACHINE.clone().read_owned().await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        if let Some(context) = context {
+            config.base_url = Some(format!("http://{addr}{context}"));
+        }
         let prepared = prepare(&config, addr).await.expect("prepare server");
         let base = prepared.state.urls.base().to_string();
         let state = prepared.state.clone();
