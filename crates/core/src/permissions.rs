@@ -177,8 +177,9 @@ pub type ProjectPermissions = FlagSet<ProjectPermission>;
 /// Jira's description of a permission, as `mypermissions` reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PermissionInfo {
-    /// Jira's numeric id (`"id"` in `mypermissions`).
-    pub id: u32,
+    /// Jira's numeric id (`"id"` in `mypermissions`; -1 for one an app adds, as Jira
+    /// Software's sprint permission).
+    pub id: i32,
     pub key: &'static str,
     pub name: &'static str,
     pub description: &'static str,
@@ -355,7 +356,7 @@ pub enum HeldAs {
 }
 
 const fn jira(
-    id: u32,
+    id: i32,
     key: &'static str,
     name: &'static str,
     kind: &'static str,
@@ -411,6 +412,15 @@ pub const JIRA_PERMISSIONS: &[(PermissionInfo, HeldAs)] = {
             Project(P::BrowseProjects),
         ),
         jira(28, "SCHEDULE_ISSUES", "Schedule Issues", "PROJECT", Never),
+        // Jira Software's (the Jira the client's own suite runs against); tessera has no
+        // sprints.
+        jira(
+            -1,
+            "MANAGE_SPRINTS_PERMISSION",
+            "Manage sprints",
+            "PROJECT",
+            Never,
+        ),
         jira(25, "MOVE_ISSUES", "Move Issues", "PROJECT", Never),
         // Assignable: active and able to browse (tessera's assignment rule).
         jira(
@@ -650,7 +660,7 @@ mod tests {
             .chain(ProjectPermission::ALL.iter().map(|p| p.info().key))
             .chain(JIRA_PERMISSIONS.iter().map(|(info, _)| info.key))
             .collect();
-        let mut ids: Vec<u32> = GlobalPermission::ALL
+        let mut ids: Vec<i32> = GlobalPermission::ALL
             .iter()
             .map(|p| p.info().id)
             .chain(ProjectPermission::ALL.iter().map(|p| p.info().id))
@@ -663,8 +673,8 @@ mod tests {
         ids.dedup();
         assert_eq!((keys.len(), ids.len()), (count, count));
         assert_eq!(
-            count, 39,
-            "Jira Server's 7 global and 32 project permissions"
+            count, 40,
+            "Jira Server's 7 global and 32 project permissions, and Jira Software's one"
         );
     }
 

@@ -243,7 +243,6 @@ pub fn project(urls: &Urls, viewer: Viewer, p: &Project) -> Value {
     value["issueTypes"] = json!(IssueType::ALL.map(|t| issue_type(urls, t)));
     value["assigneeType"] = json!("UNASSIGNED");
     value["archived"] = json!(false);
-    value["projectKeys"] = json!([p.key]);
     let roles: Map<String, Value> = ProjectRole::ALL
         .into_iter()
         .map(|role| (role.name().to_string(), json!(role_url(urls, p.id.0, role))))

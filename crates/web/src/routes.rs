@@ -413,6 +413,34 @@ async fn not_found(request: Request<axum::body::Body>) -> Response {
     ApiError::NotFound(format!("No resource exists at {}.", request.uri().path())).into_response()
 }
 
+/// The longest request target (path and query) answered, as a Jira behind Tomcat refuses
+/// longer ones: a long JQL goes by `POST search`.
+pub const MAX_URI_BYTES: usize = 16 * 1024;
+
+/// 414 for a request target over [`MAX_URI_BYTES`], before anything reads it.
+async fn limit_uri(request: Request<axum::body::Body>, next: axum::middleware::Next) -> Response {
+    let length = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |target| target.as_str().len());
+    if length > MAX_URI_BYTES {
+        let body = crate::error::error_body(&tessera_core::FieldErrors::message(format!(
+            "The request's address is {length} bytes long, over the {MAX_URI_BYTES} \
+             tessera accepts: send a long query in the body (POST /rest/api/2/search)."
+        )));
+        return (
+            http::StatusCode::URI_TOO_LONG,
+            [(
+                http::header::CONTENT_TYPE,
+                HeaderValue::from_static(crate::error::JSON_UTF8),
+            )],
+            body.to_string(),
+        )
+            .into_response();
+    }
+    next.run(request).await
+}
+
 async fn method_not_allowed() -> Response {
     ApiError::MethodNotAllowed.into_response()
 }
@@ -517,6 +545,7 @@ pub fn app(state: AppState) -> Router {
                 .on_response(DefaultOnResponse::new().level(Level::DEBUG).latency_unit(tower_http::LatencyUnit::Micros))
                 .on_failure(DefaultOnFailure::new().level(Level::ERROR)),
         )
+        .layer(axum::middleware::from_fn(limit_uri))
         .layer(CatchPanicLayer::custom(panic_response))
         .with_state(state);
     // Jira answers `user/` as `user` (the Python client deletes users at `user/?username=`):

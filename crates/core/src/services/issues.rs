@@ -244,8 +244,13 @@ fn resolve_type(choice: &NamedRef, errors: &mut FieldErrors) -> Option<IssueType
         NamedRef::Id(id) => IssueType::from_id(*id),
         NamedRef::Name(name) => IssueType::from_name(name),
     };
-    if found.is_none() {
-        errors.add_field("issuetype", "The issue type selected is invalid.");
+    match (found, choice) {
+        (Some(_), _) => {}
+        // Jira resolves the name first and then finds no type: its words.
+        (None, NamedRef::Name(_)) => errors.add_field("issuetype", "issue type is required"),
+        (None, NamedRef::Id(_)) => {
+            errors.add_field("issuetype", "The issue type selected is invalid.");
+        }
     }
     found
 }

@@ -297,7 +297,7 @@ backend_tests! {
             async move { ok_json(server.user(Method::GET, &format!("/rest/api/2/issue/{key}/editmeta"), user).send().await.unwrap()).await }
         };
         assert_eq!(edit("reader").await, json!({"fields": {}}));
-        assert_eq!(field_ids(&edit("dev").await["fields"]), ["assignee", "comment", "components", "description", "fixVersions", "issuetype", "labels", "priority", "summary", "timetracking", "versions"]);
+        assert_eq!(field_ids(&edit("dev").await["fields"]), ["assignee", "attachment", "comment", "components", "description", "fixVersions", "issuelinks", "issuetype", "labels", "priority", "summary", "timetracking", "versions"]);
         for step in ["21", "31"] {
             no_content(server.admin(Method::POST, &format!("/rest/api/2/issue/{key}/transitions")).json(&json!({"transition": {"id": step}})).send().await.unwrap()).await;
         }

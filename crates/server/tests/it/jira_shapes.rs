@@ -23,15 +23,16 @@ backend_tests! {
         }
         let mine = json_of(server.user(Method::GET, "/rest/api/2/mypermissions?projectKey=SH", "dev").send().await.unwrap()).await;
         let permissions = mine["permissions"].as_object().unwrap();
-        assert_eq!(permissions.len(), 39, "{:?}", permissions.keys().collect::<Vec<_>>());
+        assert_eq!(permissions.len(), 40, "{:?}", permissions.keys().collect::<Vec<_>>());
         let have = |key: &str| permissions[key]["havePermission"].as_bool().unwrap();
         for held in ["WORK_ON_ISSUES", "RESOLVE_ISSUES", "EDIT_OWN_COMMENTS", "ASSIGNABLE_USER", "USER_PICKER", "EDIT_OWN_WORKLOGS", "LINK_ISSUES"] {
             assert!(have(held), "{held}");
         }
-        for not_held in ["MOVE_ISSUES", "EDIT_ALL_COMMENTS", "DELETE_ALL_WORKLOGS", "SET_ISSUE_SECURITY", "ADMINISTER"] {
+        for not_held in ["MOVE_ISSUES", "EDIT_ALL_COMMENTS", "DELETE_ALL_WORKLOGS", "SET_ISSUE_SECURITY", "ADMINISTER", "MANAGE_SPRINTS_PERMISSION"] {
             assert!(!have(not_held), "{not_held}");
         }
         assert_eq!(permissions["WORK_ON_ISSUES"]["id"], "20");
+        assert_eq!(permissions["MANAGE_SPRINTS_PERMISSION"]["id"], "-1");
         let some = json_of(server.user(Method::GET, "/rest/api/2/mypermissions?permissions=EDIT_OWN_COMMENTS,BULK_CHANGE", "dev").send().await.unwrap()).await;
         assert_eq!(some["permissions"].as_object().unwrap().len(), 2);
     }

@@ -78,26 +78,29 @@ impl TestServer {
         server
     }
 
-    /// A server whose base URL is its own address under `context` (such as `/jira`), as a
-    /// Jira behind a context path is.
-    pub async fn start_under(db: TestDatabase, context: &str) -> Self {
+    /// A server listening at `listen` whose base URL is `http://{host}:{port}{context}` (such
+    /// as `http://localhost:2990/jira`, the address of the Jira the Python client's suite
+    /// expects), as a Jira behind a context path is.
+    pub async fn start_under(db: TestDatabase, listen: &str, host: &str, context: &str) -> Self {
         let config = test_config(&db);
-        let mut server = Self::start_at(config, Some(context)).await;
+        let mut server = Self::start_at(config, listen, Some((host, context))).await;
         server.db = Some(db);
         server
     }
 
     /// A server on a database it does not own (several may share one).
     pub async fn start_shared(config: Config) -> Self {
-        Self::start_at(config, None).await
+        Self::start_at(config, "127.0.0.1:0", None).await
     }
 
-    async fn start_at(mut config: Config, context: Option<&str>) -> Self {
+    async fn start_at(mut config: Config, listen: &str, base: Option<(&str, &str)>) -> Self {
         let share = MACHINE.clone().read_owned().await;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .unwrap_or_else(|e| panic!("cannot listen at {listen}: {e}"));
         let addr = listener.local_addr().unwrap();
-        if let Some(context) = context {
-            config.base_url = Some(format!("http://{addr}{context}"));
+        if let Some((host, context)) = base {
+            config.base_url = Some(format!("http://{host}:{}{context}", addr.port()));
         }
         let prepared = prepare(&config, addr).await.expect("prepare server");
         let base = prepared.state.urls.base().to_string();

@@ -83,11 +83,10 @@ async fn filter_json(state: &AppState, principal: &Principal, f: &Filter) -> Api
 fn filter(urls: &Urls, viewer: Viewer, f: &Filter) -> Value {
     let empty_list =
         json!({"size": 0, "items": [], "max-results": 1000, "start-index": 0, "end-index": 0});
-    json!({
+    let mut value = json!({
         "self": urls.api(&format!("filter/{}", f.id)),
         "id": f.id.to_string(),
         "name": f.name,
-        "description": f.description,
         "owner": optional_user(urls, viewer, f.owner.as_ref()),
         "jql": f.jql,
         "viewUrl": format!("{}/issues/?filter={}", urls.base(), f.id),
@@ -96,7 +95,12 @@ fn filter(urls: &Urls, viewer: Viewer, f: &Filter) -> Value {
         "sharePermissions": [],
         "sharedUsers": empty_list,
         "subscriptions": empty_list,
-    })
+    });
+    // As Jira: a filter without a description has no such field.
+    if let Some(description) = &f.description {
+        value["description"] = json!(description);
+    }
+    value
 }
 
 #[derive(Debug, Deserialize)]

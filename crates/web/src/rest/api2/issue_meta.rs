@@ -309,6 +309,14 @@ fn edit_fields(urls: &Urls, held: ProjectPermissions, is_resolved: bool) -> Vec<
     if held.contains(ProjectPermission::AddComments) {
         fields.push(FieldMeta::new("comment", false, &["add"]));
     }
+    // Listed as Jira lists them; changed through their own resources (`issue/{key}/
+    // attachments`, `issueLink`), so `PUT issue` offers no operation on them.
+    if held.contains(ProjectPermission::CreateAttachments) {
+        fields.push(FieldMeta::new("attachment", false, &[]));
+    }
+    if held.contains(ProjectPermission::LinkIssues) {
+        fields.push(FieldMeta::new("issuelinks", false, &[]));
+    }
     if is_resolved {
         let resolutions = Resolution::ALL
             .iter()
@@ -379,7 +387,9 @@ mod tests {
                 "versions",
                 "components",
                 "assignee",
-                "comment"
+                "comment",
+                "attachment",
+                "issuelinks"
             ]
         );
         let administrators = tessera_core::permissions::ProjectRole::Administrators.permissions();

@@ -66,6 +66,7 @@ pub async fn get_project(
     State(state): State<AppState>,
     Auth(principal): Auth,
     PathArgs(key): PathArgs<String>,
+    params: Params,
 ) -> ApiResult<Jira> {
     let visible = state
         .authz
@@ -73,6 +74,10 @@ pub async fn get_project(
         .await?;
     let viewer = Viewer::of(&principal);
     let mut value = project(&state.urls, viewer, visible.project());
+    // As Jira: the project's keys (past ones included) only when asked for.
+    if params.list("expand").iter().any(|e| e == "projectKeys") {
+        value["projectKeys"] = json!([visible.project().key]);
+    }
     if let Ok(cap) = visible.also::<tessera_core::authz::Browse>() {
         let today = super::planning::today(&state);
         let versions = planning::versions(&*state.store, &cap).await?;

@@ -173,7 +173,8 @@ async fn project_scheme(
         _ => json!({
             "id": WORKFLOW_SCHEME,
             "self": urls.api(&format!("workflowscheme/{WORKFLOW_SCHEME}")),
-            "name": "tessera workflow scheme",
+            // Named as Jira names the scheme a software project is made with.
+            "name": format!("{}: Software Simplified Workflow Scheme", project.key),
             "description": "One workflow for every issue type: To Do, In Progress, Done.",
             "defaultWorkflow": "tessera workflow",
             "issueTypeMappings": IssueType::ALL.iter().map(|t| (t.id().to_string(), json!("tessera workflow"))).collect::<serde_json::Map<_, _>>(),
@@ -222,6 +223,14 @@ pub async fn get_application_properties(
             "tessera",
         ),
         ("jira.baseurl", "Base URL", "string", base.clone(), ""),
+        // Jira's look and feel, which clients read to match its colours.
+        (
+            "jira.lf.text.headingcolour",
+            "Heading colour",
+            "colour",
+            "#172b4d".into(),
+            "#172b4d",
+        ),
         (
             "jira.option.timetracking",
             "Time tracking",
