@@ -529,7 +529,9 @@ pub struct WorklogChanges {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EstimateChange {
     /// By the time logged: reduced by a new worklog's time, by a change's difference, and
-    /// increased by a deleted worklog's (Jira's `auto`).
+    /// increased by a deleted worklog's (Jira's `auto`). An issue without an estimate keeps
+    /// none when work is logged, and counts from zero when a worklog shrinks or goes, as
+    /// Jira's does.
     Auto,
     /// Left as it is.
     Leave,

@@ -17,15 +17,23 @@ use crate::{SqlStore, any_conflict, backend, on_pool, write_error};
 const REDUCE: &str = "UPDATE issues SET time_spent = time_spent + $2, updated_at = $3, \
     remaining_estimate = CASE WHEN remaining_estimate IS NULL THEN NULL \
     WHEN remaining_estimate > $4 THEN remaining_estimate - $4 ELSE 0 END WHERE id = $1";
+/// As [`REDUCE`], an issue without an estimate counting as zero left: what Jira's `auto` does
+/// when a worklog's time shrinks or the worklog goes (the time given back becomes remaining).
+const REDUCE_FROM_ZERO: &str = "UPDATE issues SET time_spent = time_spent + $2, \
+    updated_at = $3, remaining_estimate = CASE WHEN COALESCE(remaining_estimate, 0) > $4 \
+    THEN COALESCE(remaining_estimate, 0) - $4 ELSE 0 END WHERE id = $1";
 const SET: &str = "UPDATE issues SET time_spent = time_spent + $2, updated_at = $3, \
     remaining_estimate = $4 WHERE id = $1";
 const LEAVE: &str = "UPDATE issues SET time_spent = time_spent + $2, updated_at = $3 WHERE id = $1";
 
 /// The statement that applies `spent` (a difference) to an issue's time spent and
 /// `estimate` to its remaining estimate, and the estimate's value to bind as `$4`, if any.
-fn accounting(spent: i64, estimate: EstimateChange) -> (&'static str, Option<i64>) {
+/// `auto` on a new worklog leaves an issue without an estimate without one; on a changed or
+/// deleted worklog it counts from zero, as Jira does.
+fn accounting(spent: i64, estimate: EstimateChange, new: bool) -> (&'static str, Option<i64>) {
     match estimate {
-        EstimateChange::Auto => (REDUCE, Some(spent)),
+        EstimateChange::Auto if new => (REDUCE, Some(spent)),
+        EstimateChange::Auto => (REDUCE_FROM_ZERO, Some(spent)),
         EstimateChange::Reduce(by) => (REDUCE, Some(by)),
         EstimateChange::Set(to) => (SET, Some(to.max(0))),
         EstimateChange::Leave => (LEAVE, None),
@@ -34,8 +42,8 @@ fn accounting(spent: i64, estimate: EstimateChange) -> (&'static str, Option<i64
 
 /// Runs [`accounting`]'s statement on `$tx` for issue `$issue`; `true` if the issue exists.
 macro_rules! account {
-    ($tx:expr, $issue:expr, $spent:expr, $estimate:expr, $at:expr) => {{
-        let (sql, value) = accounting($spent, $estimate);
+    ($tx:expr, $issue:expr, $spent:expr, $estimate:expr, $at:expr, $new:expr) => {{
+        let (sql, value) = accounting($spent, $estimate, $new);
         let mut query = sqlx::query(sql)
             .bind($issue)
             .bind($spent)
@@ -79,7 +87,8 @@ impl WorklogStore for SqlStore {
                 worklog.issue.0,
                 worklog.time_spent_seconds,
                 estimate,
-                worklog.at
+                worklog.at,
+                true
             )?;
             if !found {
                 return Err(StoreError::MissingReference);
@@ -169,7 +178,7 @@ impl WorklogStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(|e| write_error(e, any_conflict))?;
-            account!(tx, issue, new_spent - spent, estimate, at)?;
+            account!(tx, issue, new_spent - spent, estimate, at, false)?;
             tx.commit().await.map_err(backend)?;
             true
         });
@@ -196,7 +205,7 @@ impl WorklogStore for SqlStore {
             let Some((issue, spent)) = deleted else {
                 return Ok(false);
             };
-            account!(tx, issue, -spent, estimate, at)?;
+            account!(tx, issue, -spent, estimate, at, false)?;
             sqlx::query(
                 "INSERT INTO worklog_deletions (worklog_id, project_id, deleted_at) \
                  SELECT $1, project_id, $2 FROM issues WHERE id = $3",

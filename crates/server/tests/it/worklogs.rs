@@ -263,4 +263,22 @@ backend_tests! {
         let editmeta = server.admin_json(Method::GET, &format!("/rest/api/2/issue/{key}/editmeta"), Value::Null, StatusCode::OK).await;
         assert_eq!(editmeta["fields"]["timetracking"]["schema"]["type"], "timetracking");
     }
+
+    async fn auto_gives_back_time_to_an_issue_without_an_estimate(db) {
+        let server = TestServer::start(db).await;
+        server.create_project("WZ").await;
+        let issue = server.create_issue("WZ", "unestimated").await;
+        let (status, made) = log(&server, "admin", &issue, "", json!({"timeSpent": "3h"})).await;
+        assert_eq!(status, StatusCode::CREATED);
+        // Logging keeps the issue without an estimate ...
+        assert_eq!(tracked(&server, &issue).await, (json!(10800), Value::Null));
+        // ... while shrinking or deleting a worklog gives its time back, counted from zero
+        // (as Jira does, and as the Python client's own suite expects).
+        let path = format!("/rest/api/2/issue/{issue}/worklog/{}", made["id"].as_str().unwrap());
+        server.admin_json(Method::PUT, &path, json!({"timeSpent": "2h"}), StatusCode::OK).await;
+        assert_eq!(tracked(&server, &issue).await, (json!(7200), json!(3600)));
+        let deleted = server.admin(Method::DELETE, &path).send().await.unwrap();
+        assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+        assert_eq!(tracked(&server, &issue).await, (Value::Null, json!(10800)));
+    }
 }
