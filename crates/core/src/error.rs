@@ -103,6 +103,8 @@ pub enum Missing {
     IssueLink(String),
     #[error("No remote link with id '{0}' exists on this issue.")]
     RemoteLink(String),
+    #[error("The property with key '{0}' does not exist.")]
+    IssueProperty(String),
     #[error("The attachment with id '{0}' does not exist.")]
     Attachment(String),
     #[error(

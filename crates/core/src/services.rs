@@ -8,6 +8,7 @@ pub mod changelog;
 pub mod comments;
 pub mod filters;
 pub mod groups;
+pub mod issue_properties;
 pub mod issues;
 pub mod links;
 pub mod planning;

@@ -623,6 +623,25 @@ pub trait FilterStore: Send + Sync {
     async fn remove_filter_share(&self, id: FilterId, share: i64) -> StoreResult<bool>;
 }
 
+/// Issue properties: JSON values kept on an issue under a key.
+#[async_trait]
+pub trait IssuePropertyStore: Send + Sync {
+    /// The issue's property keys, sorted.
+    async fn issue_property_keys(&self, issue: IssueId) -> StoreResult<Vec<String>>;
+    /// The property's JSON text.
+    async fn issue_property(&self, issue: IssueId, key: &str) -> StoreResult<Option<String>>;
+    /// Sets the property; `true` if it was new. `MissingReference` if the issue is gone.
+    async fn set_issue_property(
+        &self,
+        issue: IssueId,
+        key: &str,
+        value: &str,
+        at: Timestamp,
+    ) -> StoreResult<bool>;
+    /// `false` if there was no such property.
+    async fn delete_issue_property(&self, issue: IssueId, key: &str) -> StoreResult<bool>;
+}
+
 /// The avatars users chose.
 #[async_trait]
 pub trait AvatarStore: Send + Sync {
@@ -910,6 +929,7 @@ pub trait Store:
     + AttachmentStore
     + VoteStore
     + AvatarStore
+    + IssuePropertyStore
     + FilterStore
     + KeyStore
     + std::fmt::Debug
@@ -936,6 +956,7 @@ impl<T> Store for T where
         + AttachmentStore
         + VoteStore
         + AvatarStore
+        + IssuePropertyStore
         + FilterStore
         + KeyStore
         + std::fmt::Debug

@@ -18,6 +18,7 @@ mod audit;
 mod avatars;
 mod filters;
 mod identity;
+mod issue_properties;
 mod issue_users;
 mod issues;
 mod links;

@@ -22,9 +22,9 @@ use crate::client::resolve_client;
 use crate::error::ApiError;
 use crate::middleware::{audit_admin_change, authenticate, limit_logins, require_websudo};
 use crate::rest::api2::{
-    attachments, avatars, changelog, comments, filters, groups, issue_meta, issues, links, meta,
-    myself, permissions, pickers, planning, projects, schemes, search, server_info, users, votes,
-    watchers, worklogs,
+    attachments, avatars, changelog, comments, filters, groups, issue_meta, issue_properties,
+    issues, links, meta, myself, permissions, pickers, planning, projects, schemes, search,
+    server_info, users, votes, watchers, worklogs,
 };
 use crate::rest::auth::{session, websudo};
 use crate::rest::pat;
@@ -250,6 +250,10 @@ fn api2(state: Option<&AppState>) -> Table {
         .add(M::GET, "/issue/{issueIdOrKey}/worklog/{id}", Project(P::BrowseProjects), worklogs::get_worklog)
         .add(M::PUT, "/issue/{issueIdOrKey}/worklog/{id}", WorklogAuthorOrAll, worklogs::put_worklog)
         .add(M::DELETE, "/issue/{issueIdOrKey}/worklog/{id}", WorklogAuthorOrAll, worklogs::delete_worklog)
+        .add(M::GET, "/issue/{issueIdOrKey}/properties", Project(P::BrowseProjects), issue_properties::get_properties)
+        .add(M::GET, "/issue/{issueIdOrKey}/properties/{propertyKey}", Project(P::BrowseProjects), issue_properties::get_property)
+        .add(M::PUT, "/issue/{issueIdOrKey}/properties/{propertyKey}", Project(P::EditIssues), issue_properties::put_property)
+        .add(M::DELETE, "/issue/{issueIdOrKey}/properties/{propertyKey}", Project(P::EditIssues), issue_properties::delete_property)
         .add(M::GET, "/issue/{issueIdOrKey}/remotelink", Project(P::BrowseProjects), links::get_remote_links)
         .add(M::POST, "/issue/{issueIdOrKey}/remotelink", Project(P::LinkIssues), links::post_remote_link)
         .add(M::DELETE, "/issue/{issueIdOrKey}/remotelink", Project(P::LinkIssues), links::delete_remote_links)

@@ -349,6 +349,7 @@ fn concrete_path(route: &RouteSpec, fixture: &Fixture) -> String {
                 ),
             },
             "{share}" => &fixture.share,
+            "{propertyKey}" => "fixture",
             "{filename}" => "fixture.txt",
             "{idOrName}" => "10000",
             "{issueTypeId}" => "3",
@@ -504,6 +505,9 @@ fn request_for(route: &RouteSpec, f: &Fixture) -> (String, Option<Value>) {
             String::new(),
             Some(json!({"name": format!("made {n}"), "jql": "project = MTX"})),
         ),
+        ("PUT", "/rest/api/2/issue/{issueIdOrKey}/properties/{propertyKey}") => {
+            (String::new(), Some(json!({"set": n})))
+        }
         ("POST", "/rest/api/2/filter/{id}/permission") => {
             (String::new(), Some(json!({"type": "global"})))
         }
@@ -977,6 +981,16 @@ async fn route_records(server: &TestServer, route: &RouteSpec, f: &mut Fixture) 
     }
     if route.method == Method::DELETE && route.path == "/rest/api/2/user" {
         server.create_user(&format!("gone{n}"), &[]).await;
+    }
+    if route.path.ends_with("/properties/{propertyKey}") {
+        server
+            .admin_json(
+                Method::PUT,
+                &format!("/rest/api/2/issue/{}/properties/fixture", f.issue),
+                json!({"made": n}),
+                StatusCode::CREATED,
+            )
+            .await;
     }
     if route.path.starts_with("/rest/api/2/filter/{id}") {
         let made = server

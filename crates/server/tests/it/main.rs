@@ -17,6 +17,7 @@ mod filters;
 mod flood;
 mod identity;
 mod introspection;
+mod issue_properties;
 mod jira_shapes;
 mod links;
 mod oauth1;

@@ -9,6 +9,7 @@ pub mod filters;
 pub mod groups;
 pub mod issue_input;
 pub mod issue_meta;
+pub mod issue_properties;
 pub mod issues;
 pub mod links;
 pub mod meta;
