@@ -206,6 +206,14 @@ backend_tests! {
         let (status, _) = send("ann", Method::POST, permissions.clone(), json!({"type": "global"})).await;
         assert_eq!(status, StatusCode::CREATED);
         assert_eq!(sees("dora").await, StatusCode::OK);
+        // An owner who can no longer browse the project sees its shares by id only.
+        server.admin_json(Method::DELETE, "/rest/api/2/project/SH/role/10001?user=ann", Value::Null, StatusCode::NO_CONTENT).await;
+        let (_, listed) = send("ann", Method::GET, permissions.clone(), Value::Null).await;
+        let projects: Vec<&Value> = listed.as_array().unwrap().iter().filter_map(|s| s.get("project")).collect();
+        assert_eq!(projects.len(), 2, "{listed}");
+        for project in projects {
+            assert_eq!((project["id"].as_str(), project.get("key")), (Some(sh.as_str()), None), "{listed}");
+        }
         // Deleting the filter deletes its shares with it.
         let (status, _) = send("ann", Method::DELETE, filter.clone(), Value::Null).await;
         assert_eq!(status, StatusCode::NO_CONTENT);

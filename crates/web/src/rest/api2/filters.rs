@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tessera_core::authz::BrowsableProjects;
 use tessera_core::ids::ProjectId;
 use tessera_core::model::{Filter, FilterFields, FilterShare, ShareTarget};
 use tessera_core::principal::Principal;
@@ -17,8 +18,16 @@ use crate::render::{self, Viewer, optional_user};
 use crate::state::AppState;
 use crate::urls::{Urls, encode};
 
-/// A shared-with project; one the store no longer has, only by id.
-async fn project_json(state: &AppState, id: ProjectId) -> ApiResult<Value> {
+/// A shared-with project; by id only when the caller may not browse it (any longer) or the
+/// store no longer has it, so that a share never tells its owner more than they may see.
+async fn project_json(
+    state: &AppState,
+    cap: &BrowsableProjects,
+    id: ProjectId,
+) -> ApiResult<Value> {
+    if !cap.contains(id) {
+        return Ok(json!({"id": id.to_string()}));
+    }
     Ok(
         match state
             .store
@@ -35,7 +44,7 @@ async fn project_json(state: &AppState, id: ProjectId) -> ApiResult<Value> {
 }
 
 /// A share as Jira lists it.
-async fn share(state: &AppState, share: &FilterShare) -> ApiResult<Value> {
+async fn share(state: &AppState, cap: &BrowsableProjects, share: &FilterShare) -> ApiResult<Value> {
     let urls = &state.urls;
     Ok(match &share.target {
         ShareTarget::Global => json!({"id": share.id, "type": "global"}),
@@ -49,12 +58,12 @@ async fn share(state: &AppState, share: &FilterShare) -> ApiResult<Value> {
             json!({"id": share.id, "type": "group", "group": render::group(urls, &name)})
         }
         ShareTarget::Project(id) => {
-            json!({"id": share.id, "type": "project", "project": project_json(state, *id).await?})
+            json!({"id": share.id, "type": "project", "project": project_json(state, cap, *id).await?})
         }
         ShareTarget::ProjectRole(id, role) => json!({
             "id": share.id,
             "type": "project",
-            "project": project_json(state, *id).await?,
+            "project": project_json(state, cap, *id).await?,
             "role": {
                 "self": urls.api(&format!("project/{}/role/{}", id.0, role.id())),
                 "name": role.name(),
@@ -65,18 +74,23 @@ async fn share(state: &AppState, share: &FilterShare) -> ApiResult<Value> {
     })
 }
 
-async fn shares(state: &AppState, f: &Filter) -> ApiResult<Vec<Value>> {
+async fn shares(state: &AppState, cap: &BrowsableProjects, f: &Filter) -> ApiResult<Vec<Value>> {
     let mut shown = Vec::with_capacity(f.shares.len());
     for s in &f.shares {
-        shown.push(share(state, s).await?);
+        shown.push(share(state, cap, s).await?);
     }
     Ok(shown)
 }
 
 /// The filter with its shares, as the caller may see them.
-async fn filter_json(state: &AppState, principal: &Principal, f: &Filter) -> ApiResult<Value> {
+async fn filter_json(
+    state: &AppState,
+    cap: &BrowsableProjects,
+    principal: &Principal,
+    f: &Filter,
+) -> ApiResult<Value> {
     let mut value = filter(&state.urls, Viewer::of(principal), f);
-    value["sharePermissions"] = json!(shares(state, f).await?);
+    value["sharePermissions"] = json!(shares(state, cap, f).await?);
     Ok(value)
 }
 
@@ -133,6 +147,7 @@ pub async fn post_filter(
     JsonBody(body): JsonBody<FilterBody>,
 ) -> ApiResult<Jira> {
     let (fields, favourite) = body.fields();
+    let cap = state.authz.browsable_projects(&principal).await?;
     let made = filters::create(
         &*state.store,
         &principal,
@@ -141,7 +156,9 @@ pub async fn post_filter(
         state.clock.now(),
     )
     .await?;
-    Ok(Jira::ok(filter_json(&state, &principal, &made).await?))
+    Ok(Jira::ok(
+        filter_json(&state, &cap, &principal, &made).await?,
+    ))
 }
 
 /// The owner, or someone it is shared with.
@@ -152,7 +169,9 @@ pub async fn get_filter(
 ) -> ApiResult<Jira> {
     let cap = state.authz.browsable_projects(&principal).await?;
     let found = filters::get(&*state.store, &principal, &cap, &id).await?;
-    Ok(Jira::ok(filter_json(&state, &principal, &found).await?))
+    Ok(Jira::ok(
+        filter_json(&state, &cap, &principal, &found).await?,
+    ))
 }
 
 /// The owner: the fields given change.
@@ -165,7 +184,9 @@ pub async fn put_filter(
     let (fields, favourite) = body.fields();
     let cap = state.authz.browsable_projects(&principal).await?;
     let updated = filters::update(&*state.store, &principal, &cap, &id, fields, favourite).await?;
-    Ok(Jira::ok(filter_json(&state, &principal, &updated).await?))
+    Ok(Jira::ok(
+        filter_json(&state, &cap, &principal, &updated).await?,
+    ))
 }
 
 /// The owner. 204.
@@ -182,7 +203,9 @@ pub async fn delete_filter(
 async fn favourite(state: AppState, principal: Principal, id: String, on: bool) -> ApiResult<Jira> {
     let cap = state.authz.browsable_projects(&principal).await?;
     let found = filters::set_favourite(&*state.store, &principal, &cap, &id, on).await?;
-    Ok(Jira::ok(filter_json(&state, &principal, &found).await?))
+    Ok(Jira::ok(
+        filter_json(&state, &cap, &principal, &found).await?,
+    ))
 }
 
 /// The owner or someone it is shared with: marks it a favourite (Jira Cloud's path). The filter.
@@ -212,7 +235,7 @@ pub async fn get_favourite_filters(
     let found = filters::favourites(&*state.store, &principal, &cap).await?;
     let mut listed = Vec::with_capacity(found.len());
     for f in &found {
-        listed.push(filter_json(&state, &principal, f).await?);
+        listed.push(filter_json(&state, &cap, &principal, f).await?);
     }
     Ok(Jira::ok(json!(listed)))
 }
@@ -225,7 +248,7 @@ pub async fn get_permissions(
 ) -> ApiResult<Jira> {
     let cap = state.authz.browsable_projects(&principal).await?;
     let found = filters::get(&*state.store, &principal, &cap, &id).await?;
-    Ok(Jira::ok(json!(shares(&state, &found).await?)))
+    Ok(Jira::ok(json!(shares(&state, &cap, &found).await?)))
 }
 
 /// `{"type": "global" | "group" | "project" | "projectRole", "groupname", "projectId",
@@ -263,7 +286,7 @@ pub async fn post_permission(
         role: id_text(body.project_role_id),
     };
     let shared = filters::share(&*state.store, &principal, &cap, &id, &input).await?;
-    Ok(Jira::created(json!(shares(&state, &shared).await?)))
+    Ok(Jira::created(json!(shares(&state, &cap, &shared).await?)))
 }
 
 /// One share, as [`get_permissions`] lists it.
@@ -274,7 +297,7 @@ pub async fn get_permission(
 ) -> ApiResult<Jira> {
     let cap = state.authz.browsable_projects(&principal).await?;
     let found = filters::share_of(&*state.store, &principal, &cap, &id, &share_id).await?;
-    Ok(Jira::ok(share(&state, &found).await?))
+    Ok(Jira::ok(share(&state, &cap, &found).await?))
 }
 
 /// The owner. 204.
