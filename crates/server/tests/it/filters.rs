@@ -17,12 +17,7 @@ backend_tests! {
         server.create_user("bob", &[]).await;
         let send = |who: &'static str, method: Method, path: String, body: Value| {
             let server = &server;
-            async move {
-                let response = server.user(method, &path, who).json(&body).send().await.unwrap();
-                let status = response.status();
-                let text = response.text().await.unwrap();
-                (status, serde_json::from_str::<Value>(&text).unwrap_or(Value::Null))
-            }
+            async move { server.user_json(who, method, &path, body).await }
         };
         let (status, made) = send("ann", Method::POST, "/rest/api/2/filter".into(), json!({"name": "My bugs", "description": "open ones", "jql": "project = FI AND resolution is EMPTY"})).await;
         assert_eq!(status, StatusCode::OK, "{made}");
@@ -93,12 +88,7 @@ backend_tests! {
         server.add_to_role("SH", 10000, "bob").await;
         let send = |who: &'static str, method: Method, path: String, body: Value| {
             let server = &server;
-            async move {
-                let response = server.user(method, &path, who).json(&body).send().await.unwrap();
-                let status = response.status();
-                let text = response.text().await.unwrap();
-                (status, serde_json::from_str::<Value>(&text).unwrap_or(Value::Null))
-            }
+            async move { server.user_json(who, method, &path, body).await }
         };
         let (status, made) = send("ann", Method::POST, "/rest/api/2/filter".into(), json!({"name": "Team work", "jql": "project = SH"})).await;
         assert_eq!(status, StatusCode::OK, "{made}");

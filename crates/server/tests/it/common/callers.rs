@@ -24,6 +24,25 @@ impl TestServer {
         self.basic(method, path, user, PASSWORD)
     }
 
+    /// Sends `body` as JSON as `user`: the status and the answer's JSON (null if none).
+    pub async fn user_json(
+        &self,
+        user: &str,
+        method: Method,
+        path: &str,
+        body: Value,
+    ) -> (StatusCode, Value) {
+        let response = self
+            .user(method, path, user)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
     pub fn with_session(&self, method: Method, path: &str, session: &str) -> RequestBuilder {
         self.request(method, path)
             .header("cookie", format!("JSESSIONID={session}"))
