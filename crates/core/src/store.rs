@@ -649,6 +649,24 @@ pub trait AvatarStore: Send + Sync {
     async fn chosen_avatar(&self, user: UserId) -> StoreResult<Option<i64>>;
     /// `MissingReference` if the user is gone.
     async fn choose_avatar(&self, user: UserId, avatar: i64) -> StoreResult<()>;
+    /// Holds an uploaded image unconfirmed, in place of the user's previous unconfirmed one;
+    /// its id. `MissingReference` if the user is gone.
+    async fn add_avatar_image(
+        &self,
+        user: UserId,
+        mime_type: &str,
+        content: &[u8],
+        at: Timestamp,
+    ) -> StoreResult<i64>;
+    /// Confirms the user's unconfirmed image; its id, `None` if there is none.
+    async fn confirm_avatar_image(&self, user: UserId) -> StoreResult<Option<i64>>;
+    /// The user's confirmed images' ids, oldest first.
+    async fn avatar_images(&self, user: UserId) -> StoreResult<Vec<i64>>;
+    /// A confirmed image: its owner, type and bytes.
+    async fn avatar_image(&self, id: i64) -> StoreResult<Option<(UserId, String, Vec<u8>)>>;
+    /// Deletes one of the user's confirmed images (and the choice of it, so the user shows the
+    /// default); `false` if the user has no such image.
+    async fn delete_avatar_image(&self, user: UserId, id: i64) -> StoreResult<bool>;
 }
 
 /// Votes for issues.

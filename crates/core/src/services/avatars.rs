@@ -1,10 +1,13 @@
-//! User avatars: Jira's system avatars (ids 10100 to 10123, drawn by tessera) and the one each
-//! user chose. Whoever may look users up may list a user's avatars; a user changes their own
-//! (with the write scope), an administrator anyone's.
+//! User avatars: Jira's system avatars (ids 10100 to 10123, drawn by tessera), the images
+//! users upload (PNG, JPEG or GIF, as their first bytes say, whatever the request claims; held
+//! unconfirmed until confirmed, as Jira's upload-then-crop does, without cropping), and the one
+//! each user chose. Whoever may look users up may list a user's avatars; a user changes their
+//! own (with the write scope), an administrator anyone's.
 
 use std::ops::RangeInclusive;
 
 use crate::authz::ReadUsers;
+use crate::clock::Timestamp;
 use crate::error::{Denied, Error, Needed};
 use crate::model::User;
 use crate::permissions::GlobalPermission;
@@ -23,7 +26,25 @@ pub const DEFAULT: i64 = 10122;
 pub struct Avatars {
     pub owner: User,
     pub system: Vec<i64>,
+    /// The images the user uploaded and confirmed.
+    pub custom: Vec<i64>,
     pub selected: i64,
+}
+
+/// The largest image accepted, in bytes.
+pub const MAX_IMAGE_BYTES: usize = 1024 * 1024;
+
+/// The image type `content` is, by its first bytes: PNG, JPEG or GIF; `None` for anything else.
+pub fn image_type(content: &[u8]) -> Option<&'static str> {
+    if content.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if content.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if content.starts_with(b"GIF87a") || content.starts_with(b"GIF89a") {
+        Some("image/gif")
+    } else {
+        None
+    }
 }
 
 /// The user's avatars.
@@ -33,33 +54,31 @@ pub async fn list(
     who: UserSelector<'_>,
 ) -> Result<Avatars, Error> {
     let owner = super::users::find_user(store, reader, who).await?;
-    let selected = shown(store, &owner).await?;
+    let custom = store.avatar_images(owner.id).await?;
+    let selected = match store.chosen_avatar(owner.id).await? {
+        Some(id) if SYSTEM.contains(&id) || custom.contains(&id) => id,
+        _ => DEFAULT,
+    };
     Ok(Avatars {
         owner,
         system: SYSTEM.collect(),
+        custom,
         selected,
     })
 }
 
 /// The avatar the user shows.
 pub async fn shown(store: &dyn Store, user: &User) -> Result<i64, Error> {
-    Ok(store
-        .chosen_avatar(user.id)
-        .await?
-        .filter(|id| SYSTEM.contains(id))
-        .unwrap_or(DEFAULT))
+    Ok(match store.chosen_avatar(user.id).await? {
+        Some(id) if SYSTEM.contains(&id) => id,
+        Some(id) if store.avatar_images(user.id).await?.contains(&id) => id,
+        _ => DEFAULT,
+    })
 }
 
-/// Makes `avatar` (an id, as text) the one the user shows: their own, or anyone's for an
-/// administrator.
-pub async fn choose(
-    store: &dyn Store,
-    principal: &Principal,
-    reader: &ReadUsers,
-    who: UserSelector<'_>,
-    avatar: &str,
-) -> Result<(), Error> {
-    let owner = super::users::find_user(store, reader, who).await?;
+/// Whether the caller may change `owner`'s avatars: their own with the write scope, anyone's
+/// as an administrator with the administration scope.
+fn may_change(principal: &Principal, owner: &User) -> Result<(), Error> {
     if owner.id != principal.user.id {
         if !principal.has_global(GlobalPermission::Administer) {
             return Err(Error::Denied(Denied::Permission(Needed::Global(
@@ -72,11 +91,90 @@ pub async fn choose(
     } else if !principal.scopes.contains(Scope::WriteJiraWork) {
         return Err(Error::Denied(Denied::Scope(Scope::WriteJiraWork)));
     }
+    Ok(())
+}
+
+/// Holds an uploaded image for the user until it is confirmed; the user.
+pub async fn upload(
+    store: &dyn Store,
+    principal: &Principal,
+    reader: &ReadUsers,
+    who: UserSelector<'_>,
+    content: &[u8],
+    now: Timestamp,
+) -> Result<User, Error> {
+    let owner = super::users::find_user(store, reader, who).await?;
+    may_change(principal, &owner)?;
+    let mime = image_type(content)
+        .ok_or_else(|| Error::invalid_message("An avatar must be a PNG, JPEG or GIF image."))?;
+    store.add_avatar_image(owner.id, mime, content, now).await?;
+    Ok(owner)
+}
+
+/// Makes the user's uploaded image one of their avatars; its id.
+pub async fn confirm(
+    store: &dyn Store,
+    principal: &Principal,
+    reader: &ReadUsers,
+    who: UserSelector<'_>,
+) -> Result<(User, i64), Error> {
+    let owner = super::users::find_user(store, reader, who).await?;
+    may_change(principal, &owner)?;
+    let id = store.confirm_avatar_image(owner.id).await?.ok_or_else(|| {
+        Error::invalid_message("There is no uploaded image to confirm: upload one first.")
+    })?;
+    Ok((owner, id))
+}
+
+/// Deletes one of the user's uploaded avatars (a system avatar cannot be).
+pub async fn delete(
+    store: &dyn Store,
+    principal: &Principal,
+    reader: &ReadUsers,
+    who: UserSelector<'_>,
+    avatar: &str,
+) -> Result<(), Error> {
+    let owner = super::users::find_user(store, reader, who).await?;
+    may_change(principal, &owner)?;
+    let missing = || {
+        Error::invalid_message(format!(
+            "The user has no avatar with id '{}' to delete.",
+            avatar.trim()
+        ))
+    };
+    let id: i64 = avatar.trim().parse().map_err(|_| missing())?;
+    if store.delete_avatar_image(owner.id, id).await? {
+        Ok(())
+    } else {
+        Err(missing())
+    }
+}
+
+/// An uploaded avatar's type and bytes.
+pub async fn image(store: &dyn Store, id: i64) -> Result<Option<(String, Vec<u8>)>, Error> {
+    Ok(store
+        .avatar_image(id)
+        .await?
+        .map(|(_, mime, content)| (mime, content)))
+}
+
+/// Makes `avatar` (an id, as text) the one the user shows: their own, or anyone's for an
+/// administrator.
+pub async fn choose(
+    store: &dyn Store,
+    principal: &Principal,
+    reader: &ReadUsers,
+    who: UserSelector<'_>,
+    avatar: &str,
+) -> Result<(), Error> {
+    let owner = super::users::find_user(store, reader, who).await?;
+    may_change(principal, &owner)?;
+    let custom = store.avatar_images(owner.id).await?;
     let id = avatar
         .trim()
         .parse()
         .ok()
-        .filter(|id| SYSTEM.contains(id))
+        .filter(|id| SYSTEM.contains(id) || custom.contains(id))
         .ok_or_else(|| {
             Error::invalid_message(format!("There is no avatar with id '{}'.", avatar.trim()))
         })?;
@@ -123,6 +221,16 @@ mod tests {
         assert_eq!(distinct.len(), SYSTEM.count());
         for id in [0, 10099, 10124, -1, i64::MAX] {
             assert_eq!(system_image(id), None, "{id}");
+        }
+    }
+
+    #[test]
+    fn images_are_known_by_their_first_bytes() {
+        assert_eq!(image_type(b"\x89PNG\r\n\x1a\n rest"), Some("image/png"));
+        assert_eq!(image_type(&[0xFF, 0xD8, 0xFF, 0xE0]), Some("image/jpeg"));
+        assert_eq!(image_type(b"GIF89a..."), Some("image/gif"));
+        for other in [&b""[..], b"<svg xmlns=", b"<html>", b"\x89PN", b"GIF90a"] {
+            assert_eq!(image_type(other), None, "{other:?}");
         }
     }
 }

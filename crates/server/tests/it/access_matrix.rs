@@ -286,6 +286,8 @@ struct Fixture {
     filter: String,
     /// The fixture filter's share with project MTX.
     share: String,
+    /// An avatar `target` uploaded.
+    avatar: String,
     group: String,
     /// The administrator's session, with websudo.
     session: String,
@@ -341,6 +343,7 @@ fn concrete_path(route: &RouteSpec, fixture: &Fixture) -> String {
                 "remotelink" => &fixture.remote_link,
                 "attachment" => &fixture.attachment,
                 "filter" => &fixture.filter,
+                "avatar" => &fixture.avatar,
                 "issuetype" | "priority" => "3",
                 "resolution" => "10000",
                 other => panic!(
@@ -390,6 +393,16 @@ fn request_for(route: &RouteSpec, f: &Fixture) -> (String, Option<Value>) {
         ("PUT", "/rest/api/2/user/avatar") => {
             ("?username=target".to_string(), Some(json!({"id": "10101"})))
         }
+        ("POST", "/rest/api/2/user/avatar/temporary") => {
+            ("?username=target&filename=matrix.png&size=14".into(), None)
+        }
+        ("POST", "/rest/api/2/user/avatar") => (
+            "?username=target".into(),
+            Some(
+                json!({"cropperWidth": 48, "cropperOffsetX": 0, "cropperOffsetY": 0, "needsCropping": false}),
+            ),
+        ),
+        ("DELETE", "/rest/api/2/user/avatar/{id}") => ("?username=target".into(), None),
         ("GET", "/secure/useravatar") => ("?size=48&ownerId=target&avatarId=10122".into(), None),
         ("GET", "/rest/api/2/user/assignable/search") => ("?project=MTX&username=de".into(), None),
         ("GET", "/rest/api/2/user/assignable/multiProjectSearch") => {
@@ -942,6 +955,7 @@ async fn fixture(server: &TestServer, idp: &str) -> Fixture {
         attachment: String::new(),
         filter: String::new(),
         share: String::new(),
+        avatar: String::new(),
         group,
         session,
         stale_session,
@@ -981,6 +995,31 @@ async fn route_records(server: &TestServer, route: &RouteSpec, f: &mut Fixture) 
     }
     if route.method == Method::DELETE && route.path == "/rest/api/2/user" {
         server.create_user(&format!("gone{n}"), &[]).await;
+    }
+    if route.path.starts_with("/rest/api/2/user/avatar") && route.method != Method::PUT {
+        let uploaded = server
+            .admin(
+                Method::POST,
+                "/rest/api/2/user/avatar/temporary?username=target&filename=f.png&size=14",
+            )
+            .header("X-Atlassian-Token", "no-check")
+            .header("content-type", "image/png")
+            .body(MATRIX_PNG.to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(uploaded.status(), StatusCode::CREATED);
+        if route.method == Method::DELETE {
+            let made = server
+                .admin_json(
+                    Method::POST,
+                    "/rest/api/2/user/avatar?username=target",
+                    json!({}),
+                    StatusCode::CREATED,
+                )
+                .await;
+            f.avatar = made["id"].as_str().unwrap().to_string();
+        }
     }
     if route.path.ends_with("/properties/{propertyKey}") {
         server
@@ -1094,6 +1133,10 @@ async fn call(
         (Caller::SessionWithoutXsrf, _) if !is_safe(&route.method) => request
             .header("content-type", "application/x-www-form-urlencoded")
             .body("a=b"),
+        (_, None) if route.path.ends_with("/avatar/temporary") => request
+            .header("X-Atlassian-Token", "no-check")
+            .header("content-type", "image/png")
+            .body(MATRIX_PNG.to_vec()),
         (_, None) if route.path.ends_with("/attachments") => request
             .header("X-Atlassian-Token", "no-check")
             .multipart(reqwest::multipart::Form::new().part(
@@ -1105,6 +1148,9 @@ async fn call(
     };
     request.send().await.unwrap().status()
 }
+
+/// Enough of a PNG for tessera, which knows images by their first bytes.
+const MATRIX_PNG: &[u8] = b"\x89PNG\r\n\x1a\nmatrix";
 
 async fn run_matrix(server: &TestServer) {
     setup(server).await;

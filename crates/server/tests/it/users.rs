@@ -1,7 +1,8 @@
 //! Users and groups through a real server, on SQLite and on PostgreSQL: deleting users (what
 //! goes with them, and whom Jira's rule keeps), and group names kept in the case they were
 //! created with while matched without regard to case, and avatars (Jira's system avatars,
-//! chosen by their user or an administrator, drawn at Jira's addresses).
+//! chosen by their user or an administrator, drawn at Jira's addresses; images users upload,
+//! known by their bytes and served sandboxed).
 
 use crate::common::*;
 use reqwest::{Method, StatusCode};
@@ -161,5 +162,69 @@ backend_tests! {
         assert!(image(project["avatarUrls"]["48x48"].as_str().unwrap().to_string()).await.starts_with("<svg"));
         let anonymous = server.anonymous(Method::GET, "/secure/useravatar?avatarId=10122").send().await.unwrap();
         assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    }
+
+    async fn users_upload_avatars_that_are_served_as_the_images_they_are(db) {
+        let server = TestServer::start(db).await;
+        server.create_user("zed", &[]).await;
+        server.create_user("yan", &[]).await;
+        let png: Vec<u8> = [&b"\x89PNG\r\n\x1a\n"[..], &[7u8; 64][..]].concat();
+        let upload = |who: &'static str, bytes: Vec<u8>, token: bool| {
+            let server = &server;
+            async move {
+                let mut request = server
+                    .user(Method::POST, "/rest/api/2/user/avatar/temporary?username=zed&filename=me.png&size=72", who)
+                    .header("content-type", "image/png")
+                    .body(bytes);
+                if token {
+                    request = request.header("X-Atlassian-Token", "no-check");
+                }
+                let response = request.send().await.unwrap();
+                (response.status(), json_of(response).await)
+            }
+        };
+        // Refused: without Jira's XSRF header, anything but PNG, JPEG or GIF (an SVG could
+        // carry script), over 1 MiB, for another user.
+        assert_eq!(upload("zed", png.clone(), false).await.0, StatusCode::FORBIDDEN);
+        assert_eq!(upload("zed", b"<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>".to_vec(), true).await.0, StatusCode::BAD_REQUEST);
+        assert_eq!(upload("zed", [&png[..], &vec![0u8; 1024 * 1024][..]].concat(), true).await.0, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(upload("yan", png.clone(), true).await.0, StatusCode::FORBIDDEN);
+        let confirm = |who: &'static str| {
+            let server = &server;
+            async move { server.user_json(who, Method::POST, "/rest/api/2/user/avatar?username=zed", json!({"cropperWidth": 48, "needsCropping": false})).await }
+        };
+        assert_eq!(confirm("zed").await.0, StatusCode::BAD_REQUEST, "nothing uploaded yet");
+        let (status, proposal) = upload("zed", png.clone(), true).await;
+        assert_eq!((status, proposal["needsCropping"].as_bool()), (StatusCode::CREATED, Some(true)));
+        assert!(proposal["cropperWidth"].is_number() && proposal["cropperOffsetX"].is_number());
+        assert_eq!(confirm("yan").await.0, StatusCode::FORBIDDEN);
+        let (status, made) = confirm("zed").await;
+        assert_eq!((status, made["owner"].as_str(), made["isSystemAvatar"].as_bool()), (StatusCode::CREATED, Some("zed"), Some(false)));
+        let id = made["id"].as_str().unwrap().to_string();
+        assert!(id.parse::<i64>().unwrap() >= 20000);
+
+        // Listed as custom, chosen, and drawn as the PNG it is, sandboxed.
+        let listed = server.admin_json(Method::GET, "/rest/api/2/user/avatars?username=zed", Value::Null, StatusCode::OK).await;
+        assert_eq!(listed["custom"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap()).collect::<Vec<_>>(), [id.as_str()]);
+        let (status, _) = server.user_json("zed", Method::PUT, "/rest/api/2/user/avatar?username=zed", json!({"id": id})).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let (status, _) = server.user_json("yan", Method::PUT, "/rest/api/2/user/avatar?username=yan", json!({"id": id})).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "another user's upload is not yan's to show");
+        let shown = server.user(Method::GET, "/secure/useravatar?size=48&ownerId=zed&avatarId=10122", "yan").send().await.unwrap();
+        assert_eq!(shown.status(), StatusCode::OK);
+        assert_eq!(shown.headers()["content-type"], "image/png");
+        assert_eq!(shown.headers()["x-content-type-options"], "nosniff");
+        assert!(shown.headers()["content-security-policy"].to_str().unwrap().contains("sandbox"));
+        assert_eq!(shown.bytes().await.unwrap().to_vec(), png);
+
+        // Deleted by its user (not by another); the user shows the default again.
+        let path = format!("/rest/api/2/user/avatar/{id}?username=zed");
+        assert_eq!(server.user(Method::DELETE, &path, "yan").send().await.unwrap().status(), StatusCode::FORBIDDEN);
+        assert_eq!(server.user(Method::DELETE, &path, "zed").send().await.unwrap().status(), StatusCode::NO_CONTENT);
+        assert_eq!(server.user(Method::DELETE, &path, "zed").send().await.unwrap().status(), StatusCode::BAD_REQUEST);
+        let listed = server.admin_json(Method::GET, "/rest/api/2/user/avatars?username=zed", Value::Null, StatusCode::OK).await;
+        assert_eq!(listed["custom"], json!([]));
+        let shown = server.user(Method::GET, "/secure/useravatar?size=48&ownerId=zed", "yan").send().await.unwrap();
+        assert_eq!(shown.headers()["content-type"], "image/svg+xml");
     }
 }

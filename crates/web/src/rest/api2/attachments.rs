@@ -47,7 +47,7 @@ pub fn attachment(urls: &Urls, viewer: Viewer, a: &Attachment) -> Value {
 
 /// Jira's XSRF rule for uploads: `X-Atlassian-Token: no-check` (a cross-site form cannot send
 /// it).
-fn has_xsrf_opt_out(headers: &HeaderMap) -> bool {
+pub(crate) fn has_xsrf_opt_out(headers: &HeaderMap) -> bool {
     headers
         .get_all("x-atlassian-token")
         .iter()
