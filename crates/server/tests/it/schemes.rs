@@ -43,6 +43,11 @@ backend_tests! {
         let property = server.admin_json(Method::GET, "/rest/api/2/application-properties?key=jira.timetracking.hours.per.day", Value::Null, StatusCode::OK).await;
         assert_eq!(property["value"], "8");
         assert_eq!(server.admin(Method::GET, "/rest/api/2/application-properties?key=nope").send().await.unwrap().status(), StatusCode::NOT_FOUND);
+        // What tessera has, its properties say it has (clients hide votes and links otherwise).
+        for option in ["jira.option.voting", "jira.option.issuelinking", "jira.option.watching"] {
+            let property = server.admin_json(Method::GET, &format!("/rest/api/2/application-properties?key={option}"), Value::Null, StatusCode::OK).await;
+            assert_eq!(property["value"], "true", "{option}");
+        }
     }
 
     async fn deleting_a_project_takes_its_issues_with_it(db) {
