@@ -642,6 +642,14 @@ pub trait IssuePropertyStore: Send + Sync {
     async fn delete_issue_property(&self, issue: IssueId, key: &str) -> StoreResult<bool>;
 }
 
+/// Application properties an administrator changed.
+#[async_trait]
+pub trait AppPropertyStore: Send + Sync {
+    /// Every changed property: key and value.
+    async fn app_properties(&self) -> StoreResult<Vec<(String, String)>>;
+    async fn set_app_property(&self, key: &str, value: &str, at: Timestamp) -> StoreResult<()>;
+}
+
 /// The avatars users chose.
 #[async_trait]
 pub trait AvatarStore: Send + Sync {
@@ -947,6 +955,7 @@ pub trait Store:
     + AttachmentStore
     + VoteStore
     + AvatarStore
+    + AppPropertyStore
     + IssuePropertyStore
     + FilterStore
     + KeyStore
@@ -974,6 +983,7 @@ impl<T> Store for T where
         + AttachmentStore
         + VoteStore
         + AvatarStore
+        + AppPropertyStore
         + IssuePropertyStore
         + FilterStore
         + KeyStore

@@ -13,6 +13,7 @@
 //! PostgreSQL serialises what must be serial with row locks (e.g. the per-project issue counter),
 //! so several tessera instances can share one database.
 
+mod app_properties;
 mod attachments;
 mod audit;
 mod avatars;

@@ -218,6 +218,7 @@ fn api2(state: Option<&AppState>) -> Table {
         .add(M::GET, "/notificationscheme", User, schemes::get_notification_schemes)
         .add(M::GET, "/projectCategory", User, schemes::get_project_categories)
         .add(M::GET, "/application-properties", Admin, schemes::get_application_properties)
+        .add(M::PUT, "/application-properties/{id}", Admin, schemes::put_application_property)
         .add(M::GET, "/project/{projectIdOrKey}/statuses", ProjectVisible, projects::get_project_statuses)
         .add(M::GET, "/project/{projectIdOrKey}/role", ProjectVisible, projects::get_project_roles)
         .add(M::GET, "/project/{projectIdOrKey}/role/{id}", ProjectVisible, projects::get_project_role)

@@ -344,6 +344,7 @@ fn concrete_path(route: &RouteSpec, fixture: &Fixture) -> String {
                 "attachment" => &fixture.attachment,
                 "filter" => &fixture.filter,
                 "avatar" => &fixture.avatar,
+                "application-properties" => "jira.title",
                 "issuetype" | "priority" => "3",
                 "resolution" => "10000",
                 other => panic!(
@@ -521,6 +522,10 @@ fn request_for(route: &RouteSpec, f: &Fixture) -> (String, Option<Value>) {
         ("PUT", "/rest/api/2/issue/{issueIdOrKey}/properties/{propertyKey}") => {
             (String::new(), Some(json!({"set": n})))
         }
+        ("PUT", "/rest/api/2/application-properties/{id}") => (
+            String::new(),
+            Some(json!({"id": "jira.title", "value": format!("matrix {n}")})),
+        ),
         ("POST", "/rest/api/2/filter/{id}/permission") => {
             (String::new(), Some(json!({"type": "global"})))
         }

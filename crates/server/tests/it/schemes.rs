@@ -43,6 +43,30 @@ backend_tests! {
         let property = server.admin_json(Method::GET, "/rest/api/2/application-properties?key=jira.timetracking.hours.per.day", Value::Null, StatusCode::OK).await;
         assert_eq!(property["value"], "8");
         assert_eq!(server.admin(Method::GET, "/rest/api/2/application-properties?key=nope").send().await.unwrap().status(), StatusCode::NOT_FOUND);
+        // An administrator changes the title and the look and feel, within their rules; not
+        // the rest, and nobody else.
+        let favicon = "/rest/api/2/application-properties/jira.lf.favicon.hires.url";
+        let set = server.admin_json(Method::PUT, favicon, json!({"id": "jira.lf.favicon.hires.url", "value": "/brand/icon.png"}), StatusCode::OK).await;
+        assert_eq!((set["value"].as_str(), set["defaultValue"].as_str()), (Some("/brand/icon.png"), Some("/images/64jira.png")));
+        let read = server.admin_json(Method::GET, "/rest/api/2/application-properties?key=jira.lf.favicon.hires.url", Value::Null, StatusCode::OK).await;
+        assert_eq!(read["value"], "/brand/icon.png");
+        for (key, value, status) in [
+            ("jira.lf.favicon.hires.url", "javascript:alert(1)", StatusCode::BAD_REQUEST),
+            ("jira.lf.text.headingcolour", "red; background: url(x)", StatusCode::BAD_REQUEST),
+            ("jira.title", "", StatusCode::BAD_REQUEST),
+            ("jira.baseurl", "https://elsewhere.example", StatusCode::BAD_REQUEST),
+            ("jira.option.voting", "false", StatusCode::BAD_REQUEST),
+            ("random.nonexistent.property", "666", StatusCode::NOT_FOUND),
+        ] {
+            let response = server.admin(Method::PUT, &format!("/rest/api/2/application-properties/{key}")).json(&json!({"id": key, "value": value})).send().await.unwrap();
+            assert_eq!(response.status(), status, "{key} = {value}");
+        }
+        server.admin_json(Method::PUT, "/rest/api/2/application-properties/jira.lf.text.headingcolour", json!({"id": "jira.lf.text.headingcolour", "value": "#0052CC"}), StatusCode::OK).await;
+        server.create_user("plain", &[]).await;
+        let refused = server.user(Method::PUT, "/rest/api/2/application-properties/jira.title", "plain").json(&json!({"id": "jira.title", "value": "mine"})).send().await.unwrap();
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+        let title = server.admin_json(Method::GET, "/rest/api/2/application-properties?key=jira.title", Value::Null, StatusCode::OK).await;
+        assert_eq!(title["value"], "tessera");
         // What tessera has, its properties say it has (clients hide votes and links otherwise).
         for option in ["jira.option.voting", "jira.option.issuelinking", "jira.option.watching"] {
             let property = server.admin_json(Method::GET, &format!("/rest/api/2/application-properties?key={option}"), Value::Null, StatusCode::OK).await;

@@ -14,7 +14,7 @@ use tessera_core::catalog::{IssueType, Priority};
 use tessera_core::permissions::ProjectRole;
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Auth, Jira, Params, PathArgs};
+use crate::extract::{Auth, Jira, JsonBody, Params, PathArgs};
 use crate::state::AppState;
 use crate::urls::Urls;
 
@@ -205,16 +205,17 @@ project_scheme_route!(
     "issuesecuritylevelscheme"
 );
 
-/// Global ADMINISTER: the application properties a client reads (read-only here), or the one
-/// `key` names.
-pub async fn get_application_properties(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    params: Params,
-) -> ApiResult<Jira> {
-    state.authz.administer(&principal)?;
-    let base = state.urls.base().to_string();
-    let properties = [
+/// The application properties a client reads: key, name, type, value, default.
+fn default_properties(
+    base: String,
+) -> Vec<(
+    &'static str,
+    &'static str,
+    &'static str,
+    String,
+    &'static str,
+)> {
+    vec![
         (
             "jira.title",
             "Title",
@@ -222,7 +223,21 @@ pub async fn get_application_properties(
             "tessera".to_string(),
             "tessera",
         ),
-        ("jira.baseurl", "Base URL", "string", base.clone(), ""),
+        ("jira.baseurl", "Base URL", "string", base, ""),
+        (
+            "jira.lf.favicon.url",
+            "Favicon",
+            "string",
+            "/favicon.ico".into(),
+            "/favicon.ico",
+        ),
+        (
+            "jira.lf.favicon.hires.url",
+            "High-resolution favicon",
+            "string",
+            "/images/64jira.png".into(),
+            "/images/64jira.png",
+        ),
         // Jira's look and feel, which clients read to match its colours.
         (
             "jira.lf.text.headingcolour",
@@ -294,16 +309,68 @@ pub async fn get_application_properties(
             "false".into(),
             "false",
         ),
-    ];
-    let shown: Vec<Value> = properties
-        .iter()
+    ]
+}
+
+/// The properties an administrator may change (Jira's title and look and feel), each with the
+/// rule its value follows.
+fn editable(key: &str, value: &str) -> Option<Result<(), &'static str>> {
+    let plain = !value.is_empty() && !value.chars().any(char::is_control);
+    Some(match key {
+        "jira.title" if plain && value.chars().count() <= 255 => Ok(()),
+        "jira.title" => Err("The title is 1 to 255 characters."),
+        "jira.lf.text.headingcolour" => {
+            let hex = value.strip_prefix('#').unwrap_or_default();
+            if matches!(hex.len(), 3 | 6) && hex.chars().all(|c| c.is_ascii_hexdigit()) {
+                Ok(())
+            } else {
+                Err("A colour is written #rgb or #rrggbb.")
+            }
+        }
+        "jira.lf.favicon.url" | "jira.lf.favicon.hires.url" => {
+            let is_address = value.starts_with('/')
+                || value.starts_with("https://")
+                || value.starts_with("http://");
+            if plain && is_address && value.len() <= 2000 && !value.contains(char::is_whitespace) {
+                Ok(())
+            } else {
+                Err("An image address is a path on this server (/...) or an http(s) URL.")
+            }
+        }
+        _ => return None,
+    })
+}
+
+/// The properties as they stand: the defaults, with what administrators changed.
+async fn application_properties(state: &AppState) -> ApiResult<Vec<Value>> {
+    let changed = state
+        .store
+        .app_properties()
+        .await
+        .map_err(tessera_core::Error::from)?;
+    Ok(default_properties(state.urls.base().to_string())
+        .into_iter()
         .map(|(key, name, kind, value, default)| {
+            let value = changed
+                .iter()
+                .find(|(k, _)| k == key)
+                .map_or(value, |(_, v)| v.clone());
             json!({
                 "id": key, "key": key, "value": value, "name": name, "desc": name,
                 "type": kind, "defaultValue": default,
             })
         })
-        .collect();
+        .collect())
+}
+
+/// Global ADMINISTER: the application properties a client reads, or the one `key` names.
+pub async fn get_application_properties(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    params: Params,
+) -> ApiResult<Jira> {
+    state.authz.administer(&principal)?;
+    let shown = application_properties(&state).await?;
     match params.get("key") {
         None => Ok(Jira::ok(Value::Array(shown))),
         Some(wanted) => shown
@@ -312,4 +379,48 @@ pub async fn get_application_properties(
             .map(Jira::ok)
             .ok_or_else(|| ApiError::NotFound(format!("Property '{wanted}' does not exist."))),
     }
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct PropertyBody {
+    value: Option<String>,
+}
+
+/// Global ADMINISTER (a change: websudo, audited): `{"id", "value"}` sets one of the
+/// properties [`editable`] names; the property as it now stands.
+pub async fn put_application_property(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    PathArgs(key): PathArgs<String>,
+    JsonBody(body): JsonBody<PropertyBody>,
+) -> ApiResult<Jira> {
+    state.authz.administer(&principal)?;
+    let value = body
+        .value
+        .ok_or_else(|| ApiError::field("value", "You must give the property's value."))?;
+    match editable(&key, &value) {
+        None if default_properties(String::new()).iter().any(|p| p.0 == key) => {
+            return Err(ApiError::bad_request(format!(
+                "The property '{key}' cannot be changed here."
+            )));
+        }
+        None => {
+            return Err(ApiError::NotFound(format!(
+                "Property '{key}' does not exist."
+            )));
+        }
+        Some(Err(why)) => return Err(ApiError::field("value", why)),
+        Some(Ok(())) => {}
+    }
+    state
+        .store
+        .set_app_property(&key, &value, state.clock.now())
+        .await
+        .map_err(tessera_core::Error::from)?;
+    let shown = application_properties(&state).await?;
+    shown
+        .into_iter()
+        .find(|p| p["key"] == key.as_str())
+        .map(Jira::ok)
+        .ok_or_else(|| ApiError::NotFound(format!("Property '{key}' does not exist.")))
 }
