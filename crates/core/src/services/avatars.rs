@@ -94,6 +94,18 @@ fn may_change(principal: &Principal, owner: &User) -> Result<(), Error> {
     Ok(())
 }
 
+/// The user `who` names, if the caller may change their avatars.
+async fn changeable(
+    store: &dyn Store,
+    principal: &Principal,
+    reader: &ReadUsers,
+    who: UserSelector<'_>,
+) -> Result<User, Error> {
+    let owner = super::users::find_user(store, reader, who).await?;
+    may_change(principal, &owner)?;
+    Ok(owner)
+}
+
 /// Holds an uploaded image for the user until it is confirmed; the user.
 pub async fn upload(
     store: &dyn Store,
@@ -103,8 +115,7 @@ pub async fn upload(
     content: &[u8],
     now: Timestamp,
 ) -> Result<User, Error> {
-    let owner = super::users::find_user(store, reader, who).await?;
-    may_change(principal, &owner)?;
+    let owner = changeable(store, principal, reader, who).await?;
     let mime = image_type(content)
         .ok_or_else(|| Error::invalid_message("An avatar must be a PNG, JPEG or GIF image."))?;
     store.add_avatar_image(owner.id, mime, content, now).await?;
@@ -118,8 +129,7 @@ pub async fn confirm(
     reader: &ReadUsers,
     who: UserSelector<'_>,
 ) -> Result<(User, i64), Error> {
-    let owner = super::users::find_user(store, reader, who).await?;
-    may_change(principal, &owner)?;
+    let owner = changeable(store, principal, reader, who).await?;
     let id = store.confirm_avatar_image(owner.id).await?.ok_or_else(|| {
         Error::invalid_message("There is no uploaded image to confirm: upload one first.")
     })?;
@@ -134,8 +144,7 @@ pub async fn delete(
     who: UserSelector<'_>,
     avatar: &str,
 ) -> Result<(), Error> {
-    let owner = super::users::find_user(store, reader, who).await?;
-    may_change(principal, &owner)?;
+    let owner = changeable(store, principal, reader, who).await?;
     let missing = || {
         Error::invalid_message(format!(
             "The user has no avatar with id '{}' to delete.",
@@ -167,8 +176,7 @@ pub async fn choose(
     who: UserSelector<'_>,
     avatar: &str,
 ) -> Result<(), Error> {
-    let owner = super::users::find_user(store, reader, who).await?;
-    may_change(principal, &owner)?;
+    let owner = changeable(store, principal, reader, who).await?;
     let custom = store.avatar_images(owner.id).await?;
     let id = avatar
         .trim()
