@@ -409,6 +409,16 @@ impl FormBody {
     }
 }
 
+/// An id given as a JSON string or number (`"10000"` or `10000`); anything else as its JSON
+/// text, for the error to quote; `None` when absent or `null`.
+pub fn id_text(value: Option<serde_json::Value>) -> Option<String> {
+    value.and_then(|v| match v {
+        serde_json::Value::String(text) => Some(text),
+        serde_json::Value::Null => None,
+        other => Some(other.to_string()),
+    })
+}
+
 /// For a JSON field where `null` means "remove" and absence means "keep"
 /// (`#[serde(default, deserialize_with = "crate::extract::null_or")]` on an
 /// `Option<Option<T>>`): a present field is `Some`, its `null` is `Some(None)`.

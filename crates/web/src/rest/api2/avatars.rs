@@ -12,22 +12,14 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tessera_core::services::avatars;
-use tessera_core::services::users::UserSelector;
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Auth, Jira, JsonBody, OptionalJsonBody, Params, PathArgs, no_content};
+use crate::extract::{
+    Auth, Jira, JsonBody, OptionalJsonBody, Params, PathArgs, id_text, no_content,
+};
 use crate::render::avatar_urls;
+use crate::rest::api2::users::target;
 use crate::state::AppState;
-
-fn owner(params: &Params) -> ApiResult<UserSelector<'_>> {
-    match (params.text("username"), params.text("key")) {
-        (Some(name), _) => Ok(UserSelector::Name(name)),
-        (None, Some(key)) => Ok(UserSelector::Key(key)),
-        (None, None) => Err(ApiError::bad_request(
-            "Either the 'username' or the 'key' query parameter must be given.",
-        )),
-    }
-}
 
 /// Any user who may look users up (`read:jira-user`). `?username=`: `{"system": [...],
 /// "custom": []}`, the one the user shows marked `isSelected`.
@@ -37,7 +29,7 @@ pub async fn get_user_avatars(
     params: Params,
 ) -> ApiResult<Jira> {
     let reader = state.authz.read_users(&principal)?;
-    let found = avatars::list(&*state.store, &reader, owner(&params)?).await?;
+    let found = avatars::list(&*state.store, &reader, target(&params)?).await?;
     let system: Vec<Value> = found
         .system
         .iter()
@@ -91,7 +83,7 @@ pub async fn post_temporary_avatar(
         &*state.store,
         &principal,
         &reader,
-        owner(&params)?,
+        target(&params)?,
         &content,
         state.clock.now(),
     )
@@ -114,7 +106,7 @@ pub async fn post_user_avatar(
 ) -> ApiResult<Jira> {
     let reader = state.authz.read_users(&principal)?;
     let (owner_user, id) =
-        avatars::confirm(&*state.store, &principal, &reader, owner(&params)?).await?;
+        avatars::confirm(&*state.store, &principal, &reader, target(&params)?).await?;
     Ok(Jira::created(avatar(
         &state,
         id,
@@ -131,7 +123,7 @@ pub async fn delete_user_avatar(
     params: Params,
 ) -> ApiResult<Response> {
     let reader = state.authz.read_users(&principal)?;
-    avatars::delete(&*state.store, &principal, &reader, owner(&params)?, &id).await?;
+    avatars::delete(&*state.store, &principal, &reader, target(&params)?, &id).await?;
     Ok(no_content())
 }
 
@@ -148,12 +140,9 @@ pub async fn put_user_avatar(
     JsonBody(body): JsonBody<AvatarBody>,
 ) -> ApiResult<Response> {
     let reader = state.authz.read_users(&principal)?;
-    let id = match body.id {
-        Some(Value::String(text)) => text,
-        Some(Value::Number(number)) => number.to_string(),
-        _ => return Err(ApiError::field("id", "You must give the avatar's id.")),
-    };
-    avatars::choose(&*state.store, &principal, &reader, owner(&params)?, &id).await?;
+    let id =
+        id_text(body.id).ok_or_else(|| ApiError::field("id", "You must give the avatar's id."))?;
+    avatars::choose(&*state.store, &principal, &reader, target(&params)?, &id).await?;
     Ok(no_content())
 }
 

@@ -13,7 +13,7 @@ use tessera_core::principal::Principal;
 use tessera_core::services::filters::{self, ShareInput};
 
 use crate::error::ApiResult;
-use crate::extract::{Auth, Jira, JsonBody, PathArgs, no_content};
+use crate::extract::{Auth, Jira, JsonBody, PathArgs, id_text, no_content};
 use crate::render::{self, Viewer, optional_user};
 use crate::state::AppState;
 use crate::urls::{Urls, encode};
@@ -261,14 +261,6 @@ pub struct ShareBody {
     groupname: Option<String>,
     project_id: Option<Value>,
     project_role_id: Option<Value>,
-}
-
-/// An id given as a string or a number; anything else as its JSON, for the error to quote.
-fn id_text(value: Option<Value>) -> Option<String> {
-    value.map(|v| match v {
-        Value::String(text) => text,
-        other => other.to_string(),
-    })
 }
 
 /// The owner. 201 with all the filter's shares, as Jira answers.

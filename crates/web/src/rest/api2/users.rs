@@ -120,7 +120,7 @@ pub struct UserChangesBody {
 }
 
 /// The user a request names: `?username=` or `?key=`.
-fn target(params: &Params) -> ApiResult<UserSelector<'_>> {
+pub(crate) fn target(params: &Params) -> ApiResult<UserSelector<'_>> {
     match (params.text("username"), params.text("key")) {
         (Some(name), _) => Ok(UserSelector::Name(name)),
         (None, Some(key)) => Ok(UserSelector::Key(key)),
