@@ -542,6 +542,10 @@ impl Planner<'_> {
     /// `not in` (or a `NOT` around them): those none of them finds, by the same rewriting as
     /// any other negation. A filter's `ORDER BY` does not apply, as in Jira.
     fn saved_filters(&mut self, term: &Term<Timestamp>, negate: bool) -> Condition {
+        // Once the query is refused, the rest of it is not expanded (one reason is enough).
+        if !self.refusals.is_empty() {
+            return Condition::Test(nothing());
+        }
         let positive = matches!(term.operator, Operator::Equals | Operator::In) != negate;
         let mut parts = Vec::new();
         for key in values(&term.operand).iter().filter_map(FilterKey::of) {

@@ -302,5 +302,15 @@ backend_tests! {
         let (status, _, body) = search("ann", "filter = \"Level 5\"".into()).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
         assert!(body["errorMessages"][0].as_str().unwrap().contains("too deeply"), "{body}");
+        // ... and expanding filters more than 200 times in one query, however shallow.
+        let base = save("ann", "Base", "labels = blue".into()).await;
+        let wide = save("ann", "Wide", vec![format!("filter = {base}"); 201].join(" OR ")).await;
+        let (status, _, body) = search("ann", format!("filter = {wide}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(body["errorMessages"].as_array().unwrap().len(), 1, "one reason: {body}");
+        assert!(body["errorMessages"][0].as_str().unwrap().contains("too often"), "{body}");
+        // A cycle met many times is one refusal too.
+        let (status, _, body) = search("ann", vec!["filter = Reds"; 20].join(" OR ")).await;
+        assert_eq!((status, body["errorMessages"].as_array().unwrap().len()), (StatusCode::BAD_REQUEST, 1), "{body}");
     }
 }
