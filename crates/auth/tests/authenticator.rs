@@ -61,6 +61,7 @@ async fn fixture_with(db: &TestDatabase, config: AuthConfig) -> Fixture {
         store
             .create_user(NewUser {
                 name: name.into(),
+                cased_name: name.into(),
                 display_name: name.into(),
                 email: None,
                 password_hash: password.map(|p| hash_blocking(CHEAP, &secret(p)).unwrap()),
@@ -271,7 +272,7 @@ backend_tests! {
     async fn a_user_without_use_is_refused_before_any_session_is_written(db) {
         let f = fixture(&db).await;
         f.store.create_user(NewUser {
-            name: "nouse".into(), display_name: "nouse".into(), email: None,
+            name: "nouse".into(), cased_name: "nouse".into(), display_name: "nouse".into(), email: None,
             password_hash: Some(hash_blocking(CHEAP, &secret("nouse-password")).unwrap()),
             groups: vec![], created: f.clock.now(), service_owner: None,
         }).await.unwrap();

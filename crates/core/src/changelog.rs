@@ -341,6 +341,7 @@ mod tests {
         User {
             id: UserId(id),
             name: name.into(),
+            cased_name: name.into(),
             display_name: format!("{name} Person"),
             email: None,
             active: true,

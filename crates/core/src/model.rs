@@ -17,8 +17,10 @@ pub const ADMINISTRATORS_GROUP: &str = "jira-administrators";
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct User {
     pub id: UserId,
-    /// The login name, unique without regard to case.
+    /// The login name in lower case: the key every lookup, comparison and record uses.
     pub name: String,
+    /// The login name in the case it was created with, as Jira shows it in `name`.
+    pub cased_name: String,
     pub display_name: String,
     pub email: Option<String>,
     pub active: bool,
@@ -61,7 +63,10 @@ pub fn redacted(secret: &Option<String>) -> &'static str {
 /// A new user to store.
 #[derive(Clone)]
 pub struct NewUser {
+    /// The key: the login name lower-cased.
     pub name: String,
+    /// The login name as it was given, for display.
+    pub cased_name: String,
     pub display_name: String,
     pub email: Option<String>,
     /// An Argon2 PHC string, or `None` for a user who cannot log in with a password.
@@ -76,6 +81,7 @@ impl std::fmt::Debug for NewUser {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NewUser")
             .field("name", &self.name)
+            .field("cased_name", &self.cased_name)
             .field("display_name", &self.display_name)
             .field("email", &self.email)
             .field("password_hash", &redacted(&self.password_hash))

@@ -10,11 +10,19 @@ pub const MIN_PASSWORD_CHARS: usize = 8;
 pub const MAX_TEXT_CHARS: usize = 32_767;
 pub const MAX_NAME_CHARS: usize = 255;
 
-/// Usernames are stored lower-case, as Jira stores them: ASCII letters, digits and `._-@+`
-/// only, so that a name can never carry the `:` that separates it from the password in Basic
-/// auth, and no two names can look alike (Unicode confusables and normalisation forms). Names
-/// of the form of user keys (`jirauser10001`) are reserved.
+/// Usernames are keyed lower-case, as Jira keys them, and shown in the case they were created
+/// with: ASCII letters, digits and `._-@+` only, so that a name can never carry the `:` that
+/// separates it from the password in Basic auth, and no two names can look alike (Unicode
+/// confusables and normalisation forms). Names of the form of user keys (`jirauser10001`) are
+/// reserved.
+///
+/// A valid login name, lower-cased: the key users are found by.
 pub fn username(name: &str) -> Result<String, String> {
+    username_as_given(name).map(|name| name.to_ascii_lowercase())
+}
+
+/// A valid login name in the case it was given (trimmed), as it is shown.
+pub fn username_as_given(name: &str) -> Result<String, String> {
     let name = name.trim();
     if name.is_empty() {
         return Err("You must specify a username.".into());
@@ -31,14 +39,14 @@ pub fn username(name: &str) -> Result<String, String> {
                 .into(),
         );
     }
-    let name = name.to_ascii_lowercase();
     let is_key_like = name
+        .to_ascii_lowercase()
         .strip_prefix("jirauser")
         .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()));
     if is_key_like {
         return Err("Names of the form JIRAUSER<number> are reserved for user keys.".into());
     }
-    Ok(name)
+    Ok(name.to_string())
 }
 
 pub fn group_name(name: &str) -> Result<String, String> {
@@ -182,6 +190,14 @@ mod tests {
     #[test]
     fn usernames() {
         assert_eq!(username(" Alice.Smith@corp ").unwrap(), "alice.smith@corp");
+        assert_eq!(
+            username_as_given(" Alice.Smith@corp ").unwrap(),
+            "Alice.Smith@corp"
+        );
+        assert!(
+            username_as_given("JiraUser10001").is_err(),
+            "reserved in any case"
+        );
         assert!(username("").is_err());
         assert!(username("a:b").is_err(), "a colon would break Basic auth");
         assert!(username("a b").is_err());

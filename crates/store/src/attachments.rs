@@ -32,6 +32,7 @@ struct AttachmentRow {
     created_at: i64,
     a_id: Option<i64>,
     a_name: Option<String>,
+    a_cased_name: Option<String>,
     a_display_name: Option<String>,
     a_email: Option<String>,
     a_active: Option<bool>,
@@ -48,6 +49,7 @@ impl From<AttachmentRow> for Attachment {
             author: joined_user(
                 row.a_id,
                 row.a_name,
+                row.a_cased_name,
                 row.a_display_name,
                 row.a_email,
                 row.a_active,

@@ -39,6 +39,7 @@ struct FilterRow {
     favourite: bool,
     o_id: Option<i64>,
     o_name: Option<String>,
+    o_cased_name: Option<String>,
     o_display_name: Option<String>,
     o_email: Option<String>,
     o_active: Option<bool>,
@@ -138,6 +139,7 @@ impl From<FilterRow> for Filter {
             owner: joined_user(
                 row.o_id,
                 row.o_name,
+                row.o_cased_name,
                 row.o_display_name,
                 row.o_email,
                 row.o_active,

@@ -118,6 +118,7 @@ struct TokenRow {
     user_id: Option<i64>,
     u_id: Option<i64>,
     u_name: Option<String>,
+    u_cased_name: Option<String>,
     u_display_name: Option<String>,
     u_email: Option<String>,
     u_active: Option<bool>,
@@ -135,6 +136,7 @@ impl TokenRow {
             joined_user(
                 self.u_id,
                 self.u_name,
+                self.u_cased_name,
                 self.u_display_name,
                 self.u_email,
                 self.u_active,

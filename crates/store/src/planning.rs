@@ -71,6 +71,7 @@ struct ComponentRow {
     assignee_type: String,
     l_id: Option<i64>,
     l_name: Option<String>,
+    l_cased_name: Option<String>,
     l_display_name: Option<String>,
     l_email: Option<String>,
     l_active: Option<bool>,
@@ -89,6 +90,7 @@ impl From<ComponentRow> for Component {
             lead: joined_user(
                 row.l_id,
                 row.l_name,
+                row.l_cased_name,
                 row.l_display_name,
                 row.l_email,
                 row.l_active,

@@ -67,11 +67,12 @@ impl UserStore for SqlStore {
         let id: i64 = on_pool!(self, write, |pool| {
             let mut tx = pool.begin().await.map_err(backend)?;
             let id: i64 = sqlx::query_scalar(
-                "INSERT INTO users (name, display_name, display_name_lower, email, email_lower, \
-                 active, password_hash, created_at, service_owner_group) \
-                 VALUES ($1, $2, $3, $4, $5, TRUE, $6, $7, $8) RETURNING id",
+                "INSERT INTO users (name, cased_name, display_name, display_name_lower, email, \
+                 email_lower, active, password_hash, created_at, service_owner_group) \
+                 VALUES ($1, $2, $3, $4, $5, $6, TRUE, $7, $8, $9) RETURNING id",
             )
             .bind(&user.name)
+            .bind(&user.cased_name)
             .bind(&user.display_name)
             .bind(user.display_name.to_lowercase())
             .bind(&user.email)

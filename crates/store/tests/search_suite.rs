@@ -337,6 +337,7 @@ async fn world(db: &TestDatabase, issues: Vec<Seed>) -> World {
         let user = store
             .create_user(NewUser {
                 name: format!("u{n:02}"),
+                cased_name: format!("u{n:02}"),
                 display_name: format!("User {n:02}"),
                 email: Some(format!("u{n:02}@example.com")),
                 password_hash: None,
@@ -351,6 +352,7 @@ async fn world(db: &TestDatabase, issues: Vec<Seed>) -> World {
     let root = store
         .create_user(NewUser {
             name: "root".into(),
+            cased_name: "root".into(),
             display_name: "Root".into(),
             email: None,
             password_hash: None,

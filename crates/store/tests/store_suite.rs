@@ -28,6 +28,7 @@ async fn user(store: &SqlStore, name: &str, groups: &[&str]) -> User {
     store
         .create_user(NewUser {
             name: name.into(),
+            cased_name: name.into(),
             display_name: format!("{name} Example"),
             email: Some(format!("{name}@example.com")),
             password_hash: Some(format!("$argon2id$fake${name}")),
@@ -145,21 +146,21 @@ backend_tests! {
         assert_eq!(store.find_user_by_name("alice").await.unwrap(), Some(alice.clone()));
         assert_eq!(store.find_user_by_name("bob").await.unwrap(), None);
         let again = store
-            .create_user(NewUser { name: "alice".into(), display_name: "Other".into(), email: None,
+            .create_user(NewUser { name: "alice".into(), cased_name: "alice".into(), display_name: "Other".into(), email: None,
                 password_hash: None, groups: vec![], created: T0, service_owner: None })
             .await;
         assert!(matches!(again, Err(StoreError::Conflict(Conflict::UserName))), "{again:?}");
         let credentials = store.find_credentials("alice").await.unwrap().unwrap();
         assert_eq!(credentials.password_hash.as_deref(), Some("$argon2id$fake$alice"));
         let sso = store
-            .create_user(NewUser { name: "sso".into(), display_name: "SSO".into(), email: None,
+            .create_user(NewUser { name: "sso".into(), cased_name: "sso".into(), display_name: "SSO".into(), email: None,
                 password_hash: None, groups: vec![], created: T0, service_owner: None })
             .await
             .unwrap();
         assert!(!sso.has_password);
         // A membership in a group that does not exist is refused, and nothing is half-written.
         let broken = store
-            .create_user(NewUser { name: "ghost".into(), display_name: "G".into(), email: None,
+            .create_user(NewUser { name: "ghost".into(), cased_name: "ghost".into(), display_name: "G".into(), email: None,
                 password_hash: None, groups: vec!["no-such-group".into()], created: T0, service_owner: None })
             .await;
         assert!(broken.is_err());

@@ -34,6 +34,7 @@ fn caller(groups: Vec<String>) -> Caller {
         user: User {
             id: UserId(10000),
             name: "admin".into(),
+            cased_name: "admin".into(),
             display_name: "Administrator".into(),
             email: None,
             active: true,

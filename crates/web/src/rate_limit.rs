@@ -204,6 +204,7 @@ mod tests {
             user: User {
                 id: UserId(id),
                 name: format!("u{id}"),
+                cased_name: format!("u{id}"),
                 display_name: String::new(),
                 email: None,
                 active: true,

@@ -126,7 +126,7 @@ pub fn user(urls: &Urls, viewer: Viewer, user: &User) -> Value {
     let mut value = json!({
         "self": urls.user(&user.name),
         "key": user.key(),
-        "name": user.name,
+        "name": user.cased_name,
         "displayName": user.display_name,
         "active": user.active,
         "deleted": false,

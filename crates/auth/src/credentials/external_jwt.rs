@@ -187,9 +187,11 @@ impl ExternalJwtVerifier {
             UserClaim::Sub => claims.sub.as_deref(),
             UserClaim::Email => claims.email.as_deref(),
         };
-        let Some(name) = claimed.and_then(|c| tessera_core::validate::username(c).ok()) else {
+        let Some(given) = claimed.and_then(|c| tessera_core::validate::username_as_given(c).ok())
+        else {
             return Ok(None);
         };
+        let name = given.to_ascii_lowercase();
         if let Some(user) = self.store.find_user_by_name(&name).await? {
             return Ok(Some((user, false)));
         }
@@ -200,7 +202,7 @@ impl ExternalJwtVerifier {
             .name
             .as_deref()
             .and_then(|n| tessera_core::validate::display_name(n).ok())
-            .unwrap_or_else(|| name.clone());
+            .unwrap_or_else(|| given.clone());
         let email = claims
             .email
             .as_deref()
@@ -209,6 +211,7 @@ impl ExternalJwtVerifier {
             .store
             .create_user(NewUser {
                 name: name.clone(),
+                cased_name: given,
                 display_name: display,
                 email,
                 // No password: the provider is how this user signs in.

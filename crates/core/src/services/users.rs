@@ -46,7 +46,7 @@ fn names(
     name_field: &str,
     errors: &mut FieldErrors,
 ) -> (Option<String>, Option<String>) {
-    let name = validate::username(name)
+    let name = validate::username_as_given(name)
         .map_err(|e| errors.add_field(name_field, e))
         .ok();
     let display_name = match display_name {
@@ -86,7 +86,8 @@ pub async fn create_user(
         groups.push(ADMINISTRATORS_GROUP.to_string());
     }
     let new = NewUser {
-        name,
+        name: name.to_ascii_lowercase(),
+        cased_name: name,
         display_name,
         email,
         password_hash: input.password_hash,
@@ -337,7 +338,8 @@ pub async fn create_service_account(
         return Err(Error::invalid("name", "You must specify a name."));
     };
     let new = NewUser {
-        name,
+        name: name.to_ascii_lowercase(),
+        cased_name: name,
         display_name,
         email: None,
         password_hash: None,

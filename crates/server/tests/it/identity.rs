@@ -223,7 +223,7 @@ backend_tests! {
         let made = server.admin_json(Method::POST, PROVIDERS, json!({"name": "Create", "issuer": issuer, "audiences": ["tessera"], "provisioning": "create", "userClaim": "email"}), StatusCode::CREATED).await;
         let claims = json!({"iss": issuer, "aud": ["other", "tessera"], "sub": "x1", "email": "Newbie@Example.com", "name": "New Bie", "exp": now() + 600});
         let me: Value = server.bearer(Method::GET, "/rest/api/2/myself", &mint_jwt("k1", &claims)).send().await.unwrap().json().await.unwrap();
-        assert_eq!((me["name"].as_str(), me["displayName"].as_str()), (Some("newbie@example.com"), Some("New Bie")));
+        assert_eq!((me["name"].as_str(), me["displayName"].as_str()), (Some("Newbie@Example.com"), Some("New Bie")), "shown as the provider gave it, keyed lower-case");
         // It has no password: Basic never works for it.
         let basic = server.basic(Method::GET, "/rest/api/2/myself", "newbie@example.com", "").send().await.unwrap();
         assert_eq!(basic.status(), StatusCode::UNAUTHORIZED);

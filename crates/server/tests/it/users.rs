@@ -1,5 +1,5 @@
 //! Users and groups through a real server, on SQLite and on PostgreSQL: deleting users (what
-//! goes with them, and whom Jira's rule keeps), and group names kept in the case they were
+//! goes with them, and whom Jira's rule keeps), user and group names kept in the case they were
 //! created with while matched without regard to case, and avatars (Jira's system avatars,
 //! chosen by their user or an administrator, drawn at Jira's addresses; images users upload,
 //! known by their bytes and served sandboxed).
@@ -94,6 +94,44 @@ backend_tests! {
         assert_eq!(deleted.status(), StatusCode::OK);
         let gone = server.admin(Method::GET, "/rest/api/2/group?groupname=QA-Team").send().await.unwrap();
         assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+    }
+
+    async fn user_names_keep_their_case_and_match_without_it(db) {
+        let server = TestServer::start(db).await;
+        server.admin_json(Method::POST, "/rest/api/2/group", json!({"name": "Crew"}), StatusCode::CREATED).await;
+        server.create_user("Zoe.Smith", &["Crew"]).await;
+        let taken = server.admin(Method::POST, "/rest/api/2/user").json(&json!({"name": "zoe.SMITH", "password": PASSWORD, "emailAddress": "z@example.com"})).send().await.unwrap();
+        let refused = expect_error(taken, StatusCode::CONFLICT).await;
+        assert!(refused.to_string().contains("already exists"), "{refused}");
+        // Logged in, found and listed in any case; always shown as created.
+        for login in ["Zoe.Smith", "zoe.smith", "ZOE.SMITH"] {
+            let me = json_of(server.user(Method::GET, "/rest/api/2/myself", login).send().await.unwrap()).await;
+            assert_eq!(me["name"], "Zoe.Smith", "{login}");
+        }
+        let found = server.admin_json(Method::GET, "/rest/api/2/user?username=zoe.smith", Value::Null, StatusCode::OK).await;
+        assert_eq!(found["name"], "Zoe.Smith");
+        let key = found["key"].as_str().unwrap().to_string();
+        let members = server.admin_json(Method::GET, "/rest/api/2/group/member?groupname=crew", Value::Null, StatusCode::OK).await;
+        assert_eq!(members["values"][0]["name"], "Zoe.Smith", "{members}");
+        let searched = server.admin_json(Method::GET, "/rest/api/2/user/search?username=zoe", Value::Null, StatusCode::OK).await;
+        assert_eq!(searched[0]["name"], "Zoe.Smith", "{searched}");
+        let session = server.request(Method::POST, "/rest/auth/1/session").json(&json!({"username": "zoe.SMITH", "password": PASSWORD})).send().await.unwrap();
+        assert_eq!(session.status(), StatusCode::OK);
+        let cookie = session.headers().get("set-cookie").unwrap().to_str().unwrap().split(';').next().unwrap().to_string();
+        let current = server.request(Method::GET, "/rest/auth/1/session").header("cookie", cookie).send().await.unwrap();
+        assert_eq!(json_of(current).await["name"], "Zoe.Smith");
+        // Named in another case where a request names a user: the same person.
+        server.create_project("ZS").await;
+        server.add_to_role("ZS", 10001, "ZOE.smith").await;
+        let issue = server.create_issue("ZS", "hers").await;
+        let response = server.admin(Method::PUT, &format!("/rest/api/2/issue/{issue}/assignee")).json(&json!({"name": "zoe.SMITH"})).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+        let assigned = server.admin_json(Method::GET, &format!("/rest/api/2/issue/{issue}"), Value::Null, StatusCode::OK).await;
+        assert_eq!((assigned["fields"]["assignee"]["name"].as_str(), assigned["fields"]["assignee"]["key"].as_str()), (Some("Zoe.Smith"), Some(key.as_str())));
+        let role = server.admin_json(Method::GET, "/rest/api/2/project/ZS/role/10001", Value::Null, StatusCode::OK).await;
+        assert!(role["actors"].as_array().unwrap().iter().any(|a| a["name"] == "Zoe.Smith"), "{role}");
+        let mine = server.user(Method::GET, "/rest/api/2/search?jql=assignee%3DZOE.SMITH", "zoe.smith").send().await.unwrap();
+        assert_eq!(json_of(mine).await["total"], 1);
     }
 
     async fn users_choose_system_avatars_that_clients_can_draw(db) {

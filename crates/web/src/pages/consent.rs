@@ -192,7 +192,7 @@ fn consent_page(state: &AppState, user: &SessionUser, request: &AuthorizationReq
     let content = html! {
         p id="consent-app" {
             strong id="client-name" { (client.name) } " asks to use tessera as "
-            strong { (user.principal.user.display_name) } " (" (user.principal.user.name) "). It will be able to:"
+            strong { (user.principal.user.display_name) } " (" (user.principal.user.cased_name) "). It will be able to:"
         }
         ul id="consent-scopes" {
             @for scope in request.scopes.iter() {

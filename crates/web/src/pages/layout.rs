@@ -120,7 +120,7 @@ pub fn document(
                             a href=(link(state, "/secure/admin/identity")) { "Identity providers" }
                         }
                         span.who {
-                            (user.principal.user.display_name) " (" (user.principal.user.name) ") "
+                            (user.principal.user.display_name) " (" (user.principal.user.cased_name) ") "
                             form method="post" action=(link(state, "/logout")) {
                                 (form_token(user))
                                 button type="submit" id="logout" { "Log out" }

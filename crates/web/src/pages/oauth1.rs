@@ -78,7 +78,7 @@ pub async fn get_authorize(State(state): State<AppState>, incoming: Incoming) ->
         let content = html! {
             p id="oauth1-app" {
                 strong id="consumer-name" { (consumer.name) } " asks to use tessera as "
-                strong { (user.principal.user.display_name) } " (" (user.principal.user.name) ")."
+                strong { (user.principal.user.display_name) } " (" (user.principal.user.cased_name) ")."
             }
             form method="post" action=(link(&state, AUTHORIZE_PATH)) {
                 (form_token(&user))

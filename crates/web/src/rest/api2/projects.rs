@@ -208,7 +208,7 @@ async fn role_body(
                 "id": user.id.0,
                 "displayName": user.display_name,
                 "type": "atlassian-user-role-actor",
-                "name": user.name,
+                "name": user.cased_name,
                 "avatarUrl": state.urls.static_path("secure/useravatar?size=xsmall&avatarId=10122"),
             }),
             RoleActor::Group(group) => json!({

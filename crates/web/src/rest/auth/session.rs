@@ -87,7 +87,7 @@ pub async fn post_session(
 fn current_user(state: &AppState, principal: &Principal, info: &LoginInfo) -> Value {
     json!({
         "self": format!("{}/rest/api/latest/user?username={}", state.urls.base(), encode(&principal.user.name)),
-        "name": principal.user.name,
+        "name": principal.user.cased_name,
         "loginInfo": login_info(info),
     })
 }
