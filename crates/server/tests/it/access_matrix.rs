@@ -321,6 +321,7 @@ fn concrete_path(route: &RouteSpec, fixture: &Fixture) -> String {
             "{schemeId}" => match previous {
                 "permissionscheme" => "0",
                 "issuesecurityschemes" => "10000",
+                "issuetypescheme" => "10000",
                 other => panic!("no scheme after '{other}' in {}: add one", route.path),
             },
             "{issueIdOrKey}" => &fixture.issue,

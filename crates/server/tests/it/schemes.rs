@@ -74,6 +74,42 @@ backend_tests! {
         }
     }
 
+    async fn every_project_has_its_issue_type_scheme(db) {
+        let server = TestServer::start(db).await;
+        let first = server.create_project("TA").await["id"].as_i64().unwrap();
+        let second = server.create_project("TB").await["id"].as_i64().unwrap();
+        let listed = server.admin_json(Method::GET, "/rest/api/2/issuetypescheme", Value::Null, StatusCode::OK).await;
+        let schemes: Vec<(String, String)> = listed["schemes"].as_array().unwrap().iter()
+            .map(|s| (s["id"].as_str().unwrap().to_string(), s["name"].as_str().unwrap().to_string()))
+            .collect();
+        let own = |id: i64, key: &str| ((10000 + id).to_string(), format!("{key}: Software Simplified Issue Type Scheme"));
+        assert_eq!(schemes, [("10000".to_string(), "Default Issue Type Scheme".to_string()), own(first, "TA"), own(second, "TB")]);
+        // A project's scheme is used by that project alone, with its lead; the default by none.
+        let used = server.admin_json(Method::GET, &format!("/rest/api/2/issuetypescheme/{}/associations", 10000 + second), Value::Null, StatusCode::OK).await;
+        let used = used.as_array().unwrap();
+        assert_eq!(used.len(), 1, "{used:?}");
+        assert_eq!((used[0]["id"].as_str(), used[0]["key"].as_str(), used[0]["lead"]["name"].as_str()), (Some(second.to_string().as_str()), Some("TB"), Some("admin")));
+        let default = server.admin_json(Method::GET, "/rest/api/2/issuetypescheme/10000/associations", Value::Null, StatusCode::OK).await;
+        assert_eq!(default, json!([]));
+        let one = server.admin_json(Method::GET, &format!("/rest/api/2/issuetypescheme/{}?expand=issueTypes,defaultIssueType", 10000 + first), Value::Null, StatusCode::OK).await;
+        let types: Vec<&str> = one["issueTypes"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+        assert_eq!((types, one["defaultIssueType"]["name"].as_str()), (vec!["Task", "Bug", "Story"], Some("Task")));
+        assert!(listed["schemes"][0].get("issueTypes").is_none(), "only when expanded");
+        // Unknown ids, a deleted project's scheme, and anyone but an administrator: refused.
+        for id in ["9999", "-1", "x", "99999999999999999999", &(10000 + second + 7).to_string()] {
+            let response = server.admin(Method::GET, &format!("/rest/api/2/issuetypescheme/{id}/associations")).send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::NOT_FOUND, "{id}");
+        }
+        server.admin_json(Method::DELETE, "/rest/api/2/project/TA", Value::Null, StatusCode::NO_CONTENT).await;
+        let gone = server.admin(Method::GET, &format!("/rest/api/2/issuetypescheme/{}", 10000 + first)).send().await.unwrap();
+        assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+        server.create_user("dev", &[]).await;
+        server.add_to_role("TB", 10002, "dev").await;
+        for path in ["/rest/api/2/issuetypescheme".to_string(), format!("/rest/api/2/issuetypescheme/{}/associations", 10000 + second)] {
+            assert_eq!(server.user(Method::GET, &path, "dev").send().await.unwrap().status(), StatusCode::FORBIDDEN, "{path}");
+        }
+    }
+
     async fn deleting_a_project_takes_its_issues_with_it(db) {
         let server = TestServer::start(db).await;
         server.create_project("GO").await;

@@ -4,6 +4,9 @@
 //! - the **permission scheme** (id 0, "Default Permission Scheme"): what each project role
 //!   grants, read from tessera's own role table, so it says what is enforced;
 //! - one **issue security scheme** ("Default", no levels: issues are never restricted by one);
+//! - **issue type schemes**: Jira's "Default Issue Type Scheme" (every issue type, used by no
+//!   project) and one per project, as Jira makes one for each new software project (id: the
+//!   project's id plus 10000; every issue type, Task by default);
 //! - the **notification scheme**, **priority scheme** and **workflow scheme** a project uses;
 //! - **project categories**: none (tessera's projects have no category).
 
@@ -11,10 +14,13 @@ use axum::extract::State;
 use serde_json::{Value, json};
 use tessera_core::authz::{AdministerProject, ProjectRef};
 use tessera_core::catalog::{IssueType, Priority};
+use tessera_core::ids::ProjectId;
+use tessera_core::model::Project;
 use tessera_core::permissions::ProjectRole;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Auth, Jira, JsonBody, Params, PathArgs};
+use crate::render::{self, Viewer};
 use crate::state::AppState;
 use crate::urls::Urls;
 
@@ -23,6 +29,7 @@ const SECURITY_SCHEME: i64 = 10000;
 const NOTIFICATION_SCHEME: i64 = 10000;
 const PRIORITY_SCHEME: i64 = 1;
 const WORKFLOW_SCHEME: i64 = 10000;
+const DEFAULT_ISSUE_TYPE_SCHEME: i64 = 10000;
 
 /// The permission scheme, with each grant (a role and a permission key).
 fn permission_scheme(urls: &Urls) -> Value {
@@ -125,6 +132,109 @@ pub async fn get_security_scheme(
         )));
     }
     Ok(Jira::ok(security_scheme(&state.urls, true)))
+}
+
+/// An issue type scheme: the default one (`project` None) or a project's; `expand` may name
+/// `issueTypes` and `defaultIssueType`.
+fn issue_type_scheme(urls: &Urls, project: Option<&Project>, expand: &[String]) -> Value {
+    let (id, name, description) = match project {
+        None => (
+            DEFAULT_ISSUE_TYPE_SCHEME,
+            "Default Issue Type Scheme".to_string(),
+            "Every issue type; each project has its own scheme.",
+        ),
+        Some(p) => (
+            DEFAULT_ISSUE_TYPE_SCHEME + p.id.0,
+            // Named as Jira names the scheme a software project is made with.
+            format!("{}: Software Simplified Issue Type Scheme", p.key),
+            "Every issue type, Task by default.",
+        ),
+    };
+    let mut scheme = json!({
+        "expand": "issueTypes,defaultIssueType",
+        "self": urls.api(&format!("issuetypescheme/{id}")),
+        "id": id.to_string(),
+        "name": name,
+        "description": description,
+    });
+    let expands = |name: &str| expand.iter().any(|e| e == name || e == "*");
+    if expands("issueTypes") {
+        scheme["issueTypes"] = json!(IssueType::ALL.map(|t| render::issue_type(urls, t)));
+    }
+    if expands("defaultIssueType") {
+        scheme["defaultIssueType"] = render::issue_type(urls, IssueType::DEFAULT);
+    }
+    scheme
+}
+
+/// The scheme with `id`: `None` for the default scheme, the project for a project's, or 404.
+async fn find_issue_type_scheme(state: &AppState, id: &str) -> ApiResult<Option<Project>> {
+    let missing = || ApiError::NotFound(format!("No issue type scheme exists with id '{id}'."));
+    let id: i64 = id.trim().parse().map_err(|_| missing())?;
+    if id == DEFAULT_ISSUE_TYPE_SCHEME {
+        return Ok(None);
+    }
+    let project_id = id
+        .checked_sub(DEFAULT_ISSUE_TYPE_SCHEME)
+        .ok_or_else(missing)?;
+    let project = state
+        .store
+        .find_project(ProjectId(project_id))
+        .await
+        .map_err(tessera_core::Error::from)?;
+    project.map(Some).ok_or_else(missing)
+}
+
+/// Global ADMINISTER: every issue type scheme, the default first.
+pub async fn get_issue_type_schemes(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    params: Params,
+) -> ApiResult<Jira> {
+    state.authz.administer(&principal)?;
+    let expand = params.list("expand");
+    let projects = state
+        .store
+        .list_projects()
+        .await
+        .map_err(tessera_core::Error::from)?;
+    let schemes: Vec<Value> = std::iter::once(None)
+        .chain(projects.iter().map(Some))
+        .map(|p| issue_type_scheme(&state.urls, p, &expand))
+        .collect();
+    Ok(Jira::ok(json!({"expand": "schemes", "schemes": schemes})))
+}
+
+/// Global ADMINISTER.
+pub async fn get_issue_type_scheme(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    PathArgs(id): PathArgs<String>,
+    params: Params,
+) -> ApiResult<Jira> {
+    state.authz.administer(&principal)?;
+    let project = find_issue_type_scheme(&state, &id).await?;
+    Ok(Jira::ok(issue_type_scheme(
+        &state.urls,
+        project.as_ref(),
+        &params.list("expand"),
+    )))
+}
+
+/// Global ADMINISTER: the projects that use the scheme (none for the default scheme).
+pub async fn get_issue_type_scheme_associations(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    PathArgs(id): PathArgs<String>,
+) -> ApiResult<Jira> {
+    state.authz.administer(&principal)?;
+    let viewer = Viewer::of(&principal);
+    let project = find_issue_type_scheme(&state, &id).await?;
+    let projects: Vec<Value> = project
+        .iter()
+        .map(|p| render::project(&state.urls, viewer, p))
+        .collect();
+    Ok(Jira::ok(Value::Array(projects)))
 }
 
 /// Any user: the notification schemes (one), paged as Jira pages them.
