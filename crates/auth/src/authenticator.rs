@@ -17,9 +17,10 @@
 //!    are throttled as ever. A verified password's `login.succeeded` is recorded only now.
 //! 5. **The principal**, and the credential's use noted off the request path.
 //!
-//! There is no verified-credential cache beyond the short-lived one for passwords: tokens and
-//! sessions are read on every request, so a revocation through any instance sharing the
-//! database holds for the very next request everywhere.
+//! Between 2 and 3, a token's answer remembered by the verified-credential cache
+//! ([`remembered`]) stands in for 3 and for the database read of 4: it is used only while the
+//! store vouches that nothing it depends on changed since (a revocation through this instance
+//! holds for its very next request, through another instance within a second).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -60,6 +61,7 @@ use crate::secret::{HmacKey, random_bytes};
 use crate::usage::Usage;
 
 mod admission;
+pub mod remembered;
 mod sessions;
 
 #[derive(Clone, Debug)]
@@ -70,6 +72,8 @@ pub struct AuthConfig {
     pub session_absolute: Duration,
     /// How stale a session's last-use time may get before it is written again.
     pub session_touch_interval: Duration,
+    /// How many verified tokens' answers are remembered (zero: none; see [`remembered`]).
+    pub verified_capacity: u64,
     /// How long a successful password verification is remembered; zero to never.
     pub verified_password_ttl: Duration,
     pub verified_password_capacity: u64,
@@ -92,6 +96,7 @@ impl Default for AuthConfig {
             session_idle: Duration::from_secs(60 * 60),
             session_absolute: Duration::from_secs(12 * 60 * 60),
             session_touch_interval: Duration::from_secs(60),
+            verified_capacity: 20_000,
             verified_password_ttl: Duration::from_secs(120),
             verified_password_capacity: 10_000,
             hasher: HasherConfig::default(),
@@ -139,6 +144,7 @@ pub struct Authenticator {
     oauth1: OAuth1Verifier,
     external_jwt: Arc<ExternalJwtVerifier>,
     introspected: IntrospectionVerifier,
+    remembered: remembered::Remembered,
     usage: Usage,
     audit: Arc<AuditLog>,
     policy: PolicyCache,
@@ -178,7 +184,12 @@ impl Authenticator {
             absolute: config.session_absolute,
             touch_interval: config.session_touch_interval,
         };
+        let remembered = remembered::Remembered::new(config.verified_capacity);
+        if remembered.is_enabled() {
+            store.watch_auth_changes();
+        }
         Ok(Self {
+            remembered,
             audit: Arc::new(AuditLog::start(store.clone())),
             password,
             session: SessionVerifier::new(
@@ -282,6 +293,18 @@ impl Authenticator {
         let claimed = presented.claimed_user();
         self.check_method_at_all(method, request.client_ip, || user_agent.clone(), claimed)
             .await?;
+        // A token's remembered answer, if the store vouches nothing changed since. The epoch
+        // is read before verifying: a change made meanwhile leaves what is kept stale.
+        let slot = self.remembered.slot(&presented);
+        let epoch = self.store.auth_epoch();
+        if let (Some(slot), Some(epoch)) = (&slot, epoch)
+            && let Some((verified, access)) = self.remembered.get(slot, epoch, self.clock.now())
+        {
+            return self
+                .admit_remembered(verified, access, attempt, request)
+                .await
+                .map(Some);
+        }
         // 3. Verify, by kind.
         let verified = match presented {
             Presented::Password { username, password } => {
@@ -336,11 +359,44 @@ impl Authenticator {
         let access = self
             .admit_verified(&mut verified, attempt, request.surface)
             .await?;
+        if let (Some(slot), Some(epoch)) = (slot, epoch) {
+            self.remembered
+                .keep(slot, epoch, &verified, &access, self.clock.now());
+        }
         // 5. The principal.
         let session = verified.session.take();
         let principal = verified.into_principal(access, attempt);
         self.note_use(&principal);
         Ok(Some(Authenticated { principal, session }))
+    }
+
+    /// A remembered answer goes through what needs no database read: the credential's
+    /// address allowlist and the policy's rules on the user's (remembered) groups.
+    async fn admit_remembered(
+        &self,
+        verified: Verified,
+        access: UserAccess,
+        attempt: Attempt<'_>,
+        request: &RequestInfo<'_>,
+    ) -> Result<Authenticated, AuthError> {
+        if !verified.limits.admits(request.client_ip) {
+            let rejection = verified.refused_address(self.clock.now(), attempt);
+            return Err(self.refuse(rejection, attempt));
+        }
+        let admission = Admission {
+            method: verified.method,
+            surface: request.surface,
+            client_ip: attempt.client_ip,
+            user_agent: attempt.user_agent,
+        };
+        self.admit_by_groups(&verified.user.name, &access, admission)
+            .await?;
+        let principal = verified.into_principal(access, attempt);
+        self.note_use(&principal);
+        Ok(Authenticated {
+            principal,
+            session: None,
+        })
     }
 
     /// The one refusal path of every kind: one trace line, the kind's audit event (if the

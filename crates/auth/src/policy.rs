@@ -4,7 +4,8 @@
 //! (`UserAccess::policy_version`); when it differs from the one held here, the document is
 //! read again before the request is admitted. A change made through any instance therefore
 //! applies to the next authenticated request on every instance, with no extra read on the hot
-//! path. Requests without a credential see a change at the next authenticated request or the
+//! path (a token remembered by the verified-credential cache is forgotten at once on the
+//! instance that made the change, within a second on the others, and then reads it). Requests without a credential see a change at the next authenticated request or the
 //! periodic [`PolicyCache::refresh`]; a refusal of such a request is confirmed against the
 //! store first, so a loosened policy is never refused on a stale copy.
 

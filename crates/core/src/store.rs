@@ -934,6 +934,21 @@ pub trait KeyStore: Send + Sync {
     async fn server_key(&self, name: &str, fresh: &[u8]) -> StoreResult<Vec<u8>>;
 }
 
+/// How far this instance can vouch for what it remembers about credentials.
+pub trait AuthChangeStore: Send + Sync {
+    /// Starts following the changes every instance sharing the database makes (needs a Tokio
+    /// runtime; calling it again does nothing). Until then [`Self::auth_epoch`] is `None`.
+    fn watch_auth_changes(&self);
+
+    /// `None` while this instance cannot be sure it has heard of every change (not watching,
+    /// or its watch was interrupted): nothing remembered may be used. Otherwise a number that
+    /// moves whenever anything a verified credential depends on may have changed (a
+    /// credential, a user's standing or groups, a global grant, the access policy, an OAuth
+    /// client or consumer, an identity provider), through this instance at once, through
+    /// another within a second: an answer remembered under another number is stale.
+    fn auth_epoch(&self) -> Option<u64>;
+}
+
 /// Everything tessera stores.
 pub trait Store:
     UserStore
@@ -959,6 +974,7 @@ pub trait Store:
     + IssuePropertyStore
     + FilterStore
     + KeyStore
+    + AuthChangeStore
     + std::fmt::Debug
 {
 }
@@ -987,6 +1003,7 @@ impl<T> Store for T where
         + IssuePropertyStore
         + FilterStore
         + KeyStore
+        + AuthChangeStore
         + std::fmt::Debug
 {
 }

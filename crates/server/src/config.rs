@@ -298,6 +298,8 @@ pub struct TokenConfig {
     pub max_per_user: u32,
     /// How often coalesced use (tokens' last use, API use per credential) is written.
     pub usage_flush_seconds: u64,
+    /// How many verified tokens' answers are remembered in memory; 0 for none.
+    pub verified_capacity: u64,
 }
 
 impl Default for TokenConfig {
@@ -309,6 +311,7 @@ impl Default for TokenConfig {
             creator_groups: Vec::new(),
             max_per_user: 0,
             usage_flush_seconds: 10,
+            verified_capacity: 20_000,
         }
     }
 }
@@ -642,6 +645,7 @@ impl Config {
                 self.session.absolute_timeout_hours.max(1) * 3600,
             ),
             verified_password_ttl: Duration::from_secs(self.passwords.remember_seconds),
+            verified_capacity: self.tokens.verified_capacity,
             hasher: HasherConfig {
                 params: self.hash_params(),
                 workers: self.passwords.workers,

@@ -16,6 +16,7 @@
 mod app_properties;
 mod attachments;
 mod audit;
+mod auth_changes;
 mod avatars;
 mod filters;
 mod identity;
@@ -98,10 +99,16 @@ enum Backend {
 #[derive(Debug)]
 pub struct SqlStore {
     backend: Backend,
+    changes: std::sync::Arc<auth_changes::AuthChanges>,
 }
 
 /// Runs `$body` with `$pool` bound to the backend's pool: the SQLite reader (`read`) or writer
 /// (`write`), or the PostgreSQL pool. The body is compiled once per backend.
+///
+/// A `write` moves the instance's auth epoch when it ends, however it ends (see
+/// `auth_changes`); `write_outside_auth` is for writes to tables no verified credential
+/// depends on (audit, usage, throttle, nonces, a session's last-seen time, the work data),
+/// which are frequent and must not make the instance forget what it verified.
 macro_rules! on_pool {
     ($self:expr, read, |$pool:ident| $body:expr) => {
         match &$self.backend {
@@ -109,7 +116,11 @@ macro_rules! on_pool {
             $crate::Backend::Postgres($pool) => $body,
         }
     };
-    ($self:expr, write, |$pool:ident| $body:expr) => {
+    ($self:expr, write, |$pool:ident| $body:expr) => {{
+        let _written = $self.changes.write_guard();
+        $crate::on_pool!($self, write_outside_auth, |$pool| $body)
+    }};
+    ($self:expr, write_outside_auth, |$pool:ident| $body:expr) => {
         match &$self.backend {
             $crate::Backend::Sqlite { writer: $pool, .. } => $body,
             $crate::Backend::Postgres($pool) => $body,
@@ -162,6 +173,7 @@ impl SqlStore {
                 .connect_lazy_with(base.read_only(true));
             Ok(Self {
                 backend: Backend::Sqlite { reader, writer },
+                changes: Default::default(),
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let pool = PgPoolOptions::new()
@@ -172,6 +184,7 @@ impl SqlStore {
                 .map_err(ConnectError::Connect)?;
             Ok(Self {
                 backend: Backend::Postgres(pool),
+                changes: Default::default(),
             })
         } else {
             Err(ConnectError::UnsupportedUrl(redact_url(url)))

@@ -27,17 +27,19 @@ impl ThrottleStore for SqlStore {
                  THEN 1 ELSE login_failures.failures + 1 END)"
             };
         }
-        on_pool!(self, write, |pool| sqlx::query_scalar(concat!(
-            "INSERT INTO login_failures (subject, failures, last_failure_at, blocked_until) \
+        on_pool!(self, write_outside_auth, |pool| sqlx::query_scalar(
+            concat!(
+                "INSERT INTO login_failures (subject, failures, last_failure_at, blocked_until) \
              VALUES ($1, 1, $2, CASE WHEN 1 >= $4 THEN $2 + $5 ELSE NULL END) \
              ON CONFLICT (subject) DO UPDATE SET failures = ",
-            next!(),
-            ", last_failure_at = $2, blocked_until = CASE WHEN ",
-            next!(),
-            " >= $4 THEN $2 + $5 ELSE login_failures.blocked_until END \
+                next!(),
+                ", last_failure_at = $2, blocked_until = CASE WHEN ",
+                next!(),
+                " >= $4 THEN $2 + $5 ELSE login_failures.blocked_until END \
              WHERE login_failures.blocked_until IS NULL OR login_failures.blocked_until <= $2 \
              RETURNING failures"
-        ))
+            )
+        )
         .bind(subject)
         .bind(at.as_millis())
         .bind(window_start.as_millis())
@@ -49,7 +51,7 @@ impl ThrottleStore for SqlStore {
     }
 
     async fn return_login_attempt(&self, subject: &str, threshold: i64) -> StoreResult<()> {
-        on_pool!(self, write, |pool| sqlx::query(
+        on_pool!(self, write_outside_auth, |pool| sqlx::query(
             "UPDATE login_failures SET failures = failures - 1, \
              blocked_until = CASE WHEN failures - 1 < $2 THEN NULL ELSE blocked_until END \
              WHERE subject = $1 AND failures > 0"
@@ -64,7 +66,7 @@ impl ThrottleStore for SqlStore {
     }
 
     async fn block_login(&self, subject: &str, until: Timestamp) -> StoreResult<()> {
-        on_pool!(self, write, |pool| sqlx::query(
+        on_pool!(self, write_outside_auth, |pool| sqlx::query(
             "UPDATE login_failures SET blocked_until = $2 \
              WHERE subject = $1 AND (blocked_until IS NULL OR blocked_until < $2)"
         )
@@ -93,7 +95,7 @@ impl ThrottleStore for SqlStore {
     }
 
     async fn clear_login_failures(&self, subject: &str) -> StoreResult<bool> {
-        let done = on_pool!(self, write, |pool| sqlx::query(
+        let done = on_pool!(self, write_outside_auth, |pool| sqlx::query(
             "DELETE FROM login_failures WHERE subject = $1"
         )
         .bind(subject)
@@ -105,7 +107,7 @@ impl ThrottleStore for SqlStore {
     }
 
     async fn delete_stale_login_failures(&self, before: Timestamp) -> StoreResult<u64> {
-        on_pool!(self, write, |pool| sqlx::query(
+        on_pool!(self, write_outside_auth, |pool| sqlx::query(
             "DELETE FROM login_failures WHERE last_failure_at < $1 \
              AND (blocked_until IS NULL OR blocked_until < $1)"
         )

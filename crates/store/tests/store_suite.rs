@@ -115,6 +115,20 @@ const PAGE: PageRequest = PageRequest {
     limit: 50,
 };
 
+/// Waits (at most a second) for the store's auth epoch to be known and differ from `before`.
+async fn epoch_moved(store: &SqlStore, before: Option<u64>) -> u64 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    loop {
+        match store.auth_epoch() {
+            Some(now) if Some(now) != before => return now,
+            _ if std::time::Instant::now() > deadline => {
+                panic!("the auth epoch stayed at {before:?} for a second")
+            }
+            _ => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
+        }
+    }
+}
+
 backend_tests! {
     async fn migrations_are_idempotent_and_seed_the_builtin_groups(db) {
         let store = open(&db).await;
@@ -195,6 +209,57 @@ backend_tests! {
         store.update_user(alice.id, &UserUpdate { active: Some(false), ..Default::default() }).await.unwrap();
         assert_eq!(names(store.search_users(&search("al", false, true, false), PAGE).await.unwrap()), ["al_x"]);
         assert_eq!(names(store.search_users(&search("al", false, false, true), PAGE).await.unwrap()), ["alice"]);
+    }
+
+    async fn the_auth_epoch_follows_every_instances_changes_and_only_those(db) {
+        let here = open(&db).await;
+        let there = open(&db).await;
+        assert_eq!(here.auth_epoch(), None, "nothing may be remembered before the watch starts");
+        here.watch_auth_changes();
+        here.watch_auth_changes();
+        let started = epoch_moved(&here, None).await;
+        // This instance's own write moves it at once.
+        let alice = user(&here, "alice", &[]).await;
+        let own = here.auth_epoch().expect("watching");
+        assert_ne!(own, started);
+        // Another instance's change to a user's standing, within a second.
+        there.update_user(alice.id, &UserUpdate { active: Some(false), ..Default::default() }).await.unwrap();
+        let after_theirs = epoch_moved(&here, Some(own)).await;
+        // ... and to a session, a group, the policy's grants.
+        there.create_session(&Session { id_digest: b"s".to_vec(), user_id: alice.id, created: T0, last_seen: T0, websudo_until: None }).await.unwrap();
+        there.set_websudo(b"s", Some(T0)).await.unwrap();
+        let after_websudo = epoch_moved(&here, Some(after_theirs)).await;
+        there.create_group("crew").await.unwrap();
+        there.add_group_member("crew", alice.id).await.unwrap();
+        epoch_moved(&here, Some(after_websudo)).await;
+        // What decides nothing moves nothing: usage, audit, login counts, throttles, a
+        // session's last-seen time.
+        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+        let settled = here.auth_epoch();
+        there.record_login(alice.id, T0).await.unwrap();
+        there.record_failed_login(alice.id, T0).await.unwrap();
+        there.touch_session(b"s", Timestamp::from_millis(T0.as_millis() + 1)).await.unwrap();
+        there.take_login_attempt("user:alice", T0, T0, 5, 1_000).await.unwrap();
+        there.block_login("user:alice", Timestamp::from_millis(T0.as_millis() + 60_000)).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+        assert_eq!(here.auth_epoch(), settled, "usage columns change on every request and decide nothing");
+        if db.url.starts_with("postgres") {
+            // The listening connection killed: a change made before it is back must still
+            // move the epoch once it is.
+            let admin = sqlx::PgPool::connect(&db.url).await.unwrap();
+            let killed: Vec<bool> = sqlx::query_scalar(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND pid <> pg_backend_pid() AND query ILIKE 'LISTEN%'",
+            ).fetch_all(&admin).await.unwrap();
+            assert_eq!(killed, [true], "one listener");
+            there.update_user(alice.id, &UserUpdate { active: Some(true), ..Default::default() }).await.unwrap();
+            let resumed = epoch_moved(&here, settled).await;
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            assert!(here.auth_epoch().is_some(), "listening again");
+            there.update_user(alice.id, &UserUpdate { active: Some(false), ..Default::default() }).await.unwrap();
+            epoch_moved(&here, Some(resumed).filter(|_| here.auth_epoch() == Some(resumed))).await;
+            admin.close().await;
+        }
     }
 
     async fn password_changes_end_sessions_but_the_kept_one(db) {

@@ -12,6 +12,7 @@ mod browser;
 mod bulk;
 mod client_suite;
 mod comment_visibility;
+mod credential_cache;
 mod everyday;
 mod filters;
 mod flood;

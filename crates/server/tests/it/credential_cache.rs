@@ -1,0 +1,197 @@
+//! The verified-credential cache never lets a changed credential through, on SQLite and on
+//! PostgreSQL: each test warms the cache with a token (it is used, and answered from memory),
+//! changes what the token depends on, and tries it on the very next request (through the same
+//! instance), or within a second (through another instance sharing the database, also with
+//! the instance's listening connection killed on PostgreSQL).
+
+use std::time::{Duration, Instant};
+
+use crate::common::*;
+use reqwest::{Method, RequestBuilder, StatusCode};
+use serde_json::{Value, json};
+use tessera_testkit::{TestDatabase, backend_tests};
+
+const MYSELF: &str = "/rest/api/2/myself";
+const TOKENS: &str = "/rest/pat/latest/tokens";
+const POLICY: &str = "/rest/tessera/1/policy";
+
+async fn status(request: RequestBuilder) -> StatusCode {
+    request.send().await.unwrap().status()
+}
+
+/// Uses the token until it is surely remembered (the first use verifies it, the next ones are
+/// answered from the cache).
+async fn warm(server: &TestServer, raw: &str) {
+    for _ in 0..3 {
+        assert_eq!(
+            status(server.bearer(Method::GET, MYSELF, raw)).await,
+            StatusCode::OK
+        );
+    }
+}
+
+/// Waits at most a second for `server` to answer the token with `expected`.
+async fn answered_within_a_second(server: &TestServer, raw: &str, expected: StatusCode) {
+    let deadline = Instant::now() + Duration::from_secs(1);
+    loop {
+        let got = status(server.bearer(Method::GET, MYSELF, raw)).await;
+        if got == expected {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still {got} after a second, not {expected}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn token_id(server: &TestServer, raw: &str) -> Value {
+    json_of(
+        server
+            .bearer(Method::GET, &format!("{TOKENS}/current"), raw)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await["id"]
+        .clone()
+}
+
+async fn put_policy(server: &TestServer, policy: Value) {
+    server
+        .admin_json(Method::PUT, POLICY, policy, StatusCode::OK)
+        .await;
+}
+
+fn with_proxy(db: &TestDatabase) -> tessera_server::Config {
+    let mut config = test_config(db);
+    config.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    config
+}
+
+backend_tests! {
+    async fn a_remembered_token_is_refused_on_the_next_request_after_any_change(db) {
+        let config = with_proxy(&db);
+        let server = TestServer::start_with(db, config).await;
+        server.create_user("dev", &[]).await;
+        let token = |name: &'static str| {
+            let server = &server;
+            async move { server.create_token("dev", json!({"name": name, "expirationDuration": 5})).await }
+        };
+
+        // Revoked by its user.
+        let raw = token("revoked").await;
+        warm(&server, &raw).await;
+        let id = token_id(&server, &raw).await;
+        assert_eq!(status(server.user(Method::DELETE, &format!("{TOKENS}/{id}"), "dev")).await, StatusCode::NO_CONTENT);
+        assert_eq!(status(server.bearer(Method::GET, MYSELF, &raw)).await, StatusCode::UNAUTHORIZED);
+
+        // Reported as leaked (revoked off the request: once that is done).
+        let raw = token("leaked").await;
+        warm(&server, &raw).await;
+        let report = server.anonymous(Method::POST, "/rest/tessera/1/credentials/revoke").json(&json!({"credentials": [raw.clone()]}));
+        assert_eq!(status(report).await, StatusCode::ACCEPTED);
+        server.sync().await;
+        assert_eq!(status(server.bearer(Method::GET, MYSELF, &raw)).await, StatusCode::UNAUTHORIZED);
+
+        // Its user deactivated (Bearer and Basic with the token alike), then active again.
+        let raw = token("owner").await;
+        warm(&server, &raw).await;
+        assert_eq!(status(server.basic(Method::GET, MYSELF, "dev", &raw)).await, StatusCode::OK);
+        server.admin_json(Method::PUT, "/rest/api/2/user?username=dev", json!({"active": false}), StatusCode::OK).await;
+        assert_eq!(status(server.bearer(Method::GET, MYSELF, &raw)).await, StatusCode::UNAUTHORIZED);
+        assert_eq!(status(server.basic(Method::GET, MYSELF, "dev", &raw)).await, StatusCode::UNAUTHORIZED);
+        server.admin_json(Method::PUT, "/rest/api/2/user?username=dev", json!({"active": true}), StatusCode::OK).await;
+        warm(&server, &raw).await;
+
+        // A change of the user's groups under a policy that admits tokens by group.
+        server.admin_json(Method::POST, "/rest/api/2/group", json!({"name": "api-users"}), StatusCode::CREATED).await;
+        server.admin_json(Method::POST, "/rest/api/2/group/user?groupname=api-users", json!({"name": "dev"}), StatusCode::CREATED).await;
+        put_policy(&server, json!({"methods": {"bearer_token": {"enabled": false, "exceptGroups": ["api-users"]}}})).await;
+        warm(&server, &raw).await;
+        let removed = server.admin(Method::DELETE, "/rest/api/2/group/user?groupname=api-users&username=dev");
+        assert_eq!(status(removed).await, StatusCode::OK);
+        assert_eq!(status(server.bearer(Method::GET, MYSELF, &raw)).await, StatusCode::FORBIDDEN);
+        server.admin_json(Method::POST, "/rest/api/2/group/user?groupname=api-users", json!({"name": "dev"}), StatusCode::CREATED).await;
+        warm(&server, &raw).await;
+
+        // A policy change: the method switched off for everyone; then the address rules.
+        put_policy(&server, json!({"methods": {"bearer_token": {"enabled": false}}})).await;
+        assert_eq!(status(server.bearer(Method::GET, MYSELF, &raw)).await, StatusCode::FORBIDDEN);
+        put_policy(&server, json!({})).await;
+        warm(&server, &raw).await;
+        put_policy(&server, json!({"groupAllowedIps": {"api-users": ["10.0.0.0/8"]}})).await;
+        assert_eq!(status(server.bearer(Method::GET, MYSELF, &raw)).await, StatusCode::FORBIDDEN);
+        let inside = server.bearer(Method::GET, MYSELF, &raw).header("x-forwarded-for", "10.1.2.3");
+        assert_eq!(status(inside).await, StatusCode::OK);
+        put_policy(&server, json!({})).await;
+
+        // The token's own address allowlist holds on every remembered use.
+        let narrow = server.create_token("dev", json!({"name": "narrow", "expirationDuration": 5, "allowedIps": ["10.9.0.0/16"]})).await;
+        for _ in 0..3 {
+            let inside = server.bearer(Method::GET, MYSELF, &narrow).header("x-forwarded-for", "10.9.1.1");
+            assert_eq!(status(inside).await, StatusCode::OK);
+        }
+        let outside = server.bearer(Method::GET, MYSELF, &narrow).header("x-forwarded-for", "10.8.1.1");
+        assert_eq!(status(outside).await, StatusCode::FORBIDDEN);
+
+        // A service account's key, revoked by its owners; then the user deleted.
+        server.admin_json(Method::POST, "/rest/api/2/group", json!({"name": "bots"}), StatusCode::CREATED).await;
+        server.admin_json(Method::POST, "/rest/tessera/1/serviceaccounts", json!({"name": "deploy-bot", "ownerGroup": "bots"}), StatusCode::CREATED).await;
+        let key = server.admin_json(Method::POST, "/rest/tessera/1/serviceaccounts/deploy-bot/keys", json!({"name": "ci", "expirationDuration": 5}), StatusCode::CREATED).await;
+        let key_raw = key["rawToken"].as_str().unwrap().to_string();
+        warm(&server, &key_raw).await;
+        let revoked = server.admin(Method::DELETE, &format!("/rest/tessera/1/serviceaccounts/deploy-bot/keys/{}", key["id"]));
+        assert_eq!(status(revoked).await, StatusCode::NO_CONTENT);
+        assert_eq!(status(server.bearer(Method::GET, MYSELF, &key_raw)).await, StatusCode::UNAUTHORIZED);
+        let last = token("last").await;
+        warm(&server, &last).await;
+        assert_eq!(status(server.admin(Method::DELETE, "/rest/api/2/user?username=dev")).await, StatusCode::NO_CONTENT);
+        assert_eq!(status(server.bearer(Method::GET, MYSELF, &last)).await, StatusCode::UNAUTHORIZED);
+    }
+
+    async fn every_instance_refuses_a_changed_token_within_a_second(db) {
+        let (a, b) = tokio::join!(TestServer::start_shared(test_config(&db)), TestServer::start_shared(test_config(&db)));
+        a.create_user("dev", &[]).await;
+        let first = a.create_token("dev", json!({"name": "first", "expirationDuration": 5})).await;
+        let second = a.create_token("dev", json!({"name": "second", "expirationDuration": 5})).await;
+        for raw in [&first, &second] {
+            warm(&a, raw).await;
+            warm(&b, raw).await;
+        }
+        // Revoked through B: A refuses it within a second; B at once.
+        let id = token_id(&b, &first).await;
+        assert_eq!(status(b.user(Method::DELETE, &format!("{TOKENS}/{id}"), "dev")).await, StatusCode::NO_CONTENT);
+        assert_eq!(status(b.bearer(Method::GET, MYSELF, &first)).await, StatusCode::UNAUTHORIZED);
+        answered_within_a_second(&a, &first, StatusCode::UNAUTHORIZED).await;
+        // The user deactivated through A: B refuses the other token within a second.
+        a.admin_json(Method::PUT, "/rest/api/2/user?username=dev", json!({"active": false}), StatusCode::OK).await;
+        answered_within_a_second(&b, &second, StatusCode::UNAUTHORIZED).await;
+        a.admin_json(Method::PUT, "/rest/api/2/user?username=dev", json!({"active": true}), StatusCode::OK).await;
+        answered_within_a_second(&b, &second, StatusCode::OK).await;
+
+        if db.url.starts_with("postgres") {
+            // The connections that listen for changes killed: a revocation made before they
+            // are back still reaches every instance within a second.
+            let third = a.create_token("dev", json!({"name": "third", "expirationDuration": 5})).await;
+            warm(&a, &third).await;
+            warm(&b, &third).await;
+            let admin = sqlx::PgPool::connect(&db.url).await.unwrap();
+            let killed: Vec<bool> = sqlx::query_scalar(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND pid <> pg_backend_pid() AND query ILIKE 'LISTEN%'",
+            ).fetch_all(&admin).await.unwrap();
+            assert_eq!(killed, [true, true], "one listener per instance");
+            let id = token_id(&b, &third).await;
+            assert_eq!(status(b.user(Method::DELETE, &format!("{TOKENS}/{id}"), "dev")).await, StatusCode::NO_CONTENT);
+            answered_within_a_second(&a, &third, StatusCode::UNAUTHORIZED).await;
+            answered_within_a_second(&b, &third, StatusCode::UNAUTHORIZED).await;
+            // And they listen again: the next change arrives as promptly.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            a.admin_json(Method::PUT, "/rest/api/2/user?username=dev", json!({"active": false}), StatusCode::OK).await;
+            answered_within_a_second(&b, &second, StatusCode::UNAUTHORIZED).await;
+            admin.close().await;
+        }
+    }
+}
