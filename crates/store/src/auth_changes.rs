@@ -55,6 +55,11 @@ impl AuthChanges {
         self.epoch.fetch_add(1, SeqCst);
     }
 
+    /// A change this instance made through a write that does not move the epoch by itself.
+    pub(crate) fn changed_here(&self) {
+        self.changed();
+    }
+
     fn interrupted(&self) {
         self.watching.store(false, SeqCst);
         self.changed();

@@ -27,8 +27,8 @@ impl ThrottleStore for SqlStore {
                  THEN 1 ELSE login_failures.failures + 1 END)"
             };
         }
-        on_pool!(self, write_outside_auth, |pool| sqlx::query_scalar(
-            concat!(
+        let taken: Option<i64> = on_pool!(self, write_outside_auth, |pool| {
+            sqlx::query_scalar(concat!(
                 "INSERT INTO login_failures (subject, failures, last_failure_at, blocked_until) \
              VALUES ($1, 1, $2, CASE WHEN 1 >= $4 THEN $2 + $5 ELSE NULL END) \
              ON CONFLICT (subject) DO UPDATE SET failures = ",
@@ -38,16 +38,22 @@ impl ThrottleStore for SqlStore {
                 " >= $4 THEN $2 + $5 ELSE login_failures.blocked_until END \
              WHERE login_failures.blocked_until IS NULL OR login_failures.blocked_until <= $2 \
              RETURNING failures"
-            )
-        )
-        .bind(subject)
-        .bind(at.as_millis())
-        .bind(window_start.as_millis())
-        .bind(threshold)
-        .bind(first_wait_ms)
-        .fetch_optional(pool)
-        .await
-        .map_err(backend))
+            ))
+            .bind(subject)
+            .bind(at.as_millis())
+            .bind(window_start.as_millis())
+            .bind(threshold)
+            .bind(first_wait_ms)
+            .fetch_optional(pool)
+            .await
+            .map_err(backend)
+        })?;
+        // The attempt that reaches the threshold suspends the subject: a password this instance
+        // remembered must not outlive that (migration 0028 tells the other instances).
+        if taken.is_some_and(|count| count >= threshold) {
+            self.changes.changed_here();
+        }
+        Ok(taken)
     }
 
     async fn return_login_attempt(&self, subject: &str, threshold: i64) -> StoreResult<()> {
@@ -66,7 +72,8 @@ impl ThrottleStore for SqlStore {
     }
 
     async fn block_login(&self, subject: &str, until: Timestamp) -> StoreResult<()> {
-        on_pool!(self, write_outside_auth, |pool| sqlx::query(
+        // A longer wait: as above.
+        on_pool!(self, write, |pool| sqlx::query(
             "UPDATE login_failures SET blocked_until = $2 \
              WHERE subject = $1 AND (blocked_until IS NULL OR blocked_until < $2)"
         )

@@ -17,9 +17,11 @@
 //!
 //! A hit still goes through everything that does not read the database: the credential's
 //! address allowlist and the policy's rules for the request's method, address and surface.
-//! Kinds that are not remembered: passwords (their own short-lived cache spares Argon2),
-//! sessions (their idle time moves with each use), OAuth 1.0a (each request is signed anew),
-//! and opaque tokens (their introspection has its own cache).
+//! A Basic password's answer is remembered as long as the password cache remembers its
+//! verification (2 minutes), so Argon2 runs once per client and a wrong password never enters.
+//! Kinds that are not remembered: sessions (their idle time moves with each use, and each
+//! request's XSRF check is the request's own), OAuth 1.0a (each request is signed anew), and
+//! opaque tokens (their introspection has its own cache).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -87,10 +89,12 @@ impl Remembered {
             Presented::ExternalJwt(raw) => {
                 self.key.digest(&[b"jwt", raw.expose_secret().as_bytes()])
             }
-            Presented::Password { .. }
-            | Presented::Session(_)
-            | Presented::OAuth1(_)
-            | Presented::Opaque(_) => return None,
+            Presented::Password { username, password } => {
+                let name = username.trim().to_lowercase();
+                let secret = password.expose_secret().as_bytes();
+                self.key.digest(&[b"password", name.as_bytes(), secret])
+            }
+            Presented::Session(_) | Presented::OAuth1(_) | Presented::Opaque(_) => return None,
         })
     }
 

@@ -8,7 +8,9 @@
 //! a threshold password logins of that name or network wait, doubling with each further
 //! failure ([`tessera_core::throttle`]). A successful verification is remembered briefly
 //! ([`super::password_cache`]) so that scripts sending Basic on every request do not pay
-//! Argon2 each time; a suspended name waits even then.
+//! Argon2 each time; a suspended name waits even then. For as long, the verified-credential
+//! cache may answer the same name and password without reading the user; suspending a name
+//! moves the store's auth epoch (migration 0028), which sends it back here.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -25,7 +27,7 @@ use tessera_core::throttle::{Subject, ThrottlePolicy};
 use tessera_core::validate::MAX_PASSWORD_BYTES;
 
 use super::password_cache::VerifiedPasswords;
-use super::{Attempt, Rejection, Verified, Verifier};
+use super::{Attempt, Cacheable, Rejection, Verified, Verifier};
 use crate::error::AuthError;
 use crate::hashing::PasswordHasher;
 
@@ -65,6 +67,17 @@ impl PasswordVerifier {
     /// The Argon2 workers (also used to hash new passwords).
     pub fn hasher(&self) -> &PasswordHasher {
         &self.hasher
+    }
+
+    /// How long the verified-credential cache may keep a verified password's answer: as long
+    /// as the password cache keeps the verification (never, if it keeps none).
+    fn remembered_until(&self, now: Timestamp) -> Cacheable {
+        let ttl = self.verified.ttl();
+        if ttl.is_zero() {
+            Cacheable::Never
+        } else {
+            Cacheable::Until(now.plus(ttl))
+        }
     }
 
     /// A success forgets the name's failures (not the network's: an attacker could otherwise
@@ -252,7 +265,10 @@ impl Verifier for PasswordVerifier {
             if had_failures {
                 self.forget_failures(&name).await;
             }
-            return Ok(Verified::user(user.clone(), AuthMethod::BasicPassword));
+            return Ok(Verified {
+                cacheable: self.remembered_until(now),
+                ..Verified::user(user.clone(), AuthMethod::BasicPassword)
+            });
         }
         // Before any Argon2 work, the attempt takes its numbers; a suspended name or network
         // (or one this attempt suspends) waits.
@@ -310,6 +326,7 @@ impl Verifier for PasswordVerifier {
         let event = login_succeeded(now, attempt.client_ip, &user, attempt.user_agent);
         Ok(Verified {
             success_event: Some(event),
+            cacheable: self.remembered_until(now),
             ..Verified::user(user, AuthMethod::BasicPassword)
         })
     }

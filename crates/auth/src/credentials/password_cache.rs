@@ -48,6 +48,15 @@ impl VerifiedPasswords {
         }
     }
 
+    /// How long a verification is remembered; zero when it is not.
+    pub fn ttl(&self) -> Duration {
+        if self.entries.is_some() {
+            self.ttl
+        } else {
+            Duration::ZERO
+        }
+    }
+
     fn slot(&self, username: &str, password: &str) -> [u8; 32] {
         self.key.digest(&[username.as_bytes(), password.as_bytes()])
     }

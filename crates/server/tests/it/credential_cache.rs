@@ -1,5 +1,5 @@
 //! The verified-credential cache never lets a changed credential through, on SQLite and on
-//! PostgreSQL: each test warms the cache with a token (it is used, and answered from memory),
+//! PostgreSQL: each test warms the cache with a token or a Basic password (it is used, and answered from memory),
 //! changes what the token depends on, and tries it on the very next request (through the same
 //! instance), or within a second (through another instance sharing the database, also with
 //! the instance's listening connection killed on PostgreSQL).
@@ -149,6 +149,38 @@ backend_tests! {
         warm(&server, &last).await;
         assert_eq!(status(server.admin(Method::DELETE, "/rest/api/2/user?username=dev")).await, StatusCode::NO_CONTENT);
         assert_eq!(status(server.bearer(Method::GET, MYSELF, &last)).await, StatusCode::UNAUTHORIZED);
+    }
+
+    async fn a_remembered_password_is_refused_after_a_change_or_a_suspension(db) {
+        let mut config = test_config(&db);
+        config.login_throttle.user_threshold = 3;
+        let server = TestServer::start_with(db, config).await;
+        server.create_user("dev", &[]).await;
+        let basic = |password: &str| server.basic(Method::GET, MYSELF, "dev", password);
+        for _ in 0..3 {
+            assert_eq!(status(basic(PASSWORD)).await, StatusCode::OK);
+        }
+        // Reset by an administrator: the old password is refused on the next request.
+        let reset = server.admin(Method::PUT, "/rest/api/2/user/password?username=dev").json(&json!({"password": "second-password"}));
+        assert_eq!(status(reset).await, StatusCode::NO_CONTENT);
+        assert_eq!(status(basic(PASSWORD)).await, StatusCode::UNAUTHORIZED);
+        for _ in 0..3 {
+            assert_eq!(status(basic("second-password")).await, StatusCode::OK);
+        }
+        // Suspended by wrong guesses: the remembered password waits like any other.
+        for _ in 0..3 {
+            assert_eq!(status(basic("not-the-password")).await, StatusCode::UNAUTHORIZED);
+        }
+        let throttled = basic("second-password").send().await.unwrap();
+        assert_eq!((throttled.status(), throttled.headers()["x-authentication-denied-reason"].to_str().unwrap()), (StatusCode::FORBIDDEN, "login_throttled"));
+        let cleared = server.admin(Method::DELETE, "/rest/tessera/1/loginfailures?username=dev");
+        assert_eq!(status(cleared).await, StatusCode::NO_CONTENT);
+        for _ in 0..3 {
+            assert_eq!(status(basic("second-password")).await, StatusCode::OK);
+        }
+        // Deactivated.
+        server.admin_json(Method::PUT, "/rest/api/2/user?username=dev", json!({"active": false}), StatusCode::OK).await;
+        assert_eq!(status(basic("second-password")).await, StatusCode::UNAUTHORIZED);
     }
 
     async fn every_instance_refuses_a_changed_token_within_a_second(db) {
