@@ -222,11 +222,17 @@ mod tests {
             username: "dev".into(),
             password: SecretString::from("pw".to_string()),
         };
+        let basic = |name: &str, secret: &str| Presented::Password {
+            username: name.into(),
+            password: SecretString::from(secret.to_string()),
+        };
         assert_eq!(
             cache.slot(&password),
-            None,
-            "passwords have their own cache"
+            cache.slot(&basic(" DEV", "pw")),
+            "names match in any case"
         );
+        assert_ne!(cache.slot(&password), cache.slot(&basic("dev", "pw2")));
+        assert_ne!(cache.slot(&password), cache.slot(&token("pw", Some("dev"))));
 
         let later = NOW.plus(Duration::from_secs(60));
         cache.keep(slot, 7, &verified(Cacheable::Until(later)), &access, NOW);
