@@ -300,8 +300,15 @@ impl Authenticator {
         if let (Some(slot), Some(epoch)) = (&slot, epoch)
             && let Some((verified, access)) = self.remembered.get(slot, epoch, self.clock.now())
         {
+            let session = match presented {
+                Presented::Session(session) => {
+                    self.session.check_xsrf(&session, &xsrf_request(request))?;
+                    Some(session)
+                }
+                _ => None,
+            };
             return self
-                .admit_remembered(verified, access, attempt, request)
+                .admit_remembered(verified, access, attempt, request, session)
                 .await
                 .map(Some);
         }
@@ -335,12 +342,7 @@ impl Authenticator {
                 self.oauth1.verify(input, attempt).await
             }
             Presented::Session(session) => {
-                let request = XsrfRequest {
-                    method: request.method,
-                    headers: request.headers,
-                    form_token: request.form_token,
-                    own_origins: request.own_origins,
-                };
+                let request = xsrf_request(request);
                 let input = PresentedSession { session, request };
                 self.session.verify(input, attempt).await
             }
@@ -378,6 +380,7 @@ impl Authenticator {
         access: UserAccess,
         attempt: Attempt<'_>,
         request: &RequestInfo<'_>,
+        session: Option<SessionId>,
     ) -> Result<Authenticated, AuthError> {
         if !verified.limits.admits(request.client_ip) {
             let rejection = verified.refused_address(self.clock.now(), attempt);
@@ -393,10 +396,7 @@ impl Authenticator {
             .await?;
         let principal = verified.into_principal(access, attempt);
         self.note_use(&principal);
-        Ok(Authenticated {
-            principal,
-            session: None,
-        })
+        Ok(Authenticated { principal, session })
     }
 
     /// The one refusal path of every kind: one trace line, the kind's audit event (if the
@@ -493,5 +493,15 @@ impl Authenticator {
             self.audit.record(event);
         }
         Ok(count)
+    }
+}
+
+/// What the XSRF rule reads of a request.
+fn xsrf_request<'r>(request: &'r RequestInfo<'_>) -> XsrfRequest<'r> {
+    XsrfRequest {
+        method: request.method,
+        headers: request.headers,
+        form_token: request.form_token,
+        own_origins: request.own_origins,
     }
 }

@@ -240,9 +240,12 @@ backend_tests! {
         there.record_failed_login(alice.id, T0).await.unwrap();
         there.touch_session(b"s", Timestamp::from_millis(T0.as_millis() + 1)).await.unwrap();
         there.take_login_attempt("user:alice", T0, T0, 5, 1_000).await.unwrap();
-        there.block_login("user:alice", Timestamp::from_millis(T0.as_millis() + 60_000)).await.unwrap();
+        there.take_login_attempt("ip:192.0.2.1", T0, T0, 1, 1_000).await.unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
         assert_eq!(here.auth_epoch(), settled, "usage columns change on every request and decide nothing");
+        // A user name's password logins suspended: a remembered password must wait too.
+        there.block_login("user:alice", Timestamp::from_millis(T0.as_millis() + 60_000)).await.unwrap();
+        let settled = Some(epoch_moved(&here, settled).await);
         if db.url.starts_with("postgres") {
             // The listening connection killed: a change made before it is back must still
             // move the epoch once it is.

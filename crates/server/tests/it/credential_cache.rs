@@ -1,5 +1,5 @@
 //! The verified-credential cache never lets a changed credential through, on SQLite and on
-//! PostgreSQL: each test warms the cache with a token or a Basic password (it is used, and answered from memory),
+//! PostgreSQL: each test warms the cache with a token, a Basic password or a session (it is used, and answered from memory),
 //! changes what the token depends on, and tries it on the very next request (through the same
 //! instance), or within a second (through another instance sharing the database, also with
 //! the instance's listening connection killed on PostgreSQL).
@@ -181,6 +181,41 @@ backend_tests! {
         // Deactivated.
         server.admin_json(Method::PUT, "/rest/api/2/user?username=dev", json!({"active": false}), StatusCode::OK).await;
         assert_eq!(status(basic("second-password")).await, StatusCode::UNAUTHORIZED);
+    }
+
+    async fn a_remembered_session_ends_with_its_logout_or_its_user_and_keeps_the_xsrf_rule(db) {
+        let server = TestServer::start(db).await;
+        server.create_user("dev", &[]).await;
+        let get = |session: &str| server.with_session(Method::GET, MYSELF, session);
+        let session = server.login("dev", PASSWORD).await;
+        for _ in 0..3 {
+            assert_eq!(status(get(&session)).await, StatusCode::OK);
+        }
+        // A cross-site request is refused on a remembered session as on any other.
+        let logout = |session: &str| server.with_session(Method::DELETE, "/rest/auth/1/session", session);
+        let forged = logout(&session).header("origin", "https://evil.example");
+        assert_eq!(status(forged).await, StatusCode::FORBIDDEN);
+        assert_eq!(status(get(&session)).await, StatusCode::OK);
+        // Logged out: refused on the next request.
+        assert_eq!(status(logout(&session)).await, StatusCode::NO_CONTENT);
+        assert_eq!(status(get(&session)).await, StatusCode::UNAUTHORIZED);
+        // Its user deactivated.
+        let session = server.login("dev", PASSWORD).await;
+        for _ in 0..3 {
+            assert_eq!(status(get(&session)).await, StatusCode::OK);
+        }
+        server.admin_json(Method::PUT, "/rest/api/2/user?username=dev", json!({"active": false}), StatusCode::OK).await;
+        assert_eq!(status(get(&session)).await, StatusCode::UNAUTHORIZED);
+        // An administrator's remembered session makes changes as soon as its password is
+        // re-entered (websudo), and not before.
+        let admin = server.login("admin", ADMIN_PASSWORD).await;
+        for _ in 0..3 {
+            assert_eq!(status(get(&admin)).await, StatusCode::OK);
+        }
+        let change = || server.with_session(Method::PUT, POLICY, &admin).json(&json!({}));
+        assert_eq!(status(change()).await, StatusCode::FORBIDDEN);
+        server.websudo(&admin, ADMIN_PASSWORD).await;
+        assert_eq!(status(change()).await, StatusCode::OK);
     }
 
     async fn every_instance_refuses_a_changed_token_within_a_second(db) {

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tessera_core::clock::Clock;
+use tessera_core::clock::{Clock, Timestamp};
 use tessera_core::model::{Session, User};
 use tessera_core::principal::AuthMethod;
 use tessera_core::store::Store;
@@ -18,7 +18,7 @@ pub mod xsrf;
 
 pub use id::{SESSION_COOKIE, SessionId, XSRF_COOKIE, XsrfTokens};
 
-use super::{Attempt, Rejection, Verified, Verifier};
+use super::{Attempt, Cacheable, Rejection, Verified, Verifier};
 use crate::error::AuthError;
 use xsrf::XsrfRequest;
 
@@ -75,8 +75,23 @@ impl SessionVerifier {
         self.xsrf.token_for(session)
     }
 
-    /// The live session and its user; an expired one is deleted.
-    async fn live(&self, session: &SessionId) -> Result<(Session, User), AuthError> {
+    /// The XSRF rule for a request made with `session` (safe methods always pass).
+    pub fn check_xsrf(
+        &self,
+        session: &SessionId,
+        request: &XsrfRequest<'_>,
+    ) -> Result<(), AuthError> {
+        xsrf::check(request, |token| self.xsrf.is_valid(session, token)).map_err(AuthError::Xsrf)
+    }
+
+    /// How stale a session's last-use time may get before it is written again: often enough
+    /// that a short idle timeout cannot expire a session in use.
+    fn touch_after(&self) -> Duration {
+        self.times.touch_interval.min(self.times.idle / 4)
+    }
+
+    /// The live session, its user, and its last use as now stored; an expired one is deleted.
+    async fn live(&self, session: &SessionId) -> Result<(Session, User, Timestamp), AuthError> {
         let digest = session.digest();
         let Some((stored, user)) = self.store.find_session(&digest).await? else {
             return Err(AuthError::SessionInvalid);
@@ -88,12 +103,12 @@ impl SessionVerifier {
             self.store.delete_session(&digest).await?;
             return Err(AuthError::SessionInvalid);
         }
-        // Refresh often enough that a short idle timeout cannot expire a session in use.
-        let touch_after = self.times.touch_interval.min(self.times.idle / 4);
-        if now >= stored.last_seen.plus(touch_after) {
+        if now >= stored.last_seen.plus(self.touch_after()) {
             self.store.touch_session(&digest, now).await?;
+            return Ok((stored, user, now));
         }
-        Ok((stored, user))
+        let seen = stored.last_seen;
+        Ok((stored, user, seen))
     }
 }
 
@@ -106,13 +121,18 @@ impl Verifier for SessionVerifier {
         _attempt: Attempt<'r>,
     ) -> Result<Verified, Rejection> {
         let PresentedSession { session, request } = input;
-        let (stored, user) = self.live(&session).await?;
-        xsrf::check(&request, |token| self.xsrf.is_valid(&session, token))
-            .map_err(AuthError::Xsrf)?;
+        let (stored, user, seen) = self.live(&session).await?;
+        self.check_xsrf(&session, &request)?;
+        // Remembered until its last use is due to be written again (a verification then
+        // writes it), and never past its absolute end.
+        let until = seen
+            .plus(self.touch_after())
+            .min(stored.created.plus(self.times.absolute));
         Ok(Verified {
             credential_ref: Some(session.reference()),
             websudo_until: stored.websudo_until,
             session: Some(session),
+            cacheable: Cacheable::Until(until),
             ..Verified::user(user, AuthMethod::Session)
         })
     }
