@@ -57,5 +57,10 @@ scenarios=(
 
 echo
 echo "tessera $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $backend, $(nproc) cores, wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $(date -u +%Y-%m-%d)"
+rss() { awk '/^VmRSS/ { printf "%.1f MB", $2 / 1024 }' "/proc/$server_pid/status"; }
+sleep 1
+idle_rss=$(rss)
 echo
 measure_scenarios baseline
+echo
+echo "server RSS: $idle_rss idle after setup, $(rss) after the load"

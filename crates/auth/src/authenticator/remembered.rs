@@ -19,9 +19,10 @@
 //! address allowlist and the policy's rules for the request's method, address and surface.
 //! A Basic password's answer is remembered as long as the password cache remembers its
 //! verification (2 minutes), so Argon2 runs once per client and a wrong password never enters.
-//! Kinds that are not remembered: sessions (their idle time moves with each use, and each
-//! request's XSRF check is the request's own), OAuth 1.0a (each request is signed anew), and
-//! opaque tokens (their introspection has its own cache).
+//! A session's answer is remembered until its last use is due to be written again (a minute
+//! at most), so its idle timeout keeps counting as before; the XSRF rule is each request's
+//! own and is checked on every hit. Kinds that are not remembered: OAuth 1.0a (each request
+//! is signed anew) and opaque tokens (their introspection has its own cache).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -94,7 +95,8 @@ impl Remembered {
                 let secret = password.expose_secret().as_bytes();
                 self.key.digest(&[b"password", name.as_bytes(), secret])
             }
-            Presented::Session(_) | Presented::OAuth1(_) | Presented::Opaque(_) => return None,
+            Presented::Session(session) => self.key.digest(&[b"session", &session.digest()]),
+            Presented::OAuth1(_) | Presented::Opaque(_) => return None,
         })
     }
 
@@ -171,6 +173,8 @@ fn copy(verified: &Verified) -> Verified {
 mod tests {
     use secrecy::SecretString;
     use tessera_core::ids::UserId;
+
+    use crate::credentials::session::SessionId;
     use tessera_core::model::User;
     use tessera_core::principal::AuthMethod;
 
@@ -256,5 +260,11 @@ mod tests {
         );
         let off = Remembered::new(0);
         assert_eq!(off.slot(&token("tspat_a", None)), None);
+        // Sessions are remembered, each under its own id.
+        let session = |id: &str| Presented::Session(SessionId::from_cookie(id).unwrap());
+        let (one, two) = ("a".repeat(43), "b".repeat(43));
+        assert!(cache.slot(&session(&one)).is_some());
+        assert_ne!(cache.slot(&session(&one)), cache.slot(&session(&two)));
+        assert_eq!(cache.slot(&session(&one)), cache.slot(&session(&one)));
     }
 }
