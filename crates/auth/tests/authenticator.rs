@@ -17,7 +17,9 @@ use tessera_core::clock::{Clock, ManualClock, Timestamp};
 use tessera_core::model::{NewUser, USERS_GROUP, UserUpdate};
 use tessera_core::policy::Surface;
 use tessera_core::principal::AuthMethod;
-use tessera_core::store::{PolicyStore, SessionStore, Store, TokenStore, UserStore};
+use tessera_core::store::{
+    AuthChangeStore, PolicyStore, SessionStore, Store, TokenStore, UserStore,
+};
 use tessera_core::tokens::TokenRequest;
 use tessera_store::{PoolOptions, SqlStore};
 use tessera_testkit::{TestDatabase, backend_tests};
@@ -57,6 +59,18 @@ async fn fixture_with(db: &TestDatabase, config: AuthConfig) -> Fixture {
     let auth = Authenticator::new(store.clone() as Arc<dyn Store>, clock.clone(), config)
         .await
         .unwrap();
+    // The verified-credential cache works once the store hears of changes: every test here
+    // then runs with it, as a server does.
+    if auth.config().verified_capacity > 0 {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while store.auth_epoch().is_none() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the store never started watching"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
     for (name, password) in [("alice", Some("alice-password")), ("sso", None)] {
         store
             .create_user(NewUser {
