@@ -17,10 +17,11 @@
 //!    are throttled as ever. A verified password's `login.succeeded` is recorded only now.
 //! 5. **The principal**, and the credential's use noted off the request path.
 //!
-//! Between 2 and 3, a token's answer remembered by the verified-credential cache
-//! ([`remembered`]) stands in for 3 and for the database read of 4: it is used only while the
-//! store vouches that nothing it depends on changed since (a revocation through this instance
-//! holds for its very next request, through another instance within a second).
+//! Between 2 and 3, a credential's answer remembered by the verified-credential cache
+//! ([`remembered`]: tokens, Basic passwords, sessions) stands in for 3 and for the database
+//! read of 4 (a session's XSRF rule is still checked): it is used only while the store vouches
+//! that nothing it depends on changed since (a revocation through this instance holds for its
+//! very next request, through another instance within a second).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -72,7 +73,7 @@ pub struct AuthConfig {
     pub session_absolute: Duration,
     /// How stale a session's last-use time may get before it is written again.
     pub session_touch_interval: Duration,
-    /// How many verified tokens' answers are remembered (zero: none; see [`remembered`]).
+    /// How many verified credentials' answers are remembered (zero: none; see [`remembered`]).
     pub verified_capacity: u64,
     /// How long a successful password verification is remembered; zero to never.
     pub verified_password_ttl: Duration,
@@ -293,8 +294,8 @@ impl Authenticator {
         let claimed = presented.claimed_user();
         self.check_method_at_all(method, request.client_ip, || user_agent.clone(), claimed)
             .await?;
-        // A token's remembered answer, if the store vouches nothing changed since. The epoch
-        // is read before verifying: a change made meanwhile leaves what is kept stale.
+        // A remembered answer, if the store vouches nothing changed since. The epoch is read
+        // before verifying: a change made meanwhile leaves what is then kept stale.
         let slot = self.remembered.slot(&presented);
         let epoch = self.store.auth_epoch();
         if let (Some(slot), Some(epoch)) = (&slot, epoch)

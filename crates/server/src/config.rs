@@ -298,7 +298,7 @@ pub struct TokenConfig {
     pub max_per_user: u32,
     /// How often coalesced use (tokens' last use, API use per credential) is written.
     pub usage_flush_seconds: u64,
-    /// How many verified tokens' answers are remembered in memory; 0 for none.
+    /// How many verified credentials' answers (tokens, passwords, sessions) are remembered in memory; 0 for none.
     pub verified_capacity: u64,
 }
 
