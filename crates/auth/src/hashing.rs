@@ -121,7 +121,9 @@ fn hash_now(hasher: &Argon2<'_>, password: &str) -> Result<String, HashError> {
 /// Allocating 19 MiB per verification (as `verify_password` does) fragments glibc's heaps
 /// when small allocations from other threads land between the big blocks: under a flood the
 /// process was measured growing past 250 MiB even with two workers. Reusing one buffer per
-/// thread keeps the memory at `workers` × the largest `m_cost` seen.
+/// thread keeps the memory at `workers` × the largest `m_cost` seen. A worker takes its buffer at
+/// its first verification, not at start: a server whose callers use tokens (or whose passwords
+/// the verified-credential cache remembers) does not hold 19 MiB per idle worker.
 struct Memory {
     blocks: Vec<Block>,
     /// The most memory a verification may use: four times the configured cost, at least
@@ -134,7 +136,7 @@ impl Memory {
     fn for_params(params: HashParams) -> Self {
         let configured = params.memory_kib as usize;
         Self {
-            blocks: vec![Block::default(); configured],
+            blocks: Vec::new(),
             limit: (configured * 4).max(64 * 1024),
         }
     }
