@@ -51,13 +51,10 @@ impl AuthChanges {
         WriteGuard(self)
     }
 
-    fn changed(&self) {
+    /// Something may have changed: also for a change this instance made through a write that
+    /// does not move the epoch by itself.
+    pub(crate) fn changed(&self) {
         self.epoch.fetch_add(1, SeqCst);
-    }
-
-    /// A change this instance made through a write that does not move the epoch by itself.
-    pub(crate) fn changed_here(&self) {
-        self.changed();
     }
 
     fn interrupted(&self) {

@@ -51,7 +51,7 @@ impl ThrottleStore for SqlStore {
         // The attempt that reaches the threshold suspends the subject: a password this instance
         // remembered must not outlive that (migration 0028 tells the other instances).
         if taken.is_some_and(|count| count >= threshold) {
-            self.changes.changed_here();
+            self.changes.changed();
         }
         Ok(taken)
     }

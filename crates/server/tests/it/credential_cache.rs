@@ -4,7 +4,7 @@
 //! instance), or within a second (through another instance sharing the database, also with
 //! the instance's listening connection killed on PostgreSQL).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::common::*;
 use reqwest::{Method, RequestBuilder, StatusCode};
@@ -19,30 +19,11 @@ async fn status(request: RequestBuilder) -> StatusCode {
     request.send().await.unwrap().status()
 }
 
-/// Uses the token until it is surely remembered (the first use verifies it, the next ones are
-/// answered from the cache).
-async fn warm(server: &TestServer, raw: &str) {
+/// Makes the request three times, each answered 200: the first verifies the credential, the
+/// next ones are answered from the cache.
+async fn warm(request: impl Fn() -> RequestBuilder) {
     for _ in 0..3 {
-        assert_eq!(
-            status(server.bearer(Method::GET, MYSELF, raw)).await,
-            StatusCode::OK
-        );
-    }
-}
-
-/// Waits at most a second for `server` to answer the token with `expected`.
-async fn answered_within_a_second(server: &TestServer, raw: &str, expected: StatusCode) {
-    let deadline = Instant::now() + Duration::from_secs(1);
-    loop {
-        let got = status(server.bearer(Method::GET, MYSELF, raw)).await;
-        if got == expected {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "still {got} after a second, not {expected}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(status(request()).await, StatusCode::OK);
     }
 }
 
@@ -82,14 +63,14 @@ backend_tests! {
 
         // Revoked by its user.
         let raw = token("revoked").await;
-        warm(&server, &raw).await;
+        warm(|| server.bearer(Method::GET, MYSELF, &raw)).await;
         let id = token_id(&server, &raw).await;
         assert_eq!(status(server.user(Method::DELETE, &format!("{TOKENS}/{id}"), "dev")).await, StatusCode::NO_CONTENT);
         assert_eq!(status(server.bearer(Method::GET, MYSELF, &raw)).await, StatusCode::UNAUTHORIZED);
 
         // Reported as leaked (revoked off the request: once that is done).
         let raw = token("leaked").await;
-        warm(&server, &raw).await;
+        warm(|| server.bearer(Method::GET, MYSELF, &raw)).await;
         let report = server.anonymous(Method::POST, "/rest/tessera/1/credentials/revoke").json(&json!({"credentials": [raw.clone()]}));
         assert_eq!(status(report).await, StatusCode::ACCEPTED);
         server.sync().await;
@@ -97,30 +78,30 @@ backend_tests! {
 
         // Its user deactivated (Bearer and Basic with the token alike), then active again.
         let raw = token("owner").await;
-        warm(&server, &raw).await;
+        warm(|| server.bearer(Method::GET, MYSELF, &raw)).await;
         assert_eq!(status(server.basic(Method::GET, MYSELF, "dev", &raw)).await, StatusCode::OK);
         server.admin_json(Method::PUT, "/rest/api/2/user?username=dev", json!({"active": false}), StatusCode::OK).await;
         assert_eq!(status(server.bearer(Method::GET, MYSELF, &raw)).await, StatusCode::UNAUTHORIZED);
         assert_eq!(status(server.basic(Method::GET, MYSELF, "dev", &raw)).await, StatusCode::UNAUTHORIZED);
         server.admin_json(Method::PUT, "/rest/api/2/user?username=dev", json!({"active": true}), StatusCode::OK).await;
-        warm(&server, &raw).await;
+        warm(|| server.bearer(Method::GET, MYSELF, &raw)).await;
 
         // A change of the user's groups under a policy that admits tokens by group.
         server.admin_json(Method::POST, "/rest/api/2/group", json!({"name": "api-users"}), StatusCode::CREATED).await;
         server.admin_json(Method::POST, "/rest/api/2/group/user?groupname=api-users", json!({"name": "dev"}), StatusCode::CREATED).await;
         put_policy(&server, json!({"methods": {"bearer_token": {"enabled": false, "exceptGroups": ["api-users"]}}})).await;
-        warm(&server, &raw).await;
+        warm(|| server.bearer(Method::GET, MYSELF, &raw)).await;
         let removed = server.admin(Method::DELETE, "/rest/api/2/group/user?groupname=api-users&username=dev");
         assert_eq!(status(removed).await, StatusCode::OK);
         assert_eq!(status(server.bearer(Method::GET, MYSELF, &raw)).await, StatusCode::FORBIDDEN);
         server.admin_json(Method::POST, "/rest/api/2/group/user?groupname=api-users", json!({"name": "dev"}), StatusCode::CREATED).await;
-        warm(&server, &raw).await;
+        warm(|| server.bearer(Method::GET, MYSELF, &raw)).await;
 
         // A policy change: the method switched off for everyone; then the address rules.
         put_policy(&server, json!({"methods": {"bearer_token": {"enabled": false}}})).await;
         assert_eq!(status(server.bearer(Method::GET, MYSELF, &raw)).await, StatusCode::FORBIDDEN);
         put_policy(&server, json!({})).await;
-        warm(&server, &raw).await;
+        warm(|| server.bearer(Method::GET, MYSELF, &raw)).await;
         put_policy(&server, json!({"groupAllowedIps": {"api-users": ["10.0.0.0/8"]}})).await;
         assert_eq!(status(server.bearer(Method::GET, MYSELF, &raw)).await, StatusCode::FORBIDDEN);
         let inside = server.bearer(Method::GET, MYSELF, &raw).header("x-forwarded-for", "10.1.2.3");
@@ -129,10 +110,7 @@ backend_tests! {
 
         // The token's own address allowlist holds on every remembered use.
         let narrow = server.create_token("dev", json!({"name": "narrow", "expirationDuration": 5, "allowedIps": ["10.9.0.0/16"]})).await;
-        for _ in 0..3 {
-            let inside = server.bearer(Method::GET, MYSELF, &narrow).header("x-forwarded-for", "10.9.1.1");
-            assert_eq!(status(inside).await, StatusCode::OK);
-        }
+        warm(|| server.bearer(Method::GET, MYSELF, &narrow).header("x-forwarded-for", "10.9.1.1")).await;
         let outside = server.bearer(Method::GET, MYSELF, &narrow).header("x-forwarded-for", "10.8.1.1");
         assert_eq!(status(outside).await, StatusCode::FORBIDDEN);
 
@@ -141,12 +119,12 @@ backend_tests! {
         server.admin_json(Method::POST, "/rest/tessera/1/serviceaccounts", json!({"name": "deploy-bot", "ownerGroup": "bots"}), StatusCode::CREATED).await;
         let key = server.admin_json(Method::POST, "/rest/tessera/1/serviceaccounts/deploy-bot/keys", json!({"name": "ci", "expirationDuration": 5}), StatusCode::CREATED).await;
         let key_raw = key["rawToken"].as_str().unwrap().to_string();
-        warm(&server, &key_raw).await;
+        warm(|| server.bearer(Method::GET, MYSELF, &key_raw)).await;
         let revoked = server.admin(Method::DELETE, &format!("/rest/tessera/1/serviceaccounts/deploy-bot/keys/{}", key["id"]));
         assert_eq!(status(revoked).await, StatusCode::NO_CONTENT);
         assert_eq!(status(server.bearer(Method::GET, MYSELF, &key_raw)).await, StatusCode::UNAUTHORIZED);
         let last = token("last").await;
-        warm(&server, &last).await;
+        warm(|| server.bearer(Method::GET, MYSELF, &last)).await;
         assert_eq!(status(server.admin(Method::DELETE, "/rest/api/2/user?username=dev")).await, StatusCode::NO_CONTENT);
         assert_eq!(status(server.bearer(Method::GET, MYSELF, &last)).await, StatusCode::UNAUTHORIZED);
     }
@@ -157,16 +135,12 @@ backend_tests! {
         let server = TestServer::start_with(db, config).await;
         server.create_user("dev", &[]).await;
         let basic = |password: &str| server.basic(Method::GET, MYSELF, "dev", password);
-        for _ in 0..3 {
-            assert_eq!(status(basic(PASSWORD)).await, StatusCode::OK);
-        }
+        warm(|| basic(PASSWORD)).await;
         // Reset by an administrator: the old password is refused on the next request.
         let reset = server.admin(Method::PUT, "/rest/api/2/user/password?username=dev").json(&json!({"password": "second-password"}));
         assert_eq!(status(reset).await, StatusCode::NO_CONTENT);
         assert_eq!(status(basic(PASSWORD)).await, StatusCode::UNAUTHORIZED);
-        for _ in 0..3 {
-            assert_eq!(status(basic("second-password")).await, StatusCode::OK);
-        }
+        warm(|| basic("second-password")).await;
         // Suspended by wrong guesses: the remembered password waits like any other.
         for _ in 0..3 {
             assert_eq!(status(basic("not-the-password")).await, StatusCode::UNAUTHORIZED);
@@ -175,9 +149,7 @@ backend_tests! {
         assert_eq!((throttled.status(), throttled.headers()["x-authentication-denied-reason"].to_str().unwrap()), (StatusCode::FORBIDDEN, "login_throttled"));
         let cleared = server.admin(Method::DELETE, "/rest/tessera/1/loginfailures?username=dev");
         assert_eq!(status(cleared).await, StatusCode::NO_CONTENT);
-        for _ in 0..3 {
-            assert_eq!(status(basic("second-password")).await, StatusCode::OK);
-        }
+        warm(|| basic("second-password")).await;
         // Deactivated.
         server.admin_json(Method::PUT, "/rest/api/2/user?username=dev", json!({"active": false}), StatusCode::OK).await;
         assert_eq!(status(basic("second-password")).await, StatusCode::UNAUTHORIZED);
@@ -188,9 +160,7 @@ backend_tests! {
         server.create_user("dev", &[]).await;
         let get = |session: &str| server.with_session(Method::GET, MYSELF, session);
         let session = server.login("dev", PASSWORD).await;
-        for _ in 0..3 {
-            assert_eq!(status(get(&session)).await, StatusCode::OK);
-        }
+        warm(|| get(&session)).await;
         // A cross-site request is refused on a remembered session as on any other.
         let logout = |session: &str| server.with_session(Method::DELETE, "/rest/auth/1/session", session);
         let forged = logout(&session).header("origin", "https://evil.example");
@@ -201,17 +171,13 @@ backend_tests! {
         assert_eq!(status(get(&session)).await, StatusCode::UNAUTHORIZED);
         // Its user deactivated.
         let session = server.login("dev", PASSWORD).await;
-        for _ in 0..3 {
-            assert_eq!(status(get(&session)).await, StatusCode::OK);
-        }
+        warm(|| get(&session)).await;
         server.admin_json(Method::PUT, "/rest/api/2/user?username=dev", json!({"active": false}), StatusCode::OK).await;
         assert_eq!(status(get(&session)).await, StatusCode::UNAUTHORIZED);
         // An administrator's remembered session makes changes as soon as its password is
         // re-entered (websudo), and not before.
         let admin = server.login("admin", ADMIN_PASSWORD).await;
-        for _ in 0..3 {
-            assert_eq!(status(get(&admin)).await, StatusCode::OK);
-        }
+        warm(|| get(&admin)).await;
         let change = || server.with_session(Method::PUT, POLICY, &admin).json(&json!({}));
         assert_eq!(status(change()).await, StatusCode::FORBIDDEN);
         server.websudo(&admin, ADMIN_PASSWORD).await;
@@ -224,26 +190,26 @@ backend_tests! {
         let first = a.create_token("dev", json!({"name": "first", "expirationDuration": 5})).await;
         let second = a.create_token("dev", json!({"name": "second", "expirationDuration": 5})).await;
         for raw in [&first, &second] {
-            warm(&a, raw).await;
-            warm(&b, raw).await;
+            warm(|| a.bearer(Method::GET, MYSELF, raw)).await;
+            warm(|| b.bearer(Method::GET, MYSELF, raw)).await;
         }
         // Revoked through B: A refuses it within a second; B at once.
         let id = token_id(&b, &first).await;
         assert_eq!(status(b.user(Method::DELETE, &format!("{TOKENS}/{id}"), "dev")).await, StatusCode::NO_CONTENT);
         assert_eq!(status(b.bearer(Method::GET, MYSELF, &first)).await, StatusCode::UNAUTHORIZED);
-        answered_within_a_second(&a, &first, StatusCode::UNAUTHORIZED).await;
+        answered_within_a_second(|| a.bearer(Method::GET, MYSELF, &first), StatusCode::UNAUTHORIZED).await;
         // The user deactivated through A: B refuses the other token within a second.
         a.admin_json(Method::PUT, "/rest/api/2/user?username=dev", json!({"active": false}), StatusCode::OK).await;
-        answered_within_a_second(&b, &second, StatusCode::UNAUTHORIZED).await;
+        answered_within_a_second(|| b.bearer(Method::GET, MYSELF, &second), StatusCode::UNAUTHORIZED).await;
         a.admin_json(Method::PUT, "/rest/api/2/user?username=dev", json!({"active": true}), StatusCode::OK).await;
-        answered_within_a_second(&b, &second, StatusCode::OK).await;
+        answered_within_a_second(|| b.bearer(Method::GET, MYSELF, &second), StatusCode::OK).await;
 
         if db.url.starts_with("postgres") {
             // The connections that listen for changes killed: a revocation made before they
             // are back still reaches every instance within a second.
             let third = a.create_token("dev", json!({"name": "third", "expirationDuration": 5})).await;
-            warm(&a, &third).await;
-            warm(&b, &third).await;
+            warm(|| a.bearer(Method::GET, MYSELF, &third)).await;
+            warm(|| b.bearer(Method::GET, MYSELF, &third)).await;
             let admin = sqlx::PgPool::connect(&db.url).await.unwrap();
             let killed: Vec<bool> = sqlx::query_scalar(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
@@ -252,12 +218,12 @@ backend_tests! {
             assert_eq!(killed, [true, true], "one listener per instance");
             let id = token_id(&b, &third).await;
             assert_eq!(status(b.user(Method::DELETE, &format!("{TOKENS}/{id}"), "dev")).await, StatusCode::NO_CONTENT);
-            answered_within_a_second(&a, &third, StatusCode::UNAUTHORIZED).await;
-            answered_within_a_second(&b, &third, StatusCode::UNAUTHORIZED).await;
+            answered_within_a_second(|| a.bearer(Method::GET, MYSELF, &third), StatusCode::UNAUTHORIZED).await;
+            answered_within_a_second(|| b.bearer(Method::GET, MYSELF, &third), StatusCode::UNAUTHORIZED).await;
             // And they listen again: the next change arrives as promptly.
             tokio::time::sleep(Duration::from_millis(500)).await;
             a.admin_json(Method::PUT, "/rest/api/2/user?username=dev", json!({"active": false}), StatusCode::OK).await;
-            answered_within_a_second(&b, &second, StatusCode::UNAUTHORIZED).await;
+            answered_within_a_second(|| b.bearer(Method::GET, MYSELF, &second), StatusCode::UNAUTHORIZED).await;
             admin.close().await;
         }
     }

@@ -58,3 +58,25 @@ pub async fn expect_error(response: Response, status: StatusCode) -> Value {
     );
     body
 }
+
+/// Sends the request `request` makes until its status is `expected`, for at most a second
+/// (what another instance remembered about a credential may take that long to go stale); the
+/// last response.
+pub async fn answered_within_a_second(
+    request: impl Fn() -> RequestBuilder,
+    expected: StatusCode,
+) -> Response {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    loop {
+        let response = request().send().await.unwrap();
+        if response.status() == expected {
+            return response;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still {} after a second, not {expected}",
+            response.status()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
