@@ -41,6 +41,14 @@ wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"fields":{"project":{"key":"BENCH"},"issuetype":{"name":"Task"},"summary":"created under load"}}'
 LUA
+# Every request a new address (an ignored parameter): never answered from remembered responses.
+cat > "$work/fresh.lua" <<LUA
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format(nil, "/rest/api/2/issue/$issue?fresh=" .. n)
+end
+LUA
 
 # scenario name | extra wrk arguments | path
 scenarios=(
@@ -52,6 +60,7 @@ scenarios=(
   "myself, OAuth 2.0 access token|-H|Authorization: Bearer $oauth|/rest/api/2/myself"
   "GET issue/{key}, Basic|-H|$basic|/rest/api/2/issue/$issue"
   "GET issue/{key}, Bearer token|-H|Authorization: Bearer $token|/rest/api/2/issue/$issue"
+  "GET issue/{key}, Bearer token, not remembered|-H|Authorization: Bearer $token|-s|$work/fresh.lua|/rest/api/2/issue/$issue"
   "POST issue, Basic|-H|$basic|-s|$work/post.lua|/rest/api/2/issue"
 )
 

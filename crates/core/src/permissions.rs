@@ -86,6 +86,11 @@ impl<F> PartialEq for FlagSet<F> {
     }
 }
 impl<F> Eq for FlagSet<F> {}
+impl<F> std::hash::Hash for FlagSet<F> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.bits.hash(state);
+    }
+}
 impl<F> Default for FlagSet<F> {
     fn default() -> Self {
         Self {

@@ -947,6 +947,13 @@ pub trait AuthChangeStore: Send + Sync {
     /// client or consumer, an identity provider), through this instance at once, through
     /// another within a second: an answer remembered under another number is stale.
     fn auth_epoch(&self) -> Option<u64>;
+
+    /// Like [`Self::auth_epoch`], for the work data: `None` when the instance cannot vouch,
+    /// otherwise a number that moves whenever a project, a role, an issue or anything shown
+    /// with it, a filter, an avatar or an application property may have changed (through this
+    /// instance at once, through another within a second). A response remembered under
+    /// another pair of numbers is stale.
+    fn data_epoch(&self) -> Option<u64>;
 }
 
 /// Everything tessera stores.

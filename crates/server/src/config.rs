@@ -55,6 +55,9 @@ pub struct Config {
     pub body_read_timeout_seconds: u64,
     /// Log filter (`info`, `tessera=debug,info`, ...); `RUST_LOG` overrides it.
     pub log: String,
+    /// Bytes of responses remembered for repeated reads of the same caller (`GET issue`),
+    /// dropped at any change; 0 for none.
+    pub response_cache_bytes: u64,
     pub database: DatabaseConfig,
     pub session: SessionConfig,
     pub passwords: PasswordConfig,
@@ -363,6 +366,7 @@ impl Default for Config {
             header_read_timeout_seconds: 15,
             body_read_timeout_seconds: 30,
             log: "info".into(),
+            response_cache_bytes: tessera_web::state::DEFAULT_RESPONSE_CACHE_BYTES,
             database: DatabaseConfig::default(),
             session: SessionConfig::default(),
             passwords: PasswordConfig::default(),
@@ -450,6 +454,7 @@ const ENV_KEYS: &[&str] = &[
     "header_read_timeout_seconds",
     "body_read_timeout_seconds",
     "log",
+    "response_cache_bytes",
     "database",
     "session",
     "passwords",

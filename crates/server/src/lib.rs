@@ -190,6 +190,7 @@ pub async fn prepare(config: &Config, bound: SocketAddr) -> Result<Prepared, Ser
         trusted_proxies: config.trusted_proxies.clone(),
         max_body_bytes: config.max_body_bytes,
         max_attachment_bytes: config.max_attachment_bytes,
+        response_cache_bytes: config.response_cache_bytes,
         ..WebSettings::default()
     };
     let (reports, report_worker) = LeakReports::start(dyn_store.clone(), LEAK_REPORT_QUEUE);

@@ -18,7 +18,7 @@ impl AppPropertyStore for SqlStore {
     }
 
     async fn set_app_property(&self, key: &str, value: &str, at: Timestamp) -> StoreResult<()> {
-        on_pool!(self, write_outside_auth, |pool| sqlx::query(
+        on_pool!(self, write_work, |pool| sqlx::query(
             "INSERT INTO application_properties (prop_key, value, updated_at) VALUES ($1, $2, $3) \
              ON CONFLICT (prop_key) DO UPDATE SET value = excluded.value, \
              updated_at = excluded.updated_at"

@@ -75,7 +75,7 @@ impl AttachmentStore for SqlStore {
         at: Timestamp,
     ) -> StoreResult<Vec<Attachment>> {
         let now = at.as_millis();
-        let ids: Vec<i64> = on_pool!(self, write_outside_auth, |pool| {
+        let ids: Vec<i64> = on_pool!(self, write_work, |pool| {
             let mut tx = pool.begin().await.map_err(backend)?;
             let mut ids = Vec::with_capacity(files.len());
             let mut items: Vec<ChangeItem> = Vec::with_capacity(files.len());
@@ -161,7 +161,7 @@ impl AttachmentStore for SqlStore {
             return Ok(false);
         };
         let now = at.as_millis();
-        on_pool!(self, write_outside_auth, |pool| {
+        on_pool!(self, write_work, |pool| {
             let mut tx = pool.begin().await.map_err(backend)?;
             let deleted = sqlx::query("DELETE FROM attachments WHERE id = $1")
                 .bind(id.0)

@@ -104,7 +104,7 @@ impl AuditStore for SqlStore {
         if events.is_empty() {
             return Ok(());
         }
-        on_pool!(self, write_outside_auth, |pool| {
+        on_pool!(self, write_log, |pool| {
             let mut tx = pool.begin().await.map_err(backend)?;
             for event in events {
                 insert_audit!(&mut *tx, event);
@@ -190,7 +190,7 @@ impl AuditStore for SqlStore {
     }
 
     async fn delete_audit_before(&self, before: Timestamp) -> StoreResult<u64> {
-        on_pool!(self, write_outside_auth, |pool| sqlx::query(
+        on_pool!(self, write_log, |pool| sqlx::query(
             "DELETE FROM audit_events WHERE at < $1"
         )
         .bind(before.as_millis())

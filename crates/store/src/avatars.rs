@@ -20,7 +20,7 @@ impl AvatarStore for SqlStore {
     }
 
     async fn choose_avatar(&self, user: UserId, avatar: i64) -> StoreResult<()> {
-        on_pool!(self, write_outside_auth, |pool| sqlx::query(
+        on_pool!(self, write_work, |pool| sqlx::query(
             "INSERT INTO user_avatar_choices (user_id, avatar_id) VALUES ($1, $2) \
              ON CONFLICT (user_id) DO UPDATE SET avatar_id = excluded.avatar_id"
         )
@@ -39,7 +39,7 @@ impl AvatarStore for SqlStore {
         content: &[u8],
         at: Timestamp,
     ) -> StoreResult<i64> {
-        on_pool!(self, write_outside_auth, |pool| {
+        on_pool!(self, write_work, |pool| {
             let mut tx = pool.begin().await.map_err(backend)?;
             sqlx::query("DELETE FROM user_avatar_images WHERE user_id = $1 AND NOT confirmed")
                 .bind(user.0)
@@ -63,7 +63,7 @@ impl AvatarStore for SqlStore {
     }
 
     async fn confirm_avatar_image(&self, user: UserId) -> StoreResult<Option<i64>> {
-        on_pool!(self, write_outside_auth, |pool| sqlx::query_scalar(
+        on_pool!(self, write_work, |pool| sqlx::query_scalar(
             "UPDATE user_avatar_images SET confirmed = TRUE \
              WHERE user_id = $1 AND NOT confirmed RETURNING id"
         )
@@ -96,7 +96,7 @@ impl AvatarStore for SqlStore {
     }
 
     async fn delete_avatar_image(&self, user: UserId, id: i64) -> StoreResult<bool> {
-        on_pool!(self, write_outside_auth, |pool| {
+        on_pool!(self, write_work, |pool| {
             let mut tx = pool.begin().await.map_err(backend)?;
             let deleted = sqlx::query(
                 "DELETE FROM user_avatar_images WHERE id = $1 AND user_id = $2 AND confirmed",

@@ -171,7 +171,7 @@ impl FilterStore for SqlStore {
             ));
         };
         let description = fields.description.clone().flatten();
-        let id: i64 = on_pool!(self, write_outside_auth, |pool| {
+        let id: i64 = on_pool!(self, write_work, |pool| {
             let mut tx = pool.begin().await.map_err(backend)?;
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO filters (owner_id, name, name_lower, description, jql, created_at) \
@@ -233,7 +233,7 @@ impl FilterStore for SqlStore {
         let name = fields.name.clone().unwrap_or(current.name);
         let description = fields.description.clone().unwrap_or(current.description);
         let jql = fields.jql.clone().unwrap_or(current.jql);
-        let updated = on_pool!(self, write_outside_auth, |pool| sqlx::query(
+        let updated = on_pool!(self, write_work, |pool| sqlx::query(
             "UPDATE filters SET name = $2, name_lower = $3, description = $4, jql = $5 \
              WHERE id = $1"
         )
@@ -253,7 +253,7 @@ impl FilterStore for SqlStore {
     }
 
     async fn delete_filter(&self, id: FilterId) -> StoreResult<bool> {
-        let deleted = on_pool!(self, write_outside_auth, |pool| sqlx::query(
+        let deleted = on_pool!(self, write_work, |pool| sqlx::query(
             "DELETE FROM filters WHERE id = $1"
         )
         .bind(id.0)
@@ -283,7 +283,7 @@ impl FilterStore for SqlStore {
     }
 
     async fn set_favourite(&self, id: FilterId, user: UserId, favourite: bool) -> StoreResult<()> {
-        on_pool!(self, write_outside_auth, |pool| {
+        on_pool!(self, write_work, |pool| {
             let query = if favourite {
                 "INSERT INTO filter_favourites (filter_id, user_id) VALUES ($1, $2) \
                  ON CONFLICT DO NOTHING"
@@ -320,7 +320,7 @@ impl FilterStore for SqlStore {
 
     async fn add_filter_share(&self, id: FilterId, target: &ShareTarget) -> StoreResult<i64> {
         let (kind, group, project, role, key) = share_columns(target);
-        let share: Option<i64> = on_pool!(self, write_outside_auth, |pool| {
+        let share: Option<i64> = on_pool!(self, write_work, |pool| {
             let mut tx = pool.begin().await.map_err(backend)?;
             sqlx::query(
                 "INSERT INTO filter_shares (filter_id, kind, group_name, project_id, role_id, \
@@ -351,7 +351,7 @@ impl FilterStore for SqlStore {
     }
 
     async fn remove_filter_share(&self, id: FilterId, share: i64) -> StoreResult<bool> {
-        let removed = on_pool!(self, write_outside_auth, |pool| sqlx::query(
+        let removed = on_pool!(self, write_work, |pool| sqlx::query(
             "DELETE FROM filter_shares WHERE filter_id = $1 AND id = $2"
         )
         .bind(id.0)

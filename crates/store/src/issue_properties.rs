@@ -37,7 +37,7 @@ impl IssuePropertyStore for SqlStore {
         value: &str,
         at: Timestamp,
     ) -> StoreResult<bool> {
-        on_pool!(self, write_outside_auth, |pool| {
+        on_pool!(self, write_work, |pool| {
             let mut tx = pool.begin().await.map_err(backend)?;
             let updated = sqlx::query(
                 "UPDATE issue_properties SET value = $3, updated_at = $4 \
@@ -70,7 +70,7 @@ impl IssuePropertyStore for SqlStore {
     }
 
     async fn delete_issue_property(&self, issue: IssueId, key: &str) -> StoreResult<bool> {
-        let deleted = on_pool!(self, write_outside_auth, |pool| sqlx::query(
+        let deleted = on_pool!(self, write_work, |pool| sqlx::query(
             "DELETE FROM issue_properties WHERE issue_id = $1 AND prop_key = $2"
         )
         .bind(issue.0)

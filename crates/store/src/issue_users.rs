@@ -80,9 +80,9 @@ impl SqlStore {
              ON CONFLICT DO NOTHING",
             set.table()
         );
-        let added = on_pool!(self, write_outside_auth, |pool| sqlx::query(
-            sqlx::AssertSqlSafe(query.clone())
-        )
+        let added = on_pool!(self, write_work, |pool| sqlx::query(sqlx::AssertSqlSafe(
+            query.clone()
+        ))
         .bind(issue.0)
         .bind(user.0)
         .bind(at.as_millis())
@@ -104,9 +104,9 @@ impl SqlStore {
             "DELETE FROM {} WHERE issue_id = $1 AND user_id = $2",
             set.table()
         );
-        let removed = on_pool!(self, write_outside_auth, |pool| sqlx::query(
-            sqlx::AssertSqlSafe(query.clone())
-        )
+        let removed = on_pool!(self, write_work, |pool| sqlx::query(sqlx::AssertSqlSafe(
+            query.clone()
+        ))
         .bind(issue.0)
         .bind(user.0)
         .execute(pool)

@@ -204,7 +204,7 @@ pub(crate) use record_change;
 #[async_trait]
 impl IssueStore for SqlStore {
     async fn create_issue(&self, issue: NewIssue) -> StoreResult<Issue> {
-        let id: i64 = on_pool!(self, write_outside_auth, |pool| {
+        let id: i64 = on_pool!(self, write_work, |pool| {
             let mut tx = pool.begin().await.map_err(backend)?;
             let number: i64 = sqlx::query_scalar(
                 "UPDATE projects SET issue_counter = issue_counter + 1 WHERE id = $1 \
@@ -299,7 +299,7 @@ impl IssueStore for SqlStore {
         at: Timestamp,
     ) -> StoreResult<Option<Issue>> {
         let now = at.as_millis();
-        on_pool!(self, write_outside_auth, |pool| {
+        on_pool!(self, write_work, |pool| {
             let mut tx = pool.begin().await.map_err(backend)?;
             // Touch the row first: it must exist, and the write locks it for the transaction.
             let touched = sqlx::query("UPDATE issues SET updated_at = $1 WHERE id = $2")
@@ -508,7 +508,7 @@ impl IssueStore for SqlStore {
     }
 
     async fn delete_issue(&self, id: IssueId) -> StoreResult<bool> {
-        let deleted = on_pool!(self, write_outside_auth, |pool| {
+        let deleted = on_pool!(self, write_work, |pool| {
             let mut tx = pool.begin().await.map_err(backend)?;
             for statement in [
                 "DELETE FROM comments WHERE issue_id = $1",
@@ -605,7 +605,7 @@ impl IssueStore for SqlStore {
         at: Timestamp,
     ) -> StoreResult<Comment> {
         let (role, group) = visibility_columns(visibility);
-        let id: i64 = on_pool!(self, write_outside_auth, |pool| {
+        let id: i64 = on_pool!(self, write_work, |pool| {
             let mut tx = pool.begin().await.map_err(backend)?;
             let id = sqlx::query_scalar(
                 "INSERT INTO comments (issue_id, author_id, update_author_id, body, created_at, \
@@ -645,7 +645,7 @@ impl IssueStore for SqlStore {
         at: Timestamp,
     ) -> StoreResult<Option<Comment>> {
         let (role, group) = visibility_columns(visibility);
-        let updated = on_pool!(self, write_outside_auth, |pool| {
+        let updated = on_pool!(self, write_work, |pool| {
             sqlx::query(
                 "UPDATE comments SET body = $1, update_author_id = $2, updated_at = $3, \
              body_lower = $4, visibility_role = $6, visibility_group = $7 WHERE id = $5",
@@ -669,7 +669,7 @@ impl IssueStore for SqlStore {
     }
 
     async fn delete_comment(&self, id: CommentId) -> StoreResult<bool> {
-        let deleted = on_pool!(self, write_outside_auth, |pool| sqlx::query(
+        let deleted = on_pool!(self, write_work, |pool| sqlx::query(
             "DELETE FROM comments WHERE id = $1"
         )
         .bind(id.0)

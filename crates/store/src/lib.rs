@@ -42,6 +42,7 @@ mod worklogs;
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::Connection;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{
@@ -55,6 +56,12 @@ static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 /// The migration that adds the lower-cased copies text search reads (filled by SQL's
 /// `LOWER()`, which [`SqlStore::migrate`] then corrects in Rust for non-ASCII text).
 const SEARCH_TEXT_MIGRATION: i64 = 4;
+
+/// A pooled PostgreSQL connection idle this long is pinged before it is handed out (a lost
+/// one is replaced, not failed on). sqlx pings at every hand-out by default: a round trip to
+/// the server before every query, which doubled the cost of a read. SQLite's connections are
+/// files of this process and are never pinged.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 /// How to size the connection pools.
 #[derive(Clone, Copy, Debug)]
@@ -105,10 +112,15 @@ pub struct SqlStore {
 /// Runs `$body` with `$pool` bound to the backend's pool: the SQLite reader (`read`) or writer
 /// (`write`), or the PostgreSQL pool. The body is compiled once per backend.
 ///
-/// A `write` moves the instance's auth epoch when it ends, however it ends (see
-/// `auth_changes`); `write_outside_auth` is for writes to tables no verified credential
-/// depends on (audit, usage, throttle, nonces, a session's last-seen time, the work data),
-/// which are frequent and must not make the instance forget what it verified.
+/// Every write moves one of the instance's epochs when it ends, however it ends (see
+/// `auth_changes`), or none:
+/// - `write`: the auth epoch, for writes to what verified credentials depend on (users,
+///   groups, grants, tokens, sessions, policy, OAuth, identity providers);
+/// - `write_work`: the data epoch, for the work data (projects, roles, issues and everything
+///   shown with them, filters, avatars, application properties), frequent writes that must
+///   not make the instance forget what it verified;
+/// - `write_log`: neither, for the request trail (audit, usage, throttle, nonces, last-seen
+///   and last-login times), which changes with every request and is in no remembered answer.
 macro_rules! on_pool {
     ($self:expr, read, |$pool:ident| $body:expr) => {
         match &$self.backend {
@@ -118,9 +130,13 @@ macro_rules! on_pool {
     };
     ($self:expr, write, |$pool:ident| $body:expr) => {{
         let _written = $self.changes.write_guard();
-        $crate::on_pool!($self, write_outside_auth, |$pool| $body)
+        $crate::on_pool!($self, write_log, |$pool| $body)
     }};
-    ($self:expr, write_outside_auth, |$pool:ident| $body:expr) => {
+    ($self:expr, write_work, |$pool:ident| $body:expr) => {{
+        let _written = $self.changes.data_write_guard();
+        $crate::on_pool!($self, write_log, |$pool| $body)
+    }};
+    ($self:expr, write_log, |$pool:ident| $body:expr) => {
         match &$self.backend {
             $crate::Backend::Sqlite { writer: $pool, .. } => $body,
             $crate::Backend::Postgres($pool) => $body,
@@ -153,6 +169,7 @@ impl SqlStore {
             let writer = loop {
                 let opened = SqlitePoolOptions::new()
                     .max_connections(1)
+                    .test_before_acquire(false)
                     .acquire_timeout(options.acquire_timeout)
                     .connect_with(base.clone().create_if_missing(true))
                     .await;
@@ -169,6 +186,7 @@ impl SqlStore {
             // Readers connect lazily: the writer may still have to create the schema.
             let reader = SqlitePoolOptions::new()
                 .max_connections(options.max_connections.max(1))
+                .test_before_acquire(false)
                 .acquire_timeout(options.acquire_timeout)
                 .connect_lazy_with(base.read_only(true));
             Ok(Self {
@@ -179,6 +197,15 @@ impl SqlStore {
             let pool = PgPoolOptions::new()
                 .max_connections(options.max_connections.max(1))
                 .acquire_timeout(options.acquire_timeout)
+                .test_before_acquire(false)
+                .before_acquire(|connection, held| {
+                    Box::pin(async move {
+                        if held.idle_for >= PING_AFTER_IDLE {
+                            connection.ping().await?;
+                        }
+                        Ok(true)
+                    })
+                })
                 .connect(url)
                 .await
                 .map_err(ConnectError::Connect)?;

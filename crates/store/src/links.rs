@@ -219,7 +219,7 @@ impl LinkStore for SqlStore {
         else {
             return Err(StoreError::Backend("a link type needs every field".into()));
         };
-        let id: i64 = on_pool!(self, write_outside_auth, |pool| sqlx::query_scalar(
+        let id: i64 = on_pool!(self, write_work, |pool| sqlx::query_scalar(
             "INSERT INTO issue_link_types (name, name_lower, inward, outward) \
              VALUES ($1, $2, $3, $4) RETURNING id"
         )
@@ -249,7 +249,7 @@ impl LinkStore for SqlStore {
         let name = fields.name.clone().unwrap_or(current.name);
         let inward = fields.inward.clone().unwrap_or(current.inward);
         let outward = fields.outward.clone().unwrap_or(current.outward);
-        let updated = on_pool!(self, write_outside_auth, |pool| sqlx::query(
+        let updated = on_pool!(self, write_work, |pool| sqlx::query(
             "UPDATE issue_link_types SET name = $2, name_lower = $3, inward = $4, outward = $5 \
              WHERE id = $1"
         )
@@ -271,7 +271,7 @@ impl LinkStore for SqlStore {
     }
 
     async fn delete_link_type(&self, id: LinkTypeId) -> StoreResult<bool> {
-        let deleted = on_pool!(self, write_outside_auth, |pool| sqlx::query(
+        let deleted = on_pool!(self, write_work, |pool| sqlx::query(
             "DELETE FROM issue_link_types WHERE id = $1"
         )
         .bind(id.0)
@@ -291,7 +291,7 @@ impl LinkStore for SqlStore {
         at: Timestamp,
     ) -> StoreResult<IssueLink> {
         let now = at.as_millis();
-        on_pool!(self, write_outside_auth, |pool| {
+        on_pool!(self, write_work, |pool| {
             let mut tx = pool.begin().await.map_err(backend)?;
             let inserted: Option<i64> = sqlx::query_scalar(
                 "INSERT INTO issue_links (type_id, source_id, destination_id, created_at) \
@@ -356,7 +356,7 @@ impl LinkStore for SqlStore {
         at: Timestamp,
     ) -> StoreResult<bool> {
         let now = at.as_millis();
-        on_pool!(self, write_outside_auth, |pool| {
+        on_pool!(self, write_work, |pool| {
             let mut tx = pool.begin().await.map_err(backend)?;
             let Some(link) = link_in_tx!(tx, id.0) else {
                 return Ok(false);
@@ -382,7 +382,7 @@ impl LinkStore for SqlStore {
         at: Timestamp,
     ) -> StoreResult<(RemoteLink, bool)> {
         let now = at.as_millis();
-        let (id, created): (i64, bool) = on_pool!(self, write_outside_auth, |pool| {
+        let (id, created): (i64, bool) = on_pool!(self, write_work, |pool| {
             let mut tx = pool.begin().await.map_err(backend)?;
             let existing: Option<i64> = match &link.global_id {
                 Some(global_id) => sqlx::query_scalar(
@@ -487,7 +487,7 @@ impl LinkStore for SqlStore {
         link: &RemoteLinkFields,
         at: Timestamp,
     ) -> StoreResult<Option<RemoteLink>> {
-        let updated = on_pool!(self, write_outside_auth, |pool| sqlx::query(
+        let updated = on_pool!(self, write_work, |pool| sqlx::query(
             "UPDATE remote_links SET global_id = $2, application = $3, relationship = $4, \
              object = $5, updated_at = $6 WHERE id = $1"
         )
@@ -508,7 +508,7 @@ impl LinkStore for SqlStore {
     }
 
     async fn delete_remote_link(&self, id: RemoteLinkId) -> StoreResult<bool> {
-        let deleted = on_pool!(self, write_outside_auth, |pool| sqlx::query(
+        let deleted = on_pool!(self, write_work, |pool| sqlx::query(
             "DELETE FROM remote_links WHERE id = $1"
         )
         .bind(id.0)

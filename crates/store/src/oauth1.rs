@@ -402,7 +402,7 @@ impl OAuth1Store for SqlStore {
     }
 
     async fn use_nonce(&self, nonce: &Nonce) -> StoreResult<bool> {
-        let inserted = on_pool!(self, write_outside_auth, |pool| {
+        let inserted = on_pool!(self, write_log, |pool| {
             sqlx::query(
             "INSERT INTO oauth1_nonces (consumer_key, token, ts, nonce) VALUES ($1, $2, $3, $4) \
              ON CONFLICT DO NOTHING"
@@ -420,7 +420,7 @@ impl OAuth1Store for SqlStore {
     }
 
     async fn prune_nonces(&self, before: i64) -> StoreResult<u64> {
-        on_pool!(self, write_outside_auth, |pool| sqlx::query(
+        on_pool!(self, write_log, |pool| sqlx::query(
             "DELETE FROM oauth1_nonces WHERE ts < $1"
         )
         .bind(before)

@@ -111,7 +111,7 @@ impl PlanningStore for SqlStore {
         fields: &VersionFields,
     ) -> StoreResult<Version> {
         let name = fields.name.clone().unwrap_or_default();
-        let id: i64 = on_pool!(self, write_outside_auth, |pool| {
+        let id: i64 = on_pool!(self, write_work, |pool| {
             let mut tx = pool.begin().await.map_err(backend)?;
             let last: Option<i64> =
                 sqlx::query_scalar("SELECT MAX(sequence) FROM versions WHERE project_id = $1")
@@ -177,7 +177,7 @@ impl PlanningStore for SqlStore {
             return Ok(None);
         };
         let name = fields.name.clone().unwrap_or(current.name);
-        let updated = on_pool!(self, write_outside_auth, |pool| sqlx::query(
+        let updated = on_pool!(self, write_work, |pool| sqlx::query(
             "UPDATE versions SET name = $2, name_lower = $3, description = $4, released = $5, \
              archived = $6, release_date = $7, start_date = $8 WHERE id = $1"
         )
@@ -203,7 +203,7 @@ impl PlanningStore for SqlStore {
         let Some(moving) = self.find_version(id).await? else {
             return Ok(None);
         };
-        on_pool!(self, write_outside_auth, |pool| {
+        on_pool!(self, write_work, |pool| {
             let mut tx = pool.begin().await.map_err(backend)?;
             let mut order: Vec<i64> = sqlx::query_scalar(
                 "SELECT id FROM versions WHERE project_id = $1 ORDER BY sequence, id",
@@ -233,7 +233,7 @@ impl PlanningStore for SqlStore {
         fix_to: Option<VersionId>,
         affected_to: Option<VersionId>,
     ) -> StoreResult<bool> {
-        let deleted = on_pool!(self, write_outside_auth, |pool| {
+        let deleted = on_pool!(self, write_work, |pool| {
             let mut tx = pool.begin().await.map_err(backend)?;
             for (kind, to) in [("fix", fix_to), ("affects", affected_to)] {
                 if let Some(to) = to {
@@ -286,7 +286,7 @@ impl PlanningStore for SqlStore {
         fields: &ComponentFields,
     ) -> StoreResult<Component> {
         let name = fields.name.clone().unwrap_or_default();
-        let id: i64 = on_pool!(self, write_outside_auth, |pool| sqlx::query_scalar(
+        let id: i64 = on_pool!(self, write_work, |pool| sqlx::query_scalar(
             "INSERT INTO components (project_id, name, name_lower, description, lead_id, \
              assignee_type) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id"
         )
@@ -341,7 +341,7 @@ impl PlanningStore for SqlStore {
             Some(lead) => lead,
             None => current.lead.map(|u| u.id),
         };
-        let updated = on_pool!(self, write_outside_auth, |pool| sqlx::query(
+        let updated = on_pool!(self, write_work, |pool| sqlx::query(
             "UPDATE components SET name = $2, name_lower = $3, description = $4, lead_id = $5, \
              assignee_type = $6 WHERE id = $1"
         )
@@ -371,7 +371,7 @@ impl PlanningStore for SqlStore {
         id: ComponentId,
         move_to: Option<ComponentId>,
     ) -> StoreResult<bool> {
-        let deleted = on_pool!(self, write_outside_auth, |pool| {
+        let deleted = on_pool!(self, write_work, |pool| {
             let mut tx = pool.begin().await.map_err(backend)?;
             if let Some(to) = move_to {
                 sqlx::query(

@@ -60,7 +60,7 @@ macro_rules! insert_members {
 #[async_trait]
 impl ProjectStore for SqlStore {
     async fn create_project(&self, project: NewProject) -> StoreResult<Project> {
-        let id: i64 = on_pool!(self, write_outside_auth, |pool| {
+        let id: i64 = on_pool!(self, write_work, |pool| {
             let mut tx = pool.begin().await.map_err(backend)?;
             // Name the duplicate before inserting, so the caller can say which field clashes;
             // the unique indexes still decide races.
@@ -143,7 +143,7 @@ impl ProjectStore for SqlStore {
     }
 
     async fn delete_project(&self, id: ProjectId) -> StoreResult<bool> {
-        let deleted = on_pool!(self, write_outside_auth, |pool| {
+        let deleted = on_pool!(self, write_work, |pool| {
             let mut tx = pool.begin().await.map_err(backend)?;
             for statement in [
                 "DELETE FROM comments WHERE issue_id IN (SELECT id FROM issues WHERE project_id = $1)",
@@ -253,7 +253,7 @@ impl ProjectStore for SqlStore {
         role: ProjectRole,
         members: &[RoleMember],
     ) -> StoreResult<()> {
-        on_pool!(self, write_outside_auth, |pool| {
+        on_pool!(self, write_work, |pool| {
             let mut tx = pool.begin().await.map_err(backend)?;
             insert_members!(tx, project, role, members);
             tx.commit().await.map_err(backend)?;
@@ -267,7 +267,7 @@ impl ProjectStore for SqlStore {
         role: ProjectRole,
         member: &RoleMember,
     ) -> StoreResult<bool> {
-        let removed = on_pool!(self, write_outside_auth, |pool| match member {
+        let removed = on_pool!(self, write_work, |pool| match member {
             RoleMember::User(user) => sqlx::query(
                 "DELETE FROM project_role_users WHERE project_id = $1 AND role_id = $2 \
                  AND user_id = $3",
@@ -299,7 +299,7 @@ impl ProjectStore for SqlStore {
         role: ProjectRole,
         members: &[RoleMember],
     ) -> StoreResult<()> {
-        on_pool!(self, write_outside_auth, |pool| {
+        on_pool!(self, write_work, |pool| {
             let mut tx = pool.begin().await.map_err(backend)?;
             for statement in [
                 "DELETE FROM project_role_users WHERE project_id = $1 AND role_id = $2",

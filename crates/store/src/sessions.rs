@@ -61,7 +61,7 @@ impl SessionStore for SqlStore {
     }
 
     async fn touch_session(&self, id_digest: &[u8], at: Timestamp) -> StoreResult<()> {
-        on_pool!(self, write_outside_auth, |pool| sqlx::query(
+        on_pool!(self, write_log, |pool| sqlx::query(
             "UPDATE sessions SET last_seen_at = $1 WHERE id_digest = $2 AND last_seen_at < $1"
         )
         .bind(at.as_millis())

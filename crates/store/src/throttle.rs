@@ -27,7 +27,7 @@ impl ThrottleStore for SqlStore {
                  THEN 1 ELSE login_failures.failures + 1 END)"
             };
         }
-        let taken: Option<i64> = on_pool!(self, write_outside_auth, |pool| {
+        let taken: Option<i64> = on_pool!(self, write_log, |pool| {
             sqlx::query_scalar(concat!(
                 "INSERT INTO login_failures (subject, failures, last_failure_at, blocked_until) \
              VALUES ($1, 1, $2, CASE WHEN 1 >= $4 THEN $2 + $5 ELSE NULL END) \
@@ -57,7 +57,7 @@ impl ThrottleStore for SqlStore {
     }
 
     async fn return_login_attempt(&self, subject: &str, threshold: i64) -> StoreResult<()> {
-        on_pool!(self, write_outside_auth, |pool| sqlx::query(
+        on_pool!(self, write_log, |pool| sqlx::query(
             "UPDATE login_failures SET failures = failures - 1, \
              blocked_until = CASE WHEN failures - 1 < $2 THEN NULL ELSE blocked_until END \
              WHERE subject = $1 AND failures > 0"
@@ -102,7 +102,7 @@ impl ThrottleStore for SqlStore {
     }
 
     async fn clear_login_failures(&self, subject: &str) -> StoreResult<bool> {
-        let done = on_pool!(self, write_outside_auth, |pool| sqlx::query(
+        let done = on_pool!(self, write_log, |pool| sqlx::query(
             "DELETE FROM login_failures WHERE subject = $1"
         )
         .bind(subject)
@@ -114,7 +114,7 @@ impl ThrottleStore for SqlStore {
     }
 
     async fn delete_stale_login_failures(&self, before: Timestamp) -> StoreResult<u64> {
-        on_pool!(self, write_outside_auth, |pool| sqlx::query(
+        on_pool!(self, write_log, |pool| sqlx::query(
             "DELETE FROM login_failures WHERE last_failure_at < $1 \
              AND (blocked_until IS NULL OR blocked_until < $1)"
         )

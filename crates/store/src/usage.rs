@@ -69,7 +69,7 @@ impl UsageStore for SqlStore {
             return Ok(Vec::new());
         }
         let mut first_seen = Vec::new();
-        on_pool!(self, write_outside_auth, |pool| {
+        on_pool!(self, write_log, |pool| {
             let mut tx = pool.begin().await.map_err(backend)?;
             // The tokens' own last-use figures: counts add up, the time only moves forward.
             for used in token_uses {
@@ -257,7 +257,7 @@ impl UsageStore for SqlStore {
     }
 
     async fn delete_usage_before(&self, before_day: i64, before: Timestamp) -> StoreResult<u64> {
-        on_pool!(self, write_outside_auth, |pool| {
+        on_pool!(self, write_log, |pool| {
             let mut tx = pool.begin().await.map_err(backend)?;
             let days = sqlx::query("DELETE FROM credential_daily WHERE day < $1")
                 .bind(before_day)

@@ -296,7 +296,7 @@ impl UserStore for SqlStore {
     }
 
     async fn record_login(&self, id: UserId, at: Timestamp) -> StoreResult<()> {
-        on_pool!(self, write_outside_auth, |pool| sqlx::query(
+        on_pool!(self, write_log, |pool| sqlx::query(
             "UPDATE users SET login_count = login_count + 1, failed_login_count = 0, \
              previous_login_at = last_login_at, last_login_at = $1 WHERE id = $2"
         )
@@ -310,7 +310,7 @@ impl UserStore for SqlStore {
     }
 
     async fn record_failed_login(&self, id: UserId, at: Timestamp) -> StoreResult<()> {
-        on_pool!(self, write_outside_auth, |pool| sqlx::query(
+        on_pool!(self, write_log, |pool| sqlx::query(
             "UPDATE users SET failed_login_count = failed_login_count + 1, \
              last_failed_login_at = $1 WHERE id = $2"
         )

@@ -66,7 +66,7 @@ impl WorklogStore for SqlStore {
         worklog: &NewWorklog,
         estimate: EstimateChange,
     ) -> StoreResult<Worklog> {
-        let id: i64 = on_pool!(self, write_outside_auth, |pool| {
+        let id: i64 = on_pool!(self, write_work, |pool| {
             let mut tx = pool.begin().await.map_err(backend)?;
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO worklogs (issue_id, author_id, update_author_id, comment, started_at, \
@@ -149,7 +149,7 @@ impl WorklogStore for SqlStore {
         estimate: EstimateChange,
         at: Timestamp,
     ) -> StoreResult<Option<Worklog>> {
-        let updated = on_pool!(self, write_outside_auth, |pool| {
+        let updated = on_pool!(self, write_work, |pool| {
             let mut tx = pool.begin().await.map_err(backend)?;
             // Locks the worklog's row (an update that changes nothing yet) and reads it.
             let current: Option<(i64, i64)> = sqlx::query_as(
@@ -194,7 +194,7 @@ impl WorklogStore for SqlStore {
         estimate: EstimateChange,
         at: Timestamp,
     ) -> StoreResult<bool> {
-        Ok(on_pool!(self, write_outside_auth, |pool| {
+        Ok(on_pool!(self, write_work, |pool| {
             let mut tx = pool.begin().await.map_err(backend)?;
             let deleted: Option<(i64, i64)> =
                 sqlx::query_as("DELETE FROM worklogs WHERE id = $1 RETURNING issue_id, time_spent")

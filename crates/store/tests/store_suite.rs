@@ -117,12 +117,21 @@ const PAGE: PageRequest = PageRequest {
 
 /// Waits (at most a second) for the store's auth epoch to be known and differ from `before`.
 async fn epoch_moved(store: &SqlStore, before: Option<u64>) -> u64 {
+    moved(store, before, SqlStore::auth_epoch).await
+}
+
+async fn data_epoch_moved(store: &SqlStore, before: Option<u64>) -> u64 {
+    moved(store, before, SqlStore::data_epoch).await
+}
+
+/// Waits at most a second for `epoch` of `store` to be known and other than `before`.
+async fn moved(store: &SqlStore, before: Option<u64>, epoch: fn(&SqlStore) -> Option<u64>) -> u64 {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
     loop {
-        match store.auth_epoch() {
+        match epoch(store) {
             Some(now) if Some(now) != before => return now,
             _ if std::time::Instant::now() > deadline => {
-                panic!("the auth epoch stayed at {before:?} for a second")
+                panic!("the epoch stayed at {before:?} for a second")
             }
             _ => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
         }
@@ -261,6 +270,54 @@ backend_tests! {
             assert!(here.auth_epoch().is_some(), "listening again");
             there.update_user(alice.id, &UserUpdate { active: Some(false), ..Default::default() }).await.unwrap();
             epoch_moved(&here, Some(resumed).filter(|_| here.auth_epoch() == Some(resumed))).await;
+            admin.close().await;
+        }
+    }
+
+    async fn the_data_epoch_follows_every_instances_work_changes_and_only_those(db) {
+        let here = open(&db).await;
+        let there = open(&db).await;
+        assert_eq!(here.data_epoch(), None, "nothing may be remembered before the watch starts");
+        here.watch_auth_changes();
+        let started = data_epoch_moved(&here, None).await;
+        let alice = user(&here, "alice", &[]).await;
+        let lead = project(&here, "EPO", &alice).await;
+        let issue = here.create_issue(new_issue(&lead, &alice, "watched")).await.unwrap();
+        // This instance's own work writes move it at once, and leave the auth epoch alone.
+        let own = here.data_epoch().expect("watching");
+        assert_ne!(own, started);
+        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+        let (auth, data) = (here.auth_epoch(), here.data_epoch());
+        here.add_comment(issue.id, alice.id, "mine", None, T0).await.unwrap();
+        let after_mine = here.data_epoch().expect("watching");
+        assert_ne!(Some(after_mine), data);
+        // Another instance's, within a second: a comment; the creator no longer watching.
+        there.add_comment(issue.id, alice.id, "theirs", None, T0).await.unwrap();
+        let after_theirs = data_epoch_moved(&here, Some(after_mine)).await;
+        assert!(there.remove_watcher(issue.id, alice.id).await.unwrap());
+        data_epoch_moved(&here, Some(after_theirs)).await;
+        assert_eq!(here.auth_epoch(), auth, "work data decides no credential");
+        // The request trail moves neither.
+        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+        let settled = here.data_epoch();
+        there.record_login(alice.id, T0).await.unwrap();
+        there.take_login_attempt("ip:192.0.2.1", T0, T0, 5, 1_000).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+        assert_eq!(here.data_epoch(), settled, "the request trail is in no remembered answer");
+        if db.url.starts_with("postgres") {
+            // The listening connection killed: a change made before it is back still moves it.
+            let admin = sqlx::PgPool::connect(&db.url).await.unwrap();
+            let killed: Vec<bool> = sqlx::query_scalar(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND pid <> pg_backend_pid() AND query ILIKE 'LISTEN%'",
+            ).fetch_all(&admin).await.unwrap();
+            assert_eq!(killed, [true], "one listener");
+            there.add_comment(issue.id, alice.id, "while deaf", None, T0).await.unwrap();
+            let resumed = data_epoch_moved(&here, settled).await;
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            assert!(here.data_epoch().is_some(), "listening again");
+            there.add_comment(issue.id, alice.id, "heard", None, T0).await.unwrap();
+            data_epoch_moved(&here, Some(resumed).filter(|_| here.data_epoch() == Some(resumed))).await;
             admin.close().await;
         }
     }

@@ -15,6 +15,7 @@ pub mod middleware;
 pub mod pages;
 pub mod rate_limit;
 pub mod render;
+pub mod responses;
 pub mod rest;
 pub mod routes;
 pub mod state;

@@ -14,7 +14,11 @@ use tessera_core::clock::Clock;
 use tessera_core::store::Store;
 
 use crate::rate_limit::RateLimits;
+use crate::responses::Responses;
 use crate::urls::Urls;
+
+/// What [`WebSettings::response_cache_bytes`] is unless configured.
+pub const DEFAULT_RESPONSE_CACHE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Settings of the HTTP layer.
 #[derive(Clone, Debug)]
@@ -27,6 +31,8 @@ pub struct WebSettings {
     pub max_attachment_bytes: usize,
     /// Shown as `serverTitle`.
     pub server_title: String,
+    /// Bytes of response bodies remembered for repeated reads (0: none); see [`Responses`].
+    pub response_cache_bytes: u64,
 }
 
 impl Default for WebSettings {
@@ -36,6 +42,7 @@ impl Default for WebSettings {
             max_body_bytes: 1024 * 1024,
             max_attachment_bytes: 10 * 1024 * 1024,
             server_title: "tessera".into(),
+            response_cache_bytes: DEFAULT_RESPONSE_CACHE_BYTES,
         }
     }
 }
@@ -56,6 +63,8 @@ pub struct AppState {
     /// The queue of leaked-token reports.
     pub reports: LeakReports,
     pub rate_limits: Arc<RateLimits>,
+    /// Responses remembered for repeated reads.
+    pub responses: Arc<Responses>,
 }
 
 /// The authentication side of the server: the pipeline and the two OAuth servers.
@@ -78,6 +87,7 @@ impl AppState {
     ) -> Self {
         Self {
             rate_limits: Arc::new(RateLimits::default()),
+            responses: Arc::new(Responses::new(store.clone(), settings.response_cache_bytes)),
             authz: Authorizer::new(store.clone()),
             store,
             auth: servers.authenticator,

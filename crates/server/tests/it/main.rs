@@ -32,6 +32,7 @@ mod policy;
 mod process;
 mod python_client;
 mod rate_limit;
+mod remembered_reads;
 mod schemes;
 mod search;
 mod sso;

@@ -1,10 +1,12 @@
 //! `/issue`: create, read, edit, delete, transitions and assignment.
 
-use axum::extract::State;
+use axum::body::Bytes;
+use axum::extract::{OriginalUri, State};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use tessera_core::authz::{Assign, Browse, CreateIssues, Delete, Edit, Transition};
 use tessera_core::model::PageRequest;
+use tessera_core::principal::Principal;
 use tessera_core::services::{
     attachments, changelog, comments, issues, links, votes, watchers, worklogs,
 };
@@ -15,6 +17,7 @@ use super::issue_meta;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Auth, Jira, JsonBody, Params, PathArgs, no_content};
 use crate::render::{self, IssueExtras, Viewer};
+use crate::responses::{ReadKey, json_response};
 use crate::state::AppState;
 
 /// Comments shown inside `GET issue` (the rest through `GET issue/{key}/comment`; `total`
@@ -115,15 +118,36 @@ pub async fn post_issue_bulk(
 }
 
 /// BROWSE_PROJECTS. Honours `fields=` and `expand=names,schema,transitions,changelog,editmeta`.
+/// Remembered for the same caller until anything changes (see [`crate::responses`]): the
+/// response depends on nothing of the caller but what [`ReadKey`] holds.
 pub async fn get_issue(
     State(state): State<AppState>,
     Auth(principal): Auth,
+    OriginalUri(uri): OriginalUri,
     PathArgs(key): PathArgs<String>,
     params: Params,
-) -> ApiResult<Jira> {
+) -> ApiResult<Response> {
+    let remembered = ReadKey::new(&principal, &uri);
+    let epochs = state.responses.epochs();
+    if let Some(response) = state.responses.get(&remembered, epochs) {
+        return Ok(response);
+    }
+    let body = issue_body(&state, &principal, &key, &params).await?;
+    let body = Bytes::from(body.to_string());
+    state.responses.keep(remembered, epochs, body.clone());
+    Ok(json_response(body))
+}
+
+/// What `GET issue` answers.
+async fn issue_body(
+    state: &AppState,
+    principal: &Principal,
+    key: &str,
+    params: &Params,
+) -> ApiResult<Value> {
     let cap = state
         .authz
-        .issue::<Browse>(&principal, &issue_ref(&key))
+        .issue::<Browse>(principal, &issue_ref(key))
         .await?;
     let requested = params.list("fields");
     let fields = render::selected_fields(&requested);
@@ -161,7 +185,7 @@ pub async fn get_issue(
     }
     if fields.contains(&"attachment") {
         let found = attachments::list(&*state.store, &cap).await?;
-        let viewer = Viewer::of(&principal);
+        let viewer = Viewer::of(principal);
         extras.attachments = Some(
             found
                 .iter()
@@ -170,7 +194,7 @@ pub async fn get_issue(
         );
     }
     if fields.contains(&"issuelinks") {
-        let found = links::of_issue(&*state.store, &state.authz, &principal, &cap).await?;
+        let found = links::of_issue(&*state.store, &state.authz, principal, &cap).await?;
         extras.links = Some(
             found
                 .iter()
@@ -189,14 +213,14 @@ pub async fn get_issue(
     if expand.iter().any(|e| e == "editmeta") {
         extras.editmeta = Some(issue_meta::editmeta(&state.urls, &cap));
     }
-    let viewer = Viewer::of(&principal);
-    Ok(Jira::ok(render::issue(
+    let viewer = Viewer::of(principal);
+    Ok(render::issue(
         &state.urls,
         viewer,
         cap.issue(),
         &fields,
         &extras,
-    )))
+    ))
 }
 
 /// EDIT_ISSUES; changing the assignee also needs ASSIGN_ISSUES, adding a comment

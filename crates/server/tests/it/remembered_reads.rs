@@ -1,0 +1,214 @@
+//! Remembered responses (`GET issue`) never show what was true before a change, on SQLite and
+//! on PostgreSQL: each test reads an issue until it is answered from memory, changes something
+//! the response shows or depends on, and reads it again: through the same instance on the very
+//! next request, through another instance sharing the database within a second (also with the
+//! instances' listening connections killed on PostgreSQL).
+
+use std::time::Duration;
+
+use crate::common::*;
+use reqwest::{Method, RequestBuilder, StatusCode};
+use serde_json::{Value, json};
+use tessera_testkit::backend_tests;
+
+async fn read(request: RequestBuilder) -> Value {
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    json_of(response).await
+}
+
+/// Reads until the answer is remembered (the second read of the same caller), and checks the
+/// remembered answer is the one first made.
+async fn warm(request: impl Fn() -> RequestBuilder) -> Value {
+    let first = read(request()).await;
+    assert_eq!(read(request()).await, first);
+    first
+}
+
+/// Changes the issue's summary in the database directly, without the trigger that tells every
+/// instance of a change: what an instance then answers comes from its memory.
+async fn change_summary_behind_the_triggers(url: &str, key: &str, summary: &str) {
+    let number: i64 = key.rsplit('-').next().unwrap().parse().unwrap();
+    let update = "UPDATE issues SET summary = $1 WHERE number = $2";
+    if url.starts_with("postgres") {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        sqlx::query("DROP TRIGGER issues_data ON issues")
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query(update)
+            .bind(summary)
+            .bind(number)
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    } else {
+        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+        for trigger in [
+            "issues_update_data",
+            "issues_insert_data",
+            "issues_delete_data",
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(format!("DROP TRIGGER {trigger}")))
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+        sqlx::query(update)
+            .bind(summary)
+            .bind(number)
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    }
+}
+
+/// Reads through `request` until `check` holds of the answer, for at most a second.
+async fn shown_within_a_second(
+    request: impl Fn() -> RequestBuilder,
+    check: impl Fn(&Value) -> bool,
+) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(1);
+    loop {
+        let body = read(request()).await;
+        if check(&body) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still not shown after a second: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+backend_tests! {
+    async fn a_remembered_issue_shows_every_change_on_the_next_read(db) {
+        let url = db.url.clone();
+        let config = test_config(&db);
+        let server = TestServer::start_with(db, config).await;
+        server.create_project("RC").await;
+        server.create_user("dev", &[]).await;
+        server.add_to_role("RC", 10001, "dev").await;
+        let key = server.create_issue("RC", "first summary").await;
+        let other = server.create_issue("RC", "the other one").await;
+        let raw = server.create_token("dev", json!({"name": "poller", "expirationDuration": 5})).await;
+        let path = format!("/rest/api/2/issue/{key}");
+        let get = || server.bearer(Method::GET, &path, &raw);
+        let as_dev = |method: Method, path: &str| server.bearer(method, path, &raw);
+        let send = |request: RequestBuilder, expected: StatusCode| async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), expected);
+        };
+
+        // The answer comes from memory: a change made behind the triggers' back is not seen.
+        warm(get).await;
+        change_summary_behind_the_triggers(&url, &key, "changed behind").await;
+        assert_eq!(read(get()).await["fields"]["summary"], "first summary");
+
+        // Each change through the API shows on the very next read.
+        send(as_dev(Method::PUT, &path).json(&json!({"fields": {"summary": "second summary"}})), StatusCode::NO_CONTENT).await;
+        assert_eq!(read(get()).await["fields"]["summary"], "second summary");
+        warm(get).await;
+        send(as_dev(Method::POST, &format!("{path}/comment")).json(&json!({"body": "a remark"})), StatusCode::CREATED).await;
+        assert_eq!(read(get()).await["fields"]["comment"]["total"], 1);
+        warm(get).await;
+        send(as_dev(Method::POST, &format!("{path}/worklog")).json(&json!({"timeSpent": "1h"})), StatusCode::CREATED).await;
+        assert_eq!(read(get()).await["fields"]["worklog"]["total"], 1);
+        warm(get).await;
+        send(as_dev(Method::POST, &format!("{path}/watchers")).json(&json!("dev")), StatusCode::NO_CONTENT).await;
+        assert_eq!(read(get()).await["fields"]["watches"]["isWatching"], true);
+        warm(get).await;
+        send(as_dev(Method::POST, &format!("{path}/votes")).json(&json!({})), StatusCode::NO_CONTENT).await;
+        assert_eq!(read(get()).await["fields"]["votes"]["hasVoted"], true);
+        warm(get).await;
+        let link = json!({"type": {"name": "Blocks"}, "inwardIssue": {"key": key}, "outwardIssue": {"key": other}});
+        send(as_dev(Method::POST, "/rest/api/2/issueLink").json(&link), StatusCode::CREATED).await;
+        assert_eq!(read(get()).await["fields"]["issuelinks"].as_array().unwrap().len(), 1);
+
+        // A change to something the issue shows, not to the issue: its version's name.
+        let version = server.admin_json(Method::POST, "/rest/api/2/version", json!({"name": "1.0", "project": "RC"}), StatusCode::CREATED).await;
+        send(as_dev(Method::PUT, &path).json(&json!({"fields": {"fixVersions": [{"name": "1.0"}]}})), StatusCode::NO_CONTENT).await;
+        warm(get).await;
+        let version_path = format!("/rest/api/2/version/{}", version["id"].as_str().unwrap());
+        server.admin_json(Method::PUT, &version_path, json!({"name": "1.1"}), StatusCode::OK).await;
+        assert_eq!(read(get()).await["fields"]["fixVersions"][0]["name"], "1.1");
+
+        // A change to a user it shows (credentials' side: the other epoch).
+        send(as_dev(Method::PUT, &format!("{path}/assignee")).json(&json!({"name": "dev"})), StatusCode::NO_CONTENT).await;
+        warm(get).await;
+        server.admin_json(Method::PUT, "/rest/api/2/user?username=dev", json!({"displayName": "Dev Renamed"}), StatusCode::OK).await;
+        assert_eq!(read(get()).await["fields"]["assignee"]["displayName"], "Dev Renamed");
+
+        // The caller's roles: without them the issue is not there any more.
+        warm(get).await;
+        for member in ["10000?group=jira-users", "10001?user=dev"] {
+            let removed = server.admin(Method::DELETE, &format!("/rest/api/2/project/RC/role/{member}"));
+            send(removed, StatusCode::NO_CONTENT).await;
+        }
+        send(get(), StatusCode::NOT_FOUND).await;
+    }
+
+    async fn a_remembered_issue_is_each_callers_own(db) {
+        let server = TestServer::start(db).await;
+        server.create_project("RO").await;
+        server.admin_json(Method::POST, "/rest/api/2/group", json!({"name": "insiders"}), StatusCode::CREATED).await;
+        server.create_user("insider", &["insiders"]).await;
+        server.create_user("reader", &[]).await;
+        let key = server.create_issue("RO", "shared").await;
+        let path = format!("/rest/api/2/issue/{key}");
+        server.add_to_role("RO", 10001, "insider").await;
+        let comment = json!({"body": "insiders only", "visibility": {"type": "group", "value": "insiders"}});
+        let posted = server.user(Method::POST, &format!("{path}/comment"), "insider").json(&comment).send().await.unwrap();
+        assert_eq!(posted.status(), StatusCode::CREATED);
+
+        // The same address, two callers: each gets the answer made for it.
+        let insider = warm(|| server.user(Method::GET, &path, "insider")).await;
+        let reader = warm(|| server.user(Method::GET, &path, "reader")).await;
+        assert_eq!(insider["fields"]["comment"]["total"], 1);
+        assert_eq!(reader["fields"]["comment"]["total"], 0);
+        // A token limited to another project, of the same user: not found, not the answer above.
+        server.create_project("RP").await;
+        let limited = server.create_token("insider", json!({"name": "elsewhere", "expirationDuration": 5, "projects": ["RP"]})).await;
+        let response = server.bearer(Method::GET, &path, &limited).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        // Joining the group is a change like any other: the reader sees the comment at once.
+        server.admin_json(Method::POST, "/rest/api/2/group/user?groupname=insiders", json!({"name": "reader"}), StatusCode::CREATED).await;
+        assert_eq!(read(server.user(Method::GET, &path, "reader")).await["fields"]["comment"]["total"], 1);
+    }
+
+    async fn every_instance_shows_a_change_within_a_second(db) {
+        let (a, b) = tokio::join!(TestServer::start_shared(test_config(&db)), TestServer::start_shared(test_config(&db)));
+        a.create_project("RS").await;
+        a.create_user("dev", &[]).await;
+        a.add_to_role("RS", 10001, "dev").await;
+        let key = a.create_issue("RS", "shared").await;
+        let raw = a.create_token("dev", json!({"name": "poller", "expirationDuration": 5})).await;
+        let path = format!("/rest/api/2/issue/{key}");
+        let comments = |body: &Value| body["fields"]["comment"]["total"].as_i64().unwrap();
+        let comment = |server: &TestServer, text: &str| {
+            server.bearer(Method::POST, &format!("{path}/comment"), &raw).json(&json!({"body": text}))
+        };
+
+        warm(|| b.bearer(Method::GET, &path, &raw)).await;
+        assert_eq!(comment(&a, "through A").send().await.unwrap().status(), StatusCode::CREATED);
+        shown_within_a_second(|| b.bearer(Method::GET, &path, &raw), |body| comments(body) == 1).await;
+
+        if db.url.starts_with("postgres") {
+            // The connections that listen for changes killed: a change made before they are
+            // back still shows on every instance within a second.
+            warm(|| b.bearer(Method::GET, &path, &raw)).await;
+            let admin = sqlx::PgPool::connect(&db.url).await.unwrap();
+            let killed: Vec<bool> = sqlx::query_scalar(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND pid <> pg_backend_pid() AND query ILIKE 'LISTEN%'",
+            ).fetch_all(&admin).await.unwrap();
+            assert_eq!(killed, [true, true], "one listener per instance");
+            assert_eq!(comment(&a, "while B was deaf").send().await.unwrap().status(), StatusCode::CREATED);
+            shown_within_a_second(|| b.bearer(Method::GET, &path, &raw), |body| comments(body) == 2).await;
+            admin.close().await;
+        }
+    }
+}
