@@ -67,7 +67,8 @@ scenarios=(
 echo
 echo "tessera $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $backend, $(nproc) cores, wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $(date -u +%Y-%m-%d)"
 rss() { awk '/^VmRSS/ { printf "%.1f MB", $2 / 1024 }' "/proc/$server_pid/status"; }
-sleep 1
+# Idle: past the 2 s after which a hashing thread gives Argon2's memory back.
+sleep 3
 idle_rss=$(rss)
 echo
 measure_scenarios baseline

@@ -13,10 +13,10 @@
 //! parameters, so that the answer takes as long as for a real user.
 
 use std::thread;
+use std::time::Duration;
 
-use argon2::{
-    ARGON2ID_IDENT, Algorithm, Argon2, Block, Params, PasswordHash, PasswordHasher as _, Version,
-};
+use argon2::password_hash::phc::{Output, ParamsString, Salt};
+use argon2::{ARGON2ID_IDENT, Algorithm, Argon2, Block, Params, PasswordHash, Version};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::oneshot;
 
@@ -109,21 +109,49 @@ fn argon2(params: HashParams) -> Result<Argon2<'static>, HashError> {
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
-fn hash_now(hasher: &Argon2<'_>, password: &str) -> Result<String, HashError> {
+/// Hashes with a fresh random salt, in `memory` (PHC string format, as `argon2` writes it).
+fn hash_now(hasher: &Argon2<'_>, memory: &mut Memory, password: &str) -> Result<String, HashError> {
+    let failed = |e: &dyn std::fmt::Display| HashError::Hash(e.to_string());
+    let params = hasher.params();
+    let salt = Salt::new(&crate::secret::random_bytes::<{ Salt::RECOMMENDED_LENGTH }>())
+        .map_err(|e| failed(&e))?;
+    let mut out = vec![0u8; params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN)];
     hasher
-        .hash_password(password.as_bytes())
-        .map(|hash| hash.to_string())
-        .map_err(|e| HashError::Hash(e.to_string()))
+        .hash_password_into_with_memory(
+            password.as_bytes(),
+            &salt,
+            &mut out,
+            memory.take(params.block_count()),
+        )
+        .map_err(|e| failed(&e))?;
+    let hash = PasswordHash {
+        algorithm: ARGON2ID_IDENT,
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(params).map_err(|e| failed(&e))?,
+        salt: Some(salt),
+        hash: Some(Output::new(&out).map_err(|e| failed(&e))?),
+    };
+    Ok(hash.to_string())
 }
+
+/// glibc maps an allocation larger than this on its own and unmaps it when it is freed,
+/// whatever came before (its mmap threshold rises with the blocks it has unmapped, to at most
+/// 32 MiB). Argon2's 19 MiB block would otherwise stay in the thread's heap once freed.
+const ALWAYS_MAPPED: usize = 33 * 1024 * 1024;
+
+/// How long a hashing thread keeps Argon2's working memory after its last verification.
+const RELEASE_AFTER: Duration = Duration::from_secs(2);
 
 /// Argon2 working memory, allocated once per worker thread and reused by every verification.
 ///
 /// Allocating 19 MiB per verification (as `verify_password` does) fragments glibc's heaps
 /// when small allocations from other threads land between the big blocks: under a flood the
 /// process was measured growing past 250 MiB even with two workers. Reusing one buffer per
-/// thread keeps the memory at `workers` × the largest `m_cost` seen. A worker takes its buffer at
-/// its first verification, not at start: a server whose callers use tokens (or whose passwords
-/// the verified-credential cache remembers) does not hold 19 MiB per idle worker.
+/// thread keeps the memory at `workers` × the largest `m_cost` seen while verifications keep
+/// coming. A worker takes its buffer at its first verification, and gives it back after
+/// [`RELEASE_AFTER`] without one: a server whose callers use tokens (or whose passwords the
+/// verified-credential cache remembers) does not hold 19 MiB per idle worker. (The `tessera`
+/// binary's allocator, mimalloc, returns the freed block to the system; glibc's kept it.)
 struct Memory {
     blocks: Vec<Block>,
     /// The most memory a verification may use: four times the configured cost, at least
@@ -139,6 +167,24 @@ impl Memory {
             blocks: Vec::new(),
             limit: (configured * 4).max(64 * 1024),
         }
+    }
+
+    /// Gives the working memory back (taken again by the next verification).
+    fn release(&mut self) {
+        self.blocks = Vec::new();
+    }
+
+    /// `count` blocks of working memory: the buffer kept, or a new one. A new one is reserved
+    /// past [`ALWAYS_MAPPED`], so that it goes back to the system when released; pages past
+    /// `count` are never written, so they are never resident.
+    fn take(&mut self, count: usize) -> &mut [Block] {
+        if self.blocks.len() < count {
+            let reserve = count.max(ALWAYS_MAPPED / std::mem::size_of::<Block>());
+            let mut blocks = Vec::with_capacity(reserve);
+            blocks.resize(count, Block::default());
+            self.blocks = blocks;
+        }
+        &mut self.blocks[..count]
     }
 
     /// Verifies with the parameters stored in the hash (RFC 9106 Argon2 via the `argon2`
@@ -165,19 +211,17 @@ impl Memory {
         if params.block_count() > self.limit {
             return false;
         }
-        // Grows to the largest cost seen (within the limit) and stays: shrinking after each
-        // costlier hash would bring back the allocation churn this buffer exists to avoid.
-        if self.blocks.len() < params.block_count() {
-            self.blocks.resize(params.block_count(), Block::default());
-        }
+        // Grows to the largest cost seen (within the limit) and stays until released: shrinking
+        // after each costlier hash would bring back the allocation churn it exists to avoid.
         let mut computed = vec![0u8; expected.len()];
+        let count = params.block_count();
         let hasher = Argon2::new(algorithm, version, params);
         hasher
             .hash_password_into_with_memory(
                 password.as_bytes(),
                 salt.as_ref(),
                 &mut computed,
-                &mut self.blocks[..],
+                self.take(count),
             )
             .is_ok()
             && constant_time_eq(&computed, expected.as_bytes())
@@ -186,11 +230,22 @@ impl Memory {
 
 fn work(jobs: flume::Receiver<Job>, hasher: Argon2<'static>, params: HashParams) {
     let mut memory = Memory::for_params(params);
-    while let Ok(job) = jobs.recv() {
+    loop {
+        let job = match jobs.recv_timeout(RELEASE_AFTER) {
+            Ok(job) => job,
+            Err(flume::RecvTimeoutError::Timeout) => {
+                memory.release();
+                match jobs.recv() {
+                    Ok(job) => job,
+                    Err(_) => return,
+                }
+            }
+            Err(flume::RecvTimeoutError::Disconnected) => return,
+        };
         match job {
             Job::Hash { password, reply } => {
                 if !reply.is_closed() {
-                    let _ = reply.send(hash_now(&hasher, password.expose_secret()));
+                    let _ = reply.send(hash_now(&hasher, &mut memory, password.expose_secret()));
                 }
             }
             Job::Verify {
@@ -214,7 +269,11 @@ impl PasswordHasher {
         // Hashing the dummy costs what one verification costs: it is the time every failed
         // login is padded to.
         let started = std::time::Instant::now();
-        let dummy_hash = hash_now(&hasher, "tessera dummy password: never matches a request")?;
+        let dummy_hash = hash_now(
+            &hasher,
+            &mut Memory::for_params(config.params),
+            "tessera dummy password: never matches a request",
+        )?;
         let verification_time = started.elapsed();
         // One per core, but at most four by default: each holds the Argon2 working memory
         // (19 MiB with OWASP's parameters), and the server must stay small under a flood.
@@ -301,12 +360,17 @@ impl PasswordHasher {
 
 /// Hashes on the calling thread, for the offline command line (no runtime needed).
 pub fn hash_blocking(params: HashParams, password: &SecretString) -> Result<String, HashError> {
-    hash_now(&argon2(params)?, password.expose_secret())
+    hash_now(
+        &argon2(params)?,
+        &mut Memory::for_params(params),
+        password.expose_secret(),
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use argon2::PasswordHasher as _;
 
     const CHEAP: HashParams = HashParams {
         memory_kib: 64,
