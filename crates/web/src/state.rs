@@ -47,8 +47,21 @@ impl Default for WebSettings {
     }
 }
 
+/// What every handler shares, behind one `Arc`: axum clones the state for every extractor and
+/// layer that asks for it, so a clone is one reference count, not one per part.
 #[derive(Clone, Debug)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+#[derive(Debug)]
+pub struct Shared {
     pub store: Arc<dyn Store>,
     pub auth: Arc<Authenticator>,
     /// The OAuth 2.0 authorization server.
@@ -85,7 +98,7 @@ impl AppState {
         settings: WebSettings,
         reports: LeakReports,
     ) -> Self {
-        Self {
+        Self(Arc::new(Shared {
             rate_limits: Arc::new(RateLimits::default()),
             responses: Arc::new(Responses::new(store.clone(), settings.response_cache_bytes)),
             authz: Authorizer::new(store.clone()),
@@ -98,6 +111,6 @@ impl AppState {
             urls: Arc::new(urls),
             settings: Arc::new(settings),
             reports,
-        }
+        }))
     }
 }
