@@ -27,11 +27,12 @@ use tessera_core::store::{Conflict, IssueStore, StoreError, StoreResult};
 use crate::issue_users::UserSet;
 use crate::rows::{
     ChangeGroupRow, ChangeItemRow, CommentRow, IssueRow, change_group_select, comment_select,
-    comment_visible, issue_select, load_planned, visibility_columns,
+    comment_visible, issue_select, load_parts, visibility_columns,
 };
 use crate::{SqlStore, any_conflict, backend, on_pool, write_error};
 
-/// Reads an issue with its labels inside the transaction `$tx`; `?` leaves on an error.
+/// Reads an issue with its labels, versions and components inside the transaction `$tx`; `?`
+/// leaves on an error.
 macro_rules! issue_in_tx {
     ($tx:ident, $id:expr) => {{
         let row: Option<IssueRow> = sqlx::query_as(concat!(issue_select!(), " WHERE i.id = $1"))
@@ -41,15 +42,8 @@ macro_rules! issue_in_tx {
             .map_err(backend)?;
         match row {
             Some(row) => {
-                let labels: Vec<String> = sqlx::query_scalar(
-                    "SELECT label FROM issue_labels WHERE issue_id = $1 ORDER BY label",
-                )
-                .bind($id)
-                .fetch_all(&mut *$tx)
-                .await
-                .map_err(backend)?;
-                let mut issue = row.into_issue(labels)?;
-                load_planned!(&mut *$tx, std::slice::from_mut(&mut issue));
+                let mut issue = row.into_issue()?;
+                load_parts!(&mut *$tx, std::slice::from_mut(&mut issue));
                 Some(issue)
             }
             None => None,
@@ -98,9 +92,9 @@ enum IssueKey<'a> {
 }
 
 impl SqlStore {
-    /// An issue and its labels, in two reads.
+    /// An issue with its labels, versions and components, in two reads.
     async fn issue_where(&self, key: IssueKey<'_>) -> StoreResult<Option<Issue>> {
-        let (row, labels, planned): (Option<IssueRow>, Vec<String>, Vec<crate::rows::PlannedRow>) =
+        let (row, parts): (Option<IssueRow>, Vec<crate::rows::PartRow>) =
             on_pool!(self, read, |pool| {
                 let row: Option<IssueRow> = match key {
                     IssueKey::Id(id) => {
@@ -121,31 +115,21 @@ impl SqlStore {
                     }
                 }
                 .map_err(backend)?;
-                let labels = match &row {
-                    Some(row) => sqlx::query_scalar(
-                        "SELECT label FROM issue_labels WHERE issue_id = $1 ORDER BY label",
-                    )
-                    .bind(row.id())
-                    .fetch_all(pool)
-                    .await
-                    .map_err(backend)?,
-                    None => Vec::new(),
-                };
-                let planned = match &row {
-                    Some(row) => sqlx::query_as(sqlx::AssertSqlSafe(crate::rows::planned_sql(1)))
+                let parts = match &row {
+                    Some(row) => sqlx::query_as(sqlx::AssertSqlSafe(crate::rows::parts_sql(1)))
                         .bind(row.id())
                         .fetch_all(pool)
                         .await
                         .map_err(backend)?,
                     None => Vec::new(),
                 };
-                (row, labels, planned)
+                (row, parts)
             });
         let Some(row) = row else {
             return Ok(None);
         };
-        let mut issue = row.into_issue(labels)?;
-        crate::rows::attach_planned(std::slice::from_mut(&mut issue), planned);
+        let mut issue = row.into_issue()?;
+        crate::rows::attach_parts(std::slice::from_mut(&mut issue), parts);
         Ok(Some(issue))
     }
 

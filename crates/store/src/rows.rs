@@ -197,7 +197,7 @@ impl IssueRow {
         self.id
     }
 
-    pub(crate) fn into_issue(self, labels: Vec<String>) -> Result<Issue, StoreError> {
+    pub(crate) fn into_issue(self) -> Result<Issue, StoreError> {
         let resolution = match self.resolution_id {
             Some(id) => Some(Resolution::from_id(id).ok_or_else(|| corrupt("resolution", id))?),
             None => None,
@@ -257,8 +257,8 @@ impl IssueRow {
                 self.c_created_at,
                 self.c_service_owner,
             ),
-            labels,
-            // Filled in by `attach_planned!`.
+            // Filled in by `attach_parts`.
+            labels: Vec::new(),
             fix_versions: Vec::new(),
             versions: Vec::new(),
             components: Vec::new(),
@@ -268,27 +268,31 @@ impl IssueRow {
     }
 }
 
-/// A row of [`planned_sql`].
-pub(crate) type PlannedRow = (i64, String, i64, String, i64);
+/// A row of [`parts_sql`].
+pub(crate) type PartRow = (i64, String, i64, String, i64);
 
-/// The versions and components of the issues whose ids `$sql` lists (`$1`..`$n`), one read
-/// on `$conn`: (issue id, kind `fix`/`affects`/`component`, id, name, rank).
-pub(crate) fn planned_sql(count: usize) -> String {
+/// The labels, versions and components of the issues whose ids the query lists (`$1`..`$n`),
+/// in one read: (issue id, kind `label`/`fix`/`affects`/`component`, id (0 for a label), name
+/// or label, rank).
+pub(crate) fn parts_sql(count: usize) -> String {
     let list = (1..=count)
         .map(|n| format!("${n}"))
         .collect::<Vec<_>>()
         .join(", ");
     format!(
-        "SELECT iv.issue_id, iv.kind, v.id, v.name, v.sequence AS rank FROM issue_versions iv \
-         JOIN versions v ON v.id = iv.version_id WHERE iv.issue_id IN ({list}) \
+        "SELECT il.issue_id, 'label', 0, il.label, 0 FROM issue_labels il \
+         WHERE il.issue_id IN ({list}) \
+         UNION ALL SELECT iv.issue_id, iv.kind, v.id, v.name, v.sequence AS rank \
+         FROM issue_versions iv JOIN versions v ON v.id = iv.version_id \
+         WHERE iv.issue_id IN ({list}) \
          UNION ALL SELECT ic.issue_id, 'component', c.id, c.name, 0 FROM issue_components ic \
          JOIN components c ON c.id = ic.component_id WHERE ic.issue_id IN ({list})"
     )
 }
 
-/// Puts each issue's versions and components (rows of [`planned_sql`]) on it: versions in
-/// their project's order, components by name.
-pub(crate) fn attach_planned(issues: &mut [Issue], rows: Vec<PlannedRow>) {
+/// Puts each issue's parts (rows of [`parts_sql`]) on it: labels in byte order (the order of
+/// the databases' binary collation), versions in their project's order, components by name.
+pub(crate) fn attach_parts(issues: &mut [Issue], rows: Vec<PartRow>) {
     let mut rows = rows;
     rows.sort_by_key(|row| (row.4, row.3.to_lowercase(), row.2));
     for (issue_id, kind, id, name, _) in rows {
@@ -296,32 +300,38 @@ pub(crate) fn attach_planned(issues: &mut [Issue], rows: Vec<PlannedRow>) {
             continue;
         };
         let list = match kind.as_str() {
+            "label" => {
+                issue.labels.push(name);
+                continue;
+            }
             "fix" => &mut issue.fix_versions,
             "affects" => &mut issue.versions,
             _ => &mut issue.components,
         };
         list.push(Named { id, name });
     }
+    for issue in issues {
+        issue.labels.sort_unstable();
+    }
 }
 
-/// Reads and attaches the versions and components of `$issues` (a `&mut [Issue]`) on
+/// Reads and attaches the labels, versions and components of `$issues` (a `&mut [Issue]`) on
 /// `$conn`; `?` leaves on an error.
-macro_rules! load_planned {
+macro_rules! load_parts {
     ($conn:expr, $issues:expr) => {{
         let issues: &mut [tessera_core::model::Issue] = $issues;
         if !issues.is_empty() {
-            let sql = $crate::rows::planned_sql(issues.len());
+            let sql = $crate::rows::parts_sql(issues.len());
             let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
             for issue in issues.iter() {
                 query = query.bind(issue.id.0);
             }
-            let rows: Vec<$crate::rows::PlannedRow> =
-                query.fetch_all($conn).await.map_err(backend)?;
-            $crate::rows::attach_planned(issues, rows);
+            let rows: Vec<$crate::rows::PartRow> = query.fetch_all($conn).await.map_err(backend)?;
+            $crate::rows::attach_parts(issues, rows);
         }
     }};
 }
-pub(crate) use load_planned;
+pub(crate) use load_parts;
 
 /// `SELECT` of a project with its lead; append a `WHERE` or `ORDER BY`.
 macro_rules! project_select {

@@ -557,53 +557,37 @@ impl SqlStore {
         })
     }
 
-    /// The issues with these ids, with their labels, in the order given (ids of issues
-    /// deleted meanwhile are skipped).
+    /// The issues with these ids, with their labels, versions and components (two reads), in
+    /// the order given (ids of issues deleted meanwhile are skipped).
     async fn issues_by_id(&self, ids: &[i64]) -> StoreResult<Vec<Issue>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
         let list = placeholders(ids.len());
         let issue_text = format!("{} WHERE i.id IN ({list})", issue_select!());
-        let label_text = format!(
-            "SELECT issue_id, label FROM issue_labels WHERE issue_id IN ({list}) \
-             ORDER BY issue_id, label"
-        );
-        let planned_text = crate::rows::planned_sql(ids.len());
-        let (rows, labels, planned): (
-            Vec<IssueRow>,
-            Vec<(i64, String)>,
-            Vec<crate::rows::PlannedRow>,
-        ) = on_pool!(self, read, |pool| {
-            let mut rows = sqlx::query_as(AssertSqlSafe(issue_text));
-            for id in ids {
-                rows = rows.bind(*id);
-            }
-            let rows: Vec<IssueRow> = rows.fetch_all(pool).await.map_err(backend)?;
-            let mut labels = sqlx::query_as(AssertSqlSafe(label_text));
-            for id in ids {
-                labels = labels.bind(*id);
-            }
-            let labels: Vec<(i64, String)> = labels.fetch_all(pool).await.map_err(backend)?;
-            let mut planned = sqlx::query_as(AssertSqlSafe(planned_text));
-            for id in ids {
-                planned = planned.bind(*id);
-            }
-            let planned = planned.fetch_all(pool).await.map_err(backend)?;
-            (rows, labels, planned)
-        });
+        let parts_text = crate::rows::parts_sql(ids.len());
+        let (rows, parts): (Vec<IssueRow>, Vec<crate::rows::PartRow>) =
+            on_pool!(self, read, |pool| {
+                let mut rows = sqlx::query_as(AssertSqlSafe(issue_text));
+                for id in ids {
+                    rows = rows.bind(*id);
+                }
+                let rows: Vec<IssueRow> = rows.fetch_all(pool).await.map_err(backend)?;
+                let mut parts = sqlx::query_as(AssertSqlSafe(parts_text));
+                for id in ids {
+                    parts = parts.bind(*id);
+                }
+                let parts = parts.fetch_all(pool).await.map_err(backend)?;
+                (rows, parts)
+            });
         let mut found: HashMap<i64, IssueRow> = rows.into_iter().map(|r| (r.id(), r)).collect();
-        let mut labels_of: HashMap<i64, Vec<String>> = HashMap::new();
-        for (issue, label) in labels {
-            labels_of.entry(issue).or_default().push(label);
-        }
         let mut issues = Vec::with_capacity(ids.len());
         for id in ids {
             if let Some(row) = found.remove(id) {
-                issues.push(row.into_issue(labels_of.remove(id).unwrap_or_default())?);
+                issues.push(row.into_issue()?);
             }
         }
-        crate::rows::attach_planned(&mut issues, planned);
+        crate::rows::attach_parts(&mut issues, parts);
         Ok(issues)
     }
 
