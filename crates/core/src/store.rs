@@ -230,6 +230,12 @@ pub trait IssueStore: Send + Sync {
     async fn list_watchers(&self, issue: IssueId) -> StoreResult<Vec<User>>;
     /// How many watch the issue, and whether `viewer` does.
     async fn watches(&self, issue: IssueId, viewer: UserId) -> StoreResult<Watches>;
+    /// [`Self::watches`] and the issue's votes (whether `viewer` voted), in one read.
+    async fn watches_and_votes(
+        &self,
+        issue: IssueId,
+        viewer: UserId,
+    ) -> StoreResult<(Watches, Votes)>;
     /// `false` if the user already watched it; `MissingReference` if the issue or user is
     /// gone.
     async fn add_watcher(&self, issue: IssueId, user: UserId, at: Timestamp) -> StoreResult<bool>;

@@ -19,7 +19,8 @@ use tessera_core::changelog::{self, ChangeAuthor, ChangeGroup, ChangeItem};
 use tessera_core::clock::Timestamp;
 use tessera_core::ids::{CommentId, IssueId, UserId};
 use tessera_core::model::{
-    Comment, Issue, IssueChanges, NewIssue, Page, PageRequest, Planned, User, Visibility, Watches,
+    Comment, Issue, IssueChanges, NewIssue, Page, PageRequest, Planned, User, Visibility, Votes,
+    Watches,
 };
 use tessera_core::search::{IssueLocation, NamesFound, SearchQuery};
 use tessera_core::store::{Conflict, IssueStore, StoreError, StoreResult};
@@ -737,6 +738,34 @@ impl IssueStore for SqlStore {
     async fn watches(&self, issue: IssueId, viewer: UserId) -> StoreResult<Watches> {
         let (count, is_watching) = self.set_count(UserSet::Watchers, issue, viewer).await?;
         Ok(Watches { count, is_watching })
+    }
+
+    async fn watches_and_votes(
+        &self,
+        issue: IssueId,
+        viewer: UserId,
+    ) -> StoreResult<(Watches, Votes)> {
+        let (watchers, watching, votes, voted): (i64, bool, i64, bool) =
+            on_pool!(self, read, |pool| sqlx::query_as(
+                "SELECT (SELECT COUNT(*) FROM issue_watchers WHERE issue_id = $1), \
+                 EXISTS (SELECT 1 FROM issue_watchers WHERE issue_id = $1 AND user_id = $2), \
+                 (SELECT COUNT(*) FROM issue_votes WHERE issue_id = $1), \
+                 EXISTS (SELECT 1 FROM issue_votes WHERE issue_id = $1 AND user_id = $2)"
+            )
+            .bind(issue.0)
+            .bind(viewer.0)
+            .fetch_one(pool)
+            .await
+            .map_err(backend))?;
+        let watches = Watches {
+            count: watchers,
+            is_watching: watching,
+        };
+        let votes = Votes {
+            count: votes,
+            has_voted: voted,
+        };
+        Ok((watches, votes))
     }
 
     async fn add_watcher(&self, issue: IssueId, user: UserId, at: Timestamp) -> StoreResult<bool> {

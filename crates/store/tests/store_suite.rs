@@ -638,6 +638,15 @@ backend_tests! {
         assert!(store.remove_watcher(issue.id, bob.id).await.unwrap());
         assert!(!store.remove_watcher(issue.id, bob.id).await.unwrap());
         assert_eq!(store.watches(issue.id, bob.id).await.unwrap(), Watches { count: 2, is_watching: false });
+        // Watches and votes in one read agree with each read alone, for every viewer.
+        assert!(store.add_vote(issue.id, bob.id, T0).await.unwrap());
+        for viewer in [&alice, &bob, &carol] {
+            let (watches, votes) = store.watches_and_votes(issue.id, viewer.id).await.unwrap();
+            assert_eq!(watches, store.watches(issue.id, viewer.id).await.unwrap());
+            assert_eq!(votes, store.votes(issue.id, viewer.id).await.unwrap());
+        }
+        let (_, votes) = store.watches_and_votes(issue.id, bob.id).await.unwrap();
+        assert_eq!((votes.count, votes.has_voted), (1, true));
         assert!(matches!(store.add_watcher(tessera_core::ids::IssueId(1), alice.id, T0).await, Err(StoreError::MissingReference)));
         assert!(store.delete_issue(issue.id).await.unwrap());
         assert_eq!(store.list_watchers(issue.id).await.unwrap(), Vec::new());

@@ -6,7 +6,7 @@
 use crate::authz::{Browse, ManageWatchers, OnIssue, Watch, user_can_browse};
 use crate::clock::Timestamp;
 use crate::error::{Error, Missing};
-use crate::model::{User, Watches};
+use crate::model::{User, Votes, Watches};
 use crate::store::{Store, StoreError};
 
 pub async fn list(store: &dyn Store, cap: &OnIssue<Browse>) -> Result<Vec<User>, Error> {
@@ -16,6 +16,16 @@ pub async fn list(store: &dyn Store, cap: &OnIssue<Browse>) -> Result<Vec<User>,
 /// How many watch the issue, and whether the caller does.
 pub async fn watches(store: &dyn Store, cap: &OnIssue<Browse>) -> Result<Watches, Error> {
     Ok(store.watches(cap.issue().id, cap.actor().id).await?)
+}
+
+/// [`watches`] and the votes (as [`super::votes::votes`]) in one read, for `GET issue`.
+pub async fn watches_and_votes(
+    store: &dyn Store,
+    cap: &OnIssue<Browse>,
+) -> Result<(Watches, Votes), Error> {
+    Ok(store
+        .watches_and_votes(cap.issue().id, cap.actor().id)
+        .await?)
 }
 
 /// The user a watcher request names (`None`: the caller), with the further permission that

@@ -176,13 +176,19 @@ async fn issue_body(
         let listed = worklogs::list(&*state.store, &cap, page).await?;
         extras.worklogs = Some((listed.items, listed.total));
     }
-    if fields.contains(&"watches") {
-        extras.watches = Some(watchers::watches(&*state.store, &cap).await?);
-    }
-    if fields.contains(&"votes") {
-        let counted = votes::votes(&*state.store, &cap).await?;
-        extras.votes = Some(super::votes::votes_field(&state.urls, cap.issue(), counted));
-    }
+    let counted = match (fields.contains(&"watches"), fields.contains(&"votes")) {
+        (true, true) => {
+            let (watches, votes) = watchers::watches_and_votes(&*state.store, &cap).await?;
+            (Some(watches), Some(votes))
+        }
+        (true, false) => (Some(watchers::watches(&*state.store, &cap).await?), None),
+        (false, true) => (None, Some(votes::votes(&*state.store, &cap).await?)),
+        (false, false) => (None, None),
+    };
+    extras.watches = counted.0;
+    extras.votes = counted
+        .1
+        .map(|votes| super::votes::votes_field(&state.urls, cap.issue(), votes));
     if fields.contains(&"attachment") {
         let found = attachments::list(&*state.store, &cap).await?;
         let viewer = Viewer::of(principal);
