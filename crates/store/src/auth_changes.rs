@@ -97,6 +97,11 @@ impl AuthChanges {
     fn data_epoch(&self) -> Option<u64> {
         self.watching.load(SeqCst).then(|| self.data.load(SeqCst))
     }
+
+    /// Both epochs, or `None` while they cannot be vouched for.
+    pub(crate) fn epochs(&self) -> Option<(u64, u64)> {
+        Some((self.epoch()?, self.data_epoch()?))
+    }
 }
 
 /// Moves an epoch when a write ends, however it ends.

@@ -107,6 +107,21 @@ enum Backend {
 pub struct SqlStore {
     backend: Backend,
     changes: std::sync::Arc<auth_changes::AuthChanges>,
+    /// Each (project, user)'s role ids, remembered under both epochs (see `user_roles`).
+    roles: RememberedRoles,
+}
+
+/// (project id, user id) -> (auth epoch, data epoch, role ids).
+type RememberedRoles = moka::sync::Cache<(i64, i64), (u64, u64, std::sync::Arc<[i64]>)>;
+
+/// Room for this many (project, user) pairs' roles: a few bytes each.
+const REMEMBERED_ROLES: u64 = 10_000;
+
+fn remembered_roles() -> RememberedRoles {
+    moka::sync::Cache::builder()
+        .max_capacity(REMEMBERED_ROLES)
+        .time_to_live(Duration::from_secs(5 * 60))
+        .build()
 }
 
 /// Runs `$body` with `$pool` bound to the backend's pool: the SQLite reader (`read`) or writer
@@ -192,6 +207,7 @@ impl SqlStore {
             Ok(Self {
                 backend: Backend::Sqlite { reader, writer },
                 changes: Default::default(),
+                roles: remembered_roles(),
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let pool = PgPoolOptions::new()
@@ -212,6 +228,7 @@ impl SqlStore {
             Ok(Self {
                 backend: Backend::Postgres(pool),
                 changes: Default::default(),
+                roles: remembered_roles(),
             })
         } else {
             Err(ConnectError::UnsupportedUrl(redact_url(url)))

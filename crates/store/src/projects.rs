@@ -212,7 +212,16 @@ impl ProjectStore for SqlStore {
         Ok(actors)
     }
 
+    /// Remembered under both epochs (memberships move the data epoch, groups the auth one):
+    /// every project- or issue-scoped request asks, and the answer changes rarely.
     async fn user_roles(&self, project: ProjectId, user: UserId) -> StoreResult<Vec<ProjectRole>> {
+        let key = (project.0, user.0);
+        let epochs = self.changes.epochs();
+        if let (Some(now), Some((auth, data, ids))) = (epochs, self.roles.get(&key))
+            && now == (auth, data)
+        {
+            return ids.iter().copied().map(role).collect();
+        }
         let ids: Vec<i64> = on_pool!(self, read, |pool| sqlx::query_scalar(
             "SELECT role_id FROM project_role_users WHERE project_id = $1 AND user_id = $2 \
              UNION \
@@ -225,7 +234,11 @@ impl ProjectStore for SqlStore {
         .fetch_all(pool)
         .await
         .map_err(backend))?;
-        ids.into_iter().map(role).collect()
+        let roles = ids.iter().copied().map(role).collect();
+        if let Some((auth, data)) = epochs {
+            self.roles.insert(key, (auth, data, ids.into()));
+        }
+        roles
     }
 
     async fn user_roles_everywhere(

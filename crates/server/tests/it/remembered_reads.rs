@@ -179,6 +179,43 @@ backend_tests! {
         assert_eq!(read(server.user(Method::GET, &path, "reader")).await["fields"]["comment"]["total"], 1);
     }
 
+    async fn remembered_roles_follow_every_membership_change(db) {
+        let (a, b) = tokio::join!(TestServer::start_shared(test_config(&db)), TestServer::start_shared(test_config(&db)));
+        a.create_project("RR").await;
+        a.admin_json(Method::POST, "/rest/api/2/group", json!({"name": "crew"}), StatusCode::CREATED).await;
+        a.create_user("dev", &["crew"]).await;
+        // Only the crew, through its group, may see the project.
+        let removed = a.admin(Method::DELETE, "/rest/api/2/project/RR/role/10000?group=jira-users");
+        assert_eq!(removed.send().await.unwrap().status(), StatusCode::NO_CONTENT);
+        a.admin_json(Method::POST, "/rest/api/2/project/RR/role/10001", json!({"group": ["crew"]}), StatusCode::OK).await;
+        let key = a.create_issue("RR", "crew only").await;
+        let raw = a.create_token("dev", json!({"name": "roles", "expirationDuration": 5})).await;
+        // Comments: a read that is not itself remembered, so each answer asks for the roles.
+        let path = format!("/rest/api/2/issue/{key}/comment");
+        let status = |server: &TestServer| {
+            let request = server.bearer(Method::GET, &path, &raw);
+            async move { request.send().await.unwrap().status() }
+        };
+        for server in [&a, &b] {
+            for _ in 0..2 {
+                assert_eq!(status(server).await, StatusCode::OK);
+            }
+        }
+        // Out of the group: no role, at once here, within a second there.
+        let out = a.admin(Method::DELETE, "/rest/api/2/group/user?groupname=crew&username=dev");
+        assert_eq!(out.send().await.unwrap().status(), StatusCode::OK);
+        assert_eq!(status(&a).await, StatusCode::NOT_FOUND);
+        answered_within_a_second(|| b.bearer(Method::GET, &path, &raw), StatusCode::NOT_FOUND).await;
+        a.admin_json(Method::POST, "/rest/api/2/group/user?groupname=crew", json!({"name": "dev"}), StatusCode::CREATED).await;
+        assert_eq!(status(&a).await, StatusCode::OK);
+        answered_within_a_second(|| b.bearer(Method::GET, &path, &raw), StatusCode::OK).await;
+        // The group out of the role, through the other instance.
+        let out = b.admin(Method::DELETE, "/rest/api/2/project/RR/role/10001?group=crew");
+        assert_eq!(out.send().await.unwrap().status(), StatusCode::NO_CONTENT);
+        assert_eq!(status(&b).await, StatusCode::NOT_FOUND);
+        answered_within_a_second(|| a.bearer(Method::GET, &path, &raw), StatusCode::NOT_FOUND).await;
+    }
+
     async fn every_instance_shows_a_change_within_a_second(db) {
         let (a, b) = tokio::join!(TestServer::start_shared(test_config(&db)), TestServer::start_shared(test_config(&db)));
         a.create_project("RS").await;
