@@ -29,14 +29,7 @@ op_auth="Authorization: Basic $(printf 'bench:bench-secret-which-is-long-enough'
 op_token=$(curl -fsS -H "$op_auth" -d grant_type=client_credentials -d scope=READ "$op/token" \
   | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
 
-curl -fsS -H "$basic" -H "$json" -d '{"name":"bench-bots"}' "$base/rest/api/2/group" >/dev/null
-curl -fsS -H "$basic" -H "$json" -d '{"name":"bench-etl","ownerGroup":"bench-bots"}' \
-  "$base/rest/tessera/1/serviceaccounts" >/dev/null
-client=$(curl -fsS -H "$basic" -H "$json" \
-  -d '{"name":"bench","redirectUris":["https://bench.example/cb"],"scopes":["READ"],"serviceAccount":"bench-etl"}' \
-  "$base/rest/tessera/1/oauth2/clients")
-client_id=$(sed -E 's/.*"clientId":"([^"]+)".*/\1/' <<< "$client")
-client_secret=$(sed -E 's/.*"clientSecret":"([^"]+)".*/\1/' <<< "$client")
+make_oauth_client
 tessera_auth="Authorization: Basic $(printf '%s:%s' "$client_id" "$client_secret" | base64 -w0)"
 tessera_token=$(curl -fsS -H "$tessera_auth" -d grant_type=client_credentials \
   "$base/rest/oauth2/latest/token" | sed -E 's/.*"access_token":"([^"]+)".*/\1/')

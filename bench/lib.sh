@@ -50,6 +50,44 @@ start_server() {
   json="Content-Type: application/json"
 }
 
+# Seeds project BENCH with one issue and an administrator's PAT; sets issue and token, and
+# writes $work/post.lua (POST issue) and $work/fresh.lua (GET issue with a new, ignored
+# parameter each request: never answered from remembered responses).
+seed_issue_and_token() {
+  curl -fsS -H "$basic" -H "$json" -d '{"key":"BENCH","name":"Bench"}' "$base/rest/api/2/project" >/dev/null
+  issue=$(curl -fsS -H "$basic" -H "$json" \
+    -d '{"fields":{"project":{"key":"BENCH"},"issuetype":{"name":"Task"},"summary":"bench target","description":"read under load"}}' \
+    "$base/rest/api/2/issue" | sed -E 's/.*"key":"([^"]+)".*/\1/')
+  token=$(curl -fsS -H "$basic" -H "$json" -d '{"name":"bench","expirationDuration":1}' \
+    "$base/rest/pat/latest/tokens" | sed -E 's/.*"rawToken":"([^"]+)".*/\1/')
+  cat > "$work/post.lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"fields":{"project":{"key":"BENCH"},"issuetype":{"name":"Task"},"summary":"created under load"}}'
+LUA
+  cat > "$work/fresh.lua" <<LUA
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format(nil, "/rest/api/2/issue/$issue?fresh=" .. n)
+end
+LUA
+}
+
+# Registers a confidential OAuth 2.0 client acting as service account bench-etl (with the
+# client-credentials grant); sets client_id and client_secret.
+make_oauth_client() {
+  curl -fsS -H "$basic" -H "$json" -d '{"name":"bench-bots"}' "$base/rest/api/2/group" >/dev/null
+  curl -fsS -H "$basic" -H "$json" -d '{"name":"bench-etl","ownerGroup":"bench-bots"}' \
+    "$base/rest/tessera/1/serviceaccounts" >/dev/null
+  local client
+  client=$(curl -fsS -H "$basic" -H "$json" \
+    -d '{"name":"bench","redirectUris":["https://bench.example/cb"],"scopes":["READ"],"serviceAccount":"bench-etl"}' \
+    "$base/rest/tessera/1/oauth2/clients")
+  client_id=$(sed -E 's/.*"clientId":"([^"]+)".*/\1/' <<< "$client")
+  client_secret=$(sed -E 's/.*"clientSecret":"([^"]+)".*/\1/' <<< "$client")
+}
+
 to_ms() { # wrk latency like 812.00us, 3.21ms, 1.02s
   awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /s$/) n *= 1000; printf "%.2f", n }'
 }

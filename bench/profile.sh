@@ -23,24 +23,7 @@ start_server
 mkdir -p "$OUT"
 rev=$(git rev-parse --short HEAD 2>/dev/null || echo '?')
 
-curl -fsS -H "$basic" -H "$json" -d '{"key":"BENCH","name":"Bench"}' "$base/rest/api/2/project" >/dev/null
-issue=$(curl -fsS -H "$basic" -H "$json" \
-  -d '{"fields":{"project":{"key":"BENCH"},"issuetype":{"name":"Task"},"summary":"bench target","description":"read under load"}}' \
-  "$base/rest/api/2/issue" | sed -E 's/.*"key":"([^"]+)".*/\1/')
-token=$(curl -fsS -H "$basic" -H "$json" -d '{"name":"bench","expirationDuration":1}' \
-  "$base/rest/pat/latest/tokens" | sed -E 's/.*"rawToken":"([^"]+)".*/\1/')
-cat > "$work/fresh.lua" <<LUA
-local n = 0
-request = function()
-  n = n + 1
-  return wrk.format(nil, "/rest/api/2/issue/$issue?fresh=" .. n)
-end
-LUA
-cat > "$work/post.lua" <<'LUA'
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.body = '{"fields":{"project":{"key":"BENCH"},"issuetype":{"name":"Task"},"summary":"created under load"}}'
-LUA
+seed_issue_and_token
 
 # profile NAME TITLE WRK-ARGUMENT... URL
 profile() {

@@ -18,37 +18,12 @@ CONNECTIONS=${CONNECTIONS:-32}
 source bench/lib.sh
 start_server
 
-curl -fsS -H "$basic" -H "$json" -d '{"key":"BENCH","name":"Bench"}' "$base/rest/api/2/project" >/dev/null
-issue=$(curl -fsS -H "$basic" -H "$json" \
-  -d '{"fields":{"project":{"key":"BENCH"},"issuetype":{"name":"Task"},"summary":"bench target","description":"read under load"}}' \
-  "$base/rest/api/2/issue" | sed -E 's/.*"key":"([^"]+)".*/\1/')
+seed_issue_and_token
 session=$(curl -fsS -H "$json" -d "{\"username\":\"admin\",\"password\":\"$PASSWORD\"}" \
   "$base/rest/auth/1/session" | sed -E 's/.*"value":"([^"]+)".*/\1/')
-token=$(curl -fsS -H "$basic" -H "$json" -d '{"name":"bench","expirationDuration":1}' \
-  "$base/rest/pat/latest/tokens" | sed -E 's/.*"rawToken":"([^"]+)".*/\1/')
-curl -fsS -H "$basic" -H "$json" -d '{"name":"bench-bots"}' "$base/rest/api/2/group" >/dev/null
-curl -fsS -H "$basic" -H "$json" -d '{"name":"bench-etl","ownerGroup":"bench-bots"}' \
-  "$base/rest/tessera/1/serviceaccounts" >/dev/null
-client=$(curl -fsS -H "$basic" -H "$json" \
-  -d '{"name":"bench","redirectUris":["https://bench.example/cb"],"scopes":["READ"],"serviceAccount":"bench-etl"}' \
-  "$base/rest/tessera/1/oauth2/clients")
-client_id=$(sed -E 's/.*"clientId":"([^"]+)".*/\1/' <<< "$client")
-client_secret=$(sed -E 's/.*"clientSecret":"([^"]+)".*/\1/' <<< "$client")
+make_oauth_client
 oauth=$(curl -fsS -u "$client_id:$client_secret" -d grant_type=client_credentials \
   "$base/rest/oauth2/latest/token" | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
-cat > "$work/post.lua" <<'LUA'
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.body = '{"fields":{"project":{"key":"BENCH"},"issuetype":{"name":"Task"},"summary":"created under load"}}'
-LUA
-# Every request a new address (an ignored parameter): never answered from remembered responses.
-cat > "$work/fresh.lua" <<LUA
-local n = 0
-request = function()
-  n = n + 1
-  return wrk.format(nil, "/rest/api/2/issue/$issue?fresh=" .. n)
-end
-LUA
 
 # scenario name | extra wrk arguments | path
 scenarios=(

@@ -116,6 +116,21 @@ const PAGE: PageRequest = PageRequest {
 };
 
 /// Waits (at most a second) for the store's auth epoch to be known and differ from `before`.
+/// Kills every connection that listens for changes on the PostgreSQL database at `url` (each
+/// instance's watch); one `true` per connection killed.
+async fn kill_listeners(url: &str) -> Vec<bool> {
+    let admin = sqlx::PgPool::connect(url).await.unwrap();
+    let killed = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid() AND query ILIKE 'LISTEN%'",
+    )
+    .fetch_all(&admin)
+    .await
+    .unwrap();
+    admin.close().await;
+    killed
+}
+
 async fn epoch_moved(store: &SqlStore, before: Option<u64>) -> u64 {
     moved(store, before, SqlStore::auth_epoch).await
 }
@@ -258,19 +273,13 @@ backend_tests! {
         if db.url.starts_with("postgres") {
             // The listening connection killed: a change made before it is back must still
             // move the epoch once it is.
-            let admin = sqlx::PgPool::connect(&db.url).await.unwrap();
-            let killed: Vec<bool> = sqlx::query_scalar(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-                 WHERE datname = current_database() AND pid <> pg_backend_pid() AND query ILIKE 'LISTEN%'",
-            ).fetch_all(&admin).await.unwrap();
-            assert_eq!(killed, [true], "one listener");
+            assert_eq!(kill_listeners(&db.url).await, [true], "one listener");
             there.update_user(alice.id, &UserUpdate { active: Some(true), ..Default::default() }).await.unwrap();
             let resumed = epoch_moved(&here, settled).await;
             tokio::time::sleep(std::time::Duration::from_millis(300)).await;
             assert!(here.auth_epoch().is_some(), "listening again");
             there.update_user(alice.id, &UserUpdate { active: Some(false), ..Default::default() }).await.unwrap();
             epoch_moved(&here, Some(resumed).filter(|_| here.auth_epoch() == Some(resumed))).await;
-            admin.close().await;
         }
     }
 
@@ -306,19 +315,13 @@ backend_tests! {
         assert_eq!(here.data_epoch(), settled, "the request trail is in no remembered answer");
         if db.url.starts_with("postgres") {
             // The listening connection killed: a change made before it is back still moves it.
-            let admin = sqlx::PgPool::connect(&db.url).await.unwrap();
-            let killed: Vec<bool> = sqlx::query_scalar(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-                 WHERE datname = current_database() AND pid <> pg_backend_pid() AND query ILIKE 'LISTEN%'",
-            ).fetch_all(&admin).await.unwrap();
-            assert_eq!(killed, [true], "one listener");
+            assert_eq!(kill_listeners(&db.url).await, [true], "one listener");
             there.add_comment(issue.id, alice.id, "while deaf", None, T0).await.unwrap();
             let resumed = data_epoch_moved(&here, settled).await;
             tokio::time::sleep(std::time::Duration::from_millis(300)).await;
             assert!(here.data_epoch().is_some(), "listening again");
             there.add_comment(issue.id, alice.id, "heard", None, T0).await.unwrap();
             data_epoch_moved(&here, Some(resumed).filter(|_| here.data_epoch() == Some(resumed))).await;
-            admin.close().await;
         }
     }
 

@@ -210,12 +210,7 @@ backend_tests! {
             let third = a.create_token("dev", json!({"name": "third", "expirationDuration": 5})).await;
             warm(|| a.bearer(Method::GET, MYSELF, &third)).await;
             warm(|| b.bearer(Method::GET, MYSELF, &third)).await;
-            let admin = sqlx::PgPool::connect(&db.url).await.unwrap();
-            let killed: Vec<bool> = sqlx::query_scalar(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-                 WHERE datname = current_database() AND pid <> pg_backend_pid() AND query ILIKE 'LISTEN%'",
-            ).fetch_all(&admin).await.unwrap();
-            assert_eq!(killed, [true, true], "one listener per instance");
+            assert_eq!(kill_listeners(&db.url).await, [true, true], "one listener per instance");
             let id = token_id(&b, &third).await;
             assert_eq!(status(b.user(Method::DELETE, &format!("{TOKENS}/{id}"), "dev")).await, StatusCode::NO_CONTENT);
             answered_within_a_second(|| a.bearer(Method::GET, MYSELF, &third), StatusCode::UNAUTHORIZED).await;
@@ -224,7 +219,6 @@ backend_tests! {
             tokio::time::sleep(Duration::from_millis(500)).await;
             a.admin_json(Method::PUT, "/rest/api/2/user?username=dev", json!({"active": false}), StatusCode::OK).await;
             answered_within_a_second(|| b.bearer(Method::GET, MYSELF, &second), StatusCode::UNAUTHORIZED).await;
-            admin.close().await;
         }
     }
 }

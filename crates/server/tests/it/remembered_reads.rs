@@ -29,39 +29,33 @@ async fn warm(request: impl Fn() -> RequestBuilder) -> Value {
 /// instance of a change: what an instance then answers comes from its memory.
 async fn change_summary_behind_the_triggers(url: &str, key: &str, summary: &str) {
     let number: i64 = key.rsplit('-').next().unwrap().parse().unwrap();
-    let update = "UPDATE issues SET summary = $1 WHERE number = $2";
-    if url.starts_with("postgres") {
-        let pool = sqlx::PgPool::connect(url).await.unwrap();
-        sqlx::query("DROP TRIGGER issues_data ON issues")
-            .execute(&pool)
-            .await
-            .unwrap();
-        sqlx::query(update)
-            .bind(summary)
-            .bind(number)
-            .execute(&pool)
-            .await
-            .unwrap();
-        pool.close().await;
+    let drops = if url.starts_with("postgres") {
+        vec!["DROP TRIGGER issues_data ON issues"]
     } else {
-        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
-        for trigger in [
-            "issues_update_data",
-            "issues_insert_data",
-            "issues_delete_data",
-        ] {
-            sqlx::query(sqlx::AssertSqlSafe(format!("DROP TRIGGER {trigger}")))
-                .execute(&pool)
-                .await
-                .unwrap();
-        }
-        sqlx::query(update)
-            .bind(summary)
-            .bind(number)
-            .execute(&pool)
-            .await
-            .unwrap();
-        pool.close().await;
+        vec![
+            "DROP TRIGGER issues_update_data",
+            "DROP TRIGGER issues_insert_data",
+            "DROP TRIGGER issues_delete_data",
+        ]
+    };
+    let update = format!("UPDATE issues SET summary = '{summary}' WHERE number = {number}");
+    let statements = drops.into_iter().map(str::to_owned).chain([update]);
+    macro_rules! run_on {
+        ($pool:ty) => {{
+            let pool = <$pool>::connect(url).await.unwrap();
+            for statement in statements {
+                sqlx::query(sqlx::AssertSqlSafe(statement))
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+            }
+            pool.close().await;
+        }};
+    }
+    if url.starts_with("postgres") {
+        run_on!(sqlx::PgPool)
+    } else {
+        run_on!(sqlx::SqlitePool)
     }
 }
 
@@ -237,15 +231,9 @@ backend_tests! {
             // The connections that listen for changes killed: a change made before they are
             // back still shows on every instance within a second.
             warm(|| b.bearer(Method::GET, &path, &raw)).await;
-            let admin = sqlx::PgPool::connect(&db.url).await.unwrap();
-            let killed: Vec<bool> = sqlx::query_scalar(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-                 WHERE datname = current_database() AND pid <> pg_backend_pid() AND query ILIKE 'LISTEN%'",
-            ).fetch_all(&admin).await.unwrap();
-            assert_eq!(killed, [true, true], "one listener per instance");
+            assert_eq!(kill_listeners(&db.url).await, [true, true], "one listener per instance");
             assert_eq!(comment(&a, "while B was deaf").send().await.unwrap().status(), StatusCode::CREATED);
             shown_within_a_second(|| b.bearer(Method::GET, &path, &raw), |body| comments(body) == 2).await;
-            admin.close().await;
         }
     }
 }
