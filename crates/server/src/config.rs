@@ -599,6 +599,8 @@ impl Config {
             refresh_lifetime: Duration::from_secs(
                 self.oauth2.refresh_token_days.max(1) * 24 * 60 * 60,
             ),
+            // The same bound as the verified-credential cache's.
+            remembered_capacity: self.tokens.verified_capacity,
             ..tessera_auth::oauth2::OAuth2Config::default()
         }
     }

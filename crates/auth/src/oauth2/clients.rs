@@ -173,6 +173,14 @@ impl OAuth2Server {
         if client_id.contains('\0') {
             return Err(refused());
         }
+        let slot = self
+            .remembered
+            .client_slot(client_id, credentials.client_secret.as_ref());
+        // Read before the database, so that a change made meanwhile leaves the entry stale.
+        let epoch = self.store.auth_epoch();
+        if let Some(client) = self.remembered.client(&slot, epoch) {
+            return Ok(client);
+        }
         let found = self
             .store
             .find_client(client_id)
@@ -192,6 +200,7 @@ impl OAuth2Server {
             // A confidential client without its secret, or a public one with a secret.
             _ => return Err(refused()),
         }
+        self.remembered.keep_client(slot, epoch, &found.client);
         Ok(found.client)
     }
 }

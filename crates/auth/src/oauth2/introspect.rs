@@ -12,7 +12,7 @@ impl OAuth2Server {
         client: &Client,
         token: &str,
     ) -> Result<Option<Introspection>, OAuth2Error> {
-        let Some(found) = self.presented(token).await? else {
+        let Some(found) = self.presented_remembered(token).await? else {
             return Ok(None);
         };
         if found.client.key != client.key || !found.is_live(self.clock.now()) {

@@ -40,6 +40,9 @@ pub struct OAuth2Config {
     /// A refresh token expires this long after it was issued (each rotation issues a new one).
     pub refresh_lifetime: Duration,
     pub code_lifetime: Duration,
+    /// How many client authentications, and how many tokens, introspection remembers
+    /// (zero: none).
+    pub remembered_capacity: u64,
 }
 
 impl Default for OAuth2Config {
@@ -48,6 +51,7 @@ impl Default for OAuth2Config {
             access_lifetime: Duration::from_secs(60 * 60),
             refresh_lifetime: Duration::from_secs(90 * 24 * 60 * 60),
             code_lifetime: Duration::from_secs(10 * 60),
+            remembered_capacity: 20_000,
         }
     }
 }
@@ -194,6 +198,7 @@ mod clients;
 mod consent;
 mod grants;
 mod introspect;
+mod remembered;
 mod revoke;
 
 /// The OAuth 2.0 authorization server. Its access tokens are verified, like every other
@@ -204,6 +209,7 @@ pub struct OAuth2Server {
     clock: Arc<dyn Clock>,
     audit: Arc<AuditLog>,
     config: OAuth2Config,
+    remembered: remembered::Remembered,
 }
 
 impl OAuth2Server {
@@ -217,6 +223,7 @@ impl OAuth2Server {
             store,
             clock,
             audit,
+            remembered: remembered::Remembered::new(config.remembered_capacity),
             config,
         }
     }
@@ -227,18 +234,53 @@ impl OAuth2Server {
 
     /// Finds a presented access or refresh token of this server.
     async fn presented(&self, text: &str) -> Result<Option<OAuth2TokenMatch>, OAuth2Error> {
-        let digest = [SecretKind::OAuth2Access, SecretKind::OAuth2Refresh]
-            .into_iter()
-            .find_map(|prefix| token_format::parse_prefixed(text, prefix).ok());
-        let Some(digest) = digest else {
+        let Some(digest) = token_digest(text) else {
             return Ok(None);
         };
+        self.find_token(&digest).await
+    }
+
+    async fn find_token(&self, digest: &[u8]) -> Result<Option<OAuth2TokenMatch>, OAuth2Error> {
         Ok(self
             .store
-            .find_oauth_token(&digest)
+            .find_oauth_token(digest)
             .await?
-            .filter(|t| constant_time_eq(&t.digest, &digest)))
+            .filter(|t| constant_time_eq(&t.digest, digest)))
     }
+
+    /// [`Self::presented`] for a read that changes nothing (introspection): a row read under
+    /// the current auth epoch may come from memory. Whether it is live is still the caller's
+    /// to check, at its own time.
+    async fn presented_remembered(
+        &self,
+        text: &str,
+    ) -> Result<Option<OAuth2TokenMatch>, OAuth2Error> {
+        let Some(digest) = token_digest(text) else {
+            return Ok(None);
+        };
+        let slot = self.remembered.token_slot(&digest);
+        // Read before the database, so that a change made meanwhile leaves the entry stale.
+        let epoch = self.store.auth_epoch();
+        if let Some(found) = self.remembered.token(&slot, epoch) {
+            return Ok(Some(found));
+        }
+        let found = self.find_token(&digest).await?;
+        // Access tokens only: a refresh token's exchange is not among the changes other
+        // instances are told of (it is no credential for the API), so it is always read.
+        if let Some(found) = &found
+            && found.kind == OAuth2TokenKind::Access
+        {
+            self.remembered.keep_token(slot, epoch, found);
+        }
+        Ok(found)
+    }
+}
+
+/// The digest of a well-formed access or refresh token; `None` for anything else.
+fn token_digest(text: &str) -> Option<[u8; 32]> {
+    [SecretKind::OAuth2Access, SecretKind::OAuth2Refresh]
+        .into_iter()
+        .find_map(|prefix| token_format::parse_prefixed(text, prefix).ok())
 }
 
 fn client_target(client: &Client) -> String {

@@ -221,4 +221,178 @@ backend_tests! {
             answered_within_a_second(|| b.bearer(Method::GET, MYSELF, &second), StatusCode::UNAUTHORIZED).await;
         }
     }
+
+    async fn introspection_remembers_its_client_and_token_but_never_past_a_change(db) {
+        let (a, b) = tokio::join!(TestServer::start_shared(test_config(&db)), TestServer::start_shared(test_config(&db)));
+        let client = bot_client(&a).await;
+        // Revoked through B: B says inactive at once, A within a second.
+        let first = access_token(&a, &client).await;
+        warm_introspection(&a, &b, &client, &first).await;
+        let revoke = b.http.post(b.url("/rest/oauth2/latest/revoke")).basic_auth(&client.0, Some(&client.1))
+            .form(&[("token", first.as_str())]).send().await.unwrap();
+        assert_eq!(revoke.status(), StatusCode::OK);
+        assert_eq!(introspected(&b, &client, &first).await, Some(false));
+        introspected_within_a_second(&a, &client, &first, Some(false)).await;
+
+        // Its user deactivated through A: inactive at once on A, within a second on B.
+        let second = access_token(&a, &client).await;
+        warm_introspection(&a, &b, &client, &second).await;
+        a.admin_json(Method::PUT, "/rest/api/2/user?username=bot", json!({"active": false}), StatusCode::OK).await;
+        assert_eq!(introspected(&a, &client, &second).await, Some(false));
+        introspected_within_a_second(&b, &client, &second, Some(false)).await;
+        a.admin_json(Method::PUT, "/rest/api/2/user?username=bot", json!({"active": true}), StatusCode::OK).await;
+        introspected_within_a_second(&b, &client, &second, Some(true)).await;
+
+        // The client's secret rotated through A: the old one is refused at once on A, within
+        // a second on B; the new one works, and the tokens issued under the old one are gone.
+        let rotated = a.admin_json(Method::POST, &format!("{CLIENTS}/{}/secret", client.0), json!({}), StatusCode::OK).await;
+        let renewed = (client.0.clone(), rotated["clientSecret"].as_str().unwrap().to_string());
+        assert_eq!(introspected(&a, &client, &second).await, None);
+        introspected_within_a_second(&b, &client, &second, None).await;
+        assert_eq!(introspected(&b, &renewed, &second).await, Some(false));
+        let client = renewed;
+        let second = access_token(&a, &client).await;
+        warm_introspection(&a, &b, &client, &second).await;
+
+        // The client disabled through B: refused at once on B, within a second on A; enabled
+        // again, its token is live again (disabling stops a token's use, not its life).
+        b.admin_json(Method::PUT, &format!("{CLIENTS}/{}", client.0), json!({"enabled": false}), StatusCode::OK).await;
+        assert_eq!(introspected(&b, &client, &second).await, None);
+        introspected_within_a_second(&a, &client, &second, None).await;
+        b.admin_json(Method::PUT, &format!("{CLIENTS}/{}", client.0), json!({"enabled": true}), StatusCode::OK).await;
+        introspected_within_a_second(&a, &client, &second, Some(true)).await;
+
+        if db.url.starts_with("postgres") {
+            // The listening connections killed: a revocation made before they are back still
+            // reaches every instance within a second.
+            let third = access_token(&a, &client).await;
+            warm_introspection(&a, &b, &client, &third).await;
+            assert_eq!(kill_listeners(&db.url).await, [true, true], "one listener per instance");
+            let revoke = a.http.post(a.url("/rest/oauth2/latest/revoke")).basic_auth(&client.0, Some(&client.1))
+                .form(&[("token", third.as_str())]).send().await.unwrap();
+            assert_eq!(revoke.status(), StatusCode::OK);
+            introspected_within_a_second(&a, &client, &third, Some(false)).await;
+            introspected_within_a_second(&b, &client, &third, Some(false)).await;
+            // Listening again before what follows.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+
+        // The answers really come from memory: a revocation written behind the triggers that
+        // tell every instance is not seen by an instance that remembers the token.
+        let fourth = access_token(&a, &client).await;
+        warm_introspection(&a, &b, &client, &fourth).await;
+        let drop = if db.url.starts_with("postgres") { "DROP TRIGGER oauth_tokens_auth ON oauth_tokens" } else { "DROP TRIGGER oauth_tokens_update_auth" };
+        execute_directly(&db.url, [drop.to_string(), "UPDATE oauth_tokens SET revoked_at = 1".to_string()]).await;
+        assert_eq!(introspected(&b, &client, &fourth).await, Some(true));
+        assert_eq!(introspected(&b, &client, &fourth).await, Some(true));
+    }
 }
+
+/// A confidential OAuth 2.0 client acting as service account `bot`: its id and secret.
+async fn bot_client(server: &TestServer) -> (String, String) {
+    server
+        .admin_json(
+            Method::POST,
+            "/rest/api/2/group",
+            json!({"name": "bots"}),
+            StatusCode::CREATED,
+        )
+        .await;
+    let account = json!({"name": "bot", "ownerGroup": "bots"});
+    server
+        .admin_json(
+            Method::POST,
+            "/rest/tessera/1/serviceaccounts",
+            account,
+            StatusCode::CREATED,
+        )
+        .await;
+    let client = json!({"name": "Gateway", "redirectUris": ["https://gw.example/cb"],
+                        "confidential": true, "scopes": ["READ"], "serviceAccount": "bot"});
+    let made = server
+        .admin_json(Method::POST, CLIENTS, client, StatusCode::CREATED)
+        .await;
+    (
+        made["clientId"].as_str().unwrap().into(),
+        made["clientSecret"].as_str().unwrap().into(),
+    )
+}
+
+/// A new access token of the client (client_credentials).
+async fn access_token(server: &TestServer, (id, secret): &(String, String)) -> String {
+    let response = server
+        .http
+        .post(server.url("/rest/oauth2/latest/token"))
+        .basic_auth(id, Some(secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    json_of(response).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// What introspection says of `token` to the client: `Some(active)`, or `None` when the
+/// client itself is refused.
+async fn introspected(
+    server: &TestServer,
+    (id, secret): &(String, String),
+    token: &str,
+) -> Option<bool> {
+    let response = server
+        .http
+        .post(server.url("/rest/oauth2/latest/introspect"))
+        .basic_auth(id, Some(secret))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
+    match response.status() {
+        StatusCode::OK => json_of(response).await["active"].as_bool(),
+        StatusCode::UNAUTHORIZED => None,
+        other => panic!("introspection answered {other}"),
+    }
+}
+
+/// Introspects `token` three times on each instance, active each time (the first reads, the
+/// next ones remember); a wrong secret is never let through by the remembered right one.
+async fn warm_introspection(
+    a: &TestServer,
+    b: &TestServer,
+    client: &(String, String),
+    token: &str,
+) {
+    let wrong = (client.0.clone(), format!("{}x", client.1));
+    for server in [a, b] {
+        for _ in 0..3 {
+            assert_eq!(introspected(server, client, token).await, Some(true));
+        }
+        assert_eq!(introspected(server, &wrong, token).await, None);
+    }
+}
+
+/// Introspects until the answer is `expected`, for at most a second.
+async fn introspected_within_a_second(
+    server: &TestServer,
+    client: &(String, String),
+    token: &str,
+    expected: Option<bool>,
+) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(1);
+    loop {
+        let answer = introspected(server, client, token).await;
+        if answer == expected {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still {answer:?} after a second, not {expected:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+const CLIENTS: &str = "/rest/tessera/1/oauth2/clients";

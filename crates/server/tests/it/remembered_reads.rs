@@ -39,24 +39,7 @@ async fn change_summary_behind_the_triggers(url: &str, key: &str, summary: &str)
         ]
     };
     let update = format!("UPDATE issues SET summary = '{summary}' WHERE number = {number}");
-    let statements = drops.into_iter().map(str::to_owned).chain([update]);
-    macro_rules! run_on {
-        ($pool:ty) => {{
-            let pool = <$pool>::connect(url).await.unwrap();
-            for statement in statements {
-                sqlx::query(sqlx::AssertSqlSafe(statement))
-                    .execute(&pool)
-                    .await
-                    .unwrap();
-            }
-            pool.close().await;
-        }};
-    }
-    if url.starts_with("postgres") {
-        run_on!(sqlx::PgPool)
-    } else {
-        run_on!(sqlx::SqlitePool)
-    }
+    execute_directly(url, drops.into_iter().map(str::to_owned).chain([update])).await;
 }
 
 /// Reads through `request` until `check` holds of the answer, for at most a second.

@@ -95,3 +95,25 @@ pub async fn kill_listeners(url: &str) -> Vec<bool> {
     admin.close().await;
     killed
 }
+
+/// Runs `statements` on the database at `url` through a connection of its own, as an
+/// operator's console would: nothing of tessera's runs with them.
+pub async fn execute_directly(url: &str, statements: impl IntoIterator<Item = String>) {
+    macro_rules! run_on {
+        ($pool:ty) => {{
+            let pool = <$pool>::connect(url).await.unwrap();
+            for statement in statements {
+                sqlx::query(sqlx::AssertSqlSafe(statement))
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+            }
+            pool.close().await;
+        }};
+    }
+    if url.starts_with("postgres") {
+        run_on!(sqlx::PgPool)
+    } else {
+        run_on!(sqlx::SqlitePool)
+    }
+}
