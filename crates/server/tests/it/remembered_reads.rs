@@ -1,4 +1,4 @@
-//! Remembered responses (`GET issue`) never show what was true before a change, on SQLite and
+//! Remembered responses (`GET issue`, `GET myself`) never show what was true before a change, on SQLite and
 //! on PostgreSQL: each test reads an issue until it is answered from memory, changes something
 //! the response shows or depends on, and reads it again: through the same instance on the very
 //! next request, through another instance sharing the database within a second (also with the
@@ -191,6 +191,35 @@ backend_tests! {
         assert_eq!(out.send().await.unwrap().status(), StatusCode::NO_CONTENT);
         assert_eq!(status(&b).await, StatusCode::NOT_FOUND);
         answered_within_a_second(|| a.bearer(Method::GET, &path, &raw), StatusCode::NOT_FOUND).await;
+    }
+
+    async fn a_remembered_myself_shows_every_change_of_its_user_on_the_next_read(db) {
+        let (a, b) = tokio::join!(TestServer::start_shared(test_config(&db)), TestServer::start_shared(test_config(&db)));
+        a.create_user("dev", &[]).await;
+        let raw = a.create_token("dev", json!({"name": "poller", "expirationDuration": 5})).await;
+        let myself = |server: &TestServer| server.bearer(Method::GET, "/rest/api/2/myself", &raw);
+        let groups = |body: &Value| body["groups"]["items"].as_array().unwrap().iter().map(|g| g["name"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+        warm(|| myself(&a)).await;
+        let expanded = || a.bearer(Method::GET, "/rest/api/2/myself?expand=groups", &raw);
+        warm(expanded).await;
+        // Its own answer per address and per caller.
+        assert_eq!(read(a.user(Method::GET, "/rest/api/2/myself", "dev")).await["name"], "dev");
+        assert_eq!(read(a.admin(Method::GET, "/rest/api/2/myself")).await["name"], "admin");
+
+        // Renamed (display name, address) through A: shown at once on A, within a second on B.
+        warm(|| myself(&b)).await;
+        a.admin_json(Method::PUT, "/rest/api/2/user?username=dev", json!({"displayName": "Dev Renamed", "emailAddress": "renamed@example.com"}), StatusCode::OK).await;
+        let now = read(myself(&a)).await;
+        assert_eq!((now["displayName"].as_str(), now["emailAddress"].as_str()), (Some("Dev Renamed"), Some("renamed@example.com")));
+        shown_within_a_second(|| myself(&b), |body| body["displayName"] == "Dev Renamed").await;
+
+        // A new group: in the very next answer.
+        warm(|| myself(&a)).await;
+        a.admin_json(Method::POST, "/rest/api/2/group", json!({"name": "reviewers"}), StatusCode::CREATED).await;
+        a.admin_json(Method::POST, "/rest/api/2/group/user?groupname=reviewers", json!({"name": "dev"}), StatusCode::CREATED).await;
+        assert!(groups(&read(myself(&a)).await).contains(&"reviewers".to_string()));
+        assert!(groups(&read(expanded()).await).contains(&"reviewers".to_string()));
+        shown_within_a_second(|| myself(&b), |body| groups(body).contains(&"reviewers".to_string())).await;
     }
 
     async fn every_instance_shows_a_change_within_a_second(db) {

@@ -1,7 +1,8 @@
 //! `GET myself` and `PUT myself/password`.
 
 use axum::Extension;
-use axum::extract::State;
+use axum::body::Bytes;
+use axum::extract::{OriginalUri, State};
 use axum::response::Response;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -14,20 +15,30 @@ use tessera_core::validate;
 use crate::client::ClientAddr;
 use crate::cookies::set_session_cookies;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Auth, CurrentSession, Jira, JsonBody, no_content};
+use crate::extract::{Auth, CurrentSession, JsonBody, no_content};
 use crate::render::{Viewer, user_with_groups};
+use crate::responses::{ReadKey, json_response};
 use crate::state::AppState;
 
-/// Any authenticated user.
-/// The user comes from the principal, read when the credential was checked.
-pub async fn get_myself(State(state): State<AppState>, Auth(principal): Auth) -> Jira {
+/// Any authenticated user. The user comes from the principal, read when the credential was
+/// checked. Remembered for the same caller until anything changes (see [`crate::responses`]):
+/// the body depends on nothing of the caller but what [`ReadKey`] holds and the user and
+/// groups the store holds for it.
+pub async fn get_myself(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    OriginalUri(uri): OriginalUri,
+) -> Response {
+    let remembered = ReadKey::new(&principal, &uri);
+    let epochs = state.responses.epochs();
+    if let Some(response) = state.responses.get(&remembered, epochs) {
+        return response;
+    }
     let viewer = Viewer::of(&principal);
-    Jira::ok(user_with_groups(
-        &state.urls,
-        viewer,
-        &principal.user,
-        &principal.group_names,
-    ))
+    let body = user_with_groups(&state.urls, viewer, &principal.user, &principal.group_names);
+    let body = Bytes::from(body.to_string());
+    state.responses.keep(remembered, epochs, body.clone());
+    json_response(body)
 }
 
 #[derive(Debug, Deserialize)]
