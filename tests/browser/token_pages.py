@@ -2,7 +2,9 @@
 """A real browser (headless Chromium through Selenium) drives tessera's token pages.
 
 A user is sent to the login form, logs in, creates a READ token, reads it once from
-#raw-token, uses it on the REST API, sees that the list never shows it again, and revokes it
+#raw-token (selected, with a working copy button), uses it on the REST API, reloads the page
+(which neither shows it again nor creates another), sees that the list never shows it again,
+and revokes it
 (after which the API refuses it). An administrator then finds the user's tokens in the
 inventory by owner and revokes one, confirming the password first (websudo); switches off
 Basic with a password on the access policy page (after which the REST API refuses the user's
@@ -229,6 +231,21 @@ def user_flow(driver, base, user, password):
     status, me = api_status(base, raw)
     check(status == 200, f"GET myself with the new token answered {status}")
     check(me and me.get("name") == user, f"GET myself answered for {me and me.get('name')!r}, not {user!r}")
+
+    step("the secret is selected, and its copy button copies it")
+    check(driver.execute_script("return document.activeElement && document.activeElement.id") == "raw-token",
+          "the new secret is not focused and selected")
+    copy = driver.find_element(By.CSS_SELECTOR, "button[data-copy='raw-token']")
+    check(copy.is_displayed(), "no visible copy button (was the page's script refused?)")
+    copy.click()
+    wait(driver).until(lambda d: copy.text == "Copied")
+
+    step("reloading the page shows the secret no more and creates nothing")
+    driver.refresh()
+    wait(driver).until(EC.presence_of_element_located((By.ID, "tokens")))
+    check(not driver.find_elements(By.ID, "raw-token"), "the secret is shown again after a reload")
+    rows = [r for r in driver.find_elements(By.CSS_SELECTOR, "table#tokens td.name") if r.text == name]
+    check(len(rows) == 1, f"{len(rows)} tokens named {name} after a reload, not 1")
 
     step("the list shows the token, never its secret")
     driver.get(f"{base}/secure/tokens")

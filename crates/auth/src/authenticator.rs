@@ -149,6 +149,8 @@ pub struct Authenticator {
     usage: Usage,
     audit: Arc<AuditLog>,
     policy: PolicyCache,
+    /// Seals what a page must carry across a redirect (a secret shown once).
+    sealer: Sealer,
     config: AuthConfig,
 }
 
@@ -189,8 +191,10 @@ impl Authenticator {
         if remembered.is_enabled() {
             store.watch_auth_changes();
         }
+        let sealer = Sealer::load(store.as_ref(), config.external.secret_key.as_ref()).await?;
         Ok(Self {
             remembered,
+            sealer,
             audit: Arc::new(AuditLog::start(store.clone())),
             password,
             session: SessionVerifier::new(
@@ -224,6 +228,12 @@ impl Authenticator {
 
     pub fn config(&self) -> &AuthConfig {
         &self.config
+    }
+
+    /// The server's sealer (the configured secret key, else the database's: the same for
+    /// every instance).
+    pub fn sealer(&self) -> &Sealer {
+        &self.sealer
     }
 
     /// The audit log, written off the request path.

@@ -49,6 +49,23 @@ pub fn sso_cookie(urls: &Urls, secure: bool, value: &str) -> String {
     )
 }
 
+/// A `Set-Cookie` value for the cookie that carries a secret shown once across the redirect
+/// after its creation (HttpOnly, gone after `max_age` seconds); an empty value removes it.
+pub fn once_cookie(urls: &Urls, secure: bool, value: &str, max_age: u64) -> String {
+    let mut cookie = cookie(
+        urls,
+        secure,
+        crate::pages::ONCE_COOKIE,
+        value,
+        true,
+        value.is_empty(),
+    );
+    if !value.is_empty() {
+        cookie.push_str(&format!("; Max-Age={max_age}"));
+    }
+    cookie
+}
+
 /// Sends a new session's cookies: the id (HttpOnly) and its XSRF form token (readable by the
 /// page's scripts).
 pub fn set_session_cookies(

@@ -105,6 +105,24 @@ async fn get(server: &TestServer, path: &str, session: Option<&str>) -> Page {
     read(request.send().await.unwrap()).await
 }
 
+/// The `tessera.once` cookie a creation's redirect sets (name=value), if any.
+fn once_cookie(page: &Page) -> Option<String> {
+    page.set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with("tessera.once="))
+        .map(|c| c.split(';').next().unwrap().to_string())
+}
+
+/// Follows a creation's redirect as a browser does: to its page, with the session and the
+/// cookie that carries the secret.
+async fn follow(server: &TestServer, session: &str, created: &Page) -> Page {
+    let once = once_cookie(created).expect("the secret's cookie");
+    let request = client()
+        .get(server.url(created.location()))
+        .header("cookie", format!("JSESSIONID={session}; {once}"));
+    read(request.send().await.unwrap()).await
+}
+
 async fn post(
     server: &TestServer,
     path: &str,
@@ -203,7 +221,11 @@ async fn create(server: &TestServer, session: &str, name: &str, scopes: &[&str])
         ("expirationDays", "30"),
     ];
     pairs.extend(scopes.iter().map(|s| ("scopes", *s)));
-    post(server, "/secure/tokens", Some(session), &pairs, &[]).await
+    let answer = post(server, "/secure/tokens", Some(session), &pairs, &[]).await;
+    if answer.status == StatusCode::SEE_OTHER {
+        return follow(server, session, &answer).await;
+    }
+    answer
 }
 
 backend_tests! {
@@ -338,8 +360,8 @@ backend_tests! {
         let mut pairs = vec![("atl_token", token.as_str())];
         pairs.extend(fields);
         let page = post(&server, "/secure/tokens", Some(&session), &pairs, &[("origin", &origin), ("sec-fetch-site", "same-origin")]).await;
-        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-        assert!(page.raw_token().is_some());
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        assert!(follow(&server, &session, &page).await.raw_token().is_some());
 
         // Logging out ends the session.
         let page = post(&server, "/logout", Some(&session), &[("atl_token", &token)], &[]).await;
@@ -377,6 +399,38 @@ backend_tests! {
         assert!(list.body.contains("laptop") && list.body.contains("read:jira-work"));
         assert!(!list.body.contains(&raw), "the raw token is shown only once");
         assert!(list.raw_token().is_none());
+
+        // POST/redirect/GET: the creation answers with a redirect whose cookie carries the
+        // secret sealed (never in clear), for this session only; the page that shows it
+        // removes the cookie, and reloading it creates nothing.
+        let form_token = list.form_token();
+        let pairs = [("atl_token", form_token.as_str()), ("name", "desktop"), ("scopes", "READ")];
+        let answer = post(&server, "/secure/tokens", Some(&session), &pairs, &[]).await;
+        assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+        assert!(answer.location().ends_with("/secure/tokens"), "{}", answer.location());
+        let cookie = answer.set_cookies().into_iter().find(|c| c.starts_with("tessera.once=")).unwrap();
+        assert!(cookie.contains("HttpOnly") && cookie.contains("Max-Age=120"), "{cookie}");
+        assert!(!cookie.contains("tspat_"), "sealed, not in clear: {cookie}");
+        let once = once_cookie(&answer).unwrap();
+        let bob = { server.create_user("bob", &[]).await; login(&server, "bob", PASSWORD).await };
+        let stolen = client().get(server.url("/secure/tokens"))
+            .header("cookie", format!("JSESSIONID={bob}; {once}")).send().await.unwrap();
+        let stolen = read(stolen).await;
+        assert_eq!(stolen.status, StatusCode::OK);
+        assert!(stolen.raw_token().is_none(), "another session cannot open it");
+        let tampered = format!("{}x", &once[..once.len() - 1]);
+        let tampered = read(client().get(server.url("/secure/tokens"))
+            .header("cookie", format!("JSESSIONID={session}; {tampered}")).send().await.unwrap()).await;
+        assert!(tampered.raw_token().is_none());
+        let shown = follow(&server, &session, &answer).await;
+        let second = shown.raw_token().expect("the new token, shown by the page redirected to");
+        assert!(second.starts_with("tspat_") && second != raw);
+        assert!(shown.set_cookies().iter().any(|c| c.starts_with("tessera.once=;") && c.contains("Max-Age=0")), "{:?}", shown.set_cookies());
+        assert!(shown.body.contains("data-copy=\"raw-token\""), "a copy button");
+        assert_eq!(myself_status(&server, &second).await, StatusCode::OK);
+        let reloaded = get(&server, "/secure/tokens", Some(&session)).await;
+        assert!(reloaded.raw_token().is_none());
+        assert_eq!(tokens_of(&server, "alice").await.len(), 2, "a reload creates nothing");
     }
 
     async fn the_create_form_reports_mistakes(db) {
@@ -417,7 +471,7 @@ backend_tests! {
             ("atl_token", &token), ("name", "scoped"), ("expirationDays", "7"),
             ("scopes", "read:jira-work"), ("projects", "SEEN"), ("allowedIps", "127.0.0.1, 10.0.0.0/8"),
         ], &[]).await;
-        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
         let tokens = tokens_of(&server, "alice").await;
         assert_eq!(tokens[0]["projects"], json!(["SEEN"]));
         assert_eq!(tokens[0]["allowedIps"], json!(["127.0.0.1/32", "10.0.0.0/8"]));
@@ -432,7 +486,7 @@ backend_tests! {
         assert_eq!(page.status, StatusCode::OK, "{}", page.body);
         let escaped = "&lt;script&gt;alert(1)&lt;/script&gt;&quot;'&amp;";
         for page in [page, get(&server, "/secure/tokens", Some(&session)).await] {
-            assert!(!page.body.contains("<script"), "{}", page.body);
+            assert!(!page.body.contains("<script>alert"), "{}", page.body);
             assert!(page.body.contains(escaped), "{}", page.body);
         }
         // Failed logins show the typed name escaped too.
@@ -442,10 +496,10 @@ backend_tests! {
 
         let admin = login(&server, "admin", ADMIN_PASSWORD).await;
         let page = get(&server, "/secure/admin/tokens?owner=alice", Some(&admin)).await;
-        assert!(page.body.contains(escaped) && !page.body.contains("<script"), "{}", page.body);
+        assert!(page.body.contains(escaped) && page.body.matches("<script").count() == 1, "{}", page.body);
         let page = get(&server, "/secure/admin/tokens?owner=%3Cscript%3E", Some(&admin)).await;
         assert_eq!(page.status, StatusCode::BAD_REQUEST);
-        assert!(page.body.contains("&lt;script&gt;") && !page.body.contains("<script"), "{}", page.body);
+        assert!(page.body.contains("&lt;script&gt;") && page.body.matches("<script").count() == 1, "{}", page.body);
     }
 
     async fn users_revoke_their_own_tokens_only(db) {
@@ -942,5 +996,13 @@ async fn pages_live_under_the_context_path() {
         &[("origin", "http://tessera.example")],
     )
     .await;
-    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    assert_eq!(page.location(), "/jira/secure/tokens");
+    let cookie = page
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with("tessera.once="))
+        .unwrap();
+    assert!(cookie.contains("Path=/jira"), "{cookie}");
+    assert!(follow(&server, &session, &page).await.raw_token().is_some());
 }

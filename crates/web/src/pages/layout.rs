@@ -2,8 +2,9 @@
 //! headers every page carries.
 //!
 //! Everything is rendered with `maud`, which escapes every interpolated value; the only
-//! `PreEscaped` markup in the pages is [`STYLE`], a constant. The headers forbid scripts,
-//! framing, caching and form submission to any other origin.
+//! `PreEscaped` markup in the pages is [`STYLE`] and [`SCRIPT`], constants. The headers forbid
+//! any other script (the one is allowed by its hash), framing, caching and form submission
+//! to any other origin.
 
 use axum::response::{IntoResponse, Response};
 use http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY};
@@ -18,9 +19,42 @@ use super::{FORM_TOKEN_FIELD, SessionUser, link};
 use crate::render::time;
 use crate::state::AppState;
 
-/// No script at all; styles only inline or from tessera; forms only to tessera; never framed.
-pub const CONTENT_SECURITY_POLICY_VALUE: &str = "default-src 'none'; style-src 'self' 'unsafe-inline'; \
-     form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// The one script: copy buttons (shown only where it runs) copy their field, and a secret
+/// shown once is selected. Allowed by its hash alone ([`content_security_policy`]).
+const SCRIPT: &str = "for (const b of document.querySelectorAll('button[data-copy]')) { \
+b.hidden = false; b.addEventListener('click', () => { \
+const f = document.getElementById(b.dataset.copy); f.select(); \
+const done = () => { b.textContent = 'Copied'; }; \
+if (navigator.clipboard) { navigator.clipboard.writeText(f.value).then(done, () => { document.execCommand('copy'); done(); }); } \
+else { document.execCommand('copy'); done(); } }); } \
+const s = document.querySelector('.secret input'); if (s) { s.focus(); s.select(); }";
+
+/// No script but [`SCRIPT`]; styles only inline or from tessera; forms only to `form_action`;
+/// never framed.
+fn content_security_policy(form_action: &str) -> String {
+    use base64::Engine;
+    static SCRIPT_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let digest = tessera_auth::secret::sha256(SCRIPT.as_bytes());
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    });
+    format!(
+        "default-src 'none'; script-src 'sha256-{}'; style-src 'self' 'unsafe-inline'; \
+         form-action {form_action}; frame-ancestors 'none'; base-uri 'none'",
+        *SCRIPT_HASH
+    )
+}
+
+/// A secret shown once: in a legible read-only field, with a copy button where scripts run.
+pub fn secret_field(id: &str, label: &str, secret: &str) -> Markup {
+    html! {
+        label for=(id) { (label) }
+        div.copy-row {
+            input type="text" id=(id) readonly value=(secret) autocomplete="off"
+                spellcheck="false";
+            button type="button" data-copy=(id) hidden { "Copy" }
+        }
+    }
+}
 
 /// The stylesheet: static, so it is the one piece of markup not escaped.
 const STYLE: &str = "
@@ -42,7 +76,9 @@ nav.paging a { margin-right: 1em; }
 .error { color: #bf2600; }
 .errors { background: #ffebe6; border: 1px solid #bf2600; padding: .5em 1em; }
 .secret { background: #e3fcef; border: 1px solid #006644; padding: .5em 1em; }
-.secret input { width: 100%; font-family: monospace; font-size: 1.05em; }
+.secret input { width: 100%; box-sizing: border-box; font-family: ui-monospace, monospace; font-size: 1.05em; line-height: 1.6; padding: .4em; }
+.secret .copy-row { display: flex; gap: .5em; align-items: center; }
+code.usage { background: #fff; padding: .1em .3em; word-break: break-all; }
 .muted { color: #6b778c; }
 button { cursor: pointer; }
 ";
@@ -58,7 +94,8 @@ pub fn page_response(status: StatusCode, markup: Markup) -> Response {
             ),
             (
                 CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static(CONTENT_SECURITY_POLICY_VALUE),
+                HeaderValue::from_str(&content_security_policy("'self'"))
+                    .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'")),
             ),
             (CACHE_CONTROL, HeaderValue::from_static("no-store")),
             // Not `no-referrer`: with it, browsers send `Origin: null` on form posts, which the
@@ -75,10 +112,7 @@ pub fn page_response(status: StatusCode, markup: Markup) -> Response {
 /// one origin is allowed besides tessera's own.
 pub fn page_response_posting_to(status: StatusCode, markup: Markup, origin: &str) -> Response {
     let mut response = page_response(status, markup);
-    let policy = format!(
-        "default-src 'none'; style-src 'self' 'unsafe-inline'; form-action 'self' {origin}; \
-         frame-ancestors 'none'; base-uri 'none'"
-    );
+    let policy = content_security_policy(&format!("'self' {origin}"));
     if let Ok(value) = HeaderValue::from_str(&policy) {
         response
             .headers_mut()
@@ -132,6 +166,7 @@ pub fn document(
                     h1 { (title) }
                     (content)
                 }
+                script { (PreEscaped(SCRIPT)) }
             }
         }
     }

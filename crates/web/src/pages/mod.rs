@@ -1,6 +1,7 @@
 //! Server-rendered HTML pages: the login form, a user's personal access tokens, and the
 //! administrators' pages (token inventory, access policy, audit log, API usage) with the
-//! websudo form that guards their changes. Plain HTML forms, no scripts.
+//! websudo form that guards their changes. Plain HTML forms; one small script (copy buttons)
+//! that nothing needs.
 //!
 //! Security invariants kept here:
 //! - Pages authenticate by the session cookie only ([`session_user`]): a Basic or Bearer
@@ -14,9 +15,10 @@
 //! - An administrative change from a page needs the password re-entered within the websudo
 //!   window ([`require_websudo`]); without it, nothing changes and the administrator is sent
 //!   to confirm the password.
-//! - Responses are `no-store` and carry a CSP that allows no script, no framing, and form
-//!   submission only to tessera itself. The login form follows `next` only to a local path.
-//! - A raw token appears in exactly one response, the one answering its creation, and is never
+//! - Responses are `no-store` and carry a CSP that allows no script but the pages' own (by
+//!   its hash), no framing, and form submission only to tessera itself. The login form follows `next` only to a local path.
+//! - A raw token appears in exactly one page, the one its creation redirects to (it travels
+//!   there sealed, for that session, in a cookie that page removes: [`once`]), and is never
 //!   logged.
 
 pub mod admin;
@@ -28,6 +30,7 @@ mod layout;
 pub mod login;
 pub mod oauth1;
 pub mod oauth2;
+pub(crate) mod once;
 pub mod policy;
 pub mod sso;
 pub mod tokens;
@@ -59,6 +62,7 @@ pub use crate::extract::FormBody;
 use crate::extract::FormError;
 use crate::state::AppState;
 use crate::urls::encode;
+pub use once::ONCE_COOKIE;
 
 /// The name of the form-token field in every POST form.
 pub const FORM_TOKEN_FIELD: &str = "atl_token";
@@ -317,6 +321,21 @@ impl<S: Send + Sync> FromRequestParts<S> for Incoming {
 }
 
 impl Incoming {
+    /// The value of cookie `name`, if the request carries exactly one of that name.
+    pub fn single_cookie(&self, name: &str) -> Option<String> {
+        let mut found = self
+            .headers
+            .get_all(http::header::COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .filter(|(cookie, _)| *cookie == name)
+            .map(|(_, value)| value.to_string());
+        let first = found.next()?;
+        found.next().is_none().then_some(first)
+    }
+
     /// Origins that count as tessera itself: the base URL's and the one the request was sent
     /// to (as the REST authentication layer counts them).
     fn own_origins(&self, state: &AppState) -> Vec<String> {

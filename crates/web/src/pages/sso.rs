@@ -12,7 +12,7 @@
 use axum::extract::{Path, State};
 use axum::response::Response;
 use http::StatusCode;
-use http::header::{COOKIE, HeaderValue, SET_COOKIE};
+use http::header::{HeaderValue, SET_COOKIE};
 use tessera_auth::external::login::SignInError;
 use tessera_core::identity::ProviderId;
 
@@ -33,17 +33,7 @@ pub fn redirect_uri(state: &AppState) -> String {
 
 /// The sign-in's state from the request's cookie, if it has exactly one.
 fn state_cookie(incoming: &Incoming) -> Option<String> {
-    let mut found = incoming
-        .headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .filter(|(name, _)| *name == SSO_COOKIE)
-        .map(|(_, value)| value.to_string());
-    let first = found.next()?;
-    found.next().is_none().then_some(first)
+    incoming.single_cookie(SSO_COOKIE)
 }
 
 /// Anyone: starts a sign-in through provider `id`.

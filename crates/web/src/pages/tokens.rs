@@ -1,8 +1,9 @@
 //! `/secure/tokens`: a logged-in user's personal access tokens: the list, a form to create
 //! one, and a revoke button per token.
 //!
-//! The raw token is rendered once, in the page answering its creation (served `no-store`),
-//! and never logged; the list shows only what the store keeps, never a secret. Creating and
+//! The raw token is rendered once, by the page the creation redirects to (served `no-store`;
+//! the secret travels in a sealed cookie, [`super::once`], so a reload creates nothing and
+//! shows it no more), and never logged; the list shows only what the store keeps, never a secret. Creating and
 //! revoking need the session's form token ([`super::session_user`]); project restrictions
 //! resolve only projects the user can see, so an invisible project is as unknown as a
 //! missing one.
@@ -23,7 +24,10 @@ use tessera_core::permissions::Flag;
 use tessera_core::scopes::Scope;
 use tessera_core::tokens::{Token, TokenRequest};
 
-use super::layout::{document, error_summary, field_error, form_token, page_response, when};
+use super::layout::{
+    document, error_summary, field_error, form_token, page_response, secret_field, when,
+};
+use super::once::{self, ShownOnce};
 use super::{
     FormBody, Incoming, PageError, PageResult, SessionUser, link, redirect, respond, session_user,
 };
@@ -133,8 +137,8 @@ pub(super) fn token_cells(
 struct Extras {
     draft: Draft,
     errors: FieldErrors,
-    /// A token just created, with its raw secret.
-    created: Option<(String, String)>,
+    /// A token just created: its name and raw secret.
+    created: Option<ShownOnce>,
 }
 
 async fn render(
@@ -158,14 +162,14 @@ async fn render(
     let active = state.auth.policy().current();
     let policy = &active.policy.tokens;
     let content = html! {
-        @if let Some((name, raw)) = &created {
+        @if let Some(created) = &created {
             div.secret role="status" {
-                p { "Token " strong { (name) } " was created. " }
-                label for="raw-token" { "Your new personal access token" }
-                input type="text" id="raw-token" readonly value=(raw) autocomplete="off"
-                    spellcheck="false";
+                p { "Token " strong { (created.label) } " was created. " }
+                (secret_field("raw-token", "Your new personal access token", &created.secret))
                 p { strong { "Copy it now: it will not be shown again." }
                     " tessera keeps only a digest of it; if you lose it, revoke it and create another." }
+                p { "Use it as a Bearer token: " code.usage {
+                    "curl -H \"Authorization: Bearer <token>\" " (state.urls.base()) "/rest/api/2/myself" } }
             }
         }
         h2 { "Your tokens" }
@@ -243,11 +247,21 @@ async fn render(
     ))
 }
 
-/// Any logged-in user: their tokens and the form to create one.
+/// Any logged-in user: their tokens and the form to create one; once, right after a creation,
+/// the new token's secret.
 pub async fn get_tokens(State(state): State<AppState>, incoming: Incoming) -> Response {
     let result = async {
         let user = session_user(&state, &incoming, None, &incoming.path_and_query).await?;
-        render(&state, &user, StatusCode::OK, Extras::default()).await
+        let (shown, carried) = once::take(&state, &incoming, &user, PAGE);
+        let extras = Extras {
+            created: shown,
+            ..Extras::default()
+        };
+        let mut response = render(&state, &user, StatusCode::OK, extras).await?;
+        if carried {
+            once::forget(&state, &incoming, &mut response);
+        }
+        Ok(response)
     }
     .await;
     respond(&state, incoming.client, result)
@@ -356,13 +370,17 @@ async fn create(
     )
     .await;
     match issued {
-        Ok(issued) => {
-            let extras = Extras {
-                created: Some((issued.token.name.clone(), issued.raw.expose().to_string())),
-                ..Extras::default()
-            };
-            render(state, &user, StatusCode::OK, extras).await
-        }
+        // Shown by the page this redirects to: a reload there creates nothing.
+        Ok(issued) => Ok(once::redirect_showing(
+            state,
+            incoming,
+            &user,
+            PAGE,
+            ShownOnce {
+                label: issued.token.name.clone(),
+                secret: issued.raw.expose().to_string(),
+            },
+        )),
         Err(Error::Invalid(errors)) => {
             let extras = Extras {
                 draft,
