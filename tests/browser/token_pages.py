@@ -190,13 +190,28 @@ def is_gone(element):
     return gone
 
 
-def revoke(driver, name):
-    row = row_of(driver, name)
-    check(row is not None, f"no row for token {name!r} to revoke")
-    button = row.find_element(By.CSS_SELECTOR, "button.revoke")
+def click_and_wait(driver, button):
     button.click()
     wait(driver).until(is_gone(button))
     wait(driver).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+
+def revoke(driver, name):
+    """Revokes with the row's button and, when the page asks (it does, unless the password
+    must be confirmed first), confirms; then the list says what was revoked."""
+    row = row_of(driver, name)
+    check(row is not None, f"no row for token {name!r} to revoke")
+    click_and_wait(driver, row.find_element(By.CSS_SELECTOR, "button.revoke"))
+    confirm = driver.find_elements(By.ID, "confirm-action")
+    if not confirm:
+        return
+    question = driver.find_element(By.ID, "confirm").text
+    check(name in question, f"the confirmation does not name {name!r}: {question!r}")
+    check(row_of(driver, name) is None, "the confirmation page is not a list")
+    click_and_wait(driver, confirm[0])
+    said = driver.find_elements(By.ID, "result")
+    check(said and name in said[0].text and "revoked" in said[0].text,
+          f"no message naming the revoked token: {[e.text for e in said]}")
 
 
 def csp_violations(driver):

@@ -520,12 +520,24 @@ backend_tests! {
         let page = post(&server, "/secure/tokens/not-a-number/revoke", Some(&session), &[("atl_token", &token)], &[]).await;
         assert_eq!(page.status, StatusCode::NOT_FOUND);
 
+        // Revoking asks first, naming the token; only the confirmed form revokes.
         let page = post(&server, &format!("/secure/tokens/{id}/revoke"), Some(&session), &[("atl_token", &token)], &[]).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        page.assert_html();
+        assert!(page.body.contains("id=\"confirm-action\"") && page.body.contains("<strong>mine</strong>"), "{}", page.body);
+        assert_eq!(myself_status(&server, &raw).await, StatusCode::OK, "nothing revoked before the confirmation");
+        let unconfirmed_elsewhere = post(&server, &format!("/secure/tokens/{id}/revoke"), Some(&session), &[("confirmed", "yes")], &[]).await;
+        assert_eq!(unconfirmed_elsewhere.status, StatusCode::FORBIDDEN, "the confirmation needs the form token too");
+        let page = post(&server, &format!("/secure/tokens/{id}/revoke"), Some(&session), &[("atl_token", &token), ("confirmed", "yes")], &[]).await;
         assert_eq!(page.status, StatusCode::SEE_OTHER);
-        assert_eq!(page.location(), "/secure/tokens");
+        assert_eq!(page.location(), format!("/secure/tokens?revoked={id}"));
         assert_eq!(myself_status(&server, &raw).await, StatusCode::UNAUTHORIZED);
-        let list = get(&server, "/secure/tokens", Some(&session)).await;
-        assert!(!list.body.contains("mine"), "revoked tokens leave the list");
+        let list = get(&server, page.location(), Some(&session)).await;
+        assert!(list.body.contains("id=\"result\"") && list.body.contains("Token <strong>mine</strong> was revoked."), "{}", list.body);
+        assert!(!list.body.contains(&format!("id=\"token-{id}\"")), "revoked tokens leave the list");
+        // The message is only about the caller's own revoked token.
+        let bobs_message = get(&server, &format!("/secure/tokens?revoked={bobs_id}"), Some(&session)).await;
+        assert!(!bobs_message.body.contains("id=\"result\""));
     }
 
     async fn the_inventory_is_for_administrators(db) {
@@ -585,9 +597,17 @@ backend_tests! {
         assert_eq!(offsite.location(), "/secure/admin/policy", "an off-site next is not followed");
         let page = post(&server, &revoke, Some(&admin),
             &[("atl_token", &token), ("filter", "owner=alice&neverUsed=on&junk=x")], &[]).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        assert!(page.body.contains("<strong>alice-ci</strong>") && page.body.contains("<strong>alice</strong>"), "{}", page.body);
+        assert!(page.body.contains("name=\"filter\" value=\"owner=alice&amp;neverUsed=on&amp;junk=x\""), "the filter is kept: {}", page.body);
+        assert_eq!(myself_status(&server, &alices).await, StatusCode::OK, "nothing revoked before the confirmation");
+        let page = post(&server, &revoke, Some(&admin),
+            &[("atl_token", &token), ("filter", "owner=alice&neverUsed=on&junk=x"), ("confirmed", "yes")], &[]).await;
         assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
-        assert_eq!(page.location(), "/secure/admin/tokens?owner=alice&neverUsed=on");
+        assert_eq!(page.location(), format!("/secure/admin/tokens?owner=alice&neverUsed=on&revoked={alice_id}"));
         assert_eq!(myself_status(&server, &alices).await, StatusCode::UNAUTHORIZED);
+        let said = get(&server, page.location(), Some(&admin)).await;
+        assert!(said.body.contains("id=\"result\"") && said.body.contains("of <strong>alice</strong> was revoked."), "{}", said.body);
         let page = get(&server, "/secure/admin/tokens?owner=alice&includeRevoked=on", Some(&admin)).await;
         assert!(page.body.contains("alice-ci") && page.body.contains("revoked"), "{}", page.body);
         let page = post(&server, "/secure/admin/tokens/999999/revoke", Some(&admin), &[("atl_token", &token)], &[]).await;

@@ -14,11 +14,13 @@ use maud::html;
 use tessera_auth::tokens;
 use tessera_core::clock::Timestamp;
 use tessera_core::error::{Error, FieldErrors};
+use tessera_core::ids::TokenId;
 use tessera_core::model::PageRequest;
 use tessera_core::services::users::UserSelector;
 use tessera_core::tokens::{TokenFilter, TokenKind};
 use time::macros::format_description;
 
+use super::confirm;
 use super::layout::{document, error_summary, field_error, form_token, page_response};
 use super::tokens::{token_cells, token_id};
 use super::{
@@ -161,7 +163,19 @@ pub async fn get_admin_tokens(State(state): State<AppState>, incoming: Incoming)
         let keys = project_keys(&state).await?;
         let now = state.clock.now();
         let back = filters.query();
+        // What the page redirected to after a revocation says.
+        let revoked = match form.get("revoked").and_then(TokenId::parse) {
+            Some(id) => (state.store.find_token(id).await)
+                .map_err(Error::from)?
+                .filter(|token| token.revoked.is_some()),
+            None => None,
+        };
         let content = html! {
+            @if let Some(token) = &revoked {
+                (confirm::result(html! {
+                    "Token " strong { (token.name) } " (id " (token.id) ") of " strong { (token.owner_name) } " was revoked."
+                }))
+            }
             form method="get" action=(link(&state, PAGE)) id="filters" {
                 fieldset {
                     legend { "Filter" }
@@ -263,6 +277,30 @@ pub async fn post_admin_revoke(
     let result = async {
         let AdminForm { form, user, admin } = admin_form(&state, &incoming, body, PAGE).await?;
         let id = token_id(&id)?;
+        let filters = Filters::from_form(&FormBody::from_query(form.text("filter").as_bytes())?);
+        let query = filters.query();
+        if !confirm::is_confirmed(&form) {
+            let token = (state.store.find_token(id).await)
+                .map_err(Error::from)?
+                .ok_or_else(|| super::PageError::NotFound(format!("No token {id}.")))?;
+            let action = format!("{PAGE}/{id}/revoke");
+            let back = if query.is_empty() { PAGE.to_string() } else { format!("{PAGE}?{query}") };
+            return Ok(confirm::ask(
+                &state,
+                &user,
+                confirm::Question {
+                    title: "Revoke a token",
+                    says: html! {
+                        "Revoke token " strong { (token.name) } " (id " (id) ") of "
+                        strong { (token.owner_name) } "? Everything that uses it stops working at once; this cannot be undone."
+                    },
+                    action: &action,
+                    button: "Revoke token",
+                    back: &back,
+                    keep: &[("filter", form.text("filter"))],
+                },
+            ));
+        }
         tokens::revoke_any(
             &*state.store,
             &admin,
@@ -271,12 +309,10 @@ pub async fn post_admin_revoke(
             state.clock.now(),
         )
         .await?;
-        let filters = Filters::from_form(&FormBody::from_query(form.text("filter").as_bytes())?);
-        let query = filters.query();
         let target = if query.is_empty() {
-            PAGE.to_string()
+            format!("{PAGE}?revoked={id}")
         } else {
-            format!("{PAGE}?{query}")
+            format!("{PAGE}?{query}&revoked={id}")
         };
         Ok(redirect(&link(&state, &target)))
     }

@@ -81,6 +81,10 @@ nav.paging a { margin-right: 1em; }
 code.usage { background: #fff; padding: .1em .3em; word-break: break-all; }
 .muted { color: #6b778c; }
 button { cursor: pointer; }
+button.danger { background: #bf2600; color: #fff; border: 1px solid #bf2600; border-radius: 3px; padding: .35em .9em; }
+button.primary { background: #0747a6; color: #fff; border: 1px solid #0747a6; border-radius: 3px; padding: .35em .9em; }
+.result { background: #e3fcef; border: 1px solid #006644; padding: .5em 1em; }
+.confirm { background: #fff; border: 1px solid #dfe1e6; padding: .5em 1em; }
 ";
 
 /// A page response: HTML with the pages' security headers.

@@ -24,6 +24,7 @@
 pub mod admin;
 pub mod apps;
 pub mod audit;
+pub mod confirm;
 pub mod consent;
 pub mod identity;
 mod layout;

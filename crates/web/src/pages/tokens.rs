@@ -24,6 +24,7 @@ use tessera_core::permissions::Flag;
 use tessera_core::scopes::Scope;
 use tessera_core::tokens::{Token, TokenRequest};
 
+use super::confirm;
 use super::layout::{
     document, error_summary, field_error, form_token, page_response, secret_field, when,
 };
@@ -139,6 +140,18 @@ struct Extras {
     errors: FieldErrors,
     /// A token just created: its name and raw secret.
     created: Option<ShownOnce>,
+    /// The name of the token just revoked.
+    revoked: Option<String>,
+}
+
+/// The name of the caller's own token named by `?revoked=ID`, if it is revoked: what the
+/// page redirected to after a revocation says (nothing for another user's token or a live one).
+async fn revoked_name(state: &AppState, user: &SessionUser, incoming: &Incoming) -> Option<String> {
+    let params = crate::extract::Params::parse(incoming.query.as_deref());
+    let id = TokenId::parse(params.get("revoked")?)?;
+    let manage = Authorizer::own_tokens(&user.principal);
+    let token = tokens::owned(&*state.store, &manage, id).await.ok()?;
+    token.revoked.map(|_| token.name)
 }
 
 async fn render(
@@ -154,6 +167,7 @@ async fn render(
         draft,
         errors,
         created,
+        revoked,
     } = extras;
     let scope_choices: Vec<&str> = COARSE_SCOPES
         .into_iter()
@@ -162,6 +176,9 @@ async fn render(
     let active = state.auth.policy().current();
     let policy = &active.policy.tokens;
     let content = html! {
+        @if let Some(name) = &revoked {
+            (confirm::result(html! { "Token " strong { (name) } " was revoked." }))
+        }
         @if let Some(created) = &created {
             div.secret role="status" {
                 p { "Token " strong { (created.label) } " was created. " }
@@ -253,8 +270,10 @@ pub async fn get_tokens(State(state): State<AppState>, incoming: Incoming) -> Re
     let result = async {
         let user = session_user(&state, &incoming, None, &incoming.path_and_query).await?;
         let (shown, carried) = once::take(&state, &incoming, &user, PAGE);
+        let revoked = revoked_name(&state, &user, &incoming).await;
         let extras = Extras {
             created: shown,
+            revoked,
             ..Extras::default()
         };
         let mut response = render(&state, &user, StatusCode::OK, extras).await?;
@@ -354,7 +373,7 @@ async fn create(
         let extras = Extras {
             draft,
             errors,
-            created: None,
+            ..Extras::default()
         };
         return render(state, &user, StatusCode::BAD_REQUEST, extras).await;
     }
@@ -385,7 +404,7 @@ async fn create(
             let extras = Extras {
                 draft,
                 errors,
-                created: None,
+                ..Extras::default()
             };
             render(state, &user, StatusCode::BAD_REQUEST, extras).await
         }
@@ -412,6 +431,22 @@ pub async fn post_revoke(
         let user = session_user(&state, &incoming, Some(&form), PAGE).await?;
         let id = token_id(&id)?;
         let manage = Authorizer::own_tokens(&user.principal);
+        if !confirm::is_confirmed(&form) {
+            let token = tokens::owned(&*state.store, &manage, id).await?;
+            let action = format!("{PAGE}/{id}/revoke");
+            return Ok(confirm::ask(
+                &state,
+                &user,
+                confirm::Question {
+                    title: "Revoke a token",
+                    says: html! { "Revoke token " strong { (token.name) } "? Everything that uses it stops working at once; this cannot be undone." },
+                    action: &action,
+                    button: "Revoke token",
+                    back: PAGE,
+                    keep: &[],
+                },
+            ));
+        }
         tokens::revoke(
             &*state.store,
             &manage,
@@ -420,7 +455,7 @@ pub async fn post_revoke(
             state.clock.now(),
         )
         .await?;
-        Ok(redirect(&link(&state, PAGE)))
+        Ok(redirect(&link(&state, &format!("{PAGE}?revoked={id}"))))
     }
     .await;
     respond(&state, incoming.client, result)
