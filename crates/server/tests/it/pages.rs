@@ -757,18 +757,58 @@ mod admin_pages {
         let page = register(fields("Wiki", "http://wiki.example/cb")).await;
         assert_eq!(page.status, StatusCode::BAD_REQUEST);
         assert!(page.body.contains("must use https"), "{}", page.body);
-        let page = register(fields("Wiki <&>", "https://wiki.example/cb")).await;
-        assert_eq!(page.status, StatusCode::CREATED, "{}", page.body);
-        assert!(page.body.contains("Wiki &lt;&amp;&gt;"));
-        let secret_at = page.body.find("id=\"client-secret\"").expect("the secret, once");
-        let secret: String = page.body[secret_at..].split("value=\"").nth(1).unwrap().chars().take_while(|c| *c != '"').collect();
-        assert!(secret.starts_with("tscls_"));
-        let listed = get(&server, "/secure/admin/oauth2", Some(&admin)).await;
-        assert!(listed.body.contains("Wiki &lt;&amp;&gt;") && !listed.body.contains(&secret));
+        // Registered: a redirect to the list, which shows the secret once (a reload there
+        // registers nothing and shows no secret).
+        let answer = register(fields("Wiki <&>", "https://wiki.example/cb")).await;
+        assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
         let clients = server.admin_json(Method::GET, "/rest/tessera/1/oauth2/clients", Value::Null, StatusCode::OK).await;
         let client_id = clients[0]["clientId"].as_str().unwrap().to_string();
-        let page = post(&server, &format!("/secure/admin/oauth2/{client_id}/disable"), Some(&admin), &[("atl_token", &token)], &[]).await;
-        assert_eq!(page.location(), "/secure/admin/oauth2");
+        assert_eq!(answer.location(), format!("/secure/admin/oauth2?registered={client_id}"));
+        let page = follow(&server, &admin, &answer).await;
+        assert!(page.body.contains("Wiki &lt;&amp;&gt;</strong> is registered"), "{}", page.body);
+        let secret_of = |page: &Page| -> Option<String> {
+            let at = page.body.find("id=\"client-secret\"")?;
+            Some(page.body[at..].split("value=\"").nth(1).unwrap().chars().take_while(|c| *c != '"').collect())
+        };
+        let secret = secret_of(&page).expect("the secret, once");
+        assert!(secret.starts_with("tscls_"));
+        let listed = get(&server, answer.location(), Some(&admin)).await;
+        assert!(listed.body.contains("Wiki &lt;&amp;&gt;") && !listed.body.contains(&secret));
+        assert_eq!(server.admin_json(Method::GET, "/rest/tessera/1/oauth2/clients", Value::Null, StatusCode::OK).await.as_array().unwrap().len(), 1);
+        let introspects = |secret: String| {
+            let server = &server;
+            let client_id = client_id.clone();
+            async move {
+                server.http.post(server.url("/rest/oauth2/latest/introspect")).basic_auth(&client_id, Some(&secret))
+                    .form(&[("token", "x")]).send().await.unwrap().status()
+            }
+        };
+        assert_eq!(introspects(secret.clone()).await, StatusCode::OK);
+
+        // A new secret: asked first, then shown once; the old one stops.
+        let action = format!("/secure/admin/oauth2/{client_id}/secret");
+        let asked = post(&server, &action, Some(&admin), &[("atl_token", &token)], &[]).await;
+        assert_eq!(asked.status, StatusCode::OK);
+        assert!(asked.body.contains("id=\"confirm-action\""), "{}", asked.body);
+        assert_eq!(introspects(secret.clone()).await, StatusCode::OK, "nothing changed before the confirmation");
+        let answer = post(&server, &action, Some(&admin), &[("atl_token", &token), ("confirmed", "yes")], &[]).await;
+        assert_eq!(answer.location(), format!("/secure/admin/oauth2?secret={client_id}"));
+        let page = follow(&server, &admin, &answer).await;
+        assert!(page.body.contains("has a new secret"), "{}", page.body);
+        let renewed = secret_of(&page).expect("the new secret, once");
+        assert_ne!(renewed, secret);
+        assert_eq!(introspects(secret).await, StatusCode::UNAUTHORIZED);
+        assert_eq!(introspects(renewed).await, StatusCode::OK);
+
+        // Disabling: asked first, then said.
+        let action = format!("/secure/admin/oauth2/{client_id}/disable");
+        let asked = post(&server, &action, Some(&admin), &[("atl_token", &token)], &[]).await;
+        assert!(asked.body.contains("id=\"confirm-action\""), "{}", asked.body);
+        let clients = server.admin_json(Method::GET, "/rest/tessera/1/oauth2/clients", Value::Null, StatusCode::OK).await;
+        assert_eq!(clients[0]["enabled"], true);
+        let page = post(&server, &action, Some(&admin), &[("atl_token", &token), ("confirmed", "yes")], &[]).await;
+        assert_eq!(page.location(), format!("/secure/admin/oauth2?disabled={client_id}"));
+        assert!(get(&server, page.location(), Some(&admin)).await.body.contains("is disabled"));
         let clients = server.admin_json(Method::GET, "/rest/tessera/1/oauth2/clients", Value::Null, StatusCode::OK).await;
         assert_eq!(clients[0]["enabled"], false);
         assert_eq!(post(&server, &format!("/secure/admin/oauth2/{client_id}/explode"), Some(&admin), &[("atl_token", &token)], &[]).await.status, StatusCode::NOT_FOUND);

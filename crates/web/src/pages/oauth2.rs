@@ -2,8 +2,11 @@
 //! register, enable and disable, new secret). A user's authorized applications are
 //! `super::apps`'s.
 //!
-//! A client secret is rendered once, in the page answering its creation or reset (served
-//! `no-store`). Administrative changes need the session's form token and websudo.
+//! A client secret is rendered once, by the page its creation or reset redirects to (served
+//! `no-store`; the secret travels there sealed, [`super::once`], so a reload registers
+//! nothing and shows it no more). Administrative changes need the session's form token and
+//! websudo; disabling a client and giving it a new secret are confirmed first, and the page
+//! then says what changed.
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -15,7 +18,9 @@ use tessera_auth::oauth2::ClientInput;
 use tessera_core::error::{Error, FieldErrors};
 use tessera_core::oauth2::{ClientChanges, scope_string};
 
-use super::layout::{document, error_summary, form_token, page_response};
+use super::confirm;
+use super::layout::{document, error_summary, form_token, page_response, secret_field};
+use super::once::{self, ShownOnce};
 use super::{
     AdminForm, Incoming, PageError, PageResult, SessionUser, admin_form, link, redirect, respond,
     session_user,
@@ -36,22 +41,55 @@ struct Draft {
 
 const SCOPE_CHOICES: [&str; 4] = ["READ", "WRITE", "ADMIN", "SYSTEM_ADMIN"];
 
+/// What the page says after a change: the client's id, and what happened to it.
+#[derive(Debug, Default)]
+struct Outcome {
+    /// `registered`, `secret`, `disabled` or `enabled`, with the client's id.
+    done: Option<(String, String)>,
+    /// The secret carried from the registration or reset, for that client.
+    secret: Option<ShownOnce>,
+}
+
+impl Outcome {
+    fn from_query(incoming: &Incoming) -> Option<(String, String)> {
+        let params = crate::extract::Params::parse(incoming.query.as_deref());
+        ["registered", "secret", "disabled", "enabled"]
+            .into_iter()
+            .find_map(|what| Some((what.to_string(), params.get(what)?.to_string())))
+    }
+}
+
 async fn clients_page(
     state: &AppState,
     user: &SessionUser,
     status: StatusCode,
     draft: &Draft,
     errors: &FieldErrors,
-    created: Option<(String, String, Option<String>)>,
+    outcome: Outcome,
 ) -> PageResult<Response> {
     let content = |clients: Vec<tessera_core::oauth2::Client>| -> Markup {
+        let done = outcome.done.as_ref().and_then(|(what, id)| {
+            let client = clients.iter().find(|c| &c.client_id == id)?;
+            Some((what.as_str(), client))
+        });
+        let secret = outcome
+            .secret
+            .as_ref()
+            .filter(|s| done.is_some_and(|(_, c)| c.client_id == s.label));
         html! {
-            @if let Some((name, client_id, secret)) = &created {
-                div.secret role="status" {
-                    p { "Client " strong { (name) } " is registered. Its client_id is " code id="client-id" { (client_id) } "." }
+            @if let Some((what, client)) = done {
+                div.secret role="status" id="result" {
+                    p {
+                        "Client " strong { (client.name) } " "
+                        @match what {
+                            "registered" => { "is registered. Its client_id is " code id="client-id" { (client.client_id) } "." }
+                            "secret" => { "has a new secret; the old one no longer works." }
+                            "disabled" => { "is disabled: it gets no tokens and its tokens do not work until it is enabled." }
+                            _ => { "is enabled again." }
+                        }
+                    }
                     @if let Some(secret) = secret {
-                        label for="client-secret" { "Its client secret (it will not be shown again)" }
-                        input type="text" id="client-secret" readonly value=(secret) autocomplete="off" spellcheck="false";
+                        (secret_field("client-secret", "Its client secret (it will not be shown again)", &secret.secret))
                     }
                 }
             }
@@ -72,6 +110,12 @@ async fn clients_page(
                                     form method="post" action=(link(state, &format!("{CLIENTS}/{}/{}", client.client_id, if client.enabled { "disable" } else { "enable" }))) {
                                         (form_token(user))
                                         button type="submit" class="toggle" { @if client.enabled { "Disable" } @else { "Enable" } }
+                                    }
+                                    @if client.confidential {
+                                        form method="post" action=(link(state, &format!("{CLIENTS}/{}/secret", client.client_id))) {
+                                            (form_token(user))
+                                            button type="submit" class="new-secret" { "New secret" }
+                                        }
                                     }
                                 }
                             }
@@ -116,15 +160,24 @@ pub async fn get_clients(State(state): State<AppState>, incoming: Incoming) -> R
             confidential: true,
             ..Draft::default()
         };
-        clients_page(
+        let (secret, carried) = once::take(&state, &incoming, &user, CLIENTS);
+        let outcome = Outcome {
+            done: Outcome::from_query(&incoming),
+            secret,
+        };
+        let mut response = clients_page(
             &state,
             &user,
             StatusCode::OK,
             &draft,
             &FieldErrors::default(),
-            None,
+            outcome,
         )
-        .await
+        .await?;
+        if carried {
+            once::forget(&state, &incoming, &mut response);
+        }
+        Ok(response)
     }
     .await;
     respond(&state, incoming.client, result)
@@ -164,25 +217,22 @@ pub async fn post_client(
             .register_client(&admin, Some(&user.principal), input)
             .await
         {
+            // Shown by the page this redirects to: a reload there registers nothing.
             Ok((client, secret)) => {
-                let created = Some((
-                    client.name,
-                    client.client_id,
-                    secret.map(|s| s.into_string()),
-                ));
-                let fresh = Draft {
-                    confidential: true,
-                    ..Draft::default()
-                };
-                clients_page(
-                    &state,
-                    &user,
-                    StatusCode::CREATED,
-                    &fresh,
-                    &FieldErrors::default(),
-                    created,
-                )
-                .await
+                let page = format!("{CLIENTS}?registered={}", client.client_id);
+                Ok(match secret {
+                    Some(secret) => once::redirect_showing(
+                        &state,
+                        &incoming,
+                        &user,
+                        (CLIENTS, &page),
+                        ShownOnce {
+                            label: client.client_id,
+                            secret: secret.into_string(),
+                        },
+                    ),
+                    None => redirect(&link(&state, &page)),
+                })
             }
             Err(Error::Invalid(errors)) => {
                 clients_page(
@@ -191,7 +241,7 @@ pub async fn post_client(
                     StatusCode::BAD_REQUEST,
                     &draft,
                     &errors,
-                    None,
+                    Outcome::default(),
                 )
                 .await
             }
@@ -202,7 +252,8 @@ pub async fn post_client(
     respond(&state, incoming.client, result)
 }
 
-/// Global ADMINISTER, with websudo and the form token: enables or disables a client.
+/// Global ADMINISTER, with websudo and the form token: enables or disables a client, or gives
+/// a confidential one a new secret (disabling and a new secret are confirmed first).
 pub async fn post_client_state(
     State(state): State<AppState>,
     Path((client_id, action)): Path<(String, String)>,
@@ -210,16 +261,61 @@ pub async fn post_client_state(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let result = async {
-        let AdminForm {
-            form: _,
-            user,
-            admin,
-        } = admin_form(&state, &incoming, body, CLIENTS).await?;
-        let enabled = match action.as_str() {
-            "enable" => true,
-            "disable" => false,
+        let AdminForm { form, user, admin } =
+            admin_form(&state, &incoming, body, CLIENTS).await?;
+        let (enabled, said) = match action.as_str() {
+            "enable" => (true, "enabled"),
+            "disable" => (false, "disabled"),
+            "secret" => (false, "secret"),
             _ => return Err(PageError::NotFound("No such action.".into())),
         };
+        let client = state.oauth2.find_client(&client_id).await?;
+        let done = format!("{CLIENTS}?{said}={}", client.client_id);
+        if action != "enable" && !confirm::is_confirmed(&form) {
+            let path = format!("{CLIENTS}/{}/{action}", client.client_id);
+            let (title, says, button) = if action == "secret" {
+                (
+                    "Give a client a new secret",
+                    html! { "Give " strong { (client.name) } " a new secret? The current one stops working at once, and so do the tokens issued under it." },
+                    "Make a new secret",
+                )
+            } else {
+                (
+                    "Disable a client",
+                    html! { "Disable " strong { (client.name) } "? It gets no more tokens, and the tokens it holds stop working until it is enabled again." },
+                    "Disable client",
+                )
+            };
+            return Ok(confirm::ask(
+                &state,
+                &user,
+                confirm::Question {
+                    title,
+                    says,
+                    action: &path,
+                    button,
+                    back: CLIENTS,
+                    keep: &[],
+                },
+            ));
+        }
+        if action == "secret" {
+            let secret = state
+                .oauth2
+                .reset_client_secret(&admin, Some(&user.principal), &client_id)
+                .await?;
+            let shown = ShownOnce {
+                label: client.client_id,
+                secret: secret.into_string(),
+            };
+            return Ok(once::redirect_showing(
+                &state,
+                &incoming,
+                &user,
+                (CLIENTS, &done),
+                shown,
+            ));
+        }
         let changes = ClientChanges {
             enabled: Some(enabled),
             ..ClientChanges::default()
@@ -228,7 +324,7 @@ pub async fn post_client_state(
             .oauth2
             .update_client(&admin, Some(&user.principal), &client_id, changes)
             .await?;
-        Ok(redirect(&link(&state, CLIENTS)))
+        Ok(redirect(&link(&state, &done)))
     }
     .await;
     respond(&state, incoming.client, result)

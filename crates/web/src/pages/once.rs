@@ -57,12 +57,13 @@ fn set(response: &mut Response, value: &str) {
     }
 }
 
-/// A `303` to `page` (app-relative) that carries `shown` to it for this session.
+/// A `303` to `to` (an app-relative path, perhaps with a query, of `page`) that carries
+/// `shown` to `page` for this session.
 pub fn redirect_showing(
     state: &AppState,
     incoming: &Incoming,
     user: &SessionUser,
-    page: &str,
+    (page, to): (&str, &str),
     shown: ShownOnce,
 ) -> Response {
     let sealed = Sealed {
@@ -72,7 +73,7 @@ pub fn redirect_showing(
     };
     let plain = SecretString::from(serde_json::to_string(&sealed).unwrap_or_default());
     let value = state.auth.sealer().seal(&purpose(&user.session), &plain);
-    let mut response = redirect(&link(state, page));
+    let mut response = redirect(&link(state, to));
     let cookie = once_cookie(
         &state.urls,
         incoming.client.is_tls,

@@ -394,7 +394,7 @@ async fn create(
             state,
             incoming,
             &user,
-            PAGE,
+            (PAGE, PAGE),
             ShownOnce {
                 label: issued.token.name.clone(),
                 secret: issued.raw.expose().to_string(),
