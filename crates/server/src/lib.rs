@@ -79,8 +79,12 @@ fn create_private_dir(path: &std::path::Path) -> std::io::Result<()> {
 /// What happened at the first start.
 #[derive(PartialEq, Eq)]
 pub enum Bootstrap {
-    /// Users exist: nothing done.
-    AlreadyDone,
+    /// Users exist: nothing done. Says whether a given administrator password went unused,
+    /// and whether no active user is an administrator (`jira-administrators`).
+    AlreadyDone {
+        password_ignored: bool,
+        no_administrator: bool,
+    },
     /// `admin` was created with the password from the environment.
     CreatedWithGivenPassword,
     /// `admin` was created with this random password, to be shown once.
@@ -90,7 +94,7 @@ pub enum Bootstrap {
 impl std::fmt::Debug for Bootstrap {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            Self::AlreadyDone => "AlreadyDone",
+            Self::AlreadyDone { .. } => "AlreadyDone",
             Self::CreatedWithGivenPassword => "CreatedWithGivenPassword",
             // The password is shown once, on the console, and nowhere else.
             Self::CreatedWithRandomPassword(_) => "CreatedWithRandomPassword(<redacted>)",
@@ -112,7 +116,18 @@ pub async fn bootstrap_admin(
         .map_err(tessera_core::Error::from)?
         > 0
     {
-        return Ok(Bootstrap::AlreadyDone);
+        let first = tessera_core::model::PageRequest {
+            start_at: 0,
+            limit: 1,
+        };
+        let administrators = store
+            .group_members(tessera_core::model::ADMINISTRATORS_GROUP, false, first)
+            .await
+            .map_err(tessera_core::Error::from)?;
+        return Ok(Bootstrap::AlreadyDone {
+            password_ignored: password.is_some(),
+            no_administrator: administrators.total == 0,
+        });
     }
     let (secret, generated) = match password {
         Some(given) => {
@@ -144,7 +159,10 @@ pub async fn bootstrap_admin(
             None => Bootstrap::CreatedWithGivenPassword,
         }),
         // Another instance sharing the database created it first.
-        Err(tessera_core::Error::Conflict(_)) => Ok(Bootstrap::AlreadyDone),
+        Err(tessera_core::Error::Conflict(_)) => Ok(Bootstrap::AlreadyDone {
+            password_ignored: true,
+            no_administrator: false,
+        }),
         Err(other) => Err(other.into()),
     }
 }

@@ -273,6 +273,7 @@ fn report(json: bool, value: serde_json::Value, text: String) {
 async fn run_serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
     let config = load_config(cli, Some(args))?;
     init_logging(&config, cli.json);
+    let shutdown = shutdown_signal()?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -289,51 +290,94 @@ async fn run_serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
             ),
         );
     }
+    if let Bootstrap::AlreadyDone {
+        password_ignored,
+        no_administrator,
+    } = prepared.bootstrap
+    {
+        if password_ignored {
+            tracing::warn!(
+                "TESSERA_ADMIN_PASSWORD is set but ignored: this database already has users. \
+                 To change the administrator's password, run `tessera user passwd admin \
+                 --password-stdin` (or PUT /rest/api/2/myself/password)."
+            );
+        }
+        if no_administrator {
+            tracing::warn!(
+                "no active user is in jira-administrators, so nobody may be able to \
+                 administer tessera: make one with `tessera user create NAME --admin \
+                 --password-stdin` (the server can keep running meanwhile)."
+            );
+        }
+    }
     let base = prepared.state.urls.base().to_string();
+    let login = format!("{base}/login");
     report(
         cli.json,
-        json!({"event": "listening", "address": bound.to_string(), "baseUrl": base, "database": prepared.store.backend_name()}),
+        json!({"event": "listening", "address": bound.to_string(), "baseUrl": base,
+               "loginUrl": login, "database": prepared.store.backend_name()}),
         format!(
-            "tessera listening on {bound} (base URL {base}, {} database)",
+            "tessera listening on {bound} (base URL {base}, {} database)\n\
+             Open {login} in a browser to sign in.",
             prepared.store.backend_name()
         ),
     );
-    serve(listener, prepared, shutdown_signal()).await?;
+    serve(listener, prepared, shutdown).await?;
     Ok(())
 }
 
 /// Resolves at the first SIGTERM or SIGINT; a second one ends the process at once, for when
-/// a graceful shutdown takes longer than the operator will wait.
-async fn shutdown_signal() {
-    first_signal().await;
-    tokio::spawn(async {
-        first_signal().await;
-        eprintln!("tessera: second signal, exiting without waiting for requests in flight");
-        std::process::exit(130);
-    });
+/// a graceful shutdown takes longer than the operator will wait. The signals are listened
+/// for from the call on, so one that arrives while the server starts is not lost (nor does it
+/// kill the process the default way).
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    let mut signals = Signals::listen().context("cannot listen for SIGTERM and SIGINT")?;
+    Ok(async move {
+        signals.next().await;
+        tokio::spawn(async move {
+            signals.next().await;
+            eprintln!("tessera: second signal, exiting without waiting for requests in flight");
+            std::process::exit(130);
+        });
+    })
 }
 
-async fn first_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut terminate = match tokio::signal::unix::signal(
-            tokio::signal::unix::SignalKind::terminate(),
-        ) {
-            Ok(signal) => signal,
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for SIGTERM; only SIGINT will stop the server");
-                let _ = interrupt.await;
-                return;
-            }
-        };
+#[cfg(unix)]
+struct Signals {
+    terminate: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+}
+
+#[cfg(unix)]
+impl Signals {
+    fn listen() -> std::io::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            terminate: signal(SignalKind::terminate())?,
+            interrupt: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    async fn next(&mut self) {
         tokio::select! {
-            _ = interrupt => {}
-            _ = terminate.recv() => {}
+            _ = self.terminate.recv() => {}
+            _ = self.interrupt.recv() => {}
         }
     }
-    #[cfg(not(unix))]
-    let _ = interrupt.await;
+}
+
+#[cfg(not(unix))]
+struct Signals;
+
+#[cfg(not(unix))]
+impl Signals {
+    fn listen() -> std::io::Result<Self> {
+        Ok(Self)
+    }
+
+    async fn next(&mut self) {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 /// Configuration and store for an offline command, which logs only warnings.

@@ -420,8 +420,21 @@ pub fn route_table() -> Vec<RouteSpec> {
     .collect()
 }
 
-async fn not_found(request: Request<axum::body::Body>) -> Response {
-    ApiError::NotFound(format!("No resource exists at {}.", request.uri().path())).into_response()
+/// Jira's JSON 404; a browser asking for a page outside the REST API gets an HTML one.
+async fn not_found(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: Request<axum::body::Body>,
+) -> Response {
+    let path = request.uri().path();
+    let wants_html = request
+        .headers()
+        .get(http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if wants_html && !path.contains("/rest/") {
+        return crate::pages::not_found_page(&state, path);
+    }
+    ApiError::NotFound(format!("No resource exists at {path}.")).into_response()
 }
 
 /// The longest request target (path and query) answered, as a Jira behind Tomcat refuses

@@ -502,6 +502,34 @@ backend_tests! {
         assert!(page.body.contains("&lt;script&gt;") && page.body.matches("<script").count() == 1, "{}", page.body);
     }
 
+    async fn the_root_and_unknown_pages_lead_somewhere(db) {
+        let server = TestServer::start(db).await;
+        server.create_user("alice", &[]).await;
+        let page = get(&server, "/", None).await;
+        assert_eq!((page.status, page.location()), (StatusCode::SEE_OTHER, "/login"));
+        let session = login(&server, "alice", PASSWORD).await;
+        let page = get(&server, "/", Some(&session)).await;
+        assert_eq!((page.status, page.location()), (StatusCode::SEE_OTHER, "/secure/tokens"));
+        // A browser at an unknown page gets an HTML page with links; REST paths and API
+        // clients keep Jira's JSON.
+        let browse = |path: &'static str, accept: &'static str| {
+            let server = &server;
+            async move { read(client().get(server.url(path)).header("accept", accept).send().await.unwrap()).await }
+        };
+        let html = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+        let page = browse("/secure/nothing-here", html).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND);
+        page.assert_html();
+        assert!(page.body.contains("There is no page at /secure/nothing-here") && page.body.contains("href=\"/login\""), "{}", page.body);
+        for (path, accept) in [("/rest/api/2/nothing", html), ("/secure/nothing-here", "application/json")] {
+            let page = browse(path, accept).await;
+            assert_eq!(page.status, StatusCode::NOT_FOUND);
+            assert!(page.headers["content-type"].to_str().unwrap().starts_with("application/json"), "{path}");
+            let body: Value = serde_json::from_str(&page.body).unwrap();
+            assert!(body["errorMessages"][0].as_str().unwrap().contains(path), "{body}");
+        }
+    }
+
     async fn users_revoke_their_own_tokens_only(db) {
         let server = TestServer::start(db).await;
         server.create_user("alice", &[]).await;

@@ -122,6 +122,87 @@ async fn the_admin_password_can_come_from_the_environment() {
     assert!(stderr.contains("TESSERA_ADMIN_PASSWORD"), "{stderr}");
 }
 
+/// Waits (up to 10 s) until the server's output holds `text`.
+async fn printed(served: &Served, text: &str) -> bool {
+    for _ in 0..200 {
+        if served.output.lock().unwrap().contains(text) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn a_start_that_cannot_do_what_it_was_asked_says_so() {
+    let workdir = tempfile::tempdir().unwrap();
+    let dir = workdir.path().join("data").display().to_string();
+    // A user made offline before the first start: no administrator is made.
+    let (ok, _, stderr) = run(
+        &[
+            "--data-dir",
+            &dir,
+            "user",
+            "create",
+            "alice",
+            "--password-stdin",
+        ],
+        Some("alice-password-1\n"),
+        &CHEAP_HASHING,
+    )
+    .await;
+    assert!(ok, "{stderr}");
+    let env = [
+        CHEAP_HASHING[0],
+        CHEAP_HASHING[1],
+        ("TESSERA_ADMIN_PASSWORD", "from-the-environment"),
+    ];
+    let mut served = Served::start(&["--data-dir", &dir], &env, workdir.path()).await;
+    assert!(served.events.iter().all(|e| e["event"] != "admin-created"));
+    assert!(
+        printed(&served, "TESSERA_ADMIN_PASSWORD is set but ignored").await,
+        "{}",
+        served.output.lock().unwrap()
+    );
+    assert!(printed(&served, "no active user is in jira-administrators").await);
+    assert!(printed(&served, "tessera user create NAME --admin --password-stdin").await);
+    // The address to open is printed with the listening line.
+    let login = served.url("/login");
+    assert!(
+        printed(&served, &format!("\"loginUrl\":\"{login}\"")).await,
+        "{}",
+        served.output.lock().unwrap()
+    );
+    served.signal("TERM").await;
+    assert!(served.wait(Duration::from_secs(40)).await);
+
+    // Once an administrator exists, the second warning is gone.
+    let (ok, _, stderr) = run(
+        &[
+            "--data-dir",
+            &dir,
+            "user",
+            "create",
+            "root",
+            "--admin",
+            "--password-stdin",
+        ],
+        Some("root-password-1\n"),
+        &CHEAP_HASHING,
+    )
+    .await;
+    assert!(ok, "{stderr}");
+    let mut served = Served::start(&["--data-dir", &dir], &CHEAP_HASHING, workdir.path()).await;
+    assert!(printed(&served, "loginUrl").await);
+    let output = served.output.lock().unwrap().clone();
+    assert!(
+        !output.contains("jira-administrators") && !output.contains("TESSERA_ADMIN_PASSWORD"),
+        "{output}"
+    );
+    served.signal("TERM").await;
+    assert!(served.wait(Duration::from_secs(40)).await);
+}
+
 backend_tests! {
     async fn offline_commands_work_on_the_same_data(db) {
         let args = database_args(&db);

@@ -73,6 +73,7 @@ label.check { display: inline; font-weight: normal; margin-right: 1em; }
 input[type=text], input[type=password], input[type=number], input[type=date] { padding: .3em; min-width: 20em; }
 textarea { min-width: 30em; min-height: 4em; font-family: monospace; }
 nav.paging a { margin-right: 1em; }
+nav.links { margin: 1em 0; }
 .error { color: #bf2600; }
 .errors { background: #ffebe6; border: 1px solid #bf2600; padding: .5em 1em; }
 .secret { background: #e3fcef; border: 1px solid #006644; padding: .5em 1em; }
@@ -186,7 +187,11 @@ pub fn error_page(state: &AppState, status: StatusCode, message: &str) -> Respon
     let title = status.canonical_reason().unwrap_or("Error");
     let content = html! {
         p.error { (message) }
-        p { a href=(link(state, "/secure/tokens")) { "Back to your tokens" } }
+        nav.links {
+            a href=(link(state, "/secure/tokens")) { "Your tokens" } " · "
+            a href=(link(state, "/login")) { "Sign in" } " · "
+            a href=(link(state, "/rest/api/2/serverInfo")) { "Server information (REST)" }
+        }
     };
     page_response(status, document(state, title, None, content))
 }

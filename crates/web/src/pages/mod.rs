@@ -72,6 +72,7 @@ pub const FORM_TOKEN_FIELD: &str = "atl_token";
 /// authentication layer: each handler authenticates through [`session_user`].
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/", get(get_home))
         .route("/login", get(login::get_login).post(login::post_login))
         .route("/logout", post(login::post_logout))
         .route("/login/sso/callback", get(sso::get_callback))
@@ -137,6 +138,33 @@ pub fn router() -> Router<AppState> {
             "/secure/admin/oauth2/{clientId}/{action}",
             post(oauth2::post_client_state),
         )
+}
+
+/// `GET /`: a signed-in browser goes to its tokens, anyone else to the login form.
+pub async fn get_home(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    incoming: Incoming,
+) -> Response {
+    let signed_in = session_user(&state, &incoming, None, "/secure/tokens")
+        .await
+        .is_ok();
+    redirect(&link(
+        &state,
+        if signed_in {
+            "/secure/tokens"
+        } else {
+            "/login"
+        },
+    ))
+}
+
+/// The page a browser gets at an address that is neither a page nor a REST resource.
+pub fn not_found_page(state: &AppState, path: &str) -> Response {
+    layout::error_page(
+        state,
+        StatusCode::NOT_FOUND,
+        &format!("There is no page at {path}."),
+    )
 }
 
 /// Why a page could not be shown.
