@@ -396,6 +396,11 @@ impl FormBody {
             .collect()
     }
 
+    /// Every field, in the order sent.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.0
+    }
+
     /// Whether some field was sent more than once.
     pub fn has_repeated_field(&self) -> bool {
         let mut seen = std::collections::HashSet::new();

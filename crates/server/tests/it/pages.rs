@@ -55,6 +55,15 @@ impl Page {
         self.body[start..start + end].to_string()
     }
 
+    /// The value of the hidden field `name`, if the page has one (values the tests read
+    /// carry nothing HTML escapes but `&`).
+    fn hidden(&self, name: &str) -> Option<String> {
+        let marker = format!("type=\"hidden\" name=\"{name}\" value=\"");
+        let start = self.body.find(&marker)? + marker.len();
+        let end = self.body[start..].find('"')?;
+        Some(self.body[start..start + end].replace("&amp;", "&"))
+    }
+
     /// The raw token shown in `#raw-token`, if any.
     fn raw_token(&self) -> Option<String> {
         let at = self.body.find("id=\"raw-token\"")?;
@@ -502,6 +511,36 @@ backend_tests! {
         assert!(page.body.contains("&lt;script&gt;") && page.body.matches("<script").count() == 1, "{}", page.body);
     }
 
+    async fn an_administrators_admin_token_waits_for_the_password_and_is_then_made(db) {
+        let server = TestServer::start(db).await;
+        let admin = login(&server, "admin", ADMIN_PASSWORD).await;
+        // The websudo window that the login opened is closed (the REST API's DELETE websudo).
+        let token = get(&server, "/secure/tokens", Some(&admin)).await.form_token();
+        let closed = client().delete(server.url("/rest/auth/1/websudo"))
+            .header("cookie", format!("JSESSIONID={admin}")).header("x-atlassian-token", "no-check")
+            .send().await.unwrap();
+        assert!(closed.status().is_success(), "{}", closed.status());
+        let fields = [("atl_token", token.as_str()), ("name", "ops"), ("expirationDays", "7"), ("scopes", "ADMIN")];
+        let asked = post(&server, "/secure/tokens", Some(&admin), &fields, &[]).await;
+        assert_eq!(asked.status, StatusCode::OK, "{}", asked.body);
+        let pending = asked.hidden("pending").expect("the password form keeps the request");
+        let admins_tokens = || async { json_of(server.admin(Method::GET, "/rest/pat/latest/tokens").send().await.unwrap()).await };
+        assert_eq!(admins_tokens().await, json!([]), "nothing made yet");
+        let sent_on = post(&server, "/secure/admin/websudo", Some(&admin),
+            &[("atl_token", &token), ("password", ADMIN_PASSWORD), ("next", "/secure/tokens"), ("pending", &pending)], &[]).await;
+        assert!(sent_on.body.contains("action=\"/secure/tokens\""), "{}", sent_on.body);
+        assert_eq!((sent_on.hidden("name").as_deref(), sent_on.hidden("scopes").as_deref()), (Some("ops"), Some("ADMIN")));
+        let again: Vec<(String, String)> = ["atl_token", "name", "expirationDays", "scopes"].iter()
+            .map(|f| (f.to_string(), sent_on.hidden(f).unwrap())).collect();
+        let refs: Vec<(&str, &str)> = again.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let made = post(&server, "/secure/tokens", Some(&admin), &refs, &[]).await;
+        assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
+        let shown = follow(&server, &admin, &made).await;
+        assert!(shown.raw_token().is_some_and(|raw| raw.starts_with("tspat_")));
+        let made = admins_tokens().await;
+        assert_eq!((made.as_array().unwrap().len(), made[0]["name"].as_str()), (1, Some("ops")));
+    }
+
     async fn the_root_and_unknown_pages_lead_somewhere(db) {
         let server = TestServer::start(db).await;
         server.create_user("alice", &[]).await;
@@ -605,10 +644,37 @@ backend_tests! {
         let token = page.form_token();
         // Revoking is an administrative change: first the password again (websudo).
         let revoke = format!("/secure/admin/tokens/{alice_id}/revoke");
-        let page = post(&server, &revoke, Some(&admin), &[("atl_token", &token)], &[]).await;
-        assert_eq!(page.status, StatusCode::SEE_OTHER);
-        assert_eq!(page.location(), "/secure/admin/websudo?next=%2Fsecure%2Fadmin%2Ftokens");
+        // The password form is the answer, and keeps what was sent.
+        let filter = "owner=alice&neverUsed=on&junk=x";
+        let page = post(&server, &revoke, Some(&admin), &[("atl_token", &token), ("filter", filter)], &[]).await;
+        assert_eq!(page.status, StatusCode::OK);
+        page.assert_html();
+        assert!(page.body.contains("id=\"password\""), "{}", page.body);
+        let pending = page.hidden("pending").expect("the pending form, sealed");
+        assert!(!pending.contains("alice"), "sealed, not in clear");
         assert_eq!(myself_status(&server, &alices).await, StatusCode::OK, "nothing was revoked");
+        // A wrong password keeps it; a pending form sealed for another session is not sent on.
+        let wrong = post(&server, "/secure/admin/websudo", Some(&admin),
+            &[("atl_token", &token), ("password", "not-it"), ("next", "/secure/admin/tokens"), ("pending", &pending)], &[]).await;
+        assert_eq!(wrong.status, StatusCode::FORBIDDEN);
+        assert_eq!(wrong.hidden("pending").as_deref(), Some(pending.as_str()));
+        let other_admin = login(&server, "admin", ADMIN_PASSWORD).await;
+        let other_token = get(&server, "/secure/tokens", Some(&other_admin)).await.form_token();
+        let elsewhere = post(&server, "/secure/admin/websudo", Some(&other_admin),
+            &[("atl_token", &other_token), ("password", ADMIN_PASSWORD), ("next", "/secure/admin/tokens"), ("pending", &pending)], &[]).await;
+        assert_eq!(elsewhere.status, StatusCode::SEE_OTHER, "another session's pending form is not sent on");
+        assert_eq!(elsewhere.location(), "/secure/admin/tokens");
+        // The password confirmed: the form is sent on as it was (the page's script submits
+        // it; here, as a browser without scripts would, by its Continue button).
+        let sent_on = post(&server, "/secure/admin/websudo", Some(&admin),
+            &[("atl_token", &token), ("password", ADMIN_PASSWORD), ("next", "/secure/admin/tokens"), ("pending", &pending)], &[]).await;
+        assert_eq!(sent_on.status, StatusCode::OK, "{}", sent_on.body);
+        assert!(sent_on.body.contains(&format!("action=\"{revoke}\"")) && sent_on.body.contains("data-autosubmit"), "{}", sent_on.body);
+        assert_eq!(sent_on.hidden("filter").as_deref(), Some(filter));
+        assert_eq!(sent_on.hidden("atl_token").as_deref(), Some(token.as_str()));
+        let asked = post(&server, &revoke, Some(&admin), &[("atl_token", &token), ("filter", filter)], &[]).await;
+        assert!(asked.body.contains("id=\"confirm-action\""), "on to the confirmation: {}", asked.body);
+        assert_eq!(myself_status(&server, &alices).await, StatusCode::OK, "nothing revoked before the confirmation");
         let form = get(&server, "/secure/admin/websudo?next=%2Fsecure%2Fadmin%2Ftokens", Some(&admin)).await;
         assert_eq!(form.status, StatusCode::OK);
         form.assert_html();
@@ -696,8 +762,9 @@ mod admin_pages {
         let basic_off = [("basic_password.enabled", ""), ("basic_password.except", "jira-administrators")];
         // Without websudo nothing changes: to the password form first.
         let page = post(&server, "/secure/admin/policy", Some(&admin), &policy_form(&token, &version, &basic_off), &[]).await;
-        assert_eq!(page.status, StatusCode::SEE_OTHER);
-        assert_eq!(page.location(), "/secure/admin/websudo?next=%2Fsecure%2Fadmin%2Fpolicy");
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("id=\"password\"") && page.hidden("pending").is_some(), "{}", page.body);
+        assert_eq!(page.hidden("next").as_deref(), Some("/secure/admin/policy"));
         let confirmed = post(&server, "/secure/admin/websudo", Some(&admin),
             &[("atl_token", &token), ("password", ADMIN_PASSWORD), ("next", "/secure/admin/policy")], &[]).await;
         assert_eq!(confirmed.location(), "/secure/admin/policy");
@@ -780,7 +847,7 @@ mod admin_pages {
         };
         // Registering is an administrative change: websudo first.
         let page = register(fields("Wiki", "https://wiki.example/cb")).await;
-        assert_eq!(page.status, StatusCode::SEE_OTHER);
+        assert!(page.status == StatusCode::OK && page.hidden("pending").is_some(), "{}", page.body);
         post(&server, "/secure/admin/websudo", Some(&admin), &[("atl_token", &token), ("password", ADMIN_PASSWORD), ("next", "/secure/admin/oauth2")], &[]).await;
         let page = register(fields("Wiki", "http://wiki.example/cb")).await;
         assert_eq!(page.status, StatusCode::BAD_REQUEST);
@@ -984,7 +1051,7 @@ mod admin_pages {
             }
         };
         // An administrative change: websudo first.
-        assert_eq!(register(form("jira-cli", key)).await.status, StatusCode::SEE_OTHER);
+        assert!(register(form("jira-cli", key)).await.hidden("pending").is_some(), "the password form");
         post(&server, "/secure/admin/websudo", Some(&admin), &[("atl_token", &token), ("password", ADMIN_PASSWORD), ("next", "/secure/admin/oauth1")], &[]).await;
         // A short key is refused, the form kept.
         let refused = register(form("jira-cli", small)).await;

@@ -19,15 +19,17 @@ use super::{FORM_TOKEN_FIELD, SessionUser, link};
 use crate::render::time;
 use crate::state::AppState;
 
-/// The one script: copy buttons (shown only where it runs) copy their field, and a secret
-/// shown once is selected. Allowed by its hash alone ([`content_security_policy`]).
+/// The one script: copy buttons (shown only where it runs) copy their field, a secret shown
+/// once is selected, and a form kept across the password confirmation is sent on. Allowed by
+/// its hash alone ([`content_security_policy`]).
 const SCRIPT: &str = "for (const b of document.querySelectorAll('button[data-copy]')) { \
 b.hidden = false; b.addEventListener('click', () => { \
 const f = document.getElementById(b.dataset.copy); f.select(); \
 const done = () => { b.textContent = 'Copied'; }; \
 if (navigator.clipboard) { navigator.clipboard.writeText(f.value).then(done, () => { document.execCommand('copy'); done(); }); } \
 else { document.execCommand('copy'); done(); } }); } \
-const s = document.querySelector('.secret input'); if (s) { s.focus(); s.select(); }";
+const s = document.querySelector('.secret input'); if (s) { s.focus(); s.select(); } \
+const a = document.querySelector('form[data-autosubmit]'); if (a) { a.submit(); }";
 
 /// No script but [`SCRIPT`]; styles only inline or from tessera; forms only to `form_action`;
 /// never framed.

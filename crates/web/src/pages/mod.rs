@@ -185,6 +185,8 @@ pub enum PageError {
     WebsudoRequired {
         next: String,
     },
+    /// A page made already (the password form that keeps a pending form, [`websudo`]).
+    Rendered(Box<Response>),
     Forbidden(String),
     NotFound(String),
     BadRequest(String),
@@ -260,6 +262,7 @@ pub fn respond(state: &AppState, client: ClientAddr, result: PageResult<Response
             );
             return redirect(&location);
         }
+        PageError::Rendered(page) => return *page,
         PageError::FormToken => (
             StatusCode::FORBIDDEN,
             "The form could not be accepted: it has expired or did not come from this site. \
@@ -492,18 +495,37 @@ pub async fn admin_form(
     let form = FormBody::parse(&incoming.headers, body)?;
     let user = session_user(state, incoming, Some(&form), back_to).await?;
     let admin = state.authz.administer(&user.principal)?;
-    require_websudo(state, &user, back_to)?;
+    require_websudo(state, &user, incoming, &form, back_to)?;
     Ok(AdminForm { form, user, admin })
 }
 
-pub fn require_websudo(state: &AppState, user: &SessionUser, back_to: &str) -> PageResult<()> {
+/// An administrative change posted in `form` needs the websudo window open; without it, the
+/// answer is the password form, which keeps the change to send it on ([`websudo::asked_for`]).
+pub fn require_websudo(
+    state: &AppState,
+    user: &SessionUser,
+    incoming: &Incoming,
+    form: &FormBody,
+    back_to: &str,
+) -> PageResult<()> {
     if user.principal.has_fresh_password(state.clock.now()) {
         Ok(())
     } else {
-        Err(PageError::WebsudoRequired {
-            next: back_to.to_string(),
-        })
+        Err(websudo_for(state, user, incoming, form, back_to))
     }
+}
+
+/// The refusal of a form that needs websudo: the password form that keeps it.
+pub fn websudo_for(
+    state: &AppState,
+    user: &SessionUser,
+    incoming: &Incoming,
+    form: &FormBody,
+    back_to: &str,
+) -> PageError {
+    PageError::Rendered(Box::new(websudo::asked_for(
+        state, user, incoming, form, back_to,
+    )))
 }
 
 /// Whether `next` is a path on this server, safe to redirect to after a login: it must start

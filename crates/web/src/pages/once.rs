@@ -14,6 +14,7 @@ use axum::response::Response;
 use http::HeaderValue;
 use http::header::SET_COOKIE;
 use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tessera_auth::credentials::session::SessionId;
 
@@ -23,6 +24,9 @@ use crate::state::AppState;
 
 /// The cookie's name.
 pub const ONCE_COOKIE: &str = "tessera.once";
+
+/// What a secret shown once is sealed as.
+const KIND: &str = "shown-once";
 
 /// How long the secret waits for its page.
 pub const LIFETIME: Duration = Duration::from_secs(120);
@@ -35,20 +39,53 @@ pub struct ShownOnce {
     pub secret: String,
 }
 
+/// What a sealed value holds: when it stops counting, and the value.
 #[derive(Serialize, Deserialize)]
-struct Sealed {
-    page: String,
+struct Sealed<T> {
     until: i64,
-    shown: ShownOnce,
+    value: T,
 }
 
-fn purpose(session: &SessionId) -> String {
+/// What a value of `kind` is sealed for: that kind, for that session only.
+fn purpose(kind: &str, session: &SessionId) -> String {
     let digest: String = session
         .digest()
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    format!("shown-once:{digest}")
+    format!("{kind}:{digest}")
+}
+
+/// Seals `value` as a `kind` for this session, for `lifetime` from now.
+pub fn seal<T: Serialize>(
+    state: &AppState,
+    session: &SessionId,
+    kind: &str,
+    lifetime: Duration,
+    value: T,
+) -> String {
+    let sealed = Sealed {
+        until: state.clock.now().plus(lifetime).as_millis(),
+        value,
+    };
+    let plain = SecretString::from(serde_json::to_string(&sealed).unwrap_or_default());
+    state.auth.sealer().seal(&purpose(kind, session), &plain)
+}
+
+/// Opens what [`seal`] sealed as a `kind` for this session, if it is still due.
+pub fn open<T: DeserializeOwned>(
+    state: &AppState,
+    session: &SessionId,
+    kind: &str,
+    sealed: &str,
+) -> Option<T> {
+    let plain = state
+        .auth
+        .sealer()
+        .open(&purpose(kind, session), sealed)
+        .ok()?;
+    let sealed: Sealed<T> = serde_json::from_str(plain.expose_secret()).ok()?;
+    (state.clock.now().as_millis() < sealed.until).then_some(sealed.value)
 }
 
 fn set(response: &mut Response, value: &str) {
@@ -66,13 +103,7 @@ pub fn redirect_showing(
     (page, to): (&str, &str),
     shown: ShownOnce,
 ) -> Response {
-    let sealed = Sealed {
-        page: page.to_string(),
-        until: state.clock.now().plus(LIFETIME).as_millis(),
-        shown,
-    };
-    let plain = SecretString::from(serde_json::to_string(&sealed).unwrap_or_default());
-    let value = state.auth.sealer().seal(&purpose(&user.session), &plain);
+    let value = seal(state, &user.session, KIND, LIFETIME, (page, shown));
     let mut response = redirect(&link(state, to));
     let cookie = once_cookie(
         &state.urls,
@@ -96,14 +127,9 @@ pub fn take(
     let Some(value) = incoming.single_cookie(ONCE_COOKIE) else {
         return (None, false);
     };
-    let shown = state
-        .auth
-        .sealer()
-        .open(&purpose(&user.session), &value)
-        .ok()
-        .and_then(|plain| serde_json::from_str::<Sealed>(plain.expose_secret()).ok())
-        .filter(|sealed| sealed.page == page && state.clock.now().as_millis() < sealed.until)
-        .map(|sealed| sealed.shown);
+    let shown = open::<(String, ShownOnce)>(state, &user.session, KIND, &value)
+        .filter(|(for_page, _)| for_page == page)
+        .map(|(_, shown)| shown);
     (shown, true)
 }
 

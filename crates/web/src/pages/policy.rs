@@ -417,7 +417,7 @@ async fn save(
     let form = FormBody::parse(&incoming.headers, body)?;
     let user = session_user(state, incoming, Some(&form), PAGE).await?;
     let admin = state.authz.administer(&user.principal)?;
-    require_websudo(state, &user, PAGE)?;
+    require_websudo(state, &user, incoming, &form, PAGE)?;
     let draft = Draft::from_form(&form);
     let mut errors = FieldErrors::default();
     let proposed = draft.to_policy(&mut errors);

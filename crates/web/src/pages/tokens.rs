@@ -410,9 +410,7 @@ async fn create(
         }
         // An administrator's token with administrative scopes: the password again first.
         Err(Error::Denied(tessera_core::authz::Denied::WebsudoRequired)) => {
-            Err(PageError::WebsudoRequired {
-                next: PAGE.to_string(),
-            })
+            Err(super::websudo_for(state, &user, incoming, &form, PAGE))
         }
         Err(other) => Err(other.into()),
     }

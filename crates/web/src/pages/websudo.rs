@@ -2,6 +2,12 @@
 //! changes (Jira's secure administrator sessions). A success opens the session's websudo
 //! window and goes back to `next` (a local path only); a wrong password counts as a failed
 //! login, throttled like one.
+//!
+//! A form posted without the window open ([`asked_for`]) is not lost: the password form is
+//! the answer to that POST, and carries it sealed for the session ([`Pending`]); once the
+//! password is confirmed, the form is sent on to where it was going (by the pages' script,
+//! or with a Continue button), with a fresh form token, so the change is made as it was
+//! asked for, confirmed first where it needs a confirmation.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -12,10 +18,14 @@ use maud::html;
 use secrecy::SecretString;
 use tessera_auth::AuthError;
 
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
 use super::layout::{document, form_token, page_response};
 use super::{
-    FormBody, Incoming, PageError, PageResult, SessionUser, is_local_path, link, redirect, respond,
-    session_user,
+    FORM_TOKEN_FIELD, FormBody, Incoming, PageError, PageResult, SessionUser, is_local_path, link,
+    once, redirect, respond, session_user,
 };
 use crate::extract::Params;
 use crate::state::AppState;
@@ -29,15 +39,77 @@ fn safe_next(next: Option<&str>) -> &str {
         .unwrap_or(DEFAULT_NEXT)
 }
 
+/// A form posted while the websudo window was closed: where it went and what it held (but
+/// its form token).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Pending {
+    action: String,
+    fields: Vec<(String, String)>,
+}
+
+/// What a pending form is sealed as, and for how long it waits for the password.
+const PENDING_KIND: &str = "websudo-pending";
+const PENDING_LIFETIME: Duration = Duration::from_secs(10 * 60);
+const PENDING_FIELD: &str = "pending";
+
+/// The password form, as the answer to `posted` (sent to this request's address), which it
+/// carries sealed to be sent on once the password is confirmed.
+pub fn asked_for(
+    state: &AppState,
+    user: &SessionUser,
+    incoming: &Incoming,
+    posted: &FormBody,
+    next: &str,
+) -> Response {
+    let pending = Pending {
+        action: incoming.path_and_query.clone(),
+        fields: (posted.pairs().iter())
+            .filter(|(name, _)| name != FORM_TOKEN_FIELD)
+            .cloned()
+            .collect(),
+    };
+    let sealed = once::seal(
+        state,
+        &user.session,
+        PENDING_KIND,
+        PENDING_LIFETIME,
+        pending,
+    );
+    form(state, user, StatusCode::OK, next, None, Some(&sealed))
+}
+
+/// The page that sends a pending form on: at once where the pages' script runs, else with
+/// its Continue button.
+fn send_on(state: &AppState, user: &SessionUser, pending: &Pending) -> Response {
+    let content = html! {
+        p { "Password confirmed. Sending on what you asked for..." }
+        form method="post" action=(link(state, &pending.action)) id="pending-form" data-autosubmit {
+            (form_token(user))
+            @for (name, value) in &pending.fields {
+                input type="hidden" name=(name) value=(value);
+            }
+            button type="submit" class="primary" id="continue" { "Continue" }
+        }
+    };
+    page_response(
+        StatusCode::OK,
+        document(state, "Password confirmed", Some(user), content),
+    )
+}
+
 fn form(
     state: &AppState,
     user: &SessionUser,
     status: StatusCode,
     next: &str,
     error: Option<&str>,
+    pending: Option<&str>,
 ) -> Response {
     let content = html! {
         p { "Administrative changes need your password again. It lets you make them for the next few minutes." }
+        @if pending.is_some() {
+            p { "What you sent is kept, and goes on once the password is confirmed." }
+        }
         @if let Some(error) = error {
             div.errors role="alert" { p id="websudo-error" { (error) } }
         }
@@ -45,6 +117,9 @@ fn form(
             fieldset {
                 (form_token(user))
                 input type="hidden" name="next" value=(next);
+                @if let Some(pending) = pending {
+                    input type="hidden" name=(PENDING_FIELD) value=(pending);
+                }
                 label for="password" { "Password" }
                 input type="password" id="password" name="password"
                     autocomplete="current-password" autofocus required;
@@ -64,7 +139,7 @@ pub async fn get_websudo(State(state): State<AppState>, incoming: Incoming) -> R
         let user = session_user(&state, &incoming, None, PAGE).await?;
         let params = Params::parse(incoming.query.as_deref());
         let next = safe_next(params.get("next"));
-        Ok(form(&state, &user, StatusCode::OK, next, None))
+        Ok(form(&state, &user, StatusCode::OK, next, None, None))
     }
     .await;
     respond(&state, incoming.client, result)
@@ -88,19 +163,29 @@ async fn confirm(
     let posted = FormBody::parse(&incoming.headers, body)?;
     let user = session_user(state, incoming, Some(&posted), PAGE).await?;
     let next = safe_next(posted.get("next"));
+    let sealed = posted.get(PENDING_FIELD);
     let password = SecretString::from(posted.get("password").unwrap_or("").to_string());
     match state
         .auth
         .grant_websudo(&user.principal, &user.session, &password)
         .await
     {
-        Ok(_) => Ok(redirect(&link(state, next))),
+        Ok(_) => {
+            let pending = sealed
+                .and_then(|s| once::open::<Pending>(state, &user.session, PENDING_KIND, s))
+                .filter(|p| is_local_path(&p.action));
+            Ok(match pending {
+                Some(pending) => send_on(state, &user, &pending),
+                None => redirect(&link(state, next)),
+            })
+        }
         Err(AuthError::BadCredentials) => Ok(form(
             state,
             &user,
             StatusCode::FORBIDDEN,
             next,
             Some("The password is not correct."),
+            sealed,
         )),
         Err(AuthError::LoginThrottled { .. }) => Ok(form(
             state,
@@ -108,6 +193,7 @@ async fn confirm(
             StatusCode::FORBIDDEN,
             next,
             Some("Too many failed logins: password checks are suspended for a while."),
+            sealed,
         )),
         Err(other) => Err(PageError::Internal(other.to_string())),
     }
