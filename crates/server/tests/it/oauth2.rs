@@ -288,6 +288,10 @@ backend_tests! {
         assert!(html.contains("Public &lt;App&gt;") && !html.contains("Public <App>"));
         assert!(html.contains("data-scope=\"read:jira-work\"") && html.contains("data-scope=\"read:jira-user\""));
         assert!(!html.contains("data-scope=\"write:jira-work\""), "only what was asked");
+        // Allow is the primary button, Deny the secondary; a public client is flagged.
+        assert!(html.contains("id=\"approve\" class=\"primary\"") && html.contains("id=\"deny\" class=\"secondary\""), "{html}");
+        assert!(html.contains("id=\"consent-warning\"") && html.contains("This application has no secret"), "{html}");
+        assert!(!html.contains("a program on your own computer"), "its redirect is not on this computer");
         let page = authorize(&server, &session, &client_id, "READ").await;
         let answer = decide(&server, &session, page, "approve").await;
         // RFC 6749 §4.1.2 and RFC 9207 §2: the code, the state, and who answered.
@@ -664,6 +668,7 @@ backend_tests! {
         let first = native_authorize().await.unwrap();
         assert_eq!(first.status(), StatusCode::OK, "the consent page, for the port asked");
         let html = first.text().await.unwrap();
+        assert!(html.contains("a program on your own computer") && html.contains("<code>http://127.0.0.1:53117</code>"), "{html}");
         let mut fields = form_fields(&html);
         fields.push(("decision".into(), "approve".into()));
         let approved = no_redirects().post(server.url(AUTHORIZE)).header("cookie", format!("JSESSIONID={session}")).form(&fields).send().await.unwrap();

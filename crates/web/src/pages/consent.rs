@@ -170,6 +170,19 @@ fn origin_of(uri: &str) -> String {
         .unwrap_or_default()
 }
 
+/// Whether `uri` sends the browser back to this computer (a loopback address or `localhost`).
+fn is_loopback(uri: &str) -> bool {
+    Url::parse(uri).is_ok_and(|u| match u.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => {
+            name.eq_ignore_ascii_case("localhost")
+                || name.to_ascii_lowercase().ends_with(".localhost")
+        }
+        None => false,
+    })
+}
+
 fn consent_page(state: &AppState, user: &SessionUser, request: &AuthorizationRequest) -> Response {
     let client = &request.client;
     let hidden = [
@@ -204,6 +217,19 @@ fn consent_page(state: &AppState, user: &SessionUser, request: &AuthorizationReq
             code id="redirect-target" { (origin_of(&request.redirect_uri)) }
             ". You can revoke its access at any time under Authorized applications."
         }
+        @if !client.confidential || is_loopback(&request.redirect_uri) {
+            div.warning role="note" id="consent-warning" {
+                @if !client.confidential {
+                    p { strong { "This application has no secret" } " (a public client): tessera cannot \
+                        confirm who runs it, only where it sends you back. Allow it only if you \
+                        started this yourself, from an application you trust." }
+                }
+                @if is_loopback(&request.redirect_uri) {
+                    p { strong { "It sends you back to a program on your own computer" } " (" code { (origin_of(&request.redirect_uri)) } "): \
+                        any program running there could receive this access." }
+                }
+            }
+        }
         form method="post" action=(link(state, AUTHORIZE_PATH)) {
             (form_token(user))
             @for (name, value) in &hidden {
@@ -212,9 +238,9 @@ fn consent_page(state: &AppState, user: &SessionUser, request: &AuthorizationReq
                 }
             }
             p {
-                button type="submit" name="decision" value="approve" id="approve" { "Allow" }
+                button type="submit" name="decision" value="approve" id="approve" class="primary" { "Allow" }
                 " "
-                button type="submit" name="decision" value="deny" id="deny" { "Deny" }
+                button type="submit" name="decision" value="deny" id="deny" class="secondary" { "Deny" }
             }
         }
     };

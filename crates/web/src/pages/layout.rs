@@ -86,6 +86,8 @@ code.usage { background: #fff; padding: .1em .3em; word-break: break-all; }
 button { cursor: pointer; }
 button.danger { background: #bf2600; color: #fff; border: 1px solid #bf2600; border-radius: 3px; padding: .35em .9em; }
 button.primary { background: #0747a6; color: #fff; border: 1px solid #0747a6; border-radius: 3px; padding: .35em .9em; }
+button.secondary { background: #fff; color: #172b4d; border: 1px solid #6b778c; border-radius: 3px; padding: .35em .9em; }
+.warning { background: #fffae6; border: 1px solid #974f0c; padding: .2em 1em; margin: 1em 0; }
 .result { background: #e3fcef; border: 1px solid #006644; padding: .5em 1em; }
 .confirm { background: #fff; border: 1px solid #dfe1e6; padding: .5em 1em; }
 ";
