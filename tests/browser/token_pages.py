@@ -377,11 +377,28 @@ def policy_flow(driver, base, user, password, token):
     for _ in range(50):
         driver.get(f"{base}/secure/admin/audit?action=access.denied&target=user:{user}")
         wait(driver).until(EC.presence_of_element_located((By.ID, "events")))
-        reasons = [cell.text for cell in driver.find_elements(By.CSS_SELECTOR, "table#events td.reason")]
+        reasons = [cell.text for cell in driver.find_elements(By.CSS_SELECTOR, "table#events .reason")]
         if "method_disabled" in reasons:
             break
         time.sleep(0.1)
     check("method_disabled" in reasons, f"the refusal is not on the audit page: {reasons}")
+
+    step("the whole audit log fits a 1280 px window, newest first, to the second")
+    driver.set_window_size(1280, 900)
+    driver.get(f"{base}/secure/admin/audit")
+    wait(driver).until(EC.presence_of_element_located((By.ID, "events")))
+    inner = driver.execute_script("return window.innerWidth")
+    widths = driver.execute_script(
+        "return [document.documentElement.scrollWidth, document.getElementById('events').getBoundingClientRect().width]")
+    check(max(widths) <= inner, f"the audit page is {widths} px wide in a {inner} px window")
+    times = [t.get_attribute("datetime") for t in driver.find_elements(By.CSS_SELECTOR, "table#events td.time time")]
+    check(len(times) > 5, f"only {len(times)} events on the audit page")
+    check(times == sorted(times, reverse=True), f"the events are not newest first: {times[:10]}")
+    shown = driver.find_element(By.CSS_SELECTOR, "table#events td.time").text
+    check(len(shown.split(" ")[1].split(":")) == 3, f"no seconds in the time {shown!r}")
+    tall = driver.execute_script(
+        "return Math.max(...[...document.querySelectorAll('table#events tbody tr')].map(r => r.getBoundingClientRect().height))")
+    check(tall <= 80, f"an audit row is {tall} px tall")
 
     step("switch it on again")
     driver.get(f"{base}/secure/admin/policy")

@@ -165,7 +165,7 @@ impl AuditStore for SqlStore {
                 "SELECT at, actor_id, actor_name, credential_kind, credential_id, client_ip, \
                  user_agent, action, target, outcome, reason, repeats FROM audit_events",
                 audit_filter!(),
-                " ORDER BY id DESC LIMIT $10 OFFSET $11"
+                " ORDER BY at DESC, id DESC LIMIT $10 OFFSET $11"
             )))
             .bind(page.limit)
             .bind(page.start_at)

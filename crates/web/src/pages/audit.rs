@@ -20,16 +20,33 @@ use crate::urls::encode;
 const PAGE: &str = "/secure/admin/audit";
 const PAGE_SIZE: i64 = 100;
 
-/// The filter fields, in the form's order, with their labels.
-const FIELDS: [(&str, &str); 7] = [
-    ("from", "From (YYYY-MM-DD)"),
-    ("to", "Before (YYYY-MM-DD)"),
-    ("actor", "Actor"),
-    ("action", "Action (a trailing * matches a prefix)"),
-    ("outcome", "Outcome (success, failure, denied)"),
-    ("ip", "Address or CIDR range"),
-    ("target", "Target (e.g. user:alice, token:42)"),
+/// The filter fields, in the form's order, with their labels and input types.
+const FIELDS: [(&str, &str, &str); 7] = [
+    ("from", "From", "date"),
+    ("to", "Before", "date"),
+    ("actor", "Actor", "text"),
+    ("action", "Action (a trailing * matches a prefix)", "text"),
+    ("outcome", "Outcome", "select"),
+    ("ip", "Address or CIDR range", "text"),
+    ("target", "Target (user:alice, token:42)", "text"),
 ];
+
+/// The outcomes the filter offers.
+const OUTCOMES: [&str; 3] = ["success", "failure", "denied"];
+
+/// A user agent made short for the table: its first product (`python-requests/2.32.3`,
+/// `Mozilla/5.0`), at most 32 characters; the whole one is the cell's title.
+fn short_agent(agent: &str) -> String {
+    let first = agent
+        .split([' ', '('])
+        .find(|p| !p.is_empty())
+        .unwrap_or("");
+    if first.chars().count() > 32 {
+        format!("{}…", first.chars().take(31).collect::<String>())
+    } else {
+        first.to_string()
+    }
+}
 
 /// Global ADMINISTER: the filtered trail.
 pub async fn get_audit(State(state): State<AppState>, incoming: Incoming) -> Response {
@@ -57,44 +74,60 @@ pub async fn get_audit(State(state): State<AppState>, incoming: Incoming) -> Res
         // The filters as given, re-encoded, for the paging links.
         let query: String = FIELDS
             .iter()
-            .filter_map(|(name, _)| params.text(name).map(|v| format!("{name}={}&", encode(v))))
+            .filter_map(|(name, _, _)| params.text(name).map(|v| format!("{name}={}&", encode(v))))
             .collect();
         let page_link = |start: i64| format!("{}{PAGE}?{query}startAt={start}", state.urls.context_path());
         let content = html! {
             (error_summary(&errors))
-            form method="get" action=(super::link(&state, PAGE)) {
-                fieldset {
-                    @for (name, label) in FIELDS {
-                        label for=(name) { (label) }
-                        input type="text" id=(name) name=(name) value=(params.get(name).unwrap_or(""));
+            form method="get" action=(super::link(&state, PAGE)) id="audit-filters" {
+                fieldset.filters {
+                    @for (name, label, kind) in FIELDS {
+                        div.filter {
+                            label for=(name) { (label) }
+                            @if kind == "select" {
+                                select id=(name) name=(name) {
+                                    option value="" { "any" }
+                                    @for outcome in OUTCOMES {
+                                        option value=(outcome) selected[params.get(name) == Some(outcome)] { (outcome) }
+                                    }
+                                }
+                            } @else {
+                                input type=(kind) id=(name) name=(name) value=(params.get(name).unwrap_or(""));
+                            }
+                        }
                     }
-                    p { button type="submit" id="filter" { "Filter" } }
+                    div.filter { button type="submit" id="filter" class="primary" { "Filter" } }
                 }
             }
             @if let Some(found) = &found {
                 p id="event-count" { (found.total) " event" @if found.total != 1 { "s" } }
-                table id="events" {
+                table id="events" class="compact" {
                     thead { tr {
-                        th { "Time" } th { "Actor" } th { "Credential" } th { "Address" }
-                        th { "Action" } th { "Target" } th { "Outcome" } th { "Reason" }
-                        th { "Count" } th { "User agent" }
+                        th { "Time (UTC)" } th { "Actor" } th { "Credential" } th { "Address" }
+                        th { "Action" } th { "Target" } th { "Outcome" } th { "Client" }
                     } }
                     tbody {
                         @for event in &found.items {
                             tr.event {
-                                td { (when(event.at)) }
+                                td.time { (when(event.at)) }
                                 td.actor { (event.actor_name.as_deref().unwrap_or("")) }
                                 td {
                                     (event.credential_kind.as_deref().unwrap_or(""))
                                     @if let Some(id) = &event.credential_id { " " span.muted { (id) } }
                                 }
                                 td { (event.client_ip.as_deref().unwrap_or("")) }
-                                td.action { (event.action) }
+                                td.action {
+                                    (event.action)
+                                    @if event.repeats > 1 { " " span.muted.repeats { "×" (event.repeats) } }
+                                }
                                 td.target { (event.target.as_deref().unwrap_or("")) }
-                                td.outcome { (event.outcome.name()) }
-                                td.reason { (event.reason.as_deref().unwrap_or("")) }
-                                td { (event.repeats) }
-                                td.muted { (event.user_agent.as_deref().unwrap_or("")) }
+                                td.outcome {
+                                    (event.outcome.name())
+                                    @if let Some(reason) = &event.reason { br; span.reason.muted { (reason) } }
+                                }
+                                td.muted title=(event.user_agent.as_deref().unwrap_or("")) {
+                                    (short_agent(event.user_agent.as_deref().unwrap_or("")))
+                                }
                             }
                         }
                     }
@@ -121,4 +154,23 @@ pub async fn get_audit(State(state): State<AppState>, incoming: Incoming) -> Res
     }
     .await;
     respond(&state, incoming.client, result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_agent;
+
+    #[test]
+    fn user_agents_are_cut_to_their_first_product() {
+        assert_eq!(
+            short_agent("python-requests/2.32.3"),
+            "python-requests/2.32.3"
+        );
+        assert_eq!(
+            short_agent("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/156"),
+            "Mozilla/5.0"
+        );
+        assert_eq!(short_agent(""), "");
+        assert_eq!(short_agent(&"x".repeat(50)).chars().count(), 32);
+    }
 }

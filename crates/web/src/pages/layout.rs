@@ -76,6 +76,10 @@ input[type=text], input[type=password], input[type=number], input[type=date] { p
 textarea { min-width: 30em; min-height: 4em; font-family: monospace; }
 nav.paging a { margin-right: 1em; }
 nav.links { margin: 1em 0; }
+time { white-space: nowrap; }
+table.compact td { font-size: .85em; padding: .25em .45em; overflow-wrap: anywhere; }
+fieldset.filters { display: flex; flex-wrap: wrap; gap: .2em 1em; align-items: flex-end; }
+fieldset.filters input[type=text] { min-width: 12em; }
 .error { color: #bf2600; }
 .errors { background: #ffebe6; border: 1px solid #bf2600; padding: .5em 1em; }
 .secret { background: #e3fcef; border: 1px solid #006644; padding: .5em 1em; }
@@ -202,7 +206,7 @@ pub fn error_page(state: &AppState, status: StatusCode, message: &str) -> Respon
 
 /// A time for people, with the machine-readable value in the `datetime` attribute.
 pub fn when(at: Timestamp) -> Markup {
-    let format = format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    let format = format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
     let human = OffsetDateTime::from_unix_timestamp_nanos(i128::from(at.as_millis()) * 1_000_000)
         .ok()
         .and_then(|t| t.format(&format).ok())
