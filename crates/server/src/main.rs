@@ -22,7 +22,7 @@ use tessera_core::clock::{Clock, SystemClock};
 use tessera_core::ids::TokenId;
 use tessera_core::model::PageRequest;
 use tessera_core::services::users::{self, UserInput, UserSelector};
-use tessera_core::store::{ProjectStore, TokenStore};
+use tessera_core::store::{ProjectStore, TokenStore, UserStore};
 use tessera_core::tokens::{TokenFilter, TokenRequest};
 use tessera_core::validate;
 use tessera_server::{Bootstrap, Config, Overrides, open_store, prepare, serve};
@@ -208,9 +208,14 @@ enum UserCommand {
     /// Create a user.
     Create {
         name: String,
-        /// Read the password from the first line of standard input (else: no password).
-        #[arg(long)]
+        /// Read the password from the first line of standard input (asked for, without echo,
+        /// on a terminal).
+        #[arg(long, conflicts_with = "no_password")]
         password_stdin: bool,
+        /// Make a user without a password (who signs in through an identity provider, or
+        /// uses tokens an administrator makes).
+        #[arg(long)]
+        no_password: bool,
         /// Make the user an administrator (jira-administrators).
         #[arg(long)]
         admin: bool,
@@ -222,7 +227,8 @@ enum UserCommand {
     /// Set a user's password; their sessions end.
     Passwd {
         name: String,
-        /// Read the password from the first line of standard input.
+        /// Read the password from the first line of standard input (asked for, without echo,
+        /// on a terminal).
         #[arg(long, required = true)]
         password_stdin: bool,
     },
@@ -250,13 +256,35 @@ fn init_logging(config: &Config, json: bool) {
     }
 }
 
-fn read_password() -> anyhow::Result<SecretString> {
-    let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .context("cannot read the password from standard input")?;
-    let password = line.trim_end_matches(['\n', '\r']).to_string();
+/// A new password for `name`: asked for twice, without echo, when standard input is a
+/// terminal; else the first line of standard input.
+fn read_password(name: &str) -> anyhow::Result<SecretString> {
+    use std::io::IsTerminal;
+    let password = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password(format!("New password for '{name}': "))
+            .context("cannot read the password from the terminal")?;
+        validate::new_password(&first).map_err(|e| anyhow!(e))?;
+        let again = rpassword::prompt_password("The same password again: ")
+            .context("cannot read the password from the terminal")?;
+        if again != first {
+            bail!("the two passwords differ; nothing was changed");
+        }
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("cannot read the password from standard input")?;
+        let password = line.trim_end_matches(['\n', '\r']).to_string();
+        if password.is_empty() {
+            bail!(
+                "no password on standard input (--password-stdin reads its first line); \
+                 nothing was changed"
+            );
+        }
+        password
+    };
     validate::new_password(&password).map_err(|e| anyhow!(e))?;
     Ok(SecretString::from(password))
 }
@@ -401,12 +429,20 @@ async fn run_user(cli: &Cli, command: &UserCommand) -> anyhow::Result<()> {
         UserCommand::Create {
             name,
             password_stdin,
+            no_password,
             admin: is_admin,
             email,
             display_name,
         } => {
+            if !password_stdin && !no_password {
+                bail!(
+                    "say how '{name}' signs in: --password-stdin (a password, read from standard \
+                     input or asked for on a terminal) or --no-password (only through an \
+                     identity provider, or with tokens)"
+                );
+            }
             let password_hash = if *password_stdin {
-                let password = read_password()?;
+                let password = read_password(name)?;
                 Some(hash_blocking(config.hash_params(), &password)?)
             } else {
                 None
@@ -448,7 +484,14 @@ async fn run_user(cli: &Cli, command: &UserCommand) -> anyhow::Result<()> {
             if !password_stdin {
                 bail!("--password-stdin is required");
             }
-            let password = read_password()?;
+            let known = store
+                .find_user_by_name(&name.trim().to_lowercase())
+                .await
+                .map_err(|e| anyhow!("cannot read the users: {e}"))?;
+            if known.is_none() {
+                bail!("there is no user '{name}'; nothing was changed");
+            }
+            let password = read_password(name)?;
             let hash = hash_blocking(config.hash_params(), &password)?;
             let user = users::set_password(&store, &admin, UserSelector::Name(name), &hash)
                 .await
@@ -831,26 +874,51 @@ async fn token_command(
             let manage = ManageTokens::trusted_offline_cli(owner);
             // The stored policy is in force (the configuration only gave its first state).
             let policy = policy::read_or_seed(store, &config.initial_policy()?, now).await?;
-            let projects = (!projects.is_empty()).then_some(ids);
+            let restriction = (!projects.is_empty()).then_some(ids);
             let issued = tokens::issue(
                 store,
                 &policy.policy.tokens,
                 &manage,
                 None,
                 &request,
-                projects,
+                restriction,
                 now,
             )
             .await
-            .map_err(|e| anyhow!("cannot issue the token: {e}"))?;
+            .map_err(|e| anyhow!("cannot issue the token: {}", in_flags(e)))?;
             let raw = issued.raw.expose();
+            let token = &issued.token;
+            let mut value = token_json(token, now);
+            value["rawToken"] = json!(raw);
             report(
                 cli.json,
-                json!({"id": issued.token.id.0, "name": issued.token.name, "owner": issued.token.owner_name,
-                       "kind": issued.token.kind.name(), "rawToken": raw}),
+                value,
                 format!(
-                    "token {} for '{}' (shown once, store it now):\n{raw}",
-                    issued.token.id, issued.token.owner_name
+                    "token {} '{}' for '{}'\n  expires: {}\n  scopes:  {}\n  projects: {}\n  \
+                     from:    {}\n\nThe token (shown once, store it now):\n{raw}",
+                    token.id,
+                    token.name,
+                    token.owner_name,
+                    token.expires.map_or("never".into(), day_and_time),
+                    scope_names(token),
+                    match &token.projects {
+                        Some(_) => projects
+                            .iter()
+                            .map(|k| k.to_ascii_uppercase())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        None => "all the owner can see".into(),
+                    },
+                    if token.allowed_ips.is_empty() {
+                        "anywhere".to_string()
+                    } else {
+                        token
+                            .allowed_ips
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    },
                 ),
             );
         }
@@ -865,23 +933,24 @@ async fn token_command(
                 start_at: 0,
                 limit: 10_000,
             };
-            for token in store.list_tokens(&filter, page).await?.items {
-                let state = if token.revoked.is_some() {
-                    "revoked"
-                } else if token.is_expired(now) {
-                    "expired"
-                } else {
-                    "live"
-                };
+            let found = store.list_tokens(&filter, page).await?.items;
+            if !cli.json {
+                println!("ID\tKIND\tSTATE\tCREATED\tEXPIRES\tLAST USED\tSCOPES\tNAME");
+            }
+            for token in found {
                 report(
                     cli.json,
-                    json!({"id": token.id.0, "name": token.name, "kind": token.kind.name(), "state": state,
-                           "useCount": token.use_count}),
+                    token_json(&token, now),
                     format!(
-                        "{}\t{}\t{}\t{state}",
+                        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
                         token.id,
                         token.kind.name(),
-                        token.name
+                        token_state(&token, now),
+                        day_and_time(token.created),
+                        token.expires.map_or("never".into(), day_and_time),
+                        token.last_used.map_or("never".into(), day_and_time),
+                        scope_names(&token),
+                        token.name,
                     ),
                 );
             }
@@ -890,6 +959,18 @@ async fn token_command(
             let admin = Administer::trusted_offline_cli();
             let revoked = match (id, user) {
                 (Some(id), _) => {
+                    let found = store
+                        .find_token(TokenId(*id))
+                        .await?
+                        .ok_or_else(|| anyhow!("there is no token {id}"))?;
+                    if let Some(at) = found.revoked {
+                        report(
+                            cli.json,
+                            json!({"revoked": 0, "alreadyRevoked": day_and_time(at)}),
+                            format!("token {id} was already revoked ({})", day_and_time(at)),
+                        );
+                        return Ok(());
+                    }
                     tokens::revoke_any(store, &admin, None, TokenId(*id), now)
                         .await
                         .map_err(|e| anyhow!("cannot revoke: {e}"))?;
@@ -909,6 +990,82 @@ async fn token_command(
         }
     }
     Ok(())
+}
+
+/// A token for `--json`: everything the list shows, and more.
+fn token_json(
+    token: &tessera_core::tokens::Token,
+    now: tessera_core::clock::Timestamp,
+) -> serde_json::Value {
+    let at = |t: Option<tessera_core::clock::Timestamp>| t.map(tessera_web::render::time);
+    json!({
+        "id": token.id.0, "name": token.name, "owner": token.owner_name,
+        "kind": token.kind.name(), "state": token_state(token, now),
+        "scopes": token.scopes.iter().map(|s| s.name()).collect::<Vec<_>>(),
+        "projects": token.projects.as_ref().map(|ids| ids.iter().map(|id| id.0).collect::<Vec<_>>()),
+        "allowedIps": token.allowed_ips.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "created": tessera_web::render::time(token.created), "expires": at(token.expires),
+        "revoked": at(token.revoked), "lastUsed": at(token.last_used),
+        "lastUsedIp": token.last_used_ip, "useCount": token.use_count,
+    })
+}
+
+fn token_state(
+    token: &tessera_core::tokens::Token,
+    now: tessera_core::clock::Timestamp,
+) -> &'static str {
+    if token.revoked.is_some() {
+        "revoked"
+    } else if token.is_expired(now) {
+        "expired"
+    } else {
+        "live"
+    }
+}
+
+fn scope_names(token: &tessera_core::tokens::Token) -> String {
+    token
+        .scopes
+        .iter()
+        .map(|s| s.name())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// `2026-12-07 15:04 UTC`: a time for a terminal.
+fn day_and_time(at: tessera_core::clock::Timestamp) -> String {
+    let text = tessera_web::render::time(at);
+    format!("{} {} UTC", &text[..10], &text[11..16])
+}
+
+/// A refusal of the token service in the command's words: its flags, not the API's fields.
+fn in_flags(error: tessera_core::Error) -> String {
+    const FLAGS: [(&str, &str); 5] = [
+        ("name", "--name"),
+        ("expirationDuration", "--expires-days"),
+        ("scopes", "--scope"),
+        ("allowedIps", "--allow-ip"),
+        ("projects", "--project"),
+    ];
+    match error {
+        tessera_core::Error::Invalid(errors) => {
+            let fields = errors.fields.iter().map(|(field, message)| {
+                let flag = FLAGS
+                    .iter()
+                    .find(|(f, _)| f == field)
+                    .map_or(field.as_str(), |(_, flag)| flag);
+                format!("{flag}: {message}")
+            });
+            errors
+                .messages
+                .iter()
+                .cloned()
+                .chain(fields)
+                .collect::<Vec<_>>()
+                .join("; ")
+        }
+        other => other.to_string(),
+    }
 }
 
 async fn run_migrate(cli: &Cli) -> anyhow::Result<()> {

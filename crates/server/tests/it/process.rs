@@ -229,8 +229,17 @@ backend_tests! {
         assert!(serde_json::from_str::<Value>(stdout.trim()).unwrap()["error"].as_str().unwrap().contains("already exists"));
         let (ok, _, stderr) = run(&strs(&with(&["user", "create", "shorty", "--password-stdin"])), Some("short\n"), &[]).await;
         assert!(!ok && stderr.contains("at least 8"), "{stderr}");
-        let (ok, stdout, stderr) = run(&strs(&with(&["user", "create", "sso-only", "--email", "s@example.com"])), None, &[]).await;
+        // How the user signs in must be said: a password, or explicitly none.
+        let (ok, _, stderr) = run(&strs(&with(&["user", "create", "sso-only", "--email", "s@example.com"])), None, &[]).await;
+        assert!(!ok && stderr.contains("--no-password"), "{stderr}");
+        let (ok, stdout, stderr) = run(&strs(&with(&["user", "create", "sso-only", "--email", "s@example.com", "--no-password"])), None, &[]).await;
         assert!(ok && stdout.contains("sso-only"), "{stderr}");
+        // Empty standard input is named as such, not as a short password; an unknown user is
+        // named before any password is read.
+        let (ok, _, stderr) = run(&strs(&with(&["user", "create", "quiet", "--password-stdin"])), Some(""), &[]).await;
+        assert!(!ok && stderr.contains("no password on standard input"), "{stderr}");
+        let (ok, _, stderr) = run(&strs(&with(&["user", "passwd", "nobody", "--password-stdin"])), Some("long-enough-1\n"), &[]).await;
+        assert!(!ok && stderr.contains("there is no user 'nobody'"), "{stderr}");
 
         let workdir = tempfile::tempdir().unwrap();
         let served = Served::start(&strs(&args), &CHEAP_HASHING, workdir.path()).await;
@@ -305,8 +314,14 @@ backend_tests! {
         let created: Value = serde_json::from_str(stdout.trim()).unwrap();
         let raw = created["rawToken"].as_str().unwrap().to_string();
         assert!(raw.starts_with("tspat_"));
+        assert_eq!(created["scopes"], json!(["read:jira-work", "read:jira-user"]));
+        assert!(created["expires"].is_string() && created["allowedIps"] == json!([]), "{created}");
         let (ok, _, stderr) = run(&strs(&with(&["token", "create", "carol", "--name", "x", "--scope", "nonsense"])), None, &[]).await;
-        assert!(!ok && stderr.contains("nonsense"), "{stderr}");
+        assert!(!ok && stderr.contains("--scope: ") && stderr.contains("nonsense"), "refused in the command's words: {stderr}");
+        // Made in text: what was issued, then the secret.
+        let (ok, stdout, stderr) = run(&strs(&with(&["token", "create", "carol", "--name", "cli", "--expires-days", "3", "--scope", "WRITE", "--allow-ip", "10.0.0.0/8"])), None, &[]).await;
+        assert!(ok, "{stderr}");
+        assert!(stdout.contains("expires: ") && stdout.contains("UTC") && stdout.contains("write:jira-work") && stdout.contains("10.0.0.0/8") && stdout.contains("tspat_"), "{stdout}");
 
         // The most verbose log the server can write, while the token is used every way.
         let workdir = tempfile::tempdir().unwrap();
@@ -331,6 +346,10 @@ backend_tests! {
         let (ok, stdout, stderr) = run(&strs(&with(&["--json", "token", "revoke", &id])), None, &[]).await;
         assert!(ok, "{stderr}");
         assert_eq!(serde_json::from_str::<Value>(stdout.trim()).unwrap()["revoked"], 1);
+        let (ok, stdout, stderr) = run(&strs(&with(&["token", "revoke", &id])), None, &[]).await;
+        assert!(ok && stdout.contains("already revoked"), "revoking twice says so: {stdout} {stderr}");
+        let (ok, _, stderr) = run(&strs(&with(&["token", "revoke", "999999"])), None, &[]).await;
+        assert!(!ok && stderr.contains("there is no token 999999"), "{stderr}");
         let gone = http.get(served.url("/rest/api/2/myself")).bearer_auth(&raw).send().await.unwrap();
         assert_eq!(gone.status(), StatusCode::UNAUTHORIZED);
         served.signal("TERM").await;
@@ -345,6 +364,14 @@ backend_tests! {
         assert!(!log.contains(&basic[..20]), "the log holds an Authorization header");
         let (ok, stdout, _) = run(&strs(&with(&["token", "list", "carol"])), None, &[]).await;
         assert!(ok && stdout.contains("revoked") && !stdout.contains("tspat_"), "{stdout}");
+        let mut lines = stdout.lines();
+        assert_eq!(lines.next(), Some("ID\tKIND\tSTATE\tCREATED\tEXPIRES\tLAST USED\tSCOPES\tNAME"));
+        let cron = lines.find(|l| l.ends_with("\tcron")).expect("the cron token listed");
+        assert!(cron.contains("\trevoked\t") && cron.contains("read:jira-work"), "{cron}");
+        assert!(!cron.contains("\tnever\t"), "it was used: {cron}");
+        let (ok, stdout, _) = run(&strs(&with(&["--json", "token", "list", "carol"])), None, &[]).await;
+        let listed: Vec<Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert!(ok && listed.iter().any(|t| t["name"] == "cron" && t["lastUsed"].is_string() && t["revoked"].is_string()), "{stdout}");
     }
 
     async fn sigterm_lets_requests_finish_and_kill_9_loses_no_acknowledged_write(db) {
