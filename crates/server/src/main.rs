@@ -22,7 +22,7 @@ use tessera_core::clock::{Clock, SystemClock};
 use tessera_core::ids::TokenId;
 use tessera_core::model::PageRequest;
 use tessera_core::services::users::{self, UserInput, UserSelector};
-use tessera_core::store::{ProjectStore, TokenStore, UserStore};
+use tessera_core::store::{GroupStore, ProjectStore, TokenStore, UserStore};
 use tessera_core::tokens::{TokenFilter, TokenRequest};
 use tessera_core::validate;
 use tessera_server::{Bootstrap, Config, Overrides, open_store, prepare, serve};
@@ -802,10 +802,15 @@ async fn policy_command(
     let initial = config.initial_policy()?;
     let current = policy::read_or_seed(store, &initial, now).await?;
     let replacement = match command {
+        // The document `GET /rest/tessera/1/policy` answers: the policy, with its version and
+        // who changed it when; `set` takes it back as it is.
         PolicyCommand::Show => {
-            let document = serde_json::to_value(&current.policy)?;
-            let value = json!({"version": current.version, "policy": document});
-            report(cli.json, value, serde_json::to_string_pretty(&document)?);
+            let document = tessera_web::rest::tessera::policy::policy_json(&current);
+            report(
+                cli.json,
+                document.clone(),
+                serde_json::to_string_pretty(&document)?,
+            );
             return Ok(());
         }
         PolicyCommand::Reset => initial,
@@ -816,13 +821,40 @@ async fn policy_command(
                 std::fs::read_to_string(file)
                     .with_context(|| format!("cannot read {}", file.display()))?
             };
-            let policy: tessera_core::policy::Policy =
-                serde_json::from_str(&text).context("the policy document is not valid")?;
-            policy
+            let (based_on, policy) = policy_document(&text)?;
+            if let Some(version) = based_on
+                && version != current.version
+            {
+                bail!(
+                    "the document was based on version {version}, but the policy is now \
+                     version {}: show it again and make the change on that",
+                    current.version
+                );
+            }
+            let policy = policy
                 .normalised()
-                .map_err(|errors| anyhow!("the policy is not valid: {errors}"))?
+                .map_err(|errors| anyhow!("the policy is not valid: {errors}"))?;
+            for group in policy.named_groups() {
+                if store.find_group(group).await?.is_none() {
+                    bail!(
+                        "the policy names the group '{group}', which does not exist; nothing was changed"
+                    );
+                }
+            }
+            policy
         }
     };
+    if replacement == current.policy {
+        report(
+            cli.json,
+            json!({"version": current.version, "changed": ""}),
+            format!(
+                "the access policy is unchanged (still version {})",
+                current.version
+            ),
+        );
+        return Ok(());
+    }
     let changed = replacement.changed_sections(&current.policy).join(",");
     let audit = tessera_core::audit::AuditEvent::by_caller(None, now, "policy.changed", "policy")
         .reason(if changed.is_empty() {
@@ -838,6 +870,30 @@ async fn policy_command(
         format!("the access policy is now version {version} (changed: {changed})"),
     );
     Ok(())
+}
+
+/// A policy document as `policy show` and `GET /rest/tessera/1/policy` print it (its
+/// `version`, `updated` and `updatedBy` beside the policy), or a bare policy: the version it
+/// was based on, if it says, and the policy.
+fn policy_document(text: &str) -> anyhow::Result<(Option<i64>, tessera_core::policy::Policy)> {
+    let value: serde_json::Value =
+        serde_json::from_str(text).context("the policy document is not JSON")?;
+    let serde_json::Value::Object(mut map) = value else {
+        bail!("the policy document must be a JSON object");
+    };
+    let version = match map.remove("version") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(version) => Some(
+            version
+                .as_i64()
+                .ok_or_else(|| anyhow!("the document's version is not a number"))?,
+        ),
+    };
+    map.remove("updated");
+    map.remove("updatedBy");
+    let policy = serde_json::from_value(serde_json::Value::Object(map))
+        .context("the policy document is not valid")?;
+    Ok((version, policy))
 }
 
 async fn token_command(

@@ -272,13 +272,33 @@ backend_tests! {
         let (ok, stdout, stderr) = run(&strs(&with(&["--json", "policy", "show"])), None, &initial).await;
         assert!(ok, "{stderr}");
         let shown: Value = serde_json::from_str(stdout.trim()).unwrap();
-        assert_eq!((shown["version"].as_i64(), shown["policy"]["rateLimit"]["enabled"].as_bool()), (Some(1), Some(true)));
+        assert_eq!((shown["version"].as_i64(), shown["rateLimit"]["enabled"].as_bool()), (Some(1), Some(true)));
+        assert!(shown["updated"].is_string() && shown.get("updatedBy").is_some(), "who changed it when: {shown}");
         // Later the stored one is in force, whatever the configuration says.
         let (_, stdout, _) = run(&strs(&with(&["--json", "policy", "show"])), None, &[]).await;
-        assert_eq!(serde_json::from_str::<Value>(stdout.trim()).unwrap()["policy"]["rateLimit"]["enabled"], true);
+        assert_eq!(serde_json::from_str::<Value>(stdout.trim()).unwrap()["rateLimit"]["enabled"], true);
 
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("policy.json");
+        // What show prints (text or --json) goes back in as it is: unchanged, no new version.
+        let (_, text, _) = run(&strs(&with(&["policy", "show"])), None, &[]).await;
+        assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), shown, "the text is the same document");
+        std::fs::write(&file, &text).unwrap();
+        let (ok, stdout, stderr) = run(&strs(&with(&["--json", "policy", "set", file.to_str().unwrap()])), None, &[]).await;
+        assert!(ok, "{stderr}");
+        assert_eq!(serde_json::from_str::<Value>(stdout.trim()).unwrap(), json!({"version": 1, "changed": ""}));
+        // A group that does not exist is refused (it would lock its members' rule to nobody).
+        let mut unknown = shown.clone();
+        unknown["methods"] = json!({"basic_password": {"enabled": false, "exceptGroups": ["no-such-group"]}});
+        std::fs::write(&file, unknown.to_string()).unwrap();
+        let (ok, _, stderr) = run(&strs(&with(&["policy", "set", file.to_str().unwrap()])), None, &[]).await;
+        assert!(!ok && stderr.contains("'no-such-group'"), "{stderr}");
+        // A document based on an older version is refused.
+        let mut stale = shown.clone();
+        stale["version"] = json!(0);
+        std::fs::write(&file, stale.to_string()).unwrap();
+        let (ok, _, stderr) = run(&strs(&with(&["policy", "set", file.to_str().unwrap()])), None, &[]).await;
+        assert!(!ok && stderr.contains("based on version 0"), "{stderr}");
         std::fs::write(&file, r#"{"allowedIps": ["192.0.2.0/24"]}"#).unwrap();
         let (ok, stdout, stderr) = run(&strs(&with(&["--json", "policy", "set", file.to_str().unwrap()])), None, &[]).await;
         assert!(ok, "{stderr}");
