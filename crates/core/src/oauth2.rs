@@ -281,10 +281,14 @@ pub fn is_loopback_redirect(uri: &str) -> bool {
 }
 
 /// A client registration as an administrator sends it, checked; every problem is reported.
+/// Checks a registration. A client that only uses `client_credentials` (a confidential one
+/// bound to a service account) may register no redirect URI: it never sends a user anywhere,
+/// and without one the authorization endpoint refuses it.
 pub fn check_client(
     name: &str,
     redirect_uris: &[String],
     scopes: &[String],
+    client_credentials_only: bool,
 ) -> Result<(String, Vec<String>, Scopes), FieldErrors> {
     let mut errors = FieldErrors::default();
     let name = name.trim();
@@ -297,7 +301,7 @@ pub fn check_client(
         errors.add_field("name", "A client name cannot contain control characters.");
     }
     let uris: Vec<String> = redirect_uris.iter().map(|u| u.trim().to_string()).collect();
-    if uris.is_empty() || uris.len() > MAX_REDIRECT_URIS {
+    if (uris.is_empty() && !client_credentials_only) || uris.len() > MAX_REDIRECT_URIS {
         errors.add_field(
             "redirectUris",
             format!("Register 1 to {MAX_REDIRECT_URIS} redirect URIs."),
@@ -468,8 +472,13 @@ mod tests {
 
     #[test]
     fn registrations_report_every_problem() {
-        let errors =
-            check_client("", &["http://evil.example/".into()], &["nope".into()]).unwrap_err();
+        let errors = check_client(
+            "",
+            &["http://evil.example/".into()],
+            &["nope".into()],
+            false,
+        )
+        .unwrap_err();
         for field in ["name", "redirectUris", "scopes"] {
             assert!(errors.fields.contains_key(field), "{field}");
         }
@@ -477,9 +486,26 @@ mod tests {
             " App ",
             &["https://app.example/cb".into()],
             &["READ".into()],
+            false,
         )
         .unwrap();
         assert_eq!((name.as_str(), uris.len()), ("App", 1));
         assert_eq!(scopes, parse_scope("READ").unwrap());
+    }
+
+    #[test]
+    fn only_a_client_credentials_client_may_register_no_redirect_uri() {
+        let errors = check_client("App", &[], &["READ".into()], false).unwrap_err();
+        assert!(errors.fields.contains_key("redirectUris"));
+        let (_, uris, _) = check_client("Bot", &[], &["READ".into()], true).unwrap();
+        assert!(uris.is_empty());
+        // Any it does register are checked as any other's.
+        let errors = check_client(
+            "Bot",
+            &["http://evil.example/".into()],
+            &["READ".into()],
+            true,
+        );
+        assert!(errors.unwrap_err().fields.contains_key("redirectUris"));
     }
 }

@@ -24,9 +24,13 @@ impl OAuth2Server {
         principal: Option<&Principal>,
         input: ClientInput,
     ) -> Result<(Client, Option<RawToken>), Error> {
-        let (name, redirect_uris, scopes) =
-            check_client(&input.name, &input.redirect_uris, &input.scopes)
-                .map_err(Error::Invalid)?;
+        let (name, redirect_uris, scopes) = check_client(
+            &input.name,
+            &input.redirect_uris,
+            &input.scopes,
+            input.confidential && input.service_account.is_some(),
+        )
+        .map_err(Error::Invalid)?;
         let service_account = match &input.service_account {
             None => None,
             Some(name) => {
@@ -97,7 +101,9 @@ impl OAuth2Server {
             .iter()
             .map(|s| s.name().to_string())
             .collect();
-        let (name, uris, _) = check_client(&name, &uris, &names).map_err(Error::Invalid)?;
+        let client_credentials_only = found.confidential && found.service_account.is_some();
+        let (name, uris, _) =
+            check_client(&name, &uris, &names, client_credentials_only).map_err(Error::Invalid)?;
         let checked = ClientChanges {
             name: Some(name),
             redirect_uris: Some(uris),

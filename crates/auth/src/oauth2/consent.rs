@@ -47,6 +47,11 @@ impl OAuth2Server {
                 return Err(no_redirect("The server failed; try again later."));
             }
         };
+        if client.redirect_uris.is_empty() {
+            return Err(no_redirect(
+                "This client registered no redirect URI: it only gets tokens by client_credentials.",
+            ));
+        }
         // The redirect URI must be registered, exactly; with one registered, it may be left out.
         let redirect_uri = match params.redirect_uri.as_deref() {
             Some(uri)

@@ -526,6 +526,28 @@ backend_tests! {
         assert_eq!(refused.headers()["x-authentication-denied-reason"], "token_revoked");
     }
 
+    async fn a_client_credentials_client_needs_no_redirect_uri(db) {
+        let server = TestServer::start(db).await;
+        server.admin_json(Method::POST, "/rest/api/2/group", json!({"name": "bots"}), StatusCode::CREATED).await;
+        server.admin_json(Method::POST, "/rest/tessera/1/serviceaccounts", json!({"name": "ci-bot", "ownerGroup": "bots"}), StatusCode::CREATED).await;
+        let made = server.admin_json(Method::POST, CLIENTS, json!({"name": "CI", "confidential": true, "scopes": ["READ"], "serviceAccount": "ci-bot"}), StatusCode::CREATED).await;
+        assert_eq!(made["redirectUris"], json!([]));
+        let client_id = made["clientId"].as_str().unwrap().to_string();
+        let secret = made["clientSecret"].as_str().unwrap().to_string();
+        let (status, _, tokens) = token(&server, &[("grant_type", "client_credentials")], Some((&client_id, &secret))).await;
+        assert_eq!(status, StatusCode::OK, "{tokens}");
+        // It sends no user anywhere: the authorization endpoint refuses it, on a page.
+        server.create_user("dev", &[]).await;
+        let session = server.login("dev", PASSWORD).await;
+        let page = authorize(&server, &session, &client_id, "READ").await;
+        assert_eq!(page.status(), StatusCode::BAD_REQUEST);
+        assert!(page.text().await.unwrap().contains("registered no redirect URI"));
+        // Any other client still needs one.
+        let refused = server.admin(Method::POST, CLIENTS).json(&json!({"name": "App", "confidential": true, "scopes": ["READ"]})).send().await.unwrap();
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+        assert!(json_of(refused).await["errors"]["redirectUris"].is_string());
+    }
+
     async fn revocation_and_introspection_follow_rfc_7009_and_7662(db) {
         let server = TestServer::start(db).await;
         server.create_user("dev", &[]).await;
