@@ -921,9 +921,17 @@ mod admin_pages {
         // Nobody else can revoke it.
         let other = post(&server, &format!("/secure/authorized-apps/{}/revoke", grant.id), Some(&admin), &[("atl_token", &token)], &[]).await;
         assert_eq!(other.status, StatusCode::NOT_FOUND);
-        let done = post(&server, &format!("/secure/authorized-apps/{}/revoke", grant.id), Some(&alice), &[("atl_token", &alice_token)], &[]).await;
-        assert_eq!(done.location(), "/secure/authorized-apps");
-        assert!(get(&server, "/secure/authorized-apps", Some(&alice)).await.body.contains("no-apps"));
+        // Asked first, naming the application; then revoked, and said so.
+        let asked = post(&server, &format!("/secure/authorized-apps/{}/revoke", grant.id), Some(&alice), &[("atl_token", &alice_token)], &[]).await;
+        assert!(asked.body.contains("id=\"confirm-action\"") && asked.body.contains("<strong>Wiki &lt;&amp;&gt;</strong>"), "{}", asked.body);
+        assert!(get(&server, "/secure/authorized-apps", Some(&alice)).await.body.contains(&format!("app-{}", grant.id)), "not before the confirmation");
+        let done = post(&server, &format!("/secure/authorized-apps/{}/revoke", grant.id), Some(&alice), &[("atl_token", &alice_token), ("confirmed", "yes")], &[]).await;
+        assert!(done.location().starts_with("/secure/authorized-apps?said="), "{}", done.location());
+        let after = get(&server, done.location(), Some(&alice)).await;
+        assert!(after.body.contains("no-apps") && after.body.contains("The access of Wiki &lt;&amp;&gt; was revoked."), "{}", after.body);
+        // The message cannot be made up, nor shown to another session.
+        assert!(!get(&server, "/secure/authorized-apps?said=v1:db:AAAA", Some(&alice)).await.body.contains("id=\"result\""));
+        assert!(!get(&server, done.location(), Some(&admin)).await.body.contains("id=\"result\""));
 
         // Her application links (OAuth 1.0a) are on the same page, revoked the same way.
         assert!(get(&server, "/secure/authorized-apps", Some(&alice)).await.body.contains("no-links"));
@@ -936,8 +944,8 @@ mod admin_pages {
         assert_eq!(other.status, StatusCode::NOT_FOUND);
         let no_form_token = post(&server, &format!("/secure/authorized-apps/oauth1/{id}/revoke"), Some(&alice), &[], &[]).await;
         assert_ne!(no_form_token.status, StatusCode::SEE_OTHER);
-        let done = post(&server, &format!("/secure/authorized-apps/oauth1/{id}/revoke"), Some(&alice), &[("atl_token", &alice_token)], &[]).await;
-        assert_eq!(done.location(), "/secure/authorized-apps");
+        let done = post(&server, &format!("/secure/authorized-apps/oauth1/{id}/revoke"), Some(&alice), &[("atl_token", &alice_token), ("confirmed", "yes")], &[]).await;
+        assert!(done.location().starts_with("/secure/authorized-apps?said="), "{}", done.location());
         assert!(get(&server, "/secure/authorized-apps", Some(&alice)).await.body.contains("no-links"));
         assert_eq!(server.oauth1(Method::GET, "/rest/api/2/myself", &link).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
     }

@@ -12,7 +12,7 @@ use tessera_auth::oauth1::dance::Access;
 use tessera_core::oauth2::{GrantId, describe_scope};
 
 use super::layout::{document, form_token, page_response, when};
-use super::{FormBody, Incoming, PageError, link, redirect, respond, session_user};
+use super::{FormBody, Incoming, PageError, confirm, link, respond, session_user};
 use crate::state::AppState;
 
 const APPS: &str = "/secure/authorized-apps";
@@ -23,7 +23,9 @@ pub async fn get_apps(State(state): State<AppState>, incoming: Incoming) -> Resp
         let user = session_user(&state, &incoming, None, APPS).await?;
         let grants = state.oauth2.grants_of(&user.principal).await?;
         let links = state.oauth1.tokens_of(&user.principal).await?;
+        let said = confirm::said(&state, &user, incoming.query.as_deref());
         let content = html! {
+            @if let Some(said) = said { (said) }
             h2 { "OAuth 2.0" }
             @if grants.is_empty() {
                 p id="no-apps" { "You have not authorized any application." }
@@ -107,6 +109,36 @@ async fn revoke(
         let id = id
             .parse::<i64>()
             .map_err(|_| PageError::NotFound("No such application.".into()))?;
+        let missing = || PageError::NotFound("No such application.".into());
+        let name = match what {
+            Authorization::OAuth2Grant => (state.oauth2.grants_of(&user.principal).await?)
+                .into_iter()
+                .find(|grant| grant.id == GrantId(id))
+                .map(|grant| grant.client_name),
+            Authorization::OAuth1Token => (state.oauth1.tokens_of(&user.principal).await?)
+                .into_iter()
+                .find(|token| token.id == id)
+                .map(|token| token.consumer.name),
+        }
+        .ok_or_else(missing)?;
+        if !confirm::is_confirmed(&form) {
+            let action = match what {
+                Authorization::OAuth2Grant => format!("{APPS}/{id}/revoke"),
+                Authorization::OAuth1Token => format!("{APPS}/oauth1/{id}/revoke"),
+            };
+            return Ok(confirm::ask(
+                &state,
+                &user,
+                confirm::Question {
+                    title: "Revoke an application's access",
+                    says: html! { "Revoke the access of " strong { (name) } "? It stops working at once, and must be authorized again to come back." },
+                    action: &action,
+                    button: "Revoke access",
+                    back: APPS,
+                    keep: &[],
+                },
+            ));
+        }
         match what {
             Authorization::OAuth2Grant => {
                 state
@@ -118,7 +150,8 @@ async fn revoke(
                 state.oauth1.revoke_own_token(&user.principal, id).await?;
             }
         }
-        Ok(redirect(&link(&state, APPS)))
+        let says = format!("The access of {name} was revoked.");
+        Ok(confirm::redirect_saying(&state, &user, APPS, &says))
     }
     .await;
     respond(&state, incoming.client, result)

@@ -63,3 +63,26 @@ pub fn ask(state: &AppState, user: &SessionUser, question: Question<'_>) -> Resp
 pub fn result(says: Markup) -> Markup {
     html! { p.result id="result" role="status" { (says) } }
 }
+
+/// What a result message is sealed as, and for how long its redirect may be followed.
+const SAID: &str = "said";
+const SAID_LIFETIME: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// A `303` to the app-relative page `to` that says `says` there, for this session only: the
+/// message travels sealed in the address ([`super::once::seal`]), so no link can make a page
+/// say what did not happen.
+pub fn redirect_saying(state: &AppState, user: &SessionUser, to: &str, says: &str) -> Response {
+    let sealed = super::once::seal(state, &user.session, SAID, SAID_LIFETIME, says);
+    let separator = if to.contains('?') { '&' } else { '?' };
+    super::redirect(&link(
+        state,
+        &format!("{to}{separator}said={}", crate::urls::encode(&sealed)),
+    ))
+}
+
+/// The message a [`redirect_saying`] left for this page, if any.
+pub fn said(state: &AppState, user: &SessionUser, query: Option<&str>) -> Option<Markup> {
+    let params = crate::extract::Params::parse(query);
+    let says: String = super::once::open(state, &user.session, SAID, params.get("said")?)?;
+    Some(result(html! { (says) }))
+}
