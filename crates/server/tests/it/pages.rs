@@ -541,6 +541,34 @@ backend_tests! {
         assert_eq!((made.as_array().unwrap().len(), made[0]["name"].as_str()), (1, Some("ops")));
     }
 
+    async fn the_token_form_offers_what_the_user_can_use_and_says_when_it_ends(db) {
+        let server = TestServer::start(db).await;
+        server.create_user("alice", &[]).await;
+        let alice = login(&server, "alice", PASSWORD).await;
+        let page = get(&server, "/secure/tokens", Some(&alice)).await;
+        for offered in ["scope-READ", "scope-WRITE", "scope-read:jira-work", "scope-manage:jira-project"] {
+            assert!(page.body.contains(&format!("id=\"{offered}\"")), "{offered}: {}", page.body);
+        }
+        for withheld in ["scope-ADMIN", "scope-SYSTEM_ADMIN", "scope-manage:jira-configuration"] {
+            assert!(!page.body.contains(&format!("id=\"{withheld}\"")), "{withheld} offered to a user who cannot use it");
+        }
+        assert!(page.body.contains("View projects and issues you can view"), "each scope says what it allows");
+        // Presets, each with the day it ends.
+        let in_90 = tessera_core::clock::Timestamp::from_millis(
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64 + 90 * 86_400_000);
+        let day = tessera_web::render::time(in_90)[..10].to_string();
+        assert!(page.body.contains("id=\"expires-90\"") && page.body.contains(&day), "{}", page.body);
+        let token = page.form_token();
+        let made = post(&server, "/secure/tokens", Some(&alice), &[("atl_token", &token), ("name", "preset"), ("expirationPreset", "90"), ("expirationDays", ""), ("scopes", "READ")], &[]).await;
+        assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
+        let listed = tokens_of(&server, "alice").await;
+        assert!(listed[0]["expiringAt"].as_str().unwrap().starts_with(&day), "{listed:?}");
+        // An administrator is offered the administrative scopes.
+        let admin = login(&server, "admin", ADMIN_PASSWORD).await;
+        let page = get(&server, "/secure/tokens", Some(&admin)).await;
+        assert!(page.body.contains("id=\"scope-ADMIN\"") && page.body.contains("id=\"scope-manage:jira-configuration\""));
+    }
+
     async fn the_root_and_unknown_pages_lead_somewhere(db) {
         let server = TestServer::start(db).await;
         server.create_user("alice", &[]).await;

@@ -72,6 +72,10 @@ th { background: #ebecf0; }
 fieldset { background: #fff; border: 1px solid #dfe1e6; margin: 1em 0; }
 label { display: block; margin: .5em 0 .2em; font-weight: 600; }
 label.check { display: inline; font-weight: normal; margin-right: 1em; }
+label.check.scope { display: block; margin: .2em 0; }
+label.inline { display: inline; font-weight: normal; }
+fieldset.choices { border: 0; padding: .3em 0; margin: .5em 0; }
+fieldset.choices legend { font-weight: 600; padding: 0; }
 input[type=text], input[type=password], input[type=number], input[type=date] { padding: .3em; min-width: 20em; }
 textarea { min-width: 30em; min-height: 4em; font-family: monospace; }
 nav.paging a { margin-right: 1em; }

@@ -20,6 +20,7 @@ use tessera_auth::tokens;
 use tessera_core::authz::Authorizer;
 use tessera_core::error::{Error, FieldErrors, Missing};
 use tessera_core::ids::{ProjectId, TokenId};
+use tessera_core::oauth2::describe_scope;
 use tessera_core::permissions::Flag;
 use tessera_core::scopes::Scope;
 use tessera_core::tokens::{Token, TokenRequest};
@@ -37,8 +38,34 @@ use crate::state::AppState;
 
 const PAGE: &str = "/secure/tokens";
 
-/// Jira Data Center's coarse scopes, offered first.
-const COARSE_SCOPES: [&str; 4] = ["READ", "WRITE", "ADMIN", "SYSTEM_ADMIN"];
+/// Jira Data Center's coarse scopes, offered first, each with what it allows, and whether
+/// only an administrator may choose it.
+const COARSE_SCOPES: [(&str, &str, bool); 4] = [
+    (
+        "READ",
+        "View the issues, projects and users you can see",
+        false,
+    ),
+    ("WRITE", "View, and change the issues you can change", false),
+    (
+        "ADMIN",
+        "Everything above, and administer what you administer",
+        true,
+    ),
+    (
+        "SYSTEM_ADMIN",
+        "Everything you can do, system administration included",
+        true,
+    ),
+];
+
+/// The expiry presets offered, in days (those past the policy's longest are left out).
+const EXPIRY_PRESETS: [i64; 4] = [7, 30, 90, 365];
+
+/// A day for people: `2026-12-14`.
+fn day(at: tessera_core::clock::Timestamp) -> String {
+    crate::render::time(at)[..10].to_string()
+}
 
 /// What the create form holds, to show it again after a mistake.
 #[derive(Debug, Default)]
@@ -54,7 +81,12 @@ impl Draft {
     fn from_form(form: &FormBody) -> Self {
         Self {
             name: form.text("name").to_string(),
-            days: form.text("expirationDays").to_string(),
+            // The number typed wins; else the preset chosen.
+            days: match (form.text("expirationDays"), form.text("expirationPreset")) {
+                ("", "other") | ("", "") => String::new(),
+                ("", preset) => preset.to_string(),
+                (typed, _) => typed.to_string(),
+            },
             scopes: form.all("scopes"),
             projects: form.text("projects").to_string(),
             allowed_ips: form.text("allowedIps").to_string(),
@@ -169,12 +201,33 @@ async fn render(
         created,
         revoked,
     } = extras;
-    let scope_choices: Vec<&str> = COARSE_SCOPES
-        .into_iter()
-        .chain(Scope::ALL.iter().map(|s| s.name()))
+    // Only what the user could use: the administrative scopes are an administrator's.
+    let admin = user.is_admin;
+    let coarse: Vec<(&str, &str)> = (COARSE_SCOPES.iter())
+        .filter(|(_, _, for_admins)| admin || !for_admins)
+        .map(|(name, says, _)| (*name, *says))
+        .collect();
+    let fine: Vec<(&str, &str)> = (Scope::ALL.iter())
+        .filter(|scope| admin || **scope != Scope::ManageJiraConfiguration)
+        .map(|scope| (scope.name(), describe_scope(*scope)))
         .collect();
     let active = state.auth.policy().current();
     let policy = &active.policy.tokens;
+    let presets: Vec<i64> = (EXPIRY_PRESETS.iter().copied())
+        .filter(|days| {
+            policy
+                .max_lifetime_days
+                .is_none_or(|max| *days <= i64::from(max))
+        })
+        .collect();
+    let chosen_days = if draft.days.is_empty() {
+        policy.default_lifetime_days.unwrap_or(30).to_string()
+    } else {
+        draft.days.clone()
+    };
+    let other_days = !presets.iter().any(|d| d.to_string() == chosen_days);
+    let until =
+        |days: i64| day(now.plus(std::time::Duration::from_secs(days.max(0) as u64 * 86_400)));
     let content = html! {
         @if let Some(name) = &revoked {
             (confirm::result(html! { "Token " strong { (name) } " was revoked." }))
@@ -224,22 +277,41 @@ async fn render(
                     maxlength="255";
                 (field_error(&errors, "name"))
 
-                label for="token-days" { "Expires in (days)" }
-                input type="number" id="token-days" name="expirationDays" min="1"
-                    max=[policy.max_lifetime_days] value=(draft.days)
-                    placeholder=[policy.default_lifetime_days];
-                @if let Some(days) = policy.default_lifetime_days {
-                    span.muted { " Leave empty for " (days) " days." }
+                fieldset.choices id="token-expiry" {
+                    legend { "Expires" }
+                    @for days in &presets {
+                        label.check {
+                            input type="radio" name="expirationPreset" value=(days)
+                                id=(format!("expires-{days}"))
+                                checked[!other_days && chosen_days == days.to_string()];
+                            " in " (days) " days " span.muted { "(" (until(*days)) ")" }
+                        }
+                    }
+                    label.check {
+                        input type="radio" name="expirationPreset" value="other" id="expires-other"
+                            checked[other_days];
+                        " after "
+                    }
+                    label.inline for="token-days" { "days" }
+                    input type="number" id="token-days" name="expirationDays" min="1"
+                        max=[policy.max_lifetime_days]
+                        value=(if other_days { draft.days.clone() } else { String::new() })
+                        placeholder=[policy.default_lifetime_days];
+                    @if let Some(max) = policy.max_lifetime_days {
+                        span.muted { " At most " (max) " days (" (until(i64::from(max))) ")." }
+                    }
                 }
                 (field_error(&errors, "expirationDuration"))
 
-                label { "Scopes" }
-                @for scope in &scope_choices {
-                    label.check {
-                        input type="checkbox" name="scopes" value=(scope)
-                            id=(format!("scope-{scope}"))
-                            checked[draft.scopes.iter().any(|s| s == scope)];
-                        " " (scope)
+                fieldset.choices id="token-scopes" {
+                    legend { "Scopes" }
+                    @for (scope, says) in coarse.iter().chain(fine.iter()) {
+                        label.check.scope {
+                            input type="checkbox" name="scopes" value=(scope)
+                                id=(format!("scope-{scope}"))
+                                checked[draft.scopes.iter().any(|s| s == scope)];
+                            " " strong { (scope) } " " span.muted { (says) }
+                        }
                     }
                 }
                 (field_error(&errors, "scopes"))
