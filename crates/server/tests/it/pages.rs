@@ -615,6 +615,21 @@ backend_tests! {
         let page = post(&server, "/secure/tokens/not-a-number/revoke", Some(&session), &[("atl_token", &token)], &[]).await;
         assert_eq!(page.status, StatusCode::NOT_FOUND);
 
+        // Rotating asks first too; then the new secret is shown once and the old one stops.
+        let page = post(&server, &format!("/secure/tokens/{id}/rotate"), Some(&session), &[("atl_token", &token)], &[]).await;
+        assert!(page.body.contains("id=\"confirm-action\"") && page.body.contains("<strong>mine</strong>"), "{}", page.body);
+        assert_eq!(myself_status(&server, &raw).await, StatusCode::OK, "nothing rotated before the confirmation");
+        let answer = post(&server, &format!("/secure/tokens/{id}/rotate"), Some(&session), &[("atl_token", &token), ("confirmed", "yes")], &[]).await;
+        assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+        let shown = follow(&server, &session, &answer).await;
+        assert!(shown.body.contains("has a new secret"), "{}", shown.body);
+        let renewed = shown.raw_token().expect("the new secret, once");
+        assert_eq!(myself_status(&server, &raw).await, StatusCode::UNAUTHORIZED);
+        assert_eq!(myself_status(&server, &renewed).await, StatusCode::OK);
+        let raw = renewed;
+        let page = post(&server, &format!("/secure/tokens/{bobs_id}/rotate"), Some(&session), &[("atl_token", &token), ("confirmed", "yes")], &[]).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "another user's token");
+
         // Revoking asks first, naming the token; only the confirmed form revokes.
         let page = post(&server, &format!("/secure/tokens/{id}/revoke"), Some(&session), &[("atl_token", &token)], &[]).await;
         assert_eq!(page.status, StatusCode::OK, "{}", page.body);

@@ -82,6 +82,7 @@ pub fn router() -> Router<AppState> {
             get(tokens::get_tokens).post(tokens::post_tokens),
         )
         .route("/secure/tokens/{id}/revoke", post(tokens::post_revoke))
+        .route("/secure/tokens/{id}/rotate", post(tokens::post_rotate))
         .route("/secure/admin/tokens", get(admin::get_admin_tokens))
         .route(
             "/secure/admin/tokens/{id}/revoke",

@@ -229,6 +229,7 @@ pub async fn post_client(
                         ShownOnce {
                             label: client.client_id,
                             secret: secret.into_string(),
+                            renewed: false,
                         },
                     ),
                     None => redirect(&link(&state, &page)),
@@ -307,6 +308,7 @@ pub async fn post_client_state(
             let shown = ShownOnce {
                 label: client.client_id,
                 secret: secret.into_string(),
+                renewed: true,
             };
             return Ok(once::redirect_showing(
                 &state,

@@ -37,6 +37,9 @@ pub struct ShownOnce {
     /// What was created (a token's name, a client's id).
     pub label: String,
     pub secret: String,
+    /// A new secret for something that existed (a rotation), not a new thing.
+    #[serde(default)]
+    pub renewed: bool,
 }
 
 /// What a sealed value holds: when it stops counting, and the value.

@@ -234,7 +234,7 @@ async fn render(
         }
         @if let Some(created) = &created {
             div.secret role="status" {
-                p { "Token " strong { (created.label) } " was created. " }
+                p { "Token " strong { (created.label) } @if created.renewed { " has a new secret; the old one no longer works." } @else { " was created." } }
                 (secret_field("raw-token", "Your new personal access token", &created.secret))
                 p { strong { "Copy it now: it will not be shown again." }
                     " tessera keeps only a digest of it; if you lose it, revoke it and create another." }
@@ -256,6 +256,11 @@ async fn render(
                         tr id=(format!("token-{}", token.id)) {
                             (token_cells(token, &keys, now))
                             td {
+                                form method="post"
+                                    action=(link(state, &format!("{PAGE}/{}/rotate", token.id))) {
+                                    (form_token(user))
+                                    button type="submit" class="rotate" { "Rotate" }
+                                }
                                 form method="post"
                                     action=(link(state, &format!("{PAGE}/{}/revoke", token.id))) {
                                     (form_token(user))
@@ -470,6 +475,7 @@ async fn create(
             ShownOnce {
                 label: issued.token.name.clone(),
                 secret: issued.raw.expose().to_string(),
+                renewed: false,
             },
         )),
         Err(Error::Invalid(errors)) => {
@@ -526,6 +532,58 @@ pub async fn post_revoke(
         )
         .await?;
         Ok(redirect(&link(&state, &format!("{PAGE}?revoked={id}"))))
+    }
+    .await;
+    respond(&state, incoming.client, result)
+}
+
+/// Any logged-in user, with the form token: gives one of their live tokens a new secret
+/// (asked first; the old secret stops at once) and shows it once, as a new token's.
+pub async fn post_rotate(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    incoming: Incoming,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let result = async {
+        let form = FormBody::parse(&incoming.headers, body)?;
+        let user = session_user(&state, &incoming, Some(&form), PAGE).await?;
+        let id = token_id(&id)?;
+        let manage = Authorizer::own_tokens(&user.principal);
+        let token = tokens::owned(&*state.store, &manage, id).await?;
+        if !confirm::is_confirmed(&form) {
+            let action = format!("{PAGE}/{id}/rotate");
+            return Ok(confirm::ask(
+                &state,
+                &user,
+                confirm::Question {
+                    title: "Rotate a token",
+                    says: html! { "Give token " strong { (token.name) } " a new secret? The current one stops working at once: update everything that uses it." },
+                    action: &action,
+                    button: "Rotate token",
+                    back: PAGE,
+                    keep: &[],
+                },
+            ));
+        }
+        let now = state.clock.now();
+        match tokens::rotate(&*state.store, &manage, &user.principal, id, None, now).await {
+            Ok(issued) => Ok(once::redirect_showing(
+                &state,
+                &incoming,
+                &user,
+                (PAGE, PAGE),
+                ShownOnce {
+                    label: issued.token.name.clone(),
+                    secret: issued.raw.expose().to_string(),
+                    renewed: true,
+                },
+            )),
+            Err(Error::Denied(tessera_core::authz::Denied::WebsudoRequired)) => {
+                Err(super::websudo_for(&state, &user, &incoming, &form, PAGE))
+            }
+            Err(other) => Err(other.into()),
+        }
     }
     .await;
     respond(&state, incoming.client, result)
