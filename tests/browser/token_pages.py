@@ -214,6 +214,35 @@ def revoke(driver, name):
           f"no message naming the revoked token: {[e.text for e in said]}")
 
 
+AXE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "oidc", "node_modules", "axe-core", "axe.min.js")
+
+
+def accessible(driver, where):
+    """Runs axe-core (pinned in tests/oidc/package-lock.json) over the page shown: no serious
+    or critical violation. Injected by the driver, which the pages' CSP does not govern."""
+    if not os.path.exists(AXE):
+        check(os.environ.get("CI") != "true", f"axe-core is missing at {AXE}: run scripts/test")
+        step(f"(axe-core is not installed: {where} not checked)")
+        return
+    with open(AXE, encoding="utf-8") as source:
+        driver.execute_script(source.read())
+    driver.set_script_timeout(60)
+    violations = driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {resultTypes: ['violations']}).then(r => done(r.violations.map(v =>"
+        " ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))));")
+    bad = [v for v in violations if v["impact"] in ("serious", "critical")]
+    check(not bad, f"accessibility violations on {where}: {json.dumps(bad, indent=1)}")
+
+
+def accessible_pages(driver, base, paths, who):
+    for path in paths:
+        driver.get(f"{base}{path}")
+        wait(driver).until(lambda d: d.execute_script("return document.readyState") == "complete")
+        step(f"axe-core: {path} as {who}")
+        accessible(driver, f"{path} as {who}")
+
+
 def csp_violations(driver):
     try:
         entries = driver.get_log("browser")
@@ -231,6 +260,7 @@ def user_flow(driver, base, user, password):
     wait_for_path(driver, f"{context}/login")
     check(path_of(driver)[1].get("next") == ["/secure/tokens"], f"login page without next: {driver.current_url}")
 
+    accessible(driver, "the login form")
     step(f"log in as {user}")
     log_in(driver, base, user, password, "/secure/tokens")
     check("Personal access tokens" in driver.title, f"unexpected title {driver.title!r}")
@@ -241,6 +271,7 @@ def user_flow(driver, base, user, password):
     check(raw and raw.startswith("tspat_"), f"#raw-token holds {raw!r}, not a personal access token")
     check(field.get_attribute("readonly") is not None, "#raw-token is not read-only")
     check("will not be shown again" in driver.page_source, "no 'will not be shown again' note")
+    accessible(driver, "the token page showing a new secret")
 
     step("the token works on the REST API")
     status, me = api_status(base, raw)
@@ -293,6 +324,8 @@ def user_flow(driver, base, user, password):
     driver.get(f"{base}/secure/tokens")
     wait(driver).until(EC.presence_of_element_located((By.ID, "tokens")))
     spare = create_token(driver, f"browser-spare-{secrets.token_hex(4)}", "READ", 7).get_attribute("value")
+
+    accessible_pages(driver, base, ["/secure/nothing-here", "/secure/authorized-apps", "/secure/tokens"], user)
 
     step("log out")
     driver.find_element(By.ID, "logout").click()
@@ -413,6 +446,12 @@ def policy_flow(driver, base, user, password, token):
     wait_for_path(driver, f"{context}/secure/admin/usage")
     check("API usage" in driver.title, f"unexpected title {driver.title!r}")
 
+    accessible_pages(driver, base, [
+        "/secure/tokens", "/secure/admin/tokens", "/secure/admin/policy", "/secure/admin/audit",
+        "/secure/admin/usage", "/secure/admin/oauth2", "/secure/admin/oauth1",
+        "/secure/admin/identity", "/secure/admin/websudo",
+    ], "an administrator")
+
     violations = csp_violations(driver)
     check(not violations, f"the pages broke their own Content-Security-Policy: {violations}")
 
@@ -476,6 +515,7 @@ def consent_flow(driver, base, user, password, admin, admin_password):
         check(scopes == ["read:jira-work", "read:jira-user"], f"the scopes shown are {scopes}")
         words = driver.find_element(By.ID, "consent-scopes").text
         check("View projects and issues" in words, f"the scopes are not in words: {words!r}")
+        accessible(driver, "the consent page")
 
         step("allow it, and land on the redirect URI with code, state and iss")
         driver.find_element(By.ID, "approve").click()

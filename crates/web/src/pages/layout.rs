@@ -90,7 +90,7 @@ fieldset.filters input[type=text] { min-width: 12em; }
 .secret input { width: 100%; box-sizing: border-box; font-family: ui-monospace, monospace; font-size: 1.05em; line-height: 1.6; padding: .4em; }
 .secret .copy-row { display: flex; gap: .5em; align-items: center; }
 code.usage { background: #fff; padding: .1em .3em; word-break: break-all; }
-.muted { color: #6b778c; }
+.muted { color: #505f79; }
 button { cursor: pointer; }
 button.danger { background: #bf2600; color: #fff; border: 1px solid #bf2600; border-radius: 3px; padding: .35em .9em; }
 button.primary { background: #0747a6; color: #fff; border: 1px solid #0747a6; border-radius: 3px; padding: .35em .9em; }

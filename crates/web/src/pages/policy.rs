@@ -332,8 +332,10 @@ fn render(
                         @for (method, (enabled, except)) in &draft.methods {
                             tr {
                                 td { (method_label(*method)) " " span.muted { "(" (method.name()) ")" } }
-                                td { input type="checkbox" id=(format!("{}.enabled", method.name())) name=(format!("{}.enabled", method.name())) checked[*enabled]; }
-                                td { input type="text" name=(format!("{}.except", method.name())) value=(except); }
+                                td { input type="checkbox" id=(format!("{}.enabled", method.name())) name=(format!("{}.enabled", method.name())) checked[*enabled]
+                                    aria-label=(format!("{} enabled", method_label(*method))); }
+                                td { input type="text" id=(format!("{}.except", method.name())) name=(format!("{}.except", method.name())) value=(except)
+                                    aria-label=(format!("{}: except for members of", method_label(*method))); }
                             }
                         }
                     }
