@@ -674,6 +674,12 @@ backend_tests! {
         assert_eq!(page.status, StatusCode::OK);
         page.assert_html();
         assert!(page.body.contains("alice-ci") && page.body.contains("bob-ci"));
+        // Each row names its token's id, linked to its use and its audit events.
+        assert!(page.body.contains(&format!("href=\"/secure/admin/usage?credential=token:{alice_id}\"")), "{}", page.body);
+        let events = format!("/secure/admin/audit?target=token%3A{alice_id}+owner%3Aalice");
+        assert!(page.body.contains(&format!("href=\"{events}\"")), "{}", page.body);
+        let trail = get(&server, &events, Some(&admin)).await;
+        assert!(trail.body.contains("token.created"), "the link finds the token's events: {}", trail.body);
         let page = get(&server, "/secure/admin/tokens?owner=alice&kind=personal&neverUsed=on", Some(&admin)).await;
         assert_eq!(page.status, StatusCode::OK);
         assert!(page.body.contains("alice-ci") && !page.body.contains("bob-ci"), "{}", page.body);

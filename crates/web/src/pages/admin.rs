@@ -221,15 +221,22 @@ pub async fn get_admin_tokens(State(state): State<AppState>, incoming: Incoming)
                     }
                 }
                 @if !found.items.is_empty() {
-                    table id="tokens" {
+                    table id="tokens" class="compact" {
                         thead { tr {
-                            th { "Owner" } th { "Kind" }
+                            th { "ID" } th { "Owner" } th { "Kind" }
                             th { "Name" } th { "Created" } th { "Expires" } th { "Last used" }
                             th { "Scopes" } th { "Projects" } th { "Allowed IPs" } th { "" }
                         } }
                         tbody {
                             @for token in &found.items {
                                 tr id=(format!("token-{}", token.id)) {
+                                    td.id {
+                                        a href=(link(&state, &format!("/secure/admin/usage?credential=token:{}", token.id)))
+                                            title="Its use" { (token.id) }
+                                        " "
+                                        a.muted href=(link(&state, &format!("/secure/admin/audit?target={}", encode(&format!("token:{} owner:{}", token.id, token.owner_name)))))
+                                            title="Its audit events" { "events" }
+                                    }
                                     td.owner { (token.owner_name) }
                                     td { (token.kind.name()) }
                                     (token_cells(token, &keys, now))
