@@ -327,6 +327,15 @@ def user_flow(driver, base, user, password):
 
     accessible_pages(driver, base, ["/secure/nothing-here", "/secure/authorized-apps", "/secure/tokens"], user)
 
+    step("the token page is usable 390 px wide: nothing wider than the window")
+    driver.set_window_size(390, 844)
+    driver.get(f"{base}/secure/tokens")
+    wait(driver).until(EC.presence_of_element_located((By.ID, "create-token")))
+    inner = driver.execute_script("return window.innerWidth")
+    wide = driver.execute_script("return document.documentElement.scrollWidth")
+    check(wide <= inner, f"the token page is {wide} px wide in a {inner} px window")
+    driver.set_window_size(1280, 900)
+
     step("log out")
     driver.find_element(By.ID, "logout").click()
     wait_for_path(driver, f"{context}/login")
@@ -418,6 +427,11 @@ def policy_flow(driver, base, user, password, token):
 
     step("the whole audit log fits a 1280 px window, newest first, to the second")
     driver.set_window_size(1280, 900)
+    driver.get(f"{base}/secure/admin/audit")
+    wait(driver).until(EC.presence_of_element_located((By.ID, "events")))
+    links = driver.execute_script(
+        "return [...document.querySelectorAll('header nav.main a')].map(a => Math.round(a.getBoundingClientRect().top))")
+    check(len(links) == 9 and len(set(links)) == 1, f"the administrator's navigation is not one line at 1280 px: {links}")
     driver.get(f"{base}/secure/admin/audit")
     wait(driver).until(EC.presence_of_element_located((By.ID, "events")))
     inner = driver.execute_script("return window.innerWidth")

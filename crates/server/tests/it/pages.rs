@@ -662,7 +662,7 @@ backend_tests! {
         assert_eq!(page.status, StatusCode::FORBIDDEN);
         page.assert_html();
         assert!(!page.body.contains("bob-ci"));
-        assert!(!get(&server, "/secure/tokens", Some(&session)).await.body.contains("Token inventory"));
+        assert!(!get(&server, "/secure/tokens", Some(&session)).await.body.contains("href=\"/secure/admin/tokens\""));
         let alice_id = tokens_of(&server, "alice").await[0]["id"].to_string();
         let token = get(&server, "/secure/tokens", Some(&session)).await.form_token();
         let page = post(&server, &format!("/secure/admin/tokens/{alice_id}/revoke"), Some(&session), &[("atl_token", &token)], &[]).await;

@@ -61,7 +61,8 @@ pub fn secret_field(id: &str, label: &str, secret: &str) -> Markup {
 /// The stylesheet: static, so it is the one piece of markup not escaped.
 const STYLE: &str = "
 body { font-family: system-ui, sans-serif; margin: 0; color: #172b4d; background: #f4f5f7; }
-header { background: #0747a6; color: #fff; padding: .6em 1.5em; display: flex; gap: 1.5em; align-items: center; }
+header { background: #0747a6; color: #fff; padding: .6em 1.5em; display: flex; flex-wrap: wrap; gap: .5em 1.5em; align-items: center; }
+header nav.main { display: flex; flex-wrap: wrap; gap: .3em 1.1em; }
 header a { color: #fff; }
 header .who { margin-left: auto; }
 header form { display: inline; }
@@ -81,6 +82,11 @@ textarea { min-width: 30em; min-height: 4em; font-family: monospace; }
 nav.paging a { margin-right: 1em; }
 nav.links { margin: 1em 0; }
 time { white-space: nowrap; }
+@media (max-width: 640px) {
+  header, main { padding: .5em .8em; }
+  input[type=text], input[type=password], input[type=number], input[type=date], textarea { min-width: 0; width: 100%; box-sizing: border-box; }
+  table { display: block; overflow-x: auto; }
+}
 table.compact td { font-size: .85em; padding: .25em .45em; overflow-wrap: anywhere; }
 fieldset.filters { display: flex; flex-wrap: wrap; gap: .2em 1em; align-items: flex-end; }
 fieldset.filters input[type=text] { min-width: 12em; }
@@ -159,16 +165,18 @@ pub fn document(
                 header {
                     strong { (state.settings.server_title) }
                     @if let Some(user) = user {
-                        a href=(link(state, "/secure/tokens")) { "Personal access tokens" }
-                        a href=(link(state, "/secure/authorized-apps")) { "Authorized applications" }
-                        @if user.is_admin {
-                            a href=(link(state, "/secure/admin/tokens")) { "Token inventory" }
-                            a href=(link(state, "/secure/admin/policy")) { "Access policy" }
-                            a href=(link(state, "/secure/admin/audit")) { "Audit log" }
-                            a href=(link(state, "/secure/admin/usage")) { "API usage" }
-                            a href=(link(state, "/secure/admin/oauth2")) { "OAuth 2.0 clients" }
-                            a href=(link(state, "/secure/admin/oauth1")) { "Application links" }
-                            a href=(link(state, "/secure/admin/identity")) { "Identity providers" }
+                        nav.main aria-label="Pages" {
+                            a href=(link(state, "/secure/tokens")) title="Personal access tokens" { "Tokens" }
+                            a href=(link(state, "/secure/authorized-apps")) title="Authorized applications" { "Apps" }
+                            @if user.is_admin {
+                                a href=(link(state, "/secure/admin/tokens")) title="Token inventory" { "Inventory" }
+                                a href=(link(state, "/secure/admin/policy")) title="Access policy" { "Policy" }
+                                a href=(link(state, "/secure/admin/audit")) title="Audit log" { "Audit" }
+                                a href=(link(state, "/secure/admin/usage")) title="API usage" { "Usage" }
+                                a href=(link(state, "/secure/admin/oauth2")) title="OAuth 2.0 clients" { "OAuth clients" }
+                                a href=(link(state, "/secure/admin/oauth1")) title="Application links (OAuth 1.0a)" { "App links" }
+                                a href=(link(state, "/secure/admin/identity")) title="Identity providers" { "Identity" }
+                            }
                         }
                         span.who {
                             (user.principal.user.display_name) " (" (user.principal.user.cased_name) ") "
