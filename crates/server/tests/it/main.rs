@@ -31,6 +31,7 @@ mod planning;
 mod policy;
 mod process;
 mod python_client;
+mod quickstart;
 mod rate_limit;
 mod remembered_reads;
 mod schemes;
