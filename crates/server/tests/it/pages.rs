@@ -1060,9 +1060,13 @@ mod admin_pages {
         assert_eq!(down.status, StatusCode::BAD_REQUEST);
         assert!(down.body.contains("discovery failed") && down.body.contains("value=\"Down\""), "{}", down.body);
         let issuer = idp.issuer("page");
-        let made = post(&server, "/secure/admin/identity", Some(&admin), &[("atl_token", &token), ("name", "Acme <SSO>"), ("issuer", &issuer), ("audiences", "tessera\naccount"), ("userClaim", "email"), ("provisioning", "create"), ("clientId", "tessera-web"), ("clientSecret", "page secret")], &[]).await;
-        assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+        let answer = post(&server, "/secure/admin/identity", Some(&admin), &[("atl_token", &token), ("name", "Acme <SSO>"), ("issuer", &issuer), ("audiences", "tessera\naccount"), ("userClaim", "email"), ("provisioning", "create"), ("clientId", "tessera-web"), ("clientSecret", "page secret")], &[]).await;
+        // Registered: a redirect to the list, which says so (a reload registers nothing).
+        assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+        assert!(answer.location().starts_with("/secure/admin/identity?said="), "{}", answer.location());
+        let made = get(&server, answer.location(), Some(&admin)).await;
         made.assert_html();
+        assert!(made.body.contains("Identity provider Acme &lt;SSO&gt; is registered."), "{}", made.body);
         assert!(made.body.contains("Acme &lt;SSO&gt;") && made.body.contains(&issuer));
         // The sign-in client is listed, its secret never shown; the redirect URI to register is.
         assert!(made.body.contains("<code>tessera-web</code>") && !made.body.contains("page secret"), "{}", made.body);
@@ -1074,12 +1078,13 @@ mod admin_pages {
         assert_eq!(stored[0]["login"]["clientId"], "tessera-web");
         // Disable, then delete (with "sure").
         let off = post(&server, &format!("/secure/admin/identity/{id}/disable"), Some(&admin), &[("atl_token", &token)], &[]).await;
-        assert_eq!(off.location(), "/secure/admin/identity");
+        assert!(off.location().starts_with("/secure/admin/identity?said="), "{}", off.location());
+        assert!(get(&server, off.location(), Some(&admin)).await.body.contains("is disabled"));
         assert!(get(&server, "/secure/admin/identity", Some(&admin)).await.body.contains(">disabled<"));
         let unsure = post(&server, &format!("/secure/admin/identity/{id}/delete"), Some(&admin), &[("atl_token", &token)], &[]).await;
         assert_eq!(unsure.status, StatusCode::BAD_REQUEST);
         let gone = post(&server, &format!("/secure/admin/identity/{id}/delete"), Some(&admin), &[("atl_token", &token), ("confirm", "on")], &[]).await;
-        assert_eq!(gone.location(), "/secure/admin/identity");
+        assert!(gone.location().starts_with("/secure/admin/identity?said="), "{}", gone.location());
         assert!(get(&server, "/secure/admin/identity", Some(&admin)).await.body.contains("no-providers"));
     }
 
@@ -1114,9 +1119,11 @@ mod admin_pages {
         let refused = register(form("jira-cli", small)).await;
         assert_eq!(refused.status, StatusCode::BAD_REQUEST);
         assert!(refused.body.contains("2048") && refused.body.contains("value=\"jira-cli\""), "{}", refused.body);
-        let made = register(form("jira-cli", key)).await;
-        assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+        let answer = register(form("jira-cli", key)).await;
+        assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+        let made = get(&server, answer.location(), Some(&admin)).await;
         made.assert_html();
+        assert!(made.body.contains("Application link Jira CLI &lt;x&gt; is registered."), "{}", made.body);
         assert!(made.body.contains("Jira CLI &lt;x&gt;") && made.body.contains("consumer-jira-cli"));
         let taken = register(form("jira-cli", key)).await;
         assert_eq!(taken.status, StatusCode::BAD_REQUEST);
@@ -1129,7 +1136,8 @@ mod admin_pages {
         let unsure = post(&server, "/secure/admin/oauth1/jira-cli/delete", Some(&admin), &[("atl_token", &token)], &[]).await;
         assert_eq!(unsure.status, StatusCode::BAD_REQUEST);
         let deleted = post(&server, "/secure/admin/oauth1/jira-cli/delete", Some(&admin), &[("atl_token", &token), ("confirm", "on")], &[]).await;
-        assert_eq!(deleted.location(), "/secure/admin/oauth1");
+        assert!(deleted.location().starts_with("/secure/admin/oauth1?said="), "{}", deleted.location());
+        assert!(get(&server, deleted.location(), Some(&admin)).await.body.contains("Application link jira-cli is deleted"));
         assert!(get(&server, "/secure/admin/oauth1", Some(&admin)).await.body.contains("no-consumers"));
         server.audit("action=oauth1.consumer.deleted&actor=admin", 1).await;
     }

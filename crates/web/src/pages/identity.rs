@@ -15,9 +15,10 @@ use tessera_auth::external::providers::{ClientInput, ProviderInput};
 use tessera_core::error::{Error, FieldErrors};
 use tessera_core::identity::ProviderId;
 
+use super::confirm;
 use super::layout::{document, error_summary, form_token, page_response, when};
 use super::{
-    AdminForm, Incoming, PageError, PageResult, SessionUser, admin_form, link, redirect, respond,
+    AdminForm, Incoming, PageError, PageResult, SessionUser, admin_form, link, respond,
     session_user,
 };
 use crate::state::AppState;
@@ -137,13 +138,14 @@ pub async fn get_providers(State(state): State<AppState>, incoming: Incoming) ->
     let result = async {
         let user = session_user(&state, &incoming, None, PROVIDERS).await?;
         let draft = Draft::default();
+        let said = confirm::said(&state, &user, incoming.query.as_deref());
         providers_page(
             &state,
             &user,
             StatusCode::OK,
             &draft,
             &FieldErrors::default(),
-            None,
+            said,
         )
         .await
     }
@@ -168,12 +170,14 @@ pub async fn post_provider(
             provisioning: form.text("provisioning").to_string(),
             client_id: form.text("clientId").trim().to_string(),
         };
-        let login = Some(draft.client_id.clone()).filter(|id| !id.is_empty()).map(|client_id| {
-            Some(ClientInput {
-                client_id,
-                client_secret: Some(SecretString::from(form.text("clientSecret").to_string())),
-            })
-        });
+        let login = Some(draft.client_id.clone())
+            .filter(|id| !id.is_empty())
+            .map(|client_id| {
+                Some(ClientInput {
+                    client_id,
+                    client_secret: Some(SecretString::from(form.text("clientSecret").to_string())),
+                })
+            });
         let input = ProviderInput {
             name: Some(draft.name.clone()),
             issuer: Some(draft.issuer.clone()),
@@ -183,16 +187,29 @@ pub async fn post_provider(
             login,
             ..ProviderInput::default()
         };
-        let none = FieldErrors::default();
-        match state.external.register_provider(&admin, Some(&user.principal), input).await {
+        match state
+            .external
+            .register_provider(&admin, Some(&user.principal), input)
+            .await
+        {
+            // Said by the page this redirects to: a reload there registers nothing.
             Ok(provider) => {
-                let notice = html! {
-                    p id="registered" { "Identity provider " strong { (provider.settings.name) } " is registered." }
-                };
-                providers_page(&state, &user, StatusCode::CREATED, &Draft::default(), &none, Some(notice)).await
+                let says = format!(
+                    "Identity provider {} is registered.",
+                    provider.settings.name
+                );
+                Ok(confirm::redirect_saying(&state, &user, PROVIDERS, &says))
             }
             Err(Error::Invalid(errors) | Error::Conflict(errors)) => {
-                providers_page(&state, &user, StatusCode::BAD_REQUEST, &draft, &errors, None).await
+                providers_page(
+                    &state,
+                    &user,
+                    StatusCode::BAD_REQUEST,
+                    &draft,
+                    &errors,
+                    None,
+                )
+                .await
             }
             Err(other) => Err(other.into()),
         }
@@ -220,6 +237,11 @@ pub async fn post_provider_action(
             ..ProviderInput::default()
         };
         let principal = Some(&user.principal);
+        let says = match action.as_str() {
+            "enable" => "The identity provider is enabled.",
+            "disable" => "The identity provider is disabled: its tokens and sign-ins are refused.",
+            _ => "The identity provider is deleted: its tokens stop working.",
+        };
         match action.as_str() {
             "enable" | "disable" => {
                 let input = switch(action == "enable");
@@ -241,7 +263,7 @@ pub async fn post_provider_action(
             }
             _ => return Err(PageError::NotFound("No such action.".into())),
         }
-        Ok(redirect(&link(&state, PROVIDERS)))
+        Ok(confirm::redirect_saying(&state, &user, PROVIDERS, says))
     }
     .await;
     respond(&state, incoming.client, result)

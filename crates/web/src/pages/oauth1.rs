@@ -25,6 +25,7 @@ use tessera_core::error::{Error, FieldErrors};
 use tessera_core::principal::{AuthMethod, Principal};
 use url::Url;
 
+use super::confirm;
 use super::layout::{
     document, error_summary, form_token, page_response, page_response_posting_to, when,
 };
@@ -267,7 +268,8 @@ pub async fn get_consumers(State(state): State<AppState>, incoming: Incoming) ->
         let user = session_user(&state, &incoming, None, CONSUMERS).await?;
         let draft = Draft::default();
         let errors = FieldErrors::default();
-        consumers_page(&state, &user, StatusCode::OK, &draft, &errors, None).await
+        let said = confirm::said(&state, &user, incoming.query.as_deref());
+        consumers_page(&state, &user, StatusCode::OK, &draft, &errors, said).await
     }
     .await;
     respond(&state, incoming.client, result)
@@ -299,17 +301,22 @@ pub async fn post_consumer(
             .oauth1
             .register_consumer(&admin, Some(&user.principal), input)
             .await;
-        let fresh = Draft::default();
-        let none = FieldErrors::default();
         match registered {
+            // Said by the page this redirects to: a reload there registers nothing.
             Ok(consumer) => {
-                let notice = html! {
-                    p id="registered" { "Application link " strong { (consumer.name) } " is registered." }
-                };
-                consumers_page(&state, &user, StatusCode::CREATED, &fresh, &none, Some(notice)).await
+                let says = format!("Application link {} is registered.", consumer.name);
+                Ok(confirm::redirect_saying(&state, &user, CONSUMERS, &says))
             }
             Err(Error::Invalid(errors) | Error::Conflict(errors)) => {
-                consumers_page(&state, &user, StatusCode::BAD_REQUEST, &draft, &errors, None).await
+                consumers_page(
+                    &state,
+                    &user,
+                    StatusCode::BAD_REQUEST,
+                    &draft,
+                    &errors,
+                    None,
+                )
+                .await
             }
             Err(other) => Err(other.into()),
         }
@@ -339,7 +346,10 @@ pub async fn post_delete_consumer(
             .oauth1
             .delete_consumer(&admin, Some(&user.principal), &consumer_key)
             .await?;
-        Ok(redirect(&link(&state, CONSUMERS)))
+        let says = format!(
+            "Application link {consumer_key} is deleted: every access through it has ended."
+        );
+        Ok(confirm::redirect_saying(&state, &user, CONSUMERS, &says))
     }
     .await;
     respond(&state, incoming.client, result)
