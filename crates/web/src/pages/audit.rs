@@ -9,7 +9,7 @@ use maud::html;
 use tessera_core::error::{Error, FieldErrors};
 use tessera_core::model::PageRequest;
 
-use super::layout::{document, error_summary, page_response, when};
+use super::layout::{document, error_summary, page_response, short_agent, when};
 use super::{Incoming, respond, session_user};
 use crate::error::ApiError;
 use crate::extract::Params;
@@ -33,20 +33,6 @@ const FIELDS: [(&str, &str, &str); 7] = [
 
 /// The outcomes the filter offers.
 const OUTCOMES: [&str; 3] = ["success", "failure", "denied"];
-
-/// A user agent made short for the table: its first product (`python-requests/2.32.3`,
-/// `Mozilla/5.0`), at most 32 characters; the whole one is the cell's title.
-fn short_agent(agent: &str) -> String {
-    let first = agent
-        .split([' ', '('])
-        .find(|p| !p.is_empty())
-        .unwrap_or("");
-    if first.chars().count() > 32 {
-        format!("{}…", first.chars().take(31).collect::<String>())
-    } else {
-        first.to_string()
-    }
-}
 
 /// Global ADMINISTER: the filtered trail.
 pub async fn get_audit(State(state): State<AppState>, incoming: Incoming) -> Response {
@@ -154,23 +140,4 @@ pub async fn get_audit(State(state): State<AppState>, incoming: Incoming) -> Res
     }
     .await;
     respond(&state, incoming.client, result)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::short_agent;
-
-    #[test]
-    fn user_agents_are_cut_to_their_first_product() {
-        assert_eq!(
-            short_agent("python-requests/2.32.3"),
-            "python-requests/2.32.3"
-        );
-        assert_eq!(
-            short_agent("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/156"),
-            "Mozilla/5.0"
-        );
-        assert_eq!(short_agent(""), "");
-        assert_eq!(short_agent(&"x".repeat(50)).chars().count(), 32);
-    }
 }

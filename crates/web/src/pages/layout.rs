@@ -216,6 +216,20 @@ pub fn error_page(state: &AppState, status: StatusCode, message: &str) -> Respon
     page_response(status, document(state, title, None, content))
 }
 
+/// A user agent made short for the table: its first product (`python-requests/2.32.3`,
+/// `Mozilla/5.0`), at most 32 characters; the whole one is the cell's title.
+pub fn short_agent(agent: &str) -> String {
+    let first = agent
+        .split([' ', '('])
+        .find(|p| !p.is_empty())
+        .unwrap_or("");
+    if first.chars().count() > 32 {
+        format!("{}…", first.chars().take(31).collect::<String>())
+    } else {
+        first.to_string()
+    }
+}
+
 /// A time for people, with the machine-readable value in the `datetime` attribute.
 pub fn when(at: Timestamp) -> Markup {
     let format = format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
@@ -247,5 +261,24 @@ pub fn field_error(errors: &FieldErrors, field: &str) -> Markup {
         @if let Some(message) = errors.fields.get(field) {
             div.error id=(format!("error-{field}")) { (message) }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_agent;
+
+    #[test]
+    fn user_agents_are_cut_to_their_first_product() {
+        assert_eq!(
+            short_agent("python-requests/2.32.3"),
+            "python-requests/2.32.3"
+        );
+        assert_eq!(
+            short_agent("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/156"),
+            "Mozilla/5.0"
+        );
+        assert_eq!(short_agent(""), "");
+        assert_eq!(short_agent(&"x".repeat(50)).chars().count(), 32);
     }
 }

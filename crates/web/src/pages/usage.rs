@@ -12,7 +12,7 @@ use maud::html;
 use tessera_core::error::{Error, FieldErrors};
 use tessera_core::usage::{Credential, day_of, start_of_day};
 
-use super::layout::{document, error_summary, page_response, when};
+use super::layout::{document, error_summary, page_response, short_agent, when};
 use super::{Incoming, respond, session_user};
 use crate::extract::Params;
 use crate::rest::tessera::usage::{
@@ -117,7 +117,7 @@ pub async fn get_usage(State(state): State<AppState>, incoming: Incoming) -> Res
                         @for client in &report.clients {
                             tr {
                                 td.ip { (client.ip) }
-                                td { (client.user_agent.as_deref().unwrap_or("")) }
+                                td title=(client.user_agent.as_deref().unwrap_or("")) { (short_agent(client.user_agent.as_deref().unwrap_or(""))) }
                                 td { (when(client.first_seen)) }
                                 td { (when(client.last_seen)) }
                                 td { (client.requests) }
@@ -139,7 +139,7 @@ pub async fn get_usage(State(state): State<AppState>, incoming: Incoming) -> Res
                                 td { (found.owner) }
                                 td.network { (found.network.to_string()) }
                                 td { (found.first.ip) }
-                                td { (found.first.user_agent.as_deref().unwrap_or("")) }
+                                td title=(found.first.user_agent.as_deref().unwrap_or("")) { (short_agent(found.first.user_agent.as_deref().unwrap_or(""))) }
                                 td { (when(found.first.first_seen)) }
                             }
                         }
