@@ -31,8 +31,8 @@ const KIND: &str = "shown-once";
 /// How long the secret waits for its page.
 pub const LIFETIME: Duration = Duration::from_secs(120);
 
-/// What a page shows once: what was created, and its secret.
-#[derive(Debug, Serialize, Deserialize)]
+/// What a page shows once: what was created, and its secret (never in its `Debug` output).
+#[derive(Serialize, Deserialize)]
 pub struct ShownOnce {
     /// What was created (a token's name, a client's id).
     pub label: String,
@@ -40,6 +40,16 @@ pub struct ShownOnce {
     /// A new secret for something that existed (a rotation), not a new thing.
     #[serde(default)]
     pub renewed: bool,
+}
+
+impl std::fmt::Debug for ShownOnce {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShownOnce")
+            .field("label", &self.label)
+            .field("secret", &"<redacted>")
+            .field("renewed", &self.renewed)
+            .finish()
+    }
 }
 
 /// What a sealed value holds: when it stops counting, and the value.
@@ -142,4 +152,23 @@ pub fn forget(state: &AppState, incoming: &Incoming, response: &mut Response) {
         response,
         &once_cookie(&state.urls, incoming.client.is_tls, "", 0),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ShownOnce;
+
+    #[test]
+    fn a_secret_shown_once_never_appears_in_debug_output() {
+        let shown = ShownOnce {
+            label: "ci".into(),
+            secret: "tspat_secret".into(),
+            renewed: false,
+        };
+        let printed = format!("{shown:?}");
+        assert!(
+            printed.contains("ci") && !printed.contains("tspat_secret"),
+            "{printed}"
+        );
+    }
 }

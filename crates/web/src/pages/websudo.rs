@@ -40,11 +40,22 @@ fn safe_next(next: Option<&str>) -> &str {
 }
 
 /// A form posted while the websudo window was closed: where it went and what it held (but
-/// its form token).
-#[derive(Debug, Serialize, Deserialize)]
+/// its form token). Its `Debug` output names the fields, never their values (a form may hold
+/// a secret the administrator typed).
+#[derive(Serialize, Deserialize)]
 pub struct Pending {
     action: String,
     fields: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.fields.iter().map(|(name, _)| name.as_str()).collect();
+        f.debug_struct("Pending")
+            .field("action", &self.action)
+            .field("fields", &names)
+            .finish()
+    }
 }
 
 /// What a pending form is sealed as, and for how long it waits for the password.
