@@ -12,7 +12,7 @@ use tessera_core::model::*;
 use tessera_core::permissions::{GlobalPermission, ProjectRole};
 use tessera_core::store::*;
 use tessera_store::{PoolOptions, SqlStore};
-use tessera_testkit::{TestDatabase, backend_tests};
+use tessera_testkit::{TestDatabase, backend_tests, kill_listeners};
 
 const T0: Timestamp = Timestamp::from_millis(1_700_000_000_000);
 
@@ -116,21 +116,6 @@ const PAGE: PageRequest = PageRequest {
 };
 
 /// Waits (at most a second) for the store's auth epoch to be known and differ from `before`.
-/// Kills every connection that listens for changes on the PostgreSQL database at `url` (each
-/// instance's watch); one `true` per connection killed.
-async fn kill_listeners(url: &str) -> Vec<bool> {
-    let admin = sqlx::PgPool::connect(url).await.unwrap();
-    let killed = sqlx::query_scalar(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-         WHERE datname = current_database() AND pid <> pg_backend_pid() AND query ILIKE 'LISTEN%'",
-    )
-    .fetch_all(&admin)
-    .await
-    .unwrap();
-    admin.close().await;
-    killed
-}
-
 async fn epoch_moved(store: &SqlStore, before: Option<u64>) -> u64 {
     moved(store, before, SqlStore::auth_epoch).await
 }

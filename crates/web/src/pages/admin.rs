@@ -14,7 +14,6 @@ use maud::html;
 use tessera_auth::tokens;
 use tessera_core::clock::Timestamp;
 use tessera_core::error::{Error, FieldErrors};
-use tessera_core::ids::TokenId;
 use tessera_core::model::PageRequest;
 use tessera_core::services::users::UserSelector;
 use tessera_core::tokens::{TokenFilter, TokenKind};
@@ -23,9 +22,7 @@ use time::macros::format_description;
 use super::confirm;
 use super::layout::{document, error_summary, field_error, form_token, page_response};
 use super::tokens::{token_cells, token_id};
-use super::{
-    AdminForm, FormBody, Incoming, PageResult, admin_form, link, redirect, respond, session_user,
-};
+use super::{AdminForm, FormBody, Incoming, PageResult, admin_form, link, respond, session_user};
 use crate::rest::pat::project_keys;
 use crate::state::AppState;
 use crate::urls::encode;
@@ -164,18 +161,9 @@ pub async fn get_admin_tokens(State(state): State<AppState>, incoming: Incoming)
         let now = state.clock.now();
         let back = filters.query();
         // What the page redirected to after a revocation says.
-        let revoked = match form.get("revoked").and_then(TokenId::parse) {
-            Some(id) => (state.store.find_token(id).await)
-                .map_err(Error::from)?
-                .filter(|token| token.revoked.is_some()),
-            None => None,
-        };
+        let said = confirm::said(&state, &user, incoming.query.as_deref());
         let content = html! {
-            @if let Some(token) = &revoked {
-                (confirm::result(html! {
-                    "Token " strong { (token.name) } " (id " (token.id) ") of " strong { (token.owner_name) } " was revoked."
-                }))
-            }
+            @if let Some(said) = said { (said) }
             form method="get" action=(link(&state, PAGE)) id="filters" {
                 fieldset {
                     legend { "Filter" }
@@ -286,12 +274,17 @@ pub async fn post_admin_revoke(
         let id = token_id(&id)?;
         let filters = Filters::from_form(&FormBody::from_query(form.text("filter").as_bytes())?);
         let query = filters.query();
+        // The inventory as it was filtered, to go back to.
+        let back = if query.is_empty() {
+            PAGE.to_string()
+        } else {
+            format!("{PAGE}?{query}")
+        };
+        let token = (state.store.find_token(id).await)
+            .map_err(Error::from)?
+            .ok_or_else(|| super::PageError::NotFound(format!("No token {id}.")))?;
         if !confirm::is_confirmed(&form) {
-            let token = (state.store.find_token(id).await)
-                .map_err(Error::from)?
-                .ok_or_else(|| super::PageError::NotFound(format!("No token {id}.")))?;
             let action = format!("{PAGE}/{id}/revoke");
-            let back = if query.is_empty() { PAGE.to_string() } else { format!("{PAGE}?{query}") };
             return Ok(confirm::ask(
                 &state,
                 &user,
@@ -316,12 +309,11 @@ pub async fn post_admin_revoke(
             state.clock.now(),
         )
         .await?;
-        let target = if query.is_empty() {
-            format!("{PAGE}?revoked={id}")
-        } else {
-            format!("{PAGE}?{query}&revoked={id}")
-        };
-        Ok(redirect(&link(&state, &target)))
+        let says = format!(
+            "Token {} (id {id}) of {} was revoked.",
+            token.name, token.owner_name
+        );
+        Ok(confirm::redirect_saying(&state, &user, &back, &says))
     }
     .await;
     respond(&state, incoming.client, result)

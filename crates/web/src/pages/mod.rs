@@ -81,8 +81,10 @@ pub fn router() -> Router<AppState> {
             "/secure/tokens",
             get(tokens::get_tokens).post(tokens::post_tokens),
         )
-        .route("/secure/tokens/{id}/revoke", post(tokens::post_revoke))
-        .route("/secure/tokens/{id}/rotate", post(tokens::post_rotate))
+        .route(
+            "/secure/tokens/{id}/{action}",
+            post(tokens::post_token_action),
+        )
         .route("/secure/admin/tokens", get(admin::get_admin_tokens))
         .route(
             "/secure/admin/tokens/{id}/revoke",

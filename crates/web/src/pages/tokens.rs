@@ -30,9 +30,7 @@ use super::layout::{
     document, error_summary, field_error, form_token, page_response, secret_field, when,
 };
 use super::once::{self, ShownOnce};
-use super::{
-    FormBody, Incoming, PageError, PageResult, SessionUser, link, redirect, respond, session_user,
-};
+use super::{FormBody, Incoming, PageError, PageResult, SessionUser, link, respond, session_user};
 use crate::rest::pat::project_keys;
 use crate::state::AppState;
 
@@ -172,18 +170,8 @@ struct Extras {
     errors: FieldErrors,
     /// A token just created: its name and raw secret.
     created: Option<ShownOnce>,
-    /// The name of the token just revoked.
-    revoked: Option<String>,
-}
-
-/// The name of the caller's own token named by `?revoked=ID`, if it is revoked: what the
-/// page redirected to after a revocation says (nothing for another user's token or a live one).
-async fn revoked_name(state: &AppState, user: &SessionUser, incoming: &Incoming) -> Option<String> {
-    let params = crate::extract::Params::parse(incoming.query.as_deref());
-    let id = TokenId::parse(params.get("revoked")?)?;
-    let manage = Authorizer::own_tokens(&user.principal);
-    let token = tokens::owned(&*state.store, &manage, id).await.ok()?;
-    token.revoked.map(|_| token.name)
+    /// What the page was sent to say (after a revocation).
+    said: Option<Markup>,
 }
 
 async fn render(
@@ -199,7 +187,7 @@ async fn render(
         draft,
         errors,
         created,
-        revoked,
+        said,
     } = extras;
     // Only what the user could use: the administrative scopes are an administrator's.
     let admin = user.is_admin;
@@ -229,8 +217,8 @@ async fn render(
     let until =
         |days: i64| day(now.plus(std::time::Duration::from_secs(days.max(0) as u64 * 86_400)));
     let content = html! {
-        @if let Some(name) = &revoked {
-            (confirm::result(html! { "Token " strong { (name) } " was revoked." }))
+        @if let Some(said) = said {
+            (said)
         }
         @if let Some(created) = &created {
             div.secret role="status" {
@@ -347,10 +335,10 @@ pub async fn get_tokens(State(state): State<AppState>, incoming: Incoming) -> Re
     let result = async {
         let user = session_user(&state, &incoming, None, &incoming.path_and_query).await?;
         let (shown, carried) = once::take(&state, &incoming, &user, PAGE);
-        let revoked = revoked_name(&state, &user, &incoming).await;
+        let said = confirm::said(&state, &user, incoming.query.as_deref());
         let extras = Extras {
             created: shown,
-            revoked,
+            said,
             ..Extras::default()
         };
         let mut response = render(&state, &user, StatusCode::OK, extras).await?;
@@ -494,11 +482,12 @@ async fn create(
     }
 }
 
-/// Any logged-in user, with the form token: revokes one of their tokens (another user's is
-/// "not found").
-pub async fn post_revoke(
+/// Any logged-in user, with the form token: `revoke`s one of their tokens, or `rotate`s a live
+/// one (a new secret, shown once as a new token's; the old one stops at once). Each is asked
+/// first, naming the token; another user's token is "not found".
+pub async fn post_token_action(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path((id, action)): Path<(String, String)>,
     incoming: Incoming,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -506,67 +495,44 @@ pub async fn post_revoke(
         let form = FormBody::parse(&incoming.headers, body)?;
         let user = session_user(&state, &incoming, Some(&form), PAGE).await?;
         let id = token_id(&id)?;
-        let manage = Authorizer::own_tokens(&user.principal);
-        if !confirm::is_confirmed(&form) {
-            let token = tokens::owned(&*state.store, &manage, id).await?;
-            let action = format!("{PAGE}/{id}/revoke");
-            return Ok(confirm::ask(
-                &state,
-                &user,
-                confirm::Question {
-                    title: "Revoke a token",
-                    says: html! { "Revoke token " strong { (token.name) } "? Everything that uses it stops working at once; this cannot be undone." },
-                    action: &action,
-                    button: "Revoke token",
-                    back: PAGE,
-                    keep: &[],
-                },
-            ));
-        }
-        tokens::revoke(
-            &*state.store,
-            &manage,
-            &user.principal,
-            id,
-            state.clock.now(),
-        )
-        .await?;
-        Ok(redirect(&link(&state, &format!("{PAGE}?revoked={id}"))))
-    }
-    .await;
-    respond(&state, incoming.client, result)
-}
-
-/// Any logged-in user, with the form token: gives one of their live tokens a new secret
-/// (asked first; the old secret stops at once) and shows it once, as a new token's.
-pub async fn post_rotate(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    incoming: Incoming,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let result = async {
-        let form = FormBody::parse(&incoming.headers, body)?;
-        let user = session_user(&state, &incoming, Some(&form), PAGE).await?;
-        let id = token_id(&id)?;
+        let rotate = match action.as_str() {
+            "revoke" => false,
+            "rotate" => true,
+            _ => return Err(PageError::NotFound("No such action.".into())),
+        };
         let manage = Authorizer::own_tokens(&user.principal);
         let token = tokens::owned(&*state.store, &manage, id).await?;
         if !confirm::is_confirmed(&form) {
-            let action = format!("{PAGE}/{id}/rotate");
-            return Ok(confirm::ask(
-                &state,
-                &user,
-                confirm::Question {
-                    title: "Rotate a token",
-                    says: html! { "Give token " strong { (token.name) } " a new secret? The current one stops working at once: update everything that uses it." },
-                    action: &action,
-                    button: "Rotate token",
-                    back: PAGE,
-                    keep: &[],
-                },
-            ));
+            let path = format!("{PAGE}/{id}/{action}");
+            let (title, says, button) = if rotate {
+                (
+                    "Rotate a token",
+                    html! { "Give token " strong { (token.name) } " a new secret? The current one stops working at once: update everything that uses it." },
+                    "Rotate token",
+                )
+            } else {
+                (
+                    "Revoke a token",
+                    html! { "Revoke token " strong { (token.name) } "? Everything that uses it stops working at once; this cannot be undone." },
+                    "Revoke token",
+                )
+            };
+            let question = confirm::Question {
+                title,
+                says,
+                action: &path,
+                button,
+                back: PAGE,
+                keep: &[],
+            };
+            return Ok(confirm::ask(&state, &user, question));
         }
         let now = state.clock.now();
+        if !rotate {
+            tokens::revoke(&*state.store, &manage, &user.principal, id, now).await?;
+            let says = format!("Token {} was revoked.", token.name);
+            return Ok(confirm::redirect_saying(&state, &user, PAGE, &says));
+        }
         match tokens::rotate(&*state.store, &manage, &user.principal, id, None, now).await {
             Ok(issued) => Ok(once::redirect_showing(
                 &state,

@@ -81,21 +81,6 @@ pub async fn answered_within_a_second(
     }
 }
 
-/// Kills every connection that listens for changes on the PostgreSQL database at `url` (each
-/// instance's watch); one `true` per connection killed.
-pub async fn kill_listeners(url: &str) -> Vec<bool> {
-    let admin = sqlx::PgPool::connect(url).await.unwrap();
-    let killed = sqlx::query_scalar(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-         WHERE datname = current_database() AND pid <> pg_backend_pid() AND query ILIKE 'LISTEN%'",
-    )
-    .fetch_all(&admin)
-    .await
-    .unwrap();
-    admin.close().await;
-    killed
-}
-
 /// Runs `statements` on the database at `url` through a connection of its own, as an
 /// operator's console would: nothing of tessera's runs with them.
 pub async fn execute_directly(url: &str, statements: impl IntoIterator<Item = String>) {
@@ -117,3 +102,5 @@ pub async fn execute_directly(url: &str, statements: impl IntoIterator<Item = St
         run_on!(sqlx::SqlitePool)
     }
 }
+
+pub use tessera_testkit::kill_listeners;
