@@ -176,6 +176,21 @@ macro_rules! backend_tests {
     };
 }
 
+/// Kills every connection that listens for changes on the PostgreSQL database at `url` (each
+/// instance's watch of the auth and data epochs); one `true` per connection killed.
+pub async fn kill_listeners(url: &str) -> Vec<bool> {
+    let admin = sqlx::PgPool::connect(url).await.unwrap();
+    let killed = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid() AND query ILIKE 'LISTEN%'",
+    )
+    .fetch_all(&admin)
+    .await
+    .unwrap();
+    admin.close().await;
+    killed
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,19 +207,4 @@ mod tests {
             "postgres://u@h/x?sslmode=disable"
         );
     }
-}
-
-/// Kills every connection that listens for changes on the PostgreSQL database at `url` (each
-/// instance's watch of the auth and data epochs); one `true` per connection killed.
-pub async fn kill_listeners(url: &str) -> Vec<bool> {
-    let admin = sqlx::PgPool::connect(url).await.unwrap();
-    let killed = sqlx::query_scalar(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-         WHERE datname = current_database() AND pid <> pg_backend_pid() AND query ILIKE 'LISTEN%'",
-    )
-    .fetch_all(&admin)
-    .await
-    .unwrap();
-    admin.close().await;
-    killed
 }
