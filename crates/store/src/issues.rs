@@ -243,8 +243,10 @@ impl IssueStore for SqlStore {
                 .await
                 .map_err(backend)?;
             }
-            // Jira's autowatch: the reporter and the creator watch what they file.
-            for watcher in issue.reporter.iter().chain([&issue.creator]) {
+            // Jira's autowatch: the reporter and the creator watch what they file (usually one
+            // user, written once).
+            let creator = Some(issue.creator).filter(|c| issue.reporter != Some(*c));
+            for watcher in issue.reporter.iter().chain(creator.iter()) {
                 sqlx::query(
                     "INSERT INTO issue_watchers (issue_id, user_id, created_at) \
                      VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",

@@ -186,6 +186,12 @@ backend_tests! {
         assert_eq!(names(&list), ["admin"]);
         assert_eq!((list["watchCount"].as_i64(), list["isWatching"].as_bool()), (Some(1), Some(true)));
         assert!(list["self"].as_str().unwrap().ends_with("/watchers"));
+        // Filed for someone else: the reporter and the creator both watch it.
+        let filed = server.admin(Method::POST, "/rest/api/2/issue").json(&json!({"fields": {"project": {"key": "WAT"}, "issuetype": {"name": "Task"}, "summary": "for dev", "reporter": {"name": "dev"}}})).send().await.unwrap();
+        assert_eq!(filed.status(), StatusCode::CREATED);
+        let filed = json_of(filed).await;
+        let theirs = ok_json(server.admin(Method::GET, &format!("/rest/api/2/issue/{}/watchers", filed["key"].as_str().unwrap())).send().await.unwrap()).await;
+        assert_eq!(names(&theirs), ["admin", "dev"]);
 
         // Anyone who can browse watches and unwatches it themselves, with or without a name.
         no_content(server.user(Method::POST, &path, "reader").send().await.unwrap()).await;
