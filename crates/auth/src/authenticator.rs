@@ -323,7 +323,10 @@ impl Authenticator {
                 .await
                 .map(Some);
         }
-        // 3. Verify, by kind.
+        // 3. Verify, by kind: not for an address penalized for its failed credentials.
+        if request.penalized {
+            return Err(AuthError::Penalized);
+        }
         let verified = match presented {
             Presented::Password { username, password } => {
                 let input = PresentedPassword {

@@ -48,8 +48,32 @@ pub enum AuthError {
     Forbidden(Denied),
     #[error("The server is busy checking passwords; try again shortly.")]
     Busy,
+    /// The client's address spent its rate budget on failed credentials, and this credential
+    /// is not one answered from memory: refused unverified (see [`crate::RequestInfo`]).
+    #[error("Too many failed credentials from this address: wait before trying again.")]
+    Penalized,
     #[error("authentication failed internally: {0}")]
     Internal(String),
+}
+
+impl AuthError {
+    /// Whether the request failed for its credential (wrong, unknown, malformed, expired or
+    /// revoked, or a token used from an address its allowlist excludes): such failures are
+    /// paid for from the client address's rate budget. Not a refusal of a good credential by
+    /// the policy or the XSRF rule (a forged cross-site request must not cost its victim),
+    /// nor the server being busy or failing.
+    pub fn is_failed_credential(&self) -> bool {
+        matches!(
+            self,
+            Self::Credential(_)
+                | Self::BadCredentials
+                | Self::SessionInvalid
+                | Self::Token(_)
+                | Self::Jwt(_)
+                | Self::OAuth1(_)
+                | Self::IpNotAllowed
+        )
+    }
 }
 
 impl From<StoreError> for AuthError {
@@ -240,6 +264,7 @@ impl AuthError {
             | Self::Denied(_)
             | Self::Forbidden(_)
             | Self::Busy
+            | Self::Penalized
             | Self::Internal(_) => None,
         }
     }

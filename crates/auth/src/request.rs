@@ -64,6 +64,10 @@ pub struct RequestInfo<'a> {
     /// an urlencoded body's parameters, or another body's `oauth_body_hash`); empty
     /// otherwise.
     pub body: &'a [u8],
+    /// The client's address is penalized for failed credentials (its rate budget is spent):
+    /// only a credential answered from memory is accepted; any other is refused with
+    /// [`crate::AuthError::Penalized`] before it costs a hash or a database read.
+    pub penalized: bool,
 }
 
 impl RequestInfo<'_> {

@@ -127,6 +127,7 @@ async fn authenticate(
         surface: Surface::Api,
         url: &url(),
         body: &[],
+        penalized: false,
     })
     .await
 }
@@ -263,7 +264,7 @@ backend_tests! {
         let own = ["http://127.0.0.1:8080".to_string()];
         let with_token = f.auth.authenticate(&RequestInfo {
             method: &Method::POST, headers: &form, form_token: Some(&login.xsrf_token), client_ip: IP, own_origins: &own,
-            surface: Surface::Api, url: &url(), body: &[],
+            surface: Surface::Api, url: &url(), body: &[], penalized: false,
         }).await;
         assert!(with_token.unwrap().is_some(), "the session's form token passes");
         form.insert("x-atlassian-token", HeaderValue::from_static("no-check"));

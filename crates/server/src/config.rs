@@ -49,6 +49,10 @@ pub struct Config {
     /// Connections served at once; further clients wait in the kernel's accept queue. Capped
     /// by the open-file limit (raised to its hard maximum at start).
     pub max_connections: usize,
+    /// Connections one client address may hold open at once (a trusted proxy's are not
+    /// counted); further ones from it are closed at once, so that one client cannot take the
+    /// others' slots.
+    pub max_connections_per_address: usize,
     /// How long a client may take to send a request's headers.
     pub header_read_timeout_seconds: u64,
     /// How long a client may take to send a request's body, from its first byte to its last.
@@ -363,6 +367,7 @@ impl Default for Config {
             max_body_bytes: 1024 * 1024,
             max_attachment_bytes: 10 * 1024 * 1024,
             max_connections: 10_000,
+            max_connections_per_address: 256,
             header_read_timeout_seconds: 15,
             body_read_timeout_seconds: 30,
             log: "info".into(),
@@ -451,6 +456,7 @@ const ENV_KEYS: &[&str] = &[
     "max_body_bytes",
     "max_attachment_bytes",
     "max_connections",
+    "max_connections_per_address",
     "header_read_timeout_seconds",
     "body_read_timeout_seconds",
     "log",

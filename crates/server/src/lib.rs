@@ -169,12 +169,18 @@ pub async fn bootstrap_admin(
 
 /// The base URL: configured, or derived from the address actually bound.
 pub fn base_url(config: &Config, bound: SocketAddr) -> Result<Urls, ServerError> {
-    let text = match &config.base_url {
-        Some(url) => url.clone(),
-        None if bound.ip().is_unspecified() => format!("http://127.0.0.1:{}", bound.port()),
-        None => format!("http://{bound}"),
+    let (text, configured) = match &config.base_url {
+        Some(url) => (url.clone(), true),
+        None if bound.ip().is_unspecified() => {
+            (format!("http://127.0.0.1:{}", bound.port()), false)
+        }
+        None => (format!("http://{bound}"), false),
     };
-    Urls::parse(&text).ok_or(ServerError::BaseUrl(text))
+    match Urls::parse(&text) {
+        Some(urls) if configured => Ok(urls.configured()),
+        Some(urls) => Ok(urls),
+        None => Err(ServerError::BaseUrl(text)),
+    }
 }
 
 /// A running server's parts, made before it starts to accept connections.
@@ -242,6 +248,8 @@ pub async fn prepare(config: &Config, bound: SocketAddr) -> Result<Prepared, Ser
         header_read_timeout: Duration::from_secs(config.header_read_timeout_seconds.max(1)),
         body_read_timeout: Duration::from_secs(config.body_read_timeout_seconds.max(1)),
         max_connections: connection_limit(config.max_connections),
+        max_connections_per_address: config.max_connections_per_address.max(1),
+        trusted_proxies: config.trusted_proxies.clone(),
     };
     Ok(Prepared {
         state,
@@ -272,7 +280,7 @@ pub struct Retention {
 }
 
 /// Limits of the transport layer.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Transport {
     /// How long a client may take to send a request's headers (slow-header attacks hold a
     /// connection open without ever finishing a request).
@@ -282,6 +290,49 @@ pub struct Transport {
     pub body_read_timeout: Duration,
     /// Connections served at once; further clients wait in the kernel's accept queue.
     pub max_connections: usize,
+    /// Connections one address may hold at once; more are closed when accepted.
+    pub max_connections_per_address: usize,
+    /// Peers not held to `max_connections_per_address` (every client of theirs shares it).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+/// The connections each client address holds open.
+#[derive(Debug, Default)]
+struct OpenConnections(std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>);
+
+/// One open connection of an address, counted until dropped.
+#[derive(Debug)]
+struct Counted {
+    open: Arc<OpenConnections>,
+    ip: std::net::IpAddr,
+}
+
+impl OpenConnections {
+    /// Counts a new connection from `ip`, unless it holds `limit` already.
+    fn admit(self: &Arc<Self>, ip: std::net::IpAddr, limit: usize) -> Option<Counted> {
+        let mut open = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let count = open.entry(ip).or_insert(0);
+        if *count >= limit {
+            return None;
+        }
+        *count += 1;
+        Some(Counted {
+            open: self.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        let mut open = self.open.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = open.get_mut(&self.ip) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.ip);
+            }
+        }
+    }
 }
 
 /// File descriptors kept for everything but client connections (database, log, listener).
@@ -381,6 +432,7 @@ async fn accept_loop(
 
     let graceful = GracefulShutdown::new();
     let permits = Arc::new(tokio::sync::Semaphore::new(transport.max_connections));
+    let open = Arc::new(OpenConnections::default());
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(transport.header_read_timeout);
@@ -405,6 +457,23 @@ async fn accept_loop(
             },
             () = &mut shutdown => break,
         };
+        let ip = tessera_core::tokens::canonical_ip(peer.ip());
+        let counted = if transport
+            .trusted_proxies
+            .iter()
+            .any(|net| net.contains(&ip))
+        {
+            None
+        } else {
+            match open.admit(ip, transport.max_connections_per_address) {
+                Some(counted) => Some(counted),
+                None => {
+                    tracing::info!(target: "tessera::security", client_ip = %ip, "connection refused: the address holds too many");
+                    drop(stream);
+                    continue;
+                }
+            }
+        };
         let _ = stream.set_nodelay(true);
         let service = tower::ServiceBuilder::new()
             .map_request(
@@ -424,6 +493,7 @@ async fn accept_loop(
             if let Err(error) = connection.await {
                 tracing::debug!(%error, %peer, "connection ended with an error");
             }
+            drop(counted);
             drop(permit);
         });
     }

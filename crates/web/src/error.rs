@@ -58,7 +58,8 @@ pub enum ApiError {
     },
     /// Status 429: the caller's rate budget is spent (Jira Data Center's headers).
     RateLimited {
-        bucket: tessera_core::policy::Quota,
+        /// The bucket spent, when the refusal is of one (its size is sent as headers).
+        bucket: Option<tessera_core::policy::Quota>,
         retry_after_seconds: u64,
     },
     /// Status 403: password logins of this name or network are suspended after too many
@@ -191,7 +192,9 @@ impl ApiError {
                 retry_after_seconds,
             } => {
                 headers.insert(RETRY_AFTER, HeaderValue::from(retry_after_seconds.max(1)));
-                crate::rate_limit::insert_headers(&mut headers, bucket, 0);
+                if let Some(bucket) = bucket {
+                    crate::rate_limit::insert_headers(&mut headers, bucket, 0);
+                }
                 headers.insert(DENIED_REASON, HeaderValue::from_static("rate_limited"));
                 let mut errors = FieldErrors::message(
                     "Too many requests: the rate limit for this caller is spent. Retry after the \
@@ -307,6 +310,10 @@ impl From<AuthError> for ApiError {
                 reason: denial.reason_code(),
             },
             AuthError::Forbidden(denied) => Error::Denied(denied).into(),
+            AuthError::Penalized => Self::RateLimited {
+                bucket: None,
+                retry_after_seconds: 1,
+            },
             AuthError::Busy => Self::Unavailable {
                 message: error.to_string(),
                 retry_after_seconds: 1,

@@ -52,18 +52,23 @@ pub fn no_content() -> Response {
 #[derive(Debug)]
 pub struct JsonBody<T>(pub T);
 
+/// Whether the body is declared as Jira takes JSON: `application/json`, in UTF-8 (a `charset`
+/// parameter, if any, names it). Other `+json` types are not Jira's API and are refused (415)
+/// rather than guessed at.
 fn is_json(content_type: Option<&HeaderValue>) -> bool {
     let Some(value) = content_type.and_then(|v| v.to_str().ok()) else {
         return false;
     };
-    let essence = value
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    essence == "application/json"
-        || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let mut parts = value.split(';');
+    let essence = parts.next().unwrap_or("").trim();
+    essence.eq_ignore_ascii_case("application/json")
+        && parts.all(|parameter| match parameter.split_once('=') {
+            Some((name, charset)) if name.trim().eq_ignore_ascii_case("charset") => {
+                let charset = charset.trim().trim_matches('"');
+                charset.eq_ignore_ascii_case("utf-8") || charset.eq_ignore_ascii_case("utf8")
+            }
+            _ => true,
+        })
 }
 
 impl<S, T> FromRequest<S> for JsonBody<T>
@@ -363,13 +368,17 @@ impl FormBody {
         let pairs: Vec<(String, String)> = form_urlencoded::parse(bytes)
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
-        if pairs
+        // Tabs and line breaks belong in text areas; no field takes other control characters.
+        let is_control = |c: char| c.is_control() && !matches!(c, '\t' | '\n' | '\r');
+        if let Some((name, _)) = pairs
             .iter()
-            .any(|(k, v)| k.contains('\0') || v.contains('\0'))
+            .find(|(k, v)| k.contains(is_control) || v.contains(is_control))
         {
-            return Err(FormError::BadRequest(
-                "The form contains a NUL character, which no field accepts.".into(),
-            ));
+            let shown: String = name.chars().take(50).collect();
+            return Err(FormError::BadRequest(format!(
+                "The field {shown:?} contains a control character (such as NUL), which no \
+                 field accepts."
+            )));
         }
         Ok(Self(pairs))
     }
@@ -471,7 +480,16 @@ mod tests {
             "Application/JSON; charset=utf-8"
         ))));
         assert!(is_json(Some(&HeaderValue::from_static(
+            "application/json;charset=\"UTF-8\""
+        ))));
+        assert!(!is_json(Some(&HeaderValue::from_static(
             "application/vnd.api+json"
+        ))));
+        assert!(!is_json(Some(&HeaderValue::from_static(
+            "application/json; charset=iso-8859-1"
+        ))));
+        assert!(!is_json(Some(&HeaderValue::from_static(
+            "application/jsonp"
         ))));
         assert!(!is_json(Some(&HeaderValue::from_static("text/plain"))));
         assert!(!is_json(None));

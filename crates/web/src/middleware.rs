@@ -5,7 +5,8 @@
 //! applies the access policy: methods, addresses, API groups), admits the principal (the USE
 //! permission), takes one request from the caller's rate budget ([`crate::rate_limit`]) and
 //! records the caller for the handlers; a bad credential ends the request there, never falling
-//! back to anonymous. [`require_websudo`] and [`audit_admin_change`] wrap the administrative
+//! back to anonymous, and is paid for from the client address's budget (once that is spent,
+//! only credentials answered from memory are accepted from the address until it refills). [`require_websudo`] and [`audit_admin_change`] wrap the administrative
 //! changes of the route table.
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -30,14 +31,10 @@ use tessera_core::audit::{AuditEvent, Outcome};
 use tessera_core::authz::Denied;
 use tessera_core::principal::AuthMethod;
 
-/// Origins that count as tessera itself: the base URL's, and the one the request was sent to.
+/// Origins that count as tessera itself ([`crate::urls::Urls::own_origins`]).
 fn own_origins(state: &AppState, request: &Request, client: ClientAddr) -> Vec<String> {
-    let mut origins = vec![state.urls.origin().to_string()];
-    if let Some(host) = request.headers().get(HOST).and_then(|h| h.to_str().ok()) {
-        let scheme = if client.is_tls { "https" } else { "http" };
-        origins.push(format!("{scheme}://{}", host.to_ascii_lowercase()));
-    }
-    origins
+    let host = request.headers().get(HOST).and_then(|h| h.to_str().ok());
+    state.urls.own_origins(host, client.is_tls)
 }
 
 /// Whether the request carries `Authorization: OAuth`.
@@ -98,8 +95,15 @@ pub async fn authenticate(
         surface: Surface::Api,
         url: &url,
         body: &body,
+        penalized: state.rate_limits.penalty(client.ip).is_some(),
     };
-    let (caller, session) = match state.auth.authenticate(&info).await {
+    let outcome = state.auth.authenticate(&info).await;
+    if let Err(error) = &outcome
+        && error.is_failed_credential()
+    {
+        charge_failure(&state, client.ip);
+    }
+    let (caller, session) = match outcome {
         Ok(None) => (
             Caller::Anonymous {
                 client_ip: client.ip,
@@ -114,6 +118,9 @@ pub async fn authenticate(
                 Caller::User(Box::new(authenticated.principal)),
                 authenticated.session,
             )
+        }
+        Err(AuthError::Penalized) => {
+            return penalized(&state, client.ip, &request).into_response();
         }
         Err(AuthError::SessionInvalid) => {
             let cookie = expired_session_cookie(&state.urls, client.is_tls);
@@ -145,6 +152,32 @@ pub async fn authenticate(
     response
 }
 
+/// Pays for a failed credential from the client address's budget ([`crate::rate_limit`]).
+pub fn charge_failure(state: &AppState, client_ip: IpAddr) {
+    let policy = state.auth.policy().current();
+    state.rate_limits.charge_failure(client_ip, &policy);
+}
+
+/// The answer to a request refused because its address is penalized for failed credentials:
+/// 429 with `Retry-After` and the spent bucket, audited as any refusal of the rate limits.
+fn penalized(state: &AppState, client_ip: IpAddr, request: &Request) -> ApiError {
+    let Some(penalty) = state.rate_limits.penalty(client_ip) else {
+        // Ended meanwhile: the client may retry at once.
+        return ApiError::RateLimited {
+            bucket: None,
+            retry_after_seconds: 1,
+        };
+    };
+    let caller = Caller::Anonymous { client_ip };
+    rate_limited(
+        state,
+        &caller,
+        request,
+        penalty.bucket,
+        penalty.retry_after(),
+    )
+}
+
 /// Takes one request from the caller's rate budget; a spent budget is answered (429, with
 /// Jira Data Center's headers) and audited here.
 pub fn take_from_budget(
@@ -161,6 +194,17 @@ pub fn take_from_budget(
     else {
         return Ok(decision);
     };
+    Err(rate_limited(state, caller, request, bucket, retry_after))
+}
+
+/// A refusal by the rate limits, audited.
+fn rate_limited(
+    state: &AppState,
+    caller: &Caller,
+    request: &Request,
+    bucket: tessera_core::policy::Quota,
+    retry_after: std::time::Duration,
+) -> ApiError {
     let now = state.clock.now();
     // The path, cut short: a client must not be able to fill the audit with long URLs.
     let path: String = request.uri().path().chars().take(200).collect();
@@ -175,10 +219,10 @@ pub fn take_from_budget(
         .auth
         .audit()
         .record(event.outcome(Outcome::Denied).reason("rate_limited"));
-    Err(ApiError::RateLimited {
-        bucket,
+    ApiError::RateLimited {
+        bucket: Some(bucket),
         retry_after_seconds: retry_after.as_millis().div_ceil(1000) as u64,
-    })
+    }
 }
 
 /// The login route takes from the client address's anonymous budget: with rate limiting on,

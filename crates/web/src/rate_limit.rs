@@ -4,12 +4,20 @@
 //!
 //! Buckets live in this instance's memory (GCRA, from the `governor` crate): behind a load
 //! balancer each instance grants its own budget.
+//!
+//! A failed credential (a wrong password, an unknown or malformed token, a dead session) is
+//! paid for from the client address's anonymous bucket, as an anonymous request would be
+//! ([`RateLimits::charge_failure`]). Once that bucket is spent the address is *penalized*
+//! until the bucket holds a request again: its requests are then accepted only with a
+//! credential answered from memory, so that a flood of bad credentials gets no more Argon2 or
+//! database work than the anonymous rate allows ([`RateLimits::penalty`]).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use governor::clock::{Clock, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
@@ -104,12 +112,33 @@ impl Buckets {
 #[derive(Debug)]
 pub struct RateLimits {
     current: RwLock<Arc<Buckets>>,
+    /// Networks whose failed credentials spent their anonymous bucket: until when, and that
+    /// bucket's size (for the answer's headers).
+    penalties: Mutex<HashMap<IpAddr, Penalty>>,
+    /// How many networks `penalties` holds, read without its lock on every request.
+    penalized: AtomicUsize,
+}
+
+/// A penalized network: until when, and the bucket it spent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Penalty {
+    pub until: Instant,
+    pub bucket: Quota,
+}
+
+impl Penalty {
+    /// How long from now until the penalty ends.
+    pub fn retry_after(&self) -> Duration {
+        self.until.saturating_duration_since(Instant::now())
+    }
 }
 
 impl Default for RateLimits {
     fn default() -> Self {
         Self {
             current: RwLock::new(Arc::new(Buckets::new(0, RateLimitPolicy::default()))),
+            penalties: Mutex::new(HashMap::new()),
+            penalized: AtomicUsize::new(0),
         }
     }
 }
@@ -175,7 +204,46 @@ impl RateLimits {
         }
     }
 
-    /// Drops the buckets of callers not seen lately (they are full again anyway).
+    /// Pays for a failed credential from `client_ip`'s anonymous bucket. When that leaves the
+    /// bucket empty, the address's network is penalized until it holds a request again
+    /// (returned).
+    pub fn charge_failure(&self, client_ip: IpAddr, policy: &ActivePolicy) -> Option<Penalty> {
+        let (bucket, retry_after) = match self.check(&Caller::Anonymous { client_ip }, policy) {
+            Decision::Allowed {
+                bucket,
+                remaining: 0,
+            } => (bucket, Duration::from_secs(1) / bucket.per_second.max(1)),
+            Decision::Limited {
+                bucket,
+                retry_after,
+            } => (bucket, retry_after),
+            Decision::Allowed { .. } | Decision::Unlimited => return None,
+        };
+        let penalty = Penalty {
+            until: Instant::now() + retry_after,
+            bucket,
+        };
+        let mut penalties = self.penalties.lock().unwrap_or_else(|e| e.into_inner());
+        penalties.insert(network_of(client_ip), penalty);
+        self.penalized.store(penalties.len(), Ordering::Release);
+        Some(penalty)
+    }
+
+    /// Whether `client_ip`'s network is penalized now: its failed credentials spent its
+    /// anonymous bucket, which holds no request yet.
+    pub fn penalty(&self, client_ip: IpAddr) -> Option<Penalty> {
+        if self.penalized.load(Ordering::Acquire) == 0 {
+            return None;
+        }
+        let penalties = self.penalties.lock().unwrap_or_else(|e| e.into_inner());
+        penalties
+            .get(&network_of(client_ip))
+            .filter(|penalty| penalty.until > Instant::now())
+            .copied()
+    }
+
+    /// Drops the buckets of callers not seen lately (they are full again anyway), and the
+    /// penalties that ended.
     pub fn forget_idle(&self) {
         let buckets = self
             .current
@@ -186,6 +254,10 @@ impl RateLimits {
             limiter.retain_recent();
             limiter.shrink_to_fit();
         }
+        let mut penalties = self.penalties.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        penalties.retain(|_, penalty| penalty.until > now);
+        self.penalized.store(penalties.len(), Ordering::Release);
     }
 }
 
@@ -321,6 +393,44 @@ mod tests {
         assert_eq!(remaining, [2, 1, 0]);
         let off = policy(2, RateLimitPolicy::default());
         assert_eq!(allowed(&limits, &caller, &off), 20);
+    }
+
+    #[test]
+    fn failed_credentials_spend_the_address_budget_then_penalize_its_network() {
+        let limits = RateLimits::default();
+        let settings = settings();
+        let attacker: IpAddr = "2001:db8:9:9::1".parse().unwrap();
+        let neighbour: IpAddr = "2001:db8:9:9::2".parse().unwrap();
+        let elsewhere: IpAddr = "198.51.100.7".parse().unwrap();
+        // The anonymous bucket holds two: the second failure spends it.
+        assert_eq!(limits.charge_failure(attacker, &settings), None);
+        assert_eq!(limits.penalty(attacker), None);
+        let penalty = limits
+            .charge_failure(attacker, &settings)
+            .expect("the bucket is spent");
+        assert_eq!(penalty.bucket, quota(2, 1));
+        assert!(penalty.retry_after() > Duration::ZERO);
+        assert!(penalty.retry_after() <= Duration::from_secs(1));
+        // The whole /64 shares it; another address does not.
+        assert_eq!(limits.penalty(attacker), Some(penalty));
+        assert_eq!(limits.penalty(neighbour), Some(penalty));
+        assert_eq!(limits.penalty(elsewhere), None);
+        // The address's anonymous requests share the spent bucket.
+        let anonymous = Caller::Anonymous {
+            client_ip: neighbour,
+        };
+        assert!(matches!(
+            limits.check(&anonymous, &settings),
+            Decision::Limited { .. }
+        ));
+        // With rate limits off, failures are not charged.
+        let off = policy(2, RateLimitPolicy::default());
+        assert_eq!(limits.charge_failure(elsewhere, &off), None);
+        // A penalty ends when the bucket holds a request again, and is then forgotten.
+        std::thread::sleep(penalty.retry_after() + Duration::from_millis(20));
+        assert_eq!(limits.penalty(attacker), None);
+        limits.forget_idle();
+        assert_eq!(limits.penalized.load(Ordering::Acquire), 0);
     }
 
     #[test]

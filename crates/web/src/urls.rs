@@ -15,6 +15,9 @@ pub struct Urls {
     /// `scheme://host[:port]`.
     origin: String,
     is_https: bool,
+    /// Set by the administrator (not derived from the listening address): the one name
+    /// tessera is reached by.
+    configured: bool,
 }
 
 impl Urls {
@@ -38,7 +41,30 @@ impl Urls {
             context_path: path.to_string(),
             origin: format!("{scheme}://{}", authority.to_ascii_lowercase()),
             is_https: scheme == "https",
+            configured: false,
         })
+    }
+
+    /// Marks the base URL as the administrator's: see [`Urls::own_origins`].
+    pub fn configured(self) -> Self {
+        Self {
+            configured: true,
+            ..self
+        }
+    }
+
+    /// The origins that count as tessera itself for the XSRF rule. With a configured base URL,
+    /// its origin alone: the `Host` a request arrives with may be a proxy's rewrite, and must
+    /// not make another site's `Origin` look like tessera's own. Without one (tessera named
+    /// itself after its listening address), also the origin the request was sent to, so that
+    /// a browser reaching it by another of the machine's names is not refused.
+    pub fn own_origins(&self, host: Option<&str>, is_tls: bool) -> Vec<String> {
+        let mut origins = vec![self.origin.clone()];
+        if let Some(host) = host.filter(|_| !self.configured) {
+            let scheme = if is_tls { "https" } else { "http" };
+            origins.push(format!("{scheme}://{}", host.to_ascii_lowercase()));
+        }
+        origins
     }
 
     pub fn base(&self) -> &str {
@@ -87,6 +113,22 @@ impl Urls {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_configured_base_url_alone_is_own_origin() {
+        let derived = Urls::parse("http://127.0.0.1:8080").unwrap();
+        assert_eq!(
+            derived.own_origins(Some("Tessera.LAN:8080"), false),
+            ["http://127.0.0.1:8080", "http://tessera.lan:8080"]
+        );
+        let configured = Urls::parse("https://jira.example.com/jira")
+            .unwrap()
+            .configured();
+        assert_eq!(
+            configured.own_origins(Some("10.0.0.5:8080"), false),
+            ["https://jira.example.com"]
+        );
+    }
 
     #[test]
     fn base_urls_keep_their_context_path() {

@@ -416,6 +416,11 @@ backend_tests! {
         expect_error(post("{not json", Some("application/json")).send().await.unwrap(), StatusCode::BAD_REQUEST).await;
         expect_error(post("{}", Some("text/xml")).send().await.unwrap(), StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
         expect_error(post("{}", None).send().await.unwrap(), StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
+        // JSON is application/json in UTF-8; other +json types and charsets are not Jira's.
+        for other in ["application/vnd.api+json", "application/json; charset=iso-8859-1", "application/jsonp"] {
+            expect_error(post("{}", Some(other)).send().await.unwrap(), StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
+        }
+        expect_error(post("{}", Some("application/json; charset=UTF-8")).send().await.unwrap(), StatusCode::BAD_REQUEST).await;
         expect_error(post("", Some("application/json")).send().await.unwrap(), StatusCode::BAD_REQUEST).await;
         expect_error(post("[1,2]", Some("application/json")).send().await.unwrap(), StatusCode::BAD_REQUEST).await;
         let huge = format!("{{\"fields\":{{\"summary\":\"{}\"}}}}", "x".repeat(2 * 1024 * 1024));
@@ -712,6 +717,23 @@ async fn a_context_path_prefixes_routes_and_links() {
         cookie.contains("Secure") && cookie.contains("Path=/jira"),
         "{cookie}"
     );
+    // The configured base URL's origin alone is tessera's own for the XSRF rule: a cookie
+    // request whose Origin merely matches its Host (which a proxy may rewrite) is refused.
+    let session = cookie["JSESSIONID=".len()..].split(';').next().unwrap();
+    let logout = |origin: &str| {
+        server
+            .with_session(Method::DELETE, "/jira/rest/auth/1/session", session)
+            .header("origin", origin)
+            .send()
+    };
+    let refused = logout(&format!("http://{}", server.addr)).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        refused.headers()["x-authentication-denied-reason"],
+        "xsrf_check_failed"
+    );
+    let own = logout("https://jira.example.com").await.unwrap();
+    assert_eq!(own.status(), StatusCode::NO_CONTENT);
     server.stop().await;
 }
 
@@ -839,6 +861,67 @@ async fn the_transport_bounds_slow_clients_and_connections() {
         .unwrap();
     assert_eq!(status, StatusCode::OK);
     drop(second);
+    server.stop().await;
+}
+
+/// One address cannot hold every connection: past its own cap its new connections are closed
+/// at once, while other addresses are served; a connection that sends nothing is cut off by
+/// the header timeout.
+#[tokio::test]
+async fn one_address_cannot_take_every_connection() {
+    use tokio::io::AsyncReadExt;
+    use tokio::net::TcpStream;
+
+    let db = tessera_testkit::TestDatabase::sqlite();
+    let mut config = test_config(&db);
+    config.max_connections_per_address = 3;
+    config.header_read_timeout_seconds = 1;
+    let server = TestServer::start_with(db, config).await;
+    // Connections from 127.0.0.2 (all of 127.0.0.0/8 is this machine's loopback).
+    let from_other = |ip: &str| {
+        reqwest::Client::builder()
+            .local_address(ip.parse::<std::net::IpAddr>().unwrap())
+            .build()
+            .unwrap()
+    };
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(TcpStream::connect(server.addr).await.unwrap());
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // A fourth from the same address is closed without an answer...
+    let mut fourth = TcpStream::connect(server.addr).await.unwrap();
+    let mut buffer = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_millis(800),
+        fourth.read_to_end(&mut buffer),
+    )
+    .await;
+    assert!(
+        matches!(read, Ok(Ok(0)) | Ok(Err(_))),
+        "closed at once: {read:?}"
+    );
+    // ... while another address is served.
+    let other = from_other("127.0.0.2")
+        .get(server.url("/rest/api/2/serverInfo"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), StatusCode::OK);
+    // The held connections sent nothing: the header timeout closes them, and the address
+    // is served again.
+    for mut connection in held {
+        let read = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            connection.read_to_end(&mut buffer),
+        )
+        .await;
+        assert!(read.is_ok(), "a silent connection is cut off");
+    }
+    let again = reqwest::get(server.url("/rest/api/2/serverInfo"))
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::OK);
     server.stop().await;
 }
 

@@ -344,6 +344,11 @@ backend_tests! {
             assert!(page.raw_token().is_none());
         }
         assert!(tokens_of(&server, "alice").await.is_empty(), "no token was made");
+        // A control character in a field is a clear 400 naming the field, and makes nothing.
+        let page = post(&server, "/secure/tokens", Some(&session), &[("atl_token", leaked), ("name", "c\u{1b}i"), ("expirationDays", "30"), ("scopes", "READ")], &[]).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST);
+        assert!(page.body.contains("&quot;name&quot;") || page.body.contains("\"name\""), "{}", page.body);
+        assert!(tokens_of(&server, "alice").await.is_empty(), "no token was made");
 
         // Another session's token does not do either.
         let other = login(&server, "alice", PASSWORD).await;
@@ -1201,8 +1206,24 @@ async fn pages_live_under_the_context_path() {
         StatusCode::NOT_FOUND
     );
 
-    // The base URL's origin counts as tessera's own, as does the one the request was sent to.
+    // The base URL is configured: its origin alone is tessera's own. The origin the request
+    // was sent to (its Host, which a proxy may rewrite) does not count.
     let token = page.form_token();
+    let by_host = format!("http://{}", server.addr);
+    let refused = post(
+        &server,
+        "/jira/secure/tokens",
+        Some(&session),
+        &[
+            ("atl_token", &token),
+            ("name", "by-host"),
+            ("expirationDays", "1"),
+            ("scopes", "READ"),
+        ],
+        &[("origin", &by_host)],
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
     let page = post(
         &server,
         "/jira/secure/tokens",

@@ -81,4 +81,88 @@ backend_tests! {
         let limited = server.audit("action=request.rate_limited&actor=dev", 1).await;
         assert_eq!((limited[0]["outcome"].as_str(), limited[0]["reason"].as_str()), (Some("denied"), Some("rate_limited")));
     }
+
+    async fn failed_credentials_spend_the_address_budget_and_then_cost_no_verification(db) {
+        let mut config = test_config(&db);
+        config.rate_limit.enabled = true;
+        config.rate_limit.anonymous_capacity = 3;
+        config.rate_limit.anonymous_per_second = 1;
+        config.rate_limit.exempt_groups = vec!["jira-administrators".into()];
+        // Requests come "from" addresses named in X-Forwarded-For.
+        config.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+        let server = TestServer::start_with(db, config).await;
+        server.create_user("dev", &[]).await;
+        server.create_user("victim", &[]).await;
+        let token = server.create_token("dev", json!({"name": "ci", "expirationDuration": 1})).await;
+        let attacker = "203.0.113.9";
+        let from = |request: reqwest::RequestBuilder, ip: &str| request.header("x-forwarded-for", ip);
+        let wrong = |user: &str, ip: &str| from(server.request(Method::GET, MYSELF).basic_auth(user, Some("not-the-password")), ip);
+        // A session that was ended: its cookie names no live session.
+        let ended = server.login("victim", PASSWORD).await;
+        assert_eq!(server.with_session(Method::DELETE, "/rest/auth/1/session", &ended).send().await.unwrap().status(), StatusCode::NO_CONTENT);
+        // The token is known-good at the attacker's address (remembered).
+        assert_eq!(from(server.bearer(Method::GET, MYSELF, &token), attacker).send().await.unwrap().status(), StatusCode::OK);
+
+        // Failed credentials of every kind are paid for from the address's anonymous budget
+        // (3): a wrong password, an unknown token, a malformed one.
+        let last = if token.ends_with('x') { 'y' } else { 'x' };
+        let unknown = format!("{}{last}", &token[..token.len() - 1]);
+        let failures = [
+            wrong("dev", attacker),
+            from(server.request(Method::GET, MYSELF).bearer_auth(&unknown), attacker),
+            from(server.request(Method::GET, MYSELF).bearer_auth("tspat_0000"), attacker),
+        ];
+        for request in failures {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+            assert!(response.headers().get("www-authenticate").is_some());
+        }
+        // The budget is spent: the next credential that would need verifying is refused
+        // before any is done, with Retry-After and the bucket's headers.
+        let refused = wrong("victim", attacker).send().await.unwrap();
+        assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+        let retry: u64 = refused.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+        assert_eq!(retry, 1);
+        assert_eq!(refused.headers()["x-ratelimit-limit"], "3");
+        assert_eq!(refused.headers()["x-authentication-denied-reason"], "rate_limited");
+        assert_eq!(json_of(refused).await["errors"]["reason"], "rate_limited");
+        // An Authorization header that does not parse costs nothing to refuse (400), and keeps
+        // the address penalized (each is paid for from the empty bucket): the checks below
+        // run inside that.
+        let renew = || async {
+            let response = from(server.request(Method::GET, MYSELF).bearer_auth("not a token"), attacker).send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        };
+        // A good but unremembered credential from that address waits too (it would cost a
+        // verification); a remembered one is answered from memory as before.
+        renew().await;
+        assert_eq!(from(server.user(Method::GET, MYSELF, "victim"), attacker).send().await.unwrap().status(), StatusCode::TOO_MANY_REQUESTS);
+        renew().await;
+        assert_eq!(from(server.bearer(Method::GET, MYSELF, &token), attacker).send().await.unwrap().status(), StatusCode::OK);
+        // The pages refuse a dead session's cookie from there the same way (looking it up
+        // would be a database read).
+        renew().await;
+        let page = from(server.with_session(Method::GET, "/secure/tokens", &ended), attacker).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(page.headers().get("retry-after").is_some());
+        // No password was checked for victim: the trail has dev's failure and none of theirs.
+        server.audit("action=login.failed&target=user:dev", 1).await;
+        assert!(server.audit("action=login.failed&target=user:victim", 0).await.is_empty(), "victim's password was not verified");
+        // Another address is not affected.
+        assert_eq!(wrong("dev", "198.51.100.20").send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(from(server.user(Method::GET, MYSELF, "victim"), "198.51.100.20").send().await.unwrap().status(), StatusCode::OK);
+        // After waiting as told, the address's credentials are verified again.
+        tokio::time::sleep(Duration::from_secs(retry)).await;
+        assert_eq!(from(server.user(Method::GET, MYSELF, "victim"), attacker).send().await.unwrap().status(), StatusCode::OK);
+    }
+
+    async fn with_rate_limits_off_failed_credentials_are_not_throttled(db) {
+        let server = TestServer::start(db).await;
+        server.create_user("dev", &[]).await;
+        for _ in 0..5 {
+            let response = server.request(Method::GET, MYSELF).basic_auth("dev", Some("wrong")).send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        }
+        assert_eq!(server.user(Method::GET, MYSELF, "dev").send().await.unwrap().status(), StatusCode::OK);
+    }
 }

@@ -39,6 +39,7 @@ pub mod usage;
 pub mod websudo;
 
 use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::FromRequestParts;
@@ -371,15 +372,10 @@ impl Incoming {
         found.next().is_none().then_some(first)
     }
 
-    /// Origins that count as tessera itself: the base URL's and the one the request was sent
-    /// to (as the REST authentication layer counts them).
+    /// Origins that count as tessera itself ([`crate::urls::Urls::own_origins`]).
     fn own_origins(&self, state: &AppState) -> Vec<String> {
-        let mut origins = vec![state.urls.origin().to_string()];
-        if let Some(host) = self.headers.get(HOST).and_then(|h| h.to_str().ok()) {
-            let scheme = if self.client.is_tls { "https" } else { "http" };
-            origins.push(format!("{scheme}://{}", host.to_ascii_lowercase()));
-        }
-        origins
+        let host = self.headers.get(HOST).and_then(|h| h.to_str().ok());
+        state.urls.own_origins(host, self.client.is_tls)
     }
 
     /// Whether the request passes the origin half of the XSRF rule (`Sec-Fetch-Site` and
@@ -440,8 +436,15 @@ pub async fn session_user(
         surface: Surface::Pages,
         url: &incoming.url,
         body: &[],
+        penalized: state.rate_limits.penalty(incoming.client.ip).is_some(),
     };
-    let (principal, session) = match state.auth.authenticate(&info).await {
+    let outcome = state.auth.authenticate(&info).await;
+    if let Err(error) = &outcome
+        && error.is_failed_credential()
+    {
+        crate::middleware::charge_failure(state, incoming.client.ip);
+    }
+    let (principal, session) = match outcome {
         Ok(Some(Authenticated {
             principal,
             session: Some(session),
@@ -453,6 +456,15 @@ pub async fn session_user(
             return Err(PageError::FormToken);
         }
         Err(AuthError::Internal(cause)) => return Err(PageError::Internal(cause)),
+        Err(AuthError::Penalized) => {
+            let wait = state
+                .rate_limits
+                .penalty(incoming.client.ip)
+                .map_or(Duration::ZERO, |penalty| penalty.retry_after());
+            return Err(PageError::RateLimited {
+                retry_after_seconds: wait.as_millis().div_ceil(1000) as u64,
+            });
+        }
         // The access policy refuses this session here: say so (a login would not help).
         Err(AuthError::Denied(denial)) => return Err(PageError::Forbidden(denial.to_string())),
         Err(_) => return Err(login(false)),
@@ -572,6 +584,19 @@ mod tests {
         assert_eq!(form.text("name"), "a b");
         assert!(form.is_checked("neverUsed"));
         assert!(!form.is_checked("includeRevoked"));
-        assert!(FormBody::from_query(b"name=a%00b").is_err());
+        for (query, field) in [
+            (&b"name=a%00b"[..], "\"name\""),
+            (b"ok=1&summary=a%1Bb", "\"summary\""),
+            (b"x%7F=1", "\"x\\u{7f}\""),
+        ] {
+            match FormBody::from_query(query) {
+                Err(FormError::BadRequest(message)) => {
+                    assert!(message.contains(field), "{message}")
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        let text = FormBody::from_query(b"description=line%0D%0Anext%09tab").unwrap();
+        assert_eq!(text.get("description"), Some("line\r\nnext\ttab"));
     }
 }
