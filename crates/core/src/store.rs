@@ -940,6 +940,13 @@ pub trait KeyStore: Send + Sync {
     async fn server_key(&self, name: &str, fresh: &[u8]) -> StoreResult<Vec<u8>>;
 }
 
+/// Whether the database answers (the readiness check of `GET /status`).
+#[async_trait]
+pub trait HealthStore: Send + Sync {
+    /// One trivial query; an error if the database does not answer it.
+    async fn ping(&self) -> StoreResult<()>;
+}
+
 /// How far this instance can vouch for what it remembers about credentials.
 pub trait AuthChangeStore: Send + Sync {
     /// Starts following the changes every instance sharing the database makes (needs a Tokio
@@ -988,6 +995,7 @@ pub trait Store:
     + FilterStore
     + KeyStore
     + AuthChangeStore
+    + HealthStore
     + std::fmt::Debug
 {
 }
@@ -1017,6 +1025,7 @@ impl<T> Store for T where
         + FilterStore
         + KeyStore
         + AuthChangeStore
+        + HealthStore
         + std::fmt::Debug
 {
 }

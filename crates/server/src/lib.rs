@@ -380,6 +380,12 @@ pub async fn serve(
     let housekeeping = tokio::spawn(housekeeping(state.clone(), retention, stop_rx.clone()));
     let auth = state.auth.clone();
     let flush = tokio::spawn(flush_usage(auth.clone(), usage_flush, stop_rx));
+    // From the signal on, `GET /status` says STOPPING on connections still open.
+    let health = state.health.clone();
+    let shutdown = async move {
+        shutdown.await;
+        health.stopping();
+    };
     let app = tessera_web::app(state);
     accept_loop(listener, app, transport, shutdown).await;
     let _ = stop_tx.send(true);

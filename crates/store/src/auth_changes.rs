@@ -113,6 +113,19 @@ impl Drop for WriteGuard<'_> {
     }
 }
 
+#[async_trait::async_trait]
+impl tessera_core::store::HealthStore for SqlStore {
+    async fn ping(&self) -> tessera_core::store::StoreResult<()> {
+        crate::on_pool!(self, read, |pool| {
+            sqlx::query("SELECT 1")
+                .execute(pool)
+                .await
+                .map_err(crate::backend)?;
+        });
+        Ok(())
+    }
+}
+
 impl AuthChangeStore for SqlStore {
     fn watch_auth_changes(&self) {
         if self.changes.started.swap(true, SeqCst) {

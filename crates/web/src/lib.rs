@@ -19,6 +19,7 @@ pub mod responses;
 pub mod rest;
 pub mod routes;
 pub mod state;
+pub mod status;
 pub mod urls;
 
 pub use routes::{Access, RouteSpec, app, route_table};

@@ -524,9 +524,12 @@ pub fn app(state: AppState) -> Router {
             crate::rest::oauth1::ACCESS_TOKEN_PATH,
             post(crate::rest::oauth1::post_access_token),
         );
+    // The load balancer's health check: anonymous, not rate limited.
+    let status = Router::new().route("/status", get(crate::status::get_status));
     let routes = authenticated
         .merge(login)
         .merge(oauth)
+        .merge(status)
         .merge(crate::pages::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -78,6 +78,8 @@ pub struct Shared {
     pub rate_limits: Arc<RateLimits>,
     /// Responses remembered for repeated reads.
     pub responses: Arc<Responses>,
+    /// What `GET /status` reports.
+    pub health: Arc<crate::status::Health>,
 }
 
 /// The authentication side of the server: the pipeline and the two OAuth servers.
@@ -100,6 +102,7 @@ impl AppState {
     ) -> Self {
         Self(Arc::new(Shared {
             rate_limits: Arc::new(RateLimits::default()),
+            health: Arc::default(),
             responses: Arc::new(Responses::new(store.clone(), settings.response_cache_bytes)),
             authz: Authorizer::new(store.clone()),
             store,

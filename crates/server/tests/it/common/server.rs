@@ -26,8 +26,8 @@ pub struct TestServer {
     pub http: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<()>>,
-    /// The application's state, for [`TestServer::sync`].
-    state: AppState,
+    /// The application's state, for [`TestServer::sync`] and for tests that look inside.
+    pub state: AppState,
     /// This server's share of the machine (see [`alone`]).
     _share: OwnedRwLockReadGuard<()>,
 }

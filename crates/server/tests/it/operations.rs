@@ -1,0 +1,93 @@
+//! What an operator runs tessera with: the health answer for load balancers.
+
+use crate::common::*;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tessera_testkit::backend_tests;
+
+async fn status(server: &TestServer, path: &str) -> (StatusCode, Value) {
+    let response = server.anonymous(Method::GET, path).send().await.unwrap();
+    let status = response.status();
+    (status, json_of(response).await)
+}
+
+backend_tests! {
+    async fn status_says_running_to_anyone_without_touching_the_rate_limits(db) {
+        let mut config = test_config(&db);
+        config.rate_limit.enabled = true;
+        config.rate_limit.anonymous_capacity = 1;
+        let server = TestServer::start_with(db, config).await;
+        // A load balancer polls from one address, faster than the anonymous budget allows.
+        for _ in 0..5 {
+            assert_eq!(status(&server, "/status").await, (StatusCode::OK, json!({"state": "RUNNING"})));
+        }
+        // Only GET.
+        let posted = server.anonymous(Method::POST, "/status").send().await.unwrap();
+        assert_eq!(posted.status(), StatusCode::METHOD_NOT_ALLOWED);
+        // Once the server is stopping, it says so: the load balancer sends no new work.
+        server.state.health.stopping();
+        assert_eq!(status(&server, "/status").await, (StatusCode::SERVICE_UNAVAILABLE, json!({"state": "STOPPING"})));
+    }
+}
+
+/// Under a context path, where Jira's own `/status` is.
+#[tokio::test]
+async fn status_lives_under_the_context_path() {
+    let db = tessera_testkit::TestDatabase::sqlite();
+    let server = TestServer::start_under(db, "127.0.0.1:0", "127.0.0.1", "/jira").await;
+    assert_eq!(
+        status(&server, "/jira/status").await,
+        (StatusCode::OK, json!({"state": "RUNNING"}))
+    );
+}
+
+/// The readiness check covers the database: while PostgreSQL refuses this server's
+/// connections, `/status` is 503 `ERROR`; it is `RUNNING` again once they are allowed.
+#[tokio::test]
+async fn status_follows_the_database() {
+    let Some(db) = tessera_testkit::TestDatabase::postgres().await else {
+        return;
+    };
+    let url = db.url.clone();
+    let name = url
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    let admin = std::env::var("TESSERA_TEST_DATABASE_URL").unwrap();
+    let server = TestServer::start(db).await;
+    assert_eq!(status(&server, "/status").await.0, StatusCode::OK);
+    execute_directly(
+        &admin,
+        [
+            format!("ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS false"),
+            format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+            ),
+        ],
+    )
+    .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (code, body) = status(&server, "/status").await;
+        if code == StatusCode::SERVICE_UNAVAILABLE {
+            assert_eq!(body, json!({"state": "ERROR"}));
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "still {code} {body}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    execute_directly(
+        &admin,
+        [format!("ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS true")],
+    )
+    .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while status(&server, "/status").await.0 != StatusCode::OK {
+        assert!(std::time::Instant::now() < deadline, "the database is back");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
