@@ -57,6 +57,26 @@ pub enum AuthError {
 }
 
 impl AuthError {
+    /// A stable code for why, as metrics label the refusals (no detail a client sent).
+    pub fn reason_code(&self) -> &'static str {
+        match self {
+            Self::Credential(_) => "malformed",
+            Self::BadCredentials => "bad_credentials",
+            Self::SessionInvalid => "session_invalid",
+            Self::Xsrf(_) => "xsrf_check_failed",
+            Self::Token(rejection) => rejection.reason_code(),
+            Self::Jwt(rejection) => rejection.reason_code(),
+            Self::OAuth1(problem) => problem.name(),
+            Self::LoginThrottled { .. } => "login_throttled",
+            Self::IpNotAllowed => "ip_not_allowed",
+            Self::Denied(denial) => denial.reason_code(),
+            Self::Forbidden(denied) => denied.reason_code(),
+            Self::Busy => "busy",
+            Self::Penalized => "penalized",
+            Self::Internal(_) => "internal",
+        }
+    }
+
     /// Whether the request failed for its credential (wrong, unknown, malformed, expired or
     /// revoked, or a token used from an address its allowlist excludes): such failures are
     /// paid for from the client address's rate budget. Not a refusal of a good credential by

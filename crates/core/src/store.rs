@@ -945,6 +945,17 @@ pub trait KeyStore: Send + Sync {
 pub trait HealthStore: Send + Sync {
     /// One trivial query; an error if the database does not answer it.
     async fn ping(&self) -> StoreResult<()>;
+
+    /// Each connection pool's open and idle connections.
+    fn pools(&self) -> Vec<PoolUsage>;
+}
+
+/// One connection pool's connections (for the metrics).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolUsage {
+    pub name: &'static str,
+    pub size: u32,
+    pub idle: usize,
 }
 
 /// How far this instance can vouch for what it remembers about credentials.

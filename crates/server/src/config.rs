@@ -73,6 +73,18 @@ pub struct Config {
     pub oauth2: OAuth2Config,
     pub oauth1: OAuth1Config,
     pub identity: IdentityConfig,
+    pub metrics: MetricsConfig,
+}
+
+/// Who may read `GET /metrics` besides administrators.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// A bearer token for a scraper (`TESSERA_METRICS__TOKEN`); none by default.
+    #[serde(skip_serializing)]
+    pub token: Option<SecretString>,
+    /// Whether clients on the machine itself may read them without a credential.
+    pub loopback: bool,
 }
 
 /// External identity providers: clock tolerance and how their keys are refreshed.
@@ -383,6 +395,7 @@ impl Default for Config {
             oauth2: OAuth2Config::default(),
             oauth1: OAuth1Config::default(),
             identity: IdentityConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 }
@@ -464,6 +477,7 @@ const ENV_KEYS: &[&str] = &[
     "database",
     "session",
     "passwords",
+    "metrics",
     "tokens",
     "login_throttle",
     "rate_limit",

@@ -215,6 +215,14 @@ pub async fn prepare(config: &Config, bound: SocketAddr) -> Result<Prepared, Ser
         max_body_bytes: config.max_body_bytes,
         max_attachment_bytes: config.max_attachment_bytes,
         response_cache_bytes: config.response_cache_bytes,
+        metrics: tessera_web::metrics::MetricsAccess {
+            token: config
+                .metrics
+                .token
+                .clone()
+                .filter(|t| !secrecy::ExposeSecret::expose_secret(t).is_empty()),
+            loopback: config.metrics.loopback,
+        },
         ..WebSettings::default()
     };
     let (reports, report_worker) = LeakReports::start(dyn_store.clone(), LEAK_REPORT_QUEUE);

@@ -124,6 +124,17 @@ impl tessera_core::store::HealthStore for SqlStore {
         });
         Ok(())
     }
+
+    fn pools(&self) -> Vec<tessera_core::store::PoolUsage> {
+        let usage = |name, size, idle| tessera_core::store::PoolUsage { name, size, idle };
+        match &self.backend {
+            Backend::Postgres(pool) => vec![usage("postgres", pool.size(), pool.num_idle())],
+            Backend::Sqlite { reader, writer } => vec![
+                usage("sqlite_read", reader.size(), reader.num_idle()),
+                usage("sqlite_write", writer.size(), writer.num_idle()),
+            ],
+        }
+    }
 }
 
 impl AuthChangeStore for SqlStore {

@@ -11,6 +11,7 @@ pub mod client;
 pub mod cookies;
 pub mod error;
 pub mod extract;
+pub mod metrics;
 pub mod middleware;
 pub mod pages;
 pub mod rate_limit;

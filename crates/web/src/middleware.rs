@@ -98,10 +98,20 @@ pub async fn authenticate(
         penalized: state.rate_limits.penalty(client.ip).is_some(),
     };
     let outcome = state.auth.authenticate(&info).await;
-    if let Err(error) = &outcome
-        && error.is_failed_credential()
-    {
-        charge_failure(&state, client.ip);
+    match &outcome {
+        Ok(Some(authenticated)) => state
+            .metrics
+            .authentication(authenticated.principal.method.name(), None),
+        Ok(None) => {}
+        Err(error) => {
+            let kind = crate::metrics::presented_kind(request.headers());
+            state
+                .metrics
+                .authentication(kind, Some(error.reason_code()));
+            if error.is_failed_credential() {
+                charge_failure(&state, client.ip);
+            }
+        }
     }
     let (caller, session) = match outcome {
         Ok(None) => (
@@ -168,6 +178,7 @@ fn penalized(state: &AppState, client_ip: IpAddr, request: &Request) -> ApiError
             retry_after_seconds: 1,
         };
     };
+    state.metrics.rate_limited("penalized");
     let caller = Caller::Anonymous { client_ip };
     rate_limited(
         state,
@@ -194,6 +205,7 @@ pub fn take_from_budget(
     else {
         return Ok(decision);
     };
+    state.metrics.rate_limited("rate_limited");
     Err(rate_limited(state, caller, request, bucket, retry_after))
 }
 

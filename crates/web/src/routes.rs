@@ -526,13 +526,30 @@ pub fn app(state: AppState) -> Router {
         );
     // The load balancer's health check: anonymous, not rate limited.
     let status = Router::new().route("/status", get(crate::status::get_status));
+    // Prometheus's scrape: an administrator, or the metrics token or a loopback client let
+    // through by the gate before authentication.
+    let metrics = Router::new()
+        .route("/metrics", get(crate::metrics::get_metrics))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            authenticate,
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::metrics::metrics_gate,
+        ));
     let routes = authenticated
         .merge(login)
         .merge(oauth)
         .merge(status)
+        .merge(metrics)
         .merge(crate::pages::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::metrics::record_request,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             resolve_client,

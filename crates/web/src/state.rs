@@ -33,6 +33,8 @@ pub struct WebSettings {
     pub server_title: String,
     /// Bytes of response bodies remembered for repeated reads (0: none); see [`Responses`].
     pub response_cache_bytes: u64,
+    /// Who may read `/metrics` besides administrators.
+    pub metrics: crate::metrics::MetricsAccess,
 }
 
 impl Default for WebSettings {
@@ -43,6 +45,7 @@ impl Default for WebSettings {
             max_attachment_bytes: 10 * 1024 * 1024,
             server_title: "tessera".into(),
             response_cache_bytes: DEFAULT_RESPONSE_CACHE_BYTES,
+            metrics: crate::metrics::MetricsAccess::default(),
         }
     }
 }
@@ -80,6 +83,8 @@ pub struct Shared {
     pub responses: Arc<Responses>,
     /// What `GET /status` reports.
     pub health: Arc<crate::status::Health>,
+    /// What `GET /metrics` reports.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// The authentication side of the server: the pipeline and the two OAuth servers.
@@ -103,6 +108,7 @@ impl AppState {
         Self(Arc::new(Shared {
             rate_limits: Arc::new(RateLimits::default()),
             health: Arc::default(),
+            metrics: Arc::default(),
             responses: Arc::new(Responses::new(store.clone(), settings.response_cache_bytes)),
             authz: Authorizer::new(store.clone()),
             store,

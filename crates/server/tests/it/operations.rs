@@ -91,3 +91,99 @@ async fn status_follows_the_database() {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
 }
+
+/// `GET /metrics`: Prometheus's text, for an administrator, the configured scraper token, or
+/// (when configured) the machine itself; never for anyone else. Routes are counted by their
+/// template, never by the path a client sent.
+#[tokio::test]
+async fn metrics_count_requests_and_authentications_for_those_allowed() {
+    let db = tessera_testkit::TestDatabase::sqlite();
+    let mut config = test_config(&db);
+    config.metrics.token = Some("scraper-secret-0123456789".to_string().into());
+    let server = TestServer::start_with(db, config).await;
+    server.create_project("MET").await;
+    let key = server.create_issue("MET", "counted").await;
+    server.create_user("dev", &[]).await;
+    let read = server
+        .user(Method::GET, &format!("/rest/api/2/issue/{key}"), "dev")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), StatusCode::OK);
+    let wrong = server
+        .request(Method::GET, "/rest/api/2/myself")
+        .basic_auth("dev", Some("wrong"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+
+    let metrics = |request: reqwest::RequestBuilder| async move {
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_string());
+        (status, content_type, response.text().await.unwrap())
+    };
+    // Not for anonymous callers, ordinary users, or a wrong scraper token.
+    assert_eq!(
+        metrics(server.anonymous(Method::GET, "/metrics")).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        metrics(server.user(Method::GET, "/metrics", "dev")).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        metrics(
+            server
+                .request(Method::GET, "/metrics")
+                .bearer_auth("scraper-secret-0123456780")
+        )
+        .await
+        .0,
+        StatusCode::UNAUTHORIZED
+    );
+    // The scraper's token, and an administrator.
+    let (status, content_type, text) = metrics(
+        server
+            .request(Method::GET, "/metrics")
+            .bearer_auth("scraper-secret-0123456789"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        content_type
+            .unwrap()
+            .starts_with("application/openmetrics-text")
+    );
+    assert_eq!(
+        metrics(server.admin(Method::GET, "/metrics")).await.0,
+        StatusCode::OK
+    );
+    for line in [
+        "tessera_http_requests_total{route=\"/rest/api/2/issue/{issueIdOrKey}\",method=\"GET\",status=\"200\"} 1",
+        "tessera_authentications_total{kind=\"basic\",outcome=\"failure\",reason=\"bad_credentials\"}",
+        "tessera_authentications_total{kind=\"basic_password\",outcome=\"success\",reason=\"\"}",
+        "tessera_http_request_duration_seconds_bucket{le=",
+        "tessera_db_pool_connections{pool=\"sqlite_read\"}",
+        "tessera_db_pool_connections{pool=\"sqlite_write\"}",
+    ] {
+        assert!(text.contains(line), "{line} in:\n{text}");
+    }
+    assert!(!text.contains(&key), "paths are counted by their template");
+    assert!(!text.contains("scraper-secret"), "the token is not shown");
+    assert!(text.ends_with("# EOF\n"));
+
+    // Loopback clients without a credential, when configured.
+    let db = tessera_testkit::TestDatabase::sqlite();
+    let mut config = test_config(&db);
+    config.metrics.loopback = true;
+    let local = TestServer::start_with(db, config).await;
+    assert_eq!(
+        metrics(local.anonymous(Method::GET, "/metrics")).await.0,
+        StatusCode::OK
+    );
+}
