@@ -239,6 +239,11 @@ impl AuditLog {
         }
     }
 
+    /// Events queued and not yet written.
+    pub fn queued(&self) -> usize {
+        self.queue.max_capacity() - self.queue.capacity()
+    }
+
     /// Writes everything queued and counted so far, then stops the writer (at shutdown).
     pub async fn finish(&self) {
         let _ = self.stop.send(true);

@@ -241,6 +241,11 @@ impl Authenticator {
         &self.audit
     }
 
+    /// The verified-credential cache's hits and misses since the start.
+    pub fn remembered_counts(&self) -> (u64, u64) {
+        self.remembered.counts()
+    }
+
     /// The audit log, for the other parts of the server that record events (the OAuth 2.0
     /// server).
     pub fn shared_audit(&self) -> Arc<AuditLog> {

@@ -1,7 +1,8 @@
 //! `GET /metrics`: counters and latencies in Prometheus's text exposition (OpenMetrics, from
 //! the `prometheus-client` crate): requests by route template, method and status, their
-//! latency, authentications by credential kind, outcome and reason, rate-limit refusals, and
-//! the database pools' connections.
+//! latency, authentications by credential kind, outcome and reason, rate-limit refusals, the
+//! verified-credential cache's hits and misses, the audit queue's depth, and the database
+//! pools' connections.
 //!
 //! Who may read it: an administrator's credential; the bearer token configured as
 //! `[metrics] token` (for a scraper that should hold no credential of a user); or, when
@@ -14,13 +15,19 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderValue, StatusCode};
-use prometheus_client::encoding::EncodeLabelSet;
+use std::sync::Arc;
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use secrecy::{ExposeSecret, SecretString};
+use tessera_auth::Authenticator;
 use tessera_core::principal::Caller;
 
 use crate::client::ClientAddr;
@@ -78,9 +85,47 @@ pub struct Metrics {
     pool_idle: Family<PoolLabels, Gauge>,
 }
 
-impl Default for Metrics {
-    fn default() -> Self {
+/// What the authenticator counts itself, read at each scrape.
+#[derive(Debug)]
+struct AuthenticatorCounts(Arc<Authenticator>);
+
+impl Collector for AuthenticatorCounts {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let (hits, misses) = self.0.remembered_counts();
+        for (name, help, value) in [
+            (
+                "credential_cache_hits",
+                "Credentials answered from the verified-credential cache",
+                hits,
+            ),
+            (
+                "credential_cache_misses",
+                "Credentials not found in the verified-credential cache (or found stale)",
+                misses,
+            ),
+        ] {
+            let counter = ConstCounter::new(value);
+            counter.encode(encoder.encode_descriptor(
+                name,
+                help,
+                None,
+                counter.metric_type(),
+            )?)?;
+        }
+        let queued = ConstGauge::new(i64::try_from(self.0.audit().queued()).unwrap_or(i64::MAX));
+        queued.encode(encoder.encode_descriptor(
+            "audit_queue_depth",
+            "Audit events queued and not yet written",
+            None,
+            queued.metric_type(),
+        )?)
+    }
+}
+
+impl Metrics {
+    pub fn new(authenticator: Arc<Authenticator>) -> Self {
         let mut registry = Registry::with_prefix("tessera");
+        registry.register_collector(Box::new(AuthenticatorCounts(authenticator)));
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
             "http_requests",

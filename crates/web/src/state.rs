@@ -108,7 +108,7 @@ impl AppState {
         Self(Arc::new(Shared {
             rate_limits: Arc::new(RateLimits::default()),
             health: Arc::default(),
-            metrics: Arc::default(),
+            metrics: Arc::new(crate::metrics::Metrics::new(servers.authenticator.clone())),
             responses: Arc::new(Responses::new(store.clone(), settings.response_cache_bytes)),
             authz: Authorizer::new(store.clone()),
             store,

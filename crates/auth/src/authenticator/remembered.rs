@@ -25,6 +25,7 @@
 //! is signed anew) and opaque tokens (their introspection has its own cache).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use moka::sync::Cache;
@@ -52,6 +53,10 @@ struct Entry {
 pub struct Remembered {
     key: HmacKey,
     entries: Option<Cache<[u8; 32], Arc<Entry>>>,
+    /// Answers found (and still holding), for the metrics.
+    hits: AtomicU64,
+    /// Credentials looked for and not found, or found stale.
+    misses: AtomicU64,
 }
 
 impl Remembered {
@@ -65,7 +70,17 @@ impl Remembered {
         Self {
             key: HmacKey::random(),
             entries,
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
         }
+    }
+
+    /// How many looked-for answers were found and how many were not, since the start.
+    pub fn counts(&self) -> (u64, u64) {
+        (
+            self.hits.load(Ordering::Relaxed),
+            self.misses.load(Ordering::Relaxed),
+        )
     }
 
     pub fn is_enabled(&self) -> bool {
@@ -109,11 +124,16 @@ impl Remembered {
         now: Timestamp,
     ) -> Option<(Verified, UserAccess)> {
         let entries = self.entries.as_ref()?;
-        let entry = entries.get(slot)?;
+        let Some(entry) = entries.get(slot) else {
+            self.misses.fetch_add(1, Ordering::Relaxed);
+            return None;
+        };
         if entry.epoch != epoch || now >= entry.until {
             entries.invalidate(slot);
+            self.misses.fetch_add(1, Ordering::Relaxed);
             return None;
         }
+        self.hits.fetch_add(1, Ordering::Relaxed);
         Some((copy(&entry.verified), entry.access.clone()))
     }
 

@@ -170,9 +170,28 @@ async fn metrics_count_requests_and_authentications_for_those_allowed() {
         "tessera_http_request_duration_seconds_bucket{le=",
         "tessera_db_pool_connections{pool=\"sqlite_read\"}",
         "tessera_db_pool_connections{pool=\"sqlite_write\"}",
+        "tessera_credential_cache_hits_total ",
+        "tessera_credential_cache_misses_total ",
+        "tessera_audit_queue_depth ",
     ] {
         assert!(text.contains(line), "{line} in:\n{text}");
     }
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    assert!(
+        value("tessera_credential_cache_hits_total ") >= 1.0,
+        "the administrator's password was remembered"
+    );
+    assert!(
+        value("tessera_credential_cache_misses_total ") >= 1.0,
+        "and verified once first"
+    );
     assert!(!text.contains(&key), "paths are counted by their template");
     assert!(!text.contains("scraper-secret"), "the token is not shown");
     assert!(text.ends_with("# EOF\n"));
