@@ -45,6 +45,10 @@ struct Cli {
     /// Machine-readable output: JSON lines on stdout, JSON logs on stderr.
     #[arg(long, global = true)]
     json: bool,
+    /// The log lines on stderr: `text`, or `json` (one object per line, with the request's
+    /// id and path in `span`); JSON by default with `--json`.
+    #[arg(long, global = true, value_enum, value_name = "FORMAT")]
+    log_format: Option<LogFormat>,
     #[command(subcommand)]
     command: Command,
 }
@@ -244,6 +248,18 @@ fn load_config(cli: &Cli, serve: Option<&ServeArgs>) -> anyhow::Result<Config> {
     Ok(Config::load(cli.config.as_deref(), &overrides)?)
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Whether log lines are JSON: as `--log-format` says, else as `--json` does.
+fn json_logs(cli: &Cli) -> bool {
+    cli.log_format
+        .map_or(cli.json, |format| format == LogFormat::Json)
+}
+
 fn init_logging(config: &Config, json: bool) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.log));
     let builder = tracing_subscriber::fmt()
@@ -300,7 +316,7 @@ fn report(json: bool, value: serde_json::Value, text: String) {
 
 async fn run_serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
     let config = load_config(cli, Some(args))?;
-    init_logging(&config, cli.json);
+    init_logging(&config, json_logs(cli));
     let shutdown = shutdown_signal()?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -416,7 +432,7 @@ async fn offline(cli: &Cli) -> anyhow::Result<(Config, tessera_store::SqlStore)>
             log: "warn".into(),
             ..config.clone()
         },
-        cli.json,
+        json_logs(cli),
     );
     let store = open_store(&config).await?;
     Ok((config, store))
@@ -1131,7 +1147,7 @@ async fn run_migrate(cli: &Cli) -> anyhow::Result<()> {
             log: "warn".into(),
             ..config.clone()
         },
-        cli.json,
+        json_logs(cli),
     );
     // Opening applies migrations; report which.
     let url = config.database_url();

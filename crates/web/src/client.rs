@@ -30,7 +30,7 @@ pub struct ClientAddr {
     pub is_tls: bool,
 }
 
-fn is_trusted(ip: IpAddr, trusted: &[IpNet]) -> bool {
+pub(crate) fn is_trusted(ip: IpAddr, trusted: &[IpNet]) -> bool {
     trusted.iter().any(|net| net.contains(&ip))
 }
 

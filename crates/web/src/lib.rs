@@ -16,6 +16,7 @@ pub mod middleware;
 pub mod pages;
 pub mod rate_limit;
 pub mod render;
+pub mod request_id;
 pub mod responses;
 pub mod rest;
 pub mod routes;

@@ -583,12 +583,22 @@ pub fn app(state: AppState) -> Router {
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request<axum::body::Body>| {
-                    // The path only: query strings may carry form tokens.
-                    tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
+                    // The path only: query strings may carry form tokens. The id was set by
+                    // the layer outside this one.
+                    let id = request
+                        .headers()
+                        .get(crate::request_id::HEADER)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("");
+                    tracing::info_span!("request", request_id = id, method = %request.method(), path = %request.uri().path())
                 })
                 .on_response(DefaultOnResponse::new().level(Level::DEBUG).latency_unit(tower_http::LatencyUnit::Micros))
                 .on_failure(DefaultOnFailure::new().level(Level::ERROR)),
         )
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::request_id::request_id,
+        ))
         .layer(axum::middleware::from_fn(limit_uri))
         .layer(CatchPanicLayer::custom(panic_response))
         .with_state(state);

@@ -85,6 +85,8 @@ pub struct Shared {
     pub health: Arc<crate::status::Health>,
     /// What `GET /metrics` reports.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// This instance's request ids.
+    pub request_ids: crate::request_id::RequestIds,
 }
 
 /// The authentication side of the server: the pipeline and the two OAuth servers.
@@ -108,6 +110,7 @@ impl AppState {
         Self(Arc::new(Shared {
             rate_limits: Arc::new(RateLimits::default()),
             health: Arc::default(),
+            request_ids: crate::request_id::RequestIds::default(),
             metrics: Arc::new(crate::metrics::Metrics::new(servers.authenticator.clone())),
             responses: Arc::new(Responses::new(store.clone(), settings.response_cache_bytes)),
             authz: Authorizer::new(store.clone()),

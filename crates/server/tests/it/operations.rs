@@ -206,3 +206,57 @@ async fn metrics_count_requests_and_authentications_for_those_allowed() {
         StatusCode::OK
     );
 }
+
+/// Every answer carries a request id: made here (each its own), or a trusted proxy's kept;
+/// a malformed one, or one from a peer that is not a trusted proxy, is replaced.
+#[tokio::test]
+async fn every_answer_carries_a_request_id() {
+    let id_of = |response: &reqwest::Response| {
+        response
+            .headers()
+            .get("x-request-id")
+            .map(|v| v.to_str().unwrap().to_string())
+    };
+    let db = tessera_testkit::TestDatabase::sqlite();
+    let mut config = test_config(&db);
+    config.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    let behind = TestServer::start_with(db, config).await;
+    let first = behind
+        .anonymous(Method::GET, "/rest/api/2/serverInfo")
+        .send()
+        .await
+        .unwrap();
+    let second = behind
+        .anonymous(Method::GET, "/no/such/page")
+        .send()
+        .await
+        .unwrap();
+    let (first, second) = (id_of(&first).unwrap(), id_of(&second).unwrap());
+    assert_ne!(first, second, "each request its own");
+    let kept = behind
+        .anonymous(Method::GET, "/rest/api/2/myself")
+        .header("x-request-id", "lb-7f3a.1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(kept.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(id_of(&kept).as_deref(), Some("lb-7f3a.1"));
+    let odd = behind
+        .anonymous(Method::GET, "/rest/api/2/serverInfo")
+        .header("x-request-id", "two words")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(id_of(&odd).as_deref(), Some("two words"));
+
+    let db = tessera_testkit::TestDatabase::sqlite();
+    let direct = TestServer::start(db).await;
+    let replaced = direct
+        .anonymous(Method::GET, "/rest/api/2/serverInfo")
+        .header("x-request-id", "forged-by-client")
+        .send()
+        .await
+        .unwrap();
+    let id = id_of(&replaced).unwrap();
+    assert_ne!(id, "forged-by-client");
+}

@@ -590,3 +590,43 @@ backend_tests! {
     }
 
 }
+
+/// `--log-format json`: one JSON object per log line; a line written while a request is
+/// served carries the request's id (as its response does), and never the credential sent.
+#[tokio::test]
+async fn json_log_lines_carry_the_request_id() {
+    let workdir = tempfile::tempdir().unwrap();
+    let env = [
+        CHEAP_HASHING[0],
+        CHEAP_HASHING[1],
+        ("TESSERA_ADMIN_PASSWORD", "from-the-environment"),
+        ("RUST_LOG", "info"),
+    ];
+    let served = Served::start(&["--log-format", "json"], &env, workdir.path()).await;
+    let response = crate::common::http_client()
+        .build()
+        .unwrap()
+        .get(served.url("/rest/api/2/myself"))
+        .basic_auth("admin", Some("not-the-password-x1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(printed(&served, "authentication failed").await);
+    let output = served.output.lock().unwrap().clone();
+    let line = output
+        .lines()
+        .find(|line| line.contains("authentication failed"))
+        .unwrap();
+    let entry: Value = serde_json::from_str(line).unwrap();
+    assert_eq!(entry["span"]["request_id"], id.as_str(), "{line}");
+    assert_eq!(entry["span"]["path"], "/rest/api/2/myself", "{line}");
+    assert!(
+        !output.contains("not-the-password-x1"),
+        "no credential in the log"
+    );
+}
