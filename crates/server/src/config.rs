@@ -49,9 +49,9 @@ pub struct Config {
     /// Connections served at once; further clients wait in the kernel's accept queue. Capped
     /// by the open-file limit (raised to its hard maximum at start).
     pub max_connections: usize,
-    /// Connections one client address may hold open at once (a trusted proxy's are not
-    /// counted); further ones from it are closed at once, so that one client cannot take the
-    /// others' slots.
+    /// Connections one client address (an IPv6 client's /64) may hold open at once (a trusted
+    /// proxy's are not counted); further ones from it are closed at once, so that one client
+    /// cannot take the others' slots.
     pub max_connections_per_address: usize,
     /// How long a client may take to send a request's headers.
     pub header_read_timeout_seconds: u64,

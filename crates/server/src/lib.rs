@@ -479,7 +479,9 @@ async fn accept_loop(
         {
             None
         } else {
-            match open.admit(ip, transport.max_connections_per_address) {
+            // Counted per network as the rate limits are: an IPv6 client holds a whole /64.
+            let network = tessera_web::rate_limit::network_of(ip);
+            match open.admit(network, transport.max_connections_per_address) {
                 Some(counted) => Some(counted),
                 None => {
                     tracing::info!(target: "tessera::security", client_ip = %ip, "connection refused: the address holds too many");

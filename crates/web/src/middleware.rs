@@ -6,8 +6,9 @@
 //! permission), takes one request from the caller's rate budget ([`crate::rate_limit`]) and
 //! records the caller for the handlers; a bad credential ends the request there, never falling
 //! back to anonymous, and is paid for from the client address's budget (once that is spent,
-//! only credentials answered from memory are accepted from the address until it refills). [`require_websudo`] and [`audit_admin_change`] wrap the administrative
-//! changes of the route table.
+//! only credentials answered from memory are accepted from the address until it refills).
+//! [`require_websudo`] and [`audit_admin_change`] wrap the administrative changes of the route
+//! table.
 
 use std::net::{IpAddr, Ipv4Addr};
 

@@ -45,7 +45,7 @@ type Limiter = DefaultKeyedRateLimiter<Key, StateInformationMiddleware>;
 
 /// The network an address stands for: the IPv4 address itself, or the IPv6 /64 (one client
 /// usually holds a whole /64, and would otherwise get a fresh bucket per address).
-fn network_of(ip: IpAddr) -> IpAddr {
+pub fn network_of(ip: IpAddr) -> IpAddr {
     match canonical_ip(ip) {
         IpAddr::V6(v6) => {
             let s = v6.segments();
