@@ -95,6 +95,14 @@ fn list_items(headers: &http::HeaderMap, name: &str) -> Vec<String> {
         .collect()
 }
 
+/// The address of the connection's other end (a proxy's, behind one).
+pub(crate) fn peer_ip(request: &Request) -> IpAddr {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip())
+}
+
 /// The transport layer of every request: the client's address, whether it came over TLS,
 /// the URL as the client saw it, and the body limit.
 pub async fn resolve_client(
@@ -102,11 +110,7 @@ pub async fn resolve_client(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let peer = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|info| info.0.ip())
-        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    let peer = peer_ip(&request);
     let trusted = &state.settings.trusted_proxies;
     let mut client = client_address(peer, request.headers(), trusted);
     client.is_tls |= state.urls.is_https();

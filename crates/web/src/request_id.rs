@@ -3,10 +3,9 @@
 //! 128 characters), so that one id follows a request through the proxy's logs and tessera's;
 //! anyone else's is replaced. Made here: this instance's random prefix and a counter.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use http::{HeaderName, HeaderValue};
@@ -54,10 +53,7 @@ pub async fn request_id(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let peer = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip());
+    let peer = crate::client::peer_ip(&request);
     let kept = crate::client::is_trusted(
         tessera_core::tokens::canonical_ip(peer),
         &state.settings.trusted_proxies,
