@@ -74,6 +74,33 @@ pub struct Config {
     pub oauth1: OAuth1Config,
     pub identity: IdentityConfig,
     pub metrics: MetricsConfig,
+    pub tls: TlsConfig,
+}
+
+/// TLS served by tessera itself (`--tls-cert`/`--tls-key`); without both, plain HTTP.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsConfig {
+    /// The certificate chain, leaf first, in PEM.
+    pub cert: Option<PathBuf>,
+    /// The certificate's private key in PEM (PKCS#8, PKCS#1 or SEC1).
+    pub key: Option<PathBuf>,
+    /// `Strict-Transport-Security: max-age` sent on every TLS response; 0 sends none.
+    pub hsts_max_age_seconds: u64,
+    /// How often the files are looked at for a change (then read again); 0 to read them
+    /// again only on SIGHUP.
+    pub reload_check_seconds: u64,
+}
+
+impl Default for TlsConfig {
+    fn default() -> Self {
+        Self {
+            cert: None,
+            key: None,
+            hsts_max_age_seconds: 365 * 24 * 60 * 60,
+            reload_check_seconds: 5,
+        }
+    }
 }
 
 /// Who may read `GET /metrics` besides administrators.
@@ -396,6 +423,7 @@ impl Default for Config {
             oauth1: OAuth1Config::default(),
             identity: IdentityConfig::default(),
             metrics: MetricsConfig::default(),
+            tls: TlsConfig::default(),
         }
     }
 }
@@ -486,6 +514,7 @@ const ENV_KEYS: &[&str] = &[
     "oauth2",
     "oauth1",
     "identity",
+    "tls",
 ];
 
 /// Values given on the command line.
@@ -499,6 +528,23 @@ pub struct Overrides {
     pub database_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub base_url: Option<String>,
+    #[serde(skip_serializing_if = "TlsOverrides::is_empty")]
+    pub tls: TlsOverrides,
+}
+
+/// `--tls-cert` and `--tls-key`.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct TlsOverrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cert: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<PathBuf>,
+}
+
+impl TlsOverrides {
+    fn is_empty(&self) -> bool {
+        self.cert.is_none() && self.key.is_none()
+    }
 }
 
 impl std::fmt::Debug for Overrides {
@@ -511,6 +557,7 @@ impl std::fmt::Debug for Overrides {
                 &self.database_url.as_ref().map(|_| "<redacted>"),
             )
             .field("base_url", &self.base_url)
+            .field("tls", &self.tls)
             .finish()
     }
 }
@@ -545,6 +592,7 @@ impl Config {
             .extract()
             .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         config.initial_policy()?;
+        config.tls_files()?;
         Ok(config)
     }
 
@@ -594,6 +642,23 @@ impl Config {
         policy
             .normalised()
             .map_err(|errors| ConfigError::Invalid(format!("access policy: {errors}")))
+    }
+
+    /// The files TLS is served with; `None` for plain HTTP. One without the other is an error.
+    pub fn tls_files(&self) -> Result<Option<crate::tls::TlsFiles>, ConfigError> {
+        match (&self.tls.cert, &self.tls.key) {
+            (None, None) => Ok(None),
+            (Some(cert), Some(key)) => Ok(Some(crate::tls::TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            })),
+            (Some(_), None) => Err(ConfigError::Invalid(
+                "tls.cert is set but tls.key is not: give both (--tls-cert and --tls-key)".into(),
+            )),
+            (None, Some(_)) => Err(ConfigError::Invalid(
+                "tls.key is set but tls.cert is not: give both (--tls-cert and --tls-key)".into(),
+            )),
+        }
     }
 
     /// The database URL, defaulting to SQLite in the data directory.

@@ -6,6 +6,7 @@
 //! [`tessera_web::routes::SHUTDOWN_GRACE`]), then closes the database cleanly.
 
 pub mod config;
+pub mod tls;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -46,6 +47,8 @@ pub enum ServerError {
     Auth(#[from] AuthError),
     #[error("{0}")]
     Domain(#[from] tessera_core::Error),
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
     #[error("the server failed: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -169,18 +172,39 @@ pub async fn bootstrap_admin(
 
 /// The base URL: configured, or derived from the address actually bound.
 pub fn base_url(config: &Config, bound: SocketAddr) -> Result<Urls, ServerError> {
+    let scheme = if config.tls.cert.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let (text, configured) = match &config.base_url {
         Some(url) => (url.clone(), true),
         None if bound.ip().is_unspecified() => {
-            (format!("http://127.0.0.1:{}", bound.port()), false)
+            (format!("{scheme}://127.0.0.1:{}", bound.port()), false)
         }
-        None => (format!("http://{bound}"), false),
+        None => (format!("{scheme}://{bound}"), false),
     };
     match Urls::parse(&text) {
         Some(urls) if configured => Ok(urls.configured()),
         Some(urls) => Ok(urls),
         None => Err(ServerError::BaseUrl(text)),
     }
+}
+
+/// What to warn about when tessera serves plain HTTP where the network can read it: on an
+/// address other than loopback, with no TLS and no trusted proxy (which would be terminating
+/// TLS in front of it).
+pub fn plain_http_warning(config: &Config, bound: SocketAddr) -> Option<String> {
+    let exposed =
+        config.tls.cert.is_none() && config.trusted_proxies.is_empty() && !bound.ip().is_loopback();
+    exposed.then(|| {
+        format!(
+            "serving plain HTTP on {bound}, an address other machines reach, with no TLS and \
+             no trusted proxy: passwords, tokens and session cookies cross the network \
+             readable. Serve TLS (--tls-cert and --tls-key), or put tessera behind a proxy \
+             that terminates TLS and list it in trusted_proxies."
+        )
+    })
 }
 
 /// A running server's parts, made before it starts to accept connections.
@@ -203,6 +227,13 @@ const LEAK_REPORT_QUEUE: usize = 64;
 /// Opens the store, bootstraps the administrator and builds the application state.
 pub async fn prepare(config: &Config, bound: SocketAddr) -> Result<Prepared, ServerError> {
     let urls = base_url(config, bound)?;
+    let tls = config
+        .tls_files()?
+        .map(tls::Certificates::load)
+        .transpose()?;
+    let hsts = (tls.is_some() && config.tls.hsts_max_age_seconds > 0)
+        .then(|| format!("max-age={}", config.tls.hsts_max_age_seconds))
+        .and_then(|value| http::HeaderValue::from_str(&value).ok());
     let store = Arc::new(open_store(config).await?);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let dyn_store: Arc<dyn Store> = store.clone();
@@ -258,6 +289,10 @@ pub async fn prepare(config: &Config, bound: SocketAddr) -> Result<Prepared, Ser
         max_connections: connection_limit(config.max_connections),
         max_connections_per_address: config.max_connections_per_address.max(1),
         trusted_proxies: config.trusted_proxies.clone(),
+        tls,
+        hsts,
+        tls_check: (config.tls.reload_check_seconds > 0)
+            .then(|| Duration::from_secs(config.tls.reload_check_seconds)),
     };
     Ok(Prepared {
         state,
@@ -302,6 +337,12 @@ pub struct Transport {
     pub max_connections_per_address: usize,
     /// Peers not held to `max_connections_per_address` (every client of theirs shares it).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The certificate TLS is served with; `None` for plain HTTP.
+    pub tls: Option<Arc<tls::Certificates>>,
+    /// `Strict-Transport-Security` on every TLS response.
+    pub hsts: Option<http::HeaderValue>,
+    /// How often the certificate's files are looked at for a change; `None` for never.
+    pub tls_check: Option<Duration>,
 }
 
 /// The connections each client address holds open.
@@ -387,6 +428,9 @@ pub async fn serve(
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let housekeeping = tokio::spawn(housekeeping(state.clone(), retention, stop_rx.clone()));
     let auth = state.auth.clone();
+    if let (Some(certificates), Some(every)) = (transport.tls.clone(), transport.tls_check) {
+        tokio::spawn(tls::watch(certificates, every, stop_rx.clone()));
+    }
     let flush = tokio::spawn(flush_usage(auth.clone(), usage_flush, stop_rx));
     // From the signal on, `GET /status` says STOPPING on connections still open.
     let health = state.health.clone();
@@ -430,26 +474,29 @@ pub async fn serve(
     Ok(())
 }
 
-/// Accepts HTTP/1.1 connections until `shutdown`, then lets requests in flight finish for at
-/// most the grace period. axum's own `serve` sets no header-read timeout and no connection
-/// limit; this loop sets both.
+/// Accepts connections until `shutdown`, then lets requests in flight finish for at most the
+/// grace period. axum's own `serve` sets no header-read timeout and no connection limit; this
+/// loop sets both. Plain connections speak HTTP/1.1; TLS ones HTTP/2 or HTTP/1.1, as ALPN
+/// chose, after a handshake that must finish within the header-read timeout.
 async fn accept_loop(
     listener: TcpListener,
     app: axum::Router,
     transport: Transport,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
-    use hyper_util::rt::{TokioIo, TokioTimer};
     use hyper_util::server::graceful::GracefulShutdown;
-    use hyper_util::service::TowerToHyperService;
-    use tower_http::timeout::RequestBodyDeadlineLayer;
 
+    let acceptor = match transport.tls.as_ref().map(|tls| tls.acceptor()).transpose() {
+        Ok(acceptor) => acceptor,
+        Err(error) => {
+            tracing::error!(%error, "not serving");
+            return;
+        }
+    };
     let graceful = GracefulShutdown::new();
     let permits = Arc::new(tokio::sync::Semaphore::new(transport.max_connections));
     let open = Arc::new(OpenConnections::default());
-    let mut http = hyper::server::conn::http1::Builder::new();
-    http.timer(TokioTimer::new())
-        .header_read_timeout(transport.header_read_timeout);
+    let protocols = Arc::new(Protocols::new(&transport));
     tokio::pin!(shutdown);
     loop {
         let permit = tokio::select! {
@@ -491,22 +538,49 @@ async fn accept_loop(
             }
         };
         let _ = stream.set_nodelay(true);
-        let service = tower::ServiceBuilder::new()
-            .map_request(
-                move |mut request: axum::extract::Request<hyper::body::Incoming>| {
-                    request
-                        .extensions_mut()
-                        .insert(axum::extract::ConnectInfo(peer));
-                    request
-                },
-            )
-            .layer(RequestBodyDeadlineLayer::new(transport.body_read_timeout))
-            .service(app.clone());
-        let connection =
-            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
-        let connection = graceful.watch(connection);
+        let app = app.clone();
+        let protocols = protocols.clone();
+        let watcher = graceful.watcher();
+        let acceptor = acceptor.clone();
         tokio::spawn(async move {
-            if let Err(error) = connection.await {
+            let served = match acceptor {
+                None => {
+                    let service = protocols.service(app, peer, false);
+                    let connection = protocols
+                        .http1
+                        .serve_connection(TokioIo::new(stream), service);
+                    watcher.watch(connection).await
+                }
+                Some(acceptor) => {
+                    let handshake =
+                        tokio::time::timeout(protocols.handshake_timeout, acceptor.accept(stream));
+                    let stream = match handshake.await {
+                        Ok(Ok(stream)) => stream,
+                        Ok(Err(error)) => {
+                            tracing::debug!(%error, %peer, "TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::debug!(%peer, "TLS handshake timed out");
+                            return;
+                        }
+                    };
+                    let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+                    let service = protocols.service(app, peer, true);
+                    if h2 {
+                        let connection = protocols
+                            .http2
+                            .serve_connection(TokioIo::new(stream), service);
+                        watcher.watch(connection).await
+                    } else {
+                        let connection = protocols
+                            .http1
+                            .serve_connection(TokioIo::new(stream), service);
+                        watcher.watch(connection).await
+                    }
+                }
+            };
+            if let Err(error) = served {
                 tracing::debug!(%error, %peer, "connection ended with an error");
             }
             drop(counted);
@@ -520,6 +594,87 @@ async fn accept_loop(
         () = tokio::time::sleep(tessera_web::routes::SHUTDOWN_GRACE) => {
             tracing::warn!("requests still running after the grace period were cut off");
         }
+    }
+}
+
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+
+/// How connections are served: the HTTP/1.1 and HTTP/2 settings and the per-request layers
+/// every connection's requests pass first.
+struct Protocols {
+    http1: hyper::server::conn::http1::Builder,
+    http2: hyper::server::conn::http2::Builder<TokioExecutor>,
+    handshake_timeout: Duration,
+    body_read_timeout: Duration,
+    hsts: Option<http::HeaderValue>,
+}
+
+/// A request as hyper hands it over.
+type Incoming = axum::extract::Request<hyper::body::Incoming>;
+
+/// Streams one HTTP/2 client may have open at once.
+const MAX_STREAMS_PER_CONNECTION: u32 = 100;
+
+impl Protocols {
+    fn new(transport: &Transport) -> Self {
+        let mut http1 = hyper::server::conn::http1::Builder::new();
+        http1
+            .timer(TokioTimer::new())
+            .header_read_timeout(transport.header_read_timeout);
+        let mut http2 = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+        http2
+            .timer(TokioTimer::new())
+            .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION)
+            // A peer that stops answering pings is gone: its connection is closed.
+            .keep_alive_interval(Some(Duration::from_secs(60)));
+        Self {
+            http1,
+            http2,
+            handshake_timeout: transport.header_read_timeout,
+            body_read_timeout: transport.body_read_timeout,
+            hsts: transport.hsts.clone(),
+        }
+    }
+
+    /// The application as one connection's requests reach it: with the peer's address,
+    /// whether the connection is TLS, a deadline for the body, and HSTS on TLS responses.
+    fn service(
+        &self,
+        app: axum::Router,
+        peer: SocketAddr,
+        is_tls: bool,
+    ) -> hyper_util::service::TowerToHyperService<
+        impl tower::Service<
+            Incoming,
+            Response = axum::response::Response,
+            Error = std::convert::Infallible,
+            Future = impl Send,
+        > + Clone
+        + Send
+        + 'static,
+    > {
+        use tower_http::timeout::RequestBodyDeadlineLayer;
+        let hsts = self.hsts.clone().filter(|_| is_tls);
+        let service = tower::ServiceBuilder::new()
+            .map_request(move |mut request: Incoming| {
+                let extensions = request.extensions_mut();
+                extensions.insert(axum::extract::ConnectInfo(peer));
+                if is_tls {
+                    extensions.insert(tessera_web::client::DirectTls);
+                }
+                request
+            })
+            .map_response(move |mut response: axum::response::Response| {
+                if let Some(hsts) = &hsts {
+                    response
+                        .headers_mut()
+                        .insert(http::header::STRICT_TRANSPORT_SECURITY, hsts.clone());
+                }
+                response
+            })
+            .layer(RequestBodyDeadlineLayer::new(self.body_read_timeout))
+            .service(app);
+        hyper_util::service::TowerToHyperService::new(service)
     }
 }
 
@@ -609,5 +764,47 @@ async fn clean_up(state: &AppState, retention: Retention) {
     }
     if let Err(error) = state.oauth1.prune_nonces().await {
         tracing::warn!(%error, "could not forget old OAuth 1.0a nonces");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_is_warned_about_only_where_the_network_reads_it() {
+        let warned = |listen: &str, configure: fn(&mut Config)| {
+            let mut config = Config::default();
+            configure(&mut config);
+            plain_http_warning(&config, listen.parse().unwrap()).is_some()
+        };
+        assert!(warned("0.0.0.0:8080", |_| {}));
+        assert!(warned("192.0.2.7:8080", |_| {}));
+        assert!(warned("[::]:8080", |_| {}));
+        assert!(!warned("127.0.0.1:8080", |_| {}));
+        assert!(!warned("[::1]:8080", |_| {}));
+        assert!(!warned("0.0.0.0:8080", |config| {
+            config.tls.cert = Some("cert.pem".into());
+            config.tls.key = Some("key.pem".into());
+        }));
+        assert!(!warned("0.0.0.0:8080", |config| {
+            config.trusted_proxies = vec!["10.0.0.1/32".parse().unwrap()];
+        }));
+    }
+
+    #[test]
+    fn tls_makes_the_default_base_url_https() {
+        let mut config = Config::default();
+        let bound: SocketAddr = "127.0.0.1:8443".parse().unwrap();
+        assert_eq!(
+            base_url(&config, bound).unwrap().base(),
+            "http://127.0.0.1:8443"
+        );
+        config.tls.cert = Some("cert.pem".into());
+        config.tls.key = Some("key.pem".into());
+        assert_eq!(
+            base_url(&config, bound).unwrap().base(),
+            "https://127.0.0.1:8443"
+        );
     }
 }

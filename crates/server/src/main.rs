@@ -5,6 +5,7 @@ use std::io::BufRead;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{Context, anyhow, bail};
 use clap::{Args, Parser, Subcommand};
@@ -205,6 +206,13 @@ struct ServeArgs {
     /// Public URL, used in `self` links; may carry a context path.
     #[arg(long, value_name = "URL")]
     base_url: Option<String>,
+    /// Serve HTTPS with this certificate chain (PEM, leaf first); needs --tls-key. Read again
+    /// on SIGHUP and when the file changes.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -242,6 +250,10 @@ fn load_config(cli: &Cli, serve: Option<&ServeArgs>) -> anyhow::Result<Config> {
     let overrides = Overrides {
         listen: serve.and_then(|s| s.listen),
         base_url: serve.and_then(|s| s.base_url.clone()),
+        tls: tessera_server::config::TlsOverrides {
+            cert: serve.and_then(|s| s.tls_cert.clone()),
+            key: serve.and_then(|s| s.tls_key.clone()),
+        },
         data_dir: cli.data_dir.clone(),
         database_url: cli.database_url.clone(),
     };
@@ -354,6 +366,12 @@ async fn run_serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
             );
         }
     }
+    if let Some(warning) = tessera_server::plain_http_warning(&config, bound) {
+        tracing::warn!("{warning}");
+    }
+    if let Some(certificates) = prepared.transport.tls.clone() {
+        reload_on_hangup(certificates)?;
+    }
     let base = prepared.state.urls.base().to_string();
     let login = format!("{base}/login");
     report(
@@ -367,6 +385,27 @@ async fn run_serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
         ),
     );
     serve(listener, prepared, shutdown).await?;
+    Ok(())
+}
+
+/// Reads the TLS certificate again at every SIGHUP.
+#[cfg(unix)]
+fn reload_on_hangup(certificates: Arc<tessera_server::tls::Certificates>) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangups = signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?;
+    tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            let files = certificates.clone();
+            if let Ok(outcome) = tokio::task::spawn_blocking(move || files.reload()).await {
+                certificates.report(outcome, "SIGHUP");
+            }
+        }
+    });
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn reload_on_hangup(_: Arc<tessera_server::tls::Certificates>) -> anyhow::Result<()> {
     Ok(())
 }
 

@@ -95,6 +95,11 @@ fn list_items(headers: &http::HeaderMap, name: &str) -> Vec<String> {
         .collect()
 }
 
+/// Marks a request that arrived over TLS that tessera itself terminated (its cookies are
+/// `Secure`, its origin `https`), whatever the base URL says.
+#[derive(Clone, Copy, Debug)]
+pub struct DirectTls;
+
 /// The address of the connection's other end (a proxy's, behind one).
 pub(crate) fn peer_ip(request: &Request) -> IpAddr {
     request
@@ -113,7 +118,7 @@ pub async fn resolve_client(
     let peer = peer_ip(&request);
     let trusted = &state.settings.trusted_proxies;
     let mut client = client_address(peer, request.headers(), trusted);
-    client.is_tls |= state.urls.is_https();
+    client.is_tls |= state.urls.is_https() || request.extensions().get::<DirectTls>().is_some();
     // The whole URL: nesting under a context path strips it from the request's own URI.
     let uri = request
         .extensions()

@@ -39,6 +39,7 @@ mod schemes;
 mod search;
 mod sso;
 mod throttle;
+mod tls;
 mod tokens;
 mod usage;
 mod users;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::common::process::{Served, run};
+use crate::common::process::{CHEAP_HASHING, Served, printed, run};
 use base64::Engine;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -26,11 +26,6 @@ fn database_args(db: &TestDatabase) -> Vec<String> {
 fn strs(args: &[String]) -> Vec<&str> {
     args.iter().map(String::as_str).collect()
 }
-
-const CHEAP_HASHING: [(&str, &str); 2] = [
-    ("TESSERA_PASSWORDS__MEMORY_KIB", "64"),
-    ("TESSERA_PASSWORDS__ITERATIONS", "1"),
-];
 
 #[tokio::test]
 async fn first_start_creates_the_administrator_once() {
@@ -120,17 +115,6 @@ async fn the_admin_password_can_come_from_the_environment() {
     .await;
     assert!(!ok);
     assert!(stderr.contains("TESSERA_ADMIN_PASSWORD"), "{stderr}");
-}
-
-/// Waits (up to 10 s) until the server's output holds `text`.
-async fn printed(served: &Served, text: &str) -> bool {
-    for _ in 0..200 {
-        if served.output.lock().unwrap().contains(text) {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    false
 }
 
 #[tokio::test]

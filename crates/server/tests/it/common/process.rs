@@ -159,3 +159,20 @@ impl Served {
             .unwrap()
     }
 }
+
+/// Password hashing cheap enough for tests that start the binary.
+pub const CHEAP_HASHING: [(&str, &str); 2] = [
+    ("TESSERA_PASSWORDS__MEMORY_KIB", "64"),
+    ("TESSERA_PASSWORDS__ITERATIONS", "1"),
+];
+
+/// Waits (up to 10 s) until the server's output holds `text`.
+pub async fn printed(served: &Served, text: &str) -> bool {
+    for _ in 0..200 {
+        if served.output.lock().unwrap().contains(text) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
