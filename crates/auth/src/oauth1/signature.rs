@@ -70,7 +70,7 @@ pub enum ParamError {
 /// (it is not signed); only `oauth_*` parameters are kept, and none may come twice.
 pub fn header_params(text: &str) -> Result<Vec<(String, String)>, ParamError> {
     let mut params: Vec<(String, String)> = Vec::new();
-    for item in text.split(',') {
+    for item in split_outside_quotes(text) {
         let item = item.trim();
         if item.is_empty() {
             continue;
@@ -95,6 +95,27 @@ pub fn header_params(text: &str) -> Result<Vec<(String, String)>, ParamError> {
         params.push((name, value));
     }
     Ok(params)
+}
+
+/// The comma-separated items of a header, a comma inside a quoted string (RFC 9110 §5.6.4,
+/// with its backslash escapes) being part of its item: `realm="Jira, Data Center"` is one.
+fn split_outside_quotes(text: &str) -> Vec<&str> {
+    let mut items = Vec::new();
+    let (mut start, mut quoted, mut escaped) = (0, false, false);
+    for (at, c) in text.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            ',' if !quoted => {
+                items.push(&text[start..at]);
+                start = at + 1;
+            }
+            _ => {}
+        }
+    }
+    items.push(&text[start..]);
+    items
 }
 
 fn decode(text: &str) -> Result<String, ParamError> {
