@@ -9,6 +9,7 @@
 //! at once, and repeats within [`WINDOW`] become one event carrying their count when the window
 //! ends. Such events also only take the first half of the queue; the rest is kept for events
 //! nobody outside can cause in bulk (logins, token and policy changes, admin actions).
+//! A coalesced summary carries its latest repeat's request id.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -63,6 +63,24 @@ pub struct AuditEvent {
     pub reason: Option<String>,
     /// How many identical events this one stands for (noisy failures are coalesced).
     pub repeats: i64,
+    /// The `X-Request-Id` of the request it was recorded in; `None` outside a request.
+    pub request_id: Option<String>,
+}
+
+tokio::task_local! {
+    /// The id of the request this task is serving.
+    static REQUEST_ID: String;
+}
+
+/// Runs `future` as the request `id` (`X-Request-Id`): every event made within it carries the
+/// id, whichever way it is then written (the audit queue, or a store transaction).
+pub async fn in_request<F: Future>(id: String, future: F) -> F::Output {
+    REQUEST_ID.scope(id, future).await
+}
+
+/// The id of the request being served, if this task serves one.
+fn current_request_id() -> Option<String> {
+    REQUEST_ID.try_with(Clone::clone).ok()
 }
 
 impl AuditEvent {
@@ -86,6 +104,7 @@ impl AuditEvent {
             outcome: Outcome::Success,
             reason: None,
             repeats: 1,
+            request_id: current_request_id(),
         }
     }
 
@@ -126,6 +145,7 @@ impl AuditEvent {
             outcome: Outcome::Success,
             reason: None,
             repeats: 1,
+            request_id: current_request_id(),
         }
     }
 
@@ -207,6 +227,8 @@ pub struct AuditFilter {
     pub client_net: Option<IpNet>,
     /// What the event was about (exactly, e.g. `user:alice` or `token:42`).
     pub target: Option<String>,
+    /// The request it was recorded in (`X-Request-Id`).
+    pub request_id: Option<String>,
 }
 
 impl Outcome {

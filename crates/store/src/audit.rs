@@ -27,8 +27,8 @@ macro_rules! insert_audit {
         sqlx::query(
             "INSERT INTO audit_events (at, actor_id, actor_name, credential_kind, \
              credential_id, client_ip, client_ip_key, user_agent, action, target, outcome, \
-             reason, repeats) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+             reason, repeats, request_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(event.at.as_millis())
         .bind(event.actor_id)
@@ -43,6 +43,7 @@ macro_rules! insert_audit {
         .bind(event.outcome.name())
         .bind(&event.reason)
         .bind(event.repeats)
+        .bind(&event.request_id)
         .execute($executor)
         .await
         .map_err($crate::backend)?;
@@ -64,6 +65,7 @@ struct AuditRow {
     outcome: String,
     reason: Option<String>,
     repeats: i64,
+    request_id: Option<String>,
 }
 
 impl AuditRow {
@@ -81,6 +83,7 @@ impl AuditRow {
             outcome: Outcome::parse(&self.outcome).unwrap_or(Outcome::Failure),
             reason: self.reason,
             repeats: self.repeats,
+            request_id: self.request_id,
         }
     }
 }
@@ -131,7 +134,8 @@ impl AuditStore for SqlStore {
                  AND ($5 IS NULL OR action LIKE $5 ESCAPE '\\') \
                  AND ($6 IS NULL OR outcome = $6) \
                  AND ($7 IS NULL OR client_ip_key BETWEEN $7 AND $8) \
-                 AND ($9 IS NULL OR target = $9)"
+                 AND ($9 IS NULL OR target = $9) \
+                 AND ($10 IS NULL OR request_id = $10)"
             };
         }
         let (exact, prefix) = match &filter.action {
@@ -158,14 +162,15 @@ impl AuditStore for SqlStore {
                     .bind(&low)
                     .bind(&high)
                     .bind(&filter.target)
+                    .bind(&filter.request_id)
             };
         }
         let (rows, total): (Vec<AuditRow>, i64) = on_pool!(self, read, |pool| {
             let rows = bind_filter!(sqlx::query_as(concat!(
                 "SELECT at, actor_id, actor_name, credential_kind, credential_id, client_ip, \
-                 user_agent, action, target, outcome, reason, repeats FROM audit_events",
+                 user_agent, action, target, outcome, reason, repeats, request_id FROM audit_events",
                 audit_filter!(),
-                " ORDER BY at DESC, id DESC LIMIT $10 OFFSET $11"
+                " ORDER BY at DESC, id DESC LIMIT $11 OFFSET $12"
             )))
             .bind(page.limit)
             .bind(page.start_at)

@@ -910,6 +910,7 @@ mod policy_and_usage {
             events[0].outcome = Outcome::Failure;
             events[0].user_agent = Some("curl/8".into());
             events[0].repeats = 7;
+            events[2].request_id = Some("lb-7f3a.1".into());
             store.record_audit(&events).await.unwrap();
             let page = PageRequest { start_at: 0, limit: 50 };
             let list = |filter: AuditFilter| {
@@ -933,6 +934,11 @@ mod policy_and_usage {
             assert_eq!(target.total, 1);
             let failures = list(AuditFilter { outcome: Some(Outcome::Failure), ..AuditFilter::default() }).await;
             assert_eq!(failures.total, 1);
+            // The request an event was recorded in.
+            let request = list(AuditFilter { request_id: Some("lb-7f3a.1".into()), ..AuditFilter::default() }).await;
+            assert_eq!(request.total, 1);
+            assert_eq!((request.items[0].action.as_str(), request.items[0].request_id.as_deref()), ("token.created", Some("lb-7f3a.1")));
+            assert_eq!(one.items[0].request_id, None);
         }
 
         async fn websudo_belongs_to_one_session(db) {

@@ -1,7 +1,8 @@
 //! Request ids: every request carries one in `X-Request-Id`, in its log lines (the request's
 //! span) and on its response. A trusted proxy's id is kept (a visible-ASCII value of at most
 //! 128 characters), so that one id follows a request through the proxy's logs and tessera's;
-//! anyone else's is replaced. Made here: this instance's random prefix and a counter.
+//! anyone else's is replaced. Made here: this instance's random prefix and a counter. The audit
+//! events recorded while a request is served carry its id.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -64,7 +65,9 @@ pub async fn request_id(
     .cloned();
     let id = kept.unwrap_or_else(|| state.request_ids.make());
     request.headers_mut().insert(HEADER, id.clone());
-    let mut response = next.run(request).await;
+    // The audit events recorded while it is served carry it (visible ASCII: see above).
+    let text = String::from_utf8_lossy(id.as_bytes()).into_owned();
+    let mut response = tessera_core::audit::in_request(text, next.run(request)).await;
     response.headers_mut().insert(HEADER, id);
     response
 }

@@ -260,3 +260,72 @@ async fn every_answer_carries_a_request_id() {
     let id = id_of(&replaced).unwrap();
     assert_ne!(id, "forged-by-client");
 }
+
+/// The audit events a request causes carry its id: a trusted proxy's, or the one made here and
+/// sent back, so that an event is found in the logs by it and the logs' lines by the event.
+#[tokio::test]
+async fn audit_events_name_the_request_they_were_recorded_in() {
+    let db = tessera_testkit::TestDatabase::sqlite();
+    let mut config = test_config(&db);
+    config.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    let behind = TestServer::start_with(db, config).await;
+    behind.create_user("alice", &[]).await;
+    let refused = behind
+        .basic(
+            Method::GET,
+            "/rest/api/2/myself",
+            "alice",
+            "not her password",
+        )
+        .header("x-request-id", "lb-login-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let created = behind
+        .basic(Method::POST, "/rest/pat/latest/tokens", "alice", PASSWORD)
+        .header("x-request-id", "lb-token-2")
+        .json(&serde_json::json!({"name": "ci", "expirationDuration": 5}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let failed = behind
+        .audit("action=login.failed&target=user:alice", 1)
+        .await;
+    assert_eq!(failed[0]["requestId"], "lb-login-1");
+    let by_request = behind.audit("requestId=lb-token-2", 1).await;
+    assert!(
+        by_request.iter().all(|e| e["requestId"] == "lb-token-2"),
+        "{by_request:?}"
+    );
+    assert!(
+        by_request.iter().any(|e| e["action"] == "token.created"),
+        "{by_request:?}"
+    );
+    // Events of other requests (the user's creation) name theirs, not these.
+    let made = behind.audit("action=admin.change", 1).await;
+    assert!(
+        made.iter()
+            .all(|e| e["requestId"].is_string() && e["requestId"] != "lb-token-2"),
+        "{made:?}"
+    );
+
+    // Without a proxy: the id made here, as the response said it.
+    let db = tessera_testkit::TestDatabase::sqlite();
+    let direct = TestServer::start(db).await;
+    direct.create_user("bob", &[]).await;
+    let refused = direct
+        .basic(Method::GET, "/rest/api/2/myself", "bob", "not his password")
+        .header("x-request-id", "forged-by-client")
+        .send()
+        .await
+        .unwrap();
+    let id = refused.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(id, "forged-by-client");
+    let failed = direct.audit("action=login.failed&target=user:bob", 1).await;
+    assert_eq!(failed[0]["requestId"], id.as_str());
+}

@@ -95,7 +95,7 @@ pub async fn get_audit(State(state): State<AppState>, incoming: Incoming) -> Res
                     tbody {
                         @for event in &found.items {
                             tr.event {
-                                td.time { (when(event.at)) }
+                                td.time title=[event.request_id.as_ref().map(|id| format!("request {id}"))] { (when(event.at)) }
                                 td.actor { (event.actor_name.as_deref().unwrap_or("")) }
                                 td {
                                     (event.credential_kind.as_deref().unwrap_or(""))

@@ -55,6 +55,7 @@ pub fn filter(params: &Params) -> ApiResult<AuditFilter> {
         outcome,
         client_net,
         target: non_empty(params.text("target")).map(str::to_string),
+        request_id: non_empty(params.text("requestId")).map(str::to_string),
     })
 }
 
@@ -70,11 +71,12 @@ pub fn event_json(event: &AuditEvent) -> Value {
         "outcome": event.outcome.name(),
         "reason": event.reason,
         "count": event.repeats,
+        "requestId": event.request_id,
     })
 }
 
 /// Global ADMINISTER. Filters `from`, `to` (YYYY-MM-DD or milliseconds), `actor`, `action`,
-/// `outcome`, `ip`, `target`; paged by `startAt`/`maxResults`, newest first.
+/// `outcome`, `ip`, `target`, `requestId`; paged by `startAt`/`maxResults`, newest first.
 pub async fn get_audit(
     State(state): State<AppState>,
     Auth(principal): Auth,
