@@ -82,10 +82,11 @@ pub fn header_params(text: &str) -> Result<Vec<(String, String)>, ParamError> {
             .and_then(|v| v.strip_suffix('"'))
             .ok_or(ParamError::Malformed)?;
         let name = decode(name.trim())?;
-        let value = decode(value)?;
         if name == "realm" {
+            // A quoted string, not percent-encoded, and not signed: left unread.
             continue;
         }
+        let value = decode(value)?;
         if !name.starts_with("oauth_") {
             return Err(ParamError::Malformed);
         }
