@@ -3,6 +3,8 @@
 //! in, reading it returns (never panics); what a client library writes reads back as written.
 //! Run longer with `PROPTEST_CASES=100000 cargo test -p tessera-auth --test parsers_fuzz`.
 
+#![allow(clippy::unwrap_used)]
+
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use http::header::{AUTHORIZATION, COOKIE};

@@ -4,6 +4,8 @@
 //! trusted proxy can never choose its own address.
 //! Run longer with `PROPTEST_CASES=100000 cargo test -p tessera-web --test parsers_fuzz`.
 
+#![allow(clippy::unwrap_used)]
+
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use http::{HeaderMap, HeaderValue, Uri};
