@@ -67,7 +67,9 @@ impl TestServer {
             response.text().await.unwrap()
         );
         let body: Value = response.json().await.unwrap();
-        body["session"]["value"].as_str().unwrap().to_string()
+        let session = body["session"]["value"].as_str().unwrap().to_string();
+        crate::common::logs::secret(&session);
+        session
     }
 
     /// Re-enters the password for a session, so that it may make administrative changes.
@@ -105,7 +107,9 @@ impl TestServer {
         let status = response.status();
         let value = json_of(response).await;
         assert_eq!(status, StatusCode::CREATED, "{value}");
-        value["rawToken"].as_str().unwrap().to_string()
+        let raw = value["rawToken"].as_str().unwrap().to_string();
+        crate::common::logs::secret(&raw);
+        raw
     }
 
     /// Basic with a token in the password's place (as Jira Cloud and the token apps accept).

@@ -42,10 +42,19 @@ pub async fn run(
         .await
         .unwrap()
         .unwrap();
+    let errors = String::from_utf8_lossy(&output.stderr).into_owned();
+    // Its log joins the suite's; a password it read from standard input is a secret.
+    super::logs::keep_process_output(&errors);
+    if args.contains(&"--password-stdin")
+        && let Some(line) = stdin.and_then(|text| text.lines().next())
+        && !line.is_empty()
+    {
+        super::logs::secret(line);
+    }
     (
         output.status.success(),
         String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
+        errors,
     )
 }
 
@@ -57,6 +66,8 @@ pub struct Served {
     pub events: Vec<Value>,
     /// Everything printed so far: standard output and the log on standard error.
     pub output: Arc<Mutex<String>>,
+    /// The log alone (standard error; standard output shows a first password on purpose).
+    log: Arc<Mutex<String>>,
 }
 
 impl Served {
@@ -80,12 +91,15 @@ impl Served {
         let mut child = command.spawn().unwrap();
         let output = Arc::new(Mutex::new(String::new()));
         let mut errors = BufReader::new(child.stderr.take().unwrap()).lines();
-        let log = output.clone();
+        let (printed, log) = (output.clone(), Arc::new(Mutex::new(String::new())));
+        let kept = log.clone();
         tokio::spawn(async move {
             while let Ok(Some(line)) = errors.next_line().await {
-                let mut log = log.lock().unwrap();
-                log.push_str(&line);
-                log.push('\n');
+                for text in [&printed, &kept] {
+                    let mut text = text.lock().unwrap();
+                    text.push_str(&line);
+                    text.push('\n');
+                }
             }
         });
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
@@ -119,6 +133,7 @@ impl Served {
             addr,
             events,
             output,
+            log,
         }
     }
 
@@ -175,4 +190,17 @@ pub async fn printed(served: &Served, text: &str) -> bool {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     false
+}
+
+impl Drop for Served {
+    /// The process's output joins the suite's logs, searched for secrets after the suite.
+    fn drop(&mut self) {
+        let log = self.log.lock().unwrap_or_else(|e| e.into_inner());
+        super::logs::keep_process_output(&log);
+        for event in &self.events {
+            if let Some(password) = event["password"].as_str() {
+                super::logs::secret(password);
+            }
+        }
+    }
 }

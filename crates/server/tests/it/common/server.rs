@@ -94,6 +94,7 @@ impl TestServer {
     }
 
     async fn start_at(mut config: Config, listen: &str, base: Option<(&str, &str)>) -> Self {
+        crate::common::logs::init();
         let share = MACHINE.clone().read_owned().await;
         let listener = tokio::net::TcpListener::bind(listen)
             .await
