@@ -29,7 +29,7 @@ use crate::rest::api2::{
 use crate::rest::auth::{session, websudo};
 use crate::rest::pat;
 use crate::rest::tessera::{
-    audit, identity, oauth1, oauth2, policy, service_accounts, throttle, tokens, usage,
+    audit, identity, oauth1, oauth2, openapi, policy, service_accounts, throttle, tokens, usage,
 };
 use crate::state::AppState;
 
@@ -329,6 +329,7 @@ fn tessera(state: Option<&AppState>) -> Table {
     use Access::*;
     use Method as M;
     Table::new("/rest/tessera/1", state)
+        .add(M::GET, "/openapi.json", Public, openapi::get_openapi)
         .add(M::GET, "/tokens", Admin, tokens::get_all_tokens)
         .add(M::DELETE, "/tokens", Admin, tokens::delete_all_tokens)
         .add(M::DELETE, "/tokens/{id}", Admin, tokens::delete_any_token)

@@ -27,7 +27,7 @@ use crate::render::time;
 use crate::state::AppState;
 
 /// The body of `POST /rest/pat/latest/tokens` (and of a service key request).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenBody {
     #[serde(default)]

@@ -77,6 +77,29 @@ pub fn event_json(event: &AuditEvent) -> Value {
 
 /// Global ADMINISTER. Filters `from`, `to` (YYYY-MM-DD or milliseconds), `actor`, `action`,
 /// `outcome`, `ip`, `target`, `requestId`; paged by `startAt`/`maxResults`, newest first.
+#[utoipa::path(
+    get,
+    path = "/rest/tessera/1/audit",
+    tag = "audit",
+    params(
+        ("from" = Option<String>, Query, description = "From this day (YYYY-MM-DD) or millisecond on."),
+        ("to" = Option<String>, Query, description = "Before this day or millisecond."),
+        ("actor" = Option<String>, Query, description = "The acting user name."),
+        ("action" = Option<String>, Query, description = "An action, or a prefix ending in `*` (`login.*`)."),
+        ("outcome" = Option<String>, Query, description = "`success`, `failure` or `denied`."),
+        ("ip" = Option<String>, Query, description = "An address or CIDR range."),
+        ("target" = Option<String>, Query, description = "What the event was about, exactly (`user:alice`)."),
+        ("requestId" = Option<String>, Query, description = "The request it was recorded in (`X-Request-Id`)."),
+        ("startAt" = Option<i64>, Query, description = "Index of the first item (0)."),
+        ("maxResults" = Option<i64>, Query, description = "Items per page."),
+    ),
+    responses(
+        (status = 200, description = "A page of events, newest first.", body = Object),
+        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
+    ),
+)]
 pub async fn get_audit(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -99,6 +122,27 @@ pub async fn get_audit(
 }
 
 /// Global ADMINISTER. The same filters; JSON Lines, one event per line, newest first.
+#[utoipa::path(
+    get,
+    path = "/rest/tessera/1/audit/export",
+    tag = "audit",
+    params(
+        ("from" = Option<String>, Query, description = "From this day (YYYY-MM-DD) or millisecond on."),
+        ("to" = Option<String>, Query, description = "Before this day or millisecond."),
+        ("actor" = Option<String>, Query, description = "The acting user name."),
+        ("action" = Option<String>, Query, description = "An action, or a prefix ending in `*` (`login.*`)."),
+        ("outcome" = Option<String>, Query, description = "`success`, `failure` or `denied`."),
+        ("ip" = Option<String>, Query, description = "An address or CIDR range."),
+        ("target" = Option<String>, Query, description = "What the event was about, exactly (`user:alice`)."),
+        ("requestId" = Option<String>, Query, description = "The request it was recorded in (`X-Request-Id`)."),
+    ),
+    responses(
+        (status = 200, description = "Events as JSON Lines.", body = String, content_type = "application/x-ndjson"),
+        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
+    ),
+)]
 pub async fn get_audit_export(
     State(state): State<AppState>,
     Auth(principal): Auth,

@@ -53,7 +53,7 @@ fn provider_json(state: &AppState, provider: &IdentityProvider) -> Value {
     })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ProviderBody {
     name: Option<String>,
@@ -62,6 +62,7 @@ pub struct ProviderBody {
     user_claim: Option<String>,
     /// Absent: kept; `null`: removed.
     #[serde(default, deserialize_with = "crate::extract::null_or")]
+    #[schema(value_type = Option<String>, nullable)]
     groups_claim: Option<Option<String>>,
     group_mapping: Option<BTreeMap<String, String>>,
     group_sync: Option<String>,
@@ -70,29 +71,33 @@ pub struct ProviderBody {
     enabled: Option<bool>,
     /// Absent: kept; `null`: removed.
     #[serde(default, deserialize_with = "crate::extract::null_or")]
+    #[schema(value_type = Option<LoginBody>, nullable)]
     login: Option<Option<LoginBody>>,
     /// Absent: kept; `null`: removed.
     #[serde(default, deserialize_with = "crate::extract::null_or")]
+    #[schema(value_type = Option<IntrospectionBody>, nullable)]
     introspection: Option<Option<IntrospectionBody>>,
 }
 
 /// The client tessera introspects opaque tokens as, and where (RFC 7662).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct IntrospectionBody {
     /// The discovered one if absent.
     endpoint: Option<String>,
     client_id: String,
     /// May be left out on a change that keeps the client id.
+    #[schema(value_type = Option<String>)]
     client_secret: Option<SecretString>,
 }
 
 /// The client tessera signs users in with at the provider.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LoginBody {
     client_id: String,
     /// May be left out on a change that keeps the client id.
+    #[schema(value_type = Option<String>)]
     client_secret: Option<SecretString>,
 }
 
@@ -135,6 +140,16 @@ fn provider_id(text: &str) -> Result<ProviderId, Error> {
 }
 
 /// Global ADMINISTER: every provider, by name.
+#[utoipa::path(
+    get,
+    path = "/rest/tessera/1/identityproviders",
+    tag = "identity",
+    responses(
+        (status = 200, description = "Every provider.", body = [Object]),
+        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
+    ),
+)]
 pub async fn get_providers(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -146,6 +161,19 @@ pub async fn get_providers(
 }
 
 /// Global ADMINISTER: registers a provider; 201 with its `id`.
+#[utoipa::path(
+    post,
+    path = "/rest/tessera/1/identityproviders",
+    tag = "identity",
+    request_body(content = ProviderBody, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Registered.", body = Object),
+        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 409, description = "It conflicts with what exists.", body = crate::rest::tessera::openapi::ErrorCollection),
+    ),
+)]
 pub async fn post_provider(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -160,6 +188,20 @@ pub async fn post_provider(
 }
 
 /// Global ADMINISTER.
+#[utoipa::path(
+    get,
+    path = "/rest/tessera/1/identityproviders/{id}",
+    tag = "identity",
+    params(
+        ("id" = String, Path, description = "The provider's id."),
+    ),
+    responses(
+        (status = 200, description = "The provider.", body = Object),
+        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 404, description = "No such item, or not one the caller may see.", body = crate::rest::tessera::openapi::ErrorCollection),
+    ),
+)]
 pub async fn get_provider(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -171,6 +213,23 @@ pub async fn get_provider(
 }
 
 /// Global ADMINISTER: changes the fields given (a new issuer is discovered first).
+#[utoipa::path(
+    put,
+    path = "/rest/tessera/1/identityproviders/{id}",
+    tag = "identity",
+    params(
+        ("id" = String, Path, description = "The provider's id."),
+    ),
+    request_body(content = ProviderBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Changed.", body = Object),
+        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 404, description = "No such item, or not one the caller may see.", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 409, description = "It conflicts with what exists.", body = crate::rest::tessera::openapi::ErrorCollection),
+    ),
+)]
 pub async fn put_provider(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -186,6 +245,20 @@ pub async fn put_provider(
 }
 
 /// Global ADMINISTER: deletes a provider; its tokens stop working at once.
+#[utoipa::path(
+    delete,
+    path = "/rest/tessera/1/identityproviders/{id}",
+    tag = "identity",
+    params(
+        ("id" = String, Path, description = "The provider's id."),
+    ),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 404, description = "No such item, or not one the caller may see.", body = crate::rest::tessera::openapi::ErrorCollection),
+    ),
+)]
 pub async fn delete_provider(
     State(state): State<AppState>,
     Auth(principal): Auth,

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod identity;
 pub mod oauth1;
 pub mod oauth2;
+pub mod openapi;
 pub mod policy;
 pub mod service_accounts;
 pub mod throttle;

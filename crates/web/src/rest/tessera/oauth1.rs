@@ -41,7 +41,7 @@ async fn consumer_json(state: &AppState, consumer: &Consumer) -> Result<Value, E
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ConsumerBody {
     consumer_key: Option<String>,
@@ -50,10 +50,21 @@ pub struct ConsumerBody {
     callback: Option<String>,
     /// Absent: kept; `null`: two-legged requests off; a user name: they act as that user.
     #[serde(default, deserialize_with = "crate::extract::null_or")]
+    #[schema(value_type = Option<String>, nullable)]
     execute_as: Option<Option<String>>,
 }
 
 /// Global ADMINISTER: every consumer, by name.
+#[utoipa::path(
+    get,
+    path = "/rest/tessera/1/oauth1/consumers",
+    tag = "oauth1",
+    responses(
+        (status = 200, description = "Every consumer.", body = [Object]),
+        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
+    ),
+)]
 pub async fn get_consumers(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -68,6 +79,19 @@ pub async fn get_consumers(
 }
 
 /// Global ADMINISTER: registers a consumer; 201.
+#[utoipa::path(
+    post,
+    path = "/rest/tessera/1/oauth1/consumers",
+    tag = "oauth1",
+    request_body(content = ConsumerBody, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Registered.", body = Object),
+        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 409, description = "It conflicts with what exists.", body = crate::rest::tessera::openapi::ErrorCollection),
+    ),
+)]
 pub async fn post_consumer(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -89,6 +113,20 @@ pub async fn post_consumer(
 }
 
 /// Global ADMINISTER.
+#[utoipa::path(
+    get,
+    path = "/rest/tessera/1/oauth1/consumers/{consumerKey}",
+    tag = "oauth1",
+    params(
+        ("consumerKey" = String, Path, description = "The consumer key."),
+    ),
+    responses(
+        (status = 200, description = "The consumer.", body = Object),
+        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 404, description = "No such item, or not one the caller may see.", body = crate::rest::tessera::openapi::ErrorCollection),
+    ),
+)]
 pub async fn get_consumer(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -101,6 +139,22 @@ pub async fn get_consumer(
 
 /// Global ADMINISTER: changes `name`, `publicKey` or `callback` (the key is the consumer's
 /// name on the wire and is fixed).
+#[utoipa::path(
+    put,
+    path = "/rest/tessera/1/oauth1/consumers/{consumerKey}",
+    tag = "oauth1",
+    params(
+        ("consumerKey" = String, Path, description = "The consumer key."),
+    ),
+    request_body(content = ConsumerBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Changed.", body = Object),
+        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 404, description = "No such item, or not one the caller may see.", body = crate::rest::tessera::openapi::ErrorCollection),
+    ),
+)]
 pub async fn put_consumer(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -132,6 +186,20 @@ pub async fn put_consumer(
 }
 
 /// Global ADMINISTER: deletes a consumer and every token it holds; 204.
+#[utoipa::path(
+    delete,
+    path = "/rest/tessera/1/oauth1/consumers/{consumerKey}",
+    tag = "oauth1",
+    params(
+        ("consumerKey" = String, Path, description = "The consumer key."),
+    ),
+    responses(
+        (status = 204, description = "Deleted, with every token it held."),
+        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 404, description = "No such item, or not one the caller may see.", body = crate::rest::tessera::openapi::ErrorCollection),
+    ),
+)]
 pub async fn delete_consumer(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -167,6 +235,16 @@ fn token_id(text: &str) -> ApiResult<i64> {
 
 /// Any user: the applications they authorized by OAuth 1.0a, newest first (an application
 /// link acting for the user sees only its own).
+#[utoipa::path(
+    get,
+    path = "/rest/tessera/1/oauth1/tokens",
+    tag = "oauth1",
+    responses(
+        (status = 200, description = "The caller's authorized applications.", body = [Object]),
+        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
+    ),
+)]
 pub async fn get_tokens(State(state): State<AppState>, Auth(principal): Auth) -> ApiResult<Jira> {
     let tokens = state.oauth1.tokens_of(&principal).await?;
     Ok(Jira::ok(Value::Array(
@@ -175,6 +253,20 @@ pub async fn get_tokens(State(state): State<AppState>, Auth(principal): Auth) ->
 }
 
 /// The token's user, with a password or a session: revokes it at once.
+#[utoipa::path(
+    delete,
+    path = "/rest/tessera/1/oauth1/tokens/{tokenId}",
+    tag = "oauth1",
+    params(
+        ("tokenId" = String, Path, description = "The access token's id."),
+    ),
+    responses(
+        (status = 204, description = "Revoked."),
+        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 404, description = "No such item, or not one the caller may see.", body = crate::rest::tessera::openapi::ErrorCollection),
+    ),
+)]
 pub async fn delete_token(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -186,6 +278,20 @@ pub async fn delete_token(
 }
 
 /// Global ADMINISTER: the access tokens a consumer holds, newest first.
+#[utoipa::path(
+    get,
+    path = "/rest/tessera/1/oauth1/consumers/{consumerKey}/tokens",
+    tag = "oauth1",
+    params(
+        ("consumerKey" = String, Path, description = "The consumer key."),
+    ),
+    responses(
+        (status = 200, description = "Its live access tokens.", body = [Object]),
+        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 404, description = "No such item, or not one the caller may see.", body = crate::rest::tessera::openapi::ErrorCollection),
+    ),
+)]
 pub async fn get_consumer_tokens(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -202,6 +308,21 @@ pub async fn get_consumer_tokens(
 }
 
 /// Global ADMINISTER: revokes one of a consumer's access tokens.
+#[utoipa::path(
+    delete,
+    path = "/rest/tessera/1/oauth1/consumers/{consumerKey}/tokens/{tokenId}",
+    tag = "oauth1",
+    params(
+        ("consumerKey" = String, Path, description = "The consumer key."),
+        ("tokenId" = String, Path, description = "The access token's id."),
+    ),
+    responses(
+        (status = 204, description = "Revoked."),
+        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 404, description = "No such item, or not one the caller may see.", body = crate::rest::tessera::openapi::ErrorCollection),
+    ),
+)]
 pub async fn delete_consumer_token(
     State(state): State<AppState>,
     Auth(principal): Auth,

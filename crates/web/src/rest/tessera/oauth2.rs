@@ -52,7 +52,7 @@ async fn service_account_name(state: &AppState, client: &Client) -> Result<Optio
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClientBody {
     name: Option<String>,
@@ -64,6 +64,16 @@ pub struct ClientBody {
 }
 
 /// Global ADMINISTER: every client, enabled or not.
+#[utoipa::path(
+    get,
+    path = "/rest/tessera/1/oauth2/clients",
+    tag = "oauth2",
+    responses(
+        (status = 200, description = "Every client.", body = [Object]),
+        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
+    ),
+)]
 pub async fn get_clients(State(state): State<AppState>, Auth(principal): Auth) -> ApiResult<Jira> {
     state.authz.administer(&principal)?;
     let mut values = Vec::new();
@@ -75,6 +85,19 @@ pub async fn get_clients(State(state): State<AppState>, Auth(principal): Auth) -
 }
 
 /// Global ADMINISTER: registers a client; 201 with `clientSecret` (confidential clients, once).
+#[utoipa::path(
+    post,
+    path = "/rest/tessera/1/oauth2/clients",
+    tag = "oauth2",
+    request_body(content = ClientBody, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Registered; a confidential client's secret is shown this once.", body = Object),
+        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 409, description = "It conflicts with what exists.", body = crate::rest::tessera::openapi::ErrorCollection),
+    ),
+)]
 pub async fn post_client(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -101,6 +124,20 @@ pub async fn post_client(
 }
 
 /// Global ADMINISTER.
+#[utoipa::path(
+    get,
+    path = "/rest/tessera/1/oauth2/clients/{clientId}",
+    tag = "oauth2",
+    params(
+        ("clientId" = String, Path, description = "The client id."),
+    ),
+    responses(
+        (status = 200, description = "The client.", body = Object),
+        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 404, description = "No such item, or not one the caller may see.", body = crate::rest::tessera::openapi::ErrorCollection),
+    ),
+)]
 pub async fn get_client(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -114,6 +151,22 @@ pub async fn get_client(
 
 /// Global ADMINISTER: changes `name`, `redirectUris`, `scopes` or `enabled` (a disabled client
 /// gets nothing, and its tokens stop working at once).
+#[utoipa::path(
+    put,
+    path = "/rest/tessera/1/oauth2/clients/{clientId}",
+    tag = "oauth2",
+    params(
+        ("clientId" = String, Path, description = "The client id."),
+    ),
+    request_body(content = ClientBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Changed.", body = Object),
+        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 404, description = "No such item, or not one the caller may see.", body = crate::rest::tessera::openapi::ErrorCollection),
+    ),
+)]
 pub async fn put_client(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -154,6 +207,21 @@ pub async fn put_client(
 }
 
 /// Global ADMINISTER: a confidential client's new secret (shown once); the old one stops.
+#[utoipa::path(
+    post,
+    path = "/rest/tessera/1/oauth2/clients/{clientId}/secret",
+    tag = "oauth2",
+    params(
+        ("clientId" = String, Path, description = "The client id."),
+    ),
+    responses(
+        (status = 200, description = "The new secret, shown this once.", body = Object),
+        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 404, description = "No such item, or not one the caller may see.", body = crate::rest::tessera::openapi::ErrorCollection),
+    ),
+)]
 pub async fn post_client_secret(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -172,6 +240,16 @@ pub async fn post_client_secret(
 /// Any user: the applications they authorized, with their scopes and last use. A caller
 /// with a token sees at most the grant it acts under (an application does not learn which
 /// others the user authorized).
+#[utoipa::path(
+    get,
+    path = "/rest/tessera/1/oauth2/grants",
+    tag = "oauth2",
+    responses(
+        (status = 200, description = "The caller's authorized applications.", body = [Object]),
+        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
+    ),
+)]
 pub async fn get_grants(State(state): State<AppState>, Auth(principal): Auth) -> ApiResult<Jira> {
     let grants = state.oauth2.grants_of(&principal).await?;
     let own = principal.oauth2.as_ref().and_then(|o| o.grant);
@@ -184,6 +262,20 @@ pub async fn get_grants(State(state): State<AppState>, Auth(principal): Auth) ->
 }
 
 /// The grant's user, with a password or session: revokes it and every token issued under it.
+#[utoipa::path(
+    delete,
+    path = "/rest/tessera/1/oauth2/grants/{id}",
+    tag = "oauth2",
+    params(
+        ("id" = String, Path, description = "The grant's id."),
+    ),
+    responses(
+        (status = 204, description = "Revoked."),
+        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 404, description = "No such item, or not one the caller may see.", body = crate::rest::tessera::openapi::ErrorCollection),
+    ),
+)]
 pub async fn delete_grant(
     State(state): State<AppState>,
     Auth(principal): Auth,

@@ -29,6 +29,16 @@ pub fn policy_json(active: &ActivePolicy) -> Value {
 }
 
 /// Global ADMINISTER: the policy in force.
+#[utoipa::path(
+    get,
+    path = "/rest/tessera/1/policy",
+    tag = "policy",
+    responses(
+        (status = 200, description = "The policy in force, with its version.", body = Object),
+        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
+    ),
+)]
 pub async fn get_policy(State(state): State<AppState>, Auth(principal): Auth) -> ApiResult<Jira> {
     state.authz.administer(&principal)?;
     let active = state
@@ -43,6 +53,19 @@ pub async fn get_policy(State(state): State<AppState>, Auth(principal): Auth) ->
 /// Global ADMINISTER (with websudo over a session; the ADMIN scope for a token): replaces the
 /// policy. 400 for a policy that does not validate or would refuse this very request, 409 if
 /// `version` is not the stored one.
+#[utoipa::path(
+    put,
+    path = "/rest/tessera/1/policy",
+    tag = "policy",
+    request_body(content = Object, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The policy now in force.", body = Object),
+        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 409, description = "It conflicts with what exists.", body = crate::rest::tessera::openapi::ErrorCollection),
+    ),
+)]
 pub async fn put_policy(
     State(state): State<AppState>,
     Auth(principal): Auth,

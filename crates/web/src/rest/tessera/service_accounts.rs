@@ -19,7 +19,7 @@ use crate::render::{Viewer, user};
 use crate::rest::pat::{self, TokenBody};
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AccountBody {
     name: String,
@@ -37,6 +37,19 @@ fn account_json(state: &AppState, principal: &Principal, account: &User) -> Valu
 }
 
 /// Global ADMINISTER.
+#[utoipa::path(
+    post,
+    path = "/rest/tessera/1/serviceaccounts",
+    tag = "service accounts",
+    request_body(content = AccountBody, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Made.", body = Object),
+        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 409, description = "It conflicts with what exists.", body = crate::rest::tessera::openapi::ErrorCollection),
+    ),
+)]
 pub async fn post_service_account(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -55,6 +68,16 @@ pub async fn post_service_account(
 }
 
 /// Global ADMINISTER.
+#[utoipa::path(
+    get,
+    path = "/rest/tessera/1/serviceaccounts",
+    tag = "service accounts",
+    responses(
+        (status = 200, description = "Every service account.", body = [Object]),
+        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
+    ),
+)]
 pub async fn get_service_accounts(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -79,6 +102,20 @@ async fn manage(state: &AppState, principal: &Principal, name: &str) -> ApiResul
 }
 
 /// ADMINISTER or membership of the owning group; password or session.
+#[utoipa::path(
+    get,
+    path = "/rest/tessera/1/serviceaccounts/{name}/keys",
+    tag = "service accounts",
+    params(
+        ("name" = String, Path, description = "The service account."),
+    ),
+    responses(
+        (status = 200, description = "Its keys.", body = [Object]),
+        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 404, description = "No such item, or not one the caller may see.", body = crate::rest::tessera::openapi::ErrorCollection),
+    ),
+)]
 pub async fn get_keys(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -89,6 +126,23 @@ pub async fn get_keys(
 }
 
 /// ADMINISTER or membership of the owning group; password or session.
+#[utoipa::path(
+    post,
+    path = "/rest/tessera/1/serviceaccounts/{name}/keys",
+    tag = "service accounts",
+    params(
+        ("name" = String, Path, description = "The service account."),
+    ),
+    request_body(content = crate::rest::pat::TokenBody, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The key, shown this once.", body = Object),
+        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 404, description = "No such item, or not one the caller may see.", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 409, description = "It conflicts with what exists.", body = crate::rest::tessera::openapi::ErrorCollection),
+    ),
+)]
 pub async fn post_key(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -100,6 +154,21 @@ pub async fn post_key(
 }
 
 /// ADMINISTER or membership of the owning group; password or session.
+#[utoipa::path(
+    delete,
+    path = "/rest/tessera/1/serviceaccounts/{name}/keys/{id}",
+    tag = "service accounts",
+    params(
+        ("name" = String, Path, description = "The service account."),
+        ("id" = String, Path, description = "The key's id."),
+    ),
+    responses(
+        (status = 204, description = "Revoked."),
+        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 404, description = "No such item, or not one the caller may see.", body = crate::rest::tessera::openapi::ErrorCollection),
+    ),
+)]
 pub async fn delete_key(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -112,6 +181,23 @@ pub async fn delete_key(
 }
 
 /// ADMINISTER or membership of the owning group; password or session.
+#[utoipa::path(
+    post,
+    path = "/rest/tessera/1/serviceaccounts/{name}/keys/{id}/rotate",
+    tag = "service accounts",
+    params(
+        ("name" = String, Path, description = "The service account."),
+        ("id" = String, Path, description = "The key's id."),
+        ("overlapSeconds" = Option<i64>, Query, description = "How long the old key keeps working."),
+    ),
+    responses(
+        (status = 201, description = "The new key, shown this once.", body = Object),
+        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 404, description = "No such item, or not one the caller may see.", body = crate::rest::tessera::openapi::ErrorCollection),
+    ),
+)]
 pub async fn post_rotate_key(
     State(state): State<AppState>,
     Auth(principal): Auth,

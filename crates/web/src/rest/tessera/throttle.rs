@@ -10,6 +10,21 @@ use crate::extract::{Auth, Params, no_content};
 use crate::state::AppState;
 
 /// Global ADMINISTER. `?username=` and/or `?ip=`: forgets their failed logins and any wait.
+#[utoipa::path(
+    delete,
+    path = "/rest/tessera/1/loginfailures",
+    tag = "policy",
+    params(
+        ("username" = Option<String>, Query, description = "A user name."),
+        ("ip" = Option<String>, Query, description = "A client address."),
+    ),
+    responses(
+        (status = 204, description = "Forgotten."),
+        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
+    ),
+)]
 pub async fn delete_login_failures(
     State(state): State<AppState>,
     Auth(principal): Auth,

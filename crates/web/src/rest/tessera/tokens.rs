@@ -60,6 +60,25 @@ async fn filter(state: &AppState, params: &Params) -> ApiResult<TokenFilter> {
 
 /// Global ADMINISTER. Filters: `owner`, `kind`, `expiringBefore`, `createdBefore`,
 /// `lastUsedBefore`, `neverUsed`, `includeRevoked`; paged by `startAt`/`maxResults`.
+#[utoipa::path(
+    get,
+    path = "/rest/tessera/1/tokens",
+    tag = "tokens",
+    params(
+        ("owner" = Option<String>, Query, description = "Only this user's tokens."),
+        ("kind" = Option<String>, Query, description = "`personal` or `service`."),
+        ("neverUsed" = Option<bool>, Query, description = "Only tokens never used."),
+        ("includeRevoked" = Option<bool>, Query, description = "Revoked tokens too."),
+        ("startAt" = Option<i64>, Query, description = "Index of the first item (0)."),
+        ("maxResults" = Option<i64>, Query, description = "Items per page."),
+    ),
+    responses(
+        (status = 200, description = "A page of tokens.", body = Object),
+        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
+    ),
+)]
 pub async fn get_all_tokens(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -84,6 +103,21 @@ pub async fn get_all_tokens(
 }
 
 /// Global ADMINISTER: revokes every live token of `?owner=` (required).
+#[utoipa::path(
+    delete,
+    path = "/rest/tessera/1/tokens",
+    tag = "tokens",
+    params(
+        ("owner" = String, Query, description = "The user whose tokens to revoke."),
+    ),
+    responses(
+        (status = 200, description = "How many were revoked.", body = Object),
+        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 404, description = "No such item, or not one the caller may see.", body = crate::rest::tessera::openapi::ErrorCollection),
+    ),
+)]
 pub async fn delete_all_tokens(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -101,6 +135,20 @@ pub async fn delete_all_tokens(
 }
 
 /// Global ADMINISTER: revokes any token.
+#[utoipa::path(
+    delete,
+    path = "/rest/tessera/1/tokens/{id}",
+    tag = "tokens",
+    params(
+        ("id" = String, Path, description = "The token's id."),
+    ),
+    responses(
+        (status = 204, description = "Revoked."),
+        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 404, description = "No such item, or not one the caller may see.", body = crate::rest::tessera::openapi::ErrorCollection),
+    ),
+)]
 pub async fn delete_any_token(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -118,7 +166,8 @@ pub async fn delete_any_token(
     Ok(no_content())
 }
 
-#[derive(Debug, Deserialize)]
+/// A leaked-credential report: the tokens found (at most 100).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct Report {
     credentials: Vec<String>,
 }
@@ -127,6 +176,18 @@ pub struct Report {
 /// queued for a background worker and the answer is always 202 with an empty body, so it
 /// reveals nothing about whether any token existed (not even through its timing); a full queue
 /// answers 503 with `Retry-After`.
+#[utoipa::path(
+    post,
+    path = "/rest/tessera/1/credentials/revoke",
+    tag = "tokens",
+    request_body(content = Report, content_type = "application/json"),
+    responses(
+        (status = 202, description = "Queued; the same answer whether or not any token existed.", body = Object),
+        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 503, description = "Busy: try again after `Retry-After`.", body = crate::rest::tessera::openapi::ErrorCollection),
+    ),
+    security(()),
+)]
 pub async fn post_credentials_revoke(
     State(state): State<AppState>,
     Extension(client): Extension<ClientAddr>,

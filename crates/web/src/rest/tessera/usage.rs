@@ -171,6 +171,20 @@ pub async fn describe(state: &AppState, credential: Credential) -> Result<Descri
 /// Global ADMINISTER. `credential=` (`token:<id>`, `password:<user id>`, `session:<user id>`,
 /// `oauth:<grant id>`, `oauthclient:<client>` or `oauth1:<token id>`), `days=` (30): requests per day, newest first, and the latest client
 /// addresses with their user agents.
+#[utoipa::path(
+    get,
+    path = "/rest/tessera/1/usage",
+    tag = "usage",
+    params(
+        ("days" = Option<i64>, Query, description = "The look-back in days."),
+    ),
+    responses(
+        (status = 200, description = "Requests per credential.", body = Object),
+        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
+    ),
+)]
 pub async fn get_usage(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -265,6 +279,20 @@ pub async fn unused_since(state: &AppState, since: Timestamp) -> Result<Vec<Unus
 
 /// Global ADMINISTER. `days=` (90): live tokens and keys, and passwords, that nobody used for
 /// that many days.
+#[utoipa::path(
+    get,
+    path = "/rest/tessera/1/usage/unused",
+    tag = "usage",
+    params(
+        ("days" = Option<i64>, Query, description = "The look-back in days."),
+    ),
+    responses(
+        (status = 200, description = "Credentials unused in the period.", body = Object),
+        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
+    ),
+)]
 pub async fn get_unused(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -357,6 +385,20 @@ pub async fn new_networks_since(
 
 /// Global ADMINISTER. `days=` (7): credentials used from a network they had not been used
 /// from before, newest first.
+#[utoipa::path(
+    get,
+    path = "/rest/tessera/1/usage/newnetworks",
+    tag = "usage",
+    params(
+        ("days" = Option<i64>, Query, description = "The look-back in days."),
+    ),
+    responses(
+        (status = 200, description = "Credentials first seen from a new network.", body = Object),
+        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
+    ),
+)]
 pub async fn get_new_networks(
     State(state): State<AppState>,
     Auth(principal): Auth,
