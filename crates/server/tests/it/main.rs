@@ -25,6 +25,7 @@ mod oauth1;
 mod oauth1_api;
 mod oauth1_base_string;
 mod oauth2;
+mod openapi;
 mod operations;
 mod pages;
 mod pickers;

@@ -90,14 +90,15 @@ pub fn event_json(event: &AuditEvent) -> Value {
         ("ip" = Option<String>, Query, description = "An address or CIDR range."),
         ("target" = Option<String>, Query, description = "What the event was about, exactly (`user:alice`)."),
         ("requestId" = Option<String>, Query, description = "The request it was recorded in (`X-Request-Id`)."),
-        ("startAt" = Option<i64>, Query, description = "Index of the first item (0)."),
-        ("maxResults" = Option<i64>, Query, description = "Items per page."),
+        ("startAt" = Option<String>, Query, description = "Index of the first item (0); a whole number, or it counts as absent (as in Jira)."),
+        ("maxResults" = Option<String>, Query, description = "Items per page; a whole number, or it counts as absent."),
     ),
     responses(
         (status = 200, description = "A page of events, newest first.", body = Object),
         (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
         (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
         (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 429, description = "Over the caller's rate limit: try again after `Retry-After`.", body = crate::rest::tessera::openapi::ErrorCollection),
     ),
 )]
 pub async fn get_audit(
@@ -141,6 +142,7 @@ pub async fn get_audit(
         (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
         (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
         (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 429, description = "Over the caller's rate limit: try again after `Retry-After`.", body = crate::rest::tessera::openapi::ErrorCollection),
     ),
 )]
 pub async fn get_audit_export(

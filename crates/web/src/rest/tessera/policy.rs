@@ -35,8 +35,10 @@ pub fn policy_json(active: &ActivePolicy) -> Value {
     tag = "policy",
     responses(
         (status = 200, description = "The policy in force, with its version.", body = Object),
+        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
         (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
         (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 429, description = "Over the caller's rate limit: try again after `Retry-After`.", body = crate::rest::tessera::openapi::ErrorCollection),
     ),
 )]
 pub async fn get_policy(State(state): State<AppState>, Auth(principal): Auth) -> ApiResult<Jira> {
@@ -64,6 +66,7 @@ pub async fn get_policy(State(state): State<AppState>, Auth(principal): Auth) ->
         (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
         (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
         (status = 409, description = "It conflicts with what exists.", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 429, description = "Over the caller's rate limit: try again after `Retry-After`.", body = crate::rest::tessera::openapi::ErrorCollection),
     ),
 )]
 pub async fn put_policy(

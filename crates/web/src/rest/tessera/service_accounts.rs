@@ -48,6 +48,7 @@ fn account_json(state: &AppState, principal: &Principal, account: &User) -> Valu
         (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
         (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
         (status = 409, description = "It conflicts with what exists.", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 429, description = "Over the caller's rate limit: try again after `Retry-After`.", body = crate::rest::tessera::openapi::ErrorCollection),
     ),
 )]
 pub async fn post_service_account(
@@ -74,8 +75,10 @@ pub async fn post_service_account(
     tag = "service accounts",
     responses(
         (status = 200, description = "Every service account.", body = [Object]),
+        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
         (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
         (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 429, description = "Over the caller's rate limit: try again after `Retry-After`.", body = crate::rest::tessera::openapi::ErrorCollection),
     ),
 )]
 pub async fn get_service_accounts(
@@ -111,9 +114,11 @@ async fn manage(state: &AppState, principal: &Principal, name: &str) -> ApiResul
     ),
     responses(
         (status = 200, description = "Its keys.", body = [Object]),
+        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
         (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
         (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
         (status = 404, description = "No such item, or not one the caller may see.", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 429, description = "Over the caller's rate limit: try again after `Retry-After`.", body = crate::rest::tessera::openapi::ErrorCollection),
     ),
 )]
 pub async fn get_keys(
@@ -141,6 +146,7 @@ pub async fn get_keys(
         (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
         (status = 404, description = "No such item, or not one the caller may see.", body = crate::rest::tessera::openapi::ErrorCollection),
         (status = 409, description = "It conflicts with what exists.", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 429, description = "Over the caller's rate limit: try again after `Retry-After`.", body = crate::rest::tessera::openapi::ErrorCollection),
     ),
 )]
 pub async fn post_key(
@@ -164,9 +170,11 @@ pub async fn post_key(
     ),
     responses(
         (status = 204, description = "Revoked."),
+        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
         (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
         (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
         (status = 404, description = "No such item, or not one the caller may see.", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 429, description = "Over the caller's rate limit: try again after `Retry-After`.", body = crate::rest::tessera::openapi::ErrorCollection),
     ),
 )]
 pub async fn delete_key(
@@ -196,6 +204,7 @@ pub async fn delete_key(
         (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
         (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
         (status = 404, description = "No such item, or not one the caller may see.", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 429, description = "Over the caller's rate limit: try again after `Retry-After`.", body = crate::rest::tessera::openapi::ErrorCollection),
     ),
 )]
 pub async fn post_rotate_key(

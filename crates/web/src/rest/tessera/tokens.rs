@@ -67,16 +67,18 @@ async fn filter(state: &AppState, params: &Params) -> ApiResult<TokenFilter> {
     params(
         ("owner" = Option<String>, Query, description = "Only this user's tokens."),
         ("kind" = Option<String>, Query, description = "`personal` or `service`."),
-        ("neverUsed" = Option<bool>, Query, description = "Only tokens never used."),
-        ("includeRevoked" = Option<bool>, Query, description = "Revoked tokens too."),
-        ("startAt" = Option<i64>, Query, description = "Index of the first item (0)."),
-        ("maxResults" = Option<i64>, Query, description = "Items per page."),
+        ("neverUsed" = Option<String>, Query, description = "`true`: only tokens never used."),
+        ("includeRevoked" = Option<String>, Query, description = "`true`: revoked tokens too."),
+        ("startAt" = Option<String>, Query, description = "Index of the first item (0); a whole number, or it counts as absent (as in Jira)."),
+        ("maxResults" = Option<String>, Query, description = "Items per page; a whole number, or it counts as absent."),
     ),
     responses(
         (status = 200, description = "A page of tokens.", body = Object),
         (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
         (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
         (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 404, description = "No such item, or not one the caller may see.", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 429, description = "Over the caller's rate limit: try again after `Retry-After`.", body = crate::rest::tessera::openapi::ErrorCollection),
     ),
 )]
 pub async fn get_all_tokens(
@@ -116,6 +118,7 @@ pub async fn get_all_tokens(
         (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
         (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
         (status = 404, description = "No such item, or not one the caller may see.", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 429, description = "Over the caller's rate limit: try again after `Retry-After`.", body = crate::rest::tessera::openapi::ErrorCollection),
     ),
 )]
 pub async fn delete_all_tokens(
@@ -144,9 +147,11 @@ pub async fn delete_all_tokens(
     ),
     responses(
         (status = 204, description = "Revoked."),
+        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
         (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
         (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
         (status = 404, description = "No such item, or not one the caller may see.", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 429, description = "Over the caller's rate limit: try again after `Retry-After`.", body = crate::rest::tessera::openapi::ErrorCollection),
     ),
 )]
 pub async fn delete_any_token(
@@ -184,6 +189,7 @@ pub struct Report {
     responses(
         (status = 202, description = "Queued; the same answer whether or not any token existed.", body = Object),
         (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 429, description = "Over the caller's rate limit: try again after `Retry-After`.", body = crate::rest::tessera::openapi::ErrorCollection),
         (status = 503, description = "Busy: try again after `Retry-After`.", body = crate::rest::tessera::openapi::ErrorCollection),
     ),
     security(()),

@@ -176,13 +176,14 @@ pub async fn describe(state: &AppState, credential: Credential) -> Result<Descri
     path = "/rest/tessera/1/usage",
     tag = "usage",
     params(
-        ("days" = Option<i64>, Query, description = "The look-back in days."),
+        ("days" = Option<String>, Query, description = "The look-back in days (1 to 3650); anything else counts as absent."),
     ),
     responses(
         (status = 200, description = "Requests per credential.", body = Object),
         (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
         (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
         (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 429, description = "Over the caller's rate limit: try again after `Retry-After`.", body = crate::rest::tessera::openapi::ErrorCollection),
     ),
 )]
 pub async fn get_usage(
@@ -284,13 +285,14 @@ pub async fn unused_since(state: &AppState, since: Timestamp) -> Result<Vec<Unus
     path = "/rest/tessera/1/usage/unused",
     tag = "usage",
     params(
-        ("days" = Option<i64>, Query, description = "The look-back in days."),
+        ("days" = Option<String>, Query, description = "The look-back in days (1 to 3650); anything else counts as absent."),
     ),
     responses(
         (status = 200, description = "Credentials unused in the period.", body = Object),
         (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
         (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
         (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 429, description = "Over the caller's rate limit: try again after `Retry-After`.", body = crate::rest::tessera::openapi::ErrorCollection),
     ),
 )]
 pub async fn get_unused(
@@ -390,13 +392,14 @@ pub async fn new_networks_since(
     path = "/rest/tessera/1/usage/newnetworks",
     tag = "usage",
     params(
-        ("days" = Option<i64>, Query, description = "The look-back in days."),
+        ("days" = Option<String>, Query, description = "The look-back in days (1 to 3650); anything else counts as absent."),
     ),
     responses(
         (status = 200, description = "Credentials first seen from a new network.", body = Object),
         (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
         (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
         (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
+        (status = 429, description = "Over the caller's rate limit: try again after `Retry-After`.", body = crate::rest::tessera::openapi::ErrorCollection),
     ),
 )]
 pub async fn get_new_networks(
