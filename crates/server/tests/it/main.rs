@@ -27,6 +27,7 @@ mod oauth1_base_string;
 mod oauth2;
 mod openapi;
 mod operations;
+mod page_matrix;
 mod pages;
 mod pickers;
 mod planning;

@@ -69,79 +69,98 @@ pub use once::ONCE_COOKIE;
 /// The name of the form-token field in every POST form.
 pub const FORM_TOKEN_FIELD: &str = "atl_token";
 
+/// Who may use a page or send its form (each handler enforces it through [`session_user`] and
+/// its own administrator check; the page access matrix test walks [`page_table`] with
+/// every kind of caller and fails on any page that lets one through it should not).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PageAccess {
+    /// Anyone: signing in and out, and the pages that lead there.
+    Anyone,
+    /// A signed-in user (a session cookie; never a Basic or Bearer header).
+    User,
+    /// An administrator's session; a form also needs websudo.
+    Admin,
+}
+
+/// A page route and its rule.
+#[derive(Clone, Debug)]
+pub struct PageSpec {
+    pub method: Method,
+    /// Relative to the context path, with `{param}` placeholders.
+    pub path: &'static str,
+    pub access: PageAccess,
+}
+
+type PageRoute = (
+    Method,
+    &'static str,
+    PageAccess,
+    axum::routing::MethodRouter<AppState>,
+);
+
+/// Every page route with its rule and handler.
+#[rustfmt::skip]
+fn pages() -> Vec<PageRoute> {
+    use PageAccess::*;
+    use crate::rest::{oauth1::AUTHORIZE_PATH as OAUTH1_AUTHORIZE, oauth2::AUTHORIZE_PATH as OAUTH2_AUTHORIZE};
+    let (g, p) = (Method::GET, Method::POST);
+    vec![
+        (g.clone(), "/", Anyone, get(get_home)),
+        (g.clone(), "/login", Anyone, get(login::get_login)),
+        (p.clone(), "/login", Anyone, post(login::post_login)),
+        (p.clone(), "/logout", Anyone, post(login::post_logout)),
+        (g.clone(), "/login/sso/callback", Anyone, get(sso::get_callback)),
+        (g.clone(), "/login/sso/{id}", Anyone, get(sso::get_start)),
+        (g.clone(), "/secure/tokens", User, get(tokens::get_tokens)),
+        (p.clone(), "/secure/tokens", User, post(tokens::post_tokens)),
+        (p.clone(), "/secure/tokens/{id}/{action}", User, post(tokens::post_token_action)),
+        (g.clone(), "/secure/admin/tokens", Admin, get(admin::get_admin_tokens)),
+        (p.clone(), "/secure/admin/tokens/{id}/revoke", Admin, post(admin::post_admin_revoke)),
+        (g.clone(), "/secure/admin/websudo", User, get(websudo::get_websudo)),
+        (p.clone(), "/secure/admin/websudo", User, post(websudo::post_websudo)),
+        (g.clone(), "/secure/admin/policy", Admin, get(policy::get_policy)),
+        (p.clone(), "/secure/admin/policy", Admin, post(policy::post_policy)),
+        (g.clone(), "/secure/admin/audit", Admin, get(audit::get_audit)),
+        (g.clone(), "/secure/admin/usage", Admin, get(usage::get_usage)),
+        (g.clone(), OAUTH2_AUTHORIZE, User, get(consent::get_authorize)),
+        (p.clone(), OAUTH2_AUTHORIZE, User, post(consent::post_authorize)),
+        (g.clone(), OAUTH1_AUTHORIZE, User, get(oauth1::get_authorize)),
+        (p.clone(), OAUTH1_AUTHORIZE, User, post(oauth1::post_authorize)),
+        (g.clone(), "/secure/admin/oauth1", Admin, get(oauth1::get_consumers)),
+        (p.clone(), "/secure/admin/oauth1", Admin, post(oauth1::post_consumer)),
+        (p.clone(), "/secure/admin/oauth1/{consumerKey}/delete", Admin, post(oauth1::post_delete_consumer)),
+        (g.clone(), "/secure/admin/identity", Admin, get(identity::get_providers)),
+        (p.clone(), "/secure/admin/identity", Admin, post(identity::post_provider)),
+        (p.clone(), "/secure/admin/identity/{id}/{action}", Admin, post(identity::post_provider_action)),
+        (g.clone(), "/secure/authorized-apps", User, get(apps::get_apps)),
+        (p.clone(), "/secure/authorized-apps/{id}/revoke", User, post(apps::post_revoke_app)),
+        (p.clone(), "/secure/authorized-apps/oauth1/{id}/revoke", User, post(apps::post_revoke_link)),
+        (g.clone(), "/secure/admin/oauth2", Admin, get(oauth2::get_clients)),
+        (p.clone(), "/secure/admin/oauth2", Admin, post(oauth2::post_client)),
+        (p, "/secure/admin/oauth2/{clientId}/{action}", Admin, post(oauth2::post_client_state)),
+    ]
+}
+
+/// Every page route with its rule, for the page access matrix.
+pub fn page_table() -> Vec<PageSpec> {
+    pages()
+        .into_iter()
+        .map(|(method, path, access, _)| PageSpec {
+            method,
+            path,
+            access,
+        })
+        .collect()
+}
+
 /// The pages' routes (relative to the context path). They sit outside the REST
 /// authentication layer: each handler authenticates through [`session_user`].
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(get_home))
-        .route("/login", get(login::get_login).post(login::post_login))
-        .route("/logout", post(login::post_logout))
-        .route("/login/sso/callback", get(sso::get_callback))
-        .route("/login/sso/{id}", get(sso::get_start))
-        .route(
-            "/secure/tokens",
-            get(tokens::get_tokens).post(tokens::post_tokens),
-        )
-        .route(
-            "/secure/tokens/{id}/{action}",
-            post(tokens::post_token_action),
-        )
-        .route("/secure/admin/tokens", get(admin::get_admin_tokens))
-        .route(
-            "/secure/admin/tokens/{id}/revoke",
-            post(admin::post_admin_revoke),
-        )
-        .route(
-            "/secure/admin/websudo",
-            get(websudo::get_websudo).post(websudo::post_websudo),
-        )
-        .route(
-            "/secure/admin/policy",
-            get(policy::get_policy).post(policy::post_policy),
-        )
-        .route("/secure/admin/audit", get(audit::get_audit))
-        .route("/secure/admin/usage", get(usage::get_usage))
-        .route(
-            crate::rest::oauth2::AUTHORIZE_PATH,
-            get(consent::get_authorize).post(consent::post_authorize),
-        )
-        .route(
-            crate::rest::oauth1::AUTHORIZE_PATH,
-            get(oauth1::get_authorize).post(oauth1::post_authorize),
-        )
-        .route(
-            "/secure/admin/oauth1",
-            get(oauth1::get_consumers).post(oauth1::post_consumer),
-        )
-        .route(
-            "/secure/admin/oauth1/{consumerKey}/delete",
-            post(oauth1::post_delete_consumer),
-        )
-        .route(
-            "/secure/admin/identity",
-            get(identity::get_providers).post(identity::post_provider),
-        )
-        .route(
-            "/secure/admin/identity/{id}/{action}",
-            post(identity::post_provider_action),
-        )
-        .route("/secure/authorized-apps", get(apps::get_apps))
-        .route(
-            "/secure/authorized-apps/{id}/revoke",
-            post(apps::post_revoke_app),
-        )
-        .route(
-            "/secure/authorized-apps/oauth1/{id}/revoke",
-            post(apps::post_revoke_link),
-        )
-        .route(
-            "/secure/admin/oauth2",
-            get(oauth2::get_clients).post(oauth2::post_client),
-        )
-        .route(
-            "/secure/admin/oauth2/{clientId}/{action}",
-            post(oauth2::post_client_state),
-        )
+    pages()
+        .into_iter()
+        .fold(Router::new(), |router, (_, path, _, handler)| {
+            router.route(path, handler)
+        })
 }
 
 /// `GET /`: a signed-in browser goes to its tokens, anyone else to the login form.
