@@ -678,6 +678,69 @@ impl Protocols {
     }
 }
 
+/// Serves the listener while `work` (preparing the database: migrations can take minutes)
+/// runs, answering every request at once with 503 and `Retry-After`: `GET /status` (under
+/// `context_path`) says `{"state":"STARTING"}` in Jira's shape, anything else is a Jira error.
+/// So a load balancer sees a starting server instead of a refused connection. Returns the
+/// listener, for the server proper, with what `work` gave.
+pub async fn serve_while_starting<T>(
+    listener: TcpListener,
+    context_path: &str,
+    work: impl Future<Output = T>,
+) -> (TcpListener, T) {
+    let status_path: Arc<str> = format!("{context_path}/status").into();
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            done = &mut work => return (listener, done),
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let status_path = status_path.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |request: http::Request<hyper::body::Incoming>| {
+                        let is_status = request.uri().path() == &*status_path;
+                        async move { Ok::<_, std::convert::Infallible>(starting_answer(is_status)) }
+                    });
+                    let mut http = hyper::server::conn::http1::Builder::new();
+                    http.timer(TokioTimer::new())
+                        .header_read_timeout(Duration::from_secs(5))
+                        .keep_alive(false);
+                    let connection = http.serve_connection(TokioIo::new(stream), service);
+                    let _ = tokio::time::timeout(Duration::from_secs(10), connection).await;
+                });
+            }
+        }
+    }
+}
+
+/// The answer to any request while the server starts.
+fn starting_answer(is_status: bool) -> http::Response<axum::body::Body> {
+    let body = if is_status {
+        serde_json::json!({"state": "STARTING"})
+    } else {
+        serde_json::json!({
+            "errorMessages": ["tessera is starting: its database is being prepared. Try again shortly."],
+            "errors": {},
+        })
+    };
+    let mut response = http::Response::new(axum::body::Body::from(body.to_string()));
+    *response.status_mut() = http::StatusCode::SERVICE_UNAVAILABLE;
+    let headers = response.headers_mut();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json;charset=UTF-8"),
+    );
+    headers.insert(
+        http::header::RETRY_AFTER,
+        http::HeaderValue::from_static("5"),
+    );
+    headers.insert(
+        http::header::CACHE_CONTROL,
+        http::HeaderValue::from_static("no-store"),
+    );
+    response
+}
+
 /// Writes coalesced credential use every `every` until told to stop.
 async fn flush_usage(
     auth: Arc<Authenticator>,

@@ -334,7 +334,19 @@ async fn run_serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let bound = listener.local_addr()?;
-    let prepared = prepare(&config, bound).await?;
+    // Until the database is ready (migrations may take a while), every request is answered
+    // 503 STARTING.
+    let context = tessera_server::base_url(&config, bound)?
+        .context_path()
+        .to_string();
+    report(
+        cli.json,
+        json!({"event": "starting", "address": bound.to_string()}),
+        format!("tessera starting on {bound}: preparing the database"),
+    );
+    let (listener, prepared) =
+        tessera_server::serve_while_starting(listener, &context, prepare(&config, bound)).await;
+    let prepared = prepared?;
     if let Bootstrap::CreatedWithRandomPassword(password) = &prepared.bootstrap {
         report(
             cli.json,

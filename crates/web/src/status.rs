@@ -1,6 +1,7 @@
 //! `GET /status`: Jira's health answer for load balancers, `{"state":"RUNNING"}`, and 503 with
 //! `{"state":"STOPPING"}` once the server is shutting down or `{"state":"ERROR"}` while the
-//! database does not answer (the readiness check). Anonymous, outside the rate limits (a
+//! database does not answer (the readiness check). Before the application exists (while the
+//! database is migrated), `tessera_server::serve_while_starting` answers `STARTING`. Anonymous, outside the rate limits (a
 //! load balancer polls it from one address); the database is asked at most once a second
 //! whoever polls.
 

@@ -329,3 +329,80 @@ async fn audit_events_name_the_request_they_were_recorded_in() {
     let failed = direct.audit("action=login.failed&target=user:bob", 1).await;
     assert_eq!(failed[0]["requestId"], id.as_str());
 }
+
+/// While its database is being prepared (migrations held up here by a lock an operator's
+/// session holds on the migrations table), tessera already listens and answers 503: `/status`
+/// says STARTING in Jira's shape, anything else is a Jira error with `Retry-After`; once the
+/// lock goes, it serves and says RUNNING.
+#[tokio::test]
+async fn a_starting_server_says_so_until_its_database_is_ready() {
+    use crate::common::process::{CHEAP_HASHING, Served, run};
+    use sqlx::Connection;
+
+    let Some(db) = tessera_testkit::TestDatabase::postgres().await else {
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    let url = db.url.clone();
+    let (migrated, _, errors) = run(&["--database-url", &url, "migrate"], None, &[]).await;
+    assert!(migrated, "{errors}");
+    let mut operator = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut operator).await.unwrap();
+    sqlx::query("LOCK TABLE _sqlx_migrations IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut operator)
+        .await
+        .unwrap();
+
+    let mut env = CHEAP_HASHING.to_vec();
+    env.push(("TESSERA_ADMIN_PASSWORD", ADMIN_PASSWORD));
+    let served =
+        Served::start_until(&["--database-url", &url], &env, work.path(), "starting").await;
+    let http = http_client().build().unwrap();
+    let status = http.get(served.url("/status")).send().await.unwrap();
+    assert_eq!(status.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(status.headers()["retry-after"], "5");
+    assert_eq!(
+        status.json::<Value>().await.unwrap(),
+        json!({"state": "STARTING"})
+    );
+    let api = http
+        .get(served.url("/rest/api/2/serverInfo"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = api.json().await.unwrap();
+    assert!(
+        body["errorMessages"][0]
+            .as_str()
+            .unwrap()
+            .contains("starting"),
+        "{body}"
+    );
+
+    sqlx::query("COMMIT").execute(&mut operator).await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let status = http.get(served.url("/status")).send().await.unwrap();
+        if status.status() == StatusCode::OK {
+            assert_eq!(
+                status.json::<Value>().await.unwrap(),
+                json!({"state": "RUNNING"})
+            );
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still starting after 30 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let info = http
+        .get(served.url("/rest/api/2/serverInfo"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(info.status(), StatusCode::OK);
+    drop(served);
+    drop(db);
+}

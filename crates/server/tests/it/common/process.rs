@@ -73,6 +73,17 @@ pub struct Served {
 impl Served {
     /// Starts `tessera serve` on a free port; `args` go before `serve` (global options).
     pub async fn start(global: &[&str], env: &[(&str, &str)], workdir: &Path) -> Self {
+        Self::start_until(global, env, workdir, "listening").await
+    }
+
+    /// [`Served::start`], returning once the process prints `event` (`starting`: it listens,
+    /// but its database is not ready yet).
+    pub async fn start_until(
+        global: &[&str],
+        env: &[(&str, &str)],
+        workdir: &Path,
+        until: &str,
+    ) -> Self {
         let mut command = Command::new(BINARY);
         command
             .args(global)
@@ -108,7 +119,7 @@ impl Served {
             while let Some(line) = lines.next_line().await.unwrap() {
                 output.lock().unwrap().push_str(&line);
                 let event: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
-                if event["event"] == "listening" {
+                if event["event"] == until {
                     return event["address"]
                         .as_str()
                         .unwrap()
