@@ -95,10 +95,7 @@ pub fn event_json(event: &AuditEvent) -> Value {
     ),
     responses(
         (status = 200, description = "A page of events, newest first.", body = Object),
-        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 429, description = "Over the caller's rate limit: try again after `Retry-After`.", body = crate::rest::tessera::openapi::ErrorCollection),
+        super::openapi::Refused,
     ),
 )]
 pub async fn get_audit(
@@ -139,10 +136,7 @@ pub async fn get_audit(
     ),
     responses(
         (status = 200, description = "Events as JSON Lines.", body = String, content_type = "application/x-ndjson"),
-        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 429, description = "Over the caller's rate limit: try again after `Retry-After`.", body = crate::rest::tessera::openapi::ErrorCollection),
+        super::openapi::Refused,
     ),
 )]
 pub async fn get_audit_export(

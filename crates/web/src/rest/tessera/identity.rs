@@ -146,10 +146,7 @@ fn provider_id(text: &str) -> Result<ProviderId, Error> {
     tag = "identity",
     responses(
         (status = 200, description = "Every provider.", body = [Object]),
-        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 429, description = "Over the caller's rate limit: try again after `Retry-After`.", body = crate::rest::tessera::openapi::ErrorCollection),
+        super::openapi::Refused,
     ),
 )]
 pub async fn get_providers(
@@ -170,11 +167,8 @@ pub async fn get_providers(
     request_body(content = ProviderBody, content_type = "application/json"),
     responses(
         (status = 201, description = "Registered.", body = Object),
-        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 409, description = "It conflicts with what exists.", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 429, description = "Over the caller's rate limit: try again after `Retry-After`.", body = crate::rest::tessera::openapi::ErrorCollection),
+        super::openapi::Refused,
+        super::openapi::Conflicting,
     ),
 )]
 pub async fn post_provider(
@@ -200,11 +194,8 @@ pub async fn post_provider(
     ),
     responses(
         (status = 200, description = "The provider.", body = Object),
-        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 404, description = "No such item, or not one the caller may see.", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 429, description = "Over the caller's rate limit: try again after `Retry-After`.", body = crate::rest::tessera::openapi::ErrorCollection),
+        super::openapi::Refused,
+        super::openapi::Missing,
     ),
 )]
 pub async fn get_provider(
@@ -228,12 +219,9 @@ pub async fn get_provider(
     request_body(content = ProviderBody, content_type = "application/json"),
     responses(
         (status = 200, description = "Changed.", body = Object),
-        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 404, description = "No such item, or not one the caller may see.", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 409, description = "It conflicts with what exists.", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 429, description = "Over the caller's rate limit: try again after `Retry-After`.", body = crate::rest::tessera::openapi::ErrorCollection),
+        super::openapi::Refused,
+        super::openapi::Missing,
+        super::openapi::Conflicting,
     ),
 )]
 pub async fn put_provider(
@@ -260,11 +248,8 @@ pub async fn put_provider(
     ),
     responses(
         (status = 204, description = "Deleted."),
-        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 404, description = "No such item, or not one the caller may see.", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 429, description = "Over the caller's rate limit: try again after `Retry-After`.", body = crate::rest::tessera::openapi::ErrorCollection),
+        super::openapi::Refused,
+        super::openapi::Missing,
     ),
 )]
 pub async fn delete_provider(

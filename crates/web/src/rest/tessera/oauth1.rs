@@ -61,10 +61,7 @@ pub struct ConsumerBody {
     tag = "oauth1",
     responses(
         (status = 200, description = "Every consumer.", body = [Object]),
-        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 429, description = "Over the caller's rate limit: try again after `Retry-After`.", body = crate::rest::tessera::openapi::ErrorCollection),
+        super::openapi::Refused,
     ),
 )]
 pub async fn get_consumers(
@@ -88,11 +85,8 @@ pub async fn get_consumers(
     request_body(content = ConsumerBody, content_type = "application/json"),
     responses(
         (status = 201, description = "Registered.", body = Object),
-        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 409, description = "It conflicts with what exists.", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 429, description = "Over the caller's rate limit: try again after `Retry-After`.", body = crate::rest::tessera::openapi::ErrorCollection),
+        super::openapi::Refused,
+        super::openapi::Conflicting,
     ),
 )]
 pub async fn post_consumer(
@@ -125,11 +119,8 @@ pub async fn post_consumer(
     ),
     responses(
         (status = 200, description = "The consumer.", body = Object),
-        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 404, description = "No such item, or not one the caller may see.", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 429, description = "Over the caller's rate limit: try again after `Retry-After`.", body = crate::rest::tessera::openapi::ErrorCollection),
+        super::openapi::Refused,
+        super::openapi::Missing,
     ),
 )]
 pub async fn get_consumer(
@@ -154,11 +145,8 @@ pub async fn get_consumer(
     request_body(content = ConsumerBody, content_type = "application/json"),
     responses(
         (status = 200, description = "Changed.", body = Object),
-        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 404, description = "No such item, or not one the caller may see.", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 429, description = "Over the caller's rate limit: try again after `Retry-After`.", body = crate::rest::tessera::openapi::ErrorCollection),
+        super::openapi::Refused,
+        super::openapi::Missing,
     ),
 )]
 pub async fn put_consumer(
@@ -201,11 +189,8 @@ pub async fn put_consumer(
     ),
     responses(
         (status = 204, description = "Deleted, with every token it held."),
-        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 404, description = "No such item, or not one the caller may see.", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 429, description = "Over the caller's rate limit: try again after `Retry-After`.", body = crate::rest::tessera::openapi::ErrorCollection),
+        super::openapi::Refused,
+        super::openapi::Missing,
     ),
 )]
 pub async fn delete_consumer(
@@ -249,10 +234,7 @@ fn token_id(text: &str) -> ApiResult<i64> {
     tag = "oauth1",
     responses(
         (status = 200, description = "The caller's authorized applications.", body = [Object]),
-        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 429, description = "Over the caller's rate limit: try again after `Retry-After`.", body = crate::rest::tessera::openapi::ErrorCollection),
+        super::openapi::Refused,
     ),
 )]
 pub async fn get_tokens(State(state): State<AppState>, Auth(principal): Auth) -> ApiResult<Jira> {
@@ -272,11 +254,8 @@ pub async fn get_tokens(State(state): State<AppState>, Auth(principal): Auth) ->
     ),
     responses(
         (status = 204, description = "Revoked."),
-        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 404, description = "No such item, or not one the caller may see.", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 429, description = "Over the caller's rate limit: try again after `Retry-After`.", body = crate::rest::tessera::openapi::ErrorCollection),
+        super::openapi::Refused,
+        super::openapi::Missing,
     ),
 )]
 pub async fn delete_token(
@@ -299,11 +278,8 @@ pub async fn delete_token(
     ),
     responses(
         (status = 200, description = "Its live access tokens.", body = [Object]),
-        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 404, description = "No such item, or not one the caller may see.", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 429, description = "Over the caller's rate limit: try again after `Retry-After`.", body = crate::rest::tessera::openapi::ErrorCollection),
+        super::openapi::Refused,
+        super::openapi::Missing,
     ),
 )]
 pub async fn get_consumer_tokens(
@@ -332,11 +308,8 @@ pub async fn get_consumer_tokens(
     ),
     responses(
         (status = 204, description = "Revoked."),
-        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 404, description = "No such item, or not one the caller may see.", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 429, description = "Over the caller's rate limit: try again after `Retry-After`.", body = crate::rest::tessera::openapi::ErrorCollection),
+        super::openapi::Refused,
+        super::openapi::Missing,
     ),
 )]
 pub async fn delete_consumer_token(

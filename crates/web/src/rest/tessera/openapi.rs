@@ -28,6 +28,55 @@ pub struct ErrorCollection {
     errors: BTreeMap<String, String>,
 }
 
+/// The refusals any operation that needs a credential may answer.
+#[derive(Debug, utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum Refused {
+    /// The request is not valid: Jira's error shape names the field. Two credentials at once
+    /// (a header and a session cookie) are not valid either.
+    #[response(status = 400)]
+    BadRequest(ErrorCollection),
+    /// No valid credential: `WWW-Authenticate` says how to give one.
+    #[response(status = 401)]
+    Unauthorized(ErrorCollection),
+    /// The caller may not do this (permission, scope, policy, websudo).
+    #[response(status = 403)]
+    Forbidden(ErrorCollection),
+    /// Over the caller's rate limit: try again after `Retry-After`.
+    #[response(status = 429)]
+    TooManyRequests(ErrorCollection),
+}
+
+/// The refusals of an operation anyone may call.
+#[derive(Debug, utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum Invalid {
+    /// The request is not valid: Jira's error shape names the field.
+    #[response(status = 400)]
+    BadRequest(ErrorCollection),
+    /// Over the address's rate limit: try again after `Retry-After`.
+    #[response(status = 429)]
+    TooManyRequests(ErrorCollection),
+}
+
+/// No such item, or not one the caller may see.
+#[derive(Debug, utoipa::IntoResponses)]
+#[response(status = 404)]
+#[allow(dead_code)]
+pub struct Missing(ErrorCollection);
+
+/// It conflicts with what exists (a name or key taken).
+#[derive(Debug, utoipa::IntoResponses)]
+#[response(status = 409)]
+#[allow(dead_code)]
+pub struct Conflicting(ErrorCollection);
+
+/// Busy: try again after `Retry-After`.
+#[derive(Debug, utoipa::IntoResponses)]
+#[response(status = 503)]
+#[allow(dead_code)]
+pub struct Busy(ErrorCollection);
+
 #[derive(Debug, OpenApi)]
 #[openapi(
     info(
@@ -79,6 +128,7 @@ pub struct ErrorCollection {
         super::service_accounts::delete_key,
         super::service_accounts::post_rotate_key,
     ),
+    components(schemas(ErrorCollection)),
     modifiers(&Credentials),
 )]
 pub struct TesseraApi;

@@ -35,10 +35,7 @@ pub fn policy_json(active: &ActivePolicy) -> Value {
     tag = "policy",
     responses(
         (status = 200, description = "The policy in force, with its version.", body = Object),
-        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 429, description = "Over the caller's rate limit: try again after `Retry-After`.", body = crate::rest::tessera::openapi::ErrorCollection),
+        super::openapi::Refused,
     ),
 )]
 pub async fn get_policy(State(state): State<AppState>, Auth(principal): Auth) -> ApiResult<Jira> {
@@ -62,11 +59,8 @@ pub async fn get_policy(State(state): State<AppState>, Auth(principal): Auth) ->
     request_body(content = Object, content_type = "application/json"),
     responses(
         (status = 200, description = "The policy now in force.", body = Object),
-        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 409, description = "It conflicts with what exists.", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 429, description = "Over the caller's rate limit: try again after `Retry-After`.", body = crate::rest::tessera::openapi::ErrorCollection),
+        super::openapi::Refused,
+        super::openapi::Conflicting,
     ),
 )]
 pub async fn put_policy(

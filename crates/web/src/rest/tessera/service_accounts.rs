@@ -44,11 +44,8 @@ fn account_json(state: &AppState, principal: &Principal, account: &User) -> Valu
     request_body(content = AccountBody, content_type = "application/json"),
     responses(
         (status = 201, description = "Made.", body = Object),
-        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 409, description = "It conflicts with what exists.", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 429, description = "Over the caller's rate limit: try again after `Retry-After`.", body = crate::rest::tessera::openapi::ErrorCollection),
+        super::openapi::Refused,
+        super::openapi::Conflicting,
     ),
 )]
 pub async fn post_service_account(
@@ -75,10 +72,7 @@ pub async fn post_service_account(
     tag = "service accounts",
     responses(
         (status = 200, description = "Every service account.", body = [Object]),
-        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 429, description = "Over the caller's rate limit: try again after `Retry-After`.", body = crate::rest::tessera::openapi::ErrorCollection),
+        super::openapi::Refused,
     ),
 )]
 pub async fn get_service_accounts(
@@ -114,11 +108,8 @@ async fn manage(state: &AppState, principal: &Principal, name: &str) -> ApiResul
     ),
     responses(
         (status = 200, description = "Its keys.", body = [Object]),
-        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 404, description = "No such item, or not one the caller may see.", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 429, description = "Over the caller's rate limit: try again after `Retry-After`.", body = crate::rest::tessera::openapi::ErrorCollection),
+        super::openapi::Refused,
+        super::openapi::Missing,
     ),
 )]
 pub async fn get_keys(
@@ -141,12 +132,9 @@ pub async fn get_keys(
     request_body(content = crate::rest::pat::TokenBody, content_type = "application/json"),
     responses(
         (status = 201, description = "The key, shown this once.", body = Object),
-        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 404, description = "No such item, or not one the caller may see.", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 409, description = "It conflicts with what exists.", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 429, description = "Over the caller's rate limit: try again after `Retry-After`.", body = crate::rest::tessera::openapi::ErrorCollection),
+        super::openapi::Refused,
+        super::openapi::Missing,
+        super::openapi::Conflicting,
     ),
 )]
 pub async fn post_key(
@@ -170,11 +158,8 @@ pub async fn post_key(
     ),
     responses(
         (status = 204, description = "Revoked."),
-        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 404, description = "No such item, or not one the caller may see.", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 429, description = "Over the caller's rate limit: try again after `Retry-After`.", body = crate::rest::tessera::openapi::ErrorCollection),
+        super::openapi::Refused,
+        super::openapi::Missing,
     ),
 )]
 pub async fn delete_key(
@@ -200,11 +185,8 @@ pub async fn delete_key(
     ),
     responses(
         (status = 201, description = "The new key, shown this once.", body = Object),
-        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 404, description = "No such item, or not one the caller may see.", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 429, description = "Over the caller's rate limit: try again after `Retry-After`.", body = crate::rest::tessera::openapi::ErrorCollection),
+        super::openapi::Refused,
+        super::openapi::Missing,
     ),
 )]
 pub async fn post_rotate_key(

@@ -20,10 +20,7 @@ use crate::state::AppState;
     ),
     responses(
         (status = 204, description = "Forgotten."),
-        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 429, description = "Over the caller's rate limit: try again after `Retry-After`.", body = crate::rest::tessera::openapi::ErrorCollection),
+        super::openapi::Refused,
     ),
 )]
 pub async fn delete_login_failures(

@@ -74,11 +74,8 @@ async fn filter(state: &AppState, params: &Params) -> ApiResult<TokenFilter> {
     ),
     responses(
         (status = 200, description = "A page of tokens.", body = Object),
-        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 404, description = "No such item, or not one the caller may see.", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 429, description = "Over the caller's rate limit: try again after `Retry-After`.", body = crate::rest::tessera::openapi::ErrorCollection),
+        super::openapi::Refused,
+        super::openapi::Missing,
     ),
 )]
 pub async fn get_all_tokens(
@@ -114,11 +111,8 @@ pub async fn get_all_tokens(
     ),
     responses(
         (status = 200, description = "How many were revoked.", body = Object),
-        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 404, description = "No such item, or not one the caller may see.", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 429, description = "Over the caller's rate limit: try again after `Retry-After`.", body = crate::rest::tessera::openapi::ErrorCollection),
+        super::openapi::Refused,
+        super::openapi::Missing,
     ),
 )]
 pub async fn delete_all_tokens(
@@ -147,11 +141,8 @@ pub async fn delete_all_tokens(
     ),
     responses(
         (status = 204, description = "Revoked."),
-        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 401, description = "No valid credential (`WWW-Authenticate` says how to give one).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 403, description = "The caller may not do this.", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 404, description = "No such item, or not one the caller may see.", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 429, description = "Over the caller's rate limit: try again after `Retry-After`.", body = crate::rest::tessera::openapi::ErrorCollection),
+        super::openapi::Refused,
+        super::openapi::Missing,
     ),
 )]
 pub async fn delete_any_token(
@@ -188,9 +179,8 @@ pub struct Report {
     request_body(content = Report, content_type = "application/json"),
     responses(
         (status = 202, description = "Queued; the same answer whether or not any token existed.", body = Object),
-        (status = 400, description = "The request is not valid (Jira's error shape names the field).", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 429, description = "Over the caller's rate limit: try again after `Retry-After`.", body = crate::rest::tessera::openapi::ErrorCollection),
-        (status = 503, description = "Busy: try again after `Retry-After`.", body = crate::rest::tessera::openapi::ErrorCollection),
+        super::openapi::Invalid,
+        super::openapi::Busy,
     ),
     security(()),
 )]
