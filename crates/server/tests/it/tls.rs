@@ -339,83 +339,59 @@ async fn the_binary_serves_tls_and_reads_its_certificate_again_on_sighup() {
 async fn tls_settings_that_cannot_work_stop_the_start_with_a_reason() {
     let files = Files::new();
     let work = tempfile::tempdir().unwrap();
-    let cert = path_str(&files.cert).to_string();
-    let key = path_str(&files.key).to_string();
-    let serve = |extra: Vec<String>| {
-        let mut args = vec![
-            "--data-dir".to_string(),
-            work.path().join("data").display().to_string(),
-            "serve".into(),
-            "--listen".into(),
-            "127.0.0.1:0".into(),
-        ];
-        args.extend(extra);
-        args
+    let data = work.path().join("data").display().to_string();
+    let (cert, key) = (path_str(&files.cert), path_str(&files.key));
+    // `tessera serve` with `flags` and `env`: it must not start; what it said.
+    let refused = |flags: Vec<String>, env: Vec<(&'static str, String)>| {
+        let data = data.clone();
+        async move {
+            let mut args = vec![
+                "--data-dir",
+                data.as_str(),
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+            ];
+            args.extend(flags.iter().map(String::as_str));
+            let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let (ok, _, errors) = process::run(&args, None, &env).await;
+            assert!(!ok, "it started: {errors}");
+            errors
+        }
     };
-    let run = |args: Vec<String>| async move {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        process::run(&args, None, &[]).await
+    let both = || {
+        vec![
+            ("TESSERA_TLS__CERT", cert.to_string()),
+            ("TESSERA_TLS__KEY", key.to_string()),
+        ]
     };
 
-    let (ok, _, errors) = run(serve(vec!["--tls-cert".into(), cert.clone()])).await;
-    assert!(!ok);
+    let errors = refused(vec!["--tls-cert".into(), "cert.pem".into()], vec![]).await;
     assert!(errors.contains("--tls-key"), "{errors}");
-
-    let (ok, _, errors) = run(serve(vec![
-        "--tls-cert".into(),
-        cert.clone(),
-        "--tls-key".into(),
-        key.clone(),
-    ]))
-    .await;
-    assert!(!ok);
+    let errors = refused(vec![], both()).await;
     assert!(
         errors.contains("cannot read the TLS certificate") && errors.contains("cert.pem"),
         "{errors}"
     );
-
     std::fs::write(&files.cert, "not a certificate").unwrap();
-    let (ok, _, errors) = run(serve(vec![
+    let flags = vec![
         "--tls-cert".into(),
-        cert.clone(),
+        cert.to_string(),
         "--tls-key".into(),
-        key.clone(),
-    ]))
-    .await;
-    assert!(!ok);
+        key.to_string(),
+    ];
+    let errors = refused(flags, vec![]).await;
     assert!(
         errors.contains("cert.pem") && errors.contains("no PEM CERTIFICATE section"),
         "{errors}"
     );
-
-    let first = Authority::new("first");
-    let second = Authority::new("second");
+    let (first, second) = (Authority::new("first"), Authority::new("second"));
     std::fs::write(&files.cert, &first.cert_pem).unwrap();
     std::fs::write(&files.key, &second.key_pem).unwrap();
-    let (ok, _, errors) = run(serve(vec![
-        "--tls-cert".into(),
-        cert.clone(),
-        "--tls-key".into(),
-        key.clone(),
-    ]))
-    .await;
-    assert!(!ok);
+    let errors = refused(vec![], both()).await;
     assert!(errors.contains("cannot serve the certificate"), "{errors}");
-
-    // Given in the file or the environment, one without the other is refused too.
-    let (ok, _, errors) = process::run(
-        &[
-            "--data-dir",
-            &work.path().join("data").display().to_string(),
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-        ],
-        None,
-        &[("TESSERA_TLS__KEY", key.as_str())],
-    )
-    .await;
-    assert!(!ok);
+    // One without the other, from the environment (or the file) too.
+    let errors = refused(vec![], vec![("TESSERA_TLS__KEY", key.to_string())]).await;
     assert!(
         errors.contains("tls.key is set but tls.cert is not"),
         "{errors}"
