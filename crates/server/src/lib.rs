@@ -694,7 +694,11 @@ pub async fn serve_while_starting<T>(
         tokio::select! {
             done = &mut work => return (listener, done),
             accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
+                let Ok((stream, _)) = accepted else {
+                    // Typically out of file descriptors: back off instead of spinning.
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                };
                 let status_path = status_path.clone();
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |request: http::Request<hyper::body::Incoming>| {
