@@ -13,6 +13,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use secrecy::{ExposeSecret, SecretString};
 use tessera_auth::external::ExternalIdentity;
 use tessera_auth::leaks::LeakReports;
@@ -596,8 +597,6 @@ async fn accept_loop(
         }
     }
 }
-
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 
 /// How connections are served: the HTTP/1.1 and HTTP/2 settings and the per-request layers
 /// every connection's requests pass first.
