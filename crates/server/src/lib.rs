@@ -290,6 +290,10 @@ pub async fn prepare(config: &Config, bound: SocketAddr) -> Result<Prepared, Ser
         max_connections: connection_limit(config.max_connections),
         max_connections_per_address: config.max_connections_per_address.max(1),
         trusted_proxies: config.trusted_proxies.clone(),
+        tls_config: tls
+            .as_ref()
+            .map(tls::Certificates::server_config)
+            .transpose()?,
         tls,
         hsts,
         tls_check: (config.tls.reload_check_seconds > 0)
@@ -340,6 +344,8 @@ pub struct Transport {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// The certificate TLS is served with; `None` for plain HTTP.
     pub tls: Option<Arc<tls::Certificates>>,
+    /// The TLS settings connections are made with (with `tls`).
+    pub tls_config: Option<Arc<rustls::ServerConfig>>,
     /// `Strict-Transport-Security` on every TLS response.
     pub hsts: Option<http::HeaderValue>,
     /// How often the certificate's files are looked at for a change; `None` for never.
@@ -487,13 +493,10 @@ async fn accept_loop(
 ) {
     use hyper_util::server::graceful::GracefulShutdown;
 
-    let acceptor = match transport.tls.as_ref().map(|tls| tls.acceptor()).transpose() {
-        Ok(acceptor) => acceptor,
-        Err(error) => {
-            tracing::error!(%error, "not serving");
-            return;
-        }
-    };
+    let acceptor = transport
+        .tls_config
+        .clone()
+        .map(tokio_rustls::TlsAcceptor::from);
     let graceful = GracefulShutdown::new();
     let permits = Arc::new(tokio::sync::Semaphore::new(transport.max_connections));
     let open = Arc::new(OpenConnections::default());

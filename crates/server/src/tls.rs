@@ -103,15 +103,16 @@ impl Certificates {
         Some(self.reload())
     }
 
-    /// The acceptor for the listener: TLS 1.2 and 1.3, HTTP/2 and HTTP/1.1 by ALPN.
-    pub fn acceptor(self: &Arc<Self>) -> Result<tokio_rustls::TlsAcceptor, TlsError> {
+    /// The listener's TLS settings: TLS 1.2 and 1.3, HTTP/2 and HTTP/1.1 by ALPN, this
+    /// certificate (as it is at each handshake).
+    pub fn server_config(self: &Arc<Self>) -> Result<Arc<rustls::ServerConfig>, TlsError> {
         let mut config = rustls::ServerConfig::builder_with_provider(self.provider.clone())
             .with_safe_default_protocol_versions()
             .map_err(|e| TlsError::Setup(e.to_string()))?
             .with_no_client_auth()
             .with_cert_resolver(self.clone());
         config.alpn_protocols = ALPN.iter().map(|p| p.to_vec()).collect();
-        Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+        Ok(Arc::new(config))
     }
 
     /// Logs the outcome of a reload, for SIGHUP and the file watcher.
