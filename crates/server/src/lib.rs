@@ -705,7 +705,9 @@ pub async fn serve_while_starting<T>(
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |request: http::Request<hyper::body::Incoming>| {
                         let is_status = request.uri().path() == &*status_path;
-                        async move { Ok::<_, std::convert::Infallible>(starting_answer(is_status)) }
+                        async move {
+                            Ok::<_, std::convert::Infallible>(tessera_web::status::starting(is_status))
+                        }
                     });
                     let mut http = hyper::server::conn::http1::Builder::new();
                     http.timer(TokioTimer::new())
@@ -717,34 +719,6 @@ pub async fn serve_while_starting<T>(
             }
         }
     }
-}
-
-/// The answer to any request while the server starts.
-fn starting_answer(is_status: bool) -> http::Response<axum::body::Body> {
-    let body = if is_status {
-        serde_json::json!({"state": "STARTING"})
-    } else {
-        serde_json::json!({
-            "errorMessages": ["tessera is starting: its database is being prepared. Try again shortly."],
-            "errors": {},
-        })
-    };
-    let mut response = http::Response::new(axum::body::Body::from(body.to_string()));
-    *response.status_mut() = http::StatusCode::SERVICE_UNAVAILABLE;
-    let headers = response.headers_mut();
-    headers.insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("application/json;charset=UTF-8"),
-    );
-    headers.insert(
-        http::header::RETRY_AFTER,
-        http::HeaderValue::from_static("5"),
-    );
-    headers.insert(
-        http::header::CACHE_CONTROL,
-        http::HeaderValue::from_static("no-store"),
-    );
-    response
 }
 
 /// Writes coalesced credential use every `every` until told to stop.

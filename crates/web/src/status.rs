@@ -79,6 +79,27 @@ pub async fn get_status(State(state): State<AppState>) -> Response {
     }
 }
 
+/// The answer to any request while the server starts, before the application exists (see
+/// `tessera_server::serve_while_starting`): `/status` says STARTING, anything else is a Jira
+/// error; both 503 with `Retry-After`.
+pub fn starting(is_status: bool) -> Response {
+    const RETRY_AFTER_SECONDS: u32 = 5;
+    if !is_status {
+        return crate::error::ApiError::Unavailable {
+            message: "tessera is starting: its database is being prepared. Try again shortly."
+                .into(),
+            retry_after_seconds: RETRY_AFTER_SECONDS,
+        }
+        .into_response();
+    }
+    let mut response = answer(StatusCode::SERVICE_UNAVAILABLE, "STARTING");
+    response.headers_mut().insert(
+        http::header::RETRY_AFTER,
+        http::HeaderValue::from(RETRY_AFTER_SECONDS),
+    );
+    response
+}
+
 fn answer(status: StatusCode, state: &str) -> Response {
     Jira(status, json!({ "state": state })).into_response()
 }
