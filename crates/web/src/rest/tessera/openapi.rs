@@ -28,6 +28,40 @@ pub struct ErrorCollection {
     errors: BTreeMap<String, String>,
 }
 
+/// Paging as Jira's: a whole number each, or it counts as absent.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query, rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct Paging {
+    /// Index of the first item (0).
+    start_at: Option<String>,
+    /// Items per page.
+    max_results: Option<String>,
+}
+
+/// The audit trail's filters, all optional.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query, rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct AuditFilters {
+    /// From this day (YYYY-MM-DD) or millisecond on.
+    from: Option<String>,
+    /// Before this day or millisecond.
+    to: Option<String>,
+    /// The acting user name.
+    actor: Option<String>,
+    /// An action, or a prefix ending in `*` (`login.*`).
+    action: Option<String>,
+    /// `success`, `failure` or `denied`.
+    outcome: Option<String>,
+    /// An address or CIDR range.
+    ip: Option<String>,
+    /// What the event was about, exactly (`user:alice`).
+    target: Option<String>,
+    /// The request it was recorded in (`X-Request-Id`).
+    request_id: Option<String>,
+}
+
 /// The refusals any operation that needs a credential may answer.
 #[derive(Debug, utoipa::IntoResponses)]
 #[allow(dead_code)]
@@ -236,5 +270,21 @@ mod tests {
         let revoke = &doc["paths"]["/rest/tessera/1/credentials/revoke"]["post"];
         assert_eq!(revoke["security"], json!([{}]));
         assert!(doc["paths"]["/rest/tessera/1/policy"]["put"]["security"].is_null());
+        // Shared parameter sets: the audit filters and Jira's paging, optional, by their names.
+        let parameters = doc["paths"]["/rest/tessera/1/audit"]["get"]["parameters"]
+            .as_array()
+            .unwrap();
+        let names: Vec<_> = parameters
+            .iter()
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        for name in ["from", "actor", "requestId", "startAt", "maxResults"] {
+            assert!(names.contains(&name), "{names:?}");
+        }
+        assert!(
+            parameters
+                .iter()
+                .all(|p| p["in"] == "query" && p["required"] != true)
+        );
     }
 }

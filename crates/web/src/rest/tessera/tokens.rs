@@ -69,8 +69,7 @@ async fn filter(state: &AppState, params: &Params) -> ApiResult<TokenFilter> {
         ("kind" = Option<String>, Query, description = "`personal` or `service`."),
         ("neverUsed" = Option<String>, Query, description = "`true`: only tokens never used."),
         ("includeRevoked" = Option<String>, Query, description = "`true`: revoked tokens too."),
-        ("startAt" = Option<String>, Query, description = "Index of the first item (0); a whole number, or it counts as absent (as in Jira)."),
-        ("maxResults" = Option<String>, Query, description = "Items per page; a whole number, or it counts as absent."),
+        super::openapi::Paging,
     ),
     responses(
         (status = 200, description = "A page of tokens.", body = Object),
