@@ -407,10 +407,7 @@ fn reload_on_hangup(certificates: Arc<tessera_server::tls::Certificates>) -> any
     let mut hangups = signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?;
     tokio::spawn(async move {
         while hangups.recv().await.is_some() {
-            let files = certificates.clone();
-            if let Ok(outcome) = tokio::task::spawn_blocking(move || files.reload()).await {
-                certificates.report(outcome, "SIGHUP");
-            }
+            certificates.reload_and_report("SIGHUP", false).await;
         }
     });
     Ok(())

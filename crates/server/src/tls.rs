@@ -87,7 +87,7 @@ impl Certificates {
 
     /// Reads the files again and serves what they hold from the next handshake on; on an
     /// error the certificate served so far stays.
-    pub fn reload(&self) -> Result<(), TlsError> {
+    fn reload(&self) -> Result<(), TlsError> {
         *self.tried.lock().unwrap_or_else(|e| e.into_inner()) = stamps(&self.files);
         let key = read(&self.files, &self.provider)?;
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(key);
@@ -95,7 +95,7 @@ impl Certificates {
     }
 
     /// Reloads when either file changed since the last attempt. `None` when nothing changed.
-    pub fn reload_if_changed(&self) -> Option<Result<(), TlsError>> {
+    fn reload_if_changed(&self) -> Option<Result<(), TlsError>> {
         let now = stamps(&self.files);
         if *self.tried.lock().unwrap_or_else(|e| e.into_inner()) == now {
             return None;
@@ -115,8 +115,24 @@ impl Certificates {
         Ok(Arc::new(config))
     }
 
-    /// Logs the outcome of a reload, for SIGHUP and the file watcher.
-    pub fn report(&self, outcome: Result<(), TlsError>, why: &str) {
+    /// Reads the files again off the async threads (with `only_if_changed`, only when either
+    /// changed since the last attempt) and logs the outcome: for SIGHUP and the file watcher.
+    pub async fn reload_and_report(self: &Arc<Self>, why: &str, only_if_changed: bool) {
+        let this = self.clone();
+        let outcome = tokio::task::spawn_blocking(move || {
+            if only_if_changed {
+                this.reload_if_changed()
+            } else {
+                Some(this.reload())
+            }
+        })
+        .await;
+        if let Ok(Some(outcome)) = outcome {
+            self.report(outcome, why);
+        }
+    }
+
+    fn report(&self, outcome: Result<(), TlsError>, why: &str) {
         match outcome {
             Ok(()) => tracing::info!(
                 cert = %self.files.cert.display(),
@@ -141,11 +157,7 @@ pub async fn watch(
     loop {
         tokio::select! {
             _ = interval.tick() => {
-                let files = certificates.clone();
-                let outcome = tokio::task::spawn_blocking(move || files.reload_if_changed()).await;
-                if let Ok(Some(outcome)) = outcome {
-                    certificates.report(outcome, "its files changed");
-                }
+                certificates.reload_and_report("its files changed", true).await;
             }
             _ = stop.changed() => return,
         }
