@@ -397,3 +397,37 @@ async fn tls_settings_that_cannot_work_stop_the_start_with_a_reason() {
         "{errors}"
     );
 }
+
+/// Cookies made over TLS are `Secure` even when the configured base URL says `http` (the
+/// connection, not the configuration, decides).
+#[tokio::test]
+async fn cookies_over_tls_are_secure_whatever_the_base_url_says() {
+    let files = Files::new();
+    let authority = Authority::new("first");
+    authority.install(&files);
+    let server = start_tls(&files, |config| {
+        config.base_url = Some("http://tessera.test".into());
+    })
+    .await;
+    let login = authority
+        .client()
+        .build()
+        .unwrap()
+        .post(https(&server, "/rest/auth/1/session"))
+        .json(&serde_json::json!({"username": "admin", "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::OK);
+    let cookies: Vec<_> = login
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    assert!(!cookies.is_empty());
+    assert!(
+        cookies.iter().all(|c| c.contains("; Secure")),
+        "{cookies:?}"
+    );
+}
