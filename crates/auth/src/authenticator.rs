@@ -19,7 +19,8 @@
 //!
 //! Between 2 and 3, a credential's answer remembered by the verified-credential cache
 //! ([`remembered`]: tokens, Basic passwords, sessions) stands in for 3 and for the database
-//! read of 4 (a session's XSRF rule is still checked): it is used only while the store vouches
+//! read of 4 (a session's XSRF rule is still checked; an OAuth 1.0a request's signature is
+//! checked first, and its token's answer looked for then): it is used only while the store vouches
 //! that nothing it depends on changed since (a revocation through this instance holds for its
 //! very next request, through another instance within a second).
 
@@ -311,11 +312,9 @@ impl Authenticator {
             .await?;
         // A remembered answer, if the store vouches nothing changed since. The epoch is read
         // before verifying: a change made meanwhile leaves what is then kept stale.
-        let slot = self.remembered.slot(&presented);
+        let mut slot = self.remembered.slot(&presented);
         let epoch = self.store.auth_epoch();
-        if let (Some(slot), Some(epoch)) = (&slot, epoch)
-            && let Some((verified, access)) = self.remembered.get(slot, epoch, self.clock.now())
-        {
+        if let Some((verified, access)) = self.remembered_answer(slot.as_ref(), epoch) {
             let session = match presented {
                 Presented::Session(session) => {
                     self.session.check_xsrf(&session, &xsrf_request(request))?;
@@ -358,7 +357,21 @@ impl Authenticator {
                         .and_then(|v| v.to_str().ok()),
                     body: request.body,
                 };
-                self.oauth1.verify(input, attempt).await
+                // Signed anew every time: only once the signature holds (and its nonce is
+                // spent) may a remembered answer stand in for the token's.
+                let call = self
+                    .oauth1
+                    .check_signature(input, attempt)
+                    .await
+                    .map_err(|rejection| self.refuse(rejection, attempt))?;
+                slot = self.remembered.signed_slot(&call);
+                if let Some((verified, access)) = self.remembered_answer(slot.as_ref(), epoch) {
+                    return self
+                        .admit_remembered(verified, access, attempt, request, None)
+                        .await
+                        .map(Some);
+                }
+                self.oauth1.verify(call, attempt).await
             }
             Presented::Session(session) => {
                 let request = xsrf_request(request);
@@ -389,6 +402,15 @@ impl Authenticator {
         let principal = verified.into_principal(access, attempt);
         self.note_use(&principal);
         Ok(Some(Authenticated { principal, session }))
+    }
+
+    /// The answer remembered at `slot`, if the store vouches nothing changed since.
+    fn remembered_answer(
+        &self,
+        slot: Option<&[u8; 32]>,
+        epoch: Option<u64>,
+    ) -> Option<(Verified, UserAccess)> {
+        self.remembered.get(slot?, epoch?, self.clock.now())
     }
 
     /// A remembered answer goes through what needs no database read: the credential's

@@ -816,9 +816,15 @@ pub trait OAuth1Store: Send + Sync {
         at: Timestamp,
         audit: &AuditEvent,
     ) -> StoreResult<bool>;
-    /// Records a nonce; `false` if it was seen before (a replay). Every instance sharing the
-    /// database sees the same nonces.
-    async fn use_nonce(&self, nonce: &Nonce) -> StoreResult<bool>;
+    /// Records nonces, all in one write; for each, `false` if it was seen before (a replay,
+    /// or the same nonce earlier in `nonces`). Every instance sharing the database sees the
+    /// same nonces.
+    async fn use_nonces(&self, nonces: &[Nonce]) -> StoreResult<Vec<bool>>;
+    /// Records one nonce; `false` if it was seen before.
+    async fn use_nonce(&self, nonce: &Nonce) -> StoreResult<bool> {
+        let fresh = self.use_nonces(std::slice::from_ref(nonce)).await?;
+        Ok(fresh.first().copied().unwrap_or(false))
+    }
     /// Forgets nonces whose timestamp is older than `before` (seconds): requests that old are
     /// refused by their timestamp anyway.
     async fn prune_nonces(&self, before: i64) -> StoreResult<u64>;

@@ -6,6 +6,8 @@
 //! the database, however close together the two requests come. A consumer is deleted with
 //! its tokens (ON DELETE CASCADE) and its audit event in one transaction.
 
+use std::collections::HashSet;
+
 use async_trait::async_trait;
 use tessera_core::audit::AuditEvent;
 use tessera_core::clock::Timestamp;
@@ -169,6 +171,33 @@ impl TokenRow {
             revoked: self.revoked_at.map(Timestamp::from_millis),
         })
     }
+}
+
+/// The most nonces one INSERT writes (four parameters each).
+const NONCES_PER_STATEMENT: usize = 200;
+
+fn key_of(nonce: &Nonce) -> (&str, &str, i64, &str) {
+    (
+        &nonce.consumer_key,
+        &nonce.token,
+        nonce.timestamp,
+        &nonce.nonce,
+    )
+}
+
+/// `INSERT` of `count` nonces that returns the ones it wrote (those not seen before).
+fn nonces_insert(count: usize) -> String {
+    let values: Vec<String> = (0..count)
+        .map(|i| {
+            let n = i * 4;
+            format!("(${}, ${}, ${}, ${})", n + 1, n + 2, n + 3, n + 4)
+        })
+        .collect();
+    format!(
+        "INSERT INTO oauth1_nonces (consumer_key, token, ts, nonce) VALUES {} \
+         ON CONFLICT DO NOTHING RETURNING consumer_key, token, ts, nonce",
+        values.join(", ")
+    )
 }
 
 fn consumer_key_conflict(_: &str) -> Conflict {
@@ -401,22 +430,48 @@ impl OAuth1Store for SqlStore {
         Ok(revoked > 0)
     }
 
-    async fn use_nonce(&self, nonce: &Nonce) -> StoreResult<bool> {
-        let inserted = on_pool!(self, write_log, |pool| {
-            sqlx::query(
-            "INSERT INTO oauth1_nonces (consumer_key, token, ts, nonce) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT DO NOTHING"
-        )
-        .bind(&nonce.consumer_key)
-        .bind(&nonce.token)
-        .bind(nonce.timestamp)
-        .bind(&nonce.nonce)
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected())
-        .map_err(backend)
-        })?;
-        Ok(inserted == 1)
+    async fn use_nonces(&self, nonces: &[Nonce]) -> StoreResult<Vec<bool>> {
+        // The first of equal nonces is the one written; the others are replays.
+        let mut seen = HashSet::with_capacity(nonces.len());
+        let mut fresh: Vec<bool> = nonces.iter().map(|n| seen.insert(key_of(n))).collect();
+        let firsts: Vec<&Nonce> = nonces
+            .iter()
+            .zip(&fresh)
+            .filter_map(|(nonce, first)| first.then_some(nonce))
+            .collect();
+        let mut rows: Vec<(String, String, i64, String)> = Vec::with_capacity(firsts.len());
+        // One statement per chunk (a statement is its own transaction: one commit for all).
+        for chunk in firsts.chunks(NONCES_PER_STATEMENT) {
+            let sql = nonces_insert(chunk.len());
+            let written: Vec<(String, String, i64, String)> = on_pool!(self, write_log, |pool| {
+                // Only placeholders are written into the text.
+                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
+                for nonce in chunk {
+                    query = query
+                        .bind(&nonce.consumer_key)
+                        .bind(&nonce.token)
+                        .bind(nonce.timestamp)
+                        .bind(&nonce.nonce);
+                }
+                query.fetch_all(pool).await.map_err(backend)
+            })?;
+            rows.extend(written);
+        }
+        let written: HashSet<_> = rows
+            .iter()
+            .map(|(consumer, token, timestamp, value)| {
+                (
+                    consumer.as_str(),
+                    token.as_str(),
+                    *timestamp,
+                    value.as_str(),
+                )
+            })
+            .collect();
+        for (nonce, first) in nonces.iter().zip(fresh.iter_mut()) {
+            *first = *first && written.contains(&key_of(nonce));
+        }
+        Ok(fresh)
     }
 
     async fn prune_nonces(&self, before: i64) -> StoreResult<u64> {

@@ -1273,6 +1273,16 @@ mod oauth1 {
                 wins += usize::from(racer.await.unwrap());
             }
             assert_eq!(wins, 1);
+            // Many at once, in one write: a replay of an earlier one and a repeat within the
+            // batch are refused, the rest spent.
+            let batch = [nonce("tok", 300, "a"), nonce("tok", 100, "n1"), nonce("tok", 300, "b"), nonce("tok", 300, "a")];
+            assert_eq!(store.use_nonces(&batch).await.unwrap(), [true, false, true, false]);
+            assert_eq!(store.use_nonces(&batch[..1]).await.unwrap(), [false], "spent by the batch");
+            assert!(store.use_nonces(&[]).await.unwrap().is_empty());
+            // More than one statement's worth: each spent once, then refused.
+            let many: Vec<Nonce> = (0..450).map(|i| nonce("tok", 400, &format!("m{i}"))).collect();
+            assert!(store.use_nonces(&many).await.unwrap().iter().all(|fresh| *fresh));
+            assert!(store.use_nonces(&many).await.unwrap().iter().all(|fresh| !fresh));
             // Pruning forgets what is older than the window, and only that.
             assert_eq!(store.prune_nonces(101).await.unwrap(), 3);
             assert!(!store.use_nonce(&nonce("tok", 101, "n1")).await.unwrap(), "kept");

@@ -21,8 +21,9 @@
 //! verification (2 minutes), so Argon2 runs once per client and a wrong password never enters.
 //! A session's answer is remembered until its last use is due to be written again (a minute
 //! at most), so its idle timeout keeps counting as before; the XSRF rule is each request's
-//! own and is checked on every hit. Kinds that are not remembered: OAuth 1.0a (each request
-//! is signed anew) and opaque tokens (their introspection has its own cache).
+//! own and is checked on every hit. An OAuth 1.0a call's answer is looked for only once its
+//! signature held and its nonce was spent (each request is signed anew), by its consumer and
+//! token. Opaque tokens are not remembered here (their introspection has its own cache).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -33,6 +34,7 @@ use secrecy::ExposeSecret;
 use tessera_core::clock::Timestamp;
 use tessera_core::store::UserAccess;
 
+use crate::credentials::oauth1::SignedCall;
 use crate::credentials::{Cacheable, Presented, Verified};
 use crate::secret::HmacKey;
 
@@ -113,6 +115,17 @@ impl Remembered {
             Presented::Session(session) => self.key.digest(&[b"session", &session.digest()]),
             Presented::OAuth1(_) | Presented::Opaque(_) => return None,
         })
+    }
+
+    /// Where a signed OAuth 1.0a call's answer is kept, once its signature held: by its
+    /// consumer and token. `None` for calls never remembered.
+    pub fn signed_slot(&self, call: &SignedCall) -> Option<[u8; 32]> {
+        self.entries.as_ref()?;
+        let (consumer, token) = call.remembered_as()?;
+        Some(
+            self.key
+                .digest(&[b"oauth1", consumer.as_bytes(), token.as_bytes()]),
+        )
     }
 
     /// The answer kept at `slot` under `epoch`, if it still holds at `now`: a fresh copy of the

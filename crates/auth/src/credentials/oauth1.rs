@@ -8,6 +8,10 @@
 //! nor expired, whose user is active. The request acts as that user, never beyond the access
 //! the user approved (read only, or read and write).
 //!
+//! The signature is checked, and its nonce spent, on every request; what the token came to
+//! (its user, its access) is remembered by the verified-credential cache like any token's,
+//! until something changes a consumer, a token or the user (the store's auth epoch).
+//!
 //! A refusal is one of Jira's `oauth_problem` values and says no more than its name.
 //! Two-legged requests (a consumer's signature without a token) act as the consumer's run-as
 //! user when an administrator set one, and are refused otherwise (the default).
@@ -25,7 +29,7 @@ use tessera_core::store::Store;
 use super::{Attempt, Cacheable, Limits, Rejection, Verified, Verifier};
 use crate::error::AuthError;
 use crate::oauth1::dance::Access;
-use crate::oauth1::verify::{Problem, Signatures, SignedRequest};
+use crate::oauth1::verify::{Problem, Signatures, Signed, SignedRequest};
 use crate::request::RequestUrl;
 use crate::token_format;
 
@@ -73,14 +77,36 @@ impl OAuth1Verifier {
     }
 }
 
-impl Verifier for OAuth1Verifier {
-    type Input<'r> = PresentedSignature<'r>;
+/// A request whose signature holds and whose nonce is spent: what is left to judge is the token
+/// it carries, whose answer the verified-credential cache may remember (under
+/// [`Self::remembered_as`]).
+#[derive(Debug)]
+pub struct SignedCall {
+    signed: Signed,
+    /// Whether it names another user to act for (`xoauth_requestor_id`).
+    requestor: bool,
+    /// What its refusals' audit events name.
+    target: String,
+}
 
-    async fn verify<'r>(
-        &'r self,
-        input: PresentedSignature<'r>,
-        attempt: Attempt<'r>,
-    ) -> Result<Verified, Rejection> {
+impl SignedCall {
+    /// The consumer and the token (empty for none), both covered by the signature: what the
+    /// answer for this call is remembered by. `None` for a call that names a user to act for,
+    /// which is refused every time.
+    pub fn remembered_as(&self) -> Option<(&str, &str)> {
+        let token = self.signed.token.as_deref().unwrap_or("");
+        (!self.requestor).then_some((&self.signed.consumer.consumer_key, token))
+    }
+}
+
+impl OAuth1Verifier {
+    /// Checks the request's signature and spends its nonce, every time: each signed request is
+    /// new, and nothing remembered stands in for this step.
+    pub async fn check_signature(
+        &self,
+        input: PresentedSignature<'_>,
+        attempt: Attempt<'_>,
+    ) -> Result<SignedCall, Rejection> {
         // The audit names the consumer the request claims (as a refused password names the
         // user it claims), unless the claim could be a secret pasted in.
         let claimed = input
@@ -90,7 +116,6 @@ impl Verifier for OAuth1Verifier {
             .map(|(_, key)| key.as_str())
             .filter(|key| key.len() <= MAX_CLAIMED_KEY && !looks_like_secret(key));
         let target = claimed.map_or_else(|| "oauth1".into(), |key| format!("oauth1consumer:{key}"));
-        let refuse = |problem| self.refuse(attempt, target.clone(), problem);
         let request = SignedRequest::new(
             input.method,
             input.url,
@@ -98,23 +123,46 @@ impl Verifier for OAuth1Verifier {
             input.content_type,
             input.body,
         )
-        .map_err(refuse)?;
-        let signed = self.signatures.check(&request).await.map_err(refuse)?;
-        let Some(raw) = signed.token else {
+        .map_err(|problem| self.refuse(attempt, target.clone(), problem))?;
+        let signed = self
+            .signatures
+            .check(&request)
+            .await
+            .map_err(|problem| self.refuse(attempt, target.clone(), problem))?;
+        Ok(SignedCall {
+            requestor: request.param("xoauth_requestor_id").is_some(),
+            signed,
+            target,
+        })
+    }
+}
+
+impl Verifier for OAuth1Verifier {
+    type Input<'r> = SignedCall;
+
+    async fn verify<'r>(
+        &'r self,
+        call: SignedCall,
+        attempt: Attempt<'r>,
+    ) -> Result<Verified, Rejection> {
+        let refuse = |problem| self.refuse(attempt, call.target.clone(), problem);
+        let Some(raw) = &call.signed.token else {
             return self
-                .two_legged(&request, signed.consumer)
+                .two_legged(call.requestor, call.signed.consumer.clone())
                 .await
                 .map_err(refuse);
         };
         // A mistyped or made-up token costs no database read.
-        let digest = token_format::parse_prefixed(&raw, SecretKind::OAuth1Access)
+        let digest = token_format::parse_prefixed(raw, SecretKind::OAuth1Access)
             .map_err(|_| refuse(Problem::TokenRejected))?;
         let found = self
             .store
             .find_oauth1_token(&digest)
             .await
             .map_err(|error| refuse(Problem::from(error)))?
-            .filter(|t| t.kind == OAuth1TokenKind::Access && t.consumer.id == signed.consumer.id)
+            .filter(|t| {
+                t.kind == OAuth1TokenKind::Access && t.consumer.id == call.signed.consumer.id
+            })
             .ok_or_else(|| refuse(Problem::TokenRejected))?;
         if found.revoked.is_some() {
             return Err(refuse(Problem::TokenRejected));
@@ -132,9 +180,10 @@ impl Verifier for OAuth1Verifier {
                 projects: None,
                 allowed_ips: Vec::new(),
             },
-            // Each signature is new (its nonce is spent); only the lookups behind it could
-            // be remembered.
-            cacheable: Cacheable::Never,
+            // The token's answer, not the signature's: every request is still signed anew.
+            cacheable: found
+                .expires
+                .map_or(Cacheable::UntilRevoked, Cacheable::Until),
             oauth1: Some(OAuth1Caller {
                 consumer_key: found.consumer.consumer_key,
                 consumer_name: found.consumer.name,
@@ -151,12 +200,8 @@ impl OAuth1Verifier {
     /// an administrator, able to read and write what that user can; refused when none is set
     /// (the default), and always when it names another user to act for
     /// (`xoauth_requestor_id`: impersonation is not offered).
-    async fn two_legged(
-        &self,
-        request: &SignedRequest<'_>,
-        consumer: Consumer,
-    ) -> Result<Verified, Problem> {
-        if request.param("xoauth_requestor_id").is_some() {
+    async fn two_legged(&self, requestor: bool, consumer: Consumer) -> Result<Verified, Problem> {
+        if requestor {
             return Err(Problem::PermissionDenied);
         }
         let run_as = consumer.run_as.ok_or(Problem::PermissionDenied)?;
@@ -173,7 +218,7 @@ impl OAuth1Verifier {
                 projects: None,
                 allowed_ips: Vec::new(),
             },
-            cacheable: Cacheable::Never,
+            cacheable: Cacheable::UntilRevoked,
             oauth1: Some(OAuth1Caller {
                 consumer_key: consumer.consumer_key,
                 consumer_name: consumer.name,

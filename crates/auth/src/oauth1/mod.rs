@@ -5,6 +5,7 @@
 
 pub mod consumers;
 pub mod dance;
+pub mod nonces;
 pub mod signature;
 pub mod tokens;
 pub mod verify;

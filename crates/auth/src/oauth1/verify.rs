@@ -3,7 +3,9 @@
 //! timestamp is inside the window, the consumer is known, the signature holds over the
 //! request as the client saw it, and only then is the nonce spent. Spending the nonce last
 //! means nobody can use up another client's nonces with unsigned requests; spending it in the
-//! shared store means a replay is refused on every instance.
+//! shared store means a replay is refused on every instance (the nonces of requests checked
+//! at the same time are written together: [`super::nonces`]). A consumer's key is read once
+//! and kept until something changes a consumer (the store's auth epoch moves).
 //!
 //! A refusal is one of Jira's `oauth_problem` values ([`Problem`]), which says no more than
 //! its name. Which token the request carries, and whether it is good, is the caller's to
@@ -20,6 +22,11 @@ use tessera_core::store::{Store, StoreError};
 use base64::Engine;
 use sha1::{Digest, Sha1};
 
+use moka::sync::Cache;
+
+use crate::authenticator::remembered::MAX_AGE;
+
+use super::nonces::NonceWriter;
 use super::signature::{ConsumerKey, SignatureMethod, base_string, form_params};
 use crate::request::RequestUrl;
 use crate::secret::constant_time_eq;
@@ -170,11 +177,30 @@ pub struct Signatures {
     clock: Arc<dyn Clock>,
     /// How far `oauth_timestamp` may be from the server's clock, either way.
     timestamp_window: Duration,
+    nonces: NonceWriter,
+    /// Consumers found, with their keys read, kept under the auth epoch they were read under
+    /// (every change to a consumer moves it); unknown keys are never kept.
+    consumers: Cache<String, Arc<KnownConsumer>>,
 }
+
+#[derive(Debug)]
+struct KnownConsumer {
+    epoch: u64,
+    consumer: Consumer,
+    key: ConsumerKey,
+}
+
+/// How many consumers' keys are kept read (an installation has a handful).
+const CONSUMERS_KEPT: u64 = 1000;
 
 impl Signatures {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, timestamp_window: Duration) -> Self {
         Self {
+            nonces: NonceWriter::new(store.clone()),
+            consumers: Cache::builder()
+                .max_capacity(CONSUMERS_KEPT)
+                .time_to_live(MAX_AGE)
+                .build(),
             store,
             clock,
             timestamp_window,
@@ -199,6 +225,43 @@ impl Signatures {
         if timestamp.abs_diff(now) > window.unsigned_abs() {
             return Err(Problem::TimestampRefused);
         }
+        let known = self.consumer(consumer_key).await?;
+        let (consumer, key) = (&known.consumer, &known.key);
+        let params = request.header.iter().chain(request.params.iter()).cloned();
+        let base = base_string(request.method.as_str(), request.url, params);
+        // The body hash is a signed parameter: checked once the signature vouches for it.
+        if !key.verifies(method, &base, signature) || !request.body_hash_holds() {
+            return Err(Problem::SignatureInvalid);
+        }
+        let token = request.param("oauth_token").filter(|t| !t.is_empty());
+        let fresh = self
+            .nonces
+            .spend(Nonce {
+                consumer_key: consumer.consumer_key.clone(),
+                token: token.unwrap_or("").to_string(),
+                timestamp,
+                nonce: nonce.to_string(),
+            })
+            .await
+            .map_err(|_| Problem::Internal)?;
+        if !fresh {
+            return Err(Problem::NonceUsed);
+        }
+        Ok(Signed {
+            token: token.map(str::to_string),
+            consumer: consumer.clone(),
+        })
+    }
+
+    /// A consumer and its key: as kept, if nothing changed since, or else read (and kept).
+    async fn consumer(&self, consumer_key: &str) -> Result<Arc<KnownConsumer>, Problem> {
+        let epoch = self.store.auth_epoch();
+        if let Some(epoch) = epoch
+            && let Some(known) = self.consumers.get(consumer_key)
+            && known.epoch == epoch
+        {
+            return Ok(known);
+        }
         let consumer = self
             .store
             .find_consumer(consumer_key)
@@ -208,29 +271,21 @@ impl Signatures {
             tracing::error!(%error, consumer = %consumer.consumer_key, "a stored consumer key cannot be read");
             Problem::SignatureInvalid
         })?;
-        let params = request.header.iter().chain(request.params.iter()).cloned();
-        let base = base_string(request.method.as_str(), request.url, params);
-        // The body hash is a signed parameter: checked once the signature vouches for it.
-        if !key.verifies(method, &base, signature) || !request.body_hash_holds() {
-            return Err(Problem::SignatureInvalid);
-        }
-        let token = request.param("oauth_token").filter(|t| !t.is_empty());
-        let fresh = self
-            .store
-            .use_nonce(&Nonce {
-                consumer_key: consumer.consumer_key.clone(),
-                token: token.unwrap_or("").to_string(),
-                timestamp,
-                nonce: nonce.to_string(),
-            })
-            .await?;
-        if !fresh {
-            return Err(Problem::NonceUsed);
-        }
-        Ok(Signed {
-            token: token.map(str::to_string),
+        let Some(epoch) = epoch else {
+            return Ok(Arc::new(KnownConsumer {
+                epoch: 0,
+                consumer,
+                key,
+            }));
+        };
+        let known = Arc::new(KnownConsumer {
+            epoch,
             consumer,
-        })
+            key,
+        });
+        self.consumers
+            .insert(consumer_key.to_string(), known.clone());
+        Ok(known)
     }
 }
 

@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use crate::common::oauth1::{now_seconds, signer};
 use crate::common::*;
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
@@ -14,6 +15,8 @@ use tessera_testkit::{TestDatabase, backend_tests};
 const MYSELF: &str = "/rest/api/2/myself";
 const TOKENS: &str = "/rest/pat/latest/tokens";
 const POLICY: &str = "/rest/tessera/1/policy";
+/// An RSA key whose private half nobody here has.
+const OTHER_KEY: &str = include_str!("../../../auth/src/oauth1/testdata/consumer.pub.pem");
 
 async fn status(request: RequestBuilder) -> StatusCode {
     request.send().await.unwrap().status()
@@ -25,6 +28,16 @@ async fn warm(request: impl Fn() -> RequestBuilder) {
     for _ in 0..3 {
         assert_eq!(status(request()).await, StatusCode::OK);
     }
+}
+
+/// Why a request was refused (401).
+async fn refusal(request: RequestBuilder) -> String {
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    response.headers()["x-authentication-denied-reason"]
+        .to_str()
+        .unwrap()
+        .to_string()
 }
 
 async fn token_id(server: &TestServer, raw: &str) -> Value {
@@ -220,6 +233,89 @@ backend_tests! {
             a.admin_json(Method::PUT, "/rest/api/2/user?username=dev", json!({"active": false}), StatusCode::OK).await;
             answered_within_a_second(|| b.bearer(Method::GET, MYSELF, &second), StatusCode::UNAUTHORIZED).await;
         }
+    }
+
+    async fn an_application_links_answer_is_remembered_but_never_its_signature_nor_past_a_change(db) {
+        let (a, b) = tokio::join!(TestServer::start_shared(test_config(&db)), TestServer::start_shared(test_config(&db)));
+        a.create_user("dev", &[]).await;
+        let (first, first_id) = a.approved_link("jira-cli", "dev", "WRITE").await;
+        let (second, _) = a.approved_link("jira-cli", "dev", "READ").await;
+        for link in [&first, &second] {
+            warm(|| a.oauth1(Method::GET, MYSELF, link)).await;
+            warm(|| b.oauth1(Method::GET, MYSELF, link)).await;
+        }
+        // Remembered or not, each signature is checked and each nonce spent: a request sent
+        // again is a replay, here and on the other instance (sent there as to A's address).
+        let header = signer().authorization(&Method::GET, &a.url(MYSELF), &first, &[], &[], now_seconds());
+        let once = |server: &TestServer| server.request(Method::GET, MYSELF).header("authorization", header.clone());
+        assert_eq!(status(once(&a)).await, StatusCode::OK);
+        assert_eq!(refusal(once(&a)).await, "nonce_used");
+        let address = reqwest::Url::parse(&a.url(MYSELF)).unwrap();
+        let host = format!("{}:{}", address.host_str().unwrap(), address.port().unwrap());
+        assert_eq!(refusal(once(&b).header("host", host)).await, "nonce_used");
+        // Signed with another key, or for another request: refused though the token is remembered.
+        let forged = header.replacen("oauth_signature=\"", "oauth_signature=\"A", 1);
+        assert_eq!(refusal(a.request(Method::GET, MYSELF).header("authorization", forged)).await, "signature_invalid");
+        let other_path = signer().authorization(&Method::GET, &a.url("/rest/api/2/serverInfo"), &first, &[], &[], now_seconds());
+        assert_eq!(refusal(a.request(Method::GET, MYSELF).header("authorization", other_path)).await, "signature_invalid");
+
+        // Revoked by its user through B: refused at once on B, within a second on A.
+        let revoked = b.user(Method::DELETE, &format!("/rest/tessera/1/oauth1/tokens/{first_id}"), "dev");
+        assert_eq!(status(revoked).await, StatusCode::NO_CONTENT);
+        assert_eq!(status(b.oauth1(Method::GET, MYSELF, &first)).await, StatusCode::UNAUTHORIZED);
+        answered_within_a_second(|| a.oauth1(Method::GET, MYSELF, &first), StatusCode::UNAUTHORIZED).await;
+        // Its user deactivated through A: refused at once on A, within a second on B.
+        a.admin_json(Method::PUT, "/rest/api/2/user?username=dev", json!({"active": false}), StatusCode::OK).await;
+        assert_eq!(status(a.oauth1(Method::GET, MYSELF, &second)).await, StatusCode::UNAUTHORIZED);
+        answered_within_a_second(|| b.oauth1(Method::GET, MYSELF, &second), StatusCode::UNAUTHORIZED).await;
+        a.admin_json(Method::PUT, "/rest/api/2/user?username=dev", json!({"active": true}), StatusCode::OK).await;
+        answered_within_a_second(|| b.oauth1(Method::GET, MYSELF, &second), StatusCode::OK).await;
+        warm(|| a.oauth1(Method::GET, MYSELF, &second)).await;
+        // The method switched off by the policy through B.
+        put_policy(&b, json!({"methods": {"oauth1": {"enabled": false}}})).await;
+        assert_eq!(status(b.oauth1(Method::GET, MYSELF, &second)).await, StatusCode::FORBIDDEN);
+        answered_within_a_second(|| a.oauth1(Method::GET, MYSELF, &second), StatusCode::FORBIDDEN).await;
+        put_policy(&b, json!({})).await;
+        answered_within_a_second(|| a.oauth1(Method::GET, MYSELF, &second), StatusCode::OK).await;
+
+        if db.url.starts_with("postgres") {
+            // The listening connections killed: a revocation made before they are back still
+            // reaches every instance within a second.
+            let (third, third_id) = a.approved_link("jira-cli", "dev", "READ").await;
+            warm(|| a.oauth1(Method::GET, MYSELF, &third)).await;
+            warm(|| b.oauth1(Method::GET, MYSELF, &third)).await;
+            assert_eq!(kill_listeners(&db.url).await, [true, true], "one listener per instance");
+            let revoked = a.user(Method::DELETE, &format!("/rest/tessera/1/oauth1/tokens/{third_id}"), "dev");
+            assert_eq!(status(revoked).await, StatusCode::NO_CONTENT);
+            answered_within_a_second(|| a.oauth1(Method::GET, MYSELF, &third), StatusCode::UNAUTHORIZED).await;
+            answered_within_a_second(|| b.oauth1(Method::GET, MYSELF, &third), StatusCode::UNAUTHORIZED).await;
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+
+        // The application's key replaced through B: signatures by the old key are refused
+        // at once on B, within a second on A.
+        let consumer = "/rest/tessera/1/oauth1/consumers/jira-cli";
+        b.admin_json(Method::PUT, consumer, json!({"publicKey": OTHER_KEY}), StatusCode::OK).await;
+        assert_eq!(refusal(b.oauth1(Method::GET, MYSELF, &second)).await, "signature_invalid");
+        answered_within_a_second(|| a.oauth1(Method::GET, MYSELF, &second), StatusCode::UNAUTHORIZED).await;
+        b.admin_json(Method::PUT, consumer, json!({"publicKey": signer().public_pem}), StatusCode::OK).await;
+        answered_within_a_second(|| a.oauth1(Method::GET, MYSELF, &second), StatusCode::OK).await;
+
+        // The consumer deleted through A: every token it held ends, within a second on B.
+        let deleted = a.admin(Method::DELETE, consumer);
+        assert_eq!(status(deleted).await, StatusCode::NO_CONTENT);
+        assert_eq!(status(a.oauth1(Method::GET, MYSELF, &second)).await, StatusCode::UNAUTHORIZED);
+        answered_within_a_second(|| b.oauth1(Method::GET, MYSELF, &second), StatusCode::UNAUTHORIZED).await;
+
+        // The answers really come from memory: a revocation written behind the triggers that
+        // tell every instance is not seen by an instance that remembers the token (first each
+        // instance reads the generation the last change moved).
+        let (fourth, _) = a.approved_link("jira-cli", "dev", "READ").await;
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        warm(|| b.oauth1(Method::GET, MYSELF, &fourth)).await;
+        let drop = if db.url.starts_with("postgres") { "DROP TRIGGER oauth1_tokens_auth ON oauth1_tokens" } else { "DROP TRIGGER oauth1_tokens_update_auth" };
+        execute_directly(&db.url, [drop.to_string(), "UPDATE oauth1_tokens SET revoked_at = 1".to_string()]).await;
+        assert_eq!(status(b.oauth1(Method::GET, MYSELF, &fourth)).await, StatusCode::OK);
     }
 
     async fn introspection_remembers_its_client_and_token_but_never_past_a_change(db) {
