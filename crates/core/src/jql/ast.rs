@@ -36,6 +36,20 @@ impl ParsedQuery {
             order_by: self.order_by.clone(),
         }
     }
+
+    /// Whether any of its dates is relative to "now" (`now()`, `-7d`, `startOfDay()`...):
+    /// such a query finds other issues as time passes, with nothing changed.
+    pub fn reads_the_clock(&self) -> bool {
+        let relative = std::cell::Cell::new(false);
+        if let Some(clause) = &self.filter {
+            clause.map_dates(&|date: &DateExpr| {
+                if !matches!(date, DateExpr::At(_)) {
+                    relative.set(true);
+                }
+            });
+        }
+        relative.get()
+    }
 }
 
 /// A condition on issues. The parser bounds nesting, so walking this recursively is safe.

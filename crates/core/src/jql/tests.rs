@@ -796,3 +796,23 @@ fn resolving_keeps_everything_but_the_dates() {
     let next_day = query.resolve(Timestamp::from_millis(1_710_460_800_000 + 86_400_000));
     assert_ne!(next_day, at_midnight);
 }
+
+#[test]
+fn a_query_reads_the_clock_when_any_date_is_relative() {
+    for timeless in [
+        "",
+        "project = ABC ORDER BY created DESC",
+        "created > \"2026-01-01\" AND updated <= \"2026/12/06 10:00\" AND assignee = currentUser()",
+        "created > 1700000000000 OR NOT (status = Done)",
+    ] {
+        assert!(!parse(timeless).unwrap().reads_the_clock(), "{timeless}");
+    }
+    for relative in [
+        "created > -1d",
+        "project = ABC AND (status = Done OR updated < now())",
+        "NOT created in (startOfDay(), \"2026-01-01\")",
+        "resolved <= endOfDay(\"+1w\")",
+    ] {
+        assert!(parse(relative).unwrap().reads_the_clock(), "{relative}");
+    }
+}

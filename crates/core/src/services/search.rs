@@ -74,6 +74,10 @@ impl Validation {
 pub struct SearchResults {
     pub issues: Page<Issue>,
     pub warnings: Vec<String>,
+    /// Whether the same search by the same caller finds the same while nothing is changed in
+    /// the store: its query has no date relative to now and names no saved filter (whose
+    /// text could hold one). Such an answer may be remembered.
+    pub timeless: bool,
 }
 
 /// A checked and resolved search, ready to run for any page.
@@ -82,6 +86,7 @@ pub struct PreparedSearch {
     /// `None` when the caller may browse no project: nothing can match.
     query: Option<SearchQuery>,
     warnings: Vec<String>,
+    timeless: bool,
 }
 
 impl PreparedSearch {
@@ -106,6 +111,7 @@ impl PreparedSearch {
         Ok(SearchResults {
             issues,
             warnings: self.warnings.clone(),
+            timeless: self.timeless,
         })
     }
 }
@@ -183,6 +189,7 @@ pub async fn prepare(
     Ok(PreparedSearch {
         query: search,
         warnings,
+        timeless: !parsed.reads_the_clock() && reached.named.is_empty(),
     })
 }
 

@@ -4,7 +4,9 @@
 //! size used, so clients that page through results stop. A query that is not valid JQL, or
 //! names something that does not exist, is a 400 with Jira's message.
 
-use axum::extract::State;
+use axum::body::Bytes;
+use axum::extract::{OriginalUri, State};
+use axum::response::Response;
 use serde_json::{Value, json};
 use tessera_core::authz::Browse;
 use tessera_core::model::PageRequest;
@@ -19,6 +21,7 @@ use super::issues::{EMBEDDED_COMMENTS, EMBEDDED_WORKLOGS};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Auth, Jira, JsonBody, Params};
 use crate::render::{self, IssueExtras, Viewer};
+use crate::responses::{ReadKey, json_response};
 use crate::state::AppState;
 
 /// Issues per page unless `maxResults` says otherwise.
@@ -45,11 +48,20 @@ fn validation(value: Option<&str>) -> Validation {
 /// (and the credential the read scope, within its project restriction). `jql`, `startAt`,
 /// `maxResults` (50 unless given, at most 1000), `fields`, `expand` (`names`, `schema`,
 /// `transitions`, `changelog`), `validateQuery` (`strict`, `warn`, `none`).
+///
+/// Remembered for the same caller until anything changes (see [`crate::responses`]), unless
+/// the query reads the clock or names a saved filter (then what it finds changes with time).
 pub async fn get_search(
     State(state): State<AppState>,
     Auth(principal): Auth,
+    OriginalUri(uri): OriginalUri,
     params: Params,
-) -> ApiResult<Jira> {
+) -> ApiResult<Response> {
+    let remembered = ReadKey::new(&principal, &uri);
+    let epochs = state.responses.epochs();
+    if let Some(response) = state.responses.get(&remembered, epochs) {
+        return Ok(response);
+    }
     let request = SearchRequest {
         jql: params.get("jql").unwrap_or_default().to_string(),
         page: params.page(DEFAULT_PAGE, MAX_PAGE),
@@ -57,7 +69,12 @@ pub async fn get_search(
         expand: params.list("expand"),
         validation: validation(params.get("validateQuery")),
     };
-    run(&state, &principal, request).await
+    let (body, timeless) = run(&state, &principal, request).await?;
+    let body = Bytes::from(body.to_string());
+    if timeless {
+        state.responses.keep(remembered, epochs, body.clone());
+    }
+    Ok(json_response(body))
 }
 
 /// As `GET`, from `{"jql", "startAt", "maxResults", "fields", "expand", "validateQuery"}`.
@@ -67,7 +84,8 @@ pub async fn post_search(
     JsonBody(body): JsonBody<Value>,
 ) -> ApiResult<Jira> {
     let request = request_of(&body)?;
-    run(&state, &principal, request).await
+    let (body, _) = run(&state, &principal, request).await?;
+    Ok(Jira::ok(body))
 }
 
 /// Reads a `POST` body with the leniency of the query string: `null` members are absent,
@@ -125,7 +143,12 @@ fn request_of(body: &Value) -> ApiResult<SearchRequest> {
     })
 }
 
-async fn run(state: &AppState, principal: &Principal, request: SearchRequest) -> ApiResult<Jira> {
+/// The answer, and whether it may be remembered ([`search::SearchResults::timeless`]).
+async fn run(
+    state: &AppState,
+    principal: &Principal,
+    request: SearchRequest,
+) -> ApiResult<(Value, bool)> {
     let cap = state.authz.browsable_projects(principal).await?;
     let found = search::search(
         &*state.store,
@@ -237,7 +260,7 @@ async fn run(state: &AppState, principal: &Principal, request: SearchRequest) ->
     if expands("schema") {
         body["schema"] = render::field_schemas(&fields);
     }
-    Ok(Jira::ok(body))
+    Ok((body, found.timeless))
 }
 
 #[cfg(test)]
