@@ -563,6 +563,9 @@ pub trait LinkStore: Send + Sync {
     async fn find_issue_link(&self, id: IssueLinkId) -> StoreResult<Option<IssueLink>>;
     /// The issue's links, either way, oldest first.
     async fn issue_links(&self, issue: IssueId) -> StoreResult<Vec<IssueLink>>;
+    /// The links of any of `issues`, either way, oldest first, each once: one read for a page
+    /// of issues.
+    async fn issue_links_of(&self, issues: &[IssueId]) -> StoreResult<Vec<IssueLink>>;
     /// Deletes the link and records it on both issues' changelogs; `false` if it was gone.
     async fn delete_issue_link(
         &self,
@@ -710,6 +713,8 @@ pub trait AttachmentStore: Send + Sync {
     ) -> StoreResult<Vec<Attachment>>;
     /// The issue's attachments, oldest first (without their content).
     async fn list_attachments(&self, issue: IssueId) -> StoreResult<Vec<Attachment>>;
+    /// The attachments of any of `issues`, oldest first: one read for a page of issues.
+    async fn attachments_of(&self, issues: &[IssueId]) -> StoreResult<Vec<Attachment>>;
     async fn find_attachment(&self, id: AttachmentId) -> StoreResult<Option<Attachment>>;
     async fn attachment_content(&self, id: AttachmentId) -> StoreResult<Option<Vec<u8>>>;
     /// Deletes the attachment and records it on its issue's changelog; `false` if it was

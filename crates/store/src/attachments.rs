@@ -129,6 +129,26 @@ impl AttachmentStore for SqlStore {
         Ok(rows.into_iter().map(Attachment::from).collect())
     }
 
+    async fn attachments_of(&self, issues: &[IssueId]) -> StoreResult<Vec<Attachment>> {
+        if issues.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Only placeholders are written into the text.
+        let sql = format!(
+            "{} WHERE t.issue_id IN ({}) ORDER BY t.id",
+            attachment_select!(),
+            crate::search::placeholders(issues.len())
+        );
+        let rows: Vec<AttachmentRow> = on_pool!(self, read, |pool| {
+            let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
+            for issue in issues {
+                query = query.bind(issue.0);
+            }
+            query.fetch_all(pool).await.map_err(backend)
+        })?;
+        Ok(rows.into_iter().map(Attachment::from).collect())
+    }
+
     async fn find_attachment(&self, id: AttachmentId) -> StoreResult<Option<Attachment>> {
         let row: Option<AttachmentRow> = on_pool!(self, read, |pool| sqlx::query_as(concat!(
             attachment_select!(),

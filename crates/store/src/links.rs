@@ -349,6 +349,26 @@ impl LinkStore for SqlStore {
         rows.into_iter().map(LinkRow::into_link).collect()
     }
 
+    async fn issue_links_of(&self, issues: &[IssueId]) -> StoreResult<Vec<IssueLink>> {
+        if issues.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Only placeholders are written into the text (each bound once, used twice).
+        let list = crate::search::placeholders(issues.len());
+        let sql = format!(
+            "{LINK_SELECT} WHERE l.source_id IN ({list}) OR l.destination_id IN ({list}) \
+             ORDER BY l.id"
+        );
+        let rows: Vec<LinkRow> = on_pool!(self, read, |pool| {
+            let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
+            for issue in issues {
+                query = query.bind(issue.0);
+            }
+            query.fetch_all(pool).await.map_err(backend)
+        })?;
+        rows.into_iter().map(LinkRow::into_link).collect()
+    }
+
     async fn delete_issue_link(
         &self,
         id: IssueLinkId,

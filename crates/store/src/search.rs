@@ -511,7 +511,7 @@ macro_rules! bound {
 }
 
 /// `$1, $2, ...` for `count` values.
-fn placeholders(count: usize) -> String {
+pub(crate) fn placeholders(count: usize) -> String {
     (1..=count)
         .map(|n| format!("${n}"))
         .collect::<Vec<_>>()

@@ -11,9 +11,11 @@ use crate::authz::{
     Authorizer, Browse, CreateAttachments, DeleteAllAttachments, DeleteOwnAttachments, IssueRef,
     OnIssue,
 };
+use std::collections::HashMap;
+
 use crate::clock::Timestamp;
 use crate::error::{Error, Missing};
-use crate::ids::AttachmentId;
+use crate::ids::{AttachmentId, IssueId};
 use crate::model::{Attachment, NewAttachment};
 use crate::principal::Principal;
 use crate::store::{Store, StoreError};
@@ -96,6 +98,23 @@ pub async fn add(
 
 pub async fn list(store: &dyn Store, cap: &OnIssue<Browse>) -> Result<Vec<Attachment>, Error> {
     Ok(store.list_attachments(cap.issue().id).await?)
+}
+
+/// The attachments of several issues the caller may browse (a page of a search), in one read,
+/// by issue.
+pub async fn of_issues(
+    store: &dyn Store,
+    caps: &[OnIssue<Browse>],
+) -> Result<HashMap<IssueId, Vec<Attachment>>, Error> {
+    let ids: Vec<IssueId> = caps.iter().map(|cap| cap.issue().id).collect();
+    let mut by_issue: HashMap<IssueId, Vec<Attachment>> = HashMap::new();
+    for attachment in store.attachments_of(&ids).await? {
+        by_issue
+            .entry(attachment.issue_id)
+            .or_default()
+            .push(attachment);
+    }
+    Ok(by_issue)
 }
 
 /// An attachment of an issue the caller may browse, with that permission.

@@ -5,12 +5,12 @@
 //! caller cannot browse is not shown, and reading it by id is "not found". Remote links are
 //! read with BROWSE_PROJECTS and changed with LINK_ISSUES on their issue.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::authz::{Administer, Authorizer, Browse, IssueRef, LinkIssues, OnIssue};
 use crate::clock::Timestamp;
 use crate::error::{Error, FieldErrors, Missing};
-use crate::ids::{IssueLinkId, LinkTypeId, ProjectId, RemoteLinkId};
+use crate::ids::{IssueId, IssueLinkId, LinkTypeId, ProjectId, RemoteLinkId};
 use crate::model::{IssueLink, LinkType, LinkTypeFields, RemoteLink, RemoteLinkFields};
 use crate::principal::Principal;
 use crate::store::{Conflict, Store, StoreError};
@@ -218,25 +218,58 @@ pub async fn of_issue(
     cap: &OnIssue<Browse>,
 ) -> Result<Vec<IssueLink>, Error> {
     let links = store.issue_links(cap.issue().id).await?;
-    let own = cap.issue().project_id;
-    let mut browsable: HashMap<ProjectId, bool> = HashMap::from([(own, true)]);
-    let mut shown = Vec::with_capacity(links.len());
+    let mut shown = shown_to(authz, principal, links, std::slice::from_ref(cap)).await?;
+    Ok(shown.remove(&cap.issue().id).unwrap_or_default())
+}
+
+/// [`of_issue`] for several issues the caller may browse (a page of a search), in one read of
+/// links, by issue (a link between two of them is shown with both).
+pub async fn of_issues(
+    store: &dyn Store,
+    authz: &Authorizer,
+    principal: &Principal,
+    caps: &[OnIssue<Browse>],
+) -> Result<HashMap<IssueId, Vec<IssueLink>>, Error> {
+    let ids: Vec<IssueId> = caps.iter().map(|cap| cap.issue().id).collect();
+    let links = store.issue_links_of(&ids).await?;
+    shown_to(authz, principal, links, caps).await
+}
+
+/// Each of `links` under each of the issues of `caps` it joins, when the caller may browse
+/// the issue at its other end (asked once per project).
+async fn shown_to(
+    authz: &Authorizer,
+    principal: &Principal,
+    links: Vec<IssueLink>,
+    caps: &[OnIssue<Browse>],
+) -> Result<HashMap<IssueId, Vec<IssueLink>>, Error> {
+    let mut browsable: HashMap<ProjectId, bool> = caps
+        .iter()
+        .map(|cap| (cap.issue().project_id, true))
+        .collect();
+    let asked: HashSet<IssueId> = caps.iter().map(|cap| cap.issue().id).collect();
+    let mut shown: HashMap<IssueId, Vec<IssueLink>> = HashMap::new();
     for link in links {
-        let other = if link.source.id == cap.issue().id {
-            link.destination.project_id
-        } else {
-            link.source.project_id
-        };
-        let may = match browsable.get(&other) {
-            Some(may) => *may,
-            None => {
-                let may = authz.may_browse(principal, other).await?;
-                browsable.insert(other, may);
-                may
+        let ends = [
+            (link.source.id, link.destination.project_id),
+            (link.destination.id, link.source.project_id),
+        ];
+        let joins_itself = link.source.id == link.destination.id;
+        for (issue, other) in ends.into_iter().take(if joins_itself { 1 } else { 2 }) {
+            if !asked.contains(&issue) {
+                continue;
             }
-        };
-        if may {
-            shown.push(link);
+            let may = match browsable.get(&other) {
+                Some(may) => *may,
+                None => {
+                    let may = authz.may_browse(principal, other).await?;
+                    browsable.insert(other, may);
+                    may
+                }
+            };
+            if may {
+                shown.entry(issue).or_default().push(link.clone());
+            }
         }
     }
     Ok(shown)

@@ -85,6 +85,15 @@ backend_tests! {
         let notes = made[0]["id"].as_str().unwrap().to_string();
         let evil = made[1]["id"].as_str().unwrap().to_string();
         assert_eq!(attachment_names(&server, &key).await, ["notes.txt", "evil.html"]);
+        // A search page reads the attachments of all its issues at once: each shows its own.
+        let bare = server.create_issue("AT", "without files").await;
+        let found = server.user(Method::GET, "/rest/api/2/search?jql=project%20%3D%20AT%20ORDER%20BY%20key&fields=attachment", "dev").send().await.unwrap();
+        let found = json_of(found).await;
+        let names: Vec<(String, Vec<String>)> = found["issues"].as_array().unwrap_or_else(|| panic!("{found}")).iter().map(|issue| {
+            let names = issue["fields"]["attachment"].as_array().unwrap().iter().map(|a| a["filename"].as_str().unwrap().to_string()).collect();
+            (issue["key"].as_str().unwrap().to_string(), names)
+        }).collect();
+        assert_eq!(names, [(key.clone(), vec!["notes.txt".to_string(), "evil.html".to_string()]), (bare, vec![])]);
         let issue = server.admin_json(Method::GET, &format!("/rest/api/2/issue/{key}?expand=changelog"), Value::Null, StatusCode::OK).await;
         let items = issue["changelog"]["histories"].as_array().unwrap().last().unwrap()["items"].clone();
         assert_eq!(items.as_array().unwrap().iter().map(|i| (i["field"].as_str().unwrap(), i["toString"].as_str().unwrap())).collect::<Vec<_>>(), [("Attachment", "notes.txt"), ("Attachment", "evil.html")]);

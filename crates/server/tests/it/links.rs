@@ -144,6 +144,35 @@ backend_tests! {
         let found = server.user(Method::POST, "/rest/api/2/search", "dev").json(&json!({"jql": format!("key = {a}"), "fields": ["issuelinks"]})).send().await.unwrap();
         let found = json_of(found).await;
         assert_eq!(found["issues"][0]["fields"]["issuelinks"].as_array().unwrap().len(), 1, "{found}");
+        // A page of several issues: the links of all are read at once, each issue shows its
+        // own in its own direction (the link between two issues of the page on both), and
+        // what the caller may not browse stays hidden.
+        let page = |as_admin: bool| {
+            let (a, b) = (a.clone(), b.clone());
+            let server = &server;
+            async move {
+                let search = match as_admin {
+                    true => server.admin(Method::POST, "/rest/api/2/search"),
+                    false => server.user(Method::POST, "/rest/api/2/search", "dev"),
+                };
+                let found = search.json(&json!({"jql": format!("key in ({a}, {b})"), "fields": ["issuelinks"]})).send().await.unwrap();
+                let found = json_of(found).await;
+                let mut seen: Vec<(String, Vec<String>)> = found["issues"].as_array().unwrap_or_else(|| panic!("{found}")).iter().map(|issue| {
+                    let links = issue["fields"]["issuelinks"].as_array().unwrap().iter().map(|l| {
+                        match (l["outwardIssue"]["key"].as_str(), l["inwardIssue"]["key"].as_str()) {
+                            (Some(to), _) => format!("{} {to}", l["type"]["outward"].as_str().unwrap()),
+                            (_, Some(from)) => format!("{} {from}", l["type"]["inward"].as_str().unwrap()),
+                            _ => panic!("{l}"),
+                        }
+                    }).collect();
+                    (issue["key"].as_str().unwrap().to_string(), links)
+                }).collect();
+                seen.sort();
+                seen
+            }
+        };
+        assert_eq!(page(false).await, [(a.clone(), vec![format!("blocks {b}")]), (b.clone(), vec![format!("is blocked by {a}")])]);
+        assert_eq!(page(true).await, [(a.clone(), vec![format!("blocks {b}"), format!("relates to {c}")]), (b.clone(), vec![format!("is blocked by {a}")])]);
 
         // Unlinking: LINK_ISSUES on either end; recorded on both.
         let (status, _) = send(server.user(Method::DELETE, &format!("/rest/api/2/issueLink/{id}"), "reader")).await;

@@ -4,6 +4,8 @@
 //! size used, so clients that page through results stop. A query that is not valid JQL, or
 //! names something that does not exist, is a 400 with Jira's message.
 
+use std::collections::HashMap;
+
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, State};
 use axum::response::Response;
@@ -176,46 +178,66 @@ async fn run(
     let with_votes = fields.contains(&"votes");
     let viewer = Viewer::of(principal);
     let mut shown = Vec::with_capacity(found.issues.items.len());
-    for issue in &found.issues.items {
+    let with_extras = with_transitions
+        || with_comments
+        || with_watches
+        || with_changelog
+        || with_worklogs
+        || with_links
+        || with_attachments
+        || with_votes;
+    let caps = if with_extras {
+        found
+            .issues
+            .items
+            .iter()
+            .map(|issue| cap.issue::<Browse>(issue))
+            .collect::<Result<Vec<_>, _>>()?
+    } else {
+        Vec::new()
+    };
+    // What `*navigable` shows of every issue is read once for the whole page.
+    let mut page_attachments = if with_attachments {
+        attachments::of_issues(&*state.store, &caps).await?
+    } else {
+        HashMap::new()
+    };
+    let mut page_links = if with_links {
+        links::of_issues(&*state.store, &state.authz, principal, &caps).await?
+    } else {
+        HashMap::new()
+    };
+    for (index, issue) in found.issues.items.iter().enumerate() {
         let mut extras = IssueExtras::default();
-        if with_transitions
-            || with_comments
-            || with_watches
-            || with_changelog
-            || with_worklogs
-            || with_links
-            || with_attachments
-            || with_votes
-        {
-            let on_issue = cap.issue::<Browse>(issue)?;
+        if let Some(on_issue) = caps.get(index) {
             if with_transitions {
-                extras.transitions = Some(issues::available_transitions(&on_issue));
+                extras.transitions = Some(issues::available_transitions(on_issue));
             }
             if with_comments {
                 let page = PageRequest {
                     start_at: 0,
                     limit: EMBEDDED_COMMENTS,
                 };
-                let listed = comments::list(&*state.store, &on_issue, page, false).await?;
+                let listed = comments::list(&*state.store, on_issue, page, false).await?;
                 extras.comments = Some((listed.items, listed.total));
             }
             if with_watches {
-                extras.watches = Some(watchers::watches(&*state.store, &on_issue).await?);
+                extras.watches = Some(watchers::watches(&*state.store, on_issue).await?);
             }
             if with_worklogs {
                 let page = PageRequest {
                     start_at: 0,
                     limit: EMBEDDED_WORKLOGS,
                 };
-                let listed = worklogs::list(&*state.store, &on_issue, page).await?;
+                let listed = worklogs::list(&*state.store, on_issue, page).await?;
                 extras.worklogs = Some((listed.items, listed.total));
             }
             if with_votes {
-                let counted = votes::votes(&*state.store, &on_issue).await?;
+                let counted = votes::votes(&*state.store, on_issue).await?;
                 extras.votes = Some(super::votes::votes_field(&state.urls, issue, counted));
             }
             if with_attachments {
-                let found = attachments::list(&*state.store, &on_issue).await?;
+                let found = page_attachments.remove(&issue.id).unwrap_or_default();
                 extras.attachments = Some(
                     found
                         .iter()
@@ -224,8 +246,7 @@ async fn run(
                 );
             }
             if with_links {
-                let found =
-                    links::of_issue(&*state.store, &state.authz, principal, &on_issue).await?;
+                let found = page_links.remove(&issue.id).unwrap_or_default();
                 extras.links = Some(
                     found
                         .iter()
@@ -238,8 +259,8 @@ async fn run(
                     start_at: 0,
                     limit: EMBEDDED_HISTORIES,
                 };
-                let listed = changelog::list(&*state.store, &on_issue, page).await?;
-                extras.changelog = Some((listed, credentials_shown(&on_issue)));
+                let listed = changelog::list(&*state.store, on_issue, page).await?;
+                extras.changelog = Some((listed, credentials_shown(on_issue)));
             }
         }
         shown.push(render::issue(&state.urls, viewer, issue, &fields, &extras));
