@@ -65,11 +65,17 @@ wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"fields":{"project":{"key":"BENCH"},"issuetype":{"name":"Task"},"summary":"created under load"}}'
 LUA
-  cat > "$work/fresh.lua" <<LUA
+  never_asked "/rest/api/2/issue/$issue?" > "$work/fresh.lua"
+}
+
+# A wrk script asking for the address $1 (ending in ? or &) with a new, ignored parameter each
+# request: never answered from remembered responses.
+never_asked() {
+  cat <<LUA
 local n = 0
 request = function()
   n = n + 1
-  return wrk.format(nil, "/rest/api/2/issue/$issue?fresh=" .. n)
+  return wrk.format(nil, "$1fresh=" .. n)
 end
 LUA
 }

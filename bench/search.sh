@@ -59,18 +59,8 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.body = [[{"jql":"project = BENCH AND status = \"In Progress\" ORDER BY created DESC","maxResults":50}]]
 LUA
 
-# A wrk script asking for $1 with a new, ignored parameter each time: never remembered.
-never_asked() {
-  cat <<LUA
-local n = 0
-request = function()
-  n = n + 1
-  return wrk.format(nil, "$1&fresh=" .. n)
-end
-LUA
-}
-never_asked "$search" > "$work/fresh.lua"
-never_asked "$search&fields=key" > "$work/fresh_keys.lua"
+never_asked "$search&" > "$work/fresh.lua"
+never_asked "$search&fields=key&" > "$work/fresh_keys.lua"
 
 # scenario name | extra wrk arguments | path
 scenarios=(
