@@ -440,7 +440,7 @@ impl OAuth1Store for SqlStore {
             .filter_map(|(nonce, first)| first.then_some(nonce))
             .collect();
         let mut rows: Vec<(String, String, i64, String)> = Vec::with_capacity(firsts.len());
-        // One statement per chunk (a statement is its own transaction: one commit for all).
+        // One statement per chunk, each its own transaction: one commit for a whole chunk.
         for chunk in firsts.chunks(NONCES_PER_STATEMENT) {
             let sql = nonces_insert(chunk.len());
             let written: Vec<(String, String, i64, String)> = on_pool!(self, write_log, |pool| {

@@ -14,8 +14,8 @@ use tessera_core::oauth1::Nonce;
 use tessera_core::store::Store;
 use tokio::sync::{mpsc, oneshot};
 
-/// The most nonces one write carries.
-const MAX_BATCH: usize = 512;
+/// The most nonces one write carries (the store writes up to 200 in one statement and commit).
+const MAX_BATCH: usize = 200;
 /// How many nonces may wait for their write before requests wait to queue theirs.
 const QUEUE: usize = 4096;
 

@@ -271,20 +271,16 @@ impl Signatures {
             tracing::error!(%error, consumer = %consumer.consumer_key, "a stored consumer key cannot be read");
             Problem::SignatureInvalid
         })?;
-        let Some(epoch) = epoch else {
-            return Ok(Arc::new(KnownConsumer {
-                epoch: 0,
-                consumer,
-                key,
-            }));
-        };
         let known = Arc::new(KnownConsumer {
-            epoch,
+            epoch: epoch.unwrap_or_default(),
             consumer,
             key,
         });
-        self.consumers
-            .insert(consumer_key.to_string(), known.clone());
+        // Kept only under an epoch the store vouches for.
+        if epoch.is_some() {
+            self.consumers
+                .insert(consumer_key.to_string(), known.clone());
+        }
         Ok(known)
     }
 }
