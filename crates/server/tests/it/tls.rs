@@ -131,24 +131,7 @@ async fn tls_speaks_http2_and_http1_with_hsts_and_secure_cookies() {
     assert_eq!(info.status(), StatusCode::OK);
 
     // A session made over TLS: its cookies are Secure.
-    let login = client
-        .post(https(&server, "/rest/auth/1/session"))
-        .json(&serde_json::json!({"username": "admin", "password": ADMIN_PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(login.status(), StatusCode::OK);
-    let cookies: Vec<_> = login
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_string())
-        .collect();
-    assert!(!cookies.is_empty());
-    assert!(
-        cookies.iter().all(|c| c.contains("; Secure")),
-        "{cookies:?}"
-    );
+    logs_in_with_secure_cookies(&client, &server).await;
 
     // Nothing is served in the clear on the TLS port, and a client that does not trust the
     // certificate gets no answer.
@@ -409,11 +392,14 @@ async fn cookies_over_tls_are_secure_whatever_the_base_url_says() {
         config.base_url = Some("http://tessera.test".into());
     })
     .await;
-    let login = authority
-        .client()
-        .build()
-        .unwrap()
-        .post(https(&server, "/rest/auth/1/session"))
+    let client = authority.client().build().unwrap();
+    logs_in_with_secure_cookies(&client, &server).await;
+}
+
+/// Logs in over TLS and checks every cookie the session answer sets is `Secure`.
+async fn logs_in_with_secure_cookies(client: &reqwest::Client, server: &TestServer) {
+    let login = client
+        .post(https(server, "/rest/auth/1/session"))
         .json(&serde_json::json!({"username": "admin", "password": ADMIN_PASSWORD}))
         .send()
         .await
