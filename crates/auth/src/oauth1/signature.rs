@@ -30,8 +30,6 @@ const RESERVED: &AsciiSet = &NON_ALPHANUMERIC
 
 /// The smallest RSA modulus accepted, in bits.
 pub const MIN_KEY_BITS: usize = 2048;
-/// The longest consumer key taken (as `ring` verifies them).
-pub const MAX_KEY_BITS: usize = 8192;
 
 /// `oauth_signature_method`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -167,8 +165,6 @@ pub enum KeyError {
     NotRsaPem,
     #[error("The RSA key is too short: at least 2048 bits are needed.")]
     TooShort,
-    #[error("The RSA key is too long: at most 8192 bits are taken.")]
-    TooLong,
 }
 
 /// A consumer's RSA public key: read (and its size checked) by the `rsa` crate, the
@@ -183,15 +179,12 @@ pub struct ConsumerKey {
 
 impl ConsumerKey {
     /// Reads a `BEGIN PUBLIC KEY` PEM (SubjectPublicKeyInfo, as Jira's application links
-    /// take it) of [`MIN_KEY_BITS`] to [`MAX_KEY_BITS`].
+    /// take it) of at least [`MIN_KEY_BITS`] (the rsa crate reads none over 4096 bits).
     pub fn from_pem(pem: &str) -> Result<Self, KeyError> {
         let key = PublicKey::from_public_key_pem(pem.trim()).map_err(|_| KeyError::NotRsaPem)?;
         let bits = key.size() * 8;
         if bits < MIN_KEY_BITS {
             return Err(KeyError::TooShort);
-        }
-        if bits > MAX_KEY_BITS {
-            return Err(KeyError::TooLong);
         }
         Ok(Self {
             bits,
@@ -342,10 +335,15 @@ mod tests {
     }
 
     #[test]
-    fn keys_are_rsa_pem_of_at_least_2048_bits() {
+    fn keys_are_rsa_pem_of_2048_to_4096_bits() {
         assert_eq!(
             ConsumerKey::from_pem(SMALL_PUB).unwrap_err(),
             KeyError::TooShort
+        );
+        // Longer than the rsa crate reads (4096 bits): refused at registration.
+        assert_eq!(
+            ConsumerKey::from_pem(include_str!("testdata/large-8200.pub.pem")).unwrap_err(),
+            KeyError::NotRsaPem
         );
         assert_eq!(
             ConsumerKey::from_pem("not a key").unwrap_err(),
